@@ -1,0 +1,101 @@
+"""The application: wiring of settings, database and services, and error rendering."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mch_service import __version__
+from mch_service.config import Settings, get_settings
+from mch_service.crypto import Crypto
+from mch_service.database import Database
+from mch_service.errors import Issue, MchError
+from mch_service.fhir_api import endpoints as fhir_endpoints
+from mch_service.fhir_api.capability import capability_statement
+from mch_service.fhir_api.interactions import Interactions
+from mch_service.fhir_api.outcomes import operation_outcome, outcome_for_error
+from mch_service.fhir_api.service import FhirService
+from mch_service.store.service import ResourceStore
+
+log = logging.getLogger("mch_service")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    crypto: Crypto
+    store: ResourceStore
+    fhir: FhirService
+
+
+def build_services(settings: Settings, db: Database | None = None) -> Services:
+    db = db or Database(settings.database_url)
+    crypto = Crypto(settings.secret_key, settings.previous_secret_keys)
+    zone = ZoneInfo(settings.timezone)
+    store = ResourceStore(crypto, zone)
+    interactions = Interactions(store, zone, settings.default_page_size, settings.max_page_size,
+                                base=settings.canonical_base)
+    fhir = FhirService(db, interactions, settings.max_bundle_entries)
+    return Services(settings, db, crypto, store, fhir)
+
+
+def _is_fhir(request: Request) -> bool:
+    return request.url.path.startswith("/fhir")
+
+
+def _render(request: Request, exc: MchError) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if _is_fhir(request):
+        return fhir_endpoints.fhir_response(outcome_for_error(exc), exc.status_code, headers)
+    return JSONResponse({"error": {"code": exc.code, "message": exc.message,
+                                   "issues": [i.__dict__ for i in exc.issues]}},
+                        exc.status_code, headers=headers)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    services = services or build_services(settings)
+    app = FastAPI(title="mch-service", version=__version__,
+                  description="Maternal and child health information service")
+    app.state.settings = settings
+    app.state.services = services
+    app.state.capability = capability_statement(settings)
+
+    @app.exception_handler(MchError)
+    async def _mch_error(request: Request, exc: MchError) -> Response:
+        return _render(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_error(request: Request, exc: RequestValidationError) -> Response:
+        issues = [Issue(str(e.get("msg")), ".".join(str(p) for p in e.get("loc", ())), "value")
+                  for e in exc.errors()]
+        return _render(request, MchError("The request is not valid", 400, issues))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "processing")
+        return _render(request, MchError(str(exc.detail), exc.status_code, [], code))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Log the type and place only: messages may quote request content (personal data).
+        log.error("unexpected %s at %s %s", type(exc).__name__, request.method,
+                  request.url.path, exc_info=settings.env != "production")
+        body = operation_outcome([Issue("Internal error; it has been logged", None,
+                                        "exception", "fatal")])
+        return fhir_endpoints.fhir_response(body, 500)
+
+    app.include_router(fhir_endpoints.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,61 @@
+"""Settings, read from environment variables prefixed ``MCH_`` (and an optional ``.env`` file).
+
+One class holds every setting so that the README's configuration table can be checked
+against it; see ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A well-known key for development and tests only. Production mode refuses to start with it.
+DEV_SECRET_KEY = "mch-dev-insecure-secret-key-change-me-0000000000"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MCH_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///./mch.db"
+
+    # Root secret. Sub-keys for encryption at rest and keyed hashes are derived from it (HKDF).
+    secret_key: str = DEV_SECRET_KEY
+    # Earlier root secrets, newest first, still accepted for decrypting data written under them.
+    previous_secret_keys: list[str] = Field(default_factory=list)
+
+    canonical_base: str = "http://mch-service.local/fhir"
+    timezone: str = "Asia/Shanghai"
+
+    # Published in the CapabilityStatement and enforced (413 / 400).
+    max_bundle_entries: int = 1000
+    max_body_bytes: int = 20 * 1024 * 1024
+    max_page_size: int = 500
+    default_page_size: int = 50
+
+    # Identifier systems treated as the resident ID card number (身份证号).
+    resident_id_systems: list[str] = Field(
+        default_factory=lambda: ["urn:oid:2.16.156.10011.1.3"]
+    )
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.env == "production" and (
+            not self.secret_key or self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "MCH_ENV=production needs MCH_SECRET_KEY set to a private random value of at "
+                "least 32 characters (for example: python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,264 @@
+"""HTTP routes of the FHIR interface at /fhir. Thin: read the request, authenticate, call
+one FhirService method, render the FHIR response."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from mch_service.audit.service import Actor
+from mch_service.errors import (
+    InvalidResource,
+    Issue,
+    NotAcceptable,
+    TooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from mch_service.fhir_api.interactions import EntryResult
+from mch_service.fhir_api.outcomes import information
+from mch_service.fhir_api.resource_types import R4_RESOURCE_TYPES
+from mch_service.fhir_api.service import FhirService, Prefer
+from mch_service.fhir_api.validation import parse_json
+from mch_service.institutions.service import authenticate
+
+FHIR_JSON = "application/fhir+json"
+_JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "text/json")
+_XML_TYPES = ("application/fhir+xml", "application/xml", "text/xml", "application/xml+fhir")
+
+router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
+
+
+def fhir_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body) if body is not None else b"",
+        status_code=status,
+        media_type=FHIR_JSON + "; charset=utf-8" if body is not None else None,
+        headers=headers,
+    )
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.services
+
+
+def check_accept(request: Request) -> None:
+    fmt = request.query_params.get("_format", "")
+    if "xml" in fmt:
+        raise NotAcceptable("This server speaks FHIR JSON only; XML is not supported "
+                            "(use _format=json or leave it out)")
+    accept = request.headers.get("accept", "")
+    if accept and "xml" in accept and not any(t in accept for t in (*_JSON_TYPES, "*/*")):
+        raise NotAcceptable("This server answers in FHIR JSON only (application/fhir+json); "
+                            "XML is not supported")
+
+
+async def read_body(request: Request) -> Any:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype in _XML_TYPES or ctype.endswith("+xml"):
+        raise UnsupportedMediaType("FHIR XML is not supported: send JSON with Content-Type "
+                                   "application/fhir+json")
+    if ctype and ctype not in _JSON_TYPES:
+        raise UnsupportedMediaType(f"Content-Type {ctype!r} is not supported: send FHIR JSON "
+                                   "(application/fhir+json or application/json)")
+    limit = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"The body is {declared} bytes; the limit is {limit} (see /fhir/metadata)")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"The body is over the limit of {limit} bytes (see /fhir/metadata)")
+        chunks.append(chunk)
+    return parse_json(b"".join(chunks))
+
+
+async def sender(request: Request) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("Send the institution's API key as 'Authorization: Bearer <key>'")
+    db = _services(request).db
+
+    def _auth() -> Actor:
+        with db.reading() as session:
+            s = authenticate(session, key.strip())
+        return Actor("institution", s.institution_id, request.client.host if request.client
+                     else None)
+
+    return await run_in_threadpool(_auth)
+
+
+SenderDep = Annotated[Actor, Depends(sender)]
+
+
+def _fhir(request: Request) -> FhirService:
+    return _services(request).fhir  # type: ignore[no-any-return]
+
+
+def _check_type(rtype: str) -> None:
+    if rtype not in R4_RESOURCE_TYPES:
+        raise InvalidResource([Issue(f"{rtype!r} is not a FHIR R4 resource type", None,
+                                     "not-supported")])
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def _write_response(request: Request, result: EntryResult, prefer: Prefer) -> Response:
+    headers: dict[str, str] = {}
+    if result.version_id is not None:
+        headers["ETag"] = f'W/"{result.version_id}"'
+        headers["Location"] = f"{_base(request)}/{result.location}"
+    if result.last_updated is not None:
+        headers["Last-Modified"] = result.last_updated.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    if result.status == 204 or prefer.return_ == "minimal":
+        return Response(status_code=result.status if result.status != 204 else 204,
+                        headers=headers)
+    if prefer.return_ == "OperationOutcome":
+        return fhir_response(information(f"{result.action}: {result.location}"), result.status,
+                             headers)
+    body = result.resource
+    if body is None and result.resource_type and result.fhir_id:
+        # unchanged or matched by If-None-Exist: return the stored current version
+        body = _fhir(request).read(_actor_of(request), result.resource_type,
+                                   result.fhir_id).resource
+    return fhir_response(body, result.status, headers)
+
+
+def _actor_of(request: Request) -> Actor:
+    return request.state.actor  # type: ignore[no-any-return]
+
+
+@router.get("/metadata")
+async def capability_statement(request: Request) -> Response:
+    return fhir_response(request.app.state.capability)
+
+
+@router.post("")
+@router.post("/")
+async def bundle(request: Request, actor: SenderDep) -> Response:
+    check_accept(request)
+    body = await read_body(request)
+    prefer = Prefer.parse(request.headers.get("prefer"))
+    result = await run_in_threadpool(_fhir(request).bundle, actor, body, prefer)
+    return fhir_response(result)
+
+
+@router.post("/{rtype}/$validate")
+async def validate(rtype: str, request: Request, actor: SenderDep) -> Response:
+    check_accept(request)
+    _check_type(rtype)
+    body = await read_body(request)
+    if isinstance(body, dict) and body.get("resourceType") == "Parameters":
+        params = [p for p in body.get("parameter") or [] if p.get("name") == "resource"]
+        body = params[0].get("resource") if params else None
+    return fhir_response(await run_in_threadpool(_fhir(request).validate, rtype, body))
+
+
+@router.post("/{rtype}")
+async def create(rtype: str, request: Request, actor: SenderDep) -> Response:
+    check_accept(request)
+    _check_type(rtype)
+    body = await read_body(request)
+    prefer = Prefer.parse(request.headers.get("prefer"))
+    result = await run_in_threadpool(_fhir(request).create, actor, rtype, body,
+                                     request.headers.get("if-none-exist"))
+    request.state.actor = actor
+    return await run_in_threadpool(_write_response, request, result, prefer)
+
+
+@router.put("/{rtype}/{fhir_id}")
+async def update(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -> Response:
+    check_accept(request)
+    _check_type(rtype)
+    body = await read_body(request)
+    prefer = Prefer.parse(request.headers.get("prefer"))
+    result = await run_in_threadpool(_fhir(request).update, actor, f"{rtype}/{fhir_id}", body,
+                                     request.headers.get("if-match"))
+    request.state.actor = actor
+    return await run_in_threadpool(_write_response, request, result, prefer)
+
+
+@router.put("/{rtype}")
+async def conditional_update(rtype: str, request: Request, actor: SenderDep) -> Response:
+    check_accept(request)
+    _check_type(rtype)
+    if not request.url.query:
+        raise InvalidResource([Issue("PUT at the type URL needs a condition, e.g. "
+                                     f"{rtype}?identifier=system|value", None, "required")])
+    body = await read_body(request)
+    prefer = Prefer.parse(request.headers.get("prefer"))
+    result = await run_in_threadpool(_fhir(request).update, actor, f"{rtype}?{request.url.query}",
+                                     body, request.headers.get("if-match"))
+    request.state.actor = actor
+    return await run_in_threadpool(_write_response, request, result, prefer)
+
+
+@router.delete("/{rtype}/{fhir_id}")
+async def delete(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -> Response:
+    _check_type(rtype)
+    result = await run_in_threadpool(_fhir(request).delete, actor, f"{rtype}/{fhir_id}",
+                                     request.headers.get("if-match"))
+    return _delete_response(result)
+
+
+@router.delete("/{rtype}")
+async def conditional_delete(rtype: str, request: Request, actor: SenderDep) -> Response:
+    _check_type(rtype)
+    if not request.url.query:
+        raise InvalidResource([Issue("DELETE at the type URL needs a condition, e.g. "
+                                     f"{rtype}?identifier=system|value", None, "required")])
+    result = await run_in_threadpool(_fhir(request).delete, actor,
+                                     f"{rtype}?{request.url.query}", None)
+    return _delete_response(result)
+
+
+def _delete_response(result: EntryResult) -> Response:
+    headers = {"ETag": f'W/"{result.version_id}"'} if result.version_id else {}
+    return Response(status_code=204, headers=headers)
+
+
+@router.get("/{rtype}")
+async def search(rtype: str, request: Request, actor: SenderDep) -> Response:
+    check_accept(request)
+    _check_type(rtype)
+    url = f"{rtype}?{request.url.query}" if request.url.query else rtype
+    return fhir_response(await run_in_threadpool(_fhir(request).search, actor, url))
+
+
+@router.get("/{rtype}/{fhir_id}")
+async def read(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -> Response:
+    check_accept(request)
+    _check_type(rtype)
+    result = await run_in_threadpool(_fhir(request).read, actor, rtype, fhir_id)
+    return _read_response(result)
+
+
+@router.get("/{rtype}/{fhir_id}/_history")
+async def history(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -> Response:
+    check_accept(request)
+    _check_type(rtype)
+    return fhir_response(await run_in_threadpool(_fhir(request).history, actor, rtype, fhir_id))
+
+
+@router.get("/{rtype}/{fhir_id}/_history/{vid}")
+async def vread(rtype: str, fhir_id: str, vid: str, request: Request,
+                actor: SenderDep) -> Response:
+    check_accept(request)
+    _check_type(rtype)
+    result = await run_in_threadpool(_fhir(request).read, actor, rtype, fhir_id, vid)
+    return _read_response(result)
+
+
+def _read_response(result: EntryResult) -> Response:
+    headers = {"ETag": f'W/"{result.version_id}"'}
+    if result.last_updated:
+        headers["Last-Modified"] = result.last_updated.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    return fhir_response(result.resource, 200, headers)

@@ -1,0 +1,586 @@
+"""FHIR interactions: create, update, delete, read and search, alone or as bundle entries.
+
+A single request is processed as a transaction of one entry, so a PUT and the same PUT inside
+a transaction Bundle follow one code path. Processing order follows the R4 transaction rules
+(DELETE, POST, PUT, then GET), ``urn:uuid`` and conditional references are resolved, and
+uniqueness lives in the database: when another request wins a race for the same identifier or
+content, the unique key stops us, we roll back to a savepoint and resolve again (finding the
+winner's record), so the same record sent twice is stored once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mch_service.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    InvalidResource,
+    Issue,
+    NotFound,
+    PreconditionFailed,
+)
+from mch_service.fhir_api.resource_types import R4_RESOURCE_TYPES
+from mch_service.fhir_api.search import parse_search, parse_token, split_query
+from mch_service.fhir_api.validation import ID_RE, iter_references, reference_kind, validate_resource
+from mch_service.store import repository as repo
+from mch_service.store.indexing import Token, canonical_content
+from mch_service.store.repository import ConcurrentUpdate, CurrentRow
+from mch_service.store.service import Prepared, ResourceStore, WriteOp, WriteOutcome
+from mch_service.timeutil import utcnow
+
+MAX_ATTEMPTS = 6
+_METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
+
+
+@dataclass
+class Entry:
+    method: str
+    url: str  # relative to the FHIR base: "Patient", "Patient/1", "Patient?identifier=s|v"
+    resource: dict[str, Any] | None = None
+    full_url: str | None = None
+    if_match: str | None = None
+    if_none_exist: str | None = None
+    index: int | None = None  # position in the bundle, None for a plain request
+    root: str = ""  # expression of the resource, e.g. "Bundle.entry[2].resource" or "Patient"
+    request_expr: str = ""  # expression of the request line, e.g. "Bundle.entry[2].request"
+
+
+@dataclass
+class EntryResult:
+    status: int
+    resource_type: str | None = None
+    fhir_id: str | None = None
+    version_id: int | None = None
+    last_updated: datetime | None = None
+    resource: dict[str, Any] | None = None
+    outcome_text: str | None = None
+    action: str | None = None  # created | updated | unchanged | deleted | read | search
+    bundle: dict[str, Any] | None = None
+
+    @property
+    def location(self) -> str | None:
+        if self.resource_type and self.fhir_id and self.version_id:
+            return f"{self.resource_type}/{self.fhir_id}/_history/{self.version_id}"
+        return None
+
+
+@dataclass
+class _Url:
+    resource_type: str
+    fhir_id: str | None = None
+    version_id: str | None = None
+    query: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Plan:
+    entry: Entry
+    url: _Url
+    kind: Literal["create", "update", "delete", "read", "noop"] | None = None
+    fhir_id: str | None = None
+    existing: CurrentRow | None = None
+    create_key: str | None = None
+    status_if_exists: int = 200
+    prepared: Prepared | None = None
+    result: EntryResult | None = None
+
+
+def parse_url(raw: str, expr: str) -> _Url:
+    path, _, query = raw.partition("?")
+    # A full URL of our own base is allowed in bundles; keep what follows ".../fhir/".
+    if "://" in path:
+        marker = path.find("/fhir/")
+        path = path[marker + 6 :] if marker >= 0 else path.rsplit("/", 2)[-2:][0]
+    parts = [p for p in path.strip("/").split("/") if p]
+    if not parts or parts[0] not in R4_RESOURCE_TYPES:
+        raise InvalidResource([Issue(
+            f"Request URL {raw!r} does not start with an R4 resource type", expr, "value")])
+    url = _Url(parts[0], query=split_query(query))
+    if len(parts) >= 2:
+        if not ID_RE.match(parts[1]):
+            raise InvalidResource([Issue(f"{parts[1]!r} is not a valid resource id", expr,
+                                         "value")])
+        url.fhir_id = parts[1]
+    if len(parts) == 4 and parts[2] == "_history":
+        url.version_id = parts[3]
+    elif len(parts) > 2:
+        raise InvalidResource([Issue(f"Request URL {raw!r} is not supported here", expr,
+                                     "not-supported")])
+    return url
+
+
+def _conditional_tokens(query: list[tuple[str, str]], expr: str) -> tuple[list[Token], list[str]]:
+    """Conditional operations match by business identifier (``identifier=system|value``) or
+    ``_id``. Anything else is refused rather than half-understood."""
+    tokens: list[Token] = []
+    ids: list[str] = []
+    for name, value in query:
+        if name == "identifier":
+            system, val = parse_token(value)
+            if not val:
+                raise InvalidResource([Issue("identifier needs a value", expr, "value")])
+            if system is None:
+                raise InvalidResource([Issue(
+                    "Conditional operations need identifier=system|value (with the system), so "
+                    "that one record matches exactly", expr, "value")])
+            tokens.append(Token(system, val))
+        elif name == "_id":
+            ids.append(value)
+        elif name not in ("_format",):
+            raise InvalidResource([Issue(
+                f"Conditional operations match on identifier=system|value or _id only, not "
+                f"{name!r}", expr, "not-supported")])
+    if not tokens and not ids:
+        raise InvalidResource([Issue("A conditional operation needs identifier=system|value",
+                                     expr, "required")])
+    return tokens, ids
+
+
+def _resource_tokens(resource: dict[str, Any] | None) -> list[Token]:
+    return [
+        Token(t.get("system") or "", t["value"])
+        for t in (resource or {}).get("identifier") or []
+        if isinstance(t, dict) and isinstance(t.get("value"), str) and t["value"]
+    ]
+
+
+def _etag_version(raw: str) -> str:
+    v = raw.strip()
+    if v.startswith("W/"):
+        v = v[2:]
+    return v.strip('"')
+
+
+class Interactions:
+    def __init__(self, store: ResourceStore, zone: ZoneInfo, default_count: int,
+                 max_count: int, base: str = "") -> None:
+        self.store = store
+        self.zone = zone
+        self.default_count = default_count
+        self.max_count = max_count
+        self.base = base  # absolute base of fullUrls in the bundles we return
+
+    # -- entry point ---------------------------------------------------------------------
+
+    def validate_entries(self, entries: list[Entry], structure_checked: bool = False) -> None:
+        """All validation problems of all entries at once, before touching the database."""
+        issues: list[Issue] = []
+        for e in entries:
+            if e.method in ("POST", "PUT"):
+                if e.resource is None:
+                    issues.append(Issue(f"A {e.method} needs a resource", e.root, "required"))
+                    continue
+                issues.extend(validate_resource(e.resource, e.root,
+                                                structure_checked=structure_checked))
+        if issues:
+            raise InvalidResource(issues)
+
+    def execute(self, session: Session, institution_id: str, entries: list[Entry]) -> (
+        list[EntryResult]
+    ):
+        """Run the entries atomically in the caller's transaction (validated beforehand)."""
+        for _attempt in range(MAX_ATTEMPTS):
+            savepoint = session.begin_nested()
+            try:
+                results = self._execute_once(session, institution_id, entries)
+            except (IntegrityError, ConcurrentUpdate):
+                savepoint.rollback()
+                continue
+            except BaseException:
+                savepoint.rollback()
+                raise
+            savepoint.commit()
+            return results
+        raise Conflict("Concurrent changes to the same records kept conflicting; send it again")
+
+    # -- planning ------------------------------------------------------------------------
+
+    def _execute_once(self, session: Session, inst: str, entries: list[Entry]) -> (
+        list[EntryResult]
+    ):
+        plans = [_Plan(e, parse_url(e.url, e.request_expr or e.root)) for e in entries]
+        for p in plans:
+            self._check_request_shape(p)
+        writes = [p for p in plans if p.entry.method in ("POST", "PUT", "DELETE")]
+        self._resolve_targets(session, inst, writes)
+        self._resolve_content_keys(session, inst, writes)
+        self._check_no_double_targets(writes)
+        self._rewrite_references(session, inst, plans)
+        now = utcnow()
+        ops: list[WriteOp] = []
+        op_plans: list[_Plan] = []
+        for p in sorted(writes, key=lambda p: _METHOD_ORDER[p.entry.method]):
+            if p.kind == "noop":
+                continue
+            assert p.fhir_id is not None
+            if p.kind == "delete":
+                ops.append(WriteOp("delete", p.url.resource_type, p.fhir_id, p.existing))
+            else:
+                assert p.entry.resource is not None
+                content = {**p.entry.resource, "id": p.fhir_id}
+                p.prepared = self.store.prepare(p.url.resource_type, content)
+                ops.append(WriteOp("create" if p.kind == "create" else "update",
+                                   p.url.resource_type, p.fhir_id, p.existing, p.prepared,
+                                   p.create_key))
+            op_plans.append(p)
+        outcomes = self.store.apply(session, inst, ops, now)
+        for p, o in zip(op_plans, outcomes, strict=True):
+            p.result = self._result_of(p, o)
+        for p in plans:
+            if p.entry.method == "GET":
+                p.result = self.read_or_search(session, inst, p.entry.url, p.entry.request_expr)
+        return [p.result for p in plans if p.result is not None]
+
+    def _check_request_shape(self, p: _Plan) -> None:
+        e, u = p.entry, p.url
+        expr = e.request_expr or e.root
+        if e.method not in _METHOD_ORDER:
+            raise InvalidResource([Issue(f"Method {e.method!r} is not supported; use GET, POST, "
+                                         "PUT or DELETE", expr, "not-supported")])
+        if e.method in ("POST", "PUT"):
+            assert e.resource is not None
+            rtype = e.resource.get("resourceType")
+            if rtype != u.resource_type:
+                raise InvalidResource([Issue(
+                    f"The resource is a {rtype} but the request URL names {u.resource_type}",
+                    f"{e.root}.resourceType" if e.index is not None else "resourceType",
+                    "value")])
+        if e.method == "POST" and (u.fhir_id or u.query):
+            raise InvalidResource([Issue("POST creates at the type URL (e.g. 'Patient'); use PUT "
+                                         "to write a given id", expr, "value")])
+        if e.method in ("PUT", "DELETE") and not u.fhir_id and not u.query:
+            raise InvalidResource([Issue(f"{e.method} needs an id ('{u.resource_type}/123') or a "
+                                         "condition ('?identifier=system|value')", expr,
+                                         "required")])
+        if e.method == "PUT" and u.fhir_id:
+            assert e.resource is not None
+            body_id = e.resource.get("id")
+            if body_id is not None and body_id != u.fhir_id:
+                raise InvalidResource([Issue(
+                    f"The resource id {body_id!r} differs from the id in the URL {u.fhir_id!r}",
+                    f"{e.root}.id", "value")])
+
+    def _resolve_targets(self, session: Session, inst: str, writes: list[_Plan]) -> None:
+        """Find which stored resource each write is about, by id or by identifier."""
+        by_id = [(p.url.resource_type, p.url.fhir_id) for p in writes if p.url.fhir_id]
+        current = repo.current_by_ids(session, by_id)  # type: ignore[arg-type]
+        token_keys: list[tuple[str, str]] = []
+        plan_tokens: dict[int, list[tuple[str, str]]] = {}
+        plan_own: dict[int, list[tuple[str, str]]] = {}
+        for i, p in enumerate(writes):
+            e, u = p.entry, p.url
+            tokens: list[Token] = []
+            if e.method == "POST":
+                if e.if_none_exist:
+                    tokens, ids = _conditional_tokens(split_query(e.if_none_exist.lstrip("?")),
+                                                      f"{e.request_expr}.ifNoneExist"
+                                                      if e.index is not None else "If-None-Exist")
+                    if ids:
+                        raise InvalidResource([Issue("If-None-Exist matches on identifier only",
+                                                     e.request_expr, "not-supported")])
+                # The business identifier is the key: a create for an identifier this sender
+                # already used is the same record (INTERFACE.md), updated if it changed.
+                tokens = tokens + _resource_tokens(e.resource)
+            elif u.query:
+                tokens, ids = _conditional_tokens(u.query, e.request_expr or "url")
+                if ids:
+                    u.fhir_id = ids[0]
+                    current.update(repo.current_by_ids(session, [(u.resource_type, ids[0])]))
+                    tokens = []
+            keys = [(u.resource_type, self.store.token_hash(t)) for t in tokens]
+            plan_tokens[i] = keys
+            token_keys.extend(keys)
+            # The identifiers a written resource carries must not belong to another record.
+            own = [(u.resource_type, self.store.token_hash(t))
+                   for t in _resource_tokens(e.resource)] if e.method == "PUT" else []
+            plan_own[i] = own
+            token_keys.extend(own)
+        found = repo.pks_by_tokens(session, inst, token_keys)
+        rows_by_pk = repo.current_by_pks(session, set(found.values()))
+        for i, p in enumerate(writes):
+            e, u = p.entry, p.url
+            expr = e.request_expr or e.root
+            matches = {found[k] for k in plan_tokens[i] if k in found}
+            if len(matches) > 1:
+                raise Conflict(
+                    "The identifiers of this record belong to different stored records; send "
+                    "one record per identifier",
+                    [Issue("Identifiers match more than one stored record",
+                           f"{e.root}.identifier", "duplicate")])
+            match = rows_by_pk[matches.pop()] if matches else None
+            owners = {found[k] for k in plan_own[i] if k in found}
+            if match is not None:
+                owners.discard(match.pk)
+            if u.fhir_id and not (e.method == "POST"):
+                existing = current.get((u.resource_type, u.fhir_id))
+                if match is not None and (existing is None or match.pk != existing.pk):
+                    raise Conflict(
+                        f"An identifier of {u.resource_type}/{u.fhir_id} already belongs to "
+                        f"{match.resource_type}/{match.fhir_id} from this sender",
+                        [Issue("Identifier already used by another record of this sender",
+                               f"{e.root}.identifier", "duplicate")])
+                p.fhir_id, p.existing = u.fhir_id, existing
+            else:
+                p.existing = match
+                p.fhir_id = match.fhir_id if match else None
+            if p.existing is not None:
+                owners.discard(p.existing.pk)
+            if owners:
+                other = rows_by_pk[owners.pop()]
+                raise Conflict(
+                    f"An identifier of this {u.resource_type} already belongs to "
+                    f"{other.resource_type}/{other.fhir_id} from this sender",
+                    [Issue("Identifier already used by another record of this sender",
+                           f"{e.root}.identifier", "duplicate")])
+            ex = p.existing
+            if ex is not None and ex.institution_id != inst:
+                raise Forbidden(f"{u.resource_type}/{p.fhir_id} was sent by another institution; "
+                                "a sender may change only its own records")
+            if e.if_match and (ex is None or ex.deleted or
+                               _etag_version(e.if_match) != str(ex.version_id)):
+                current_v = f'W/"{ex.version_id}"' if ex and not ex.deleted else "none"
+                raise PreconditionFailed(
+                    f"If-Match {e.if_match} does not match the current version ({current_v}); "
+                    "read the resource again and reapply the change",
+                    [Issue("Version conflict", f"{e.request_expr}.ifMatch"
+                           if e.index is not None else "If-Match", "conflict")])
+            if e.method == "DELETE":
+                if ex is None or ex.deleted:
+                    # Deleting what is already gone is not an error (a retry must succeed);
+                    # an id that never existed is.
+                    if ex is None and u.fhir_id and not u.query:
+                        raise NotFound(f"{u.resource_type}/{u.fhir_id} does not exist")
+                    p.kind = "noop"
+                    p.result = EntryResult(204, u.resource_type, p.fhir_id, action="unchanged")
+                else:
+                    p.kind = "delete"
+            elif e.method == "POST" and e.if_none_exist and ex is not None:
+                p.kind = "noop"
+                p.result = EntryResult(200, u.resource_type, ex.fhir_id, ex.version_id,
+                                       ex.last_updated, action="unchanged")
+            elif ex is None:
+                p.kind = "create"
+                if p.fhir_id is None:
+                    p.fhir_id = str(uuid.uuid4())
+                    p.create_key = "pending" if e.method == "POST" else None
+            else:
+                p.kind = "update"
+
+    def _resolve_content_keys(self, session: Session, inst: str, writes: list[_Plan]) -> None:
+        """Creates without a business identifier are de-duplicated by content: the same record
+        sent twice is one record. Content includes references, so a create is keyed only once
+        every bundle entry it points at is resolved; entries are keyed in rounds."""
+        pending = [p for p in writes if p.create_key == "pending"]
+        by_full_url = {p.entry.full_url: p for p in writes if p.entry.full_url}
+        while pending:
+            ready, waiting = [], []
+            for p in pending:
+                refs = [n["reference"] for n, _ in iter_references(p.entry.resource, "")]
+                blocked = any(
+                    r in by_full_url and by_full_url[r].create_key == "pending" and
+                    by_full_url[r] is not p for r in refs)
+                (waiting if blocked else ready).append(p)
+            if not ready:  # a cycle of new records: key none of them
+                for p in waiting:
+                    p.create_key = None
+                break
+            keys = {}
+            for p in ready:
+                assert p.entry.resource is not None
+                body = self._resolved_copy(p.entry.resource, by_full_url)
+                body = {k: v for k, v in body.items() if k not in ("id", "meta")}
+                keys[id(p)] = (p.url.resource_type,
+                               self.store.crypto.keyed_hash(canonical_content(body).decode()))
+            found = repo.pks_by_create_keys(session, inst, list(keys.values()))
+            rows = repo.current_by_pks(session, set(found.values()))
+            for p in ready:
+                key = keys[id(p)]
+                p.create_key = key[1]
+                if key in found:
+                    row = rows[found[key]]
+                    if row.deleted:  # a deleted record's key is cleared; defensive
+                        continue
+                    p.kind, p.existing, p.fhir_id = "noop", row, row.fhir_id
+                    p.result = EntryResult(200, row.resource_type, row.fhir_id, row.version_id,
+                                           row.last_updated, action="unchanged")
+            pending = waiting
+
+    def _resolved_copy(self, resource: dict[str, Any], by_full_url: dict[str, _Plan]) -> (
+        dict[str, Any]
+    ):
+        copy: dict[str, Any] = orjson.loads(orjson.dumps(resource))
+        for node, _ in iter_references(copy, ""):
+            target = by_full_url.get(node["reference"])
+            if target is not None and target.fhir_id:
+                node["reference"] = f"{target.url.resource_type}/{target.fhir_id}"
+        return copy
+
+    def _check_no_double_targets(self, writes: list[_Plan]) -> None:
+        seen: dict[tuple[str, str], _Plan] = {}
+        for p in writes:
+            if p.kind == "noop" or p.fhir_id is None:
+                continue
+            key = (p.url.resource_type, p.fhir_id)
+            if key in seen:
+                raise InvalidResource([Issue(
+                    f"Two entries of this bundle write {key[0]}/{key[1]} (entries "
+                    f"{seen[key].entry.index} and {p.entry.index}); a transaction may touch a "
+                    "record once", p.entry.request_expr or p.entry.root, "duplicate")])
+            seen[key] = p
+
+    def _rewrite_references(self, session: Session, inst: str, plans: list[_Plan]) -> None:
+        """urn:uuid and fullUrl references to entries -> 'Type/id'; conditional references
+        'Type?identifier=s|v' -> the one record that has it (in this bundle or stored)."""
+        by_full_url = {p.entry.full_url: p for p in plans if p.entry.full_url}
+        for p in plans:
+            if p.entry.resource is None or p.entry.method not in ("POST", "PUT"):
+                continue
+            for node, path in iter_references(p.entry.resource, p.entry.root):
+                ref = node["reference"]
+                target = by_full_url.get(ref)
+                if target is not None:
+                    if target.fhir_id is None:
+                        raise InvalidResource([Issue(
+                            f"Reference {ref!r} points at an entry that is not written",
+                            f"{path}.reference", "value")])
+                    node["reference"] = f"{target.url.resource_type}/{target.fhir_id}"
+                    continue
+                kind = reference_kind(ref)
+                if kind == "uuid":
+                    raise InvalidResource([Issue(
+                        f"Reference {ref!r} matches no entry fullUrl in this request",
+                        f"{path}.reference", "not-found")])
+                if kind == "conditional":
+                    node["reference"] = self._resolve_conditional(session, inst, ref, plans,
+                                                                  f"{path}.reference")
+
+    def _resolve_conditional(self, session: Session, inst: str, ref: str, plans: list[_Plan],
+                             expr: str) -> str:
+        rtype, _, query = ref.partition("?")
+        tokens, ids = _conditional_tokens(split_query(query), expr)
+        wanted = {t for t in tokens}
+        in_bundle = {
+            (p.url.resource_type, p.fhir_id)
+            for p in plans
+            if p.url.resource_type == rtype and p.entry.resource is not None
+            and p.entry.method in ("POST", "PUT") and p.fhir_id
+            and wanted & {Token(i.get("system") or "", i.get("value"))
+                          for i in p.entry.resource.get("identifier") or [] if isinstance(i, dict)}
+        }
+        if len(in_bundle) == 1 and not ids:
+            return "{}/{}".format(*in_bundle.pop())
+        keys = [(rtype, self.store.token_hash(t)) for t in tokens]
+        found = set(repo.pks_by_tokens(session, inst, keys).values())
+        rows = repo.current_by_pks(session, found)
+        matches = {(r.resource_type, r.fhir_id) for r in rows.values() if not r.deleted}
+        if ids:
+            matches = {m for m in matches if m[1] in ids} if tokens else {
+                (rtype, i) for i in ids
+                if (row := repo.current_by_ids(session, [(rtype, i)]).get((rtype, i)))
+                and row.institution_id == inst and not row.deleted}
+        matches |= in_bundle
+        if len(matches) != 1:
+            raise InvalidResource([Issue(
+                f"Conditional reference {ref!r} matches {len(matches)} records of this sender; it "
+                "must match exactly one", expr, "not-found" if not matches else "multiple-matches")])
+        return "{}/{}".format(*matches.pop())
+
+    def _result_of(self, p: _Plan, o: WriteOutcome) -> EntryResult:
+        status = {"created": 201, "updated": 200, "unchanged": 200, "deleted": 204}[o.status]
+        return EntryResult(status, o.resource_type, o.fhir_id, o.version_id, o.last_updated,
+                           o.content, action=o.status)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def read_or_search(self, session: Session, inst: str, url: str, expr: str = "") -> (
+        EntryResult
+    ):
+        u = parse_url(url, expr or "url")
+        if u.fhir_id is None:
+            return EntryResult(200, u.resource_type, bundle=self.search(session, inst, u),
+                               action="search")
+        return self.read(session, inst, u.resource_type, u.fhir_id, u.version_id)
+
+    def read(self, session: Session, inst: str, rtype: str, fhir_id: str,
+             version: str | None = None) -> EntryResult:
+        row = self.store.current(session, rtype, fhir_id)
+        if row is None:
+            raise NotFound(f"{rtype}/{fhir_id} does not exist")
+        if row.institution_id != inst:
+            raise Forbidden(f"{rtype}/{fhir_id} was sent by another institution; a sender reads "
+                            "only its own records")
+        if version is not None:
+            if not version.isdigit():
+                raise NotFound(f"{rtype}/{fhir_id} has no version {version!r}")
+            stored = self.store.content_of(session, row, int(version))
+            if stored is None:
+                raise NotFound(f"{rtype}/{fhir_id} has no version {version}")
+            if stored.content is None:
+                raise Gone(f"Version {version} of {rtype}/{fhir_id} is its deletion")
+            return EntryResult(200, rtype, fhir_id, int(version), stored.recorded_at,
+                               stored.content, action="read")
+        if row.deleted:
+            raise Gone(f"{rtype}/{fhir_id} was deleted (its history is kept: "
+                       f"{rtype}/{fhir_id}/_history)")
+        stored = self.store.content_of(session, row)
+        assert stored is not None
+        return EntryResult(200, rtype, fhir_id, row.version_id, row.last_updated, stored.content,
+                           action="read")
+
+    def history(self, session: Session, inst: str, rtype: str, fhir_id: str) -> dict[str, Any]:
+        base = self.base
+        row = self.store.current(session, rtype, fhir_id)
+        if row is None:
+            raise NotFound(f"{rtype}/{fhir_id} does not exist")
+        if row.institution_id != inst:
+            raise Forbidden(f"{rtype}/{fhir_id} was sent by another institution")
+        entries = []
+        for v in self.store.history(session, row):
+            entry: dict[str, Any] = {"fullUrl": f"{base}/{rtype}/{fhir_id}"}
+            if v.content is not None:
+                entry["resource"] = v.content
+            method = {"create": "POST", "update": "PUT", "delete": "DELETE"}[v.operation]
+            entry["request"] = {"method": method, "url": rtype if method == "POST"
+                                else f"{rtype}/{fhir_id}"}
+            entry["response"] = {
+                "status": {"create": "201 Created", "update": "200 OK",
+                           "delete": "204 No Content"}[v.operation],
+                "etag": f'W/"{v.version_id}"',
+                "lastModified": v.recorded_at.isoformat().replace("+00:00", "Z"),
+            }
+            entries.append(entry)
+        return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "history",
+                "total": len(entries), "entry": entries}
+
+    def search(self, session: Session, inst: str, u: _Url) -> dict[str, Any]:
+        base = self.base
+        parsed = parse_search(u.resource_type, u.query, inst, self.store, self.zone,
+                              self.default_count, self.max_count)
+        total = repo.count(session, parsed.query)
+        rows = repo.search(session, parsed.query) if parsed.count > 0 else []
+        entries = []
+        for row, blob in rows:
+            entries.append({"fullUrl": f"{base}/{row.resource_type}/{row.fhir_id}",
+                            "resource": self.store.open_current(row, blob),
+                            "search": {"mode": "match"}})
+        echo = urlencode(parsed.echo)
+        links = [{"relation": "self",
+                  "url": f"{base}/{u.resource_type}?{echo}"
+                  + (f"&_cursor={parsed.cursor}" if parsed.cursor is not None else "")}]
+        if len(rows) == parsed.count and rows:
+            links.append({"relation": "next",
+                          "url": f"{base}/{u.resource_type}?{echo}&_cursor={rows[-1][0].pk}"})
+        return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "searchset",
+                "total": total, "link": links, "entry": entries}
+

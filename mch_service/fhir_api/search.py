@@ -1,0 +1,160 @@
+"""Search parameters the interface supports, parsed into a store query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import not_
+from sqlalchemy.sql import ColumnElement
+
+from mch_service.errors import InvalidResource, Issue
+from mch_service.store.indexing import DATE_ELEMENTS, Token, date_range
+from mch_service.store.models import FhirResource
+from mch_service.store.repository import SearchQuery
+from mch_service.store.service import ResourceStore
+
+# Parameters accepted for every type; `date` only for the types in DATE_ELEMENTS.
+COMMON_PARAMS = ("_id", "identifier", "patient", "subject", "_lastUpdated")
+CONTROL_PARAMS = ("_count", "_cursor")
+IGNORED_PARAMS = ("_format", "_pretty", "_total")
+PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
+
+
+def supported_params(resource_type: str) -> tuple[str, ...]:
+    return COMMON_PARAMS + (("date",) if resource_type in DATE_ELEMENTS else ())
+
+
+@dataclass
+class ParsedSearch:
+    query: SearchQuery
+    count: int
+    cursor: int | None
+    echo: list[tuple[str, str]]  # the parameters used, for the self/next links
+
+
+def parse_token(raw: str) -> tuple[str | None, str]:
+    """'sys|val' -> ('sys', 'val'); '|val' -> ('', 'val'); 'val' -> (None, 'val')."""
+    if "|" in raw:
+        system, value = raw.split("|", 1)
+        return system, value
+    return None, raw
+
+
+def _date_condition(
+    column_lo: Any, column_hi: Any, raw: str, zone: ZoneInfo, name: str
+) -> ColumnElement[bool]:
+    prefix = raw[:2] if raw[:2] in PREFIXES else "eq"
+    value = raw[2:] if raw[:2] in PREFIXES else raw
+    rng = date_range(value, zone)
+    if rng is None:
+        raise InvalidResource([Issue(
+            f"Search parameter {name}={raw!r}: expected an optional prefix ({', '.join(PREFIXES)}) "
+            "and a FHIR date such as 2025-03 or 2025-03-01T08:00:00+08:00", name, "value")])
+    lo, hi = rng
+    # Ranges are [lo, hi): a value matches by how its range relates to the parameter's.
+    conditions: dict[str, ColumnElement[bool]] = {
+        "eq": (column_lo >= lo) & (column_hi <= hi),
+        "gt": column_hi > hi,
+        "lt": column_lo < lo,
+        "ge": column_hi > lo,
+        "le": column_lo < hi,
+        "sa": column_lo >= hi,
+        "eb": column_hi <= lo,
+    }
+    if prefix == "ne":
+        return not_((column_lo >= lo) & (column_hi <= hi))
+    return conditions[prefix]
+
+
+def parse_search(
+    resource_type: str,
+    params: list[tuple[str, str]],
+    institution_id: str,
+    store: ResourceStore,
+    zone: ZoneInfo,
+    default_count: int,
+    max_count: int,
+) -> ParsedSearch:
+    q = SearchQuery(institution_id=institution_id, resource_type=resource_type)
+    allowed = supported_params(resource_type)
+    count = default_count
+    cursor = None
+    echo: list[tuple[str, str]] = []
+    dates: list[ColumnElement[bool]] = []
+    for name, raw in params:
+        base = name.split(":", 1)[0]
+        if base in IGNORED_PARAMS:
+            continue
+        if base == "_count":
+            if not raw.isdigit():
+                raise InvalidResource([Issue("_count must be a whole number", "_count", "value")])
+            count = min(int(raw), max_count)
+            echo.append((name, str(count)))
+            continue
+        if base == "_cursor":
+            if not raw.isdigit():
+                raise InvalidResource([Issue("_cursor is not valid; follow the 'next' link",
+                                             "_cursor", "value")])
+            cursor = int(raw)
+            continue
+        if base not in allowed or ":" in name:
+            raise InvalidResource([Issue(
+                f"Search parameter {name!r} is not supported for {resource_type}; supported: "
+                f"{', '.join(allowed)} (see /fhir/metadata)", name, "not-supported")])
+        echo.append((name, raw))
+        values = [v for v in raw.split(",") if v]
+        if base == "_id":
+            q.ids = (q.ids or []) + values if q.ids is not None else values
+        elif base == "identifier":
+            tokens, plain = [], []
+            for v in values:
+                system, value = parse_token(v)
+                if system is None:
+                    plain.append(store.value_hash(value))
+                else:
+                    tokens.append(store.token_hash(Token(system, value)))
+            q.token_hashes = (q.token_hashes or []) + tokens
+            q.value_hashes = (q.value_hashes or []) + plain
+        elif base in ("patient", "subject"):
+            targets = [v if "/" in v else f"Patient/{v}" if base == "patient" else v
+                       for v in values]
+            names = ("subject", "patient") if base == "patient" else ("subject",)
+            q.references = (q.references or []) + [(names, targets)]
+        elif base == "date":
+            for v in values[:1]:
+                dates.append(_date_condition(FhirResource.date_start, FhirResource.date_end, v,
+                                             zone, name))
+        elif base == "_lastUpdated":
+            for v in values[:1]:
+                dates.append(_date_condition(FhirResource.last_updated, FhirResource.last_updated,
+                                             v, zone, name)
+                             if v[:2] not in ("eq", "ne") and v[:2] in PREFIXES
+                             else _last_updated_eq(v, zone, name))
+    q.date_conditions = dates
+    q.limit = count
+    q.after_pk = cursor
+    return ParsedSearch(q, count, cursor, echo)
+
+
+def _last_updated_eq(raw: str, zone: ZoneInfo, name: str) -> ColumnElement[bool]:
+    # A point in time "equals" a value when it lies within the value's range.
+    neg = raw[:2] == "ne"
+    value = raw[2:] if raw[:2] in ("eq", "ne") else raw
+    rng = date_range(value, zone)
+    if rng is None:
+        raise InvalidResource([Issue(f"Search parameter {name}={raw!r} is not a FHIR date",
+                                     name, "value")])
+    cond = (FhirResource.last_updated >= rng[0]) & (FhirResource.last_updated < rng[1])
+    return not_(cond) if neg else cond
+
+
+def split_query(query: str) -> list[tuple[str, str]]:
+    return parse_qsl(query, keep_blank_values=True)
+
+
+def now_marker(value: datetime) -> str:
+    return value.isoformat()

@@ -1,0 +1,268 @@
+"""The FHIR interface's use cases. Owns the units of work: a request or a transaction Bundle
+commits once, a batch commits entry by entry, and a rejection is audited in a transaction of
+its own (the rejected work rolled back; its audit row must not)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from fhir.resources.R4B.bundle import Bundle
+from pydantic import ValidationError
+
+from mch_service.audit.service import Actor, AuditRecord, record
+from mch_service.database import Database
+from mch_service.errors import InvalidResource, Issue, MchError, TooLarge
+from mch_service.fhir_api.interactions import Entry, EntryResult, Interactions
+from mch_service.fhir_api.outcomes import information, outcome_for_error
+from mch_service.fhir_api.structural_rules import check_structure
+from mch_service.fhir_api.validation import _pydantic_issues, validate_resource
+
+T = TypeVar("T")
+
+_STATUS_TEXT = {200: "200 OK", 201: "201 Created", 204: "204 No Content"}
+
+
+@dataclass(frozen=True)
+class Prefer:
+    """The Prefer header's return= preference: minimal | representation | OperationOutcome."""
+
+    return_: str | None = None
+
+    @classmethod
+    def parse(cls, header: str | None) -> Prefer:
+        for part in (header or "").split(";"):
+            for item in part.split(","):
+                key, _, value = item.strip().partition("=")
+                if key.strip() == "return":
+                    return cls(value.strip().strip('"'))
+        return cls(None)
+
+
+class FhirService:
+    def __init__(self, db: Database, interactions: Interactions, max_bundle_entries: int) -> None:
+        self.db = db
+        self.interactions = interactions
+        self.max_bundle_entries = max_bundle_entries
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _audited_write(self, actor: Actor, entries: list[Entry], action: str,
+                       validated: bool = False) -> list[EntryResult]:
+        try:
+            if not validated:
+                self.interactions.validate_entries(entries)
+            with self.db.transaction() as session:
+                results = self.interactions.execute(session, actor.id or "", entries)
+                record(session, actor, [_audit_of(r) for r in results if r.action != "read"
+                                        and r.action != "search"])
+            return results
+        except MchError as exc:
+            self._audit_rejection(actor, action, entries[0].url if entries else None, exc)
+            raise
+
+    def _audit_rejection(self, actor: Actor, action: str, target: str | None,
+                         exc: MchError) -> None:
+        rtype, _, rid = (target or "").partition("?")[0].partition("/")
+        with self.db.transaction() as session:
+            record(session, actor, [AuditRecord(
+                action=f"fhir.{action}", outcome="rejected", target_type=rtype or None,
+                target_id=(rid.split("/")[0] or None) if rid else None,
+                status_code=exc.status_code,
+                detail="; ".join(f"{i.expression or ''}: {i.message}" for i in exc.all_issues())[:2000])])
+
+    def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        with self.db.reading() as session:
+            return fn(session, *args)
+
+    def write_entries(self, actor: Actor, entries: list[Entry], action: str) -> list[EntryResult]:
+        """Validated entries written atomically (bulk import)."""
+        return self._audited_write(actor, entries, action, validated=True)
+
+    # -- single interactions -------------------------------------------------------------
+
+    def create(self, actor: Actor, rtype: str, resource: Any, if_none_exist: str | None) -> (
+        EntryResult
+    ):
+        entry = Entry("POST", rtype, resource, if_none_exist=if_none_exist, root=rtype)
+        return self._audited_write(actor, [entry], "create")[0]
+
+    def update(self, actor: Actor, url: str, resource: Any, if_match: str | None) -> EntryResult:
+        rtype = url.split("?")[0].split("/")[0]
+        entry = Entry("PUT", url, resource, if_match=if_match, root=rtype)
+        return self._audited_write(actor, [entry], "update")[0]
+
+    def delete(self, actor: Actor, url: str, if_match: str | None) -> EntryResult:
+        entry = Entry("DELETE", url, if_match=if_match, root=url.split("?")[0].split("/")[0])
+        return self._audited_write(actor, [entry], "delete")[0]
+
+    def read(self, actor: Actor, rtype: str, fhir_id: str, version: str | None = None) -> (
+        EntryResult
+    ):
+        return self._read(self.interactions.read, actor.id, rtype, fhir_id, version)
+
+    def history(self, actor: Actor, rtype: str, fhir_id: str) -> dict[str, Any]:
+        return self._read(self.interactions.history, actor.id, rtype, fhir_id)
+
+    def search(self, actor: Actor, url: str) -> dict[str, Any]:
+        result = self._read(self.interactions.read_or_search, actor.id, url, "")
+        assert result.bundle is not None
+        return result.bundle
+
+    def validate(self, rtype: str, resource: Any) -> dict[str, Any]:
+        """$validate: the same checks as a write, nothing stored."""
+        issues = validate_resource(resource, rtype)
+        if not issues and isinstance(resource, dict) and resource.get("resourceType") != rtype:
+            issues = [Issue(f"The resource is a {resource.get('resourceType')}, not a {rtype}",
+                            "resourceType", "value")]
+        if issues:
+            raise InvalidResource(issues)
+        return information("The resource is valid FHIR R4 and would be accepted")
+
+    # -- bundles -------------------------------------------------------------------------
+
+    def bundle(self, actor: Actor, bundle: Any, prefer: Prefer) -> dict[str, Any]:
+        if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+            raise InvalidResource([Issue("POST to the base URL takes a Bundle of type "
+                                         "transaction or batch", "resourceType", "value")])
+        btype = bundle.get("type")
+        if btype not in ("transaction", "batch"):
+            raise InvalidResource([Issue(
+                f"Bundle type {btype!r} cannot be processed at the base URL: send a "
+                "'transaction' or 'batch' Bundle (to store a document or collection Bundle as "
+                "it is, POST it to /fhir/Bundle)", "Bundle.type", "value")])
+        raw_entries = bundle.get("entry") or []
+        if not isinstance(raw_entries, list):
+            raise InvalidResource([Issue("Bundle.entry must be an array", "Bundle.entry",
+                                         "structure")])
+        if len(raw_entries) > self.max_bundle_entries:
+            raise TooLarge(f"The Bundle has {len(raw_entries)} entries; this server takes at most "
+                           f"{self.max_bundle_entries} per Bundle (see /fhir/metadata). Split it.")
+        try:
+            envelope_issues = [Issue(i.message, i.expression, i.code)
+                               for i in check_structure(bundle)]
+            envelope_issues += _envelope_issues(bundle)
+            entries = [_entry_of(i, e) for i, e in enumerate(raw_entries)]
+        except MchError as exc:
+            self._audit_rejection(actor, btype, "Bundle", exc)
+            raise
+        if btype == "transaction":
+            if envelope_issues:
+                exc = InvalidResource(envelope_issues, "The transaction Bundle is not valid")
+                self._audit_rejection(actor, "transaction", "Bundle", exc)
+                raise exc
+            for e in entries:
+                if e.resource is not None:
+                    e.resource = dict(e.resource)  # references get rewritten in place
+            results = self._audited_write(actor, entries, "transaction", validated=True)
+            return _response_bundle("transaction-response", results, prefer)
+        return self._batch(actor, entries, envelope_issues, prefer)
+
+    def _batch(self, actor: Actor, entries: list[Entry], envelope_issues: list[Issue],
+               prefer: Prefer) -> dict[str, Any]:
+        out = []
+        by_entry: dict[int, list[Issue]] = {}
+        for issue in envelope_issues:
+            idx = _entry_index(issue.expression)
+            by_entry.setdefault(idx if idx is not None else -1, []).append(issue)
+        if -1 in by_entry:
+            raise InvalidResource(by_entry[-1], "The batch Bundle is not valid")
+        for e in entries:
+            assert e.index is not None
+            try:
+                if e.index in by_entry:
+                    raise InvalidResource(by_entry[e.index])
+                if e.method == "GET":
+                    result = self._read(self.interactions.read_or_search, actor.id, e.url,
+                                        e.request_expr)
+                else:
+                    result = self._audited_write(actor, [e], "batch", validated=True)[0]
+                out.append(_response_entry(result, prefer))
+            except MchError as exc:
+                out.append({"response": {"status": f"{exc.status_code}",
+                                         "outcome": outcome_for_error(exc)}})
+        return {"resourceType": "Bundle", "type": "batch-response", "entry": out}
+
+
+def _entry_index(expression: str | None) -> int | None:
+    if expression and expression.startswith("Bundle.entry["):
+        return int(expression[len("Bundle.entry["):].split("]")[0])
+    return None
+
+
+def _envelope_issues(bundle: dict[str, Any]) -> list[Issue]:
+    """The Bundle's own elements (type, entry.request, ...) against the R4 model, without
+    validating each entry's resource twice (entries are validated one by one, located)."""
+    entries = bundle.get("entry") or []
+    stripped = {**bundle, "entry": [
+        {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+        for e in entries]} if entries else bundle
+    try:
+        Bundle.model_validate(stripped)
+    except ValidationError as exc:
+        return _pydantic_issues("Bundle", exc)
+    issues = []
+    for i, e in enumerate(entries):
+        request = e.get("request") if isinstance(e, dict) else None
+        if not isinstance(request, dict):
+            issues.append(Issue("Each entry of a transaction or batch needs a request "
+                                "(method and url)", f"Bundle.entry[{i}].request", "required"))
+            continue
+        resource = e.get("resource")
+        if request.get("method") in ("POST", "PUT"):
+            if resource is None:
+                issues.append(Issue(f"A {request.get('method')} entry needs a resource",
+                                    f"Bundle.entry[{i}].resource", "required"))
+            else:
+                issues.extend(validate_resource(resource, f"Bundle.entry[{i}].resource",
+                                                structure_checked=True))
+    return issues
+
+
+def _entry_of(i: int, e: Any) -> Entry:
+    request = e.get("request") if isinstance(e, dict) else None
+    request = request if isinstance(request, dict) else {}
+    return Entry(
+        method=str(request.get("method") or ""),
+        url=str(request.get("url") or ""),
+        resource=e.get("resource") if isinstance(e, dict) else None,
+        full_url=e.get("fullUrl") if isinstance(e, dict) else None,
+        if_match=request.get("ifMatch"),
+        if_none_exist=request.get("ifNoneExist"),
+        index=i,
+        root=f"Bundle.entry[{i}].resource",
+        request_expr=f"Bundle.entry[{i}].request",
+    )
+
+
+def _audit_of(r: EntryResult) -> AuditRecord:
+    action = {"created": "create", "updated": "update", "unchanged": "unchanged",
+              "deleted": "delete"}.get(r.action or "", r.action or "write")
+    return AuditRecord(action=f"fhir.{action}", outcome="success", target_type=r.resource_type,
+                       target_id=r.fhir_id, status_code=r.status,
+                       detail=f"version {r.version_id}" if r.version_id else None)
+
+
+def _response_entry(r: EntryResult, prefer: Prefer) -> dict[str, Any]:
+    response: dict[str, Any] = {"status": _STATUS_TEXT.get(r.status, str(r.status))}
+    if r.location:
+        response["location"] = r.location
+        response["etag"] = f'W/"{r.version_id}"'
+    if r.last_updated:
+        response["lastModified"] = r.last_updated.isoformat().replace("+00:00", "Z")
+    entry: dict[str, Any] = {"response": response}
+    if r.bundle is not None:
+        entry["resource"] = r.bundle
+    elif r.action == "read" and r.resource is not None:
+        entry["resource"] = r.resource
+    elif prefer.return_ == "representation" and r.resource is not None:
+        entry["resource"] = r.resource
+    elif prefer.return_ == "OperationOutcome":
+        response["outcome"] = information(f"{r.action}")
+    return entry
+
+
+def _response_bundle(btype: str, results: list[EntryResult], prefer: Prefer) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": btype,
+            "entry": [_response_entry(r, prefer) for r in results]}

@@ -1,0 +1,165 @@
+"""Is this valid FHIR R4? Base structure (fhir.resources models), the structural rules those
+models miss (structural_rules.py), and the rules that protect our data (references).
+
+Every problem becomes an ``Issue`` whose expression points at the element, e.g.
+``Observation.valueQuantity.value`` or ``Bundle.entry[3].resource.subject.reference``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from mch_service.errors import InvalidResource, Issue
+from mch_service.fhir_api.resource_types import R4_ONLY_TYPES, R4_RESOURCE_TYPES
+from mch_service.fhir_api.structural_rules import check_structure
+
+ID_RE = re.compile(r"^[A-Za-z0-9\-\.]{1,64}$")
+_RELATIVE_REF = re.compile(
+    r"^(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-\.]{1,64})(?:/_history/[A-Za-z0-9\-\.]{1,64})?$"
+)
+_UUID_REF = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_CONDITIONAL_REF = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)\?(?P<query>.+)$")
+
+
+def parse_json(body: bytes) -> Any:
+    if not body.strip():
+        raise InvalidResource([Issue("The request body is empty; send a FHIR JSON resource",
+                                     code="required")])
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidResource(
+            [Issue(f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, column "
+                   f"{exc.colno}", code="structure")],
+            "The body is not valid JSON",
+        ) from None
+
+
+@lru_cache(maxsize=256)
+def _model(resource_type: str) -> Any:
+    return get_fhir_model_class(resource_type)
+
+
+def loc_to_expression(root: str, loc: tuple[Any, ...]) -> str:
+    out = root
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str):
+            # `_birthDate` carries the extensions of primitive `birthDate`; name the element.
+            name = part[1:] if part.startswith("_") else part
+            if name and not name.startswith(("function-", "model_")):
+                out += "." + name
+    return out
+
+
+def _pydantic_issues(root: str, exc: ValidationError) -> list[Issue]:
+    issues = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err.get("loc", ()))
+        msg = err.get("msg", "invalid value")
+        kind = err.get("type", "")
+        if kind in ("missing", "model_field_validation.missing"):
+            msg = f"Required element is missing ({msg})"
+        elif kind == "extra_forbidden":
+            msg = "Unknown element: R4 does not define it here (check spelling and nesting)"
+        issues.append(
+            Issue(msg, loc_to_expression(root, loc),
+                  "required" if "missing" in kind else "structure")
+        )
+    return issues
+
+
+def iter_references(node: Any, path: str) -> Iterator[tuple[dict[str, Any], str]]:
+    """Every Reference datatype under ``node`` (not descending into contained resources'
+    own ``contained``), with its expression."""
+    if isinstance(node, dict):
+        ref = node.get("reference")
+        if isinstance(ref, str):
+            yield node, path
+        for key, value in node.items():
+            if key == "reference" or key == "text":  # narrative and ref string: leaves
+                continue
+            if isinstance(value, (dict, list)):
+                yield from iter_references(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            if isinstance(item, (dict, list)):
+                yield from iter_references(item, f"{path}[{i}]")
+
+
+def reference_kind(ref: str) -> str | None:
+    """literal | contained | absolute | uuid | conditional | None (malformed)."""
+    if ref.startswith("#"):
+        return "contained"
+    if _UUID_REF.match(ref):
+        return "uuid"
+    if ref.startswith(("http://", "https://", "urn:oid:")):
+        return "absolute"
+    m = _RELATIVE_REF.match(ref)
+    if m:
+        return "literal" if m["type"] in R4_RESOURCE_TYPES else None
+    m = _CONDITIONAL_REF.match(ref)
+    if m and m["type"] in R4_RESOURCE_TYPES:
+        return "conditional"
+    return None
+
+
+def _reference_issues(resource: dict[str, Any], root: str) -> list[Issue]:
+    issues = []
+    for node, path in iter_references(resource, root):
+        ref = node["reference"]
+        if reference_kind(ref) is None:
+            issues.append(Issue(
+                f"Reference {ref!r} is not a valid reference: use 'Type/id' with an R4 resource "
+                "type, an absolute URL, 'urn:uuid:…' of a bundle entry, '#id' of a contained "
+                "resource, or 'Type?identifier=system|value'",
+                f"{path}.reference", "value"))
+    return issues
+
+
+def validate_resource(
+    resource: Any, root: str | None = None, *, structure_checked: bool = False
+) -> list[Issue]:
+    """All problems with one resource (empty if it is valid). ``root`` is the expression of
+    the resource itself, e.g. ``Bundle.entry[2].resource``; it defaults to its type.
+    ``structure_checked`` skips the structural rules when the enclosing Bundle had them."""
+    if not isinstance(resource, dict):
+        return [Issue("Expected a JSON object holding a FHIR resource", root, "structure")]
+    rtype = resource.get("resourceType")
+    if not isinstance(rtype, str):
+        return [Issue("The resource has no resourceType", root, "required")]
+    if rtype not in R4_RESOURCE_TYPES:
+        return [Issue(f"{rtype!r} is not a FHIR R4 resource type", f"{root or rtype}.resourceType"
+                      if root else "resourceType", "not-supported")]
+    root = root or rtype
+    issues = (
+        []
+        if structure_checked
+        else [Issue(i.message, i.expression, i.code) for i in check_structure(resource, root)]
+    )
+    if issues:
+        return issues  # the model would trip over the same things with less clear messages
+    if rtype not in R4_ONLY_TYPES:
+        try:
+            _model(rtype).model_validate(resource)
+        except ValidationError as exc:
+            issues.extend(_pydantic_issues(root, exc))
+        except (ValueError, TypeError, KeyError) as exc:  # a model validator raising directly
+            issues.append(Issue(f"Invalid content: {exc}", root, "structure"))
+    issues.extend(_reference_issues(resource, root))
+    return issues
+
+
+def require_valid(resource: Any, root: str | None = None) -> dict[str, Any]:
+    issues = validate_resource(resource, root)
+    if issues:
+        raise InvalidResource(issues)
+    return resource  # type: ignore[no-any-return]

@@ -1,0 +1,120 @@
+"""Registering sending institutions and authenticating them by API key."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mch_service.errors import Conflict, MchError, NotFound, Unauthorized
+from mch_service.institutions.models import Institution, InstitutionApiKey
+from mch_service.timeutil import utcnow
+
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9\-\.]{1,64}$")
+KEY_PREFIX = "mch_"
+
+
+@dataclass(frozen=True)
+class Sender:
+    """An authenticated institution, as the FHIR interface sees it."""
+
+    institution_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    institution_id: str
+    api_key: str
+    key_id: int
+
+
+def _hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def _issue(session: Session, institution_id: str) -> IssuedKey:
+    api_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    row = InstitutionApiKey(
+        institution_id=institution_id,
+        key_prefix=api_key[:12],
+        key_hash=_hash_key(api_key),
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return IssuedKey(institution_id, api_key, row.id)
+
+
+def add_institution(session: Session, institution_id: str, name: str) -> IssuedKey:
+    if not _ID_PATTERN.match(institution_id):
+        raise MchError(
+            "Institution id must be 1-64 letters, digits, '-' or '.' (it appears in audit and "
+            "provenance records)"
+        )
+    if session.get(Institution, institution_id) is not None:
+        raise Conflict(f"Institution {institution_id!r} already exists")
+    session.add(Institution(id=institution_id, name=name, active=True, created_at=utcnow()))
+    session.flush()
+    return _issue(session, institution_id)
+
+
+def rotate_key(session: Session, institution_id: str, revoke_old: bool = False) -> IssuedKey:
+    """Issue a new key. Old keys stay valid unless ``revoke_old``, so a site can switch over
+    without downtime and revoke the old key afterwards."""
+    _get(session, institution_id)
+    if revoke_old:
+        revoke_keys(session, institution_id)
+    return _issue(session, institution_id)
+
+
+def revoke_keys(session: Session, institution_id: str, key_id: int | None = None) -> int:
+    _get(session, institution_id)
+    stmt = update(InstitutionApiKey).where(
+        InstitutionApiKey.institution_id == institution_id,
+        InstitutionApiKey.revoked_at.is_(None),
+    )
+    if key_id is not None:
+        stmt = stmt.where(InstitutionApiKey.id == key_id)
+    return session.execute(stmt.values(revoked_at=utcnow())).rowcount  # type: ignore[attr-defined,no-any-return]
+
+
+def set_active(session: Session, institution_id: str, active: bool) -> None:
+    _get(session, institution_id).active = active
+
+
+def list_institutions(session: Session) -> list[Institution]:
+    return list(session.scalars(select(Institution).order_by(Institution.id)))
+
+
+def list_keys(session: Session, institution_id: str) -> list[InstitutionApiKey]:
+    return list(
+        session.scalars(
+            select(InstitutionApiKey)
+            .where(InstitutionApiKey.institution_id == institution_id)
+            .order_by(InstitutionApiKey.id)
+        )
+    )
+
+
+def _get(session: Session, institution_id: str) -> Institution:
+    inst = session.get(Institution, institution_id)
+    if inst is None:
+        raise NotFound(f"No institution {institution_id!r}")
+    return inst
+
+
+def authenticate(session: Session, api_key: str) -> Sender:
+    row = session.execute(
+        select(Institution.id, Institution.name, Institution.active)
+        .join(InstitutionApiKey, InstitutionApiKey.institution_id == Institution.id)
+        .where(InstitutionApiKey.key_hash == _hash_key(api_key))
+        .where(InstitutionApiKey.revoked_at.is_(None))
+    ).first()
+    if row is None or not row.active:
+        raise Unauthorized("The API key is missing, wrong, revoked, or its institution is disabled")
+    return Sender(row.id, row.name)

@@ -1,0 +1,20 @@
+"""Imports every model so that Base.metadata knows all tables (for Alembic and tests)."""
+
+from mch_service.audit.models import AuditEvent
+from mch_service.institutions.models import Institution, InstitutionApiKey
+from mch_service.store.models import (
+    FhirIdentifier,
+    FhirReference,
+    FhirResource,
+    FhirResourceVersion,
+)
+
+__all__ = [
+    "AuditEvent",
+    "FhirIdentifier",
+    "FhirReference",
+    "FhirResource",
+    "FhirResourceVersion",
+    "Institution",
+    "InstitutionApiKey",
+]

@@ -1,0 +1,255 @@
+"""SQL of the resource store. Batch-shaped: a bundle of 25 resources costs a handful of
+round trips, not 25 times a handful."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from mch_service.store.models import (
+    FhirIdentifier,
+    FhirReference,
+    FhirResource,
+    FhirResourceVersion,
+)
+from mch_service.timeutil import to_utc
+
+
+@dataclass(frozen=True)
+class CurrentRow:
+    pk: int
+    resource_type: str
+    fhir_id: str
+    institution_id: str
+    version_id: int
+    last_updated: datetime
+    deleted: bool
+    content_hash: str | None
+
+
+_CURRENT_COLS = (
+    FhirResource.pk,
+    FhirResource.resource_type,
+    FhirResource.fhir_id,
+    FhirResource.institution_id,
+    FhirResource.version_id,
+    FhirResource.last_updated,
+    FhirResource.deleted,
+    FhirResource.content_hash,
+)
+
+
+def _row(r: Any) -> CurrentRow:
+    return CurrentRow(r[0], r[1], r[2], r[3], r[4], to_utc(r[5]), r[6], r[7])
+
+
+def current_by_ids(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], CurrentRow]:
+    if not keys:
+        return {}
+    out: dict[tuple[str, str], CurrentRow] = {}
+    for chunk_start in range(0, len(keys), 500):
+        chunk = list(keys[chunk_start : chunk_start + 500])
+        rows = session.execute(
+            select(*_CURRENT_COLS).where(
+                tuple_(FhirResource.resource_type, FhirResource.fhir_id).in_(chunk)
+            )
+        )
+        for r in rows:
+            out[(r[1], r[2])] = _row(r)
+    return out
+
+
+def current_by_pks(session: Session, pks: Iterable[int]) -> dict[int, CurrentRow]:
+    pks = list(pks)
+    if not pks:
+        return {}
+    rows = session.execute(select(*_CURRENT_COLS).where(FhirResource.pk.in_(pks)))
+    return {r[0]: _row(r) for r in rows}
+
+
+def pks_by_tokens(
+    session: Session, institution_id: str, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """(resource_type, token_hash) -> live resource pk, for one sender."""
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(FhirIdentifier.resource_type, FhirIdentifier.token_hash, FhirIdentifier.resource_pk)
+        .where(FhirIdentifier.institution_id == institution_id)
+        .where(tuple_(FhirIdentifier.resource_type, FhirIdentifier.token_hash).in_(list(keys)))
+    )
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def pks_by_create_keys(
+    session: Session, institution_id: str, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(FhirResource.resource_type, FhirResource.create_key, FhirResource.pk)
+        .where(FhirResource.institution_id == institution_id)
+        .where(tuple_(FhirResource.resource_type, FhirResource.create_key).in_(list(keys)))
+    )
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def insert_resources(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert current rows; return their primary keys in the order given."""
+    if not rows:
+        return []
+    result = session.execute(
+        insert(FhirResource).returning(FhirResource.pk, sort_by_parameter_order=True), rows
+    )
+    return [r[0] for r in result]
+
+
+def update_resources(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Move resources to a new version. Each row names its ``pk`` and the ``expected_version``
+    it was read at; a concurrent writer that got there first makes this raise, so the caller
+    retries with fresh state rather than overwrite silently."""
+    for row in rows:
+        values = {k: v for k, v in row.items() if k not in ("pk", "expected_version")}
+        result = session.execute(
+            update(FhirResource)
+            .where(FhirResource.pk == row["pk"], FhirResource.version_id == row["expected_version"])
+            .values(**values)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrentUpdate(row["pk"])
+
+
+class ConcurrentUpdate(Exception):
+    """Another transaction changed the resource between our read and our write."""
+
+
+def insert_versions(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(FhirResourceVersion), rows)
+
+
+def replace_index(
+    session: Session,
+    pks: Sequence[int],
+    identifiers: list[dict[str, Any]],
+    references: list[dict[str, Any]],
+    clear_existing: bool,
+) -> None:
+    if clear_existing and pks:
+        session.execute(delete(FhirIdentifier).where(FhirIdentifier.resource_pk.in_(list(pks))))
+        session.execute(delete(FhirReference).where(FhirReference.resource_pk.in_(list(pks))))
+    if identifiers:
+        session.execute(insert(FhirIdentifier), identifiers)
+    if references:
+        session.execute(insert(FhirReference), references)
+
+
+def version_content(
+    session: Session, resource_pk: int, version_id: int
+) -> tuple[bytes | None, str, datetime] | None:
+    row = session.execute(
+        select(
+            FhirResourceVersion.content,
+            FhirResourceVersion.operation,
+            FhirResourceVersion.recorded_at,
+        ).where(
+            FhirResourceVersion.resource_pk == resource_pk,
+            FhirResourceVersion.version_id == version_id,
+        )
+    ).first()
+    return (row[0], row[1], to_utc(row[2])) if row else None
+
+
+def versions(session: Session, resource_pk: int) -> list[tuple[int, bytes | None, str, datetime]]:
+    rows = session.execute(
+        select(
+            FhirResourceVersion.version_id,
+            FhirResourceVersion.content,
+            FhirResourceVersion.operation,
+            FhirResourceVersion.recorded_at,
+        )
+        .where(FhirResourceVersion.resource_pk == resource_pk)
+        .order_by(FhirResourceVersion.version_id.desc())
+    )
+    return [(r[0], r[1], r[2], to_utc(r[3])) for r in rows]
+
+
+@dataclass
+class SearchQuery:
+    institution_id: str
+    resource_type: str
+    ids: list[str] | None = None
+    token_hashes: list[str] | None = None
+    value_hashes: list[str] | None = None
+    references: list[tuple[tuple[str, ...], list[str]]] | None = None  # (names, targets)
+    date_conditions: list[ColumnElement[bool]] | None = None
+    after_pk: int | None = None
+    limit: int = 50
+
+
+def _search_conditions(q: SearchQuery) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [
+        FhirResource.institution_id == q.institution_id,
+        FhirResource.resource_type == q.resource_type,
+        FhirResource.deleted.is_(False),
+    ]
+    if q.ids is not None:
+        conds.append(FhirResource.fhir_id.in_(q.ids))
+    ident_or = []
+    if q.token_hashes:
+        ident_or.append(FhirIdentifier.token_hash.in_(q.token_hashes))
+    if q.value_hashes:
+        ident_or.append(FhirIdentifier.value_hash.in_(q.value_hashes))
+    if q.token_hashes is not None or q.value_hashes is not None:
+        if not ident_or:
+            conds.append(FhirResource.pk.is_(None))
+        else:
+            conds.append(
+                FhirResource.pk.in_(
+                    select(FhirIdentifier.resource_pk).where(
+                        FhirIdentifier.institution_id == q.institution_id,
+                        FhirIdentifier.resource_type == q.resource_type,
+                        or_(*ident_or),
+                    )
+                )
+            )
+    for names, targets in q.references or ():
+        conds.append(
+            FhirResource.pk.in_(
+                select(FhirReference.resource_pk).where(
+                    FhirReference.name.in_(names), FhirReference.target.in_(targets)
+                )
+            )
+        )
+    conds.extend(q.date_conditions or ())
+    return conds
+
+
+def search(session: Session, q: SearchQuery) -> list[tuple[CurrentRow, bytes | None]]:
+    conds = _search_conditions(q)
+    if q.after_pk is not None:
+        conds.append(FhirResource.pk > q.after_pk)
+    stmt = (
+        select(*_CURRENT_COLS, FhirResourceVersion.content)
+        .join(
+            FhirResourceVersion,
+            and_(
+                FhirResourceVersion.resource_pk == FhirResource.pk,
+                FhirResourceVersion.version_id == FhirResource.version_id,
+            ),
+        )
+        .where(*conds)
+        .order_by(FhirResource.pk)
+        .limit(q.limit)
+    )
+    return [(_row(r), r[8]) for r in session.execute(stmt)]
+
+
+def count(session: Session, q: SearchQuery) -> int:
+    return session.scalar(select(func.count()).select_from(FhirResource).where(*_search_conditions(q))) or 0

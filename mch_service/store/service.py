@@ -1,0 +1,247 @@
+"""Rules of the resource store: versions, no-op updates, sealing, and the search index.
+
+The store knows nothing of HTTP or bundles; ``fhir_api`` decides *what* to write and the store
+writes it. Callers own the transaction (commit or roll back).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy.orm import Session
+
+from mch_service.crypto import Crypto
+from mch_service.store import repository as repo
+from mch_service.store.indexing import IndexData, Token, canonical_content, extract
+from mch_service.store.repository import CurrentRow
+from mch_service.timeutil import fhir_instant
+
+
+@dataclass
+class Prepared:
+    """A resource ready to be stored: content (references already resolved) and what the store
+    indexes about it."""
+
+    resource_type: str
+    content: dict[str, Any]
+    index: IndexData
+    content_hash: str
+
+
+@dataclass
+class WriteOp:
+    kind: Literal["create", "update", "delete"]
+    resource_type: str
+    fhir_id: str
+    existing: CurrentRow | None = None
+    prepared: Prepared | None = None
+    create_key: str | None = None
+
+
+@dataclass
+class WriteOutcome:
+    resource_type: str
+    fhir_id: str
+    version_id: int
+    last_updated: datetime
+    status: Literal["created", "updated", "unchanged", "deleted"]
+    content: dict[str, Any] | None
+    pk: int
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    resource_type: str
+    fhir_id: str
+    version_id: int
+    operation: str
+    recorded_at: datetime
+    content: dict[str, Any] | None
+
+
+class ResourceStore:
+    def __init__(self, crypto: Crypto, zone: ZoneInfo) -> None:
+        self.crypto = crypto
+        self.zone = zone
+
+    # -- hashing ----------------------------------------------------------------------------
+
+    def token_hash(self, token: Token) -> str:
+        return self.crypto.keyed_hash(f"{token.system}|{token.value}")
+
+    def value_hash(self, value: str) -> str:
+        return self.crypto.keyed_hash(value)
+
+    def prepare(self, resource_type: str, content: dict[str, Any]) -> Prepared:
+        canonical = canonical_content({k: v for k, v in content.items() if k != "id"})
+        return Prepared(
+            resource_type,
+            content,
+            extract(content, self.zone),
+            self.crypto.keyed_hash(canonical.decode()),
+        )
+
+    # -- sealing ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _aad(resource_type: str, fhir_id: str, version_id: int) -> bytes:
+        # Binds a sealed blob to its row: a blob copied onto another resource will not open.
+        return f"{resource_type}/{fhir_id}/{version_id}".encode()
+
+    def seal(self, resource_type: str, fhir_id: str, version_id: int, content: bytes) -> bytes:
+        return self.crypto.seal(content, self._aad(resource_type, fhir_id, version_id))
+
+    def unseal(self, resource_type: str, fhir_id: str, version_id: int, blob: bytes) -> bytes:
+        return self.crypto.open_sealed(blob, self._aad(resource_type, fhir_id, version_id))
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def apply(self, session: Session, institution_id: str, ops: list[WriteOp], now: datetime) -> (
+        list[WriteOutcome]
+    ):
+        """Write a set of operations in the caller's transaction. Raises IntegrityError or
+        repository.ConcurrentUpdate when another transaction got there first; the caller rolls
+        back to its savepoint and tries again with fresh state."""
+        outcomes: list[WriteOutcome | None] = [None] * len(ops)
+        new_rows: list[dict[str, Any]] = []
+        new_idx: list[int] = []
+        updates: list[dict[str, Any]] = []
+        versions: list[dict[str, Any]] = []
+        touched: list[tuple[int, int, Prepared | None]] = []  # (op index, pk, prepared)
+        last_updated = fhir_instant(now)
+
+        for i, op in enumerate(ops):
+            ex = op.existing
+            if op.kind == "delete":
+                assert ex is not None and not ex.deleted
+                version = ex.version_id + 1
+                updates.append({"pk": ex.pk, "expected_version": ex.version_id,
+                                "version_id": version, "last_updated": now, "deleted": True,
+                                "content_hash": None, "create_key": None,
+                                "date_start": None, "date_end": None})
+                versions.append({"resource_pk": ex.pk, "version_id": version,
+                                 "institution_id": institution_id, "recorded_at": now,
+                                 "operation": "delete", "content": None})
+                touched.append((i, ex.pk, None))
+                outcomes[i] = WriteOutcome(op.resource_type, op.fhir_id, version, now, "deleted",
+                                           None, ex.pk)
+                continue
+            prep = op.prepared
+            assert prep is not None
+            if ex is not None and not ex.deleted and ex.content_hash == prep.content_hash:
+                outcomes[i] = WriteOutcome(op.resource_type, op.fhir_id, ex.version_id,
+                                           ex.last_updated, "unchanged", None, ex.pk)
+                continue
+            version = ex.version_id + 1 if ex is not None else 1
+            stored = _with_server_meta(prep.content, op.fhir_id, version, last_updated)
+            blob = self.seal(op.resource_type, op.fhir_id, version, orjson.dumps(stored))
+            row = {
+                "version_id": version,
+                "last_updated": now,
+                "deleted": False,
+                "content_hash": prep.content_hash,
+                "date_start": prep.index.date_start,
+                "date_end": prep.index.date_end,
+            }
+            status: Literal["created", "updated"] = (
+                "created" if ex is None or ex.deleted else "updated"
+            )
+            if ex is None:
+                new_rows.append({**row, "resource_type": op.resource_type, "fhir_id": op.fhir_id,
+                                 "institution_id": institution_id, "create_key": op.create_key})
+                new_idx.append(i)
+            else:
+                updates.append({**row, "pk": ex.pk, "expected_version": ex.version_id})
+            versions.append({"resource_pk": ex.pk if ex else None, "version_id": version,
+                             "institution_id": institution_id, "recorded_at": now,
+                             "operation": "create" if status == "created" else "update",
+                             "content": blob, "_op": i})
+            outcomes[i] = WriteOutcome(op.resource_type, op.fhir_id, version, now, status, stored,
+                                       ex.pk if ex else 0)
+            touched.append((i, ex.pk if ex else 0, prep))
+
+        pks = repo.insert_resources(session, new_rows)
+        pk_of = dict(zip(new_idx, pks, strict=True))
+        for i, pk in pk_of.items():
+            outcomes[i].pk = pk  # type: ignore[union-attr]
+        repo.update_resources(session, updates)
+        for v in versions:
+            op_index = v.pop("_op", None)
+            if v["resource_pk"] is None:
+                v["resource_pk"] = pk_of[op_index]
+        repo.insert_versions(session, versions)
+
+        identifiers: list[dict[str, Any]] = []
+        references: list[dict[str, Any]] = []
+        clear: list[int] = []
+        for i, pk, prep in touched:
+            pk = pk or pk_of[i]
+            if ops[i].existing is not None:
+                clear.append(pk)
+            if prep is None:
+                continue
+            for token in prep.index.identifiers:
+                identifiers.append({"resource_pk": pk, "institution_id": institution_id,
+                                    "resource_type": prep.resource_type,
+                                    "token_hash": self.token_hash(token),
+                                    "value_hash": self.value_hash(token.value)})
+            for name, target in prep.index.references:
+                references.append({"resource_pk": pk, "name": name, "target": target})
+        repo.replace_index(session, clear, identifiers, references, clear_existing=bool(clear))
+        return [o for o in outcomes if o is not None]
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def current(self, session: Session, resource_type: str, fhir_id: str) -> CurrentRow | None:
+        return repo.current_by_ids(session, [(resource_type, fhir_id)]).get(
+            (resource_type, fhir_id)
+        )
+
+    def content_of(self, session: Session, row: CurrentRow, version_id: int | None = None) -> (
+        StoredVersion | None
+    ):
+        vid = version_id if version_id is not None else row.version_id
+        found = repo.version_content(session, row.pk, vid)
+        if found is None:
+            return None
+        blob, operation, recorded = found
+        content = (
+            orjson.loads(self.unseal(row.resource_type, row.fhir_id, vid, blob)) if blob else None
+        )
+        return StoredVersion(row.resource_type, row.fhir_id, vid, operation, recorded, content)
+
+    def history(self, session: Session, row: CurrentRow) -> list[StoredVersion]:
+        out = []
+        for vid, blob, operation, recorded in repo.versions(session, row.pk):
+            content = (
+                orjson.loads(self.unseal(row.resource_type, row.fhir_id, vid, blob))
+                if blob
+                else None
+            )
+            out.append(StoredVersion(row.resource_type, row.fhir_id, vid, operation, recorded,
+                                     content))
+        return out
+
+    def open_current(self, row: CurrentRow, blob: bytes | None) -> dict[str, Any] | None:
+        if blob is None:
+            return None
+        return orjson.loads(  # type: ignore[no-any-return]
+            self.unseal(row.resource_type, row.fhir_id, row.version_id, blob)
+        )
+
+
+def _with_server_meta(content: dict[str, Any], fhir_id: str, version: int, last_updated: str) -> (
+    dict[str, Any]
+):
+    meta = dict(content.get("meta") or {})
+    meta["versionId"] = str(version)
+    meta["lastUpdated"] = last_updated
+    out: dict[str, Any] = {"resourceType": content["resourceType"], "id": fhir_id, "meta": meta}
+    for key, value in content.items():
+        if key not in out:
+            out[key] = value
+    return out
