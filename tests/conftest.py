@@ -93,7 +93,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, env="test", secret_key=TEST_SECRET,
-                    max_bundle_entries=50, max_body_bytes=2_000_000)
+                    max_bundle_entries=50, max_body_bytes=5_000_000)
 
 
 @pytest.fixture

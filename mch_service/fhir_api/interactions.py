@@ -98,11 +98,12 @@ class _Plan:
 
 def parse_url(raw: str, expr: str) -> _Url:
     path, _, query = raw.partition("?")
-    # A full URL of our own base is allowed in bundles; keep what follows ".../fhir/".
-    if "://" in path:
-        marker = path.find("/fhir/")
-        path = path[marker + 6 :] if marker >= 0 else path.rsplit("/", 2)[-2:][0]
     parts = [p for p in path.strip("/").split("/") if p]
+    if "://" in path:
+        # An absolute URL (a base of its own, as in bundles built elsewhere): the request is
+        # about the resource named by its last "Type/id" segments.
+        starts = [i for i, part in enumerate(parts) if part in R4_RESOURCE_TYPES]
+        parts = parts[starts[-1] :] if starts else []
     if not parts or parts[0] not in R4_RESOURCE_TYPES:
         raise InvalidResource([Issue(
             f"Request URL {raw!r} does not start with an R4 resource type", expr, "value")])
@@ -120,31 +121,44 @@ def parse_url(raw: str, expr: str) -> _Url:
     return url
 
 
-def _conditional_tokens(query: list[tuple[str, str]], expr: str) -> tuple[list[Token], list[str]]:
-    """Conditional operations match by business identifier (``identifier=system|value``) or
-    ``_id``. Anything else is refused rather than half-understood."""
-    tokens: list[Token] = []
-    ids: list[str] = []
+@dataclass
+class _Condition:
+    tokens: list[Token]  # identifier=system|value
+    values: list[str]  # identifier=value (any system)
+    ids: list[str]  # _id
+
+
+def _condition(query: list[tuple[str, str]], expr: str) -> _Condition:
+    """Conditional operations match by business identifier (``identifier=system|value``, or
+    ``identifier=value`` for any system) or ``_id``. Anything else is refused rather than
+    half-understood."""
+    cond = _Condition([], [], [])
     for name, value in query:
         if name == "identifier":
             system, val = parse_token(value)
             if not val:
                 raise InvalidResource([Issue("identifier needs a value", expr, "value")])
             if system is None:
-                raise InvalidResource([Issue(
-                    "Conditional operations need identifier=system|value (with the system), so "
-                    "that one record matches exactly", expr, "value")])
-            tokens.append(Token(system, val))
+                cond.values.append(val)
+            else:
+                cond.tokens.append(Token(system, val))
         elif name == "_id":
-            ids.append(value)
+            cond.ids.append(value)
         elif name not in ("_format",):
             raise InvalidResource([Issue(
-                f"Conditional operations match on identifier=system|value or _id only, not "
-                f"{name!r}", expr, "not-supported")])
-    if not tokens and not ids:
+                f"Conditional operations match on identifier or _id only, not {name!r}", expr,
+                "not-supported")])
+    if not (cond.tokens or cond.values or cond.ids):
         raise InvalidResource([Issue("A conditional operation needs identifier=system|value",
                                      expr, "required")])
-    return tokens, ids
+    return cond
+
+
+def _query_of(raw: str, rtype: str) -> list[tuple[str, str]]:
+    # Some senders write If-None-Exist as a full search URL ("Patient?identifier=...").
+    if raw.startswith(rtype + "?"):
+        raw = raw[len(rtype) + 1 :]
+    return split_query(raw.lstrip("?"))
 
 
 def _resource_tokens(resource: dict[str, Any] | None) -> list[Token]:
@@ -278,26 +292,34 @@ class Interactions:
         token_keys: list[tuple[str, str]] = []
         plan_tokens: dict[int, list[tuple[str, str]]] = {}
         plan_own: dict[int, list[tuple[str, str]]] = {}
+        value_matches: dict[int, set[int]] = {}
         for i, p in enumerate(writes):
             e, u = p.entry, p.url
             tokens: list[Token] = []
+            cond: _Condition | None = None
             if e.method == "POST":
                 if e.if_none_exist:
-                    tokens, ids = _conditional_tokens(split_query(e.if_none_exist.lstrip("?")),
-                                                      f"{e.request_expr}.ifNoneExist"
-                                                      if e.index is not None else "If-None-Exist")
-                    if ids:
+                    cond = _condition(_query_of(e.if_none_exist, u.resource_type),
+                                      f"{e.request_expr}.ifNoneExist"
+                                      if e.index is not None else "If-None-Exist")
+                    if cond.ids:
                         raise InvalidResource([Issue("If-None-Exist matches on identifier only",
                                                      e.request_expr, "not-supported")])
+                    tokens = cond.tokens
                 # The business identifier is the key: a create for an identifier this sender
                 # already used is the same record (INTERFACE.md), updated if it changed.
                 tokens = tokens + _resource_tokens(e.resource)
             elif u.query:
-                tokens, ids = _conditional_tokens(u.query, e.request_expr or "url")
-                if ids:
-                    u.fhir_id = ids[0]
-                    current.update(repo.current_by_ids(session, [(u.resource_type, ids[0])]))
+                cond = _condition(u.query, e.request_expr or "url")
+                tokens = cond.tokens
+                if cond.ids:
+                    u.fhir_id = cond.ids[0]
+                    current.update(repo.current_by_ids(session, [(u.resource_type, u.fhir_id)]))
                     tokens = []
+            if cond is not None and cond.values:
+                value_matches[i] = repo.pks_by_values(
+                    session, inst, u.resource_type,
+                    [self.store.value_hash(v) for v in cond.values])
             keys = [(u.resource_type, self.store.token_hash(t)) for t in tokens]
             plan_tokens[i] = keys
             token_keys.extend(keys)
@@ -307,11 +329,19 @@ class Interactions:
             plan_own[i] = own
             token_keys.extend(own)
         found = repo.pks_by_tokens(session, inst, token_keys)
-        rows_by_pk = repo.current_by_pks(session, set(found.values()))
+        rows_by_pk = repo.current_by_pks(
+            session, set(found.values()).union(*value_matches.values()))
         for i, p in enumerate(writes):
             e, u = p.entry, p.url
-            expr = e.request_expr or e.root
             matches = {found[k] for k in plan_tokens[i] if k in found}
+            if i in value_matches:
+                if len(value_matches[i]) > 1:
+                    raise PreconditionFailed(
+                        f"The condition matches {len(value_matches[i])} records; add the "
+                        "identifier system (identifier=system|value) to match exactly one",
+                        [Issue("Multiple matches", e.request_expr or "url",
+                               "multiple-matches")])
+                matches |= value_matches[i]
             if len(matches) > 1:
                 raise Conflict(
                     "The identifiers of this record belong to different stored records; send "
@@ -446,6 +476,10 @@ class Interactions:
         for p in plans:
             if p.entry.resource is None or p.entry.method not in ("POST", "PUT"):
                 continue
+            if p.url.resource_type == "Bundle":
+                # A stored Bundle (document, collection) resolves its references among its own
+                # entries; it is kept exactly as sent.
+                continue
             for node, path in iter_references(p.entry.resource, p.entry.root):
                 ref = node["reference"]
                 target = by_full_url.get(ref)
@@ -468,8 +502,9 @@ class Interactions:
     def _resolve_conditional(self, session: Session, inst: str, ref: str, plans: list[_Plan],
                              expr: str) -> str:
         rtype, _, query = ref.partition("?")
-        tokens, ids = _conditional_tokens(split_query(query), expr)
-        wanted = {t for t in tokens}
+        cond = _condition(split_query(query), expr)
+        tokens, ids = cond.tokens, cond.ids
+        wanted = set(tokens)
         in_bundle = {
             (p.url.resource_type, p.fhir_id)
             for p in plans
@@ -482,6 +517,9 @@ class Interactions:
             return "{}/{}".format(*in_bundle.pop())
         keys = [(rtype, self.store.token_hash(t)) for t in tokens]
         found = set(repo.pks_by_tokens(session, inst, keys).values())
+        if cond.values:
+            found |= repo.pks_by_values(session, inst, rtype,
+                                        [self.store.value_hash(v) for v in cond.values])
         rows = repo.current_by_pks(session, found)
         matches = {(r.resource_type, r.fhir_id) for r in rows.values() if not r.deleted}
         if ids:

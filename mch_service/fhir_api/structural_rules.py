@@ -269,7 +269,7 @@ class _Checker:
             self.add(f"{path}.url",
                      f"Extension url '{url}' contains a version ('|'); extension urls are not "
                      "versioned in R4: send the bare canonical url", "invalid")
-        if False:
+        if not nested and not _ABSOLUTE_URI_RE.match(url):
             # Only sub-extensions of a complex extension may use a relative name like "breed".
             self.add(f"{path}.url",
                      f"Extension url '{url}' must be an absolute URI (e.g. "

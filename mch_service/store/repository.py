@@ -87,6 +87,20 @@ def pks_by_tokens(
     return {(r[0], r[1]): r[2] for r in rows}
 
 
+def pks_by_values(
+    session: Session, institution_id: str, resource_type: str, value_hashes: list[str]
+) -> set[int]:
+    """Live resources of one sender whose identifier has this value, in any system."""
+    rows = session.execute(
+        select(FhirIdentifier.resource_pk).where(
+            FhirIdentifier.institution_id == institution_id,
+            FhirIdentifier.resource_type == resource_type,
+            FhirIdentifier.value_hash.in_(value_hashes),
+        )
+    )
+    return {r[0] for r in rows}
+
+
 def pks_by_create_keys(
     session: Session, institution_id: str, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:

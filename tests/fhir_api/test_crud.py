@@ -205,7 +205,7 @@ def test_xml_accept_is_406(http: httpx.Client, sender: SenderKey) -> None:
 def test_body_over_limit_is_413(http: httpx.Client, sender: SenderKey) -> None:
     big = patient(text={"status": "generated",
                         "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">"
-                               + "x" * 2_100_000 + "</div>"})
+                               + "x" * 5_100_000 + "</div>"})
     r = http.post("/fhir/Patient", json=big, headers=sender.headers)
     assert r.status_code == 413
     assert r.json()["resourceType"] == "OperationOutcome"

@@ -194,7 +194,7 @@ def test_null_padding_a_primitive_array_against_its_extensions_is_allowed() -> N
 
 
 def test_null_in_an_array_without_an_aligned_partner_is_an_error() -> None:
-    res = {"resourceType": "Patient", "name": [{"given": ["Ann", None]}]}
+    res: dict[str, Any] = {"resourceType": "Patient", "name": [{"given": ["Ann", None]}]}
     assert _exprs(check_structure(res)) == ["Patient.name[0].given[1]"]
     res = {"resourceType": "Patient", "name": [{"given": ["Ann", None], "_given": [None, None]}]}
     assert "Patient.name[0].given[1]" in _exprs(check_structure(res))
@@ -482,10 +482,12 @@ def test_nested_bundle_references_resolve_inside_the_nested_bundle() -> None:
 
 
 def test_document_reference_matching_two_entries() -> None:
-    comp = {"fullUrl": "http://a.org/Composition/c",
-            "resource": {"resourceType": "Composition", "id": "c",
-                         "subject": {"reference": "Patient/p"},
-                         "section": [{"entry": [{"reference": "Observation/o"}]}]}}
+    comp: dict[str, Any] = {
+        "fullUrl": "http://a.org/Composition/c",
+        "resource": {"resourceType": "Composition", "id": "c",
+                     "subject": {"reference": "Patient/p"},
+                     "section": [{"entry": [{"reference": "Observation/o"}]}]},
+    }
 
     def obs(vid: str) -> dict[str, Any]:
         return {"fullUrl": "http://a.org/Observation/o",
@@ -522,8 +524,11 @@ def test_document_relative_references_resolve_against_the_entry_base() -> None:
 
 def test_narrative_link_fragments_must_resolve_once() -> None:
     div = f'<div {XHTML}><p id="a1">Peanut</p><p id="a2">Dust</p></div>'
-    comp = {"fullUrl": U1, "resource": {"resourceType": "Composition", "text": {"div": div},
-                                        "section": [{"text": {"div": div}}]}}
+    comp: dict[str, Any] = {
+        "fullUrl": U1,
+        "resource": {"resourceType": "Composition", "text": {"div": div},
+                     "section": [{"text": {"div": div}}]},
+    }
 
     def allergy(fragment: str) -> dict[str, Any]:
         return {"fullUrl": U2, "resource": {"resourceType": "AllergyIntolerance", "extension": [
