@@ -41,7 +41,8 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     zone = ZoneInfo(settings.timezone)
     store = ResourceStore(crypto, zone)
     interactions = Interactions(store, zone, settings.default_page_size, settings.max_page_size,
-                                base=settings.canonical_base)
+                                base=settings.canonical_base,
+                                reject_example_urls=settings.fhir_reject_example_urls)
     fhir = FhirService(db, interactions, settings.max_bundle_entries)
     return Services(settings, db, crypto, store, fhir)
 

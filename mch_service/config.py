@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         default_factory=lambda: ["urn:oid:2.16.156.10011.1.3"]
     )
 
+    # The reference validator's production rule: extension urls on example domains
+    # (example.org/.com/.net) are refused. Off by default because the official R4 examples use
+    # them; a site whose feeds are past testing turns it on.
+    fhir_reject_example_urls: bool = False
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

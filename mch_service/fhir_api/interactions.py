@@ -178,12 +178,13 @@ def _etag_version(raw: str) -> str:
 
 class Interactions:
     def __init__(self, store: ResourceStore, zone: ZoneInfo, default_count: int,
-                 max_count: int, base: str = "") -> None:
+                 max_count: int, base: str = "", reject_example_urls: bool = False) -> None:
         self.store = store
         self.zone = zone
         self.default_count = default_count
         self.max_count = max_count
         self.base = base  # absolute base of fullUrls in the bundles we return
+        self.reject_example_urls = reject_example_urls
 
     # -- entry point ---------------------------------------------------------------------
 
@@ -196,7 +197,8 @@ class Interactions:
                     issues.append(Issue(f"A {e.method} needs a resource", e.root, "required"))
                     continue
                 issues.extend(validate_resource(e.resource, e.root,
-                                                structure_checked=structure_checked))
+                                                structure_checked=structure_checked,
+                                                reject_example_urls=self.reject_example_urls))
         if issues:
             raise InvalidResource(issues)
 

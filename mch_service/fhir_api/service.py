@@ -112,7 +112,8 @@ class FhirService:
 
     def validate(self, rtype: str, resource: Any) -> dict[str, Any]:
         """$validate: the same checks as a write, nothing stored."""
-        issues = validate_resource(resource, rtype)
+        issues = validate_resource(resource, rtype,
+                                   reject_example_urls=self.interactions.reject_example_urls)
         if not issues and isinstance(resource, dict) and resource.get("resourceType") != rtype:
             issues = [Issue(f"The resource is a {resource.get('resourceType')}, not a {rtype}",
                             "resourceType", "value")]
@@ -140,9 +141,10 @@ class FhirService:
             raise TooLarge(f"The Bundle has {len(raw_entries)} entries; this server takes at most "
                            f"{self.max_bundle_entries} per Bundle (see /fhir/metadata). Split it.")
         try:
+            strict = self.interactions.reject_example_urls
             envelope_issues = [Issue(i.message, i.expression, i.code)
-                               for i in check_structure(bundle)]
-            envelope_issues += _envelope_issues(bundle)
+                               for i in check_structure(bundle, reject_example_urls=strict)]
+            envelope_issues += _envelope_issues(bundle, strict)
             entries = [_entry_of(i, e) for i, e in enumerate(raw_entries)]
         except MchError as exc:
             self._audit_rejection(actor, btype, "Bundle", exc)
@@ -191,7 +193,7 @@ def _entry_index(expression: str | None) -> int | None:
     return None
 
 
-def _envelope_issues(bundle: dict[str, Any]) -> list[Issue]:
+def _envelope_issues(bundle: dict[str, Any], reject_example_urls: bool) -> list[Issue]:
     """The Bundle's own elements (type, entry.request, ...) against the R4 model, without
     validating each entry's resource twice (entries are validated one by one, located)."""
     entries = bundle.get("entry") or []
@@ -216,7 +218,8 @@ def _envelope_issues(bundle: dict[str, Any]) -> list[Issue]:
                                     f"Bundle.entry[{i}].resource", "required"))
             else:
                 issues.extend(validate_resource(resource, f"Bundle.entry[{i}].resource",
-                                                structure_checked=True))
+                                                structure_checked=True,
+                                                reject_example_urls=reject_example_urls))
     return issues
 
 

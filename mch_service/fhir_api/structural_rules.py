@@ -126,11 +126,21 @@ _CORE_EXTENSIONS: dict[str, tuple[frozenset[str] | None, str, str | None]] = {
 _NARRATIVE_LINK_EXTENSIONS = frozenset({_HL7_SD + "narrativeLink", _HL7_SD + "originalText"})
 
 
+_EXAMPLE_URL_RE = re.compile(r"^https?://(www\.)?example\.(org|com|net)(/|$)")
+
+
 # --- entry point -------------------------------------------------------------------------------
 
 
-def check_structure(resource: dict[str, Any], root: str | None = None) -> list[StructuralIssue]:
+def check_structure(
+    resource: dict[str, Any], root: str | None = None, *, reject_example_urls: bool = False
+) -> list[StructuralIssue]:
     """Base-R4 structural problems in a parsed FHIR JSON resource; [] if there are none.
+
+    ``reject_example_urls`` applies the reference validator's production rule that extension
+    urls on example domains (example.org, .com, .net) are not allowed. The validator relaxes it
+    for examples, and the official R4 examples rely on that, so it is a setting
+    (``MCH_FHIR_REJECT_EXAMPLE_URLS``), off by default.
 
     ``root`` defaults to ``resource['resourceType']``; every expression is prefixed with it.
     Nested resources (contained, Bundle entries, ...) are checked too, with their path.
@@ -140,7 +150,7 @@ def check_structure(resource: dict[str, Any], root: str | None = None) -> list[S
         root = rtype if isinstance(rtype, str) and rtype else "Resource"
     if not isinstance(resource, dict):
         return [StructuralIssue(root, "Expected a JSON object holding a FHIR resource")]
-    checker = _Checker()
+    checker = _Checker(reject_example_urls)
     try:
         checker.resource(resource, root)
     except RecursionError:
@@ -158,10 +168,11 @@ def _name(key: str) -> str:
 
 
 class _Checker:
-    __slots__ = ("issues",)
+    __slots__ = ("issues", "reject_example_urls")
 
-    def __init__(self) -> None:
+    def __init__(self, reject_example_urls: bool = False) -> None:
         self.issues: list[StructuralIssue] = []
+        self.reject_example_urls = reject_example_urls
 
     def add(self, expression: str, message: str, code: str = "structure") -> None:
         self.issues.append(StructuralIssue(expression, message, code))
@@ -275,6 +286,10 @@ class _Checker:
                      f"Extension url '{url}' must be an absolute URI (e.g. "
                      "http://hl7.org/fhir/StructureDefinition/...); only extensions nested "
                      "inside another extension may use a simple name", "invalid")
+        if self.reject_example_urls and _EXAMPLE_URL_RE.match(url):
+            self.add(f"{path}.url",
+                     f"Example URLs are not allowed in this context ({url}): extension urls "
+                     "must identify a real extension definition", "invalid")
         spec = _CORE_EXTENSIONS.get(url)
         if spec is None:
             return

@@ -126,7 +126,11 @@ def _reference_issues(resource: dict[str, Any], root: str) -> list[Issue]:
 
 
 def validate_resource(
-    resource: Any, root: str | None = None, *, structure_checked: bool = False
+    resource: Any,
+    root: str | None = None,
+    *,
+    structure_checked: bool = False,
+    reject_example_urls: bool = False,
 ) -> list[Issue]:
     """All problems with one resource (empty if it is valid). ``root`` is the expression of
     the resource itself, e.g. ``Bundle.entry[2].resource``; it defaults to its type.
@@ -143,7 +147,10 @@ def validate_resource(
     issues = (
         []
         if structure_checked
-        else [Issue(i.message, i.expression, i.code) for i in check_structure(resource, root)]
+        else [
+            Issue(i.message, i.expression, i.code)
+            for i in check_structure(resource, root, reject_example_urls=reject_example_urls)
+        ]
     )
     if issues:
         return issues  # the model would trip over the same things with less clear messages
@@ -158,8 +165,3 @@ def validate_resource(
     return issues
 
 
-def require_valid(resource: Any, root: str | None = None) -> dict[str, Any]:
-    issues = validate_resource(resource, root)
-    if issues:
-        raise InvalidResource(issues)
-    return resource  # type: ignore[no-any-return]

@@ -44,9 +44,10 @@ MODEL_ACCEPTED_INVALID = [
     "patient-id-bad-3 / R4",
 ]
 # The validator rejects pat-example-extensions only for its example.org extension URL, a rule
-# we deliberately do not have: the official R4 examples (Patient-glossy, Patient-pat2,
-# Bundle-f001, ...) use example.org extension URLs and must stay valid.
-KNOWN_GAPS = {"pat-example-extensions"}
+# it relaxes for examples: the official R4 examples (Patient-glossy, Patient-pat2, Bundle-f001,
+# ...) use example.org extension URLs. So the rule is a setting (reject_example_urls), and
+# these cases are checked with it on.
+NEEDS_EXAMPLE_URL_RULE = {"pat-example-extensions"}
 
 XHTML = 'xmlns="http://www.w3.org/1999/xhtml"'
 
@@ -69,12 +70,21 @@ def _points_at(ours: str, theirs: str) -> bool:
 
 
 def _case_param(name: str) -> Any:
-    marks = (
-        [pytest.mark.xfail(strict=True, reason="example-URL extension rule dropped on purpose")]
-        if name in KNOWN_GAPS
-        else []
-    )
-    return pytest.param(name, id=name, marks=marks)
+    return pytest.param(name, id=name)
+
+
+def _check_case(name: str, resource: Any) -> list[StructuralIssue]:
+    return check_structure(resource, reject_example_urls=name in NEEDS_EXAMPLE_URL_RULE)
+
+
+def test_example_url_rule_is_a_setting() -> None:
+    case = _load(CASES["pat-example-extensions"])
+    assert check_structure(case) == []
+    strict = check_structure(case, reject_example_urls=True)
+    assert _exprs(strict) == ["Patient.birthDate.extension[0].url"]
+    glossy = json.loads((EXAMPLES_DIR / "Patient-glossy.json").read_text())
+    assert check_structure(glossy) == []
+    assert check_structure(glossy, reject_example_urls=True) != []
 
 
 def _exprs(issues: list[StructuralIssue]) -> list[str]:
@@ -98,7 +108,7 @@ def test_case_lists_match_the_data() -> None:
 @pytest.mark.parametrize("name", [_case_param(n) for n in MODEL_ACCEPTED_INVALID])
 def test_rejects_what_the_models_accept_at_the_validators_location(name: str) -> None:
     case = CASES[name]
-    issues = check_structure(_load(case))
+    issues = _check_case(name, _load(case))
     expected = _validator_expressions(case)
     assert any(_points_at(i.expression, e) for i in issues for e in expected), (
         f"validator points at {expected}, we found {issues}"
@@ -120,7 +130,7 @@ def test_every_structural_only_invalid_case_is_rejected_by_models_or_rules(name:
         resource = _load(case)
     except json.JSONDecodeError:
         return  # rejected by the JSON parser
-    if check_structure(resource):
+    if _check_case(name, resource):
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -575,8 +585,8 @@ def test_extension_url_is_required() -> None:
     assert (issue.expression, issue.code) == ("Patient.modifierExtension[0]", "required")
 
 
-def test_example_domain_extension_urls_are_accepted() -> None:
-    """Kept on purpose: official HL7 R4 examples use them (see KNOWN_GAPS)."""
+def test_example_domain_extension_urls_are_accepted_by_default() -> None:
+    """Official HL7 R4 examples use them (see NEEDS_EXAMPLE_URL_RULE)."""
     ext = {"url": "http://example.org/fhir/StructureDefinition/something", "valueString": "x"}
     assert check_structure(_patient_ext(ext)) == []
 
