@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
@@ -18,6 +21,7 @@ from mch_service.database import Database
 from mch_service.errors import Issue, MchError
 from mch_service.fhir_api import endpoints as fhir_endpoints
 from mch_service.fhir_api.capability import capability_statement
+from mch_service.fhir_api.import_jobs import ImportJobs
 from mch_service.fhir_api.interactions import Interactions
 from mch_service.fhir_api.outcomes import operation_outcome, outcome_for_error
 from mch_service.fhir_api.service import FhirService
@@ -33,6 +37,7 @@ class Services:
     crypto: Crypto
     store: ResourceStore
     fhir: FhirService
+    imports: ImportJobs
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
@@ -40,11 +45,17 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     crypto = Crypto(settings.secret_key, settings.previous_secret_keys)
     zone = ZoneInfo(settings.timezone)
     store = ResourceStore(crypto, zone)
-    interactions = Interactions(store, zone, settings.default_page_size, settings.max_page_size,
-                                base=settings.canonical_base,
-                                reject_example_urls=settings.fhir_reject_example_urls)
+    interactions = Interactions(
+        store,
+        zone,
+        settings.default_page_size,
+        settings.max_page_size,
+        base=settings.canonical_base,
+        reject_example_urls=settings.fhir_reject_example_urls,
+    )
     fhir = FhirService(db, interactions, settings.max_bundle_entries)
-    return Services(settings, db, crypto, store, fhir)
+    imports = ImportJobs(db, fhir, Path(settings.import_spool_dir))
+    return Services(settings, db, crypto, store, fhir, imports)
 
 
 def _is_fhir(request: Request) -> bool:
@@ -55,16 +66,37 @@ def _render(request: Request, exc: MchError) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     if _is_fhir(request):
         return fhir_endpoints.fhir_response(outcome_for_error(exc), exc.status_code, headers)
-    return JSONResponse({"error": {"code": exc.code, "message": exc.message,
-                                   "issues": [i.__dict__ for i in exc.issues]}},
-                        exc.status_code, headers=headers)
+    return JSONResponse(
+        {
+            "error": {
+                "code": exc.code,
+                "message": exc.message,
+                "issues": [i.__dict__ for i in exc.issues],
+            }
+        },
+        exc.status_code,
+        headers=headers,
+    )
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
     services = services or build_services(settings)
-    app = FastAPI(title="mch-service", version=__version__,
-                  description="Maternal and child health information service")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        interrupted = app.state.services.imports.mark_interrupted()
+        if interrupted:
+            log.warning("%d import job(s) were cut off by a restart; send them again", interrupted)
+        yield
+        app.state.services.imports.shutdown()
+
+    app = FastAPI(
+        title="mch-service",
+        version=__version__,
+        lifespan=lifespan,
+        description="Maternal and child health information service",
+    )
     app.state.settings = settings
     app.state.services = services
     app.state.capability = capability_statement(settings)
@@ -75,8 +107,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.exception_handler(RequestValidationError)
     async def _request_error(request: Request, exc: RequestValidationError) -> Response:
-        issues = [Issue(str(e.get("msg")), ".".join(str(p) for p in e.get("loc", ())), "value")
-                  for e in exc.errors()]
+        issues = [
+            Issue(str(e.get("msg")), ".".join(str(p) for p in e.get("loc", ())), "value")
+            for e in exc.errors()
+        ]
         return _render(request, MchError("The request is not valid", 400, issues))
 
     @app.exception_handler(StarletteHTTPException)
@@ -87,10 +121,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # Log the type and place only: messages may quote request content (personal data).
-        log.error("unexpected %s at %s %s", type(exc).__name__, request.method,
-                  request.url.path, exc_info=settings.env != "production")
-        body = operation_outcome([Issue("Internal error; it has been logged", None,
-                                        "exception", "fatal")])
+        log.error(
+            "unexpected %s at %s %s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            exc_info=settings.env != "production",
+        )
+        body = operation_outcome(
+            [Issue("Internal error; it has been logged", None, "exception", "fatal")]
+        )
         return fhir_endpoints.fhir_response(body, 500)
 
     app.include_router(fhir_endpoints.router)

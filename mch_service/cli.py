@@ -49,8 +49,14 @@ def serve(
         do_upgrade(settings.database_url)
     if workers > 1 and settings.database_url.startswith("sqlite"):
         _fail("several workers need PostgreSQL; SQLite serves one process")
-    uvicorn.run("mch_service.asgi:app", host=host, port=port, workers=workers,
-                log_level=settings.log_level.lower(), access_log=False)
+    uvicorn.run(
+        "mch_service.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
 
 
 @db_app.command("upgrade")
@@ -98,16 +104,19 @@ def institutions_list(as_json: Annotated[bool, typer.Option("--json")] = False) 
     with services.db.reading() as session:
         rows = []
         for inst in list_institutions(session):
-            keys = [{"key_id": k.id, "prefix": k.key_prefix,
-                     "revoked": k.revoked_at is not None} for k in list_keys(session, inst.id)]
+            keys = [
+                {"key_id": k.id, "prefix": k.key_prefix, "revoked": k.revoked_at is not None}
+                for k in list_keys(session, inst.id)
+            ]
             rows.append({"id": inst.id, "name": inst.name, "active": inst.active, "keys": keys})
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
     for r in rows:
-        live = sum(1 for k in r["keys"] if not k["revoked"])
-        typer.echo(f"{r['id']}\t{r['name']}\t{'active' if r['active'] else 'disabled'}\t"
-                   f"{live} live key(s)")
+        live = sum(1 for k in r["keys"] if not k["revoked"])  # type: ignore[attr-defined,misc]
+        typer.echo(
+            f"{r['id']}\t{r['name']}\t{'active' if r['active'] else 'disabled'}\t{live} live key(s)"
+        )
 
 
 @inst_app.command("rotate-key")
@@ -183,18 +192,25 @@ def import_ndjson(
             with f.open("rb") as fh:
                 yield from iter_lines(str(f), fh)
 
-    with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, disable=not sys.stderr.isatty() and as_json
-                  ) as bar:
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not sys.stderr.isatty() and as_json,
+    ) as bar:
         task = bar.add_task("import", total=total)
         report = run_import(services.fhir, actor, lines(), lambda n: bar.advance(task, n))
     result = report.as_dict()
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False))
     else:
-        typer.echo(f"lines {result['lines']}: accepted {result['accepted']} (created "
-                   f"{result['created']}, updated {result['updated']}, unchanged "
-                   f"{result['unchanged']}), rejected {result['rejected']}")
+        typer.echo(
+            f"lines {result['lines']}: accepted {result['accepted']} (created "
+            f"{result['created']}, updated {result['updated']}, unchanged "
+            f"{result['unchanged']}), rejected {result['rejected']}"
+        )
         for e in result["errors"]:
             typer.echo(f"  {e['source']}:{e['line']}: {e['reason']}")
     if report.rejected:

@@ -34,12 +34,13 @@ class Settings(BaseSettings):
     max_bundle_entries: int = 1000
     max_body_bytes: int = 20 * 1024 * 1024
     max_page_size: int = 500
+    # NDJSON backfill over HTTP is spooled to this folder while it is imported.
+    max_import_bytes: int = 1024 * 1024 * 1024
+    import_spool_dir: str = "./import-spool"
     default_page_size: int = 50
 
     # Identifier systems treated as the resident ID card number (身份证号).
-    resident_id_systems: list[str] = Field(
-        default_factory=lambda: ["urn:oid:2.16.156.10011.1.3"]
-    )
+    resident_id_systems: list[str] = Field(default_factory=lambda: ["urn:oid:2.16.156.10011.1.3"])
 
     # The reference validator's production rule: extension urls on example domains
     # (example.org/.com/.net) are refused. Off by default because the official R4 examples use

@@ -1,6 +1,7 @@
 """Imports every model so that Base.metadata knows all tables (for Alembic and tests)."""
 
 from mch_service.audit.models import AuditEvent
+from mch_service.fhir_api.models import ImportJob
 from mch_service.institutions.models import Institution, InstitutionApiKey
 from mch_service.store.models import (
     FhirIdentifier,
@@ -15,6 +16,7 @@ __all__ = [
     "FhirReference",
     "FhirResource",
     "FhirResourceVersion",
+    "ImportJob",
     "Institution",
     "InstitutionApiKey",
 ]

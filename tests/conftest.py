@@ -92,8 +92,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, env="test", secret_key=TEST_SECRET,
-                    max_bundle_entries=50, max_body_bytes=5_000_000)
+    return Settings(
+        database_url=database_url,
+        env="test",
+        secret_key=TEST_SECRET,
+        max_bundle_entries=50,
+        max_body_bytes=5_000_000,
+    )
 
 
 @pytest.fixture
@@ -107,15 +112,21 @@ class _LiveServer:
     """One uvicorn server per worker; each test points its app at the test's services."""
 
     def __init__(self) -> None:
-        self.app = create_app(Settings(env="test", secret_key=TEST_SECRET,
-                                       database_url="sqlite://"),
-                              services=None)
+        self.app = create_app(
+            Settings(env="test", secret_key=TEST_SECRET, database_url="sqlite://"), services=None
+        )
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         sock.close()
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="off", access_log=False)
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -162,8 +173,7 @@ class SenderKey:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}",
-                "Content-Type": "application/fhir+json"}
+        return {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/fhir+json"}
 
 
 def make_sender(services: Services, institution_id: str) -> SenderKey:

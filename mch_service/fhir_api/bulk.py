@@ -62,12 +62,13 @@ def _reason(exc: MchError) -> str:
 def _entry_for(resource: Any, line: int) -> Entry:
     rtype = resource.get("resourceType") if isinstance(resource, dict) else None
     if not isinstance(rtype, str):
-        raise InvalidResource([Issue("The line holds no FHIR resource (no resourceType)", None,
-                                     "structure")])
+        raise InvalidResource(
+            [Issue("The line holds no FHIR resource (no resourceType)", None, "structure")]
+        )
     rid = resource.get("id")
     if isinstance(rid, str) and rid:
-        return Entry("PUT", f"{rtype}/{rid}", resource, index=None, root=rtype)
-    return Entry("POST", rtype, resource, index=None, root=rtype)
+        return Entry("PUT", f"{rtype}/{rid}", resource, root=rtype, history_is_noop=True)
+    return Entry("POST", rtype, resource, root=rtype, history_is_noop=True)
 
 
 def iter_lines(source: str, lines: Iterable[bytes]) -> Iterator[tuple[str, int, bytes]]:

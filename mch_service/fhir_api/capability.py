@@ -9,15 +9,21 @@ from mch_service.config import Settings
 from mch_service.fhir_api.resource_types import R4_ONLY_TYPES, R4_RESOURCE_TYPES
 from mch_service.fhir_api.search import supported_params
 
-_PARAM_TYPES = {"_id": "token", "identifier": "token", "patient": "reference",
-                "subject": "reference", "date": "date", "_lastUpdated": "date"}
+_PARAM_TYPES = {
+    "_id": "token",
+    "identifier": "token",
+    "patient": "reference",
+    "subject": "reference",
+    "date": "date",
+    "_lastUpdated": "date",
+}
 _PARAM_DOCS = {
     "_id": "Logical id (comma-separated for several)",
     "identifier": "Business identifier: system|value, |value (no system) or value (any system)",
     "patient": "The Patient the record is about (subject or patient element)",
     "subject": "The subject reference",
     "date": "The clinical date (effective, period, performed, occurrence); prefixes eq ne gt lt "
-            "ge le sa eb; times without offset are Asia/Shanghai",
+    "ge le sa eb; times without offset are Asia/Shanghai",
     "_lastUpdated": "When the server stored the current version",
 }
 
@@ -27,9 +33,18 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
     for rtype in sorted(R4_RESOURCE_TYPES):
         entry: dict[str, Any] = {
             "type": rtype,
-            "interaction": [{"code": c} for c in (
-                "read", "vread", "update", "delete", "history-instance", "create",
-                "search-type")],
+            "interaction": [
+                {"code": c}
+                for c in (
+                    "read",
+                    "vread",
+                    "update",
+                    "delete",
+                    "history-instance",
+                    "create",
+                    "search-type",
+                )
+            ],
             "versioning": "versioned-update",
             "readHistory": True,
             "updateCreate": True,
@@ -42,12 +57,18 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
                 {"name": p, "type": _PARAM_TYPES[p], "documentation": _PARAM_DOCS[p]}
                 for p in supported_params(rtype)
             ],
-            "operation": [{"name": "validate",
-                           "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}],
+            "operation": [
+                {
+                    "name": "validate",
+                    "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+                }
+            ],
         }
         if rtype in R4_ONLY_TYPES:
-            entry["documentation"] = ("Checked for JSON structure, ids and references only (no "
-                                      "element-level model for this R4 type)")
+            entry["documentation"] = (
+                "Checked for JSON structure, ids and references only (no "
+                "element-level model for this R4 type)"
+            )
         resources.append(entry)
     return {
         "resourceType": "CapabilityStatement",
@@ -56,31 +77,40 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
         "publisher": "mch-service",
         "kind": "instance",
         "software": {"name": "mch-service", "version": __version__},
-        "implementation": {"description": "District maternal and child health service",
-                           "url": settings.canonical_base},
+        "implementation": {
+            "description": "District maternal and child health service",
+            "url": settings.canonical_base,
+        },
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "application/json"],
-        "rest": [{
-            "mode": "server",
-            "documentation": (
-                f"Limits: at most {settings.max_bundle_entries} entries per Bundle and "
-                f"{settings.max_body_bytes} bytes per request body (413 beyond). Search pages "
-                f"hold {settings.default_page_size} entries unless _count says otherwise (at "
-                f"most {settings.max_page_size}); follow the 'next' link for every match. "
-                "Creates are de-duplicated per sender by business identifier "
-                "(identifier system|value) and, without one, by content. A sender reads and "
-                "writes only its own records. XML is not supported."),
-            "security": {
-                "cors": False,
-                "description": "Each institution sends 'Authorization: Bearer <API key>'.",
-            },
-            "resource": resources,
-            "interaction": [{"code": "transaction"}, {"code": "batch"}],
-        }],
+        "rest": [
+            {
+                "mode": "server",
+                "documentation": (
+                    f"Limits: at most {settings.max_bundle_entries} entries per Bundle and "
+                    f"{settings.max_body_bytes} bytes per request body (413 beyond). Search pages "
+                    f"hold {settings.default_page_size} entries unless _count says otherwise (at "
+                    f"most {settings.max_page_size}); follow the 'next' link for every match. "
+                    "Creates are de-duplicated per sender by business identifier "
+                    "(identifier system|value) and, without one, by content. A sender reads and "
+                    "writes only its own records. XML is not supported."
+                ),
+                "security": {
+                    "cors": False,
+                    "description": "Each institution sends 'Authorization: Bearer <API key>'.",
+                },
+                "resource": resources,
+                "interaction": [{"code": "transaction"}, {"code": "batch"}],
+            }
+        ],
         "extension": [
-            {"url": f"{settings.canonical_base}/StructureDefinition/max-bundle-entries",
-             "valueInteger": settings.max_bundle_entries},
-            {"url": f"{settings.canonical_base}/StructureDefinition/max-body-bytes",
-             "valueInteger": settings.max_body_bytes},
+            {
+                "url": f"{settings.canonical_base}/StructureDefinition/max-bundle-entries",
+                "valueInteger": settings.max_bundle_entries,
+            },
+            {
+                "url": f"{settings.canonical_base}/StructureDefinition/max-body-bytes",
+                "valueInteger": settings.max_body_bytes,
+            },
         ],
     }

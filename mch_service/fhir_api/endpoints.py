@@ -49,22 +49,28 @@ def _services(request: Request) -> Any:
 def check_accept(request: Request) -> None:
     fmt = request.query_params.get("_format", "")
     if "xml" in fmt:
-        raise NotAcceptable("This server speaks FHIR JSON only; XML is not supported "
-                            "(use _format=json or leave it out)")
+        raise NotAcceptable(
+            "This server speaks FHIR JSON only; XML is not supported "
+            "(use _format=json or leave it out)"
+        )
     accept = request.headers.get("accept", "")
     if accept and "xml" in accept and not any(t in accept for t in (*_JSON_TYPES, "*/*")):
-        raise NotAcceptable("This server answers in FHIR JSON only (application/fhir+json); "
-                            "XML is not supported")
+        raise NotAcceptable(
+            "This server answers in FHIR JSON only (application/fhir+json); XML is not supported"
+        )
 
 
 async def read_body(request: Request) -> Any:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in _XML_TYPES or ctype.endswith("+xml"):
-        raise UnsupportedMediaType("FHIR XML is not supported: send JSON with Content-Type "
-                                   "application/fhir+json")
+        raise UnsupportedMediaType(
+            "FHIR XML is not supported: send JSON with Content-Type application/fhir+json"
+        )
     if ctype and ctype not in _JSON_TYPES:
-        raise UnsupportedMediaType(f"Content-Type {ctype!r} is not supported: send FHIR JSON "
-                                   "(application/fhir+json or application/json)")
+        raise UnsupportedMediaType(
+            f"Content-Type {ctype!r} is not supported: send FHIR JSON "
+            "(application/fhir+json or application/json)"
+        )
     limit = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -88,8 +94,9 @@ async def sender(request: Request) -> Actor:
     def _auth() -> Actor:
         with db.reading() as session:
             s = authenticate(session, key.strip())
-        return Actor("institution", s.institution_id, request.client.host if request.client
-                     else None)
+        return Actor(
+            "institution", s.institution_id, request.client.host if request.client else None
+        )
 
     return await run_in_threadpool(_auth)
 
@@ -103,8 +110,9 @@ def _fhir(request: Request) -> FhirService:
 
 def _check_type(rtype: str) -> None:
     if rtype not in R4_RESOURCE_TYPES:
-        raise InvalidResource([Issue(f"{rtype!r} is not a FHIR R4 resource type", None,
-                                     "not-supported")])
+        raise InvalidResource(
+            [Issue(f"{rtype!r} is not a FHIR R4 resource type", None, "not-supported")]
+        )
 
 
 def _base(request: Request) -> str:
@@ -119,16 +127,17 @@ def _write_response(request: Request, result: EntryResult, prefer: Prefer) -> Re
     if result.last_updated is not None:
         headers["Last-Modified"] = result.last_updated.strftime("%a, %d %b %Y %H:%M:%S GMT")
     if result.status == 204 or prefer.return_ == "minimal":
-        return Response(status_code=result.status if result.status != 204 else 204,
-                        headers=headers)
+        return Response(status_code=result.status if result.status != 204 else 204, headers=headers)
     if prefer.return_ == "OperationOutcome":
-        return fhir_response(information(f"{result.action}: {result.location}"), result.status,
-                             headers)
+        return fhir_response(
+            information(f"{result.action}: {result.location}"), result.status, headers
+        )
     body = result.resource
     if body is None and result.resource_type and result.fhir_id:
         # unchanged or matched by If-None-Exist: return the stored current version
-        body = _fhir(request).read(_actor_of(request), result.resource_type,
-                                   result.fhir_id).resource
+        body = (
+            _fhir(request).read(_actor_of(request), result.resource_type, result.fhir_id).resource
+        )
     return fhir_response(body, result.status, headers)
 
 
@@ -151,6 +160,52 @@ async def bundle(request: Request, actor: SenderDep) -> Response:
     return fhir_response(result)
 
 
+_NDJSON_TYPES = ("application/fhir+ndjson", "application/x-ndjson", "application/ndjson")
+
+
+@router.post("/$import")
+async def bulk_import(request: Request, actor: SenderDep) -> Response:
+    """NDJSON backfill: 202 with a status URL (Content-Location) to poll for the report."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in _NDJSON_TYPES:
+        raise UnsupportedMediaType(
+            "Send NDJSON (one resource per line) with Content-Type application/fhir+ndjson"
+        )
+    jobs = _services(request).imports
+    limit = request.app.state.settings.max_import_bytes
+    path = jobs.spool_path()
+    size = lines = 0
+    last = b"\n"
+    try:
+        with path.open("wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(f"The NDJSON body is over {limit} bytes; split it")
+                lines += chunk.count(b"\n")
+                last = chunk[-1:] or last
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    lines += 0 if last == b"\n" else 1
+    job_id = await run_in_threadpool(jobs.submit, actor, path, lines)
+    url = f"{_base(request)}/$import/{job_id}"
+    return fhir_response(
+        {"id": job_id, "status": "queued", "lines_total": lines, "status_url": url},
+        202,
+        {"Content-Location": url},
+    )
+
+
+@router.get("/$import/{job_id}")
+async def bulk_import_status(job_id: str, request: Request, actor: SenderDep) -> Response:
+    status = await run_in_threadpool(_services(request).imports.status, actor, job_id)
+    running = status["status"] in ("queued", "running")
+    headers = {"X-Progress": f"{status['lines_done']}/{status['lines_total']} lines"}
+    return fhir_response(status, 202 if running else 200, headers)
+
+
 @router.post("/{rtype}/$validate")
 async def validate(rtype: str, request: Request, actor: SenderDep) -> Response:
     check_accept(request)
@@ -168,8 +223,9 @@ async def create(rtype: str, request: Request, actor: SenderDep) -> Response:
     _check_type(rtype)
     body = await read_body(request)
     prefer = Prefer.parse(request.headers.get("prefer"))
-    result = await run_in_threadpool(_fhir(request).create, actor, rtype, body,
-                                     request.headers.get("if-none-exist"))
+    result = await run_in_threadpool(
+        _fhir(request).create, actor, rtype, body, request.headers.get("if-none-exist")
+    )
     request.state.actor = actor
     return await run_in_threadpool(_write_response, request, result, prefer)
 
@@ -180,8 +236,9 @@ async def update(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -
     _check_type(rtype)
     body = await read_body(request)
     prefer = Prefer.parse(request.headers.get("prefer"))
-    result = await run_in_threadpool(_fhir(request).update, actor, f"{rtype}/{fhir_id}", body,
-                                     request.headers.get("if-match"))
+    result = await run_in_threadpool(
+        _fhir(request).update, actor, f"{rtype}/{fhir_id}", body, request.headers.get("if-match")
+    )
     request.state.actor = actor
     return await run_in_threadpool(_write_response, request, result, prefer)
 
@@ -191,12 +248,24 @@ async def conditional_update(rtype: str, request: Request, actor: SenderDep) -> 
     check_accept(request)
     _check_type(rtype)
     if not request.url.query:
-        raise InvalidResource([Issue("PUT at the type URL needs a condition, e.g. "
-                                     f"{rtype}?identifier=system|value", None, "required")])
+        raise InvalidResource(
+            [
+                Issue(
+                    f"PUT at the type URL needs a condition, e.g. {rtype}?identifier=system|value",
+                    None,
+                    "required",
+                )
+            ]
+        )
     body = await read_body(request)
     prefer = Prefer.parse(request.headers.get("prefer"))
-    result = await run_in_threadpool(_fhir(request).update, actor, f"{rtype}?{request.url.query}",
-                                     body, request.headers.get("if-match"))
+    result = await run_in_threadpool(
+        _fhir(request).update,
+        actor,
+        f"{rtype}?{request.url.query}",
+        body,
+        request.headers.get("if-match"),
+    )
     request.state.actor = actor
     return await run_in_threadpool(_write_response, request, result, prefer)
 
@@ -204,8 +273,9 @@ async def conditional_update(rtype: str, request: Request, actor: SenderDep) -> 
 @router.delete("/{rtype}/{fhir_id}")
 async def delete(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -> Response:
     _check_type(rtype)
-    result = await run_in_threadpool(_fhir(request).delete, actor, f"{rtype}/{fhir_id}",
-                                     request.headers.get("if-match"))
+    result = await run_in_threadpool(
+        _fhir(request).delete, actor, f"{rtype}/{fhir_id}", request.headers.get("if-match")
+    )
     return _delete_response(result)
 
 
@@ -213,10 +283,19 @@ async def delete(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -
 async def conditional_delete(rtype: str, request: Request, actor: SenderDep) -> Response:
     _check_type(rtype)
     if not request.url.query:
-        raise InvalidResource([Issue("DELETE at the type URL needs a condition, e.g. "
-                                     f"{rtype}?identifier=system|value", None, "required")])
-    result = await run_in_threadpool(_fhir(request).delete, actor,
-                                     f"{rtype}?{request.url.query}", None)
+        raise InvalidResource(
+            [
+                Issue(
+                    "DELETE at the type URL needs a condition, e.g. "
+                    f"{rtype}?identifier=system|value",
+                    None,
+                    "required",
+                )
+            ]
+        )
+    result = await run_in_threadpool(
+        _fhir(request).delete, actor, f"{rtype}?{request.url.query}", None
+    )
     return _delete_response(result)
 
 
@@ -249,8 +328,7 @@ async def history(rtype: str, fhir_id: str, request: Request, actor: SenderDep) 
 
 
 @router.get("/{rtype}/{fhir_id}/_history/{vid}")
-async def vread(rtype: str, fhir_id: str, vid: str, request: Request,
-                actor: SenderDep) -> Response:
+async def vread(rtype: str, fhir_id: str, vid: str, request: Request, actor: SenderDep) -> Response:
     check_accept(request)
     _check_type(rtype)
     result = await run_in_threadpool(_fhir(request).read, actor, rtype, fhir_id, vid)

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from mch_service.errors import (
@@ -32,7 +32,12 @@ from mch_service.errors import (
 )
 from mch_service.fhir_api.resource_types import R4_RESOURCE_TYPES
 from mch_service.fhir_api.search import parse_search, parse_token, split_query
-from mch_service.fhir_api.validation import ID_RE, iter_references, reference_kind, validate_resource
+from mch_service.fhir_api.validation import (
+    ID_RE,
+    iter_references,
+    reference_kind,
+    validate_resource,
+)
 from mch_service.store import repository as repo
 from mch_service.store.indexing import Token, canonical_content
 from mch_service.store.repository import ConcurrentUpdate, CurrentRow
@@ -52,6 +57,8 @@ class Entry:
     if_match: str | None = None
     if_none_exist: str | None = None
     index: int | None = None  # position in the bundle, None for a plain request
+    # Backfill: content equal to any stored version of the record counts as already there.
+    history_is_noop: bool = False
     root: str = ""  # expression of the resource, e.g. "Bundle.entry[2].resource" or "Patient"
     request_expr: str = ""  # expression of the request line, e.g. "Bundle.entry[2].request"
 
@@ -105,19 +112,22 @@ def parse_url(raw: str, expr: str) -> _Url:
         starts = [i for i, part in enumerate(parts) if part in R4_RESOURCE_TYPES]
         parts = parts[starts[-1] :] if starts else []
     if not parts or parts[0] not in R4_RESOURCE_TYPES:
-        raise InvalidResource([Issue(
-            f"Request URL {raw!r} does not start with an R4 resource type", expr, "value")])
+        raise InvalidResource(
+            [Issue(f"Request URL {raw!r} does not start with an R4 resource type", expr, "value")]
+        )
     url = _Url(parts[0], query=split_query(query))
     if len(parts) >= 2:
         if not ID_RE.match(parts[1]):
-            raise InvalidResource([Issue(f"{parts[1]!r} is not a valid resource id", expr,
-                                         "value")])
+            raise InvalidResource(
+                [Issue(f"{parts[1]!r} is not a valid resource id", expr, "value")]
+            )
         url.fhir_id = parts[1]
     if len(parts) == 4 and parts[2] == "_history":
         url.version_id = parts[3]
     elif len(parts) > 2:
-        raise InvalidResource([Issue(f"Request URL {raw!r} is not supported here", expr,
-                                     "not-supported")])
+        raise InvalidResource(
+            [Issue(f"Request URL {raw!r} is not supported here", expr, "not-supported")]
+        )
     return url
 
 
@@ -145,12 +155,19 @@ def _condition(query: list[tuple[str, str]], expr: str) -> _Condition:
         elif name == "_id":
             cond.ids.append(value)
         elif name not in ("_format",):
-            raise InvalidResource([Issue(
-                f"Conditional operations match on identifier or _id only, not {name!r}", expr,
-                "not-supported")])
+            raise InvalidResource(
+                [
+                    Issue(
+                        f"Conditional operations match on identifier or _id only, not {name!r}",
+                        expr,
+                        "not-supported",
+                    )
+                ]
+            )
     if not (cond.tokens or cond.values or cond.ids):
-        raise InvalidResource([Issue("A conditional operation needs identifier=system|value",
-                                     expr, "required")])
+        raise InvalidResource(
+            [Issue("A conditional operation needs identifier=system|value", expr, "required")]
+        )
     return cond
 
 
@@ -159,6 +176,11 @@ def _query_of(raw: str, rtype: str) -> list[tuple[str, str]]:
     if raw.startswith(rtype + "?"):
         raw = raw[len(rtype) + 1 :]
     return split_query(raw.lstrip("?"))
+
+
+def _is_retryable(exc: OperationalError) -> bool:
+    # PostgreSQL: deadlock_detected (40P01), serialization_failure (40001)
+    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
 def _resource_tokens(resource: dict[str, Any] | None) -> list[Token]:
@@ -177,8 +199,15 @@ def _etag_version(raw: str) -> str:
 
 
 class Interactions:
-    def __init__(self, store: ResourceStore, zone: ZoneInfo, default_count: int,
-                 max_count: int, base: str = "", reject_example_urls: bool = False) -> None:
+    def __init__(
+        self,
+        store: ResourceStore,
+        zone: ZoneInfo,
+        default_count: int,
+        max_count: int,
+        base: str = "",
+        reject_example_urls: bool = False,
+    ) -> None:
         self.store = store
         self.zone = zone
         self.default_count = default_count
@@ -196,22 +225,31 @@ class Interactions:
                 if e.resource is None:
                     issues.append(Issue(f"A {e.method} needs a resource", e.root, "required"))
                     continue
-                issues.extend(validate_resource(e.resource, e.root,
-                                                structure_checked=structure_checked,
-                                                reject_example_urls=self.reject_example_urls))
+                issues.extend(
+                    validate_resource(
+                        e.resource,
+                        e.root,
+                        structure_checked=structure_checked,
+                        reject_example_urls=self.reject_example_urls,
+                    )
+                )
         if issues:
             raise InvalidResource(issues)
 
-    def execute(self, session: Session, institution_id: str, entries: list[Entry]) -> (
-        list[EntryResult]
-    ):
+    def execute(
+        self, session: Session, institution_id: str, entries: list[Entry]
+    ) -> list[EntryResult]:
         """Run the entries atomically in the caller's transaction (validated beforehand)."""
         for _attempt in range(MAX_ATTEMPTS):
             savepoint = session.begin_nested()
             try:
                 results = self._execute_once(session, institution_id, entries)
-            except (IntegrityError, ConcurrentUpdate):
+            except (IntegrityError, ConcurrentUpdate, OperationalError) as exc:
+                # A unique key or a version check stopped us (another request wrote the same
+                # record first), or PostgreSQL broke a deadlock: resolve again and retry.
                 savepoint.rollback()
+                if isinstance(exc, OperationalError) and not _is_retryable(exc):
+                    raise
                 continue
             except BaseException:
                 savepoint.rollback()
@@ -222,9 +260,7 @@ class Interactions:
 
     # -- planning ------------------------------------------------------------------------
 
-    def _execute_once(self, session: Session, inst: str, entries: list[Entry]) -> (
-        list[EntryResult]
-    ):
+    def _execute_once(self, session: Session, inst: str, entries: list[Entry]) -> list[EntryResult]:
         plans = [_Plan(e, parse_url(e.url, e.request_expr or e.root)) for e in entries]
         for p in plans:
             self._check_request_shape(p)
@@ -236,6 +272,14 @@ class Interactions:
         now = utcnow()
         ops: list[WriteOp] = []
         op_plans: list[_Plan] = []
+        known = repo.version_hashes(
+            session,
+            [
+                p.existing.pk
+                for p in writes
+                if p.entry.history_is_noop and p.existing is not None and p.kind == "update"
+            ],
+        )
         for p in sorted(writes, key=lambda p: _METHOD_ORDER[p.entry.method]):
             if p.kind == "noop":
                 continue
@@ -246,9 +290,17 @@ class Interactions:
                 assert p.entry.resource is not None
                 content = {**p.entry.resource, "id": p.fhir_id}
                 p.prepared = self.store.prepare(p.url.resource_type, content)
-                ops.append(WriteOp("create" if p.kind == "create" else "update",
-                                   p.url.resource_type, p.fhir_id, p.existing, p.prepared,
-                                   p.create_key))
+                ops.append(
+                    WriteOp(
+                        "create" if p.kind == "create" else "update",
+                        p.url.resource_type,
+                        p.fhir_id,
+                        p.existing,
+                        p.prepared,
+                        p.create_key,
+                        frozenset(known.get(p.existing.pk, ()) if p.existing else ()),
+                    )
+                )
             op_plans.append(p)
         outcomes = self.store.apply(session, inst, ops, now)
         for p, o in zip(op_plans, outcomes, strict=True):
@@ -262,35 +314,70 @@ class Interactions:
         e, u = p.entry, p.url
         expr = e.request_expr or e.root
         if e.method not in _METHOD_ORDER:
-            raise InvalidResource([Issue(f"Method {e.method!r} is not supported; use GET, POST, "
-                                         "PUT or DELETE", expr, "not-supported")])
+            raise InvalidResource(
+                [
+                    Issue(
+                        f"Method {e.method!r} is not supported; use GET, POST, PUT or DELETE",
+                        expr,
+                        "not-supported",
+                    )
+                ]
+            )
         if e.method in ("POST", "PUT"):
             assert e.resource is not None
             rtype = e.resource.get("resourceType")
             if rtype != u.resource_type:
-                raise InvalidResource([Issue(
-                    f"The resource is a {rtype} but the request URL names {u.resource_type}",
-                    f"{e.root}.resourceType" if e.index is not None else "resourceType",
-                    "value")])
+                raise InvalidResource(
+                    [
+                        Issue(
+                            f"The resource is a {rtype} but the request URL names "
+                            f"{u.resource_type}",
+                            f"{e.root}.resourceType" if e.index is not None else "resourceType",
+                            "value",
+                        )
+                    ]
+                )
         if e.method == "POST" and (u.fhir_id or u.query):
-            raise InvalidResource([Issue("POST creates at the type URL (e.g. 'Patient'); use PUT "
-                                         "to write a given id", expr, "value")])
+            raise InvalidResource(
+                [
+                    Issue(
+                        "POST creates at the type URL (e.g. 'Patient'); use PUT "
+                        "to write a given id",
+                        expr,
+                        "value",
+                    )
+                ]
+            )
         if e.method in ("PUT", "DELETE") and not u.fhir_id and not u.query:
-            raise InvalidResource([Issue(f"{e.method} needs an id ('{u.resource_type}/123') or a "
-                                         "condition ('?identifier=system|value')", expr,
-                                         "required")])
+            raise InvalidResource(
+                [
+                    Issue(
+                        f"{e.method} needs an id ('{u.resource_type}/123') or a "
+                        "condition ('?identifier=system|value')",
+                        expr,
+                        "required",
+                    )
+                ]
+            )
         if e.method == "PUT" and u.fhir_id:
             assert e.resource is not None
             body_id = e.resource.get("id")
             if body_id is not None and body_id != u.fhir_id:
-                raise InvalidResource([Issue(
-                    f"The resource id {body_id!r} differs from the id in the URL {u.fhir_id!r}",
-                    f"{e.root}.id", "value")])
+                raise InvalidResource(
+                    [
+                        Issue(
+                            f"The resource id {body_id!r} differs from the id in the URL "
+                            f"{u.fhir_id!r}",
+                            f"{e.root}.id",
+                            "value",
+                        )
+                    ]
+                )
 
     def _resolve_targets(self, session: Session, inst: str, writes: list[_Plan]) -> None:
         """Find which stored resource each write is about, by id or by identifier."""
         by_id = [(p.url.resource_type, p.url.fhir_id) for p in writes if p.url.fhir_id]
-        current = repo.current_by_ids(session, by_id)  # type: ignore[arg-type]
+        current = repo.current_by_ids(session, by_id, lock=True)  # type: ignore[arg-type]
         token_keys: list[tuple[str, str]] = []
         plan_tokens: dict[int, list[tuple[str, str]]] = {}
         plan_own: dict[int, list[tuple[str, str]]] = {}
@@ -301,12 +388,20 @@ class Interactions:
             cond: _Condition | None = None
             if e.method == "POST":
                 if e.if_none_exist:
-                    cond = _condition(_query_of(e.if_none_exist, u.resource_type),
-                                      f"{e.request_expr}.ifNoneExist"
-                                      if e.index is not None else "If-None-Exist")
+                    cond = _condition(
+                        _query_of(e.if_none_exist, u.resource_type),
+                        f"{e.request_expr}.ifNoneExist" if e.index is not None else "If-None-Exist",
+                    )
                     if cond.ids:
-                        raise InvalidResource([Issue("If-None-Exist matches on identifier only",
-                                                     e.request_expr, "not-supported")])
+                        raise InvalidResource(
+                            [
+                                Issue(
+                                    "If-None-Exist matches on identifier only",
+                                    e.request_expr,
+                                    "not-supported",
+                                )
+                            ]
+                        )
                     tokens = cond.tokens
                 # The business identifier is the key: a create for an identifier this sender
                 # already used is the same record (INTERFACE.md), updated if it changed.
@@ -316,23 +411,29 @@ class Interactions:
                 tokens = cond.tokens
                 if cond.ids:
                     u.fhir_id = cond.ids[0]
-                    current.update(repo.current_by_ids(session, [(u.resource_type, u.fhir_id)]))
+                    current.update(
+                        repo.current_by_ids(session, [(u.resource_type, u.fhir_id)], lock=True)
+                    )
                     tokens = []
             if cond is not None and cond.values:
                 value_matches[i] = repo.pks_by_values(
-                    session, inst, u.resource_type,
-                    [self.store.value_hash(v) for v in cond.values])
+                    session, inst, u.resource_type, [self.store.value_hash(v) for v in cond.values]
+                )
             keys = [(u.resource_type, self.store.token_hash(t)) for t in tokens]
             plan_tokens[i] = keys
             token_keys.extend(keys)
             # The identifiers a written resource carries must not belong to another record.
-            own = [(u.resource_type, self.store.token_hash(t))
-                   for t in _resource_tokens(e.resource)] if e.method == "PUT" else []
+            own = (
+                [(u.resource_type, self.store.token_hash(t)) for t in _resource_tokens(e.resource)]
+                if e.method == "PUT"
+                else []
+            )
             plan_own[i] = own
             token_keys.extend(own)
         found = repo.pks_by_tokens(session, inst, token_keys)
         rows_by_pk = repo.current_by_pks(
-            session, set(found.values()).union(*value_matches.values()))
+            session, set(found.values()).union(*value_matches.values()), lock=True
+        )
         for i, p in enumerate(writes):
             e, u = p.entry, p.url
             matches = {found[k] for k in plan_tokens[i] if k in found}
@@ -341,15 +442,21 @@ class Interactions:
                     raise PreconditionFailed(
                         f"The condition matches {len(value_matches[i])} records; add the "
                         "identifier system (identifier=system|value) to match exactly one",
-                        [Issue("Multiple matches", e.request_expr or "url",
-                               "multiple-matches")])
+                        [Issue("Multiple matches", e.request_expr or "url", "multiple-matches")],
+                    )
                 matches |= value_matches[i]
             if len(matches) > 1:
                 raise Conflict(
                     "The identifiers of this record belong to different stored records; send "
                     "one record per identifier",
-                    [Issue("Identifiers match more than one stored record",
-                           f"{e.root}.identifier", "duplicate")])
+                    [
+                        Issue(
+                            "Identifiers match more than one stored record",
+                            f"{e.root}.identifier",
+                            "duplicate",
+                        )
+                    ],
+                )
             match = rows_by_pk[matches.pop()] if matches else None
             owners = {found[k] for k in plan_own[i] if k in found}
             if match is not None:
@@ -360,8 +467,14 @@ class Interactions:
                     raise Conflict(
                         f"An identifier of {u.resource_type}/{u.fhir_id} already belongs to "
                         f"{match.resource_type}/{match.fhir_id} from this sender",
-                        [Issue("Identifier already used by another record of this sender",
-                               f"{e.root}.identifier", "duplicate")])
+                        [
+                            Issue(
+                                "Identifier already used by another record of this sender",
+                                f"{e.root}.identifier",
+                                "duplicate",
+                            )
+                        ],
+                    )
                 p.fhir_id, p.existing = u.fhir_id, existing
             else:
                 p.existing = match
@@ -373,20 +486,35 @@ class Interactions:
                 raise Conflict(
                     f"An identifier of this {u.resource_type} already belongs to "
                     f"{other.resource_type}/{other.fhir_id} from this sender",
-                    [Issue("Identifier already used by another record of this sender",
-                           f"{e.root}.identifier", "duplicate")])
+                    [
+                        Issue(
+                            "Identifier already used by another record of this sender",
+                            f"{e.root}.identifier",
+                            "duplicate",
+                        )
+                    ],
+                )
             ex = p.existing
             if ex is not None and ex.institution_id != inst:
-                raise Forbidden(f"{u.resource_type}/{p.fhir_id} was sent by another institution; "
-                                "a sender may change only its own records")
-            if e.if_match and (ex is None or ex.deleted or
-                               _etag_version(e.if_match) != str(ex.version_id)):
+                raise Forbidden(
+                    f"{u.resource_type}/{p.fhir_id} was sent by another institution; "
+                    "a sender may change only its own records"
+                )
+            if e.if_match and (
+                ex is None or ex.deleted or _etag_version(e.if_match) != str(ex.version_id)
+            ):
                 current_v = f'W/"{ex.version_id}"' if ex and not ex.deleted else "none"
                 raise PreconditionFailed(
                     f"If-Match {e.if_match} does not match the current version ({current_v}); "
                     "read the resource again and reapply the change",
-                    [Issue("Version conflict", f"{e.request_expr}.ifMatch"
-                           if e.index is not None else "If-Match", "conflict")])
+                    [
+                        Issue(
+                            "Version conflict",
+                            f"{e.request_expr}.ifMatch" if e.index is not None else "If-Match",
+                            "conflict",
+                        )
+                    ],
+                )
             if e.method == "DELETE":
                 if ex is None or ex.deleted:
                     # Deleting what is already gone is not an error (a retry must succeed);
@@ -399,8 +527,14 @@ class Interactions:
                     p.kind = "delete"
             elif e.method == "POST" and e.if_none_exist and ex is not None:
                 p.kind = "noop"
-                p.result = EntryResult(200, u.resource_type, ex.fhir_id, ex.version_id,
-                                       ex.last_updated, action="unchanged")
+                p.result = EntryResult(
+                    200,
+                    u.resource_type,
+                    ex.fhir_id,
+                    ex.version_id,
+                    ex.last_updated,
+                    action="unchanged",
+                )
             elif ex is None:
                 p.kind = "create"
                 if p.fhir_id is None:
@@ -416,12 +550,16 @@ class Interactions:
         pending = [p for p in writes if p.create_key == "pending"]
         by_full_url = {p.entry.full_url: p for p in writes if p.entry.full_url}
         while pending:
-            ready, waiting = [], []
+            ready: list[_Plan] = []
+            waiting: list[_Plan] = []
             for p in pending:
                 refs = [n["reference"] for n, _ in iter_references(p.entry.resource, "")]
                 blocked = any(
-                    r in by_full_url and by_full_url[r].create_key == "pending" and
-                    by_full_url[r] is not p for r in refs)
+                    r in by_full_url
+                    and by_full_url[r].create_key == "pending"
+                    and by_full_url[r] is not p
+                    for r in refs
+                )
                 (waiting if blocked else ready).append(p)
             if not ready:  # a cycle of new records: key none of them
                 for p in waiting:
@@ -432,8 +570,10 @@ class Interactions:
                 assert p.entry.resource is not None
                 body = self._resolved_copy(p.entry.resource, by_full_url)
                 body = {k: v for k, v in body.items() if k not in ("id", "meta")}
-                keys[id(p)] = (p.url.resource_type,
-                               self.store.crypto.keyed_hash(canonical_content(body).decode()))
+                keys[id(p)] = (
+                    p.url.resource_type,
+                    self.store.crypto.keyed_hash(canonical_content(body).decode()),
+                )
             found = repo.pks_by_create_keys(session, inst, list(keys.values()))
             rows = repo.current_by_pks(session, set(found.values()))
             for p in ready:
@@ -444,13 +584,19 @@ class Interactions:
                     if row.deleted:  # a deleted record's key is cleared; defensive
                         continue
                     p.kind, p.existing, p.fhir_id = "noop", row, row.fhir_id
-                    p.result = EntryResult(200, row.resource_type, row.fhir_id, row.version_id,
-                                           row.last_updated, action="unchanged")
+                    p.result = EntryResult(
+                        200,
+                        row.resource_type,
+                        row.fhir_id,
+                        row.version_id,
+                        row.last_updated,
+                        action="unchanged",
+                    )
             pending = waiting
 
-    def _resolved_copy(self, resource: dict[str, Any], by_full_url: dict[str, _Plan]) -> (
-        dict[str, Any]
-    ):
+    def _resolved_copy(
+        self, resource: dict[str, Any], by_full_url: dict[str, _Plan]
+    ) -> dict[str, Any]:
         copy: dict[str, Any] = orjson.loads(orjson.dumps(resource))
         for node, _ in iter_references(copy, ""):
             target = by_full_url.get(node["reference"])
@@ -465,10 +611,18 @@ class Interactions:
                 continue
             key = (p.url.resource_type, p.fhir_id)
             if key in seen:
-                raise InvalidResource([Issue(
-                    f"Two entries of this bundle write {key[0]}/{key[1]} (entries "
-                    f"{seen[key].entry.index} and {p.entry.index}); a transaction may touch a "
-                    "record once", p.entry.request_expr or p.entry.root, "duplicate")])
+                raise InvalidResource(
+                    [
+                        Issue(
+                            f"Two entries of this bundle write {key[0]}/{key[1]} (entries "
+                            f"{seen[key].entry.index} and {p.entry.index}); a transaction may "
+                            "touch a "
+                            "record once",
+                            p.entry.request_expr or p.entry.root,
+                            "duplicate",
+                        )
+                    ]
+                )
             seen[key] = p
 
     def _rewrite_references(self, session: Session, inst: str, plans: list[_Plan]) -> None:
@@ -487,22 +641,36 @@ class Interactions:
                 target = by_full_url.get(ref)
                 if target is not None:
                     if target.fhir_id is None:
-                        raise InvalidResource([Issue(
-                            f"Reference {ref!r} points at an entry that is not written",
-                            f"{path}.reference", "value")])
+                        raise InvalidResource(
+                            [
+                                Issue(
+                                    f"Reference {ref!r} points at an entry that is not written",
+                                    f"{path}.reference",
+                                    "value",
+                                )
+                            ]
+                        )
                     node["reference"] = f"{target.url.resource_type}/{target.fhir_id}"
                     continue
                 kind = reference_kind(ref)
                 if kind == "uuid":
-                    raise InvalidResource([Issue(
-                        f"Reference {ref!r} matches no entry fullUrl in this request",
-                        f"{path}.reference", "not-found")])
+                    raise InvalidResource(
+                        [
+                            Issue(
+                                f"Reference {ref!r} matches no entry fullUrl in this request",
+                                f"{path}.reference",
+                                "not-found",
+                            )
+                        ]
+                    )
                 if kind == "conditional":
-                    node["reference"] = self._resolve_conditional(session, inst, ref, plans,
-                                                                  f"{path}.reference")
+                    node["reference"] = self._resolve_conditional(
+                        session, inst, ref, plans, f"{path}.reference"
+                    )
 
-    def _resolve_conditional(self, session: Session, inst: str, ref: str, plans: list[_Plan],
-                             expr: str) -> str:
+    def _resolve_conditional(
+        self, session: Session, inst: str, ref: str, plans: list[_Plan], expr: str
+    ) -> str:
         rtype, _, query = ref.partition("?")
         cond = _condition(split_query(query), expr)
         tokens, ids = cond.tokens, cond.ids
@@ -510,56 +678,87 @@ class Interactions:
         in_bundle = {
             (p.url.resource_type, p.fhir_id)
             for p in plans
-            if p.url.resource_type == rtype and p.entry.resource is not None
-            and p.entry.method in ("POST", "PUT") and p.fhir_id
-            and wanted & {Token(i.get("system") or "", i.get("value"))
-                          for i in p.entry.resource.get("identifier") or [] if isinstance(i, dict)}
+            if p.url.resource_type == rtype
+            and p.entry.resource is not None
+            and p.entry.method in ("POST", "PUT")
+            and p.fhir_id
+            and wanted
+            & {
+                Token(i.get("system") or "", str(i.get("value")))
+                for i in p.entry.resource.get("identifier") or []
+                if isinstance(i, dict)
+            }
         }
         if len(in_bundle) == 1 and not ids:
             return "{}/{}".format(*in_bundle.pop())
         keys = [(rtype, self.store.token_hash(t)) for t in tokens]
         found = set(repo.pks_by_tokens(session, inst, keys).values())
         if cond.values:
-            found |= repo.pks_by_values(session, inst, rtype,
-                                        [self.store.value_hash(v) for v in cond.values])
+            found |= repo.pks_by_values(
+                session, inst, rtype, [self.store.value_hash(v) for v in cond.values]
+            )
         rows = repo.current_by_pks(session, found)
         matches = {(r.resource_type, r.fhir_id) for r in rows.values() if not r.deleted}
         if ids:
-            matches = {m for m in matches if m[1] in ids} if tokens else {
-                (rtype, i) for i in ids
-                if (row := repo.current_by_ids(session, [(rtype, i)]).get((rtype, i)))
-                and row.institution_id == inst and not row.deleted}
+            matches = (
+                {m for m in matches if m[1] in ids}
+                if tokens
+                else {
+                    (rtype, i)
+                    for i in ids
+                    if (row := repo.current_by_ids(session, [(rtype, i)]).get((rtype, i)))
+                    and row.institution_id == inst
+                    and not row.deleted
+                }
+            )
         matches |= in_bundle
         if len(matches) != 1:
-            raise InvalidResource([Issue(
-                f"Conditional reference {ref!r} matches {len(matches)} records of this sender; it "
-                "must match exactly one", expr, "not-found" if not matches else "multiple-matches")])
+            raise InvalidResource(
+                [
+                    Issue(
+                        f"Conditional reference {ref!r} matches {len(matches)} records of this "
+                        "sender; it "
+                        "must match exactly one",
+                        expr,
+                        "not-found" if not matches else "multiple-matches",
+                    )
+                ]
+            )
         return "{}/{}".format(*matches.pop())
 
     def _result_of(self, p: _Plan, o: WriteOutcome) -> EntryResult:
         status = {"created": 201, "updated": 200, "unchanged": 200, "deleted": 204}[o.status]
-        return EntryResult(status, o.resource_type, o.fhir_id, o.version_id, o.last_updated,
-                           o.content, action=o.status)
+        return EntryResult(
+            status,
+            o.resource_type,
+            o.fhir_id,
+            o.version_id,
+            o.last_updated,
+            o.content,
+            action=o.status,
+        )
 
     # -- reads ---------------------------------------------------------------------------
 
-    def read_or_search(self, session: Session, inst: str, url: str, expr: str = "") -> (
-        EntryResult
-    ):
+    def read_or_search(self, session: Session, inst: str, url: str, expr: str = "") -> EntryResult:
         u = parse_url(url, expr or "url")
         if u.fhir_id is None:
-            return EntryResult(200, u.resource_type, bundle=self.search(session, inst, u),
-                               action="search")
+            return EntryResult(
+                200, u.resource_type, bundle=self.search(session, inst, u), action="search"
+            )
         return self.read(session, inst, u.resource_type, u.fhir_id, u.version_id)
 
-    def read(self, session: Session, inst: str, rtype: str, fhir_id: str,
-             version: str | None = None) -> EntryResult:
+    def read(
+        self, session: Session, inst: str, rtype: str, fhir_id: str, version: str | None = None
+    ) -> EntryResult:
         row = self.store.current(session, rtype, fhir_id)
         if row is None:
             raise NotFound(f"{rtype}/{fhir_id} does not exist")
         if row.institution_id != inst:
-            raise Forbidden(f"{rtype}/{fhir_id} was sent by another institution; a sender reads "
-                            "only its own records")
+            raise Forbidden(
+                f"{rtype}/{fhir_id} was sent by another institution; a sender reads "
+                "only its own records"
+            )
         if version is not None:
             if not version.isdigit():
                 raise NotFound(f"{rtype}/{fhir_id} has no version {version!r}")
@@ -568,15 +767,18 @@ class Interactions:
                 raise NotFound(f"{rtype}/{fhir_id} has no version {version}")
             if stored.content is None:
                 raise Gone(f"Version {version} of {rtype}/{fhir_id} is its deletion")
-            return EntryResult(200, rtype, fhir_id, int(version), stored.recorded_at,
-                               stored.content, action="read")
+            return EntryResult(
+                200, rtype, fhir_id, int(version), stored.recorded_at, stored.content, action="read"
+            )
         if row.deleted:
-            raise Gone(f"{rtype}/{fhir_id} was deleted (its history is kept: "
-                       f"{rtype}/{fhir_id}/_history)")
+            raise Gone(
+                f"{rtype}/{fhir_id} was deleted (its history is kept: {rtype}/{fhir_id}/_history)"
+            )
         stored = self.store.content_of(session, row)
         assert stored is not None
-        return EntryResult(200, rtype, fhir_id, row.version_id, row.last_updated, stored.content,
-                           action="read")
+        return EntryResult(
+            200, rtype, fhir_id, row.version_id, row.last_updated, stored.content, action="read"
+        )
 
     def history(self, session: Session, inst: str, rtype: str, fhir_id: str) -> dict[str, Any]:
         base = self.base
@@ -591,36 +793,68 @@ class Interactions:
             if v.content is not None:
                 entry["resource"] = v.content
             method = {"create": "POST", "update": "PUT", "delete": "DELETE"}[v.operation]
-            entry["request"] = {"method": method, "url": rtype if method == "POST"
-                                else f"{rtype}/{fhir_id}"}
+            entry["request"] = {
+                "method": method,
+                "url": rtype if method == "POST" else f"{rtype}/{fhir_id}",
+            }
             entry["response"] = {
-                "status": {"create": "201 Created", "update": "200 OK",
-                           "delete": "204 No Content"}[v.operation],
+                "status": {"create": "201 Created", "update": "200 OK", "delete": "204 No Content"}[
+                    v.operation
+                ],
                 "etag": f'W/"{v.version_id}"',
                 "lastModified": v.recorded_at.isoformat().replace("+00:00", "Z"),
             }
             entries.append(entry)
-        return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "history",
-                "total": len(entries), "entry": entries}
+        return {
+            "resourceType": "Bundle",
+            "id": str(uuid.uuid4()),
+            "type": "history",
+            "total": len(entries),
+            "entry": entries,
+        }
 
     def search(self, session: Session, inst: str, u: _Url) -> dict[str, Any]:
         base = self.base
-        parsed = parse_search(u.resource_type, u.query, inst, self.store, self.zone,
-                              self.default_count, self.max_count)
+        parsed = parse_search(
+            u.resource_type,
+            u.query,
+            inst,
+            self.store,
+            self.zone,
+            self.default_count,
+            self.max_count,
+        )
         total = repo.count(session, parsed.query)
         rows = repo.search(session, parsed.query) if parsed.count > 0 else []
         entries = []
         for row, blob in rows:
-            entries.append({"fullUrl": f"{base}/{row.resource_type}/{row.fhir_id}",
-                            "resource": self.store.open_current(row, blob),
-                            "search": {"mode": "match"}})
+            entries.append(
+                {
+                    "fullUrl": f"{base}/{row.resource_type}/{row.fhir_id}",
+                    "resource": self.store.open_current(row, blob),
+                    "search": {"mode": "match"},
+                }
+            )
         echo = urlencode(parsed.echo)
-        links = [{"relation": "self",
-                  "url": f"{base}/{u.resource_type}?{echo}"
-                  + (f"&_cursor={parsed.cursor}" if parsed.cursor is not None else "")}]
+        links = [
+            {
+                "relation": "self",
+                "url": f"{base}/{u.resource_type}?{echo}"
+                + (f"&_cursor={parsed.cursor}" if parsed.cursor is not None else ""),
+            }
+        ]
         if len(rows) == parsed.count and rows:
-            links.append({"relation": "next",
-                          "url": f"{base}/{u.resource_type}?{echo}&_cursor={rows[-1][0].pk}"})
-        return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "searchset",
-                "total": total, "link": links, "entry": entries}
-
+            links.append(
+                {
+                    "relation": "next",
+                    "url": f"{base}/{u.resource_type}?{echo}&_cursor={rows[-1][0].pk}",
+                }
+            )
+        return {
+            "resourceType": "Bundle",
+            "id": str(uuid.uuid4()),
+            "type": "searchset",
+            "total": total,
+            "link": links,
+            "entry": entries,
+        }

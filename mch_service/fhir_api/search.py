@@ -51,9 +51,17 @@ def _date_condition(
     value = raw[2:] if raw[:2] in PREFIXES else raw
     rng = date_range(value, zone)
     if rng is None:
-        raise InvalidResource([Issue(
-            f"Search parameter {name}={raw!r}: expected an optional prefix ({', '.join(PREFIXES)}) "
-            "and a FHIR date such as 2025-03 or 2025-03-01T08:00:00+08:00", name, "value")])
+        raise InvalidResource(
+            [
+                Issue(
+                    f"Search parameter {name}={raw!r}: expected an optional prefix "
+                    f"({', '.join(PREFIXES)}) "
+                    "and a FHIR date such as 2025-03 or 2025-03-01T08:00:00+08:00",
+                    name,
+                    "value",
+                )
+            ]
+        )
     lo, hi = rng
     # Ranges are [lo, hi): a value matches by how its range relates to the parameter's.
     conditions: dict[str, ColumnElement[bool]] = {
@@ -97,14 +105,23 @@ def parse_search(
             continue
         if base == "_cursor":
             if not raw.isdigit():
-                raise InvalidResource([Issue("_cursor is not valid; follow the 'next' link",
-                                             "_cursor", "value")])
+                raise InvalidResource(
+                    [Issue("_cursor is not valid; follow the 'next' link", "_cursor", "value")]
+                )
             cursor = int(raw)
             continue
         if base not in allowed or ":" in name:
-            raise InvalidResource([Issue(
-                f"Search parameter {name!r} is not supported for {resource_type}; supported: "
-                f"{', '.join(allowed)} (see /fhir/metadata)", name, "not-supported")])
+            raise InvalidResource(
+                [
+                    Issue(
+                        f"Search parameter {name!r} is not supported for {resource_type}; "
+                        "supported: "
+                        f"{', '.join(allowed)} (see /fhir/metadata)",
+                        name,
+                        "not-supported",
+                    )
+                ]
+            )
         echo.append((name, raw))
         values = [v for v in raw.split(",") if v]
         if base == "_id":
@@ -120,20 +137,25 @@ def parse_search(
             q.token_hashes = (q.token_hashes or []) + tokens
             q.value_hashes = (q.value_hashes or []) + plain
         elif base in ("patient", "subject"):
-            targets = [v if "/" in v else f"Patient/{v}" if base == "patient" else v
-                       for v in values]
+            targets = [
+                v if "/" in v else f"Patient/{v}" if base == "patient" else v for v in values
+            ]
             names = ("subject", "patient") if base == "patient" else ("subject",)
             q.references = (q.references or []) + [(names, targets)]
         elif base == "date":
             for v in values[:1]:
-                dates.append(_date_condition(FhirResource.date_start, FhirResource.date_end, v,
-                                             zone, name))
+                dates.append(
+                    _date_condition(FhirResource.date_start, FhirResource.date_end, v, zone, name)
+                )
         elif base == "_lastUpdated":
             for v in values[:1]:
-                dates.append(_date_condition(FhirResource.last_updated, FhirResource.last_updated,
-                                             v, zone, name)
-                             if v[:2] not in ("eq", "ne") and v[:2] in PREFIXES
-                             else _last_updated_eq(v, zone, name))
+                dates.append(
+                    _date_condition(
+                        FhirResource.last_updated, FhirResource.last_updated, v, zone, name
+                    )
+                    if v[:2] not in ("eq", "ne") and v[:2] in PREFIXES
+                    else _last_updated_eq(v, zone, name)
+                )
     q.date_conditions = dates
     q.limit = count
     q.after_pk = cursor
@@ -146,8 +168,9 @@ def _last_updated_eq(raw: str, zone: ZoneInfo, name: str) -> ColumnElement[bool]
     value = raw[2:] if raw[:2] in ("eq", "ne") else raw
     rng = date_range(value, zone)
     if rng is None:
-        raise InvalidResource([Issue(f"Search parameter {name}={raw!r} is not a FHIR date",
-                                     name, "value")])
+        raise InvalidResource(
+            [Issue(f"Search parameter {name}={raw!r} is not a FHIR date", name, "value")]
+        )
     cond = (FhirResource.last_updated >= rng[0]) & (FhirResource.last_updated < rng[1])
     return not_(cond) if neg else cond
 

@@ -48,29 +48,45 @@ class FhirService:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _audited_write(self, actor: Actor, entries: list[Entry], action: str,
-                       validated: bool = False) -> list[EntryResult]:
+    def _audited_write(
+        self, actor: Actor, entries: list[Entry], action: str, validated: bool = False
+    ) -> list[EntryResult]:
         try:
             if not validated:
                 self.interactions.validate_entries(entries)
             with self.db.transaction() as session:
                 results = self.interactions.execute(session, actor.id or "", entries)
-                record(session, actor, [_audit_of(r) for r in results if r.action != "read"
-                                        and r.action != "search"])
+                record(
+                    session,
+                    actor,
+                    [_audit_of(r) for r in results if r.action != "read" and r.action != "search"],
+                )
             return results
         except MchError as exc:
             self._audit_rejection(actor, action, entries[0].url if entries else None, exc)
             raise
 
-    def _audit_rejection(self, actor: Actor, action: str, target: str | None,
-                         exc: MchError) -> None:
+    def _audit_rejection(
+        self, actor: Actor, action: str, target: str | None, exc: MchError
+    ) -> None:
         rtype, _, rid = (target or "").partition("?")[0].partition("/")
         with self.db.transaction() as session:
-            record(session, actor, [AuditRecord(
-                action=f"fhir.{action}", outcome="rejected", target_type=rtype or None,
-                target_id=(rid.split("/")[0] or None) if rid else None,
-                status_code=exc.status_code,
-                detail="; ".join(f"{i.expression or ''}: {i.message}" for i in exc.all_issues())[:2000])])
+            record(
+                session,
+                actor,
+                [
+                    AuditRecord(
+                        action=f"fhir.{action}",
+                        outcome="rejected",
+                        target_type=rtype or None,
+                        target_id=(rid.split("/")[0] or None) if rid else None,
+                        status_code=exc.status_code,
+                        detail="; ".join(
+                            f"{i.expression or ''}: {i.message}" for i in exc.all_issues()
+                        )[:2000],
+                    )
+                ],
+            )
 
     def _read(self, fn: Callable[..., T], *args: Any) -> T:
         with self.db.reading() as session:
@@ -82,9 +98,9 @@ class FhirService:
 
     # -- single interactions -------------------------------------------------------------
 
-    def create(self, actor: Actor, rtype: str, resource: Any, if_none_exist: str | None) -> (
-        EntryResult
-    ):
+    def create(
+        self, actor: Actor, rtype: str, resource: Any, if_none_exist: str | None
+    ) -> EntryResult:
         entry = Entry("POST", rtype, resource, if_none_exist=if_none_exist, root=rtype)
         return self._audited_write(actor, [entry], "create")[0]
 
@@ -97,9 +113,9 @@ class FhirService:
         entry = Entry("DELETE", url, if_match=if_match, root=url.split("?")[0].split("/")[0])
         return self._audited_write(actor, [entry], "delete")[0]
 
-    def read(self, actor: Actor, rtype: str, fhir_id: str, version: str | None = None) -> (
-        EntryResult
-    ):
+    def read(
+        self, actor: Actor, rtype: str, fhir_id: str, version: str | None = None
+    ) -> EntryResult:
         return self._read(self.interactions.read, actor.id, rtype, fhir_id, version)
 
     def history(self, actor: Actor, rtype: str, fhir_id: str) -> dict[str, Any]:
@@ -112,11 +128,17 @@ class FhirService:
 
     def validate(self, rtype: str, resource: Any) -> dict[str, Any]:
         """$validate: the same checks as a write, nothing stored."""
-        issues = validate_resource(resource, rtype,
-                                   reject_example_urls=self.interactions.reject_example_urls)
+        issues = validate_resource(
+            resource, rtype, reject_example_urls=self.interactions.reject_example_urls
+        )
         if not issues and isinstance(resource, dict) and resource.get("resourceType") != rtype:
-            issues = [Issue(f"The resource is a {resource.get('resourceType')}, not a {rtype}",
-                            "resourceType", "value")]
+            issues = [
+                Issue(
+                    f"The resource is a {resource.get('resourceType')}, not a {rtype}",
+                    "resourceType",
+                    "value",
+                )
+            ]
         if issues:
             raise InvalidResource(issues)
         return information("The resource is valid FHIR R4 and would be accepted")
@@ -125,25 +147,45 @@ class FhirService:
 
     def bundle(self, actor: Actor, bundle: Any, prefer: Prefer) -> dict[str, Any]:
         if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-            raise InvalidResource([Issue("POST to the base URL takes a Bundle of type "
-                                         "transaction or batch", "resourceType", "value")])
+            raise InvalidResource(
+                [
+                    Issue(
+                        "POST to the base URL takes a Bundle of type transaction or batch",
+                        "resourceType",
+                        "value",
+                    )
+                ]
+            )
         btype = bundle.get("type")
         if btype not in ("transaction", "batch"):
-            raise InvalidResource([Issue(
-                f"Bundle type {btype!r} cannot be processed at the base URL: send a "
-                "'transaction' or 'batch' Bundle (to store a document or collection Bundle as "
-                "it is, POST it to /fhir/Bundle)", "Bundle.type", "value")])
+            raise InvalidResource(
+                [
+                    Issue(
+                        f"Bundle type {btype!r} cannot be processed at the base URL: send a "
+                        "'transaction' or 'batch' Bundle (to store a document or collection "
+                        "Bundle as "
+                        "it is, POST it to /fhir/Bundle)",
+                        "Bundle.type",
+                        "value",
+                    )
+                ]
+            )
         raw_entries = bundle.get("entry") or []
         if not isinstance(raw_entries, list):
-            raise InvalidResource([Issue("Bundle.entry must be an array", "Bundle.entry",
-                                         "structure")])
+            raise InvalidResource(
+                [Issue("Bundle.entry must be an array", "Bundle.entry", "structure")]
+            )
         if len(raw_entries) > self.max_bundle_entries:
-            raise TooLarge(f"The Bundle has {len(raw_entries)} entries; this server takes at most "
-                           f"{self.max_bundle_entries} per Bundle (see /fhir/metadata). Split it.")
+            raise TooLarge(
+                f"The Bundle has {len(raw_entries)} entries; this server takes at most "
+                f"{self.max_bundle_entries} per Bundle (see /fhir/metadata). Split it."
+            )
         try:
             strict = self.interactions.reject_example_urls
-            envelope_issues = [Issue(i.message, i.expression, i.code)
-                               for i in check_structure(bundle, reject_example_urls=strict)]
+            envelope_issues = [
+                Issue(i.message, i.expression, i.code)
+                for i in check_structure(bundle, reject_example_urls=strict)
+            ]
             envelope_issues += _envelope_issues(bundle, strict)
             entries = [_entry_of(i, e) for i, e in enumerate(raw_entries)]
         except MchError as exc:
@@ -151,9 +193,9 @@ class FhirService:
             raise
         if btype == "transaction":
             if envelope_issues:
-                exc = InvalidResource(envelope_issues, "The transaction Bundle is not valid")
-                self._audit_rejection(actor, "transaction", "Bundle", exc)
-                raise exc
+                invalid = InvalidResource(envelope_issues, "The transaction Bundle is not valid")
+                self._audit_rejection(actor, "transaction", "Bundle", invalid)
+                raise invalid
             for e in entries:
                 if e.resource is not None:
                     e.resource = dict(e.resource)  # references get rewritten in place
@@ -161,8 +203,9 @@ class FhirService:
             return _response_bundle("transaction-response", results, prefer)
         return self._batch(actor, entries, envelope_issues, prefer)
 
-    def _batch(self, actor: Actor, entries: list[Entry], envelope_issues: list[Issue],
-               prefer: Prefer) -> dict[str, Any]:
+    def _batch(
+        self, actor: Actor, entries: list[Entry], envelope_issues: list[Issue], prefer: Prefer
+    ) -> dict[str, Any]:
         out = []
         by_entry: dict[int, list[Issue]] = {}
         for issue in envelope_issues:
@@ -176,20 +219,27 @@ class FhirService:
                 if e.index in by_entry:
                     raise InvalidResource(by_entry[e.index])
                 if e.method == "GET":
-                    result = self._read(self.interactions.read_or_search, actor.id, e.url,
-                                        e.request_expr)
+                    result = self._read(
+                        self.interactions.read_or_search, actor.id, e.url, e.request_expr
+                    )
                 else:
                     result = self._audited_write(actor, [e], "batch", validated=True)[0]
                 out.append(_response_entry(result, prefer))
             except MchError as exc:
-                out.append({"response": {"status": f"{exc.status_code}",
-                                         "outcome": outcome_for_error(exc)}})
+                out.append(
+                    {
+                        "response": {
+                            "status": f"{exc.status_code}",
+                            "outcome": outcome_for_error(exc),
+                        }
+                    }
+                )
         return {"resourceType": "Bundle", "type": "batch-response", "entry": out}
 
 
 def _entry_index(expression: str | None) -> int | None:
     if expression and expression.startswith("Bundle.entry["):
-        return int(expression[len("Bundle.entry["):].split("]")[0])
+        return int(expression[len("Bundle.entry[") :].split("]")[0])
     return None
 
 
@@ -197,9 +247,17 @@ def _envelope_issues(bundle: dict[str, Any], reject_example_urls: bool) -> list[
     """The Bundle's own elements (type, entry.request, ...) against the R4 model, without
     validating each entry's resource twice (entries are validated one by one, located)."""
     entries = bundle.get("entry") or []
-    stripped = {**bundle, "entry": [
-        {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
-        for e in entries]} if entries else bundle
+    stripped = (
+        {
+            **bundle,
+            "entry": [
+                {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
+                for e in entries
+            ],
+        }
+        if entries
+        else bundle
+    )
     try:
         Bundle.model_validate(stripped)
     except ValidationError as exc:
@@ -208,18 +266,33 @@ def _envelope_issues(bundle: dict[str, Any], reject_example_urls: bool) -> list[
     for i, e in enumerate(entries):
         request = e.get("request") if isinstance(e, dict) else None
         if not isinstance(request, dict):
-            issues.append(Issue("Each entry of a transaction or batch needs a request "
-                                "(method and url)", f"Bundle.entry[{i}].request", "required"))
+            issues.append(
+                Issue(
+                    "Each entry of a transaction or batch needs a request (method and url)",
+                    f"Bundle.entry[{i}].request",
+                    "required",
+                )
+            )
             continue
         resource = e.get("resource")
         if request.get("method") in ("POST", "PUT"):
             if resource is None:
-                issues.append(Issue(f"A {request.get('method')} entry needs a resource",
-                                    f"Bundle.entry[{i}].resource", "required"))
+                issues.append(
+                    Issue(
+                        f"A {request.get('method')} entry needs a resource",
+                        f"Bundle.entry[{i}].resource",
+                        "required",
+                    )
+                )
             else:
-                issues.extend(validate_resource(resource, f"Bundle.entry[{i}].resource",
-                                                structure_checked=True,
-                                                reject_example_urls=reject_example_urls))
+                issues.extend(
+                    validate_resource(
+                        resource,
+                        f"Bundle.entry[{i}].resource",
+                        structure_checked=True,
+                        reject_example_urls=reject_example_urls,
+                    )
+                )
     return issues
 
 
@@ -240,11 +313,20 @@ def _entry_of(i: int, e: Any) -> Entry:
 
 
 def _audit_of(r: EntryResult) -> AuditRecord:
-    action = {"created": "create", "updated": "update", "unchanged": "unchanged",
-              "deleted": "delete"}.get(r.action or "", r.action or "write")
-    return AuditRecord(action=f"fhir.{action}", outcome="success", target_type=r.resource_type,
-                       target_id=r.fhir_id, status_code=r.status,
-                       detail=f"version {r.version_id}" if r.version_id else None)
+    action = {
+        "created": "create",
+        "updated": "update",
+        "unchanged": "unchanged",
+        "deleted": "delete",
+    }.get(r.action or "", r.action or "write")
+    return AuditRecord(
+        action=f"fhir.{action}",
+        outcome="success",
+        target_type=r.resource_type,
+        target_id=r.fhir_id,
+        status_code=r.status,
+        detail=f"version {r.version_id}" if r.version_id else None,
+    )
 
 
 def _response_entry(r: EntryResult, prefer: Prefer) -> dict[str, Any]:
@@ -267,5 +349,8 @@ def _response_entry(r: EntryResult, prefer: Prefer) -> dict[str, Any]:
 
 
 def _response_bundle(btype: str, results: list[EntryResult], prefer: Prefer) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": btype,
-            "entry": [_response_entry(r, prefer) for r in results]}
+    return {
+        "resourceType": "Bundle",
+        "type": btype,
+        "entry": [_response_entry(r, prefer) for r in results],
+    }

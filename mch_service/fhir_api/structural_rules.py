@@ -71,27 +71,126 @@ _XML_NS_PREFIX = "{http://www.w3.org/XML/1998/namespace}"
 # txt-1: "only the basic html formatting elements and attributes described in chapters 7-11
 # (except section 4 of chapter 9) and 15 of the HTML 4.0 standard" - the list is the one the
 # HL7 validator (XhtmlValidator) enforces.
-_XHTML_ELEMENTS = frozenset({
-    "p", "br", "div", "h1", "h2", "h3", "h4", "h5", "h6", "a", "span", "b", "em", "i",
-    "strong", "small", "big", "tt", "dfn", "q", "var", "abbr", "acronym", "cite",
-    "blockquote", "hr", "address", "bdo", "kbd", "sub", "sup", "ul", "ol", "li", "dl", "dt",
-    "dd", "pre", "table", "caption", "colgroup", "col", "thead", "tr", "tfoot", "tbody", "th",
-    "td", "code", "samp", "img", "map", "area",
-})
-_XHTML_ATTRIBUTES = frozenset({
-    "title", "style", "class", "id", "lang", "dir", "accesskey", "tabindex",
-    # tables
-    "span", "width", "align", "valign", "char", "charoff", "abbr", "axis", "headers", "scope",
-    "rowspan", "colspan",
-})
-_XHTML_ELEMENT_ATTRIBUTES = frozenset({
-    "a.href", "a.name", "a.charset", "a.type", "a.hreflang", "a.rel", "a.rev", "a.shape",
-    "a.coords", "img.src", "img.border", "img.alt", "img.longdesc", "img.height", "img.width",
-    "img.usemap", "img.ismap", "map.name", "area.shape", "area.coords", "area.href",
-    "area.nohref", "area.alt", "blockquote.cite", "q.cite", "table.summary", "table.width",
-    "table.border", "table.frame", "table.rules", "table.cellspacing", "table.cellpadding",
-    "pre.space", "td.nowrap",
-})
+_XHTML_ELEMENTS = frozenset(
+    {
+        "p",
+        "br",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "a",
+        "span",
+        "b",
+        "em",
+        "i",
+        "strong",
+        "small",
+        "big",
+        "tt",
+        "dfn",
+        "q",
+        "var",
+        "abbr",
+        "acronym",
+        "cite",
+        "blockquote",
+        "hr",
+        "address",
+        "bdo",
+        "kbd",
+        "sub",
+        "sup",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "pre",
+        "table",
+        "caption",
+        "colgroup",
+        "col",
+        "thead",
+        "tr",
+        "tfoot",
+        "tbody",
+        "th",
+        "td",
+        "code",
+        "samp",
+        "img",
+        "map",
+        "area",
+    }
+)
+_XHTML_ATTRIBUTES = frozenset(
+    {
+        "title",
+        "style",
+        "class",
+        "id",
+        "lang",
+        "dir",
+        "accesskey",
+        "tabindex",
+        # tables
+        "span",
+        "width",
+        "align",
+        "valign",
+        "char",
+        "charoff",
+        "abbr",
+        "axis",
+        "headers",
+        "scope",
+        "rowspan",
+        "colspan",
+    }
+)
+_XHTML_ELEMENT_ATTRIBUTES = frozenset(
+    {
+        "a.href",
+        "a.name",
+        "a.charset",
+        "a.type",
+        "a.hreflang",
+        "a.rel",
+        "a.rev",
+        "a.shape",
+        "a.coords",
+        "img.src",
+        "img.border",
+        "img.alt",
+        "img.longdesc",
+        "img.height",
+        "img.width",
+        "img.usemap",
+        "img.ismap",
+        "map.name",
+        "area.shape",
+        "area.coords",
+        "area.href",
+        "area.nohref",
+        "area.alt",
+        "blockquote.cite",
+        "q.cite",
+        "table.summary",
+        "table.width",
+        "table.border",
+        "table.frame",
+        "table.rules",
+        "table.cellspacing",
+        "table.cellpadding",
+        "pre.space",
+        "td.nowrap",
+    }
+)
 # Block elements may not sit inside a <p> (validator: XHTML_XHTML_ELEMENT_ILLEGAL_IN_PARA).
 _XHTML_BLOCK_ELEMENTS = frozenset({"div", "blockquote", "table", "ol", "ul", "p"})
 _ACTIVE_URL_SCHEMES = ("javascript:", "vbscript:")
@@ -102,24 +201,34 @@ _HL7_SD = "http://hl7.org/fhir/StructureDefinition/"
 #         the human name of that context; the only allowed value[x] key, or None).
 # A primitive's extensions live in the "_name" sibling in JSON, hence "_family".
 _CORE_EXTENSIONS: dict[str, tuple[frozenset[str] | None, str, str | None]] = {
-    _HL7_SD + "humanname-fathers-family": (frozenset({"_family"}), "HumanName.family",
-                                           "valueString"),
-    _HL7_SD + "humanname-mothers-family": (frozenset({"_family"}), "HumanName.family",
-                                           "valueString"),
+    _HL7_SD + "humanname-fathers-family": (
+        frozenset({"_family"}),
+        "HumanName.family",
+        "valueString",
+    ),
+    _HL7_SD + "humanname-mothers-family": (
+        frozenset({"_family"}),
+        "HumanName.family",
+        "valueString",
+    ),
     _HL7_SD + "humanname-own-name": (frozenset({"_family"}), "HumanName.family", "valueString"),
-    _HL7_SD + "humanname-own-prefix": (frozenset({"_family"}), "HumanName.family",
-                                       "valueString"),
-    _HL7_SD + "humanname-partner-name": (frozenset({"_family"}), "HumanName.family",
-                                         "valueString"),
-    _HL7_SD + "humanname-partner-prefix": (frozenset({"_family"}), "HumanName.family",
-                                           "valueString"),
+    _HL7_SD + "humanname-own-prefix": (frozenset({"_family"}), "HumanName.family", "valueString"),
+    _HL7_SD + "humanname-partner-name": (frozenset({"_family"}), "HumanName.family", "valueString"),
+    _HL7_SD + "humanname-partner-prefix": (
+        frozenset({"_family"}),
+        "HumanName.family",
+        "valueString",
+    ),
     _HL7_SD + "iso21090-EN-qualifier": (
         frozenset({"_family", "_given", "_prefix", "_suffix"}),
         "HumanName.family, HumanName.given, HumanName.prefix or HumanName.suffix",
         "valueCode",
     ),
-    _HL7_SD + "patient-birthTime": (frozenset({"_birthDate"}), "Patient.birthDate",
-                                    "valueDateTime"),
+    _HL7_SD + "patient-birthTime": (
+        frozenset({"_birthDate"}),
+        "Patient.birthDate",
+        "valueDateTime",
+    ),
     _HL7_SD + "narrativeLink": (None, "any element", "valueUrl"),
 }
 # Extensions whose value points into a resource's narrative ("...#fragment").
@@ -154,8 +263,9 @@ def check_structure(
     try:
         checker.resource(resource, root)
     except RecursionError:
-        checker.issues.append(StructuralIssue(
-            root, "The JSON is nested too deeply to be a FHIR resource"))
+        checker.issues.append(
+            StructuralIssue(root, "The JSON is nested too deeply to be a FHIR resource")
+        )
     return checker.issues
 
 
@@ -192,36 +302,52 @@ class _Checker:
             t = type(val)
             if t is str:
                 if not val.strip():
-                    self.add(f"{path}.{_name(key)}",
-                             "Empty or blank strings are not allowed in FHIR JSON; omit the "
-                             "property when there is no value", "value")
+                    self.add(
+                        f"{path}.{_name(key)}",
+                        "Empty or blank strings are not allowed in FHIR JSON; omit the "
+                        "property when there is no value",
+                        "value",
+                    )
                 elif key == "div":
                     self.narrative(val, f"{path}.div")
             elif t is dict:
                 if not val:
-                    self.add(f"{path}.{_name(key)}",
-                             "Empty objects ({}) are not allowed in FHIR JSON; omit the property "
-                             "when it has no content")
+                    self.add(
+                        f"{path}.{_name(key)}",
+                        "Empty objects ({}) are not allowed in FHIR JSON; omit the property "
+                        "when it has no content",
+                    )
                 elif "resourceType" in val:
                     self.resource(val, f"{path}.{key}")
                 else:
                     self.obj(val, f"{path}.{_name(key)}", key, False)
             elif t is list:
                 if not val:
-                    self.add(f"{path}.{_name(key)}",
-                             "Empty arrays ([]) are not allowed in FHIR JSON; omit the property "
-                             "when it has no items")
+                    self.add(
+                        f"{path}.{_name(key)}",
+                        "Empty arrays ([]) are not allowed in FHIR JSON; omit the property "
+                        "when it has no items",
+                    )
                 else:
                     self.array(obj, key, val, path, owner, is_extension)
             elif val is None:
-                self.add(f"{path}.{_name(key)}",
-                         "null is not allowed as a property value in FHIR JSON; omit the property "
-                         "instead")
+                self.add(
+                    f"{path}.{_name(key)}",
+                    "null is not allowed as a property value in FHIR JSON; omit the property "
+                    "instead",
+                )
         if "start" in obj and "end" in obj and obj.keys() <= _PERIOD_KEYS:
             self.period(obj, path)
 
-    def array(self, obj: dict[str, Any], key: str, items: list[Any], path: str, owner: str,
-              in_extension: bool) -> None:
+    def array(
+        self,
+        obj: dict[str, Any],
+        key: str,
+        items: list[Any],
+        path: str,
+        owner: str,
+        in_extension: bool,
+    ) -> None:
         """Walk the array ``obj[key]``; ``owner`` is the property ``obj`` was found under."""
         name = _name(key)
         sibling: Any = None
@@ -229,10 +355,12 @@ class _Checker:
             sibling = obj.get(key[1:])
             if type(sibling) is list and len(sibling) != len(items):
                 # json.html: "the arrays ... are aligned": same length, null-padded.
-                self.add(f"{path}.{name}",
-                         f"'{key}' has {len(items)} items but '{key[1:]}' has {len(sibling)}; a "
-                         "primitive array and its extension array must be the same length, "
-                         "padded with null")
+                self.add(
+                    f"{path}.{name}",
+                    f"'{key}' has {len(items)} items but '{key[1:]}' has {len(sibling)}; a "
+                    "primitive array and its extension array must be the same length, "
+                    "padded with null",
+                )
         is_ext_array = key == "extension" or key == "modifierExtension"
         for i, item in enumerate(items):
             t = type(item)
@@ -248,25 +376,29 @@ class _Checker:
                     self.obj(item, ipath, key, is_ext_array)
             elif t is str:
                 if not item.strip():
-                    self.add(f"{path}.{name}[{i}]",
-                             "Empty or blank strings are not allowed in FHIR JSON", "value")
+                    self.add(
+                        f"{path}.{name}[{i}]",
+                        "Empty or blank strings are not allowed in FHIR JSON",
+                        "value",
+                    )
             elif item is None:
                 # json.html: null only pads a primitive array where the other array of the
                 # pair ("given"/"_given") has something at the same index.
                 if sibling is None:
                     sibling = obj.get(key[1:] if key[:1] == "_" else "_" + key)
                 if not (type(sibling) is list and i < len(sibling) and sibling[i] is not None):
-                    self.add(f"{path}.{name}[{i}]",
-                             "null is not allowed here; in FHIR JSON null may only pad a "
-                             "primitive array so that it lines up with its '_' extension array "
-                             "(e.g. \"given\" / \"_given\"), where the other array has an item")
+                    self.add(
+                        f"{path}.{name}[{i}]",
+                        "null is not allowed here; in FHIR JSON null may only pad a "
+                        "primitive array so that it lines up with its '_' extension array "
+                        '(e.g. "given" / "_given"), where the other array has an item',
+                    )
             elif t is list:
                 self.add(f"{path}.{name}[{i}]", "Arrays of arrays are not allowed in FHIR JSON")
 
     # --- extensions ---------------------------------------------------------------------------
 
-    def extension(self, ext: dict[str, Any], path: str, owner: str, key: str,
-                  nested: bool) -> None:
+    def extension(self, ext: dict[str, Any], path: str, owner: str, key: str, nested: bool) -> None:
         """One item of an extension array. ``owner`` is the JSON property of the extended
         element ("" for a resource, "_family" for HumanName.family); ``nested`` says the
         extended element is itself an extension (a complex extension's part)."""
@@ -277,19 +409,28 @@ class _Checker:
         if type(url) is not str or not url.strip():
             return  # blank string reported by the walk; wrong type by the models
         if "|" in url:
-            self.add(f"{path}.url",
-                     f"Extension url '{url}' contains a version ('|'); extension urls are not "
-                     "versioned in R4: send the bare canonical url", "invalid")
+            self.add(
+                f"{path}.url",
+                f"Extension url '{url}' contains a version ('|'); extension urls are not "
+                "versioned in R4: send the bare canonical url",
+                "invalid",
+            )
         if not nested and not _ABSOLUTE_URI_RE.match(url):
             # Only sub-extensions of a complex extension may use a relative name like "breed".
-            self.add(f"{path}.url",
-                     f"Extension url '{url}' must be an absolute URI (e.g. "
-                     "http://hl7.org/fhir/StructureDefinition/...); only extensions nested "
-                     "inside another extension may use a simple name", "invalid")
+            self.add(
+                f"{path}.url",
+                f"Extension url '{url}' must be an absolute URI (e.g. "
+                "http://hl7.org/fhir/StructureDefinition/...); only extensions nested "
+                "inside another extension may use a simple name",
+                "invalid",
+            )
         if self.reject_example_urls and _EXAMPLE_URL_RE.match(url):
-            self.add(f"{path}.url",
-                     f"Example URLs are not allowed in this context ({url}): extension urls "
-                     "must identify a real extension definition", "invalid")
+            self.add(
+                f"{path}.url",
+                f"Example URLs are not allowed in this context ({url}): extension urls "
+                "must identify a real extension definition",
+                "invalid",
+            )
         spec = _CORE_EXTENSIONS.get(url)
         if spec is None:
             return
@@ -297,17 +438,22 @@ class _Checker:
         if owners is not None and not nested and key == "extension":
             if owner not in owners:
                 where = "the resource" if owner == "" else f"'{_name(owner)}'"
-                self.add(path,
-                         f"Extension {url} may only be used on {context} (in JSON under "
-                         f"{' / '.join(repr(o) for o in sorted(owners))}), not on {where}",
-                         "structure")
+                self.add(
+                    path,
+                    f"Extension {url} may only be used on {context} (in JSON under "
+                    f"{' / '.join(repr(o) for o in sorted(owners))}), not on {where}",
+                    "structure",
+                )
         if value_key is not None:
             values = [k for k in ext if k.startswith("value")]
             wrong = [k for k in values if k != value_key]
             if wrong:
-                self.add(f"{path}.{wrong[0]}",
-                         f"Extension {url} has type {value_key[5:].lower()}: use "
-                         f"'{value_key}', not '{wrong[0]}'", "structure")
+                self.add(
+                    f"{path}.{wrong[0]}",
+                    f"Extension {url} has type {value_key[5:].lower()}: use "
+                    f"'{value_key}', not '{wrong[0]}'",
+                    "structure",
+                )
 
     # --- per-1 --------------------------------------------------------------------------------
 
@@ -344,23 +490,31 @@ class _Checker:
             full_urls.setdefault(full_url, []).append(i)
             fpath = f"{path}.entry[{i}].fullUrl"
             if not _ABSOLUTE_URI_RE.match(full_url):
-                self.add(fpath,
-                         f"fullUrl '{full_url}' must be an absolute URI, e.g. "
-                         f"'https://server/fhir/{full_url}' or 'urn:uuid:<uuid>'; a relative "
-                         "reference is not allowed here", "invalid")
+                self.add(
+                    fpath,
+                    f"fullUrl '{full_url}' must be an absolute URI, e.g. "
+                    f"'https://server/fhir/{full_url}' or 'urn:uuid:<uuid>'; a relative "
+                    "reference is not allowed here",
+                    "invalid",
+                )
             elif "/_history/" in full_url:
-                self.add(fpath,
-                         f"fullUrl '{full_url}' must not be version specific (bdl-8); drop "
-                         "'/_history/...' and put the version in resource.meta.versionId",
-                         "invariant")
+                self.add(
+                    fpath,
+                    f"fullUrl '{full_url}' must not be version specific (bdl-8); drop "
+                    "'/_history/...' and put the version in resource.meta.versionId",
+                    "invariant",
+                )
             if not is_history:
                 key = (full_url, _version_id(entry.get("resource")))
                 if key in first_seen:
-                    self.add(fpath,
-                             f"entry[{i}] has the same fullUrl '{full_url}' as "
-                             f"entry[{first_seen[key]}] (bdl-7): fullUrls must be unique in a "
-                             f"'{btype}' bundle unless the entries carry different "
-                             "meta.versionId", "invariant")
+                    self.add(
+                        fpath,
+                        f"entry[{i}] has the same fullUrl '{full_url}' as "
+                        f"entry[{first_seen[key]}] (bdl-7): fullUrls must be unique in a "
+                        f"'{btype}' bundle unless the entries carry different "
+                        "meta.versionId",
+                        "invariant",
+                    )
                 else:
                     first_seen[key] = i
         if type(btype) is str and btype in _RESOLVING_BUNDLE_TYPES:
@@ -378,11 +532,15 @@ def _version_id(resource: Any) -> Any:
 
 def _id_problem(rid: str) -> str:
     if len(rid) > 64:
-        return (f"Resource id is {len(rid)} characters long; FHIR ids are at most 64 characters "
-                "[A-Za-z0-9-.]")
+        return (
+            f"Resource id is {len(rid)} characters long; FHIR ids are at most 64 characters "
+            "[A-Za-z0-9-.]"
+        )
     bad = sorted({c for c in rid if not (c.isascii() and (c.isalnum() or c in "-."))})
-    return (f"Resource id '{rid}' contains {', '.join(repr(c) for c in bad)}; FHIR ids may only "
-            "use A-Z, a-z, 0-9, '-' and '.' (at most 64 characters)")
+    return (
+        f"Resource id '{rid}' contains {', '.join(repr(c) for c in bad)}; FHIR ids may only "
+        "use A-Z, a-z, 0-9, '-' and '.' (at most 64 characters)"
+    )
 
 
 # --- per-1 helpers -----------------------------------------------------------------------------
@@ -419,8 +577,16 @@ def _parse_moment(value: str) -> _Moment | None:
         offset = timezone(sign * timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6])))
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     try:
-        instant = datetime(date[0], date[1], date[2], int(hour), int(minute),
-                           int(second or 0), micro, tzinfo=offset)
+        instant = datetime(
+            date[0],
+            date[1],
+            date[2],
+            int(hour),
+            int(minute),
+            int(second or 0),
+            micro,
+            tzinfo=offset,
+        )
     except ValueError:
         return None  # e.g. hour 24: the models report the format
     return _Moment(date, instant)
@@ -464,9 +630,11 @@ def _period_problem(start: str, end: str) -> str | None:
         return None
     if s.date[:shared] > e.date[:shared]:
         return f"Period start '{start}' is after its end '{end}' (per-1)"
-    return (f"Period start '{start}' and end '{end}' fall on the same "
-            f"{('year', 'month', 'day')[shared - 1]} but only one has a time, so start <= end "
-            "cannot be established (per-1); send both with a time and offset, or both as dates")
+    return (
+        f"Period start '{start}' and end '{end}' fall on the same "
+        f"{('year', 'month', 'day')[shared - 1]} but only one has a time, so start <= end "
+        "cannot be established (per-1); send both with a time and offset, or both as dates"
+    )
 
 
 # --- txt-1 / txt-2 helpers ---------------------------------------------------------------------
@@ -482,8 +650,10 @@ def _parse_xhtml(div: str) -> tuple[ET.Element | None, str | None]:
     except ET.ParseError as exc:
         hint = ""
         if "undefined entity" in str(exc):
-            hint = ("; HTML entities such as &nbsp; are not defined in XHTML: use the character "
-                    "or a numeric reference (&#160;)")
+            hint = (
+                "; HTML entities such as &nbsp; are not defined in XHTML: use the character "
+                "or a numeric reference (&#160;)"
+            )
         return None, f"The narrative div is not well-formed XML: {exc}{hint}"
 
 
@@ -496,53 +666,64 @@ def _xhtml_problems(div: str) -> list[str]:
     ns = ns + "}" if ns else ""
     if ns != _XHTML_PREFIX:
         # Reported once here; descendants in the same (wrong) namespace are not re-reported.
-        problems.append(f'The narrative root must be <div xmlns="{_XHTML_NS}">, not <{local}>'
-                        + ("" if ns else " without the XHTML namespace"))
+        problems.append(
+            f'The narrative root must be <div xmlns="{_XHTML_NS}">, not <{local}>'
+            + ("" if ns else " without the XHTML namespace")
+        )
     elif local != "div":
         problems.append(f'The narrative root must be <div xmlns="{_XHTML_NS}">, not <{local}>')
     _walk_xhtml(root, ns, False, problems)
     if not any(
-        el.tag == ns + "img" or (el.text and not el.text.isspace())
+        el.tag == ns + "img"
+        or (el.text and not el.text.isspace())
         or (el is not root and el.tail and not el.tail.isspace())
         for el in root.iter()
     ):
-        problems.append("txt-2: The narrative must have some non-whitespace content (text or an "
-                        "image)")
+        problems.append(
+            "txt-2: The narrative must have some non-whitespace content (text or an image)"
+        )
     return list(dict.fromkeys(problems))  # one issue per distinct problem
 
 
 def _walk_xhtml(el: ET.Element, ns: str, in_para: bool, problems: list[str]) -> None:
     """txt-1 on one element and its descendants; ``ns`` is the root's namespace prefix."""
     tag = el.tag
-    if tag.startswith(ns) and "}" not in tag[len(ns):]:
-        local = tag[len(ns):]
+    if tag.startswith(ns) and "}" not in tag[len(ns) :]:
+        local = tag[len(ns) :]
         if local not in _XHTML_ELEMENTS:
             problems.append(
                 f"txt-1: <{local}> is not allowed in FHIR narrative: only basic HTML formatting "
-                "elements may be used (no script, style, form, object, iframe, ...)")
+                "elements may be used (no script, style, form, object, iframe, ...)"
+            )
         elif in_para and local in _XHTML_BLOCK_ELEMENTS:
-            problems.append(f"txt-1: <{local}> is not allowed inside a <p>; close the paragraph "
-                            "first")
+            problems.append(
+                f"txt-1: <{local}> is not allowed inside a <p>; close the paragraph first"
+            )
     else:
         local = tag.rpartition("}")[2]
         problems.append(f"txt-1: <{local}> is not in the XHTML namespace ({_XHTML_NS})")
     for attr, value in el.attrib.items():
         if attr.startswith(_XML_NS_PREFIX):
-            name = "xml:" + attr[len(_XML_NS_PREFIX):]
+            name = "xml:" + attr[len(_XML_NS_PREFIX) :]
             ok = name in ("xml:lang", "xml:space")
         else:
             name = attr
             ok = attr in _XHTML_ATTRIBUTES or f"{local}.{attr}" in _XHTML_ELEMENT_ATTRIBUTES
         if name.lower().startswith("on"):
-            problems.append(f"txt-1: event handler attribute '{name}' on <{local}> is not "
-                            "allowed in FHIR narrative")
+            problems.append(
+                f"txt-1: event handler attribute '{name}' on <{local}> is not "
+                "allowed in FHIR narrative"
+            )
         elif not ok:
-            problems.append(f"txt-1: attribute '{name}' is not allowed on <{local}> in FHIR "
-                            "narrative")
+            problems.append(
+                f"txt-1: attribute '{name}' is not allowed on <{local}> in FHIR narrative"
+            )
         squeezed = "".join(value.split()).lower()
         if any(scheme in squeezed for scheme in _ACTIVE_URL_SCHEMES):
-            problems.append(f"txt-1: attribute '{name}' on <{local}> contains a script URL; "
-                            "active content is not allowed in FHIR narrative")
+            problems.append(
+                f"txt-1: attribute '{name}' on <{local}> contains a script URL; "
+                "active content is not allowed in FHIR narrative"
+            )
     child_in_para = in_para or local == "p"
     for child in el:
         _walk_xhtml(child, ns, child_in_para, problems)
@@ -584,8 +765,14 @@ def _narrative_anchors(resource: dict[str, Any]) -> dict[str, int]:
 class _BundleReferences:
     """Reference resolution inside one document / message / transaction / batch bundle."""
 
-    def __init__(self, checker: _Checker, path: str, entries: list[Any],
-                 full_urls: dict[str, list[int]], is_document: bool) -> None:
+    def __init__(
+        self,
+        checker: _Checker,
+        path: str,
+        entries: list[Any],
+        full_urls: dict[str, list[int]],
+        is_document: bool,
+    ) -> None:
         self.checker = checker
         self.path = path
         self.entries = entries
@@ -594,8 +781,11 @@ class _BundleReferences:
         self.by_type_id: dict[tuple[str, str], list[int]] = {}
         for i, entry in enumerate(entries):
             res = entry.get("resource") if type(entry) is dict else None
-            if type(res) is dict and type(res.get("resourceType")) is str \
-                    and type(res.get("id")) is str:
+            if (
+                type(res) is dict
+                and type(res.get("resourceType")) is str
+                and type(res.get("id")) is str
+            ):
                 self.by_type_id.setdefault((res["resourceType"], res["id"]), []).append(i)
         self.anchors: dict[int, dict[str, int]] = {}
 
@@ -621,9 +811,11 @@ class _BundleReferences:
         if target.startswith("urn:uuid:"):
             found = self.full_urls.get(target)
             if not found:
-                self.checker.add(where,
-                                 f"Can't find {target} in the bundle: no entry has this fullUrl",
-                                 "not-found")
+                self.checker.add(
+                    where,
+                    f"Can't find {target} in the bundle: no entry has this fullUrl",
+                    "not-found",
+                )
                 return
             if fragment:
                 self.fragment(target, fragment, found, where)
@@ -638,10 +830,13 @@ class _BundleReferences:
             # Absolute reference: ambiguous if several entries share that fullUrl.
             found = self.full_urls.get(target, [])
             if len(found) > 1:
-                self.checker.add(where,
-                                 f"Found {len(found)} matches for '{target}' in the bundle "
-                                 f"(entries {_entry_list(found)}); the reference must identify "
-                                 "exactly one entry (add /_history/<versionId>)", "invalid")
+                self.checker.add(
+                    where,
+                    f"Found {len(found)} matches for '{target}' in the bundle "
+                    f"(entries {_entry_list(found)}); the reference must identify "
+                    "exactly one entry (add /_history/<versionId>)",
+                    "invalid",
+                )
             return
         rtype, rid, version = m.groups()
         if base is not None:
@@ -650,41 +845,56 @@ class _BundleReferences:
         else:
             candidates = self.by_type_id.get((rtype, rid), [])
         if version is not None:
-            matches = [c for c in candidates
-                       if _version_id(self.entries[c].get("resource")) == version]
+            matches = [
+                c for c in candidates if _version_id(self.entries[c].get("resource")) == version
+            ]
         else:
             matches = candidates
         if len(matches) > 1:
-            self.checker.add(where,
-                             f"Found {len(matches)} matches for '{target}' in the bundle (entries "
-                             f"{_entry_list(matches)}); a document reference must identify "
-                             "exactly one entry (add /_history/<versionId> or remove the "
-                             "duplicate)", "invalid")
+            self.checker.add(
+                where,
+                f"Found {len(matches)} matches for '{target}' in the bundle (entries "
+                f"{_entry_list(matches)}); a document reference must identify "
+                "exactly one entry (add /_history/<versionId> or remove the "
+                "duplicate)",
+                "invalid",
+            )
         elif not matches and candidates:
-            versions = sorted({str(_version_id(self.entries[c].get("resource")))
-                               for c in candidates})
-            self.checker.add(where,
-                             f"Can't find '{target}' in the bundle: the entries for "
-                             f"{rtype}/{rid} have meta.versionId {', '.join(versions)}",
-                             "not-found")
+            versions = sorted(
+                {str(_version_id(self.entries[c].get("resource"))) for c in candidates}
+            )
+            self.checker.add(
+                where,
+                f"Can't find '{target}' in the bundle: the entries for "
+                f"{rtype}/{rid} have meta.versionId {', '.join(versions)}",
+                "not-found",
+            )
 
     def fragment(self, target: str, fragment: str, found: list[int], where: str) -> None:
         index = found[0]
         anchors = self.anchors.get(index)
         if anchors is None:
-            anchors = _narrative_anchors(self.entries[index]["resource"]) \
-                if type(self.entries[index].get("resource")) is dict else {}
+            anchors = (
+                _narrative_anchors(self.entries[index]["resource"])
+                if type(self.entries[index].get("resource")) is dict
+                else {}
+            )
             self.anchors[index] = anchors
         count = anchors.get(fragment, 0)
         if count == 0:
-            self.checker.add(where,
-                             f"Can't find '#{fragment}' in {target}: its narrative has no element "
-                             "with that id and it has no contained resource with that id",
-                             "not-found")
+            self.checker.add(
+                where,
+                f"Can't find '#{fragment}' in {target}: its narrative has no element "
+                "with that id and it has no contained resource with that id",
+                "not-found",
+            )
         elif count > 1:
-            self.checker.add(where,
-                             f"Found {count} matches for '#{fragment}' in {target}: narrative ids "
-                             "must be unique within the resource", "invalid")
+            self.checker.add(
+                where,
+                f"Found {count} matches for '#{fragment}' in {target}: narrative ids "
+                "must be unique within the resource",
+                "invalid",
+            )
 
 
 def _entry_list(indexes: list[int]) -> str:

@@ -24,20 +24,28 @@ ID_RE = re.compile(r"^[A-Za-z0-9\-\.]{1,64}$")
 _RELATIVE_REF = re.compile(
     r"^(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-\.]{1,64})(?:/_history/[A-Za-z0-9\-\.]{1,64})?$"
 )
-_UUID_REF = re.compile(r"^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UUID_REF = re.compile(
+    r"^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 _CONDITIONAL_REF = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)\?(?P<query>.+)$")
 
 
 def parse_json(body: bytes) -> Any:
     if not body.strip():
-        raise InvalidResource([Issue("The request body is empty; send a FHIR JSON resource",
-                                     code="required")])
+        raise InvalidResource(
+            [Issue("The request body is empty; send a FHIR JSON resource", code="required")]
+        )
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InvalidResource(
-            [Issue(f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, column "
-                   f"{exc.colno}", code="structure")],
+            [
+                Issue(
+                    f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, column "
+                    f"{exc.colno}",
+                    code="structure",
+                )
+            ],
             "The body is not valid JSON",
         ) from None
 
@@ -71,8 +79,9 @@ def _pydantic_issues(root: str, exc: ValidationError) -> list[Issue]:
         elif kind == "extra_forbidden":
             msg = "Unknown element: R4 does not define it here (check spelling and nesting)"
         issues.append(
-            Issue(msg, loc_to_expression(root, loc),
-                  "required" if "missing" in kind else "structure")
+            Issue(
+                msg, loc_to_expression(root, loc), "required" if "missing" in kind else "structure"
+            )
         )
     return issues
 
@@ -117,11 +126,16 @@ def _reference_issues(resource: dict[str, Any], root: str) -> list[Issue]:
     for node, path in iter_references(resource, root):
         ref = node["reference"]
         if reference_kind(ref) is None:
-            issues.append(Issue(
-                f"Reference {ref!r} is not a valid reference: use 'Type/id' with an R4 resource "
-                "type, an absolute URL, 'urn:uuid:…' of a bundle entry, '#id' of a contained "
-                "resource, or 'Type?identifier=system|value'",
-                f"{path}.reference", "value"))
+            issues.append(
+                Issue(
+                    f"Reference {ref!r} is not a valid reference: use 'Type/id' with an R4 "
+                    "resource "
+                    "type, an absolute URL, 'urn:uuid:…' of a bundle entry, '#id' of a contained "
+                    "resource, or 'Type?identifier=system|value'",
+                    f"{path}.reference",
+                    "value",
+                )
+            )
     return issues
 
 
@@ -141,8 +155,13 @@ def validate_resource(
     if not isinstance(rtype, str):
         return [Issue("The resource has no resourceType", root, "required")]
     if rtype not in R4_RESOURCE_TYPES:
-        return [Issue(f"{rtype!r} is not a FHIR R4 resource type", f"{root or rtype}.resourceType"
-                      if root else "resourceType", "not-supported")]
+        return [
+            Issue(
+                f"{rtype!r} is not a FHIR R4 resource type",
+                f"{root or rtype}.resourceType" if root else "resourceType",
+                "not-supported",
+            )
+        ]
     root = root or rtype
     issues = (
         []
@@ -163,5 +182,3 @@ def validate_resource(
             issues.append(Issue(f"Invalid content: {exc}", root, "structure"))
     issues.extend(_reference_issues(resource, root))
     return issues
-
-

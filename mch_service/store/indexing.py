@@ -81,8 +81,10 @@ def date_range(value: str, zone: ZoneInfo) -> tuple[datetime, datetime] | None:
         if m["S"] is None:
             step = timedelta(minutes=1)
         elif frac:
-            step = timedelta(microseconds=10 ** max(0, 6 - len(frac))) if len(frac) < 6 else (
-                timedelta(microseconds=1)
+            step = (
+                timedelta(microseconds=10 ** max(0, 6 - len(frac)))
+                if len(frac) < 6
+                else (timedelta(microseconds=1))
             )
         else:
             step = timedelta(seconds=1)
@@ -92,7 +94,8 @@ def date_range(value: str, zone: ZoneInfo) -> tuple[datetime, datetime] | None:
             offset = (
                 timedelta(0)
                 if tz == "Z"
-                else (1 if tz[0] == "+" else -1) * timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
+                else (1 if tz[0] == "+" else -1)
+                * timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6]))
             )
             return (start - offset).replace(tzinfo=UTC), (end - offset).replace(tzinfo=UTC)
     return (
@@ -107,15 +110,17 @@ def local_date(value: str, zone: ZoneInfo) -> date | None:
     return rng[0].astimezone(zone).date() if rng else None
 
 
-def _element_range(resource: dict[str, Any], base: str, zone: ZoneInfo) -> (
-    tuple[datetime, datetime] | None
-):
+def _element_range(
+    resource: dict[str, Any], base: str, zone: ZoneInfo
+) -> tuple[datetime, datetime] | None:
     for key in (base, base + "DateTime", base + "Instant", base + "Date"):
         v = resource.get(key)
         if isinstance(v, str):
             return date_range(v, zone)
-    period = resource.get(base) if isinstance(resource.get(base), dict) else resource.get(
-        base + "Period"
+    period = (
+        resource.get(base)
+        if isinstance(resource.get(base), dict)
+        else resource.get(base + "Period")
     )
     if isinstance(period, dict):
         lo = date_range(period["start"], zone) if isinstance(period.get("start"), str) else None
@@ -174,7 +179,9 @@ def canonical_content(resource: dict[str, Any]) -> bytes:
     meta = resource.get("meta")
     if isinstance(meta, dict) and ("versionId" in meta or "lastUpdated" in meta):
         meta = {k: v for k, v in meta.items() if k not in ("versionId", "lastUpdated")}
-        resource = {**resource, "meta": meta} if meta else {
-            k: v for k, v in resource.items() if k != "meta"
-        }
+        resource = (
+            {**resource, "meta": meta}
+            if meta
+            else {k: v for k, v in resource.items() if k != "meta"}
+        )
     return orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)

@@ -65,6 +65,7 @@ class FhirResourceVersion(Base):
     institution_id: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     operation: Mapped[str] = mapped_column(String(8))  # create | update | delete
+    content_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Sealed JSON of the version as stored (see mch_service.crypto); NULL for a delete.
     content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 

@@ -49,27 +49,35 @@ def _row(r: Any) -> CurrentRow:
     return CurrentRow(r[0], r[1], r[2], r[3], r[4], to_utc(r[5]), r[6], r[7])
 
 
-def current_by_ids(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], CurrentRow]:
+def current_by_ids(
+    session: Session, keys: Sequence[tuple[str, str]], lock: bool = False
+) -> dict[tuple[str, str], CurrentRow]:
+    """``lock`` takes row locks (PostgreSQL; SQLite's write transaction already excludes other
+    writers), so writers of one record queue instead of failing each other's version check."""
     if not keys:
         return {}
     out: dict[tuple[str, str], CurrentRow] = {}
     for chunk_start in range(0, len(keys), 500):
         chunk = list(keys[chunk_start : chunk_start + 500])
-        rows = session.execute(
-            select(*_CURRENT_COLS).where(
-                tuple_(FhirResource.resource_type, FhirResource.fhir_id).in_(chunk)
-            )
+        stmt = (
+            select(*_CURRENT_COLS)
+            .where(tuple_(FhirResource.resource_type, FhirResource.fhir_id).in_(chunk))
+            .order_by(FhirResource.pk)
         )
+        rows = session.execute(stmt.with_for_update() if lock else stmt)
         for r in rows:
             out[(r[1], r[2])] = _row(r)
     return out
 
 
-def current_by_pks(session: Session, pks: Iterable[int]) -> dict[int, CurrentRow]:
-    pks = list(pks)
+def current_by_pks(
+    session: Session, pks: Iterable[int], lock: bool = False
+) -> dict[int, CurrentRow]:
+    pks = sorted(pks)
     if not pks:
         return {}
-    rows = session.execute(select(*_CURRENT_COLS).where(FhirResource.pk.in_(pks)))
+    stmt = select(*_CURRENT_COLS).where(FhirResource.pk.in_(pks)).order_by(FhirResource.pk)
+    rows = session.execute(stmt.with_for_update() if lock else stmt)
     return {r[0]: _row(r) for r in rows}
 
 
@@ -111,7 +119,7 @@ def pks_by_create_keys(
         .where(FhirResource.institution_id == institution_id)
         .where(tuple_(FhirResource.resource_type, FhirResource.create_key).in_(list(keys)))
     )
-    return {(r[0], r[1]): r[2] for r in rows}
+    return {(r[0], r[1] or ""): r[2] for r in rows}
 
 
 def insert_resources(session: Session, rows: list[dict[str, Any]]) -> list[int]:
@@ -141,6 +149,22 @@ def update_resources(session: Session, rows: list[dict[str, Any]]) -> None:
 
 class ConcurrentUpdate(Exception):
     """Another transaction changed the resource between our read and our write."""
+
+
+def version_hashes(session: Session, pks: Sequence[int]) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    if not pks:
+        return out
+    rows = session.execute(
+        select(FhirResourceVersion.resource_pk, FhirResourceVersion.content_hash).where(
+            FhirResourceVersion.resource_pk.in_(list(pks)),
+            FhirResourceVersion.content_hash.is_not(None),
+        )
+    )
+    for pk, h in rows:
+        if h is not None:
+            out.setdefault(pk, set()).add(h)
+    return out
 
 
 def insert_versions(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -266,4 +290,7 @@ def search(session: Session, q: SearchQuery) -> list[tuple[CurrentRow, bytes | N
 
 
 def count(session: Session, q: SearchQuery) -> int:
-    return session.scalar(select(func.count()).select_from(FhirResource).where(*_search_conditions(q))) or 0
+    return (
+        session.scalar(select(func.count()).select_from(FhirResource).where(*_search_conditions(q)))
+        or 0
+    )

@@ -40,6 +40,9 @@ class WriteOp:
     existing: CurrentRow | None = None
     prepared: Prepared | None = None
     create_key: str | None = None
+    # Content hashes of earlier versions: writing one of them again is a no-op (a backfill
+    # sent twice must change nothing, even when it holds several versions of one record).
+    known_hashes: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -100,9 +103,9 @@ class ResourceStore:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def apply(self, session: Session, institution_id: str, ops: list[WriteOp], now: datetime) -> (
-        list[WriteOutcome]
-    ):
+    def apply(
+        self, session: Session, institution_id: str, ops: list[WriteOp], now: datetime
+    ) -> list[WriteOutcome]:
         """Write a set of operations in the caller's transaction. Raises IntegrityError or
         repository.ConcurrentUpdate when another transaction got there first; the caller rolls
         back to its savepoint and tries again with fresh state."""
@@ -117,24 +120,53 @@ class ResourceStore:
         for i, op in enumerate(ops):
             ex = op.existing
             if op.kind == "delete":
-                assert ex is not None and not ex.deleted
+                assert ex is not None
+                assert not ex.deleted
                 version = ex.version_id + 1
-                updates.append({"pk": ex.pk, "expected_version": ex.version_id,
-                                "version_id": version, "last_updated": now, "deleted": True,
-                                "content_hash": None, "create_key": None,
-                                "date_start": None, "date_end": None})
-                versions.append({"resource_pk": ex.pk, "version_id": version,
-                                 "institution_id": institution_id, "recorded_at": now,
-                                 "operation": "delete", "content": None})
+                updates.append(
+                    {
+                        "pk": ex.pk,
+                        "expected_version": ex.version_id,
+                        "version_id": version,
+                        "last_updated": now,
+                        "deleted": True,
+                        "content_hash": None,
+                        "create_key": None,
+                        "date_start": None,
+                        "date_end": None,
+                    }
+                )
+                versions.append(
+                    {
+                        "resource_pk": ex.pk,
+                        "version_id": version,
+                        "institution_id": institution_id,
+                        "recorded_at": now,
+                        "operation": "delete",
+                        "content": None,
+                        "content_hash": None,
+                    }
+                )
                 touched.append((i, ex.pk, None))
-                outcomes[i] = WriteOutcome(op.resource_type, op.fhir_id, version, now, "deleted",
-                                           None, ex.pk)
+                outcomes[i] = WriteOutcome(
+                    op.resource_type, op.fhir_id, version, now, "deleted", None, ex.pk
+                )
                 continue
             prep = op.prepared
             assert prep is not None
-            if ex is not None and not ex.deleted and ex.content_hash == prep.content_hash:
-                outcomes[i] = WriteOutcome(op.resource_type, op.fhir_id, ex.version_id,
-                                           ex.last_updated, "unchanged", None, ex.pk)
+            if ex is not None and (
+                (not ex.deleted and ex.content_hash == prep.content_hash)
+                or prep.content_hash in op.known_hashes
+            ):
+                outcomes[i] = WriteOutcome(
+                    op.resource_type,
+                    op.fhir_id,
+                    ex.version_id,
+                    ex.last_updated,
+                    "unchanged",
+                    None,
+                    ex.pk,
+                )
                 continue
             version = ex.version_id + 1 if ex is not None else 1
             stored = _with_server_meta(prep.content, op.fhir_id, version, last_updated)
@@ -151,17 +183,33 @@ class ResourceStore:
                 "created" if ex is None or ex.deleted else "updated"
             )
             if ex is None:
-                new_rows.append({**row, "resource_type": op.resource_type, "fhir_id": op.fhir_id,
-                                 "institution_id": institution_id, "create_key": op.create_key})
+                new_rows.append(
+                    {
+                        **row,
+                        "resource_type": op.resource_type,
+                        "fhir_id": op.fhir_id,
+                        "institution_id": institution_id,
+                        "create_key": op.create_key,
+                    }
+                )
                 new_idx.append(i)
             else:
                 updates.append({**row, "pk": ex.pk, "expected_version": ex.version_id})
-            versions.append({"resource_pk": ex.pk if ex else None, "version_id": version,
-                             "institution_id": institution_id, "recorded_at": now,
-                             "operation": "create" if status == "created" else "update",
-                             "content": blob, "_op": i})
-            outcomes[i] = WriteOutcome(op.resource_type, op.fhir_id, version, now, status, stored,
-                                       ex.pk if ex else 0)
+            versions.append(
+                {
+                    "resource_pk": ex.pk if ex else None,
+                    "version_id": version,
+                    "institution_id": institution_id,
+                    "recorded_at": now,
+                    "operation": "create" if status == "created" else "update",
+                    "content": blob,
+                    "content_hash": prep.content_hash,
+                    "_op": i,
+                }
+            )
+            outcomes[i] = WriteOutcome(
+                op.resource_type, op.fhir_id, version, now, status, stored, ex.pk if ex else 0
+            )
             touched.append((i, ex.pk if ex else 0, prep))
 
         pks = repo.insert_resources(session, new_rows)
@@ -185,10 +233,15 @@ class ResourceStore:
             if prep is None:
                 continue
             for token in prep.index.identifiers:
-                identifiers.append({"resource_pk": pk, "institution_id": institution_id,
-                                    "resource_type": prep.resource_type,
-                                    "token_hash": self.token_hash(token),
-                                    "value_hash": self.value_hash(token.value)})
+                identifiers.append(
+                    {
+                        "resource_pk": pk,
+                        "institution_id": institution_id,
+                        "resource_type": prep.resource_type,
+                        "token_hash": self.token_hash(token),
+                        "value_hash": self.value_hash(token.value),
+                    }
+                )
             for name, target in prep.index.references:
                 references.append({"resource_pk": pk, "name": name, "target": target})
         repo.replace_index(session, clear, identifiers, references, clear_existing=bool(clear))
@@ -201,9 +254,9 @@ class ResourceStore:
             (resource_type, fhir_id)
         )
 
-    def content_of(self, session: Session, row: CurrentRow, version_id: int | None = None) -> (
-        StoredVersion | None
-    ):
+    def content_of(
+        self, session: Session, row: CurrentRow, version_id: int | None = None
+    ) -> StoredVersion | None:
         vid = version_id if version_id is not None else row.version_id
         found = repo.version_content(session, row.pk, vid)
         if found is None:
@@ -222,8 +275,9 @@ class ResourceStore:
                 if blob
                 else None
             )
-            out.append(StoredVersion(row.resource_type, row.fhir_id, vid, operation, recorded,
-                                     content))
+            out.append(
+                StoredVersion(row.resource_type, row.fhir_id, vid, operation, recorded, content)
+            )
         return out
 
     def open_current(self, row: CurrentRow, blob: bytes | None) -> dict[str, Any] | None:
@@ -234,9 +288,9 @@ class ResourceStore:
         )
 
 
-def _with_server_meta(content: dict[str, Any], fhir_id: str, version: int, last_updated: str) -> (
-    dict[str, Any]
-):
+def _with_server_meta(
+    content: dict[str, Any], fhir_id: str, version: int, last_updated: str
+) -> dict[str, Any]:
     meta = dict(content.get("meta") or {})
     meta["versionId"] = str(version)
     meta["lastUpdated"] = last_updated

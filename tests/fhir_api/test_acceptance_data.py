@@ -17,8 +17,14 @@ CASES_DIR = SHARED_DATA / "fhir-validator-cases"
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.glob("*.json") if p.name != "package.json")
 CASES = json.loads((CASES_DIR / "cases.json").read_text())
 INVALID = [c for c in CASES if c["structural_only_invalid"]]
-VALID = [c for c in CASES if c["base_valid"] and not c["depends_on_external_context"]
-         and not c.get("packages") and not c.get("supporting")]
+VALID = [
+    c
+    for c in CASES
+    if c["base_valid"]
+    and not c["depends_on_external_context"]
+    and not c.get("packages")
+    and not c.get("supporting")
+]
 TRANSACTIONS = [p for p in EXAMPLE_FILES if json.loads(p.read_text()).get("type") == "transaction"]
 
 
@@ -73,16 +79,20 @@ def test_structurally_invalid_cases_are_rejected_with_located_issues(
     outcome = r.json()
     assert outcome["resourceType"] == "OperationOutcome"
     assert all(i["severity"] == "error" for i in outcome["issue"])
-    expected = [e.split("/*")[0] for i in (case["base_expected"] or {}).get("error_issues") or []
-                for e in i["expression"] or []]
+    expected = [
+        e.split("/*")[0]
+        for i in (case["base_expected"] or {}).get("error_issues") or []
+        for e in i["expression"] or []
+    ]
     got = _expressions(outcome)
     if case["resourceType"].startswith("UNPARSEABLE"):
         assert "not valid JSON" in outcome["issue"][0]["diagnostics"]
         assert "line" in outcome["issue"][0]["diagnostics"]  # says where the syntax broke
     else:
         # At least one issue points at (or inside) an element the reference validator names.
-        assert any(g.startswith(tuple(expected)) or any(x.startswith(g) for x in expected)
-                   for g in got), (got, expected)
+        assert any(
+            g.startswith(tuple(expected)) or any(x.startswith(g) for x in expected) for g in got
+        ), (got, expected)
     # nothing was stored
     search = http.get(f"/fhir/{rtype}", headers=sender.headers).json()
     assert search["total"] == 0
@@ -102,7 +112,8 @@ def test_official_transaction_bundles(http: httpx.Client, sender: SenderKey, pat
         batch = http.post("/fhir", json={**bundle, "type": "batch"}, headers=sender.headers)
         assert batch.status_code == 200
         statuses = [e["response"]["status"].split()[0] for e in batch.json()["entry"]]
-        assert statuses[0] == "201" and statuses[2] == "201"  # POST Patient, PUT Patient/123
+        assert statuses[0] == "201"
+        assert statuses[2] == "201"
         assert "412" in statuses  # the If-Match on Patient/123a
         return
     assert r.status_code == 200, r.text[:2000]
@@ -117,4 +128,5 @@ def test_official_transaction_bundles(http: httpx.Client, sender: SenderKey, pat
     # sending the same transaction again changes nothing
     again = http.post("/fhir", json=bundle, headers=sender.headers).json()
     assert [e["response"]["location"].split("/_history")[0] for e in again["entry"]] == [
-        e["response"]["location"].split("/_history")[0] for e in result["entry"]]
+        e["response"]["location"].split("/_history")[0] for e in result["entry"]
+    ]

@@ -44,8 +44,9 @@ def test_update_makes_a_new_version_and_history_keeps_both(
 ) -> None:
     created = http.put("/fhir/Patient/p1", json={**patient(), "id": "p1"}, headers=sender.headers)
     assert created.status_code == 201
-    changed = http.put("/fhir/Patient/p1", json={**patient(family="李"), "id": "p1"},
-                       headers=sender.headers)
+    changed = http.put(
+        "/fhir/Patient/p1", json={**patient(family="李"), "id": "p1"}, headers=sender.headers
+    )
     assert changed.status_code == 200
     assert changed.headers["etag"] == 'W/"2"'
     hist = http.get("/fhir/Patient/p1/_history", headers=sender.headers).json()
@@ -74,14 +75,21 @@ def test_if_match_stale_version_is_412_and_changes_nothing(
 ) -> None:
     http.put("/fhir/Patient/m", json={**patient(), "id": "m"}, headers=sender.headers)
     http.put("/fhir/Patient/m", json={**patient(family="李"), "id": "m"}, headers=sender.headers)
-    stale = http.put("/fhir/Patient/m", json={**patient(family="张"), "id": "m"},
-                     headers={**sender.headers, "If-Match": 'W/"1"'})
+    stale = http.put(
+        "/fhir/Patient/m",
+        json={**patient(family="张"), "id": "m"},
+        headers={**sender.headers, "If-Match": 'W/"1"'},
+    )
     assert stale.status_code == 412
     assert stale.json()["resourceType"] == "OperationOutcome"
     assert http.get("/fhir/Patient/m", headers=sender.headers).json()["name"][0]["family"] == "李"
-    ok = http.put("/fhir/Patient/m", json={**patient(family="张"), "id": "m"},
-                  headers={**sender.headers, "If-Match": 'W/"2"'})
-    assert ok.status_code == 200 and ok.headers["etag"] == 'W/"3"'
+    ok = http.put(
+        "/fhir/Patient/m",
+        json={**patient(family="张"), "id": "m"},
+        headers={**sender.headers, "If-Match": 'W/"2"'},
+    )
+    assert ok.status_code == 200
+    assert ok.headers["etag"] == 'W/"3"'
 
 
 def test_delete_keeps_history_and_read_says_gone(http: httpx.Client, sender: SenderKey) -> None:
@@ -97,17 +105,26 @@ def test_delete_keeps_history_and_read_says_gone(http: httpx.Client, sender: Sen
     assert http.get("/fhir/Patient/d/_history", headers=sender.headers).json()["total"] == 2
     # the identifier is free again: a new create makes a new record
     again = http.post("/fhir/Patient", json=patient(), headers=sender.headers)
-    assert again.status_code == 201 and again.json()["id"] != "d"
+    assert again.status_code == 201
+    assert again.json()["id"] != "d"
 
 
 def test_prefer_minimal_and_operation_outcome(http: httpx.Client, sender: SenderKey) -> None:
-    minimal = http.post("/fhir/Patient", json=patient("P-min"),
-                        headers={**sender.headers, "Prefer": "return=minimal"})
-    assert minimal.status_code == 201 and minimal.content == b""
+    minimal = http.post(
+        "/fhir/Patient",
+        json=patient("P-min"),
+        headers={**sender.headers, "Prefer": "return=minimal"},
+    )
+    assert minimal.status_code == 201
+    assert minimal.content == b""
     assert "location" in minimal.headers
-    oo = http.post("/fhir/Patient", json=patient("P-oo"),
-                   headers={**sender.headers, "Prefer": "return=OperationOutcome"})
-    assert oo.status_code == 201 and oo.json()["resourceType"] == "OperationOutcome"
+    oo = http.post(
+        "/fhir/Patient",
+        json=patient("P-oo"),
+        headers={**sender.headers, "Prefer": "return=OperationOutcome"},
+    )
+    assert oo.status_code == 201
+    assert oo.json()["resourceType"] == "OperationOutcome"
 
 
 def test_conditional_create_returns_existing(http: httpx.Client, sender: SenderKey) -> None:
@@ -135,16 +152,22 @@ def test_create_with_known_identifier_is_the_same_record(
 def test_same_content_without_identifier_is_one_record(
     http: httpx.Client, sender: SenderKey
 ) -> None:
-    obs = {"resourceType": "Observation", "status": "final",
-           "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
-           "valueQuantity": {"value": 118, "unit": "g/L"}, "effectiveDateTime": "2025-03-01"}
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
+        "valueQuantity": {"value": 118, "unit": "g/L"},
+        "effectiveDateTime": "2025-03-01",
+    }
     a = http.post("/fhir/Observation", json=obs, headers=sender.headers)
     b = http.post("/fhir/Observation", json=obs, headers=sender.headers)
     assert (a.status_code, b.status_code) == (201, 200)
     assert a.json()["id"] == b.json()["id"]
-    different = http.post("/fhir/Observation", json={**obs, "effectiveDateTime": "2025-03-02"},
-                          headers=sender.headers)
-    assert different.status_code == 201 and different.json()["id"] != a.json()["id"]
+    different = http.post(
+        "/fhir/Observation", json={**obs, "effectiveDateTime": "2025-03-02"}, headers=sender.headers
+    )
+    assert different.status_code == 201
+    assert different.json()["id"] != a.json()["id"]
 
 
 def test_conditional_update_creates_then_updates(http: httpx.Client, sender: SenderKey) -> None:
@@ -176,22 +199,33 @@ def test_identifier_of_another_record_is_a_conflict(http: httpx.Client, sender: 
 def test_unknown_type_and_unknown_id(http: httpx.Client, sender: SenderKey) -> None:
     assert http.get("/fhir/Patient/nope", headers=sender.headers).status_code == 404
     r = http.post("/fhir/Woman", json={"resourceType": "Woman"}, headers=sender.headers)
-    assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome"
+    assert r.status_code == 400
+    assert r.json()["resourceType"] == "OperationOutcome"
 
 
 @pytest.mark.parametrize(
     ("content_type", "status"),
-    [("application/fhir+xml", 415), ("application/xml", 415), ("text/plain", 415),
-     ("application/json", 201), ("application/fhir+json; charset=utf-8", 201)],
+    [
+        ("application/fhir+xml", 415),
+        ("application/xml", 415),
+        ("text/plain", 415),
+        ("application/json", 201),
+        ("application/fhir+json; charset=utf-8", 201),
+    ],
 )
-def test_content_types(http: httpx.Client, sender: SenderKey, content_type: str,
-                       status: int) -> None:
+def test_content_types(
+    http: httpx.Client, sender: SenderKey, content_type: str, status: int
+) -> None:
     import orjson
 
-    body = b"<Patient xmlns='http://hl7.org/fhir'/>" if "xml" in content_type else orjson.dumps(
-        patient())
-    r = http.post("/fhir/Patient", content=body,
-                  headers={**sender.headers, "Content-Type": content_type})
+    body = (
+        b"<Patient xmlns='http://hl7.org/fhir'/>"
+        if "xml" in content_type
+        else orjson.dumps(patient())
+    )
+    r = http.post(
+        "/fhir/Patient", content=body, headers={**sender.headers, "Content-Type": content_type}
+    )
     assert r.status_code == status
     if status >= 400:
         assert r.json()["resourceType"] == "OperationOutcome"
@@ -203,9 +237,12 @@ def test_xml_accept_is_406(http: httpx.Client, sender: SenderKey) -> None:
 
 
 def test_body_over_limit_is_413(http: httpx.Client, sender: SenderKey) -> None:
-    big = patient(text={"status": "generated",
-                        "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">"
-                               + "x" * 5_100_000 + "</div>"})
+    big = patient(
+        text={
+            "status": "generated",
+            "div": '<div xmlns="http://www.w3.org/1999/xhtml">' + "x" * 5_100_000 + "</div>",
+        }
+    )
     r = http.post("/fhir/Patient", json=big, headers=sender.headers)
     assert r.status_code == 413
     assert r.json()["resourceType"] == "OperationOutcome"
@@ -214,15 +251,17 @@ def test_body_over_limit_is_413(http: httpx.Client, sender: SenderKey) -> None:
 def test_validate_operation_stores_nothing(http: httpx.Client, sender: SenderKey) -> None:
     ok = http.post("/fhir/Patient/$validate", json=patient(), headers=sender.headers)
     assert ok.status_code == 200
-    bad = http.post("/fhir/Patient/$validate", json={**patient(), "birthDate": "1992-13-45"},
-                    headers=sender.headers)
+    bad = http.post(
+        "/fhir/Patient/$validate",
+        json={**patient(), "birthDate": "1992-13-45"},
+        headers=sender.headers,
+    )
     assert bad.status_code == 400
     assert any(i.get("expression") == ["Patient.birthDate"] for i in bad.json()["issue"])
     assert http.get("/fhir/Patient", headers=sender.headers).json()["total"] == 0
 
 
 def test_invalid_json_is_400_operation_outcome(http: httpx.Client, sender: SenderKey) -> None:
-    r = http.post("/fhir/Patient", content=b'{"resourceType": "Patient",',
-                  headers=sender.headers)
+    r = http.post("/fhir/Patient", content=b'{"resourceType": "Patient",', headers=sender.headers)
     assert r.status_code == 400
     assert "line 1" in r.json()["issue"][0]["diagnostics"]

@@ -174,8 +174,10 @@ def test_valid_resource_gives_no_issues() -> None:
         "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
         "subject": {"reference": "Patient/p1"},
-        "effectivePeriod": {"start": "2024-03-01T10:00:00+02:00",
-                            "end": "2024-03-01T10:05:00+02:00"},
+        "effectivePeriod": {
+            "start": "2024-03-01T10:00:00+02:00",
+            "end": "2024-03-01T10:05:00+02:00",
+        },
         "component": [{"code": {"text": "sys"}, "valueQuantity": {"value": 120, "unit": "mmHg"}}],
     }
     assert check_structure(obs) == []
@@ -197,8 +199,10 @@ def test_null_property_is_reported_at_the_element() -> None:
 
 
 def test_null_padding_a_primitive_array_against_its_extensions_is_allowed() -> None:
-    qualifier = {"url": "http://hl7.org/fhir/StructureDefinition/iso21090-EN-qualifier",
-                 "valueCode": "BR"}
+    qualifier = {
+        "url": "http://hl7.org/fhir/StructureDefinition/iso21090-EN-qualifier",
+        "valueCode": "BR",
+    }
     name = {"given": ["Ann", None], "_given": [None, {"extension": [qualifier]}]}
     assert check_structure({"resourceType": "Patient", "name": [name]}) == []
 
@@ -265,17 +269,19 @@ def test_ids_of_contained_and_bundled_resources_are_checked() -> None:
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
-        "entry": [{
-            "fullUrl": "urn:uuid:5f3c4b4e-1c62-4a6e-9d0e-3a4e5b6c7d8e",
-            "resource": {
-                "resourceType": "Condition",
-                "id": "ok",
-                "contained": [
-                    {"resourceType": "Practitioner", "id": "fine"},
-                    {"resourceType": "Practitioner", "id": "x" * 65},
-                ],
-            },
-        }],
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:5f3c4b4e-1c62-4a6e-9d0e-3a4e5b6c7d8e",
+                "resource": {
+                    "resourceType": "Condition",
+                    "id": "ok",
+                    "contained": [
+                        {"resourceType": "Practitioner", "id": "fine"},
+                        {"resourceType": "Practitioner", "id": "x" * 65},
+                    ],
+                },
+            }
+        ],
     }
     issue = _only(check_structure(bundle))
     assert issue.expression == "Bundle.entry[0].resource.contained[1].id"
@@ -321,8 +327,11 @@ def test_period_start_must_not_be_after_end(start: str, end: str, valid: bool) -
 
 
 def test_periods_are_found_anywhere_by_shape() -> None:
-    bad = {"start": "2024-02-01", "end": "2024-01-01", "_end": {"extension": [
-        {"url": "http://example.org/x", "valueString": "x"}]}}
+    bad = {
+        "start": "2024-02-01",
+        "end": "2024-01-01",
+        "_end": {"extension": [{"url": "http://example.org/x", "valueString": "x"}]},
+    }
     res = {
         "resourceType": "MedicationRequest",
         "dosageInstruction": [{"timing": {"repeat": {"boundsPeriod": bad}}}],
@@ -346,9 +355,11 @@ def _with_div(div: str) -> dict[str, Any]:
 
 
 def test_ordinary_narrative_is_fine() -> None:
-    div = (f'<div {XHTML}><p>Ann <b>Smith</b>, born <span title="date">2001</span></p>'
-           '<table class="grid"><tr><td colspan="2">x</td></tr></table>'
-           '<a href="http://example.org/x">link</a><!-- a comment --></div>')
+    div = (
+        f'<div {XHTML}><p>Ann <b>Smith</b>, born <span title="date">2001</span></p>'
+        '<table class="grid"><tr><td colspan="2">x</td></tr></table>'
+        '<a href="http://example.org/x">link</a><!-- a comment --></div>'
+    )
     assert check_structure(_with_div(div)) == []
 
 
@@ -422,8 +433,9 @@ def _bundle(btype: str, *entries: dict[str, Any]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": btype, "entry": list(entries)}
 
 
-@pytest.mark.parametrize("full_url", ["Patient/1", "1a19a371-91b8-4a1d-9bb0-e8a997baa655",
-                                      "/Patient/1"])
+@pytest.mark.parametrize(
+    "full_url", ["Patient/1", "1a19a371-91b8-4a1d-9bb0-e8a997baa655", "/Patient/1"]
+)
 def test_full_url_must_be_absolute(full_url: str) -> None:
     res = _bundle("collection", {"fullUrl": full_url, "resource": {"resourceType": "Patient"}})
     issue = _only(check_structure(res))
@@ -431,16 +443,22 @@ def test_full_url_must_be_absolute(full_url: str) -> None:
     assert full_url in issue.message
 
 
-@pytest.mark.parametrize("full_url", ["http://a.org/fhir/Patient/1", "https://a.org/Patient/1",
-                                      U1, "urn:oid:1.2.3.4"])
+@pytest.mark.parametrize(
+    "full_url", ["http://a.org/fhir/Patient/1", "https://a.org/Patient/1", U1, "urn:oid:1.2.3.4"]
+)
 def test_absolute_full_urls_are_fine(full_url: str) -> None:
     res = _bundle("collection", {"fullUrl": full_url, "resource": {"resourceType": "Patient"}})
     assert check_structure(res) == []
 
 
 def test_full_url_must_not_be_version_specific() -> None:
-    res = _bundle("collection", {"fullUrl": "http://a.org/Patient/1/_history/2",
-                                 "resource": {"resourceType": "Patient", "id": "1"}})
+    res = _bundle(
+        "collection",
+        {
+            "fullUrl": "http://a.org/Patient/1/_history/2",
+            "resource": {"resourceType": "Patient", "id": "1"},
+        },
+    )
     assert "bdl-8" in _only(check_structure(res)).message
 
 
@@ -456,25 +474,27 @@ def test_duplicate_full_urls() -> None:
 
 def test_same_full_url_with_different_versions_is_allowed_by_bdl_7() -> None:
     def version(vid: str) -> dict[str, Any]:
-        return {"fullUrl": "http://a.org/Patient/1",
-                "resource": {"resourceType": "Patient", "id": "1", "meta": {"versionId": vid}}}
+        return {
+            "fullUrl": "http://a.org/Patient/1",
+            "resource": {"resourceType": "Patient", "id": "1", "meta": {"versionId": vid}},
+        }
 
     assert check_structure(_bundle("collection", version("1"), version("2"))) == []
 
 
 @pytest.mark.parametrize("btype", ["document", "message", "transaction", "batch"])
 def test_unresolved_urn_uuid_reference(btype: str) -> None:
-    res = _bundle(btype,
-                  {"fullUrl": U1, "resource": {"resourceType": "Observation",
-                                               "subject": {"reference": U2}}})
+    res = _bundle(
+        btype,
+        {"fullUrl": U1, "resource": {"resourceType": "Observation", "subject": {"reference": U2}}},
+    )
     issue = _only(check_structure(res))
     assert issue.expression == "Bundle.entry[0].resource.subject"
     assert f"Can't find {U2} in the bundle" in issue.message
 
 
 def test_resolved_urn_uuid_reference_and_other_bundle_types() -> None:
-    obs = {"fullUrl": U1, "resource": {"resourceType": "Observation",
-                                       "subject": {"reference": U2}}}
+    obs = {"fullUrl": U1, "resource": {"resourceType": "Observation", "subject": {"reference": U2}}}
     pat = {"fullUrl": U2, "resource": {"resourceType": "Patient"}}
     assert check_structure(_bundle("transaction", obs, pat)) == []
     # a collection or searchset need not be self-contained
@@ -483,9 +503,10 @@ def test_resolved_urn_uuid_reference_and_other_bundle_types() -> None:
 
 
 def test_nested_bundle_references_resolve_inside_the_nested_bundle() -> None:
-    inner = _bundle("document",
-                    {"fullUrl": U2, "resource": {"resourceType": "Composition",
-                                                 "subject": {"reference": U1}}})
+    inner = _bundle(
+        "document",
+        {"fullUrl": U2, "resource": {"resourceType": "Composition", "subject": {"reference": U1}}},
+    )
     outer = _bundle("message", {"fullUrl": U1, "resource": inner})
     issue = _only(check_structure(outer))
     assert issue.expression == "Bundle.entry[0].resource.entry[0].resource.subject"
@@ -494,15 +515,19 @@ def test_nested_bundle_references_resolve_inside_the_nested_bundle() -> None:
 def test_document_reference_matching_two_entries() -> None:
     comp: dict[str, Any] = {
         "fullUrl": "http://a.org/Composition/c",
-        "resource": {"resourceType": "Composition", "id": "c",
-                     "subject": {"reference": "Patient/p"},
-                     "section": [{"entry": [{"reference": "Observation/o"}]}]},
+        "resource": {
+            "resourceType": "Composition",
+            "id": "c",
+            "subject": {"reference": "Patient/p"},
+            "section": [{"entry": [{"reference": "Observation/o"}]}],
+        },
     }
 
     def obs(vid: str) -> dict[str, Any]:
-        return {"fullUrl": "http://a.org/Observation/o",
-                "resource": {"resourceType": "Observation", "id": "o",
-                             "meta": {"versionId": vid}}}
+        return {
+            "fullUrl": "http://a.org/Observation/o",
+            "resource": {"resourceType": "Observation", "id": "o", "meta": {"versionId": vid}},
+        }
 
     pat = {"fullUrl": "http://a.org/Patient/p", "resource": {"resourceType": "Patient", "id": "p"}}
     issue = _only(check_structure(_bundle("document", comp, obs("1"), obs("2"), pat)))
@@ -519,31 +544,49 @@ def test_document_reference_matching_two_entries() -> None:
 
 def test_document_relative_references_resolve_against_the_entry_base() -> None:
     """Same type/id on two servers: the referring entry's fullUrl base decides."""
-    comp = {"fullUrl": "http://a.org/Composition/c",
-            "resource": {"resourceType": "Composition", "id": "c",
-                         "subject": {"reference": "Patient/p"}}}
+    comp = {
+        "fullUrl": "http://a.org/Composition/c",
+        "resource": {
+            "resourceType": "Composition",
+            "id": "c",
+            "subject": {"reference": "Patient/p"},
+        },
+    }
     pat = {"resourceType": "Patient", "id": "p"}
     pat_a = {"fullUrl": "http://a.org/Patient/p", "resource": pat}
     pat_b = {"fullUrl": "http://b.org/Patient/p", "resource": pat}
     assert check_structure(_bundle("document", comp, pat_a, pat_b)) == []
     # with a urn fullUrl there is no base: type and id are all we have
     comp["fullUrl"] = U1
-    assert "Found 2 matches" in _only(check_structure(_bundle("document", comp, pat_a,
-                                                               pat_b))).message
+    assert (
+        "Found 2 matches" in _only(check_structure(_bundle("document", comp, pat_a, pat_b))).message
+    )
 
 
 def test_narrative_link_fragments_must_resolve_once() -> None:
     div = f'<div {XHTML}><p id="a1">Peanut</p><p id="a2">Dust</p></div>'
     comp: dict[str, Any] = {
         "fullUrl": U1,
-        "resource": {"resourceType": "Composition", "text": {"div": div},
-                     "section": [{"text": {"div": div}}]},
+        "resource": {
+            "resourceType": "Composition",
+            "text": {"div": div},
+            "section": [{"text": {"div": div}}],
+        },
     }
 
     def allergy(fragment: str) -> dict[str, Any]:
-        return {"fullUrl": U2, "resource": {"resourceType": "AllergyIntolerance", "extension": [
-            {"url": "http://hl7.org/fhir/StructureDefinition/narrativeLink",
-             "valueUrl": f"{U1}#{fragment}"}]}}
+        return {
+            "fullUrl": U2,
+            "resource": {
+                "resourceType": "AllergyIntolerance",
+                "extension": [
+                    {
+                        "url": "http://hl7.org/fhir/StructureDefinition/narrativeLink",
+                        "valueUrl": f"{U1}#{fragment}",
+                    }
+                ],
+            },
+        }
 
     comp["resource"]["section"][0]["text"]["div"] = f'<div {XHTML}><p id="a1">Peanut</p></div>'
     assert check_structure(_bundle("document", comp, allergy("a2"))) == []
@@ -567,21 +610,26 @@ def test_extension_url_must_be_absolute() -> None:
 
 
 def test_parts_of_a_complex_extension_may_use_simple_names() -> None:
-    ext = {"url": "http://hl7.org/fhir/StructureDefinition/patient-animal",
-           "extension": [{"url": "species", "valueCodeableConcept": {"text": "dog"}}]}
+    ext = {
+        "url": "http://hl7.org/fhir/StructureDefinition/patient-animal",
+        "extension": [{"url": "species", "valueCodeableConcept": {"text": "dog"}}],
+    }
     assert check_structure(_patient_ext(ext)) == []
 
 
 def test_extension_url_must_not_be_versioned() -> None:
-    ext = {"url": "http://hl7.org/fhir/StructureDefinition/patient-congregation|4.0.0",
-           "valueString": "x"}
+    ext = {
+        "url": "http://hl7.org/fhir/StructureDefinition/patient-congregation|4.0.0",
+        "valueString": "x",
+    }
     issue = _only(check_structure(_patient_ext(ext)))
     assert (issue.expression, issue.code) == ("Patient.extension[0].url", "invalid")
 
 
 def test_extension_url_is_required() -> None:
-    issue = _only(check_structure({"resourceType": "Patient",
-                                   "modifierExtension": [{"valueString": "x"}]}))
+    issue = _only(
+        check_structure({"resourceType": "Patient", "modifierExtension": [{"valueString": "x"}]})
+    )
     assert (issue.expression, issue.code) == ("Patient.modifierExtension[0]", "required")
 
 
@@ -592,23 +640,34 @@ def test_example_domain_extension_urls_are_accepted_by_default() -> None:
 
 
 def test_family_name_part_extensions_belong_on_family() -> None:
-    mothers = {"url": "http://hl7.org/fhir/StructureDefinition/humanname-mothers-family",
-               "valueString": "Garcia"}
-    on_name = {"resourceType": "Patient", "name": [{"family": "Lopez Garcia",
-                                                    "extension": [mothers]}]}
+    mothers = {
+        "url": "http://hl7.org/fhir/StructureDefinition/humanname-mothers-family",
+        "valueString": "Garcia",
+    }
+    on_name = {
+        "resourceType": "Patient",
+        "name": [{"family": "Lopez Garcia", "extension": [mothers]}],
+    }
     issue = _only(check_structure(on_name))
     assert issue.expression == "Patient.name[0].extension[0]"
     assert "HumanName.family" in issue.message
-    on_family = {"resourceType": "Patient", "name": [{"family": "Lopez Garcia",
-                                                      "_family": {"extension": [mothers]}}]}
+    on_family = {
+        "resourceType": "Patient",
+        "name": [{"family": "Lopez Garcia", "_family": {"extension": [mothers]}}],
+    }
     assert check_structure(on_family) == []
 
 
 def test_birth_time_belongs_on_birth_date() -> None:
-    birth_time = {"url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime",
-                  "valueDateTime": "2024-01-01T03:04:00+03:00"}
-    ok = {"resourceType": "Patient", "birthDate": "2024-01-01",
-          "_birthDate": {"extension": [birth_time]}}
+    birth_time = {
+        "url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime",
+        "valueDateTime": "2024-01-01T03:04:00+03:00",
+    }
+    ok = {
+        "resourceType": "Patient",
+        "birthDate": "2024-01-01",
+        "_birthDate": {"extension": [birth_time]},
+    }
     assert check_structure(ok) == []
     assert _exprs(check_structure(_patient_ext(birth_time))) == ["Patient.extension[0]"]
 
@@ -621,21 +680,52 @@ def test_narrative_link_must_be_a_url() -> None:
 # --- robustness ----------------------------------------------------------------------------
 
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=8)
     | st.sampled_from(["2020", "2020-06-01T10:00:00Z", U1, "Patient/1", f"<div {XHTML}>x</div>"]),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["resourceType", "id", "entry", "resource", "fullUrl", "type",
-                         "reference", "extension", "url", "start", "end", "div", "text",
-                         "given", "_given", "contained", "valueUri", "meta", "versionId"]),
-        children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "resourceType",
+                    "id",
+                    "entry",
+                    "resource",
+                    "fullUrl",
+                    "type",
+                    "reference",
+                    "extension",
+                    "url",
+                    "start",
+                    "end",
+                    "div",
+                    "text",
+                    "given",
+                    "_given",
+                    "contained",
+                    "valueUri",
+                    "meta",
+                    "versionId",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=30,
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(body=st.dictionaries(st.sampled_from(["resourceType", "type", "entry", "id", "text"]),
-                            _json, max_size=4),
-       btype=st.sampled_from(["Bundle", "Patient", 7]))
+@given(
+    body=st.dictionaries(
+        st.sampled_from(["resourceType", "type", "entry", "id", "text"]), _json, max_size=4
+    ),
+    btype=st.sampled_from(["Bundle", "Patient", 7]),
+)
 def test_never_raises_on_arbitrary_json(body: dict[str, Any], btype: Any) -> None:
     body.setdefault("resourceType", btype)
     issues = check_structure(body, "Root")

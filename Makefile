@@ -1,0 +1,35 @@
+# The two commands of the quick start are `make serve` and `make test`; both install what they
+# need into .venv first. `make check` adds lint and types.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?= -n auto
+
+.PHONY: install serve test lint types check bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+serve: install
+	$(VENV)/bin/mch-service serve --host 127.0.0.1 --port 8000
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check mch_service jobs fhir_mappings tests benchmarks
+
+types: install
+	$(VENV)/bin/mypy
+
+check: lint types test
+
+bench: install
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from mch_service.cli import main
+
+main()

@@ -1,0 +1,142 @@
+"""NDJSON backfill over HTTP: the body is spooled to disk, imported in the background, and its
+progress and final report are kept in ``import_job`` (the FHIR asynchronous pattern: 202 with a
+status URL to poll)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from mch_service.audit.service import Actor, AuditRecord, record
+from mch_service.database import Database
+from mch_service.errors import NotFound
+from mch_service.fhir_api.bulk import iter_lines, run_import
+from mch_service.fhir_api.models import ImportJob
+from mch_service.fhir_api.service import FhirService
+from mch_service.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class ImportJobs:
+    def __init__(self, db: Database, fhir: FhirService, spool_dir: Path) -> None:
+        self.db = db
+        self.fhir = fhir
+        self.spool_dir = spool_dir
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def spool_path(self) -> Path:
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        return self.spool_dir / f"{uuid.uuid4()}.ndjson"
+
+    def submit(self, actor: Actor, path: Path, lines_total: int) -> str:
+        job_id = str(uuid.uuid4())
+        with self.db.transaction() as session:
+            session.add(
+                ImportJob(
+                    id=job_id,
+                    institution_id=actor.id,
+                    status="queued",
+                    created_at=utcnow(),
+                    lines_total=lines_total,
+                    lines_done=0,
+                )
+            )
+            record(
+                session,
+                actor,
+                [
+                    AuditRecord(
+                        "fhir.import",
+                        "success",
+                        "ImportJob",
+                        job_id,
+                        202,
+                        f"{lines_total} lines queued",
+                    )
+                ],
+            )
+        with self._lock:
+            if self._executor is None:
+                # One import at a time per process: a backfill must not starve live traffic.
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="mch-import")
+            self._executor.submit(self._run, job_id, actor, path)
+        return job_id
+
+    def _set(self, job_id: str, **values: Any) -> None:
+        with self.db.transaction() as session:
+            session.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
+
+    def _run(self, job_id: str, actor: Actor, path: Path) -> None:
+        self._set(job_id, status="running", started_at=utcnow())
+        done = 0
+
+        def progress(n: int) -> None:
+            nonlocal done
+            done += n
+            self._set(job_id, lines_done=done)
+
+        try:
+            with path.open("rb") as fh:
+                report = run_import(self.fhir, actor, iter_lines("body", fh), progress)
+            self._set(
+                job_id,
+                status="done",
+                finished_at=utcnow(),
+                lines_done=report.lines,
+                report=json.dumps(report.as_dict(), ensure_ascii=False),
+            )
+        except Exception as exc:  # noqa: BLE001 - recorded on the job for the sender to see
+            log.error("import %s failed: %s", job_id, type(exc).__name__)
+            self._set(job_id, status="failed", finished_at=utcnow(), error=type(exc).__name__)
+        finally:
+            path.unlink(missing_ok=True)
+
+    def status(self, actor: Actor, job_id: str) -> dict[str, Any]:
+        with self.db.reading() as session:
+            job = session.get(ImportJob, job_id)
+            # Another sender's job is reported as missing: its existence is not theirs to know.
+            if job is None or job.institution_id != actor.id:
+                raise NotFound(f"No import job {job_id}")
+            out: dict[str, Any] = {
+                "id": job.id,
+                "status": job.status,
+                "lines_total": job.lines_total,
+                "lines_done": job.lines_done,
+                "created_at": job.created_at.isoformat(),
+                "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+            }
+            if job.report:
+                out["report"] = json.loads(job.report)
+            if job.error:
+                out["error"] = job.error
+            return out
+
+    def mark_interrupted(self) -> int:
+        """At start-up: jobs that were running when the process stopped will not finish.
+        Sending the same NDJSON again is safe (an import changes nothing the second time)."""
+        with self.db.transaction() as session:
+            ids = list(
+                session.scalars(
+                    select(ImportJob.id).where(ImportJob.status.in_(("queued", "running")))
+                )
+            )
+            if ids:
+                session.execute(
+                    update(ImportJob)
+                    .where(ImportJob.id.in_(ids))
+                    .values(status="interrupted", finished_at=utcnow())
+                )
+        return len(ids)
+
+    def shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)

@@ -1,0 +1,114 @@
+"""Institutions: API keys, revocation, and a sender seeing only its own records."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import select
+
+from mch_service.app import Services
+from mch_service.audit.models import AuditEvent
+from mch_service.institutions.service import revoke_keys, rotate_key
+from tests.conftest import SenderKey
+
+
+def _patient(pid: str) -> dict[str, str]:
+    return {"resourceType": "Patient", "id": pid}
+
+
+def test_missing_or_wrong_key_is_401(http: httpx.Client, sender: SenderKey) -> None:
+    assert http.get("/fhir/Patient").status_code == 401
+    r = http.get("/fhir/Patient", headers={"Authorization": "Bearer nope"})
+    assert r.status_code == 401
+    assert r.json()["resourceType"] == "OperationOutcome"
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_metadata_is_public_and_truthful(http: httpx.Client) -> None:
+    cap = http.get("/fhir/metadata").json()
+    assert cap["resourceType"] == "CapabilityStatement"
+    assert cap["fhirVersion"] == "4.0.1"
+    obs = next(r for r in cap["rest"][0]["resource"] if r["type"] == "Observation")
+    assert {p["name"] for p in obs["searchParam"]} == {
+        "_id",
+        "identifier",
+        "patient",
+        "subject",
+        "date",
+        "_lastUpdated",
+    }
+    patient = next(r for r in cap["rest"][0]["resource"] if r["type"] == "Patient")
+    assert "date" not in {p["name"] for p in patient["searchParam"]}
+    limits = {e["url"].rsplit("/", 1)[1]: e["valueInteger"] for e in cap["extension"]}
+    assert limits == {"max-bundle-entries": 50, "max-body-bytes": 5_000_000}
+
+
+def test_revoked_and_rotated_keys(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    with services.db.transaction() as session:
+        new = rotate_key(session, sender.institution_id)
+    new_headers = {**sender.headers, "Authorization": f"Bearer {new.api_key}"}
+    assert http.get("/fhir/Patient", headers=sender.headers).status_code == 200
+    assert http.get("/fhir/Patient", headers=new_headers).status_code == 200
+    with services.db.transaction() as session:
+        revoke_keys(session, sender.institution_id, key_id=new.key_id - 1)
+    assert http.get("/fhir/Patient", headers=sender.headers).status_code == 401
+    assert http.get("/fhir/Patient", headers=new_headers).status_code == 200
+
+
+def test_a_sender_sees_and_changes_only_its_own(
+    http: httpx.Client, sender: SenderKey, other_sender: SenderKey
+) -> None:
+    http.put("/fhir/Patient/mine", json=_patient("mine"), headers=sender.headers)
+    assert http.get("/fhir/Patient/mine", headers=other_sender.headers).status_code == 403
+    assert http.get("/fhir/Patient/mine/_history", headers=other_sender.headers).status_code == 403
+    assert (
+        http.put(
+            "/fhir/Patient/mine",
+            json={**_patient("mine"), "gender": "male"},
+            headers=other_sender.headers,
+        ).status_code
+        == 403
+    )
+    assert http.delete("/fhir/Patient/mine", headers=other_sender.headers).status_code == 403
+    assert http.get("/fhir/Patient", headers=other_sender.headers).json()["total"] == 0
+    assert http.get("/fhir/Patient?_id=mine", headers=other_sender.headers).json()["total"] == 0
+    # untouched
+    assert http.get("/fhir/Patient/mine", headers=sender.headers).json()["meta"]["versionId"] == (
+        "1"
+    )
+
+
+def test_same_identifier_at_two_senders_is_two_records(
+    http: httpx.Client, sender: SenderKey, other_sender: SenderKey
+) -> None:
+    body = {"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "7"}]}
+    a = http.post("/fhir/Patient", json=body, headers=sender.headers)
+    b = http.post("/fhir/Patient", json=body, headers=other_sender.headers)
+    assert (a.status_code, b.status_code) == (201, 201)
+    assert a.json()["id"] != b.json()["id"]
+
+
+def test_writes_and_rejections_are_audited(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    http.put("/fhir/Patient/a1", json=_patient("a1"), headers=sender.headers)
+    http.post(
+        "/fhir/Patient",
+        json={"resourceType": "Patient", "birthDate": "nope"},
+        headers=sender.headers,
+    )
+    http.delete("/fhir/Patient/a1", headers=sender.headers)
+    with services.db.reading() as session:
+        events = session.execute(
+            select(
+                AuditEvent.action, AuditEvent.outcome, AuditEvent.target_id, AuditEvent.actor_id
+            ).order_by(AuditEvent.id)
+        ).all()
+    assert [(e.action, e.outcome) for e in events] == [
+        ("fhir.create", "success"),
+        ("fhir.create", "rejected"),
+        ("fhir.delete", "success"),
+    ]
+    assert {e.actor_id for e in events} == {sender.institution_id}
+    assert events[0].target_id == "a1"
