@@ -55,28 +55,34 @@ _GB11643_CHECK = "10X98765432"
 # resident ID), and streets in them: most mothers live in the district the service covers.
 _CITY, _PROVINCE = "广州市", "广东省"
 _DISTRICTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("天河区", "440106", ("天河路", "中山大道西", "黄埔大道中", "体育东路", "石牌东路", "龙口西路")),
+    ("天河区", "440106",
+     ("天河路", "中山大道西", "黄埔大道中", "体育东路", "石牌东路", "龙口西路")),
     ("越秀区", "440104", ("东风中路", "环市东路", "北京路", "解放北路")),
     ("海珠区", "440105", ("江南大道中", "新港中路", "工业大道南")),
     ("白云区", "440111", ("白云大道北", "机场路", "广园中路")),
     ("番禺区", "440113", ("市桥街光明北路", "南村镇兴南大道")),
 )
 _DISTRICT_WEIGHTS = (60, 10, 10, 10, 10)
-_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁郑谢宋唐许邓冯韩曹曾彭萧蔡潘田董袁于余叶蒋杜苏魏程吕丁沈任"
-_GIVEN = ("丽", "芳", "娜", "敏", "静", "秀英", "婷", "雪", "慧", "颖", "洁", "琳", "玲", "燕", "红",
-          "霞", "晶", "欣怡", "雨涵", "梓萱", "佳", "倩", "思琪", "莉", "晓燕", "春梅", "海燕",
-          "美玲", "嘉欣", "诗婷", "慧敏", "丹", "艳", "玉兰", "凤", "佩珊", "宝仪", "咏琪")
-_HOSPITAL_NAMES = ("天河区妇幼保健院", "天河区人民医院", "广州市第十一人民医院", "石牌街社区卫生服务中心",
-                   "珠江新城社区卫生服务中心", "越秀区妇幼保健院", "海珠区妇幼保健院", "白云区妇幼保健院")
+_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高梁郑谢宋唐"
+             "许邓冯韩曹曾彭萧蔡潘田董袁于余叶蒋杜苏魏程吕丁沈任")
+_GIVEN = ("丽", "芳", "娜", "敏", "静", "秀英", "婷", "雪", "慧", "颖", "洁", "琳", "玲",
+          "燕", "红", "霞", "晶", "欣怡", "雨涵", "梓萱", "佳", "倩", "思琪", "莉", "晓燕",
+          "春梅", "海燕", "美玲", "嘉欣", "诗婷", "慧敏", "丹", "艳", "玉兰", "凤", "佩珊",
+          "宝仪", "咏琪")
+_HOSPITAL_NAMES = ("天河区妇幼保健院", "天河区人民医院", "广州市第十一人民医院",
+                   "石牌街社区卫生服务中心", "珠江新城社区卫生服务中心", "越秀区妇幼保健院",
+                   "海珠区妇幼保健院", "白云区妇幼保健院")
 
 # The five-colour grading (五色分级) of pregnancy risk.
-_RISK_DISPLAY = {"green": "绿色（低风险）", "yellow": "黄色（一般风险）", "orange": "橙色（较高风险）",
-                 "red": "红色（高风险）", "purple": "紫色（传染病）"}
+_RISK_DISPLAY = {"green": "绿色（低风险）", "yellow": "黄色（一般风险）",
+                 "orange": "橙色（较高风险）", "red": "红色（高风险）",
+                 "purple": "紫色（传染病）"}
 
 # Screening labs: (concept, LOINC code, LOINC display, chance of a positive result). Positive
 # rates are rough Chinese antenatal figures; they only shape the data.
 _SCREENING = (
-    ("hiv", "56888-1", "HIV 1+2 Ab+HIV1 p24 Ag [Presence] in Serum or Plasma by Immunoassay", 0.001),
+    ("hiv", "56888-1",
+     "HIV 1+2 Ab+HIV1 p24 Ag [Presence] in Serum or Plasma by Immunoassay", 0.001),
     ("syphilis", "20507-0", "Reagin Ab [Presence] in Serum by RPR", 0.003),
     ("hbsag", "5196-1", "Hepatitis B virus surface Ag [Presence] in Serum by Immunoassay", 0.06),
 )

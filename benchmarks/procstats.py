@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,30 @@ def pids_named(name: str) -> list[int]:
     return [pid for pid in _all_pids() if _comm(pid) == name]
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return (_PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(
+            errors="replace")
+    except OSError:
+        return ""
+
+
+def postgres_pids(database: str) -> list[int]:
+    """PostgreSQL processes working for ``database``: its backends (whose title names the
+    database, e.g. "postgres: 15/main: postgres mch_bench_ingest 127.0.0.1(5123) idle") and the
+    shared ones (WAL writer, checkpointer...), but not backends of other databases, which
+    other work on the same machine may be using."""
+    out = []
+    for pid in pids_named("postgres"):
+        title = _cmdline(pid)
+        words = title.split()
+        # A backend's title: "postgres: [cluster:] user database host(port) state".
+        is_backend = len(words) >= 4 and ("(" in title or "[local]" in title)
+        if not is_backend or f" {database} " in f" {title} ":
+            out.append(pid)
+    return out
+
+
 def rss_bytes(pid: int) -> int:
     try:
         return int((_PROC / str(pid) / "statm").read_text().split()[1]) * PAGE_SIZE
@@ -77,6 +102,14 @@ def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU seconds spent between two readings by the processes alive at the second one (a
     process started in between counts from zero)."""
     return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
+def machine_utilisation(seconds: float) -> float:
+    """Share of all CPUs busy over the next ``seconds``."""
+    busy0, total0 = machine_busy()
+    time.sleep(seconds)
+    busy1, total1 = machine_busy()
+    return (busy1 - busy0) / max(total1 - total0, 1e-9)
 
 
 def machine_busy() -> tuple[float, float]:
