@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mch_service import __version__
+from mch_service.audit import endpoints as audit_endpoints
+from mch_service.auth import endpoints as auth_endpoints
+from mch_service.auth.service import StaffAccounts
 from mch_service.config import Settings, get_settings
 from mch_service.crypto import Crypto
 from mch_service.database import Database
@@ -25,7 +31,9 @@ from mch_service.fhir_api.import_jobs import ImportJobs
 from mch_service.fhir_api.interactions import Interactions
 from mch_service.fhir_api.outcomes import operation_outcome, outcome_for_error
 from mch_service.fhir_api.service import FhirService
+from mch_service.institutions import endpoints as institution_endpoints
 from mch_service.store.service import ResourceStore
+from mch_service.web import pages as web_pages
 
 log = logging.getLogger("mch_service")
 
@@ -38,6 +46,7 @@ class Services:
     store: ResourceStore
     fhir: FhirService
     imports: ImportJobs
+    accounts: StaffAccounts
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
@@ -55,7 +64,8 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     )
     fhir = FhirService(db, interactions, settings.max_bundle_entries)
     imports = ImportJobs(db, fhir, Path(settings.import_spool_dir))
-    return Services(settings, db, crypto, store, fhir, imports)
+    accounts = StaffAccounts(settings)
+    return Services(settings, db, crypto, store, fhir, imports, accounts)
 
 
 def _is_fhir(request: Request) -> bool:
@@ -91,15 +101,36 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         yield
         app.state.services.imports.shutdown()
 
+    # FastAPI's Swagger and ReDoc pages load scripts from a CDN: off (pages must work offline).
+    # The schema stays at /openapi.json.
     app = FastAPI(
         title="mch-service",
         version=__version__,
         lifespan=lifespan,
         description="Maternal and child health information service",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.services = services
     app.state.capability = capability_statement(settings)
+
+    access = logging.getLogger("mch_service.access")
+
+    @app.middleware("http")
+    async def _access_log(request: Request, call_next: Any) -> Response:
+        # Our access log: method, path without the query string (queries carry identifiers,
+        # i.e. personal data), status and time. uvicorn's own access log is off.
+        start = time.perf_counter()
+        response: Response = await call_next(request)
+        access.info(
+            "%s %s %d %.1fms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - start) * 1000,
+        )
+        return response
 
     @app.exception_handler(MchError)
     async def _mch_error(request: Request, exc: MchError) -> Response:
@@ -134,6 +165,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return fhir_endpoints.fhir_response(body, 500)
 
     app.include_router(fhir_endpoints.router)
+    app.include_router(auth_endpoints.router)
+    app.include_router(audit_endpoints.router)
+    app.include_router(institution_endpoints.router)
+    app.include_router(web_pages.router)
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(Path(web_pages.__file__).parent / "static")),
+        name="static",
+    )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     # them; a site whose feeds are past testing turns it on.
     fhir_reject_example_urls: bool = False
 
+    # Staff sign-in. A browser session ends after this much inactivity, or at the latest after
+    # session_max_hours; a bearer token (POST /api/v1/token) lives token_hours.
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    token_hours: int = 8
+    # This many wrong passwords in a row lock the account for lockout_minutes.
+    lockout_threshold: int = 5
+    lockout_minutes: int = 15
+    # Secure cookies: "auto" sets the flag when the request came over HTTPS (directly or, behind
+    # a proxy, per X-Forwarded-Proto); "always" / "never" force it.
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -1,6 +1,7 @@
 """Imports every model so that Base.metadata knows all tables (for Alembic and tests)."""
 
 from mch_service.audit.models import AuditEvent
+from mch_service.auth.models import StaffToken, StaffUser
 from mch_service.fhir_api.models import ImportJob
 from mch_service.institutions.models import Institution, InstitutionApiKey
 from mch_service.store.models import (
@@ -19,4 +20,6 @@ __all__ = [
     "ImportJob",
     "Institution",
     "InstitutionApiKey",
+    "StaffToken",
+    "StaffUser",
 ]

@@ -13,8 +13,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_every_setting_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
-    missing = [f"MCH_{name.upper()}" for name in Settings.model_fields
-               if f"`MCH_{name.upper()}`" not in readme]
+    missing = [
+        f"MCH_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`MCH_{name.upper()}`" not in readme
+    ]
     assert missing == []
 
 
@@ -23,8 +26,11 @@ def test_interface_guide_covers_the_capability_statement() -> None:
     cap = capability_statement(Settings())
     params = {p["name"] for r in cap["rest"][0]["resource"] for p in r["searchParam"]}
     assert [p for p in sorted(params) if f"`{p}`" not in guide] == []
-    date_types = [r["type"] for r in cap["rest"][0]["resource"]
-                  if any(p["name"] == "date" for p in r["searchParam"])]
+    date_types = [
+        r["type"]
+        for r in cap["rest"][0]["resource"]
+        if any(p["name"] == "date" for p in r["searchParam"])
+    ]
     date_row = next(line for line in guide.splitlines() if line.startswith("| `date` |"))
     assert [t for t in date_types if t not in date_row] == []
     s = Settings()

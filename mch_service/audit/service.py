@@ -4,10 +4,12 @@ rejected work rolled back, its audit row must not)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mch_service.audit.models import AuditEvent
@@ -50,3 +52,87 @@ def record(session: Session, actor: Actor, records: Iterable[AuditRecord]) -> No
     ]
     if rows:
         session.execute(insert(AuditEvent), rows)
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    actor: str | None = None
+    action: str | None = None  # exact, or a prefix ending in "." (e.g. "auth.")
+    outcome: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _conditions(q: AuditQuery) -> list[Any]:
+    conds: list[Any] = []
+    if q.actor:
+        conds.append(AuditEvent.actor_id == q.actor)
+    if q.action:
+        conds.append(
+            AuditEvent.action.startswith(q.action)
+            if q.action.endswith(".")
+            else AuditEvent.action == q.action
+        )
+    if q.outcome:
+        conds.append(AuditEvent.outcome == q.outcome)
+    if q.target_type:
+        conds.append(AuditEvent.target_type == q.target_type)
+    if q.target_id:
+        conds.append(AuditEvent.target_id == q.target_id)
+    if q.since:
+        conds.append(AuditEvent.occurred_at >= q.since)
+    if q.until:
+        conds.append(AuditEvent.occurred_at < q.until)
+    return conds
+
+
+COLUMNS = (
+    "id",
+    "occurred_at",
+    "actor_kind",
+    "actor_id",
+    "client_ip",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "status_code",
+    "detail",
+)
+
+
+def search(
+    session: Session, q: AuditQuery, limit: int = 100, before_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Newest first; page with ``before_id`` (the last id of the previous page)."""
+    stmt = select(AuditEvent).where(*_conditions(q)).order_by(AuditEvent.id.desc()).limit(limit)
+    if before_id is not None:
+        stmt = stmt.where(AuditEvent.id < before_id)
+    return [_row(e) for e in session.scalars(stmt)]
+
+
+def iter_all(session: Session, q: AuditQuery, chunk: int = 1000) -> Iterator[dict[str, Any]]:
+    """Every matching event, oldest first, fetched in chunks (for exports)."""
+    after = 0
+    while True:
+        rows = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(*_conditions(q), AuditEvent.id > after)
+                .order_by(AuditEvent.id)
+                .limit(chunk)
+            )
+        )
+        if not rows:
+            return
+        for e in rows:
+            yield _row(e)
+        after = rows[-1].id
+
+
+def _row(e: AuditEvent) -> dict[str, Any]:
+    return {
+        c: (getattr(e, c).isoformat() if c == "occurred_at" else getattr(e, c)) for c in COLUMNS
+    }

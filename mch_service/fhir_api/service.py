@@ -81,8 +81,10 @@ class FhirService:
                         target_type=rtype or None,
                         target_id=(rid.split("/")[0] or None) if rid else None,
                         status_code=exc.status_code,
+                        # Where and what kind, not the messages: those may quote content
+                        # (personal data), and the audit log must never hold any.
                         detail="; ".join(
-                            f"{i.expression or ''}: {i.message}" for i in exc.all_issues()
+                            f"{i.expression or '-'} [{i.code}]" for i in exc.all_issues()
                         )[:2000],
                     )
                 ],

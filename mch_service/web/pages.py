@@ -1,0 +1,175 @@
+"""Staff pages: sign-in, sign-out, the home page and the served docs. Server-rendered, offline."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
+from starlette.concurrency import run_in_threadpool
+
+from mch_service.auth.dependencies import SESSION_COOKIE, current_staff
+from mch_service.errors import MchError, NotFound
+from mch_service.web.i18n import LANG_COOKIE, labels, language
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+LOGIN_CSRF_COOKIE = "mch_login_csrf"
+DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
+PUBLIC_DOCS = ("interface-guide", "code-tables", "indicator-rules")
+
+
+def _secure(request: Request) -> bool:
+    mode = request.app.state.settings.cookie_secure
+    if mode != "auto":
+        return mode == "always"
+    proto = request.headers.get("x-forwarded-proto", request.url.scheme)
+    return proto == "https"
+
+
+def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    lang = language(request)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {"lang": lang, "t": labels(lang), "principal": None, **context},
+        status_code=status,
+    )
+    if request.query_params.get("lang") in ("zh", "en"):
+        response.set_cookie(
+            LANG_COOKIE,
+            lang,
+            max_age=365 * 86400,
+            samesite="lax",
+            httponly=True,
+            secure=_secure(request),
+        )
+    return response
+
+
+def _safe_next(raw: str | None) -> str:
+    # Only our own paths: never redirect a signed-in user to another site.
+    return raw if raw and raw.startswith("/") and not raw.startswith("//") else "/"
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str = "/") -> Response:
+    token = secrets.token_urlsafe(24)
+    response = _render(
+        request, "login.html", {"csrf_token": token, "next": _safe_next(next), "error": None}
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+        path="/login",
+    )
+    return response
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    sent, cookie = str(form.get("csrf_token") or ""), request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    next_url = _safe_next(str(form.get("next") or "/"))
+    t = labels(language(request))
+    if not cookie or not secrets.compare_digest(sent, cookie):
+        return RedirectResponse(f"/login?next={quote(next_url)}", status_code=303)
+    services = request.app.state.services
+    ip = request.client.host if request.client else None
+    username, password = str(form.get("username") or ""), str(form.get("password") or "")
+
+    def _sign_in() -> Any:
+        with services.db.transaction() as session:
+            return services.accounts.sign_in(session, username, password, "session", ip)
+
+    result = await run_in_threadpool(_sign_in)
+    if result is None:
+        token = secrets.token_urlsafe(24)
+        response = _render(
+            request,
+            "login.html",
+            {"csrf_token": token, "next": next_url, "error": t["sign_in_failed"]},
+            401,
+        )
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
+            path="/login",
+        )
+        return response
+    issued, _ = result
+    response = RedirectResponse(next_url, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        max_age=request.app.state.settings.session_max_hours * 3600,
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    try:
+        principal = await current_staff(request)  # checks the form's CSRF token
+    except MchError:
+        return RedirectResponse("/login", status_code=303)
+    services = request.app.state.services
+
+    def _revoke() -> None:
+        with services.db.transaction() as session:
+            services.accounts.revoke(session, principal)
+
+    await run_in_threadpool(_revoke)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    try:
+        principal = await current_staff(request)
+    except MchError:
+        return RedirectResponse("/login?next=/", status_code=303)
+    services = request.app.state.services
+
+    def _csrf() -> str | None:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        with services.db.transaction() as session:
+            return services.accounts.resolve(session, token, "session")[1].csrf_token
+
+    csrf = await run_in_threadpool(_csrf) if request.cookies.get(SESSION_COOKIE) else None
+    return _render(request, "home.html", {"principal": principal, "csrf_token": csrf})
+
+
+_md = MarkdownIt("commonmark").enable("table")
+
+
+@router.get("/docs/{name}")
+async def doc_page(name: str, request: Request) -> HTMLResponse:
+    if name not in PUBLIC_DOCS or not (DOCS_DIR / f"{name}.md").exists():
+        raise NotFound(f"No page {name!r}")
+    body = _md.render((DOCS_DIR / f"{name}.md").read_text(encoding="utf-8"))
+    lang = language(request)
+    html = (
+        f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'
+        f'<meta charset="utf-8"><title>{name}</title>'
+        '<link rel="stylesheet" href="/static/app.css"></head>'
+        f'<body><main class="doc">{body}</main></body></html>'
+    )
+    return HTMLResponse(html)

@@ -1,0 +1,153 @@
+"""Every route, walked with every role: the answer each must get.
+
+A route missing from ROUTES fails the test: a new route has to be classified here."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from starlette.routing import Mount
+
+from mch_service.app import Services, create_app
+from mch_service.config import Settings
+from mch_service.institutions.service import add_institution
+from tests.auth.test_accounts import PASSWORD, add_user, bearer, token_for
+
+OK = "ok"  # anything but 401/403 (the request itself may be a 4xx for other reasons)
+ADMIN_ONLY = {"anonymous": 401, "admin": OK, "reviewer": 403, "monitor": 403}
+SIGNED_IN = {"anonymous": 401, "admin": OK, "reviewer": OK, "monitor": OK}
+PUBLIC = {"anonymous": OK, "admin": OK, "reviewer": OK, "monitor": OK}
+# The FHIR interface takes institution API keys, never staff tokens.
+INSTITUTIONS_ONLY = {"anonymous": 401, "admin": 401, "reviewer": 401, "monitor": 401}
+
+ROUTES: dict[tuple[str, str], dict[str, object]] = {
+    ("GET", "/fhir/metadata"): PUBLIC,
+    ("POST", "/fhir"): INSTITUTIONS_ONLY,
+    ("POST", "/fhir/"): INSTITUTIONS_ONLY,
+    ("POST", "/fhir/$import"): INSTITUTIONS_ONLY,
+    ("GET", "/fhir/$import/{job_id}"): INSTITUTIONS_ONLY,
+    ("POST", "/fhir/{rtype}/$validate"): INSTITUTIONS_ONLY,
+    ("POST", "/fhir/{rtype}"): INSTITUTIONS_ONLY,
+    ("PUT", "/fhir/{rtype}/{fhir_id}"): INSTITUTIONS_ONLY,
+    ("PUT", "/fhir/{rtype}"): INSTITUTIONS_ONLY,
+    ("DELETE", "/fhir/{rtype}/{fhir_id}"): INSTITUTIONS_ONLY,
+    ("DELETE", "/fhir/{rtype}"): INSTITUTIONS_ONLY,
+    ("GET", "/fhir/{rtype}"): INSTITUTIONS_ONLY,
+    ("GET", "/fhir/{rtype}/{fhir_id}"): INSTITUTIONS_ONLY,
+    ("GET", "/fhir/{rtype}/{fhir_id}/_history"): INSTITUTIONS_ONLY,
+    ("GET", "/fhir/{rtype}/{fhir_id}/_history/{vid}"): INSTITUTIONS_ONLY,
+    # public, but the sample credentials below are wrong, whoever sends them
+    ("POST", "/api/v1/token"): dict.fromkeys(("anonymous", "admin", "reviewer", "monitor"), 401),
+    ("POST", "/api/v1/token/revoke"): SIGNED_IN,
+    ("GET", "/api/v1/me"): SIGNED_IN,
+    ("GET", "/api/v1/users"): ADMIN_ONLY,
+    ("POST", "/api/v1/users"): ADMIN_ONLY,
+    ("POST", "/api/v1/users/{username}/disable"): ADMIN_ONLY,
+    ("POST", "/api/v1/users/{username}/enable"): ADMIN_ONLY,
+    ("POST", "/api/v1/users/{username}/reset-password"): ADMIN_ONLY,
+    ("PUT", "/api/v1/users/{username}/jurisdiction"): ADMIN_ONLY,
+    ("POST", "/api/v1/users/{username}/revoke-tokens"): ADMIN_ONLY,
+    ("GET", "/api/v1/audit"): ADMIN_ONLY,
+    ("GET", "/api/v1/audit.csv"): ADMIN_ONLY,
+    ("GET", "/api/v1/institutions"): ADMIN_ONLY,
+    ("POST", "/api/v1/institutions"): ADMIN_ONLY,
+    ("POST", "/api/v1/institutions/{institution_id}/rotate-key"): ADMIN_ONLY,
+    ("POST", "/api/v1/institutions/{institution_id}/revoke-keys"): ADMIN_ONLY,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): PUBLIC,  # signs out whoever is signed in; redirects the rest
+    ("GET", "/"): PUBLIC,  # redirects to /login when not signed in
+    ("GET", "/docs/{name}"): PUBLIC,
+}
+PARAMS = {
+    "job_id": "none",
+    "rtype": "Patient",
+    "fhir_id": "x",
+    "vid": "1",
+    "username": "target1",
+    "institution_id": "hosp-z",
+    "name": "interface-guide",
+}
+BODIES: dict[str, object] = {
+    "/api/v1/users": {"username": "newbie", "role": "monitor", "password": PASSWORD},
+    "/api/v1/users/{username}/reset-password": {"password": "Another-Pass-99"},
+    "/api/v1/users/{username}/jurisdiction": {"streets": ["1"]},
+    "/api/v1/institutions": {"id": "hosp-new", "name": "New"},
+    "/api/v1/token": {"username": "nobody", "password": "x"},
+}
+
+
+def _app_routes() -> set[tuple[str, str]]:
+    app = create_app(Settings(database_url="sqlite://", env="test"))
+    out = set()
+    stack = list(app.routes)
+    while stack:
+        route = stack.pop()
+        if hasattr(route, "original_router"):  # a router included with include_router
+            stack.extend(route.original_router.routes)
+        elif isinstance(route, APIRoute):
+            out |= {(m, route.path) for m in route.methods - {"HEAD"}}
+        elif isinstance(route, Mount) or getattr(route, "path", "") == "/openapi.json":
+            continue  # /static (offline assets) and the OpenAPI schema: public, no data
+        else:
+            raise AssertionError(f"unclassified route {route!r}")
+    return out
+
+
+def test_every_route_is_classified() -> None:
+    assert _app_routes() == set(ROUTES)
+
+
+@pytest.fixture
+def role_headers(services: Services, http: httpx.Client) -> dict[str, dict[str, str]]:
+    with services.db.transaction() as session:
+        add_institution(session, "hosp-z", "Z")
+    add_user(services, "admin1", "admin")
+    add_user(services, "rev1", "reviewer")
+    add_user(services, "mon1", "monitor")
+    add_user(services, "target1", "monitor")
+    return {
+        "anonymous": {},
+        "admin": bearer(token_for(http, "admin1")),
+        "reviewer": bearer(token_for(http, "rev1")),
+        "monitor": bearer(token_for(http, "mon1")),
+    }
+
+
+@pytest.mark.parametrize("role", ["anonymous", "monitor", "reviewer", "admin"])
+def test_role_route_table(
+    http: httpx.Client, role_headers: dict[str, dict[str, str]], role: str
+) -> None:
+    failures = []
+    # signing out goes last: it ends the token the other requests use
+    order = sorted(
+        ROUTES.items(), key=lambda kv: (kv[0][1] in ("/api/v1/token/revoke", "/logout"), kv[0])
+    )
+    for (method, path), expected in order:
+        url = path.format(**PARAMS)
+        body = BODIES.get(path)
+        headers = dict(role_headers[role])
+        if path.startswith("/fhir") and method in ("POST", "PUT"):
+            headers["Content-Type"] = "application/fhir+json"
+        r = http.request(
+            method,
+            url,
+            headers=headers,
+            follow_redirects=False,
+            json=body
+            if body is not None
+            else (
+                {"resourceType": "Patient"}
+                if path.startswith("/fhir") and method in ("POST", "PUT")
+                else None
+            ),
+        )
+        want = expected[role]
+        got_ok = r.status_code not in (401, 403)
+        if (want == OK and not got_ok) or (want != OK and r.status_code != want):
+            failures.append((method, path, want, r.status_code))
+        if r.status_code >= 500:
+            failures.append((method, path, "no 5xx", r.status_code))
+    assert failures == []
