@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from fhir_mappings import load_code_tables, load_views
 from mch_service import __version__
 from mch_service.audit import endpoints as audit_endpoints
 from mch_service.auth import endpoints as auth_endpoints
@@ -24,6 +25,9 @@ from mch_service.auth.service import StaffAccounts
 from mch_service.config import Settings, get_settings
 from mch_service.crypto import Crypto
 from mch_service.database import Database
+from mch_service.domain import endpoints as domain_endpoints
+from mch_service.domain.extract import Extractor
+from mch_service.domain.service import DomainService
 from mch_service.errors import Issue, MchError
 from mch_service.fhir_api import endpoints as fhir_endpoints
 from mch_service.fhir_api.capability import capability_statement
@@ -47,6 +51,7 @@ class Services:
     fhir: FhirService
     imports: ImportJobs
     accounts: StaffAccounts
+    domain: DomainService
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
@@ -62,10 +67,21 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         base=settings.canonical_base,
         reject_example_urls=settings.fhir_reject_example_urls,
     )
-    fhir = FhirService(db, interactions, settings.max_bundle_entries)
+    domain = DomainService(
+        Extractor(
+            views=load_views(settings.canonical_base),
+            codes=load_code_tables(settings.code_tables_dir, settings.canonical_base),
+            zone=zone,
+            canonical=settings.canonical_base,
+            resident_id_systems=frozenset(settings.resident_id_systems),
+            keyed_hash=crypto.keyed_hash,
+            seal=crypto.seal,
+        )
+    )
+    fhir = FhirService(db, interactions, settings.max_bundle_entries, domain)
     imports = ImportJobs(db, fhir, Path(settings.import_spool_dir))
     accounts = StaffAccounts(settings)
-    return Services(settings, db, crypto, store, fhir, imports, accounts)
+    return Services(settings, db, crypto, store, fhir, imports, accounts, domain)
 
 
 def _is_fhir(request: Request) -> bool:
@@ -168,6 +184,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(auth_endpoints.router)
     app.include_router(audit_endpoints.router)
     app.include_router(institution_endpoints.router)
+    app.include_router(domain_endpoints.router)
     app.include_router(web_pages.router)
     app.mount(
         "/static",

@@ -20,6 +20,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(inst_app, name="institutions")
 users_app = typer.Typer(help="Staff accounts (admin, reviewer, monitor)", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys", no_args_is_help=True)
+domain_app = typer.Typer(
+    help="The pregnancy record derived from the stored resources", no_args_is_help=True
+)
+app.add_typer(domain_app, name="domain")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True)
@@ -380,6 +384,52 @@ def keys_rotate() -> None:
         f"re-sealed {counts['versions']} versions, re-hashed {counts['identifiers']} "
         f"identifiers of {counts['resources']} resources"
     )
+
+
+@domain_app.command("rebuild")
+def domain_rebuild() -> None:
+    """Derive every domain row again from the stored resources (e.g. after a code table
+    changed). Gives the same rows as the incremental derivation."""
+    services = _services()
+    counts = services.domain.rebuild(services.db, services.store)
+    typer.echo(f"rebuilt from {counts['resources']} resources: {counts['women']} women")
+
+
+@domain_app.command("unmapped")
+def domain_unmapped(
+    institution: Annotated[str | None, typer.Option("--institution")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Codes no code table recognises, per sender (what a site should map)."""
+    from mch_service.domain.service import unmapped_report
+
+    services = _services()
+    with services.db.reading() as session:
+        rows = unmapped_report(session, institution)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        typer.echo(
+            f"{r['institution']}\t{r['resource_type']}.{r['element']}\t{r['system']}|"
+            f"{r['code']}\t{r['display'] or ''}\t{r['count']}\t{r['first_seen'][:10]}"
+            f"..{r['last_seen'][:10]}"
+        )
+
+
+@app.command("codes-check")
+def codes_check(
+    folder: Annotated[Path | None, typer.Argument(help="A folder of code-table CSV files")] = None,
+) -> None:
+    """Load the code tables (defaults plus FOLDER or MCH_CODE_TABLES_DIR) and report problems."""
+    from fhir_mappings import CodeTableError, load_code_tables
+
+    settings = get_settings()
+    try:
+        tables = load_code_tables(folder or settings.code_tables_dir, settings.canonical_base)
+    except CodeTableError as exc:
+        _fail(str(exc))
+    typer.echo(f"{len(tables.all_rows())} codes from {', '.join(tables.files)}")
 
 
 def main() -> None:

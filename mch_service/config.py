@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     import_spool_dir: str = "./import-spool"
     default_page_size: int = 50
 
+    # A folder of site code tables (CSV, docs/code-tables.md) added to the defaults.
+    code_tables_dir: str | None = None
+
     # Identifier systems treated as the resident ID card number (身份证号).
     resident_id_systems: list[str] = Field(default_factory=lambda: ["urn:oid:2.16.156.10011.1.3"])
 

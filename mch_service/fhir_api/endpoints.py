@@ -20,7 +20,7 @@ from mch_service.errors import (
     UnsupportedMediaType,
 )
 from mch_service.fhir_api.interactions import EntryResult
-from mch_service.fhir_api.outcomes import information
+from mch_service.fhir_api.outcomes import information, operation_outcome
 from mch_service.fhir_api.resource_types import R4_RESOURCE_TYPES
 from mch_service.fhir_api.service import FhirService, Prefer
 from mch_service.fhir_api.validation import parse_json
@@ -126,12 +126,19 @@ def _write_response(request: Request, result: EntryResult, prefer: Prefer) -> Re
         headers["Location"] = f"{_base(request)}/{result.location}"
     if result.last_updated is not None:
         headers["Last-Modified"] = result.last_updated.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    if result.warnings:
+        # Accepted, but flagged for data quality (e.g. an impossible value, kept out of the
+        # indicators): say so in a header, and in full with Prefer: return=OperationOutcome.
+        headers["Warning"] = f'199 mch-service "{len(result.warnings)} data-quality warning(s)"'
     if result.status == 204 or prefer.return_ == "minimal":
-        return Response(status_code=result.status if result.status != 204 else 204, headers=headers)
+        return Response(status_code=result.status, headers=headers)
     if prefer.return_ == "OperationOutcome":
-        return fhir_response(
-            information(f"{result.action}: {result.location}"), result.status, headers
+        outcome = (
+            operation_outcome(result.warnings)
+            if result.warnings
+            else information(f"{result.action}: {result.location}")
         )
+        return fhir_response(outcome, result.status, headers)
     body = result.resource
     if body is None and result.resource_type and result.fhir_id:
         # unchanged or matched by If-None-Exist: return the stored current version

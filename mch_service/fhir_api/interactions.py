@@ -74,6 +74,8 @@ class EntryResult:
     outcome_text: str | None = None
     action: str | None = None  # created | updated | unchanged | deleted | read | search
     bundle: dict[str, Any] | None = None
+    pk: int | None = None  # the store's key of the written resource
+    warnings: list[Issue] = field(default_factory=list)  # data-quality flags on accepted data
 
     @property
     def location(self) -> str | None:
@@ -736,6 +738,7 @@ class Interactions:
             o.last_updated,
             o.content,
             action=o.status,
+            pk=o.pk,
         )
 
     # -- reads ---------------------------------------------------------------------------

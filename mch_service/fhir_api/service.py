@@ -10,14 +10,17 @@ from typing import Any, TypeVar
 
 from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.database import Database
+from mch_service.domain.service import Change, DomainService
 from mch_service.errors import InvalidResource, Issue, MchError, TooLarge
 from mch_service.fhir_api.interactions import Entry, EntryResult, Interactions
-from mch_service.fhir_api.outcomes import information, outcome_for_error
+from mch_service.fhir_api.outcomes import information, operation_outcome, outcome_for_error
 from mch_service.fhir_api.structural_rules import check_structure
-from mch_service.fhir_api.validation import _pydantic_issues, validate_resource
+from mch_service.fhir_api.validation import _for_model, _pydantic_issues, validate_resource
+from mch_service.timeutil import utcnow
 
 T = TypeVar("T")
 
@@ -41,10 +44,45 @@ class Prefer:
 
 
 class FhirService:
-    def __init__(self, db: Database, interactions: Interactions, max_bundle_entries: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        interactions: Interactions,
+        max_bundle_entries: int,
+        domain: DomainService | None = None,
+    ) -> None:
         self.db = db
         self.interactions = interactions
         self.max_bundle_entries = max_bundle_entries
+        self.domain = domain
+
+    def _derive(self, session: Session, actor: Actor, results: list[EntryResult]) -> None:
+        """The domain tables follow the store in the same transaction; plausibility flags come
+        back to the sender as warnings on the entries they concern."""
+        assert self.domain is not None
+        changes = [
+            Change(
+                r.pk,
+                r.version_id or 0,
+                actor.id or "",
+                r.resource_type,
+                r.fhir_id,
+                r.last_updated or utcnow(),
+                r.resource if r.action != "deleted" else None,
+            )
+            for r in results
+            if r.pk
+            and r.resource_type
+            and r.fhir_id
+            and r.action in ("created", "updated", "deleted")
+        ]
+        by_pk = {r.pk: r for r in results if r.pk}
+        for issue in self.domain.apply(session, changes):
+            target = by_pk.get(int(issue.get("resource_pk") or 0))
+            if target is not None:
+                target.warnings.append(
+                    Issue(issue["message"], issue.get("element"), "business-rule", "warning")
+                )
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -56,6 +94,8 @@ class FhirService:
                 self.interactions.validate_entries(entries)
             with self.db.transaction() as session:
                 results = self.interactions.execute(session, actor.id or "", entries)
+                if self.domain is not None:
+                    self._derive(session, actor, results)
                 record(
                     session,
                     actor,
@@ -261,7 +301,7 @@ def _envelope_issues(bundle: dict[str, Any], reject_example_urls: bool) -> list[
         else bundle
     )
     try:
-        Bundle.model_validate(stripped)
+        Bundle.model_validate(_for_model(stripped))
     except ValidationError as exc:
         return _pydantic_issues("Bundle", exc)
     issues = []
@@ -339,6 +379,8 @@ def _response_entry(r: EntryResult, prefer: Prefer) -> dict[str, Any]:
     if r.last_updated:
         response["lastModified"] = r.last_updated.isoformat().replace("+00:00", "Z")
     entry: dict[str, Any] = {"response": response}
+    if r.warnings:
+        response["outcome"] = operation_outcome(r.warnings)
     if r.bundle is not None:
         entry["resource"] = r.bundle
     elif r.action == "read" and r.resource is not None:

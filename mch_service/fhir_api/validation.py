@@ -139,6 +139,29 @@ def _reference_issues(resource: dict[str, Any], root: str) -> list[Issue]:
     return issues
 
 
+# A dateTime with a time but no offset: FHIR wants an offset; the district's senders often omit
+# it, and INTERFACE.md says such times are local (Asia/Shanghai). They are accepted and stored
+# as sent; the models check a copy with an offset added.
+_LOCAL_TIME = re.compile(rb'"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?"')
+_LOCAL_TIME_STR = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?$")
+
+
+def _with_offsets(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _with_offsets(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_offsets(v) for v in node]
+    if isinstance(node, str) and _LOCAL_TIME_STR.match(node):
+        return node + "Z"
+    return node
+
+
+def _for_model(resource: dict[str, Any]) -> dict[str, Any]:
+    if _LOCAL_TIME.search(orjson.dumps(resource)):
+        return _with_offsets(resource)  # type: ignore[no-any-return]
+    return resource
+
+
 def validate_resource(
     resource: Any,
     root: str | None = None,
@@ -175,7 +198,7 @@ def validate_resource(
         return issues  # the model would trip over the same things with less clear messages
     if rtype not in R4_ONLY_TYPES:
         try:
-            _model(rtype).model_validate(resource)
+            _model(rtype).model_validate(_for_model(resource))
         except ValidationError as exc:
             issues.extend(_pydantic_issues(root, exc))
         except (ValueError, TypeError, KeyError) as exc:  # a model validator raising directly

@@ -54,6 +54,13 @@ ROUTES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/v1/institutions"): ADMIN_ONLY,
     ("POST", "/api/v1/institutions/{institution_id}/rotate-key"): ADMIN_ONLY,
     ("POST", "/api/v1/institutions/{institution_id}/revoke-keys"): ADMIN_ONLY,
+    ("GET", "/api/v1/pregnancies/{pregnancy_id}"): {
+        "anonymous": 401,
+        "admin": OK,
+        "reviewer": OK,
+        "monitor": OK,
+    },  # 404 here: none exists
+    ("GET", "/api/v1/unmapped-codes"): ADMIN_ONLY,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
@@ -69,6 +76,7 @@ PARAMS = {
     "username": "target1",
     "institution_id": "hosp-z",
     "name": "interface-guide",
+    "pregnancy_id": "P1",
 }
 BODIES: dict[str, object] = {
     "/api/v1/users": {"username": "newbie", "role": "monitor", "password": PASSWORD},

@@ -265,3 +265,26 @@ def test_invalid_json_is_400_operation_outcome(http: httpx.Client, sender: Sende
     r = http.post("/fhir/Patient", content=b'{"resourceType": "Patient",', headers=sender.headers)
     assert r.status_code == 400
     assert "line 1" in r.json()["issue"][0]["diagnostics"]
+
+
+def test_local_times_without_offset_are_accepted_and_read_as_beijing_time(
+    http: httpx.Client, sender: SenderKey
+) -> None:
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "Hb"},
+        "effectiveDateTime": "2025-03-31T23:30:00",
+    }
+    r = http.post("/fhir/Observation", json=obs, headers=sender.headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["effectiveDateTime"] == "2025-03-31T23:30:00"  # kept as sent
+    # 23:30 in Shanghai on 31 March is still March (15:30 UTC)
+    march = http.get("/fhir/Observation?date=2025-03-31", headers=sender.headers).json()
+    assert march["total"] == 1
+    bad = http.post(
+        "/fhir/Observation",
+        json={**obs, "effectiveDateTime": "2025-03-31T25:30:00"},
+        headers=sender.headers,
+    )
+    assert bad.status_code == 400

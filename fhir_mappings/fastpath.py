@@ -1,0 +1,110 @@
+"""A fast evaluator for the small FHIRPath subset the views use, verified against fhirpathpy.
+
+Views run on every resource received, and fhirpathpy (the reference implementation, used for
+anything this evaluator does not understand) costs about 25 µs an expression. The subset here:
+paths of element names joined by ``.``, ``ofType(T)`` on a choice element, ``where(a = 'x')``,
+and unions with ``|``. tests/fhir_mappings/test_views.py checks that both give the same rows on
+every official example.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+_STEP = re.compile(
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"(?:\.ofType\((?P<type>[A-Za-z]+)\))?"
+    r"|where\((?P<field>[A-Za-z]+) = '(?P<literal>[^']*)'\)"
+)
+
+
+class Unsupported(Exception):
+    """The expression is outside the subset; use fhirpathpy."""
+
+
+def _steps(term: str) -> list[tuple[str, str]]:
+    """'effective.ofType(Period).start' -> [('key', 'effectivePeriod'), ('key', 'start')]."""
+    out: list[tuple[str, str]] = []
+    rest = term.strip()
+    while rest:
+        m = _STEP.match(rest)
+        if not m:
+            raise Unsupported(term)
+        if m["field"]:
+            out.append(("where", f"{m['field']}\0{m['literal']}"))
+        elif m["type"]:
+            out.append(("key", m["name"] + m["type"][0].upper() + m["type"][1:]))
+        else:
+            out.append(("key", m["name"]))
+        rest = rest[m.end() :]
+        if rest.startswith("."):
+            rest = rest[1:]
+        elif rest:
+            raise Unsupported(term)
+    return out
+
+
+def compile_path(path: str) -> Callable[[dict[str, Any]], list[Any]]:
+    if any(tok in path for tok in ("(", ")")) and not re.fullmatch(
+        r"[A-Za-z0-9_.|' =\-:/{}]*(?:\.ofType\([A-Za-z]+\)|where\([A-Za-z]+ = '[^']*'\)"
+        r"|[A-Za-z0-9_.|' =\-:/{}])*",
+        path,
+    ):
+        raise Unsupported(path)
+    terms = [_steps(t) for t in path.split("|")]
+
+    def evaluate(resource: dict[str, Any]) -> list[Any]:
+        out: list[Any] = []
+        for steps in terms:
+            current: list[Any] = [resource]
+            for kind, arg in steps:
+                nxt: list[Any] = []
+                if kind == "key":
+                    for node in current:
+                        if isinstance(node, dict) and arg in node:
+                            value = node[arg]
+                            if isinstance(value, list):
+                                nxt.extend(v for v in value if v is not None)
+                            elif value is not None:
+                                nxt.append(value)
+                else:
+                    field, literal = arg.split("\0")
+                    nxt = [n for n in current if isinstance(n, dict) and n.get(field) == literal]
+                current = nxt
+                if not current:
+                    break
+            out.extend(current)
+        if len(terms) > 1:  # a FHIRPath union drops duplicates
+            unique: list[Any] = []
+            for v in out:
+                if v not in unique:
+                    unique.append(v)
+            return unique
+        return out
+
+    return evaluate
+
+
+_NOT_EQUAL = re.compile(r"^(?P<path>[A-Za-z_][A-Za-z0-9_.]*) != '(?P<literal>[^']*)'$")
+
+
+def compile_where(expression: str) -> Callable[[dict[str, Any]], list[Any]]:
+    """``a != 'x' and b != 'y'`` (FHIRPath: an empty ``a`` makes the comparison empty, and an
+    empty where result excludes the resource)."""
+    tests = []
+    for part in expression.split(" and "):
+        m = _NOT_EQUAL.match(part.strip())
+        if not m:
+            raise Unsupported(expression)
+        tests.append((compile_path(m["path"]), m["literal"]))
+
+    def evaluate(resource: dict[str, Any]) -> list[Any]:
+        for path, literal in tests:
+            values = path(resource)
+            if len(values) != 1 or values[0] == literal:
+                return [] if not values else [False]
+        return [True]
+
+    return evaluate

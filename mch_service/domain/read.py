@@ -1,0 +1,205 @@
+"""The pregnancy record as staff read it: the woman (masked unless the reader may see her
+data), dating, and every fact on one timeline with its source institution and resource."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mch_service.audit.service import AuditRecord, record
+from mch_service.auth.permissions import Permission, Principal
+from mch_service.auth.service import actor_of
+from mch_service.crypto import Crypto
+from mch_service.domain import models as m
+from mch_service.domain.assemble import FACT_DATE, FACT_TABLES
+from mch_service.errors import NotFound
+from mch_service.store.models import FhirResource
+
+_TIMELINE_FIELDS = {
+    "prenatal_visit": ("initial",),
+    "postpartum_visit": ("kind",),
+    "lab_result": ("concept", "result", "value", "unit", "source"),
+    "risk_assessment": ("colour", "purple"),
+    "treatment": ("concept", "code"),
+    "diagnosis": ("concept", "code"),
+    "dating_observation": ("kind", "value_date", "ga_days", "gravida"),
+    "care_episode": ("start_date", "end_date"),
+    "delivery_record": ("kind", "mode", "outcome_code", "live", "still"),
+    "newborn_observation": ("kind", "value", "subject"),
+}
+
+
+def mask(value: str | None, keep_start: int = 1, keep_end: int = 0) -> str | None:
+    """'王芳' -> '王*', '110101199003074578' -> '110101********4578' (with 6, 4)."""
+    if not value:
+        return value
+    if len(value) <= keep_start + keep_end:
+        return value[0] + "*" * (len(value) - 1)
+    return (
+        value[:keep_start]
+        + "*" * (len(value) - keep_start - keep_end)
+        + (value[-keep_end:] if keep_end else "")
+    )
+
+
+def _iso(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, date) else v
+
+
+def in_jurisdiction(principal: Principal, pregnancy: m.Pregnancy) -> bool:
+    return principal.in_jurisdiction(pregnancy.street, set((pregnancy.institutions or "").split()))
+
+
+def read_pregnancy(
+    session: Session, crypto: Crypto, principal: Principal, pregnancy_id: str
+) -> dict[str, Any]:
+    principal.require(Permission.READ_PREGNANCIES)
+    p = session.get(m.Pregnancy, pregnancy_id)
+    # Outside a reviewer's jurisdiction the answer is the same as for no such pregnancy.
+    if p is None or not in_jurisdiction(principal, p):
+        raise NotFound(f"No pregnancy {pregnancy_id}")
+    full = principal.can(Permission.READ_PERSONAL_DATA)
+    records = list(
+        session.scalars(
+            select(m.PatientRecord)
+            .where(m.PatientRecord.woman_key == p.woman_key)
+            .order_by(m.PatientRecord.received_at)
+        )
+    )
+    latest = records[-1] if records else None
+
+    def opened(r: m.PatientRecord | None, name: str) -> str | None:
+        blob = getattr(r, f"{name}_sealed", None) if r else None
+        if not blob:
+            return None
+        return crypto.open_sealed(blob, f"patient_record/{r.ref}/{name}".encode()).decode()  # type: ignore[union-attr]
+
+    resident = next(
+        (opened(r, "resident_id") for r in reversed(records) if r.resident_id_sealed), None
+    )
+    woman: dict[str, Any] = {
+        "key": p.woman_key,
+        "name": opened(latest, "name"),
+        "resident_id": resident,
+        "phone": opened(latest, "phone"),
+        "address": opened(latest, "address"),
+        "street": p.street,
+        "birth_date": _iso(latest.birth_date) if latest else None,
+        "resident_id_valid": any(r.resident_id_valid for r in records),
+        "records": [{"institution": r.institution_id, "resource": r.ref} for r in records],
+        "masked": not full,
+    }
+    if not full:
+        woman.update(
+            name=mask(woman["name"]),
+            resident_id=mask(resident, 6, 4),
+            phone=mask(woman["phone"], 3, 4),
+            address=None,
+            birth_date=(woman["birth_date"] or "")[:4] or None,
+        )
+    timeline: list[dict[str, Any]] = []
+    pks: set[int] = set()
+    for name, table in FACT_TABLES.items():
+        if name == "encounter_record":
+            continue
+        stmt = select(table).where(table.pregnancy_id == pregnancy_id)  # type: ignore[attr-defined,var-annotated]
+        for row in session.scalars(stmt):
+            pks.add(row.resource_pk)
+            item = {
+                "date": _iso(getattr(row, FACT_DATE[name])),
+                "kind": name,
+                "institution": row.institution_id,
+                "resource_pk": row.resource_pk,
+                "version": row.version_id,
+            }
+            item.update({f: _iso(getattr(row, f)) for f in _TIMELINE_FIELDS[name]})
+            timeline.append(item)
+    refs = (
+        {
+            pk: f"{t}/{i}"
+            for pk, t, i in session.execute(
+                select(FhirResource.pk, FhirResource.resource_type, FhirResource.fhir_id).where(
+                    FhirResource.pk.in_(pks)
+                )
+            )
+        }
+        if pks
+        else {}
+    )
+    for item in timeline:
+        item["resource"] = refs.get(item.pop("resource_pk"))
+    timeline.sort(key=lambda i: (i["date"] or "", i["kind"], i["resource"] or ""))
+    delivery = session.get(m.Delivery, pregnancy_id)
+    births = list(
+        session.scalars(
+            select(m.Birth).where(m.Birth.pregnancy_id == pregnancy_id).order_by(m.Birth.seq)
+        )
+    )
+    death = session.scalar(select(m.Death).where(m.Death.pregnancy_id == pregnancy_id))
+    issues = list(
+        session.scalars(
+            select(m.DataQualityIssue).where(m.DataQualityIssue.pregnancy_id == pregnancy_id)
+        )
+    )
+    record(
+        session,
+        actor_of(principal),
+        [
+            AuditRecord(
+                "pregnancy.view_personal" if full else "pregnancy.view",
+                "success",
+                "Pregnancy",
+                pregnancy_id,
+            )
+        ],
+    )
+    return {
+        "id": p.id,
+        "woman": woman,
+        "dating": {"lmp": _iso(p.lmp), "edd": _iso(p.edd), "source": p.dating_source},
+        "first_contact": {
+            "date": _iso(p.first_contact_date),
+            "institution": p.first_contact_institution,
+        },
+        "end": {"date": _iso(p.end_date), "kind": p.end_kind},
+        "institutions": (p.institutions or "").split(),
+        "excluded_from_indicators": p.excluded,
+        "delivery": None
+        if delivery is None
+        else {
+            "date": _iso(delivery.delivery_date),
+            "admission": _iso(delivery.admission_date),
+            "discharge": _iso(delivery.discharge_date),
+            "institution": delivery.institution_id,
+            "mode": delivery.mode,
+            "facility": delivery.facility,
+            "ga_days": delivery.ga_days,
+            "live_births": delivery.live_births,
+            "stillbirths": delivery.stillbirths,
+        },
+        "births": [
+            {
+                "seq": b.seq,
+                "live": b.live,
+                "sex": b.sex,
+                "weight_g": b.weight_g,
+                "apgar": b.apgar,
+                "neonatal_death_age_days": b.neonatal_death_age_days,
+            }
+            for b in births
+        ],
+        "death": None
+        if death is None
+        else {
+            "date": _iso(death.death_date),
+            "timing": death.timing,
+            "maternal": death.maternal,
+            "cause": death.cause_code,
+            "institution": death.institution_id,
+        },
+        "data_quality": [{"rule": i.rule, "message": i.message} for i in issues],
+        "timeline": timeline,
+    }

@@ -1,0 +1,414 @@
+"""Keeping the domain tables consistent with the store.
+
+``apply`` runs in the ingest transaction: stage 1 replaces the fact rows of every changed
+resource, stage 2 re-assembles every woman those changes touch (locking her row, so that two
+institutions' records for one woman arriving at once are assembled one after the other).
+``rebuild`` derives everything again from the stored resources and gives the same rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from mch_service.database import Database
+from mch_service.domain import models as m
+from mch_service.domain.assemble import FACT_TABLES, assemble
+from mch_service.domain.extract import Extracted, Extractor, Source
+from mch_service.store.models import FhirResource, FhirResourceVersion
+from mch_service.store.service import ResourceStore
+from mch_service.timeutil import to_utc
+
+DOMAIN_TYPES = frozenset(
+    {
+        "Patient",
+        "EpisodeOfCare",
+        "Observation",
+        "Encounter",
+        "Procedure",
+        "Condition",
+        "RiskAssessment",
+        "MedicationAdministration",
+        "MedicationStatement",
+        "MedicationRequest",
+    }
+)
+ASSEMBLED = (m.Birth, m.Delivery, m.Death, m.Pregnancy)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A resource version the store just wrote (content None: deleted)."""
+
+    resource_pk: int
+    version_id: int
+    institution_id: str
+    resource_type: str
+    fhir_id: str
+    received_at: datetime
+    content: dict[str, Any] | None
+
+
+def _columns(table: type) -> list[str]:
+    return [c.name for c in table.__table__.columns]  # type: ignore[attr-defined]
+
+
+class DomainService:
+    def __init__(self, extractor: Extractor) -> None:
+        self.extractor = extractor
+
+    # -- stage 1 + 2 in the ingest transaction ------------------------------------------------
+
+    def apply(self, session: Session, changes: Iterable[Change]) -> list[dict[str, Any]]:
+        """Returns the data-quality issues these changes raised (for OperationOutcome
+        warnings)."""
+        changes = [c for c in changes if c.resource_type in DOMAIN_TYPES]
+        if not changes:
+            return []
+        pks = [c.resource_pk for c in changes]
+        touched = self._subjects_of(session, pks)
+        self._delete_facts(session, pks)
+        extracted = Extracted()
+        for c in changes:
+            if c.content is None:
+                continue
+            one = self.extractor.extract(
+                Source(
+                    c.resource_pk,
+                    c.version_id,
+                    c.institution_id,
+                    c.resource_type,
+                    c.fhir_id,
+                    c.received_at,
+                ),
+                c.content,
+            )
+            for table, rows in one.rows.items():
+                extracted.rows.setdefault(table, []).extend(rows)
+            extracted.unmapped.extend(one.unmapped)
+            extracted.issues.extend(one.issues)
+        self._insert(session, extracted)
+        for rows in extracted.rows.values():
+            for r in rows:
+                touched.add(str(r.get("subject") or r.get("ref") or ""))
+                if r.get("mother_ref"):
+                    touched.add(r["mother_ref"])
+                if r.get("woman_key"):
+                    touched.add("woman:" + r["woman_key"])
+        women = self._women_of(session, {t for t in touched if t})
+        issues = list(extracted.issues)
+        issues += self.assemble_women(session, women)
+        return issues
+
+    def _subjects_of(self, session: Session, pks: list[int]) -> set[str]:
+        """Who the old versions were about, so that a correction re-assembles the woman the
+        record used to belong to as well as the new one."""
+        out: set[str] = set()
+        for table in FACT_TABLES.values():
+            out |= set(
+                session.scalars(
+                    select(table.subject).where(  # type: ignore[attr-defined]
+                        table.resource_pk.in_(pks)  # type: ignore[attr-defined]
+                    )
+                )
+            )  # type: ignore[attr-defined]
+        for ref, key, mother in session.execute(
+            select(
+                m.PatientRecord.ref, m.PatientRecord.woman_key, m.PatientRecord.mother_ref
+            ).where(m.PatientRecord.resource_pk.in_(pks))
+        ):
+            out |= {ref, mother} if mother else {ref}
+            if key:
+                out.add("woman:" + key)
+        out.discard(None)  # type: ignore[arg-type]
+        return out
+
+    def _delete_facts(self, session: Session, pks: list[int]) -> None:
+        for table in (*FACT_TABLES.values(), m.PatientRecord, m.UnmappedCode):
+            session.execute(delete(table).where(table.resource_pk.in_(pks)))  # type: ignore[attr-defined]
+        session.execute(
+            delete(m.DataQualityIssue).where(
+                m.DataQualityIssue.resource_pk.in_(pks), m.DataQualityIssue.pregnancy_id.is_(None)
+            )
+        )
+
+    def _insert(self, session: Session, extracted: Extracted) -> None:
+        for table, rows in extracted.rows.items():
+            if rows:
+                session.execute(insert(table), rows)
+        if extracted.unmapped:
+            session.execute(insert(m.UnmappedCode), extracted.unmapped)
+        if extracted.issues:
+            session.execute(insert(m.DataQualityIssue), extracted.issues)
+
+    def _women_of(self, session: Session, subjects: set[str]) -> set[str]:
+        keys = {s[6:] for s in subjects if s.startswith("woman:")}
+        refs = [s for s in subjects if not s.startswith("woman:")]
+        for start in range(0, len(refs), 500):
+            chunk = refs[start : start + 500]
+            rows = session.execute(
+                select(m.PatientRecord.woman_key, m.PatientRecord.mother_ref).where(
+                    m.PatientRecord.ref.in_(chunk)
+                )
+            ).all()
+            keys |= {k for k, _ in rows if k}
+            mothers = [mo for _, mo in rows if mo]
+            if mothers:
+                keys |= {
+                    k
+                    for k in session.scalars(
+                        select(m.PatientRecord.woman_key).where(m.PatientRecord.ref.in_(mothers))
+                    )
+                    if k
+                }
+        return keys
+
+    # -- stage 2 -------------------------------------------------------------------------
+
+    def _lock(self, session: Session, keys: list[str]) -> None:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            stmt = postgresql.insert(m.Woman).on_conflict_do_nothing()
+        else:
+            stmt = sqlite.insert(m.Woman).on_conflict_do_nothing()  # type: ignore[assignment]
+        session.execute(
+            stmt,
+            [
+                {"key": k, "street": None, "resident_id_valid": False, "record_count": 0}
+                for k in keys
+            ],
+        )
+        session.execute(
+            select(m.Woman.key).where(m.Woman.key.in_(keys)).order_by(m.Woman.key).with_for_update()
+        )
+
+    def assemble_women(self, session: Session, keys: set[str]) -> list[dict[str, Any]]:
+        issues: list[dict[str, Any]] = []
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 200):
+            issues += self._assemble_chunk(session, ordered[start : start + 200])
+        return issues
+
+    def _assemble_chunk(self, session: Session, keys: list[str]) -> list[dict[str, Any]]:
+        self._lock(session, keys)
+        cols = _columns(m.PatientRecord)
+        records = [
+            dict(zip(cols, r, strict=True))
+            for r in session.execute(
+                select(*m.PatientRecord.__table__.columns).where(
+                    m.PatientRecord.woman_key.in_(keys)
+                )
+            )
+        ]
+        for r in records:
+            r["received_at"] = to_utc(r["received_at"])
+        refs_of: dict[str, list[str]] = defaultdict(list)
+        for r in records:
+            refs_of[r["woman_key"]].append(r["ref"])
+        all_refs = [ref for refs in refs_of.values() for ref in refs]
+        newborns = (
+            [
+                dict(zip(cols, r, strict=True))
+                for r in session.execute(
+                    select(*m.PatientRecord.__table__.columns).where(
+                        m.PatientRecord.mother_ref.in_(all_refs)
+                    )
+                )
+            ]
+            if all_refs
+            else []
+        )
+        owner = {ref: key for key, refs in refs_of.items() for ref in refs}
+        for n in newborns:
+            owner[n["ref"]] = owner.get(n["mother_ref"], "")
+        facts: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+        subjects = list(owner)
+        for name, table in FACT_TABLES.items():
+            tcols = _columns(table)
+            for start in range(0, len(subjects), 500):
+                chunk = subjects[start : start + 500]
+                for row in session.execute(
+                    select(*table.__table__.columns).where(  # type: ignore[attr-defined]
+                        table.subject.in_(chunk)  # type: ignore[attr-defined]
+                    )
+                ):  # type: ignore[attr-defined]
+                    d = dict(zip(tcols, row, strict=True))
+                    facts[owner[d["subject"]]][name].append(d)
+        old_ids = list(
+            session.scalars(select(m.Pregnancy.id).where(m.Pregnancy.woman_key.in_(keys)))
+        )
+        for table in (m.Birth, m.Delivery):
+            session.execute(delete(table).where(table.pregnancy_id.in_(old_ids)))
+        session.execute(delete(m.Death).where(m.Death.woman_key.in_(keys)))
+        session.execute(delete(m.Pregnancy).where(m.Pregnancy.woman_key.in_(keys)))
+        if old_ids:
+            session.execute(
+                delete(m.DataQualityIssue).where(m.DataQualityIssue.pregnancy_id.in_(old_ids))
+            )
+        for table in FACT_TABLES.values():
+            if subjects:
+                for start in range(0, len(subjects), 500):
+                    session.execute(
+                        update(table)
+                        .where(table.subject.in_(subjects[start : start + 500]))  # type: ignore[attr-defined]
+                        .values(pregnancy_id=None)
+                    )
+        issues: list[dict[str, Any]] = []
+        rows: dict[type, list[dict[str, Any]]] = defaultdict(list)
+        assignments: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for key in keys:
+            mine = [r for r in records if r["woman_key"] == key]
+            if not mine:
+                session.execute(delete(m.Woman).where(m.Woman.key == key))
+                continue
+            refs = set(refs_of[key])
+            result = assemble(
+                key, mine, [n for n in newborns if n["mother_ref"] in refs], facts[key]
+            )
+            session.execute(
+                update(m.Woman)
+                .where(m.Woman.key == key)
+                .values(**{k: v for k, v in result.woman.items() if k != "key"})
+            )
+            rows[m.Pregnancy] += result.pregnancies
+            rows[m.Delivery] += result.deliveries
+            rows[m.Birth] += result.births
+            rows[m.Death] += result.deaths
+            issues += result.issues
+            for table_name, ids in result.assignments.items():
+                assignments[table_name] += [{"fact_id": i, "pid": p} for i, p in ids.items()]
+        for table in (m.Pregnancy, m.Delivery, m.Birth, m.Death):
+            if rows[table]:
+                session.execute(insert(table), rows[table])
+        if issues:
+            session.execute(insert(m.DataQualityIssue), issues)
+        for table_name, params in assignments.items():
+            core = FACT_TABLES[table_name].__table__  # type: ignore[attr-defined]
+            # Core, not ORM: an executemany UPDATE keyed by the fact id
+            session.execute(
+                update(core)
+                .where(core.c.id == bindparam("fact_id"))
+                .values(pregnancy_id=bindparam("pid")),
+                params,
+            )
+        return issues
+
+    # -- rebuild -------------------------------------------------------------------------
+
+    def rebuild(self, db: Database, store: ResourceStore, chunk: int = 2000) -> dict[str, int]:
+        """Every domain row again from the stored resources (current versions)."""
+        with db.transaction() as session:
+            for table in (
+                *ASSEMBLED,
+                m.Woman,
+                m.DataQualityIssue,
+                m.UnmappedCode,
+                m.PatientRecord,
+                *FACT_TABLES.values(),
+            ):
+                session.execute(delete(table))
+        counts = {"resources": 0, "women": 0}
+        after = 0
+        while True:
+            with db.transaction() as session:
+                rows = session.execute(
+                    select(
+                        FhirResource.pk,
+                        FhirResource.resource_type,
+                        FhirResource.fhir_id,
+                        FhirResource.institution_id,
+                        FhirResource.version_id,
+                        FhirResource.last_updated,
+                        FhirResourceVersion.content,
+                    )
+                    .join(
+                        FhirResourceVersion,
+                        (FhirResourceVersion.resource_pk == FhirResource.pk)
+                        & (FhirResourceVersion.version_id == FhirResource.version_id),
+                    )
+                    .where(
+                        FhirResource.pk > after,
+                        FhirResource.deleted.is_(False),
+                        FhirResource.resource_type.in_(DOMAIN_TYPES),
+                    )
+                    .order_by(FhirResource.pk)
+                    .limit(chunk)
+                ).all()
+                if not rows:
+                    break
+                extracted = Extracted()
+                for pk, rtype, fid, inst, vid, updated, blob in rows:
+                    content = orjson.loads(store.unseal(rtype, fid, vid, blob or b""))
+                    one = self.extractor.extract(
+                        Source(pk, vid, inst, rtype, fid, to_utc(updated)), content
+                    )
+                    for table, trows in one.rows.items():
+                        extracted.rows.setdefault(table, []).extend(trows)
+                    extracted.unmapped.extend(one.unmapped)
+                    extracted.issues.extend(one.issues)
+                self._insert(session, extracted)
+                counts["resources"] += len(rows)
+                after = rows[-1][0]
+        with db.transaction() as session:
+            keys: set[str] = set(
+                session.scalars(  # type: ignore[arg-type]
+                    select(m.PatientRecord.woman_key)
+                    .where(m.PatientRecord.woman_key.is_not(None))
+                    .distinct()
+                )
+            )
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 500):
+            with db.transaction() as session:
+                self.assemble_women(session, set(ordered[start : start + 500]))
+        counts["women"] = len(keys)
+        return counts
+
+
+def unmapped_report(session: Session, institution_id: str | None = None) -> list[dict[str, Any]]:
+    """Per sender, codes no table recognises: how many resources carry each, first and last
+    seen, so that a site knows what to map."""
+    from sqlalchemy import func
+
+    u = m.UnmappedCode
+    stmt = (
+        select(
+            u.institution_id,
+            u.resource_type,
+            u.element,
+            u.system,
+            u.code,
+            func.max(u.display),
+            func.count(func.distinct(u.resource_pk)),
+            func.min(u.seen_at),
+            func.max(u.seen_at),
+        )
+        .group_by(u.institution_id, u.resource_type, u.element, u.system, u.code)
+        .order_by(
+            u.institution_id, func.count(func.distinct(u.resource_pk)).desc(), u.system, u.code
+        )
+    )
+    if institution_id:
+        stmt = stmt.where(u.institution_id == institution_id)
+    return [
+        {
+            "institution": r[0],
+            "resource_type": r[1],
+            "element": r[2],
+            "system": r[3],
+            "code": r[4],
+            "display": r[5],
+            "count": r[6],
+            "first_seen": to_utc(r[7]).isoformat(),
+            "last_seen": to_utc(r[8]).isoformat(),
+        }
+        for r in session.execute(stmt)
+    ]

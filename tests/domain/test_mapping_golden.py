@@ -1,0 +1,229 @@
+"""FHIR JSON in, expected rows out: the official examples that carry MCH facts, and the codes
+of the interface specification."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fhir_mappings import load_code_tables, load_views
+from mch_service.crypto import Crypto
+from mch_service.domain import models as m
+from mch_service.domain.extract import Extracted, Extractor, Source
+from tests.conftest import SHARED_DATA
+from tests.domain.fixtures import CANONICAL, RID, colour, patient, result
+
+EXAMPLES = SHARED_DATA / "fhir-r4-examples"
+crypto = Crypto("golden-test-secret-0123456789abcdef0123456789")
+
+
+@pytest.fixture(scope="module")
+def extractor() -> Extractor:
+    return Extractor(
+        load_views(CANONICAL),
+        load_code_tables(None, CANONICAL),
+        ZoneInfo("Asia/Shanghai"),
+        CANONICAL,
+        frozenset({"urn:oid:2.16.156.10011.1.3"}),
+        crypto.keyed_hash,
+        crypto.seal,
+    )
+
+
+def run(extractor: Extractor, resource: dict[str, Any], pk: int = 7) -> Extracted:
+    src = Source(
+        pk,
+        1,
+        "hosp-a",
+        resource["resourceType"],
+        resource.get("id", "x"),
+        datetime(2025, 1, 1, tzinfo=UTC),
+    )
+    return extractor.extract(src, resource)
+
+
+def only(out: Extracted, table: type) -> dict[str, Any]:
+    rows = out.rows.get(table, [])
+    assert len(rows) == 1, out.rows
+    return rows[0]
+
+
+def example(name: str) -> dict[str, Any]:
+    return json.loads((EXAMPLES / f"{name}.json").read_text())  # type: ignore[no-any-return]
+
+
+def test_procedure_ob_is_a_vaginal_delivery(extractor: Extractor) -> None:
+    row = only(run(extractor, example("Procedure-ob")), m.DeliveryRecord)
+    assert (row["kind"], row["mode"], row["event_date"]) == (
+        "procedure",
+        "vaginal",
+        date(2012, 6, 2),
+    )
+    assert row["resource_pk"] == 7
+    assert row["version_id"] == 1
+
+
+def test_observation_date_lastmp_is_dating(extractor: Extractor) -> None:
+    row = only(run(extractor, example("Observation-date-lastmp")), m.DatingObservation)
+    assert (row["kind"], row["value_date"], row["observed_date"], row["subject"]) == (
+        "lmp",
+        date(2016, 12, 30),
+        date(2016, 1, 24),
+        "Patient/pat2",
+    )
+
+
+def test_observation_f005_haemoglobin_in_g_per_l(extractor: Extractor) -> None:
+    row = only(run(extractor, example("Observation-f005")), m.LabResult)
+    # 7.2 g/dL at 10:30+01:00 on 5 April 2013 = 72 g/L on 5 April in Shanghai
+    assert (row["concept"], row["value"], row["unit"], row["test_date"]) == (
+        "haemoglobin",
+        72.0,
+        "g/L",
+        date(2013, 4, 5),
+    )
+
+
+def test_apgar_example_is_a_newborn_observation(extractor: Extractor) -> None:
+    row = only(run(extractor, example("Observation-5minute-apgar-score")), m.NewbornObservation)
+    assert row["kind"] == "apgar"
+    assert row["value"] == 10
+
+
+def test_patient_mom_is_a_woman_without_resident_id(extractor: Extractor) -> None:
+    row = only(run(extractor, example("Patient-mom")), m.PatientRecord)
+    assert row["woman_key"] == "pat:mom"
+    assert not row["resident_id_valid"]
+    assert row["birth_date"] == date(1973, 5, 31)
+    name = crypto.open_sealed(row["name_sealed"], b"patient_record/Patient/mom/name").decode()
+    assert name == "EverywomanEve"
+
+
+def test_patient_newborn_male_is_not_a_woman(extractor: Extractor) -> None:
+    assert only(run(extractor, example("Patient-newborn")), m.PatientRecord)["woman_key"] is None
+
+
+def test_resident_id_links_and_personal_data_is_sealed(extractor: Extractor) -> None:
+    row = only(run(extractor, {**patient("hosp-a", "M1"), "id": "w1"}), m.PatientRecord)
+    assert row["resident_id_valid"]
+    assert row["woman_key"].startswith("rid:")
+    assert row["street"] == "330102001"
+    sealed = b"".join(
+        row[k] for k in ("name_sealed", "phone_sealed", "address_sealed", "resident_id_sealed")
+    )
+    for clear in ("王芳", "13912345678", "幸福路88号", RID):
+        assert clear.encode() not in sealed
+    bad = only(
+        run(extractor, {**patient("hosp-a", "M2", rid="110105194912310021"), "id": "w2"}),
+        m.PatientRecord,
+    )
+    assert not bad["resident_id_valid"]
+    assert bad["woman_key"] == "pat:w2"
+
+
+@pytest.mark.parametrize(
+    ("code", "concept"),
+    [
+        ("56888-1", "hiv_test"),
+        ("5221-7", "hiv_test"),
+        ("20507-0", "syphilis_test"),
+        ("24312-1", "syphilis_test"),
+        ("5196-1", "hbsag_test"),
+        ("75410-1", "hbsag_test"),
+    ],
+)
+def test_screening_results(extractor: Extractor, code: str, concept: str) -> None:
+    row = only(run(extractor, result("Patient/w", code, "2025-03-01", positive=True)), m.LabResult)
+    assert (row["concept"], row["result"]) == (concept, "positive")
+
+
+def test_five_colours(extractor: Extractor) -> None:
+    row = only(
+        run(extractor, colour("Patient/w", "2025-03-01", "orange", "purple")), m.RiskAssessmentFact
+    )
+    assert (row["colour"], row["purple"]) == ("orange", True)
+
+
+@pytest.mark.parametrize(
+    ("z37", "live", "still"),
+    [("Z37.0", 1, 0), ("Z37.1", 0, 1), ("Z37.2", 2, 0), ("Z37.3", 1, 1), ("Z37.4", 0, 2)],
+)
+def test_birth_outcomes(extractor: Extractor, z37: str, live: int, still: int) -> None:
+    cond = {
+        "resourceType": "Condition",
+        "subject": {"reference": "Patient/w"},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": z37}]},
+        "onsetDateTime": "2025-05-01",
+    }
+    row = only(run(extractor, cond), m.DeliveryRecord)
+    assert (row["live"], row["still"]) == (live, still)
+
+
+def test_impossible_values_are_flagged_not_facts(extractor: Extractor) -> None:
+    ga = run(
+        extractor,
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "11884-4"}]},
+            "subject": {"reference": "Patient/w"},
+            "effectiveDateTime": "2025-01-01",
+            "valueQuantity": {
+                "value": 60,
+                "unit": "wk",
+                "system": "http://unitsofmeasure.org",
+                "code": "wk",
+            },
+        },
+    )
+    assert ga.rows == {}
+    assert [i["rule"] for i in ga.issues] == ["gestational_age_out_of_range"]
+    hb = run(
+        extractor,
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
+            "subject": {"reference": "Patient/w"},
+            "effectiveDateTime": "2025-01-01",
+            "valueQuantity": {"value": 900, "unit": "g/L"},
+        },
+    )
+    assert hb.rows == {}
+    assert hb.issues[0]["rule"] == "haemoglobin_out_of_range"
+    bw = run(
+        extractor,
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8339-4"}]},
+            "subject": {"reference": "Patient/nb"},
+            "effectiveDateTime": "2025-01-01",
+            "valueQuantity": {"value": 80, "unit": "kg", "code": "kg"},
+        },
+    )
+    assert bw.rows == {}
+    assert bw.issues[0]["rule"] == "birth_weight_out_of_range"
+
+
+def test_unknown_codes_are_reported(extractor: Extractor) -> None:
+    out = run(
+        extractor,
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {
+                "coding": [{"system": "http://lis.local", "code": "HGB", "display": "血红蛋白"}]
+            },
+            "subject": {"reference": "Patient/w"},
+            "effectiveDateTime": "2025-01-01",
+        },
+    )
+    assert out.rows == {}
+    assert [(u["system"], u["code"], u["display"]) for u in out.unmapped] == [
+        ("http://lis.local", "HGB", "血红蛋白")
+    ]

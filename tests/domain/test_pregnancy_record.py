@@ -1,0 +1,394 @@
+"""The pregnancy record through HTTP: assembled across institutions, corrected, rebuilt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from mch_service.app import Services, build_services
+from mch_service.database import Database
+from mch_service.domain import models as m
+from mch_service.domain.assemble import FACT_TABLES
+from tests.auth.test_accounts import add_user, bearer, token_for
+from tests.conftest import SenderKey, make_sender
+from tests.domain.fixtures import (
+    SNOMED,
+    bundle,
+    colour,
+    delivery,
+    entry,
+    obs,
+    patient,
+    result,
+    uid,
+    visit,
+)
+
+
+def post(http: httpx.Client, sender: SenderKey, b: dict[str, Any]) -> dict[str, Any]:
+    r = http.post("/fhir", json=b, headers=sender.headers)
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def care_at_three_institutions(http: httpx.Client, services: Services) -> dict[str, SenderKey]:
+    chc, hosp_a, hosp_b = (make_sender(services, i) for i in ("chc-01", "hosp-a", "hosp-b"))
+    p = uid()
+    post(
+        http,
+        chc,
+        bundle(
+            entry(patient("chc-01", "C1"), p),
+            entry(
+                {
+                    "resourceType": "EpisodeOfCare",
+                    "status": "active",
+                    "patient": {"reference": p},
+                    "type": [{"coding": [{"system": SNOMED, "code": "77386006"}]}],
+                    "period": {"start": "2025-01-10"},
+                }
+            ),
+            entry(visit(p, "2025-01-10T09:00:00+08:00", first=True)),
+            entry(obs(p, "8665-2", "2025-01-10", valueDateTime="2024-11-01")),
+            entry(colour(p, "2025-01-10", "yellow")),
+        ),
+    )
+    p = uid()
+    post(
+        http,
+        hosp_a,
+        bundle(
+            entry(patient("hosp-a", "A1"), p),
+            entry(visit(p, "2025-03-01T10:00:00")),
+            entry(result(p, "56888-1", "2025-03-01")),
+            entry(result(p, "20507-0", "2025-03-01")),
+            entry(result(p, "5196-1", "2025-03-01", positive=True)),
+            entry(
+                obs(
+                    p,
+                    "718-7",
+                    "2025-03-01",
+                    valueQuantity={"value": 10.5, "unit": "g/dL", "code": "g/dL"},
+                )
+            ),
+            entry(colour(p, "2025-03-01", "orange")),
+        ),
+    )
+    p = uid()
+    post(
+        http,
+        hosp_b,
+        bundle(
+            entry(patient("hosp-b", "B1"), p),
+            *delivery(p, "2025-08-05", "2025-08-06", "2025-08-09", caesarean=True),
+        ),
+    )
+    return {"chc": chc, "a": hosp_a, "b": hosp_b}
+
+
+def the_pregnancy(services: Services) -> m.Pregnancy:
+    with services.db.reading() as session:
+        pregs = list(session.scalars(select(m.Pregnancy)))
+    assert len(pregs) == 1, pregs
+    return pregs[0]
+
+
+def test_one_pregnancy_from_three_institutions(http: httpx.Client, services: Services) -> None:
+    care_at_three_institutions(http, services)
+    p = the_pregnancy(services)
+    assert p.lmp.isoformat() == "2024-11-01"
+    assert p.first_contact_date.isoformat() == "2025-01-10"
+    assert p.first_contact_institution == "chc-01"
+    assert (p.end_kind, p.end_date.isoformat()) == ("delivery", "2025-08-06")
+    assert p.institutions.split() == ["chc-01", "hosp-a", "hosp-b"]
+    assert p.street == "330102001"
+    with services.db.reading() as session:
+        d = session.get(m.Delivery, p.id)
+        labs = session.scalars(select(m.LabResult).where(m.LabResult.pregnancy_id == p.id)).all()
+    assert d is not None
+    assert (d.mode, d.live_births, d.institution_id, d.ga_days) == ("caesarean", 1, "hosp-b", 278)
+    assert (d.admission_date.isoformat(), d.discharge_date.isoformat()) == (
+        "2025-08-05",
+        "2025-08-09",
+    )
+    assert sorted((lab.concept, lab.result, lab.value) for lab in labs) == [
+        ("haemoglobin", None, 105.0),
+        ("hbsag_test", "positive", None),
+        ("hiv_test", "negative", None),
+        ("syphilis_test", "negative", None),
+    ]
+
+
+def test_pregnancy_api_masks_and_limits_by_jurisdiction(
+    http: httpx.Client, services: Services
+) -> None:
+    care_at_three_institutions(http, services)
+    pid = the_pregnancy(services).id
+    add_user(services, "mon1", "monitor")
+    add_user(services, "rev-in", "reviewer", streets=["330102001"])
+    add_user(services, "rev-inst", "reviewer", institutions=["hosp-a"])
+    add_user(services, "rev-out", "reviewer", streets=["999999999"])
+    monitor = http.get(f"/api/v1/pregnancies/{pid}", headers=bearer(token_for(http, "mon1")))
+    assert monitor.status_code == 200
+    woman = monitor.json()["woman"]
+    assert woman["masked"]
+    assert woman["name"] == "王*"
+    assert woman["resident_id"] == "110105********002X"
+    assert woman["address"] is None
+    full = http.get(f"/api/v1/pregnancies/{pid}", headers=bearer(token_for(http, "rev-in")))
+    assert full.json()["woman"]["name"] == "王芳"
+    assert full.json()["woman"]["resident_id"] == "11010519491231002X"
+    by_inst = http.get(f"/api/v1/pregnancies/{pid}", headers=bearer(token_for(http, "rev-inst")))
+    assert by_inst.status_code == 200
+    outside = http.get(f"/api/v1/pregnancies/{pid}", headers=bearer(token_for(http, "rev-out")))
+    missing = http.get("/api/v1/pregnancies/P999999", headers=bearer(token_for(http, "rev-out")))
+    assert outside.status_code == missing.status_code == 404
+    assert outside.json()["error"]["message"].replace(pid, "X") == (
+        missing.json()["error"]["message"].replace("P999999", "X")
+    )
+    timeline = full.json()["timeline"]
+    assert {t["institution"] for t in timeline} == {"chc-01", "hosp-a", "hosp-b"}
+    assert all(t["resource"] and "/" in t["resource"] for t in timeline)
+    assert [t["date"] for t in timeline] == sorted(t["date"] for t in timeline)
+    admin = bearer(token_for(http, "rev-in"))
+    events = http.get("/api/v1/audit", headers=admin)
+    assert events.status_code == 403  # reviewers do not read the audit log
+    add_user(services, "admin1", "admin")
+    log = http.get("/api/v1/audit?action=pregnancy.", headers=bearer(token_for(http, "admin1")))
+    actions = {(e["actor_id"], e["action"]) for e in log.json()["events"]}
+    assert ("rev-in", "pregnancy.view_personal") in actions
+    assert ("mon1", "pregnancy.view") in actions
+
+
+def test_corrections_and_deletions_flow_through(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    p = uid()
+    hb = obs(p, "718-7", "2025-03-01", valueQuantity={"value": 95, "unit": "g/L"})
+    hb["identifier"] = [{"system": "urn:lab", "value": "HB-1"}]
+    out = post(
+        http,
+        sender,
+        bundle(
+            entry(patient("hosp-a", "A9"), p),
+            entry(obs(p, "8665-2", "2025-01-01", valueDateTime="2024-12-01")),
+            entry(hb),
+        ),
+    )
+    hb_ref = out["entry"][2]["response"]["location"].split("/_history")[0]
+    patient_ref = out["entry"][0]["response"]["location"].split("/_history")[0]
+    corrected = {
+        **hb,
+        "subject": {"reference": patient_ref},
+        "valueQuantity": {"value": 115, "unit": "g/L"},
+    }
+    assert http.post("/fhir/Observation", json=corrected, headers=sender.headers).status_code == 200
+    with services.db.reading() as session:
+        values = session.scalars(select(m.LabResult.value)).all()
+    assert values == [115.0]
+    assert http.delete(f"/fhir/{hb_ref}", headers=sender.headers).status_code == 204
+    with services.db.reading() as session:
+        assert session.scalars(select(m.LabResult)).all() == []
+
+
+def test_impossible_values_are_stored_flagged_and_warned(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    p = uid()
+    bad = obs(p, "718-7", "2025-03-01", valueQuantity={"value": 900, "unit": "g/L"})
+    r = http.post(
+        "/fhir", json=bundle(entry(patient("hosp-a", "A7"), p), entry(bad)), headers=sender.headers
+    )
+    assert r.status_code == 200
+    warned = r.json()["entry"][1]["response"]["outcome"]["issue"][0]
+    assert warned["severity"] == "warning"
+    assert "900" in warned["diagnostics"]
+    single = http.post(
+        "/fhir/Observation",
+        headers={**sender.headers, "Prefer": "return=OperationOutcome"},
+        json={
+            **bad,
+            "subject": {
+                "reference": r.json()["entry"][0]["response"]["location"].split("/_history")[0]
+            },
+            "effectiveDateTime": "2025-03-02",
+        },
+    )
+    assert single.status_code == 201
+    assert single.headers["warning"].startswith("199 mch-service")
+    assert single.json()["issue"][0]["severity"] == "warning"
+    with services.db.reading() as session:
+        assert session.scalars(select(m.LabResult)).all() == []
+        rules = session.scalars(select(m.DataQualityIssue.rule)).all()
+    assert rules == ["haemoglobin_out_of_range"] * 2
+
+
+def test_delivery_before_booking_keeps_the_pregnancy_out(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    p = uid()
+    post(
+        http,
+        sender,
+        bundle(
+            entry(patient("hosp-a", "A8"), p),
+            entry(obs(p, "8665-2", "2025-01-01", valueDateTime="2024-10-01")),
+            *delivery(p, "2025-07-01", "2025-07-01", "2025-07-03"),
+            entry(visit(p, "2025-07-20", first=True)),
+        ),
+    )
+    preg = the_pregnancy(services)
+    assert preg.excluded
+    with services.db.reading() as session:
+        assert session.scalars(select(m.DataQualityIssue.rule)).all() == ["delivery_before_booking"]
+
+
+def _snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:
+    out = {}
+    tables = [
+        *FACT_TABLES.values(),
+        m.PatientRecord,
+        m.Woman,
+        m.Pregnancy,
+        m.Delivery,
+        m.Birth,
+        m.Death,
+        m.DataQualityIssue,
+        m.UnmappedCode,
+    ]
+    with services.db.reading() as session:
+        for table in tables:
+            cols = [c for c in table.__table__.columns if c.name not in ("id",)]  # type: ignore[attr-defined]
+            rows = session.execute(select(*cols)).all()
+            # sealed values differ by nonce; compare them opened
+            out[table.__tablename__] = sorted(
+                (tuple("<sealed>" if isinstance(v, bytes) else v for v in r) for r in rows),
+                key=repr,
+            )
+    return out
+
+
+def test_rebuild_gives_the_same_rows(
+    http: httpx.Client, services: Services, tmp_path: Path
+) -> None:
+    senders = care_at_three_institutions(http, services)
+    p = uid()
+    post(
+        http,
+        senders["a"],
+        bundle(
+            entry(patient("hosp-a", "Z1", rid=None, name="李娜"), p),
+            entry(
+                obs(
+                    p,
+                    "11884-4",
+                    "2025-02-01",
+                    valueQuantity={"value": 10, "unit": "wk", "code": "wk"},
+                )
+            ),
+            entry(obs(p, "LOCAL-1", "2025-02-01")),
+            entry(visit(p, "2025-02-01", first=True)),
+        ),
+    )
+    before = _snapshot(services)
+    assert before["pregnancy"]
+    assert before["unmapped_code"]
+    counts = services.domain.rebuild(services.db, services.store)
+    assert counts["women"] == 2
+    assert _snapshot(services) == before
+
+
+def test_site_code_table_maps_local_codes_and_procedures(
+    http: httpx.Client,
+    services: Services,
+    sender: SenderKey,
+    tmp_path: Path,
+    live_server: Any,
+) -> None:
+    p = uid()
+    lis = "http://lis.hosp-c.example.cn/codes"
+    proc = "http://his.hosp-c.example.cn/procedures"
+    local = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": lis, "code": "HIV-AB", "display": "HIV抗体"}]},
+        "subject": {"reference": p},
+        "effectiveDateTime": "2025-03-01",
+        "valueCodeableConcept": {"coding": [{"system": f"{lis}/results", "code": "POS"}]},
+    }
+    post(
+        http,
+        sender,
+        bundle(
+            entry(patient("hosp-a", "L1"), p),
+            entry(local),
+            entry(
+                {
+                    "resourceType": "Procedure",
+                    "status": "completed",
+                    "code": {"coding": [{"system": SNOMED, "code": "269828009"}]},
+                    "subject": {"reference": p},
+                    "performedDateTime": "2025-03-02",
+                }
+            ),
+            entry(
+                {
+                    "resourceType": "Procedure",
+                    "status": "completed",
+                    "code": {"coding": [{"system": proc, "code": "HBSAG-TEST"}]},
+                    "subject": {"reference": p},
+                    "performedDateTime": "2025-03-02",
+                }
+            ),
+        ),
+    )
+    add_user(services, "admin1", "admin")
+    admin = bearer(token_for(http, "admin1"))
+    report = http.get("/api/v1/unmapped-codes", headers=admin).json()
+    assert {(r["system"], r["code"], r["count"]) for r in report} == {
+        (lis, "HIV-AB", 1),
+        (proc, "HBSAG-TEST", 1),
+    }
+    with services.db.reading() as session:
+        assert session.scalars(select(m.LabResult.concept)).all() == ["syphilis_test"]
+    table = tmp_path / "hosp-c.csv"
+    table.write_text(
+        "concept,system,code,display,value,unit\n"
+        f"hiv_test,{lis},HIV-AB,HIV抗体,,\n"
+        f"result_value,{lis}/results,POS,阳性,positive,\n"
+        f"hbsag_test,{proc},HBSAG-TEST,乙肝表面抗原检测,,\n",
+        encoding="utf-8",
+    )
+    site = services.settings.model_copy(update={"code_tables_dir": str(tmp_path)})
+    with_table = build_services(site, Database(site.database_url))
+    try:
+        with_table.domain.rebuild(with_table.db, with_table.store)
+        live_server.point_at(with_table)
+        assert http.get("/api/v1/unmapped-codes", headers=admin).json() == []
+        with with_table.db.reading() as session:
+            labs = sorted(
+                session.execute(
+                    select(m.LabResult.concept, m.LabResult.result, m.LabResult.source)
+                ).all()
+            )
+        assert labs == [
+            ("hbsag_test", None, "procedure"),
+            ("hiv_test", "positive", "observation"),
+            ("syphilis_test", None, "procedure"),
+        ]
+    finally:
+        with_table.db.dispose()
+
+
+def test_a_bad_code_table_names_file_line_and_problem(tmp_path: Path) -> None:
+    from fhir_mappings import CodeTableError, load_code_tables
+
+    (tmp_path / "site.csv").write_text(
+        "concept,system,code\nhiv_test,http://x,A\nhiv_tset,http://x,B\n", encoding="utf-8"
+    )
+    with pytest.raises(CodeTableError, match=r"site.csv:3: unknown concept 'hiv_tset'"):
+        load_code_tables(tmp_path, "http://c")
