@@ -57,6 +57,21 @@ class _Preg:
         return lo, hi
 
 
+# Facts that say a woman is pregnant: outside every known pregnancy they start one of their own.
+# A diagnosis, a treatment or a newborn measurement alone does not (a thalassaemia recorded
+# years before is not a pregnancy).
+SEEDS_PREGNANCY = frozenset(
+    {
+        "prenatal_visit",
+        "postpartum_visit",
+        "lab_result",
+        "risk_assessment",
+        "dating_observation",
+        "care_episode",
+        "delivery_record",
+    }
+)
+
 FACT_DATE = {
     "prenatal_visit": "visit_date",
     "postpartum_visit": "visit_date",
@@ -224,7 +239,7 @@ def _assign(pregs: list[_Preg], facts: dict[str, list[dict[str, Any]]]) -> None:
             if day is None:
                 continue
             home = _find(pregs, day, table, row)
-            if home is None:
+            if home is None and table in SEEDS_PREGNANCY:
                 orphans.append((table, row))
             else:
                 home.facts[table].append(row)

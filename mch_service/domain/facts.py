@@ -1,0 +1,353 @@
+"""The indicator engine's input (mch_service/indicators/facts.py: the contract), built from the
+domain tables with the fact rules of docs/indicator-rules.md.
+
+The heavy lifting is SQL aggregation in the database (one row per pregnancy comes back, not one
+per visit), so the same queries can run on a distributed PostgreSQL-compatible engine; pandas
+only merges the per-pregnancy results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from mch_service.domain import models as m
+from mch_service.domain.sqlfuncs import day_diff
+from mch_service.indicators import facts as F
+
+P, D = m.Pregnancy, m.Delivery
+EARLY_DAYS = 91  # before 13+0 weeks
+INFECTION_TESTS = {"hiv": "hiv_test", "syphilis": "syphilis_test", "hbsag": "hbsag_test"}
+INFECTION_DIAGNOSES = {
+    "hiv": "hiv_diagnosis",
+    "syphilis": "syphilis_diagnosis",
+    "hbsag": "hbv_diagnosis",
+}
+INFECTION_TREATMENTS = {"hiv": "antiretroviral", "syphilis": "syphilis_treatment"}
+SEVERITY = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
+
+
+def _frame(session: Session, stmt: Any) -> pd.DataFrame:
+    result = session.execute(stmt)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _days(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series, errors="coerce").dt.normalize()
+
+
+def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
+    return frame[column].fillna(0).astype(int).astype(bool)
+
+
+def build_frames(session: Session, case_managed_colours: Sequence[str]) -> F.FactFrames:
+    return F.FactFrames(
+        pregnancies=_pregnancies(session, case_managed_colours),
+        births=_births(session),
+        maternal_deaths=_deaths(session),
+        congenital_syphilis=_congenital_syphilis(session),
+        case_managed_colours=tuple(case_managed_colours),
+    )
+
+
+def _pregnancies(session: Session, colours: Sequence[str]) -> pd.DataFrame:
+    base = _frame(
+        session,
+        select(
+            P.id.label("pregnancy_id"),
+            P.woman_key.label("woman_id"),
+            P.street,
+            P.excluded,
+            D.institution_id.label("delivery_institution"),
+            D.delivery_date,
+            D.admission_date.label("delivery_admission_date"),
+            D.discharge_date,
+            P.end_date.label("pregnancy_end_date"),
+            D.facility.label("facility_delivery"),
+            (D.mode == "caesarean").label("caesarean"),
+            D.live_births,
+            D.stillbirths,
+            day_diff(P.first_contact_date, P.lmp).label("first_contact_ga_days"),
+        ).outerjoin(D, D.pregnancy_id == P.id),
+    )
+    frame = base.set_index("pregnancy_id")
+    joined = and_(D.pregnancy_id == m.PrenatalVisit.pregnancy_id)
+    checks = _frame(
+        session,
+        select(
+            m.PrenatalVisit.pregnancy_id,
+            func.count(func.distinct(m.PrenatalVisit.visit_date)).label("prenatal_check_days"),
+        )
+        .join(D, joined)
+        .where(m.PrenatalVisit.visit_date < D.admission_date)
+        .group_by(m.PrenatalVisit.pregnancy_id),
+    ).set_index("pregnancy_id")
+    pp = m.PostpartumVisit
+    since_discharge = day_diff(pp.visit_date, D.discharge_date)
+    since_delivery = day_diff(pp.visit_date, D.delivery_date)
+    postpartum = _frame(
+        session,
+        select(
+            pp.pregnancy_id,
+            func.max(case((and_(since_discharge >= 0, since_discharge <= 28), 1), else_=0)).label(
+                "postpartum_visit_28d"
+            ),
+            func.max(case((and_(since_delivery >= 35, since_delivery <= 56), 1), else_=0)).label(
+                "postpartum_42d_check"
+            ),
+        )
+        .join(D, D.pregnancy_id == pp.pregnancy_id)
+        .group_by(pp.pregnancy_id),
+    ).set_index("pregnancy_id")
+    frame = frame.join(checks).join(postpartum)
+    frame["prenatal_check_days"] = frame["prenatal_check_days"].fillna(0).astype(int)
+
+    lab = m.LabResult
+    upper = func.coalesce(D.discharge_date, P.end_date, lab.test_date)
+    in_window = and_(lab.test_date <= upper, or_(P.lmp.is_(None), lab.test_date >= P.lmp))
+    ga = day_diff(lab.test_date, P.lmp)
+    labs = _frame(
+        session,
+        select(
+            lab.pregnancy_id,
+            lab.concept,
+            func.max(case((in_window, 1), else_=0)).label("tested"),
+            func.max(
+                case(
+                    (
+                        and_(
+                            in_window,
+                            or_(D.admission_date.is_(None), lab.test_date < D.admission_date),
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ).label("tested_in_pregnancy"),
+            func.max(case((and_(in_window, ga < EARLY_DAYS), 1), else_=0)).label("tested_early"),
+            func.max(
+                case((and_(lab.result == "positive", lab.test_date <= upper), 1), else_=0)
+            ).label("positive"),
+            func.max(
+                case(
+                    (
+                        and_(
+                            lab.concept == "haemoglobin",
+                            lab.value < 110,
+                            lab.test_date <= func.coalesce(D.delivery_date, lab.test_date),
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ).label("anaemia"),
+            func.max(
+                case((lab.test_date <= func.coalesce(D.delivery_date, lab.test_date), 1), else_=0)
+            ).label("in_pregnancy_to_delivery"),
+        )
+        .join(P, P.id == lab.pregnancy_id)
+        .outerjoin(D, D.pregnancy_id == P.id)
+        .group_by(lab.pregnancy_id, lab.concept),
+    )
+    for infection, concept in INFECTION_TESTS.items():
+        part = labs[labs["concept"] == concept].set_index("pregnancy_id")
+        for flag in ("tested", "tested_in_pregnancy", "tested_early", "positive"):
+            frame[f"{infection}_{flag}"] = part[flag].reindex(frame.index).fillna(0).astype(bool)
+    hb = labs[labs["concept"] == "haemoglobin"].set_index("pregnancy_id")
+    frame["has_hb"] = hb["in_pregnancy_to_delivery"].reindex(frame.index).fillna(0).astype(bool)
+    frame["anaemia"] = hb["anaemia"].reindex(frame.index).fillna(0).astype(bool)
+    thal_test = labs[(labs["concept"] == "thalassaemia_test") & (labs["positive"] == 1)]
+
+    # diagnoses count for the woman whenever recorded on or before discharge (a known HIV
+    # infection from before this pregnancy is still one); thalassaemia at any time
+    dx = m.Diagnosis
+    woman_dx = _frame(
+        session,
+        select(m.PatientRecord.woman_key, dx.concept, func.min(dx.diagnosed_date).label("first"))
+        .join(m.PatientRecord, m.PatientRecord.ref == dx.subject)
+        .where(m.PatientRecord.woman_key.is_not(None))
+        .group_by(m.PatientRecord.woman_key, dx.concept),
+    )
+    ends = pd.DataFrame(
+        {
+            "woman_id": frame["woman_id"],
+            "until": _days(frame["discharge_date"].fillna(frame["pregnancy_end_date"])),
+        },
+        index=frame.index,
+    )
+    for infection, concept in INFECTION_DIAGNOSES.items():
+        known = woman_dx[woman_dx["concept"] == concept].set_index("woman_key")["first"]
+        first = _days(ends["woman_id"].map(known))
+        diagnosed = first.notna() & (ends["until"].isna() | (first <= ends["until"]))
+        frame[f"{infection}_positive"] = frame[f"{infection}_positive"] | diagnosed.values
+    thal_women = set(woman_dx.loc[woman_dx["concept"] == "thalassaemia_diagnosis", "woman_key"])
+    frame["thalassaemia"] = frame["woman_id"].isin(thal_women) | frame.index.isin(
+        thal_test["pregnancy_id"]
+    )
+
+    tr = m.Treatment
+    treated = _frame(
+        session,
+        select(tr.pregnancy_id, tr.concept)
+        .join(P, P.id == tr.pregnancy_id)
+        .outerjoin(D, D.pregnancy_id == P.id)
+        .where(
+            tr.treated_date <= func.coalesce(D.discharge_date, P.end_date, tr.treated_date),
+            or_(P.lmp.is_(None), tr.treated_date >= P.lmp),
+        )
+        .distinct(),
+    )
+    for infection in INFECTION_TESTS:
+        concept = INFECTION_TREATMENTS.get(infection)
+        ids = set(treated.loc[treated["concept"] == concept, "pregnancy_id"]) if concept else set()
+        frame[f"{infection}_treated"] = frame.index.isin(ids)
+
+    ra = m.RiskAssessmentFact
+    in_risk = and_(
+        ra.assessed_date <= func.coalesce(D.delivery_date, ra.assessed_date),
+        or_(P.lmp.is_(None), ra.assessed_date >= P.lmp),
+    )
+    severity = case(*[(ra.colour == c, n) for c, n in SEVERITY.items()], else_=-1)
+    managed_severity = [c for c in colours if c in SEVERITY]
+    is_managed = or_(
+        ra.colour.in_(managed_severity) if managed_severity else literal(False),
+        and_(ra.purple.is_(True), literal("purple" in colours)),
+    )
+    risk = _frame(
+        session,
+        select(
+            ra.pregnancy_id,
+            func.max(case((in_risk, severity), else_=-1)).label("severity"),
+            func.max(case((and_(in_risk, ra.purple.is_(True)), 1), else_=0)).label("purple"),
+            func.min(case((and_(in_risk, is_managed), ra.assessed_date), else_=None)).label(
+                "first_case_managed_date"
+            ),
+        )
+        .join(P, P.id == ra.pregnancy_id)
+        .outerjoin(D, D.pregnancy_id == P.id)
+        .group_by(ra.pregnancy_id),
+    ).set_index("pregnancy_id")
+    names = {n: c for c, n in SEVERITY.items()}
+    frame["highest_colour"] = risk["severity"].reindex(frame.index).map(names)
+    frame["highest_colour"] = (
+        frame["highest_colour"].astype(object).where(frame["highest_colour"].notna(), None)
+    )
+    frame["purple"] = risk["purple"].reindex(frame.index).fillna(0).astype(bool)
+    frame["first_case_managed_date"] = _days(risk["first_case_managed_date"].reindex(frame.index))
+    # contact after the first case-managed grading, up to the delivery day: a prenatal visit
+    # (recorded follow-ups join here once the case register keeps them)
+    pv = m.PrenatalVisit
+    visits = _frame(
+        session,
+        select(pv.pregnancy_id, pv.visit_date)
+        .join(P, P.id == pv.pregnancy_id)
+        .outerjoin(D, D.pregnancy_id == P.id)
+        .where(pv.visit_date <= func.coalesce(D.delivery_date, pv.visit_date)),
+    )
+    visits["visit_date"] = _days(visits["visit_date"])
+    first_cm = frame["first_case_managed_date"].rename("first_cm")
+    joined_visits = visits.join(first_cm, on="pregnancy_id")
+    contacted = set(
+        joined_visits.loc[joined_visits["visit_date"] > joined_visits["first_cm"], "pregnancy_id"]
+    )
+    frame["case_managed_contact"] = frame.index.isin(contacted)
+
+    for column in (
+        "delivery_date",
+        "delivery_admission_date",
+        "discharge_date",
+        "pregnancy_end_date",
+    ):
+        frame[column] = _days(frame[column])
+    for column in ("postpartum_visit_28d", "postpartum_42d_check"):
+        frame[column] = _flag(frame, column)
+    for column in ("facility_delivery", "caesarean", "excluded"):
+        frame[column] = frame[column].fillna(False).astype(bool)
+    for column in ("live_births", "stillbirths"):
+        frame[column] = frame[column].fillna(0).astype(int)
+    frame["first_contact_ga_days"] = frame["first_contact_ga_days"].astype("Int64")
+    frame["street"] = frame["street"].astype(object).where(frame["street"].notna(), None)
+    frame["delivery_institution"] = (
+        frame["delivery_institution"]
+        .astype(object)
+        .where(frame["delivery_institution"].notna(), None)
+    )
+    return frame.reset_index()
+
+
+def _births(session: Session) -> pd.DataFrame:
+    b = m.Birth
+    frame = _frame(
+        session,
+        select(
+            b.pregnancy_id,
+            b.live,
+            b.weight_g,
+            D.ga_days,
+            b.neonatal_death_age_days,
+            D.delivery_date,
+            P.street,
+            D.institution_id.label("delivery_institution"),
+            D.facility.label("facility_delivery"),
+            (D.mode == "caesarean").label("caesarean"),
+        )
+        .join(D, D.pregnancy_id == b.pregnancy_id)
+        .join(P, P.id == b.pregnancy_id),
+    )
+    frame["delivery_date"] = _days(frame["delivery_date"])
+    frame["live"] = frame["live"].astype(bool)
+    frame["weight_g"] = frame["weight_g"].astype(float)
+    for column in ("ga_days", "neonatal_death_age_days"):
+        frame[column] = frame[column].astype("Int64")
+    for column in ("facility_delivery", "caesarean"):
+        frame[column] = frame[column].fillna(False).astype(bool)
+    frame["street"] = frame["street"].astype(object).where(frame["street"].notna(), None)
+    return frame
+
+
+def _deaths(session: Session) -> pd.DataFrame:
+    dt = m.Death
+    frame = _frame(
+        session,
+        select(
+            dt.pregnancy_id,
+            dt.death_date,
+            m.Woman.street,
+            dt.institution_id.label("reporting_institution"),
+            dt.maternal,
+        )
+        .join(m.Woman, m.Woman.key == dt.woman_key)
+        .where(dt.timing.in_(("pregnancy", "postpartum"))),
+    )
+    frame["death_date"] = _days(frame["death_date"])
+    frame["maternal"] = frame["maternal"].astype(bool)
+    frame["street"] = frame["street"].astype(object).where(frame["street"].notna(), None)
+    return frame
+
+
+def _congenital_syphilis(session: Session) -> pd.DataFrame:
+    dx = m.Diagnosis
+    newborn = m.PatientRecord.__table__.alias("newborn")
+    mother = m.PatientRecord.__table__.alias("mother")
+    frame = _frame(
+        session,
+        select(
+            dx.resource_pk.label("case_id"),
+            dx.diagnosed_date.label("recorded_date"),
+            m.Woman.street,
+            dx.institution_id.label("reporting_institution"),
+        )
+        .join(newborn, newborn.c.ref == dx.subject, isouter=True)
+        .join(mother, mother.c.ref == newborn.c.mother_ref, isouter=True)
+        .join(m.Woman, m.Woman.key == mother.c.woman_key, isouter=True)
+        .where(dx.concept == "congenital_syphilis")
+        .distinct(),
+    )
+    frame["recorded_date"] = _days(frame["recorded_date"])
+    frame["case_id"] = frame["case_id"].astype(str)
+    frame["street"] = frame["street"].astype(object).where(frame["street"].notna(), None)
+    return frame
