@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fhir_mappings import load_code_tables, load_views
+from jobs import endpoints as job_endpoints
 from mch_service import __version__
 from mch_service.audit import endpoints as audit_endpoints
 from mch_service.auth import endpoints as auth_endpoints
@@ -35,6 +36,8 @@ from mch_service.fhir_api.import_jobs import ImportJobs
 from mch_service.fhir_api.interactions import Interactions
 from mch_service.fhir_api.outcomes import operation_outcome, outcome_for_error
 from mch_service.fhir_api.service import FhirService
+from mch_service.indicators import endpoints as indicator_endpoints
+from mch_service.indicators.service import IndicatorService, indicator_settings
 from mch_service.institutions import endpoints as institution_endpoints
 from mch_service.store.service import ResourceStore
 from mch_service.web import pages as web_pages
@@ -52,6 +55,7 @@ class Services:
     imports: ImportJobs
     accounts: StaffAccounts
     domain: DomainService
+    indicators: IndicatorService
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
@@ -81,7 +85,8 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     fhir = FhirService(db, interactions, settings.max_bundle_entries, domain)
     imports = ImportJobs(db, fhir, Path(settings.import_spool_dir))
     accounts = StaffAccounts(settings)
-    return Services(settings, db, crypto, store, fhir, imports, accounts, domain)
+    indicators = IndicatorService(db, indicator_settings(settings))
+    return Services(settings, db, crypto, store, fhir, imports, accounts, domain, indicators)
 
 
 def _is_fhir(request: Request) -> bool:
@@ -114,7 +119,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         interrupted = app.state.services.imports.mark_interrupted()
         if interrupted:
             log.warning("%d import job(s) were cut off by a restart; send them again", interrupted)
+        scheduler = None
+        if settings.scheduler_in_server:
+            # Embedded mode: the server schedules too (one process at a time, by lease).
+            from jobs.scheduler import Scheduler
+
+            scheduler = Scheduler(app.state.services, settings.job_schedules)
+            scheduler.start()
         yield
+        if scheduler is not None:
+            scheduler.stop()
         app.state.services.imports.shutdown()
 
     # FastAPI's Swagger and ReDoc pages load scripts from a CDN: off (pages must work offline).
@@ -185,6 +199,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(audit_endpoints.router)
     app.include_router(institution_endpoints.router)
     app.include_router(domain_endpoints.router)
+    app.include_router(indicator_endpoints.router)
+    app.include_router(job_endpoints.router)
     app.include_router(web_pages.router)
     app.mount(
         "/static",

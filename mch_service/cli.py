@@ -24,6 +24,8 @@ domain_app = typer.Typer(
     help="The pregnancy record derived from the stored resources", no_args_is_help=True
 )
 app.add_typer(domain_app, name="domain")
+jobs_app = typer.Typer(help="Scheduled jobs: run now, list runs", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True)
@@ -430,6 +432,82 @@ def codes_check(
     except CodeTableError as exc:
         _fail(str(exc))
     typer.echo(f"{len(tables.all_rows())} codes from {', '.join(tables.files)}")
+
+
+@jobs_app.command("run")
+def jobs_run(
+    name: Annotated[str, typer.Argument(help="A job name, or 'all'")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
+) -> None:
+    """Run a job now (recorded like a scheduled run)."""
+    from datetime import date
+
+    from jobs.runner import job_names, run_job
+
+    day = None
+    if as_of:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            _fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+    names = [n for n in job_names() if n != "indicators_full"] if name == "all" else [name]
+    unknown = [n for n in names if n not in job_names()]
+    if unknown:
+        _fail(f"no job {unknown[0]!r} (jobs: {', '.join(job_names())})")
+    services = _services()
+    failed = False
+    for n in names:
+        run = run_job(services, n, day, "manual")
+        typer.echo(
+            f"{n}: {run.status}, {run.rows_touched} rows" + (f" ({run.error})" if run.error else "")
+        )
+        failed |= run.status != "succeeded"
+    if failed:
+        raise typer.Exit(1)
+
+
+@jobs_app.command("list")
+def jobs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The jobs, their schedules and the latest runs."""
+    from jobs.runner import job_names, recent_runs
+    from jobs.scheduler import lease_holder
+
+    services = _services()
+    with services.db.reading() as session:
+        runs = recent_runs(session, None, 20)
+    if as_json:
+        typer.echo(json.dumps({"jobs": job_names(), "runs": runs}, ensure_ascii=False))
+        return
+    schedules = services.settings.job_schedules
+    for n in job_names():
+        typer.echo(f"{n}\t{schedules.get(n) or 'not scheduled'}")
+    typer.echo(f"scheduler held by: {lease_holder(services.db) or 'nobody'}")
+    for r in runs:
+        typer.echo(
+            f"  {r['started_at'][:19]} {r['job']} {r['status']} {r['rows_touched']} "
+            f"{r['error'] or ''}"
+        )
+
+
+@app.command()
+def worker() -> None:
+    """Run the job scheduler (production: next to `serve` with MCH_SCHEDULER_IN_SERVER=false).
+    Only one scheduler runs at a time; a second worker waits and takes over if the first
+    stops."""
+    import signal
+    import threading
+
+    from jobs.scheduler import Scheduler
+
+    services = _services()
+    scheduler = Scheduler(services, services.settings.job_schedules)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    scheduler.start()
+    typer.echo("worker started; waiting for the scheduler lease")
+    stop.wait()
+    scheduler.stop()
 
 
 def main() -> None:

@@ -62,6 +62,20 @@ class Settings(BaseSettings):
     # a proxy, per X-Forwarded-Proto); "always" / "never" force it.
     cookie_secure: Literal["auto", "always", "never"] = "auto"
 
+    # Indicator rules that are local choices (docs/indicator-rules.md); every stored result
+    # records the values that produced it.
+    indicator_statistical_year: bool = False
+    indicator_caesarean_basis: Literal["births", "women"] = "births"
+    case_managed_colours: list[str] = Field(default_factory=lambda: ["orange", "red", "purple"])
+    indicator_anaemia_denominator_excludes_thalassaemia: bool = False
+
+    # Jobs: cron expressions in MCH_TIMEZONE (empty: not scheduled), and whether `serve` runs
+    # the scheduler itself (the embedded mode); production runs `mch-service worker`.
+    job_schedules: dict[str, str] = Field(
+        default_factory=lambda: {"indicators": "*/5 * * * *", "data_quality": "17 * * * *"}
+    )
+    scheduler_in_server: bool = True
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

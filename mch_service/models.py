@@ -1,8 +1,11 @@
 """Imports every model so that Base.metadata knows all tables (for Alembic and tests)."""
 
+import jobs.models  # noqa: F401
+import mch_service.domain.models  # noqa: F401 (registers the domain tables)
+import mch_service.indicators.results  # noqa: F401
+import mch_service.quality.models  # noqa: F401
 from mch_service.audit.models import AuditEvent
 from mch_service.auth.models import StaffToken, StaffUser
-from mch_service.domain.models import *  # noqa: F403 (registers the domain tables)
 from mch_service.fhir_api.models import ImportJob
 from mch_service.institutions.models import Institution, InstitutionApiKey
 from mch_service.store.models import (

@@ -239,10 +239,12 @@ def _assign(pregs: list[_Preg], facts: dict[str, list[dict[str, Any]]]) -> None:
             if day is None:
                 continue
             home = _find(pregs, day, table, row)
-            if home is None and table in SEEDS_PREGNANCY:
-                orphans.append((table, row))
-            else:
+            if home is not None:
                 home.facts[table].append(row)
+            elif table in SEEDS_PREGNANCY:
+                orphans.append((table, row))
+            # else: a diagnosis, treatment or newborn measurement outside every pregnancy
+            # stays unassigned (pregnancy_id NULL); it still counts for the woman
     orphans.sort(key=lambda x: x[1][FACT_DATE[x[0]]])
     extra: list[_Preg] = []
     for table, row in orphans:

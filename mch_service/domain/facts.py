@@ -44,17 +44,35 @@ def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].fillna(0).astype(int).astype(bool)
 
 
-def build_frames(session: Session, case_managed_colours: Sequence[str]) -> F.FactFrames:
+def build_frames(
+    session: Session, case_managed_colours: Sequence[str], women: Sequence[str] | None = None
+) -> F.FactFrames:
+    """All of the district, or only the given women (for an incremental update)."""
+    scope = _Scope(women)
     return F.FactFrames(
-        pregnancies=_pregnancies(session, case_managed_colours),
-        births=_births(session),
-        maternal_deaths=_deaths(session),
-        congenital_syphilis=_congenital_syphilis(session),
+        pregnancies=_pregnancies(session, case_managed_colours, scope),
+        births=_births(session, scope),
+        maternal_deaths=_deaths(session, scope),
+        congenital_syphilis=_congenital_syphilis(session, scope),
         case_managed_colours=tuple(case_managed_colours),
     )
 
 
-def _pregnancies(session: Session, colours: Sequence[str]) -> pd.DataFrame:
+class _Scope:
+    def __init__(self, women: Sequence[str] | None) -> None:
+        self.women = list(women) if women is not None else None
+
+    def pregnancy(self, column: Any) -> Any:
+        """A condition limiting ``column`` (a pregnancy id) to the women in scope."""
+        if self.women is None:
+            return literal(True)
+        return column.in_(select(P.id).where(P.woman_key.in_(self.women)))
+
+    def woman(self, column: Any) -> Any:
+        return literal(True) if self.women is None else column.in_(self.women)
+
+
+def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.DataFrame:
     base = _frame(
         session,
         select(
@@ -72,7 +90,9 @@ def _pregnancies(session: Session, colours: Sequence[str]) -> pd.DataFrame:
             D.live_births,
             D.stillbirths,
             day_diff(P.first_contact_date, P.lmp).label("first_contact_ga_days"),
-        ).outerjoin(D, D.pregnancy_id == P.id),
+        )
+        .outerjoin(D, D.pregnancy_id == P.id)
+        .where(scope.woman(P.woman_key)),
     )
     frame = base.set_index("pregnancy_id")
     joined = and_(D.pregnancy_id == m.PrenatalVisit.pregnancy_id)
@@ -84,6 +104,7 @@ def _pregnancies(session: Session, colours: Sequence[str]) -> pd.DataFrame:
         )
         .join(D, joined)
         .where(m.PrenatalVisit.visit_date < D.admission_date)
+        .where(scope.pregnancy(m.PrenatalVisit.pregnancy_id))
         .group_by(m.PrenatalVisit.pregnancy_id),
     ).set_index("pregnancy_id")
     pp = m.PostpartumVisit
@@ -101,6 +122,7 @@ def _pregnancies(session: Session, colours: Sequence[str]) -> pd.DataFrame:
             ),
         )
         .join(D, D.pregnancy_id == pp.pregnancy_id)
+        .where(scope.pregnancy(pp.pregnancy_id))
         .group_by(pp.pregnancy_id),
     ).set_index("pregnancy_id")
     frame = frame.join(checks).join(postpartum)
@@ -151,6 +173,7 @@ def _pregnancies(session: Session, colours: Sequence[str]) -> pd.DataFrame:
         )
         .join(P, P.id == lab.pregnancy_id)
         .outerjoin(D, D.pregnancy_id == P.id)
+        .where(scope.woman(P.woman_key))
         .group_by(lab.pregnancy_id, lab.concept),
     )
     for infection, concept in INFECTION_TESTS.items():
@@ -169,7 +192,7 @@ def _pregnancies(session: Session, colours: Sequence[str]) -> pd.DataFrame:
         session,
         select(m.PatientRecord.woman_key, dx.concept, func.min(dx.diagnosed_date).label("first"))
         .join(m.PatientRecord, m.PatientRecord.ref == dx.subject)
-        .where(m.PatientRecord.woman_key.is_not(None))
+        .where(m.PatientRecord.woman_key.is_not(None), scope.woman(m.PatientRecord.woman_key))
         .group_by(m.PatientRecord.woman_key, dx.concept),
     )
     ends = pd.DataFrame(
@@ -195,6 +218,7 @@ def _pregnancies(session: Session, colours: Sequence[str]) -> pd.DataFrame:
         select(tr.pregnancy_id, tr.concept)
         .join(P, P.id == tr.pregnancy_id)
         .outerjoin(D, D.pregnancy_id == P.id)
+        .where(scope.woman(P.woman_key))
         .where(
             tr.treated_date <= func.coalesce(D.discharge_date, P.end_date, tr.treated_date),
             or_(P.lmp.is_(None), tr.treated_date >= P.lmp),
@@ -202,8 +226,9 @@ def _pregnancies(session: Session, colours: Sequence[str]) -> pd.DataFrame:
         .distinct(),
     )
     for infection in INFECTION_TESTS:
-        concept = INFECTION_TREATMENTS.get(infection)
-        ids = set(treated.loc[treated["concept"] == concept, "pregnancy_id"]) if concept else set()
+        treatment = INFECTION_TREATMENTS.get(infection)
+        ids = (set(treated.loc[treated["concept"] == treatment, "pregnancy_id"]) if treatment
+               else set())
         frame[f"{infection}_treated"] = frame.index.isin(ids)
 
     ra = m.RiskAssessmentFact
@@ -229,6 +254,7 @@ def _pregnancies(session: Session, colours: Sequence[str]) -> pd.DataFrame:
         )
         .join(P, P.id == ra.pregnancy_id)
         .outerjoin(D, D.pregnancy_id == P.id)
+        .where(scope.woman(P.woman_key))
         .group_by(ra.pregnancy_id),
     ).set_index("pregnancy_id")
     names = {n: c for c, n in SEVERITY.items()}
@@ -246,6 +272,7 @@ def _pregnancies(session: Session, colours: Sequence[str]) -> pd.DataFrame:
         select(pv.pregnancy_id, pv.visit_date)
         .join(P, P.id == pv.pregnancy_id)
         .outerjoin(D, D.pregnancy_id == P.id)
+        .where(scope.woman(P.woman_key))
         .where(pv.visit_date <= func.coalesce(D.delivery_date, pv.visit_date)),
     )
     visits["visit_date"] = _days(visits["visit_date"])
@@ -279,7 +306,7 @@ def _pregnancies(session: Session, colours: Sequence[str]) -> pd.DataFrame:
     return frame.reset_index()
 
 
-def _births(session: Session) -> pd.DataFrame:
+def _births(session: Session, scope: _Scope) -> pd.DataFrame:
     b = m.Birth
     frame = _frame(
         session,
@@ -296,6 +323,7 @@ def _births(session: Session) -> pd.DataFrame:
             (D.mode == "caesarean").label("caesarean"),
         )
         .join(D, D.pregnancy_id == b.pregnancy_id)
+        .where(scope.pregnancy(b.pregnancy_id))
         .join(P, P.id == b.pregnancy_id),
     )
     frame["delivery_date"] = _days(frame["delivery_date"])
@@ -309,7 +337,7 @@ def _births(session: Session) -> pd.DataFrame:
     return frame
 
 
-def _deaths(session: Session) -> pd.DataFrame:
+def _deaths(session: Session, scope: _Scope) -> pd.DataFrame:
     dt = m.Death
     frame = _frame(
         session,
@@ -321,7 +349,7 @@ def _deaths(session: Session) -> pd.DataFrame:
             dt.maternal,
         )
         .join(m.Woman, m.Woman.key == dt.woman_key)
-        .where(dt.timing.in_(("pregnancy", "postpartum"))),
+        .where(dt.timing.in_(("pregnancy", "postpartum")), scope.woman(dt.woman_key)),
     )
     frame["death_date"] = _days(frame["death_date"])
     frame["maternal"] = frame["maternal"].astype(bool)
@@ -329,7 +357,7 @@ def _deaths(session: Session) -> pd.DataFrame:
     return frame
 
 
-def _congenital_syphilis(session: Session) -> pd.DataFrame:
+def _congenital_syphilis(session: Session, scope: _Scope) -> pd.DataFrame:
     dx = m.Diagnosis
     newborn = m.PatientRecord.__table__.alias("newborn")
     mother = m.PatientRecord.__table__.alias("mother")
@@ -344,7 +372,7 @@ def _congenital_syphilis(session: Session) -> pd.DataFrame:
         .join(newborn, newborn.c.ref == dx.subject, isouter=True)
         .join(mother, mother.c.ref == newborn.c.mother_ref, isouter=True)
         .join(m.Woman, m.Woman.key == mother.c.woman_key, isouter=True)
-        .where(dx.concept == "congenital_syphilis")
+        .where(dx.concept == "congenital_syphilis", scope.woman(mother.c.woman_key))
         .distinct(),
     )
     frame["recorded_date"] = _days(frame["recorded_date"])

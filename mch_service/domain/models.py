@@ -204,6 +204,10 @@ class Woman(Base):
     street: Mapped[str | None] = mapped_column(String(32), nullable=True)
     resident_id_valid: Mapped[bool] = mapped_column(Boolean, default=False)
     record_count: Mapped[int] = mapped_column(Integer, default=0)
+    # When her pregnancies were last re-assembled: incremental jobs pick up what changed.
+    changed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
 
 
 class Pregnancy(Base):

@@ -203,3 +203,50 @@ def read_pregnancy(
         "data_quality": [{"rule": i.rule, "message": i.message} for i in issues],
         "timeline": timeline,
     }
+
+
+def masked_summaries(
+    session: Session, crypto: Crypto, pregnancy_ids: list[str]
+) -> list[dict[str, Any]]:
+    """One line per pregnancy for drill-down lists: identifiers always masked."""
+    out = []
+    for start in range(0, len(pregnancy_ids), 500):
+        chunk = pregnancy_ids[start : start + 500]
+        rows = session.execute(
+            select(
+                m.Pregnancy.id, m.Pregnancy.street, m.Pregnancy.end_date, m.Pregnancy.woman_key
+            ).where(m.Pregnancy.id.in_(chunk))
+        )
+        pregs = {r[0]: r for r in rows}
+        keys = {r[3] for r in pregs.values()}
+        records: dict[str, m.PatientRecord] = {}
+        for r in session.scalars(
+            select(m.PatientRecord)
+            .where(m.PatientRecord.woman_key.in_(keys))
+            .order_by(m.PatientRecord.received_at)
+        ):
+            records[r.woman_key or ""] = r
+        for pid in chunk:
+            p = pregs.get(pid)
+            if p is None:
+                continue
+            rec = records.get(p[3])
+            name = rid = None
+            if rec is not None and rec.name_sealed:
+                name = crypto.open_sealed(
+                    rec.name_sealed, f"patient_record/{rec.ref}/name".encode()
+                ).decode()
+            if rec is not None and rec.resident_id_sealed:
+                rid = crypto.open_sealed(
+                    rec.resident_id_sealed, f"patient_record/{rec.ref}/resident_id".encode()
+                ).decode()
+            out.append(
+                {
+                    "pregnancy_id": pid,
+                    "name": mask(name),
+                    "resident_id": mask(rid, 6, 4),
+                    "street": p[1],
+                    "end_date": _iso(p[2]),
+                }
+            )
+    return out

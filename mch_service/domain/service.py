@@ -25,7 +25,7 @@ from mch_service.domain.assemble import FACT_TABLES, assemble
 from mch_service.domain.extract import Extracted, Extractor, Source
 from mch_service.store.models import FhirResource, FhirResourceVersion
 from mch_service.store.service import ResourceStore
-from mch_service.timeutil import to_utc
+from mch_service.timeutil import to_utc, utcnow
 
 DOMAIN_TYPES = frozenset(
     {
@@ -262,12 +262,18 @@ class DomainService:
                         .values(pregnancy_id=None)
                     )
         issues: list[dict[str, Any]] = []
+        now = utcnow()
         rows: dict[type, list[dict[str, Any]]] = defaultdict(list)
         assignments: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for key in keys:
             mine = [r for r in records if r["woman_key"] == key]
             if not mine:
-                session.execute(delete(m.Woman).where(m.Woman.key == key))
+                # kept (with no records) so that jobs see her change and drop her numbers
+                session.execute(
+                    update(m.Woman)
+                    .where(m.Woman.key == key)
+                    .values(street=None, resident_id_valid=False, record_count=0, changed_at=now)
+                )
                 continue
             refs = set(refs_of[key])
             result = assemble(
@@ -276,7 +282,7 @@ class DomainService:
             session.execute(
                 update(m.Woman)
                 .where(m.Woman.key == key)
-                .values(**{k: v for k, v in result.woman.items() if k != "key"})
+                .values(changed_at=now, **{k: v for k, v in result.woman.items() if k != "key"})
             )
             rows[m.Pregnancy] += result.pregnancies
             rows[m.Delivery] += result.deliveries

@@ -18,6 +18,8 @@ OK = "ok"  # anything but 401/403 (the request itself may be a 4xx for other rea
 ADMIN_ONLY = {"anonymous": 401, "admin": OK, "reviewer": 403, "monitor": 403}
 SIGNED_IN = {"anonymous": 401, "admin": OK, "reviewer": OK, "monitor": OK}
 PUBLIC = {"anonymous": OK, "admin": OK, "reviewer": OK, "monitor": OK}
+# Indicators and aggregates: the monitoring group and administrators; reviewers work cases.
+MONITORS = {"anonymous": 401, "admin": OK, "reviewer": 403, "monitor": OK}
 # The FHIR interface takes institution API keys, never staff tokens.
 INSTITUTIONS_ONLY = {"anonymous": 401, "admin": 401, "reviewer": 401, "monitor": 401}
 
@@ -61,6 +63,16 @@ ROUTES: dict[tuple[str, str], dict[str, object]] = {
         "monitor": OK,
     },  # 404 here: none exists
     ("GET", "/api/v1/unmapped-codes"): ADMIN_ONLY,
+    ("GET", "/api/v1/indicators"): MONITORS,
+    ("GET", "/api/v1/indicators/catalogue"): MONITORS,
+    ("GET", "/api/v1/indicators/{indicator_id}/series"): MONITORS,
+    ("GET", "/api/v1/indicators/{indicator_id}/records"): MONITORS,
+    ("GET", "/api/v1/indicators/export.csv"): MONITORS,
+    ("GET", "/api/v1/indicators/export.xlsx"): MONITORS,
+    ("GET", "/api/v1/indicators/measure-reports"): MONITORS,
+    ("GET", "/api/v1/data-quality"): MONITORS,
+    ("GET", "/api/v1/jobs"): ADMIN_ONLY,
+    ("POST", "/api/v1/jobs/{name}/run"): ADMIN_ONLY,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
@@ -77,6 +89,15 @@ PARAMS = {
     "institution_id": "hosp-z",
     "name": "interface-guide",
     "pregnancy_id": "P1",
+    "indicator_id": "hiv_test_rate",
+}
+QUERIES = {
+    "/api/v1/indicators": "?period=2025-01",
+    "/api/v1/indicators/{indicator_id}/series": "?from=2025-01&to=2025-03",
+    "/api/v1/indicators/{indicator_id}/records": "?period=2025-01",
+    "/api/v1/indicators/export.csv": "?period=2025-01",
+    "/api/v1/indicators/export.xlsx": "?period=2025-01",
+    "/api/v1/indicators/measure-reports": "?period=2025-01",
 }
 BODIES: dict[str, object] = {
     "/api/v1/users": {"username": "newbie", "role": "monitor", "password": PASSWORD},
@@ -134,7 +155,7 @@ def test_role_route_table(
         ROUTES.items(), key=lambda kv: (kv[0][1] in ("/api/v1/token/revoke", "/logout"), kv[0])
     )
     for (method, path), expected in order:
-        url = path.format(**PARAMS)
+        url = path.format(**PARAMS) + QUERIES.get(path, "")
         body = BODIES.get(path)
         headers = dict(role_headers[role])
         if path.startswith("/fhir") and method in ("POST", "PUT"):

@@ -1,0 +1,34 @@
+"""The jobs. Each body is a few lines that call a service."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from jobs.runner import JobBody, JobResult
+from mch_service.quality import service as quality
+
+
+def indicators(services: Any, as_of: date | None) -> JobResult:
+    """Recompute the indicator results that changed since the last run."""
+    rows = services.indicators.refresh()
+    return JobResult(rows, f"{rows} result rows written")
+
+
+def indicators_full(services: Any, as_of: date | None) -> JobResult:
+    """Recompute every indicator result from the domain tables."""
+    rows = services.indicators.refresh(full=True)
+    return JobResult(rows, f"{rows} result rows written (full)")
+
+
+def data_quality(services: Any, as_of: date | None) -> JobResult:
+    with services.db.transaction() as session:
+        n = quality.refresh(session)
+    return JobResult(n, f"{n} figures")
+
+
+JOBS: dict[str, JobBody] = {
+    "indicators": indicators,
+    "indicators_full": indicators_full,
+    "data_quality": data_quality,
+}

@@ -1,0 +1,32 @@
+"""Stored indicator results: numerator and denominator, not just the rate, with the catalogue
+version and settings that produced them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, DateTime, Float, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mch_service.database import Base
+
+
+class IndicatorResult(Base):
+    __tablename__ = "indicator_result"
+
+    indicator_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    area: Mapped[str] = mapped_column(String(32), primary_key=True)  # district | street code
+    institution: Mapped[str] = mapped_column(String(64), primary_key=True)  # all | id
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    numerator: Mapped[int] = mapped_column(Integer)
+    denominator: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    unit: Mapped[str] = mapped_column(String(16))
+    target: Mapped[float | None] = mapped_column(Float, nullable=True)
+    direction: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    catalogue_version: Mapped[str] = mapped_column(String(16))
+    settings: Mapped[str] = mapped_column(Text)  # JSON of IndicatorSettings
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
