@@ -31,9 +31,9 @@ from mch_service.indicators.calculations import (
     IndicatorValue,
     compute_all,
     iter_values,
+    members,
 )
 from mch_service.indicators.catalogue import BY_ID, CALCULATED, CATALOGUE, CATALOGUE_VERSION
-from mch_service.indicators.drilldown import members
 from mch_service.indicators.errors import IndicatorInputError
 from mch_service.indicators.periods import iter_periods, parse_period, period_containing
 from mch_service.indicators.results import IndicatorResult

@@ -1,0 +1,740 @@
+"""Indicator calculations: pure functions over the fact tables and an explicit period.
+
+No clock, no I/O, no globals. The method:
+
+1. Turn every counted fact into a row of *base counts* (``_units``): one row per cohort delivery
+   (live births, women early-contact, women tested, ...), one per maternal death and one per
+   congenital syphilis case, each with its attribution day, street and institution.
+2. Sum those rows over a period, an area and an institution (``compute``), or over every period
+   and view at once with group-bys (``compute_all``).
+3. Each indicator is a (numerator count, denominator count) pair of those sums (``_PAIRS``).
+
+Rules: docs/indicator-rules.md ("Attribution", "The indicators").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from mch_service.indicators import facts as f
+from mch_service.indicators.catalogue import BY_ID, CALCULATED, CATALOGUE_VERSION, Indicator
+from mch_service.indicators.errors import IndicatorInputError
+from mch_service.indicators.periods import (
+    PERIOD_KINDS,
+    Period,
+    parse_period,
+    period_indexes,
+)
+from mch_service.indicators.settings import DEFAULT_SETTINGS, IndicatorSettings
+
+Status = Literal["met", "not_met", "no_data", "no_target"]
+
+DISTRICT = f.DISTRICT
+ALL_INSTITUTIONS = f.ALL_INSTITUTIONS
+
+# Columns of compute_all's result, in order.
+RESULT_COLUMNS: tuple[str, ...] = (
+    "indicator_id",
+    "name_zh",
+    "name_en",
+    "period",
+    "period_start",
+    "period_end",
+    "area",
+    "institution",
+    "numerator",
+    "denominator",
+    "value",
+    "unit",
+    "target",
+    "direction",
+    "status",
+    "catalogue_version",
+    "settings",
+)
+
+
+@dataclass(frozen=True)
+class IndicatorValue:
+    """One result. ``value`` is numerator / denominator × the unit's multiplier, unrounded, or
+    None when the denominator is 0. ``settings`` is ``IndicatorSettings.to_dict()``."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    period: str
+    period_start: date
+    period_end: date
+    area: str
+    institution: str
+    numerator: int
+    denominator: int
+    value: float | None
+    unit: str
+    target: float | None
+    direction: str | None
+    status: Status
+    catalogue_version: str
+    settings: dict[str, object]
+
+
+# --- base counts -----------------------------------------------------------------------------
+
+_DATE, _STREET, _INSTITUTION, _ID = "_date", "_street", "_institution", "_id"
+
+# 产妇数 and 活产数 of the delivery cohort, then the numerator counts.
+_WOMEN = "women"
+_LIVE_BIRTHS = "live_births"
+COUNT_COLUMNS: tuple[str, ...] = (
+    _WOMEN,
+    _LIVE_BIRTHS,
+    "systematic",
+    "first_contact_lt91",
+    "first_contact_lt84",
+    "checks_1plus",
+    "checks_4plus",
+    "checks_5plus",
+    "checks_8plus",
+    "postpartum_visit_28d",
+    "postpartum_42d_check",
+    "facility_live_births",
+    "caesarean_live_births",
+    "caesarean_women",
+    *(f"{i}_{flag}" for i in f.INFECTIONS for flag in ("tested", "tested_in_pregnancy")),
+    *(f"{i}_tested_early" for i in f.INFECTIONS),
+    "hiv_positive",
+    "hiv_positive_treated",
+    "syphilis_positive",
+    "syphilis_positive_treated",
+    "high_risk",
+    "case_managed",
+    "case_managed_contacted",
+    "hb_women",
+    "anaemia_non_thalassaemia",
+    "perinatal_deaths",
+    "perinatal_births",
+    "low_birth_weight",
+    "maternal_deaths",
+    "congenital_syphilis",
+)
+
+_PAIRS: Mapping[str, tuple[str, str]] = {
+    "systematic_management_rate": ("systematic", _LIVE_BIRTHS),
+    "early_registration_rate": ("first_contact_lt91", _LIVE_BIRTHS),
+    "prenatal_care_rate": ("checks_1plus", _LIVE_BIRTHS),
+    "prenatal_5plus_rate": ("checks_5plus", _LIVE_BIRTHS),
+    "postpartum_visit_rate": ("postpartum_visit_28d", _LIVE_BIRTHS),
+    "postpartum_42d_check_rate": ("postpartum_42d_check", _WOMEN),
+    "facility_delivery_rate": ("facility_live_births", _LIVE_BIRTHS),
+    **{f"{i}_test_rate": (f"{i}_tested", _WOMEN) for i in f.INFECTIONS},
+    **{f"{i}_test_in_pregnancy_rate": (f"{i}_tested_in_pregnancy", _WOMEN) for i in f.INFECTIONS},
+    **{f"{i}_early_test_rate": (f"{i}_tested_early", _WOMEN) for i in f.INFECTIONS},
+    "hiv_treatment_rate": ("hiv_positive_treated", "hiv_positive"),
+    "syphilis_treatment_rate": ("syphilis_positive_treated", "syphilis_positive"),
+    "high_risk_proportion": ("high_risk", _WOMEN),
+    "high_risk_management_rate": ("case_managed_contacted", "case_managed"),
+    "anaemia_prevalence_non_thalassaemia": ("anaemia_non_thalassaemia", "hb_women"),
+    "maternal_mortality_ratio": ("maternal_deaths", _LIVE_BIRTHS),
+    "congenital_syphilis_rate": ("congenital_syphilis", _LIVE_BIRTHS),
+    "perinatal_mortality_rate": ("perinatal_deaths", "perinatal_births"),
+    "low_birth_weight_rate": ("low_birth_weight", _LIVE_BIRTHS),
+    "who_anc_first_contact_12w_rate": ("first_contact_lt84", _WOMEN),
+    "who_anc_syphilis_test_rate": ("syphilis_tested", _WOMEN),
+    "who_anc_4plus_rate": ("checks_4plus", _WOMEN),
+    "who_anc_8plus_rate": ("checks_8plus", _WOMEN),
+}
+
+
+def count_pair(indicator_id: str, settings: IndicatorSettings) -> tuple[str, str]:
+    """The (numerator, denominator) base counts of a calculated indicator under settings."""
+    if indicator_id == "caesarean_rate":
+        if settings.caesarean_basis == "women":
+            return ("caesarean_women", _WOMEN)
+        return ("caesarean_live_births", _LIVE_BIRTHS)
+    try:
+        return _PAIRS[indicator_id]
+    except KeyError:
+        raise IndicatorInputError(f"{indicator_id!r} is not a calculated indicator") from None
+
+
+def _bool(frame: pd.DataFrame, column: str) -> npt.NDArray[np.bool_]:
+    return frame[column].to_numpy(dtype=bool)
+
+
+def _float(frame: pd.DataFrame, column: str) -> npt.NDArray[np.float64]:
+    # Missing (NA/NaN) becomes NaN, and every comparison with NaN is False: an unknown GA or
+    # weight never satisfies a threshold.
+    return frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _cohort_units(facts: f.FactFrames, settings: IndicatorSettings) -> pd.DataFrame:
+    preg = facts.pregnancies
+    # Cohort = pregnancies whose delivery day is set (the period filter comes later); a
+    # clinically impossible record keeps the pregnancy out of every number.
+    cohort = preg.loc[preg[f.DELIVERY_DATE].notna().to_numpy() & ~_bool(preg, f.EXCLUDED)]
+    n = len(cohort)
+
+    def b(column: str) -> npt.NDArray[np.bool_]:
+        return _bool(cohort, column)
+
+    live_births = cohort[f.LIVE_BIRTHS].to_numpy(dtype=np.int64)
+    ga = _float(cohort, f.FIRST_CONTACT_GA_DAYS)
+    checks = cohort[f.PRENATAL_CHECK_DAYS].to_numpy(dtype=np.int64)
+    early = ga < 91  # before 13+0 weeks
+    facility = b(f.FACILITY_DELIVERY)
+    caesarean = b(f.CAESAREAN)
+    colour = cohort[f.HIGHEST_COLOUR]
+    purple = b(f.PURPLE)
+    managed_set = settings.case_managed_colours
+    case_managed = colour.isin([c for c in managed_set if c != "purple"]).to_numpy(dtype=bool)
+    if "purple" in managed_set:
+        case_managed = case_managed | purple
+    thalassaemia = b(f.THALASSAEMIA)
+    hb_women = b(f.HAS_HB)
+    if settings.anaemia_denominator_excludes_thalassaemia:
+        hb_women = hb_women & ~thalassaemia
+
+    counts: dict[str, npt.NDArray[np.bool_] | npt.NDArray[np.int64]] = {
+        _WOMEN: np.ones(n, dtype=np.int64),
+        _LIVE_BIRTHS: live_births,
+        # 系统管理: all four conditions (docs/indicator-rules.md, systematic_management_rate).
+        "systematic": early & (checks >= 5) & facility & b(f.POSTPARTUM_VISIT_28D),
+        "first_contact_lt91": early,
+        "first_contact_lt84": ga < 84,  # WHO: first contact at <= 12 weeks, per the rules <84 d
+        "checks_1plus": checks >= 1,
+        "checks_4plus": checks >= 4,
+        "checks_5plus": checks >= 5,
+        "checks_8plus": checks >= 8,
+        "postpartum_visit_28d": b(f.POSTPARTUM_VISIT_28D),
+        "postpartum_42d_check": b(f.POSTPARTUM_42D_CHECK),
+        "facility_live_births": live_births * facility,
+        "caesarean_live_births": live_births * caesarean,
+        "caesarean_women": caesarean,
+        "hiv_positive": b("hiv_positive"),
+        "hiv_positive_treated": b("hiv_positive") & b("hiv_treated"),
+        "syphilis_positive": b("syphilis_positive"),
+        "syphilis_positive_treated": b("syphilis_positive") & b("syphilis_treated"),
+        "high_risk": colour.isin(["yellow", "orange", "red"]).to_numpy(dtype=bool) | purple,
+        "case_managed": case_managed,
+        "case_managed_contacted": case_managed & b(f.CASE_MANAGED_CONTACT),
+        "hb_women": hb_women,
+        # anaemia implies has_hb (checked by facts.check_frames), so this is within hb_women.
+        "anaemia_non_thalassaemia": b(f.ANAEMIA) & ~thalassaemia,
+    }
+    for infection in f.INFECTIONS:
+        for flag in ("tested", "tested_in_pregnancy", "tested_early"):
+            counts[f"{infection}_{flag}"] = b(f"{infection}_{flag}")
+
+    perinatal_stillbirths, early_neonatal, low_weight = _birth_counts(facts.births, cohort)
+    counts["perinatal_deaths"] = perinatal_stillbirths + early_neonatal
+    counts["perinatal_births"] = perinatal_stillbirths + live_births
+    counts["low_birth_weight"] = low_weight
+    counts["maternal_deaths"] = np.zeros(n, dtype=np.int64)
+    counts["congenital_syphilis"] = np.zeros(n, dtype=np.int64)
+
+    matrix = np.column_stack([counts[c].astype(np.int64) for c in COUNT_COLUMNS])
+    return _with_keys(
+        matrix.reshape(n, len(COUNT_COLUMNS)),
+        cohort[f.PREGNANCY_ID],
+        cohort[f.DELIVERY_DATE],
+        cohort[f.STREET],
+        cohort[f.DELIVERY_INSTITUTION],
+    )
+
+
+def _with_keys(
+    matrix: npt.NDArray[np.int64],
+    ids: pd.Series,
+    day: pd.Series,
+    street: pd.Series,
+    institution: pd.Series,
+) -> pd.DataFrame:
+    """Attribution keys beside the counts, the counts kept as one int64 block (fast sums).
+    ``ids`` name the counted record (pregnancy or case) for drill-down."""
+    keys = pd.DataFrame(
+        {
+            _ID: ids.to_numpy(dtype=object),
+            _DATE: day.to_numpy(dtype="datetime64[ns]"),
+            _STREET: street.to_numpy(dtype=object),
+            _INSTITUTION: institution.to_numpy(dtype=object),
+        }
+    )
+    return pd.concat([keys, pd.DataFrame(matrix, columns=list(COUNT_COLUMNS))], axis=1)
+
+
+def _birth_counts(
+    births: pd.DataFrame, cohort: pd.DataFrame
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per cohort pregnancy: perinatal stillbirths, early neonatal deaths, low-weight births."""
+    cohort_ids = cohort[f.PREGNANCY_ID].to_numpy(dtype=object)
+    births = births.loc[births[f.PREGNANCY_ID].isin(cohort_ids).to_numpy()]
+    live = _bool(births, f.LIVE)
+    ga = _float(births, f.GA_DAYS)
+    weight = _float(births, f.WEIGHT_G)
+    age = _float(births, f.NEONATAL_DEATH_AGE_DAYS)
+    per_baby = pd.DataFrame(
+        {
+            "pid": births[f.PREGNANCY_ID].to_numpy(dtype=object),
+            # 围产儿: stillbirth at >= 28+0 weeks (196 d), or >= 1000 g when GA is unknown.
+            "still": ~live & ((ga >= 196) | (np.isnan(ga) & (weight >= 1000))),
+            # Early neonatal death: a live-born baby who died 0-6 days after birth.
+            "neonatal": live & (age >= 0) & (age <= 6),
+            # Low birth weight: < 2500 g; an unknown weight is not low.
+            "lbw": live & (weight < 2500),
+        }
+    )
+    sums = (
+        per_baby.groupby("pid", sort=False)[["still", "neonatal", "lbw"]]
+        .sum()
+        .reindex(cohort_ids, fill_value=0)
+    )
+    return (
+        sums["still"].to_numpy(dtype=np.int64),
+        sums["neonatal"].to_numpy(dtype=np.int64),
+        sums["lbw"].to_numpy(dtype=np.int64),
+    )
+
+
+def _event_units(
+    frame: pd.DataFrame, id_column: str, date_column: str, count_column: str
+) -> pd.DataFrame:
+    matrix = np.zeros((len(frame), len(COUNT_COLUMNS)), dtype=np.int64)
+    matrix[:, COUNT_COLUMNS.index(count_column)] = 1
+    # Deaths and congenital syphilis belong to the institution that reported them.
+    return _with_keys(
+        matrix,
+        frame[id_column],
+        frame[date_column],
+        frame[f.STREET],
+        frame[f.REPORTING_INSTITUTION],
+    )
+
+
+def _units(facts: f.FactFrames, settings: IndicatorSettings) -> pd.DataFrame:
+    f.check_frames(facts)
+    if facts.case_managed_colours is not None and set(facts.case_managed_colours) != set(
+        settings.case_managed_colours
+    ):
+        raise IndicatorInputError(
+            "The facts' case_managed_contact was derived for the colours "
+            f"{', '.join(facts.case_managed_colours)}, but the settings ask for "
+            f"{', '.join(settings.case_managed_colours)}; rebuild the facts with the same set"
+        )
+    deaths = facts.maternal_deaths
+    excluded_ids = facts.pregnancies.loc[
+        _bool(facts.pregnancies, f.EXCLUDED), f.PREGNANCY_ID
+    ].to_numpy(dtype=object)
+    # Maternal deaths: external causes are not maternal; a death of an excluded pregnancy
+    # counts nowhere, like everything else about that pregnancy.
+    deaths = deaths.loc[
+        _bool(deaths, f.MATERNAL) & ~deaths[f.PREGNANCY_ID].isin(excluded_ids).to_numpy()
+    ]
+    parts = [
+        _cohort_units(facts, settings),
+        _event_units(deaths, f.PREGNANCY_ID, f.DEATH_DATE, "maternal_deaths"),
+        _event_units(facts.congenital_syphilis, f.CASE_ID, f.RECORDED_DATE, "congenital_syphilis"),
+    ]
+    parts = [p for p in parts if len(p)] or parts[:1]
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+# --- turning summed counts into indicator rows -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """Per-row target parts: the target as an exact fraction p/q, and its direction."""
+
+    p: npt.NDArray[np.int64]
+    q: npt.NDArray[np.int64]
+    direction: npt.NDArray[np.object_]
+    has_target: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, indicators: Sequence[Indicator], repeat: int) -> _Targets:
+        fractions = [Fraction(str(i.target)) if i.target is not None else None for i in indicators]
+        return cls(
+            p=np.repeat(np.array([x.numerator if x else 0 for x in fractions], np.int64), repeat),
+            q=np.repeat(np.array([x.denominator if x else 1 for x in fractions], np.int64), repeat),
+            direction=np.repeat(np.array([i.direction or "" for i in indicators], object), repeat),
+            has_target=np.repeat(np.array([x is not None for x in fractions], bool), repeat),
+        )
+
+
+def _status(
+    numerator: npt.NDArray[np.int64],
+    denominator: npt.NDArray[np.int64],
+    multiplier: npt.NDArray[np.int64],
+    targets: _Targets,
+) -> npt.NDArray[np.object_]:
+    """met / not_met / no_data / no_target, compared exactly.
+
+    ``num × mult / den`` against a target p/q is decided as ``num × mult × q`` against
+    ``p × den`` in integers, so a rate exactly at the target (9/10 = 90 %) is never lost to
+    floating-point rounding.
+    """
+    left = numerator * multiplier * targets.q
+    right = targets.p * denominator
+    d = targets.direction
+    met = np.select(
+        [d == ">=", d == "<", d == "<="], [left >= right, left < right, left <= right], False
+    )
+    return np.where(
+        denominator == 0,
+        "no_data",
+        np.where(~targets.has_target, "no_target", np.where(met, "met", "not_met")),
+    ).astype(object)
+
+
+def _expand(
+    grid: pd.DataFrame, indicators: Sequence[Indicator], settings: IndicatorSettings
+) -> pd.DataFrame:
+    """One result row per (indicator, grid row), indicator-major.
+
+    ``grid`` has period, period_start, period_end, area, institution and the COUNT_COLUMNS.
+    """
+    g, k = len(grid), len(indicators)
+    pairs = [count_pair(i.id, settings) for i in indicators]
+    numerator = grid[[p[0] for p in pairs]].to_numpy(dtype=np.int64).ravel(order="F")
+    denominator = grid[[p[1] for p in pairs]].to_numpy(dtype=np.int64).ravel(order="F")
+
+    def per_indicator(values: Sequence[object]) -> npt.NDArray[np.object_]:
+        return np.repeat(np.array(values, dtype=object), g)
+
+    multiplier = np.repeat(np.array([i.multiplier for i in indicators], np.int64), g)
+    targets = _Targets.of(indicators, g)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = numerator * multiplier / denominator
+    value = pd.array(np.where(denominator > 0, rate, np.nan), dtype="Float64")
+    value[denominator == 0] = pd.NA
+    target = np.repeat(
+        np.array([np.nan if i.target is None else i.target for i in indicators], np.float64), g
+    )
+    direction = per_indicator([i.direction for i in indicators])
+    return pd.DataFrame(
+        {
+            "indicator_id": per_indicator([i.id for i in indicators]),
+            "name_zh": per_indicator([i.name_zh for i in indicators]),
+            "name_en": per_indicator([i.name_en for i in indicators]),
+            "period": np.tile(grid["period"].to_numpy(dtype=object), k),
+            "period_start": np.tile(grid["period_start"].to_numpy(), k),
+            "period_end": np.tile(grid["period_end"].to_numpy(), k),
+            "area": np.tile(grid["area"].to_numpy(dtype=object), k),
+            "institution": np.tile(grid["institution"].to_numpy(dtype=object), k),
+            "numerator": numerator,
+            "denominator": denominator,
+            "value": value,
+            "unit": per_indicator([i.unit for i in indicators]),
+            "target": pd.array(target, dtype="Float64"),
+            "direction": direction,
+            "status": _status(numerator, denominator, multiplier, targets),
+            "catalogue_version": CATALOGUE_VERSION,
+            "settings": settings.to_json(),
+        }
+    )
+
+
+# --- public API ------------------------------------------------------------------------------
+
+
+def compute(
+    frames: f.FactFrames,
+    period: str,
+    area: str = DISTRICT,
+    institution: str = ALL_INSTITUTIONS,
+    settings: IndicatorSettings = DEFAULT_SETTINGS,
+) -> list[IndicatorValue]:
+    """Every calculated indicator for one period, area (``"district"`` or a street code) and
+    institution (``"all"`` or an institution id), in catalogue order."""
+    p = parse_period(period, statistical_year=settings.statistical_year)
+    units = _units(frames, settings)
+    mask = _select(units, p, area, institution)
+    totals = units.loc[mask, list(COUNT_COLUMNS)].sum().astype(np.int64)
+    grid = pd.DataFrame(
+        {
+            "period": [p.label],
+            "period_start": [pd.Timestamp(p.start)],
+            "period_end": [pd.Timestamp(p.end)],
+            "area": [area],
+            "institution": [institution],
+            **{column: [int(totals[column])] for column in COUNT_COLUMNS},
+        }
+    )
+    return list(iter_values(_expand(grid, CALCULATED, settings)))
+
+
+def members(
+    frames: f.FactFrames,
+    indicator_id: str,
+    period: str,
+    area: str = DISTRICT,
+    institution: str = ALL_INSTITUTIONS,
+    settings: IndicatorSettings = DEFAULT_SETTINGS,
+) -> dict[str, list[str]]:
+    """Drill-down: the ids of the records behind one result, ``{"numerator": [...],
+    "denominator": [...]}``, sorted. Ids are pregnancy ids, except congenital syphilis cases
+    (case ids). Each record is listed once however much it adds (twins add 2 live births),
+    so a list can be shorter than its count."""
+    p = parse_period(period, statistical_year=settings.statistical_year)
+    numerator, denominator = count_pair(indicator_id, settings)
+    units = _units(frames, settings)
+    mask = _select(units, p, area, institution)
+
+    def ids(column: str) -> list[str]:
+        chosen = units.loc[mask & (units[column].to_numpy() > 0), _ID]
+        return sorted({str(i) for i in chosen})
+
+    return {"numerator": ids(numerator), "denominator": ids(denominator)}
+
+
+def _select(units: pd.DataFrame, p: Period, area: str, institution: str) -> npt.NDArray[np.bool_]:
+    days = units[_DATE]
+    mask = ((days >= pd.Timestamp(p.start)) & (days <= pd.Timestamp(p.end))).to_numpy()
+    if area != DISTRICT:
+        mask = mask & (units[_STREET] == area).to_numpy()
+    if institution != ALL_INSTITUTIONS:
+        mask = mask & (units[_INSTITUTION] == institution).to_numpy()
+    return mask
+
+
+def compute_all(
+    frames: f.FactFrames,
+    periods: Iterable[str],
+    settings: IndicatorSettings = DEFAULT_SETTINGS,
+) -> pd.DataFrame:
+    """Every calculated indicator for every period × view: (district, all), (each street
+    present, all) and (district, each institution present), as one DataFrame with
+    ``RESULT_COLUMNS``. "Present" means attributed to at least one counted fact in the tables
+    (any date), so each time series is complete: a street without deliveries in a period gets
+    a 0/0 row (no data). Rows are ordered by view, then indicator (catalogue order), period
+    (as given) and area or institution."""
+    wanted = _dedupe(parse_period(p, statistical_year=settings.statistical_year) for p in periods)
+    units = _units(frames, settings)
+    if not wanted:
+        return _empty_results()
+    streets = sorted(units[_STREET].dropna().unique().tolist())
+    institutions = sorted(units[_INSTITUTION].dropna().unique().tolist())
+
+    sums: list[pd.DataFrame] = []
+    for kind in PERIOD_KINDS:
+        indexes = {p.index for p in wanted if p.kind == kind}
+        if not indexes:
+            continue
+        key = period_indexes(units[_DATE], kind, statistical_year=settings.statistical_year)
+        rows = units.loc[np.isin(key, list(indexes))]
+        key = key[np.isin(key, list(indexes))]
+        counts = rows[list(COUNT_COLUMNS)]
+        for area_key, institution_key in (
+            (None, None),
+            (rows[_STREET].to_numpy(dtype=object), None),
+            (None, rows[_INSTITUTION].to_numpy(dtype=object)),
+        ):
+            by: list[npt.NDArray[np.generic]] = [key]
+            by += [k for k in (area_key, institution_key) if k is not None]
+            summed = counts.groupby(by, sort=False, dropna=True).sum()
+            frame = summed.reset_index(drop=True)
+            index_levels = [summed.index.get_level_values(i) for i in range(len(by))]
+            frame.insert(0, "_kind", kind)
+            frame.insert(1, "_index", np.asarray(index_levels[0], dtype=np.int64))
+            frame.insert(2, "area", index_levels[1] if area_key is not None else DISTRICT)
+            frame.insert(
+                3,
+                "institution",
+                index_levels[1] if institution_key is not None else ALL_INSTITUTIONS,
+            )
+            sums.append(frame)
+
+    grid_keys = _grid(wanted, streets, institutions)
+    index_names = ["_kind", "_index", "area", "institution"]
+    if sums:
+        summed_all = pd.concat(sums, ignore_index=True).set_index(index_names)
+    else:
+        summed_all = pd.DataFrame(columns=[*index_names, *COUNT_COLUMNS]).set_index(index_names)
+    grid_counts = (
+        summed_all.reindex(pd.MultiIndex.from_frame(grid_keys[index_names]), fill_value=0)
+        .astype(np.int64)
+        .reset_index(drop=True)
+    )
+    grid = pd.concat([grid_keys.reset_index(drop=True), grid_counts], axis=1)
+    views = []
+    for view in ("district", "street", "institution"):
+        part = grid.loc[grid["_view"].to_numpy() == view]
+        if len(part):
+            views.append(_expand(part, CALCULATED, settings))
+    result = pd.concat(views, ignore_index=True)
+    return result.loc[:, list(RESULT_COLUMNS)]
+
+
+def _empty_results() -> pd.DataFrame:
+    dtypes = {
+        "period_start": "datetime64[ns]",
+        "period_end": "datetime64[ns]",
+        "numerator": "int64",
+        "denominator": "int64",
+        "value": "Float64",
+        "target": "Float64",
+    }
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "object")) for c in RESULT_COLUMNS})
+
+
+def _dedupe(periods: Iterable[Period]) -> list[Period]:
+    seen: dict[tuple[str, int], Period] = {}
+    for p in periods:
+        seen.setdefault((p.kind, p.index), p)
+    return list(seen.values())
+
+
+def _grid(periods: Sequence[Period], streets: list[str], institutions: list[str]) -> pd.DataFrame:
+    """Keys of every (view, period, area, institution) row, in output order."""
+    blocks: list[tuple[str, list[str], list[str]]] = [
+        ("district", [DISTRICT], [ALL_INSTITUTIONS]),
+        ("street", streets, [ALL_INSTITUTIONS]),
+        ("institution", [DISTRICT], institutions),
+    ]
+    frames = []
+    for view, areas, insts in blocks:
+        cells = [(a, i) for a in areas for i in insts]
+        if not cells:
+            continue
+        n = len(cells)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "_view": view,
+                    "_kind": np.repeat([p.kind for p in periods], n),
+                    "_index": np.repeat([p.index for p in periods], n).astype(np.int64),
+                    "period": np.repeat([p.label for p in periods], n),
+                    "period_start": np.repeat(
+                        pd.to_datetime([p.start for p in periods]).to_numpy(), n
+                    ),
+                    "period_end": np.repeat(pd.to_datetime([p.end for p in periods]).to_numpy(), n),
+                    "area": np.tile(np.array([c[0] for c in cells], dtype=object), len(periods)),
+                    "institution": np.tile(
+                        np.array([c[1] for c in cells], dtype=object), len(periods)
+                    ),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def iter_values(results: pd.DataFrame) -> Iterator[IndicatorValue]:
+    """Stream ``compute_all``'s rows as ``IndicatorValue`` objects (for exports)."""
+    parsed: dict[str, dict[str, object]] = {}
+    columns = list(RESULT_COLUMNS)
+    for row in results.loc[:, columns].itertuples(index=False, name=None):
+        record = dict(zip(columns, row, strict=True))
+        settings_json = str(record["settings"])
+        if settings_json not in parsed:
+            parsed[settings_json] = json.loads(settings_json)
+        yield IndicatorValue(
+            id=str(record["indicator_id"]),
+            name_zh=str(record["name_zh"]),
+            name_en=str(record["name_en"]),
+            period=str(record["period"]),
+            period_start=pd.Timestamp(record["period_start"]).date(),
+            period_end=pd.Timestamp(record["period_end"]).date(),
+            area=str(record["area"]),
+            institution=str(record["institution"]),
+            numerator=int(record["numerator"]),
+            denominator=int(record["denominator"]),
+            value=_optional_float(record["value"]),
+            unit=str(record["unit"]),
+            target=_optional_float(record["target"]),
+            direction=None if pd.isna(record["direction"]) else str(record["direction"]),
+            status=record["status"],
+            catalogue_version=str(record["catalogue_version"]),
+            settings=dict(parsed[settings_json]),
+        )
+
+
+def values_frame(values: Iterable[IndicatorValue]) -> pd.DataFrame:
+    """The inverse of ``iter_values``: a results DataFrame from ``IndicatorValue`` objects."""
+    rows = [
+        {
+            "indicator_id": v.id,
+            "name_zh": v.name_zh,
+            "name_en": v.name_en,
+            "period": v.period,
+            "period_start": pd.Timestamp(v.period_start),
+            "period_end": pd.Timestamp(v.period_end),
+            "area": v.area,
+            "institution": v.institution,
+            "numerator": v.numerator,
+            "denominator": v.denominator,
+            "value": v.value,
+            "unit": v.unit,
+            "target": v.target,
+            "direction": v.direction,
+            "status": v.status,
+            "catalogue_version": v.catalogue_version,
+            "settings": json.dumps(v.settings, sort_keys=True, separators=(",", ":")),
+        }
+        for v in values
+    ]
+    frame = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+    frame["numerator"] = frame["numerator"].astype(np.int64)
+    frame["denominator"] = frame["denominator"].astype(np.int64)
+    frame["value"] = frame["value"].astype("Float64")
+    frame["target"] = frame["target"].astype("Float64")
+    return frame
+
+
+def external_value(
+    indicator_id: str,
+    period: str,
+    numerator: int,
+    denominator: int,
+    area: str = DISTRICT,
+    institution: str = ALL_INSTITUTIONS,
+    settings: IndicatorSettings = DEFAULT_SETTINGS,
+) -> IndicatorValue:
+    """A result for an external indicator from the counts the monitoring group entered."""
+    indicator = BY_ID.get(indicator_id)
+    if indicator is None or indicator.source != "external":
+        raise IndicatorInputError(f"{indicator_id!r} is not an external indicator")
+    if type(numerator) is not int or type(denominator) is not int:
+        raise IndicatorInputError("Numerator and denominator are whole numbers")
+    if numerator < 0 or denominator < 0:
+        raise IndicatorInputError("Numerator and denominator cannot be negative")
+    p = parse_period(period, statistical_year=settings.statistical_year)
+    status = _status(
+        np.array([numerator], dtype=np.int64),
+        np.array([denominator], dtype=np.int64),
+        np.array([indicator.multiplier], dtype=np.int64),
+        _Targets.of([indicator], 1),
+    )[0]
+    return IndicatorValue(
+        id=indicator.id,
+        name_zh=indicator.name_zh,
+        name_en=indicator.name_en,
+        period=p.label,
+        period_start=p.start,
+        period_end=p.end,
+        area=area,
+        institution=institution,
+        numerator=numerator,
+        denominator=denominator,
+        value=numerator * indicator.multiplier / denominator if denominator else None,
+        unit=indicator.unit,
+        target=indicator.target,
+        direction=indicator.direction,
+        status=status,
+        catalogue_version=CATALOGUE_VERSION,
+        settings=settings.to_dict(),
+    )
+
+
+def _optional_float(value: object) -> float | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return float(value)  # type: ignore[arg-type]

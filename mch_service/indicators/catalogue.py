@@ -1,0 +1,554 @@
+"""The indicator catalogue: what each indicator counts, as a monitoring officer reads it.
+
+Declarative and versioned. Every stored result carries ``CATALOGUE_VERSION``; change the version
+whenever an entry's meaning changes (tests/indicators/test_indicator_catalogue.py holds a
+fingerprint per version, so an edit without a new version fails). The day-level rules behind the
+text are in docs/indicator-rules.md; the calculation of each id is in ``calculations.py``.
+Sources: /shared/INDICATORS.md (ids, names, plan targets, references) and
+docs/indicator-rules.md (numerators, denominators, settings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+
+from mch_service.indicators.errors import IndicatorInputError
+from mch_service.indicators.settings import SETTING_INFO
+
+CATALOGUE_VERSION = "2026.1"
+
+Unit = Literal["%", "‰", "per 100,000"]
+Direction = Literal[">=", "<", "<="]
+PeriodBasis = Literal["delivery_cohort", "event_date", "entered"]
+Source = Literal["calculated", "external"]
+Group = Literal["maternal_care", "infection", "risk", "outcomes", "who_anc", "external"]
+
+UNIT_MULTIPLIERS: Mapping[str, int] = MappingProxyType(
+    {"%": 100, "‰": 1000, "per 100,000": 100_000}
+)
+GROUP_TITLES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "maternal_care": ("孕产期保健", "Maternal care"),
+        "infection": (
+            "预防艾滋病、梅毒和乙肝母婴传播",
+            "Prevention of mother-to-child transmission",
+        ),
+        "risk": ("妊娠风险与贫血", "Pregnancy risk and anaemia"),
+        "outcomes": ("孕产妇与围产儿结局", "Maternal and perinatal outcomes"),
+        "who_anc": ("WHO 产前保健对照指标", "WHO SMART ANC comparison set"),
+        "external": ("外部填报指标", "Entered by the monitoring group (external)"),
+    }
+)
+PERIOD_BASIS_TEXT: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "delivery_cohort": (
+            "分娩队列：分娩日在统计期内",
+            "Delivery cohort: delivery day in the period",
+        ),
+        "event_date": ("事件日期在统计期内", "Event day in the period"),
+        "entered": ("由监测组按期填报", "Entered per period by the monitoring group"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A national or WHO benchmark shown beside the figure; the plan target decides status."""
+
+    source_zh: str
+    source_en: str
+    direction: Direction
+    value: float
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    group: Group
+    name_zh: str
+    name_en: str
+    numerator_zh: str
+    numerator_en: str
+    denominator_zh: str
+    denominator_en: str
+    unit: Unit
+    period_basis: PeriodBasis
+    target: float | None = None
+    direction: Direction | None = None
+    reference: Reference | None = None
+    # IndicatorSettings field names whose value changes this indicator's result.
+    settings: tuple[str, ...] = ()
+    source: Source = "calculated"
+
+    def __post_init__(self) -> None:
+        if (self.target is None) != (self.direction is None):
+            raise ValueError(f"{self.id}: a target needs a direction and vice versa")
+        if self.unit not in UNIT_MULTIPLIERS:
+            raise ValueError(f"{self.id}: unknown unit {self.unit!r}")
+        unknown = [s for s in self.settings if s not in SETTING_INFO]
+        if unknown:
+            raise ValueError(f"{self.id}: unknown setting(s) {unknown}")
+        if (self.source == "external") != (self.period_basis == "entered"):
+            raise ValueError(f"{self.id}: external indicators, and only they, are entered")
+
+    @property
+    def multiplier(self) -> int:
+        return UNIT_MULTIPLIERS[self.unit]
+
+
+# Denominator wordings shared by many indicators (docs/indicator-rules.md, "The indicators").
+_LIVE_BIRTHS_ZH = "统计期内分娩产妇的活产数（双胎计 2 个）"
+_LIVE_BIRTHS_EN = "Live births of the women delivered in the period (twins count twice)"
+_WOMEN_ZH = "统计期内分娩的产妇数"
+_WOMEN_EN = "Women delivered in the period"
+_COHORT: PeriodBasis = "delivery_cohort"
+# The statistical year shapes every calculated indicator's year figures.
+_YEAR = ("statistical_year",)
+
+_INFECTIONS = (
+    # id prefix, Chinese name, English name
+    ("hiv", "艾滋病", "HIV"),
+    ("syphilis", "梅毒", "syphilis"),
+    ("hbsag", "乙肝表面抗原", "HBsAg"),
+)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _infection_tests() -> tuple[Indicator, ...]:
+    entries: list[Indicator] = []
+    for code, zh, en in _INFECTIONS:
+        entries.append(
+            Indicator(
+                f"{code}_test_rate",
+                "infection",
+                f"孕产妇{zh}检测率",
+                f"{_capital(en)} testing rate, pregnancy and delivery",
+                f"统计期内分娩的产妇中，孕期或分娩时（妊娠开始至出院）接受{zh}检测者",
+                f"Women delivered in the period who were tested for {en} during pregnancy or at "
+                "delivery (pregnancy start to discharge)",
+                _WOMEN_ZH,
+                _WOMEN_EN,
+                "%",
+                _COHORT,
+                target=98.0,
+                direction=">=",
+                settings=_YEAR,
+            )
+        )
+    for code, zh, en in _INFECTIONS:
+        entries.append(
+            Indicator(
+                f"{code}_test_in_pregnancy_rate",
+                "infection",
+                f"孕期{zh}检测率",
+                f"{_capital(en)} testing rate in pregnancy",
+                f"统计期内分娩的产妇中，孕期（分娩入院日之前）接受{zh}检测者",
+                f"Women delivered in the period who were tested for {en} during pregnancy "
+                "(before the delivery admission day)",
+                _WOMEN_ZH,
+                _WOMEN_EN,
+                "%",
+                _COHORT,
+                settings=_YEAR,
+            )
+        )
+    for code, zh, en in _INFECTIONS:
+        entries.append(
+            Indicator(
+                f"{code}_early_test_rate",
+                "infection",
+                f"孕早期{zh}检测率",
+                f"{_capital(en)} testing rate in early pregnancy",
+                f"统计期内分娩的产妇中，孕13周前（检测日孕龄<91天）接受{zh}检测者",
+                f"Women delivered in the period who were tested for {en} before 13+0 weeks "
+                "(GA < 91 days on the test day)",
+                _WOMEN_ZH,
+                _WOMEN_EN,
+                "%",
+                _COHORT,
+                reference=Reference("国家参考值", "National reference", ">=", 70.0),
+                settings=_YEAR,
+            )
+        )
+    return tuple(entries)
+
+
+CATALOGUE: tuple[Indicator, ...] = (
+    Indicator(
+        "systematic_management_rate",
+        "maternal_care",
+        "孕产妇系统管理率",
+        "Maternal systematic management rate",
+        "统计期内分娩的产妇中，同时满足以下四项者：孕13周前（孕龄<91天）首次产前检查或建册；"
+        "产前检查≥5次；住院分娩；出院后28天内接受产后访视",
+        "Women delivered in the period who had all of: first contact (booking or prenatal "
+        "check) before 13+0 weeks (GA < 91 days); ≥ 5 prenatal checks; a facility delivery; "
+        "a postpartum visit within 28 days of discharge",
+        _LIVE_BIRTHS_ZH,
+        _LIVE_BIRTHS_EN,
+        "%",
+        _COHORT,
+        target=90.0,
+        direction=">=",
+        settings=_YEAR,
+    ),
+    Indicator(
+        "early_registration_rate",
+        "maternal_care",
+        "早孕建册率",
+        "Early pregnancy registration rate",
+        "统计期内分娩的产妇中，孕13周前（孕龄<91天）建册或首次产前检查者",
+        "Women delivered in the period whose booking or first prenatal check was before "
+        "13+0 weeks (GA < 91 days)",
+        _LIVE_BIRTHS_ZH,
+        _LIVE_BIRTHS_EN,
+        "%",
+        _COHORT,
+        settings=_YEAR,
+    ),
+    Indicator(
+        "prenatal_care_rate",
+        "maternal_care",
+        "产前检查率",
+        "Prenatal care rate",
+        "统计期内分娩的产妇中，产前检查≥1次者",
+        "Women delivered in the period with ≥ 1 prenatal check",
+        _LIVE_BIRTHS_ZH,
+        _LIVE_BIRTHS_EN,
+        "%",
+        _COHORT,
+        reference=Reference("WHO 消除母婴传播认证", "WHO EMTCT validation", ">=", 95.0),
+        settings=_YEAR,
+    ),
+    Indicator(
+        "prenatal_5plus_rate",
+        "maternal_care",
+        "产前检查≥5次率",
+        "Rate of ≥ 5 prenatal checks",
+        "统计期内分娩的产妇中，产前检查≥5次者（分娩入院日之前有产前检查的不同日数）",
+        "Women delivered in the period with ≥ 5 prenatal checks (distinct days with a prenatal "
+        "visit before the delivery admission day)",
+        _LIVE_BIRTHS_ZH,
+        _LIVE_BIRTHS_EN,
+        "%",
+        _COHORT,
+        settings=_YEAR,
+    ),
+    Indicator(
+        "postpartum_visit_rate",
+        "maternal_care",
+        "产后访视率",
+        "Postpartum visit rate",
+        "统计期内分娩的产妇中，出院后28天内（含出院当天）接受产后访视者",
+        "Women delivered in the period with a postpartum visit within 28 days of discharge "
+        "(discharge day included)",
+        _LIVE_BIRTHS_ZH,
+        _LIVE_BIRTHS_EN,
+        "%",
+        _COHORT,
+        settings=_YEAR,
+    ),
+    Indicator(
+        "postpartum_42d_check_rate",
+        "maternal_care",
+        "产后42天健康检查率",
+        "42-day postpartum check rate",
+        "统计期内分娩的产妇中，产后第35至56天接受产后42天健康检查者",
+        "Women delivered in the period with the 42-day postpartum check (days 35 to 56 after "
+        "delivery)",
+        _WOMEN_ZH,
+        _WOMEN_EN,
+        "%",
+        _COHORT,
+        settings=_YEAR,
+    ),
+    Indicator(
+        "facility_delivery_rate",
+        "maternal_care",
+        "住院分娩率",
+        "Facility delivery rate",
+        "统计期内在医疗机构（非家庭）分娩的活产数",
+        "Live births of the period's deliveries that took place in a facility (not at home)",
+        _LIVE_BIRTHS_ZH,
+        _LIVE_BIRTHS_EN,
+        "%",
+        _COHORT,
+        settings=_YEAR,
+    ),
+    Indicator(
+        "caesarean_rate",
+        "maternal_care",
+        "剖宫产率",
+        "Caesarean section rate",
+        "统计期内剖宫产的活产数；设置为 women 时：剖宫产的产妇数",
+        "Live births by caesarean section among the period's deliveries; with the women "
+        "basis: women delivered by caesarean",
+        f"{_LIVE_BIRTHS_ZH}；设置为 women 时：{_WOMEN_ZH}",
+        f"{_LIVE_BIRTHS_EN}; with the women basis: {_WOMEN_EN.lower()}",
+        "%",
+        _COHORT,
+        settings=(*_YEAR, "caesarean_basis"),
+    ),
+    *_infection_tests(),
+    Indicator(
+        "hiv_treatment_rate",
+        "infection",
+        "艾滋病感染孕产妇抗病毒用药率",
+        "Antiretroviral treatment rate of HIV-positive women",
+        "统计期内分娩的艾滋病感染产妇中，孕期或分娩时（妊娠开始至出院）接受抗病毒用药者",
+        "HIV-positive women delivered in the period who received antiretroviral drugs during "
+        "pregnancy or at delivery (pregnancy start to discharge)",
+        "统计期内分娩的艾滋病感染产妇数（出院前检测阳性或诊断）",
+        "HIV-positive women delivered in the period (positive result or diagnosis on or "
+        "before discharge)",
+        "%",
+        _COHORT,
+        target=95.0,
+        direction=">=",
+        settings=_YEAR,
+    ),
+    Indicator(
+        "syphilis_treatment_rate",
+        "infection",
+        "梅毒感染孕产妇治疗率",
+        "Treatment rate of syphilis-positive women",
+        "统计期内分娩的梅毒感染产妇中，孕期或分娩时（妊娠开始至出院）接受治疗者",
+        "Syphilis-positive women delivered in the period who were treated during pregnancy or "
+        "at delivery (pregnancy start to discharge)",
+        "统计期内分娩的梅毒感染产妇数（出院前检测阳性或诊断）",
+        "Syphilis-positive women delivered in the period (positive result or diagnosis on or "
+        "before discharge)",
+        "%",
+        _COHORT,
+        target=95.0,
+        direction=">=",
+        settings=_YEAR,
+    ),
+    Indicator(
+        "high_risk_proportion",
+        "risk",
+        "高危孕产妇比例",
+        "Proportion of high-risk women",
+        "统计期内分娩的产妇中，孕期最高风险颜色为黄、橙或红，或有紫色标识者",
+        "Women delivered in the period whose highest risk colour in pregnancy was yellow, "
+        "orange or red, or who were graded purple",
+        _WOMEN_ZH,
+        _WOMEN_EN,
+        "%",
+        _COHORT,
+        settings=_YEAR,
+    ),
+    Indicator(
+        "high_risk_management_rate",
+        "risk",
+        "高危孕产妇管理率",
+        "High-risk case management rate",
+        "分母中，首次评为专案管理颜色之后至分娩日有产前检查或随访记录者",
+        "Of the denominator, the women with a contact (prenatal visit or recorded follow-up) "
+        "after their first assessment in the case-managed set, up to the delivery day",
+        "统计期内分娩的产妇中，孕期最高风险颜色（或紫色标识）属于专案管理颜色者（默认橙、红、紫）",
+        "Women delivered in the period whose highest colour (or purple flag) was in the "
+        "case-managed set (default orange, red, purple)",
+        "%",
+        _COHORT,
+        settings=(*_YEAR, "case_managed_colours"),
+    ),
+    Indicator(
+        "anaemia_prevalence_non_thalassaemia",
+        "risk",
+        "孕妇非地贫贫血患病率",
+        "Anaemia prevalence in pregnancy, thalassaemia excluded",
+        "统计期内分娩的产妇中，孕期任一次血红蛋白<110 g/L且无地中海贫血诊断或携带者结果者",
+        "Women delivered in the period with any haemoglobin < 110 g/L in pregnancy and no "
+        "thalassaemia diagnosis or carrier result",
+        "统计期内分娩的产妇中，孕期至少有1次血红蛋白结果者（按设置可再剔除地贫孕妇）",
+        "Women delivered in the period with ≥ 1 haemoglobin result in pregnancy (by setting, "
+        "also leaving out women with thalassaemia)",
+        "%",
+        _COHORT,
+        target=10.0,
+        direction="<",
+        settings=(*_YEAR, "anaemia_denominator_excludes_thalassaemia"),
+    ),
+    Indicator(
+        "maternal_mortality_ratio",
+        "outcomes",
+        "孕产妇死亡率",
+        "Maternal mortality ratio",
+        "死亡日在统计期内的孕产妇死亡数：妊娠期或妊娠结束后42天内死亡，不含意外（外因）死亡",
+        "Maternal deaths with the death day in the period: death during pregnancy or within 42 "
+        "days of its end, external (accidental) causes excluded",
+        _LIVE_BIRTHS_ZH,
+        _LIVE_BIRTHS_EN,
+        "per 100,000",
+        "event_date",
+        target=7.5,
+        direction="<",
+        settings=_YEAR,
+    ),
+    Indicator(
+        "congenital_syphilis_rate",
+        "outcomes",
+        "先天梅毒报告发病率",
+        "Reported congenital syphilis incidence",
+        "统计期内报告（记录日在统计期内）的先天梅毒病例数（新生儿 ICD-10 A50）",
+        "Congenital syphilis cases (newborn condition ICD-10 A50) recorded in the period",
+        _LIVE_BIRTHS_ZH,
+        _LIVE_BIRTHS_EN,
+        "per 100,000",
+        "event_date",
+        target=15.0,
+        direction="<",
+        settings=_YEAR,
+    ),
+    Indicator(
+        "perinatal_mortality_rate",
+        "outcomes",
+        "围产儿死亡率",
+        "Perinatal mortality rate",
+        "统计期内分娩的孕满28周（196天；孕周不详时出生体重≥1000克）的死胎死产数 + "
+        "出生后0至6天内死亡的活产新生儿数",
+        "Stillbirths at ≥ 28+0 weeks (196 days; weight ≥ 1000 g when GA is unknown) + live "
+        "births who died 0 to 6 days after birth, among the period's deliveries",
+        "上述死胎死产数 + 活产数",
+        "Those stillbirths + live births of the period's deliveries",
+        "‰",
+        _COHORT,
+        settings=_YEAR,
+    ),
+    Indicator(
+        "low_birth_weight_rate",
+        "outcomes",
+        "低出生体重儿百分比",
+        "Low birth weight rate",
+        "统计期内分娩的出生体重<2500克的活产数",
+        "Live births weighing < 2500 g among the period's deliveries",
+        _LIVE_BIRTHS_ZH,
+        _LIVE_BIRTHS_EN,
+        "%",
+        _COHORT,
+        settings=_YEAR,
+    ),
+    Indicator(
+        "who_anc_first_contact_12w_rate",
+        "who_anc",
+        "孕12周前首次产前接触率（WHO）",
+        "First ANC contact at ≤ 12 weeks (WHO)",
+        "统计期内分娩的产妇中，首次产前接触孕龄<84天者",
+        "Women delivered in the period with the first contact at GA < 84 days",
+        _WOMEN_ZH,
+        _WOMEN_EN,
+        "%",
+        _COHORT,
+        settings=_YEAR,
+    ),
+    Indicator(
+        "who_anc_syphilis_test_rate",
+        "who_anc",
+        "梅毒检测率（WHO）",
+        "Syphilis testing in pregnancy (WHO)",
+        "统计期内分娩的产妇中，至少有1次梅毒检测者（妊娠开始至出院）",
+        "Women delivered in the period with ≥ 1 syphilis test (pregnancy start to discharge)",
+        _WOMEN_ZH,
+        _WOMEN_EN,
+        "%",
+        _COHORT,
+        settings=_YEAR,
+    ),
+    Indicator(
+        "who_anc_4plus_rate",
+        "who_anc",
+        "产前接触≥4次率（WHO）",
+        "≥ 4 ANC contacts (WHO)",
+        "统计期内分娩的产妇中，产前检查≥4次者",
+        "Women delivered in the period with ≥ 4 prenatal checks",
+        _WOMEN_ZH,
+        _WOMEN_EN,
+        "%",
+        _COHORT,
+        settings=_YEAR,
+    ),
+    Indicator(
+        "who_anc_8plus_rate",
+        "who_anc",
+        "产前接触≥8次率（WHO）",
+        "≥ 8 ANC contacts (WHO)",
+        "统计期内分娩的产妇中，产前检查≥8次者",
+        "Women delivered in the period with ≥ 8 prenatal checks",
+        _WOMEN_ZH,
+        _WOMEN_EN,
+        "%",
+        _COHORT,
+        settings=_YEAR,
+    ),
+    # Not derivable from hospital feeds: other programmes own them, and the monitoring group
+    # enters the figure so it can be seen beside the rest (INDICATORS.md).
+    Indicator(
+        "premarital_examination_rate",
+        "external",
+        "婚前医学检查率",
+        "Premarital medical examination rate",
+        "统计期内接受婚前医学检查的人数（婚前保健项目口径）",
+        "People who had a premarital medical examination in the period (as the premarital "
+        "care programme reports it)",
+        "同期结婚登记人数",
+        "People registering a marriage in the period",
+        "%",
+        "entered",
+        target=65.0,
+        direction=">=",
+        source="external",
+    ),
+    Indicator(
+        "prepregnancy_check_rate",
+        "external",
+        "孕前优生健康检查率",
+        "Pre-pregnancy health check rate",
+        "统计期内接受孕前优生健康检查的目标人群数（孕前优生项目口径）",
+        "People in the target group who had the pre-pregnancy health check in the period (as "
+        "the pre-pregnancy programme reports it)",
+        "同期目标人群数（计划怀孕夫妇）",
+        "Target group in the period (couples planning a pregnancy)",
+        "%",
+        "entered",
+        target=80.0,
+        direction=">=",
+        source="external",
+    ),
+    Indicator(
+        "cervical_cancer_screening_rate",
+        "external",
+        "宫颈癌筛查率",
+        "Cervical cancer screening rate",
+        "接受宫颈癌筛查的适龄妇女数（宫颈癌筛查项目口径）",
+        "Women of the screening age who were screened for cervical cancer (as the screening "
+        "programme reports it)",
+        "同期适龄妇女数",
+        "Women of the screening age",
+        "%",
+        "entered",
+        target=70.0,
+        direction=">=",
+        source="external",
+    ),
+)
+
+BY_ID: Mapping[str, Indicator] = MappingProxyType({i.id: i for i in CATALOGUE})
+if len(BY_ID) != len(CATALOGUE):  # pragma: no cover - a duplicated id is a programming error
+    raise RuntimeError("duplicate indicator id in the catalogue")
+
+CALCULATED: tuple[Indicator, ...] = tuple(i for i in CATALOGUE if i.source == "calculated")
+EXTERNAL: tuple[Indicator, ...] = tuple(i for i in CATALOGUE if i.source == "external")
+
+
+def get_indicator(indicator_id: str) -> Indicator:
+    try:
+        return BY_ID[indicator_id]
+    except KeyError:
+        raise IndicatorInputError(f"Unknown indicator {indicator_id!r}") from None

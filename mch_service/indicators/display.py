@@ -1,0 +1,44 @@
+"""How results are shown to people: unit labels, target and status wording, and rounding.
+
+Rounding happens here only: results keep the exact numerator, denominator and unrounded value
+(docs/indicator-rules.md: "rounded only for display").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+Language = Literal["zh", "en"]
+
+# Unit as written after a number.
+UNIT_LABELS: Mapping[str, Mapping[Language, str]] = {
+    "%": {"zh": "%", "en": "%"},
+    "‰": {"zh": "‰", "en": "‰"},
+    "per 100,000": {"zh": "/10万", "en": " per 100,000"},
+}
+DIRECTION_SYMBOLS: Mapping[str, str] = {">=": "≥", "<": "<", "<=": "≤"}
+STATUS_LABELS: Mapping[str, Mapping[Language, str]] = {
+    "met": {"zh": "达标", "en": "met"},
+    "not_met": {"zh": "未达标", "en": "not met"},
+    "no_data": {"zh": "无数据", "en": "no data"},
+    "no_target": {"zh": "无目标值", "en": "no target"},
+}
+VALUE_DECIMALS = 2
+
+
+def format_number(value: float, decimals: int = VALUE_DECIMALS) -> str:
+    return f"{value:.{decimals}f}"
+
+
+def format_rate(value: float | None, unit: str, lang: Language = "zh") -> str:
+    if value is None:
+        return STATUS_LABELS["no_data"][lang]
+    return f"{format_number(value)}{UNIT_LABELS[unit][lang]}"
+
+
+def format_target(direction: str | None, target: float | None, unit: str, lang: Language) -> str:
+    """``≥90%``; an empty string when there is no target."""
+    if direction is None or target is None:
+        return ""
+    return f"{DIRECTION_SYMBOLS[direction]}{target:g}{UNIT_LABELS[unit][lang]}"

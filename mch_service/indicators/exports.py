@@ -1,0 +1,329 @@
+"""Exports of indicator results: CSV, XLSX and FHIR R4 MeasureReport.
+
+They take aggregate results only (``IndicatorValue``: counts, rates, period, street code,
+institution id), never fact tables, so no personal data can reach a file. Each consumes an
+iterable once, row by row, so a large export streams: CSV lines and MeasureReports are yielded,
+and the XLSX workbook is written in xlsxwriter's constant-memory mode.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import IO, Any
+
+import xlsxwriter
+
+from mch_service.indicators.calculations import IndicatorValue
+from mch_service.indicators.catalogue import CATALOGUE_VERSION
+from mch_service.indicators.display import STATUS_LABELS, VALUE_DECIMALS, format_target
+from mch_service.indicators.facts import ALL_INSTITUTIONS, DISTRICT
+from mch_service.indicators.settings import SETTING_INFO
+
+BOM = "\ufeff"  # so that Excel on a Chinese Windows opens the UTF-8 file correctly
+
+CSV_HEADERS: tuple[str, ...] = (
+    "指标编号",
+    "指标名称",
+    "指标名称（英文）",
+    "统计期",
+    "开始日期",
+    "结束日期",
+    "地区",
+    "机构",
+    "分子",
+    "分母",
+    "数值",
+    "单位",
+    "目标",
+    "达标情况",
+    "目录版本",
+    "设置",
+)
+
+
+def _target_text(v: IndicatorValue) -> str:
+    return format_target(v.direction, v.target, v.unit, "zh")
+
+
+def iter_csv(results: Iterable[IndicatorValue]) -> Iterator[str]:
+    """CSV text, one line per yield, the first with a UTF-8 BOM and the Chinese header. Values
+    are unrounded; the settings column holds the settings as JSON."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(CSV_HEADERS)
+    yield BOM + flush()
+    for v in results:
+        writer.writerow(
+            (
+                v.id,
+                v.name_zh,
+                v.name_en,
+                v.period,
+                v.period_start.isoformat(),
+                v.period_end.isoformat(),
+                v.area,
+                v.institution,
+                v.numerator,
+                v.denominator,
+                "" if v.value is None else repr(v.value),
+                v.unit,
+                _target_text(v),
+                STATUS_LABELS[v.status]["zh"],
+                v.catalogue_version,
+                json.dumps(v.settings, ensure_ascii=False, sort_keys=True),
+            )
+        )
+        yield flush()
+
+
+def write_csv(results: Iterable[IndicatorValue], stream: IO[str]) -> int:
+    """Write the CSV to a text stream (open it with ``newline=""``). Returns the row count."""
+    rows = -1
+    for line in iter_csv(results):
+        stream.write(line)
+        rows += 1
+    return rows
+
+
+# --- XLSX -------------------------------------------------------------------------------------
+
+_SHEETS = {
+    "district": "全区",
+    "street": "按镇街",
+    "institution": "按机构",
+    "street_institution": "镇街×机构",
+}
+_STATUS_FORMATS = {
+    "met": {"bg_color": "#C6EFCE", "font_color": "#006100"},  # green
+    "not_met": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},  # red
+    "no_data": {"bg_color": "#D9D9D9", "font_color": "#3F3F3F"},  # grey
+    "no_target": {},
+}
+
+
+def view_of(v: IndicatorValue) -> str:
+    if v.area == DISTRICT:
+        return "district" if v.institution == ALL_INSTITUTIONS else "institution"
+    return "street" if v.institution == ALL_INSTITUTIONS else "street_institution"
+
+
+def _columns(view: str) -> list[tuple[str, int]]:
+    place = {
+        "district": [],
+        "street": [("镇街", 12)],
+        "institution": [("机构", 14)],
+        "street_institution": [("镇街", 12), ("机构", 14)],
+    }[view]
+    return [
+        ("指标编号", 30),
+        ("指标名称", 26),
+        ("Indicator", 36),
+        ("统计期", 10),
+        ("开始日期", 12),
+        ("结束日期", 12),
+        *place,
+        ("分子", 10),
+        ("分母", 10),
+        ("数值", 10),
+        ("单位", 10),
+        ("目标", 10),
+        ("达标情况", 10),
+    ]
+
+
+def write_xlsx(
+    results: Iterable[IndicatorValue], target: str | os.PathLike[str] | IO[bytes]
+) -> int:
+    """Write a workbook: one sheet per view (全区, 按镇街, 按机构; a 镇街×机构 sheet only when
+    such rows occur) and a notes sheet (说明) with the catalogue version and settings. Values
+    are stored unrounded and shown with two decimals. Returns the number of result rows."""
+    workbook = xlsxwriter.Workbook(target, {"constant_memory": True})
+    header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    value_format = workbook.add_format({"num_format": "0." + "0" * VALUE_DECIMALS})
+    status_formats = {s: workbook.add_format(spec) for s, spec in _STATUS_FORMATS.items()}
+    sheets: dict[str, Any] = {}
+    next_row: dict[str, int] = {}
+
+    def sheet(view: str) -> Any:
+        if view not in sheets:
+            ws = workbook.add_worksheet(_SHEETS[view])
+            for col, (title, width) in enumerate(_columns(view)):
+                ws.set_column(col, col, width)
+                ws.write_string(0, col, title, header)
+            ws.freeze_panes(1, 0)
+            sheets[view] = ws
+            next_row[view] = 1
+        return sheets[view]
+
+    for view in ("district", "street", "institution"):
+        sheet(view)
+    settings_seen: dict[str, dict[str, object]] = {}
+    versions_seen: set[str] = set()
+    count = 0
+    for v in results:
+        view = view_of(v)
+        ws = sheet(view)
+        row = next_row[view]
+        next_row[view] += 1
+        count += 1
+        settings_seen.setdefault(json.dumps(v.settings, sort_keys=True), v.settings)
+        versions_seen.add(v.catalogue_version)
+        place = {
+            "district": [],
+            "street": [v.area],
+            "institution": [v.institution],
+            "street_institution": [v.area, v.institution],
+        }[view]
+        cells: list[object] = [v.id, v.name_zh, v.name_en, v.period]
+        for col, text in enumerate(cells):
+            ws.write_string(row, col, str(text))
+        col = len(cells)
+        ws.write_datetime(
+            row, col, datetime.combine(v.period_start, datetime.min.time()), date_format
+        )
+        ws.write_datetime(
+            row, col + 1, datetime.combine(v.period_end, datetime.min.time()), date_format
+        )
+        col += 2
+        for text in place:
+            ws.write_string(row, col, text)
+            col += 1
+        ws.write_number(row, col, v.numerator)
+        ws.write_number(row, col + 1, v.denominator)
+        if v.value is None:
+            ws.write_blank(row, col + 2, None, status_formats["no_data"])
+        else:
+            ws.write_number(row, col + 2, v.value, value_format)
+        ws.write_string(row, col + 3, v.unit)
+        ws.write_string(row, col + 4, _target_text(v))
+        ws.write_string(row, col + 5, STATUS_LABELS[v.status]["zh"], status_formats[v.status])
+
+    notes = workbook.add_worksheet("说明")
+    notes.set_column(0, 0, 42)
+    notes.set_column(1, 1, 70)
+    lines: list[tuple[str, str]] = [
+        ("指标目录版本 Catalogue version", ", ".join(sorted(versions_seen)) or CATALOGUE_VERSION),
+        ("结果行数 Result rows", str(count)),
+        (
+            "数值 Values",
+            "按单位乘数计算，未四舍五入；显示保留两位小数 / unrounded, shown with two decimals",
+        ),
+        ("计算规则 Rules", "docs/indicators.md, docs/indicator-rules.md"),
+        ("", ""),
+        ("达标情况 Status", ""),
+        *((STATUS_LABELS[s]["zh"], STATUS_LABELS[s]["en"]) for s in _STATUS_FORMATS),
+        ("", ""),
+    ]
+    for settings in settings_seen.values():
+        lines.append(("设置 Settings", json.dumps(settings, ensure_ascii=False, sort_keys=True)))
+        for name, value in settings.items():
+            info = SETTING_INFO.get(name)
+            label = f"{name} ({info.env})" if info else name
+            lines.append((label, json.dumps(value, ensure_ascii=False)))
+    notes.write_string(0, 0, "说明 Notes", header)
+    notes.write_string(0, 1, "", header)
+    for i, (key, text) in enumerate(lines, start=1):
+        status = next((s for s in _STATUS_FORMATS if STATUS_LABELS[s]["zh"] == key), None)
+        notes.write_string(i, 0, key, status_formats[status] if status else None)
+        notes.write_string(i, 1, text)
+    workbook.close()
+    return count
+
+
+# --- FHIR R4 MeasureReport --------------------------------------------------------------------
+
+_POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
+_IMPROVEMENT = "http://terminology.hl7.org/CodeSystem/measure-improvement-notation"
+_UCUM = "http://unitsofmeasure.org"
+_UCUM_CODES = {"%": "%", "‰": "[ppth]", "per 100,000": "/10*5"}
+
+
+def measure_report(
+    v: IndicatorValue, *, canonical_base: str, generated: datetime | None = None
+) -> dict[str, Any]:
+    """One summary MeasureReport (FHIR R4) for one result, as a JSON-ready dict.
+
+    The Measure is ``{canonical_base}/Measure/{indicator id}|{catalogue version}``; the street
+    is the subject (a Location by identifier) and the institution the reporter (an
+    Organization by identifier) when the result is for one. ``generated`` becomes ``date``
+    (the caller's clock; omitted when not given)."""
+    base = canonical_base.rstrip("/")
+    report: dict[str, Any] = {
+        "resourceType": "MeasureReport",
+        "extension": [
+            {
+                "url": f"{base}/StructureDefinition/indicator-settings",
+                "valueString": json.dumps(v.settings, sort_keys=True, separators=(",", ":")),
+            },
+            {
+                "url": f"{base}/StructureDefinition/indicator-status",
+                "valueCode": v.status.replace("_", "-"),
+            },
+        ],
+        "status": "complete",
+        "type": "summary",
+        "measure": f"{base}/Measure/{v.id}|{v.catalogue_version}",
+        "period": {"start": v.period_start.isoformat(), "end": v.period_end.isoformat()},
+    }
+    if v.area != DISTRICT:
+        report["subject"] = {
+            "type": "Location",
+            "identifier": {"system": f"{base}/NamingSystem/street", "value": v.area},
+        }
+    if generated is not None:
+        report["date"] = generated.isoformat()
+    if v.institution != ALL_INSTITUTIONS:
+        report["reporter"] = {
+            "type": "Organization",
+            "identifier": {"system": f"{base}/NamingSystem/institution", "value": v.institution},
+        }
+    if v.direction is not None:
+        code = "increase" if v.direction == ">=" else "decrease"
+        report["improvementNotation"] = {"coding": [{"system": _IMPROVEMENT, "code": code}]}
+    group: dict[str, Any] = {
+        "code": {
+            "coding": [
+                {"system": f"{base}/CodeSystem/mch-indicator", "code": v.id, "display": v.name_en}
+            ],
+            "text": v.name_zh,
+        },
+        "population": [
+            {
+                "code": {"coding": [{"system": _POPULATION, "code": "numerator"}]},
+                "count": v.numerator,
+            },
+            {
+                "code": {"coding": [{"system": _POPULATION, "code": "denominator"}]},
+                "count": v.denominator,
+            },
+        ],
+    }
+    if v.value is not None:
+        group["measureScore"] = {
+            "value": v.value,
+            "unit": v.unit,
+            "system": _UCUM,
+            "code": _UCUM_CODES[v.unit],
+        }
+    report["group"] = [group]
+    return report
+
+
+def iter_measure_reports(
+    results: Iterable[IndicatorValue], *, canonical_base: str, generated: datetime | None = None
+) -> Iterator[dict[str, Any]]:
+    for v in results:
+        yield measure_report(v, canonical_base=canonical_base, generated=generated)

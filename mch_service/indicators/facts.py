@@ -1,0 +1,362 @@
+"""The facts contract: the tables the domain layer hands to the indicator engine.
+
+The domain layer builds these from the database, applying docs/indicator-rules.md's fact rules
+(days in the district's zone, pregnancy windows, GA, tests, colours, ...). The engine only counts.
+``check_frames`` refuses a table that breaks the contract with one error listing every problem,
+so a mistake shows up as an error and never as a quietly wrong rate.
+
+Dates are calendar days in the district's zone: tz-naive ``datetime64`` at midnight. A value
+with a time of day or a zone is refused, because it means an instant was passed where a local
+day was meant (2025-03-31T17:30Z is 1 April in Shanghai).
+
+Extra columns are allowed and ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from mch_service.indicators.errors import IndicatorInputError
+from mch_service.indicators.settings import RISK_COLOURS, SEVERITY_COLOURS
+
+# --- table names ---------------------------------------------------------------------------
+PREGNANCIES = "pregnancies"
+BIRTHS = "births"
+MATERNAL_DEATHS = "maternal_deaths"
+CONGENITAL_SYPHILIS = "congenital_syphilis"
+
+# --- pregnancies: one row per pregnancy (delivered or lost) --------------------------------
+PREGNANCY_ID = "pregnancy_id"
+WOMAN_ID = "woman_id"
+STREET = "street"  # attribution street/town code (镇街) of the woman's home; None = unknown
+DELIVERY_INSTITUTION = "delivery_institution"
+DELIVERY_DATE = "delivery_date"  # NaT when the pregnancy did not end in a delivery
+DELIVERY_ADMISSION_DATE = "delivery_admission_date"
+DISCHARGE_DATE = "discharge_date"
+PREGNANCY_END_DATE = "pregnancy_end_date"  # delivery or loss
+FACILITY_DELIVERY = "facility_delivery"
+CAESAREAN = "caesarean"
+LIVE_BIRTHS = "live_births"
+STILLBIRTHS = "stillbirths"
+FIRST_CONTACT_GA_DAYS = "first_contact_ga_days"
+PRENATAL_CHECK_DAYS = "prenatal_check_days"  # distinct days with a prenatal visit before admission
+POSTPARTUM_VISIT_28D = "postpartum_visit_28d"
+POSTPARTUM_42D_CHECK = "postpartum_42d_check"
+INFECTIONS: tuple[str, ...] = ("hiv", "syphilis", "hbsag")
+INFECTION_FLAGS: tuple[str, ...] = (
+    "tested",
+    "tested_in_pregnancy",
+    "tested_early",
+    "positive",
+    "treated",
+)
+HIGHEST_COLOUR = "highest_colour"  # green/yellow/orange/red or None (no assessment)
+PURPLE = "purple"
+FIRST_CASE_MANAGED_DATE = "first_case_managed_date"
+CASE_MANAGED_CONTACT = "case_managed_contact"
+HAS_HB = "has_hb"
+ANAEMIA = "anaemia"
+THALASSAEMIA = "thalassaemia"
+EXCLUDED = "excluded"
+
+# --- births: one row per baby of the deliveries ----------------------------------------------
+LIVE = "live"
+WEIGHT_G = "weight_g"
+GA_DAYS = "ga_days"
+NEONATAL_DEATH_AGE_DAYS = "neonatal_death_age_days"
+
+# --- maternal_deaths -------------------------------------------------------------------------
+DEATH_DATE = "death_date"
+REPORTING_INSTITUTION = "reporting_institution"
+MATERNAL = "maternal"  # False when a cause of death is external (ICD-10 V01-Y98)
+
+# --- congenital_syphilis ---------------------------------------------------------------------
+CASE_ID = "case_id"
+RECORDED_DATE = "recorded_date"
+
+# Reserved view names: a street cannot be called "district", an institution cannot be "all".
+DISTRICT = "district"
+ALL_INSTITUTIONS = "all"
+
+
+def infection_column(infection: str, flag: str) -> str:
+    """``infection_column("hiv", "tested_early") == "hiv_tested_early"``."""
+    if infection not in INFECTIONS or flag not in INFECTION_FLAGS:
+        raise IndicatorInputError(f"No infection column for {infection!r} / {flag!r}")
+    return f"{infection}_{flag}"
+
+
+Kind = Literal[
+    "id",  # str, never missing or empty
+    "street",  # str or missing; never "" or "district"
+    "institution",  # str or missing; never "" or "all"
+    "bool",  # bool, never missing
+    "count",  # integer >= 0, never missing
+    "int_or_na",  # integer, may be missing (nullable Int64)
+    "float_or_nan",  # number, may be NaN
+    "day",  # local day (naive datetime64 at midnight), never missing
+    "day_or_nat",  # local day or NaT
+    "colour_or_none",  # one of SEVERITY_COLOURS, or missing
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    required: bool = True
+
+
+_PREGNANCY_COLUMNS: tuple[Column, ...] = (
+    Column(PREGNANCY_ID, "id"),
+    Column(WOMAN_ID, "id"),
+    Column(STREET, "street"),
+    Column(DELIVERY_INSTITUTION, "institution"),
+    Column(DELIVERY_DATE, "day_or_nat"),
+    Column(DELIVERY_ADMISSION_DATE, "day_or_nat"),
+    Column(DISCHARGE_DATE, "day_or_nat"),
+    Column(PREGNANCY_END_DATE, "day_or_nat"),
+    Column(FACILITY_DELIVERY, "bool"),
+    Column(CAESAREAN, "bool"),
+    Column(LIVE_BIRTHS, "count"),
+    Column(STILLBIRTHS, "count"),
+    Column(FIRST_CONTACT_GA_DAYS, "int_or_na"),
+    Column(PRENATAL_CHECK_DAYS, "count"),
+    Column(POSTPARTUM_VISIT_28D, "bool"),
+    Column(POSTPARTUM_42D_CHECK, "bool"),
+    *(Column(f"{i}_{f}", "bool") for i in INFECTIONS for f in INFECTION_FLAGS),
+    Column(HIGHEST_COLOUR, "colour_or_none"),
+    Column(PURPLE, "bool"),
+    Column(FIRST_CASE_MANAGED_DATE, "day_or_nat"),
+    Column(CASE_MANAGED_CONTACT, "bool"),
+    Column(HAS_HB, "bool"),
+    Column(ANAEMIA, "bool"),
+    Column(THALASSAEMIA, "bool"),
+    Column(EXCLUDED, "bool"),
+)
+_BIRTH_COLUMNS: tuple[Column, ...] = (
+    Column(PREGNANCY_ID, "id"),
+    Column(LIVE, "bool"),
+    Column(WEIGHT_G, "float_or_nan"),
+    Column(GA_DAYS, "int_or_na"),
+    Column(NEONATAL_DEATH_AGE_DAYS, "int_or_na"),
+    # Copied from the pregnancy for the caller's convenience. The engine attributes births
+    # through pregnancy_id, so these are optional and never override the pregnancy's values.
+    Column(DELIVERY_DATE, "day_or_nat", required=False),
+    Column(STREET, "street", required=False),
+    Column(DELIVERY_INSTITUTION, "institution", required=False),
+    Column(FACILITY_DELIVERY, "bool", required=False),
+    Column(CAESAREAN, "bool", required=False),
+)
+_MATERNAL_DEATH_COLUMNS: tuple[Column, ...] = (
+    Column(PREGNANCY_ID, "id"),
+    Column(DEATH_DATE, "day"),
+    Column(STREET, "street"),
+    Column(REPORTING_INSTITUTION, "institution"),
+    Column(MATERNAL, "bool"),
+)
+_CONGENITAL_SYPHILIS_COLUMNS: tuple[Column, ...] = (
+    Column(CASE_ID, "id"),
+    Column(RECORDED_DATE, "day"),
+    Column(STREET, "street"),
+    Column(REPORTING_INSTITUTION, "institution"),
+)
+
+CONTRACT: Mapping[str, tuple[Column, ...]] = {
+    PREGNANCIES: _PREGNANCY_COLUMNS,
+    BIRTHS: _BIRTH_COLUMNS,
+    MATERNAL_DEATHS: _MATERNAL_DEATH_COLUMNS,
+    CONGENITAL_SYPHILIS: _CONGENITAL_SYPHILIS_COLUMNS,
+}
+
+_EMPTY_DTYPES: Mapping[Kind, str] = {
+    "id": "object",
+    "street": "object",
+    "institution": "object",
+    "bool": "bool",
+    "count": "int64",
+    "int_or_na": "Int64",
+    "float_or_nan": "float64",
+    "day": "datetime64[ns]",
+    "day_or_nat": "datetime64[ns]",
+    "colour_or_none": "object",
+}
+
+
+@dataclass(frozen=True)
+class FactFrames:
+    """The four fact tables of one computation.
+
+    ``case_managed_colours`` says which colour set the domain layer used to derive
+    ``first_case_managed_date`` and ``case_managed_contact``; when given, the engine refuses
+    settings with another set (the contact flag would belong to a different rule).
+    """
+
+    pregnancies: pd.DataFrame
+    births: pd.DataFrame
+    maternal_deaths: pd.DataFrame
+    congenital_syphilis: pd.DataFrame
+    case_managed_colours: tuple[str, ...] | None = None
+
+    def table(self, name: str) -> pd.DataFrame:
+        frame: pd.DataFrame = getattr(self, name)
+        return frame
+
+
+def empty_frame(table: str) -> pd.DataFrame:
+    """A zero-row table with the contract's columns and dtypes (required columns only)."""
+    columns = CONTRACT[table]
+    return pd.DataFrame(
+        {c.name: pd.Series([], dtype=_EMPTY_DTYPES[c.kind]) for c in columns if c.required}
+    )
+
+
+def empty_facts() -> FactFrames:
+    return FactFrames(
+        empty_frame(PREGNANCIES),
+        empty_frame(BIRTHS),
+        empty_frame(MATERNAL_DEATHS),
+        empty_frame(CONGENITAL_SYPHILIS),
+    )
+
+
+def check_frames(facts: FactFrames) -> None:
+    """Raise ``IndicatorInputError`` listing every way the tables break the contract."""
+    problems: list[str] = []
+    for table, columns in CONTRACT.items():
+        frame = facts.table(table)
+        if not isinstance(frame, pd.DataFrame):
+            problems.append(f"{table}: expected a pandas DataFrame, got {type(frame).__name__}")
+            continue
+        for column in columns:
+            if column.name not in frame.columns:
+                if column.required:
+                    problems.append(f"{table}.{column.name}: missing column ({column.kind})")
+                continue
+            problem = _check_column(frame[column.name], column.kind)
+            if problem:
+                problems.append(f"{table}.{column.name}: {problem}")
+    if not problems:
+        problems.extend(_check_consistency(facts))
+    if facts.case_managed_colours is not None:
+        unknown = sorted(set(facts.case_managed_colours) - set(RISK_COLOURS))
+        if unknown:
+            problems.append(f"case_managed_colours: unknown colour(s) {', '.join(unknown)}")
+    if problems:
+        raise IndicatorInputError(
+            "The indicator fact tables break the contract (mch_service/indicators/facts.py):\n- "
+            + "\n- ".join(problems)
+        )
+
+
+def _check_column(s: pd.Series, kind: Kind) -> str | None:
+    if kind in ("id", "street", "institution", "colour_or_none"):
+        if not (ptypes.is_object_dtype(s.dtype) or ptypes.is_string_dtype(s.dtype)):
+            return f"expected strings, got dtype {s.dtype}"
+        if ptypes.infer_dtype(s, skipna=True) not in ("string", "empty"):
+            return "expected strings (None for missing), found other values"
+        present = s.dropna()
+        if kind == "id" and len(present) != len(s):
+            return f"{len(s) - len(present)} missing value(s); an id is never missing"
+        if (present == "").any():
+            return "empty string(s); use None for a missing value"
+        if kind == "street" and (present == DISTRICT).any():
+            return f"{DISTRICT!r} is reserved for the whole district"
+        if kind == "institution" and (present == ALL_INSTITUTIONS).any():
+            return f"{ALL_INSTITUTIONS!r} is reserved for all institutions"
+        if kind == "colour_or_none":
+            bad = sorted(set(present.unique()) - set(SEVERITY_COLOURS))
+            if bad:
+                return f"unknown colour(s) {bad}; expected {', '.join(SEVERITY_COLOURS)} or None"
+        return None
+    if kind == "bool":
+        if not ptypes.is_bool_dtype(s.dtype) or s.isna().any():
+            return f"expected bool without missing values, got dtype {s.dtype}"
+        return None
+    if kind in ("count", "int_or_na"):
+        if not ptypes.is_integer_dtype(s.dtype):
+            hint = " (use .astype('Int64') for a column with missing values)"
+            return f"expected integers, got dtype {s.dtype}{hint}"
+        if kind == "count":
+            if s.isna().any():
+                return "missing value(s); a count is never missing"
+            if (s < 0).any():
+                return "negative value(s); a count is >= 0"
+        return None
+    if kind == "float_or_nan":
+        if not ptypes.is_numeric_dtype(s.dtype) or ptypes.is_bool_dtype(s.dtype):
+            return f"expected numbers (NaN for missing), got dtype {s.dtype}"
+        return None
+    # day, day_or_nat
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        return "expected local calendar days (tz-naive); convert to Asia/Shanghai days first"
+    if not ptypes.is_datetime64_dtype(s.dtype):
+        return f"expected datetime64 days, got dtype {s.dtype} (use pandas.to_datetime)"
+    if kind == "day" and s.isna().any():
+        return "missing date(s); this date is never missing"
+    if (s.notna() & (s != s.dt.normalize())).any():
+        return "values with a time of day; expected calendar days at midnight"
+    return None
+
+
+def _check_consistency(facts: FactFrames) -> list[str]:
+    """Invariants between columns that the domain layer guarantees. Broken ones mean a bug
+    upstream; a count would silently disagree with its definition otherwise."""
+    problems: list[str] = []
+    preg = facts.pregnancies
+    if not preg[PREGNANCY_ID].is_unique:
+        problems.append("pregnancies.pregnancy_id: duplicated ids (one row per pregnancy)")
+        return problems
+    counted = preg.loc[~preg[EXCLUDED].to_numpy(dtype=bool)]
+
+    def implies(a: str, b: str, why: str) -> None:
+        n = int((counted[a].to_numpy(dtype=bool) & ~counted[b].to_numpy(dtype=bool)).sum())
+        if n:
+            problems.append(f"pregnancies: {n} row(s) with {a} but not {b} ({why})")
+
+    for infection in INFECTIONS:
+        for flag in ("tested_in_pregnancy", "tested_early"):
+            implies(f"{infection}_{flag}", f"{infection}_tested", "a subset of tested")
+    implies(ANAEMIA, HAS_HB, "anaemia needs a haemoglobin result")
+    no_date = counted[FIRST_CASE_MANAGED_DATE].isna().to_numpy()
+    n = int((counted[CASE_MANAGED_CONTACT].to_numpy(dtype=bool) & no_date).sum())
+    if n:
+        problems.append(
+            f"pregnancies: {n} row(s) with case_managed_contact but no first_case_managed_date"
+        )
+
+    births = facts.births
+    known = births[PREGNANCY_ID].isin(preg[PREGNANCY_ID])
+    if not known.all():
+        problems.append(f"births: {int((~known).sum())} row(s) whose pregnancy_id is unknown")
+        return problems
+    # Each baby has a row: the rows must agree with the pregnancy's birth counts, or live
+    # births (denominators) and per-baby facts (weights, GA, deaths) would disagree.
+    live = births[LIVE].to_numpy(dtype=bool)
+    per_pregnancy = (
+        pd.DataFrame(
+            {
+                PREGNANCY_ID: births[PREGNANCY_ID].to_numpy(),
+                "live": live.astype(np.int64),
+                "still": (~live).astype(np.int64),
+            }
+        )
+        .groupby(PREGNANCY_ID, sort=False)[["live", "still"]]
+        .sum()
+    )
+    rows = per_pregnancy.reindex(counted[PREGNANCY_ID].to_numpy(), fill_value=0)
+    mismatch = (rows["live"].to_numpy() != counted[LIVE_BIRTHS].to_numpy(dtype=np.int64)) | (
+        rows["still"].to_numpy() != counted[STILLBIRTHS].to_numpy(dtype=np.int64)
+    )
+    if mismatch.any():
+        problems.append(
+            f"births: the baby rows of {int(mismatch.sum())} pregnancy(ies) do not match their "
+            "live_births / stillbirths counts (one row per baby)"
+        )
+    return problems

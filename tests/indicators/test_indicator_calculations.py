@@ -1,0 +1,466 @@
+"""Hand-worked cases for each definition's edges (docs/indicator-rules.md). Every expected
+number is worked out by hand in the test from the rows it builds."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from mch_service.indicators import facts as f
+from mch_service.indicators.calculations import (
+    RESULT_COLUMNS,
+    compute,
+    compute_all,
+    external_value,
+    members,
+)
+from mch_service.indicators.catalogue import CALCULATED, CATALOGUE_VERSION
+from mch_service.indicators.errors import IndicatorInputError
+from mch_service.indicators.settings import IndicatorSettings
+from tests.indicators.tables import baby, by_id, counts, death, make_facts, pregnancy, syphilis_case
+
+MARCH = "2025-03"
+
+
+def test_twins_are_two_live_births_and_one_woman() -> None:
+    twins = pregnancy(live_births=2)
+    results = compute(make_facts([twins]), MARCH)
+    # 活产数 = 2 (twins count twice); the woman counts once in the numerator.
+    assert counts(results, "early_registration_rate") == (1, 2)
+    assert by_id(results)["early_registration_rate"].value == 50.0
+    assert counts(results, "systematic_management_rate") == (1, 2)
+    # 产妇数 = 1.
+    assert counts(results, "postpartum_42d_check_rate") == (1, 1)
+    # facility_delivery_rate counts live births on both sides.
+    assert counts(results, "facility_delivery_rate") == (2, 2)
+
+
+def test_women_over_live_births_can_exceed_100_percent_with_a_stillbirth_only_delivery() -> None:
+    # As the national reports define it: numerator women, denominator live births. A delivery
+    # with only a stillbirth adds a woman to the numerator and nothing to the denominator.
+    stillbirth_only = pregnancy(live_births=0, stillbirths=1)
+    singleton = pregnancy()
+    results = compute(make_facts([stillbirth_only, singleton]), MARCH)
+    assert counts(results, "prenatal_care_rate") == (2, 1)
+    assert by_id(results)["prenatal_care_rate"].value == 200.0
+    assert counts(results, "hiv_test_rate") == (2, 2)  # 产妇数 counts her
+
+
+def test_perinatal_mortality_edges() -> None:
+    still_27w6d = pregnancy(live_births=0, stillbirths=1)
+    still_28w0d = pregnancy(live_births=0, stillbirths=1)
+    still_unknown_ga_1000g = pregnancy(live_births=0, stillbirths=1)
+    still_unknown_ga_999g = pregnancy(live_births=0, stillbirths=1)
+    neonatal_death_day_6 = pregnancy()
+    neonatal_death_day_7 = pregnancy()
+    births = [
+        baby(still_27w6d, live=False, ga_days=195, weight_g=1100.0),
+        baby(still_28w0d, live=False, ga_days=196, weight_g=900.0),
+        baby(still_unknown_ga_1000g, live=False, ga_days=None, weight_g=1000.0),
+        baby(still_unknown_ga_999g, live=False, ga_days=None, weight_g=999.0),
+        baby(neonatal_death_day_6, neonatal_death_age_days=6),
+        baby(neonatal_death_day_7, neonatal_death_age_days=7),
+    ]
+    facts = make_facts(
+        [
+            still_27w6d,
+            still_28w0d,
+            still_unknown_ga_1000g,
+            still_unknown_ga_999g,
+            neonatal_death_day_6,
+            neonatal_death_day_7,
+        ],
+        births,
+    )
+    results = compute(facts, MARCH)
+    # Perinatal stillbirths: 28+0 (196 d) and the 1000 g one with unknown GA = 2.
+    # Early neonatal deaths (0-6 days): the day-6 death = 1. Live births: 2.
+    assert counts(results, "perinatal_mortality_rate") == (2 + 1, 2 + 2)
+    assert by_id(results)["perinatal_mortality_rate"].value == 750.0
+    assert by_id(results)["perinatal_mortality_rate"].unit == "‰"
+
+
+def test_first_contact_at_90_and_91_days_and_the_who_84_day_line() -> None:
+    rows = [pregnancy(first_contact_ga_days=ga) for ga in (83, 84, 90, 91, None)]
+    results = compute(make_facts(rows), MARCH)
+    # Before 13+0 weeks = GA < 91 d: 83, 84, 90 (an unknown GA is not early).
+    assert counts(results, "early_registration_rate") == (3, 5)
+    # WHO first contact at GA < 84 d: only 83.
+    assert counts(results, "who_anc_first_contact_12w_rate") == (1, 5)
+
+
+def test_delivery_on_31_march_and_1_april() -> None:
+    march = pregnancy(delivery_date=date(2025, 3, 31))
+    april = pregnancy(delivery_date=date(2025, 4, 1), live_births=2)
+    facts = make_facts([march, april])
+    assert counts(compute(facts, "2025-03"), "postpartum_42d_check_rate") == (1, 1)
+    assert counts(compute(facts, "2025-04"), "postpartum_42d_check_rate") == (1, 1)
+    assert counts(compute(facts, "2025-Q1"), "facility_delivery_rate") == (1, 1)
+    assert counts(compute(facts, "2025-Q2"), "facility_delivery_rate") == (2, 2)
+    assert counts(compute(facts, "2025"), "facility_delivery_rate") == (3, 3)
+
+
+def test_statistical_year_runs_1_october_to_30_september() -> None:
+    rows = [
+        pregnancy(delivery_date=date(2024, 10, 1)),
+        pregnancy(delivery_date=date(2025, 9, 30)),
+        pregnancy(delivery_date=date(2025, 10, 1)),
+    ]
+    facts = make_facts(rows)
+    calendar = IndicatorSettings()
+    statistical = IndicatorSettings(statistical_year=True)
+    women = "postpartum_42d_check_rate"
+    # Calendar 2025: 30 Sep and 1 Oct 2025.
+    assert counts(compute(facts, "2025", settings=calendar), women) == (2, 2)
+    # Statistical 2025 = 1 Oct 2024 - 30 Sep 2025; 1 Oct 2025 is in statistical 2026.
+    assert counts(compute(facts, "2025", settings=statistical), women) == (2, 2)
+    assert counts(compute(facts, "2026", settings=statistical), women) == (1, 1)
+    assert counts(compute(facts, "2024", settings=calendar), women) == (1, 1)
+    assert counts(compute(facts, "2024", settings=statistical), women) == (0, 0)
+    # Quarters stay calendar ones.
+    assert counts(compute(facts, "2025-Q4", settings=statistical), women) == (1, 1)
+    result = by_id(compute(facts, "2025", settings=statistical))[women]
+    assert (result.period_start, result.period_end) == (date(2024, 10, 1), date(2025, 9, 30))
+    assert result.settings["statistical_year"] is True
+
+
+def test_caesarean_basis_births_or_women() -> None:
+    caesarean_twins = pregnancy(live_births=2, caesarean=True)
+    vaginal = pregnancy()
+    facts = make_facts([caesarean_twins, vaginal])
+    births = by_id(compute(facts, MARCH, settings=IndicatorSettings(caesarean_basis="births")))
+    women = by_id(compute(facts, MARCH, settings=IndicatorSettings(caesarean_basis="women")))
+    assert (births["caesarean_rate"].numerator, births["caesarean_rate"].denominator) == (2, 3)
+    assert births["caesarean_rate"].value == pytest.approx(200 / 3)
+    assert (women["caesarean_rate"].numerator, women["caesarean_rate"].denominator) == (1, 2)
+    assert women["caesarean_rate"].value == 50.0
+    assert women["caesarean_rate"].settings["caesarean_basis"] == "women"
+
+
+def _risk_rows(managed: set[str]) -> list[dict[str, object]]:
+    """Five women, with the case-management facts the domain layer would derive for the colour
+    set ``managed``: first_case_managed_date only when a colour of hers is in the set."""
+
+    def woman(colour: str, purple: bool, contact: bool) -> dict[str, object]:
+        in_set = colour in managed or (purple and "purple" in managed)
+        return pregnancy(
+            highest_colour=colour,
+            purple=purple,
+            first_case_managed_date=date(2025, 1, 10) if in_set else None,
+            case_managed_contact=in_set and contact,
+        )
+
+    return [
+        woman("orange", False, contact=True),
+        woman("red", False, contact=False),
+        woman("green", True, contact=True),  # purple only
+        woman("yellow", False, contact=True),
+        woman("green", False, contact=True),
+    ]
+
+
+def test_high_risk_management_follows_the_case_managed_colour_set() -> None:
+    default = IndicatorSettings()
+    results = compute(make_facts(_risk_rows({"orange", "red", "purple"})), MARCH, settings=default)
+    # Denominator: orange, red, purple = 3; with a contact: orange and purple = 2.
+    assert counts(results, "high_risk_management_rate") == (2, 3)
+    # High-risk proportion: yellow, orange, red or purple = 4 of 5, whatever the set.
+    assert counts(results, "high_risk_proportion") == (4, 5)
+
+    red_only = IndicatorSettings(case_managed_colours=("red",))
+    facts = make_facts(_risk_rows({"red"}), case_managed_colours=("red",))
+    results = compute(facts, MARCH, settings=red_only)
+    assert counts(results, "high_risk_management_rate") == (0, 1)
+    assert by_id(results)["high_risk_management_rate"].settings["case_managed_colours"] == ["red"]
+
+    wide = IndicatorSettings(case_managed_colours=("yellow", "orange", "red", "purple"))
+    facts = make_facts(_risk_rows({"yellow", "orange", "red", "purple"}), case_managed_colours=None)
+    assert counts(compute(facts, MARCH, settings=wide), "high_risk_management_rate") == (3, 4)
+
+
+def test_facts_derived_for_another_colour_set_are_refused() -> None:
+    facts = make_facts(_risk_rows({"orange", "red", "purple"}))
+    with pytest.raises(IndicatorInputError, match="case_managed_contact was derived"):
+        compute(facts, MARCH, settings=IndicatorSettings(case_managed_colours=("red",)))
+
+
+def test_anaemia_denominator_setting() -> None:
+    rows = [
+        pregnancy(anaemia=True),  # counts
+        pregnancy(anaemia=True, thalassaemia=True),  # thalassaemia: not in the numerator
+        pregnancy(thalassaemia=True),
+        pregnancy(),
+        pregnancy(has_hb=False),  # no Hb result: in no denominator
+    ]
+    facts = make_facts(rows)
+    default = compute(facts, MARCH)
+    assert counts(default, "anaemia_prevalence_non_thalassaemia") == (1, 4)
+    assert by_id(default)["anaemia_prevalence_non_thalassaemia"].value == 25.0
+    excluding = compute(
+        facts, MARCH, settings=IndicatorSettings(anaemia_denominator_excludes_thalassaemia=True)
+    )
+    assert counts(excluding, "anaemia_prevalence_non_thalassaemia") == (1, 2)
+    assert by_id(excluding)["anaemia_prevalence_non_thalassaemia"].status == "not_met"  # 50 ≥ 10
+
+
+def test_excluded_pregnancies_count_nowhere() -> None:
+    tainted = pregnancy(live_births=2, excluded=True, street="S9", delivery_institution="H9")
+    kept = pregnancy()
+    deaths = [death(tainted, date(2025, 3, 20)), death(kept, date(2025, 3, 25))]
+    facts = make_facts([tainted, kept], deaths=deaths)
+    results = compute(facts, MARCH)
+    assert counts(results, "facility_delivery_rate") == (1, 1)
+    assert counts(results, "postpartum_42d_check_rate") == (1, 1)
+    assert counts(results, "perinatal_mortality_rate") == (0, 1)
+    # The death of the excluded pregnancy is not counted either.
+    assert counts(results, "maternal_mortality_ratio") == (1, 1)
+    table = compute_all(facts, [MARCH])
+    assert "S9" not in set(table["area"])
+    assert "H9" not in set(table["institution"])
+
+
+def test_street_and_institution_views() -> None:
+    a = pregnancy(street="S1", delivery_institution="H1")
+    b = pregnancy(street="S2", delivery_institution="H1", live_births=2)
+    c = pregnancy(street=None, delivery_institution="H2")
+    d = pregnancy(street="S1", delivery_institution=None, facility_delivery=False)
+    facts = make_facts([a, b, c, d])
+    facility = "facility_delivery_rate"
+    assert counts(compute(facts, MARCH), facility) == (4, 5)  # d was at home
+    assert counts(compute(facts, MARCH, area="S1"), facility) == (1, 2)
+    assert counts(compute(facts, MARCH, area="S2"), facility) == (2, 2)
+    assert counts(compute(facts, MARCH, institution="H1"), facility) == (3, 3)
+    assert counts(compute(facts, MARCH, institution="H2"), facility) == (1, 1)
+    assert counts(compute(facts, MARCH, area="S1", institution="H1"), facility) == (1, 1)
+    only_s1 = by_id(compute(facts, MARCH, area="S1"))[facility]
+    assert (only_s1.area, only_s1.institution) == ("S1", "all")
+
+
+def test_deaths_and_congenital_syphilis_belong_to_the_reporting_institution() -> None:
+    mother = pregnancy(street="S1", delivery_institution="H1")
+    other = pregnancy(street="S2", delivery_institution="H2")
+    deaths = [death(mother, date(2025, 3, 20), street="S2", reporting_institution="H2")]
+    cases = [syphilis_case(date(2025, 3, 2), street="S1", reporting_institution="H2")]
+    facts = make_facts([mother, other], deaths=deaths, syphilis=cases)
+    # Deaths: by the death's street and reporting institution; live births by the delivery's.
+    assert counts(compute(facts, MARCH, area="S2"), "maternal_mortality_ratio") == (1, 1)
+    assert counts(compute(facts, MARCH, area="S1"), "maternal_mortality_ratio") == (0, 1)
+    assert counts(compute(facts, MARCH, institution="H2"), "maternal_mortality_ratio") == (1, 1)
+    assert counts(compute(facts, MARCH, institution="H1"), "maternal_mortality_ratio") == (0, 1)
+    h2 = by_id(compute(facts, MARCH, institution="H2"))
+    assert h2["congenital_syphilis_rate"].numerator == 1
+    assert h2["congenital_syphilis_rate"].value == 100_000.0  # 1 / 1 live birth × 100,000
+    assert counts(compute(facts, MARCH, area="S1"), "congenital_syphilis_rate") == (1, 1)
+    assert counts(compute(facts, "2025-04"), "congenital_syphilis_rate") == (0, 0)
+
+
+def test_denominator_zero_is_no_data() -> None:
+    results = by_id(compute(make_facts([pregnancy()]), MARCH))
+    treatment = results["hiv_treatment_rate"]  # nobody HIV-positive
+    assert (treatment.numerator, treatment.denominator, treatment.value) == (0, 0, None)
+    assert treatment.status == "no_data"
+    empty_month = by_id(compute(make_facts([pregnancy()]), "2025-05"))
+    assert all(v.status == "no_data" and v.value is None for v in empty_month.values())
+    assert len(empty_month) == len(CALCULATED)
+
+
+def test_maternal_deaths_count_by_death_day_whatever_the_cohort() -> None:
+    december = pregnancy(delivery_date=date(2024, 12, 20))
+    january = pregnancy(delivery_date=date(2025, 1, 5))
+    loss = pregnancy(
+        delivery_date=None, live_births=0, pregnancy_end_date=date(2024, 12, 1), street="S1"
+    )
+    deaths = [
+        death(december, date(2025, 1, 10)),  # 21 days after a December delivery
+        death(loss, date(2025, 1, 12)),  # within 42 days of a loss
+        death(january, date(2025, 1, 15), maternal=False),  # external cause
+    ]
+    facts = make_facts([december, january, loss], deaths=deaths)
+    jan = by_id(compute(facts, "2025-01"))["maternal_mortality_ratio"]
+    assert (jan.numerator, jan.denominator) == (2, 1)  # 活产数 of January's cohort only
+    assert jan.value == 200_000.0
+    assert jan.status == "not_met"
+    assert counts(compute(facts, "2024-12"), "maternal_mortality_ratio") == (0, 1)
+
+
+def test_systematic_management_needs_all_four_conditions() -> None:
+    rows = [
+        pregnancy(),
+        pregnancy(first_contact_ga_days=91),
+        pregnancy(prenatal_check_days=4),
+        pregnancy(facility_delivery=False, delivery_institution=None),
+        pregnancy(postpartum_visit_28d=False),
+    ]
+    results = compute(make_facts(rows), MARCH)
+    assert counts(results, "systematic_management_rate") == (1, 5)
+    assert counts(results, "prenatal_5plus_rate") == (4, 5)
+    assert counts(results, "postpartum_visit_rate") == (4, 5)
+
+
+def test_prenatal_check_thresholds() -> None:
+    rows = [pregnancy(prenatal_check_days=n) for n in (0, 1, 3, 4, 5, 7, 8)]
+    results = compute(make_facts(rows), MARCH)
+    assert counts(results, "prenatal_care_rate") == (6, 7)
+    assert counts(results, "who_anc_4plus_rate") == (4, 7)
+    assert counts(results, "prenatal_5plus_rate") == (3, 7)
+    assert counts(results, "who_anc_8plus_rate") == (1, 7)
+
+
+def test_infection_testing_windows_and_treatment() -> None:
+    rows = [
+        pregnancy(),  # tested early in pregnancy
+        pregnancy(hiv_tested_early=False),  # tested later in pregnancy
+        pregnancy(hiv_tested_early=False, hiv_tested_in_pregnancy=False),  # at delivery only
+        pregnancy(hiv_tested=False, hiv_tested_early=False, hiv_tested_in_pregnancy=False),
+        pregnancy(hiv_positive=True, hiv_treated=True, syphilis_positive=True),
+        pregnancy(hiv_positive=True),
+        pregnancy(hiv_treated=True),  # treated without being positive: not in either count
+    ]
+    results = compute(make_facts(rows), MARCH)
+    assert counts(results, "hiv_test_rate") == (6, 7)
+    assert counts(results, "hiv_test_in_pregnancy_rate") == (5, 7)
+    assert counts(results, "hiv_early_test_rate") == (4, 7)
+    assert counts(results, "hiv_treatment_rate") == (1, 2)
+    assert counts(results, "syphilis_treatment_rate") == (0, 1)
+    assert counts(results, "who_anc_syphilis_test_rate") == (7, 7)
+
+
+def test_low_birth_weight_counts_live_births_under_2500_g() -> None:
+    twins = pregnancy(live_births=2)
+    single = pregnancy()
+    stillborn = pregnancy(live_births=0, stillbirths=1)
+    births = [
+        baby(twins, weight_g=2499.0),
+        baby(twins, weight_g=2500.0),
+        baby(single, weight_g=float("nan")),  # unknown weight: not low
+        baby(stillborn, live=False, weight_g=2000.0, ga_days=250),  # not a live birth
+    ]
+    results = compute(make_facts([twins, single, stillborn], births), MARCH)
+    assert counts(results, "low_birth_weight_rate") == (1, 3)
+    assert by_id(results)["low_birth_weight_rate"].value == pytest.approx(100 / 3)
+
+
+def test_status_at_exactly_the_target() -> None:
+    # 9 of 10 = 90 % exactly meets ≥ 90 (0.9 × 100 is 90.00000000000001 in floating point).
+    rows = [pregnancy() for _ in range(9)] + [pregnancy(postpartum_visit_28d=False)]
+    results = by_id(compute(make_facts(rows), MARCH))
+    assert results["systematic_management_rate"].value == 90.0
+    assert results["systematic_management_rate"].status == "met"
+    # 1 of 10 anaemic = 10 %, which is not < 10.
+    rows = [pregnancy(anaemia=True)] + [pregnancy() for _ in range(9)]
+    anaemia = by_id(compute(make_facts(rows), MARCH))["anaemia_prevalence_non_thalassaemia"]
+    assert (anaemia.value, anaemia.status) == (10.0, "not_met")
+    # An indicator without a plan target has no met / not met.
+    assert results["early_registration_rate"].status == "no_target"
+
+
+def test_results_carry_catalogue_version_settings_and_names() -> None:
+    settings = IndicatorSettings(caesarean_basis="women")
+    value = by_id(compute(make_facts([pregnancy()]), MARCH, settings=settings))[
+        "systematic_management_rate"
+    ]
+    assert value.catalogue_version == CATALOGUE_VERSION
+    assert value.settings == settings.to_dict()
+    assert (value.name_zh, value.unit, value.target, value.direction) == (
+        "孕产妇系统管理率",
+        "%",
+        90.0,
+        ">=",
+    )
+    assert (value.period, value.period_start, value.period_end) == (
+        MARCH,
+        date(2025, 3, 1),
+        date(2025, 3, 31),
+    )
+
+
+def test_compute_all_covers_every_view_and_period() -> None:
+    rows = [
+        pregnancy(street="S1", delivery_institution="H1"),
+        pregnancy(street="S2", delivery_institution="H2", delivery_date=date(2025, 5, 1)),
+        pregnancy(street=None, delivery_institution=None, facility_delivery=False),
+    ]
+    table = compute_all(make_facts(rows), ["2025-03", "2025-Q2", "2025", "2025-03"])
+    # 3 distinct periods × (district + 2 streets + 2 institutions) × every calculated indicator.
+    assert len(table) == 3 * 5 * len(CALCULATED)
+    views = set(zip(table["area"], table["institution"], strict=True))
+    assert views == {
+        ("district", "all"),
+        ("S1", "all"),
+        ("S2", "all"),
+        ("district", "H1"),
+        ("district", "H2"),
+    }
+    s2 = table[
+        (table["indicator_id"] == "facility_delivery_rate")
+        & (table["area"] == "S2")
+        & (table["institution"] == "all")
+    ].set_index("period")
+    assert s2.loc["2025-03", "denominator"] == 0  # S2 had nothing in March: no data, not absent
+    assert s2.loc["2025-03", "status"] == "no_data"
+    assert s2.loc["2025-Q2", "numerator"] == 1
+    district_year = table[
+        (table["indicator_id"] == "facility_delivery_rate")
+        & (table["area"] == "district")
+        & (table["institution"] == "all")
+        & (table["period"] == "2025")
+    ]
+    assert district_year[["numerator", "denominator"]].values.tolist() == [[2, 3]]
+
+
+def test_compute_all_on_empty_facts_gives_no_data_rows() -> None:
+    table = compute_all(f.empty_facts(), ["2025-01"])
+    assert len(table) == len(CALCULATED)
+    assert set(table["status"]) == {"no_data"}
+    assert table["value"].isna().all()
+
+
+def test_compute_all_without_periods_is_empty() -> None:
+    table = compute_all(make_facts([pregnancy()]), [])
+    assert table.empty
+    assert list(table.columns) == list(RESULT_COLUMNS)
+
+
+def test_bad_period_is_refused() -> None:
+    with pytest.raises(ValueError, match="Not a period"):
+        compute(make_facts([pregnancy()]), "March 2025")
+
+
+def test_external_indicator_values_are_entered_not_calculated() -> None:
+    value = external_value("premarital_examination_rate", "2025", 130, 200)
+    assert (value.value, value.status, value.target) == (65.0, "met", 65.0)
+    assert external_value("cervical_cancer_screening_rate", "2025", 0, 0).status == "no_data"
+    with pytest.raises(IndicatorInputError, match="not an external indicator"):
+        external_value("systematic_management_rate", "2025", 1, 2)
+    with pytest.raises(IndicatorInputError, match="negative"):
+        external_value("prepregnancy_check_rate", "2025", -1, 2)
+    assert "premarital_examination_rate" not in by_id(compute(make_facts([pregnancy()]), MARCH))
+
+
+def test_members_lists_the_records_behind_a_result() -> None:
+    twins = pregnancy(pregnancy_id="TWINS", live_births=2, first_contact_ga_days=100)
+    stillbirth_only = pregnancy(pregnancy_id="STILL", live_births=0, stillbirths=1)
+    elsewhere = pregnancy(pregnancy_id="S2", street="S2")
+    deaths = [death(elsewhere, date(2025, 3, 20))]
+    cases = [syphilis_case(date(2025, 3, 3), case_id="CASE-1", street="S2")]
+    facts = make_facts([twins, stillbirth_only, elsewhere], deaths=deaths, syphilis=cases)
+    # Early registration: women with first contact < 91 d over 活产数; the twins' mother was
+    # late (GA 100) and adds 2 live births; the stillbirth-only delivery adds none.
+    assert members(facts, "early_registration_rate", MARCH) == {
+        "numerator": ["S2", "STILL"],
+        "denominator": ["S2", "TWINS"],
+    }
+    assert members(facts, "maternal_mortality_ratio", MARCH, area="S2") == {
+        "numerator": ["S2"],
+        "denominator": ["S2"],
+    }
+    assert members(facts, "congenital_syphilis_rate", MARCH, institution="H1")["numerator"] == [
+        "CASE-1"
+    ]
+    assert members(facts, "early_registration_rate", "2025-04") == {
+        "numerator": [],
+        "denominator": [],
+    }
+    with pytest.raises(IndicatorInputError, match="not a calculated indicator"):
+        members(facts, "premarital_examination_rate", MARCH)

@@ -1,0 +1,115 @@
+"""The catalogue covers the rules, each calculated id has a calculation, and an edit to an
+entry without a new CATALOGUE_VERSION fails."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+
+from mch_service.indicators.calculations import count_pair
+from mch_service.indicators.catalogue import (
+    BY_ID,
+    CALCULATED,
+    CATALOGUE,
+    CATALOGUE_VERSION,
+    EXTERNAL,
+)
+from mch_service.indicators.settings import IndicatorSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# One fingerprint per released catalogue version. When you change an entry, bump
+# CATALOGUE_VERSION and add its fingerprint here (stored results name the version they used).
+FINGERPRINTS = {
+    "2026.1": "a8fe7a7f0f0fba63eba2814b074c5cf3c33c3ce4d0781f7577d406a7f4af87e1",
+}
+
+
+def _fingerprint() -> str:
+    text = json.dumps([asdict(i) for i in CATALOGUE], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_catalogue_edits_need_a_new_version() -> None:
+    assert FINGERPRINTS.get(CATALOGUE_VERSION) == _fingerprint(), (
+        f"The catalogue changed: bump CATALOGUE_VERSION and record its fingerprint {_fingerprint()}"
+    )
+
+
+def _rule_ids() -> set[str]:
+    """Indicator ids in docs/indicator-rules.md's table, with `syphilis_…` / `hbsag_…`
+    shorthand expanded from the hiv_ id before them."""
+    text = (ROOT / "docs" / "indicator-rules.md").read_text(encoding="utf-8")
+    section = text.split("## The indicators", 1)[1].split("\n## ", 1)[0]
+    ids: set[str] = set()
+    for line in section.splitlines():
+        if not line.startswith("| `"):
+            continue
+        first_cell = line.split("|")[1]
+        names = re.findall(r"`([a-z0-9_…]+)`", first_cell)
+        hiv = next((n for n in names if n.startswith("hiv_")), None)
+        for name in names:
+            if name.endswith("…") and hiv:
+                prefix = name.rstrip("_…")
+                ids.add(prefix + hiv.removeprefix("hiv"))
+            else:
+                ids.add(name)
+    return ids
+
+
+def test_every_indicator_of_the_rules_is_calculated() -> None:
+    rule_ids = _rule_ids()
+    assert len(rule_ids) == 30
+    assert {i.id for i in CALCULATED} == rule_ids
+
+
+def test_every_calculated_indicator_has_a_calculation_under_every_setting() -> None:
+    for basis in ("births", "women"):
+        settings = IndicatorSettings(caesarean_basis=basis)  # type: ignore[arg-type]
+        for indicator in CALCULATED:
+            numerator, denominator = count_pair(indicator.id, settings)
+            assert numerator
+            assert denominator
+
+
+def test_external_indicators_and_their_targets() -> None:
+    assert {i.id: (i.direction, i.target) for i in EXTERNAL} == {
+        "premarital_examination_rate": (">=", 65.0),
+        "prepregnancy_check_rate": (">=", 80.0),
+        "cervical_cancer_screening_rate": (">=", 70.0),
+    }
+
+
+def test_plan_targets_from_the_working_catalogue() -> None:
+    expected = {
+        "systematic_management_rate": (">=", 90.0),
+        "hiv_test_rate": (">=", 98.0),
+        "syphilis_test_rate": (">=", 98.0),
+        "hbsag_test_rate": (">=", 98.0),
+        "hiv_treatment_rate": (">=", 95.0),
+        "syphilis_treatment_rate": (">=", 95.0),
+        "maternal_mortality_ratio": ("<", 7.5),
+        "anaemia_prevalence_non_thalassaemia": ("<", 10.0),
+        "congenital_syphilis_rate": ("<", 15.0),
+    }
+    targets = {i.id: (i.direction, i.target) for i in CALCULATED if i.target is not None}
+    assert targets == expected
+    assert BY_ID["prenatal_care_rate"].reference is not None
+    assert BY_ID["prenatal_care_rate"].reference.value == 95.0
+    assert BY_ID["hiv_early_test_rate"].reference is not None
+
+
+def test_units_and_settings_shaping_each_indicator() -> None:
+    assert BY_ID["maternal_mortality_ratio"].multiplier == 100_000
+    assert BY_ID["perinatal_mortality_rate"].multiplier == 1_000
+    assert BY_ID["caesarean_rate"].settings == ("statistical_year", "caesarean_basis")
+    assert "case_managed_colours" in BY_ID["high_risk_management_rate"].settings
+    assert (
+        "anaemia_denominator_excludes_thalassaemia"
+        in BY_ID["anaemia_prevalence_non_thalassaemia"].settings
+    )
+    assert all("statistical_year" in i.settings for i in CALCULATED)
+    assert all(i.name_zh and i.name_en and i.numerator_zh and i.denominator_en for i in CATALOGUE)
