@@ -44,6 +44,24 @@ async def indicators(
     return await run_in_threadpool(_svc(request).results, principal, period, area, institution)  # type: ignore[no-any-return]
 
 
+@router.get("/warnings")
+async def warnings(
+    request: Request,
+    principal: CurrentStaff,
+    period: str,
+    area: str = "district",
+    institution: str = "all",
+) -> dict[str, Any]:
+    """Early warnings: below target now, or trending below it by the year's end."""
+    return await run_in_threadpool(
+        _svc(request).warnings,
+        principal,
+        period,
+        area,  # type: ignore[no-any-return]
+        institution,
+    )
+
+
 @router.get("/catalogue")
 async def catalogue(request: Request, principal: CurrentStaff) -> dict[str, Any]:
     principal.require(Permission.READ_INDICATORS)

@@ -35,7 +35,13 @@ from mch_service.indicators.calculations import (
 )
 from mch_service.indicators.catalogue import BY_ID, CALCULATED, CATALOGUE, CATALOGUE_VERSION
 from mch_service.indicators.errors import IndicatorInputError
-from mch_service.indicators.periods import iter_periods, parse_period, period_containing
+from mch_service.indicators.periods import (
+    iter_periods,
+    parse_period,
+    period_containing,
+    period_from_index,
+)
+from mch_service.indicators.warnings import early_warnings
 from mch_service.indicators.results import IndicatorResult
 from mch_service.indicators.settings import IndicatorSettings
 from mch_service.timeutil import utcnow
@@ -340,6 +346,42 @@ class IndicatorService:
                     catalogue_version=r.catalogue_version,
                     settings=json.loads(r.settings) if r.settings else settings,
                 )
+
+    def warnings(
+        self,
+        principal: Principal,
+        period: str,
+        area: str = DISTRICT,
+        institution: str = ALL,
+        window: int = 6,
+    ) -> dict[str, Any]:
+        """Indicators off target in ``period``, or whose trend over the last ``window``
+        periods projects them off target by the end of the year."""
+        self._check(principal)
+        current = parse_period(
+            self._period(period), statistical_year=self.settings.statistical_year
+        )
+        labels = [current.label]
+        p = current
+        for _ in range(window - 1):
+            p = period_from_index(
+                p.kind, p.index - 1, statistical_year=self.settings.statistical_year
+            )
+            labels.append(p.label)
+        values = [
+            v
+            for v in self._iter_values(labels, ("district", "street", "institution"))
+            if v.area == area and v.institution == institution
+        ]
+        flags = early_warnings(
+            values, current.label, window=window, statistical_year=self.settings.statistical_year
+        )
+        return {
+            "period": current.label,
+            "area": area,
+            "institution": institution,
+            "warnings": [w.__dict__ for w in flags],
+        }
 
     def catalogue(self) -> dict[str, Any]:
         return {

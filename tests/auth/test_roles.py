@@ -65,6 +65,7 @@ ROUTES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/api/v1/unmapped-codes"): ADMIN_ONLY,
     ("GET", "/api/v1/indicators"): MONITORS,
     ("GET", "/api/v1/indicators/catalogue"): MONITORS,
+    ("GET", "/api/v1/indicators/warnings"): MONITORS,
     ("GET", "/api/v1/indicators/{indicator_id}/series"): MONITORS,
     ("GET", "/api/v1/indicators/{indicator_id}/records"): MONITORS,
     ("GET", "/api/v1/indicators/export.csv"): MONITORS,
@@ -93,6 +94,7 @@ PARAMS = {
 }
 QUERIES = {
     "/api/v1/indicators": "?period=2025-01",
+    "/api/v1/indicators/warnings": "?period=2025-01",
     "/api/v1/indicators/{indicator_id}/series": "?from=2025-01&to=2025-03",
     "/api/v1/indicators/{indicator_id}/records": "?period=2025-01",
     "/api/v1/indicators/export.csv": "?period=2025-01",

@@ -120,6 +120,10 @@ def test_job_api_exports_and_drilldown(http: httpx.Client, services: Services) -
     assert 2 in cells
     reports = http.get("/api/v1/indicators/measure-reports?period=2025-08", headers=monitor).json()
     assert reports["entry"][0]["resource"]["resourceType"] == "MeasureReport"
+    flags = http.get("/api/v1/indicators/warnings?period=2025-08", headers=monitor).json()
+    off = {w["indicator_id"] for w in flags["warnings"] if w["kind"] == "off_target"}
+    assert "hiv_test_rate" in off  # 50 % against a target of 98 %
+    assert "facility_delivery_rate" not in off
     # a monitor cannot run jobs; a reviewer cannot read indicators
     assert http.post("/api/v1/jobs/indicators/run", headers=monitor).status_code == 403
 
