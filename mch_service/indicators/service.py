@@ -41,9 +41,9 @@ from mch_service.indicators.periods import (
     period_containing,
     period_from_index,
 )
-from mch_service.indicators.warnings import early_warnings
 from mch_service.indicators.results import IndicatorResult
 from mch_service.indicators.settings import IndicatorSettings
+from mch_service.indicators.warnings import early_warnings
 from mch_service.timeutil import utcnow
 
 DISTRICT, ALL = "district", "all"
