@@ -27,7 +27,15 @@ def data_quality(services: Any, as_of: date | None) -> JobResult:
     return JobResult(n, f"{n} figures")
 
 
+def work_lists(services: Any, as_of: date | None) -> JobResult:
+    """Recompute every work list (and open or close cases) for the day, or for ``as_of``."""
+    with services.db.transaction() as session:
+        n = services.cases.refresh(session, None, as_of)
+    return JobResult(n, f"{n} work items")
+
+
 JOBS: dict[str, JobBody] = {
+    "work_lists": work_lists,
     "indicators": indicators,
     "indicators_full": indicators_full,
     "data_quality": data_quality,

@@ -23,6 +23,8 @@ from mch_service import __version__
 from mch_service.audit import endpoints as audit_endpoints
 from mch_service.auth import endpoints as auth_endpoints
 from mch_service.auth.service import StaffAccounts
+from mch_service.cases import endpoints as case_endpoints
+from mch_service.cases.service import CaseService
 from mch_service.config import Settings, get_settings
 from mch_service.crypto import Crypto
 from mch_service.database import Database
@@ -56,6 +58,7 @@ class Services:
     accounts: StaffAccounts
     domain: DomainService
     indicators: IndicatorService
+    cases: CaseService
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
@@ -86,7 +89,9 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     imports = ImportJobs(db, fhir, Path(settings.import_spool_dir))
     accounts = StaffAccounts(settings)
     indicators = IndicatorService(db, indicator_settings(settings))
-    return Services(settings, db, crypto, store, fhir, imports, accounts, domain, indicators)
+    cases = CaseService(settings, crypto)
+    domain.listeners.append(lambda session, women: cases.refresh(session, women))
+    return Services(settings, db, crypto, store, fhir, imports, accounts, domain, indicators, cases)
 
 
 def _is_fhir(request: Request) -> bool:
@@ -201,6 +206,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(domain_endpoints.router)
     app.include_router(indicator_endpoints.router)
     app.include_router(job_endpoints.router)
+    app.include_router(case_endpoints.router)
     app.include_router(web_pages.router)
     app.mount(
         "/static",

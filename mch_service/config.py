@@ -69,6 +69,20 @@ class Settings(BaseSettings):
     case_managed_colours: list[str] = Field(default_factory=lambda: ["orange", "red", "purple"])
     indicator_anaemia_denominator_excludes_thalassaemia: bool = False
 
+    # Work lists (docs/indicator-rules.md): follow-up intervals by colour (days), reporting
+    # limits for orange/red assessments (hours), and the other intervals. Local policy.
+    case_follow_up_days: dict[str, int] = Field(
+        default_factory=lambda: {"red": 7, "orange": 14, "purple": 14}
+    )
+    case_report_limit_hours: dict[str, int] = Field(
+        default_factory=lambda: {"orange": 72, "red": 24}
+    )
+    case_outcome_unknown_days: int = 14
+    case_untreated_days: int = 14
+    case_missing_tests_days: int = 28
+    case_postpartum_due_days: int = 7
+    case_postpartum_overdue_days: int = 28
+
     # Jobs: cron expressions in MCH_TIMEZONE (empty: not scheduled), and whether `serve` runs
     # the scheduler itself (the embedded mode); production runs `mch-service worker`.
     job_schedules: dict[str, str] = Field(

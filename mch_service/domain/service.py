@@ -9,7 +9,7 @@ institutions' records for one woman arriving at once are assembled one after the
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,6 +64,8 @@ def _columns(table: type) -> list[str]:
 class DomainService:
     def __init__(self, extractor: Extractor) -> None:
         self.extractor = extractor
+        # Called in the same transaction after women were re-assembled (e.g. the work lists).
+        self.listeners: list[Callable[[Session, set[str]], Any]] = []
 
     # -- stage 1 + 2 in the ingest transaction ------------------------------------------------
 
@@ -195,6 +197,8 @@ class DomainService:
         ordered = sorted(keys)
         for start in range(0, len(ordered), 200):
             issues += self._assemble_chunk(session, ordered[start : start + 200])
+        for listener in self.listeners:
+            listener(session, keys)
         return issues
 
     def _assemble_chunk(self, session: Session, keys: list[str]) -> list[dict[str, Any]]:

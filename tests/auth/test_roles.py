@@ -18,6 +18,8 @@ OK = "ok"  # anything but 401/403 (the request itself may be a 4xx for other rea
 ADMIN_ONLY = {"anonymous": 401, "admin": OK, "reviewer": 403, "monitor": 403}
 SIGNED_IN = {"anonymous": 401, "admin": OK, "reviewer": OK, "monitor": OK}
 PUBLIC = {"anonymous": OK, "admin": OK, "reviewer": OK, "monitor": OK}
+# Case work: reviewers (their jurisdiction) and administrators; never the monitoring group.
+REVIEWERS = {"anonymous": 401, "admin": OK, "reviewer": OK, "monitor": 403}
 # Indicators and aggregates: the monitoring group and administrators; reviewers work cases.
 MONITORS = {"anonymous": 401, "admin": OK, "reviewer": 403, "monitor": OK}
 # The FHIR interface takes institution API keys, never staff tokens.
@@ -74,6 +76,15 @@ ROUTES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/api/v1/data-quality"): MONITORS,
     ("GET", "/api/v1/jobs"): ADMIN_ONLY,
     ("POST", "/api/v1/jobs/{name}/run"): ADMIN_ONLY,
+    ("GET", "/api/v1/cases"): REVIEWERS,
+    ("GET", "/api/v1/cases/export.csv"): REVIEWERS,
+    ("GET", "/api/v1/cases/export.xlsx"): REVIEWERS,
+    ("GET", "/api/v1/cases/{pregnancy_id}"): REVIEWERS,
+    ("POST", "/api/v1/cases/{pregnancy_id}/follow-ups"): REVIEWERS,
+    ("POST", "/api/v1/cases/{pregnancy_id}/assign"): REVIEWERS,
+    ("POST", "/api/v1/cases/{pregnancy_id}/close"): REVIEWERS,
+    ("POST", "/api/v1/cases/{pregnancy_id}/reopen"): REVIEWERS,
+    ("POST", "/api/v1/cases/{pregnancy_id}/acknowledge-late"): REVIEWERS,
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
@@ -105,6 +116,16 @@ BODIES: dict[str, object] = {
     "/api/v1/users": {"username": "newbie", "role": "monitor", "password": PASSWORD},
     "/api/v1/users/{username}/reset-password": {"password": "Another-Pass-99"},
     "/api/v1/users/{username}/jurisdiction": {"streets": ["1"]},
+    "/api/v1/cases/{pregnancy_id}/follow-ups": {
+        "version": 1,
+        "contact_date": "2025-01-01",
+        "kind": "phone",
+        "outcome": "x",
+    },
+    "/api/v1/cases/{pregnancy_id}/assign": {"version": 1},
+    "/api/v1/cases/{pregnancy_id}/close": {"version": 1, "reason": "x"},
+    "/api/v1/cases/{pregnancy_id}/reopen": {"version": 1, "reason": "x"},
+    "/api/v1/cases/{pregnancy_id}/acknowledge-late": {"version": 1},
     "/api/v1/institutions": {"id": "hosp-new", "name": "New"},
     "/api/v1/token": {"username": "nobody", "password": "x"},
 }

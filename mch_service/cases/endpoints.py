@@ -1,0 +1,278 @@
+"""Reviewers' API: work lists, the case page, follow-ups, assignment, closing, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import xlsxwriter
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from mch_service.auth.dependencies import CurrentStaff
+from mch_service.auth.permissions import Principal
+from mch_service.cases.service import CaseQuery
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+EXPORT_COLUMNS = [
+    ("list", "工作清单 list"),
+    ("pregnancy_id", "孕产妇档案 pregnancy"),
+    ("name", "姓名 name"),
+    ("resident_id", "身份证号 ID"),
+    ("colour", "颜色 colour"),
+    ("purple", "紫色 purple"),
+    ("street", "镇街 street"),
+    ("since", "起始 since"),
+    ("overdue", "逾期 overdue"),
+    ("reason", "原因 reason"),
+    ("clears", "解除条件 clears"),
+    ("assignee", "负责人 assignee"),
+]
+
+
+class Versioned(BaseModel):
+    version: int | None = None
+
+
+class FollowUpIn(Versioned):
+    contact_date: date
+    kind: str
+    outcome: str
+    notes: str | None = None
+    next_due: date | None = None
+
+
+class AssignIn(Versioned):
+    assignee: str | None = None
+
+
+class ReasonIn(Versioned):
+    reason: str = ""
+
+
+def _tx(request: Request, fn: Any, *args: Any) -> Any:
+    services = request.app.state.services
+
+    def _run() -> Any:
+        with services.db.transaction() as session:
+            return fn(session, *args)
+
+    return run_in_threadpool(_run)
+
+
+def _query(
+    list: str | None,
+    colour: str | None,
+    street: str | None,
+    institution: str | None,
+    assignee: str | None,
+    overdue: bool | None,
+    sort: str,
+    descending: bool,
+    page: int,
+    page_size: int,
+) -> CaseQuery:
+    return CaseQuery(
+        list,
+        colour,
+        street,
+        institution,
+        assignee,
+        overdue,
+        sort,
+        descending,
+        max(page, 1),
+        min(max(page_size, 1), 500),
+    )
+
+
+@router.get("")
+async def list_cases(
+    request: Request,
+    principal: CurrentStaff,
+    list: str | None = None,
+    colour: str | None = None,
+    street: str | None = None,
+    institution: str | None = None,
+    assignee: str | None = None,
+    overdue: bool | None = None,
+    sort: str = "since",
+    descending: bool = False,
+    page: int = 1,
+    page_size: int = 50,
+) -> dict[str, Any]:
+    q = _query(
+        list, colour, street, institution, assignee, overdue, sort, descending, page, page_size
+    )
+    return await _tx(request, request.app.state.services.cases.list_items, principal, q)  # type: ignore[no-any-return]
+
+
+def _all_rows(request: Request, principal: Principal, q: CaseQuery) -> list[dict[str, Any]]:
+    services = request.app.state.services
+    rows: list[dict[str, Any]] = []
+    q.page_size = 500
+    with services.db.transaction() as session:
+        while True:
+            page = services.cases.list_items(session, principal, q)
+            rows += page["items"]
+            if len(rows) >= page["total"] or not page["items"]:
+                return rows
+            q.page += 1
+
+
+@router.get("/export.csv")
+async def export_csv(
+    request: Request,
+    principal: CurrentStaff,
+    list: str | None = None,
+    colour: str | None = None,
+    street: str | None = None,
+    institution: str | None = None,
+    assignee: str | None = None,
+    overdue: bool | None = None,
+) -> StreamingResponse:
+    q = _query(list, colour, street, institution, assignee, overdue, "since", False, 1, 500)
+    rows = await run_in_threadpool(_all_rows, request, principal, q)
+
+    def body() -> Iterator[bytes]:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        buf.write("\ufeff")
+        writer.writerow([h for _, h in EXPORT_COLUMNS])
+        for r in rows:
+            writer.writerow([r.get(k) for k, _ in EXPORT_COLUMNS])
+        yield buf.getvalue().encode()
+
+    return StreamingResponse(
+        body(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="cases.csv"'},
+    )
+
+
+@router.get("/export.xlsx")
+async def export_xlsx(
+    request: Request,
+    principal: CurrentStaff,
+    list: str | None = None,
+    colour: str | None = None,
+    street: str | None = None,
+    institution: str | None = None,
+    assignee: str | None = None,
+    overdue: bool | None = None,
+) -> StreamingResponse:
+    q = _query(list, colour, street, institution, assignee, overdue, "since", False, 1, 500)
+    rows = await run_in_threadpool(_all_rows, request, principal, q)
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    book = xlsxwriter.Workbook(spool, {"constant_memory": True, "in_memory": False})
+    sheet = book.add_worksheet("工作清单")
+    bold = book.add_format({"bold": True})
+    for c, (_, header) in enumerate(EXPORT_COLUMNS):
+        sheet.write(0, c, header, bold)
+    for r_i, r in enumerate(rows, start=1):
+        for c, (key, _) in enumerate(EXPORT_COLUMNS):
+            value = r.get(key)
+            sheet.write(
+                r_i,
+                c,
+                value if isinstance(value, (int, float, str)) or value is None else str(value),
+            )
+    book.close()
+    spool.seek(0)
+
+    def body() -> Iterator[bytes]:
+        while chunk := spool.read(65536):
+            yield chunk
+        spool.close()
+
+    return StreamingResponse(
+        body(),
+        media_type=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        headers={"Content-Disposition": 'attachment; filename="cases.xlsx"'},
+    )
+
+
+@router.get("/{pregnancy_id}")
+async def case_detail(
+    pregnancy_id: str, request: Request, principal: CurrentStaff
+) -> dict[str, Any]:
+    return await _tx(request, request.app.state.services.cases.detail, principal, pregnancy_id)  # type: ignore[no-any-return]
+
+
+@router.post("/{pregnancy_id}/follow-ups", status_code=201)
+async def follow_up(
+    pregnancy_id: str, body: FollowUpIn, request: Request, principal: CurrentStaff
+) -> dict[str, Any]:
+    return await _tx(
+        request,
+        request.app.state.services.cases.add_follow_up,
+        principal,  # type: ignore[no-any-return]
+        pregnancy_id,
+        body.version,
+        body.contact_date,
+        body.kind,
+        body.outcome,
+        body.notes,
+        body.next_due,
+    )
+
+
+@router.post("/{pregnancy_id}/assign")
+async def assign(
+    pregnancy_id: str, body: AssignIn, request: Request, principal: CurrentStaff
+) -> dict[str, Any]:
+    return await _tx(
+        request,
+        request.app.state.services.cases.assign,
+        principal,
+        pregnancy_id,  # type: ignore[no-any-return]
+        body.version,
+        body.assignee,
+    )
+
+
+@router.post("/{pregnancy_id}/close")
+async def close(
+    pregnancy_id: str, body: ReasonIn, request: Request, principal: CurrentStaff
+) -> dict[str, Any]:
+    return await _tx(
+        request,
+        request.app.state.services.cases.close,
+        principal,
+        pregnancy_id,  # type: ignore[no-any-return]
+        body.version,
+        body.reason,
+    )
+
+
+@router.post("/{pregnancy_id}/reopen")
+async def reopen(
+    pregnancy_id: str, body: ReasonIn, request: Request, principal: CurrentStaff
+) -> dict[str, Any]:
+    return await _tx(
+        request,
+        request.app.state.services.cases.reopen,
+        principal,
+        pregnancy_id,  # type: ignore[no-any-return]
+        body.version,
+        body.reason,
+    )
+
+
+@router.post("/{pregnancy_id}/acknowledge-late")
+async def acknowledge_late(
+    pregnancy_id: str, body: Versioned, request: Request, principal: CurrentStaff
+) -> dict[str, Any]:
+    return await _tx(
+        request,
+        request.app.state.services.cases.acknowledge_late,
+        principal,  # type: ignore[no-any-return]
+        pregnancy_id,
+        body.version,
+    )

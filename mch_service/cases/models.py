@@ -1,0 +1,84 @@
+"""The high-risk register (专案管理), reviewers' follow-ups, and the work lists."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mch_service.database import Base
+from mch_service.store.models import PK
+
+
+class CaseRecord(Base):
+    """A pregnancy under case management: opened when a case-managed colour arrives."""
+
+    __tablename__ = "case_record"
+    __table_args__ = (Index("ix_case_record_status_street", "status", "street"),)
+
+    pregnancy_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    woman_key: Mapped[str] = mapped_column(String(80), index=True)
+    status: Mapped[str] = mapped_column(String(8))  # open | closed
+    opened_on: Mapped[date] = mapped_column(Date)
+    colour: Mapped[str | None] = mapped_column(String(8), nullable=True)  # current severity
+    purple: Mapped[bool] = mapped_column(Boolean, default=False)
+    street: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    institutions: Mapped[str] = mapped_column(Text, default="")
+    assignee: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    closed_by_reviewer: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic concurrency
+
+
+class FollowUp(Base):
+    __tablename__ = "follow_up"
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    pregnancy_id: Mapped[str] = mapped_column(String(80), index=True)
+    contact_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))  # phone | home_visit | clinic_visit | referral
+    outcome: Mapped[str] = mapped_column(String(200))
+    notes_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CaseEvent(Base):
+    """Assignments, closing and reopening, acknowledgements: who, when, why."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    pregnancy_id: Mapped[str] = mapped_column(String(80), index=True)
+    action: Mapped[str] = mapped_column(String(24))
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WorkItem(Base):
+    """One pregnancy on one work list, as of ``as_of``: why, since when, what clears it."""
+
+    __tablename__ = "work_item"
+    __table_args__ = (
+        Index("ix_work_item_list", "list_name", "since"),
+        Index("ix_work_item_street", "street", "list_name"),
+    )
+
+    id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    list_name: Mapped[str] = mapped_column(String(24))
+    pregnancy_id: Mapped[str] = mapped_column(String(80), index=True)
+    woman_key: Mapped[str] = mapped_column(String(80), index=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    since: Mapped[date] = mapped_column(Date)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    colour: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    purple: Mapped[bool] = mapped_column(Boolean, default=False)
+    street: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    institutions: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text)
+    clears: Mapped[str] = mapped_column(Text)
