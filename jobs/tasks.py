@@ -11,12 +11,14 @@ from mch_service.quality import service as quality
 
 def indicators(services: Any, as_of: date | None) -> JobResult:
     """Recompute the indicator results that changed since the last run."""
+    services.domain.process_queue(services.db)  # queued women first: counts need them
     rows = services.indicators.refresh()
     return JobResult(rows, f"{rows} result rows written")
 
 
 def indicators_full(services: Any, as_of: date | None) -> JobResult:
     """Recompute every indicator result from the domain tables."""
+    services.domain.process_queue(services.db)
     rows = services.indicators.refresh(full=True)
     return JobResult(rows, f"{rows} result rows written (full)")
 
@@ -29,6 +31,7 @@ def data_quality(services: Any, as_of: date | None) -> JobResult:
 
 def work_lists(services: Any, as_of: date | None) -> JobResult:
     """Recompute every work list (and open or close cases) for the day, or for ``as_of``."""
+    services.domain.process_queue(services.db)
     with services.db.transaction() as session:
         n = services.cases.refresh(session, None, as_of)
     return JobResult(n, f"{n} work items")

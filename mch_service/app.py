@@ -83,7 +83,8 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
             resident_id_systems=frozenset(settings.resident_id_systems),
             keyed_hash=crypto.keyed_hash,
             seal=crypto.seal,
-        )
+        ),
+        queued=settings.domain_assembly == "queued",
     )
     fhir = FhirService(db, interactions, settings.max_bundle_entries, domain)
     imports = ImportJobs(db, fhir, Path(settings.import_spool_dir))
@@ -125,6 +126,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if interrupted:
             log.warning("%d import job(s) were cut off by a restart; send them again", interrupted)
         scheduler = None
+        assembly = None
+        if settings.domain_assembly == "queued":
+            from jobs.assembly import AssemblyLoop
+
+            assembly = AssemblyLoop(app.state.services)
+            assembly.start()
         if settings.scheduler_in_server:
             # Embedded mode: the server schedules too (one process at a time, by lease).
             from jobs.scheduler import Scheduler
@@ -134,6 +141,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         yield
         if scheduler is not None:
             scheduler.stop()
+        if assembly is not None:
+            assembly.stop()
         app.state.services.imports.shutdown()
 
     # FastAPI's Swagger and ReDoc pages load scripts from a CDN: off (pages must work offline).

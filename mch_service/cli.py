@@ -12,12 +12,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from mch_service.config import get_settings
+from mch_service.simulator.cli import simulate_command
 
 app = typer.Typer(help="Maternal and child health information service", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 inst_app = typer.Typer(help="Sending institutions and their API keys", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(inst_app, name="institutions")
+app.command("simulate")(simulate_command)
 users_app = typer.Typer(help="Staff accounts (admin, reviewer, monitor)", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys", no_args_is_help=True)
 domain_app = typer.Typer(
@@ -397,6 +399,14 @@ def domain_rebuild() -> None:
     typer.echo(f"rebuilt from {counts['resources']} resources: {counts['women']} women")
 
 
+@domain_app.command("process")
+def domain_process() -> None:
+    """Assemble the women waiting in the queue (MCH_DOMAIN_ASSEMBLY=queued) now."""
+    services = _services()
+    n = services.domain.process_queue(services.db)
+    typer.echo(f"assembled {n} women")
+
+
 @domain_app.command("unmapped")
 def domain_unmapped(
     institution: Annotated[str | None, typer.Option("--institution")] = None,
@@ -501,6 +511,12 @@ def worker() -> None:
 
     services = _services()
     scheduler = Scheduler(services, services.settings.job_schedules)
+    assembly = None
+    if services.settings.domain_assembly == "queued":
+        from jobs.assembly import AssemblyLoop
+
+        assembly = AssemblyLoop(services)
+        assembly.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -508,6 +524,8 @@ def worker() -> None:
     typer.echo("worker started; waiting for the scheduler lease")
     stop.wait()
     scheduler.stop()
+    if assembly is not None:
+        assembly.stop()
 
 
 def main() -> None:

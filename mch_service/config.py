@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     import_spool_dir: str = "./import-spool"
     default_page_size: int = 50
 
+    # How the pregnancy record follows the store: "inline" (in the ingest transaction; simplest,
+    # slower ingest) or "queued" (the transaction queues the woman; a background loop in serve
+    # or worker assembles queued women in batches within seconds: for high-volume feeds).
+    domain_assembly: Literal["inline", "queued"] = "inline"
+
     # A folder of site code tables (CSV, docs/code-tables.md) added to the defaults.
     code_tables_dir: str | None = None
 

@@ -227,8 +227,11 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
     )
     for infection in INFECTION_TESTS:
         treatment = INFECTION_TREATMENTS.get(infection)
-        ids = (set(treated.loc[treated["concept"] == treatment, "pregnancy_id"]) if treatment
-               else set())
+        ids = (
+            set(treated.loc[treated["concept"] == treatment, "pregnancy_id"])
+            if treatment
+            else set()
+        )
         frame[f"{infection}_treated"] = frame.index.isin(ids)
 
     ra = m.RiskAssessmentFact

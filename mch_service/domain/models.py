@@ -263,3 +263,14 @@ class Death(Base):
     maternal: Mapped[bool] = mapped_column(Boolean)
     timing: Mapped[str] = mapped_column(String(16))  # pregnancy | postpartum | late | unrelated
     cause_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class AssemblyQueue(Base):
+    """Women whose facts changed and who wait to be re-assembled (queued mode). Durable: a row
+    is removed only by the transaction that assembled her, so a crash loses nothing."""
+
+    __tablename__ = "assembly_queue"
+
+    seq: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
+    woman_key: Mapped[str] = mapped_column(String(80), index=True)
+    enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -62,8 +62,11 @@ def _columns(table: type) -> list[str]:
 
 
 class DomainService:
-    def __init__(self, extractor: Extractor) -> None:
+    def __init__(self, extractor: Extractor, queued: bool = False) -> None:
         self.extractor = extractor
+        # inline: women are re-assembled in the ingest transaction; queued: the transaction
+        # only queues them (durably) and process_queue assembles many at once, later.
+        self.queued = queued
         # Called in the same transaction after women were re-assembled (e.g. the work lists).
         self.listeners: list[Callable[[Session, set[str]], Any]] = []
 
@@ -75,9 +78,11 @@ class DomainService:
         changes = [c for c in changes if c.resource_type in DOMAIN_TYPES]
         if not changes:
             return []
-        pks = [c.resource_pk for c in changes]
-        touched = self._subjects_of(session, pks)
-        self._delete_facts(session, pks)
+        # A resource at version 1 is new: it has no fact rows yet to look up and remove.
+        pks = [c.resource_pk for c in changes if c.version_id > 1]
+        touched = self._subjects_of(session, pks) if pks else set()
+        if pks:
+            self._delete_facts(session, pks)
         extracted = Extracted()
         for c in changes:
             if c.content is None:
@@ -107,8 +112,51 @@ class DomainService:
                     touched.add("woman:" + r["woman_key"])
         women = self._women_of(session, {t for t in touched if t})
         issues = list(extracted.issues)
-        issues += self.assemble_women(session, women)
+        if self.queued:
+            now = utcnow()
+            if women:
+                session.execute(
+                    insert(m.AssemblyQueue),
+                    [{"woman_key": k, "enqueued_at": now} for k in sorted(women)],
+                )
+        else:
+            issues += self.assemble_women(session, women)
         return issues
+
+    def process_queue(self, db: Database, batch: int = 1000) -> int:
+        """Assemble queued women, a batch at a time, until the queue is empty; returns how
+        many were assembled. Several processes may run it: on PostgreSQL each takes rows the
+        others are not working on."""
+        done = 0
+        while True:
+            with db.transaction() as session:
+                stmt = (
+                    select(m.AssemblyQueue.seq, m.AssemblyQueue.woman_key)
+                    .order_by(m.AssemblyQueue.seq)
+                    .limit(batch)
+                )
+                if session.get_bind().dialect.name == "postgresql":
+                    stmt = stmt.with_for_update(skip_locked=True)
+                rows = session.execute(stmt).all()
+                if not rows:
+                    return done
+                keys = {k for _, k in rows}
+                self.assemble_women(session, keys)
+                # only the rows read: one queued again meanwhile stays for the next round
+                seqs = [s for s, _ in rows]
+                for start in range(0, len(seqs), 1000):
+                    session.execute(
+                        delete(m.AssemblyQueue).where(
+                            m.AssemblyQueue.seq.in_(seqs[start : start + 1000])
+                        )
+                    )
+                done += len(keys)
+
+    def queue_length(self, db: Database) -> int:
+        from sqlalchemy import func
+
+        with db.reading() as session:
+            return session.scalar(select(func.count()).select_from(m.AssemblyQueue)) or 0
 
     def _subjects_of(self, session: Session, pks: list[int]) -> set[str]:
         """Who the old versions were about, so that a correction re-assembles the woman the
@@ -234,6 +282,7 @@ class DomainService:
         for n in newborns:
             owner[n["ref"]] = owner.get(n["mother_ref"], "")
         facts: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+        loaded_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
         subjects = list(owner)
         for name, table in FACT_TABLES.items():
             tcols = _columns(table)
@@ -246,6 +295,7 @@ class DomainService:
                 ):  # type: ignore[attr-defined]
                     d = dict(zip(tcols, row, strict=True))
                     facts[owner[d["subject"]]][name].append(d)
+                    loaded_rows[name].append(d)
         old_ids = list(
             session.scalars(select(m.Pregnancy.id).where(m.Pregnancy.woman_key.in_(keys)))
         )
@@ -257,14 +307,6 @@ class DomainService:
             session.execute(
                 delete(m.DataQualityIssue).where(m.DataQualityIssue.pregnancy_id.in_(old_ids))
             )
-        for table in FACT_TABLES.values():
-            if subjects:
-                for start in range(0, len(subjects), 500):
-                    session.execute(
-                        update(table)
-                        .where(table.subject.in_(subjects[start : start + 500]))  # type: ignore[attr-defined]
-                        .values(pregnancy_id=None)
-                    )
         issues: list[dict[str, Any]] = []
         now = utcnow()
         rows: dict[type, list[dict[str, Any]]] = defaultdict(list)
@@ -300,7 +342,18 @@ class DomainService:
                 session.execute(insert(table), rows[table])
         if issues:
             session.execute(insert(m.DataQualityIssue), issues)
+        # Only facts whose pregnancy changed are written (most keep theirs).
+        for table_name, loaded in loaded_rows.items():
+            wanted = {a["fact_id"]: a["pid"] for a in assignments.get(table_name, [])}
+            changed = [
+                {"fact_id": r["id"], "pid": wanted.get(r["id"])}
+                for r in loaded
+                if wanted.get(r["id"]) != r["pregnancy_id"]
+            ]
+            assignments[table_name] = changed
         for table_name, params in assignments.items():
+            if not params:
+                continue
             core = FACT_TABLES[table_name].__table__  # type: ignore[attr-defined]
             # Core, not ORM: an executemany UPDATE keyed by the fact id
             session.execute(

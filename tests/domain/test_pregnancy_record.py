@@ -398,12 +398,24 @@ def test_a_diagnosis_outside_every_pregnancy_starts_none(
     http: httpx.Client, services: Services, sender: SenderKey
 ) -> None:
     p = uid()
-    post(http, sender, bundle(
-        entry(patient("hosp-a", "D1"), p),
-        entry({"resourceType": "Condition", "subject": {"reference": p},
-               "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10",
-                                    "code": "D56.1"}]}, "recordedDate": "2019-05-01"}),
-        entry(obs(p, "8665-2", "2025-01-05", valueDateTime="2024-12-01"))))
+    post(
+        http,
+        sender,
+        bundle(
+            entry(patient("hosp-a", "D1"), p),
+            entry(
+                {
+                    "resourceType": "Condition",
+                    "subject": {"reference": p},
+                    "code": {
+                        "coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "D56.1"}]
+                    },
+                    "recordedDate": "2019-05-01",
+                }
+            ),
+            entry(obs(p, "8665-2", "2025-01-05", valueDateTime="2024-12-01")),
+        ),
+    )
     with services.db.reading() as session:
         pregs = session.scalars(select(m.Pregnancy)).all()
         dx = session.scalars(select(m.Diagnosis)).one()

@@ -1,0 +1,141 @@
+"""What the records of one pregnancy say, once every correction, deletion and rejection has
+been applied: the input of the truth (``truth.py``).
+
+All days are calendar days in the district's zone (Asia/Shanghai). The simulator derives these
+facts from the records it writes (``story.py``); tests build them by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+INFECTIONS = ("hiv", "syphilis", "hbsag")
+SEVERITY = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
+PRENATAL_VISITS = frozenset({"prenatal_initial_visit", "prenatal_visit"})
+POSTPARTUM_VISITS = frozenset({"postpartum_visit", "postpartum_42d_check"})
+
+
+@dataclass(frozen=True)
+class Visit:
+    day: date
+    kind: str  # prenatal_initial_visit | prenatal_visit | postpartum_visit | postpartum_42d_check
+    institution: str = ""
+
+
+@dataclass(frozen=True)
+class Dating:
+    """One dating record: a GA observation, a recorded LMP or a recorded EDD."""
+
+    day: date
+    ga_days: int | None = None
+    lmp: date | None = None
+    edd: date | None = None
+
+
+@dataclass(frozen=True)
+class LabTest:
+    day: date
+    infection: str  # hiv | syphilis | hbsag
+    result: str | None  # positive | negative | None (a test-done Procedure)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    day: date
+    infection: str  # hiv | syphilis | hbsag (hepatitis B)
+
+
+@dataclass(frozen=True)
+class Treatment:
+    day: date
+    infection: str  # hiv (antiretroviral) | syphilis | hbsag (HBIG to the newborn)
+
+
+@dataclass(frozen=True)
+class Haemoglobin:
+    day: date
+    g_per_l: float
+
+
+@dataclass(frozen=True)
+class RiskGrade:
+    at: datetime  # local time; the latest grade is the one with the latest time
+    colour: str | None  # green | yellow | orange | red | None (only the purple flag)
+    purple: bool = False
+
+    @property
+    def day(self) -> date:
+        return self.at.date()
+
+
+@dataclass(frozen=True)
+class Newborn:
+    birth_day: date
+    weight_g: int | None
+    death_day: date | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    day: date
+    admission: date
+    discharge: date
+    institution: str
+    live_births: int
+    stillbirths: int
+    newborns: tuple[Newborn, ...] = ()
+    home: bool = False
+    caesarean: bool = False
+
+
+@dataclass(frozen=True)
+class MaternalDeath:
+    day: date
+    institution: str  # the reporting institution
+    external_cause: bool = False
+
+
+@dataclass(frozen=True)
+class CongenitalSyphilis:
+    day: date  # recordedDate of the newborn's A50 Condition
+    institution: str
+
+
+@dataclass
+class PregnancyFacts:
+    resident_id: str
+    lmp: date  # the true LMP: with the resident ID, it names the pregnancy in work lists
+    street: str | None  # street of the delivering institution's (else latest) Patient record
+    dating: list[Dating] = field(default_factory=list)
+    bookings: list[date] = field(default_factory=list)  # EpisodeOfCare period.start days
+    visits: list[Visit] = field(default_factory=list)
+    tests: list[LabTest] = field(default_factory=list)
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    treatments: list[Treatment] = field(default_factory=list)
+    haemoglobin: list[Haemoglobin] = field(default_factory=list)
+    risks: list[RiskGrade] = field(default_factory=list)
+    delivery: Delivery | None = None
+    loss_day: date | None = None
+    death: MaternalDeath | None = None
+    thalassaemia: bool = False  # a D56 Condition of the woman at any time
+    congenital_syphilis: list[CongenitalSyphilis] = field(default_factory=list)
+
+    def first_record_day(self) -> date | None:
+        days = [
+            *(d.day for d in self.dating),
+            *self.bookings,
+            *(v.day for v in self.visits),
+            *(t.day for t in self.tests),
+            *(d.day for d in self.diagnoses),
+            *(t.day for t in self.treatments),
+            *(h.day for h in self.haemoglobin),
+            *(r.day for r in self.risks),
+        ]
+        if self.delivery:
+            days.append(self.delivery.admission)
+        if self.loss_day:
+            days.append(self.loss_day)
+        if self.death:
+            days.append(self.death.day)
+        return min(days) if days else None

@@ -1,0 +1,67 @@
+"""Loading a simulated district into this service in-process (the demo, and tests that compare
+the service with truth.json). Same code path as HTTP below the routes: FhirService."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mch_service.audit.service import Actor
+from mch_service.fhir_api.bulk import iter_lines, run_import
+from mch_service.fhir_api.service import Prefer
+from mch_service.institutions.models import Institution
+from mch_service.institutions.service import add_institution
+
+
+def register_institutions(services: Any, out_dir: Path) -> dict[str, str]:
+    """Each simulated institution, with a fresh API key (returned); existing ones are kept."""
+    keys: dict[str, str] = {}
+    with services.db.transaction() as session:
+        for inst in json.loads((out_dir / "institutions.json").read_text(encoding="utf-8")):
+            if session.get(Institution, inst["id"]) is None:
+                keys[inst["id"]] = add_institution(session, inst["id"], inst["name"]).api_key
+    return keys
+
+
+def site_code_tables(out_dir: Path, target: Path) -> Path:
+    """Copy the simulated sites' code tables (hosp-c's local laboratory codes) into one folder
+    for MCH_CODE_TABLES_DIR."""
+    target.mkdir(parents=True, exist_ok=True)
+    for table in out_dir.glob("*/code-table.csv"):
+        shutil.copy(table, target / f"{table.parent.name}.csv")
+    return target
+
+
+def load(
+    services: Any, out_dir: Path, progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
+    """Every institution's history, then its bundles in send order."""
+    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    counts = {"lines": 0, "bundles": 0, "rejected_entries": 0}
+    for inst in manifest["institutions"]:
+        actor = Actor("institution", inst["id"], "simulator")
+        history = out_dir / inst["history"] if inst.get("history") else None
+        if history and history.exists():
+            with history.open("rb") as fh:
+                report = run_import(services.fhir, actor, iter_lines(str(history), fh))
+            counts["lines"] += report.lines
+            counts["rejected_entries"] += len(report.rejected)
+        for name in inst["bundles"]:
+            bundle = json.loads((out_dir / name).read_text(encoding="utf-8"))
+            try:
+                result = services.fhir.bundle(actor, bundle, Prefer(None))
+            except Exception:  # noqa: BLE001 - a rejected transaction is counted, not fatal
+                counts["rejected_entries"] += len(bundle.get("entry", []))
+            else:
+                counts["rejected_entries"] += sum(
+                    1
+                    for e in result.get("entry", [])
+                    if not str(e.get("response", {}).get("status", "")).startswith("2")
+                )
+            counts["bundles"] += 1
+            if progress:
+                progress(1)
+    return counts

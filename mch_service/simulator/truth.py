@@ -1,0 +1,518 @@
+"""The expected indicators and work lists, computed from the simulator's own facts with the
+rules of docs/indicator-rules.md. Independent of the service: no service code is imported, so
+the two implementations can check each other.
+
+Pure functions over ``PregnancyFacts``; no clock, no I/O. The rule each step implements is
+quoted in the comments so that a reader can hold the code against the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from mch_service.simulator.facts import (
+    INFECTIONS,
+    POSTPARTUM_VISITS,
+    PRENATAL_VISITS,
+    SEVERITY,
+    PregnancyFacts,
+)
+from mch_service.simulator.params import TruthSettings
+
+# docs/indicator-rules.md, "The indicators", in table order.
+INDICATORS: tuple[str, ...] = (
+    "systematic_management_rate",
+    "early_registration_rate",
+    "prenatal_care_rate",
+    "prenatal_5plus_rate",
+    "postpartum_visit_rate",
+    "postpartum_42d_check_rate",
+    "facility_delivery_rate",
+    "caesarean_rate",
+    "hiv_test_rate",
+    "syphilis_test_rate",
+    "hbsag_test_rate",
+    "hiv_test_in_pregnancy_rate",
+    "syphilis_test_in_pregnancy_rate",
+    "hbsag_test_in_pregnancy_rate",
+    "hiv_early_test_rate",
+    "syphilis_early_test_rate",
+    "hbsag_early_test_rate",
+    "hiv_treatment_rate",
+    "syphilis_treatment_rate",
+    "maternal_mortality_ratio",
+    "high_risk_proportion",
+    "high_risk_management_rate",
+    "anaemia_prevalence_non_thalassaemia",
+    "congenital_syphilis_rate",
+    "perinatal_mortality_rate",
+    "low_birth_weight_rate",
+    "who_anc_first_contact_12w_rate",
+    "who_anc_syphilis_test_rate",
+    "who_anc_4plus_rate",
+    "who_anc_8plus_rate",
+)
+_INDEX = {name: i for i, name in enumerate(INDICATORS)}
+WORK_LISTS = (
+    "follow_up_due",
+    "outcome_unknown",
+    "positive_untreated",
+    "missing_tests",
+    "postpartum_visit_due",
+)
+
+EARLY_GA = 91  # "before 13+0 weeks" = GA in days < 91
+WHO_FIRST_CONTACT_GA = 84  # WHO: first contact at ≤ 12 weeks = GA < 84 days
+PERINATAL_GA = 196  # 28+0 weeks
+LOW_BIRTH_WEIGHT_G = 2500
+ANAEMIA_G_PER_L = 110
+
+
+# --- dating --------------------------------------------------------------------------------
+
+
+def effective_lmp(f: PregnancyFacts, as_of: date | None = None) -> date | None:
+    """The day of GA 0 by the best dating: "a recorded GA observation (the earliest one; GA on
+    day d = recorded GA + (d − its date)); else LMP (GA = d − LMP); else EDD (GA = 280 −
+    (EDD − d))". Every rule reduces to one day L with GA(d) = d − L. With ``as_of`` only
+    records dated on or before it count (work lists)."""
+    records = [d for d in f.dating if as_of is None or d.day <= as_of]
+    ga = sorted((d.day, d.ga_days) for d in records if d.ga_days is not None)
+    if ga:
+        day, days = ga[0]
+        return day - timedelta(days=days)
+    lmps = sorted((d.day, d.lmp) for d in records if d.lmp is not None)
+    if lmps:
+        return lmps[0][1]
+    edds = sorted((d.day, d.edd) for d in records if d.edd is not None)
+    if edds:
+        return edds[0][1] - timedelta(days=280)
+    return None
+
+
+def pregnancy_start(f: PregnancyFacts) -> date | None:
+    """ "From its start (LMP; without dating, the first record)"."""
+    return effective_lmp(f) or f.first_record_day()
+
+
+def _ga(lmp: date | None, day: date) -> int | None:
+    return None if lmp is None else (day - lmp).days
+
+
+# --- one delivered pregnancy ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CohortFigures:
+    """What one delivered pregnancy adds to its cohort cell: indicator -> (numerator,
+    denominator). Maternal deaths and congenital syphilis are counted elsewhere (their own
+    day and institution); their denominators (live births) are here."""
+
+    values: dict[str, tuple[int, int]]
+
+
+def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
+    d = f.delivery
+    assert d is not None
+    start = pregnancy_start(f) or d.admission
+    lmp = effective_lmp(f)
+    live = d.live_births
+
+    # "First contact: the earliest of the pregnancy's prenatal visits and its booking."
+    contacts = [v.day for v in f.visits if v.kind in PRENATAL_VISITS and v.day >= start]
+    contacts += [b for b in f.bookings if b >= start]
+    first_contact = min(contacts) if contacts else None
+    ga_first = _ga(lmp, first_contact) if first_contact else None
+    early = ga_first is not None and ga_first < EARLY_GA
+    who_first = ga_first is not None and ga_first < WHO_FIRST_CONTACT_GA
+    # "Prenatal checks: distinct days with a prenatal visit before the delivery admission day."
+    checks = len(
+        {v.day for v in f.visits if v.kind in PRENATAL_VISITS and start <= v.day < d.admission}
+    )
+    pp_days = [v.day for v in f.visits if v.kind in POSTPARTUM_VISITS]
+    pp28 = any(0 <= (day - d.discharge).days <= 28 for day in pp_days)
+    pp42 = any(35 <= (day - d.day).days <= 56 for day in pp_days)
+
+    # "Tested: a result or a test-done Procedure, dated from the pregnancy start to discharge.
+    # In pregnancy: before the delivery admission day. Early: GA on the test day < 91."
+    tested = dict.fromkeys(INFECTIONS, False)
+    tested_in_pregnancy = dict(tested)
+    tested_early = dict(tested)
+    positive = dict(tested)
+    treated = dict(tested)
+    for t in f.tests:
+        if not start <= t.day <= d.discharge:
+            continue
+        tested[t.infection] = True
+        if t.day < d.admission:
+            tested_in_pregnancy[t.infection] = True
+        ga = _ga(lmp, t.day)
+        if ga is not None and ga < EARLY_GA:
+            tested_early[t.infection] = True
+        if t.result == "positive":
+            positive[t.infection] = True
+    for dx in f.diagnoses:
+        if start <= dx.day <= d.discharge:
+            positive[dx.infection] = True
+    for tx in f.treatments:
+        if start <= tx.day <= d.discharge:
+            treated[tx.infection] = True
+
+    # "Highest colour: the most severe of green < yellow < orange < red among the assessments
+    # dated from the pregnancy start to the delivery day; purple is a separate flag."
+    window = [r for r in f.risks if start <= r.day <= d.day]
+    severities = [SEVERITY[r.colour] for r in window if r.colour]
+    highest = max(severities) if severities else None
+    purple = any(r.purple for r in window)
+    high_risk = (highest is not None and highest >= SEVERITY["yellow"]) or purple
+    managed = set(s.case_managed_colours)
+    managed_levels = {SEVERITY[c] for c in managed if c in SEVERITY}
+
+    def in_managed_set(colour: str | None, is_purple: bool) -> bool:
+        return (colour is not None and SEVERITY[colour] in managed_levels) or (
+            is_purple and "purple" in managed
+        )
+
+    case_managed = (highest is not None and highest in managed_levels) or (
+        purple and "purple" in managed
+    )
+    followed_up = False
+    if case_managed:
+        first_managed = min(r.day for r in window if in_managed_set(r.colour, r.purple))
+        # "A contact (a prenatal visit or a recorded follow-up) after the first assessment in
+        # the case-managed set, up to the delivery day": after = a later day.
+        followed_up = any(
+            v.kind in PRENATAL_VISITS and first_managed < v.day <= d.day for v in f.visits
+        )
+
+    # "Anaemia: any haemoglobin < 110 g/L dated from the pregnancy start to the delivery day."
+    hbs = [h.g_per_l for h in f.haemoglobin if start <= h.day <= d.day]
+    anaemic = any(v < ANAEMIA_G_PER_L for v in hbs)
+    anaemia_den = bool(hbs) and not (s.anaemia_denominator_excludes_thalassaemia and f.thalassaemia)
+
+    # Perinatal: "stillbirths at GA ≥ 28+0 weeks (weight ≥ 1000 g when GA is unknown) + live
+    # births who died 0–6 days after birth".
+    ga_delivery = _ga(lmp, d.day)
+    if ga_delivery is not None:
+        perinatal_stillbirths = d.stillbirths if ga_delivery >= PERINATAL_GA else 0
+    else:
+        # Stillborn babies have no newborn record here, so no weight: none can be counted.
+        perinatal_stillbirths = 0
+    early_deaths = sum(
+        1 for n in d.newborns if n.death_day and 0 <= (n.death_day - n.birth_day).days <= 6
+    )
+    low_weight = sum(
+        1 for n in d.newborns if n.weight_g is not None and n.weight_g < LOW_BIRTH_WEIGHT_G
+    )
+
+    if s.caesarean_basis == "women":
+        caesarean = (int(d.caesarean), 1)
+    else:
+        caesarean = (live if d.caesarean else 0, live)
+
+    v: dict[str, tuple[int, int]] = {
+        "systematic_management_rate": (
+            int(early and checks >= 5 and not d.home and pp28),
+            live,
+        ),
+        "early_registration_rate": (int(early), live),
+        "prenatal_care_rate": (int(checks >= 1), live),
+        "prenatal_5plus_rate": (int(checks >= 5), live),
+        "postpartum_visit_rate": (int(pp28), live),
+        "postpartum_42d_check_rate": (int(pp42), 1),
+        "facility_delivery_rate": (0 if d.home else live, live),
+        "caesarean_rate": caesarean,
+        "hiv_treatment_rate": (int(positive["hiv"] and treated["hiv"]), int(positive["hiv"])),
+        "syphilis_treatment_rate": (
+            int(positive["syphilis"] and treated["syphilis"]),
+            int(positive["syphilis"]),
+        ),
+        "maternal_mortality_ratio": (0, live),
+        "high_risk_proportion": (int(high_risk), 1),
+        "high_risk_management_rate": (int(followed_up), int(case_managed)),
+        "anaemia_prevalence_non_thalassaemia": (
+            int(anaemic and not f.thalassaemia and bool(hbs)),
+            int(anaemia_den),
+        ),
+        "congenital_syphilis_rate": (0, live),
+        "perinatal_mortality_rate": (
+            perinatal_stillbirths + early_deaths,
+            perinatal_stillbirths + live,
+        ),
+        "low_birth_weight_rate": (low_weight, live),
+        "who_anc_first_contact_12w_rate": (int(who_first), 1),
+        "who_anc_syphilis_test_rate": (int(tested["syphilis"]), 1),
+        "who_anc_4plus_rate": (int(checks >= 4), 1),
+        "who_anc_8plus_rate": (int(checks >= 8), 1),
+    }
+    for i in INFECTIONS:
+        v[f"{i}_test_rate"] = (int(tested[i]), 1)
+        v[f"{i}_test_in_pregnancy_rate"] = (int(tested_in_pregnancy[i]), 1)
+        v[f"{i}_early_test_rate"] = (int(tested_early[i]), 1)
+    return CohortFigures(v)
+
+
+def is_maternal_death(f: PregnancyFacts) -> bool:
+    """ "The woman's deceasedDateTime falls from the pregnancy start to 42 days after its end
+    (delivery or loss), unless a cause of death is coded as an external cause"."""
+    if f.death is None or f.death.external_cause:
+        return False
+    start = pregnancy_start(f)
+    ends = [e for e in (f.delivery.day if f.delivery else None, f.loss_day) if e is not None]
+    end = min(ends) if ends else f.death.day  # died while pregnant: the death ends it
+    return (start is None or start <= f.death.day) and f.death.day <= end + timedelta(days=42)
+
+
+# --- work lists ----------------------------------------------------------------------------
+
+
+def work_list_entries(f: PregnancyFacts, as_of: date, s: TruthSettings) -> dict[str, date]:
+    """The lists this pregnancy is on at ``as_of``, each with its "since" day. Facts count when
+    dated on or before ``as_of``."""
+    out: dict[str, date] = {}
+    start = pregnancy_start(f)
+    if start is None or start > as_of:
+        return out
+    lmp = effective_lmp(f, as_of)
+    ends = []
+    if f.delivery and f.delivery.day <= as_of:
+        ends.append(f.delivery.day)
+    if f.loss_day and f.loss_day <= as_of:
+        ends.append(f.loss_day)
+    if f.death and f.death.day <= as_of:
+        ends.append(f.death.day)
+    # "Ended: a delivery, a pregnancy-loss Condition or the woman's death on or before as_of."
+    ended = min(ends) if ends else None
+
+    def dated(day: date) -> bool:
+        return start <= day <= as_of
+
+    prenatal = [v.day for v in f.visits if v.kind in PRENATAL_VISITS and dated(v.day)]
+    risks = [r for r in f.risks if dated(r.day)]
+
+    if ended is None:
+        # follow_up_due: "current colour in the case-managed set (latest severity colour
+        # ≤ as_of, or any purple); days since the last contact ≥ the colour's interval
+        # (the shortest applies)".
+        managed = set(s.case_managed_colours)
+        intervals = s.follow_up_days()
+        graded = sorted((r.at, SEVERITY[r.colour], r.colour) for r in risks if r.colour)
+        current = graded[-1][2] if graded else None
+        applicable = []
+        if current in managed and current in intervals:
+            applicable.append(intervals[current])
+        if any(r.purple for r in risks) and "purple" in managed:
+            applicable.append(intervals["purple"])
+        if applicable:
+            # "Last contact: the latest prenatal visit, risk assessment or recorded follow-up
+            # on or before as_of".
+            last = max([*prenatal, *(r.day for r in risks)])
+            interval = min(applicable)
+            if (as_of - last).days >= interval:
+                out["follow_up_due"] = last + timedelta(days=interval)
+
+        # outcome_unknown: "not ended and as_of > EDD + 14 days".
+        if lmp is not None:
+            edd = lmp + timedelta(days=280)
+            if as_of > edd + timedelta(days=14):
+                out["outcome_unknown"] = edd + timedelta(days=15)
+
+        # missing_tests: "first contact more than 28 days before as_of; missing any of the
+        # HIV, syphilis, HBsAg results".
+        contacts = prenatal + [b for b in f.bookings if dated(b)]
+        if contacts:
+            first = min(contacts)
+            if (as_of - first).days > 28:
+                present = {
+                    t.infection
+                    for t in f.tests
+                    if dated(t.day) and (t.result is not None or s.missing_tests_counts_procedures)
+                }
+                if not set(INFECTIONS) <= present:
+                    out["missing_tests"] = first + timedelta(days=29)
+
+    # positive_untreated: "HIV- or syphilis-positive (first positive day p), no treatment dated
+    # from the pregnancy start to as_of, as_of − p > 14, not ended more than 42 days ago".
+    if ended is None or (as_of - ended).days <= 42:
+        since: list[date] = []
+        for infection in ("hiv", "syphilis"):
+            positives = [
+                t.day
+                for t in f.tests
+                if t.infection == infection and t.result == "positive" and dated(t.day)
+            ]
+            positives += [x.day for x in f.diagnoses if x.infection == infection and dated(x.day)]
+            if not positives:
+                continue
+            p = min(positives)
+            treated = any(x.infection == infection and dated(x.day) for x in f.treatments)
+            if not treated and (as_of - p).days > 14:
+                since.append(p + timedelta(days=15))
+        if since:
+            out["positive_untreated"] = min(since)
+
+    # postpartum_visit_due: "discharged; no postpartum visit from discharge to as_of;
+    # 7 < as_of − discharge ≤ 42".
+    d = f.delivery
+    if d is not None and d.discharge <= as_of and 7 < (as_of - d.discharge).days <= 42:
+        visited = any(
+            v.kind in POSTPARTUM_VISITS and d.discharge <= v.day <= as_of for v in f.visits
+        )
+        if not visited:
+            out["postpartum_visit_due"] = d.discharge + timedelta(days=8)
+    return out
+
+
+# --- periods and accumulation --------------------------------------------------------------
+
+
+def month_key(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def periods(start: date, end: date, statistical_year: bool) -> list[tuple[str, str]]:
+    """(kind, key) of every year, quarter and month overlapping [start, end]."""
+    months = []
+    y, m = start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        months.append((y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    years = sorted({_year_of(y, m, statistical_year) for y, m in months})
+    quarters = sorted({(y, (m - 1) // 3 + 1) for y, m in months})
+    return (
+        [("year", str(y)) for y in years]
+        + [("quarter", f"{y}-Q{q}") for y, q in quarters]
+        + [("month", f"{y:04d}-{m:02d}") for y, m in months]
+    )
+
+
+def _year_of(year: int, month: int, statistical: bool) -> int:
+    # The statistical year 2025 runs from 1 October 2024 to 30 September 2025.
+    return year + 1 if statistical and month >= 10 else year
+
+
+def _periods_of_month(key: str, statistical: bool) -> tuple[str, str, str]:
+    y, m = int(key[:4]), int(key[5:7])
+    return key, f"{y}-Q{(m - 1) // 3 + 1}", str(_year_of(y, m, statistical))
+
+
+Cell = tuple[str, str | None, str]  # (month, street, institution)
+
+
+class TruthAccumulator:
+    """Adds pregnancies one at a time (the simulator streams them), keeping only counters per
+    (month, street, institution) cell and the work-list members."""
+
+    def __init__(
+        self,
+        start: date,
+        end: date,
+        settings: TruthSettings,
+        as_of: Sequence[date],
+        institutions: Sequence[str],
+        streets: Sequence[str],
+    ) -> None:
+        self.start, self.end, self.settings = start, end, settings
+        self.as_of = list(as_of)
+        self.institutions = list(institutions)
+        self.streets = list(streets)
+        self.cells: dict[Cell, list[int]] = {}
+        self.members: dict[date, dict[str, list[dict[str, str]]]] = {
+            a: {name: [] for name in WORK_LISTS} for a in self.as_of
+        }
+
+    def _cell(self, day: date, street: str | None, inst: str) -> list[int]:
+        key = (month_key(day), street, inst)
+        cell = self.cells.get(key)
+        if cell is None:
+            cell = self.cells[key] = [0] * (2 * len(INDICATORS))
+        return cell
+
+    def add(self, f: PregnancyFacts) -> None:
+        if f.delivery is not None:
+            cell = self._cell(f.delivery.day, f.street, f.delivery.institution)
+            for name, (num, den) in cohort_figures(f, self.settings).values.items():
+                i = 2 * _INDEX[name]
+                cell[i] += num
+                cell[i + 1] += den
+        if f.death is not None and is_maternal_death(f):
+            # "Counted in the period of the death day"; institution view: the reporting one.
+            self._cell(f.death.day, f.street, f.death.institution)[
+                2 * _INDEX["maternal_mortality_ratio"]
+            ] += 1
+        for case in f.congenital_syphilis:
+            self._cell(case.day, f.street, case.institution)[
+                2 * _INDEX["congenital_syphilis_rate"]
+            ] += 1
+        for as_of in self.as_of:
+            for name, since in work_list_entries(f, as_of, self.settings).items():
+                self.members[as_of][name].append(
+                    {"resident_id": f.resident_id, "lmp": f.lmp.isoformat(), "since": str(since)}
+                )
+
+    def indicator_rows(self) -> list[dict[str, Any]]:
+        statistical = self.settings.statistical_year
+        wanted = periods(self.start, self.end, statistical)
+        combos = (
+            [("district", "all")]
+            + [(s, "all") for s in self.streets]
+            + [("district", i) for i in self.institutions]
+        )
+        totals: dict[tuple[str, str, str], list[int]] = {}
+        for (month, street, inst), cell in self.cells.items():
+            for period in _periods_of_month(month, statistical):
+                keys = [(period, "district", "all"), (period, "district", inst)]
+                if street is not None:
+                    keys.append((period, street, "all"))
+                for key in keys:
+                    acc = totals.setdefault(key, [0] * len(cell))
+                    for i, value in enumerate(cell):
+                        if value:
+                            acc[i] += value
+        rows = []
+        zero = [0] * (2 * len(INDICATORS))
+        for name in INDICATORS:
+            i = 2 * _INDEX[name]
+            for _kind, period in wanted:
+                for area, inst in combos:
+                    acc = totals.get((period, area, inst), zero)
+                    rows.append(
+                        {
+                            "id": name,
+                            "period": period,
+                            "area": area,
+                            "institution": inst,
+                            "numerator": acc[i],
+                            "denominator": acc[i + 1],
+                        }
+                    )
+        return rows
+
+    def work_lists(self) -> list[dict[str, Any]]:
+        out = []
+        for as_of in self.as_of:
+            lists = {
+                name: sorted(members, key=lambda m: (m["resident_id"], m["lmp"]))
+                for name, members in self.members[as_of].items()
+            }
+            out.append({"as_of": as_of.isoformat(), "lists": lists})
+        return out
+
+
+def compute_truth(
+    facts: Iterable[PregnancyFacts],
+    start: date,
+    end: date,
+    settings: TruthSettings,
+    as_of: Sequence[date],
+    institutions: Sequence[str],
+    streets: Sequence[str],
+) -> dict[str, Any]:
+    """Indicators and work lists of a set of pregnancies (the hand-worked tests use this)."""
+    acc = TruthAccumulator(start, end, settings, as_of, institutions, streets)
+    for f in facts:
+        acc.add(f)
+    return {"indicators": acc.indicator_rows(), "work_lists": acc.work_lists()}

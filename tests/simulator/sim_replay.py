@@ -1,0 +1,501 @@
+"""Replays a simulated district's files the way a FHIR server would store them — history lines,
+then Bundles in manifest order; POST by business identifier, PUT by id or by condition, DELETE;
+invalid entries rejected — and reads a few facts back from the final records.
+
+Deliberately small and separate from the simulator, so that a test can check that what the
+files say, once every late, duplicate, corrected, deleted and invalid record has been applied,
+is what truth.json expects.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mch_service.fhir_api.validation import validate_resource
+
+SHANGHAI = timezone(timedelta(hours=8))
+RESIDENT_ID = "urn:oid:2.16.156.10011.1.3"
+STREET = "http://mch-service.local/fhir/StructureDefinition/address-street"
+MODES = {"700000006", "11466000", "302383004", "61586001"}
+LIVE = {"Z37.0": 1, "Z37.1": 0, "Z37.2": 2, "Z37.3": 1, "Z37.4": 0}
+
+Key = tuple[str, str, str]  # (institution, resource type, identifier value)
+
+
+def local_day(value: str) -> date:
+    """The Shanghai calendar day of a FHIR date or dateTime."""
+    if len(value) == 10:
+        return date.fromisoformat(value)
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:  # no offset: already local
+        return moment.date()
+    return moment.astimezone(SHANGHAI).date()
+
+
+def _identity(inst: str, res: dict[str, Any]) -> Key:
+    idents = res.get("identifier") or []
+    if res["resourceType"] == "Patient":
+        mrn = [i for i in idents if i["system"].endswith("/mrn")]
+        return (inst, "Patient", mrn[0]["value"])
+    return (inst, res["resourceType"], idents[0]["value"])
+
+
+@dataclass
+class Replay:
+    records: dict[Key, dict[str, Any] | None] = field(default_factory=dict)
+    by_id: dict[tuple[str, str], Key] = field(default_factory=dict)
+    accepted: int = 0
+    rejected: int = 0
+    deleted: int = 0
+
+    def _resolve(self, inst: str, ref: str, urns: dict[str, Key]) -> str:
+        if ref in urns:
+            key = urns[ref]
+        elif "?identifier=" in ref:
+            rtype, _, token = ref.partition("?identifier=")
+            key = (inst, rtype, token.split("|", 1)[1])
+        else:
+            rtype, _, rid = ref.partition("/")
+            key = self.by_id[(rtype, rid)]
+        assert self.records.get(key) is not None, f"dangling {ref}"
+        return "|".join(key)
+
+    def _rewrite(self, inst: str, node: Any, urns: dict[str, Key]) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for k, v in node.items():
+                if k == "reference" and isinstance(v, str):
+                    out[k] = self._resolve(inst, v, urns)
+                else:
+                    out[k] = self._rewrite(inst, v, urns)
+            return out
+        if isinstance(node, list):
+            return [self._rewrite(inst, v, urns) for v in node]
+        return node
+
+    def _store(self, key: Key, res: dict[str, Any]) -> None:
+        self.records[key] = res
+        if "id" in res:
+            self.by_id[(res["resourceType"], res["id"])] = key
+        self.accepted += 1
+
+    def history(self, inst: str, path: Path) -> None:
+        for line in path.read_bytes().splitlines():
+            res = orjson.loads(line)
+            assert validate_resource(res) == [], res
+            self._store(_identity(inst, res), self._rewrite(inst, res, {}))
+
+    def bundle(self, inst: str, path: Path) -> None:
+        bundle = orjson.loads(path.read_bytes())
+        if bundle["type"] == "batch":
+            for entry in bundle["entry"]:
+                assert validate_resource(entry["resource"]) != []
+                self.rejected += 1
+            return
+        entries = bundle["entry"]
+        urns = {e["fullUrl"]: _identity(inst, e["resource"]) for e in entries if "fullUrl" in e}
+        # Transaction order (R4): DELETE, then POST, then PUT.
+        order = {"DELETE": 0, "POST": 1, "PUT": 2}
+        pending: list[tuple[Key, dict[str, Any]]] = []
+        for e in sorted(entries, key=lambda e: order[e["request"]["method"]]):
+            method, url = e["request"]["method"], e["request"]["url"]
+            if method == "DELETE":
+                if "?identifier=" in url:
+                    rtype, _, token = url.partition("?identifier=")
+                    key = (inst, rtype, token.split("|", 1)[1])
+                else:
+                    rtype, _, rid = url.partition("/")
+                    key = self.by_id[(rtype, rid)]
+                assert self.records.get(key) is not None, f"deleting what is not there: {url}"
+                self.records[key] = None
+                self.deleted += 1
+                continue
+            res = e["resource"]
+            assert validate_resource(res) == [], res
+            if method == "PUT" and "?identifier=" in url:
+                rtype, _, token = url.partition("?identifier=")
+                key = (inst, rtype, token.split("|", 1)[1])
+            else:
+                key = _identity(inst, res)
+            # New records first, so that references inside the bundle resolve.
+            self.records.setdefault(key, res)
+            pending.append((key, res))
+        for key, res in pending:
+            self._store(key, self._rewrite(inst, res, urns))
+
+    def live(self) -> list[tuple[Key, dict[str, Any]]]:
+        return [(k, v) for k, v in self.records.items() if v is not None]
+
+
+def replay(out_dir: Path) -> Replay:
+    manifest = orjson.loads((out_dir / "manifest.json").read_bytes())
+    r = Replay()
+    for inst in manifest["institutions"]:
+        if inst["history"]:
+            r.history(inst["id"], out_dir / inst["history"])
+        for name in inst["bundles"]:
+            r.bundle(inst["id"], out_dir / name)
+    return r
+
+
+@dataclass
+class Figures:
+    deliveries: Counter[str]  # month -> deliveries (产妇数)
+    live_births: Counter[str]  # month -> 活产数
+    caesarean_live: Counter[str]
+    low_weight: Counter[str]
+    street_deliveries: Counter[tuple[str, str]]  # (month, street)
+    institution_deliveries: Counter[tuple[str, str]]  # (month, institution)
+    deaths: Counter[str]  # month -> non-accidental deaths of mothers
+    postpartum_28: Counter[str] = field(default_factory=Counter)  # month -> women visited
+    checks_5: Counter[str] = field(default_factory=Counter)  # month -> women with ≥ 5 checks
+
+
+def figures(r: Replay) -> Figures:
+    live = dict(r.live())
+    f = Figures(Counter(), Counter(), Counter(), Counter(), Counter(), Counter(), Counter())
+
+    def month(day: date) -> str:
+        return f"{day.year:04d}-{day.month:02d}"
+
+    outcomes: dict[tuple[str, date], int] = {}
+    for _key, res in live.items():
+        if res["resourceType"] == "Condition":
+            code = res["code"]["coding"][0]["code"]
+            if code in LIVE:
+                day = local_day(res["onsetDateTime"])
+                outcomes[(res["subject"]["reference"], day)] = LIVE[code]
+                f.live_births[month(day)] += LIVE[code]
+    for key, res in live.items():
+        if res["resourceType"] != "Procedure" or res["code"]["coding"][0]["code"] not in MODES:
+            continue
+        day = local_day(res["performedDateTime"])
+        f.deliveries[month(day)] += 1
+        f.institution_deliveries[(month(day), key[0])] += 1
+        mother = live[tuple(res["subject"]["reference"].split("|"))]  # type: ignore[index]
+        for ext in mother["address"][0].get("extension", []):
+            if ext["url"] == STREET:
+                f.street_deliveries[(month(day), ext["valueCode"])] += 1
+        if res["code"]["coding"][0]["code"] == "11466000":
+            f.caesarean_live[month(day)] += outcomes[(res["subject"]["reference"], day)]
+    for res in live.values():
+        if res["resourceType"] == "Observation" and res["code"]["coding"][0]["code"] == "8339-4":
+            baby = live[tuple(res["subject"]["reference"].split("|"))]  # type: ignore[index]
+            if res["valueQuantity"]["value"] < 2500:
+                f.low_weight[month(date.fromisoformat(baby["birthDate"]))] += 1
+    _per_woman(live, f)
+    external: set[str] = set()
+    for res in live.values():
+        if res["resourceType"] == "Condition" and res["code"]["coding"][0]["code"][0] in "VWXY":
+            external.add(res["subject"]["reference"])
+    for key, res in live.items():
+        is_mother = any(i["system"] == RESIDENT_ID for i in res.get("identifier", []))
+        if res["resourceType"] == "Patient" and is_mother and "deceasedDateTime" in res:
+            if "|".join(key) not in external:
+                f.deaths[month(local_day(res["deceasedDateTime"]))] += 1
+    return f
+
+
+def _per_woman(live: dict[Key, dict[str, Any]], f: Figures) -> None:
+    """Postpartum visits within 28 days of discharge and prenatal checks, joined across
+    institutions by resident ID (the simulator keeps one ID per woman)."""
+    resident: dict[str, str] = {}
+    for key, res in live.items():
+        for ident in res.get("identifier", []) if res["resourceType"] == "Patient" else []:
+            if ident["system"] == RESIDENT_ID:
+                resident["|".join(key)] = ident["value"]
+    ends: dict[str, list[tuple[date, date, date]]] = {}  # woman -> (delivery, admission, discharge)
+    losses: dict[str, list[date]] = {}
+    visits: dict[str, list[tuple[date, str]]] = {}
+    for res in live.values():
+        rtype = res["resourceType"]
+        if rtype == "Procedure" and res["code"]["coding"][0]["code"] in MODES:
+            enc = live[tuple(res["encounter"]["reference"].split("|"))]  # type: ignore[index]
+            day = local_day(res["performedDateTime"])
+            admission = local_day(enc["period"]["start"])
+            discharge = local_day(enc["period"]["end"]) if "end" in enc["period"] else day
+            woman = resident[res["subject"]["reference"]]
+            ends.setdefault(woman, []).append((day, admission, discharge))
+        elif rtype == "Condition" and res["code"]["coding"][0]["code"].startswith("O03"):
+            losses.setdefault(resident[res["subject"]["reference"]], []).append(
+                local_day(res["onsetDateTime"])
+            )
+        elif rtype == "Encounter" and res["type"][0]["coding"][0]["code"] in (
+            "424441002",
+            "424619006",
+            "169762003",
+        ):
+            woman = resident[res["subject"]["reference"]]
+            visits.setdefault(woman, []).append(
+                (local_day(res["period"]["start"]), res["type"][0]["coding"][0]["code"])
+            )
+    for woman, deliveries in ends.items():
+        previous = sorted([d for d, _, _ in deliveries] + losses.get(woman, []))
+        for day, admission, discharge in deliveries:
+            month = f"{day.year:04d}-{day.month:02d}"
+            earlier = [p for p in previous if p < day]
+            since = max(
+                [admission - timedelta(days=300), *(p + timedelta(days=1) for p in earlier)]
+            )
+            mine = visits.get(woman, [])
+            if any(0 <= (v - discharge).days <= 28 for v, code in mine if code == "169762003"):
+                f.postpartum_28[month] += 1
+            checks = {v for v, code in mine if code != "169762003" and since <= v < admission}
+            if len(checks) >= 5:
+                f.checks_5[month] += 1
+
+
+# --- the whole round trip: final records -> pregnancy facts --------------------------------
+
+_LAB = {
+    "56888-1": "hiv",
+    "HIV-AB": "hiv",
+    "20507-0": "syphilis",
+    "24312-1": "syphilis",
+    "TP-TRUST": "syphilis",
+    "5196-1": "hbsag",
+    "HBSAG": "hbsag",
+}
+_TEST_DONE = {"31676001": "hiv", "269828009": "syphilis", "47758006": "hbsag"}
+_RESULT = {"10828004": "positive", "POS": "positive", "260385009": "negative", "NEG": "negative"}
+_VISIT = {
+    "424441002": "prenatal_initial_visit",
+    "424619006": "prenatal_visit",
+    "169762003": "postpartum_visit",
+}
+_TREATMENT = {"J05AR": "hiv", "J01CE08": "syphilis", "J06BB04": "hbsag"}
+_DIAGNOSIS = {"Z21": "hiv", "B20": "hiv", "A53.9": "syphilis", "B18.1": "hbsag"}
+_Z37 = {"Z37.0": (1, 0), "Z37.1": (0, 1), "Z37.2": (2, 0), "Z37.3": (1, 1), "Z37.4": (0, 2)}
+
+
+def local_moment(value: str) -> datetime:
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(SHANGHAI).replace(tzinfo=None)
+
+
+def facts_from_records(r: Replay) -> list[Any]:
+    """Every woman's pregnancies, read from the final records only: her records (joined by
+    resident ID) are split at each delivery or loss; a record belongs to the first pregnancy
+    that ended at most 100 days before it (the simulator starts a next pregnancy 90+ days
+    after the end, and reports it from 6 weeks of gestation)."""
+    from mch_service.simulator.facts import (
+        CongenitalSyphilis,
+        Dating,
+        Delivery,
+        Diagnosis,
+        Haemoglobin,
+        LabTest,
+        MaternalDeath,
+        Newborn,
+        PregnancyFacts,
+        RiskGrade,
+        Treatment,
+        Visit,
+    )
+    from mch_service.simulator.truth import effective_lmp
+
+    live = dict(r.live())
+    mother: dict[str, str] = {}  # patient key -> resident ID (newborns: their mother's)
+    street: dict[str, str | None] = {}
+    for key, res in live.items():
+        if res["resourceType"] != "Patient":
+            continue
+        for ident in res["identifier"]:
+            if ident["system"] == RESIDENT_ID:
+                mother["|".join(key)] = ident["value"]
+                street["|".join(key)] = next(
+                    (
+                        e["valueCode"]
+                        for e in res["address"][0].get("extension", [])
+                        if e["url"] == STREET
+                    ),
+                    None,
+                )
+    for key, res in live.items():
+        if res["resourceType"] == "Patient" and "extension" in res:
+            mother["|".join(key)] = mother[res["extension"][0]["valueReference"]["reference"]]
+
+    # (woman, day, what, payload)
+    items: list[tuple[str, date, str, Any]] = []
+    external: set[str] = set()
+    thal: set[str] = set()
+    deliveries: list[tuple[str, date, str, dict[str, Any]]] = []
+    for key, res in live.items():
+        rtype, inst = res["resourceType"], key[0]
+        subject = (res.get("subject") or res.get("patient") or {}).get("reference")
+        woman = mother.get(subject) if subject else None
+        if rtype == "Patient":
+            if "deceasedDateTime" in res and "extension" not in res:
+                d = local_day(res["deceasedDateTime"])
+                items.append((mother["|".join(key)], d, "death", inst))
+            continue
+        assert woman is not None, res
+        if rtype == "EpisodeOfCare":
+            items.append((woman, local_day(res["period"]["start"]), "booking", None))
+        elif rtype == "Encounter":
+            code = res["type"][0]["coding"][0]["code"]
+            if code in _VISIT:
+                day = local_day(res["period"]["start"])
+                items.append((woman, day, "visit", Visit(day, _VISIT[code], inst)))
+        elif rtype == "Observation":
+            code = res["code"]["coding"][0]["code"]
+            day = local_day(res["effectiveDateTime"])
+            if code == "8665-2":
+                items.append(
+                    (woman, day, "dating", Dating(day, lmp=local_day(res["valueDateTime"])))
+                )
+            elif code == "11778-8":
+                items.append(
+                    (woman, day, "dating", Dating(day, edd=local_day(res["valueDateTime"])))
+                )
+            elif code == "11884-4":
+                q = res["valueQuantity"]
+                days = q["value"] * 7 if q["code"] == "wk" else q["value"]
+                items.append((woman, day, "dating", Dating(day, ga_days=days)))
+            elif code in _LAB:
+                result = _RESULT[res["valueCodeableConcept"]["coding"][0]["code"]]
+                items.append((woman, day, "test", LabTest(day, _LAB[code], result)))
+            elif code in ("718-7", "HGB"):
+                q = res["valueQuantity"]
+                g_l = q["value"] * 10 if q.get("unit") == "g/dL" else q["value"]
+                items.append((woman, day, "hb", Haemoglobin(day, g_l)))
+            elif code == "8339-4":
+                items.append((woman, day, "weight", (subject, q_value(res))))
+        elif rtype == "Procedure":
+            code = res["code"]["coding"][0]["code"]
+            day = local_day(res["performedDateTime"])
+            if code in _TEST_DONE:
+                items.append((woman, day, "test", LabTest(day, _TEST_DONE[code], None)))
+            elif code in MODES:
+                deliveries.append((woman, day, inst, res))
+        elif rtype == "RiskAssessment":
+            at = local_moment(res["occurrenceDateTime"])
+            colours = [p["qualitativeRisk"]["coding"][0]["code"] for p in res["prediction"]]
+            severity = next((c for c in colours if c != "purple"), None)
+            items.append((woman, at.date(), "risk", RiskGrade(at, severity, "purple" in colours)))
+        elif rtype == "Condition":
+            code = res["code"]["coding"][0]["code"]
+            day = local_day(res.get("onsetDateTime") or res["recordedDate"])
+            if code in _DIAGNOSIS:
+                items.append((woman, day, "dx", Diagnosis(day, _DIAGNOSIS[code])))
+            elif code.startswith("D56"):
+                thal.add(woman)
+            elif code.startswith("A50"):
+                items.append((woman, day, "cs", CongenitalSyphilis(day, inst)))
+            elif code.startswith("O03"):
+                items.append((woman, day, "loss", None))
+            elif code in _Z37:
+                items.append((woman, day, "z37", _Z37[code]))
+            elif code[0] in "VWXY":
+                external.add(woman)
+        elif rtype in ("MedicationStatement", "MedicationAdministration"):
+            day = local_day(res["effectiveDateTime"])
+            infection = _TREATMENT[res["medicationCodeableConcept"]["coding"][0]["code"]]
+            items.append((woman, day, "treatment", Treatment(day, infection)))
+
+    newborns: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for key, res in live.items():
+        if res["resourceType"] == "Patient" and "extension" in res:
+            newborns.setdefault(mother["|".join(key)], []).append(("|".join(key), res))
+    weights = {
+        subject: grams
+        for _, _, what, (subject, grams) in ((w, d, k, p) for w, d, k, p in items if k == "weight")
+    }
+    ends: dict[str, list[date]] = {}
+    for woman, day, _, _ in deliveries:
+        ends.setdefault(woman, []).append(day)
+    for woman, day, what, _ in items:
+        if what == "loss":
+            ends.setdefault(woman, []).append(day)
+    out = []
+    women = sorted({w for w, *_ in items} | {w for w, *_ in deliveries})
+    for woman in women:
+        woman_ends = sorted(ends.get(woman, []))
+        pregnancies: dict[int, PregnancyFacts] = {}
+        for w, day, what, _ in [*items, *((w, d, "delivery", None) for w, d, _, _ in deliveries)]:
+            if w == woman and what != "weight":
+                i = _pregnancy_index(woman_ends, day)
+                if i not in pregnancies:
+                    pregnancies[i] = PregnancyFacts(
+                        woman, date.min, None, thalassaemia=woman in thal
+                    )
+        for w, day, what, payload in items:
+            if w != woman or what in ("weight",):
+                continue
+            f = pregnancies[_pregnancy_index(woman_ends, day)]
+            if what == "booking":
+                f.bookings.append(day)
+            elif what == "visit":
+                f.visits.append(payload)
+            elif what == "dating":
+                f.dating.append(payload)
+            elif what == "test":
+                f.tests.append(payload)
+            elif what == "hb":
+                f.haemoglobin.append(payload)
+            elif what == "risk":
+                f.risks.append(payload)
+            elif what == "dx":
+                f.diagnoses.append(payload)
+            elif what == "treatment":
+                f.treatments.append(payload)
+            elif what == "cs":
+                f.congenital_syphilis.append(payload)
+            elif what == "loss":
+                f.loss_day = day
+            elif what == "death":
+                f.death = MaternalDeath(day, payload, woman in external)
+        for w, day, inst, proc in deliveries:
+            if w != woman:
+                continue
+            f = pregnancies[_pregnancy_index(woman_ends, day)]
+            enc = live[tuple(proc["encounter"]["reference"].split("|"))]  # type: ignore[index]
+            subject = proc["subject"]["reference"]
+            counts = next(p for ww, d, k, p in items if ww == woman and d == day and k == "z37")
+            babies = [
+                Newborn(
+                    date.fromisoformat(b["birthDate"]),
+                    weights.get(k),
+                    local_day(b["deceasedDateTime"]) if "deceasedDateTime" in b else None,
+                )
+                for k, b in newborns.get(woman, [])
+                if date.fromisoformat(b["birthDate"]) == day
+            ]
+            f.street = street[subject]
+            f.delivery = Delivery(
+                day=day,
+                admission=local_day(enc["period"]["start"]),
+                discharge=local_day(enc["period"]["end"]) if "end" in enc["period"] else day,
+                institution=inst,
+                live_births=counts[0],
+                stillbirths=counts[1],
+                newborns=tuple(babies),
+                home=enc["class"]["code"] == "HH",
+                caesarean=proc["code"]["coding"][0]["code"] == "11466000",
+            )
+        for f in pregnancies.values():
+            if f.street is None:
+                f.street = next(iter(s for k, s in street.items() if mother[k] == woman))
+            f.lmp = effective_lmp(f) or date.min
+            out.append(f)
+    return out
+
+
+def _pregnancy_index(ends: list[date], day: date) -> int:
+    return next((n for n, e in enumerate(ends) if day <= e + timedelta(days=100)), len(ends))
+
+
+def q_value(res: dict[str, Any]) -> Any:
+    return res["valueQuantity"]["value"]
