@@ -14,8 +14,9 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The demo district (its own SQLite database in ./demo), served on http://127.0.0.1:8000
 serve: install
-	$(VENV)/bin/mch-service serve --host 127.0.0.1 --port 8000
+	$(VENV)/bin/mch-service demo --host 127.0.0.1 --port 8000
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -71,6 +71,52 @@ def serve(
     )
 
 
+@app.command()
+def demo(
+    folder: Annotated[Path, typer.Option("--dir", help="Where the demo keeps its files")] = Path(
+        "demo"
+    ),
+    pregnancies: Annotated[int, typer.Option(help="Pregnancies to simulate")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 7,
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    serve_it: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve it")] = True,
+) -> None:
+    """A demo district: simulated hospitals' records, staff accounts, indicators and work
+    lists, served at http://HOST:PORT (its own SQLite database in --dir)."""
+    import uvicorn
+
+    from mch_service.app import create_app
+    from mch_service.demo import demo_settings, prepare
+
+    settings = demo_settings(folder, get_settings())
+    with Progress(
+        TextColumn("loading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as bar:
+        task = bar.add_task("load", total=None)
+        accounts = prepare(
+            folder,
+            settings,
+            pregnancies,
+            seed,
+            lambda m: err.print(m),
+            lambda n: bar.advance(task, n),
+        )
+    typer.echo(f"\ndemo ready: http://{host}:{port}/ (sign in), API at /api/v1, FHIR at /fhir")
+    for username, info in accounts.items():
+        scope = f" (streets {', '.join(info['streets'])})" if info["streets"] else ""
+        typer.echo(f"  {info['role']:9} {username:9} password: {info['password']}{scope}")
+    typer.echo(f"  institutions' API keys: {folder / 'api-keys.json'}")
+    if serve_it:
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+        )
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply the Alembic migrations up to REVISION (default: the newest)."""

@@ -631,6 +631,7 @@ class Interactions:
         """urn:uuid and fullUrl references to entries -> 'Type/id'; conditional references
         'Type?identifier=s|v' -> the one record that has it (in this bundle or stored)."""
         by_full_url = {p.entry.full_url: p for p in plans if p.entry.full_url}
+        resolved: dict[str, str] = {}
         for p in plans:
             if p.entry.resource is None or p.entry.method not in ("POST", "PUT"):
                 continue
@@ -666,9 +667,13 @@ class Interactions:
                         ]
                     )
                 if kind == "conditional":
-                    node["reference"] = self._resolve_conditional(
-                        session, inst, ref, plans, f"{path}.reference"
-                    )
+                    # the same condition is usually written many times in one bundle (every
+                    # entry about the woman): resolve it once
+                    if ref not in resolved:
+                        resolved[ref] = self._resolve_conditional(
+                            session, inst, ref, plans, f"{path}.reference"
+                        )
+                    node["reference"] = resolved[ref]
 
     def _resolve_conditional(
         self, session: Session, inst: str, ref: str, plans: list[_Plan], expr: str
