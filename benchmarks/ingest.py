@@ -34,7 +34,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -99,7 +99,7 @@ class CpuReading:
     postgres: dict[int, float]
     machine_busy: float
     machine_total: float
-    at: float = field(default_factory=time.perf_counter)
+    profiler: float = 0.0  # CPU seconds of py-spy, when profiling
 
 
 # -- command line ----------------------------------------------------------------------------
@@ -141,6 +141,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Sample the server with py-spy during the timed phase and print "
                              "where its CPU goes (needs: .venv/bin/pip install py-spy; "
                              "sampling costs some throughput)")
+    parser.add_argument("--assembly", choices=("queued", "inline"), default="queued",
+                        help="MCH_DOMAIN_ASSEMBLY of the server: queued (ingest writes the "
+                             "store and facts, a loop assembles women; the drain time is "
+                             "reported) or inline (all in the ingest transaction)")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR,
                         help="Where the JSON result (and server log) go")
 
@@ -162,6 +166,7 @@ class Settings:
     profile: bool
     quick: bool
     results_dir: Path
+    assembly: str = "queued"
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -175,23 +180,37 @@ class Settings:
             raise BenchmarkError("--bundles, --concurrency and --senders must be positive")
         return cls(bundles, warmup, args.concurrency, args.senders, args.workers, args.seed,
                    args.pg_url.rstrip("/"), args.database, args.port, args.timeout,
-                   args.analyze, args.keep, args.profile, args.quick, args.results_dir)
+                   args.analyze, args.keep, args.profile, args.quick, args.results_dir,
+                   args.assembly)
 
     def public(self) -> dict[str, Any]:
         return {"bundles": self.bundles, "warmup_bundles": self.warmup,
                 "concurrency": self.concurrency, "senders": self.senders,
                 "server_workers": self.workers, "seed": self.seed, "database": self.database,
                 "quick": self.quick, "profile": self.profile,
-                "analyze_after_warmup": self.analyze}
+                "analyze_after_warmup": self.analyze, "assembly": self.assembly}
 
 
 def run(args: argparse.Namespace) -> int:
+    # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so the server is stopped and the
+    # database dropped instead of left behind.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         settings = Settings.from_args(args)
         return IngestBenchmark(settings).run()
     except BenchmarkError as exc:
         print(f"\ningest benchmark FAILED: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\ningest benchmark interrupted (server stopped; database dropped unless --keep)",
+              file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -203,6 +222,8 @@ class IngestBenchmark:
         self.stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         self.db_url = f"{settings.pg_url}/{settings.database}"
         self.cli = _mch_service_cli()
+        # Bundles the server answered 200 with every entry created: what must be stored.
+        self.acknowledged: list[Payload] = []
         self.env = {
             **os.environ,
             "MCH_DATABASE_URL": self.db_url,
@@ -211,6 +232,9 @@ class IngestBenchmark:
             "MCH_ENV": "production",
             "MCH_SECRET_KEY": secrets.token_urlsafe(48),
             "MCH_LOG_LEVEL": "WARNING",
+            "MCH_DOMAIN_ASSEMBLY": settings.assembly,
+            # the scheduler's jobs would compete with the ingest being measured
+            "MCH_SCHEDULER_IN_SERVER": "false",
         }
 
     def run(self) -> int:
@@ -248,7 +272,8 @@ class IngestBenchmark:
             server.wait_ready(timeout=120)
             print(f"server up at {server.base_url} (pids {server.pids()})")
             result = asyncio.run(self._drive(server, keys, sample, warmup, timed))
-            result["verification"] = self._verify(sample + warmup + timed)
+            result["assembly_drain_s"] = self._drain()
+            result["verification"] = self._verify(self.acknowledged)
         finally:
             stop_code = server.stop() if server is not None else None
             if not s.keep:
@@ -295,7 +320,8 @@ class IngestBenchmark:
         async with httpx.AsyncClient(base_url=server.base_url, limits=limits,
                                      timeout=s.timeout) as client:
             await self._check_sample(client, headers, sample)
-            idle_rss = sum(procstats.rss_bytes(p) for p in server.pids())
+            self.acknowledged += sample
+            start_rss = sum(procstats.rss_bytes(p) for p in server.pids())
             sampler = procstats.MemorySampler(server.pid).start()
             try:
                 if warmup:
@@ -305,6 +331,7 @@ class IngestBenchmark:
                                              f"first: {warm.errors[0].error}")
                 else:
                     warm = Phase("warm-up", [], 0.0)
+                self.acknowledged += warmup
                 if s.analyze:
                     analyze_database(self.db_url)
                 spy = None
@@ -314,16 +341,22 @@ class IngestBenchmark:
                     spy = PySpy(server.pid, s.results_dir / f"ingest-{self.stamp}.pyspy.txt")
                     await asyncio.sleep(1.0)  # let it attach to every worker
                 before = _cpu_reading(server, s.database)
+                spy_before = procstats.cpu_seconds([spy.proc.pid]) if spy else {}
                 main = await _push(client, headers, timed, s.concurrency, "timed")
                 after = _cpu_reading(server, s.database)
+                self.acknowledged += [p for p, o in zip(timed, main.outcomes, strict=True)
+                                      if o.error is None]
                 if spy is not None:
+                    # py-spy's own CPU is not "other load": count it apart.
+                    after.profiler = procstats.cpu_delta(
+                        spy_before, procstats.cpu_seconds([spy.proc.pid]))
                     spy.stop()
             finally:
                 sampler.stop()
         result = _figures(s, main, warm, before, after, len(sample))
         result["server"] = {
             "pids": server.pids(),
-            "idle_rss_mib": round(idle_rss / 2**20, 1),
+            "rss_before_warmup_mib": round(start_rss / 2**20, 1),
             "peak_rss_mib": round(sampler.peak_total / 2**20, 1),
             "peak_rss_mib_by_process": {str(pid): round(v / 2**20, 1)
                                         for pid, v in sampler.peak_by_pid.items()},
@@ -358,17 +391,37 @@ class IngestBenchmark:
 
     # -- checking ------------------------------------------------------------------------
 
+    def _drain(self) -> float | None:
+        """Seconds until every queued woman is assembled (queued mode): how far the pregnancy
+        record lags behind ingest at the end of the run."""
+        if self.s.assembly != "queued":
+            return None
+        start = time.perf_counter()
+        with psycopg.connect(self.db_url) as conn:
+            while True:
+                row = conn.execute("select count(*) from assembly_queue").fetchone()
+                if not row or row[0] == 0:
+                    break
+                if time.perf_counter() - start > self.s.timeout:
+                    raise BenchmarkError("the assembly queue did not drain in time")
+                time.sleep(0.2)
+        elapsed = time.perf_counter() - start
+        print(f"assembly queue drained {elapsed:.1f} s after the last bundle")
+        return elapsed
+
     def _verify(self, sent: list[Payload]) -> dict[str, Any]:
-        """Every acknowledged resource is in the database, once, with one version."""
+        """Every acknowledged resource is in the database, once, with one version, and
+        nothing else is (a request that timed out in the client but committed would show)."""
         expected: Counter[str] = Counter()
         for p in sent:
             expected.update(p.types)
         with psycopg.connect(self.db_url) as conn:
             resources = conn.execute("select count(*) from fhir_resource").fetchone()
             versions = conn.execute("select count(*) from fhir_resource_version").fetchone()
-            by_type = dict(conn.execute(  # type: ignore[arg-type]
+            rows = conn.execute(
                 "select resource_type, count(*) from fhir_resource group by resource_type"
-            ).fetchall())
+            ).fetchall()
+        by_type: dict[str, int] = {str(r[0]): int(r[1]) for r in rows}
         stored = resources[0] if resources else -1
         stored_versions = versions[0] if versions else -1
         total = sum(expected.values())
@@ -438,6 +491,8 @@ async def _push(client: httpx.AsyncClient, headers: list[dict[str, str]],
     finally:
         reporter.cancel()
     wall = time.perf_counter() - started
+    if any(o is None for o in outcomes):
+        raise BenchmarkError(f"{label}: some requests were never sent")
     return Phase(label, [o for o in outcomes if o is not None], wall)
 
 
@@ -466,7 +521,8 @@ def _figures(s: Settings, main: Phase, warm: Phase, before: CpuReading, after: C
     machine_busy = after.machine_busy - before.machine_busy
     # What neither the client, the server nor our database backends used: the kernel, other
     # services, and anything else running on the machine (which lowers the figures).
-    other = max(0.0, machine_busy - client_cpu - server_cpu - postgres_cpu)
+    other = max(0.0, machine_busy - client_cpu - server_cpu - postgres_cpu - after.profiler)
+    total_cpu = client_cpu + server_cpu + postgres_cpu
     errors = main.errors + warm.errors
     return {
         "benchmark": "ingest",
@@ -498,10 +554,15 @@ def _figures(s: Settings, main: Phase, warm: Phase, before: CpuReading, after: C
             "postgres_s": round(postgres_cpu, 2),
             "machine_busy_s": round(machine_busy, 2),
             "machine_utilisation": round(machine_busy / (wall * cpus), 3),
+            "profiler_s": round(after.profiler, 2),
             "other_s": round(other, 2),
             "other_share_of_machine": round(other / (wall * cpus), 3),
             "server_ms_per_resource": round(1000 * server_cpu / max(main.created, 1), 3),
             "postgres_ms_per_resource": round(1000 * postgres_cpu / max(main.created, 1), 3),
+            "total_ms_per_resource": round(1000 * total_cpu / max(main.created, 1), 3),
+            # Less noisy than the rate when the machine is shared: what the cores could do if
+            # the client, server and database used all of them and nothing else ran.
+            "cpu_bound_resources_per_s": round(cpus * main.created / max(total_cpu, 1e-9)),
         },
     }
 
@@ -565,13 +626,17 @@ def _report(r: dict[str, Any]) -> str:
         f"errors             {res['errors']}"
         + (f"  first: {res['error_examples'][0]}" if res["errors"] else ""),
         f"server memory      peak {srv['peak_rss_mib']:.0f} MiB RSS over {len(srv['pids'])} "
-        f"processes (idle {srv['idle_rss_mib']:.0f} MiB)",
+        f"processes ({srv['rss_before_warmup_mib']:.0f} MiB before the warm-up)",
         f"CPU in timed phase client {cpu['client_s']:.1f} s "
         f"({100 * cpu['client_share_of_one_core']:.0f}% of a core), server "
         f"{cpu['server_s']:.1f} s ({cpu['server_ms_per_resource']:.2f} ms/"
         f"resource), PostgreSQL {cpu['postgres_s']:.1f} s ({cpu['postgres_ms_per_resource']:.2f} "
-        f"ms/resource), other {cpu['other_s']:.1f} s; machine "
-        f"{100 * cpu['machine_utilisation']:.0f}% busy",
+        f"ms/resource), "
+        + (f"py-spy {cpu['profiler_s']:.1f} s, " if st["profile"] else "")
+        + f"other {cpu['other_s']:.1f} s; machine {100 * cpu['machine_utilisation']:.0f}% busy",
+        f"CPU per resource   {cpu['total_ms_per_resource']:.2f} ms (client + server + "
+        f"PostgreSQL): the {r['machine']['cpus']} cores could do at most "
+        f"{cpu['cpu_bound_resources_per_s']} resources/s",
         f"verification       {'OK' if ver['ok'] else 'FAILED'}: {ver['stored_resources']} "
         f"resources and {ver['stored_versions']} versions stored, {ver['acknowledged']} "
         "acknowledged",

@@ -3,11 +3,14 @@
 py-spy is optional (``.venv/bin/pip install py-spy``); it attaches to the running server
 from outside, so the server runs unmodified. Samples are kept in py-spy's "raw" format
 (collapsed stacks, one ``frame;frame;... count`` per line) and summarised here as the share
-of the server's busy samples per function (self and inclusive) and per component.
+of the samples per function (self and inclusive) and per component. Only threads holding
+the GIL are sampled, which approximates the server's Python CPU time; C code that releases
+the GIL (libpq I/O, zlib on large buffers) is not seen.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import subprocess
@@ -47,6 +50,9 @@ _COMPONENTS: tuple[tuple[str, str], ...] = (
 )
 
 
+_FRAME = re.compile(r"^\S.* \([^()]*\)$")
+
+
 def _component(frame: str) -> str | None:
     for fragment, name in _COMPONENTS:
         if fragment in frame:
@@ -70,7 +76,10 @@ class PySpy:
             raise RuntimeError("--profile needs py-spy: .venv/bin/pip install py-spy")
         self.output = output
         self.proc = subprocess.Popen(
-            [exe, "record", "--pid", str(pid), "--subprocesses", "--rate", str(rate),
+            # --gil: only samples of threads holding the GIL, i.e. running Python code.
+            # Without it, threads blocked in psycopg's wait for PostgreSQL or in the event
+            # loop's poll count as busy and hide where the CPU goes.
+            [exe, "record", "--pid", str(pid), "--subprocesses", "--gil", "--rate", str(rate),
              "--format", "raw", "--output", str(output), "--nonblocking"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -99,10 +108,10 @@ class ProfileSummary:
                 "top_self": self.top_self, "top_inclusive": self.top_inclusive}
 
     def render(self) -> str:
-        lines = [f"server profile: {self.samples} busy samples (share of server CPU)"]
+        lines = [f"server profile: {self.samples} samples holding the GIL (shares of them)"]
         for title, rows in (("by component", self.by_component),
                             ("top functions, self", self.top_self),
-                            ("top functions, inclusive", self.top_inclusive)):
+                            ("top mch_service functions, inclusive", self.top_inclusive)):
             lines.append(f"  {title}:")
             lines += [f"    {share:5.1f}%  {name}" for name, share in rows]
         return "\n".join(lines)
@@ -118,13 +127,16 @@ def summarise(raw: Path, top: int = 20) -> ProfileSummary:
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        # py-spy puts the process ("process 123:...") first with --subprocesses; drop it.
-        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        # With --subprocesses py-spy puts the process first ('process 123:"cmdline"'), and a
+        # command line may itself contain ';': keep only real frames, "name (file:line)".
+        frames = [f for f in stack.split(";") if _FRAME.match(f)]
         if not frames:
             continue
         total += count
         self_counts[_function(frames[-1])] += count
-        for name in {_function(f) for f in frames}:
+        # Inclusive shares of the service's own functions: where in the request path the
+        # time goes (library frames above them would all be ~100%).
+        for name in {_function(f) for f in frames if "mch_service/" in f}:
             incl_counts[name] += count
         comp = next((c for f in reversed(frames) if (c := _component(f))), "other (stdlib, "
                     "C extensions, interpreter)")
