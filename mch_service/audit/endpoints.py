@@ -6,9 +6,9 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -20,22 +20,7 @@ from mch_service.auth.service import actor_of
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 
-def _query(
-    actor: str | None,
-    action: str | None,
-    outcome: str | None,
-    target_type: str | None,
-    target_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> AuditQuery:
-    return AuditQuery(actor, action, outcome, target_type, target_id, since, until)
-
-
-@router.get("/audit")
-async def audit_search(
-    request: Request,
-    principal: CurrentStaff,
+def audit_filters(
     actor: str | None = None,
     action: str | None = None,
     outcome: str | None = None,
@@ -43,12 +28,24 @@ async def audit_search(
     target_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+) -> AuditQuery:
+    """Filters of the search and the export alike (``action`` ending in "." is a prefix)."""
+    return AuditQuery(actor, action, outcome, target_type, target_id, since, until)
+
+
+Filters = Annotated[AuditQuery, Depends(audit_filters)]
+
+
+@router.get("/audit")
+async def audit_search(
+    request: Request,
+    principal: CurrentStaff,
+    q: Filters,
     limit: int = Query(100, ge=1, le=1000),
     before_id: int | None = None,
 ) -> dict[str, Any]:
     principal.require(Permission.READ_AUDIT)
     db = request.app.state.services.db
-    q = _query(actor, action, outcome, target_type, target_id, since, until)
 
     def _run() -> list[dict[str, Any]]:
         with db.transaction() as session:
@@ -60,20 +57,9 @@ async def audit_search(
 
 
 @router.get("/audit.csv")
-async def audit_export(
-    request: Request,
-    principal: CurrentStaff,
-    actor: str | None = None,
-    action: str | None = None,
-    outcome: str | None = None,
-    target_type: str | None = None,
-    target_id: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> StreamingResponse:
+async def audit_export(request: Request, principal: CurrentStaff, q: Filters) -> StreamingResponse:
     principal.require(Permission.READ_AUDIT)
     db = request.app.state.services.db
-    q = _query(actor, action, outcome, target_type, target_id, since, until)
 
     def _note() -> None:
         with db.transaction() as session:

@@ -7,10 +7,10 @@ import io
 import tempfile
 from collections.abc import Iterator
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import xlsxwriter
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -66,18 +66,19 @@ def _tx(request: Request, fn: Any, *args: Any) -> Any:
     return run_in_threadpool(_run)
 
 
-def _query(
-    list: str | None,
-    colour: str | None,
-    street: str | None,
-    institution: str | None,
-    assignee: str | None,
-    overdue: bool | None,
-    sort: str,
-    descending: bool,
-    page: int,
-    page_size: int,
+def case_filters(
+    list: str | None = None,
+    colour: str | None = None,
+    street: str | None = None,
+    institution: str | None = None,
+    assignee: str | None = None,
+    overdue: bool | None = None,
+    sort: str = "since",
+    descending: bool = False,
+    page: int = 1,
+    page_size: int = 50,
 ) -> CaseQuery:
+    """The list filters, the same for a page and for an export."""
     return CaseQuery(
         list,
         colour,
@@ -92,31 +93,18 @@ def _query(
     )
 
 
+Filters = Annotated[CaseQuery, Depends(case_filters)]
+
+
 @router.get("")
-async def list_cases(
-    request: Request,
-    principal: CurrentStaff,
-    list: str | None = None,
-    colour: str | None = None,
-    street: str | None = None,
-    institution: str | None = None,
-    assignee: str | None = None,
-    overdue: bool | None = None,
-    sort: str = "since",
-    descending: bool = False,
-    page: int = 1,
-    page_size: int = 50,
-) -> dict[str, Any]:
-    q = _query(
-        list, colour, street, institution, assignee, overdue, sort, descending, page, page_size
-    )
+async def list_cases(request: Request, principal: CurrentStaff, q: Filters) -> dict[str, Any]:
     return await _tx(request, request.app.state.services.cases.list_items, principal, q)  # type: ignore[no-any-return]
 
 
 def _all_rows(request: Request, principal: Principal, q: CaseQuery) -> list[dict[str, Any]]:
     services = request.app.state.services
     rows: list[dict[str, Any]] = []
-    q.page_size = 500
+    q.page, q.page_size = 1, 500  # an export holds every matching item
     with services.db.transaction() as session:
         while True:
             page = services.cases.list_items(session, principal, q)
@@ -127,17 +115,7 @@ def _all_rows(request: Request, principal: Principal, q: CaseQuery) -> list[dict
 
 
 @router.get("/export.csv")
-async def export_csv(
-    request: Request,
-    principal: CurrentStaff,
-    list: str | None = None,
-    colour: str | None = None,
-    street: str | None = None,
-    institution: str | None = None,
-    assignee: str | None = None,
-    overdue: bool | None = None,
-) -> StreamingResponse:
-    q = _query(list, colour, street, institution, assignee, overdue, "since", False, 1, 500)
+async def export_csv(request: Request, principal: CurrentStaff, q: Filters) -> StreamingResponse:
     rows = await run_in_threadpool(_all_rows, request, principal, q)
 
     def body() -> Iterator[bytes]:
@@ -157,17 +135,7 @@ async def export_csv(
 
 
 @router.get("/export.xlsx")
-async def export_xlsx(
-    request: Request,
-    principal: CurrentStaff,
-    list: str | None = None,
-    colour: str | None = None,
-    street: str | None = None,
-    institution: str | None = None,
-    assignee: str | None = None,
-    overdue: bool | None = None,
-) -> StreamingResponse:
-    q = _query(list, colour, street, institution, assignee, overdue, "since", False, 1, 500)
+async def export_xlsx(request: Request, principal: CurrentStaff, q: Filters) -> StreamingResponse:
     rows = await run_in_threadpool(_all_rows, request, principal, q)
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     book = xlsxwriter.Workbook(spool, {"constant_memory": True, "in_memory": False})
