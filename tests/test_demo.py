@@ -41,7 +41,8 @@ def test_demo_builds_a_district(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
-    assert "admin" in r.stdout and "password:" in r.stdout
+    assert "admin" in r.stdout
+    assert "password:" in r.stdout
     accounts = json.loads((folder / "accounts.json").read_text())
     assert set(accounts) == {"admin", "reviewer", "monitor"}
     settings = demo_settings(folder, Settings())
@@ -70,4 +71,5 @@ def test_demo_builds_a_district(tmp_path: Path) -> None:
         timeout=120,
         cwd=tmp_path,
     )
-    assert again.returncode == 0 and "using the demo" in again.stderr
+    assert again.returncode == 0
+    assert "using the demo" in again.stderr

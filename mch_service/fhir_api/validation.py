@@ -162,6 +162,103 @@ def _for_model(resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
+# Required bindings (R4) on the elements the domain reads, which the models leave unchecked: a
+# status or gender outside its value set changes what a record means.
+_OBS = (
+    "registered",
+    "preliminary",
+    "final",
+    "amended",
+    "corrected",
+    "cancelled",
+    "entered-in-error",
+    "unknown",
+)
+REQUIRED_CODES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("Patient", "gender"): ("male", "female", "other", "unknown"),
+    ("Observation", "status"): _OBS,
+    ("RiskAssessment", "status"): _OBS,
+    ("Encounter", "status"): (
+        "planned",
+        "arrived",
+        "triaged",
+        "in-progress",
+        "onleave",
+        "finished",
+        "cancelled",
+        "entered-in-error",
+        "unknown",
+    ),
+    ("Procedure", "status"): (
+        "preparation",
+        "in-progress",
+        "not-done",
+        "on-hold",
+        "stopped",
+        "completed",
+        "entered-in-error",
+        "unknown",
+    ),
+    ("EpisodeOfCare", "status"): (
+        "planned",
+        "waitlist",
+        "active",
+        "onhold",
+        "finished",
+        "cancelled",
+        "entered-in-error",
+    ),
+    ("MedicationAdministration", "status"): (
+        "in-progress",
+        "not-done",
+        "on-hold",
+        "completed",
+        "entered-in-error",
+        "stopped",
+        "unknown",
+    ),
+    ("MedicationStatement", "status"): (
+        "active",
+        "completed",
+        "entered-in-error",
+        "intended",
+        "stopped",
+        "on-hold",
+        "unknown",
+        "not-taken",
+    ),
+    ("MedicationRequest", "status"): (
+        "active",
+        "on-hold",
+        "cancelled",
+        "completed",
+        "entered-in-error",
+        "stopped",
+        "draft",
+        "unknown",
+    ),
+}
+
+
+def _binding_issues(resource: dict[str, Any], rtype: str, root: str) -> list[Issue]:
+    issues = []
+    for (t, element), allowed in REQUIRED_CODES.items():
+        if (
+            t == rtype
+            and isinstance(resource.get(element), str)
+            and (resource[element] not in allowed)
+        ):
+            issues.append(
+                Issue(
+                    f"{resource[element]!r} is not a valid {rtype}.{element} (required binding): "
+                    f"use one of {', '.join(allowed)}",
+                    f"{root}.{element}",
+                    "code-invalid",
+                )
+            )
+    return issues
+
+
 def validate_resource(
     resource: Any,
     root: str | None = None,
@@ -203,5 +300,6 @@ def validate_resource(
             issues.extend(_pydantic_issues(root, exc))
         except (ValueError, TypeError, KeyError) as exc:  # a model validator raising directly
             issues.append(Issue(f"Invalid content: {exc}", root, "structure"))
+    issues.extend(_binding_issues(resource, rtype, root))
     issues.extend(_reference_issues(resource, root))
     return issues

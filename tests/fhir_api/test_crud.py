@@ -288,3 +288,13 @@ def test_local_times_without_offset_are_accepted_and_read_as_beijing_time(
         headers=sender.headers,
     )
     assert bad.status_code == 400
+
+
+def test_required_bindings_are_checked(http: httpx.Client, sender: SenderKey) -> None:
+    r = http.post("/fhir/Patient", json=patient(gender="woman"), headers=sender.headers)
+    assert r.status_code == 400
+    assert r.json()["issue"][0]["expression"] == ["Patient.gender"]
+    obs = {"resourceType": "Observation", "status": "done", "code": {"text": "Hb"}}
+    r = http.post("/fhir/Observation", json=obs, headers=sender.headers)
+    assert r.status_code == 400
+    assert r.json()["issue"][0]["expression"] == ["Observation.status"]
