@@ -56,7 +56,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_schema_url() -> Iterator[str]:
     assert PG_URL is not None
-    schema = f"mch_test_{_worker()}"
+    # the pid too: two test runs at once (a developer and CI) must not share a schema
+    schema = f"mch_test_{_worker()}_{os.getpid()}"
     admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with admin.begin() as conn:

@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mch_service.audit.models import AuditEvent
+from mch_service.database import table_of
 from mch_service.timeutil import utcnow
 
 
@@ -51,7 +52,7 @@ def record(session: Session, actor: Actor, records: Iterable[AuditRecord]) -> No
         for r in records
     ]
     if rows:
-        session.execute(insert(AuditEvent), rows)
+        session.execute(insert(table_of(AuditEvent)), rows)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from mch_service.cases import worklists as wl
 from mch_service.cases.models import CaseEvent, CaseRecord, FollowUp, WorkItem
 from mch_service.config import Settings
 from mch_service.crypto import Crypto
+from mch_service.database import table_of
 from mch_service.domain import models as m
 from mch_service.domain.read import in_jurisdiction, mask
 from mch_service.errors import Conflict, InvalidResource, Issue, NotFound, PreconditionFailed
@@ -220,7 +221,7 @@ class CaseService:
                 )
             self._register(session, f, existing.get(f.pregnancy_id), colour, purple, as_of)
         for start in range(0, len(rows), 5000):
-            session.execute(insert(WorkItem), rows[start : start + 5000])
+            session.execute(insert(table_of(WorkItem)), rows[start : start + 5000])
         return len(rows)
 
     def _register(

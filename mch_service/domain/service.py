@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from mch_service.database import Database
+from mch_service.database import Database, table_of
 from mch_service.domain import models as m
 from mch_service.domain.assemble import FACT_TABLES, assemble
 from mch_service.domain.extract import Extracted, Extractor, Source
@@ -116,7 +116,7 @@ class DomainService:
             now = utcnow()
             if women:
                 session.execute(
-                    insert(m.AssemblyQueue),
+                    insert(table_of(m.AssemblyQueue)),
                     [{"woman_key": k, "enqueued_at": now} for k in sorted(women)],
                 )
         else:
@@ -163,13 +163,7 @@ class DomainService:
         record used to belong to as well as the new one."""
         out: set[str] = set()
         for table in FACT_TABLES.values():
-            out |= set(
-                session.scalars(
-                    select(table.subject).where(  # type: ignore[attr-defined]
-                        table.resource_pk.in_(pks)  # type: ignore[attr-defined]
-                    )
-                )
-            )  # type: ignore[attr-defined]
+            out |= set(session.scalars(select(table.subject).where(table.resource_pk.in_(pks))))  # type: ignore[attr-defined]
         for ref, key, mother in session.execute(
             select(
                 m.PatientRecord.ref, m.PatientRecord.woman_key, m.PatientRecord.mother_ref
@@ -193,11 +187,11 @@ class DomainService:
     def _insert(self, session: Session, extracted: Extracted) -> None:
         for table, rows in extracted.rows.items():
             if rows:
-                session.execute(insert(table), rows)
+                session.execute(insert(table_of(table)), rows)  # Core: plain executemany
         if extracted.unmapped:
-            session.execute(insert(m.UnmappedCode), extracted.unmapped)
+            session.execute(insert(table_of(m.UnmappedCode)), extracted.unmapped)
         if extracted.issues:
-            session.execute(insert(m.DataQualityIssue), extracted.issues)
+            session.execute(insert(table_of(m.DataQualityIssue)), extracted.issues)
 
     def _women_of(self, session: Session, subjects: set[str]) -> set[str]:
         keys = {s[6:] for s in subjects if s.startswith("woman:")}
@@ -289,10 +283,8 @@ class DomainService:
             for start in range(0, len(subjects), 500):
                 chunk = subjects[start : start + 500]
                 for row in session.execute(
-                    select(*table.__table__.columns).where(  # type: ignore[attr-defined]
-                        table.subject.in_(chunk)  # type: ignore[attr-defined]
-                    )
-                ):  # type: ignore[attr-defined]
+                    select(*table.__table__.columns).where(table.subject.in_(chunk))  # type: ignore[attr-defined]
+                ):
                     d = dict(zip(tcols, row, strict=True))
                     facts[owner[d["subject"]]][name].append(d)
                     loaded_rows[name].append(d)
@@ -339,9 +331,9 @@ class DomainService:
                 assignments[table_name] += [{"fact_id": i, "pid": p} for i, p in ids.items()]
         for table in (m.Pregnancy, m.Delivery, m.Birth, m.Death):
             if rows[table]:
-                session.execute(insert(table), rows[table])
+                session.execute(insert(table_of(table)), rows[table])
         if issues:
-            session.execute(insert(m.DataQualityIssue), issues)
+            session.execute(insert(table_of(m.DataQualityIssue)), issues)
         # Only facts whose pregnancy changed are written (most keep theirs).
         for table_name, loaded in loaded_rows.items():
             wanted = {a["fact_id"]: a["pid"] for a in assignments.get(table_name, [])}

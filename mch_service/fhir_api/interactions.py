@@ -551,11 +551,15 @@ class Interactions:
         every bundle entry it points at is resolved; entries are keyed in rounds."""
         pending = [p for p in writes if p.create_key == "pending"]
         by_full_url = {p.entry.full_url: p for p in writes if p.entry.full_url}
+        refs_of = {
+            id(p): [n["reference"] for n, _ in iter_references(p.entry.resource, "")]
+            for p in pending
+        }
         while pending:
             ready: list[_Plan] = []
             waiting: list[_Plan] = []
             for p in pending:
-                refs = [n["reference"] for n, _ in iter_references(p.entry.resource, "")]
+                refs = refs_of[id(p)]
                 blocked = any(
                     r in by_full_url
                     and by_full_url[r].create_key == "pending"
@@ -576,8 +580,18 @@ class Interactions:
                     p.url.resource_type,
                     self.store.crypto.keyed_hash(canonical_content(body).decode()),
                 )
-            found = repo.pks_by_create_keys(session, inst, list(keys.values()))
-            rows = repo.current_by_pks(session, set(found.values()))
+            # A record that points at a record created in this same request holds that new
+            # record's fresh id: nothing stored can have its content, so no look-up.
+            lookup = [
+                keys[id(p)]
+                for p in ready
+                if not any(
+                    (t := by_full_url.get(r)) is not None and t is not p and t.kind == "create"
+                    for r in refs_of[id(p)]
+                )
+            ]
+            found = repo.pks_by_create_keys(session, inst, lookup) if lookup else {}
+            rows = repo.current_by_pks(session, set(found.values())) if found else {}
             for p in ready:
                 key = keys[id(p)]
                 p.create_key = key[1]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from mch_service.auth.permissions import Permission, Principal
 from mch_service.config import Settings
-from mch_service.database import Database
+from mch_service.database import Database, table_of
 from mch_service.domain import models as m
 from mch_service.domain.facts import build_frames
 from mch_service.errors import InvalidResource, Issue, NotFound
@@ -172,7 +172,7 @@ class IndicatorService:
                         )
                     )
             for start in range(0, len(rows), 5000):
-                session.execute(insert(IndicatorResult), rows[start : start + 5000])
+                session.execute(insert(table_of(IndicatorResult)), rows[start : start + 5000])
         return len(rows)
 
     # -- reading -----------------------------------------------------------------------

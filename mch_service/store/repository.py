@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from mch_service.database import table_of
 from mch_service.store.models import (
     FhirIdentifier,
     FhirReference,
@@ -127,7 +128,10 @@ def insert_resources(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
     result = session.execute(
-        insert(FhirResource).returning(FhirResource.pk, sort_by_parameter_order=True), rows
+        insert(table_of(FhirResource)).returning(
+            table_of(FhirResource).c.pk, sort_by_parameter_order=True
+        ),
+        rows,
     )
     return [r[0] for r in result]
 
@@ -169,7 +173,7 @@ def version_hashes(session: Session, pks: Sequence[int]) -> dict[int, set[str]]:
 
 def insert_versions(session: Session, rows: list[dict[str, Any]]) -> None:
     if rows:
-        session.execute(insert(FhirResourceVersion), rows)
+        session.execute(insert(table_of(FhirResourceVersion)), rows)
 
 
 def replace_index(
@@ -183,9 +187,9 @@ def replace_index(
         session.execute(delete(FhirIdentifier).where(FhirIdentifier.resource_pk.in_(list(pks))))
         session.execute(delete(FhirReference).where(FhirReference.resource_pk.in_(list(pks))))
     if identifiers:
-        session.execute(insert(FhirIdentifier), identifiers)
+        session.execute(insert(table_of(FhirIdentifier)), identifiers)
     if references:
-        session.execute(insert(FhirReference), references)
+        session.execute(insert(table_of(FhirReference)), references)
 
 
 def version_content(
