@@ -80,9 +80,10 @@ def lease_holder(db: Any) -> str | None:
 class Scheduler:
     """Runs the APScheduler while holding the lease; waits for it otherwise."""
 
-    def __init__(self, services: Any, schedules: dict[str, str]) -> None:
+    def __init__(self, services: Any, schedules: dict[str, str], holder: str = HOST) -> None:
         self.services = services
         self.schedules = schedules
+        self.holder = holder  # this process, in the lease
         self.scheduler: BackgroundScheduler | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="mch-scheduler", daemon=True)
@@ -118,19 +119,19 @@ class Scheduler:
                 job.remove()
         scheduler.resume()
         self.scheduler = scheduler
-        log.info("scheduler started on %s: %s", HOST, ", ".join(sorted(wanted)) or "no jobs")
+        log.info("scheduler started on %s: %s", self.holder, ", ".join(sorted(wanted)) or "no jobs")
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                holding = try_lease(self.services.db)
+                holding = try_lease(self.services.db, self.holder)
             except Exception as exc:  # noqa: BLE001 - the database may be away a moment
                 log.warning("scheduler lease check failed: %s", type(exc).__name__)
                 holding = False
             if holding and self.scheduler is None:
                 self._start_scheduler()
             elif not holding and self.scheduler is not None:
-                log.warning("scheduler lease lost; stopping the scheduler on %s", HOST)
+                log.warning("scheduler lease lost; stopping the scheduler on %s", self.holder)
                 self.scheduler.shutdown(wait=False)
                 self.scheduler = None
             self._stop.wait(LEASE_RENEW)
@@ -144,4 +145,4 @@ class Scheduler:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
-            release_lease(self.services.db)
+            release_lease(self.services.db, self.holder)

@@ -15,12 +15,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fhir_mappings import load_code_tables, load_views
 from jobs import endpoints as job_endpoints
 from mch_service import __version__
 from mch_service.audit import endpoints as audit_endpoints
+from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.auth import endpoints as auth_endpoints
 from mch_service.auth.service import StaffAccounts
 from mch_service.cases import endpoints as case_endpoints
@@ -97,6 +99,33 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
 
 def _is_fhir(request: Request) -> bool:
     return request.url.path.startswith("/fhir")
+
+
+def _audit_denial(request: Request, exc: MchError) -> None:
+    """A refused staff request (wrong or expired token, a role that may not, a record outside
+    the reviewer's jurisdiction) is audited: who, what path, which status. The path names
+    records by id only; the message is not stored."""
+    principal = getattr(request.state, "principal", None)
+    actor = (
+        Actor("user", principal.username, principal.client_ip)
+        if principal is not None
+        else Actor("anonymous", None, request.client.host if request.client else None)
+    )
+    with request.app.state.services.db.transaction() as session:
+        record(
+            session,
+            actor,
+            [
+                AuditRecord(
+                    "access.denied",
+                    "denied",
+                    None,
+                    None,
+                    exc.status_code,
+                    f"{request.method} {request.url.path}"[:300],
+                )
+            ],
+        )
 
 
 def _render(request: Request, exc: MchError) -> Response:
@@ -178,6 +207,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.exception_handler(MchError)
     async def _mch_error(request: Request, exc: MchError) -> Response:
+        if exc.status_code in (401, 403, 404) and request.url.path.startswith("/api/"):
+            await run_in_threadpool(_audit_denial, request, exc)
         return _render(request, exc)
 
     @app.exception_handler(RequestValidationError)

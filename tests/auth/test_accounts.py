@@ -316,3 +316,19 @@ def test_english_switch_and_offline_page(services: Services, http: httpx.Client)
     assert "http://" not in en.text.replace("http://www.w3.org", "")
     assert "https://" not in en.text
     assert http.get("/static/app.css").status_code == 200
+
+
+def test_refusals_are_audited(services: Services, http: httpx.Client) -> None:
+    add_user(services, "mon1", "monitor")
+    add_user(services, "admin1", "admin")
+    mon = bearer(token_for(http, "mon1"))
+    assert http.get("/api/v1/users", headers=mon).status_code == 403
+    assert http.get("/api/v1/pregnancies/P404", headers=mon).status_code == 404
+    assert http.get("/api/v1/me", headers=bearer("expired-or-made-up")).status_code == 401
+    events = http.get(
+        "/api/v1/audit?action=access.denied", headers=bearer(token_for(http, "admin1"))
+    ).json()["events"]
+    seen = {(e["actor_id"], e["status_code"], e["detail"]) for e in events}
+    assert ("mon1", 403, "GET /api/v1/users") in seen
+    assert ("mon1", 404, "GET /api/v1/pregnancies/P404") in seen
+    assert (None, 401, "GET /api/v1/me") in seen
