@@ -37,7 +37,15 @@ def work_lists(services: Any, as_of: date | None) -> JobResult:
     return JobResult(n, f"{n} work items")
 
 
+def domain_rebuild(services: Any, as_of: date | None) -> JobResult:
+    """Every domain row again from the stored resources (after a code table changed)."""
+    services.domain.reload_codes_if_changed()
+    counts = services.domain.rebuild(services.db, services.store)
+    return JobResult(counts["resources"], f"{counts['women']} women")
+
+
 JOBS: dict[str, JobBody] = {
+    "domain_rebuild": domain_rebuild,
     "work_lists": work_lists,
     "indicators": indicators,
     "indicators_full": indicators_full,

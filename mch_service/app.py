@@ -30,6 +30,7 @@ from mch_service.cases.service import CaseService
 from mch_service.config import Settings, get_settings
 from mch_service.crypto import Crypto
 from mch_service.database import Database
+from mch_service.domain import code_tables_api
 from mch_service.domain import endpoints as domain_endpoints
 from mch_service.domain.extract import Extractor
 from mch_service.domain.service import DomainService
@@ -88,6 +89,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         ),
         queued=settings.domain_assembly == "queued",
     )
+    domain.watch_code_tables(settings.code_tables_dir, settings.canonical_base)
     fhir = FhirService(db, interactions, settings.max_bundle_entries, domain)
     imports = ImportJobs(db, fhir, Path(settings.import_spool_dir))
     accounts = StaffAccounts(settings)
@@ -244,6 +246,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(audit_endpoints.router)
     app.include_router(institution_endpoints.router)
     app.include_router(domain_endpoints.router)
+    app.include_router(code_tables_api.router)
     app.include_router(indicator_endpoints.router)
     app.include_router(job_endpoints.router)
     app.include_router(case_endpoints.router)

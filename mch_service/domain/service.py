@@ -72,9 +72,43 @@ class DomainService:
 
     # -- stage 1 + 2 in the ingest transaction ------------------------------------------------
 
+    def watch_code_tables(self, folder: str | None, canonical: str) -> None:
+        """Reload the code tables when a file in the site's folder changes (the admin API
+        writes there; every process picks the change up within seconds)."""
+        self._tables_folder, self._canonical = folder, canonical
+        self._tables_stamp = self._stamp()
+
+    def _stamp(self) -> tuple[float, ...]:
+        import os
+
+        folder = getattr(self, "_tables_folder", None)
+        if not folder or not os.path.isdir(folder):
+            return ()
+        return tuple(
+            sorted(
+                os.stat(os.path.join(folder, f)).st_mtime_ns
+                for f in os.listdir(folder)
+                if f.endswith(".csv")
+            )
+        ) + (float(len(os.listdir(folder))),)
+
+    def reload_codes_if_changed(self) -> bool:
+        import dataclasses
+
+        stamp = self._stamp()  # a listdir and a few stats: cheap enough for every write
+        if stamp == getattr(self, "_tables_stamp", stamp):
+            return False
+        from fhir_mappings import load_code_tables
+
+        codes = load_code_tables(self._tables_folder, self._canonical)
+        self.extractor = dataclasses.replace(self.extractor, codes=codes)
+        self._tables_stamp = stamp
+        return True
+
     def apply(self, session: Session, changes: Iterable[Change]) -> list[dict[str, Any]]:
         """Returns the data-quality issues these changes raised (for OperationOutcome
         warnings)."""
+        self.reload_codes_if_changed()
         changes = [c for c in changes if c.resource_type in DOMAIN_TYPES]
         if not changes:
             return []

@@ -65,6 +65,9 @@ ROUTES: dict[tuple[str, str], dict[str, object]] = {
         "monitor": OK,
     },  # 404 here: none exists
     ("GET", "/api/v1/unmapped-codes"): ADMIN_ONLY,
+    ("GET", "/api/v1/code-tables"): ADMIN_ONLY,
+    ("PUT", "/api/v1/code-tables/{name}"): ADMIN_ONLY,
+    ("DELETE", "/api/v1/code-tables/{name}"): ADMIN_ONLY,
     ("GET", "/api/v1/indicators"): MONITORS,
     ("GET", "/api/v1/indicators/catalogue"): MONITORS,
     ("GET", "/api/v1/indicators/warnings"): MONITORS,

@@ -421,3 +421,53 @@ def test_a_diagnosis_outside_every_pregnancy_starts_none(
         dx = session.scalars(select(m.Diagnosis)).one()
     assert len(pregs) == 1  # the 2019 thalassaemia is not a pregnancy of its own
     assert dx.pregnancy_id is None
+
+
+def test_code_tables_through_the_admin_api(
+    http: httpx.Client, services: Services, sender: SenderKey, tmp_path: Path, live_server: Any
+) -> None:
+    (tmp_path / "site").mkdir()
+    site = services.settings.model_copy(update={"code_tables_dir": str(tmp_path / "site")})
+    with_dir = build_services(site, Database(site.database_url))
+    live_server.point_at(with_dir)
+    try:
+        add_user(with_dir, "admin1", "admin")
+        admin = bearer(token_for(http, "admin1"))
+        bad = http.put(
+            "/api/v1/code-tables/lis",
+            headers={**admin, "Content-Type": "text/csv"},
+            content="concept,system,code\nhiv_tset,http://lis,HIV\n",
+        )
+        assert bad.status_code == 400
+        assert "lis.csv:2" in bad.json()["error"]["message"]
+        assert not (tmp_path / "site" / "lis.csv").exists()
+        good = http.put(
+            "/api/v1/code-tables/lis",
+            headers={**admin, "Content-Type": "text/csv"},
+            content="concept,system,code,display\nhiv_test,http://lis,HIV,HIV抗体\n",
+        )
+        assert good.status_code == 200, good.text
+        codes = http.get("/api/v1/code-tables", headers=admin).json()
+        assert {
+            "concept": "hiv_test",
+            "system": "http://lis",
+            "code": "HIV",
+            "display": "HIV抗体",
+            "value": "",
+            "unit": "",
+            "source": "lis.csv:2",
+        } in codes["codes"]
+        p = uid()
+        local = {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": "http://lis", "code": "HIV"}]},
+            "subject": {"reference": p},
+            "effectiveDateTime": "2025-03-01",
+        }
+        post(http, sender, bundle(entry(patient("hosp-a", "CT1"), p), entry(local)))
+        with with_dir.db.reading() as session:
+            assert session.scalars(select(m.LabResult.concept)).all() == ["hiv_test"]
+        assert http.delete("/api/v1/code-tables/lis", headers=admin).status_code == 204
+    finally:
+        with_dir.db.dispose()
