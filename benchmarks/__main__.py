@@ -1,4 +1,5 @@
-"""``python -m benchmarks [all|ingest] [options]``: run one benchmark, or all (the default)."""
+"""``python -m benchmarks [all|ingest|indicators|worklists] [options]``: run one benchmark,
+or all (the default)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import sys
 from collections.abc import Callable
 from types import ModuleType
 
-from benchmarks import ingest
+from benchmarks import indicators, ingest, worklists
 
 # name -> module with add_arguments(parser) and run(args) -> exit code. A new benchmark is
 # one more module and one more line here.
-BENCHMARKS: dict[str, ModuleType] = {"ingest": ingest}
+BENCHMARKS: dict[str, ModuleType] = {
+    "ingest": ingest,
+    "indicators": indicators,
+    "worklists": worklists,
+}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,0 +1,361 @@
+"""DuckDB peer of the indicator job: the simulator's raw files (each institution's
+``history.ndjson`` and its ``bundles/*.json``) read directly with ``read_json_objects``,
+flattened and reconciled with SQL (last write per business identifier wins, DELETEs remove,
+``batch`` Bundles — the deliberately invalid resources — are skipped, women joined across
+institutions by resident ID), and a subset of the indicators computed per calendar month for the
+whole district, following docs/indicator-rules.md.
+
+Computed (numerator, denominator), district, by calendar month of the delivery day (quarters
+and years as sums of the months):
+
+* ``systematic_management_rate``  (first contact GA < 91 d, >= 5 check days before admission,
+  facility delivery, postpartum visit 0-28 d after discharge) / live births
+* ``early_registration_rate``      first contact GA < 91 d / live births
+* ``hiv_test_rate``, ``syphilis_test_rate``, ``hbsag_test_rate``  tested from pregnancy start
+  to discharge / women delivered (产妇数)
+* ``caesarean_rate``               live births by caesarean / live births (births basis)
+* ``facility_delivery_rate``       live births of non-home deliveries / live births
+
+so the denominators 活产数 (live births) and 产妇数 (women delivered) are checked too. Not
+computed: the street and institution views, statistical years, the
+infection treatment, risk, anaemia, perinatal, death and congenital-syphilis indicators.
+
+Standalone: ``python -m benchmarks.duckdb_peer SIM_DIR [POSTGRES_URL]`` (with a URL: compare
+with that database's stored results).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+INDICATORS = [
+    "systematic_management_rate",
+    "early_registration_rate",
+    "hiv_test_rate",
+    "syphilis_test_rate",
+    "hbsag_test_rate",
+    "caesarean_rate",
+    "facility_delivery_rate",
+]
+
+_MACROS = r"""
+-- the calendar day in Asia/Shanghai (fixed +08:00, no DST) of a FHIR date/dateTime
+CREATE OR REPLACE MACRO ldate(s) AS CASE
+  WHEN s IS NULL THEN NULL
+  WHEN length(s) = 10 THEN CAST(s AS DATE)
+  WHEN s LIKE '%Z' THEN CAST(CAST(replace(left(s, 19), 'T', ' ') AS TIMESTAMP)
+                             + INTERVAL 8 HOUR AS DATE)
+  WHEN regexp_matches(s, '[+-]\d\d:\d\d$') THEN CAST(
+       CAST(replace(left(s, 19), 'T', ' ') AS TIMESTAMP)
+       - (CAST(substr(s, -6, 1) || '1' AS INTEGER)
+          * (CAST(substr(s, -5, 2) AS INTEGER) * 60 + CAST(substr(s, -2, 2) AS INTEGER)))
+         * INTERVAL 1 MINUTE
+       + INTERVAL 8 HOUR AS DATE)
+  ELSE CAST(CAST(replace(left(s, 19), 'T', ' ') AS TIMESTAMP) AS DATE) END;
+CREATE OR REPLACE MACRO inst_of(f) AS
+  regexp_extract(f, '([^/]+)/(bundles/[^/]+|history\.ndjson)$', 1);
+"""
+
+_FLATTEN = r"""
+-- every entry of every file, in send order per institution
+CREATE OR REPLACE TABLE entries AS
+WITH hist AS (
+  SELECT inst_of(filename) AS inst, 0 AS file_seq, filename, 'history' AS btype,
+         row_number() OVER (PARTITION BY filename) AS idx,
+         CASE WHEN json_extract_string(json, '$.resourceType') = 'Patient' THEN 'PUT' ELSE 'PUT'
+         END AS method, NULL AS url, NULL AS full_url, json AS res
+  FROM read_json_objects('{dir}/*/history.ndjson', format = 'newline_delimited',
+                         filename = true)
+), bund AS (
+  SELECT inst_of(filename) AS inst,
+         CAST(regexp_extract(filename, '(\d+)\.json$', 1) AS INTEGER) AS file_seq, filename,
+         json_extract_string(json, '$.type') AS btype,
+         unnest(json_extract(json, '$.entry[*]')) AS e,
+         generate_subscripts(json_extract(json, '$.entry[*]'), 1) AS idx
+  FROM read_json_objects('{dir}/*/bundles/*.json', format = 'auto', filename = true)
+)
+SELECT inst, file_seq, filename, btype, idx, method, url, full_url, res FROM hist
+UNION ALL
+SELECT inst, file_seq, filename, btype, idx,
+       json_extract_string(e, '$.request.method'), json_extract_string(e, '$.request.url'),
+       json_extract_string(e, '$.fullUrl'), json_extract(e, '$.resource')
+FROM bund WHERE btype <> 'batch';
+
+CREATE OR REPLACE TABLE keyed AS
+SELECT *,
+  coalesce(json_extract_string(res, '$.resourceType'), regexp_extract(url, '^([A-Za-z]+)', 1))
+    AS rtype,
+  CASE
+    WHEN method = 'DELETE' AND url LIKE '%|%' THEN regexp_extract(url, '\|(.*)$', 1)
+    WHEN method = 'DELETE' THEN regexp_extract(url, '/([^/?]+)$', 1)
+    WHEN json_extract_string(res, '$.resourceType') = 'Patient' THEN coalesce(
+      list_extract(list_filter(
+        CAST(json_extract(res, '$.identifier[*]') AS JSON[]),
+        lambda x: json_extract_string(x, '$.system') LIKE '%/mrn'), 1) ->> '$.value',
+      json_extract_string(res, '$.id'))
+    ELSE coalesce(
+      list_extract(list_filter(
+        CAST(json_extract(res, '$.identifier[*]') AS JSON[]),
+        lambda x: json_extract_string(x, '$.system') LIKE '%/id/%'), 1) ->> '$.value',
+      json_extract_string(res, '$.id'))
+  END AS rkey
+FROM entries;
+
+-- Patient aliases: resource id and fullUrl -> MRN (any version), to resolve references
+CREATE OR REPLACE TABLE patient_alias AS
+SELECT DISTINCT inst, json_extract_string(res, '$.id') AS alias, rkey AS mrn FROM keyed
+ WHERE rtype = 'Patient' AND method <> 'DELETE' AND json_extract_string(res, '$.id') IS NOT NULL
+UNION
+SELECT DISTINCT inst, filename || '#' || full_url, rkey FROM keyed
+ WHERE rtype = 'Patient' AND method <> 'DELETE' AND full_url IS NOT NULL;
+
+-- the current state: last write per (institution, type, key); deletions remove
+CREATE OR REPLACE TABLE cur AS
+SELECT * EXCLUDE (rn) FROM (
+  SELECT *, row_number() OVER (PARTITION BY inst, rtype, rkey
+                               ORDER BY file_seq DESC, idx DESC) AS rn
+  FROM keyed) WHERE rn = 1 AND method <> 'DELETE';
+
+CREATE OR REPLACE TABLE mothers AS
+SELECT inst, rkey AS mrn,
+  list_extract(list_filter(CAST(json_extract(res, '$.identifier[*]') AS JSON[]),
+    lambda x: json_extract_string(x, '$.system') = 'urn:oid:2.16.156.10011.1.3'), 1) ->> '$.value'
+    AS resident_id
+FROM cur WHERE rtype = 'Patient'
+  AND NOT coalesce(CAST(res AS VARCHAR) LIKE '%StructureDefinition/newborn-mother%', false);
+
+-- clinical records, flattened: woman, type, code, day(s)
+CREATE OR REPLACE TABLE facts AS
+WITH r AS (
+  SELECT c.*, json_extract_string(res, '$.subject.reference') AS subj FROM cur c
+  WHERE rtype IN ('Encounter', 'Procedure', 'Observation', 'EpisodeOfCare', 'Condition')
+), resolved AS (
+  SELECT r.*, coalesce(
+      CASE WHEN subj LIKE 'Patient?identifier=%' THEN regexp_extract(subj, '\|(.*)$', 1) END,
+      a.mrn) AS mrn
+  FROM r LEFT JOIN patient_alias a ON a.inst = r.inst AND a.alias = CASE
+      WHEN subj LIKE 'urn:uuid:%' THEN r.filename || '#' || subj
+      WHEN subj LIKE 'Patient/%' THEN substr(subj, 9) END
+)
+SELECT m.resident_id AS woman, x.inst, x.rtype, x.rkey,
+  coalesce(json_extract_string(res, '$.type[0].coding[0].code'),
+           json_extract_string(res, '$.code.coding[0].code')) AS code,
+  json_extract_string(res, '$.class.code') AS class,
+  ldate(coalesce(json_extract_string(res, '$.period.start'),
+                 json_extract_string(res, '$.performedDateTime'),
+                 json_extract_string(res, '$.effectiveDateTime'),
+                 json_extract_string(res, '$.onsetDateTime'),
+                 json_extract_string(res, '$.recordedDate'))) AS day,
+  ldate(json_extract_string(res, '$.period.end')) AS end_day,
+  ldate(json_extract_string(res, '$.valueDateTime')) AS value_day,
+  TRY_CAST(json_extract_string(res, '$.valueQuantity.value') AS DOUBLE) AS value_num,
+  json_extract_string(res, '$.valueQuantity.code') AS value_unit,
+  json_extract_string(res, '$.encounter.reference') AS enc_ref,
+  x.full_url, x.filename
+FROM resolved x JOIN mothers m ON m.inst = x.inst AND m.mrn = x.mrn
+WHERE m.resident_id IS NOT NULL;
+"""
+
+_INDICATORS = r"""
+CREATE OR REPLACE TABLE deliveries AS
+WITH enc AS (
+  SELECT * FROM facts WHERE rtype = 'Encounter' AND code = '236973005'
+), proc AS (
+  SELECT * FROM facts WHERE rtype = 'Procedure'
+    AND code IN ('700000006', '11466000', '302383004', '61586001')
+)
+SELECT woman, inst, enc_key, class, admission,
+  coalesce(pday, admission) AS delivery_day,
+  coalesce(end_day, pday, admission) AS discharge, coalesce(caesarean, false) AS caesarean
+FROM (
+  SELECT e.woman, e.inst, e.rkey AS enc_key, e.class, e.day AS admission, e.end_day,
+    min(p.day) AS pday, bool_or(p.code = '11466000') AS caesarean
+  FROM enc e LEFT JOIN proc p ON p.woman = e.woman AND p.inst = e.inst
+    AND p.day BETWEEN e.day AND coalesce(e.end_day, e.day + 14)
+  GROUP BY ALL);
+
+CREATE OR REPLACE TABLE cohort AS
+WITH births AS (
+  SELECT d.enc_key, d.inst, sum(CASE c.code WHEN 'Z37.0' THEN 1 WHEN 'Z37.2' THEN 2
+                                WHEN 'Z37.3' THEN 1 ELSE 0 END) AS live_births
+  FROM deliveries d JOIN facts c ON c.woman = d.woman AND c.rtype = 'Condition'
+    AND c.code LIKE 'Z37%' AND c.day BETWEEN d.admission AND d.discharge + 1
+  GROUP BY ALL
+), lmp_candidates AS (  -- pregnancy start from any dating record (they agree): LMP,
+  -- EDD - 280, day - GA; only those that fit this delivery (not an earlier/later pregnancy's)
+  SELECT d.enc_key, d.inst, d.delivery_day, CASE
+      WHEN f.code = '8665-2' THEN f.value_day
+      WHEN f.code = '11778-8' THEN f.value_day - 280
+      WHEN f.code = '11884-4' AND f.value_unit = 'wk' THEN f.day - CAST(f.value_num * 7 AS INT)
+      WHEN f.code = '11884-4' THEN f.day - CAST(f.value_num AS INT) END AS lmp
+  FROM deliveries d JOIN facts f ON f.woman = d.woman AND f.rtype = 'Observation'
+    AND f.code IN ('8665-2', '11778-8', '11884-4')
+), lmp AS (
+  SELECT enc_key, inst, min(lmp) AS lmp FROM lmp_candidates
+  WHERE delivery_day - lmp BETWEEN 140 AND 320 GROUP BY ALL
+), d2 AS (
+  SELECT d.*, coalesce(b.live_births, 0) AS live_births, l.lmp
+  FROM deliveries d LEFT JOIN births b USING (enc_key, inst) LEFT JOIN (
+    SELECT l.*, d.delivery_day FROM lmp l JOIN deliveries d USING (enc_key, inst)) l
+    USING (enc_key, inst)
+)
+SELECT d.enc_key, d.inst, d.woman, d.delivery_day, d.live_births, d.caesarean,
+  coalesce(d.class, '') <> 'HH' AS facility,
+  -- first contact: earliest prenatal visit or booking in the pregnancy
+  (SELECT min(f.day) FROM facts f WHERE f.woman = d.woman
+     AND ((f.rtype = 'Encounter' AND f.code IN ('424441002', '424619006'))
+          OR f.rtype = 'EpisodeOfCare')
+     AND f.day >= d.lmp AND f.day <= d.delivery_day) - d.lmp AS first_contact_ga,
+  (SELECT count(DISTINCT f.day) FROM facts f WHERE f.woman = d.woman AND f.rtype = 'Encounter'
+     AND f.code IN ('424441002', '424619006') AND f.day >= d.lmp AND f.day < d.admission)
+     AS checks,
+  EXISTS (SELECT 1 FROM facts f WHERE f.woman = d.woman AND f.rtype = 'Encounter'
+     AND f.code = '169762003' AND f.day - d.discharge BETWEEN 0 AND 28) AS pp28,
+  EXISTS (SELECT 1 FROM facts f WHERE f.woman = d.woman AND f.day BETWEEN d.lmp AND d.discharge
+     AND ((f.rtype = 'Observation' AND f.code IN ('56888-1', 'HIV-AB'))
+          OR (f.rtype = 'Procedure' AND f.code = '31676001'))) AS hiv_tested,
+  EXISTS (SELECT 1 FROM facts f WHERE f.woman = d.woman AND f.day BETWEEN d.lmp AND d.discharge
+     AND ((f.rtype = 'Observation' AND f.code IN ('20507-0', '24312-1', 'TP-TRUST'))
+          OR (f.rtype = 'Procedure' AND f.code = '269828009'))) AS syphilis_tested,
+  EXISTS (SELECT 1 FROM facts f WHERE f.woman = d.woman AND f.day BETWEEN d.lmp AND d.discharge
+     AND ((f.rtype = 'Observation' AND f.code IN ('5196-1', 'HBSAG'))
+          OR (f.rtype = 'Procedure' AND f.code = '47758006'))) AS hbsag_tested
+FROM d2 d;
+
+CREATE OR REPLACE TABLE peer_results AS
+WITH m AS (
+  SELECT strftime(delivery_day, '%Y-%m') AS period,
+    count(*) AS women, sum(live_births) AS live_births,
+    sum(CASE WHEN first_contact_ga < 91 AND checks >= 5 AND facility AND pp28 THEN 1 ELSE 0 END)
+      AS systematic,
+    sum(CASE WHEN first_contact_ga < 91 THEN 1 ELSE 0 END) AS early,
+    sum(hiv_tested::INT) AS hiv, sum(syphilis_tested::INT) AS syphilis,
+    sum(hbsag_tested::INT) AS hbsag,
+    sum(CASE WHEN caesarean THEN live_births ELSE 0 END) AS caesarean,
+    sum(CASE WHEN facility THEN live_births ELSE 0 END) AS facility
+  FROM cohort GROUP BY 1
+)
+SELECT period, 'systematic_management_rate' AS id, systematic AS num, live_births AS den FROM m
+UNION ALL SELECT period, 'early_registration_rate', early, live_births FROM m
+UNION ALL SELECT period, 'hiv_test_rate', hiv, women FROM m
+UNION ALL SELECT period, 'syphilis_test_rate', syphilis, women FROM m
+UNION ALL SELECT period, 'hbsag_test_rate', hbsag, women FROM m
+UNION ALL SELECT period, 'caesarean_rate', caesarean, live_births FROM m
+UNION ALL SELECT period, 'facility_delivery_rate', facility, live_births FROM m;
+"""
+
+
+def run_peer(sim_dir: Path, threads: int = 2) -> dict[str, Any]:
+    """Read, flatten and compute; returns timings, sizes and {(id, period): (num, den)}."""
+    import duckdb
+
+    con = duckdb.connect(":memory:", config={"threads": threads})
+    con.execute("SET enable_progress_bar = false")
+    timings = {}
+    t0 = time.perf_counter()
+    con.execute(_MACROS)
+    con.execute(_FLATTEN.replace("{dir}", str(sim_dir)))
+    t1 = time.perf_counter()
+    con.execute(_INDICATORS)
+    t2 = time.perf_counter()
+    timings["read_and_flatten_s"] = round(t1 - t0, 3)
+    timings["indicators_s"] = round(t2 - t1, 3)
+    timings["wall_s"] = round(t2 - t0, 3)
+    sizes = {t: con.execute(f"select count(*) from {t}").fetchone()[0]  # type: ignore[index]
+             for t in ("entries", "cur", "facts", "deliveries")}
+    rows = con.execute("select id, period, num, den from peer_results").fetchall()
+    con.close()
+    months = {(i, p): (int(n or 0), int(d or 0)) for i, p, n, d in rows}
+    return {"duckdb_version": duckdb.__version__, "threads": threads, **timings, "rows": sizes,
+            "indicators": INDICATORS, "results": with_quarters_and_years(months)}
+
+
+def with_quarters_and_years(months: dict[tuple[str, str], tuple[int, int]]
+                            ) -> dict[tuple[str, str], tuple[int, int]]:
+    """Calendar quarters and years as sums of the months (cohort counts add up)."""
+    out = dict(months)
+    for (ind, month), (num, den) in months.items():
+        year, mm = month[:4], int(month[5:])
+        for label in (f"{year}-Q{(mm - 1) // 3 + 1}", year):
+            a, b = out.get((ind, label), (0, 0))
+            out[(ind, label)] = (a + num, b + den)
+    return out
+
+
+def is_month(period: str) -> bool:
+    return len(period) == 7 and period[4] == "-" and period[5:].isdigit()
+
+
+def kind(period: str) -> str:
+    return "month" if is_month(period) else "quarter" if "-Q" in period else "year"
+
+
+def compare(peer: dict[tuple[str, str], tuple[int, int]],
+            service: dict[tuple[str, str], tuple[int, int]]) -> dict[str, Any]:
+    keys = {k for k in set(peer) | set(service) if k[0] in INDICATORS}
+    per: dict[str, dict[str, int]] = {i: {"compared": 0, "equal": 0} for i in INDICATORS}
+    per_kind: dict[str, dict[str, int]] = {k: {"compared": 0, "equal": 0}
+                                           for k in ("month", "quarter", "year")}
+    diffs = []
+    for k in sorted(keys):
+        a, b = peer.get(k, (0, 0)), service.get(k, (0, 0))
+        if a == (0, 0) and b == (0, 0):
+            continue
+        per[k[0]]["compared"] += 1
+        per_kind[kind(k[1])]["compared"] += 1
+        if a == b:
+            per[k[0]]["equal"] += 1
+            per_kind[kind(k[1])]["equal"] += 1
+        else:
+            diffs.append({"indicator": k[0], "period": k[1], "duckdb": list(a),
+                          "service": list(b)})
+    return {"compared": sum(v["compared"] for v in per.values()),
+            "mismatches": len(diffs), "by_indicator": per, "by_period_kind": per_kind,
+            "differences": diffs[:50]}
+
+
+def render(peer: dict[str, Any], agreement: dict[str, Any], service_full_s: float | None) -> str:
+    lines = [f"(d) DuckDB {peer['duckdb_version']} peer ({peer['threads']} threads): "
+             f"{peer['wall_s']:.2f} s wall (read+flatten {peer['read_and_flatten_s']:.2f} s, "
+             f"indicators {peer['indicators_s']:.2f} s) over {peer['rows']['entries']} entries"
+             + (f"; service full job {service_full_s:.2f} s" if service_full_s else "")]
+    kinds = ", ".join(f"{v['equal']}/{v['compared']} {k}s"
+                      for k, v in agreement["by_period_kind"].items())
+    lines.append(f"    agreement with the service, district (numerator, denominator): "
+                 f"{agreement['compared'] - agreement['mismatches']}/{agreement['compared']} "
+                 f"equal ({kinds})")
+    for ind, v in agreement["by_indicator"].items():
+        lines.append(f"      {ind:32s} {v['equal']:4d}/{v['compared']:<4d}")
+    for d in agreement["differences"][:10]:
+        lines.append(f"      DIFF {d['indicator']} {d['period']}: duckdb {tuple(d['duckdb'])} "
+                     f"service {tuple(d['service'])}")
+    return "\n".join(lines)
+
+
+def _main(argv: list[str]) -> int:
+    sim = Path(argv[0])
+    peer = run_peer(sim)
+    out = {k: v for k, v in peer.items() if k != "results"}
+    if len(argv) > 1:
+        import psycopg
+
+        with psycopg.connect(argv[1]) as conn:
+            rows = conn.execute(
+                "select indicator_id, period, numerator, denominator from indicator_result "
+                "where area = 'district' and institution = 'all'"
+            ).fetchall()
+        service = {(i, p): (int(n), int(d)) for i, p, n, d in rows}
+        agreement = compare(peer["results"], service)
+        print(render(out, agreement, None))
+        return 0 if agreement["mismatches"] == 0 else 1
+    print(out)
+    for k, v in sorted(peer["results"].items()):
+        print(k, v)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
