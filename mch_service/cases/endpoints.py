@@ -98,7 +98,7 @@ Filters = Annotated[CaseQuery, Depends(case_filters)]
 
 @router.get("")
 async def list_cases(request: Request, principal: CurrentStaff, q: Filters) -> dict[str, Any]:
-    return await _tx(request, request.app.state.services.cases.list_items, principal, q)  # type: ignore[no-any-return]
+    return await _tx(request, request.app.state.services.cases.list_items, principal, q)
 
 
 def _all_rows(request: Request, principal: Principal, q: CaseQuery) -> list[dict[str, Any]]:
@@ -170,7 +170,7 @@ async def export_xlsx(request: Request, principal: CurrentStaff, q: Filters) -> 
 async def case_detail(
     pregnancy_id: str, request: Request, principal: CurrentStaff
 ) -> dict[str, Any]:
-    return await _tx(request, request.app.state.services.cases.detail, principal, pregnancy_id)  # type: ignore[no-any-return]
+    return await _tx(request, request.app.state.services.cases.detail, principal, pregnancy_id)
 
 
 @router.post("/{pregnancy_id}/follow-ups", status_code=201)
@@ -180,7 +180,7 @@ async def follow_up(
     return await _tx(
         request,
         request.app.state.services.cases.add_follow_up,
-        principal,  # type: ignore[no-any-return]
+        principal,
         pregnancy_id,
         body.version,
         body.contact_date,
@@ -199,7 +199,7 @@ async def assign(
         request,
         request.app.state.services.cases.assign,
         principal,
-        pregnancy_id,  # type: ignore[no-any-return]
+        pregnancy_id,
         body.version,
         body.assignee,
     )
@@ -213,7 +213,7 @@ async def close(
         request,
         request.app.state.services.cases.close,
         principal,
-        pregnancy_id,  # type: ignore[no-any-return]
+        pregnancy_id,
         body.version,
         body.reason,
     )
@@ -227,7 +227,7 @@ async def reopen(
         request,
         request.app.state.services.cases.reopen,
         principal,
-        pregnancy_id,  # type: ignore[no-any-return]
+        pregnancy_id,
         body.version,
         body.reason,
     )
@@ -240,7 +240,7 @@ async def acknowledge_late(
     return await _tx(
         request,
         request.app.state.services.cases.acknowledge_late,
-        principal,  # type: ignore[no-any-return]
+        principal,
         pregnancy_id,
         body.version,
     )

@@ -41,7 +41,7 @@ async def indicators(
     area: str = "district",
     institution: str = "all",
 ) -> dict[str, Any]:
-    return await run_in_threadpool(_svc(request).results, principal, period, area, institution)  # type: ignore[no-any-return]
+    return await run_in_threadpool(_svc(request).results, principal, period, area, institution)
 
 
 @router.get("/warnings")
@@ -57,7 +57,7 @@ async def warnings(
         _svc(request).warnings,
         principal,
         period,
-        area,  # type: ignore[no-any-return]
+        area,
         institution,
     )
 
@@ -65,7 +65,7 @@ async def warnings(
 @router.get("/catalogue")
 async def catalogue(request: Request, principal: CurrentStaff) -> dict[str, Any]:
     principal.require(Permission.READ_INDICATORS)
-    return _svc(request).catalogue()  # type: ignore[no-any-return]
+    return _svc(request).catalogue()
 
 
 @router.get("/{indicator_id}/series")
@@ -83,7 +83,7 @@ async def series(
         principal,
         indicator_id,
         from_,
-        to,  # type: ignore[no-any-return]
+        to,
         area,
         institution,
     )
