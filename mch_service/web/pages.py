@@ -20,8 +20,9 @@ from mch_service.web.i18n import LANG_COOKIE, labels, language
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LOGIN_CSRF_COOKIE = "mch_login_csrf"
-DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
-PUBLIC_DOCS = ("interface-guide", "code-tables", "indicator-rules")
+# The docs of a source checkout, else ./docs of the working directory (the image copies them).
+DOCS_DIRS = (Path(__file__).resolve().parents[2] / "docs", Path.cwd() / "docs")
+PUBLIC_DOCS = ("interface-guide", "code-tables", "indicator-rules", "indicators", "domain")
 
 
 def _secure(request: Request) -> bool:
@@ -162,9 +163,10 @@ _md = MarkdownIt("commonmark").enable("table")
 
 @router.get("/docs/{name}")
 async def doc_page(name: str, request: Request) -> HTMLResponse:
-    if name not in PUBLIC_DOCS or not (DOCS_DIR / f"{name}.md").exists():
+    found = next((d / f"{name}.md" for d in DOCS_DIRS if (d / f"{name}.md").exists()), None)
+    if name not in PUBLIC_DOCS or found is None:
         raise NotFound(f"No page {name!r}")
-    body = _md.render((DOCS_DIR / f"{name}.md").read_text(encoding="utf-8"))
+    body = _md.render(found.read_text(encoding="utf-8"))
     lang = language(request)
     html = (
         f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head>'

@@ -332,3 +332,13 @@ def test_refusals_are_audited(services: Services, http: httpx.Client) -> None:
     assert ("mon1", 403, "GET /api/v1/users") in seen
     assert ("mon1", 404, "GET /api/v1/pregnancies/P404") in seen
     assert (None, 401, "GET /api/v1/me") in seen
+
+
+def test_docs_are_served_offline(http: httpx.Client) -> None:
+    page = http.get("/docs/interface-guide")
+    assert page.status_code == 200
+    assert "<table>" in page.text
+    assert "Interface guide" in page.text
+    assert http.get("/docs/indicators").status_code == 200
+    assert http.get("/docs/../../etc/passwd").status_code == 404
+    assert http.get("/docs/secret-notes").status_code == 404
