@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -177,7 +176,3 @@ def _last_updated_eq(raw: str, zone: ZoneInfo, name: str) -> ColumnElement[bool]
 
 def split_query(query: str) -> list[tuple[str, str]]:
     return parse_qsl(query, keep_blank_values=True)
-
-
-def now_marker(value: datetime) -> str:
-    return value.isoformat()
