@@ -21,7 +21,7 @@ from mch_service.config import Settings
 from mch_service.crypto import Crypto
 from mch_service.database import table_of
 from mch_service.domain import models as m
-from mch_service.domain.read import in_jurisdiction, mask
+from mch_service.domain.read import in_jurisdiction, masked_identity
 from mch_service.errors import Conflict, InvalidResource, Issue, NotFound, PreconditionFailed
 from mch_service.store.models import FhirResourceVersion
 from mch_service.timeutil import to_utc, utcnow
@@ -346,26 +346,8 @@ class CaseService:
         )
         return {"total": total, "page": q.page, "page_size": q.page_size, "items": items}
 
-    def _masked(self, session: Session, keys: set[str]) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        if not keys:
-            return out
-        for r in session.scalars(
-            select(m.PatientRecord)
-            .where(m.PatientRecord.woman_key.in_(keys))
-            .order_by(m.PatientRecord.received_at)
-        ):
-            name = rid = None
-            if r.name_sealed:
-                name = self.crypto.open_sealed(
-                    r.name_sealed, f"patient_record/{r.ref}/name".encode()
-                ).decode()
-            if r.resident_id_sealed:
-                rid = self.crypto.open_sealed(
-                    r.resident_id_sealed, f"patient_record/{r.ref}/resident_id".encode()
-                ).decode()
-            out[r.woman_key or ""] = {"name": mask(name), "resident_id": mask(rid, 6, 4)}
-        return out
+    def _masked(self, session: Session, keys: set[str]) -> dict[str, dict[str, str | None]]:
+        return masked_identity(session, self.crypto, keys)
 
     def _case(self, session: Session, principal: Principal, pregnancy_id: str) -> CaseRecord:
         principal.require(Permission.WORK_CASES)

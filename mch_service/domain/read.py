@@ -49,6 +49,37 @@ def _iso(v: Any) -> Any:
     return v.isoformat() if isinstance(v, date) else v
 
 
+def open_personal(crypto: Crypto, record: m.PatientRecord | None, field: str) -> str | None:
+    """One sealed personal field of a patient record in clear (the seal binds it to the record
+    and field: see extract.Extractor._patient)."""
+    blob = getattr(record, f"{field}_sealed", None) if record is not None else None
+    if not blob or record is None:
+        return None
+    return crypto.open_sealed(blob, f"patient_record/{record.ref}/{field}".encode()).decode()
+
+
+def masked_identity(
+    session: Session, crypto: Crypto, woman_keys: set[str]
+) -> dict[str, dict[str, str | None]]:
+    """Masked name and resident ID of each woman, from her most recently received record
+    (only that one is opened)."""
+    latest: dict[str, m.PatientRecord] = {}
+    if woman_keys:
+        for r in session.scalars(
+            select(m.PatientRecord)
+            .where(m.PatientRecord.woman_key.in_(woman_keys))
+            .order_by(m.PatientRecord.received_at)
+        ):
+            latest[r.woman_key or ""] = r
+    return {
+        key: {
+            "name": mask(open_personal(crypto, r, "name")),
+            "resident_id": mask(open_personal(crypto, r, "resident_id"), 6, 4),
+        }
+        for key, r in latest.items()
+    }
+
+
 def in_jurisdiction(principal: Principal, pregnancy: m.Pregnancy) -> bool:
     return principal.in_jurisdiction(pregnancy.street, set((pregnancy.institutions or "").split()))
 
@@ -71,21 +102,20 @@ def read_pregnancy(
     )
     latest = records[-1] if records else None
 
-    def opened(r: m.PatientRecord | None, name: str) -> str | None:
-        blob = getattr(r, f"{name}_sealed", None) if r else None
-        if not blob:
-            return None
-        return crypto.open_sealed(blob, f"patient_record/{r.ref}/{name}".encode()).decode()  # type: ignore[union-attr]
-
     resident = next(
-        (opened(r, "resident_id") for r in reversed(records) if r.resident_id_sealed), None
+        (
+            open_personal(crypto, r, "resident_id")
+            for r in reversed(records)
+            if r.resident_id_sealed
+        ),
+        None,
     )
     woman: dict[str, Any] = {
         "key": p.woman_key,
-        "name": opened(latest, "name"),
+        "name": open_personal(crypto, latest, "name"),
         "resident_id": resident,
-        "phone": opened(latest, "phone"),
-        "address": opened(latest, "address"),
+        "phone": open_personal(crypto, latest, "phone"),
+        "address": open_personal(crypto, latest, "address"),
         "street": p.street,
         "birth_date": _iso(latest.birth_date) if latest else None,
         "resident_id_valid": any(r.resident_id_valid for r in records),
@@ -218,33 +248,17 @@ def masked_summaries(
             ).where(m.Pregnancy.id.in_(chunk))
         )
         pregs = {r[0]: r for r in rows}
-        keys = {r[3] for r in pregs.values()}
-        records: dict[str, m.PatientRecord] = {}
-        for r in session.scalars(
-            select(m.PatientRecord)
-            .where(m.PatientRecord.woman_key.in_(keys))
-            .order_by(m.PatientRecord.received_at)
-        ):
-            records[r.woman_key or ""] = r
+        identity = masked_identity(session, crypto, {r[3] for r in pregs.values()})
         for pid in chunk:
             p = pregs.get(pid)
             if p is None:
                 continue
-            rec = records.get(p[3])
-            name = rid = None
-            if rec is not None and rec.name_sealed:
-                name = crypto.open_sealed(
-                    rec.name_sealed, f"patient_record/{rec.ref}/name".encode()
-                ).decode()
-            if rec is not None and rec.resident_id_sealed:
-                rid = crypto.open_sealed(
-                    rec.resident_id_sealed, f"patient_record/{rec.ref}/resident_id".encode()
-                ).decode()
+            masked = identity.get(p[3], {})
             out.append(
                 {
                     "pregnancy_id": pid,
-                    "name": mask(name),
-                    "resident_id": mask(rid, 6, 4),
+                    "name": masked.get("name"),
+                    "resident_id": masked.get("resident_id"),
                     "street": p[1],
                     "end_date": _iso(p[2]),
                 }
