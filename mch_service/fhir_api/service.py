@@ -19,7 +19,7 @@ from mch_service.errors import InvalidResource, Issue, MchError, TooLarge
 from mch_service.fhir_api.interactions import Entry, EntryResult, Interactions
 from mch_service.fhir_api.outcomes import information, operation_outcome, outcome_for_error
 from mch_service.fhir_api.structural_rules import check_structure
-from mch_service.fhir_api.validation import _for_model, _pydantic_issues, validate_resource
+from mch_service.fhir_api.validation import model_input, pydantic_issues, validate_resource
 from mch_service.timeutil import utcnow
 
 T = TypeVar("T")
@@ -301,9 +301,9 @@ def _envelope_issues(bundle: dict[str, Any], reject_example_urls: bool) -> list[
         else bundle
     )
     try:
-        Bundle.model_validate(_for_model(stripped))
+        Bundle.model_validate(model_input(stripped))
     except ValidationError as exc:
-        return _pydantic_issues("Bundle", exc)
+        return pydantic_issues("Bundle", exc)
     issues = []
     for i, e in enumerate(entries):
         request = e.get("request") if isinstance(e, dict) else None

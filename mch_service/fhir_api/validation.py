@@ -68,7 +68,7 @@ def loc_to_expression(root: str, loc: tuple[Any, ...]) -> str:
     return out
 
 
-def _pydantic_issues(root: str, exc: ValidationError) -> list[Issue]:
+def pydantic_issues(root: str, exc: ValidationError) -> list[Issue]:
     issues = []
     for err in exc.errors(include_url=False):
         loc = tuple(err.get("loc", ()))
@@ -156,7 +156,7 @@ def _with_offsets(node: Any) -> Any:
     return node
 
 
-def _for_model(resource: dict[str, Any]) -> dict[str, Any]:
+def model_input(resource: dict[str, Any]) -> dict[str, Any]:
     if _LOCAL_TIME.search(orjson.dumps(resource)):
         return _with_offsets(resource)  # type: ignore[no-any-return]
     return resource
@@ -295,9 +295,9 @@ def validate_resource(
         return issues  # the model would trip over the same things with less clear messages
     if rtype not in R4_ONLY_TYPES:
         try:
-            _model(rtype).model_validate(_for_model(resource))
+            _model(rtype).model_validate(model_input(resource))
         except ValidationError as exc:
-            issues.extend(_pydantic_issues(root, exc))
+            issues.extend(pydantic_issues(root, exc))
         except (ValueError, TypeError, KeyError) as exc:  # a model validator raising directly
             issues.append(Issue(f"Invalid content: {exc}", root, "structure"))
     issues.extend(_binding_issues(resource, rtype, root))
