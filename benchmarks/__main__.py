@@ -20,16 +20,20 @@ BENCHMARKS: dict[str, ModuleType] = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks",
-                                     description="Benchmarks of mch-service")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description="Benchmarks of mch-service"
+    )
     sub = parser.add_subparsers(dest="benchmark", metavar="{all," + ",".join(BENCHMARKS) + "}")
     every = sub.add_parser("all", help="Run every benchmark with its defaults (the default)")
     every.add_argument("--quick", action="store_true", help="Smoke-sized runs")
     every.add_argument("--keep", action="store_true", help="Keep the benchmark databases")
     for name, module in BENCHMARKS.items():
-        one = sub.add_parser(name, help=(module.__doc__ or "").strip().splitlines()[0],
-                             description=module.__doc__,
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        one = sub.add_parser(
+            name,
+            help=(module.__doc__ or "").strip().splitlines()[0],
+            description=module.__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         module.add_arguments(one)
     return parser
 
@@ -45,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     worst = 0
     for name in BENCHMARKS:
         # Each benchmark's own defaults, as if run alone with the same --quick/--keep.
-        own = parser.parse_args([name, *(["--quick"] if quick else []),
-                                 *(["--keep"] if keep else [])])
+        own = parser.parse_args(
+            [name, *(["--quick"] if quick else []), *(["--keep"] if keep else [])]
+        )
         worst = max(worst, BENCHMARKS[name].run(own))
     return worst
 

@@ -264,17 +264,26 @@ def run_peer(sim_dir: Path, threads: int = 2) -> dict[str, Any]:
     timings["read_and_flatten_s"] = round(t1 - t0, 3)
     timings["indicators_s"] = round(t2 - t1, 3)
     timings["wall_s"] = round(t2 - t0, 3)
-    sizes = {t: con.execute(f"select count(*) from {t}").fetchone()[0]  # type: ignore[index]
-             for t in ("entries", "cur", "facts", "deliveries")}
+    sizes = {
+        t: con.execute(f"select count(*) from {t}").fetchone()[0]  # type: ignore[index]
+        for t in ("entries", "cur", "facts", "deliveries")
+    }
     rows = con.execute("select id, period, num, den from peer_results").fetchall()
     con.close()
     months = {(i, p): (int(n or 0), int(d or 0)) for i, p, n, d in rows}
-    return {"duckdb_version": duckdb.__version__, "threads": threads, **timings, "rows": sizes,
-            "indicators": INDICATORS, "results": with_quarters_and_years(months)}
+    return {
+        "duckdb_version": duckdb.__version__,
+        "threads": threads,
+        **timings,
+        "rows": sizes,
+        "indicators": INDICATORS,
+        "results": with_quarters_and_years(months),
+    }
 
 
-def with_quarters_and_years(months: dict[tuple[str, str], tuple[int, int]]
-                            ) -> dict[tuple[str, str], tuple[int, int]]:
+def with_quarters_and_years(
+    months: dict[tuple[str, str], tuple[int, int]],
+) -> dict[tuple[str, str], tuple[int, int]]:
     """Calendar quarters and years as sums of the months (cohort counts add up)."""
     out = dict(months)
     for (ind, month), (num, den) in months.items():
@@ -293,12 +302,14 @@ def kind(period: str) -> str:
     return "month" if is_month(period) else "quarter" if "-Q" in period else "year"
 
 
-def compare(peer: dict[tuple[str, str], tuple[int, int]],
-            service: dict[tuple[str, str], tuple[int, int]]) -> dict[str, Any]:
+def compare(
+    peer: dict[tuple[str, str], tuple[int, int]], service: dict[tuple[str, str], tuple[int, int]]
+) -> dict[str, Any]:
     keys = {k for k in set(peer) | set(service) if k[0] in INDICATORS}
     per: dict[str, dict[str, int]] = {i: {"compared": 0, "equal": 0} for i in INDICATORS}
-    per_kind: dict[str, dict[str, int]] = {k: {"compared": 0, "equal": 0}
-                                           for k in ("month", "quarter", "year")}
+    per_kind: dict[str, dict[str, int]] = {
+        k: {"compared": 0, "equal": 0} for k in ("month", "quarter", "year")
+    }
     diffs = []
     for k in sorted(keys):
         a, b = peer.get(k, (0, 0)), service.get(k, (0, 0))
@@ -310,28 +321,38 @@ def compare(peer: dict[tuple[str, str], tuple[int, int]],
             per[k[0]]["equal"] += 1
             per_kind[kind(k[1])]["equal"] += 1
         else:
-            diffs.append({"indicator": k[0], "period": k[1], "duckdb": list(a),
-                          "service": list(b)})
-    return {"compared": sum(v["compared"] for v in per.values()),
-            "mismatches": len(diffs), "by_indicator": per, "by_period_kind": per_kind,
-            "differences": diffs[:50]}
+            diffs.append({"indicator": k[0], "period": k[1], "duckdb": list(a), "service": list(b)})
+    return {
+        "compared": sum(v["compared"] for v in per.values()),
+        "mismatches": len(diffs),
+        "by_indicator": per,
+        "by_period_kind": per_kind,
+        "differences": diffs[:50],
+    }
 
 
 def render(peer: dict[str, Any], agreement: dict[str, Any], service_full_s: float | None) -> str:
-    lines = [f"(d) DuckDB {peer['duckdb_version']} peer ({peer['threads']} threads): "
-             f"{peer['wall_s']:.2f} s wall (read+flatten {peer['read_and_flatten_s']:.2f} s, "
-             f"indicators {peer['indicators_s']:.2f} s) over {peer['rows']['entries']} entries"
-             + (f"; service full job {service_full_s:.2f} s" if service_full_s else "")]
-    kinds = ", ".join(f"{v['equal']}/{v['compared']} {k}s"
-                      for k, v in agreement["by_period_kind"].items())
-    lines.append(f"    agreement with the service, district (numerator, denominator): "
-                 f"{agreement['compared'] - agreement['mismatches']}/{agreement['compared']} "
-                 f"equal ({kinds})")
+    lines = [
+        f"(d) DuckDB {peer['duckdb_version']} peer ({peer['threads']} threads): "
+        f"{peer['wall_s']:.2f} s wall (read+flatten {peer['read_and_flatten_s']:.2f} s, "
+        f"indicators {peer['indicators_s']:.2f} s) over {peer['rows']['entries']} entries"
+        + (f"; service full job {service_full_s:.2f} s" if service_full_s else "")
+    ]
+    kinds = ", ".join(
+        f"{v['equal']}/{v['compared']} {k}s" for k, v in agreement["by_period_kind"].items()
+    )
+    lines.append(
+        f"    agreement with the service, district (numerator, denominator): "
+        f"{agreement['compared'] - agreement['mismatches']}/{agreement['compared']} "
+        f"equal ({kinds})"
+    )
     for ind, v in agreement["by_indicator"].items():
         lines.append(f"      {ind:32s} {v['equal']:4d}/{v['compared']:<4d}")
     for d in agreement["differences"][:10]:
-        lines.append(f"      DIFF {d['indicator']} {d['period']}: duckdb {tuple(d['duckdb'])} "
-                     f"service {tuple(d['service'])}")
+        lines.append(
+            f"      DIFF {d['indicator']} {d['period']}: duckdb {tuple(d['duckdb'])} "
+            f"service {tuple(d['service'])}"
+        )
     return "\n".join(lines)
 
 

@@ -52,22 +52,34 @@ SIM_START, SIM_END = date(2024, 1, 1), date(2025, 12, 31)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--pregnancies", type=int, default=None,
-                        help=f"Simulated pregnancies (default {DEFAULT_PREGNANCIES}, 200 with "
-                             f"--quick; the issue's target is {TARGET_PREGNANCIES:,})")
+    parser.add_argument(
+        "--pregnancies",
+        type=int,
+        default=None,
+        help=f"Simulated pregnancies (default {DEFAULT_PREGNANCIES}, 200 with "
+        f"--quick; the issue's target is {TARGET_PREGNANCIES:,})",
+    )
     parser.add_argument("--quick", action="store_true", help="Smoke run: 200 pregnancies")
     parser.add_argument("--seed", type=int, default=20240601, help="Simulator seed")
-    parser.add_argument("--holdback", type=float, default=0.01,
-                        help="Share of each institution's last Bundles loaded only before the "
-                             "incremental run (default 0.01)")
+    parser.add_argument(
+        "--holdback",
+        type=float,
+        default=0.01,
+        help="Share of each institution's last Bundles loaded only before the "
+        "incremental run (default 0.01)",
+    )
     parser.add_argument("--pg-url", default=DEFAULT_PG)
-    parser.add_argument("--database", default="mch_bench_indicators",
-                        help=f"Database to create (dropped first); must start with "
-                             f"{DATABASE_PREFIX!r}")
-    parser.add_argument("--keep", action="store_true",
-                        help="Keep the database (for `worklists --reuse-db`)")
-    parser.add_argument("--no-duckdb", dest="duckdb", action="store_false",
-                        help="Skip the DuckDB peer")
+    parser.add_argument(
+        "--database",
+        default="mch_bench_indicators",
+        help=f"Database to create (dropped first); must start with {DATABASE_PREFIX!r}",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="Keep the database (for `worklists --reuse-db`)"
+    )
+    parser.add_argument(
+        "--no-duckdb", dest="duckdb", action="store_false", help="Skip the DuckDB peer"
+    )
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
 
 
@@ -93,8 +105,9 @@ def simulate_once(out: Path, pregnancies: int, seed: int) -> float:
     if (out / "truth.json").exists() and (out / "manifest.json").exists():
         return 0.0
     t0 = time.perf_counter()
-    simulate(SimulationParams(pregnancies=pregnancies, seed=seed, start=SIM_START, end=SIM_END),
-             out)
+    simulate(
+        SimulationParams(pregnancies=pregnancies, seed=seed, start=SIM_START, end=SIM_END), out
+    )
     return time.perf_counter() - t0
 
 
@@ -104,13 +117,15 @@ def make_services(db_url: str, out: Path | None) -> Any:
     from mch_service.simulator.load import site_code_tables
 
     tables = str(site_code_tables(out, out / "_code_tables")) if out is not None else None
-    settings = Settings(database_url=db_url, domain_assembly="queued",
-                        code_tables_dir=tables, log_level="WARNING")
+    settings = Settings(
+        database_url=db_url, domain_assembly="queued", code_tables_dir=tables, log_level="WARNING"
+    )
     return build_services(settings)
 
 
-def split_manifest(out: Path, holdback: float) -> tuple[list[tuple[str, str | None, list[str]]],
-                                                          list[tuple[str, list[str]]]]:
+def split_manifest(
+    out: Path, holdback: float
+) -> tuple[list[tuple[str, str | None, list[str]]], list[tuple[str, list[str]]]]:
     """(institution, history, first bundles) to load now; (institution, last bundles) later."""
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     now, later = [], []
@@ -123,8 +138,14 @@ def split_manifest(out: Path, holdback: float) -> tuple[list[tuple[str, str | No
     return now, later
 
 
-def load_part(services: Any, out: Path, history: str | None, institution: str,
-              bundles: list[str], counts: dict[str, int]) -> None:
+def load_part(
+    services: Any,
+    out: Path,
+    history: str | None,
+    institution: str,
+    bundles: list[str],
+    counts: dict[str, int],
+) -> None:
     """simulator.load.load for one institution and a slice of its Bundles (same code path)."""
     from mch_service.audit.service import Actor
     from mch_service.fhir_api.bulk import iter_lines, run_import
@@ -145,8 +166,10 @@ def load_part(services: Any, out: Path, history: str | None, institution: str,
             counts["rejected_entries"] += len(bundle.get("entry", []))
         else:
             counts["rejected_entries"] += sum(
-                1 for e in result.get("entry", [])
-                if not str(e.get("response", {}).get("status", "")).startswith("2"))
+                1
+                for e in result.get("entry", [])
+                if not str(e.get("response", {}).get("status", "")).startswith("2")
+            )
         counts["bundles"] += 1
 
 
@@ -154,8 +177,9 @@ def new_counts() -> dict[str, int]:
     return {"history_lines": 0, "bundles": 0, "bundle_entries": 0, "rejected_entries": 0}
 
 
-def setup_database(pg_url: str, database: str, out: Path, holdback: float,
-                   log: Any = print) -> tuple[Any, list[tuple[str, list[str]]], dict[str, Any]]:
+def setup_database(
+    pg_url: str, database: str, out: Path, holdback: float, log: Any = print
+) -> tuple[Any, list[tuple[str, list[str]]], dict[str, Any]]:
     """Fresh database with everything but the held-back Bundles loaded and assembled."""
     from mch_service.migrate import upgrade
     from mch_service.simulator.load import register_institutions
@@ -173,18 +197,24 @@ def setup_database(pg_url: str, database: str, out: Path, holdback: float,
     t0 = time.perf_counter()
     for inst, history, bundles in now:
         load_part(services, out, history, inst, bundles, counts)
-        log(f"  loaded {inst}: {counts['history_lines']} history lines, "
-            f"{counts['bundles']} bundles so far ({time.perf_counter() - t0:.0f} s)")
+        log(
+            f"  loaded {inst}: {counts['history_lines']} history lines, "
+            f"{counts['bundles']} bundles so far ({time.perf_counter() - t0:.0f} s)"
+        )
     load_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     assembled = services.domain.process_queue(services.db)
     assemble_s = time.perf_counter() - t1
     analyze_database(db_url)
     resources = counts["history_lines"] + counts["bundle_entries"]
-    info = {"load_seconds": round(load_s, 1), "resources_sent": resources,
-            "resources_per_s": round(resources / load_s, 1) if load_s else None,
-            "process_queue_seconds": round(assemble_s, 1), "women_assembled": assembled,
-            **counts}
+    info = {
+        "load_seconds": round(load_s, 1),
+        "resources_sent": resources,
+        "resources_per_s": round(resources / load_s, 1) if load_s else None,
+        "process_queue_seconds": round(assemble_s, 1),
+        "women_assembled": assembled,
+        **counts,
+    }
     return services, later, info
 
 
@@ -193,10 +223,15 @@ def db_counts(services: Any) -> dict[str, int]:
 
     out = {}
     with services.db.reading() as session:
-        for table in ("fhir_resource", "woman", "pregnancy", "case_record", "work_item",
-                      "indicator_result"):
-            out[table] = int(session.execute(text(f"select count(*) from {table}")).scalar()
-                             or 0)
+        for table in (
+            "fhir_resource",
+            "woman",
+            "pregnancy",
+            "case_record",
+            "work_item",
+            "indicator_result",
+        ):
+            out[table] = int(session.execute(text(f"select count(*) from {table}")).scalar() or 0)
     return out
 
 
@@ -209,33 +244,50 @@ def _run(args: argparse.Namespace) -> int:
     args.results_dir.mkdir(parents=True, exist_ok=True)
     out = sim_dir(args.results_dir, n, args.seed)
     busy = procstats.machine_utilisation(1.0)
-    print(f"indicators benchmark: {n} pregnancies (seed {args.seed}; issue target "
-          f"{TARGET_PREGNANCIES:,}); machine busy before start: {busy:.0%} of all cores")
+    print(
+        f"indicators benchmark: {n} pregnancies (seed {args.seed}; issue target "
+        f"{TARGET_PREGNANCIES:,}); machine busy before start: {busy:.0%} of all cores"
+    )
     sim_s = simulate_once(out, n, args.seed)
     print(f"simulated into {out} ({sim_s:.1f} s)")
     db_url = f"{args.pg_url.rstrip('/')}/{args.database}"
-    result: dict[str, Any] = {"benchmark": "indicators", "timestamp": stamp, "pregnancies": n,
-                              "seed": args.seed, "target_pregnancies": TARGET_PREGNANCIES,
-                              "machine_busy_before_start": round(busy, 3),
-                              "cpu_count": os.cpu_count(), "simulation_dir": str(out)}
+    result: dict[str, Any] = {
+        "benchmark": "indicators",
+        "timestamp": stamp,
+        "pregnancies": n,
+        "seed": args.seed,
+        "target_pregnancies": TARGET_PREGNANCIES,
+        "machine_busy_before_start": round(busy, 3),
+        "cpu_count": os.cpu_count(),
+        "simulation_dir": str(out),
+    }
     services = None
     child: subprocess.Popen[str] | None = None
     try:
-        services, later, info = setup_database(args.pg_url.rstrip("/"), args.database, out,
-                                               args.holdback)
+        services, later, info = setup_database(
+            args.pg_url.rstrip("/"), args.database, out, args.holdback
+        )
         result["load"] = info
-        print(f"loaded {info['resources_sent']} resources in {info['load_seconds']} s "
-              f"({info['resources_per_s']}/s); process_queue {info['process_queue_seconds']} s "
-              f"({info['women_assembled']} women)")
+        print(
+            f"loaded {info['resources_sent']} resources in {info['load_seconds']} s "
+            f"({info['resources_per_s']}/s); process_queue {info['process_queue_seconds']} s "
+            f"({info['women_assembled']} women)"
+        )
         # (a) full job in a fresh process
         child = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.indicators", "--child", db_url, str(out)],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         full = _read_child(child)
         result["full"] = full
-        print(f"(a) full refresh: {full['seconds']:.2f} s, {full['rows']} result rows "
-              f"(build_frames+compute_all+store); job process peak RSS "
-              f"{full['vm_hwm_mib']:.0f} MiB (before: {full['rss_before_mib']:.0f} MiB)")
+        print(
+            f"(a) full refresh: {full['seconds']:.2f} s, {full['rows']} result rows "
+            f"(build_frames+compute_all+store); job process peak RSS "
+            f"{full['vm_hwm_mib']:.0f} MiB (before: {full['rss_before_mib']:.0f} MiB)"
+        )
         # (b) incremental after ~1 % new data
         counts = new_counts()
         for inst, bundles in later:
@@ -247,20 +299,30 @@ def _run(args: argparse.Namespace) -> int:
         child.stdin.write("incremental\n")
         child.stdin.flush()
         inc = _read_child(child)
-        inc.update({"new_bundles": counts["bundles"], "new_entries": counts["bundle_entries"],
-                    "women_reassembled": requeued, "process_queue_seconds": round(pq, 2)})
+        inc.update(
+            {
+                "new_bundles": counts["bundles"],
+                "new_entries": counts["bundle_entries"],
+                "women_reassembled": requeued,
+                "process_queue_seconds": round(pq, 2),
+            }
+        )
         result["incremental"] = inc
-        print(f"(b) incremental refresh after {counts['bundles']} held-back bundles "
-              f"({counts['bundle_entries']} entries, {requeued} women re-assembled): "
-              f"{inc['seconds']:.2f} s, {inc['rows']} rows rewritten")
+        print(
+            f"(b) incremental refresh after {counts['bundles']} held-back bundles "
+            f"({counts['bundle_entries']} entries, {requeued} women re-assembled): "
+            f"{inc['seconds']:.2f} s, {inc['rows']} rows rewritten"
+        )
         child.stdin.write("parts\n")
         child.stdin.flush()
         parts = _read_child(child)
         result["full_breakdown"] = parts
         result["job_peak_rss_mib"] = parts["vm_hwm_mib"]
-        print(f"    full job parts (warm process): build_frames {parts['build_frames']:.2f} s, "
-              f"compute_all {parts['compute_all']:.2f} s ({parts['periods']} periods); "
-              f"(c) job peak RSS over all phases {parts['vm_hwm_mib']:.0f} MiB")
+        print(
+            f"    full job parts (warm process): build_frames {parts['build_frames']:.2f} s, "
+            f"compute_all {parts['compute_all']:.2f} s ({parts['periods']} periods); "
+            f"(c) job peak RSS over all phases {parts['vm_hwm_mib']:.0f} MiB"
+        )
         child.stdin.close()
         child.wait(timeout=60)
         result["database"] = db_counts(services)
@@ -298,8 +360,9 @@ def _read_child(child: subprocess.Popen[str]) -> dict[str, Any]:
     return dict(json.loads(line))
 
 
-def _service_district_months(services: Any, indicators: list[str]) -> dict[tuple[str, str],
-                                                                          tuple[int, int]]:
+def _service_district_months(
+    services: Any, indicators: list[str]
+) -> dict[tuple[str, str], tuple[int, int]]:
     from sqlalchemy import select
 
     from mch_service.indicators.results import IndicatorResult
@@ -309,7 +372,8 @@ def _service_district_months(services: Any, indicators: list[str]) -> dict[tuple
         rows = session.execute(
             select(R.indicator_id, R.period, R.numerator, R.denominator).where(
                 R.area == "district", R.institution == "all", R.indicator_id.in_(indicators)
-            )).all()
+            )
+        ).all()
     return {(i, p): (int(nu), int(de)) for i, p, nu, de in rows}
 
 
@@ -334,15 +398,20 @@ def _child(db_url: str, out: Path) -> None:
 
     t0 = time.perf_counter()
     rows = services.indicators.refresh(full=True)
-    emit({"seconds": time.perf_counter() - t0, "rows": rows, "vm_hwm_mib": _vm_hwm_mib(),
-          "rss_before_mib": rss_before})
+    emit(
+        {
+            "seconds": time.perf_counter() - t0,
+            "rows": rows,
+            "vm_hwm_mib": _vm_hwm_mib(),
+            "rss_before_mib": rss_before,
+        }
+    )
     for command in sys.stdin:
         command = command.strip()
         if command == "incremental":
             t0 = time.perf_counter()
             rows = services.indicators.refresh()
-            emit({"seconds": time.perf_counter() - t0, "rows": rows,
-                  "vm_hwm_mib": _vm_hwm_mib()})
+            emit({"seconds": time.perf_counter() - t0, "rows": rows, "vm_hwm_mib": _vm_hwm_mib()})
         elif command == "parts":
             from mch_service.domain.facts import build_frames
             from mch_service.indicators.calculations import compute_all
@@ -357,8 +426,15 @@ def _child(db_url: str, out: Path) -> None:
             t2 = time.perf_counter()
             compute_all(frames, periods, ind.settings)
             t3 = time.perf_counter()
-            emit({"build_frames": t1 - t0, "compute_all": t3 - t2, "periods": len(periods),
-                  "pregnancy_rows": len(frames.pregnancies), "vm_hwm_mib": _vm_hwm_mib()})
+            emit(
+                {
+                    "build_frames": t1 - t0,
+                    "compute_all": t3 - t2,
+                    "periods": len(periods),
+                    "pregnancy_rows": len(frames.pregnancies),
+                    "vm_hwm_mib": _vm_hwm_mib(),
+                }
+            )
     services.db.dispose()
 
 

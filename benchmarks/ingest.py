@@ -106,47 +106,93 @@ class CpuReading:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--bundles", type=int, default=None,
-                        help="Bundles in the timed phase (default 2000, ~52k resources; "
-                             "100 with --quick)")
-    parser.add_argument("--warmup", type=int, default=None,
-                        help="Bundles sent before timing and left out of the figures "
-                             "(default: a tenth of --bundles, at least 2 x --concurrency)")
-    parser.add_argument("--quick", action="store_true",
-                        help="Smoke run: 100 timed bundles")
-    parser.add_argument("--concurrency", type=int, default=8,
-                        help="Requests in flight at once, over all senders (default 8)")
-    parser.add_argument("--senders", type=int, default=4,
-                        help="Sending institutions, each with its own API key (default 4)")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="Server worker processes (mch-service serve --workers; default 2)")
+    parser.add_argument(
+        "--bundles",
+        type=int,
+        default=None,
+        help="Bundles in the timed phase (default 2000, ~52k resources; 100 with --quick)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="Bundles sent before timing and left out of the figures "
+        "(default: a tenth of --bundles, at least 2 x --concurrency)",
+    )
+    parser.add_argument("--quick", action="store_true", help="Smoke run: 100 timed bundles")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="Requests in flight at once, over all senders (default 8)",
+    )
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=4,
+        help="Sending institutions, each with its own API key (default 4)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="Server worker processes (mch-service serve --workers; default 2)",
+    )
     parser.add_argument("--seed", type=int, default=20240601, help="Seed of the Bundle generator")
-    parser.add_argument("--pg-url", default=DEFAULT_PG,
-                        help=f"PostgreSQL server, without a database name (default {DEFAULT_PG})")
-    parser.add_argument("--database", default="mch_bench_ingest",
-                        help="Database to create (dropped first if it exists); must start with "
-                             f"{DATABASE_PREFIX!r}")
+    parser.add_argument(
+        "--pg-url",
+        default=DEFAULT_PG,
+        help=f"PostgreSQL server, without a database name (default {DEFAULT_PG})",
+    )
+    parser.add_argument(
+        "--database",
+        default="mch_bench_ingest",
+        help="Database to create (dropped first if it exists); must start with "
+        f"{DATABASE_PREFIX!r}",
+    )
     parser.add_argument("--port", type=int, default=0, help="Server port (default: a free one)")
-    parser.add_argument("--timeout", type=float, default=300.0,
-                        help="Seconds one request may take before it counts as an error")
-    parser.add_argument("--no-analyze", dest="analyze", action="store_false",
-                        help="Do not ANALYZE the database after the warm-up. By default it is "
-                             "analyzed there, as autovacuum would have done by then in "
-                             "production: without statistics PostgreSQL may pick a wrong index "
-                             "for the identifier and content-key lookups, and this machine's "
-                             "cluster runs with autovacuum off")
-    parser.add_argument("--keep", action="store_true",
-                        help="Keep the database afterwards (the server is always stopped)")
-    parser.add_argument("--profile", action="store_true",
-                        help="Sample the server with py-spy during the timed phase and print "
-                             "where its CPU goes (needs: .venv/bin/pip install py-spy; "
-                             "sampling costs some throughput)")
-    parser.add_argument("--assembly", choices=("queued", "inline"), default="queued",
-                        help="MCH_DOMAIN_ASSEMBLY of the server: queued (ingest writes the "
-                             "store and facts, a loop assembles women; the drain time is "
-                             "reported) or inline (all in the ingest transaction)")
-    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR,
-                        help="Where the JSON result (and server log) go")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="Seconds one request may take before it counts as an error",
+    )
+    parser.add_argument(
+        "--no-analyze",
+        dest="analyze",
+        action="store_false",
+        help="Do not ANALYZE the database after the warm-up. By default it is "
+        "analyzed there, as autovacuum would have done by then in "
+        "production: without statistics PostgreSQL may pick a wrong index "
+        "for the identifier and content-key lookups, and this machine's "
+        "cluster runs with autovacuum off",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="Keep the database afterwards (the server is always stopped)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="Sample the server with py-spy during the timed phase and print "
+        "where its CPU goes (needs: .venv/bin/pip install py-spy; "
+        "sampling costs some throughput)",
+    )
+    parser.add_argument(
+        "--assembly",
+        choices=("queued", "inline"),
+        default="queued",
+        help="MCH_DOMAIN_ASSEMBLY of the server: queued (ingest writes the "
+        "store and facts, a loop assembles women; the drain time is "
+        "reported) or inline (all in the ingest transaction)",
+    )
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=RESULTS_DIR,
+        help="Where the JSON result (and server log) go",
+    )
 
 
 @dataclass(frozen=True)
@@ -171,24 +217,49 @@ class Settings:
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
         bundles = args.bundles if args.bundles is not None else (100 if args.quick else 2000)
-        warmup = args.warmup if args.warmup is not None else max(bundles // 10,
-                                                                  2 * args.concurrency)
+        warmup = (
+            args.warmup if args.warmup is not None else max(bundles // 10, 2 * args.concurrency)
+        )
         if not args.database.startswith(DATABASE_PREFIX):
-            raise BenchmarkError(f"--database must start with {DATABASE_PREFIX!r}: the benchmark "
-                                 "drops it, so it must be one of its own")
+            raise BenchmarkError(
+                f"--database must start with {DATABASE_PREFIX!r}: the benchmark "
+                "drops it, so it must be one of its own"
+            )
         if bundles < 1 or warmup < 0 or args.concurrency < 1 or args.senders < 1:
             raise BenchmarkError("--bundles, --concurrency and --senders must be positive")
-        return cls(bundles, warmup, args.concurrency, args.senders, args.workers, args.seed,
-                   args.pg_url.rstrip("/"), args.database, args.port, args.timeout,
-                   args.analyze, args.keep, args.profile, args.quick, args.results_dir,
-                   args.assembly)
+        return cls(
+            bundles,
+            warmup,
+            args.concurrency,
+            args.senders,
+            args.workers,
+            args.seed,
+            args.pg_url.rstrip("/"),
+            args.database,
+            args.port,
+            args.timeout,
+            args.analyze,
+            args.keep,
+            args.profile,
+            args.quick,
+            args.results_dir,
+            args.assembly,
+        )
 
     def public(self) -> dict[str, Any]:
-        return {"bundles": self.bundles, "warmup_bundles": self.warmup,
-                "concurrency": self.concurrency, "senders": self.senders,
-                "server_workers": self.workers, "seed": self.seed, "database": self.database,
-                "quick": self.quick, "profile": self.profile,
-                "analyze_after_warmup": self.analyze, "assembly": self.assembly}
+        return {
+            "bundles": self.bundles,
+            "warmup_bundles": self.warmup,
+            "concurrency": self.concurrency,
+            "senders": self.senders,
+            "server_workers": self.workers,
+            "seed": self.seed,
+            "database": self.database,
+            "quick": self.quick,
+            "profile": self.profile,
+            "analyze_after_warmup": self.analyze,
+            "assembly": self.assembly,
+        }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -202,8 +273,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"\ningest benchmark FAILED: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ningest benchmark interrupted (server stopped; database dropped unless --keep)",
-              file=sys.stderr)
+        print(
+            "\ningest benchmark interrupted (server stopped; database dropped unless --keep)",
+            file=sys.stderr,
+        )
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -241,8 +314,10 @@ class IngestBenchmark:
         s = self.s
         s.results_dir.mkdir(parents=True, exist_ok=True)
         log_path = s.results_dir / f"ingest-{self.stamp}.server.log"
-        print(f"ingest benchmark: {s.bundles} timed bundles (+{s.warmup} warm-up), "
-              f"{s.senders} senders, {s.concurrency} in flight, {s.workers} server workers")
+        print(
+            f"ingest benchmark: {s.bundles} timed bundles (+{s.warmup} warm-up), "
+            f"{s.senders} senders, {s.concurrency} in flight, {s.workers} server workers"
+        )
 
         t0 = time.perf_counter()
         senders = hospitals(s.senders)
@@ -255,9 +330,11 @@ class IngestBenchmark:
         timed = [_payload(*gen.next_bundle()) for _ in range(s.bundles)]
         gen_seconds = time.perf_counter() - t0
         timed_resources = sum(p.entries for p in timed)
-        print(f"generated {len(sample) + len(warmup) + len(timed)} bundles in {gen_seconds:.1f} s "
-              f"({timed_resources / len(timed):.1f} resources and "
-              f"{sum(len(p.body) for p in timed) / len(timed) / 1024:.1f} KiB per bundle)")
+        print(
+            f"generated {len(sample) + len(warmup) + len(timed)} bundles in {gen_seconds:.1f} s "
+            f"({timed_resources / len(timed):.1f} resources and "
+            f"{sum(len(p.body) for p in timed) / len(timed) / 1024:.1f} KiB per bundle)"
+        )
 
         # Other work on the machine takes cores from the server; measure it to warn about it.
         quiet = procstats.machine_utilisation(1.0)
@@ -280,8 +357,9 @@ class IngestBenchmark:
                 drop_database(s.pg_url, s.database)
         assert result is not None
         result["server"]["exit_code"] = stop_code
-        result["server"]["log"] = str(log_path.relative_to(ROOT)) if log_path.is_relative_to(
-            ROOT) else str(log_path)
+        result["server"]["log"] = (
+            str(log_path.relative_to(ROOT)) if log_path.is_relative_to(ROOT) else str(log_path)
+        )
         result["server"]["log_error_lines"] = _error_lines(log_path)
         result["database_kept"] = s.keep
         result["machine_busy_before_start"] = round(quiet, 3)
@@ -296,29 +374,57 @@ class IngestBenchmark:
     # -- setup ---------------------------------------------------------------------------
 
     def _cli(self, *argv: str) -> str:
-        done = subprocess.run([str(self.cli), *argv], env=self.env, capture_output=True,
-                              text=True, cwd=ROOT, check=False)
+        done = subprocess.run(
+            [str(self.cli), *argv],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
         if done.returncode != 0:
-            raise BenchmarkError(f"mch-service {' '.join(argv)} failed ({done.returncode}):\n"
-                                 f"{done.stderr[-2000:]}")
+            raise BenchmarkError(
+                f"mch-service {' '.join(argv)} failed ({done.returncode}):\n{done.stderr[-2000:]}"
+            )
         return done.stdout
 
     def _register(self, hospital: Hospital) -> str:
-        out = self._cli("institutions", "add", "--id", hospital.institution_id,
-                        "--name", hospital.name, "--json")
+        out = self._cli(
+            "institutions",
+            "add",
+            "--id",
+            hospital.institution_id,
+            "--name",
+            hospital.name,
+            "--json",
+        )
         return str(orjson.loads(out.strip().splitlines()[-1])["api_key"])
 
     # -- pushing -------------------------------------------------------------------------
 
-    async def _drive(self, server: Server, keys: list[str], sample: list[Payload],
-                     warmup: list[Payload], timed: list[Payload]) -> dict[str, Any]:
+    async def _drive(
+        self,
+        server: Server,
+        keys: list[str],
+        sample: list[Payload],
+        warmup: list[Payload],
+        timed: list[Payload],
+    ) -> dict[str, Any]:
         s = self.s
-        headers = [{"Authorization": f"Bearer {k}", "Content-Type": "application/fhir+json",
-                    "Accept": "application/fhir+json"} for k in keys]
-        limits = httpx.Limits(max_connections=s.concurrency,
-                              max_keepalive_connections=s.concurrency)
-        async with httpx.AsyncClient(base_url=server.base_url, limits=limits,
-                                     timeout=s.timeout) as client:
+        headers = [
+            {
+                "Authorization": f"Bearer {k}",
+                "Content-Type": "application/fhir+json",
+                "Accept": "application/fhir+json",
+            }
+            for k in keys
+        ]
+        limits = httpx.Limits(
+            max_connections=s.concurrency, max_keepalive_connections=s.concurrency
+        )
+        async with httpx.AsyncClient(
+            base_url=server.base_url, limits=limits, timeout=s.timeout
+        ) as client:
             await self._check_sample(client, headers, sample)
             self.acknowledged += sample
             start_rss = sum(procstats.rss_bytes(p) for p in server.pids())
@@ -327,8 +433,10 @@ class IngestBenchmark:
                 if warmup:
                     warm = await _push(client, headers, warmup, s.concurrency, "warm-up")
                     if warm.errors:
-                        raise BenchmarkError(f"{len(warm.errors)} warm-up requests failed, "
-                                             f"first: {warm.errors[0].error}")
+                        raise BenchmarkError(
+                            f"{len(warm.errors)} warm-up requests failed, "
+                            f"first: {warm.errors[0].error}"
+                        )
                 else:
                     warm = Phase("warm-up", [], 0.0)
                 self.acknowledged += warmup
@@ -344,12 +452,14 @@ class IngestBenchmark:
                 spy_before = procstats.cpu_seconds([spy.proc.pid]) if spy else {}
                 main = await _push(client, headers, timed, s.concurrency, "timed")
                 after = _cpu_reading(server, s.database)
-                self.acknowledged += [p for p, o in zip(timed, main.outcomes, strict=True)
-                                      if o.error is None]
+                self.acknowledged += [
+                    p for p, o in zip(timed, main.outcomes, strict=True) if o.error is None
+                ]
                 if spy is not None:
                     # py-spy's own CPU is not "other load": count it apart.
                     after.profiler = procstats.cpu_delta(
-                        spy_before, procstats.cpu_seconds([spy.proc.pid]))
+                        spy_before, procstats.cpu_seconds([spy.proc.pid])
+                    )
                     spy.stop()
             finally:
                 sampler.stop()
@@ -358,8 +468,9 @@ class IngestBenchmark:
             "pids": server.pids(),
             "rss_before_warmup_mib": round(start_rss / 2**20, 1),
             "peak_rss_mib": round(sampler.peak_total / 2**20, 1),
-            "peak_rss_mib_by_process": {str(pid): round(v / 2**20, 1)
-                                        for pid, v in sampler.peak_by_pid.items()},
+            "peak_rss_mib_by_process": {
+                str(pid): round(v / 2**20, 1) for pid, v in sampler.peak_by_pid.items()
+            },
             "rss_samples": sampler.samples,
         }
         if spy is not None:
@@ -370,21 +481,28 @@ class IngestBenchmark:
             print(summary.render())
         return result
 
-    async def _check_sample(self, client: httpx.AsyncClient, headers: list[dict[str, str]],
-                            sample: list[Payload]) -> None:
+    async def _check_sample(
+        self, client: httpx.AsyncClient, headers: list[dict[str, str]], sample: list[Payload]
+    ) -> None:
         """Before timing anything: each sender's first Bundle must be accepted whole, every
         entry created. A benchmark of rejected requests would measure the wrong thing."""
         for p in sample:
             r = await client.post("/fhir", content=p.body, headers=headers[p.sender])
             if r.status_code != 200:
-                raise BenchmarkError(f"sample bundle of sender {p.sender} answered "
-                                     f"{r.status_code}:\n{r.text[:3000]}")
+                raise BenchmarkError(
+                    f"sample bundle of sender {p.sender} answered {r.status_code}:\n{r.text[:3000]}"
+                )
             body = r.json()
             statuses = [e.get("response", {}).get("status") for e in body.get("entry", [])]
-            if body.get("type") != "transaction-response" or len(statuses) != p.entries or any(
-                    not str(st).startswith("201") for st in statuses):
-                raise BenchmarkError(f"sample bundle of sender {p.sender}: expected "
-                                     f"{p.entries} x '201 Created', got {Counter(statuses)}")
+            if (
+                body.get("type") != "transaction-response"
+                or len(statuses) != p.entries
+                or any(not str(st).startswith("201") for st in statuses)
+            ):
+                raise BenchmarkError(
+                    f"sample bundle of sender {p.sender}: expected "
+                    f"{p.entries} x '201 Created', got {Counter(statuses)}"
+                )
             if not all(e["response"].get("location") for e in body["entry"]):
                 raise BenchmarkError("sample bundle: an entry's response has no location")
         print(f"sample checked: {len(sample)} bundles, every entry 201 Created")
@@ -426,9 +544,14 @@ class IngestBenchmark:
         stored_versions = versions[0] if versions else -1
         total = sum(expected.values())
         ok = stored == total and stored_versions == total and by_type == dict(expected)
-        return {"ok": ok, "acknowledged": total, "stored_resources": stored,
-                "stored_versions": stored_versions, "by_type": by_type,
-                "expected_by_type": dict(expected)}
+        return {
+            "ok": ok,
+            "acknowledged": total,
+            "stored_resources": stored,
+            "stored_versions": stored_versions,
+            "by_type": by_type,
+            "expected_by_type": dict(expected),
+        }
 
 
 # -- client ----------------------------------------------------------------------------------
@@ -436,14 +559,19 @@ class IngestBenchmark:
 
 def _payload(sender: int, bundle: dict[str, Any]) -> Payload:
     entries = bundle["entry"]
-    return Payload(sender, orjson.dumps(bundle), len(entries),
-                   Counter(e["resource"]["resourceType"] for e in entries))
+    return Payload(
+        sender,
+        orjson.dumps(bundle),
+        len(entries),
+        Counter(e["resource"]["resourceType"] for e in entries),
+    )
 
 
 def _judge(status: int, body: bytes, entries: int, latency: float) -> Outcome:
     if status != 200:
-        return Outcome(latency, status, 0, entries,
-                       f"HTTP {status}: {body[:500].decode(errors='replace')}")
+        return Outcome(
+            latency, status, 0, entries, f"HTTP {status}: {body[:500].decode(errors='replace')}"
+        )
     try:
         answer = orjson.loads(body)
         created = sum(1 for e in answer["entry"] if e["response"]["status"].startswith("201"))
@@ -453,8 +581,13 @@ def _judge(status: int, body: bytes, entries: int, latency: float) -> Outcome:
     return Outcome(latency, status, created, entries, error)
 
 
-async def _push(client: httpx.AsyncClient, headers: list[dict[str, str]],
-                payloads: Sequence[Payload], concurrency: int, label: str) -> Phase:
+async def _push(
+    client: httpx.AsyncClient,
+    headers: list[dict[str, str]],
+    payloads: Sequence[Payload],
+    concurrency: int,
+    label: str,
+) -> Phase:
     """Send every payload, ``concurrency`` at a time (each worker takes the next payload as
     soon as its previous answer is in: a closed loop, as senders that wait for an answer)."""
     outcomes: list[Outcome | None] = [None] * len(payloads)
@@ -470,19 +603,24 @@ async def _push(client: httpx.AsyncClient, headers: list[dict[str, str]],
             start = time.perf_counter()
             try:
                 r = await client.post("/fhir", content=p.body, headers=headers[p.sender])
-                outcomes[i] = _judge(r.status_code, r.content, p.entries,
-                                     time.perf_counter() - start)
+                outcomes[i] = _judge(
+                    r.status_code, r.content, p.entries, time.perf_counter() - start
+                )
             except httpx.HTTPError as exc:
-                outcomes[i] = Outcome(time.perf_counter() - start, 0, 0, p.entries,
-                                      f"{type(exc).__name__}: {exc}")
+                outcomes[i] = Outcome(
+                    time.perf_counter() - start, 0, 0, p.entries, f"{type(exc).__name__}: {exc}"
+                )
             done += 1
 
     async def progress(started: float) -> None:
         while True:
             await asyncio.sleep(10)
             elapsed = time.perf_counter() - started
-            print(f"  {label}: {done}/{len(payloads)} bundles, {elapsed:.0f} s, "
-                  f"{done / elapsed:.1f} bundles/s", flush=True)
+            print(
+                f"  {label}: {done}/{len(payloads)} bundles, {elapsed:.0f} s, "
+                f"{done / elapsed:.1f} bundles/s",
+                flush=True,
+            )
 
     started = time.perf_counter()
     reporter = asyncio.create_task(progress(started))
@@ -498,8 +636,13 @@ async def _push(client: httpx.AsyncClient, headers: list[dict[str, str]],
 
 def _cpu_reading(server: Server, database: str) -> CpuReading:
     busy, total = procstats.machine_busy()
-    return CpuReading(time.process_time(), procstats.cpu_seconds(server.pids()),
-                      procstats.cpu_seconds(procstats.postgres_pids(database)), busy, total)
+    return CpuReading(
+        time.process_time(),
+        procstats.cpu_seconds(server.pids()),
+        procstats.cpu_seconds(procstats.postgres_pids(database)),
+        busy,
+        total,
+    )
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -510,8 +653,9 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[int(rank) - 1]
 
 
-def _figures(s: Settings, main: Phase, warm: Phase, before: CpuReading, after: CpuReading,
-             sample_count: int) -> dict[str, Any]:
+def _figures(
+    s: Settings, main: Phase, warm: Phase, before: CpuReading, after: CpuReading, sample_count: int
+) -> dict[str, Any]:
     latencies = sorted(o.latency * 1000 for o in main.outcomes)
     wall = main.wall
     cpus = os.cpu_count() or 1
@@ -532,10 +676,12 @@ def _figures(s: Settings, main: Phase, warm: Phase, before: CpuReading, after: C
         "results": {
             "resources_per_s": round(main.created / wall, 1),
             "bundles_per_s": round(len(main.outcomes) / wall, 2),
-            "latency_ms": {"p50": round(_percentile(latencies, 50), 1),
-                           "p90": round(_percentile(latencies, 90), 1),
-                           "p99": round(_percentile(latencies, 99), 1),
-                           "max": round(latencies[-1], 1) if latencies else None},
+            "latency_ms": {
+                "p50": round(_percentile(latencies, 50), 1),
+                "p90": round(_percentile(latencies, 90), 1),
+                "p99": round(_percentile(latencies, 99), 1),
+                "max": round(latencies[-1], 1) if latencies else None,
+            },
             "timed_wall_s": round(wall, 2),
             "timed_bundles": len(main.outcomes),
             "timed_resources_created": main.created,
@@ -576,9 +722,14 @@ def _machine(pg_url: str) -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpus": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
-            "postgres": _postgres_version(pg_url), "postgres_autovacuum": autovacuum_setting(
-                pg_url), "commit": _git_commit()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "postgres": _postgres_version(pg_url),
+        "postgres_autovacuum": autovacuum_setting(pg_url),
+        "commit": _git_commit(),
+    }
 
 
 def _postgres_version(pg_url: str) -> str | None:
@@ -592,11 +743,18 @@ def _postgres_version(pg_url: str) -> str | None:
 
 def _git_commit() -> str | None:
     try:
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
-                                "--untracked-files=no"], capture_output=True, text=True,
-                               check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
     return head + ("+dirty" if dirty else "")
@@ -643,12 +801,15 @@ def _report(r: dict[str, Any]) -> str:
     ]
     if cpu["other_share_of_machine"] > 0.05 or r["machine_busy_before_start"] > 0.10:
         before = 100 * r["machine_busy_before_start"]
-        lines.append(f"WARNING            the machine was not quiet ({before:.0f}% busy before the "
-                     f"start, {cpu['other_s']:.1f} CPU s used by other processes in the timed "
-                     "phase): the figures are lower than this code can do")
+        lines.append(
+            f"WARNING            the machine was not quiet ({before:.0f}% busy before the "
+            f"start, {cpu['other_s']:.1f} CPU s used by other processes in the timed "
+            "phase): the figures are lower than this code can do"
+        )
     if srv.get("log_error_lines"):
-        lines.append(f"server log         {srv['log_error_lines']} error/traceback lines: see "
-                     f"{srv['log']}")
+        lines.append(
+            f"server log         {srv['log_error_lines']} error/traceback lines: see {srv['log']}"
+        )
     return "\n".join(lines)
 
 
@@ -659,10 +820,20 @@ class Server:
     """``mch-service serve`` in its own session (process group), so that a stop reaches its
     workers even if the supervisor dies first."""
 
-    def __init__(self, cli: Path, env: dict[str, str], port: int, workers: int,
-                 log_path: Path) -> None:
-        self.argv = [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port),
-                     "--workers", str(workers), "--no-upgrade"]
+    def __init__(
+        self, cli: Path, env: dict[str, str], port: int, workers: int, log_path: Path
+    ) -> None:
+        self.argv = [
+            str(cli),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-upgrade",
+        ]
         self.env = env
         self.base_url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
@@ -679,16 +850,24 @@ class Server:
 
     def start(self) -> None:
         self._log = self.log_path.open("w")
-        self._proc = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, stdout=self._log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self._proc = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_ready(self, timeout: float) -> None:
         assert self._proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise BenchmarkError(f"the server exited ({self._proc.returncode}) before it "
-                                     f"was ready:\n{_tail(self.log_path)}")
+                raise BenchmarkError(
+                    f"the server exited ({self._proc.returncode}) before it "
+                    f"was ready:\n{_tail(self.log_path)}"
+                )
             try:
                 if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
                     # uvicorn answers as soon as the first worker is up; give the others a
@@ -698,8 +877,9 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise BenchmarkError(f"the server did not answer /healthz within {timeout:.0f} s:\n"
-                             f"{_tail(self.log_path)}")
+        raise BenchmarkError(
+            f"the server did not answer /healthz within {timeout:.0f} s:\n{_tail(self.log_path)}"
+        )
 
     def stop(self, timeout: float = 30.0) -> int | None:
         """SIGTERM, as a service manager would stop it (uvicorn shuts its workers down); kill
@@ -713,8 +893,10 @@ class Server:
             try:
                 code = proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                print("server did not stop within 30 s of SIGTERM; killing its process group",
-                      file=sys.stderr)
+                print(
+                    "server did not stop within 30 s of SIGTERM; killing its process group",
+                    file=sys.stderr,
+                )
                 os.killpg(proc.pid, signal.SIGKILL)
                 code = proc.wait()
         else:
@@ -732,8 +914,9 @@ def recreate_database(pg_url: str, name: str) -> None:
     assert name.startswith(DATABASE_PREFIX)
     try:
         with _admin_connect(pg_url) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except psycopg.Error as exc:
         raise BenchmarkError(f"cannot create database {name} at {pg_url}: {exc}") from exc
@@ -756,8 +939,9 @@ def autovacuum_setting(pg_url: str) -> str | None:
 def drop_database(pg_url: str, name: str) -> None:
     assert name.startswith(DATABASE_PREFIX)
     with _admin_connect(pg_url) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def _mch_service_cli() -> Path:

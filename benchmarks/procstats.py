@@ -59,8 +59,12 @@ def pids_named(name: str) -> list[int]:
 
 def _cmdline(pid: int) -> str:
     try:
-        return (_PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(
-            errors="replace")
+        return (
+            (_PROC / str(pid) / "cmdline")
+            .read_bytes()
+            .replace(b"\0", b" ")
+            .decode(errors="replace")
+        )
     except OSError:
         return ""
 

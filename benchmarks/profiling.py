@@ -79,9 +79,24 @@ class PySpy:
             # --gil: only samples of threads holding the GIL, i.e. running Python code.
             # Without it, threads blocked in psycopg's wait for PostgreSQL or in the event
             # loop's poll count as busy and hide where the CPU goes.
-            [exe, "record", "--pid", str(pid), "--subprocesses", "--gil", "--rate", str(rate),
-             "--format", "raw", "--output", str(output), "--nonblocking"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                exe,
+                "record",
+                "--pid",
+                str(pid),
+                "--subprocesses",
+                "--gil",
+                "--rate",
+                str(rate),
+                "--format",
+                "raw",
+                "--output",
+                str(output),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
     def stop(self) -> None:
         # SIGINT makes py-spy write what it has and exit, like Ctrl-C.
@@ -104,14 +119,20 @@ class ProfileSummary:
     top_inclusive: list[tuple[str, float]]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"samples": self.samples, "by_component": self.by_component,
-                "top_self": self.top_self, "top_inclusive": self.top_inclusive}
+        return {
+            "samples": self.samples,
+            "by_component": self.by_component,
+            "top_self": self.top_self,
+            "top_inclusive": self.top_inclusive,
+        }
 
     def render(self) -> str:
         lines = [f"server profile: {self.samples} samples holding the GIL (shares of them)"]
-        for title, rows in (("by component", self.by_component),
-                            ("top functions, self", self.top_self),
-                            ("top mch_service functions, inclusive", self.top_inclusive)):
+        for title, rows in (
+            ("by component", self.by_component),
+            ("top functions, self", self.top_self),
+            ("top mch_service functions, inclusive", self.top_inclusive),
+        ):
             lines.append(f"  {title}:")
             lines += [f"    {share:5.1f}%  {name}" for name, share in rows]
         return "\n".join(lines)
@@ -138,8 +159,10 @@ def summarise(raw: Path, top: int = 20) -> ProfileSummary:
         # time goes (library frames above them would all be ~100%).
         for name in {_function(f) for f in frames if "mch_service/" in f}:
             incl_counts[name] += count
-        comp = next((c for f in reversed(frames) if (c := _component(f))), "other (stdlib, "
-                    "C extensions, interpreter)")
+        comp = next(
+            (c for f in reversed(frames) if (c := _component(f))),
+            "other (stdlib, C extensions, interpreter)",
+        )
         comp_counts[comp] += count
 
     def shares(counter: Counter[str], n: int) -> list[tuple[str, float]]:
@@ -147,5 +170,9 @@ def summarise(raw: Path, top: int = 20) -> ProfileSummary:
 
     if total == 0:
         return ProfileSummary(0, [], [], [])
-    return ProfileSummary(total, shares(comp_counts, len(comp_counts)),
-                          shares(self_counts, top), shares(incl_counts, top))
+    return ProfileSummary(
+        total,
+        shares(comp_counts, len(comp_counts)),
+        shares(self_counts, top),
+        shares(incl_counts, top),
+    )

@@ -57,27 +57,50 @@ PASSWORD = "bench-" + "x" * 12  # throw-away accounts in a throw-away database
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--reuse-db", action="store_true",
-                        help="Use the database `indicators --keep` left (--database) as it is")
-    parser.add_argument("--database", default=None,
-                        help="Database (default: mch_bench_indicators with --reuse-db, else "
-                             "mch_bench_worklists, created and dropped unless --keep); must "
-                             f"start with {DATABASE_PREFIX!r}")
-    parser.add_argument("--pregnancies", type=int, default=None,
-                        help=f"Simulated pregnancies when building the database (default "
-                             f"{DEFAULT_PREGNANCIES}; 200 with --quick)")
+    parser.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="Use the database `indicators --keep` left (--database) as it is",
+    )
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="Database (default: mch_bench_indicators with --reuse-db, else "
+        "mch_bench_worklists, created and dropped unless --keep); must "
+        f"start with {DATABASE_PREFIX!r}",
+    )
+    parser.add_argument(
+        "--pregnancies",
+        type=int,
+        default=None,
+        help=f"Simulated pregnancies when building the database (default "
+        f"{DEFAULT_PREGNANCIES}; 200 with --quick)",
+    )
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--quick", action="store_true", help="Smoke run")
-    parser.add_argument("--requests", type=int, default=240,
-                        help="Timed requests per mode (in-process, HTTP); default 240")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=240,
+        help="Timed requests per mode (in-process, HTTP); default 240",
+    )
     parser.add_argument("--target-pregnancies", type=int, default=100_000)
     parser.add_argument("--target-cases", type=int, default=15_000)
-    parser.add_argument("--target-items", type=int, default=30_000,
-                        help="Work items after topping up (default 30,000: two per case)")
-    parser.add_argument("--no-synthetic", dest="synthetic", action="store_false",
-                        help="Do not add synthetic rows; measure the loaded rows only")
-    parser.add_argument("--no-http", dest="http", action="store_false",
-                        help="Skip the HTTP measurement")
+    parser.add_argument(
+        "--target-items",
+        type=int,
+        default=30_000,
+        help="Work items after topping up (default 30,000: two per case)",
+    )
+    parser.add_argument(
+        "--no-synthetic",
+        dest="synthetic",
+        action="store_false",
+        help="Do not add synthetic rows; measure the loaded rows only",
+    )
+    parser.add_argument(
+        "--no-http", dest="http", action="store_false", help="Skip the HTTP measurement"
+    )
     parser.add_argument("--workers", type=int, default=1, help="Server workers (default 1)")
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--keep", action="store_true", help="Keep the database")
@@ -102,9 +125,14 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _summary(ms: list[float]) -> dict[str, float]:
-    return {"n": len(ms), "p50_ms": round(_pct(ms, 0.5), 2), "p95_ms": round(_pct(ms, 0.95), 2),
-            "p99_ms": round(_pct(ms, 0.99), 2), "max_ms": round(max(ms), 2),
-            "mean_ms": round(sum(ms) / len(ms), 2)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(_pct(ms, 0.5), 2),
+        "p95_ms": round(_pct(ms, 0.95), 2),
+        "p99_ms": round(_pct(ms, 0.99), 2),
+        "max_ms": round(max(ms), 2),
+        "mean_ms": round(sum(ms) / len(ms), 2),
+    }
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -123,10 +151,14 @@ def _run(args: argparse.Namespace) -> int:
     args.results_dir.mkdir(parents=True, exist_ok=True)
     busy = procstats.machine_utilisation(1.0)
     print(f"worklists benchmark; machine busy before start: {busy:.0%} of all cores")
-    result: dict[str, Any] = {"benchmark": "worklists", "timestamp": stamp,
-                              "database": args.database, "reused_db": args.reuse_db,
-                              "machine_busy_before_start": round(busy, 3),
-                              "goal_p95_ms": GOAL_P95_MS}
+    result: dict[str, Any] = {
+        "benchmark": "worklists",
+        "timestamp": stamp,
+        "database": args.database,
+        "reused_db": args.reuse_db,
+        "machine_busy_before_start": round(busy, 3),
+        "goal_p95_ms": GOAL_P95_MS,
+    }
     services = None
     server: Server | None = None
     try:
@@ -137,8 +169,7 @@ def _run(args: argparse.Namespace) -> int:
             out = sim_dir(args.results_dir, n, args.seed)
             simulate_once(out, n, args.seed)
             print(f"loading {n} simulated pregnancies into {args.database} ...")
-            services, _, info = setup_database(pg_url, args.database, out, 0.0,
-                                               log=lambda *_: None)
+            services, _, info = setup_database(pg_url, args.database, out, 0.0, log=lambda *_: None)
             result["load"] = info
         _drop_synthetic(db_url)  # a previous run's, before the work lists are recomputed
         t0 = time.perf_counter()
@@ -146,24 +177,32 @@ def _run(args: argparse.Namespace) -> int:
             items = services.cases.refresh(session, None, SIM_END)
         refresh_s = time.perf_counter() - t0
         real = _counts(db_url)
-        result["worklist_refresh"] = {"as_of": SIM_END.isoformat(), "seconds": round(refresh_s, 2),
-                                      "items": items}
+        result["worklist_refresh"] = {
+            "as_of": SIM_END.isoformat(),
+            "seconds": round(refresh_s, 2),
+            "items": items,
+        }
         result["real_rows"] = real
-        print(f"work lists recomputed as of {SIM_END} in {refresh_s:.2f} s: {items} items; "
-              f"loaded (real) rows: {real}")
+        print(
+            f"work lists recomputed as of {SIM_END} in {refresh_s:.2f} s: {items} items; "
+            f"loaded (real) rows: {real}"
+        )
         if args.synthetic:
             t0 = time.perf_counter()
-            syn = _synthesize(db_url, args.target_pregnancies, args.target_cases,
-                              args.target_items, SIM_END)
+            syn = _synthesize(
+                db_url, args.target_pregnancies, args.target_cases, args.target_items, SIM_END
+            )
             result["synthetic"] = {**syn, "seconds": round(time.perf_counter() - t0, 1)}
             print(f"SYNTHETIC rows added: {syn}")
         analyze_database(db_url)
         sizes = _counts(db_url)
         result["rows_measured"] = sizes
-        print(f"measured on: {sizes['pregnancy']} pregnancies ({sizes['active_pregnancies']} "
-              f"active), {sizes['case_record']} cases ({sizes['open_cases']} open), "
-              f"{sizes['work_item']} work items"
-              + (" — INCLUDING SYNTHETIC ROWS" if args.synthetic else ""))
+        print(
+            f"measured on: {sizes['pregnancy']} pregnancies ({sizes['active_pregnancies']} "
+            f"active), {sizes['case_record']} cases ({sizes['open_cases']} open), "
+            f"{sizes['work_item']} work items"
+            + (" — INCLUDING SYNTHETIC ROWS" if args.synthetic else "")
+        )
         streets = _streets(db_url)
         queries = _queries(streets)
         # -- in-process
@@ -171,17 +210,26 @@ def _run(args: argparse.Namespace) -> int:
         from mch_service.cases.service import CaseQuery
 
         admin = Principal(user_id=1, username="bench-admin", role=Role.ADMIN)
-        reviewer = Principal(user_id=2, username="bench-reviewer", role=Role.REVIEWER,
-                             streets=frozenset({streets[0]}))
+        reviewer = Principal(
+            user_id=2,
+            username="bench-reviewer",
+            role=Role.REVIEWER,
+            streets=frozenset({streets[0]}),
+        )
         principals = {"admin": admin, "reviewer": reviewer}
         timed = _plan(queries, args.requests)
         by_kind: dict[str, list[float]] = {}
         all_ms: list[float] = []
         totals: dict[str, int] = {}
         for i, (who, name, params) in enumerate(itertools.chain(timed[:20], timed)):
-            q = CaseQuery(list_name=params.get("list"), colour=params.get("colour"),
-                          street=params.get("street"), overdue=params.get("overdue"),
-                          sort=params.get("sort", "since"), page=params.get("page", 1))
+            q = CaseQuery(
+                list_name=params.get("list"),
+                colour=params.get("colour"),
+                street=params.get("street"),
+                overdue=params.get("overdue"),
+                sort=params.get("sort", "since"),
+                page=params.get("page", 1),
+            )
             t0 = time.perf_counter()
             with services.db.transaction() as session:
                 page = services.cases.list_items(session, principals[who], q)
@@ -190,15 +238,21 @@ def _run(args: argparse.Namespace) -> int:
                 all_ms.append(ms)
                 by_kind.setdefault(name, []).append(ms)
                 totals[name] = page["total"]
-        result["in_process"] = {**_summary(all_ms),
-                                "by_query": {k: {**_summary(v), "total_items": totals[k]}
-                                             for k, v in by_kind.items()}}
+        result["in_process"] = {
+            **_summary(all_ms),
+            "by_query": {k: {**_summary(v), "total_items": totals[k]} for k, v in by_kind.items()},
+        }
         print(_render("in-process (CaseService.list_items + commit)", result["in_process"]))
         # -- HTTP
         if args.http:
             cli = _mch_service_cli()
-            env = {**os.environ, "MCH_DATABASE_URL": db_url, "MCH_LOG_LEVEL": "WARNING",
-                   "MCH_SCHEDULER_IN_SERVER": "false", "MCH_ENV": "development"}
+            env = {
+                **os.environ,
+                "MCH_DATABASE_URL": db_url,
+                "MCH_LOG_LEVEL": "WARNING",
+                "MCH_SCHEDULER_IN_SERVER": "false",
+                "MCH_ENV": "development",
+            }
             _add_user(cli, env, "bench-admin", "admin", [])
             _add_user(cli, env, "bench-reviewer", "reviewer", [streets[0]])
             log_path = args.results_dir / f"worklists-{stamp}.server.log"
@@ -206,8 +260,13 @@ def _run(args: argparse.Namespace) -> int:
             server.start()
             server.wait_ready(timeout=120)
             result["http"] = _http(server.base_url, timed, args.workers)
-            print(_render(f"HTTP (mch-service serve --workers {args.workers}, sequential "
-                          f"keep-alive client)", result["http"]))
+            print(
+                _render(
+                    f"HTTP (mch-service serve --workers {args.workers}, sequential "
+                    f"keep-alive client)",
+                    result["http"],
+                )
+            )
     finally:
         if server is not None:
             server.stop()
@@ -217,8 +276,10 @@ def _run(args: argparse.Namespace) -> int:
             drop_database(pg_url, args.database)
     p95 = max(result["in_process"]["p95_ms"], result.get("http", {}).get("p95_ms", 0))
     result["goal_met"] = p95 < GOAL_P95_MS
-    print(f"\ngoal p95 < {GOAL_P95_MS:.0f} ms: {'MET' if result['goal_met'] else 'NOT MET'} "
-          f"(worst p95 {p95:.1f} ms)")
+    print(
+        f"\ngoal p95 < {GOAL_P95_MS:.0f} ms: {'MET' if result['goal_met'] else 'NOT MET'} "
+        f"(worst p95 {p95:.1f} ms)"
+    )
     path = args.results_dir / f"worklists-{stamp}.json"
     path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
     print(f"result written to {path}")
@@ -226,11 +287,15 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(title: str, s: dict[str, Any]) -> str:
-    lines = [f"{title}: {s['n']} requests, p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, "
-             f"p99 {s['p99_ms']:.1f} ms, max {s['max_ms']:.1f} ms"]
+    lines = [
+        f"{title}: {s['n']} requests, p50 {s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, "
+        f"p99 {s['p99_ms']:.1f} ms, max {s['max_ms']:.1f} ms"
+    ]
     for k, v in s["by_query"].items():
-        lines.append(f"    {k:58s} total {v['total_items']:6d}  p50 {v['p50_ms']:6.1f}  "
-                     f"p95 {v['p95_ms']:6.1f} ms")
+        lines.append(
+            f"    {k:58s} total {v['total_items']:6d}  p50 {v['p50_ms']:6.1f}  "
+            f"p95 {v['p95_ms']:6.1f} ms"
+        )
     return "\n".join(lines)
 
 
@@ -238,23 +303,42 @@ def _queries(streets: list[str]) -> list[tuple[str, str, dict[str, Any]]]:
     s0, s1 = streets[0], streets[min(1, len(streets) - 1)]
     out: list[tuple[str, str, dict[str, Any]]] = []
     for page in (1, 2, 3):
-        out.append(("admin", f"admin list=follow_up_due street={s1} sort=since page={page}",
-                    {"list": "follow_up_due", "street": s1, "sort": "since", "page": page}))
+        out.append(
+            (
+                "admin",
+                f"admin list=follow_up_due street={s1} sort=since page={page}",
+                {"list": "follow_up_due", "street": s1, "sort": "since", "page": page},
+            )
+        )
     for page in (1, 2):
-        out.append(("admin", f"admin list=outcome_unknown colour=red page={page}",
-                    {"list": "outcome_unknown", "colour": "red", "page": page}))
+        out.append(
+            (
+                "admin",
+                f"admin list=outcome_unknown colour=red page={page}",
+                {"list": "outcome_unknown", "colour": "red", "page": page},
+            )
+        )
     out += [
         ("admin", "admin overdue=true sort=colour page=1", {"overdue": True, "sort": "colour"}),
         ("admin", "admin overdue=true page=3", {"overdue": True, "page": 3}),
         ("admin", "admin (no filter) sort=street page=2", {"sort": "street", "page": 2}),
         ("admin", "admin list=missing_tests sort=since page=1", {"list": "missing_tests"}),
-        ("admin", "admin list=report_late colour=orange page=1",
-         {"list": "report_late", "colour": "orange"}),
+        (
+            "admin",
+            "admin list=report_late colour=orange page=1",
+            {"list": "report_late", "colour": "orange"},
+        ),
         ("reviewer", f"reviewer[{s0}] (no filter) page=1", {}),
-        ("reviewer", f"reviewer[{s0}] list=follow_up_due overdue=true",
-         {"list": "follow_up_due", "overdue": True}),
-        ("reviewer", f"reviewer[{s0}] list=postpartum_visit_due page=2",
-         {"list": "postpartum_visit_due", "page": 2}),
+        (
+            "reviewer",
+            f"reviewer[{s0}] list=follow_up_due overdue=true",
+            {"list": "follow_up_due", "overdue": True},
+        ),
+        (
+            "reviewer",
+            f"reviewer[{s0}] list=postpartum_visit_due page=2",
+            {"list": "postpartum_visit_due", "page": 2},
+        ),
     ]
     return out
 
@@ -267,8 +351,9 @@ def _http(base: str, timed: list[Any], workers: int) -> dict[str, Any]:
     tokens = {}
     with httpx.Client(base_url=base, timeout=30) as client:
         for who in ("admin", "reviewer"):
-            r = client.post("/api/v1/token", json={"username": f"bench-{who}",
-                                                   "password": PASSWORD})
+            r = client.post(
+                "/api/v1/token", json={"username": f"bench-{who}", "password": PASSWORD}
+            )
             if r.status_code != 200:
                 raise BenchmarkError(f"token for bench-{who}: {r.status_code} {r.text[:300]}")
             tokens[who] = r.json()["access_token"]
@@ -279,8 +364,9 @@ def _http(base: str, timed: list[Any], workers: int) -> dict[str, Any]:
         for i, (who, name, params) in enumerate(itertools.chain(timed[:20], timed)):
             qp = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in params.items()}
             t0 = time.perf_counter()
-            r = client.get("/api/v1/cases", params=qp,
-                           headers={"Authorization": f"Bearer {tokens[who]}"})
+            r = client.get(
+                "/api/v1/cases", params=qp, headers={"Authorization": f"Bearer {tokens[who]}"}
+            )
             body = r.content
             ms = (time.perf_counter() - t0) * 1000
             if r.status_code != 200:
@@ -294,24 +380,28 @@ def _http(base: str, timed: list[Any], workers: int) -> dict[str, Any]:
                 totals[name] = orjson.loads(body)["total"]
     if not all_ms:
         raise BenchmarkError("no HTTP request succeeded")
-    return {**_summary(all_ms), "errors": errors, "workers": workers,
-            "by_query": {k: {**_summary(v), "total_items": totals[k]}
-                         for k, v in by_kind.items()}}
+    return {
+        **_summary(all_ms),
+        "errors": errors,
+        "workers": workers,
+        "by_query": {k: {**_summary(v), "total_items": totals[k]} for k, v in by_kind.items()},
+    }
 
 
-def _add_user(cli: Path, env: dict[str, str], username: str, role: str,
-              streets: list[str]) -> None:
+def _add_user(cli: Path, env: dict[str, str], username: str, role: str, streets: list[str]) -> None:
     argv = [str(cli), "users", "add", "--username", username, "--role", role, "--password-stdin"]
     for s in streets:
         argv += ["--jurisdiction", s]
-    done = subprocess.run(argv, env=env, input=PASSWORD + "\n", capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        argv, env=env, input=PASSWORD + "\n", capture_output=True, text=True, check=False
+    )
     if done.returncode != 0 and "exist" not in (done.stderr + done.stdout).lower():
         raise BenchmarkError(f"users add {username}: {done.stderr[-800:]}")
 
 
 def _counts(db_url: str) -> dict[str, int]:
     with psycopg.connect(db_url) as conn:
+
         def one(q: str) -> int:
             row = conn.execute(q).fetchone()
             return int(row[0]) if row else 0
@@ -328,16 +418,21 @@ def _counts(db_url: str) -> dict[str, int]:
 
 def _streets(db_url: str) -> list[str]:
     with psycopg.connect(db_url) as conn:
-        rows = conn.execute("select street, count(*) from work_item where street is not null "
-                            "group by 1 order by 2 desc").fetchall()
+        rows = conn.execute(
+            "select street, count(*) from work_item where street is not null "
+            "group by 1 order by 2 desc"
+        ).fetchall()
     if not rows:
         raise BenchmarkError("no work items with a street: nothing to page through")
     return [str(r[0]) for r in rows]
 
 
 def _columns(conn: psycopg.Connection[Any], table: str) -> list[str]:
-    rows = conn.execute("select column_name from information_schema.columns where table_name "
-                        "= %s order by ordinal_position", (table,)).fetchall()
+    rows = conn.execute(
+        "select column_name from information_schema.columns where table_name "
+        "= %s order by ordinal_position",
+        (table,),
+    ).fetchall()
     return [str(r[0]) for r in rows]
 
 
@@ -349,16 +444,19 @@ def _drop_synthetic(db_url: str) -> None:
         conn.commit()
 
 
-def _synthesize(db_url: str, target_pregnancies: int, target_cases: int, target_items: int,
-                as_of: Any) -> dict[str, int]:
+def _synthesize(
+    db_url: str, target_pregnancies: int, target_cases: int, target_items: int, as_of: Any
+) -> dict[str, int]:
     """Copies of the real pregnancies and cases with new ids (suffix ``~synN``) until the
     targets are reached; synthetic pregnancies are active (no end), synthetic cases open. Then
     work items up to ``target_items``, made from the cases (see below)."""
     with psycopg.connect(db_url) as conn:
-        real_p = conn.execute("select count(*) from pregnancy where id not like '%~syn%'"
-                              ).fetchone()[0]  # type: ignore[index]
-        real_c = conn.execute("select count(*) from case_record where pregnancy_id not like "
-                              "'%~syn%'").fetchone()[0]  # type: ignore[index]
+        real_p = conn.execute(
+            "select count(*) from pregnancy where id not like '%~syn%'"
+        ).fetchone()[0]  # type: ignore[index]
+        real_c = conn.execute(
+            "select count(*) from case_record where pregnancy_id not like '%~syn%'"
+        ).fetchone()[0]  # type: ignore[index]
         real_w = conn.execute("select count(*) from work_item").fetchone()[0]  # type: ignore[index]
         if real_p == 0 or real_c == 0:
             raise BenchmarkError("no real pregnancies/cases to copy")
@@ -370,16 +468,19 @@ def _synthesize(db_url: str, target_pregnancies: int, target_cases: int, target_
             if n <= 0:
                 return
             cols = [c for c in _columns(conn, table) if not (table == "work_item" and c == "id")]
-            exprs = [f"r.{key} || '~syn' || g.i" if c == key else extra.get(c, f"r.{c}")
-                     for c in cols]
-            real = conn.execute(f"select count(*) from {table} where {key} not like '%~syn%'"
-                                ).fetchone()[0]  # type: ignore[index]
+            exprs = [
+                f"r.{key} || '~syn' || g.i" if c == key else extra.get(c, f"r.{c}") for c in cols
+            ]
+            real = conn.execute(
+                f"select count(*) from {table} where {key} not like '%~syn%'"
+            ).fetchone()[0]  # type: ignore[index]
             reps = -(-n // real)
             conn.execute(
                 f"insert into {table} ({', '.join(cols)}) "
                 f"select {', '.join(exprs)} from generate_series(1, {reps}) g(i) "
                 f"cross join lateral (select * from {table} where {key} not like '%~syn%') r "
-                f"order by g.i, r.{key} limit {n}")
+                f"order by g.i, r.{key} limit {n}"
+            )
 
         copy("pregnancy", "id", add_p, {"end_date": "null", "end_kind": "null"})
         copy("case_record", "pregnancy_id", add_c, {"status": "'open'"})
@@ -397,6 +498,7 @@ def _synthesize(db_url: str, target_pregnancies: int, target_cases: int, target_
                 "from generate_series(1, %(n)s) g(i) join (select *, row_number() over "
                 "(order by pregnancy_id) - 1 as rn from case_record) c "
                 "on c.rn = g.i %% %(cases)s",
-                {"as_of": as_of, "n": add_w, "cases": target_cases if add_c else real_c})
+                {"as_of": as_of, "n": add_w, "cases": target_cases if add_c else real_c},
+            )
         conn.commit()
     return {"pregnancies_added": add_p, "cases_added": add_c, "work_items_added": add_w}

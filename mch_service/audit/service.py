@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mch_service import sqlbulk
 from mch_service.audit.models import AuditEvent
 from mch_service.database import table_of
 from mch_service.timeutil import utcnow
@@ -51,8 +52,7 @@ def record(session: Session, actor: Actor, records: Iterable[AuditRecord]) -> No
         }
         for r in records
     ]
-    if rows:
-        session.execute(insert(table_of(AuditEvent)), rows)
+    sqlbulk.insert_rows(session, table_of(AuditEvent), rows)
 
 
 @dataclass(frozen=True)

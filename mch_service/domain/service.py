@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from mch_service import sqlbulk
 from mch_service.database import Database, table_of
 from mch_service.domain import models as m
 from mch_service.domain.assemble import FACT_TABLES, assemble
@@ -220,12 +221,9 @@ class DomainService:
 
     def _insert(self, session: Session, extracted: Extracted) -> None:
         for table, rows in extracted.rows.items():
-            if rows:
-                session.execute(insert(table_of(table)), rows)  # Core: plain executemany
-        if extracted.unmapped:
-            session.execute(insert(table_of(m.UnmappedCode)), extracted.unmapped)
-        if extracted.issues:
-            session.execute(insert(table_of(m.DataQualityIssue)), extracted.issues)
+            sqlbulk.insert_rows(session, table_of(table), rows)
+        sqlbulk.insert_rows(session, table_of(m.UnmappedCode), extracted.unmapped)
+        sqlbulk.insert_rows(session, table_of(m.DataQualityIssue), extracted.issues)
 
     def _women_of(self, session: Session, subjects: set[str]) -> set[str]:
         keys = {s[6:] for s in subjects if s.startswith("woman:")}

@@ -17,7 +17,6 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-import orjson
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -34,8 +33,9 @@ from mch_service.fhir_api.resource_types import R4_RESOURCE_TYPES
 from mch_service.fhir_api.search import parse_search, parse_token, split_query
 from mch_service.fhir_api.validation import (
     ID_RE,
-    iter_references,
     reference_kind,
+    reference_nodes,
+    reference_path,
     validate_resource,
 )
 from mch_service.store import repository as repo
@@ -61,6 +61,24 @@ class Entry:
     history_is_noop: bool = False
     root: str = ""  # expression of the resource, e.g. "Bundle.entry[2].resource" or "Patient"
     request_expr: str = ""  # expression of the request line, e.g. "Bundle.entry[2].request"
+    # The resource's Reference objects with their values as sent (see ``references``).
+    _refs: list[tuple[dict[str, Any], str]] | None = field(default=None, repr=False)
+
+    def references(self) -> list[tuple[dict[str, Any], str]]:
+        """(Reference object, value as sent) of every reference in the resource, found once.
+        Processing rewrites the objects in place; ``restore_references`` puts the values as
+        sent back, so that a retried attempt starts from what the client sent."""
+        if self._refs is None:
+            self._refs = (
+                [(n, n["reference"]) for n in reference_nodes(self.resource)]
+                if self.resource is not None
+                else []
+            )
+        return self._refs
+
+    def restore_references(self) -> None:
+        for node, sent in self._refs or ():
+            node["reference"] = sent
 
 
 @dataclass
@@ -180,6 +198,12 @@ def _query_of(raw: str, rtype: str) -> list[tuple[str, str]]:
     return split_query(raw.lstrip("?"))
 
 
+def _ref_expr(entry: Entry, node: dict[str, Any]) -> str:
+    """Expression of a Reference's value, e.g. 'Bundle.entry[3].resource.subject.reference'."""
+    assert entry.resource is not None
+    return f"{reference_path(entry.resource, node, entry.root)}.reference"
+
+
 def _is_retryable(exc: OperationalError) -> bool:
     # PostgreSQL: deadlock_detected (40P01), serialization_failure (40001)
     return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
@@ -263,6 +287,8 @@ class Interactions:
     # -- planning ------------------------------------------------------------------------
 
     def _execute_once(self, session: Session, inst: str, entries: list[Entry]) -> list[EntryResult]:
+        for e in entries:  # a retry starts again from the references as sent
+            e.restore_references()
         plans = [_Plan(e, parse_url(e.url, e.request_expr or e.root)) for e in entries]
         for p in plans:
             self._check_request_shape(p)
@@ -551,10 +577,7 @@ class Interactions:
         every bundle entry it points at is resolved; entries are keyed in rounds."""
         pending = [p for p in writes if p.create_key == "pending"]
         by_full_url = {p.entry.full_url: p for p in writes if p.entry.full_url}
-        refs_of = {
-            id(p): [n["reference"] for n, _ in iter_references(p.entry.resource, "")]
-            for p in pending
-        }
+        refs_of = {id(p): [sent for _, sent in p.entry.references()] for p in pending}
         while pending:
             ready: list[_Plan] = []
             waiting: list[_Plan] = []
@@ -574,8 +597,13 @@ class Interactions:
             keys = {}
             for p in ready:
                 assert p.entry.resource is not None
-                body = self._resolved_copy(p.entry.resource, by_full_url)
-                body = {k: v for k, v in body.items() if k not in ("id", "meta")}
+                # references to entries of this request, as they will be stored ('Type/id'):
+                # rewritten in place now (the same as _rewrite_references does after)
+                for node, sent in p.entry.references():
+                    target = by_full_url.get(sent)
+                    if target is not None and target.fhir_id:
+                        node["reference"] = f"{target.url.resource_type}/{target.fhir_id}"
+                body = {k: v for k, v in p.entry.resource.items() if k not in ("id", "meta")}
                 keys[id(p)] = (
                     p.url.resource_type,
                     self.store.crypto.keyed_hash(canonical_content(body).decode()),
@@ -610,16 +638,6 @@ class Interactions:
                     )
             pending = waiting
 
-    def _resolved_copy(
-        self, resource: dict[str, Any], by_full_url: dict[str, _Plan]
-    ) -> dict[str, Any]:
-        copy: dict[str, Any] = orjson.loads(orjson.dumps(resource))
-        for node, _ in iter_references(copy, ""):
-            target = by_full_url.get(node["reference"])
-            if target is not None and target.fhir_id:
-                node["reference"] = f"{target.url.resource_type}/{target.fhir_id}"
-        return copy
-
     def _check_no_double_targets(self, writes: list[_Plan]) -> None:
         seen: dict[tuple[str, str], _Plan] = {}
         for p in writes:
@@ -653,8 +671,10 @@ class Interactions:
                 # A stored Bundle (document, collection) resolves its references among its own
                 # entries; it is kept exactly as sent.
                 continue
-            for node, path in iter_references(p.entry.resource, p.entry.root):
+            for node, sent in p.entry.references():
                 ref = node["reference"]
+                if ref != sent:  # already rewritten to the entry's 'Type/id' (content keys)
+                    continue
                 target = by_full_url.get(ref)
                 if target is not None:
                     if target.fhir_id is None:
@@ -662,7 +682,7 @@ class Interactions:
                             [
                                 Issue(
                                     f"Reference {ref!r} points at an entry that is not written",
-                                    f"{path}.reference",
+                                    _ref_expr(p.entry, node),
                                     "value",
                                 )
                             ]
@@ -675,7 +695,7 @@ class Interactions:
                         [
                             Issue(
                                 f"Reference {ref!r} matches no entry fullUrl in this request",
-                                f"{path}.reference",
+                                _ref_expr(p.entry, node),
                                 "not-found",
                             )
                         ]
@@ -685,7 +705,7 @@ class Interactions:
                     # entry about the woman): resolve it once
                     if ref not in resolved:
                         resolved[ref] = self._resolve_conditional(
-                            session, inst, ref, plans, f"{path}.reference"
+                            session, inst, ref, plans, _ref_expr(p.entry, node)
                         )
                     node["reference"] = resolved[ref]
 

@@ -104,6 +104,36 @@ def iter_references(node: Any, path: str) -> Iterator[tuple[dict[str, Any], str]
                 yield from iter_references(item, f"{path}[{i}]")
 
 
+def reference_nodes(node: Any) -> list[dict[str, Any]]:
+    """The Reference datatypes under ``node``, in the order ``iter_references`` finds them,
+    without building their expressions: the fast walk for valid input. Find the expression of
+    one that turns out to be wrong with ``reference_path``."""
+    out: list[dict[str, Any]] = []
+    _collect(node, out)
+    return out
+
+
+def _collect(node: Any, out: list[dict[str, Any]]) -> None:
+    if isinstance(node, dict):
+        if isinstance(node.get("reference"), str):
+            out.append(node)
+        for key, value in node.items():
+            if key != "reference" and key != "text" and isinstance(value, (dict, list)):
+                _collect(value, out)
+    elif isinstance(node, list):
+        for item in node:
+            if isinstance(item, (dict, list)):
+                _collect(item, out)
+
+
+def reference_path(resource: Any, node: dict[str, Any], root: str) -> str:
+    """The expression of the Reference ``node`` (an object inside ``resource``)."""
+    for found, path in iter_references(resource, root):
+        if found is node:
+            return path
+    return root
+
+
 def reference_kind(ref: str) -> str | None:
     """literal | contained | absolute | uuid | conditional | None (malformed)."""
     if ref.startswith("#"):
@@ -123,6 +153,8 @@ def reference_kind(ref: str) -> str | None:
 
 def _reference_issues(resource: dict[str, Any], root: str) -> list[Issue]:
     issues = []
+    if all(reference_kind(n["reference"]) is not None for n in reference_nodes(resource)):
+        return issues
     for node, path in iter_references(resource, root):
         ref = node["reference"]
         if reference_kind(ref) is None:

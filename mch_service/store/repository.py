@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from mch_service import sqlbulk
 from mch_service.database import table_of
 from mch_service.store.models import (
     FhirIdentifier,
@@ -57,18 +58,17 @@ def current_by_ids(
     writers), so writers of one record queue instead of failing each other's version check."""
     if not keys:
         return {}
-    out: dict[tuple[str, str], CurrentRow] = {}
-    for chunk_start in range(0, len(keys), 500):
-        chunk = list(keys[chunk_start : chunk_start + 500])
-        stmt = (
-            select(*_CURRENT_COLS)
-            .where(tuple_(FhirResource.resource_type, FhirResource.fhir_id).in_(chunk))
-            .order_by(FhirResource.pk)
-        )
-        rows = session.execute(stmt.with_for_update() if lock else stmt)
-        for r in rows:
-            out[(r[1], r[2])] = _row(r)
-    return out
+    wanted = set(keys)
+    stmt = (
+        select(*_CURRENT_COLS)
+        .where(sqlbulk.one_of(session, FhirResource.fhir_id, sorted({k[1] for k in wanted})))
+        .where(sqlbulk.one_of(session, FhirResource.resource_type, sorted({k[0] for k in wanted})))
+        .order_by(FhirResource.pk)
+    )
+    # a lock on a row of the right id but another type is harmless (ids are server-assigned
+    # UUIDs or the sender's own, rarely shared across types)
+    rows = session.execute(stmt.with_for_update() if lock else stmt)
+    return {(r[1], r[2]): _row(r) for r in rows if (r[1], r[2]) in wanted}
 
 
 def current_by_pks(
@@ -77,7 +77,11 @@ def current_by_pks(
     pks = sorted(pks)
     if not pks:
         return {}
-    stmt = select(*_CURRENT_COLS).where(FhirResource.pk.in_(pks)).order_by(FhirResource.pk)
+    stmt = (
+        select(*_CURRENT_COLS)
+        .where(sqlbulk.one_of(session, FhirResource.pk, pks))
+        .order_by(FhirResource.pk)
+    )
     rows = session.execute(stmt.with_for_update() if lock else stmt)
     return {r[0]: _row(r) for r in rows}
 
@@ -88,12 +92,16 @@ def pks_by_tokens(
     """(resource_type, token_hash) -> live resource pk, for one sender."""
     if not keys:
         return {}
+    wanted = set(keys)
     rows = session.execute(
         select(FhirIdentifier.resource_type, FhirIdentifier.token_hash, FhirIdentifier.resource_pk)
         .where(FhirIdentifier.institution_id == institution_id)
-        .where(tuple_(FhirIdentifier.resource_type, FhirIdentifier.token_hash).in_(list(keys)))
+        .where(
+            sqlbulk.one_of(session, FhirIdentifier.resource_type, sorted({k[0] for k in wanted}))
+        )
+        .where(sqlbulk.one_of(session, FhirIdentifier.token_hash, sorted({k[1] for k in wanted})))
     )
-    return {(r[0], r[1]): r[2] for r in rows}
+    return {(r[0], r[1]): r[2] for r in rows if (r[0], r[1]) in wanted}
 
 
 def pks_by_values(
@@ -104,7 +112,7 @@ def pks_by_values(
         select(FhirIdentifier.resource_pk).where(
             FhirIdentifier.institution_id == institution_id,
             FhirIdentifier.resource_type == resource_type,
-            FhirIdentifier.value_hash.in_(value_hashes),
+            sqlbulk.one_of(session, FhirIdentifier.value_hash, value_hashes),
         )
     )
     return {r[0] for r in rows}
@@ -115,18 +123,27 @@ def pks_by_create_keys(
 ) -> dict[tuple[str, str], int]:
     if not keys:
         return {}
+    wanted = set(keys)
     rows = session.execute(
         select(FhirResource.resource_type, FhirResource.create_key, FhirResource.pk)
         .where(FhirResource.institution_id == institution_id)
-        .where(tuple_(FhirResource.resource_type, FhirResource.create_key).in_(list(keys)))
+        .where(sqlbulk.one_of(session, FhirResource.resource_type, sorted({k[0] for k in wanted})))
+        .where(sqlbulk.one_of(session, FhirResource.create_key, sorted({k[1] for k in wanted})))
     )
-    return {(r[0], r[1] or ""): r[2] for r in rows}
+    return {(r[0], r[1] or ""): r[2] for r in rows if (r[0], r[1] or "") in wanted}
 
 
 def insert_resources(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     """Insert current rows; return their primary keys in the order given."""
     if not rows:
         return []
+    table = table_of(FhirResource)
+    pks = sqlbulk.reserve_pks(session, table, len(rows))
+    if pks:  # PostgreSQL: keys first, then one COPY
+        sqlbulk.insert_rows(
+            session, table, [{**r, "pk": pk} for r, pk in zip(rows, pks, strict=True)]
+        )
+        return pks
     result = session.execute(
         insert(table_of(FhirResource)).returning(
             table_of(FhirResource).c.pk, sort_by_parameter_order=True
@@ -161,7 +178,7 @@ def version_hashes(session: Session, pks: Sequence[int]) -> dict[int, set[str]]:
         return out
     rows = session.execute(
         select(FhirResourceVersion.resource_pk, FhirResourceVersion.content_hash).where(
-            FhirResourceVersion.resource_pk.in_(list(pks)),
+            sqlbulk.one_of(session, FhirResourceVersion.resource_pk, list(pks)),
             FhirResourceVersion.content_hash.is_not(None),
         )
     )
@@ -172,8 +189,7 @@ def version_hashes(session: Session, pks: Sequence[int]) -> dict[int, set[str]]:
 
 
 def insert_versions(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(table_of(FhirResourceVersion)), rows)
+    sqlbulk.insert_rows(session, table_of(FhirResourceVersion), rows)
 
 
 def replace_index(
@@ -186,10 +202,8 @@ def replace_index(
     if clear_existing and pks:
         session.execute(delete(FhirIdentifier).where(FhirIdentifier.resource_pk.in_(list(pks))))
         session.execute(delete(FhirReference).where(FhirReference.resource_pk.in_(list(pks))))
-    if identifiers:
-        session.execute(insert(table_of(FhirIdentifier)), identifiers)
-    if references:
-        session.execute(insert(table_of(FhirReference)), references)
+    sqlbulk.insert_rows(session, table_of(FhirIdentifier), identifiers)
+    sqlbulk.insert_rows(session, table_of(FhirReference), references)
 
 
 def version_content(

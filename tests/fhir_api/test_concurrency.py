@@ -141,3 +141,64 @@ def test_parallel_transactions_with_the_same_patient(
     assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
     assert _count(services, "Patient") == 1
     assert _count(services, "Observation") == PARALLEL
+
+
+def test_a_retried_transaction_resolves_its_references_again(
+    services: Services, sender: SenderKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When a unique key stops the first attempt (another request won a race), the retry
+    assigns new ids; the references between the Bundle's entries must follow them, not keep
+    the ids of the attempt that was rolled back."""
+    from sqlalchemy.exc import IntegrityError
+
+    from mch_service.audit.service import Actor
+    from mch_service.fhir_api.service import Prefer
+
+    store = services.store
+    real_apply = store.apply
+    calls = {"n": 0}
+
+    def apply_losing_the_first_race(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            real_apply(*args, **kwargs)  # writes, then the unique key "fires"
+            raise IntegrityError("INSERT", None, Exception("duplicate key (simulated race)"))
+        return real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(store, "apply", apply_losing_the_first_race)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:6f1f6d1e-0000-4000-8000-000000000001",
+                "resource": {
+                    "resourceType": "Patient",
+                    "identifier": [{"system": MRN, "value": "RETRY-1"}],
+                },
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"text": "weight"},
+                    "subject": {"reference": "urn:uuid:6f1f6d1e-0000-4000-8000-000000000001"},
+                },
+                "request": {"method": "POST", "url": "Observation"},
+            },
+        ],
+    }
+    out = services.fhir.bundle(
+        Actor("institution", sender.institution_id, None), bundle, Prefer("representation")
+    )
+    assert calls["n"] == 2
+    patient_id = out["entry"][0]["resource"]["id"]
+    assert out["entry"][1]["resource"]["subject"]["reference"] == f"Patient/{patient_id}"
+    stored = services.fhir.read(
+        Actor("institution", sender.institution_id, None),
+        "Observation",
+        out["entry"][1]["resource"]["id"],
+    ).resource
+    assert stored["subject"]["reference"] == f"Patient/{patient_id}"
+    assert _count(services, "Patient") == 1
