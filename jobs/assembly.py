@@ -7,7 +7,6 @@ import threading
 from typing import Any
 
 log = logging.getLogger("mch_service.jobs")
-POLL_SECONDS = 1.0
 
 
 class AssemblyLoop:
@@ -25,7 +24,7 @@ class AssemblyLoop:
                 self.services.domain.process_queue(self.services.db)
             except Exception as exc:  # noqa: BLE001 - the rows stay queued; try again
                 log.warning("assembly round failed: %s", type(exc).__name__)
-            self._stop.wait(POLL_SECONDS)
+            self._stop.wait(self.services.settings.assembly_interval_seconds)
 
     def stop(self) -> None:
         self._stop.set()

@@ -147,6 +147,41 @@ def _render(request: Request, exc: MchError) -> Response:
     )
 
 
+class AccessLog:
+    """Our access log: method, path without the query string (queries carry identifiers, i.e.
+    personal data), status and time; uvicorn's own access log is off. A plain ASGI middleware
+    (Starlette's BaseHTTPMiddleware would add a task and a stream copy to every request)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.log = logging.getLogger("mch_service.access")
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            if self.log.isEnabledFor(logging.INFO):
+                self.log.info(
+                    "%s %s %d %.1fms",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    (time.perf_counter() - start) * 1000,
+                )
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
     services = services or build_services(settings)
@@ -190,22 +225,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     app.state.capability = capability_statement(settings)
 
-    access = logging.getLogger("mch_service.access")
-
-    @app.middleware("http")
-    async def _access_log(request: Request, call_next: Any) -> Response:
-        # Our access log: method, path without the query string (queries carry identifiers,
-        # i.e. personal data), status and time. uvicorn's own access log is off.
-        start = time.perf_counter()
-        response: Response = await call_next(request)
-        access.info(
-            "%s %s %d %.1fms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            (time.perf_counter() - start) * 1000,
-        )
-        return response
+    app.add_middleware(AccessLog)
 
     @app.exception_handler(MchError)
     async def _mch_error(request: Request, exc: MchError) -> Response:

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     # slower ingest) or "queued" (the transaction queues the woman; a background loop in serve
     # or worker assembles queued women in batches within seconds: for high-volume feeds).
     domain_assembly: Literal["inline", "queued"] = "inline"
+    # Seconds a checked institution API key is trusted without asking the database again. A
+    # revoked key or a disabled institution is refused at once by the process that made the
+    # change, and by every other server process within this time. 0: check every request.
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    # Queued assembly: seconds between the loop's looks at the queue. Longer means fewer,
+    # larger rounds (less work per woman under a heavy feed) and work lists that follow later.
+    assembly_interval_seconds: float = Field(default=3.0, gt=0, le=300)
 
     # A folder of site code tables (CSV, docs/code-tables.md) added to the defaults.
     code_tables_dir: str | None = None

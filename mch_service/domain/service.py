@@ -282,7 +282,7 @@ class DomainService:
             dict(zip(cols, r, strict=True))
             for r in session.execute(
                 select(*m.PatientRecord.__table__.columns).where(
-                    m.PatientRecord.woman_key.in_(keys)
+                    sqlbulk.one_of(session, m.PatientRecord.woman_key, keys)
                 )
             )
         ]
@@ -297,7 +297,7 @@ class DomainService:
                 dict(zip(cols, r, strict=True))
                 for r in session.execute(
                     select(*m.PatientRecord.__table__.columns).where(
-                        m.PatientRecord.mother_ref.in_(all_refs)
+                        sqlbulk.one_of(session, m.PatientRecord.mother_ref, all_refs)
                     )
                 )
             ]
@@ -315,57 +315,75 @@ class DomainService:
             for start in range(0, len(subjects), 500):
                 chunk = subjects[start : start + 500]
                 for row in session.execute(
-                    select(*table.__table__.columns).where(table.subject.in_(chunk))  # type: ignore[attr-defined]
+                    select(*table.__table__.columns).where(  # type: ignore[attr-defined]
+                        sqlbulk.one_of(session, table.subject, chunk)  # type: ignore[attr-defined]
+                    )
                 ):
                     d = dict(zip(tcols, row, strict=True))
                     facts[owner[d["subject"]]][name].append(d)
                     loaded_rows[name].append(d)
         old_ids = list(
-            session.scalars(select(m.Pregnancy.id).where(m.Pregnancy.woman_key.in_(keys)))
+            session.scalars(
+                select(m.Pregnancy.id).where(sqlbulk.one_of(session, m.Pregnancy.woman_key, keys))
+            )
         )
-        for table in (m.Birth, m.Delivery):
-            session.execute(delete(table).where(table.pregnancy_id.in_(old_ids)))
-        session.execute(delete(m.Death).where(m.Death.woman_key.in_(keys)))
-        session.execute(delete(m.Pregnancy).where(m.Pregnancy.woman_key.in_(keys)))
+        if old_ids:
+            for table in (m.Birth, m.Delivery):
+                session.execute(
+                    delete(table).where(sqlbulk.one_of(session, table.pregnancy_id, old_ids))
+                )
+        session.execute(delete(m.Death).where(sqlbulk.one_of(session, m.Death.woman_key, keys)))
         if old_ids:
             session.execute(
-                delete(m.DataQualityIssue).where(m.DataQualityIssue.pregnancy_id.in_(old_ids))
+                delete(m.Pregnancy).where(sqlbulk.one_of(session, m.Pregnancy.id, old_ids))
+            )
+            session.execute(
+                delete(m.DataQualityIssue).where(
+                    sqlbulk.one_of(session, m.DataQualityIssue.pregnancy_id, old_ids)
+                )
             )
         issues: list[dict[str, Any]] = []
         now = utcnow()
         rows: dict[type, list[dict[str, Any]]] = defaultdict(list)
         assignments: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        records_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in records:
+            records_of[r["woman_key"]].append(r)
+        women: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
         for key in keys:
-            mine = [r for r in records if r["woman_key"] == key]
+            mine = records_of.get(key)
             if not mine:
                 # kept (with no records) so that jobs see her change and drop her numbers
-                session.execute(
-                    update(m.Woman)
-                    .where(m.Woman.key == key)
-                    .values(street=None, resident_id_valid=False, record_count=0, changed_at=now)
+                values = {"street": None, "resident_id_valid": False, "record_count": 0}
+            else:
+                refs = set(refs_of[key])
+                result = assemble(
+                    key, mine, [n for n in newborns if n["mother_ref"] in refs], facts[key]
                 )
-                continue
-            refs = set(refs_of[key])
-            result = assemble(
-                key, mine, [n for n in newborns if n["mother_ref"] in refs], facts[key]
+                values = {k: v for k, v in result.woman.items() if k != "key"}
+                rows[m.Pregnancy] += result.pregnancies
+                rows[m.Delivery] += result.deliveries
+                rows[m.Birth] += result.births
+                rows[m.Death] += result.deaths
+                issues += result.issues
+                for table_name, ids in result.assignments.items():
+                    assignments[table_name] += [{"fact_id": i, "pid": p} for i, p in ids.items()]
+            values["changed_at"] = now
+            women[frozenset(values)].append(
+                {"v_" + k: v for k, v in values.items()} | {"_key": key}
             )
+        woman = table_of(m.Woman)
+        for columns, params in women.items():
+            # one executemany per set of columns (in practice one or two), not one per woman
             session.execute(
-                update(m.Woman)
-                .where(m.Woman.key == key)
-                .values(changed_at=now, **{k: v for k, v in result.woman.items() if k != "key"})
+                update(woman)
+                .where(woman.c.key == bindparam("_key"))
+                .values({c: bindparam("v_" + c) for c in sorted(columns)}),
+                params,
             )
-            rows[m.Pregnancy] += result.pregnancies
-            rows[m.Delivery] += result.deliveries
-            rows[m.Birth] += result.births
-            rows[m.Death] += result.deaths
-            issues += result.issues
-            for table_name, ids in result.assignments.items():
-                assignments[table_name] += [{"fact_id": i, "pid": p} for i, p in ids.items()]
         for table in (m.Pregnancy, m.Delivery, m.Birth, m.Death):
-            if rows[table]:
-                session.execute(insert(table_of(table)), rows[table])
-        if issues:
-            session.execute(insert(table_of(m.DataQualityIssue)), issues)
+            sqlbulk.insert_rows(session, table_of(table), rows[table])
+        sqlbulk.insert_rows(session, table_of(m.DataQualityIssue), issues)
         # Only facts whose pregnancy changed are written (most keep theirs).
         for table_name, loaded in loaded_rows.items():
             wanted = {a["fact_id"]: a["pid"] for a in assignments.get(table_name, [])}

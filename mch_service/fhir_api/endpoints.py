@@ -24,7 +24,7 @@ from mch_service.fhir_api.outcomes import information, operation_outcome
 from mch_service.fhir_api.resource_types import R4_RESOURCE_TYPES
 from mch_service.fhir_api.service import FhirService, Prefer
 from mch_service.fhir_api.validation import parse_json
-from mch_service.institutions.service import authenticate
+from mch_service.institutions.service import authenticate, cached_sender
 
 FHIR_JSON = "application/fhir+json"
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "text/json")
@@ -89,14 +89,16 @@ async def sender(request: Request) -> Actor:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("Send the institution's API key as 'Authorization: Bearer <key>'")
+    client = request.client.host if request.client else None
+    known = cached_sender(key.strip(), request.app.state.settings.api_key_cache_seconds)
+    if known is not None:
+        return Actor("institution", known.institution_id, client)
     db = _services(request).db
 
     def _auth() -> Actor:
         with db.reading() as session:
             s = authenticate(session, key.strip())
-        return Actor(
-            "institution", s.institution_id, request.client.host if request.client else None
-        )
+        return Actor("institution", s.institution_id, client)
 
     return await run_in_threadpool(_auth)
 

@@ -4,11 +4,13 @@ its own (the rejected work rolled back; its audit row must not)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from fhir.resources.R4B.bundle import Bundle
+import orjson
+from fhir.resources.R4B.bundle import Bundle, BundleEntry
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -289,21 +291,9 @@ def _envelope_issues(bundle: dict[str, Any], reject_example_urls: bool) -> list[
     """The Bundle's own elements (type, entry.request, ...) against the R4 model, without
     validating each entry's resource twice (entries are validated one by one, located)."""
     entries = bundle.get("entry") or []
-    stripped = (
-        {
-            **bundle,
-            "entry": [
-                {k: v for k, v in e.items() if k != "resource"} if isinstance(e, dict) else e
-                for e in entries
-            ],
-        }
-        if entries
-        else bundle
-    )
-    try:
-        Bundle.model_validate(model_input(stripped))
-    except ValidationError as exc:
-        return pydantic_issues("Bundle", exc)
+    issues = _envelope_model_issues(bundle, entries)
+    if issues:
+        return issues
     issues = []
     for i, e in enumerate(entries):
         request = e.get("request") if isinstance(e, dict) else None
@@ -335,6 +325,56 @@ def _envelope_issues(bundle: dict[str, Any], reject_example_urls: bool) -> list[
                         reject_example_urls=reject_example_urls,
                     )
                 )
+    return issues
+
+
+# Entry envelopes (request, fullUrl, search, response) of real Bundles come in a few shapes
+# ({"method": "POST", "url": "Observation"} over and over): the model's verdict on a shape is
+# kept, so that a Bundle of 25 entries costs about one model validation, not 25.
+_ENTRY_VERDICTS: dict[bytes, list[Issue]] = {}
+_MAX_VERDICTS = 4096
+_NO_SPACE = re.compile(r"\S*")
+
+
+def _envelope_model_issues(bundle: dict[str, Any], entries: Any) -> list[Issue]:
+    """The Bundle's own elements and each entry's envelope against the R4 model (resources are
+    validated one by one elsewhere)."""
+    if not isinstance(entries, list):
+        entries = []
+    top = {k: v for k, v in bundle.items() if k != "entry"}
+    if "entry" in bundle and not isinstance(bundle["entry"], list):
+        top["entry"] = bundle["entry"]
+    try:
+        Bundle.model_validate(model_input(top))
+    except ValidationError as exc:
+        return pydantic_issues("Bundle", exc)
+    issues: list[Issue] = []
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict):
+            try:
+                BundleEntry.model_validate(e)
+            except ValidationError as exc:
+                issues += pydantic_issues(f"Bundle.entry[{i}]", exc)
+            continue
+        envelope = {k: v for k, v in e.items() if k != "resource"}
+        full_url = envelope.get("fullUrl")
+        if isinstance(full_url, str) and _NO_SPACE.fullmatch(full_url):
+            envelope["fullUrl"] = "urn:x"  # any valid uri: the shape is what the model judges
+        key = orjson.dumps(envelope, option=orjson.OPT_SORT_KEYS)
+        verdict = _ENTRY_VERDICTS.get(key)
+        if verdict is None:
+            try:
+                BundleEntry.model_validate(model_input(envelope))
+                verdict = []
+            except ValidationError as exc:
+                verdict = pydantic_issues("", exc)
+            if len(_ENTRY_VERDICTS) >= _MAX_VERDICTS:
+                _ENTRY_VERDICTS.clear()
+            _ENTRY_VERDICTS[key] = verdict
+        issues += [
+            Issue(x.message, f"Bundle.entry[{i}]{x.expression or ''}", x.code, x.severity)
+            for x in verdict
+        ]
     return issues
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -80,11 +81,13 @@ def revoke_keys(session: Session, institution_id: str, key_id: int | None = None
     )
     if key_id is not None:
         stmt = stmt.where(InstitutionApiKey.id == key_id)
+    forget_checked_keys()
     return session.execute(stmt.values(revoked_at=utcnow())).rowcount  # type: ignore[attr-defined,no-any-return]
 
 
 def set_active(session: Session, institution_id: str, active: bool) -> None:
     _get(session, institution_id).active = active
+    forget_checked_keys()
 
 
 def list_institutions(session: Session) -> list[Institution]:
@@ -108,6 +111,27 @@ def _get(session: Session, institution_id: str) -> Institution:
     return inst
 
 
+# Recently checked keys: key hash -> (sender, monotonic time it was checked). Revoking a key
+# or disabling an institution clears it here at once; other processes see the change when
+# their entry is older than MCH_API_KEY_CACHE_SECONDS.
+_CHECKED: dict[str, tuple[Sender, float]] = {}
+_MAX_CHECKED = 10_000
+
+
+def forget_checked_keys() -> None:
+    _CHECKED.clear()
+
+
+def cached_sender(api_key: str, max_age: float) -> Sender | None:
+    """The sender of a key checked less than ``max_age`` seconds ago, else None."""
+    if max_age <= 0:
+        return None
+    hit = _CHECKED.get(_hash_key(api_key))
+    if hit is not None and time.monotonic() - hit[1] < max_age:
+        return hit[0]
+    return None
+
+
 def authenticate(session: Session, api_key: str) -> Sender:
     row = session.execute(
         select(Institution.id, Institution.name, Institution.active)
@@ -117,4 +141,8 @@ def authenticate(session: Session, api_key: str) -> Sender:
     ).first()
     if row is None or not row.active:
         raise Unauthorized("The API key is missing, wrong, revoked, or its institution is disabled")
-    return Sender(row.id, row.name)
+    sender = Sender(row.id, row.name)
+    if len(_CHECKED) >= _MAX_CHECKED:
+        _CHECKED.clear()
+    _CHECKED[_hash_key(api_key)] = (sender, time.monotonic())
+    return sender

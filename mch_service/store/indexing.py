@@ -6,6 +6,7 @@ import re
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,6 +55,7 @@ class IndexData:
     date_end: datetime | None
 
 
+@lru_cache(maxsize=16384)  # the same days and times recur across a Bundle and a day's Bundles
 def date_range(value: str, zone: ZoneInfo) -> tuple[datetime, datetime] | None:
     """The instants [start, end) a FHIR date/dateTime/instant covers, in UTC.
 

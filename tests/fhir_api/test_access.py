@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mch_service.app import Services
 from mch_service.audit.models import AuditEvent
+from mch_service.institutions.models import InstitutionApiKey
 from mch_service.institutions.service import revoke_keys, rotate_key
+from mch_service.timeutil import utcnow
 from tests.conftest import SenderKey
 
 
@@ -54,6 +58,39 @@ def test_revoked_and_rotated_keys(
         revoke_keys(session, sender.institution_id, key_id=new.key_id - 1)
     assert http.get("/fhir/Patient", headers=sender.headers).status_code == 401
     assert http.get("/fhir/Patient", headers=new_headers).status_code == 200
+
+
+def _revoke_as_another_process(services: Services, institution_id: str) -> None:
+    """What `mch-service institutions revoke-keys` in another process does to the database,
+    without this process hearing of it."""
+    with services.db.transaction() as session:
+        session.execute(
+            update(InstitutionApiKey)
+            .where(InstitutionApiKey.institution_id == institution_id)
+            .values(revoked_at=utcnow())
+        )
+
+
+def test_a_key_revoked_elsewhere_is_refused_within_the_cache_window(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    services.settings.api_key_cache_seconds = 0.5
+    assert http.get("/fhir/Patient", headers=sender.headers).status_code == 200
+    _revoke_as_another_process(services, sender.institution_id)
+    # this process checked the key a moment ago and trusts it for the window...
+    assert http.get("/fhir/Patient", headers=sender.headers).status_code == 200
+    time.sleep(0.6)
+    # ...and asks the database again after it
+    assert http.get("/fhir/Patient", headers=sender.headers).status_code == 401
+
+
+def test_without_the_cache_every_request_checks_the_key(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    services.settings.api_key_cache_seconds = 0
+    assert http.get("/fhir/Patient", headers=sender.headers).status_code == 200
+    _revoke_as_another_process(services, sender.institution_id)
+    assert http.get("/fhir/Patient", headers=sender.headers).status_code == 401
 
 
 def test_a_sender_sees_and_changes_only_its_own(
