@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from concurrent.futures import ThreadPoolExecutor
 import time
 from pathlib import Path
 
 import orjson
 import psycopg
 
+from benchmarks import procstats
 from benchmarks.mch_bundles import BundleGenerator, hospitals
 from benchmarks.profiling import PySpy, summarise
 
@@ -45,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--profile", help="sample the timed phase with py-spy into this file")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="push from this many threads at once (as a server worker does)")
     parser.add_argument("--pg", default=PG)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
@@ -76,13 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     prefer = Prefer(None)
     fhir = services.fhir
 
+    def push_one(item: tuple[str, bytes]) -> int:
+        inst, raw = item
+        out = fhir.bundle(Actor("institution", inst, "127.0.0.1"), orjson.loads(raw), prefer)
+        return len(out["entry"])
+
     def push(batch: list[tuple[str, bytes]]) -> int:
-        n = 0
-        for inst, raw in batch:
-            body = orjson.loads(raw)
-            out = fhir.bundle(Actor("institution", inst, "127.0.0.1"), body, prefer)
-            n += len(out["entry"])
-        return n
+        if args.threads == 1:
+            return sum(push_one(item) for item in batch)
+        with ThreadPoolExecutor(args.threads) as pool:
+            return sum(pool.map(push_one, batch))
 
     push(payloads[: args.warmup])
     services.domain.process_queue(services.db)
@@ -92,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     spy = PySpy(os.getpid(), Path(args.profile), rate=250) if args.profile else None
     if spy:
         time.sleep(1.0)  # py-spy attaches
+    pg0 = procstats.cpu_seconds(procstats.postgres_pids(DB))
     t0, c0 = time.perf_counter(), time.process_time()
     per_round = []
     size = max(1, len(timed) // args.rounds)
@@ -101,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         per_round.append(1000 * (time.process_time() - r0) / k)
         n += k
     t1, c1 = time.perf_counter(), time.process_time()
+    pg1 = procstats.cpu_seconds(procstats.postgres_pids(DB))
     services.domain.process_queue(services.db)
     t2, c2 = time.perf_counter(), time.process_time()
     if spy:
@@ -110,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"request CPU        {ms(c1 - c0):.3f} ms/resource (wall {ms(t1 - t0):.3f}); "
           f"rounds: best {min(per_round):.3f}, "
           f"median {sorted(per_round)[len(per_round) // 2]:.3f}")
+    print(f"PostgreSQL CPU     {ms(procstats.cpu_delta(pg0, pg1)):.3f} ms/resource (requests)")
     print(f"assembly CPU       {ms(c2 - c1):.3f} ms/resource (wall {ms(t2 - t1):.3f})")
     print(f"total client CPU   {ms(c2 - c0):.3f} ms/resource")
     if spy:

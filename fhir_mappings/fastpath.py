@@ -3,7 +3,7 @@
 Views run on every resource received, and fhirpathpy (the reference implementation, used for
 anything this evaluator does not understand) costs about 25 µs an expression. The subset here:
 paths of element names joined by ``.``, ``ofType(T)`` on a choice element, ``where(a = 'x')``,
-and unions with ``|``. tests/fhir_mappings/test_views.py checks that both give the same rows on
+and unions with ``|``. tests/mappings/test_views.py checks that both give the same rows on
 every official example.
 """
 
@@ -13,10 +13,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+# where(...) first: otherwise "where" itself would match as an element name
 _STEP = re.compile(
-    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"where\((?P<field>[A-Za-z]+) = '(?P<literal>[^']*)'\)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"(?:\.ofType\((?P<type>[A-Za-z]+)\))?"
-    r"|where\((?P<field>[A-Za-z]+) = '(?P<literal>[^']*)'\)"
 )
 
 
