@@ -55,6 +55,24 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def is_postgres(session: Session) -> bool:
+    return _is_postgres(session)
+
+
+def pg_rows(session: Session, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run one fixed SQL statement (``%s`` placeholders, arrays for lists) on the session's
+    PostgreSQL connection, inside its transaction, and return the rows. For the few look-ups
+    every write makes: the driver alone costs a fraction of a SQLAlchemy statement. Callers
+    keep a SQLAlchemy version of the same query for other databases."""
+    raw = session.connection().connection.driver_connection
+    try:
+        with raw.cursor() as cur:  # type: ignore[union-attr]
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+    except Exception as exc:  # psycopg.Error: give it SQLAlchemy's shape
+        raise _wrap(sql, exc) from exc
+
+
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts of column name to value) into ``table``."""
     if not rows:
@@ -87,9 +105,8 @@ def reserve_pks(session: Session, table: Table, count: int) -> list[int]:
             text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": pk}
         ).scalar_one()
         _SEQUENCES[table.name] = seq
-    rows = session.execute(
-        text("SELECT nextval(CAST(:seq AS regclass)) FROM generate_series(1, :n)"),
-        {"seq": seq, "n": count},
+    rows = pg_rows(
+        session, "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (seq, count)
     )
     return sorted(r[0] for r in rows)
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,7 @@ DOMAIN_TYPES = frozenset(
     }
 )
 ASSEMBLED = (m.Birth, m.Delivery, m.Death, m.Pregnancy)
+_PR = m.PatientRecord.__table__.c  # Core columns for the per-write look-ups
 
 
 @dataclass(frozen=True)
@@ -149,11 +150,11 @@ class DomainService:
         issues = list(extracted.issues)
         if self.queued:
             now = utcnow()
-            if women:
-                session.execute(
-                    insert(table_of(m.AssemblyQueue)),
-                    [{"woman_key": k, "enqueued_at": now} for k in sorted(women)],
-                )
+            sqlbulk.insert_rows(
+                session,
+                table_of(m.AssemblyQueue),
+                [{"woman_key": k, "enqueued_at": now} for k in sorted(women)],
+            )
         else:
             issues += self.assemble_women(session, women)
         return issues
@@ -230,18 +231,24 @@ class DomainService:
         refs = [s for s in subjects if not s.startswith("woman:")]
         for start in range(0, len(refs), 500):
             chunk = refs[start : start + 500]
-            rows = session.execute(
-                select(m.PatientRecord.woman_key, m.PatientRecord.mother_ref).where(
-                    m.PatientRecord.ref.in_(chunk)
+            rows: Any = (
+                sqlbulk.pg_rows(
+                    session,
+                    "SELECT woman_key, mother_ref FROM patient_record WHERE ref = ANY(%s)",
+                    (chunk,),
                 )
-            ).all()
+                if sqlbulk.is_postgres(session)
+                else session.execute(
+                    select(_PR.woman_key, _PR.mother_ref).where(_PR.ref.in_(chunk))
+                ).all()
+            )
             keys |= {k for k, _ in rows if k}
             mothers = [mo for _, mo in rows if mo]
             if mothers:
                 keys |= {
                     k
                     for k in session.scalars(
-                        select(m.PatientRecord.woman_key).where(m.PatientRecord.ref.in_(mothers))
+                        select(_PR.woman_key).where(sqlbulk.one_of(session, _PR.ref, mothers))
                     )
                     if k
                 }
@@ -263,7 +270,10 @@ class DomainService:
             ],
         )
         session.execute(
-            select(m.Woman.key).where(m.Woman.key.in_(keys)).order_by(m.Woman.key).with_for_update()
+            select(m.Woman.key)
+            .where(sqlbulk.one_of(session, m.Woman.key, keys))
+            .order_by(m.Woman.key)
+            .with_for_update()
         )
 
     def assemble_women(self, session: Session, keys: set[str]) -> list[dict[str, Any]]:

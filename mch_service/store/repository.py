@@ -35,16 +35,25 @@ class CurrentRow:
     content_hash: str | None
 
 
+# Core columns, not the ORM attributes: these look-ups run on every write, and a Core select
+# skips the ORM's per-statement compile and result machinery.
+_R = table_of(FhirResource).c
+_I = table_of(FhirIdentifier).c
+_V = table_of(FhirResourceVersion).c
+
 _CURRENT_COLS = (
-    FhirResource.pk,
-    FhirResource.resource_type,
-    FhirResource.fhir_id,
-    FhirResource.institution_id,
-    FhirResource.version_id,
-    FhirResource.last_updated,
-    FhirResource.deleted,
-    FhirResource.content_hash,
+    _R.pk,
+    _R.resource_type,
+    _R.fhir_id,
+    _R.institution_id,
+    _R.version_id,
+    _R.last_updated,
+    _R.deleted,
+    _R.content_hash,
 )
+
+
+_CURRENT_SQL = ", ".join(c.name for c in _CURRENT_COLS)
 
 
 def _row(r: Any) -> CurrentRow:
@@ -59,11 +68,20 @@ def current_by_ids(
     if not keys:
         return {}
     wanted = set(keys)
+    ids, types = sorted({k[1] for k in wanted}), sorted({k[0] for k in wanted})
+    if sqlbulk.is_postgres(session):
+        rows: Any = sqlbulk.pg_rows(
+            session,
+            f"SELECT {_CURRENT_SQL} FROM fhir_resource WHERE fhir_id = ANY(%s) "
+            f"AND resource_type = ANY(%s) ORDER BY pk{' FOR UPDATE' if lock else ''}",
+            (ids, types),
+        )
+        return {(r[1], r[2]): _row(r) for r in rows if (r[1], r[2]) in wanted}
     stmt = (
         select(*_CURRENT_COLS)
-        .where(sqlbulk.one_of(session, FhirResource.fhir_id, sorted({k[1] for k in wanted})))
-        .where(sqlbulk.one_of(session, FhirResource.resource_type, sorted({k[0] for k in wanted})))
-        .order_by(FhirResource.pk)
+        .where(sqlbulk.one_of(session, _R.fhir_id, sorted({k[1] for k in wanted})))
+        .where(sqlbulk.one_of(session, _R.resource_type, sorted({k[0] for k in wanted})))
+        .order_by(_R.pk)
     )
     # a lock on a row of the right id but another type is harmless (ids are server-assigned
     # UUIDs or the sender's own, rarely shared across types)
@@ -77,11 +95,7 @@ def current_by_pks(
     pks = sorted(pks)
     if not pks:
         return {}
-    stmt = (
-        select(*_CURRENT_COLS)
-        .where(sqlbulk.one_of(session, FhirResource.pk, pks))
-        .order_by(FhirResource.pk)
-    )
+    stmt = select(*_CURRENT_COLS).where(sqlbulk.one_of(session, _R.pk, pks)).order_by(_R.pk)
     rows = session.execute(stmt.with_for_update() if lock else stmt)
     return {r[0]: _row(r) for r in rows}
 
@@ -93,13 +107,19 @@ def pks_by_tokens(
     if not keys:
         return {}
     wanted = set(keys)
-    rows = session.execute(
-        select(FhirIdentifier.resource_type, FhirIdentifier.token_hash, FhirIdentifier.resource_pk)
-        .where(FhirIdentifier.institution_id == institution_id)
-        .where(
-            sqlbulk.one_of(session, FhirIdentifier.resource_type, sorted({k[0] for k in wanted}))
+    if sqlbulk.is_postgres(session):
+        found = sqlbulk.pg_rows(
+            session,
+            "SELECT resource_type, token_hash, resource_pk FROM fhir_identifier "
+            "WHERE institution_id = %s AND resource_type = ANY(%s) AND token_hash = ANY(%s)",
+            (institution_id, sorted({k[0] for k in wanted}), sorted({k[1] for k in wanted})),
         )
-        .where(sqlbulk.one_of(session, FhirIdentifier.token_hash, sorted({k[1] for k in wanted})))
+        return {(r[0], r[1]): r[2] for r in found if (r[0], r[1]) in wanted}
+    rows = session.execute(
+        select(_I.resource_type, _I.token_hash, _I.resource_pk)
+        .where(_I.institution_id == institution_id)
+        .where(sqlbulk.one_of(session, _I.resource_type, sorted({k[0] for k in wanted})))
+        .where(sqlbulk.one_of(session, _I.token_hash, sorted({k[1] for k in wanted})))
     )
     return {(r[0], r[1]): r[2] for r in rows if (r[0], r[1]) in wanted}
 
@@ -109,10 +129,10 @@ def pks_by_values(
 ) -> set[int]:
     """Live resources of one sender whose identifier has this value, in any system."""
     rows = session.execute(
-        select(FhirIdentifier.resource_pk).where(
-            FhirIdentifier.institution_id == institution_id,
-            FhirIdentifier.resource_type == resource_type,
-            sqlbulk.one_of(session, FhirIdentifier.value_hash, value_hashes),
+        select(_I.resource_pk).where(
+            _I.institution_id == institution_id,
+            _I.resource_type == resource_type,
+            sqlbulk.one_of(session, _I.value_hash, value_hashes),
         )
     )
     return {r[0] for r in rows}
@@ -124,11 +144,19 @@ def pks_by_create_keys(
     if not keys:
         return {}
     wanted = set(keys)
+    if sqlbulk.is_postgres(session):
+        found = sqlbulk.pg_rows(
+            session,
+            "SELECT resource_type, create_key, pk FROM fhir_resource "
+            "WHERE institution_id = %s AND resource_type = ANY(%s) AND create_key = ANY(%s)",
+            (institution_id, sorted({k[0] for k in wanted}), sorted({k[1] for k in wanted})),
+        )
+        return {(r[0], r[1] or ""): r[2] for r in found if (r[0], r[1] or "") in wanted}
     rows = session.execute(
-        select(FhirResource.resource_type, FhirResource.create_key, FhirResource.pk)
-        .where(FhirResource.institution_id == institution_id)
-        .where(sqlbulk.one_of(session, FhirResource.resource_type, sorted({k[0] for k in wanted})))
-        .where(sqlbulk.one_of(session, FhirResource.create_key, sorted({k[1] for k in wanted})))
+        select(_R.resource_type, _R.create_key, _R.pk)
+        .where(_R.institution_id == institution_id)
+        .where(sqlbulk.one_of(session, _R.resource_type, sorted({k[0] for k in wanted})))
+        .where(sqlbulk.one_of(session, _R.create_key, sorted({k[1] for k in wanted})))
     )
     return {(r[0], r[1] or ""): r[2] for r in rows if (r[0], r[1] or "") in wanted}
 
@@ -177,9 +205,9 @@ def version_hashes(session: Session, pks: Sequence[int]) -> dict[int, set[str]]:
     if not pks:
         return out
     rows = session.execute(
-        select(FhirResourceVersion.resource_pk, FhirResourceVersion.content_hash).where(
-            sqlbulk.one_of(session, FhirResourceVersion.resource_pk, list(pks)),
-            FhirResourceVersion.content_hash.is_not(None),
+        select(_V.resource_pk, _V.content_hash).where(
+            sqlbulk.one_of(session, _V.resource_pk, list(pks)),
+            _V.content_hash.is_not(None),
         )
     )
     for pk, h in rows:
