@@ -725,11 +725,26 @@ def _machine(pg_url: str) -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),
         "cpu_model": model,
+        "reference_loop_ms": reference_loop_ms(),
         "python": platform.python_version(),
         "postgres": _postgres_version(pg_url),
         "postgres_autovacuum": autovacuum_setting(pg_url),
         "commit": _git_commit(),
     }
+
+
+def reference_loop_ms() -> float:
+    """Best of three timings of a fixed pure-Python loop (5 million additions): how fast this
+    machine runs Python today. Virtual machines differ by half or more from day to day; compare
+    the figures of two runs only together with this one."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        total = 0
+        for i in range(5_000_000):
+            total += i
+        best = min(best, time.perf_counter() - start)
+    return round(best * 1000, 1)
 
 
 def _postgres_version(pg_url: str) -> str | None:
@@ -775,6 +790,8 @@ def _report(r: dict[str, Any]) -> str:
         f"{r['machine']['python']}, PostgreSQL {r['machine']['postgres']} (autovacuum "
         f"{r['machine']['postgres_autovacuum']}; ANALYZE after warm-up: "
         f"{'yes' if st['analyze_after_warmup'] else 'no'}), commit {r['machine']['commit']}",
+        f"machine speed      reference loop {r['machine'].get('reference_loop_ms', 0):.0f} ms "
+        "(5 M pure-Python additions, best of 3; lower is faster)",
         f"resources/s        {res['resources_per_s']:.0f}  (goal {GOAL_RESOURCES_PER_S}: {goal})",
         f"bundles/s          {res['bundles_per_s']:.1f}",
         f"latency per bundle p50 {lat['p50']:.0f} ms, p90 {lat['p90']:.0f} ms, p99 "

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import argparse
 import os
-from concurrent.futures import ThreadPoolExecutor
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
 import psycopg
 
 from benchmarks import procstats
+from benchmarks.ingest import reference_loop_ms
 from benchmarks.mch_bundles import BundleGenerator, hospitals
 from benchmarks.profiling import PySpy, summarise
 
@@ -38,17 +39,25 @@ def _recreate(admin_url: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ingest_inproc")
     parser.add_argument("--bundles", type=int, default=500)
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="the timed bundles are pushed in this many rounds; the least CPU "
-                             "per resource of a round is the steadiest figure on a shared "
-                             "machine")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="the timed bundles are pushed in this many rounds; the least CPU "
+        "per resource of a round is the steadiest figure on a shared "
+        "machine",
+    )
     parser.add_argument("--warmup", type=int, default=60)
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--profile", help="sample the timed phase with py-spy into this file")
     parser.add_argument("--top", type=int, default=30)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="push from this many threads at once (as a server worker does)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="push from this many threads at once (as a server worker does)",
+    )
     parser.add_argument("--pg", default=PG)
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
@@ -115,10 +124,15 @@ def main(argv: list[str] | None = None) -> int:
     if spy:
         spy.stop()
     ms = lambda s: 1000 * s / n  # noqa: E731
-    print(f"resources          {n} in {len(timed)} bundles")
-    print(f"request CPU        {ms(c1 - c0):.3f} ms/resource (wall {ms(t1 - t0):.3f}); "
-          f"rounds: best {min(per_round):.3f}, "
-          f"median {sorted(per_round)[len(per_round) // 2]:.3f}")
+    print(
+        f"resources          {n} in {len(timed)} bundles; machine speed: reference loop "
+        f"{reference_loop_ms():.0f} ms (see benchmarks/README.md)"
+    )
+    print(
+        f"request CPU        {ms(c1 - c0):.3f} ms/resource (wall {ms(t1 - t0):.3f}); "
+        f"rounds: best {min(per_round):.3f}, "
+        f"median {sorted(per_round)[len(per_round) // 2]:.3f}"
+    )
     print(f"PostgreSQL CPU     {ms(procstats.cpu_delta(pg0, pg1)):.3f} ms/resource (requests)")
     print(f"assembly CPU       {ms(c2 - c1):.3f} ms/resource (wall {ms(t2 - t1):.3f})")
     print(f"total client CPU   {ms(c2 - c0):.3f} ms/resource")
