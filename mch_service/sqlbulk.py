@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Table, any_, bindparam, insert, text
+from sqlalchemy import ARRAY, Table, any_, bindparam, insert
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-_SEQUENCES: dict[str, str] = {}
 _DEFAULTS: dict[str, dict[str, Any]] = {}
 
 
@@ -98,15 +97,14 @@ def reserve_pks(session: Session, table: Table, count: int) -> list[int]:
     its sequence on PostgreSQL). Elsewhere returns [] and the caller inserts without keys."""
     if count <= 0 or not _is_postgres(session):
         return []
-    seq = _SEQUENCES.get(table.name)
-    if seq is None:
-        pk = next(iter(table.primary_key.columns)).name
-        seq = session.execute(
-            text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": pk}
-        ).scalar_one()
-        _SEQUENCES[table.name] = seq
+    pk = next(iter(table.primary_key.columns)).name
+    # the sequence is looked up in the statement (not cached): it depends on the schema the
+    # connection works in
     rows = pg_rows(
-        session, "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (seq, count)
+        session,
+        "WITH s AS (SELECT pg_get_serial_sequence(%s, %s) AS seq) "
+        "SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
+        (table.name, pk, count),
     )
     return sorted(r[0] for r in rows)
 
