@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import orjson
+
 
 @dataclass(frozen=True)
 class StructuralIssue:
@@ -266,7 +268,42 @@ def check_structure(
         checker.issues.append(
             StructuralIssue(root, "The JSON is nested too deeply to be a FHIR resource")
         )
+        return checker.issues
+    try:
+        serialised = orjson.dumps(resource)
+    except (TypeError, orjson.JSONEncodeError):  # not JSON data (only from Python callers)
+        serialised = b""
+    if _CONTROL_ESCAPE.search(serialised):
+        _control_characters(resource, root, checker)
     return checker.issues
+
+
+# R4 strings "SHALL NOT contain Unicode character points below 32, except for u0009
+# (horizontal tab), u0010 (carriage return) and u0013 (line feed)". A NUL would also be refused
+# by PostgreSQL's text columns. orjson writes such characters as \u00XX, \b or \f: one
+# search of the serialised resource finds them, and only then is it walked to name the element.
+_CONTROL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\(?:u00[01][0-9a-fA-F]|[bf])")
+_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _control_characters(node: Any, path: str, checker: _Checker) -> None:
+    if isinstance(node, str):
+        if _CONTROL_CHAR.search(node):
+            checker.add(
+                path,
+                "Text may not contain control characters (U+0000 to U+001F other than tab, "
+                "carriage return and line feed)",
+                "invalid",
+            )
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, str) and _CONTROL_CHAR.search(key):
+                checker.add(path, "A property name contains a control character", "invalid")
+            elif key != "resourceType":
+                _control_characters(value, f"{path}.{_name(key)}", checker)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            _control_characters(item, f"{path}[{i}]", checker)
 
 
 # --- the walk ----------------------------------------------------------------------------------

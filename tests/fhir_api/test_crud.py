@@ -298,3 +298,39 @@ def test_required_bindings_are_checked(http: httpx.Client, sender: SenderKey) ->
     r = http.post("/fhir/Observation", json=obs, headers=sender.headers)
     assert r.status_code == 400
     assert r.json()["issue"][0]["expression"] == ["Observation.status"]
+
+
+def test_control_characters_in_text_are_400_and_store_nothing(
+    http: httpx.Client, sender: SenderKey
+) -> None:
+    """R4 strings may not hold characters below U+0020 other than tab, CR and LF (PostgreSQL's
+    text columns refuse NUL outright: this was a 500 on a code that reached the domain)."""
+    obs = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "718\u00007"}]},
+        "valueQuantity": {"value": 120, "unit": "g/L\u0008"},
+    }
+    r = http.post("/fhir/Observation", json=obs, headers=sender.headers)
+    assert r.status_code == 400
+    assert {tuple(i["expression"]) for i in r.json()["issue"]} == {
+        ("Observation.code.coding[0].code",),
+        ("Observation.valueQuantity.unit",),
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": patient(), "request": {"method": "POST", "url": "Patient"}},
+            {"resource": obs, "request": {"method": "POST", "url": "Observation"}},
+        ],
+    }
+    r = http.post("/fhir", json=bundle, headers=sender.headers)
+    assert r.status_code == 400
+    assert ["Bundle.entry[1].resource.code.coding[0].code"] in [
+        i["expression"] for i in r.json()["issue"]
+    ]
+    assert http.get("/fhir/Patient", headers=sender.headers).json()["total"] == 0
+    # tab, carriage return and line feed are allowed
+    fine = {**obs, "code": {"text": "line\none\ttab\r"}, "valueQuantity": {"value": 1}}
+    assert http.post("/fhir/Observation", json=fine, headers=sender.headers).status_code == 201
