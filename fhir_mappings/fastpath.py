@@ -15,7 +15,8 @@ from typing import Any
 
 # where(...) first: otherwise "where" itself would match as an element name
 _STEP = re.compile(
-    r"where\((?P<field>[A-Za-z]+) = '(?P<literal>[^']*)'\)"
+    r"where\((?P<field>[A-Za-z]+) = '(?P<literal>[^']*)'"
+    r"(?P<more>(?: or [A-Za-z]+ = '[^']*')*)\)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"(?:\.ofType\((?P<type>[A-Za-z]+)\))?"
 )
@@ -34,7 +35,11 @@ def _steps(term: str) -> list[tuple[str, str]]:
         if not m:
             raise Unsupported(term)
         if m["field"]:
-            out.append(("where", f"{m['field']}\0{m['literal']}"))
+            # where(a = 'x' or b = 'y' ...): a node passes if any comparison holds
+            pairs = [(m["field"], m["literal"])] + re.findall(
+                r" or ([A-Za-z]+) = '([^']*)'", m["more"] or ""
+            )
+            out.append(("where", "\1".join(f"{f}\0{v}" for f, v in pairs)))
         elif m["type"]:
             out.append(("key", m["name"] + m["type"][0].upper() + m["type"][1:]))
         else:
@@ -49,7 +54,8 @@ def _steps(term: str) -> list[tuple[str, str]]:
 
 def compile_path(path: str) -> Callable[[dict[str, Any]], list[Any]]:
     if any(tok in path for tok in ("(", ")")) and not re.fullmatch(
-        r"[A-Za-z0-9_.|' =\-:/{}]*(?:\.ofType\([A-Za-z]+\)|where\([A-Za-z]+ = '[^']*'\)"
+        r"[A-Za-z0-9_.|' =\-:/{}]*(?:\.ofType\([A-Za-z]+\)"
+        r"|where\([A-Za-z]+ = '[^']*'(?: or [A-Za-z]+ = '[^']*')*\)"
         r"|[A-Za-z0-9_.|' =\-:/{}])*",
         path,
     ):
@@ -71,8 +77,12 @@ def compile_path(path: str) -> Callable[[dict[str, Any]], list[Any]]:
                             elif value is not None:
                                 nxt.append(value)
                 else:
-                    field, literal = arg.split("\0")
-                    nxt = [n for n in current if isinstance(n, dict) and n.get(field) == literal]
+                    tests = [tuple(t.split("\0")) for t in arg.split("\1")]
+                    nxt = [
+                        n
+                        for n in current
+                        if isinstance(n, dict) and any(n.get(f) == v for f, v in tests)
+                    ]
                 current = nxt
                 if not current:
                     break
@@ -91,9 +101,48 @@ def compile_path(path: str) -> Callable[[dict[str, Any]], list[Any]]:
 _NOT_EQUAL = re.compile(r"^(?P<path>[A-Za-z_][A-Za-z0-9_.]*) != '(?P<literal>[^']*)'$")
 
 
+_NOT_EXISTS = re.compile(r"^(?P<path>.+)\.exists\(\)\.not\(\)$")
+
+
+def _top_level_or(expression: str) -> list[str]:
+    """Split on `` or `` outside parentheses and quotes."""
+    parts, depth, quoted, start = [], 0, False, 0
+    i = 0
+    while i < len(expression):
+        ch = expression[i]
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and expression.startswith(" or ", i):
+            parts.append(expression[start:i])
+            start = i + 4
+            i += 4
+            continue
+        i += 1
+    parts.append(expression[start:])
+    return parts
+
+
 def compile_where(expression: str) -> Callable[[dict[str, Any]], list[Any]]:
     """``a != 'x' and b != 'y'`` (FHIRPath: an empty ``a`` makes the comparison empty, and an
-    empty where result excludes the resource)."""
+    empty where result excludes the resource), or ``p.exists().not() or q.exists().not()``
+    (each term true or false, never empty)."""
+    terms = _top_level_or(expression)
+    if len(terms) > 1 or _NOT_EXISTS.match(expression.strip()):
+        paths = []
+        for term in terms:
+            m = _NOT_EXISTS.match(term.strip())
+            if not m:
+                raise Unsupported(expression)
+            paths.append(compile_path(m["path"]))
+
+        def evaluate_any_absent(resource: dict[str, Any]) -> list[Any]:
+            return [any(not path(resource) for path in paths)]
+
+        return evaluate_any_absent
     tests = []
     for part in expression.split(" and "):
         m = _NOT_EQUAL.match(part.strip())
