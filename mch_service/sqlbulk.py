@@ -1,4 +1,6 @@
-"""Bulk writes for the ingest path: many rows of one table in one round trip.
+"""The ingest path's SQL on PostgreSQL, at the cost of the driver rather than the ORM: bulk
+writes (many rows of one table in one round trip, ``insert_rows``), look-ups as one fixed
+statement whatever the number of values (``one_of``, ``pg_rows``), and reserved primary keys.
 
 On PostgreSQL the rows go through ``COPY ... FROM STDIN`` on the session's own connection (so
 inside its transaction and savepoints): one statement whatever the number of rows, and
@@ -50,12 +52,8 @@ def _columns(table: Table, rows: Sequence[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def is_postgres(session: Session) -> bool:
-    return _is_postgres(session)
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def pg_rows(session: Session, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -76,7 +74,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
     """Insert ``rows`` (dicts of column name to value) into ``table``."""
     if not rows:
         return
-    if not _is_postgres(session):
+    if not is_postgres(session):
         session.execute(insert(table), list(rows))
         return
     columns = _columns(table, rows)
@@ -95,7 +93,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
 def reserve_pks(session: Session, table: Table, count: int) -> list[int]:
     """``count`` new values of the table's integer primary key, in increasing order (taken from
     its sequence on PostgreSQL). Elsewhere returns [] and the caller inserts without keys."""
-    if count <= 0 or not _is_postgres(session):
+    if count <= 0 or not is_postgres(session):
         return []
     pk = next(iter(table.primary_key.columns)).name
     # the sequence is looked up in the statement (not cached): it depends on the schema the
@@ -125,6 +123,6 @@ def one_of(session: Session, column: Any, values: Sequence[Any]) -> Any:
     """``column IN values`` as one fixed statement: ``= ANY(:array)`` on PostgreSQL (the SQL
     text does not change with the number of values, so it is compiled, parsed and planned
     once), an expanding IN elsewhere."""
-    if _is_postgres(session):
+    if is_postgres(session):
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(list(values))

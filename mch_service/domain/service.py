@@ -362,6 +362,7 @@ class DomainService:
         women: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
         for key in keys:
             mine = records_of.get(key)
+            values: dict[str, Any]
             if not mine:
                 # kept (with no records) so that jobs see her change and drop her numbers
                 values = {"street": None, "resident_id_valid": False, "record_count": 0}

@@ -152,7 +152,7 @@ def reference_kind(ref: str) -> str | None:
 
 
 def _reference_issues(resource: dict[str, Any], root: str) -> list[Issue]:
-    issues = []
+    issues: list[Issue] = []
     if all(reference_kind(n["reference"]) is not None for n in reference_nodes(resource)):
         return issues
     for node, path in iter_references(resource, root):
