@@ -17,6 +17,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -598,12 +599,19 @@ class Interactions:
             for p in ready:
                 assert p.entry.resource is not None
                 # references to entries of this request, as they will be stored ('Type/id'):
-                # rewritten in place now (the same as _rewrite_references does after)
-                for node, sent in p.entry.references():
+                # rewritten in place now (the same as _rewrite_references does after), except
+                # in a Bundle resource, which is stored exactly as sent (keyed on a copy)
+                resource = p.entry.resource
+                if p.url.resource_type == "Bundle":
+                    resource = orjson.loads(orjson.dumps(resource))
+                    nodes = [(n, n["reference"]) for n in reference_nodes(resource)]
+                else:
+                    nodes = p.entry.references()
+                for node, sent in nodes:
                     target = by_full_url.get(sent)
                     if target is not None and target.fhir_id:
                         node["reference"] = f"{target.url.resource_type}/{target.fhir_id}"
-                body = {k: v for k, v in p.entry.resource.items() if k not in ("id", "meta")}
+                body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
                 keys[id(p)] = (
                     p.url.resource_type,
                     self.store.crypto.keyed_hash(canonical_content(body).decode()),

@@ -280,3 +280,45 @@ def test_one_transaction_may_not_write_a_record_twice(
     r = http.post("/fhir", json=bundle, headers=sender.headers)
     assert r.status_code == 400
     assert r.json()["issue"][0]["expression"] == ["Bundle.entry[1].request"]
+
+
+def test_a_bundle_resource_in_a_transaction_is_stored_exactly_as_sent(
+    http: httpx.Client, sender: SenderKey
+) -> None:
+    """The transaction resolves references between its own entries, but a Bundle resource it
+    carries (a document, a collection) keeps its inner references as they were sent, even one
+    that happens to equal a fullUrl of the transaction."""
+    shared = "urn:uuid:0d6c9f1e-8e7a-4a51-9f55-3f1d0c2b7a10"
+    collection = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": shared, "resource": {"resourceType": "Patient", "gender": "female"}},
+            {
+                "fullUrl": "urn:uuid:7b0e0b8e-2f4b-4d1f-8d7e-2a9c4b1e6f21",
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"text": "weight"},
+                    "subject": {"reference": shared},
+                },
+            },
+        ],
+    }
+    transaction = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": shared,
+                "resource": {"resourceType": "Patient", "gender": "female"},
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {"resource": collection, "request": {"method": "POST", "url": "Bundle"}},
+        ],
+    }
+    r = http.post("/fhir", json=transaction, headers=sender.headers)
+    assert r.status_code == 200, r.text
+    location = r.json()["entry"][1]["response"]["location"]
+    stored = http.get(f"/fhir/{location.split('/_history')[0]}", headers=sender.headers).json()
+    assert stored["entry"][1]["resource"]["subject"]["reference"] == shared
