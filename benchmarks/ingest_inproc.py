@@ -19,21 +19,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
-import psycopg
 
 from benchmarks import procstats
-from benchmarks.ingest import reference_loop_ms
+from benchmarks.ingest import (
+    analyze_database,
+    drop_database,
+    recreate_database,
+    reference_loop_ms,
+)
 from benchmarks.mch_bundles import BundleGenerator, hospitals
 from benchmarks.profiling import PySpy, summarise
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 DB = "mch_bench_inproc"
-
-
-def _recreate(admin_url: str) -> None:
-    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
 
-    _recreate(args.pg)
+    recreate_database(args.pg, DB)
     url = f"{args.pg}/{DB}".replace("postgresql://", "postgresql+psycopg://")
     os.environ["MCH_DATABASE_URL"] = url
     os.environ["MCH_DOMAIN_ASSEMBLY"] = "queued"
@@ -102,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     push(payloads[: args.warmup])
     services.domain.process_queue(services.db)
-    with services.db.engine.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
+    analyze_database(f"{args.pg}/{DB}")
     timed = payloads[args.warmup :]
     spy = PySpy(os.getpid(), Path(args.profile), rate=250) if args.profile else None
     if spy:
@@ -140,8 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         print(summarise(Path(args.profile), args.top).render())
     services.db.dispose()
     if not args.keep:
-        with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        drop_database(args.pg, DB)
     return 0
 
 
