@@ -69,6 +69,8 @@ def current_by_ids(
         return {}
     wanted = set(keys)
     ids, types = sorted({k[1] for k in wanted}), sorted({k[0] for k in wanted})
+    # ids and types are matched separately, then paired here: a lock on a row with a wanted id
+    # but another type is harmless (ids are server-assigned UUIDs or the sender's own)
     if sqlbulk.is_postgres(session):
         rows: Any = sqlbulk.pg_rows(
             session,
@@ -79,12 +81,9 @@ def current_by_ids(
         return {(r[1], r[2]): _row(r) for r in rows if (r[1], r[2]) in wanted}
     stmt = (
         select(*_CURRENT_COLS)
-        .where(sqlbulk.one_of(session, _R.fhir_id, sorted({k[1] for k in wanted})))
-        .where(sqlbulk.one_of(session, _R.resource_type, sorted({k[0] for k in wanted})))
+        .where(_R.fhir_id.in_(ids), _R.resource_type.in_(types))
         .order_by(_R.pk)
     )
-    # a lock on a row of the right id but another type is harmless (ids are server-assigned
-    # UUIDs or the sender's own, rarely shared across types)
     rows = session.execute(stmt.with_for_update() if lock else stmt)
     return {(r[1], r[2]): _row(r) for r in rows if (r[1], r[2]) in wanted}
 
@@ -100,28 +99,39 @@ def current_by_pks(
     return {r[0]: _row(r) for r in rows}
 
 
+def _pks_by_pairs(
+    session: Session, key: Any, pk: Any, institution_id: str, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """(resource_type, ``key`` value) -> ``pk`` among one sender's rows of ``key``'s table,
+    whose unique key is (institution_id, resource_type, key)."""
+    if not pairs:
+        return {}
+    wanted = set(pairs)
+    types, values = sorted({k[0] for k in wanted}), sorted({k[1] for k in wanted})
+    cols = key.table.c
+    if sqlbulk.is_postgres(session):
+        rows: Any = sqlbulk.pg_rows(
+            session,
+            f"SELECT resource_type, {key.name}, {pk.name} FROM {key.table.name} "
+            f"WHERE institution_id = %s AND resource_type = ANY(%s) AND {key.name} = ANY(%s)",
+            (institution_id, types, values),
+        )
+    else:
+        rows = session.execute(
+            select(cols.resource_type, key, pk).where(
+                cols.institution_id == institution_id,
+                cols.resource_type.in_(types),
+                key.in_(values),
+            )
+        )
+    return {(r[0], r[1]): r[2] for r in rows if (r[0], r[1]) in wanted}
+
+
 def pks_by_tokens(
     session: Session, institution_id: str, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
     """(resource_type, token_hash) -> live resource pk, for one sender."""
-    if not keys:
-        return {}
-    wanted = set(keys)
-    if sqlbulk.is_postgres(session):
-        found = sqlbulk.pg_rows(
-            session,
-            "SELECT resource_type, token_hash, resource_pk FROM fhir_identifier "
-            "WHERE institution_id = %s AND resource_type = ANY(%s) AND token_hash = ANY(%s)",
-            (institution_id, sorted({k[0] for k in wanted}), sorted({k[1] for k in wanted})),
-        )
-        return {(r[0], r[1]): r[2] for r in found if (r[0], r[1]) in wanted}
-    rows = session.execute(
-        select(_I.resource_type, _I.token_hash, _I.resource_pk)
-        .where(_I.institution_id == institution_id)
-        .where(sqlbulk.one_of(session, _I.resource_type, sorted({k[0] for k in wanted})))
-        .where(sqlbulk.one_of(session, _I.token_hash, sorted({k[1] for k in wanted})))
-    )
-    return {(r[0], r[1]): r[2] for r in rows if (r[0], r[1]) in wanted}
+    return _pks_by_pairs(session, _I.token_hash, _I.resource_pk, institution_id, keys)
 
 
 def pks_by_values(
@@ -141,24 +151,8 @@ def pks_by_values(
 def pks_by_create_keys(
     session: Session, institution_id: str, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
-    if not keys:
-        return {}
-    wanted = set(keys)
-    if sqlbulk.is_postgres(session):
-        found = sqlbulk.pg_rows(
-            session,
-            "SELECT resource_type, create_key, pk FROM fhir_resource "
-            "WHERE institution_id = %s AND resource_type = ANY(%s) AND create_key = ANY(%s)",
-            (institution_id, sorted({k[0] for k in wanted}), sorted({k[1] for k in wanted})),
-        )
-        return {(r[0], r[1] or ""): r[2] for r in found if (r[0], r[1] or "") in wanted}
-    rows = session.execute(
-        select(_R.resource_type, _R.create_key, _R.pk)
-        .where(_R.institution_id == institution_id)
-        .where(sqlbulk.one_of(session, _R.resource_type, sorted({k[0] for k in wanted})))
-        .where(sqlbulk.one_of(session, _R.create_key, sorted({k[1] for k in wanted})))
-    )
-    return {(r[0], r[1] or ""): r[2] for r in rows if (r[0], r[1] or "") in wanted}
+    """(resource_type, create_key) -> resource pk, for one sender."""
+    return _pks_by_pairs(session, _R.create_key, _R.pk, institution_id, keys)
 
 
 def insert_resources(session: Session, rows: list[dict[str, Any]]) -> list[int]:
