@@ -221,10 +221,14 @@ class DomainService:
         )
 
     def _insert(self, session: Session, extracted: Extracted) -> None:
-        for table, rows in extracted.rows.items():
-            sqlbulk.insert_rows(session, table_of(table), rows)
-        sqlbulk.insert_rows(session, table_of(m.UnmappedCode), extracted.unmapped)
-        sqlbulk.insert_rows(session, table_of(m.DataQualityIssue), extracted.issues)
+        sqlbulk.insert_many(
+            session,
+            [
+                *((table_of(table), rows) for table, rows in extracted.rows.items()),
+                (table_of(m.UnmappedCode), extracted.unmapped),
+                (table_of(m.DataQualityIssue), extracted.issues),
+            ],
+        )
 
     def _women_of(self, session: Session, subjects: set[str]) -> set[str]:
         keys = {s[6:] for s in subjects if s.startswith("woman:")}
@@ -392,9 +396,13 @@ class DomainService:
                 .values({c: bindparam("v_" + c) for c in sorted(columns)}),
                 params,
             )
-        for table in (m.Pregnancy, m.Delivery, m.Birth, m.Death):
-            sqlbulk.insert_rows(session, table_of(table), rows[table])
-        sqlbulk.insert_rows(session, table_of(m.DataQualityIssue), issues)
+        sqlbulk.insert_many(
+            session,
+            [
+                *((table_of(t), rows[t]) for t in (m.Pregnancy, m.Delivery, m.Birth, m.Death)),
+                (table_of(m.DataQualityIssue), issues),
+            ],
+        )
         # Only facts whose pregnancy changed are written (most keep theirs).
         for table_name, loaded in loaded_rows.items():
             wanted = {a["fact_id"]: a["pid"] for a in assignments.get(table_name, [])}

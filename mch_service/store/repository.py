@@ -155,24 +155,24 @@ def pks_by_create_keys(
     return _pks_by_pairs(session, _R.create_key, _R.pk, institution_id, keys)
 
 
-def insert_resources(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert current rows; return their primary keys in the order given."""
+def insert_resources(
+    session: Session, rows: list[dict[str, Any]]
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """Give new current rows their primary keys, in the order given. On PostgreSQL the keys are
+    reserved from the sequence and the rows come back, keys added, to be written together with
+    their versions and index rows by ``write_rows`` (one statement); elsewhere they are
+    inserted here and nothing comes back."""
     if not rows:
-        return []
+        return [], []
     table = table_of(FhirResource)
     pks = sqlbulk.reserve_pks(session, table, len(rows))
-    if pks:  # PostgreSQL: keys first, then one COPY
-        sqlbulk.insert_rows(
-            session, table, [{**r, "pk": pk} for r, pk in zip(rows, pks, strict=True)]
-        )
-        return pks
+    if pks:
+        return pks, [{**r, "pk": pk} for r, pk in zip(rows, pks, strict=True)]
     result = session.execute(
-        insert(table_of(FhirResource)).returning(
-            table_of(FhirResource).c.pk, sort_by_parameter_order=True
-        ),
+        insert(table).returning(table.c.pk, sort_by_parameter_order=True),
         rows,
     )
-    return [r[0] for r in result]
+    return [r[0] for r in result], []
 
 
 def update_resources(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -210,22 +210,31 @@ def version_hashes(session: Session, pks: Sequence[int]) -> dict[int, set[str]]:
     return out
 
 
-def insert_versions(session: Session, rows: list[dict[str, Any]]) -> None:
-    sqlbulk.insert_rows(session, table_of(FhirResourceVersion), rows)
-
-
-def replace_index(
+def write_rows(
     session: Session,
-    pks: Sequence[int],
+    resources: list[dict[str, Any]],
+    versions: list[dict[str, Any]],
+    replaced: Sequence[int],
     identifiers: list[dict[str, Any]],
     references: list[dict[str, Any]],
-    clear_existing: bool,
 ) -> None:
-    if clear_existing and pks:
-        session.execute(delete(FhirIdentifier).where(FhirIdentifier.resource_pk.in_(list(pks))))
-        session.execute(delete(FhirReference).where(FhirReference.resource_pk.in_(list(pks))))
-    sqlbulk.insert_rows(session, table_of(FhirIdentifier), identifiers)
-    sqlbulk.insert_rows(session, table_of(FhirReference), references)
+    """The rest of a write: new current rows not yet written (``insert_resources``), the new
+    versions, and the search index of the resources written (the index rows of ``replaced``
+    resources are deleted first). The inserts are one statement on PostgreSQL."""
+    if replaced:
+        session.execute(
+            delete(FhirIdentifier).where(FhirIdentifier.resource_pk.in_(list(replaced)))
+        )
+        session.execute(delete(FhirReference).where(FhirReference.resource_pk.in_(list(replaced))))
+    sqlbulk.insert_many(
+        session,
+        [
+            (table_of(FhirResource), resources),
+            (table_of(FhirResourceVersion), versions),
+            (table_of(FhirIdentifier), identifiers),
+            (table_of(FhirReference), references),
+        ],
+    )
 
 
 def version_content(

@@ -212,7 +212,7 @@ class ResourceStore:
             )
             touched.append((i, ex.pk if ex else 0, prep))
 
-        pks = repo.insert_resources(session, new_rows)
+        pks, unwritten = repo.insert_resources(session, new_rows)
         pk_of = dict(zip(new_idx, pks, strict=True))
         for i, pk in pk_of.items():
             outcomes[i].pk = pk  # type: ignore[union-attr]
@@ -221,7 +221,6 @@ class ResourceStore:
             op_index = v.pop("_op", None)
             if v["resource_pk"] is None:
                 v["resource_pk"] = pk_of[op_index]
-        repo.insert_versions(session, versions)
 
         identifiers: list[dict[str, Any]] = []
         references: list[dict[str, Any]] = []
@@ -244,7 +243,7 @@ class ResourceStore:
                 )
             for name, target in prep.index.references:
                 references.append({"resource_pk": pk, "name": name, "target": target})
-        repo.replace_index(session, clear, identifiers, references, clear_existing=bool(clear))
+        repo.write_rows(session, unwritten, versions, clear, identifiers, references)
         return [o for o in outcomes if o is not None]
 
     # -- reading ----------------------------------------------------------------------------

@@ -1,0 +1,223 @@
+"""sqlbulk.insert_many: what goes in comes back out, on SQLite and PostgreSQL; several tables
+are one statement, all or nothing; the database's own errors keep SQLAlchemy's shape."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
+
+from mch_service import sqlbulk
+from mch_service.app import Services
+from mch_service.database import table_of
+from mch_service.domain.models import LabResult, PatientRecord
+from mch_service.institutions.service import add_institution
+from mch_service.store.models import FhirResource, FhirResourceVersion
+
+AWARE = datetime(2025, 3, 31, 23, 30, 0, 123456, tzinfo=UTC)
+
+
+def _resource(pk: int | None, fhir_id: str, **extra: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "resource_type": "Observation",
+        "fhir_id": fhir_id,
+        "institution_id": "H1",
+        "version_id": 1,
+        "last_updated": AWARE,
+        # "deleted" left out: its Python default (False) must be written
+        "content_hash": None,
+        "create_key": "k-" + fhir_id,
+    }
+    if pk is not None:
+        row["pk"] = pk
+    row.update(extra)
+    return row
+
+
+def _keys(session, n: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """Keys the way the store gets them: reserved on PostgreSQL, chosen here elsewhere."""
+    return sqlbulk.reserve_pks(session, table_of(FhirResource), n) or list(range(1, n + 1))
+
+
+@pytest.fixture
+def services_h1(services: Services) -> Services:
+    with services.db.transaction() as session:
+        add_institution(session, "H1", "Hospital 1")
+    return services
+
+
+def test_values_of_every_column_type_come_back_as_written(services_h1: Services) -> None:
+    blob = bytes(range(256)) + b"\\x00'\"\t\n"
+    text = "王小红 \\ \" ' \t 𠀀 \\N end"  # backslashes, quotes, a tab, a non-BMP character
+    with services_h1.db.transaction() as session:
+        (pk,) = _keys(session, 1)
+        sqlbulk.insert_many(
+            session,
+            [
+                (
+                    table_of(FhirResource),
+                    [_resource(pk, "o1", date_start=AWARE - timedelta(days=1), date_end=None)],
+                ),
+                (
+                    table_of(FhirResourceVersion),
+                    [
+                        {
+                            "resource_pk": pk,
+                            "version_id": 1,
+                            "institution_id": "H1",
+                            "recorded_at": AWARE,
+                            "operation": "create",
+                            "content_hash": text,
+                            "content": blob,
+                        }
+                    ],
+                ),
+                (
+                    table_of(LabResult),
+                    [
+                        {
+                            "id": 7,
+                            "concept": "haemoglobin",
+                            "test_date": date(2025, 2, 28),
+                            "result": None,
+                            "value": 0.1 + 0.2,  # not exactly 0.3: every digit must survive
+                            "unit": "g/L",
+                            "source": "obs",
+                            "resource_pk": pk,
+                            "version_id": 1,
+                            "institution_id": "H1",
+                            "subject": "Patient/p1",
+                            "pregnancy_id": None,
+                        }
+                    ],
+                ),
+            ],
+        )
+    with services_h1.db.reading() as session:
+        res = session.execute(select(FhirResource)).scalar_one()
+        ver = session.execute(select(FhirResourceVersion)).scalar_one()
+        lab = session.execute(select(LabResult)).scalar_one()
+    assert res.deleted is False
+    assert res.date_end is None
+    assert res.last_updated.replace(tzinfo=UTC) == AWARE
+    assert res.date_start.replace(tzinfo=UTC) == AWARE - timedelta(days=1)
+    assert ver.recorded_at.replace(tzinfo=UTC) == AWARE
+    assert ver.content == blob
+    assert ver.content_hash == text
+    assert lab.value == 0.1 + 0.2
+    assert lab.test_date == date(2025, 2, 28)
+    assert lab.result is None
+
+
+def test_python_defaults_fill_columns_that_only_some_rows_name(services_h1: Services) -> None:
+    with services_h1.db.transaction() as session:
+        a, b = _keys(session, 2)
+        sqlbulk.insert_rows(
+            session,
+            table_of(FhirResource),
+            [_resource(a, "o1", deleted=True), _resource(b, "o2")],
+        )
+    with services_h1.db.reading() as session:
+        got = dict(session.execute(select(FhirResource.fhir_id, FhirResource.deleted)).all())
+    assert got == {"o1": True, "o2": False}
+
+
+def test_a_failing_table_leaves_nothing_of_the_others(services_h1: Services) -> None:
+    with services_h1.db.transaction() as session:
+        (pk,) = _keys(session, 1)
+        sqlbulk.insert_rows(session, table_of(FhirResource), [_resource(pk, "o1")])
+
+    def attempt() -> None:
+        with services_h1.db.transaction() as session:
+            (other,) = _keys(session, 1)
+            _insert_patient_record_then_duplicate(session, other)
+
+    with pytest.raises(sa_exc.IntegrityError):
+        attempt()
+    with services_h1.db.reading() as session:
+        assert session.execute(select(PatientRecord)).first() is None
+        assert len(session.execute(select(FhirResource)).all()) == 1
+
+
+def _insert_patient_record_then_duplicate(session, other: int) -> None:  # type: ignore[no-untyped-def]
+    sqlbulk.insert_many(
+        session,
+        [
+            (
+                table_of(PatientRecord),
+                [
+                    {
+                        "resource_pk": other,
+                        "version_id": 1,
+                        "institution_id": "H1",
+                        "ref": "Patient/x",
+                        "received_at": AWARE,
+                    }
+                ],
+            ),
+            # the same (resource_type, fhir_id) again: unique key
+            (table_of(FhirResource), [_resource(other, "o1", create_key="new")]),
+        ],
+    )
+
+
+def test_a_child_row_may_name_a_parent_of_the_same_call(services_h1: Services) -> None:
+    with services_h1.db.transaction() as session:
+        (pk,) = _keys(session, 1)
+        sqlbulk.insert_many(
+            session,
+            [
+                (table_of(FhirResource), [_resource(pk, "o1")]),
+                (
+                    table_of(FhirResourceVersion),
+                    [
+                        {
+                            "resource_pk": pk,
+                            "version_id": 1,
+                            "institution_id": "H1",
+                            "recorded_at": AWARE,
+                            "operation": "create",
+                        }
+                    ],
+                ),
+            ],
+        )
+    with services_h1.db.reading() as session:
+        assert session.execute(select(FhirResourceVersion.resource_pk)).scalar_one() == pk
+
+
+def test_a_child_row_without_its_parent_is_refused(services_h1: Services) -> None:
+    with pytest.raises(sa_exc.IntegrityError), services_h1.db.transaction() as session:
+        sqlbulk.insert_rows(
+            session,
+            table_of(FhirResourceVersion),
+            [
+                {
+                    "resource_pk": 424242,
+                    "version_id": 1,
+                    "institution_id": "H1",
+                    "recorded_at": AWARE,
+                    "operation": "create",
+                }
+            ],
+        )
+
+
+def test_postgresql_enforces_column_lengths(services_h1: Services) -> None:
+    if not services_h1.settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite does not enforce VARCHAR lengths")
+
+    def attempt() -> None:
+        with services_h1.db.transaction() as session:
+            (pk,) = _keys(session, 1)
+            sqlbulk.insert_rows(session, table_of(FhirResource), [_resource(pk, "x" * 65)])
+
+    with pytest.raises(sa_exc.DBAPIError):
+        attempt()
+
+
+def test_a_value_json_cannot_carry_is_refused_before_the_database() -> None:
+    with pytest.raises(TypeError, match="cannot write a set"):
+        sqlbulk._json_value({1})
