@@ -39,9 +39,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import aiohttp
 import httpx
 import orjson
 import psycopg
+import uvloop
 from psycopg import sql
 
 from benchmarks import procstats
@@ -348,7 +350,7 @@ class IngestBenchmark:
             server.start()
             server.wait_ready(timeout=120)
             print(f"server up at {server.base_url} (pids {server.pids()})")
-            result = asyncio.run(self._drive(server, keys, sample, warmup, timed))
+            result = uvloop.run(self._drive(server, keys, sample, warmup, timed))
             result["assembly_drain_s"] = self._drain()
             result["verification"] = self._verify(self.acknowledged)
         finally:
@@ -419,11 +421,10 @@ class IngestBenchmark:
             }
             for k in keys
         ]
-        limits = httpx.Limits(
-            max_connections=s.concurrency, max_keepalive_connections=s.concurrency
-        )
-        async with httpx.AsyncClient(
-            base_url=server.base_url, limits=limits, timeout=s.timeout
+        async with aiohttp.ClientSession(
+            base_url=server.base_url,
+            connector=aiohttp.TCPConnector(limit=s.concurrency),
+            timeout=aiohttp.ClientTimeout(total=s.timeout),
         ) as client:
             await self._check_sample(client, headers, sample)
             self.acknowledged += sample
@@ -482,17 +483,19 @@ class IngestBenchmark:
         return result
 
     async def _check_sample(
-        self, client: httpx.AsyncClient, headers: list[dict[str, str]], sample: list[Payload]
+        self, client: aiohttp.ClientSession, headers: list[dict[str, str]], sample: list[Payload]
     ) -> None:
         """Before timing anything: each sender's first Bundle must be accepted whole, every
         entry created. A benchmark of rejected requests would measure the wrong thing."""
         for p in sample:
-            r = await client.post("/fhir", content=p.body, headers=headers[p.sender])
-            if r.status_code != 200:
+            async with client.post("/fhir", data=p.body, headers=headers[p.sender]) as r:
+                raw = await r.read()
+            if r.status != 200:
                 raise BenchmarkError(
-                    f"sample bundle of sender {p.sender} answered {r.status_code}:\n{r.text[:3000]}"
+                    f"sample bundle of sender {p.sender} answered {r.status}:\n"
+                    f"{raw[:3000].decode(errors='replace')}"
                 )
-            body = r.json()
+            body = orjson.loads(raw)
             statuses = [e.get("response", {}).get("status") for e in body.get("entry", [])]
             if (
                 body.get("type") != "transaction-response"
@@ -582,7 +585,7 @@ def _judge(status: int, body: bytes, entries: int, latency: float) -> Outcome:
 
 
 async def _push(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     headers: list[dict[str, str]],
     payloads: Sequence[Payload],
     concurrency: int,
@@ -602,11 +605,10 @@ async def _push(
             p = payloads[i]
             start = time.perf_counter()
             try:
-                r = await client.post("/fhir", content=p.body, headers=headers[p.sender])
-                outcomes[i] = _judge(
-                    r.status_code, r.content, p.entries, time.perf_counter() - start
-                )
-            except httpx.HTTPError as exc:
+                async with client.post("/fhir", data=p.body, headers=headers[p.sender]) as r:
+                    body = await r.read()
+                outcomes[i] = _judge(r.status, body, p.entries, time.perf_counter() - start)
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 outcomes[i] = Outcome(
                     time.perf_counter() - start, 0, 0, p.entries, f"{type(exc).__name__}: {exc}"
                 )
