@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
-from fhir.resources.R4B.bundle import Bundle, BundleEntry
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -18,6 +17,7 @@ from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.database import Database
 from mch_service.domain.service import Change, DomainService
 from mch_service.errors import InvalidResource, Issue, MchError, TooLarge
+from mch_service.fhir_api.fhir_models import Bundle, BundleEntry
 from mch_service.fhir_api.interactions import Entry, EntryResult, Interactions
 from mch_service.fhir_api.outcomes import information, operation_outcome, outcome_for_error
 from mch_service.fhir_api.structural_rules import check_structure

@@ -13,10 +13,10 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from mch_service.errors import InvalidResource, Issue
+from mch_service.fhir_api.fhir_models import get_fhir_model_class
 from mch_service.fhir_api.resource_types import R4_ONLY_TYPES, R4_RESOURCE_TYPES
 from mch_service.fhir_api.structural_rules import check_structure
 
