@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ARRAY, Table, any_, bindparam, insert
+from sqlalchemy import ARRAY, Table, any_, bindparam, insert, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -106,7 +106,12 @@ def insert_many(
     sql = _STATEMENTS.get(key)
     if sql is None:
         sql = _STATEMENTS[key] = _insert_statement(key)
-    params = [orjson.dumps(rows, default=_json_value).decode() for _, rows in batches]
+    _execute(
+        session, sql, [orjson.dumps(rows, default=_json_value).decode() for _, rows in batches]
+    )
+
+
+def _execute(session: Session, sql: str, params: Sequence[Any]) -> None:
     raw = session.connection().connection.driver_connection
     try:
         with raw.cursor() as cur:  # type: ignore[union-attr]
@@ -115,7 +120,7 @@ def insert_many(
         raise _wrap(sql, exc) from exc
 
 
-_STATEMENTS: dict[tuple[tuple[str, tuple[str, ...]], ...], str] = {}
+_STATEMENTS: dict[tuple[Any, ...], str] = {}  # statement text by shape (tables, columns)
 
 
 def _insert_statement(shape: Sequence[tuple[str, tuple[str, ...]]]) -> str:
@@ -133,6 +138,10 @@ def _insert_statement(shape: Sequence[tuple[str, tuple[str, ...]]]) -> str:
     return "WITH " + ", ".join(parts) + " SELECT 1"
 
 
+def _json_rows(rows: Sequence[dict[str, Any]]) -> str:
+    return orjson.dumps(rows, default=_json_value).decode()
+
+
 def _json_value(value: Any) -> Any:
     """What orjson does not write itself: bytes as PostgreSQL's hex form of bytea. (orjson
     writes a non-finite float as null; none reaches here, since orjson refuses them in the
@@ -140,6 +149,37 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         return "\\x" + bytes(value).hex()
     raise TypeError(f"cannot write a {type(value).__name__} as a column value")
+
+
+def update_rows(session: Session, table: Table, key: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Set, in each row of ``table`` whose ``key`` column equals the row's ``key`` value, the
+    other columns the row names (all rows name the same columns). One statement on PostgreSQL
+    (``UPDATE ... FROM json_populate_recordset``), a Core executemany elsewhere."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != key]
+    if not is_postgres(session):
+        session.execute(
+            update(table)
+            .where(table.c[key] == bindparam("_k"))
+            .values({c: bindparam("_v_" + c) for c in columns}),
+            [{"_k": r[key], **{"_v_" + c: r[c] for c in columns}} for r in rows],
+        )
+        return
+    statement_key = ("update", table.name, key, tuple(columns))
+    sql = _STATEMENTS.get(statement_key)
+    if sql is None:
+        from sqlalchemy.dialects import postgresql
+
+        quote = postgresql.dialect().identifier_preparer.quote
+        name = quote(table.name)
+        sets = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns)
+        sql = (
+            f"UPDATE {name} SET {sets} FROM json_populate_recordset(NULL::{name}, %s::json) AS v "
+            f"WHERE {name}.{quote(key)} = v.{quote(key)}"
+        )
+        _STATEMENTS[statement_key] = sql
+    _execute(session, sql, [_json_rows(rows)])
 
 
 def reserve_pks(session: Session, table: Table, count: int) -> list[int]:

@@ -221,3 +221,37 @@ def test_postgresql_enforces_column_lengths(services_h1: Services) -> None:
 def test_a_value_json_cannot_carry_is_refused_before_the_database() -> None:
     with pytest.raises(TypeError, match="cannot write a set"):
         sqlbulk._json_value({1})
+
+
+def test_update_rows_sets_the_named_columns_of_the_rows_with_those_keys(
+    services_h1: Services,
+) -> None:
+    with services_h1.db.transaction() as session:
+        a, b, c = _keys(session, 3)
+        sqlbulk.insert_rows(
+            session,
+            table_of(FhirResource),
+            [_resource(a, "o1"), _resource(b, "o2"), _resource(c, "o3", content_hash="keep")],
+        )
+    later = AWARE + timedelta(hours=1)
+    with services_h1.db.transaction() as session:
+        sqlbulk.update_rows(
+            session,
+            table_of(FhirResource),
+            "pk",
+            [
+                {"pk": a, "version_id": 2, "last_updated": later, "content_hash": None},
+                {"pk": b, "version_id": 5, "last_updated": later, "content_hash": "h\\"},
+                {"pk": 987654, "version_id": 9, "last_updated": later, "content_hash": "x"},
+            ],
+        )
+    with services_h1.db.reading() as session:
+        got = {
+            r.fhir_id: (r.version_id, r.last_updated.replace(tzinfo=UTC), r.content_hash)
+            for r in session.execute(select(FhirResource)).scalars()
+        }
+    assert got == {
+        "o1": (2, later, None),
+        "o2": (5, later, "h\\"),
+        "o3": (1, AWARE, "keep"),
+    }

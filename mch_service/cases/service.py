@@ -9,9 +9,10 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from mch_service import sqlbulk
 from mch_service.audit.service import AuditRecord, record
 from mch_service.auth.permissions import Permission, Principal
 from mch_service.auth.service import actor_of
@@ -220,8 +221,7 @@ class CaseService:
                     }
                 )
             self._register(session, f, existing.get(f.pregnancy_id), colour, purple, as_of)
-        for start in range(0, len(rows), 5000):
-            session.execute(insert(table_of(WorkItem)), rows[start : start + 5000])
+        sqlbulk.insert_rows(session, table_of(WorkItem), rows)
         return len(rows)
 
     def _register(

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -384,18 +384,10 @@ class DomainService:
                 for table_name, ids in result.assignments.items():
                     assignments[table_name] += [{"fact_id": i, "pid": p} for i, p in ids.items()]
             values["changed_at"] = now
-            women[frozenset(values)].append(
-                {"v_" + k: v for k, v in values.items()} | {"_key": key}
-            )
-        woman = table_of(m.Woman)
-        for columns, params in women.items():
-            # one executemany per set of columns (in practice one or two), not one per woman
-            session.execute(
-                update(woman)
-                .where(woman.c.key == bindparam("_key"))
-                .values({c: bindparam("v_" + c) for c in sorted(columns)}),
-                params,
-            )
+            women[frozenset(values)].append({"key": key, **values})
+        for params in women.values():
+            # one statement per set of columns (in practice one or two), not one per woman
+            sqlbulk.update_rows(session, table_of(m.Woman), "key", params)
         sqlbulk.insert_many(
             session,
             [
@@ -407,22 +399,12 @@ class DomainService:
         for table_name, loaded in loaded_rows.items():
             wanted = {a["fact_id"]: a["pid"] for a in assignments.get(table_name, [])}
             changed = [
-                {"fact_id": r["id"], "pid": wanted.get(r["id"])}
+                {"id": r["id"], "pregnancy_id": wanted.get(r["id"])}
                 for r in loaded
                 if wanted.get(r["id"]) != r["pregnancy_id"]
             ]
-            assignments[table_name] = changed
-        for table_name, params in assignments.items():
-            if not params:
-                continue
-            core = FACT_TABLES[table_name].__table__  # type: ignore[attr-defined]
-            # Core, not ORM: an executemany UPDATE keyed by the fact id
-            session.execute(
-                update(core)
-                .where(core.c.id == bindparam("fact_id"))
-                .values(pregnancy_id=bindparam("pid")),
-                params,
-            )
+            # one statement per fact table, keyed by the fact id
+            sqlbulk.update_rows(session, table_of(FACT_TABLES[table_name]), "id", changed)
         return issues
 
     # -- rebuild -------------------------------------------------------------------------
