@@ -36,6 +36,18 @@ def _resource(pk: int | None, fhir_id: str, **extra: object) -> dict[str, object
     return row
 
 
+def _version(resource_pk: int, **extra: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "resource_pk": resource_pk,
+        "version_id": 1,
+        "institution_id": "H1",
+        "recorded_at": AWARE,
+        "operation": "create",
+    }
+    row.update(extra)
+    return row
+
+
 def _keys(session, n: int) -> list[int]:  # type: ignore[no-untyped-def]
     """Keys the way the store gets them: reserved on PostgreSQL, chosen here elsewhere."""
     return sqlbulk.reserve_pks(session, table_of(FhirResource), n) or list(range(1, n + 1))
@@ -62,17 +74,7 @@ def test_values_of_every_column_type_come_back_as_written(services_h1: Services)
                 ),
                 (
                     table_of(FhirResourceVersion),
-                    [
-                        {
-                            "resource_pk": pk,
-                            "version_id": 1,
-                            "institution_id": "H1",
-                            "recorded_at": AWARE,
-                            "operation": "create",
-                            "content_hash": text,
-                            "content": blob,
-                        }
-                    ],
+                    [_version(pk, content_hash=text, content=blob)],
                 ),
                 (
                     table_of(LabResult),
@@ -170,18 +172,7 @@ def test_a_child_row_may_name_a_parent_of_the_same_call(services_h1: Services) -
             session,
             [
                 (table_of(FhirResource), [_resource(pk, "o1")]),
-                (
-                    table_of(FhirResourceVersion),
-                    [
-                        {
-                            "resource_pk": pk,
-                            "version_id": 1,
-                            "institution_id": "H1",
-                            "recorded_at": AWARE,
-                            "operation": "create",
-                        }
-                    ],
-                ),
+                (table_of(FhirResourceVersion), [_version(pk)]),
             ],
         )
     with services_h1.db.reading() as session:
@@ -193,15 +184,7 @@ def test_a_child_row_without_its_parent_is_refused(services_h1: Services) -> Non
         sqlbulk.insert_rows(
             session,
             table_of(FhirResourceVersion),
-            [
-                {
-                    "resource_pk": 424242,
-                    "version_id": 1,
-                    "institution_id": "H1",
-                    "recorded_at": AWARE,
-                    "operation": "create",
-                }
-            ],
+            [_version(424242)],
         )
 
 
