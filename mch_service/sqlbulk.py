@@ -24,6 +24,7 @@ A unique-key or deadlock error is re-raised as SQLAlchemy's ``IntegrityError`` /
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -143,11 +144,13 @@ def _json_rows(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def _json_value(value: Any) -> Any:
-    """What orjson does not write itself: bytes as PostgreSQL's hex form of bytea. (orjson
-    writes a non-finite float as null; none reaches here, since orjson refuses them in the
-    JSON it reads.)"""
+    """What orjson does not write itself: bytes as PostgreSQL's hex form of bytea, a Decimal as
+    its exact text. (orjson writes a non-finite float as null; none reaches here, since orjson
+    refuses them in the JSON it reads.)"""
     if isinstance(value, bytes | bytearray | memoryview):
         return "\\x" + bytes(value).hex()
+    if isinstance(value, Decimal) and value.is_finite():
+        return str(value)
     raise TypeError(f"cannot write a {type(value).__name__} as a column value")
 
 

@@ -4,6 +4,7 @@ are one statement, all or nothing; the database's own errors keep SQLAlchemy's s
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import exc as sa_exc
@@ -48,6 +49,25 @@ def _version(resource_pk: int, **extra: object) -> dict[str, object]:
     return row
 
 
+def _lab(resource_pk: int, **extra: object) -> dict[str, object]:
+    row: dict[str, object] = {
+        "id": 7,
+        "concept": "haemoglobin",
+        "test_date": date(2025, 2, 28),
+        "result": None,
+        "value": None,
+        "unit": "g/L",
+        "source": "obs",
+        "resource_pk": resource_pk,
+        "version_id": 1,
+        "institution_id": "H1",
+        "subject": "Patient/p1",
+        "pregnancy_id": None,
+    }
+    row.update(extra)
+    return row
+
+
 def _keys(session, n: int) -> list[int]:  # type: ignore[no-untyped-def]
     """Keys the way the store gets them: reserved on PostgreSQL, chosen here elsewhere."""
     return sqlbulk.reserve_pks(session, table_of(FhirResource), n) or list(range(1, n + 1))
@@ -78,22 +98,8 @@ def test_values_of_every_column_type_come_back_as_written(services_h1: Services)
                 ),
                 (
                     table_of(LabResult),
-                    [
-                        {
-                            "id": 7,
-                            "concept": "haemoglobin",
-                            "test_date": date(2025, 2, 28),
-                            "result": None,
-                            "value": 0.1 + 0.2,  # not exactly 0.3: every digit must survive
-                            "unit": "g/L",
-                            "source": "obs",
-                            "resource_pk": pk,
-                            "version_id": 1,
-                            "institution_id": "H1",
-                            "subject": "Patient/p1",
-                            "pregnancy_id": None,
-                        }
-                    ],
+                    # not exactly 0.3: every digit must survive
+                    [_lab(pk, value=0.1 + 0.2)],
                 ),
             ],
         )
@@ -204,6 +210,22 @@ def test_postgresql_enforces_column_lengths(services_h1: Services) -> None:
 def test_a_value_json_cannot_carry_is_refused_before_the_database() -> None:
     with pytest.raises(TypeError, match="cannot write a set"):
         sqlbulk._json_value({1})
+    with pytest.raises(TypeError, match="cannot write a Decimal"):
+        sqlbulk._json_value(Decimal("NaN"))
+
+
+def test_a_decimal_is_written_exactly(services_h1: Services) -> None:
+    with services_h1.db.transaction() as session:
+        (pk,) = _keys(session, 1)
+        sqlbulk.insert_many(
+            session,
+            [
+                (table_of(FhirResource), [_resource(pk, "o1")]),
+                (table_of(LabResult), [_lab(pk, value=Decimal("118.25"))]),
+            ],
+        )
+    with services_h1.db.reading() as session:
+        assert session.execute(select(LabResult.value)).scalar_one() == 118.25
 
 
 def test_update_rows_sets_the_named_columns_of_the_rows_with_those_keys(
