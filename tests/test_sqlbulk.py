@@ -3,19 +3,22 @@ are one statement, all or nothing; the database's own errors keep SQLAlchemy's s
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import math
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from mch_service import sqlbulk
 from mch_service.app import Services
 from mch_service.database import table_of
 from mch_service.domain.models import LabResult, PatientRecord
+from mch_service.institutions.models import Institution
 from mch_service.institutions.service import add_institution
 from mch_service.store.models import FhirResource, FhirResourceVersion
+from mch_service.timeutil import to_utc
 
 AWARE = datetime(2025, 3, 31, 23, 30, 0, 123456, tzinfo=UTC)
 
@@ -109,9 +112,9 @@ def test_values_of_every_column_type_come_back_as_written(services_h1: Services)
         lab = session.execute(select(LabResult)).scalar_one()
     assert res.deleted is False
     assert res.date_end is None
-    assert res.last_updated.replace(tzinfo=UTC) == AWARE
-    assert res.date_start.replace(tzinfo=UTC) == AWARE - timedelta(days=1)
-    assert ver.recorded_at.replace(tzinfo=UTC) == AWARE
+    assert to_utc(res.last_updated) == AWARE
+    assert to_utc(res.date_start) == AWARE - timedelta(days=1)
+    assert to_utc(ver.recorded_at) == AWARE
     assert ver.content == blob
     assert ver.content_hash == text
     assert lab.value == 0.1 + 0.2
@@ -195,8 +198,7 @@ def test_a_child_row_without_its_parent_is_refused(services_h1: Services) -> Non
 
 
 def test_postgresql_enforces_column_lengths(services_h1: Services) -> None:
-    if not services_h1.settings.database_url.startswith("postgresql"):
-        pytest.skip("SQLite does not enforce VARCHAR lengths")
+    _postgres_only(services_h1)  # SQLite does not enforce VARCHAR lengths
 
     def attempt() -> None:
         with services_h1.db.transaction() as session:
@@ -210,8 +212,7 @@ def test_postgresql_enforces_column_lengths(services_h1: Services) -> None:
 def test_a_value_json_cannot_carry_is_refused_before_the_database() -> None:
     with pytest.raises(TypeError, match="cannot write a set"):
         sqlbulk._json_value({1})
-    with pytest.raises(TypeError, match="cannot write a Decimal"):
-        sqlbulk._json_value(Decimal("NaN"))
+    assert sqlbulk._json_value(Decimal("NaN")) == "NaN"  # PostgreSQL's own spelling
 
 
 def test_a_decimal_is_written_exactly(services_h1: Services) -> None:
@@ -252,7 +253,7 @@ def test_update_rows_sets_the_named_columns_of_the_rows_with_those_keys(
         )
     with services_h1.db.reading() as session:
         got = {
-            r.fhir_id: (r.version_id, r.last_updated.replace(tzinfo=UTC), r.content_hash)
+            r.fhir_id: (r.version_id, to_utc(r.last_updated), r.content_hash)
             for r in session.execute(select(FhirResource)).scalars()
         }
     assert got == {
@@ -260,3 +261,148 @@ def test_update_rows_sets_the_named_columns_of_the_rows_with_those_keys(
         "o2": (5, later, "h\\"),
         "o3": (1, AWARE, "keep"),
     }
+
+
+def _postgres_only(services: Services) -> None:
+    if not services.settings.database_url.startswith("postgresql"):
+        pytest.skip("the PostgreSQL path of sqlbulk")
+
+
+def test_an_offset_and_the_session_time_zone_do_not_move_an_instant(
+    services_h1: Services,
+) -> None:
+    _postgres_only(services_h1)  # SQLite keeps wall times; the service writes UTC there
+    shanghai = AWARE.astimezone(timezone(timedelta(hours=8)))
+    with services_h1.db.transaction() as session:
+        session.execute(text("SET LOCAL TIME ZONE 'America/New_York'"))
+        (pk,) = _keys(session, 1)
+        sqlbulk.insert_many(
+            session,
+            [
+                (table_of(FhirResource), [_resource(pk, "o1", last_updated=shanghai)]),
+                (table_of(FhirResourceVersion), [_version(pk, recorded_at=shanghai)]),
+            ],
+        )
+    with services_h1.db.reading() as session:
+        assert to_utc(session.execute(select(FhirResource.last_updated)).scalar_one()) == AWARE
+        got = session.execute(select(FhirResourceVersion.recorded_at)).scalar_one()
+    assert to_utc(got) == AWARE
+
+
+def test_nan_and_infinities_are_stored_not_dropped(services_h1: Services) -> None:
+    _postgres_only(services_h1)
+    with services_h1.db.transaction() as session:
+        (pk,) = _keys(session, 1)
+        sqlbulk.insert_many(
+            session,
+            [
+                (table_of(FhirResource), [_resource(pk, "o1")]),
+                (
+                    table_of(LabResult),
+                    [
+                        _lab(pk, id=1, value=math.nan),
+                        _lab(pk, id=2, value=math.inf),
+                        _lab(pk, id=3, value=-math.inf),
+                        _lab(pk, id=4, value=None),
+                    ],
+                ),
+            ],
+        )
+    with services_h1.db.reading() as session:
+        values = dict(session.execute(select(LabResult.id, LabResult.value)).all())
+    assert math.isnan(values[1])
+    assert values[2] == math.inf
+    assert values[3] == -math.inf
+    assert values[4] is None
+
+
+def test_keys_that_are_not_columns_are_ignored(services_h1: Services) -> None:
+    with services_h1.db.transaction() as session:
+        (pk,) = _keys(session, 1)
+        sqlbulk.insert_rows(session, table_of(FhirResource), [_resource(pk, "o1", _op=3)])
+    with services_h1.db.reading() as session:
+        assert session.execute(select(FhirResource.fhir_id)).scalar_one() == "o1"
+
+
+def test_large_batches_go_in_chunks_and_all_arrive(
+    services_h1: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlbulk, "CHUNK_ROWS", 2)
+    with services_h1.db.transaction() as session:
+        pks = _keys(session, 5)
+        sqlbulk.insert_many(
+            session,
+            [
+                (table_of(FhirResource), [_resource(pk, f"o{pk}") for pk in pks]),
+                (table_of(FhirResourceVersion), [_version(pk) for pk in pks]),
+            ],
+        )
+        sqlbulk.update_rows(
+            session,
+            table_of(FhirResource),
+            "pk",
+            [{"pk": pk, "version_id": 7} for pk in pks],
+        )
+    with services_h1.db.reading() as session:
+        assert sorted(session.execute(select(FhirResourceVersion.resource_pk)).scalars()) == pks
+        assert set(session.execute(select(FhirResource.version_id)).scalars()) == {7}
+
+
+def test_pending_orm_objects_are_written_before_the_rows(services_h1: Services) -> None:
+    with services_h1.db.transaction() as session:
+        session.add(Institution(id="H2", name="Hospital 2", created_at=AWARE))
+        (pk,) = _keys(session, 1)
+        # the foreign key to institution H2 holds only if the pending object went first
+        sqlbulk.insert_rows(
+            session, table_of(FhirResource), [_resource(pk, "o1", institution_id="H2")]
+        )
+    with services_h1.db.reading() as session:
+        assert session.execute(select(FhirResource.institution_id)).scalar_one() == "H2"
+
+
+def test_a_lock_timeout_keeps_sqlalchemys_operational_error(services_h1: Services) -> None:
+    """interactions.py retries OperationalErrors that are deadlocks: the class must survive."""
+    _postgres_only(services_h1)
+    with services_h1.db.transaction() as first:
+        (pk,) = _keys(first, 1)
+        sqlbulk.insert_rows(first, table_of(FhirResource), [_resource(pk, "o1")])
+        first.flush()
+
+        def attempt() -> None:
+            # the same unique key, uncommitted in `first`: waits, then gives up
+            with services_h1.db.transaction() as second:
+                second.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                (other,) = _keys(second, 1)
+                sqlbulk.insert_rows(second, table_of(FhirResource), [_resource(other, "o1")])
+
+        with pytest.raises(sa_exc.OperationalError) as caught:
+            attempt()
+    assert getattr(caught.value.orig, "sqlstate", None) == "55P03"  # lock_not_available
+
+
+def test_a_bad_value_keeps_sqlalchemys_data_error(services_h1: Services) -> None:
+    _postgres_only(services_h1)
+
+    def attempt() -> None:
+        with services_h1.db.transaction() as session:
+            (pk,) = _keys(session, 1)
+            sqlbulk.insert_rows(
+                session, table_of(FhirResource), [_resource(pk, "o1", version_id=2**40)]
+            )
+
+    with pytest.raises(sa_exc.DataError):
+        attempt()
+
+
+def test_update_rows_leaves_columns_it_is_not_given_alone_even_with_a_default(
+    services_h1: Services,
+) -> None:
+    with services_h1.db.transaction() as session:
+        (pk,) = _keys(session, 1)
+        sqlbulk.insert_rows(session, table_of(FhirResource), [_resource(pk, "o1", deleted=True)])
+    with services_h1.db.transaction() as session:
+        # "deleted" has a Python default (False); the update must not write it
+        sqlbulk.update_rows(session, table_of(FhirResource), "pk", [{"pk": pk, "version_id": 2}])
+    with services_h1.db.reading() as session:
+        row = session.execute(select(FhirResource.deleted, FhirResource.version_id)).one()
+    assert tuple(row) == (True, 2)
