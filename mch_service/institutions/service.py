@@ -8,7 +8,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from mch_service.errors import Conflict, MchError, NotFound, Unauthorized
@@ -81,13 +81,13 @@ def revoke_keys(session: Session, institution_id: str, key_id: int | None = None
     )
     if key_id is not None:
         stmt = stmt.where(InstitutionApiKey.id == key_id)
-    forget_checked_keys()
+    _forget_checked_keys_with(session)
     return session.execute(stmt.values(revoked_at=utcnow())).rowcount  # type: ignore[attr-defined,no-any-return]
 
 
 def set_active(session: Session, institution_id: str, active: bool) -> None:
     _get(session, institution_id).active = active
-    forget_checked_keys()
+    _forget_checked_keys_with(session)
 
 
 def list_institutions(session: Session) -> list[Institution]:
@@ -120,6 +120,13 @@ _MAX_CHECKED = 10_000
 
 def forget_checked_keys() -> None:
     _CHECKED.clear()
+
+
+def _forget_checked_keys_with(session: Session) -> None:
+    """Forget now, and again when the session commits: a request checking the key between
+    the change and the commit still reads the old state and would remember it."""
+    forget_checked_keys()
+    event.listen(session, "after_commit", lambda _s: forget_checked_keys(), once=True)
 
 
 def cached_sender(api_key: str, max_age: float) -> Sender | None:

@@ -60,6 +60,17 @@ def test_revoked_and_rotated_keys(
     assert http.get("/fhir/Patient", headers=new_headers).status_code == 200
 
 
+def test_a_key_checked_while_its_revocation_commits_is_still_refused_after(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    with services.db.transaction() as session:
+        revoke_keys(session, sender.institution_id)
+        # another request checks the key before the revocation is committed: still valid
+        assert http.get("/fhir/Patient", headers=sender.headers).status_code == 200
+    # the commit makes this process forget what that request remembered
+    assert http.get("/fhir/Patient", headers=sender.headers).status_code == 401
+
+
 def _revoke_as_another_process(services: Services, institution_id: str) -> None:
     """What `mch-service institutions revoke-keys` in another process does to the database,
     without this process hearing of it."""
