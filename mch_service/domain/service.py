@@ -359,7 +359,7 @@ class DomainService:
         issues: list[dict[str, Any]] = []
         now = utcnow()
         rows: dict[type, list[dict[str, Any]]] = defaultdict(list)
-        assignments: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        assignments: dict[str, dict[int, str]] = defaultdict(dict)  # table -> fact id -> pregnancy
         records_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in records:
             records_of[r["woman_key"]].append(r)
@@ -382,7 +382,7 @@ class DomainService:
                 rows[m.Death] += result.deaths
                 issues += result.issues
                 for table_name, ids in result.assignments.items():
-                    assignments[table_name] += [{"fact_id": i, "pid": p} for i, p in ids.items()]
+                    assignments[table_name].update(ids)
             values["changed_at"] = now
             women[frozenset(values)].append({"key": key, **values})
         for params in women.values():
@@ -397,7 +397,7 @@ class DomainService:
         )
         # Only facts whose pregnancy changed are written (most keep theirs).
         for table_name, loaded in loaded_rows.items():
-            wanted = {a["fact_id"]: a["pid"] for a in assignments.get(table_name, [])}
+            wanted = assignments.get(table_name, {})
             changed = [
                 {"id": r["id"], "pregnancy_id": wanted.get(r["id"])}
                 for r in loaded
