@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # NDJSON backfill over HTTP is spooled to this folder while it is imported.
     max_import_bytes: int = 1024 * 1024 * 1024
     import_spool_dir: str = "./import-spool"
+    # Request bodies of sign-in, the staff API and the pages (a code-table upload may have
+    # up to 5 MiB): counted while they arrive, 413 beyond.
+    max_staff_body_bytes: int = Field(default=64 * 1024, ge=1024)
     default_page_size: int = 50
 
     # How the pregnancy record follows the store: "inline" (in the ingest transaction; simplest,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from mch_service.auth.dependencies import CurrentStaff, client_ip
-from mch_service.errors import Unauthorized
+from mch_service.errors import InvalidResource, Issue, Unauthorized
 
 router = APIRouter(prefix="/api/v1", tags=["staff accounts"])
 FAILED_SIGN_IN = "Wrong username or password, or the account is locked or disabled"
@@ -43,7 +43,12 @@ class JurisdictionIn(BaseModel):
 async def _credentials(request: Request) -> tuple[str, str]:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("application/json"):
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:  # not JSON (or not UTF-8): a bad request, never a 500
+            raise InvalidResource(
+                [Issue("The body is not valid JSON", "body", "structure")], "Send JSON"
+            ) from None
         if not isinstance(body, dict):
             body = {}
     else:  # the OAuth2 password form most clients send
