@@ -35,7 +35,7 @@ from mch_service.domain import code_tables_api
 from mch_service.domain import endpoints as domain_endpoints
 from mch_service.domain.extract import Extractor
 from mch_service.domain.service import DomainService
-from mch_service.errors import Issue, MchError, TooLarge
+from mch_service.errors import Issue, MchError, TooLarge, TooManyRequests
 from mch_service.fhir_api import endpoints as fhir_endpoints
 from mch_service.fhir_api.capability import capability_statement
 from mch_service.fhir_api.import_jobs import ImportJobs
@@ -133,6 +133,8 @@ def _audit_denial(request: Request, exc: MchError) -> None:
 
 def _render(request: Request, exc: MchError) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     if _is_fhir(request):
         return fhir_endpoints.fhir_response(outcome_for_error(exc), exc.status_code, headers)
     return JSONResponse(

@@ -70,9 +70,18 @@ class Settings(BaseSettings):
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     token_hours: int = 8
-    # This many wrong passwords in a row lock the account for lockout_minutes.
-    lockout_threshold: int = 5
-    lockout_minutes: int = 15
+    # Sign-in back-off (docs/configuration.md): after lockout_threshold wrong passwords for one
+    # username from one address, that address's attempts for that username wait 1 s, then 2 s,
+    # 4 s, ... at most lockout_minutes (429 with Retry-After, refused before any hashing). The
+    # same back-off applies to a username after sign_in_username_failures failures from any
+    # addresses, and to an address after sign_in_address_failures failures for any usernames.
+    lockout_threshold: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    sign_in_username_failures: int = Field(default=20, ge=1)
+    sign_in_address_failures: int = Field(default=30, ge=1)
+    # Password checks (Argon2, CPU heavy) one server process runs at once; more are refused at
+    # once (429, Retry-After: 1) rather than queued on the threads other requests need.
+    sign_in_concurrency: int = Field(default=4, ge=1)
     # Secure cookies: "auto" sets the flag when the request came over HTTPS (directly or, behind
     # a proxy, per X-Forwarded-Proto); "always" / "never" force it.
     cookie_secure: Literal["auto", "always", "never"] = "auto"

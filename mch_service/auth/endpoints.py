@@ -63,11 +63,9 @@ async def token(request: Request) -> TokenOut:
     services = request.app.state.services
     ip = client_ip(request)
 
-    def _sign_in() -> Any:
-        with services.db.transaction() as session:
-            return services.accounts.sign_in(session, username, password, "bearer", ip)
-
-    result = await run_in_threadpool(_sign_in)
+    result = await run_in_threadpool(
+        services.accounts.sign_in, services.db, username, password, "bearer", ip
+    )
     if result is None:
         raise Unauthorized(FAILED_SIGN_IN)
     issued, _ = result
