@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     token_hours: int = 8
-    # Sign-in back-off (docs/configuration.md): after lockout_threshold wrong passwords for one
+    # Sign-in back-off (README, Configuration): after lockout_threshold wrong passwords for one
     # username from one address, that address's attempts for that username wait 1 s, then 2 s,
     # 4 s, ... at most lockout_minutes (429 with Retry-After, refused before any hashing). The
     # same back-off applies to a username after sign_in_username_failures failures from any

@@ -48,7 +48,7 @@ class StaffToken(Base):
 class SignInThrottle(Base):
     """Failed sign-ins counted per key: one username from one address ("pair:"), one username
     from anywhere ("user:"), one address for any username ("addr:"). Kept in the database so
-    that every server process sees the same counts (docs/configuration.md)."""
+    that every server process sees the same counts (README, Configuration)."""
 
     __tablename__ = "sign_in_throttle"
 
