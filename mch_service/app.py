@@ -77,6 +77,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         settings.max_page_size,
         base=settings.canonical_base,
         reject_example_urls=settings.fhir_reject_example_urls,
+        max_page_bytes=settings.max_page_bytes,
     )
     domain = DomainService(
         Extractor(
@@ -91,8 +92,16 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         queued=settings.domain_assembly == "queued",
     )
     domain.watch_code_tables(settings.code_tables_dir, settings.canonical_base)
-    fhir = FhirService(db, interactions, settings.max_bundle_entries, domain)
-    imports = ImportJobs(db, fhir, Path(settings.import_spool_dir))
+    fhir = FhirService(
+        db,
+        interactions,
+        settings.max_bundle_entries,
+        domain,
+        max_resource_bytes=settings.max_resource_bytes,
+        max_batch_gets=settings.max_batch_gets,
+        max_batch_response_bytes=settings.max_batch_response_bytes,
+    )
+    imports = ImportJobs(db, fhir, Path(settings.import_spool_dir), settings.max_resource_bytes)
     accounts = StaffAccounts(settings)
     indicators = IndicatorService(db, indicator_settings(settings))
     cases = CaseService(settings, crypto)

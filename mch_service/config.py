@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     max_bundle_entries: int = 1000
     max_body_bytes: int = 20 * 1024 * 1024
     max_page_size: int = 500
+    # The most one resource may have, serialised: a bigger one is refused (413 for a single
+    # write, a located error for a Bundle entry, a rejected line in an NDJSON import).
+    max_resource_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # A batch Bundle answers at most this many GET entries (413 beyond, nothing done), and
+    # its response holds at most this many bytes: a read past it is answered 413 in its entry.
+    max_batch_gets: int = Field(default=100, ge=1)
+    max_batch_response_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    # A search page or an instance history page holds at most this many bytes of resources
+    # (besides MCH_MAX_PAGE_SIZE entries); the 'next' link gives the rest.
+    max_page_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # NDJSON backfill over HTTP is spooled to this folder while it is imported.
     max_import_bytes: int = 1024 * 1024 * 1024
     import_spool_dir: str = "./import-spool"
