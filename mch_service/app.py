@@ -88,6 +88,8 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
             resident_id_systems=frozenset(settings.resident_id_systems),
             keyed_hash=crypto.keyed_hash,
             seal=crypto.seal,
+            max_codings=settings.max_codings_per_element,
+            max_unmapped=settings.max_unmapped_codes_per_resource,
         ),
         queued=settings.domain_assembly == "queued",
     )

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # larger rounds (less work per woman under a heavy feed) and work lists that follow later.
     assembly_interval_seconds: float = Field(default=3.0, gt=0, le=300)
 
+    # The domain reads at most this many codings of one element (Observation.code, ...) and
+    # records at most this many unmapped codes per resource; the rest are counted in a
+    # data-quality issue that the sender gets back as a warning.
+    max_codings_per_element: int = Field(default=50, ge=1)
+    max_unmapped_codes_per_resource: int = Field(default=20, ge=1)
     # A folder of site code tables (CSV, docs/code-tables.md) added to the defaults.
     code_tables_dir: str | None = None
 

@@ -206,3 +206,43 @@ def test_history_pages_are_bounded_and_linked(
     assert {p["total"] for p in pages} == {5}
     r = http.get("/fhir/Patient/p1/_history?_cursor=x", headers=sender.headers)
     assert r.status_code == 400
+
+
+def test_a_resource_with_100k_unknown_codings_costs_bounded_rows(
+    services: Services, http: httpx.Client, sender: SenderKey
+) -> None:
+    from sqlalchemy import func, select
+
+    from mch_service.domain import models as m
+
+    n = 100_000
+    obs = {
+        "resourceType": "Observation",
+        "id": "many",
+        "status": "final",
+        "code": {"coding": [{"system": "urn:x", "code": f"c{i}"} for i in range(n)]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2025-03-01",
+    }
+    r = http.put(
+        "/fhir/Observation/many",
+        content=orjson.dumps(obs),
+        headers={**sender.headers, "Prefer": "return=OperationOutcome"},
+    )
+    assert r.status_code == 201, r.text
+    assert "warning" in r.headers["Warning"]
+    issues = {i["expression"][0]: i["diagnostics"] for i in r.json()["issue"]}
+    cap = services.settings.max_codings_per_element
+    assert issues["Observation.code"] == f"{n} codings; only the first {cap} were read"
+    with services.db.reading() as session:
+        rows = session.scalar(select(func.count()).select_from(m.UnmappedCode))
+        counted = session.scalars(
+            select(m.DataQualityIssue.message).where(
+                m.DataQualityIssue.rule == "unmapped_codes_capped"
+            )
+        ).all()
+    assert rows == services.settings.max_unmapped_codes_per_resource
+    assert counted == [
+        f"{cap - rows} more codes that no code table recognises were not recorded "
+        f"(at most {rows} per resource)"
+    ]
