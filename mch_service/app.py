@@ -35,7 +35,7 @@ from mch_service.domain import code_tables_api
 from mch_service.domain import endpoints as domain_endpoints
 from mch_service.domain.extract import Extractor
 from mch_service.domain.service import DomainService
-from mch_service.errors import Issue, MchError
+from mch_service.errors import Issue, MchError, TooLarge, TooManyRequests
 from mch_service.fhir_api import endpoints as fhir_endpoints
 from mch_service.fhir_api.capability import capability_statement
 from mch_service.fhir_api.import_jobs import ImportJobs
@@ -77,6 +77,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         settings.max_page_size,
         base=settings.canonical_base,
         reject_example_urls=settings.fhir_reject_example_urls,
+        max_page_bytes=settings.max_page_bytes,
     )
     domain = DomainService(
         Extractor(
@@ -87,12 +88,22 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
             resident_id_systems=frozenset(settings.resident_id_systems),
             keyed_hash=crypto.keyed_hash,
             seal=crypto.seal,
+            max_codings=settings.max_codings_per_element,
+            max_unmapped=settings.max_unmapped_codes_per_resource,
         ),
         queued=settings.domain_assembly == "queued",
     )
     domain.watch_code_tables(settings.code_tables_dir, settings.canonical_base)
-    fhir = FhirService(db, interactions, settings.max_bundle_entries, domain)
-    imports = ImportJobs(db, fhir, Path(settings.import_spool_dir))
+    fhir = FhirService(
+        db,
+        interactions,
+        settings.max_bundle_entries,
+        domain,
+        max_resource_bytes=settings.max_resource_bytes,
+        max_batch_gets=settings.max_batch_gets,
+        max_batch_response_bytes=settings.max_batch_response_bytes,
+    )
+    imports = ImportJobs(db, fhir, Path(settings.import_spool_dir), settings.max_resource_bytes)
     accounts = StaffAccounts(settings)
     indicators = IndicatorService(db, indicator_settings(settings))
     cases = CaseService(settings, crypto)
@@ -133,6 +144,8 @@ def _audit_denial(request: Request, exc: MchError) -> None:
 
 def _render(request: Request, exc: MchError) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     if _is_fhir(request):
         return fhir_endpoints.fhir_response(outcome_for_error(exc), exc.status_code, headers)
     return JSONResponse(
@@ -194,6 +207,84 @@ class AccessLog:
                 )
 
 
+class _BodyTooLarge(TooLarge):
+    """Raised from ``receive`` once a body passes its route's limit; stops the reading."""
+
+
+def body_limit(settings: Settings, method: str, path: str) -> int:
+    """The most bytes a request body may have, by route class: FHIR writes as
+    MCH_MAX_BODY_BYTES, the NDJSON $import as MCH_MAX_IMPORT_BYTES, a code-table upload as its
+    own cap, everything else (sign-in, staff API, pages) MCH_MAX_STAFF_BODY_BYTES."""
+    if path.startswith("/fhir"):
+        if method == "POST" and path.rstrip("/") == "/fhir/$import":
+            return settings.max_import_bytes
+        return settings.max_body_bytes
+    if path.startswith("/api/v1/code-tables/"):
+        return max(code_tables_api.MAX_BYTES, settings.max_staff_body_bytes)
+    return settings.max_staff_body_bytes
+
+
+class BodyLimit:
+    """Every request body is counted as it arrives and refused with 413 once it passes its
+    route's limit (a declared Content-Length above the limit is refused before any reading):
+    no route can be made to hold more than its limit in memory or on disk. A plain ASGI
+    middleware like AccessLog; Starlette's own body limit answers in plain text, ours in the
+    route's error shape (OperationOutcome under /fhir, the staff API's JSON elsewhere)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Read per request: the settings are the application's (tests swap them).
+        limit = body_limit(scope["app"].state.settings, scope["method"], scope["path"])
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, send, f"The body is {int(declared)} bytes", limit)
+            return
+        size = 0
+        exceeded = started = False
+
+        async def counted() -> Any:
+            nonlocal size, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > limit:
+                    exceeded = True
+                    raise _BodyTooLarge(f"The body is over the limit of {limit} bytes")
+            return message
+
+        async def guarded(message: Any) -> None:
+            nonlocal started
+            if exceeded and not started:
+                return  # the route's own answer to the cut-off body; ours goes instead
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except _BodyTooLarge:
+            if started:
+                raise
+        if exceeded and not started:
+            await self._refuse(scope, send, "The body is over the limit", limit)
+
+    @staticmethod
+    async def _refuse(scope: Any, send: Any, what: str, limit: int) -> None:
+        request = Request(scope)
+        where = "/fhir/metadata" if _is_fhir(request) else "the README"
+        exc = TooLarge(f"{what}; the limit for this route is {limit} bytes (see {where})")
+
+        async def no_body() -> Any:
+            return {"type": "http.disconnect"}
+
+        await _render(request, exc)(scope, no_body, send)
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
     services = services or build_services(settings)
@@ -238,6 +329,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     app.state.capability = capability_statement(settings)
 
+    app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog)
 
     @app.exception_handler(MchError)

@@ -34,9 +34,22 @@ class Settings(BaseSettings):
     max_bundle_entries: int = 1000
     max_body_bytes: int = 20 * 1024 * 1024
     max_page_size: int = 500
+    # The most one resource may have, serialised: a bigger one is refused (413 for a single
+    # write, a located error for a Bundle entry, a rejected line in an NDJSON import).
+    max_resource_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    # A batch Bundle answers at most this many GET entries (413 beyond, nothing done), and
+    # its response holds at most this many bytes: a read past it is answered 413 in its entry.
+    max_batch_gets: int = Field(default=100, ge=1)
+    max_batch_response_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    # A search page or an instance history page holds at most this many bytes of resources
+    # (besides MCH_MAX_PAGE_SIZE entries); the 'next' link gives the rest.
+    max_page_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # NDJSON backfill over HTTP is spooled to this folder while it is imported.
     max_import_bytes: int = 1024 * 1024 * 1024
     import_spool_dir: str = "./import-spool"
+    # Request bodies of sign-in, the staff API and the pages (a code-table upload may have
+    # up to 5 MiB): counted while they arrive, 413 beyond.
+    max_staff_body_bytes: int = Field(default=64 * 1024, ge=1024)
     default_page_size: int = 50
 
     # How the pregnancy record follows the store: "inline" (in the ingest transaction; simplest,
@@ -51,6 +64,11 @@ class Settings(BaseSettings):
     # larger rounds (less work per woman under a heavy feed) and work lists that follow later.
     assembly_interval_seconds: float = Field(default=3.0, gt=0, le=300)
 
+    # The domain reads at most this many codings of one element (Observation.code, ...) and
+    # records at most this many unmapped codes per resource; the rest are counted in a
+    # data-quality issue that the sender gets back as a warning.
+    max_codings_per_element: int = Field(default=50, ge=1)
+    max_unmapped_codes_per_resource: int = Field(default=20, ge=1)
     # A folder of site code tables (CSV, docs/code-tables.md) added to the defaults.
     code_tables_dir: str | None = None
 
@@ -67,9 +85,18 @@ class Settings(BaseSettings):
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     token_hours: int = 8
-    # This many wrong passwords in a row lock the account for lockout_minutes.
-    lockout_threshold: int = 5
-    lockout_minutes: int = 15
+    # Sign-in back-off (README, Configuration): after lockout_threshold wrong passwords for one
+    # username from one address, that address's attempts for that username wait 1 s, then 2 s,
+    # 4 s, ... at most lockout_minutes (429 with Retry-After, refused before any hashing). The
+    # same back-off applies to a username after sign_in_username_failures failures from any
+    # addresses, and to an address after sign_in_address_failures failures for any usernames.
+    lockout_threshold: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    sign_in_username_failures: int = Field(default=20, ge=1)
+    sign_in_address_failures: int = Field(default=30, ge=1)
+    # Password checks (Argon2, CPU heavy) one server process runs at once; more are refused at
+    # once (429, Retry-After: 1) rather than queued on the threads other requests need.
+    sign_in_concurrency: int = Field(default=4, ge=1)
     # Secure cookies: "auto" sets the flag when the request came over HTTPS (directly or, behind
     # a proxy, per X-Forwarded-Proto); "always" / "never" force it.
     cookie_secure: Literal["auto", "always", "never"] = "auto"

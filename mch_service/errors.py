@@ -80,3 +80,11 @@ class UnsupportedMediaType(MchError):
 class NotAcceptable(MchError):
     def __init__(self, message: str) -> None:
         super().__init__(message, 406, [], "not-supported")
+
+
+class TooManyRequests(MchError):
+    """Refused for now (sign-in back-off): try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, 429, [], "throttled")
+        self.retry_after = max(1, retry_after)

@@ -54,13 +54,12 @@ def test_demo_builds_a_district(tmp_path: Path) -> None:
             assert (session.scalar(select(func.count()).select_from(WorkItem)) or 0) > 0
             user = session.scalar(select(func.count()).select_from(m.Woman))
         assert user
-        with services.db.transaction() as session:
-            assert (
-                services.accounts.sign_in(
-                    session, "monitor", accounts["monitor"]["password"], "bearer", None
-                )
-                is not None
+        assert (
+            services.accounts.sign_in(
+                services.db, "monitor", accounts["monitor"]["password"], "bearer", None
             )
+            is not None
+        )
     finally:
         services.db.dispose()
     again = subprocess.run(

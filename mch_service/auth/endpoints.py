@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from mch_service.auth.dependencies import CurrentStaff, client_ip
-from mch_service.errors import Unauthorized
+from mch_service.errors import InvalidResource, Issue, Unauthorized
 
 router = APIRouter(prefix="/api/v1", tags=["staff accounts"])
 FAILED_SIGN_IN = "Wrong username or password, or the account is locked or disabled"
@@ -43,7 +43,12 @@ class JurisdictionIn(BaseModel):
 async def _credentials(request: Request) -> tuple[str, str]:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("application/json"):
-        body = await request.json()
+        try:
+            body = await request.json()
+        except ValueError:  # not JSON (or not UTF-8): a bad request, never a 500
+            raise InvalidResource(
+                [Issue("The body is not valid JSON", "body", "structure")], "Send JSON"
+            ) from None
         if not isinstance(body, dict):
             body = {}
     else:  # the OAuth2 password form most clients send
@@ -58,11 +63,9 @@ async def token(request: Request) -> TokenOut:
     services = request.app.state.services
     ip = client_ip(request)
 
-    def _sign_in() -> Any:
-        with services.db.transaction() as session:
-            return services.accounts.sign_in(session, username, password, "bearer", ip)
-
-    result = await run_in_threadpool(_sign_in)
+    result = await run_in_threadpool(
+        services.accounts.sign_in, services.db, username, password, "bearer", ip
+    )
     if result is None:
         raise Unauthorized(FAILED_SIGN_IN)
     issued, _ = result

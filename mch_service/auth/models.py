@@ -43,3 +43,16 @@ class StaffToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per key: one username from one address ("pair:"), one username
+    from anywhere ("user:"), one address for any username ("addr:"). Kept in the database so
+    that every server process sees the same counts (README, Configuration)."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

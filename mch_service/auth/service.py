@@ -20,13 +20,28 @@ from mch_service.auth.passwords import (
     verify_password,
 )
 from mch_service.auth.permissions import Permission, Principal, Role
+from mch_service.auth.throttle import Throttle
 from mch_service.config import Settings
-from mch_service.errors import Conflict, InvalidResource, Issue, MchError, NotFound, Unauthorized
+from mch_service.database import Database
+from mch_service.errors import (
+    Conflict,
+    InvalidResource,
+    Issue,
+    MchError,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from mch_service.timeutil import to_utc, utcnow
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 # Only write last_seen when it moved by this much: a busy page must not write on every request.
 _TOUCH_EVERY = timedelta(seconds=60)
+_BUSY = "Too many sign-ins at this moment; try again in a second"
+
+
+def _throttled(seconds: int) -> str:
+    return f"Too many failed sign-ins; try again in {seconds} s"
 
 
 @dataclass(frozen=True)
@@ -51,7 +66,7 @@ class UserView:
     created_at: datetime
 
     @classmethod
-    def of(cls, u: StaffUser, now: datetime) -> UserView:
+    def of(cls, u: StaffUser, now: datetime, slowed: bool = False) -> UserView:
         return cls(
             u.username,
             u.display_name,
@@ -59,7 +74,7 @@ class UserView:
             list(u.jurisdiction_streets or []),
             list(u.jurisdiction_institutions or []),
             u.active,
-            u.locked_until is not None and to_utc(u.locked_until) > now,
+            slowed or (u.locked_until is not None and to_utc(u.locked_until) > now),
             to_utc(u.created_at),
         )
 
@@ -79,6 +94,7 @@ def _bad(message: str, field: str) -> MchError:
 class StaffAccounts:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.throttle = Throttle(settings)
 
     # -- accounts ------------------------------------------------------------------------
 
@@ -145,8 +161,9 @@ class StaffAccounts:
     def list_users(self, session: Session, by: Principal) -> list[UserView]:
         by.require(Permission.MANAGE_USERS)
         now = utcnow()
+        slowed = Throttle.blocked_users(session, now)
         return [
-            UserView.of(u, now)
+            UserView.of(u, now, u.username in slowed)
             for u in session.scalars(select(StaffUser).order_by(StaffUser.username))
         ]
 
@@ -195,6 +212,7 @@ class StaffAccounts:
         user.password_changed_at = utcnow()
         user.failed_logins = 0
         user.locked_until = None
+        Throttle.forget_user(session, username)  # and ends its sign-in back-off
         self._revoke_all(session, user.id)  # a reset signs the account out everywhere
         record(
             session,
@@ -222,62 +240,63 @@ class StaffAccounts:
     # -- sign-in -------------------------------------------------------------------------
 
     def sign_in(
-        self, session: Session, username: str, password: str, kind: str, client_ip: str | None
+        self, db: Database, username: str, password: str, kind: str, client_ip: str | None
     ) -> tuple[IssuedToken, Principal] | None:
-        """Check the password and issue a token; None when refused. A refusal is the same
-        whether the user exists or not, and costs the same hashing time. The caller commits
-        before answering, so a failed attempt's count and audit row are kept."""
+        """Check the password and issue a token; None when refused (401). A refusal is the
+        same whether the user exists or not, and costs the same hashing time. Attempts under
+        back-off, or beyond the password checks this process runs at once, raise
+        TooManyRequests (429) at once, before any hashing (auth/throttle.py). The password is
+        hashed outside any transaction: a slow check holds no database lock."""
+        if not self.throttle.hashing.acquire(blocking=False):
+            raise TooManyRequests(_BUSY, 1)
+        try:
+            return self._sign_in(db, username, password, kind, client_ip)
+        finally:
+            self.throttle.hashing.release()
+
+    def _sign_in(
+        self, db: Database, username: str, password: str, kind: str, client_ip: str | None
+    ) -> tuple[IssuedToken, Principal] | None:
         now = utcnow()
         anonymous = Actor("anonymous", None, client_ip)
-        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
-        ok = verify_password(user.password_hash if user else None, password)
-        if user is None or not user.active:
+        keys = self.throttle.keys(username, client_ip)
+        with db.reading() as session:
+            wait = self.throttle.wait(session, keys, now)
+        if wait:
+            raise TooManyRequests(_throttled(wait), wait)
+        with db.transaction() as session:
+            wait, started = self.throttle.claim(session, keys, now)
+            user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+            stored = user.password_hash if user is not None and user.active else None
+        if wait:
+            raise TooManyRequests(_throttled(wait), wait)
+        ok = verify_password(stored, password)
+        with db.transaction() as session:
+            user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+            if not ok or user is None or not user.active or user.password_hash != stored:
+                detail = "wrong password" if stored else "unknown or disabled"
+                if started:
+                    detail += "; further attempts slowed down"
+                record(
+                    session,
+                    anonymous,
+                    [
+                        AuditRecord(
+                            "auth.sign_in", "denied", "StaffUser", username[:64], 401, detail
+                        )
+                    ],
+                )
+                return None
+            self.throttle.succeeded(session, keys)
+            if needs_rehash(user.password_hash):
+                user.password_hash = hash_password(password)
+            issued = self._issue(session, user, kind, client_ip, now)
             record(
                 session,
-                anonymous,
-                [
-                    AuditRecord(
-                        "auth.sign_in",
-                        "denied",
-                        "StaffUser",
-                        username[:64],
-                        401,
-                        "unknown or disabled",
-                    )
-                ],
+                Actor("user", username, client_ip),
+                [AuditRecord("auth.sign_in", "success", "StaffUser", username, 200, kind)],
             )
-            return None
-        if user.locked_until is not None and to_utc(user.locked_until) > now:
-            record(
-                session,
-                anonymous,
-                [AuditRecord("auth.sign_in", "denied", "StaffUser", username, 401, "locked")],
-            )
-            return None
-        if not ok:
-            user.failed_logins += 1
-            detail = f"wrong password ({user.failed_logins} in a row)"
-            if user.failed_logins >= self.settings.lockout_threshold:
-                user.locked_until = now + timedelta(minutes=self.settings.lockout_minutes)
-                user.failed_logins = 0
-                detail += "; locked"
-            record(
-                session,
-                anonymous,
-                [AuditRecord("auth.sign_in", "denied", "StaffUser", username, 401, detail)],
-            )
-            return None
-        user.failed_logins = 0
-        user.locked_until = None
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
-        issued = self._issue(session, user, kind, client_ip, now)
-        record(
-            session,
-            Actor("user", username, client_ip),
-            [AuditRecord("auth.sign_in", "success", "StaffUser", username, 200, kind)],
-        )
-        return issued, self._principal(user, issued.token_id)
+            return issued, self._principal(user, issued.token_id)
 
     def _issue(
         self, session: Session, user: StaffUser, kind: str, client_ip: str | None, now: datetime

@@ -53,6 +53,15 @@ HB_RANGE_G_PER_L = (20.0, 250.0)
 BIRTH_WEIGHT_RANGE_G = (200.0, 7000.0)
 
 
+# View columns holding codings -> the element they come from (for the data-quality issue).
+_ELEMENTS = {
+    "codes": "code",
+    "types": "type",
+    "value_codes": "value",
+    "interpretation": "interpretation",
+}
+
+
 @dataclass(frozen=True)
 class Source:
     resource_pk: int
@@ -82,18 +91,52 @@ class Extractor:
     resident_id_systems: frozenset[str]
     keyed_hash: Callable[[str], str]
     seal: Callable[[bytes, bytes], bytes]
+    # Codings read per element, and unmapped-code rows kept per resource: one resource with
+    # hundreds of thousands of codings must not cost seconds and as many rows. The rest are
+    # counted in a data-quality issue, which the sender gets back as a warning.
+    max_codings: int = 50
+    max_unmapped: int = 20
 
     def extract(self, src: Source, resource: dict[str, Any]) -> Extracted:
         out = Extracted()
         row = self.views.row(resource)
         if row is None:
             return out
+        self._cap_codings(src, row, out)
         handler = getattr(self, "_" + src.resource_type.lower(), None)
         if src.resource_type.startswith("Medication"):
             handler = self._medication
         if handler is not None:
             handler(src, row, out)
+        if len(out.unmapped) > self.max_unmapped:
+            extra = len(out.unmapped) - self.max_unmapped
+            del out.unmapped[self.max_unmapped :]
+            self._issue(
+                src,
+                out,
+                "unmapped_codes_capped",
+                src.resource_type,
+                f"{extra} more codes that no code table recognises were not recorded "
+                f"(at most {self.max_unmapped} per resource)",
+            )
         return out
+
+    def _cap_codings(self, src: Source, row: dict[str, Any], out: Extracted) -> None:
+        for name, value in row.items():
+            if (
+                isinstance(value, list)
+                and len(value) > self.max_codings
+                and isinstance(value[0], dict)
+                and ("code" in value[0] or "system" in value[0])
+            ):
+                row[name] = value[: self.max_codings]
+                self._issue(
+                    src,
+                    out,
+                    "codings_capped",
+                    f"{src.resource_type}.{_ELEMENTS.get(name, name)}",
+                    f"{len(value)} codings; only the first {self.max_codings} were read",
+                )
 
     # -- helpers -------------------------------------------------------------------------
 

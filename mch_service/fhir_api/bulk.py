@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import orjson
 
@@ -71,16 +71,46 @@ def _entry_for(resource: Any, line: int) -> Entry:
     return Entry("POST", rtype, resource, root=rtype, history_is_noop=True)
 
 
-def iter_lines(source: str, lines: Iterable[bytes]) -> Iterator[tuple[str, int, bytes]]:
-    for n, raw in enumerate(lines, start=1):
-        if raw.strip():
+@dataclass(frozen=True)
+class LineTooLong:
+    """A line over the limit of one resource, skipped without being held whole."""
+
+    size: int
+    limit: int
+
+
+_SKIP = 64 * 1024
+
+
+def iter_lines(
+    source: str, lines: Iterable[bytes] | BinaryIO, max_bytes: int | None = None
+) -> Iterator[tuple[str, int, bytes | LineTooLong]]:
+    """Non-blank lines with their numbers. With ``max_bytes``, a file is read line by line
+    with that cap: a longer line is skipped in pieces (never held whole in memory) and comes
+    out as LineTooLong, to be rejected as that line's error while the import goes on."""
+    if max_bytes is None or not hasattr(lines, "readline"):
+        for n, raw in enumerate(lines, start=1):
+            if raw.strip():
+                yield source, n, raw
+        return
+    fh = cast(BinaryIO, lines)
+    n = 0
+    while raw := fh.readline(max_bytes + 1):
+        n += 1
+        if len(raw) > max_bytes and not raw.endswith(b"\n"):
+            size = len(raw)
+            while (rest := fh.readline(_SKIP)) and not rest.endswith(b"\n"):
+                size += len(rest)
+            size += len(rest.rstrip(b"\r\n"))
+            yield source, n, LineTooLong(size, max_bytes)
+        elif raw.strip():
             yield source, n, raw
 
 
 def run_import(
     fhir: FhirService,
     actor: Actor,
-    lines: Iterable[tuple[str, int, bytes]],
+    lines: Iterable[tuple[str, int, bytes | LineTooLong]],
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     report = ImportReport()
@@ -105,6 +135,18 @@ def run_import(
     seen: set[str] = set()
     for source, line, raw in lines:
         report.lines += 1
+        if isinstance(raw, LineTooLong):
+            report.rejected.append(
+                Rejection(
+                    source,
+                    line,
+                    f"the line is over {raw.limit} bytes, the most one resource may have "
+                    "(MCH_MAX_RESOURCE_BYTES); it was skipped",
+                )
+            )
+            if progress:
+                progress(1)
+            continue
         try:
             resource = orjson.loads(raw)
             entry = _entry_for(resource, line)

@@ -88,9 +88,14 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
                 "mode": "server",
                 "documentation": (
                     f"Limits: at most {settings.max_bundle_entries} entries per Bundle and "
-                    f"{settings.max_body_bytes} bytes per request body (413 beyond). Search pages "
+                    f"{settings.max_body_bytes} bytes per request body (413 beyond). One "
+                    f"resource may have at most {settings.max_resource_bytes} bytes. A Bundle "
+                    f"may hold at most {settings.max_batch_gets} GET entries (413 beyond); a "
+                    f"batch response holds at most {settings.max_batch_response_bytes} bytes, "
+                    "reads past it are answered 413 in their own entries. Search pages "
                     f"hold {settings.default_page_size} entries unless _count says otherwise (at "
-                    f"most {settings.max_page_size}); follow the 'next' link for every match. "
+                    f"most {settings.max_page_size}, and at most {settings.max_page_bytes} "
+                    "bytes; instance history pages too); follow the 'next' link for every match. "
                     "Creates are de-duplicated per sender by business identifier "
                     "(identifier system|value) and, without one, by content. A sender reads and "
                     "writes only its own records. XML is not supported."
@@ -111,6 +116,18 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
             {
                 "url": f"{settings.canonical_base}/StructureDefinition/max-body-bytes",
                 "valueInteger": settings.max_body_bytes,
+            },
+            {
+                "url": f"{settings.canonical_base}/StructureDefinition/max-resource-bytes",
+                "valueInteger": settings.max_resource_bytes,
+            },
+            {
+                "url": f"{settings.canonical_base}/StructureDefinition/max-batch-gets",
+                "valueInteger": settings.max_batch_gets,
+            },
+            {
+                "url": f"{settings.canonical_base}/StructureDefinition/max-batch-response-bytes",
+                "valueInteger": settings.max_batch_response_bytes,
             },
         ],
     }

@@ -60,7 +60,7 @@ def check_accept(request: Request) -> None:
         )
 
 
-async def read_body(request: Request) -> Any:
+async def read_body(request: Request, one_resource: bool = False) -> Any:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype in _XML_TYPES or ctype.endswith("+xml"):
         raise UnsupportedMediaType(
@@ -71,7 +71,10 @@ async def read_body(request: Request) -> Any:
             f"Content-Type {ctype!r} is not supported: send FHIR JSON "
             "(application/fhir+json or application/json)"
         )
-    limit = request.app.state.settings.max_body_bytes
+    settings = request.app.state.settings
+    limit = settings.max_body_bytes
+    if one_resource:  # the body is one resource: MCH_MAX_RESOURCE_BYTES applies
+        limit = min(limit, settings.max_resource_bytes)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"The body is {declared} bytes; the limit is {limit} (see /fhir/metadata)")
@@ -219,7 +222,7 @@ async def bulk_import_status(job_id: str, request: Request, actor: SenderDep) ->
 async def validate(rtype: str, request: Request, actor: SenderDep) -> Response:
     check_accept(request)
     _check_type(rtype)
-    body = await read_body(request)
+    body = await read_body(request, one_resource=True)
     if isinstance(body, dict) and body.get("resourceType") == "Parameters":
         params = [p for p in body.get("parameter") or [] if p.get("name") == "resource"]
         body = params[0].get("resource") if params else None
@@ -230,7 +233,7 @@ async def validate(rtype: str, request: Request, actor: SenderDep) -> Response:
 async def create(rtype: str, request: Request, actor: SenderDep) -> Response:
     check_accept(request)
     _check_type(rtype)
-    body = await read_body(request)
+    body = await read_body(request, one_resource=True)
     prefer = Prefer.parse(request.headers.get("prefer"))
     result = await run_in_threadpool(
         _fhir(request).create, actor, rtype, body, request.headers.get("if-none-exist")
@@ -243,7 +246,7 @@ async def create(rtype: str, request: Request, actor: SenderDep) -> Response:
 async def update(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -> Response:
     check_accept(request)
     _check_type(rtype)
-    body = await read_body(request)
+    body = await read_body(request, one_resource=True)
     prefer = Prefer.parse(request.headers.get("prefer"))
     result = await run_in_threadpool(
         _fhir(request).update, actor, f"{rtype}/{fhir_id}", body, request.headers.get("if-match")
@@ -266,7 +269,7 @@ async def conditional_update(rtype: str, request: Request, actor: SenderDep) -> 
                 )
             ]
         )
-    body = await read_body(request)
+    body = await read_body(request, one_resource=True)
     prefer = Prefer.parse(request.headers.get("prefer"))
     result = await run_in_threadpool(
         _fhir(request).update,
@@ -333,7 +336,15 @@ async def read(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -> 
 async def history(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -> Response:
     check_accept(request)
     _check_type(rtype)
-    return fhir_response(await run_in_threadpool(_fhir(request).history, actor, rtype, fhir_id))
+    cursor = request.query_params.get("_cursor")
+    if cursor is not None and not cursor.isdigit():
+        raise InvalidResource(
+            [Issue("_cursor is not valid; follow the 'next' link", "_cursor", "value")]
+        )
+    before = int(cursor) if cursor is not None else None
+    return fhir_response(
+        await run_in_threadpool(_fhir(request).history, actor, rtype, fhir_id, before)
+    )
 
 
 @router.get("/{rtype}/{fhir_id}/_history/{vid}")

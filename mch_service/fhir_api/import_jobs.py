@@ -26,8 +26,11 @@ log = logging.getLogger(__name__)
 
 
 class ImportJobs:
-    def __init__(self, db: Database, fhir: FhirService, spool_dir: Path) -> None:
+    def __init__(
+        self, db: Database, fhir: FhirService, spool_dir: Path, max_line_bytes: int | None = None
+    ) -> None:
         self.db = db
+        self.max_line_bytes = max_line_bytes
         self.fhir = fhir
         self.spool_dir = spool_dir
         self._executor: ThreadPoolExecutor | None = None
@@ -86,7 +89,9 @@ class ImportJobs:
 
         try:
             with path.open("rb") as fh:
-                report = run_import(self.fhir, actor, iter_lines("body", fh), progress)
+                report = run_import(
+                    self.fhir, actor, iter_lines("body", fh, self.max_line_bytes), progress
+                )
             self._set(
                 job_id,
                 status="done",

@@ -234,7 +234,9 @@ class Interactions:
         max_count: int,
         base: str = "",
         reject_example_urls: bool = False,
+        max_page_bytes: int | None = None,
     ) -> None:
+        self.max_page_bytes = max_page_bytes
         self.store = store
         self.zone = zone
         self.default_count = default_count
@@ -830,38 +832,63 @@ class Interactions:
             200, rtype, fhir_id, row.version_id, row.last_updated, stored.content, action="read"
         )
 
-    def history(self, session: Session, inst: str, rtype: str, fhir_id: str) -> dict[str, Any]:
+    def history(
+        self, session: Session, inst: str, rtype: str, fhir_id: str, before: int | None = None
+    ) -> dict[str, Any]:
+        """Newest first, one page: at most max_count versions and max_page_bytes of content;
+        a 'next' link (?_cursor=<version>) gives the older ones."""
         base = self.base
         row = self.store.current(session, rtype, fhir_id)
         if row is None:
             raise NotFound(f"{rtype}/{fhir_id} does not exist")
         if row.institution_id != inst:
             raise Forbidden(f"{rtype}/{fhir_id} was sent by another institution")
-        entries = []
-        for v in self.store.history(session, row):
+        entries: list[dict[str, Any]] = []
+        size = 0
+        more = last = None
+        versions = repo.versions(session, row.pk)
+        for vid, blob, operation, recorded in versions:
+            if before is not None and vid >= before:
+                continue
+            raw = self.store.unseal(rtype, fhir_id, vid, blob) if blob else None
+            if entries and (
+                len(entries) >= self.max_count
+                or (
+                    self.max_page_bytes is not None and size + len(raw or b"") > self.max_page_bytes
+                )
+            ):
+                more = last
+                break
+            last = vid
+            size += len(raw or b"")
             entry: dict[str, Any] = {"fullUrl": f"{base}/{rtype}/{fhir_id}"}
-            if v.content is not None:
-                entry["resource"] = v.content
-            method = {"create": "POST", "update": "PUT", "delete": "DELETE"}[v.operation]
+            if raw:
+                entry["resource"] = orjson.loads(raw)
+            method = {"create": "POST", "update": "PUT", "delete": "DELETE"}[operation]
             entry["request"] = {
                 "method": method,
                 "url": rtype if method == "POST" else f"{rtype}/{fhir_id}",
             }
             entry["response"] = {
                 "status": {"create": "201 Created", "update": "200 OK", "delete": "204 No Content"}[
-                    v.operation
+                    operation
                 ],
-                "etag": f'W/"{v.version_id}"',
-                "lastModified": v.recorded_at.isoformat().replace("+00:00", "Z"),
+                "etag": f'W/"{vid}"',
+                "lastModified": recorded.isoformat().replace("+00:00", "Z"),
             }
             entries.append(entry)
-        return {
+        page: dict[str, Any] = {
             "resourceType": "Bundle",
             "id": str(uuid.uuid4()),
             "type": "history",
-            "total": len(entries),
+            "total": len(versions),
             "entry": entries,
         }
+        if more is not None:
+            page["link"] = [
+                {"relation": "next", "url": f"{base}/{rtype}/{fhir_id}/_history?_cursor={more}"}
+            ]
+        return page
 
     def search(self, session: Session, inst: str, u: _Url) -> dict[str, Any]:
         base = self.base
@@ -876,15 +903,29 @@ class Interactions:
         )
         total = repo.count(session, parsed.query)
         rows = repo.search(session, parsed.query) if parsed.count > 0 else []
-        entries = []
+        entries: list[dict[str, Any]] = []
+        size = 0
+        full = False
         for row, blob in rows:
+            raw = (
+                self.store.unseal(row.resource_type, row.fhir_id, row.version_id, blob)
+                if blob is not None
+                else b""
+            )
+            # A page is bounded in bytes too: the rest follows through the 'next' link.
+            if entries and self.max_page_bytes is not None:
+                if size + len(raw) > self.max_page_bytes:
+                    full = True
+                    break
+            size += len(raw)
             entries.append(
                 {
                     "fullUrl": f"{base}/{row.resource_type}/{row.fhir_id}",
-                    "resource": self.store.open_current(row, blob),
+                    "resource": orjson.loads(raw) if raw else None,
                     "search": {"mode": "match"},
                 }
             )
+        rows = rows[: len(entries)]
         echo = urlencode(parsed.echo)
         links = [
             {
@@ -893,7 +934,7 @@ class Interactions:
                 + (f"&_cursor={parsed.cursor}" if parsed.cursor is not None else ""),
             }
         ]
-        if len(rows) == parsed.count and rows:
+        if (full or len(rows) == parsed.count) and rows:
             links.append(
                 {
                     "relation": "next",

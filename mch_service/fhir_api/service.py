@@ -52,11 +52,17 @@ class FhirService:
         interactions: Interactions,
         max_bundle_entries: int,
         domain: DomainService | None = None,
+        max_resource_bytes: int | None = None,
+        max_batch_gets: int | None = None,
+        max_batch_response_bytes: int | None = None,
     ) -> None:
         self.db = db
         self.interactions = interactions
         self.max_bundle_entries = max_bundle_entries
         self.domain = domain
+        self.max_resource_bytes = max_resource_bytes
+        self.max_batch_gets = max_batch_gets
+        self.max_batch_response_bytes = max_batch_response_bytes
 
     def _derive(self, session: Session, actor: Actor, results: list[EntryResult]) -> None:
         """The domain tables follow the store in the same transaction; plausibility flags come
@@ -162,8 +168,10 @@ class FhirService:
     ) -> EntryResult:
         return self._read(self.interactions.read, actor.id, rtype, fhir_id, version)
 
-    def history(self, actor: Actor, rtype: str, fhir_id: str) -> dict[str, Any]:
-        return self._read(self.interactions.history, actor.id, rtype, fhir_id)
+    def history(
+        self, actor: Actor, rtype: str, fhir_id: str, before: int | None = None
+    ) -> dict[str, Any]:
+        return self._read(self.interactions.history, actor.id, rtype, fhir_id, before)
 
     def search(self, actor: Actor, url: str) -> dict[str, Any]:
         result = self._read(self.interactions.read_or_search, actor.id, url, "")
@@ -224,6 +232,21 @@ class FhirService:
                 f"The Bundle has {len(raw_entries)} entries; this server takes at most "
                 f"{self.max_bundle_entries} per Bundle (see /fhir/metadata). Split it."
             )
+        gets = sum(
+            1
+            for e in raw_entries
+            if isinstance(e, dict)
+            and isinstance(e.get("request"), dict)
+            and e["request"].get("method") == "GET"
+        )
+        if self.max_batch_gets is not None and gets > self.max_batch_gets:
+            too_many = TooLarge(
+                f"The Bundle has {gets} GET entries; this server answers at most "
+                f"{self.max_batch_gets} reads and searches per Bundle (see /fhir/metadata). "
+                "Split it."
+            )
+            self._audit_rejection(actor, str(btype), "Bundle", too_many)
+            raise too_many
         try:
             strict = self.interactions.reject_example_urls
             envelope_issues = [
@@ -231,6 +254,7 @@ class FhirService:
                 for i in check_structure(bundle, reject_example_urls=strict)
             ]
             envelope_issues += _envelope_issues(bundle, strict)
+            envelope_issues += _size_issues(raw_entries, self.max_resource_bytes)
             entries = [_entry_of(i, e) for i, e in enumerate(raw_entries)]
         except MchError as exc:
             self._audit_rejection(actor, btype, "Bundle", exc)
@@ -257,18 +281,31 @@ class FhirService:
             by_entry.setdefault(idx if idx is not None else -1, []).append(issue)
         if -1 in by_entry:
             raise InvalidResource(by_entry[-1], "The batch Bundle is not valid")
+        budget = self.max_batch_response_bytes
+        size = 0
         for e in entries:
             assert e.index is not None
             try:
                 if e.index in by_entry:
                     raise InvalidResource(by_entry[e.index])
                 if e.method == "GET":
+                    if budget is not None and size >= budget:
+                        raise _response_full(budget)
                     result = self._read(
                         self.interactions.read_or_search, actor.id, e.url, e.request_expr
                     )
                 else:
                     result = self._audited_write(actor, [e], "batch", validated=True)[0]
-                out.append(_response_entry(result, prefer))
+                answer = _response_entry(result, prefer)
+                if budget is not None:
+                    # The response is bounded: a read that would push it over the limit is
+                    # answered 413 in its entry (ask for it again in another batch); the
+                    # entries are independent in a batch, so the others still count.
+                    grown = size + len(orjson.dumps(answer))
+                    if e.method == "GET" and grown > budget:
+                        raise _response_full(budget)
+                    size = grown
+                out.append(answer)
             except MchError as exc:
                 out.append(
                     {
@@ -279,6 +316,38 @@ class FhirService:
                     }
                 )
         return {"resourceType": "Bundle", "type": "batch-response", "entry": out}
+
+
+def _response_full(budget: int) -> TooLarge:
+    return TooLarge(
+        f"The batch response reached its limit of {budget} bytes (see /fhir/metadata); this "
+        "read was not answered: send it again in another batch"
+    )
+
+
+def _size_issues(entries: list[Any], limit: int | None) -> list[Issue]:
+    """Entries whose resource is over MCH_MAX_RESOURCE_BYTES, serialised."""
+    if limit is None:
+        return []
+    issues = []
+    for i, e in enumerate(entries):
+        resource = e.get("resource") if isinstance(e, dict) else None
+        if resource is None:
+            continue
+        try:
+            size = len(orjson.dumps(resource))
+        except orjson.JSONEncodeError:
+            continue  # not serialisable as it is: validation says why
+        if size > limit:
+            issues.append(
+                Issue(
+                    f"The resource is {size} bytes; one resource may have at most {limit} "
+                    "(see /fhir/metadata)",
+                    f"Bundle.entry[{i}].resource",
+                    "too-costly",
+                )
+            )
+    return issues
 
 
 def _entry_index(expression: str | None) -> int | None:

@@ -16,6 +16,10 @@ LABELS: dict[str, dict[str, str]] = {
         "zh": "用户名或密码错误，或账号已锁定/停用",
         "en": "Wrong username or password, or the account is locked or disabled",
     },
+    "sign_in_throttled": {
+        "zh": "登录失败次数过多，请 {seconds} 秒后再试",
+        "en": "Too many failed sign-ins; try again in {seconds} s",
+    },
     "signed_in_as": {"zh": "当前用户", "en": "Signed in as"},
     "role_admin": {"zh": "管理员", "en": "Administrator"},
     "role_reviewer": {"zh": "审核员", "en": "Reviewer"},

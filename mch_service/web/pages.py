@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 from starlette.concurrency import run_in_threadpool
 
 from mch_service.auth.dependencies import SESSION_COOKIE, current_staff
-from mch_service.errors import MchError, NotFound
+from mch_service.errors import MchError, NotFound, TooManyRequests
 from mch_service.web.i18n import LANG_COOKIE, labels, language
 
 router = APIRouter(include_in_schema=False)
@@ -87,19 +87,24 @@ async def login(request: Request) -> Response:
     ip = request.client.host if request.client else None
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
 
-    def _sign_in() -> Any:
-        with services.db.transaction() as session:
-            return services.accounts.sign_in(session, username, password, "session", ip)
-
-    result = await run_in_threadpool(_sign_in)
+    try:
+        result = await run_in_threadpool(
+            services.accounts.sign_in, services.db, username, password, "session", ip
+        )
+        error, status, headers = t["sign_in_failed"], 401, {}
+    except TooManyRequests as exc:
+        result = None
+        error, status = t["sign_in_throttled"].format(seconds=exc.retry_after), 429
+        headers = {"Retry-After": str(exc.retry_after)}
     if result is None:
         token = secrets.token_urlsafe(24)
         response = _render(
             request,
             "login.html",
-            {"csrf_token": token, "next": next_url, "error": t["sign_in_failed"]},
-            401,
+            {"csrf_token": token, "next": next_url, "error": error},
+            status,
         )
+        response.headers.update(headers)
         response.set_cookie(
             LOGIN_CSRF_COOKIE,
             token,

@@ -1,4 +1,4 @@
-"""Staff accounts: creation, passwords, tokens, sessions, lockout — through HTTP and the CLI."""
+"""Staff accounts: creation, passwords, tokens, sessions, back-off — over HTTP and the CLI."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 
 from mch_service.app import Services
 from mch_service.audit.models import AuditEvent
-from mch_service.auth.models import StaffToken, StaffUser
+from mch_service.auth import throttle
+from mch_service.auth.models import SignInThrottle, StaffToken, StaffUser
 from mch_service.auth.permissions import system_principal
 from tests.conftest import TEST_SECRET
 
@@ -156,7 +157,10 @@ def test_passwords_are_stored_as_argon2_hashes(services: Services) -> None:
     assert PASSWORD not in stored
 
 
-def test_wrong_password_unknown_user_and_lockout(services: Services, http: httpx.Client) -> None:
+def test_wrong_password_unknown_user_and_back_off(
+    services: Services, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(throttle, "FIRST_DELAY", timedelta(minutes=1))  # outlives a slow machine
     add_user(services, "admin1", "admin")
     wrong = http.post("/api/v1/token", json={"username": "admin1", "password": "nope"})
     unknown = http.post("/api/v1/token", json={"username": "ghost", "password": "nope"})
@@ -164,20 +168,21 @@ def test_wrong_password_unknown_user_and_lockout(services: Services, http: httpx
     assert wrong.json() == unknown.json()  # no hint whether the user exists
     for _ in range(services.settings.lockout_threshold - 1):
         http.post("/api/v1/token", json={"username": "admin1", "password": "nope"})
-    # now locked: even the right password is refused, with the same answer
-    locked = http.post("/api/v1/token", json={"username": "admin1", "password": PASSWORD})
-    assert locked.status_code == 401
-    assert locked.json() == wrong.json()
+    # now slowed down: even the right password waits, told how long (429, Retry-After)
+    slowed = http.post("/api/v1/token", json={"username": "admin1", "password": PASSWORD})
+    assert slowed.status_code == 429
+    assert 1 <= int(slowed.headers["Retry-After"]) <= 60 * services.settings.lockout_minutes
+    assert slowed.json()["error"]["code"] == "throttled"
     with services.db.reading() as session:
         outcomes = session.scalars(
             select(AuditEvent.detail)
             .where(AuditEvent.action == "auth.sign_in")
             .order_by(AuditEvent.id)
         ).all()
-    assert any("locked" in (d or "") for d in outcomes)
-    # the lock lifts after its time
+    assert any("slowed down" in (d or "") for d in outcomes)
+    # the back-off lifts after its time
     with services.db.transaction() as session:
-        session.execute(update(StaffUser).values(locked_until=None))
+        session.execute(update(SignInThrottle).values(blocked_until=None))
     assert (
         http.post("/api/v1/token", json={"username": "admin1", "password": PASSWORD}).status_code
         == 200

@@ -27,7 +27,7 @@ def test_missing_or_wrong_key_is_401(http: httpx.Client, sender: SenderKey) -> N
     assert r.headers["www-authenticate"] == "Bearer"
 
 
-def test_metadata_is_public_and_truthful(http: httpx.Client) -> None:
+def test_metadata_is_public_and_truthful(http: httpx.Client, services: Services) -> None:
     cap = http.get("/fhir/metadata").json()
     assert cap["resourceType"] == "CapabilityStatement"
     assert cap["fhirVersion"] == "4.0.1"
@@ -43,7 +43,14 @@ def test_metadata_is_public_and_truthful(http: httpx.Client) -> None:
     patient = next(r for r in cap["rest"][0]["resource"] if r["type"] == "Patient")
     assert "date" not in {p["name"] for p in patient["searchParam"]}
     limits = {e["url"].rsplit("/", 1)[1]: e["valueInteger"] for e in cap["extension"]}
-    assert limits == {"max-bundle-entries": 50, "max-body-bytes": 5_000_000}
+    s = services.settings
+    assert limits == {
+        "max-bundle-entries": 50,
+        "max-body-bytes": 5_000_000,
+        "max-resource-bytes": s.max_resource_bytes,
+        "max-batch-gets": s.max_batch_gets,
+        "max-batch-response-bytes": s.max_batch_response_bytes,
+    }
 
 
 def test_revoked_and_rotated_keys(
