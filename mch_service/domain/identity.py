@@ -27,4 +27,4 @@ def woman_key(resident_id_hash: str | None, patient_pk: int) -> str:
     senders' Patient/123 are two women), which a later valid ID does not merge silently."""
     if resident_id_hash:
         return "rid:" + resident_id_hash[:40]
-    return f"pat:{patient_pk}"
+    return f"rec:{patient_pk}"

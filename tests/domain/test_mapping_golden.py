@@ -96,7 +96,7 @@ def test_apgar_example_is_a_newborn_observation(extractor: Extractor) -> None:
 
 def test_patient_mom_is_a_woman_without_resident_id(extractor: Extractor) -> None:
     row = only(run(extractor, example("Patient-mom")), m.PatientRecord)
-    assert row["woman_key"] == "pat:7"  # the store's key of hosp-a's Patient/mom
+    assert row["woman_key"] == "rec:7"  # the store's key of hosp-a's Patient/mom
     assert not row["resident_id_valid"]
     assert row["birth_date"] == date(1973, 5, 31)
     name = crypto.open_sealed(
@@ -124,7 +124,7 @@ def test_resident_id_links_and_personal_data_is_sealed(extractor: Extractor) -> 
         m.PatientRecord,
     )
     assert not bad["resident_id_valid"]
-    assert bad["woman_key"] == "pat:8"
+    assert bad["woman_key"] == "rec:8"
 
 
 @pytest.mark.parametrize(

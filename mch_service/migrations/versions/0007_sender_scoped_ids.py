@@ -5,7 +5,10 @@ another sender's id). Identifiers are unique only where the identifier policy ma
 business keys (``is_key``; existing rows: a Patient's, the default policy). Domain references
 now carry their sender (``<institution>/EpisodeOfCare/<id>`` can exceed 140 characters).
 
-The domain tables hold references in the new form only once derived again: run
+A woman known by one institution's Patient only was keyed ``pat:<Patient id>``; she is now
+``rec:<store key of that Patient>`` (two senders' Patient/123 are two women). Her key is
+changed here wherever it is kept (cases and work lists too), so that her case stays hers. The
+domain tables hold references in the new form only once derived again: run
 ``mch-service domain rebuild`` after this upgrade.
 
 Revision ID: 0007
@@ -23,7 +26,29 @@ branch_labels = None
 depends_on = None
 
 
+# Where a woman's key is kept (pre-0007 Patient ids are unique across senders, so the id
+# names one Patient).
+_WOMAN_KEYS = (
+    ("woman", "key"),
+    ("patient_record", "woman_key"),
+    ("pregnancy", "woman_key"),
+    ("death", "woman_key"),
+    ("assembly_queue", "woman_key"),
+    ("case_record", "woman_key"),
+    ("work_item", "woman_key"),
+)
+
+
 def upgrade() -> None:
+    for table, column in _WOMAN_KEYS:
+        patient = (
+            "FROM fhir_resource r WHERE r.resource_type = 'Patient' "
+            f"AND r.fhir_id = SUBSTR({table}.{column}, 5)"
+        )
+        op.execute(
+            f"UPDATE {table} SET {column} = 'rec:' || CAST((SELECT MIN(r.pk) {patient}) "
+            f"AS VARCHAR(20)) WHERE {column} LIKE 'pat:%' AND EXISTS (SELECT 1 {patient})"
+        )
     with op.batch_alter_table("fhir_resource", schema=None) as batch_op:
         batch_op.drop_constraint("uq_fhir_resource_resource_type_fhir_id", type_="unique")
         batch_op.create_unique_constraint(
