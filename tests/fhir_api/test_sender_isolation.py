@@ -92,6 +92,8 @@ def test_a_conditional_reference_resolves_only_among_the_senders_own(
         ("nobody's by id", "Patient?_id=no-such-id"),
         ("theirs by MRN", "Patient?identifier=http://hosp-a.example.cn/mrn|A1"),
         ("nobody's by MRN", "Patient?identifier=http://hosp-a.example.cn/mrn|Z9"),
+        ("theirs by value", "Patient?identifier=A1"),
+        ("nobody's by value", "Patient?identifier=Z9"),
     ):
         r = _post(http, hosp_b, bundle(entry(colour(ref, "2025-03-05", "red"))))
         assert r.status_code == 400, (name, r.text)
@@ -100,6 +102,7 @@ def test_a_conditional_reference_resolves_only_among_the_senders_own(
         answers[name] = (issue["code"], issue["diagnostics"].replace(ref, "REF"))
     assert answers["theirs by id"] == answers["nobody's by id"]
     assert answers["theirs by MRN"] == answers["nobody's by MRN"]
+    assert answers["theirs by value"] == answers["nobody's by value"]
     assert http.get("/fhir/RiskAssessment", headers=hosp_b.headers).json()["total"] == 0
     assert [(p.id, p.institutions) for p in _pregnancies(services)] == [(pregnancy.id, "hosp-a")]
 
