@@ -45,6 +45,7 @@ from mch_service.fhir_api.service import FhirService
 from mch_service.indicators import endpoints as indicator_endpoints
 from mch_service.indicators.service import IndicatorService, indicator_settings
 from mch_service.institutions import endpoints as institution_endpoints
+from mch_service.store.identifier_policy import IdentifierPolicy
 from mch_service.store.service import ResourceStore
 from mch_service.web import pages as web_pages
 
@@ -69,7 +70,11 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     db = db or Database(settings.database_url)
     crypto = Crypto(settings.secret_key, settings.previous_secret_keys)
     zone = ZoneInfo(settings.timezone)
-    store = ResourceStore(crypto, zone)
+    store = ResourceStore(
+        crypto,
+        zone,
+        IdentifierPolicy(tuple(settings.identifier_keys), frozenset(settings.resident_id_systems)),
+    )
     interactions = Interactions(
         store,
         zone,

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     # Identifier systems treated as the resident ID card number (身份证号).
     resident_id_systems: list[str] = Field(default_factory=lambda: ["urn:oid:2.16.156.10011.1.3"])
 
+    # The identifier policy: which identifiers are business keys ("Type", every identifier of
+    # that type, or "Type|system"). A create carrying a key its sender already used is that
+    # record; other identifiers are not unique (claim groups, visit numbers) and match only
+    # when the sender asks (If-None-Exist, conditional update). Resident ID systems are always
+    # keys on Patient.
+    identifier_keys: list[str] = Field(default_factory=lambda: ["Patient"])
+
     # The reference validator's production rule: extension urls on example domains
     # (example.org/.com/.net) are refused. Off by default because the official R4 examples use
     # them; a site whose feeds are past testing turns it on.

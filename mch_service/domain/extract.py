@@ -61,6 +61,26 @@ _ELEMENTS = {
     "interpretation": "interpretation",
 }
 
+# The types domain rows link by reference (a fact to its woman, a visit to its episode, a
+# record to its encounter).
+_LINKED_TYPES = frozenset({"Patient", "Encounter", "EpisodeOfCare"})
+
+
+def local_ref(institution_id: str, ref: Any) -> str | None:
+    """A sender's literal reference ('Patient/123') as the domain keys it:
+    '<institution>/Patient/123'. Resource ids are scoped per sender, so a reference means the
+    sender's own record, never another sender's with the same id: women are linked across
+    institutions by their resident ID only. Anything else (absolute URLs, other types) links
+    nothing."""
+    if not isinstance(ref, str):
+        return None
+    parts = ref.split("/")
+    if len(parts) not in (2, 4) or parts[0] not in _LINKED_TYPES or not parts[1]:
+        return None
+    if len(parts) == 4 and parts[2] != "_history":
+        return None
+    return f"{institution_id}/{parts[0]}/{parts[1]}"
+
 
 @dataclass(frozen=True)
 class Source:
@@ -151,7 +171,7 @@ class Extractor:
             "resource_pk": src.resource_pk,
             "version_id": src.version_id,
             "institution_id": src.institution_id,
-            "subject": subject,
+            "subject": local_ref(src.institution_id, subject),
             "pregnancy_id": None,
         }
 
@@ -187,7 +207,7 @@ class Extractor:
     # -- Patient -------------------------------------------------------------------------
 
     def _patient(self, src: Source, row: dict[str, Any], out: Extracted) -> None:
-        ref = f"Patient/{src.fhir_id}"
+        ref = f"{src.institution_id}/Patient/{src.fhir_id}"
         resident = next(
             (
                 i.get("value")
@@ -221,7 +241,7 @@ class Extractor:
                 "The resident ID number fails the GB 11643 check; it is kept but not "
                 "used to link this woman's records across institutions",
             )
-        mother = row.get("mother")
+        mother = local_ref(src.institution_id, row.get("mother"))
         address = (
             next(
                 (a for a in row["addresses"] if isinstance(a, dict) and a.get("use") == "home"),
@@ -265,7 +285,7 @@ class Extractor:
                 # a newborn (linked to its mother) or a male patient is not a woman of this register
                 "woman_key": None
                 if mother or row.get("gender") == "male"
-                else woman_key(rid_hash, ref),
+                else woman_key(rid_hash, src.resource_pk),
                 "mother_ref": mother,
                 "resident_id_sealed": seal("resident_id", resident),
                 "mrn_sealed": seal("mrn", mrn),
@@ -296,7 +316,7 @@ class Extractor:
             m.CareEpisode,
             {
                 **self._base(src, row.get("patient")),
-                "ref": f"EpisodeOfCare/{src.fhir_id}",
+                "ref": f"{src.institution_id}/EpisodeOfCare/{src.fhir_id}",
                 "start_date": self._day(row.get("start")),
                 "end_date": self._day(row.get("end")),
             },
@@ -434,7 +454,7 @@ class Extractor:
                         **base,
                         "kind": concept,
                         "value": measured,
-                        "encounter_ref": row.get("encounter"),
+                        "encounter_ref": local_ref(src.institution_id, row.get("encounter")),
                         "observed_date": day,
                     },
                 )
@@ -542,7 +562,9 @@ class Extractor:
                         **base,
                         "visit_date": day,
                         "initial": visit == "prenatal_initial_visit",
-                        "episode_ref": episodes[0] if episodes else None,
+                        "episode_ref": local_ref(src.institution_id, episodes[0])
+                        if episodes
+                        else None,
                     },
                 )
             else:
@@ -560,7 +582,7 @@ class Extractor:
                 m.EncounterRecord,
                 {
                     **base,
-                    "ref": f"Encounter/{src.fhir_id}",
+                    "ref": f"{src.institution_id}/Encounter/{src.fhir_id}",
                     "start_date": day,
                     "end_date": self._day(row.get("end")),
                     "home": home,
@@ -602,7 +624,7 @@ class Extractor:
                     "kind": "procedure",
                     "event_date": day,
                     "mode": mode,
-                    "encounter_ref": row.get("encounter"),
+                    "encounter_ref": local_ref(src.institution_id, row.get("encounter")),
                     "outcome_code": None,
                     "live": None,
                     "still": None,
@@ -659,7 +681,7 @@ class Extractor:
                     "kind": "outcome",
                     "event_date": day,
                     "mode": None,
-                    "encounter_ref": row.get("encounter"),
+                    "encounter_ref": local_ref(src.institution_id, row.get("encounter")),
                     "outcome_code": code[:16],
                     "live": live,
                     "still": still,

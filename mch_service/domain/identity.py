@@ -21,9 +21,10 @@ def resident_id_valid(value: str) -> bool:
     return _CHECK[total % 11] == value[17].upper()
 
 
-def woman_key(resident_id_hash: str | None, patient_ref: str) -> str:
+def woman_key(resident_id_hash: str | None, patient_pk: int) -> str:
     """One woman across institutions when her resident ID is valid; else one institution's
-    record of her (keyed by its Patient id), which a later valid ID does not merge silently."""
+    record of her (keyed by the store's key of its Patient: ids are scoped per sender, so two
+    senders' Patient/123 are two women), which a later valid ID does not merge silently."""
     if resident_id_hash:
         return "rid:" + resident_id_hash[:40]
-    return "pat:" + patient_ref.split("/", 1)[1]
+    return f"rec:{patient_pk}"

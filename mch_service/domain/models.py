@@ -76,7 +76,7 @@ class PatientRecord(Base):
 
 class CareEpisode(FactMixin, Base):
     __tablename__ = "care_episode"
-    ref: Mapped[str] = mapped_column(String(140))  # "EpisodeOfCare/<id>"
+    ref: Mapped[str] = mapped_column(String(200))  # "<institution>/EpisodeOfCare/<id>"
     start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
 
@@ -85,7 +85,7 @@ class PrenatalVisit(FactMixin, Base):
     __tablename__ = "prenatal_visit"
     visit_date: Mapped[date] = mapped_column(Date)
     initial: Mapped[bool] = mapped_column(Boolean, default=False)
-    episode_ref: Mapped[str | None] = mapped_column(String(140), nullable=True)
+    episode_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class PostpartumVisit(FactMixin, Base):

@@ -119,7 +119,15 @@ def read_pregnancy(
         "street": p.street,
         "birth_date": _iso(latest.birth_date) if latest else None,
         "resident_id_valid": any(r.resident_id_valid for r in records),
-        "records": [{"institution": r.institution_id, "resource": r.ref} for r in records],
+        # the domain keys references per sender ("<institution>/Patient/123"); the sender's
+        # own "Patient/123" is what staff can look up with it
+        "records": [
+            {
+                "institution": r.institution_id,
+                "resource": r.ref.removeprefix(f"{r.institution_id}/"),
+            }
+            for r in records
+        ],
         "masked": not full,
     }
     if not full:

@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 
 from mch_service.errors import (
     Conflict,
-    Forbidden,
     Gone,
     InvalidResource,
     Issue,
+    MchError,
     NotFound,
     PreconditionFailed,
 )
@@ -115,13 +115,17 @@ class _Url:
 class _Plan:
     entry: Entry
     url: _Url
-    kind: Literal["create", "update", "delete", "read", "noop"] | None = None
+    kind: Literal["create", "update", "delete", "read", "noop", "alias"] | None = None
     fhir_id: str | None = None
     existing: CurrentRow | None = None
     create_key: str | None = None
     status_if_exists: int = 200
     prepared: Prepared | None = None
     result: EntryResult | None = None
+    # (resource_type, token hash) of the business keys the written resource carries
+    key_tokens: list[tuple[str, str]] = field(default_factory=list)
+    # kind "alias": an entry of the same request with the same content creates the record
+    alias_of: _Plan | None = None
 
 
 def parse_url(raw: str, expr: str) -> _Url:
@@ -210,6 +214,31 @@ def _is_retryable(exc: OperationalError) -> bool:
     return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
 
 
+def _lasting_conflict(entries: list[Entry], exc: IntegrityError) -> MchError:
+    """A conflict that will recur, located at the entries that could have caused it: those
+    with a business identifier when an identifier key stopped us, else those that create."""
+    text = str(exc.orig)
+    on_identifier = "fhir_identifier" in text
+    suspects = [
+        e
+        for e in entries
+        if e.method in ("POST", "PUT")
+        and (not on_identifier or (e.resource or {}).get("identifier"))
+    ] or entries
+    return Conflict(
+        "The request conflicts with itself or with stored records on a unique key; sending it "
+        "again will not help. Check the identifiers and ids of the entries named.",
+        [
+            Issue(
+                "Conflicts on a unique key",
+                f"{e.root}.identifier" if on_identifier else (e.request_expr or e.root),
+                "duplicate",
+            )
+            for e in suspects
+        ],
+    )
+
+
 def _resource_tokens(resource: dict[str, Any] | None) -> list[Token]:
     return [
         Token(t.get("system") or "", t["value"])
@@ -268,17 +297,29 @@ class Interactions:
     def execute(
         self, session: Session, institution_id: str, entries: list[Entry]
     ) -> list[EntryResult]:
-        """Run the entries atomically in the caller's transaction (validated beforehand)."""
+        """Run the entries atomically in the caller's transaction (validated beforehand).
+
+        A unique key that stops a write is a race only if another request wrote the record
+        in between: the next attempt then resolves to that record and plans differently. An
+        attempt that plans exactly as the one the key stopped will be stopped again (the
+        conflict is within this request, or with what is stored), so it is answered as the
+        client's error it is, naming the entries, never as a transient conflict."""
+        stopped: tuple[Any, ...] | None = None
         for _attempt in range(MAX_ATTEMPTS):
             savepoint = session.begin_nested()
+            planned: list[tuple[Any, ...]] = []
             try:
-                results = self._execute_once(session, institution_id, entries)
+                results = self._execute_once(session, institution_id, entries, planned)
             except (IntegrityError, ConcurrentUpdate, OperationalError) as exc:
                 # A unique key or a version check stopped us (another request wrote the same
                 # record first), or PostgreSQL broke a deadlock: resolve again and retry.
                 savepoint.rollback()
                 if isinstance(exc, OperationalError) and not _is_retryable(exc):
                     raise
+                if isinstance(exc, IntegrityError) and planned:
+                    if planned[0] == stopped:
+                        raise _lasting_conflict(entries, exc) from exc
+                    stopped = planned[0]
                 continue
             except BaseException:
                 savepoint.rollback()
@@ -289,7 +330,13 @@ class Interactions:
 
     # -- planning ------------------------------------------------------------------------
 
-    def _execute_once(self, session: Session, inst: str, entries: list[Entry]) -> list[EntryResult]:
+    def _execute_once(
+        self,
+        session: Session,
+        inst: str,
+        entries: list[Entry],
+        planned: list[tuple[Any, ...]] | None = None,
+    ) -> list[EntryResult]:
         for e in entries:  # a retry starts again from the references as sent
             e.restore_references()
         plans = [_Plan(e, parse_url(e.url, e.request_expr or e.root)) for e in entries]
@@ -312,7 +359,7 @@ class Interactions:
             ],
         )
         for p in sorted(writes, key=lambda p: _METHOD_ORDER[p.entry.method]):
-            if p.kind == "noop":
+            if p.kind in ("noop", "alias"):
                 continue
             assert p.fhir_id is not None
             if p.kind == "delete":
@@ -333,9 +380,35 @@ class Interactions:
                     )
                 )
             op_plans.append(p)
+        if planned is not None:  # what this attempt decided, for ``execute`` to compare
+            planned.append(
+                tuple(
+                    (
+                        p.kind,
+                        p.url.resource_type,
+                        # a new server-assigned id differs on every attempt; it decides nothing
+                        None if p.kind == "create" and not p.url.fhir_id else p.fhir_id,
+                        p.existing.pk if p.existing else None,
+                        p.existing.version_id if p.existing else None,
+                        p.create_key,
+                    )
+                    for p in writes
+                )
+            )
         outcomes = self.store.apply(session, inst, ops, now)
         for p, o in zip(op_plans, outcomes, strict=True):
             p.result = self._result_of(p, o)
+        for p in writes:
+            if p.alias_of is not None and p.alias_of.result is not None:
+                first = p.alias_of.result
+                p.result = EntryResult(
+                    200,
+                    first.resource_type,
+                    first.fhir_id,
+                    first.version_id,
+                    first.last_updated,
+                    action="unchanged",
+                )
         for p in plans:
             if p.entry.method == "GET":
                 p.result = self.read_or_search(session, inst, p.entry.url, p.entry.request_expr)
@@ -406,16 +479,19 @@ class Interactions:
                 )
 
     def _resolve_targets(self, session: Session, inst: str, writes: list[_Plan]) -> None:
-        """Find which stored resource each write is about, by id or by identifier."""
+        """Find which stored resource of this sender each write is about: by id, by the
+        condition the sender gave, or by a business key the resource carries (the identifier
+        policy; other identifiers never make two creates one record)."""
+        policy = self.store.identifier_policy
         by_id = [(p.url.resource_type, p.url.fhir_id) for p in writes if p.url.fhir_id]
-        current = repo.current_by_ids(session, by_id, lock=True)  # type: ignore[arg-type]
-        token_keys: list[tuple[str, str]] = []
-        plan_tokens: dict[int, list[tuple[str, str]]] = {}
-        plan_own: dict[int, list[tuple[str, str]]] = {}
+        current = repo.current_by_ids(session, inst, by_id, lock=True)  # type: ignore[arg-type]
+        key_lookup: list[tuple[str, str]] = []
+        cond_lookup: list[tuple[str, str]] = []
+        plan_cond: dict[int, list[tuple[str, str]]] = {}
         value_matches: dict[int, set[int]] = {}
         for i, p in enumerate(writes):
             e, u = p.entry, p.url
-            tokens: list[Token] = []
+            cond_tokens: list[Token] = []
             cond: _Condition | None = None
             if e.method == "POST":
                 if e.if_none_exist:
@@ -433,49 +509,54 @@ class Interactions:
                                 )
                             ]
                         )
-                    tokens = cond.tokens
-                # The business identifier is the key: a create for an identifier this sender
-                # already used is the same record (INTERFACE.md), updated if it changed.
-                tokens = tokens + _resource_tokens(e.resource)
+                    cond_tokens = cond.tokens
             elif u.query:
                 cond = _condition(u.query, e.request_expr or "url")
-                tokens = cond.tokens
+                cond_tokens = cond.tokens
                 if cond.ids:
                     u.fhir_id = cond.ids[0]
                     current.update(
-                        repo.current_by_ids(session, [(u.resource_type, u.fhir_id)], lock=True)
+                        repo.current_by_ids(
+                            session, inst, [(u.resource_type, u.fhir_id)], lock=True
+                        )
                     )
-                    tokens = []
+                    cond_tokens = []
             if cond is not None and cond.values:
                 value_matches[i] = repo.pks_by_values(
                     session, inst, u.resource_type, [self.store.value_hash(v) for v in cond.values]
                 )
-            keys = [(u.resource_type, self.store.token_hash(t)) for t in tokens]
-            plan_tokens[i] = keys
-            token_keys.extend(keys)
-            # The identifiers a written resource carries must not belong to another record.
-            own = (
-                [(u.resource_type, self.store.token_hash(t)) for t in _resource_tokens(e.resource)]
-                if e.method == "PUT"
+            # The business keys a written resource carries: a create with a key this sender
+            # already used is that record (INTERFACE.md), and no other record may take it.
+            p.key_tokens = (
+                [
+                    (u.resource_type, self.store.token_hash(t))
+                    for t in policy.keys_of(u.resource_type, _resource_tokens(e.resource))
+                ]
+                if e.method in ("POST", "PUT")
                 else []
             )
-            plan_own[i] = own
-            token_keys.extend(own)
-        found = repo.pks_by_tokens(session, inst, token_keys)
+            key_lookup.extend(p.key_tokens)
+            plan_cond[i] = [(u.resource_type, self.store.token_hash(t)) for t in cond_tokens]
+            cond_lookup.extend(plan_cond[i])
+        found_keys = repo.pks_by_tokens(session, inst, key_lookup, keys_only=True)
+        found_cond = repo.pks_by_tokens(session, inst, cond_lookup)
         rows_by_pk = repo.current_by_pks(
-            session, set(found.values()).union(*value_matches.values()), lock=True
+            session,
+            set().union(*found_keys.values(), *found_cond.values(), *value_matches.values()),
+            lock=True,
         )
         for i, p in enumerate(writes):
             e, u = p.entry, p.url
-            matches = {found[k] for k in plan_tokens[i] if k in found}
-            if i in value_matches:
-                if len(value_matches[i]) > 1:
-                    raise PreconditionFailed(
-                        f"The condition matches {len(value_matches[i])} records; add the "
-                        "identifier system (identifier=system|value) to match exactly one",
-                        [Issue("Multiple matches", e.request_expr or "url", "multiple-matches")],
-                    )
-                matches |= value_matches[i]
+            cond_matches = set().union(*(found_cond.get(k, ()) for k in plan_cond[i]))
+            cond_matches |= value_matches.get(i, set())
+            if len(cond_matches) > 1:
+                raise PreconditionFailed(
+                    f"The condition matches {len(cond_matches)} records; make it match exactly "
+                    "one (identifier=system|value of an identifier only that record has)",
+                    [Issue("Multiple matches", e.request_expr or "url", "multiple-matches")],
+                )
+            key_matches = set().union(*(found_keys.get(k, ()) for k in p.key_tokens))
+            matches = cond_matches | key_matches if e.method == "POST" else cond_matches
             if len(matches) > 1:
                 raise Conflict(
                     "The identifiers of this record belong to different stored records; send "
@@ -489,7 +570,7 @@ class Interactions:
                     ],
                 )
             match = rows_by_pk[matches.pop()] if matches else None
-            owners = {found[k] for k in plan_own[i] if k in found}
+            owners = set(key_matches) if e.method == "PUT" else set()
             if match is not None:
                 owners.discard(match.pk)
             if u.fhir_id and not (e.method == "POST"):
@@ -526,11 +607,6 @@ class Interactions:
                     ],
                 )
             ex = p.existing
-            if ex is not None and ex.institution_id != inst:
-                raise Forbidden(
-                    f"{u.resource_type}/{p.fhir_id} was sent by another institution; "
-                    "a sender may change only its own records"
-                )
             if e.if_match and (
                 ex is None or ex.deleted or _etag_version(e.if_match) != str(ex.version_id)
             ):
@@ -581,6 +657,7 @@ class Interactions:
         pending = [p for p in writes if p.create_key == "pending"]
         by_full_url = {p.entry.full_url: p for p in writes if p.entry.full_url}
         refs_of = {id(p): [sent for _, sent in p.entry.references()] for p in pending}
+        first_of: dict[tuple[str, str], _Plan] = {}
         while pending:
             ready: list[_Plan] = []
             waiting: list[_Plan] = []
@@ -624,7 +701,9 @@ class Interactions:
                 keys[id(p)]
                 for p in ready
                 if not any(
-                    (t := by_full_url.get(r)) is not None and t is not p and t.kind == "create"
+                    (t := by_full_url.get(r)) is not None
+                    and t is not p
+                    and t.kind in ("create", "alias")
                     for r in refs_of[id(p)]
                 )
             ]
@@ -632,7 +711,15 @@ class Interactions:
             rows = repo.current_by_pks(session, set(found.values())) if found else {}
             for p in ready:
                 key = keys[id(p)]
+                first = first_of.get(key)
+                if key not in found and first is not None and first.kind == "create":
+                    # The same content twice in one request is one record (the second
+                    # entry is the first's), not two inserts of one unique key.
+                    p.kind, p.alias_of, p.fhir_id = "alias", first, first.fhir_id
+                    p.create_key = None
+                    continue
                 p.create_key = key[1]
+                first_of.setdefault(key, p)
                 if key in found:
                     row = rows[found[key]]
                     if row.deleted:  # a deleted record's key is cleared; defensive
@@ -649,9 +736,30 @@ class Interactions:
             pending = waiting
 
     def _check_no_double_targets(self, writes: list[_Plan]) -> None:
+        """A transaction touches a record once, and gives a business key to one record: two
+        entries that would store one key on two records are refused here, by entry, since
+        the unique key would stop them on every attempt."""
         seen: dict[tuple[str, str], _Plan] = {}
+        holder: dict[tuple[str, str], _Plan] = {}
         for p in writes:
-            if p.kind == "noop" or p.fhir_id is None:
+            if p.kind in ("create", "update", "noop") and p.fhir_id is not None:
+                for token in p.key_tokens:
+                    other = holder.setdefault(token, p)
+                    if other is not p and other.fhir_id != p.fhir_id:
+                        raise InvalidResource(
+                            [
+                                Issue(
+                                    f"Entries {other.entry.index} and {p.entry.index} carry "
+                                    f"the same business identifier but are different "
+                                    f"{token[0]} records; a key identifies one record (send "
+                                    "it once)",
+                                    f"{q.entry.root}.identifier",
+                                    "duplicate",
+                                )
+                                for q in (other, p)
+                            ]
+                        )
+            if p.kind in ("noop", "alias") or p.fhir_id is None:
                 continue
             key = (p.url.resource_type, p.fhir_id)
             if key in seen:
@@ -671,7 +779,11 @@ class Interactions:
 
     def _rewrite_references(self, session: Session, inst: str, plans: list[_Plan]) -> None:
         """urn:uuid and fullUrl references to entries -> 'Type/id'; conditional references
-        'Type?identifier=s|v' -> the one record that has it (in this bundle or stored)."""
+        'Type?identifier=s|v' -> the one record of this sender that has it (in this bundle or
+        stored). A literal 'Type/id' is left as sent: ids are scoped per sender, so it names
+        the sender's own record with that id (perhaps one not sent yet, as R4 allows), never
+        another sender's, and the same request is accepted whether or not another sender
+        has a record with that id."""
         by_full_url = {p.entry.full_url: p for p in plans if p.entry.full_url}
         resolved: dict[str, str] = {}
         for p in plans:
@@ -743,7 +855,7 @@ class Interactions:
         if len(in_bundle) == 1 and not ids:
             return "{}/{}".format(*in_bundle.pop())
         keys = [(rtype, self.store.token_hash(t)) for t in tokens]
-        found = set(repo.pks_by_tokens(session, inst, keys).values())
+        found: set[int] = set().union(*repo.pks_by_tokens(session, inst, keys).values())
         if cond.values:
             found |= repo.pks_by_values(
                 session, inst, rtype, [self.store.value_hash(v) for v in cond.values]
@@ -757,8 +869,7 @@ class Interactions:
                 else {
                     (rtype, i)
                     for i in ids
-                    if (row := repo.current_by_ids(session, [(rtype, i)]).get((rtype, i)))
-                    and row.institution_id == inst
+                    if (row := repo.current_by_ids(session, inst, [(rtype, i)]).get((rtype, i)))
                     and not row.deleted
                 }
             )
@@ -803,14 +914,11 @@ class Interactions:
     def read(
         self, session: Session, inst: str, rtype: str, fhir_id: str, version: str | None = None
     ) -> EntryResult:
-        row = self.store.current(session, rtype, fhir_id)
+        # Ids are scoped per sender: another sender's record is not found, the same answer
+        # as for an id nobody used, so reads cannot probe which ids exist.
+        row = self.store.current(session, inst, rtype, fhir_id)
         if row is None:
             raise NotFound(f"{rtype}/{fhir_id} does not exist")
-        if row.institution_id != inst:
-            raise Forbidden(
-                f"{rtype}/{fhir_id} was sent by another institution; a sender reads "
-                "only its own records"
-            )
         if version is not None:
             if not version.isdigit():
                 raise NotFound(f"{rtype}/{fhir_id} has no version {version!r}")
@@ -838,11 +946,9 @@ class Interactions:
         """Newest first, one page: at most max_count versions and max_page_bytes of content;
         a 'next' link (?_cursor=<version>) gives the older ones."""
         base = self.base
-        row = self.store.current(session, rtype, fhir_id)
+        row = self.store.current(session, inst, rtype, fhir_id)
         if row is None:
             raise NotFound(f"{rtype}/{fhir_id} does not exist")
-        if row.institution_id != inst:
-            raise Forbidden(f"{rtype}/{fhir_id} was sent by another institution")
         entries: list[dict[str, Any]] = []
         size = 0
         more = last = None

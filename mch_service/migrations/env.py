@@ -22,6 +22,13 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # Batch mode changes a constraint by copying a table and dropping the old one,
+            # which foreign keys from other tables refuse (0007); the pragma works only
+            # outside a transaction, so it goes to the driver before the migrations' own begins.
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[attr-defined]
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()

@@ -333,17 +333,26 @@ class Emitter:
                 res = {"resourceType": res.pop("resourceType"), "id": rec0.rid, **res}
                 request = {"method": "PUT", "url": f"{rec0.resource_type}/{rec0.rid}"}
                 entries.append({"resource": res, "request": request})
-            elif u.kind != "dup" and rng.random() < 0.5:
+            elif u.kind != "dup":
+                # A changed record asks for the one it replaces (a conditional update): an
+                # identifier other than a Patient's is not a business key by default. The draw
+                # is kept so that the rest of the district stays as it was.
+                rng.random()
                 entries.append(
                     {"resource": res, "request": {"method": "PUT", "url": conditional(rec0)}}
                 )
             else:
+                # The same record again: a conditional create finds the one already there.
                 urn = f"urn:uuid:{uuid.UUID(int=rng.getrandbits(128), version=4)}"
                 entries.append(
                     {
                         "fullUrl": urn,
                         "resource": res,
-                        "request": {"method": "POST", "url": rec0.resource_type},
+                        "request": {
+                            "method": "POST",
+                            "url": rec0.resource_type,
+                            "ifNoneExist": conditional(rec0).partition("?")[2],
+                        },
                     }
                 )
             idents.append(_ident_key(rec0))

@@ -20,6 +20,8 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,7 +34,9 @@ PK = BigInteger().with_variant(Integer, "sqlite")
 class FhirResource(Base):
     __tablename__ = "fhir_resource"
     __table_args__ = (
-        UniqueConstraint("resource_type", "fhir_id"),
+        # Ids are scoped per sender: one sender's Patient/123 and another's are two records,
+        # so a sender's PUT can neither take nor block another sender's id.
+        UniqueConstraint("institution_id", "resource_type", "fhir_id"),
         # Same content created twice by one sender is one record (INTERFACE.md: "same
         # identifier, or same content"); NULL once deleted or when not created by POST.
         UniqueConstraint("institution_id", "resource_type", "create_key"),
@@ -71,13 +75,24 @@ class FhirResourceVersion(Base):
 
 
 class FhirIdentifier(Base):
-    """Business identifiers of live resources, as keyed hashes. The unique key is the
-    database's guarantee that one sender's record with one identifier exists once, even
-    when the same record arrives twice at the same moment."""
+    """Identifiers of live resources, as keyed hashes. Most identifiers are not unique (a
+    claim group, a visit number); those the identifier policy makes business keys
+    (``is_key``: a Patient's resident ID and MRN by default) are unique per sender and type,
+    the database's guarantee that one sender's record with one key exists once, even when
+    the same record arrives twice at the same moment."""
 
     __tablename__ = "fhir_identifier"
     __table_args__ = (
-        UniqueConstraint("institution_id", "resource_type", "token_hash"),
+        Index(
+            "uq_fhir_identifier_key",
+            "institution_id",
+            "resource_type",
+            "token_hash",
+            unique=True,
+            postgresql_where=text("is_key"),
+            sqlite_where=text("is_key"),
+        ),
+        Index("ix_fhir_identifier_token", "institution_id", "resource_type", "token_hash"),
         Index("ix_fhir_identifier_value", "institution_id", "resource_type", "value_hash"),
     )
 
@@ -87,6 +102,7 @@ class FhirIdentifier(Base):
     resource_type: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64))  # hash of "system|value"
     value_hash: Mapped[str] = mapped_column(String(64))  # hash of "value" (search without system)
+    is_key: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class FhirReference(Base):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -61,10 +61,15 @@ def _row(r: Any) -> CurrentRow:
 
 
 def current_by_ids(
-    session: Session, keys: Sequence[tuple[str, str]], lock: bool = False
+    session: Session,
+    institution_id: str,
+    keys: Sequence[tuple[str, str]],
+    lock: bool = False,
 ) -> dict[tuple[str, str], CurrentRow]:
-    """``lock`` takes row locks (PostgreSQL; SQLite's write transaction already excludes other
-    writers), so writers of one record queue instead of failing each other's version check."""
+    """One sender's resources by (type, id): ids are scoped per sender, so another sender's
+    record with the same id is never found here. ``lock`` takes row locks (PostgreSQL;
+    SQLite's write transaction already excludes other writers), so writers of one record
+    queue instead of failing each other's version check."""
     if not keys:
         return {}
     wanted = set(keys)
@@ -74,14 +79,19 @@ def current_by_ids(
     if sqlbulk.is_postgres(session):
         rows: Any = sqlbulk.pg_rows(
             session,
-            f"SELECT {_CURRENT_SQL} FROM fhir_resource WHERE fhir_id = ANY(%s) "
-            f"AND resource_type = ANY(%s) ORDER BY pk{' FOR UPDATE' if lock else ''}",
-            (ids, types),
+            f"SELECT {_CURRENT_SQL} FROM fhir_resource WHERE institution_id = %s "
+            f"AND fhir_id = ANY(%s) AND resource_type = ANY(%s) "
+            f"ORDER BY pk{' FOR UPDATE' if lock else ''}",
+            (institution_id, ids, types),
         )
         return {(r[1], r[2]): _row(r) for r in rows if (r[1], r[2]) in wanted}
     stmt = (
         select(*_CURRENT_COLS)
-        .where(_R.fhir_id.in_(ids), _R.resource_type.in_(types))
+        .where(
+            _R.institution_id == institution_id,
+            _R.fhir_id.in_(ids),
+            _R.resource_type.in_(types),
+        )
         .order_by(_R.pk)
     )
     rows = session.execute(stmt.with_for_update() if lock else stmt)
@@ -100,10 +110,15 @@ def current_by_pks(
 
 
 def _pks_by_pairs(
-    session: Session, key: Any, pk: Any, institution_id: str, pairs: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], int]:
-    """(resource_type, ``key`` value) -> ``pk`` among one sender's rows of ``key``'s table,
-    whose unique key is (institution_id, resource_type, key)."""
+    session: Session,
+    key: Any,
+    pk: Any,
+    institution_id: str,
+    pairs: Sequence[tuple[str, str]],
+    extra: str = "",
+) -> dict[tuple[str, str], set[int]]:
+    """(resource_type, ``key`` value) -> the ``pk``s among one sender's rows of ``key``'s
+    table; ``extra`` is a further SQL condition on that table."""
     if not pairs:
         return {}
     wanted = set(pairs)
@@ -113,25 +128,36 @@ def _pks_by_pairs(
         rows: Any = sqlbulk.pg_rows(
             session,
             f"SELECT resource_type, {key.name}, {pk.name} FROM {key.table.name} "
-            f"WHERE institution_id = %s AND resource_type = ANY(%s) AND {key.name} = ANY(%s)",
+            f"WHERE institution_id = %s AND resource_type = ANY(%s) AND {key.name} = ANY(%s)"
+            + (f" AND {extra}" if extra else ""),
             (institution_id, types, values),
         )
     else:
-        rows = session.execute(
-            select(cols.resource_type, key, pk).where(
-                cols.institution_id == institution_id,
-                cols.resource_type.in_(types),
-                key.in_(values),
-            )
+        stmt = select(cols.resource_type, key, pk).where(
+            cols.institution_id == institution_id,
+            cols.resource_type.in_(types),
+            key.in_(values),
         )
-    return {(r[0], r[1]): r[2] for r in rows if (r[0], r[1]) in wanted}
+        rows = session.execute(stmt.where(text(extra)) if extra else stmt)
+    out: dict[tuple[str, str], set[int]] = {}
+    for r in rows:
+        if (r[0], r[1]) in wanted:
+            out.setdefault((r[0], r[1]), set()).add(r[2])
+    return out
 
 
 def pks_by_tokens(
-    session: Session, institution_id: str, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], int]:
-    """(resource_type, token_hash) -> live resource pk, for one sender."""
-    return _pks_by_pairs(session, _I.token_hash, _I.resource_pk, institution_id, keys)
+    session: Session,
+    institution_id: str,
+    keys: Sequence[tuple[str, str]],
+    keys_only: bool = False,
+) -> dict[tuple[str, str], set[int]]:
+    """(resource_type, token_hash) -> live resource pks of one sender carrying it. An
+    identifier that is not a business key may be on several records; ``keys_only`` looks at
+    business keys only (at most one record each)."""
+    return _pks_by_pairs(
+        session, _I.token_hash, _I.resource_pk, institution_id, keys, "is_key" if keys_only else ""
+    )
 
 
 def pks_by_values(
@@ -151,8 +177,9 @@ def pks_by_values(
 def pks_by_create_keys(
     session: Session, institution_id: str, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
-    """(resource_type, create_key) -> resource pk, for one sender."""
-    return _pks_by_pairs(session, _R.create_key, _R.pk, institution_id, keys)
+    """(resource_type, create_key) -> resource pk, for one sender (the key is unique)."""
+    found = _pks_by_pairs(session, _R.create_key, _R.pk, institution_id, keys)
+    return {k: min(v) for k, v in found.items()}
 
 
 def insert_resources(

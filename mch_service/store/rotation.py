@@ -101,6 +101,7 @@ def rotate_keys(db: Database, store: ResourceStore) -> dict[str, int]:
                             "resource_type": rtype,
                             "token_hash": store.token_hash(t),
                             "value_hash": store.value_hash(t.value),
+                            "is_key": store.identifier_policy.is_key(rtype, t),
                         }
                         for t in prep.index.identifiers
                     ]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mch_service.crypto import Crypto
 from mch_service.store import repository as repo
+from mch_service.store.identifier_policy import IdentifierPolicy
 from mch_service.store.indexing import IndexData, Token, canonical_content, extract
 from mch_service.store.repository import CurrentRow
 from mch_service.timeutil import fhir_instant
@@ -67,9 +68,12 @@ class StoredVersion:
 
 
 class ResourceStore:
-    def __init__(self, crypto: Crypto, zone: ZoneInfo) -> None:
+    def __init__(
+        self, crypto: Crypto, zone: ZoneInfo, identifier_policy: IdentifierPolicy | None = None
+    ) -> None:
         self.crypto = crypto
         self.zone = zone
+        self.identifier_policy = identifier_policy or IdentifierPolicy()
 
     # -- hashing ----------------------------------------------------------------------------
 
@@ -239,6 +243,7 @@ class ResourceStore:
                         "resource_type": prep.resource_type,
                         "token_hash": self.token_hash(token),
                         "value_hash": self.value_hash(token.value),
+                        "is_key": self.identifier_policy.is_key(prep.resource_type, token),
                     }
                 )
             for name, target in prep.index.references:
@@ -248,8 +253,11 @@ class ResourceStore:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def current(self, session: Session, resource_type: str, fhir_id: str) -> CurrentRow | None:
-        return repo.current_by_ids(session, [(resource_type, fhir_id)]).get(
+    def current(
+        self, session: Session, institution_id: str, resource_type: str, fhir_id: str
+    ) -> CurrentRow | None:
+        """One sender's record by id (ids are scoped per sender)."""
+        return repo.current_by_ids(session, institution_id, [(resource_type, fhir_id)]).get(
             (resource_type, fhir_id)
         )
 
@@ -265,19 +273,6 @@ class ResourceStore:
             orjson.loads(self.unseal(row.resource_type, row.fhir_id, vid, blob)) if blob else None
         )
         return StoredVersion(row.resource_type, row.fhir_id, vid, operation, recorded, content)
-
-    def history(self, session: Session, row: CurrentRow) -> list[StoredVersion]:
-        out = []
-        for vid, blob, operation, recorded in repo.versions(session, row.pk):
-            content = (
-                orjson.loads(self.unseal(row.resource_type, row.fhir_id, vid, blob))
-                if blob
-                else None
-            )
-            out.append(
-                StoredVersion(row.resource_type, row.fhir_id, vid, operation, recorded, content)
-            )
-        return out
 
     def open_current(self, row: CurrentRow, blob: bytes | None) -> dict[str, Any] | None:
         if blob is None:

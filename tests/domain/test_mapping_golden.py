@@ -73,7 +73,7 @@ def test_observation_date_lastmp_is_dating(extractor: Extractor) -> None:
         "lmp",
         date(2016, 12, 30),
         date(2016, 1, 24),
-        "Patient/pat2",
+        "hosp-a/Patient/pat2",  # the sender's own Patient/pat2: ids are scoped per sender
     )
 
 
@@ -96,10 +96,12 @@ def test_apgar_example_is_a_newborn_observation(extractor: Extractor) -> None:
 
 def test_patient_mom_is_a_woman_without_resident_id(extractor: Extractor) -> None:
     row = only(run(extractor, example("Patient-mom")), m.PatientRecord)
-    assert row["woman_key"] == "pat:mom"
+    assert row["woman_key"] == "rec:7"  # the store's key of hosp-a's Patient/mom
     assert not row["resident_id_valid"]
     assert row["birth_date"] == date(1973, 5, 31)
-    name = crypto.open_sealed(row["name_sealed"], b"patient_record/Patient/mom/name").decode()
+    name = crypto.open_sealed(
+        row["name_sealed"], b"patient_record/hosp-a/Patient/mom/name"
+    ).decode()
     assert name == "EverywomanEve"
 
 
@@ -118,11 +120,11 @@ def test_resident_id_links_and_personal_data_is_sealed(extractor: Extractor) -> 
     for clear in ("王芳", "13912345678", "幸福路88号", RID):
         assert clear.encode() not in sealed
     bad = only(
-        run(extractor, {**patient("hosp-a", "M2", rid="110105194912310021"), "id": "w2"}),
+        run(extractor, {**patient("hosp-a", "M2", rid="110105194912310021"), "id": "w2"}, pk=8),
         m.PatientRecord,
     )
     assert not bad["resident_id_valid"]
-    assert bad["woman_key"] == "pat:w2"
+    assert bad["woman_key"] == "rec:8"
 
 
 @pytest.mark.parametrize(

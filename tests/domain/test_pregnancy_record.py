@@ -186,7 +186,14 @@ def test_corrections_and_deletions_flow_through(
         "subject": {"reference": patient_ref},
         "valueQuantity": {"value": 115, "unit": "g/L"},
     }
-    assert http.post("/fhir/Observation", json=corrected, headers=sender.headers).status_code == 200
+    # a lab identifier is not a business key (the identifier policy): the correction asks for
+    # the record it replaces, by a conditional update
+    assert (
+        http.put(
+            "/fhir/Observation?identifier=urn:lab|HB-1", json=corrected, headers=sender.headers
+        ).status_code
+        == 200
+    )
     with services.db.reading() as session:
         values = session.scalars(select(m.LabResult.value)).all()
     assert values == [115.0]

@@ -93,8 +93,9 @@ def test_transaction_is_all_or_nothing(http: httpx.Client, sender: SenderKey) ->
 def test_transaction_failing_in_the_database_phase_writes_nothing(
     http: httpx.Client, sender: SenderKey, other_sender: SenderKey
 ) -> None:
-    # the last entry updates a record another institution owns: 403, and the first two entries
-    # (valid creates) must not survive
+    # the last entry deletes a record only another institution has (ids are scoped per
+    # sender: not found for this one), and the first two entries (valid creates) must not
+    # survive
     owned = http.put(
         "/fhir/Patient/theirs",
         json={"resourceType": "Patient", "id": "theirs"},
@@ -102,15 +103,11 @@ def test_transaction_failing_in_the_database_phase_writes_nothing(
     )
     assert owned.status_code == 201
     bundle = pregnancy_bundle("T-9")
-    bundle["entry"].append(
-        {
-            "request": {"method": "PUT", "url": "Patient/theirs"},
-            "resource": {"resourceType": "Patient", "id": "theirs", "gender": "male"},
-        }
-    )
+    bundle["entry"].append({"request": {"method": "DELETE", "url": "Patient/theirs"}})
     r = http.post("/fhir", json=bundle, headers=sender.headers)
-    assert r.status_code == 403
+    assert r.status_code == 404
     assert http.get("/fhir/Patient", headers=sender.headers).json()["total"] == 0
+    assert http.get("/fhir/Patient/theirs", headers=other_sender.headers).status_code == 200
 
 
 def test_resending_a_transaction_creates_nothing_new(http: httpx.Client, sender: SenderKey) -> None:
