@@ -66,7 +66,7 @@ class Services:
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
-    db = db or Database(settings.database_url)
+    db = db or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     crypto = Crypto(settings.secret_key, settings.previous_secret_keys)
     zone = ZoneInfo(settings.timezone)
     store = ResourceStore(crypto, zone)
@@ -204,6 +204,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         interrupted = app.state.services.imports.mark_interrupted()
         if interrupted:
             log.warning("%d import job(s) were cut off by a restart; send them again", interrupted)
+        leftovers = app.state.services.imports.clean_spool()
+        if leftovers:
+            log.warning("removed %d import spool file(s) left by a stopped process", leftovers)
         scheduler = None
         assembly = None
         if settings.domain_assembly == "queued":

@@ -5,6 +5,7 @@ the audit log hold no personal data. Keys rotate."""
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -103,7 +104,65 @@ def test_production_refuses_a_default_or_short_secret() -> None:
         Settings(env="production", secret_key=DEV_SECRET_KEY)
     with pytest.raises(ValidationError, match="MCH_SECRET_KEY"):
         Settings(env="production", secret_key="short")
-    assert Settings(env="production", secret_key="x" * 40).env == "production"
+    assert Settings(env="production", secret_key=secrets.token_urlsafe(32)).env == "production"
+
+
+@pytest.mark.parametrize(
+    "weak",
+    ["a" * 32, "ab" * 24, "0123456789" * 4, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"],
+)
+def test_production_refuses_a_low_entropy_secret_without_quoting_it(
+    weak: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ValidationError, match="MCH_SECRET_KEY") as refused:
+        Settings(env="production", secret_key=weak)
+    # neither the value nor a fragment of it (pydantic quotes inputs unless told not to)
+    assert weak[:8] not in str(refused.value)
+
+
+def test_production_server_refuses_a_low_entropy_secret_and_does_not_print_it(
+    tmp_path: Path,
+) -> None:
+    import os
+    import sys
+
+    weak = "a" * 32
+    env = {
+        **os.environ,
+        "MCH_ENV": "production",
+        "MCH_SECRET_KEY": weak,
+        "MCH_DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "mch_service", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert r.returncode != 0
+    assert "MCH_SECRET_KEY" in r.stderr
+    assert "aaaaaaaa" not in r.stderr + r.stdout
+
+
+def test_sqlite_is_synchronous_full_in_production_only(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from mch_service.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path}/sync.db"
+    upgrade(url)
+    levels = {}
+    for env in ("production", "development"):
+        settings = Settings(env=env, database_url=url, secret_key=secrets.token_urlsafe(48))
+        services = build_services(settings)
+        try:
+            with services.db.reading() as session:
+                levels[env] = session.execute(text("PRAGMA synchronous")).scalar()
+        finally:
+            services.db.dispose()
+    assert levels == {"production": 2, "development": 1}  # FULL, NORMAL
 
 
 def test_production_server_does_not_start_with_the_default_secret(tmp_path: Path) -> None:
