@@ -215,3 +215,191 @@ def test_key_rotation_keeps_everything_readable_and_searchable(
         fresh.db.dispose()
     finally:
         rotated.db.dispose()
+
+
+# -- the case register's free text, and rotation of everything ------------------------------
+
+OUTCOME = "接通; 丈夫说她搬到外婆家-OUTCOME"
+NOTES = "邻居李阿姨转告-NOTES"
+CLOSE_REASON = "迁出本区-CLOSE"
+REOPEN_REASON = "又回来了-REOPEN"
+
+
+def _case_with_reviewer_text(
+    http: httpx.Client, services: Services, sender: SenderKey, street: str, mrn: str, rid: str
+) -> tuple[str, dict[str, str]]:
+    """A red woman's case with a follow-up (outcome, notes), closed and reopened with
+    reasons, all through HTTP; returns the case id and a reviewer's headers."""
+    from sqlalchemy import select
+
+    from mch_service.cases.models import CaseRecord
+    from tests.auth.test_accounts import add_user, bearer, token_for
+    from tests.cases.test_case_api import red_woman
+
+    red_woman(http, sender, street, mrn, rid)
+    with services.db.reading() as session:
+        case_id = session.scalars(
+            select(CaseRecord.pregnancy_id).where(CaseRecord.street == street)
+        ).one()
+    user = f"rev-{street}"
+    add_user(services, user, "reviewer", streets=[street])
+    rev = bearer(token_for(http, user))
+    version = http.get(f"/api/v1/cases/{case_id}", headers=rev).json()["case"]["version"]
+    r = http.post(
+        f"/api/v1/cases/{case_id}/follow-ups",
+        headers=rev,
+        json={
+            "version": version,
+            "contact_date": "2025-03-05",
+            "kind": "phone",
+            "outcome": OUTCOME,
+            "notes": NOTES,
+        },
+    )
+    assert r.status_code == 201, r.text
+    closed = http.post(
+        f"/api/v1/cases/{case_id}/close",
+        headers=rev,
+        json={"version": r.json()["version"], "reason": CLOSE_REASON},
+    )
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["close_reason"] == CLOSE_REASON
+    reopened = http.post(
+        f"/api/v1/cases/{case_id}/reopen",
+        headers=rev,
+        json={"version": closed.json()["version"], "reason": REOPEN_REASON},
+    )
+    assert reopened.status_code == 200, reopened.text
+    closed = http.post(  # closed again, so that a close reason is stored
+        f"/api/v1/cases/{case_id}/close",
+        headers=rev,
+        json={"version": reopened.json()["version"], "reason": CLOSE_REASON},
+    )
+    assert closed.status_code == 200, closed.text
+    return case_id, rev
+
+
+def test_follow_up_outcomes_and_case_reasons_are_sealed_at_rest(
+    http: httpx.Client, services: Services, sender: SenderKey, tmp_path: Path
+) -> None:
+    from tests.indicators.test_indicator_service import _valid_rid
+
+    case_id, rev = _case_with_reviewer_text(
+        http, services, sender, "330102001", "S1", _valid_rid("33010219900101111")
+    )
+    dump = _database_copy(services, tmp_path)
+    for text in (OUTCOME, NOTES, CLOSE_REASON, REOPEN_REASON):
+        for fragment in text.split("-")[:1]:
+            assert fragment.encode() not in dump, fragment
+    # the API answers as before
+    detail = http.get(f"/api/v1/cases/{case_id}", headers=rev).json()
+    assert [(f["outcome"], f["notes"]) for f in detail["follow_ups"]] == [(OUTCOME, NOTES)]
+    assert detail["case"]["close_reason"] == CLOSE_REASON
+    reasons = [(e["action"], e["detail"]) for e in detail["events"]]
+    assert ("close", CLOSE_REASON) in reasons and ("reopen", REOPEN_REASON) in reasons
+    assert ("follow_up", "phone") in reasons  # structured details stay as they were
+
+
+def test_key_rotation_covers_every_sealed_column_and_keyed_hash(
+    http: httpx.Client,
+    services: Services,
+    sender: SenderKey,
+    other_sender: SenderKey,
+    live_server: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A populated database (patients, pregnancies, cases with follow-ups and reasons) is
+    rotated, the run interrupted and resumed; then, with only the new secret, everything
+    reads back through HTTP and a new record of the same woman still finds her."""
+    from sqlalchemy import func, select
+
+    from mch_service.cases.models import CaseRecord
+    from mch_service.domain import models as m
+    from mch_service.store import rotation
+    from tests.domain.fixtures import bundle, entry, patient, uid
+    from tests.domain.test_pregnancy_record import post
+    from tests.indicators.test_indicator_service import _valid_rid
+
+    rid_a, rid_b = _valid_rid("33010219900101111"), _valid_rid("33010219910202222")
+    case_a, rev_a = _case_with_reviewer_text(http, services, sender, "330102001", "R1", rid_a)
+    case_b, rev_b = _case_with_reviewer_text(http, services, sender, "330102002", "R2", rid_b)
+    before = {
+        c: http.get(f"/api/v1/cases/{c}", headers=h).json()
+        for c, h in ((case_a, rev_a), (case_b, rev_b))
+    }
+    with services.db.reading() as session:
+        old_keys = set(session.scalars(select(m.Woman.key)))
+    assert len(old_keys) == 2 and all(k.startswith("rid:") for k in old_keys)
+
+    new_secret = secrets.token_urlsafe(48)
+    rotated_settings = services.settings.model_copy(
+        update={"secret_key": new_secret, "previous_secret_keys": [TEST_SECRET]}
+    )
+    rotated = build_services(rotated_settings, Database(rotated_settings.database_url))
+    try:
+        # interrupted after the first woman's batch: what was done stays done...
+        monkeypatch.setattr(rotation, "CHUNK", 1)
+        real_rename = rotation._rename_woman
+        calls = []
+
+        def rename_then_stop(*args: object) -> None:
+            calls.append(args)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            real_rename(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(rotation, "_rename_woman", rename_then_stop)
+        with pytest.raises(KeyboardInterrupt):
+            rotate_keys(rotated.db, rotated.store, rotated.domain)
+        monkeypatch.setattr(rotation, "_rename_woman", real_rename)
+        with rotated.db.reading() as session:
+            halfway = set(session.scalars(select(m.Woman.key)))
+        assert len(halfway & old_keys) == 1  # one woman moved, whole, the other not yet
+        # ... and running it again finishes the rest
+        counts = rotate_keys(rotated.db, rotated.store, rotated.domain)
+        assert counts["women"] == 1
+        assert counts["versions"] == 0  # re-sealed by the first run, before it stopped
+        assert counts["case_texts"] == 10  # 2 x (a follow-up, a close reason, 3 events)
+        again = rotate_keys(rotated.db, rotated.store, rotated.domain)
+        assert (again["versions"], again["patient_records"], again["women"]) == (0, 0, 0)
+        assert again["case_texts"] == 0
+
+        only_new = rotated_settings.model_copy(update={"previous_secret_keys": []})
+        fresh = build_services(only_new, Database(only_new.database_url))
+        live_server.point_at(fresh)  # type: ignore[attr-defined]
+        try:
+            with fresh.db.reading() as session:
+                keys_now = set(session.scalars(select(m.Woman.key)))
+                case_keys = set(session.scalars(select(CaseRecord.woman_key)))
+                preg_keys = set(session.scalars(select(m.Pregnancy.woman_key)))
+            assert not keys_now & old_keys and case_keys == keys_now and preg_keys <= keys_now
+            for c, h in ((case_a, rev_a), (case_b, rev_b)):
+                after = http.get(f"/api/v1/cases/{c}", headers=h)
+                assert after.status_code == 200, after.text
+                page = after.json()
+                assert page["follow_ups"] == before[c]["follow_ups"]
+                assert page["events"] == before[c]["events"]
+                assert page["case"] == before[c]["case"]
+                assert page["pregnancy"]["woman"]["name"] == "王芳"
+                assert page["pregnancy"]["woman"]["resident_id"] in (rid_a, rid_b)
+                preg = http.get(f"/api/v1/pregnancies/{c}", headers=h)
+                assert preg.status_code == 200, preg.text
+                assert preg.json()["woman"]["phone"] == "13912345678"
+            found = http.get(
+                f"/fhir/Patient?identifier={RESIDENT}|{rid_a}", headers=sender.headers
+            ).json()
+            assert found["total"] == 1
+            pid = found["entry"][0]["resource"]["id"]
+            assert http.get(f"/fhir/Patient/{pid}", headers=sender.headers).status_code == 200
+            # another institution's record of woman A: matched to her by the new hash
+            post(http, other_sender, bundle(entry(patient("hosp-b", "B9", rid=rid_a), uid())))
+            records = http.get(f"/api/v1/pregnancies/{case_a}", headers=rev_a).json()["woman"][
+                "records"
+            ]
+            assert {r["institution"] for r in records} == {"hospital-a", "hospital-b"}
+            with fresh.db.reading() as session:
+                assert session.scalar(select(func.count()).select_from(m.Woman)) == 2
+        finally:
+            fresh.db.dispose()
+    finally:
+        rotated.db.dispose()
