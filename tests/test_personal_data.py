@@ -296,7 +296,8 @@ def test_follow_up_outcomes_and_case_reasons_are_sealed_at_rest(
     assert [(f["outcome"], f["notes"]) for f in detail["follow_ups"]] == [(OUTCOME, NOTES)]
     assert detail["case"]["close_reason"] == CLOSE_REASON
     reasons = [(e["action"], e["detail"]) for e in detail["events"]]
-    assert ("close", CLOSE_REASON) in reasons and ("reopen", REOPEN_REASON) in reasons
+    assert ("close", CLOSE_REASON) in reasons
+    assert ("reopen", REOPEN_REASON) in reasons
     assert ("follow_up", "phone") in reasons  # structured details stay as they were
 
 
@@ -329,7 +330,8 @@ def test_key_rotation_covers_every_sealed_column_and_keyed_hash(
     }
     with services.db.reading() as session:
         old_keys = set(session.scalars(select(m.Woman.key)))
-    assert len(old_keys) == 2 and all(k.startswith("rid:") for k in old_keys)
+    assert len(old_keys) == 2
+    assert all(k.startswith("rid:") for k in old_keys)
 
     new_secret = secrets.token_urlsafe(48)
     rotated_settings = services.settings.model_copy(
@@ -372,7 +374,9 @@ def test_key_rotation_covers_every_sealed_column_and_keyed_hash(
                 keys_now = set(session.scalars(select(m.Woman.key)))
                 case_keys = set(session.scalars(select(CaseRecord.woman_key)))
                 preg_keys = set(session.scalars(select(m.Pregnancy.woman_key)))
-            assert not keys_now & old_keys and case_keys == keys_now and preg_keys <= keys_now
+            assert not keys_now & old_keys
+            assert case_keys == keys_now
+            assert preg_keys <= keys_now
             for c, h in ((case_a, rev_a), (case_b, rev_b)):
                 after = http.get(f"/api/v1/cases/{c}", headers=h)
                 assert after.status_code == 200, after.text
