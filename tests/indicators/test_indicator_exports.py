@@ -133,7 +133,8 @@ def test_csv_is_utf8_with_bom_and_chinese_headers() -> None:
     values = _results()
     lines = iter_csv(iter(values))
     first = next(lines)
-    assert first.startswith("\ufeff指标编号,指标名称")
+    # every text field quoted (OWASP: a cell cannot be split by a locale's separator)
+    assert first.startswith('\ufeff"指标编号","指标名称"')
     text = first + "".join(lines)
     data = text.encode("utf-8")
     assert data[:3] == b"\xef\xbb\xbf"
