@@ -87,6 +87,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
             resident_id_systems=frozenset(settings.resident_id_systems),
             keyed_hash=crypto.keyed_hash,
             seal=crypto.seal,
+            streets=frozenset(settings.streets),
         ),
         queued=settings.domain_assembly == "queued",
     )

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     # A folder of site code tables (CSV, docs/code-tables.md) added to the defaults.
     code_tables_dir: str | None = None
 
+    # The district's street/town codes (镇街). Empty: any well-formed code (1-32 letters,
+    # digits, '.', '_', '-'). Set: a sender's code not listed is kept out of street
+    # attribution and flagged (data quality rule street_unknown); staff jurisdictions and
+    # filters naming an unlisted street are refused.
+    streets: list[str] = Field(default_factory=list)
+
     # Identifier systems treated as the resident ID card number (身份证号).
     resident_id_systems: list[str] = Field(default_factory=lambda: ["urn:oid:2.16.156.10011.1.3"])
 
@@ -143,6 +149,14 @@ class Settings(BaseSettings):
                 "a repeated or low-variety string; for example: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))')"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _streets_are_codes(self) -> Settings:
+        from mch_service.domain.streets import street_problem
+
+        if any(street_problem(s) for s in self.streets):
+            raise ValueError("MCH_STREETS: " + (street_problem("=") or ""))
         return self
 
     @property

@@ -24,6 +24,7 @@ from mch_service.crypto import Crypto
 from mch_service.database import table_of
 from mch_service.domain import models as m
 from mch_service.domain.read import in_jurisdiction, masked_identity
+from mch_service.domain.streets import street_problem
 from mch_service.errors import Conflict, InvalidResource, Issue, NotFound, PreconditionFailed
 from mch_service.store.models import FhirResourceVersion
 from mch_service.timeutil import to_utc, utcnow
@@ -67,6 +68,7 @@ class CaseService:
         self.policy = policy_of(settings)
         self.zone = ZoneInfo(settings.timezone)
         self.crypto = crypto
+        self.streets = frozenset(settings.streets)
 
     def today(self) -> date:
         return utcnow().astimezone(self.zone).date()
@@ -307,6 +309,9 @@ class CaseService:
         elif q.colour:
             conds.append(WorkItem.colour == q.colour)
         if q.street:
+            problem = street_problem(q.street, self.streets)
+            if problem:
+                raise InvalidResource([Issue(problem, "street", "value")], problem)
             conds.append(WorkItem.street == q.street)
         if q.institution:
             conds.append((" " + WorkItem.institutions + " ").like(f"% {q.institution} %"))
