@@ -407,3 +407,130 @@ def test_key_rotation_covers_every_sealed_column_and_keyed_hash(
             fresh.db.dispose()
     finally:
         rotated.db.dispose()
+
+
+def test_rotation_merges_a_woman_whose_new_record_came_before_the_run(
+    http: httpx.Client,
+    services: Services,
+    sender: SenderKey,
+    other_sender: SenderKey,
+    live_server: object,
+) -> None:
+    """Between the restart with the new secret and the rotation, another institution sends
+    her record: it is keyed by the new hash while her old records still have the old key.
+    The run brings them together again as one woman, her case and pregnancy intact."""
+    from sqlalchemy import select
+
+    from mch_service.cases.models import CaseRecord
+    from mch_service.domain import models as m
+    from tests.domain.fixtures import bundle, entry, patient, uid
+    from tests.domain.test_pregnancy_record import post
+    from tests.indicators.test_indicator_service import _valid_rid
+
+    rid = _valid_rid("33010219900101111")
+    case_id, rev = _case_with_reviewer_text(http, services, sender, "330102001", "M1", rid)
+    rotated_settings = services.settings.model_copy(
+        update={"secret_key": secrets.token_urlsafe(48), "previous_secret_keys": [TEST_SECRET]}
+    )
+    rotated = build_services(rotated_settings, Database(rotated_settings.database_url))
+    try:
+        live_server.point_at(rotated)  # type: ignore[attr-defined]
+        post(http, other_sender, bundle(entry(patient("hosp-b", "B1", rid=rid), uid())))
+        with rotated.db.reading() as session:
+            assert len(set(session.scalars(select(m.PatientRecord.woman_key)))) == 2  # split
+        counts = rotate_keys(rotated.db, rotated.store, rotated.domain)
+        assert counts["women"] == 1
+        with rotated.db.reading() as session:
+            keys = set(session.scalars(select(m.PatientRecord.woman_key)))
+            assert len(keys) == 1
+            assert set(session.scalars(select(m.Woman.key))) == keys
+            assert set(session.scalars(select(CaseRecord.woman_key))) == keys
+        page = http.get(f"/api/v1/cases/{case_id}", headers=rev)
+        assert page.status_code == 200, page.text
+        records = page.json()["pregnancy"]["woman"]["records"]
+        assert {r["institution"] for r in records} == {"hospital-a", "hospital-b"}
+        assert page.json()["follow_ups"][0]["outcome"] == OUTCOME
+    finally:
+        rotated.db.dispose()
+
+
+def test_migration_0010_seals_existing_case_text_and_drops_the_clear_columns(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alembic import command
+    from sqlalchemy import inspect, text
+
+    from mch_service.cases.sealing import close_reason_aad, event_reason_aad, outcome_aad
+    from mch_service.config import get_settings
+    from mch_service.crypto import Crypto
+    from mch_service.migrate import alembic_config
+
+    url = services.settings.database_url
+    services.db.dispose()
+    command.downgrade(alembic_config(url), "0006")
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            session.execute(
+                text(
+                    "INSERT INTO case_record (pregnancy_id, woman_key, status, opened_on, purple,"
+                    " institutions, closed_on, close_reason, closed_by_reviewer, version) VALUES"
+                    " ('P1', 'pat:x', 'closed', '2025-01-01', false, '', '2025-02-01', :r,"
+                    " true, 3)"
+                ),
+                {"r": CLOSE_REASON},
+            )
+            session.execute(
+                text(
+                    "INSERT INTO follow_up (pregnancy_id, contact_date, kind, outcome,"
+                    " recorded_by, recorded_at) VALUES ('P1', '2025-01-05', 'phone', :o, 'rev',"
+                    " '2025-01-05T10:00:00+00:00')"
+                ),
+                {"o": OUTCOME},
+            )
+            for action, detail in (("reopen", REOPEN_REASON), ("assign", "rev"), ("close", "x")):
+                session.execute(
+                    text(
+                        "INSERT INTO case_event (pregnancy_id, action, detail, by, at) VALUES"
+                        " ('P1', :a, :d, 'rev', '2025-01-06T10:00:00+00:00')"
+                    ),
+                    {"a": action, "d": detail},
+                )
+    finally:
+        db.dispose()
+    monkeypatch.setenv("MCH_SECRET_KEY", TEST_SECRET)
+    get_settings.cache_clear()
+    try:
+        command.upgrade(alembic_config(url), "head")
+    finally:
+        get_settings.cache_clear()
+    db = Database(url)
+    crypto = Crypto(TEST_SECRET)
+    try:
+        columns = {
+            t: {c["name"] for c in inspect(db.engine).get_columns(t)}
+            for t in ("follow_up", "case_record", "case_event")
+        }
+        assert "outcome" not in columns["follow_up"]
+        assert "close_reason" not in columns["case_record"]
+        with db.reading() as session:
+            sealed_outcome = session.execute(text("SELECT outcome_sealed FROM follow_up")).scalar()
+            sealed_reason = session.execute(
+                text("SELECT close_reason_sealed FROM case_record")
+            ).scalar()
+            events = session.execute(
+                text("SELECT action, detail, reason_sealed FROM case_event ORDER BY id")
+            ).all()
+        assert crypto.open_sealed(sealed_outcome, outcome_aad("P1")).decode() == OUTCOME
+        assert crypto.open_sealed(sealed_reason, close_reason_aad("P1")).decode() == CLOSE_REASON
+        opened = [
+            (a, d, crypto.open_sealed(s, event_reason_aad("P1")).decode() if s else None)
+            for a, d, s in events
+        ]
+        assert opened == [
+            ("reopen", None, REOPEN_REASON),
+            ("assign", "rev", None),
+            ("close", None, "x"),
+        ]
+    finally:
+        db.dispose()
