@@ -95,7 +95,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     fhir = FhirService(db, interactions, settings.max_bundle_entries, domain)
     imports = ImportJobs(db, fhir, Path(settings.import_spool_dir))
     accounts = StaffAccounts(settings)
-    indicators = IndicatorService(db, indicator_settings(settings))
+    indicators = IndicatorService(db, indicator_settings(settings), settings.streets)
     cases = CaseService(settings, crypto)
     domain.listeners.append(lambda session, women: cases.refresh(session, women))
     return Services(settings, db, crypto, store, fhir, imports, accounts, domain, indicators, cases)

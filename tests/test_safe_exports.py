@@ -174,3 +174,7 @@ def test_staff_street_codes_are_validated(bad: str, http: httpx.Client, services
     assert bad not in r.text or not bad
     listed = http.get("/api/v1/cases", params={"street": bad}, headers=admin)
     assert listed.status_code == (400 if bad else 200), listed.text
+    if bad:
+        for path in ("/api/v1/indicators", "/api/v1/indicators/warnings"):
+            r = http.get(path, params={"period": "2025-08", "area": bad}, headers=admin)
+            assert r.status_code == 400, (path, r.text)
