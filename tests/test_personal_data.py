@@ -4,6 +4,7 @@ the audit log hold no personal data. Keys rotate."""
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import shutil
@@ -488,6 +489,31 @@ def test_migration_0010_seals_existing_case_text_and_drops_the_clear_columns(
                 ),
                 {"o": OUTCOME},
             )
+            session.execute(
+                text(
+                    "INSERT INTO institution (id, name, active, created_at) VALUES"
+                    " ('inst-m', 'M', true, '2025-01-01T00:00:00+00:00')"
+                )
+            )
+            old_report = {
+                "lines": 1,
+                "errors": [
+                    {
+                        "source": "body",
+                        "line": 1,
+                        "reason": "Observation.subject.reference: Conditional reference "
+                        f"'Patient?identifier={RESIDENT}|{SECRETS[0]}' matches 0 records",
+                    }
+                ],
+            }
+            session.execute(
+                text(
+                    "INSERT INTO import_job (id, institution_id, status, created_at,"
+                    " lines_total, lines_done, report) VALUES ('j1', 'inst-m', 'done',"
+                    " '2025-01-01T00:00:00+00:00', 1, 1, :r)"
+                ),
+                {"r": json.dumps(old_report)},
+            )
             for action, detail in (("reopen", REOPEN_REASON), ("assign", "rev"), ("close", "x")):
                 session.execute(
                     text(
@@ -521,6 +547,9 @@ def test_migration_0010_seals_existing_case_text_and_drops_the_clear_columns(
             events = session.execute(
                 text("SELECT action, detail, reason_sealed FROM case_event ORDER BY id")
             ).all()
+            report = session.execute(text("SELECT report FROM import_job")).scalar()
+        assert SECRETS[0] not in report
+        assert "Conditional reference" in report
         assert crypto.open_sealed(sealed_outcome, outcome_aad("P1")).decode() == OUTCOME
         assert crypto.open_sealed(sealed_reason, close_reason_aad("P1")).decode() == CLOSE_REASON
         opened = [

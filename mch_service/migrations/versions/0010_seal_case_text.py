@@ -4,6 +4,8 @@ Revision ID: 0010
 Revises: 0006
 Create Date: 2026-12-02 16:00:00
 
+Import reports stored earlier get the rejection-reason redaction new reports have.
+
 Reviewers' free text about a woman was stored in clear (``follow_up.outcome``,
 ``case_record.close_reason``, ``case_event.detail`` of close/reopen events). It is sealed
 like the follow-up notes (mch_service.crypto, the same associated data as the service uses),
@@ -95,11 +97,34 @@ def upgrade() -> None:
             .values(detail=None, reason_sealed=crypto.seal(detail.encode(), event_reason_aad(pid)))
         )
 
+    _redact_import_reports(conn)
+
     with op.batch_alter_table("follow_up") as batch_op:
         batch_op.alter_column("outcome_sealed", existing_type=sa.LargeBinary(), nullable=False)
         batch_op.drop_column("outcome")
     with op.batch_alter_table("case_record") as batch_op:
         batch_op.drop_column("close_reason")
+
+
+def _redact_import_reports(conn: sa.Connection) -> None:
+    """Reports stored before rejection reasons were redacted may quote a resident ID or a
+    phone number (in a conditional reference, say): the same redaction, from the text alone
+    (the lines themselves are gone)."""
+    import json
+
+    from mch_service.fhir_api.bulk import redact
+
+    job = sa.table("import_job", sa.column("id", sa.String), sa.column("report", sa.Text))
+    for jid, report in conn.execute(
+        sa.select(job.c.id, job.c.report).where(job.c.report.is_not(None))
+    ).all():
+        data = json.loads(report)
+        for error in data.get("errors") or []:
+            if isinstance(error.get("reason"), str):
+                error["reason"] = redact(error["reason"])
+        conn.execute(
+            job.update().where(job.c.id == jid).values(report=json.dumps(data, ensure_ascii=False))
+        )
 
 
 def downgrade() -> None:
