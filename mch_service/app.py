@@ -67,7 +67,7 @@ class Services:
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
-    db = db or Database(settings.database_url)
+    db = db or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
     crypto = Crypto(settings.secret_key, settings.previous_secret_keys)
     zone = ZoneInfo(settings.timezone)
     store = ResourceStore(
@@ -95,6 +95,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
             seal=crypto.seal,
             max_codings=settings.max_codings_per_element,
             max_unmapped=settings.max_unmapped_codes_per_resource,
+            streets=frozenset(settings.streets),
         ),
         queued=settings.domain_assembly == "queued",
     )
@@ -110,7 +111,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     )
     imports = ImportJobs(db, fhir, Path(settings.import_spool_dir), settings.max_resource_bytes)
     accounts = StaffAccounts(settings)
-    indicators = IndicatorService(db, indicator_settings(settings))
+    indicators = IndicatorService(db, indicator_settings(settings), settings.streets)
     cases = CaseService(settings, crypto)
     domain.listeners.append(lambda session, women: cases.refresh(session, women))
     return Services(settings, db, crypto, store, fhir, imports, accounts, domain, indicators, cases)
@@ -300,6 +301,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         interrupted = app.state.services.imports.mark_interrupted()
         if interrupted:
             log.warning("%d import job(s) were cut off by a restart; send them again", interrupted)
+        leftovers = app.state.services.imports.clean_spool()
+        if leftovers:
+            log.warning("removed %d import spool file(s) left by a stopped process", leftovers)
         scheduler = None
         assembly = None
         if settings.domain_assembly == "queued":

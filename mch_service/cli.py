@@ -425,14 +425,19 @@ def users_revoke_tokens(username: Annotated[str, typer.Option("--username")]) ->
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """After moving the old MCH_SECRET_KEY into MCH_PREVIOUS_SECRET_KEYS and setting a new one:
-    re-seal every stored version under the new key and recompute the identifier hashes."""
+    re-seal everything sealed (stored versions, patients' personal data, reviewers' notes,
+    outcomes and reasons) under the new key and recompute every keyed hash (identifier index,
+    resident-ID hashes and the woman keys made from them). Resumable: run it again if it
+    stopped."""
     from mch_service.store.rotation import rotate_keys
 
     services = _services()
-    counts = rotate_keys(services.db, services.store)
+    counts = rotate_keys(services.db, services.store, services.domain)
     typer.echo(
         f"re-sealed {counts['versions']} versions, re-hashed {counts['identifiers']} "
-        f"identifiers of {counts['resources']} resources"
+        f"identifiers of {counts['resources']} resources; re-sealed "
+        f"{counts['patient_records']} patient records and {counts['case_texts']} case rows; "
+        f"re-keyed {counts['women']} women"
     )
 
 

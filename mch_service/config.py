@@ -6,6 +6,9 @@ against it; see ``docs/configuration.md``.
 
 from __future__ import annotations
 
+import math
+import zlib
+from collections import Counter
 from functools import lru_cache
 from typing import Literal
 
@@ -14,10 +17,31 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A well-known key for development and tests only. Production mode refuses to start with it.
 DEV_SECRET_KEY = "mch-dev-insecure-secret-key-change-me-0000000000"
+# What production asks of MCH_SECRET_KEY: every sub-key (encryption, keyed hashes) is only as
+# strong as the root secret, and the resident-ID hashes can be brute-forced if it is guessable.
+MIN_SECRET_BITS = 128
+
+
+def estimated_secret_bits(secret: str) -> float:
+    """The lower of two estimates: length times the Shannon entropy of the secret's own
+    characters (0 for 32 x "a", about 6 bits a character for a random URL-safe token), and
+    the bits left after compression (catches a repeated pattern such as "0123456789" x 4,
+    whose characters alone look varied). An estimate only: it catches repetitive or
+    low-variety values, not a well-known phrase (the docs ask for a generated value)."""
+    if not secret:
+        return 0.0
+    n = len(secret)
+    per_char = -sum(c / n * math.log2(c / n) for c in Counter(secret).values())
+    compressed = 8 * (len(zlib.compress(secret.encode(), 9)) - len(zlib.compress(b"", 9)))
+    return min(n * per_char, float(compressed))
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MCH_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused setting's error would otherwise quote the input, and
+    # with it the secret keys, into the start-up log.
+    model_config = SettingsConfigDict(
+        env_prefix="MCH_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///./mch.db"
@@ -71,6 +95,12 @@ class Settings(BaseSettings):
     max_unmapped_codes_per_resource: int = Field(default=20, ge=1)
     # A folder of site code tables (CSV, docs/code-tables.md) added to the defaults.
     code_tables_dir: str | None = None
+
+    # The district's street/town codes (镇街). Empty: any well-formed code (1-32 letters,
+    # digits, '.', '_', '-'). Set: a sender's code not listed is kept out of street
+    # attribution and flagged (data quality rule street_unknown); staff jurisdictions and
+    # filters naming an unlisted street are refused.
+    streets: list[str] = Field(default_factory=list)
 
     # Identifier systems treated as the resident ID card number (身份证号).
     resident_id_systems: list[str] = Field(default_factory=lambda: ["urn:oid:2.16.156.10011.1.3"])
@@ -140,15 +170,35 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
+        # The message never quotes the refused value: start-up errors end up in logs.
         if self.env == "production" and (
-            not self.secret_key or self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32
+            not self.secret_key
+            or self.secret_key == DEV_SECRET_KEY
+            or len(self.secret_key) < 32
+            or estimated_secret_bits(self.secret_key) < MIN_SECRET_BITS
         ):
             raise ValueError(
                 "MCH_ENV=production needs MCH_SECRET_KEY set to a private random value of at "
-                "least 32 characters (for example: python -c 'import secrets; "
+                f"least 32 characters and an estimated {MIN_SECRET_BITS} bits of entropy (not "
+                "a repeated or low-variety string; for example: python -c 'import secrets; "
                 "print(secrets.token_urlsafe(48))')"
             )
         return self
+
+    @model_validator(mode="after")
+    def _streets_are_codes(self) -> Settings:
+        from mch_service.domain.streets import street_problem
+
+        if any(street_problem(s) for s in self.streets):
+            raise ValueError("MCH_STREETS: " + (street_problem("=") or ""))
+        return self
+
+    @property
+    def sqlite_synchronous(self) -> str:
+        """SQLite's durability in WAL mode: NORMAL can lose the last acknowledged commits on a
+        power loss or OS crash (not on a process crash), FULL cannot. Production pays for
+        FULL; development and tests keep NORMAL's speed."""
+        return "FULL" if self.env == "production" else "NORMAL"
 
 
 @lru_cache

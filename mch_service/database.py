@@ -1,6 +1,7 @@
 """Engine and sessions for SQLite (embedded default) and PostgreSQL, one code path.
 
-SQLite runs in WAL mode with a busy timeout. Write transactions start with
+SQLite runs in WAL mode with a busy timeout (synchronous=NORMAL; FULL in production, where
+a power loss must not undo an acknowledged commit). Write transactions start with
 ``BEGIN IMMEDIATE`` so that two writers queue on the database lock instead of one
 failing with "database is locked" when it upgrades a read lock; read-only sessions use a
 plain deferred ``BEGIN`` and never block writers.
@@ -33,7 +34,7 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, sqlite_synchronous: str = "NORMAL", **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -41,14 +42,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 60},
             **kwargs,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, sqlite_synchronous)
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str = "NORMAL") -> None:
+    if synchronous not in ("NORMAL", "FULL"):
+        raise ValueError("SQLite synchronous must be NORMAL or FULL")
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control away from the driver so BEGIN/SAVEPOINT behave
@@ -56,7 +60,7 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
@@ -70,9 +74,9 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """Owns the engine and hands out sessions. Only the owner of a session commits."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, sqlite_synchronous: str = "NORMAL", **engine_kwargs: Any) -> None:
         self.url = url
-        self.engine = make_engine(url, **engine_kwargs)
+        self.engine = make_engine(url, sqlite_synchronous, **engine_kwargs)
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         read_bind = (
             self.engine.execution_options(sqlite_begin="DEFERRED")

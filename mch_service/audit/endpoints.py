@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,6 +15,7 @@ from mch_service.audit.service import COLUMNS, AuditQuery, AuditRecord, iter_all
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.auth.permissions import Permission
 from mch_service.auth.service import actor_of
+from mch_service.safe_cells import csv_row, csv_writer
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -69,12 +69,13 @@ async def audit_export(request: Request, principal: CurrentStaff, q: Filters) ->
 
     def rows() -> Iterator[bytes]:
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=COLUMNS)
+        # usernames typed at sign-in, paths and details are anyone's text: neutralised cells
+        writer = csv_writer(buf)
         buf.write("\ufeff")  # so that spreadsheet programs read the file as UTF-8
-        writer.writeheader()
+        writer.writerow(csv_row(COLUMNS))
         with db.reading() as session:
             for i, row in enumerate(iter_all(session, q), start=1):
-                writer.writerow(row)
+                writer.writerow(csv_row(row.get(c) for c in COLUMNS))
                 if i % 500 == 0:
                     yield buf.getvalue().encode()
                     buf.seek(0)

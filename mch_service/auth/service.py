@@ -23,6 +23,7 @@ from mch_service.auth.permissions import Permission, Principal, Role
 from mch_service.auth.throttle import Throttle
 from mch_service.config import Settings
 from mch_service.database import Database
+from mch_service.domain.streets import street_problem
 from mch_service.errors import (
     Conflict,
     InvalidResource,
@@ -119,6 +120,7 @@ class StaffAccounts:
         problem = strength_problem(password, username)
         if problem:
             raise _bad(f"Password too weak: {problem}", "password")
+        self._check_streets(streets or [])
         if role_ == Role.REVIEWER and not (streets or institutions):
             raise _bad(
                 "A reviewer needs a jurisdiction: street codes and/or institution ids",
@@ -151,6 +153,12 @@ class StaffAccounts:
             ],
         )
         return UserView.of(user, now)
+
+    def _check_streets(self, streets: list[str]) -> None:
+        for i, code in enumerate(streets):
+            problem = street_problem(code, self.settings.streets)
+            if problem:
+                raise _bad(problem, f"streets[{i}]")
 
     def _get(self, session: Session, username: str) -> StaffUser:
         user = session.scalar(select(StaffUser).where(StaffUser.username == username))
@@ -192,6 +200,7 @@ class StaffAccounts:
         institutions: list[str],
     ) -> UserView:
         by.require(Permission.MANAGE_USERS)
+        self._check_streets(streets)
         user = self._get(session, username)
         user.jurisdiction_streets = sorted(set(streets))
         user.jurisdiction_institutions = sorted(set(institutions))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.auth.permissions import Principal
 from mch_service.cases.service import CaseQuery
+from mch_service.safe_cells import XLSX_OPTIONS, csv_row, csv_writer, xlsx_cell
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 EXPORT_COLUMNS = [
@@ -120,11 +120,11 @@ async def export_csv(request: Request, principal: CurrentStaff, q: Filters) -> S
 
     def body() -> Iterator[bytes]:
         buf = io.StringIO()
-        writer = csv.writer(buf)
+        writer = csv_writer(buf)
         buf.write("\ufeff")
-        writer.writerow([h for _, h in EXPORT_COLUMNS])
+        writer.writerow(csv_row(h for _, h in EXPORT_COLUMNS))
         for r in rows:
-            writer.writerow([r.get(k) for k, _ in EXPORT_COLUMNS])
+            writer.writerow(csv_row(r.get(k) for k, _ in EXPORT_COLUMNS))
         yield buf.getvalue().encode()
 
     return StreamingResponse(
@@ -138,19 +138,14 @@ async def export_csv(request: Request, principal: CurrentStaff, q: Filters) -> S
 async def export_xlsx(request: Request, principal: CurrentStaff, q: Filters) -> StreamingResponse:
     rows = await run_in_threadpool(_all_rows, request, principal, q)
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    book = xlsxwriter.Workbook(spool, {"constant_memory": True, "in_memory": False})
+    book = xlsxwriter.Workbook(spool, {"constant_memory": True, "in_memory": False, **XLSX_OPTIONS})
     sheet = book.add_worksheet("工作清单")
     bold = book.add_format({"bold": True})
     for c, (_, header) in enumerate(EXPORT_COLUMNS):
-        sheet.write(0, c, header, bold)
+        sheet.write_string(0, c, header, bold)
     for r_i, r in enumerate(rows, start=1):
         for c, (key, _) in enumerate(EXPORT_COLUMNS):
-            value = r.get(key)
-            sheet.write(
-                r_i,
-                c,
-                value if isinstance(value, (int, float, str)) or value is None else str(value),
-            )
+            xlsx_cell(sheet, r_i, c, r.get(key))
     book.close()
     spool.seek(0)
 

@@ -27,7 +27,8 @@ class CaseRecord(Base):
     institutions: Mapped[str] = mapped_column(Text, default="")
     assignee: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Sealed (mch_service.crypto): a reviewer's reason may name the woman or her situation.
+    close_reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     closed_by_reviewer: Mapped[bool] = mapped_column(Boolean, default=False)
     next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic concurrency
@@ -40,7 +41,8 @@ class FollowUp(Base):
     pregnancy_id: Mapped[str] = mapped_column(String(80), index=True)
     contact_date: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(16))  # phone | home_visit | clinic_visit | referral
-    outcome: Mapped[str] = mapped_column(String(200))
+    # Sealed like the notes: free text about her ("reached; husband says she moved to ...").
+    outcome_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     notes_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(64))
@@ -55,7 +57,10 @@ class CaseEvent(Base):
     id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
     pregnancy_id: Mapped[str] = mapped_column(String(80), index=True)
     action: Mapped[str] = mapped_column(String(24))
+    # Structured details in clear (an assignee, a follow-up kind, an acknowledged record);
+    # a reviewer's free-text reason (close, reopen) sealed in reason_sealed instead.
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     by: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -18,16 +18,21 @@ from mch_service.auth.permissions import Permission, Principal
 from mch_service.auth.service import actor_of
 from mch_service.cases import worklists as wl
 from mch_service.cases.models import CaseEvent, CaseRecord, FollowUp, WorkItem
+from mch_service.cases.sealing import close_reason_aad, event_reason_aad, notes_aad, outcome_aad
 from mch_service.config import Settings
 from mch_service.crypto import Crypto
 from mch_service.database import table_of
 from mch_service.domain import models as m
 from mch_service.domain.read import in_jurisdiction, masked_identity
+from mch_service.domain.streets import street_problem
 from mch_service.errors import Conflict, InvalidResource, Issue, NotFound, PreconditionFailed
 from mch_service.store.models import FhirResourceVersion
 from mch_service.timeutil import to_utc, utcnow
 
 KINDS = ("phone", "home_visit", "clinic_visit", "referral")
+POSTPARTUM_COMPLETE = "postpartum period complete"
+# Events whose detail is a reviewer's free-text reason (sealed in reason_sealed).
+REASON_EVENTS = ("close", "reopen")
 SORTS = {"since": WorkItem.since, "colour": WorkItem.colour, "street": WorkItem.street}
 
 
@@ -63,6 +68,7 @@ class CaseService:
         self.policy = policy_of(settings)
         self.zone = ZoneInfo(settings.timezone)
         self.crypto = crypto
+        self.streets = frozenset(settings.streets)
 
     def today(self) -> date:
         return utcnow().astimezone(self.zone).date()
@@ -254,7 +260,9 @@ class CaseService:
                     closed_on=(f.end_date + timedelta(days=self.policy.postpartum_end_days))
                     if complete and f.end_date
                     else None,
-                    close_reason="postpartum period complete" if complete else None,
+                    close_reason_sealed=self._seal_close_reason(f.pregnancy_id, POSTPARTUM_COMPLETE)
+                    if complete
+                    else None,
                 )
             )
             return
@@ -267,7 +275,9 @@ class CaseService:
         if complete and case.status == "open" and not case.closed_by_reviewer and f.end_date:
             case.status = "closed"
             case.closed_on = f.end_date + timedelta(days=self.policy.postpartum_end_days)
-            case.close_reason = "postpartum period complete"
+            case.close_reason_sealed = self._seal_close_reason(
+                case.pregnancy_id, POSTPARTUM_COMPLETE
+            )
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -299,6 +309,9 @@ class CaseService:
         elif q.colour:
             conds.append(WorkItem.colour == q.colour)
         if q.street:
+            problem = street_problem(q.street, self.streets)
+            if problem:
+                raise InvalidResource([Issue(problem, "street", "value")], problem)
             conds.append(WorkItem.street == q.street)
         if q.institution:
             conds.append((" " + WorkItem.institutions + " ").like(f"% {q.institution} %"))
@@ -367,12 +380,12 @@ class CaseService:
                 "id": f.id,
                 "contact_date": f.contact_date.isoformat(),
                 "kind": f.kind,
-                "outcome": f.outcome,
+                "outcome": self.crypto.open_sealed(
+                    f.outcome_sealed, outcome_aad(f.pregnancy_id)
+                ).decode(),
                 "next_due": f.next_due.isoformat() if f.next_due else None,
                 "recorded_by": f.recorded_by,
-                "notes": self.crypto.open_sealed(
-                    f.notes_sealed, f"follow_up/{f.pregnancy_id}".encode()
-                ).decode()
+                "notes": self.crypto.open_sealed(f.notes_sealed, notes_aad(f.pregnancy_id)).decode()
                 if f.notes_sealed
                 else None,
             }
@@ -383,7 +396,16 @@ class CaseService:
             )
         ]
         events = [
-            {"action": e.action, "detail": e.detail, "by": e.by, "at": e.at.isoformat()}
+            {
+                "action": e.action,
+                "detail": self.crypto.open_sealed(
+                    e.reason_sealed, event_reason_aad(e.pregnancy_id)
+                ).decode()
+                if e.reason_sealed
+                else e.detail,
+                "by": e.by,
+                "at": e.at.isoformat(),
+            }
             for e in session.scalars(
                 select(CaseEvent)
                 .where(CaseEvent.pregnancy_id == pregnancy_id)
@@ -410,8 +432,10 @@ class CaseService:
             "pregnancy": pregnancy,
         }
 
-    @staticmethod
-    def _case_dict(c: CaseRecord) -> dict[str, Any]:
+    def _seal_close_reason(self, pregnancy_id: str, reason: str) -> bytes:
+        return self.crypto.seal(reason.encode(), close_reason_aad(pregnancy_id))
+
+    def _case_dict(self, c: CaseRecord) -> dict[str, Any]:
         return {
             "pregnancy_id": c.pregnancy_id,
             "status": c.status,
@@ -421,7 +445,11 @@ class CaseService:
             "street": c.street,
             "assignee": c.assignee,
             "closed_on": c.closed_on.isoformat() if c.closed_on else None,
-            "close_reason": c.close_reason,
+            "close_reason": self.crypto.open_sealed(
+                c.close_reason_sealed, close_reason_aad(c.pregnancy_id)
+            ).decode()
+            if c.close_reason_sealed
+            else None,
             "next_due": c.next_due.isoformat() if c.next_due else None,
             "version": c.version,
         }
@@ -459,11 +487,15 @@ class CaseService:
         action: str,
         detail: str | None,
     ) -> None:
+        sealed = action in REASON_EVENTS and detail is not None
         session.add(
             CaseEvent(
                 pregnancy_id=pregnancy_id,
                 action=action,
-                detail=detail,
+                detail=None if sealed else detail,
+                reason_sealed=self.crypto.seal(detail.encode(), event_reason_aad(pregnancy_id))
+                if sealed and detail is not None
+                else None,
                 by=principal.username,
                 at=utcnow(),
             )
@@ -500,11 +532,11 @@ class CaseService:
                 pregnancy_id=pregnancy_id,
                 contact_date=contact_date,
                 kind=kind,
-                outcome=outcome[:200],
+                outcome_sealed=self.crypto.seal(outcome[:200].encode(), outcome_aad(pregnancy_id)),
                 next_due=next_due,
                 recorded_by=principal.username,
                 recorded_at=utcnow(),
-                notes_sealed=self.crypto.seal(notes.encode(), f"follow_up/{pregnancy_id}".encode())
+                notes_sealed=self.crypto.seal(notes.encode(), notes_aad(pregnancy_id))
                 if notes
                 else None,
             )
@@ -541,7 +573,8 @@ class CaseService:
         case = self._checked(session, principal, pregnancy_id, version)
         if case.status == "closed":
             raise Conflict("The case is already closed")
-        case.status, case.closed_on, case.close_reason = "closed", self.today(), reason
+        case.status, case.closed_on = "closed", self.today()
+        case.close_reason_sealed = self._seal_close_reason(pregnancy_id, reason)
         case.closed_by_reviewer = True
         self._event(session, principal, pregnancy_id, "close", reason)
         return self._case_dict(case)
@@ -559,7 +592,7 @@ class CaseService:
         case = self._checked(session, principal, pregnancy_id, version)
         if case.status == "open":
             raise Conflict("The case is already open")
-        case.status, case.closed_on, case.close_reason = "open", None, None
+        case.status, case.closed_on, case.close_reason_sealed = "open", None, None
         case.closed_by_reviewer = False
         self._event(session, principal, pregnancy_id, "reopen", reason)
         return self._case_dict(case)

@@ -20,6 +20,7 @@ import orjson
 from fhir_mappings import CodeTables, ViewSet
 from mch_service.domain import models as m
 from mch_service.domain.identity import resident_id_valid, woman_key
+from mch_service.domain.streets import street_problem
 from mch_service.store.indexing import local_date
 
 SEVERITY = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
@@ -116,6 +117,8 @@ class Extractor:
     # counted in a data-quality issue, which the sender gets back as a warning.
     max_codings: int = 50
     max_unmapped: int = 20
+    # The district's street codes (MCH_STREETS); empty: any well-formed code.
+    streets: frozenset[str] = frozenset()
 
     def extract(self, src: Source, resource: dict[str, Any]) -> Extracted:
         out = Extracted()
@@ -259,6 +262,12 @@ class Extractor:
                 ),
                 None,
             )
+        problem = street_problem(str(street), self.streets) if street is not None else None
+        if problem is not None:
+            # a valid record, kept; its street is not trusted for attribution (nor so for
+            # jurisdictions, work lists and exports)
+            self._issue(src, out, "street_unknown", "Patient.address.extension", problem)
+            street = None
         name = row["names"][0] if row["names"] else None
         name_text = None
         if isinstance(name, dict):

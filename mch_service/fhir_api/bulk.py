@@ -8,6 +8,7 @@ retried line by line, so one bad line never holds back the others.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
@@ -53,9 +54,46 @@ class ImportReport:
         }
 
 
-def _reason(exc: MchError) -> str:
-    return "; ".join(
-        f"{i.expression}: {i.message}" if i.expression else i.message for i in exc.all_issues()
+# The import report is stored (import_job.report) and shown to the sender later: it must not
+# keep the personal data a rejected line carried. Messages quote what was sent (a reference,
+# a url, a code), so the values are taken out again here, for every message source at once.
+_PERSONAL_ELEMENTS = frozenset({"identifier", "name", "telecom", "address", "birthDate"})
+_NOT_PERSONAL = frozenset({"system", "use", "url", "code", "type", "period", "extension"})
+# A resident ID (18 characters, or the old 15 digits) or a mobile number quoted anywhere, and
+# the value of an identifier search in a quoted conditional reference.
+_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15}|1\d{10})(?![0-9A-Za-z])")
+_IDENTIFIER_PARAM = re.compile(r"(identifier=)(?!system\|value\b)[^&'\"\s,;)]+")
+REDACTED = "***"
+
+
+def _personal_values(node: Any, inside: bool = False) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if inside and key in _NOT_PERSONAL:
+                continue
+            yield from _personal_values(value, inside or key in _PERSONAL_ELEMENTS)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _personal_values(item, inside)
+    elif inside and isinstance(node, str) and len(node.strip()) >= 2:
+        yield node.strip()
+
+
+def redact(text: str, resource: Any = None) -> str:
+    """``text`` without the personal values of ``resource`` (identifiers, names, phones,
+    addresses, birth date) nor anything shaped like a resident ID or phone number."""
+    for value in sorted(set(_personal_values(resource)), key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    text = _IDENTIFIER_PARAM.sub(r"\1" + REDACTED, text)
+    return _ID_LIKE.sub(REDACTED, text)
+
+
+def _reason(exc: MchError, resource: Any = None) -> str:
+    return redact(
+        "; ".join(
+            f"{i.expression}: {i.message}" if i.expression else i.message for i in exc.all_issues()
+        ),
+        resource,
     )
 
 
@@ -127,7 +165,7 @@ def run_import(
                 try:
                     _count(report, fhir.write_entries(actor, [entry], "import"))
                 except MchError as exc:
-                    report.rejected.append(Rejection(source, line, _reason(exc)))
+                    report.rejected.append(Rejection(source, line, _reason(exc, entry.resource)))
         if progress:
             progress(len(chunk))
         chunk.clear()
@@ -152,12 +190,12 @@ def run_import(
             entry = _entry_for(resource, line)
             fhir.interactions.validate_entries([entry])
         except orjson.JSONDecodeError as exc:
-            report.rejected.append(Rejection(source, line, f"not valid JSON: {exc.msg}"))
+            report.rejected.append(Rejection(source, line, redact(f"not valid JSON: {exc.msg}")))
             if progress:
                 progress(1)
             continue
         except MchError as exc:
-            report.rejected.append(Rejection(source, line, _reason(exc)))
+            report.rejected.append(Rejection(source, line, _reason(exc, resource)))
             if progress:
                 progress(1)
             continue

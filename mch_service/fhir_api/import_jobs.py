@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +25,7 @@ from mch_service.fhir_api.service import FhirService
 from mch_service.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+_SPOOL_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.ndjson")
 
 
 class ImportJobs:
@@ -37,8 +40,27 @@ class ImportJobs:
         self._lock = threading.Lock()
 
     def spool_path(self) -> Path:
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
-        return self.spool_dir / f"{uuid.uuid4()}.ndjson"
+        """A new, empty spool file readable by this service's user only: the body holds
+        personal data in clear until it is imported (the file is removed right after, and at
+        the next start-up if the process died first)."""
+        self.spool_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self.spool_dir / f"{uuid.uuid4()}.ndjson"
+        # O_EXCL: never reuse (or follow a link planted at) an existing name; 0600 from the
+        # start, not chmod-ed after the data is in.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return path
+
+    def clean_spool(self) -> int:
+        """At start-up: spool files left by a process that stopped mid-import. Their jobs are
+        marked interrupted (mark_interrupted); the sender sends the NDJSON again."""
+        if not self.spool_dir.is_dir():
+            return 0
+        removed = 0
+        for path in self.spool_dir.iterdir():
+            if _SPOOL_NAME.fullmatch(path.name) and path.is_file():
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
     def submit(self, actor: Actor, path: Path, lines_total: int) -> str:
         job_id = str(uuid.uuid4())

