@@ -574,5 +574,53 @@ def worker() -> None:
         assembly.stop()
 
 
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The backup file to write")],
+) -> None:
+    """Back up the database while the service runs (PostgreSQL: pg_dump; SQLite: the online
+    backup API). The file cannot be read without MCH_SECRET_KEY: keep the key, separately."""
+    from mch_service.ops.backup import BackupError
+    from mch_service.ops.backup import backup as do_backup
+
+    try:
+        result = do_backup(get_settings().database_url, path)
+    except BackupError as exc:
+        _fail(str(exc))
+    typer.echo(f"backed up the {result.kind} database to {result.path} ({result.size} bytes)")
+    typer.echo("it is readable only with this MCH_SECRET_KEY: keep the key too, elsewhere")
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="A file written by 'mch-service backup'")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite a database that is not empty")
+    ] = False,
+) -> None:
+    """Restore a backup into the configured database (empty, unless --replace). Stop the
+    servers and workers first. Exit code 3: restored, but MCH_SECRET_KEY cannot read it."""
+    from mch_service.crypto import Crypto
+    from mch_service.ops.backup import BackupError, key_opens_backup
+    from mch_service.ops.backup import restore as do_restore
+
+    settings = get_settings()
+    try:
+        kind = do_restore(settings.database_url, path, replace)
+    except BackupError as exc:
+        _fail(str(exc))
+    typer.echo(f"restored {path} into the {kind} database")
+    opens = key_opens_backup(
+        settings.database_url, Crypto(settings.secret_key, settings.previous_secret_keys)
+    )
+    if opens is False:
+        _fail(
+            "the configured MCH_SECRET_KEY (and MCH_PREVIOUS_SECRET_KEYS) cannot open the "
+            "restored records: set the key that was in use when the backup was taken",
+            3,
+        )
+    typer.echo("next: 'mch-service db upgrade' if this backup is from an older version")
+
+
 def main() -> None:
     app()
