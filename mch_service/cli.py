@@ -51,7 +51,14 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only)")] = 1,
     upgrade: Annotated[bool, typer.Option(help="Apply database migrations first")] = True,
 ) -> None:
-    """Run the HTTP service (FHIR interface at /fhir)."""
+    """Run the HTTP service (FHIR interface at /fhir). SIGTERM stops it gracefully: no new
+    connections, requests in flight finish (up to MCH_SHUTDOWN_TIMEOUT_SECONDS), background
+    loops stop between rounds."""
+    # Before anything imports prometheus-client: the workers' metric files go there, and files
+    # of an earlier run must not be counted again (docs/operations.md).
+    from mch_service.ops.multiproc import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir()
     import uvicorn
 
     settings = get_settings()
@@ -68,6 +75,7 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds) or None,
     )
 
 

@@ -20,12 +20,9 @@ write counts nothing.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from collections import Counter as Tally
-from collections.abc import Iterable, Iterator, Mapping
-from pathlib import Path
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -35,7 +32,8 @@ from prometheus_client.registry import REGISTRY, Collector
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+from mch_service.ops.multiproc import MULTIPROC_ENV
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 REQUESTS = Counter(
@@ -66,27 +64,6 @@ LOCKOUTS = Counter("mch_login_lockouts_total", "Staff accounts locked by repeate
 
 _INGEST_ACTIONS = {"fhir.create", "fhir.update", "fhir.unchanged", "fhir.delete"}
 _PENDING = "mch_metrics_pending"
-
-
-def prepare_multiprocess_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """The folder for multiprocess metrics, emptied: files left by processes of an earlier run
-    would otherwise be summed into this run's counters. Uses PROMETHEUS_MULTIPROC_DIR when set,
-    else a new temporary folder, and sets the variable so that the workers inherit it."""
-    env = os.environ if environ is None else environ
-    configured = env.get(MULTIPROC_ENV)
-    if configured:
-        folder = Path(configured)
-        if folder.exists():
-            for child in folder.iterdir():
-                if child.is_dir():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
-        folder.mkdir(parents=True, exist_ok=True)
-    else:
-        folder = Path(tempfile.mkdtemp(prefix="mch-metrics-"))
-    os.environ[MULTIPROC_ENV] = str(folder)
-    return folder
 
 
 # -- per-request counters ------------------------------------------------------------------
