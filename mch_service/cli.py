@@ -630,5 +630,46 @@ def restore(
     typer.echo("next: 'mch-service db upgrade' if this backup is from an older version")
 
 
+@app.command("settings")
+def settings_command(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the reference table of every setting")
+    ] = False,
+    write_doc: Annotated[
+        Path | None,
+        typer.Option("--write-doc", help="Replace the generated table in this file"),
+    ] = None,
+) -> None:
+    """The settings in force (secrets hidden), or the reference table of every setting with
+    its type, default and effect (docs/operations.md is generated with --write-doc)."""
+    from mch_service.ops.settings_doc import settings_markdown, with_table
+
+    if write_doc is not None:
+        try:
+            doc = write_doc.read_text(encoding="utf-8")
+            write_doc.write_text(with_table(doc, settings_markdown()), encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            _fail(str(exc))
+        typer.echo(f"settings table written to {write_doc}")
+        return
+    if markdown:
+        typer.echo(settings_markdown(), nl=False)
+        return
+    secret = {"secret_key", "previous_secret_keys", "metrics_token", "database_url"}
+    for name, value in get_settings().model_dump().items():
+        if name in secret and value:
+            value = "(set)" if name != "database_url" else _hide_password(str(value))
+        typer.echo(f"MCH_{name.upper()}={json.dumps(value, ensure_ascii=False)}")
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL: show nothing of it
+        return "(set)"
+
+
 def main() -> None:
     app()

@@ -139,6 +139,23 @@ def has_tables(database_url: str) -> bool:
         engine.dispose()
 
 
+def _drop_empty_schema(database_url: str, schema: str) -> None:
+    from sqlalchemy import text
+
+    from mch_service.database import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}"'))
+    except Exception as exc:  # noqa: BLE001 - reported as what it means here
+        raise BackupError(
+            f"schema {schema} is not empty; restore with --replace ({type(exc).__name__})"
+        ) from exc
+    finally:
+        engine.dispose()
+
+
 def restore(database_url: str, path: Path, replace: bool = False) -> str:
     """Restore PATH into the configured database. An empty database (new server, new file) is
     the normal target; one that holds tables is replaced only with ``replace``."""
@@ -170,6 +187,10 @@ def restore(database_url: str, path: Path, replace: bool = False) -> str:
             source.close()
     else:
         conn, env, schema_args = _pg_command(url)
+        if schema_args and not replace:
+            # A dump of one schema creates it; an empty one of that name (checked above: no
+            # tables) would make the restore fail. Without CASCADE: anything in it stops this.
+            _drop_empty_schema(database_url, schema_args[0].removeprefix("--schema="))
         _run(
             [
                 "pg_restore",

@@ -20,9 +20,13 @@ def _admin_engine():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with no tables at all: a new SQLite file, or a new PostgreSQL schema."""
+    """An empty database of its own for a test that runs the service's commands as processes:
+    a new SQLite file, or a new PostgreSQL schema (search_path in the URL, as the suite's
+    others). Not a new PostgreSQL database: CREATE/DROP DATABASE wait for a checkpoint, minutes
+    on a busy server; backups and restores of a whole database take the same code path without
+    the --schema option."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        yield f"sqlite:///{tmp_path / 'own.db'}"
         return
     if PG_URL is None:
         pytest.skip("MCH_TEST_DATABASE_URL is not set (CI sets it)")
@@ -38,38 +42,17 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def own_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of its own, as a new server would have: a new SQLite file, or a new
-    PostgreSQL database (not a schema: backups and deployments work on whole databases)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'own.db'}"
-        return
-    if PG_URL is None:
-        pytest.skip("MCH_TEST_DATABASE_URL is not set (CI sets it)")
-    name = f"mch_ops_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = _admin_engine().execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    base, _, query = PG_URL.partition("?")
-    try:
-        yield base.rsplit("/", 1)[0] + f"/{name}" + (f"?{query}" if query else "")
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-
 def recreate(url: str) -> None:
-    """Wipe a database: a SQLite file deleted, a PostgreSQL database dropped and created."""
+    """Wipe a database as a lost server would leave it: a SQLite file deleted, a PostgreSQL
+    schema dropped with everything in it (and made again, empty)."""
     if url.startswith("sqlite"):
         path = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    name = url.partition("?")[0].rsplit("/", 1)[1]
-    admin = _admin_engine().execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
+    schema = url.rsplit("search_path%3D", 1)[1]
+    admin = _admin_engine()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
     admin.dispose()

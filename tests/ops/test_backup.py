@@ -66,8 +66,10 @@ def _backup_text(url: str, path: Path) -> bytes:
     ).stdout
 
 
-def test_backup_wipe_restore_gives_the_same_service(own_database_url: str, tmp_path: Path) -> None:
-    url = own_database_url
+def test_backup_wipe_restore_gives_the_same_service(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    url = empty_database_url
     upgrade(url)
     services = _services(url)
     try:
@@ -115,8 +117,8 @@ def test_backup_wipe_restore_gives_the_same_service(own_database_url: str, tmp_p
         restored.db.dispose()
 
 
-def test_restore_without_the_key_says_so(own_database_url: str, tmp_path: Path) -> None:
-    url = own_database_url
+def test_restore_without_the_key_says_so(empty_database_url: str, tmp_path: Path) -> None:
+    url = empty_database_url
     upgrade(url)
     services = _services(url)
     try:
@@ -141,8 +143,8 @@ def test_restore_without_the_key_says_so(own_database_url: str, tmp_path: Path) 
     assert "cannot open" in done.stderr
 
 
-def test_restore_of_a_missing_file_changes_nothing(own_database_url: str, tmp_path: Path) -> None:
-    done = cli(own_database_url, "restore", str(tmp_path / "nope.backup"), cwd=tmp_path)
+def test_restore_of_a_missing_file_changes_nothing(empty_database_url: str, tmp_path: Path) -> None:
+    done = cli(empty_database_url, "restore", str(tmp_path / "nope.backup"), cwd=tmp_path)
     assert done.returncode == 1
     assert "no backup" in done.stderr
 

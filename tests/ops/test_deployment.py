@@ -164,10 +164,10 @@ def _wait_ready(
 
 
 @pytest.fixture
-def pg_database_url(own_database_url: str) -> str:
-    if not own_database_url.startswith("postgresql"):
+def pg_database_url(empty_database_url: str) -> str:
+    if not empty_database_url.startswith("postgresql"):
         pytest.skip("the compose deployment runs PostgreSQL")
-    return own_database_url
+    return empty_database_url
 
 
 def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
