@@ -17,7 +17,6 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidTag
@@ -53,26 +52,24 @@ def _sqlite_file(url: URL) -> Path:
 
 
 def _pg_command(url: URL) -> tuple[str, dict[str, str], list[str]]:
-    """The libpq connection string (without the password: it goes in PGPASSWORD, so that it
-    never shows in the process list), the environment, and the schema options. A URL whose
-    ``options`` set a search_path (one schema per test run, or a site's own schema) limits the
-    dump to that schema."""
+    """The libpq connection URI for pg_dump/pg_restore (every query parameter kept: sslmode,
+    options...; the password left out: it goes in PGPASSWORD, so that it never shows in the
+    process list), the environment, and the schema option. A URL whose ``options`` set a
+    search_path (one schema per test run, or a site's own schema) limits the dump to it."""
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = str(url.password)
     options = url.query.get("options")
     schema_args: list[str] = []
     if isinstance(options, str) and options:
-        env["PGOPTIONS"] = options
         for part in options.split():
             key, _, value = part.removeprefix("-c").partition("=")
             if key.strip() == "search_path" and value:
                 schema_args = [f"--schema={value.split(',')[0].strip()}"]
-    host = url.host or ""
-    netloc = quote(url.username or "", safe="") + ("@" if url.username else "") + host
-    if url.port:
-        netloc += f":{url.port}"
-    conn = f"postgresql://{netloc}/{quote(url.database or '', safe='')}"
+    # URL.set(password=None) keeps the password: replace the field itself.
+    conn = url._replace(drivername="postgresql", password=None).render_as_string(
+        hide_password=False
+    )
     return conn, env, schema_args
 
 

@@ -35,7 +35,10 @@ def migration_heads() -> frozenset[str]:
 
 def _database_and_schema(services: Any) -> list[Check]:
     try:
-        with services.db.engine.connect() as conn:
+        # A read session: on SQLite a plain connection would begin with BEGIN IMMEDIATE and
+        # queue behind writers for a probe that only reads.
+        with services.db.reading() as session:
+            conn = session.connection()
             conn.execute(text("SELECT 1"))
             current = frozenset(MigrationContext.configure(conn).get_current_heads())
     except Exception as exc:  # noqa: BLE001 - any failure to reach the database is "not ready"

@@ -3,6 +3,7 @@ must run before prometheus-client is first imported (it picks its mode at import
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -29,5 +30,7 @@ def prepare_multiprocess_dir(environ: Mapping[str, str] | None = None) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
     else:
         folder = Path(tempfile.mkdtemp(prefix="mch-metrics-"))
+        # Ours to remove when serve (the process that made it, the workers' parent) exits.
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
     os.environ[MULTIPROC_ENV] = str(folder)
     return folder

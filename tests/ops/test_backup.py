@@ -156,3 +156,19 @@ def test_a_file_that_is_not_a_backup_is_refused(kind: str, tmp_path: Path) -> No
     done = cli(f"sqlite:///{tmp_path / 'new.db'}", "restore", str(junk), cwd=tmp_path)
     assert done.returncode == 1
     assert "not" in done.stderr
+
+
+def test_pg_tools_get_every_connection_parameter_but_not_the_password() -> None:
+    from sqlalchemy import make_url
+
+    from mch_service.ops.backup import _pg_command
+
+    conn, env, schema = _pg_command(
+        make_url("postgresql+psycopg://mch:s3cret@db.local:5433/mch?sslmode=require")
+    )
+    assert conn == "postgresql://mch@db.local:5433/mch?sslmode=require"
+    assert env["PGPASSWORD"] == "s3cret"
+    assert schema == []
+    conn, _, schema = _pg_command(make_url("postgresql://u@h/d?options=-csearch_path%3Dsite_a"))
+    assert schema == ["--schema=site_a"]
+    assert "search_path" in conn
