@@ -104,3 +104,20 @@ def test_no_code_tables_is_not_ready(services: Services, http: httpx.Client) -> 
     status, checks = _ready(http)
     assert status == 503
     assert checks["code_tables"] == {"ok": False, "detail": "no code table is loaded"}
+
+
+def test_readiness_does_not_queue_behind_a_writer(services: Services) -> None:
+    """A probe only reads: with a write transaction open (SQLite's lock held) it answers at
+    once instead of waiting out the busy timeout behind it."""
+    import time
+
+    from mch_service.ops.health import readiness
+
+    assert try_lease(services.db, "worker-1")
+    with services.db.transaction() as session:
+        session.execute(text("UPDATE institution SET name = name"))  # takes the write lock
+        start = time.monotonic()
+        checks = readiness(services)
+        elapsed = time.monotonic() - start
+    assert [c.name for c in checks if not c.ok] == []
+    assert elapsed < 10
