@@ -45,6 +45,8 @@ from mch_service.fhir_api.service import FhirService
 from mch_service.indicators import endpoints as indicator_endpoints
 from mch_service.indicators.service import IndicatorService, indicator_settings
 from mch_service.institutions import endpoints as institution_endpoints
+from mch_service.ops import endpoints as ops_endpoints
+from mch_service.ops.metrics import MetricsMiddleware
 from mch_service.store.identifier_policy import IdentifierPolicy
 from mch_service.store.service import ResourceStore
 from mch_service.web import pages as web_pages
@@ -340,6 +342,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog)
+    app.add_middleware(MetricsMiddleware)
 
     @app.exception_handler(MchError)
     async def _mch_error(request: Request, exc: MchError) -> Response:
@@ -390,9 +393,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         StaticFiles(directory=str(Path(web_pages.__file__).parent / "static")),
         name="static",
     )
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    app.include_router(ops_endpoints.router)  # /healthz, /readyz, /metrics
 
     return app

@@ -51,7 +51,14 @@ def serve(
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only)")] = 1,
     upgrade: Annotated[bool, typer.Option(help="Apply database migrations first")] = True,
 ) -> None:
-    """Run the HTTP service (FHIR interface at /fhir)."""
+    """Run the HTTP service (FHIR interface at /fhir). SIGTERM stops it gracefully: no new
+    connections, requests in flight finish (up to MCH_SHUTDOWN_TIMEOUT_SECONDS), background
+    loops stop between rounds."""
+    # Before anything imports prometheus-client: the workers' metric files go there, and files
+    # of an earlier run must not be counted again (docs/operations.md).
+    from mch_service.ops.multiproc import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir()
     import uvicorn
 
     settings = get_settings()
@@ -68,6 +75,7 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds) or None,
     )
 
 
@@ -577,6 +585,95 @@ def worker() -> None:
     scheduler.stop()
     if assembly is not None:
         assembly.stop()
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The backup file to write")],
+) -> None:
+    """Back up the database while the service runs (PostgreSQL: pg_dump; SQLite: the online
+    backup API). The file cannot be read without MCH_SECRET_KEY: keep the key, separately."""
+    from mch_service.ops.backup import BackupError
+    from mch_service.ops.backup import backup as do_backup
+
+    try:
+        result = do_backup(get_settings().database_url, path)
+    except BackupError as exc:
+        _fail(str(exc))
+    typer.echo(f"backed up the {result.kind} database to {result.path} ({result.size} bytes)")
+    typer.echo("it is readable only with this MCH_SECRET_KEY: keep the key too, elsewhere")
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="A file written by 'mch-service backup'")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite a database that is not empty")
+    ] = False,
+) -> None:
+    """Restore a backup into the configured database (empty, unless --replace). Stop the
+    servers and workers first. Exit code 3: restored, but MCH_SECRET_KEY cannot read it."""
+    from mch_service.crypto import Crypto
+    from mch_service.ops.backup import BackupError, key_opens_backup
+    from mch_service.ops.backup import restore as do_restore
+
+    settings = get_settings()
+    try:
+        kind = do_restore(settings.database_url, path, replace)
+    except BackupError as exc:
+        _fail(str(exc))
+    typer.echo(f"restored {path} into the {kind} database")
+    opens = key_opens_backup(
+        settings.database_url, Crypto(settings.secret_key, settings.previous_secret_keys)
+    )
+    if opens is False:
+        _fail(
+            "the configured MCH_SECRET_KEY (and MCH_PREVIOUS_SECRET_KEYS) cannot open the "
+            "restored records: set the key that was in use when the backup was taken",
+            3,
+        )
+    typer.echo("next: 'mch-service db upgrade' if this backup is from an older version")
+
+
+@app.command("settings")
+def settings_command(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the reference table of every setting")
+    ] = False,
+    write_doc: Annotated[
+        Path | None,
+        typer.Option("--write-doc", help="Replace the generated table in this file"),
+    ] = None,
+) -> None:
+    """The settings in force (secrets hidden), or the reference table of every setting with
+    its type, default and effect (docs/operations.md is generated with --write-doc)."""
+    from mch_service.ops.settings_doc import settings_markdown, with_table
+
+    if write_doc is not None:
+        try:
+            doc = write_doc.read_text(encoding="utf-8")
+            write_doc.write_text(with_table(doc, settings_markdown()), encoding="utf-8")
+        except (OSError, ValueError) as exc:
+            _fail(str(exc))
+        typer.echo(f"settings table written to {write_doc}")
+        return
+    if markdown:
+        typer.echo(settings_markdown(), nl=False)
+        return
+    secret = {"secret_key", "previous_secret_keys", "metrics_token", "database_url"}
+    for name, value in get_settings().model_dump().items():
+        if name in secret and value:
+            value = "(set)" if name != "database_url" else _hide_password(str(value))
+        typer.echo(f"MCH_{name.upper()}={json.dumps(value, ensure_ascii=False)}")
+
+
+def _hide_password(url: str) -> str:
+    from sqlalchemy import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL: show nothing of it
+        return "(set)"
 
 
 def main() -> None:

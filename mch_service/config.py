@@ -168,6 +168,15 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Operations (docs/operations.md). A bearer secret for the Prometheus scraper on /metrics
+    # (it does not expire, unlike staff tokens; administrators' tokens work too). None: only
+    # administrators may read the metrics.
+    metrics_token: str | None = None
+    # /readyz: the assembly queue counts as stuck (503) once its oldest woman has waited longer.
+    ready_queue_max_age_seconds: float = Field(default=300.0, gt=0)
+    # serve: after SIGTERM, seconds to let requests in flight finish before connections close.
+    shutdown_timeout_seconds: float = Field(default=30.0, ge=0)
+
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
         # The message never quotes the refused value: start-up errors end up in logs.

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from mch_service import sqlbulk
 from mch_service.audit.models import AuditEvent
 from mch_service.database import table_of
+from mch_service.ops.metrics import count_audit
 from mch_service.timeutil import utcnow
 
 
@@ -53,6 +54,7 @@ def record(session: Session, actor: Actor, records: Iterable[AuditRecord]) -> No
         for r in records
     ]
     sqlbulk.insert_rows(session, table_of(AuditEvent), rows)
+    count_audit(session, actor.kind, actor.id, rows)  # Prometheus counters, after commit
 
 
 @dataclass(frozen=True)

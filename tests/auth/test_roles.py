@@ -9,6 +9,7 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
+from jobs.scheduler import try_lease
 from mch_service.app import Services, create_app
 from mch_service.config import Settings
 from mch_service.institutions.service import add_institution
@@ -89,6 +90,8 @@ ROUTES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/v1/cases/{pregnancy_id}/reopen"): REVIEWERS,
     ("POST", "/api/v1/cases/{pregnancy_id}/acknowledge-late"): REVIEWERS,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,  # ready: role_headers takes the scheduler lease
+    ("GET", "/metrics"): ADMIN_ONLY,  # or the scraper's MCH_METRICS_TOKEN (tests/ops)
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,  # signs out whoever is signed in; redirects the rest
@@ -163,6 +166,7 @@ def role_headers(services: Services, http: httpx.Client) -> dict[str, dict[str, 
     add_user(services, "rev1", "reviewer")
     add_user(services, "mon1", "monitor")
     add_user(services, "target1", "monitor")
+    try_lease(services.db, "test")  # else /readyz answers 503 (no scheduler), a 5xx
     return {
         "anonymous": {},
         "admin": bearer(token_for(http, "admin1")),
