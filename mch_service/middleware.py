@@ -96,10 +96,10 @@ class AccessLog:
     ``identifier=...|110...`` is personal data), status, duration, client, who (institution
     or staff user) and a request id, also returned in ``X-Request-ID``.
 
-    An exception that escaped the application (Starlette has already answered 500 and
-    re-raises it for the server to log) is logged here as one line, its type and the request
-    id, and not re-raised: uvicorn would print the traceback, whose messages and frames may
-    hold request content."""
+    An exception that escaped the application is not re-raised: uvicorn would print its
+    traceback, whose messages and frames may hold request content. The application's handler
+    has answered 500 and logged it as one line (type, route, request id); if none answered,
+    it is logged here the same way and answered 500 here."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -129,13 +129,16 @@ class AccessLog:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception as exc:  # noqa: BLE001 - the last stop: log one line, answer 500
-            self.errors.error(
-                "unexpected error",
-                extra={"fields": {"error": type(exc).__name__, "request_id": request_id}},
-            )
+        except Exception as exc:  # noqa: BLE001 - the last stop: one line, a 500
             if not started:
+                # No handler answered (an error outside the application's own handlers)
+                self.errors.error(
+                    "unexpected error",
+                    extra={"fields": {"error": type(exc).__name__, "request_id": request_id}},
+                )
                 await _internal_error(send_with_id)
+            # else the application's handler answered 500 and logged it (app._unexpected);
+            # Starlette re-raises only for the server to print the traceback: not here.
         finally:
             if self.log.isEnabledFor(logging.INFO):
                 self.log.info("request", extra={"fields": _fields(scope, status, start)})

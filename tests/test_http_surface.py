@@ -201,8 +201,10 @@ def test_an_unexpected_error_is_one_line_with_its_type_and_request_id(
     formatter = JsonFormatter(tracebacks=env != "production")
     lines = [formatter.format(rec) for rec in caplog.records]
     errors = [json.loads(x) for x in lines if json.loads(x)["level"] == "error"]
-    # the handler's line, and the outermost layer's: never uvicorn's traceback
-    assert [(e["error"], e["request_id"]) for e in errors] == [("RuntimeError", request_id)] * 2
+    # one line (the handler's), never uvicorn's traceback
+    assert [(e["error"], e["request_id"], e["route"]) for e in errors] == [
+        ("RuntimeError", request_id, "/api/v1/boom")
+    ]
     access = [json.loads(x) for x in lines if json.loads(x)["logger"] == "mch_service.access"]
     assert [(a["status"], a["request_id"]) for a in access] == [(500, request_id)]
     if env == "production":
@@ -321,3 +323,31 @@ def test_a_nul_in_the_url_is_refused_as_bad_input_not_a_500(
     put = http.put("/fhir/Patient/a%00b", json={"resourceType": "Patient"}, headers=sender.headers)
     assert put.status_code == 400
     assert http.get("/fhir/Patient", headers=sender.headers).json()["total"] == 0
+
+
+def test_an_error_no_handler_answered_is_answered_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import asyncio
+
+    from mch_service.middleware import AccessLog
+
+    async def broken(scope: Any, receive: Any, send: Any) -> None:
+        raise ValueError(f"bad {RESIDENT_ID}")
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], "query_string": b""}
+    with caplog.at_level(logging.INFO):
+        asyncio.run(AccessLog(broken)(scope, receive, send))  # not raised
+    assert sent[0]["status"] == 500
+    assert json.loads(sent[1]["body"])["resourceType"] == "OperationOutcome"
+    lines = [JsonFormatter(tracebacks=False).format(r) for r in caplog.records]
+    assert [json.loads(x)["error"] for x in lines if '"error"' in x] == ["ValueError"]
+    assert not any(RESIDENT_ID in x for x in lines)
