@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -25,6 +24,7 @@ from mch_service import __version__
 from mch_service.audit import endpoints as audit_endpoints
 from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.auth import endpoints as auth_endpoints
+from mch_service.auth.dependencies import current_staff
 from mch_service.auth.service import StaffAccounts
 from mch_service.cases import endpoints as case_endpoints
 from mch_service.cases.service import CaseService
@@ -45,6 +45,7 @@ from mch_service.fhir_api.service import FhirService
 from mch_service.indicators import endpoints as indicator_endpoints
 from mch_service.indicators.service import IndicatorService, indicator_settings
 from mch_service.institutions import endpoints as institution_endpoints
+from mch_service.middleware import AccessLog, SecurityHeaders
 from mch_service.ops import endpoints as ops_endpoints
 from mch_service.ops.metrics import MetricsMiddleware
 from mch_service.store.identifier_policy import IdentifierPolicy
@@ -180,39 +181,26 @@ def _tune_gc() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
-class AccessLog:
-    """Our access log: method, path without the query string (queries carry identifiers, i.e.
-    personal data), status and time; uvicorn's own access log is off. A plain ASGI middleware
-    (Starlette's BaseHTTPMiddleware would add a task and a stream copy to every request)."""
+async def _refuse_nul(request: Request) -> None:
+    """A NUL character (%00) in the path or the query can match no record, and PostgreSQL
+    refuses text holding one (the request would end in a 500): bad input, refused as such."""
+    if "\x00" in request.url.path or any(
+        "\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()
+    ):
+        raise MchError(
+            "The URL holds a NUL character (%00), which no id or search value may contain",
+            400,
+            [Issue("The URL holds a NUL character (%00)", None, "value")],
+            "value",
+        )
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.log = logging.getLogger("mch_service.access")
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
+class _Application(FastAPI):
+    """FastAPI with the access log and the security headers outside everything, Starlette's
+    error middleware included (see mch_service.middleware)."""
 
-        async def send_status(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            if self.log.isEnabledFor(logging.INFO):
-                self.log.info(
-                    "%s %s %d %.1fms",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    (time.perf_counter() - start) * 1000,
-                )
+    def build_middleware_stack(self) -> Any:
+        return AccessLog(SecurityHeaders(super().build_middleware_stack()))
 
 
 class _BodyTooLarge(TooLarge):
@@ -327,21 +315,22 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services.imports.shutdown()
 
     # FastAPI's Swagger and ReDoc pages load scripts from a CDN: off (pages must work offline).
-    # The schema stays at /openapi.json.
-    app = FastAPI(
+    # The schema is served at /openapi.json by the route below (staff only in production).
+    app = _Application(
         title="mch-service",
         version=__version__,
         lifespan=lifespan,
         description="Maternal and child health information service",
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(_refuse_nul)],
     )
     app.state.settings = settings
     app.state.services = services
     app.state.capability = capability_statement(settings)
 
     app.add_middleware(BodyLimit)
-    app.add_middleware(AccessLog)
     app.add_middleware(MetricsMiddleware)
 
     @app.exception_handler(MchError)
@@ -365,13 +354,19 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        # Log the type and place only: messages may quote request content (personal data).
+        # Log the type, route and request id only: messages may quote request content
+        # (personal data); the traceback (no locals) outside production only.
+        route = request.scope.get("route")
         log.error(
-            "unexpected %s at %s %s",
-            type(exc).__name__,
-            request.method,
-            request.url.path,
-            exc_info=settings.env != "production",
+            "unexpected error",
+            exc_info=request.app.state.settings.env != "production",
+            extra={
+                "fields": {
+                    "error": type(exc).__name__,
+                    "route": getattr(route, "path", None),
+                    "request_id": getattr(request.state, "request_id", None),
+                }
+            },
         )
         body = operation_outcome(
             [Issue("Internal error; it has been logged", None, "exception", "fatal")]
@@ -394,5 +389,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         name="static",
     )
     app.include_router(ops_endpoints.router)  # /healthz, /readyz, /metrics
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi_schema(request: Request) -> Response:
+        # In production the API's map is for signed-in staff only (session or bearer token).
+        if request.app.state.settings.env == "production":
+            await current_staff(request)
+        return JSONResponse(request.app.openapi())
 
     return app

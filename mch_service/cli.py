@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from mch_service.config import get_settings
+from mch_service.config import Settings, get_settings
 from mch_service.simulator.cli import simulate_command
 
 app = typer.Typer(help="Maternal and child health information service", no_args_is_help=True)
@@ -36,6 +36,12 @@ err = Console(stderr=True)
 def _fail(message: str, code: int = 1) -> None:
     err.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
+
+
+def _configure_logging(settings: Settings) -> None:
+    from mch_service.logs import configure_logging
+
+    configure_logging(settings.log_level, production=settings.env == "production")
 
 
 def _services():  # type: ignore[no-untyped-def]
@@ -68,6 +74,7 @@ def serve(
         do_upgrade(settings.database_url)
     if workers > 1 and settings.database_url.startswith("sqlite"):
         _fail("several workers need PostgreSQL; SQLite serves one process")
+    _configure_logging(settings)
     uvicorn.run(
         "mch_service.asgi:app",
         host=host,
@@ -76,6 +83,7 @@ def serve(
         log_level=settings.log_level.lower(),
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds) or None,
+        log_config=None,  # ours (mch_service.logs); each worker process sets it up in asgi.py
     )
 
 
@@ -116,12 +124,14 @@ def demo(
         typer.echo(f"  {info['role']:9} {username:9} password: {info['password']}{scope}")
     typer.echo(f"  institutions' API keys: {folder / 'api-keys.json'}")
     if serve_it:
+        _configure_logging(settings)
         uvicorn.run(
             create_app(settings),
             host=host,
             port=port,
             log_level=settings.log_level.lower(),
             access_log=False,
+            log_config=None,
         )
 
 
@@ -568,6 +578,7 @@ def worker() -> None:
 
     from jobs.scheduler import Scheduler
 
+    _configure_logging(get_settings())
     services = _services()
     scheduler = Scheduler(services, services.settings.job_schedules)
     assembly = None

@@ -30,11 +30,22 @@ from mch_service.config import Settings
 from mch_service.database import Base, Database
 from mch_service.institutions.service import add_institution
 from mch_service.migrate import upgrade
+from tests import shared_data
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 PG_URL = os.environ.get("MCH_TEST_DATABASE_URL")
 TEST_SECRET = "test-secret-key-for-the-suite-only-0123456789abcdef"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_shared_data: reads ../shared/data (skips without it; fails under CI)"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("needs_shared_data") is not None:
+        shared_data.require()
 
 
 def _worker() -> str:

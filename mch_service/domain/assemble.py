@@ -10,6 +10,7 @@ facts outside every window form a pregnancy of their own (dating unknown).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -103,7 +104,10 @@ def assemble(
     records: list[dict[str, Any]],
     newborns: list[dict[str, Any]],
     facts: dict[str, list[dict[str, Any]]],
+    public_id: Callable[[str], str],
 ) -> Assembled:
+    """``public_id`` turns a pregnancy's internal name into the id it is stored and shown
+    under (mch_service.domain.ids)."""
     out = Assembled(
         woman={
             "key": woman_key,
@@ -122,7 +126,7 @@ def assemble(
     pregs = _pregnancies(facts, encounters)
     _assign(pregs, facts)
     for p in pregs:
-        _finish(out, woman_key, p, records, newborns, encounters)
+        _finish(out, woman_key, p, records, newborns, encounters, public_id)
     _death(out, woman_key, records, pregs, facts)
     return out
 
@@ -271,6 +275,7 @@ def _find(pregs: list[_Preg], day: date, table: str, row: dict[str, Any]) -> _Pr
 
 
 def _pregnancy_id(p: _Preg) -> str:
+    """The internal name: deterministic (a rebuild gives the same), never shown."""
     pks = [r["resource_pk"] for rows in p.facts.values() for r in rows]
     pks += [d["resource_pk"] for d in p.delivery]
     return f"P{min(pks)}"
@@ -283,10 +288,11 @@ def _finish(
     records: list[dict[str, Any]],
     newborns: list[dict[str, Any]],
     encounters: dict[str, dict[str, Any]],
+    public_id: Callable[[str], str],
 ) -> None:
     if not p.facts and not p.delivery:
         return
-    pid = _pregnancy_id(p)
+    pid = public_id(_pregnancy_id(p))
     for table, rows in p.facts.items():
         for r in rows:
             out.assignments.setdefault(table, {})[r["id"]] = pid

@@ -228,6 +228,14 @@ class Pregnancy(Base):
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class PregnancyIdKey(Base):
+    """The one key public pregnancy ids are derived under (mch_service.domain.ids)."""
+
+    __tablename__ = "pregnancy_id_key"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+
+
 class Delivery(Base):
     __tablename__ = "delivery"
     pregnancy_id: Mapped[str] = mapped_column(String(80), primary_key=True)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from mch_service import sqlbulk
 from mch_service.database import Database, table_of
+from mch_service.domain import ids as pregnancy_ids
 from mch_service.domain import models as m
 from mch_service.domain.assemble import FACT_TABLES, assemble
 from mch_service.domain.extract import Extracted, Extractor, Source
@@ -358,6 +359,7 @@ class DomainService:
             )
         issues: list[dict[str, Any]] = []
         now = utcnow()
+        public_id = pregnancy_ids.namer(pregnancy_ids.load_key(session))
         rows: dict[type, list[dict[str, Any]]] = defaultdict(list)
         assignments: dict[str, dict[int, str]] = defaultdict(dict)  # table -> fact id -> pregnancy
         records_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -373,7 +375,11 @@ class DomainService:
             else:
                 refs = set(refs_of[key])
                 result = assemble(
-                    key, mine, [n for n in newborns if n["mother_ref"] in refs], facts[key]
+                    key,
+                    mine,
+                    [n for n in newborns if n["mother_ref"] in refs],
+                    facts[key],
+                    public_id,
                 )
                 values = {k: v for k, v in result.woman.items() if k != "key"}
                 rows[m.Pregnancy] += result.pregnancies

@@ -95,15 +95,18 @@ async def sender(request: Request) -> Actor:
     client = request.client.host if request.client else None
     known = cached_sender(key.strip(), request.app.state.settings.api_key_cache_seconds)
     if known is not None:
-        return Actor("institution", known.institution_id, client)
-    db = _services(request).db
+        actor = Actor("institution", known.institution_id, client)
+    else:
+        db = _services(request).db
 
-    def _auth() -> Actor:
-        with db.reading() as session:
-            s = authenticate(session, key.strip())
-        return Actor("institution", s.institution_id, client)
+        def _auth() -> Actor:
+            with db.reading() as session:
+                s = authenticate(session, key.strip())
+            return Actor("institution", s.institution_id, client)
 
-    return await run_in_threadpool(_auth)
+        actor = await run_in_threadpool(_auth)
+    request.state.actor = actor  # the access log names the sender
+    return actor
 
 
 SenderDep = Annotated[Actor, Depends(sender)]

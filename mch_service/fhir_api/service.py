@@ -163,18 +163,61 @@ class FhirService:
         entry = Entry("DELETE", url, if_match=if_match, root=url.split("?")[0].split("/")[0])
         return self._audited_write(actor, [entry], "delete")[0]
 
+    def _audited_read(
+        self, actor: Actor, action: str, target: str, fn: Callable[..., T], *args: Any
+    ) -> T:
+        """A sender's read, search or history call, audited as staff reads are: one row per
+        resource it returned (so that "who read Patient/x" is an ordinary audit search), all
+        written in one bulk insert. A refused read (not found, another sender's) is audited
+        too. Never the query string: search parameters carry identifiers."""
+        try:
+            result = self._read(fn, *args)
+        except MchError as exc:
+            self._audit_rejection(actor, action, target, exc)
+            raise
+        with self.db.transaction() as session:
+            record(session, actor, _read_audit(action, target, result))
+        return result
+
     def read(
         self, actor: Actor, rtype: str, fhir_id: str, version: str | None = None
     ) -> EntryResult:
-        return self._read(self.interactions.read, actor.id, rtype, fhir_id, version)
+        action = "vread" if version is not None else "read"
+        return self._audited_read(
+            actor,
+            action,
+            f"{rtype}/{fhir_id}",
+            self.interactions.read,
+            actor.id,
+            rtype,
+            fhir_id,
+            version,
+        )
 
     def history(
         self, actor: Actor, rtype: str, fhir_id: str, before: int | None = None
     ) -> dict[str, Any]:
-        return self._read(self.interactions.history, actor.id, rtype, fhir_id, before)
+        return self._audited_read(
+            actor,
+            "history",
+            f"{rtype}/{fhir_id}",
+            self.interactions.history,
+            actor.id,
+            rtype,
+            fhir_id,
+            before,
+        )
 
     def search(self, actor: Actor, url: str) -> dict[str, Any]:
-        result = self._read(self.interactions.read_or_search, actor.id, url, "")
+        result = self._audited_read(
+            actor,
+            "search",
+            url.split("?")[0],
+            self.interactions.read_or_search,
+            actor.id,
+            url,
+            "",
+        )
         assert result.bundle is not None
         return result.bundle
 
@@ -291,8 +334,15 @@ class FhirService:
                 if e.method == "GET":
                     if budget is not None and size >= budget:
                         raise _response_full(budget)
-                    result = self._read(
-                        self.interactions.read_or_search, actor.id, e.url, e.request_expr
+                    target = e.url.split("?")[0]
+                    result = self._audited_read(
+                        actor,
+                        "search" if target.count("/") == 0 else "read",
+                        target,
+                        self.interactions.read_or_search,
+                        actor.id,
+                        e.url,
+                        e.request_expr,
                     )
                 else:
                     result = self._audited_write(actor, [e], "batch", validated=True)[0]
@@ -478,6 +528,41 @@ def _audit_of(r: EntryResult) -> AuditRecord:
         status_code=r.status,
         detail=f"version {r.version_id}" if r.version_id else None,
     )
+
+
+def _read_audit(action: str, target: str, result: Any) -> list[AuditRecord]:
+    """The audit rows of a successful read: one per resource returned (a search's matches and
+    includes; a history's versions are one row for the resource); a search that found nothing
+    still leaves one row, naming only the type."""
+    rtype, _, rid = target.partition("/")
+    if isinstance(result, EntryResult) and result.bundle is not None:
+        result = result.bundle
+    if isinstance(result, EntryResult):
+        return [
+            AuditRecord(
+                f"fhir.{action}",
+                "success",
+                result.resource_type or rtype,
+                result.fhir_id or rid.split("/")[0] or None,
+                200,
+                f"version {result.version_id}" if action == "vread" else None,
+            )
+        ]
+    entries = result.get("entry") or []
+    if action == "history":
+        return [
+            AuditRecord(
+                "fhir.history", "success", rtype, rid.split("/")[0], 200, f"{len(entries)} versions"
+            )
+        ]
+    seen: dict[tuple[str, str], None] = {}
+    for entry in entries:
+        resource = entry.get("resource") or {}
+        if resource.get("resourceType") and resource.get("id"):
+            seen[(resource["resourceType"], resource["id"])] = None
+    if not seen:
+        return [AuditRecord(f"fhir.{action}", "success", rtype or None, None, 200, "0 resources")]
+    return [AuditRecord(f"fhir.{action}", "success", t, i, 200) for t, i in seen]
 
 
 def _response_entry(r: EntryResult, prefer: Prefer) -> dict[str, Any]:

@@ -60,7 +60,10 @@ REJECTED = Counter(
 LOGIN_FAILURES = Counter(
     "mch_login_failures_total", "Staff sign-ins refused (wrong password, unknown, locked)"
 )
-LOCKOUTS = Counter("mch_login_lockouts_total", "Sign-in back-offs started by repeated failures (an address, a username or both)")
+LOCKOUTS = Counter(
+    "mch_login_lockouts_total",
+    "Sign-in back-offs started by repeated failures (an address, a username or both)",
+)
 
 _INGEST_ACTIONS = {"fhir.create", "fhir.update", "fhir.unchanged", "fhir.delete"}
 _PENDING = "mch_metrics_pending"

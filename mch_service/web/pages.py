@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mch_service.auth.dependencies import SESSION_COOKIE, current_staff
 from mch_service.errors import MchError, NotFound, TooManyRequests
+from mch_service.middleware import over_https
 from mch_service.web.i18n import LANG_COOKIE, labels, language
 
 router = APIRouter(include_in_schema=False)
@@ -29,8 +30,7 @@ def _secure(request: Request) -> bool:
     mode = request.app.state.settings.cookie_secure
     if mode != "auto":
         return mode == "always"
-    proto = request.headers.get("x-forwarded-proto", request.url.scheme)
-    return proto == "https"
+    return over_https(request.scope)
 
 
 def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:

@@ -92,6 +92,9 @@ ROUTES: dict[tuple[str, str], dict[str, object]] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,  # ready: role_headers takes the scheduler lease
     ("GET", "/metrics"): ADMIN_ONLY,  # or the scraper's MCH_METRICS_TOKEN (tests/ops)
+    # the API schema: open in development and test; signed-in staff only in production
+    # (tests/test_http_surface.py::test_openapi_is_for_signed_in_staff_in_production)
+    ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
     ("POST", "/logout"): PUBLIC,  # signs out whoever is signed in; redirects the rest
@@ -147,8 +150,8 @@ def _app_routes() -> set[tuple[str, str]]:
             stack.extend(route.original_router.routes)
         elif isinstance(route, APIRoute):
             out |= {(m, route.path) for m in route.methods - {"HEAD"}}
-        elif isinstance(route, Mount) or getattr(route, "path", "") == "/openapi.json":
-            continue  # /static (offline assets) and the OpenAPI schema: public, no data
+        elif isinstance(route, Mount):
+            continue  # /static (offline assets): public, no data
         else:
             raise AssertionError(f"unclassified route {route!r}")
     return out

@@ -14,8 +14,8 @@ from fhir_mappings import load_code_tables, load_views
 from mch_service.crypto import Crypto
 from mch_service.domain import models as m
 from mch_service.domain.extract import Extracted, Extractor, Source
-from tests.conftest import SHARED_DATA
 from tests.domain.fixtures import CANONICAL, RID, colour, patient, result
+from tests.shared_data import SHARED_DATA, require
 
 EXAMPLES = SHARED_DATA / "fhir-r4-examples"
 crypto = Crypto("golden-test-secret-0123456789abcdef0123456789")
@@ -53,6 +53,7 @@ def only(out: Extracted, table: type) -> dict[str, Any]:
 
 
 def example(name: str) -> dict[str, Any]:
+    require()  # the official examples are in the shared data
     return json.loads((EXAMPLES / f"{name}.json").read_text())  # type: ignore[no-any-return]
 
 

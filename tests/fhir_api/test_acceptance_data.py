@@ -10,12 +10,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import SHARED_DATA, SenderKey
+from tests.conftest import SenderKey
+from tests.shared_data import SHARED_DATA, needs_shared_data, params, read_json
 
 EXAMPLES = SHARED_DATA / "fhir-r4-examples"
 CASES_DIR = SHARED_DATA / "fhir-validator-cases"
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.glob("*.json") if p.name != "package.json")
-CASES = json.loads((CASES_DIR / "cases.json").read_text())
+CASES = read_json(CASES_DIR / "cases.json", [])
 INVALID = [c for c in CASES if c["structural_only_invalid"]]
 VALID = [
     c
@@ -28,12 +29,13 @@ VALID = [
 TRANSACTIONS = [p for p in EXAMPLE_FILES if json.loads(p.read_text()).get("type") == "transaction"]
 
 
+@needs_shared_data
 def test_the_shared_data_is_there() -> None:
     assert len(EXAMPLE_FILES) == 161
     assert len(INVALID) == 22
 
 
-@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", params(EXAMPLE_FILES, lambda p: p.stem))
 def test_every_official_example_is_accepted_and_stored(
     http: httpx.Client, sender: SenderKey, path: Path
 ) -> None:
@@ -48,7 +50,7 @@ def test_every_official_example_is_accepted_and_stored(
             assert stored[key] == value, key
 
 
-@pytest.mark.parametrize("case", VALID, ids=lambda c: c["name"])
+@pytest.mark.parametrize("case", params(VALID, lambda c: c["name"]))
 def test_base_valid_validator_cases_are_accepted(
     http: httpx.Client, sender: SenderKey, case: dict[str, Any]
 ) -> None:
@@ -66,7 +68,7 @@ def _expressions(outcome: dict[str, Any]) -> list[str]:
 NEEDS_EXAMPLE_URL_RULE = {"pat-example-extensions"}
 
 
-@pytest.mark.parametrize("case", INVALID, ids=lambda c: c["name"])
+@pytest.mark.parametrize("case", params(INVALID, lambda c: c["name"]))
 def test_structurally_invalid_cases_are_rejected_with_located_issues(
     http: httpx.Client, sender: SenderKey, case: dict[str, Any], services: Any
 ) -> None:
@@ -98,7 +100,7 @@ def test_structurally_invalid_cases_are_rejected_with_located_issues(
     assert search["total"] == 0
 
 
-@pytest.mark.parametrize("path", TRANSACTIONS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", params(TRANSACTIONS, lambda p: p.stem))
 def test_official_transaction_bundles(http: httpx.Client, sender: SenderKey, path: Path) -> None:
     bundle = json.loads(path.read_text())
     r = http.post("/fhir", json=bundle, headers=sender.headers)

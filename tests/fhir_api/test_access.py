@@ -70,10 +70,15 @@ def test_revoked_and_rotated_keys(
 def test_a_key_checked_while_its_revocation_commits_is_still_refused_after(
     http: httpx.Client, services: Services, sender: SenderKey
 ) -> None:
+    # $validate checks the key and writes nothing (a read would write its audit row, and wait
+    # on SQLite for this open write transaction)
     with services.db.transaction() as session:
         revoke_keys(session, sender.institution_id)
         # another request checks the key before the revocation is committed: still valid
-        assert http.get("/fhir/Patient", headers=sender.headers).status_code == 200
+        valid = http.post(
+            "/fhir/Patient/$validate", json={"resourceType": "Patient"}, headers=sender.headers
+        )
+        assert valid.status_code == 200
     # the commit makes this process forget what that request remembered
     assert http.get("/fhir/Patient", headers=sender.headers).status_code == 401
 
@@ -163,3 +168,93 @@ def test_writes_and_rejections_are_audited(
     ]
     assert {e.actor_id for e in events} == {sender.institution_id}
     assert events[0].target_id == "a1"
+
+
+def _read_events(services: Services) -> list[tuple[str | None, ...]]:
+    with services.db.reading() as session:
+        rows = session.execute(
+            select(
+                AuditEvent.actor_id,
+                AuditEvent.action,
+                AuditEvent.outcome,
+                AuditEvent.target_type,
+                AuditEvent.target_id,
+                AuditEvent.detail,
+            )
+            .where(
+                AuditEvent.action.in_(["fhir.read", "fhir.vread", "fhir.search", "fhir.history"])
+            )
+            .order_by(AuditEvent.id)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_sender_reads_searches_and_history_are_audited(
+    http: httpx.Client, services: Services, sender: SenderKey, other_sender: SenderKey
+) -> None:
+    """Who read which resource, as for staff reads: a read, a version read, a history, a
+    search (one row per resource it returned), a search in a batch, and a
+    refused read. The query (identifier values: personal data) is never in the audit."""
+    rid = "110101199001011234"
+    patient = {
+        "resourceType": "Patient",
+        "id": "m1",
+        "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": rid}],
+        "name": [{"text": "王秀英"}],
+    }
+    assert http.put("/fhir/Patient/m1", json=patient, headers=sender.headers).status_code == 201
+    obs = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": "Patient/m1"},
+    }
+    assert http.put("/fhir/Observation/o1", json=obs, headers=sender.headers).status_code == 201
+    obs2 = {**obs, "id": "o2"}
+    assert http.put("/fhir/Observation/o2", json=obs2, headers=sender.headers).status_code == 201
+    assert _read_events(services) == []
+
+    a = sender.institution_id
+    assert http.get("/fhir/Patient/m1", headers=sender.headers).status_code == 200
+    assert http.get("/fhir/Patient/m1/_history/1", headers=sender.headers).status_code == 200
+    assert http.get("/fhir/Patient/m1/_history", headers=sender.headers).status_code == 200
+    found = http.get(
+        "/fhir/Observation?patient=Patient/m1&_count=5",
+        headers=sender.headers,
+    )
+    assert found.json()["total"] == 2
+    assert (
+        http.get(
+            f"/fhir/Patient?identifier=urn:oid:2.16.156.10011.1.3|{rid}x", headers=sender.headers
+        ).json()["total"]
+        == 0
+    )
+    batch = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {
+                "request": {
+                    "method": "GET",
+                    "url": f"Patient?identifier=urn:oid:2.16.156.10011.1.3|{rid}",
+                }
+            }
+        ],
+    }
+    assert http.post("/fhir", json=batch, headers=sender.headers).status_code == 200
+    assert http.get("/fhir/Patient/m1", headers=other_sender.headers).status_code == 403
+    assert http.get("/fhir/Patient/nobody", headers=sender.headers).status_code == 404
+
+    events = _read_events(services)
+    assert events == [
+        (a, "fhir.read", "success", "Patient", "m1", None),
+        (a, "fhir.vread", "success", "Patient", "m1", "version 1"),
+        (a, "fhir.history", "success", "Patient", "m1", "1 versions"),
+        *sorted((a, "fhir.search", "success", "Observation", f"o{i}", None) for i in (1, 2)),
+        (a, "fhir.search", "success", "Patient", None, "0 resources"),
+        (a, "fhir.search", "success", "Patient", "m1", None),
+        (other_sender.institution_id, "fhir.read", "rejected", "Patient", "m1", "- [forbidden]"),
+        (a, "fhir.read", "rejected", "Patient", "nobody", "- [not-found]"),
+    ]
+    assert not any(rid in str(e) or "王" in str(e) for e in events)

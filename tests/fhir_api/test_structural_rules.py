@@ -18,14 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mch_service.fhir_api.structural_rules import StructuralIssue, check_structure
+from tests.shared_data import SHARED_DATA, needs_shared_data, params, read_json
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-CASES_DIR = DATA / "fhir-validator-cases"
-EXAMPLES_DIR = DATA / "fhir-r4-examples"
+CASES_DIR = SHARED_DATA / "fhir-validator-cases"
+EXAMPLES_DIR = SHARED_DATA / "fhir-r4-examples"
 
 CASES: dict[str, dict[str, Any]] = {
-    case["name"]: case
-    for case in json.loads((CASES_DIR / "cases.json").read_text(encoding="utf-8"))
+    case["name"]: case for case in read_json(CASES_DIR / "cases.json", [])
 }
 EXAMPLE_FILES = sorted(p for p in EXAMPLES_DIR.glob("*.json") if p.name != "package.json")
 
@@ -69,14 +68,11 @@ def _points_at(ours: str, theirs: str) -> bool:
     return ours == theirs or ours.startswith((theirs + ".", theirs + "["))
 
 
-def _case_param(name: str) -> Any:
-    return pytest.param(name, id=name)
-
-
 def _check_case(name: str, resource: Any) -> list[StructuralIssue]:
     return check_structure(resource, reject_example_urls=name in NEEDS_EXAMPLE_URL_RULE)
 
 
+@needs_shared_data
 def test_example_url_rule_is_a_setting() -> None:
     case = _load(CASES["pat-example-extensions"])
     assert check_structure(case) == []
@@ -99,13 +95,14 @@ def _only(issues: list[StructuralIssue]) -> StructuralIssue:
 # --- calibration against the reference validator -------------------------------------------
 
 
+@needs_shared_data
 def test_case_lists_match_the_data() -> None:
     """Guards the hard-coded list: every name exists and is marked structural-only invalid."""
     for name in MODEL_ACCEPTED_INVALID:
         assert CASES[name]["structural_only_invalid"] is True
 
 
-@pytest.mark.parametrize("name", [_case_param(n) for n in MODEL_ACCEPTED_INVALID])
+@pytest.mark.parametrize("name", params(MODEL_ACCEPTED_INVALID, lambda n: n))
 def test_rejects_what_the_models_accept_at_the_validators_location(name: str) -> None:
     case = CASES[name]
     issues = _check_case(name, _load(case))
@@ -116,7 +113,7 @@ def test_rejects_what_the_models_accept_at_the_validators_location(name: str) ->
 
 
 def _structural_cases() -> list[Any]:
-    return [_case_param(n) for n, c in CASES.items() if c["structural_only_invalid"]]
+    return params([n for n, c in CASES.items() if c["structural_only_invalid"]], lambda n: n)
 
 
 @pytest.mark.parametrize("name", _structural_cases())
@@ -140,17 +137,21 @@ def test_every_structural_only_invalid_case_is_rejected_by_models_or_rules(name:
 
 @pytest.mark.parametrize(
     "name",
-    [n for n, c in CASES.items() if c["base_valid"] and not c["depends_on_external_context"]],
+    params(
+        [n for n, c in CASES.items() if c["base_valid"] and not c["depends_on_external_context"]],
+        lambda n: n,
+    ),
 )
 def test_no_issue_on_valid_validator_cases(name: str) -> None:
     assert check_structure(_load(CASES[name])) == []
 
 
+@needs_shared_data
 def test_all_official_examples_are_present() -> None:
     assert len(EXAMPLE_FILES) == 161
 
 
-@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", params(EXAMPLE_FILES, lambda p: p.name))
 def test_no_issue_on_official_r4_examples(path: Path) -> None:
     assert check_structure(json.loads(path.read_text(encoding="utf-8"))) == []
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, insert, make_url, select
+from sqlalchemy import Integer, MetaData, insert, make_url, select, text
 
 import mch_service.models  # noqa: F401 (every table on Base.metadata)
 from mch_service.app import Services, build_services
@@ -84,6 +84,18 @@ def _copy_first_release_rows(source: str, target: str) -> None:
                 ]
                 if rows:
                     write.execute(insert(table), rows)
+                    if dst.dialect.name != "postgresql":
+                        continue
+                    for key in table.primary_key.columns:
+                        if isinstance(key.type, Integer):
+                            # rows came with their keys: the sequence follows (as pg_restore
+                            # does), or the next audit row takes key 1 again
+                            write.execute(
+                                text(
+                                    f"SELECT setval(pg_get_serial_sequence('{name}', "
+                                    f"'{key.name}'), (SELECT max({key.name}) FROM {name}))"
+                                )
+                            )
     finally:
         src.dispose()
         dst.dispose()
@@ -110,6 +122,12 @@ def test_upgrade_from_the_first_release_keeps_the_data(
     settings = services.settings.model_copy(update={"database_url": empty_database_url})
     upgraded = build_services(settings, Database(empty_database_url))
     try:
+        # pregnancy ids are an HMAC under a key each database draws (migration 0011): the copy
+        # takes the original's key, as an upgrade in place keeps its own
+        with services.db.reading() as session:
+            key = session.execute(text("SELECT key FROM pregnancy_id_key")).scalar_one()
+        with upgraded.db.transaction() as session:
+            session.execute(text("UPDATE pregnancy_id_key SET key = :k"), {"k": key})
         upgraded.domain.rebuild(upgraded.db, upgraded.store)
         upgraded.indicators.refresh(full=True)
         with upgraded.db.transaction() as session:
