@@ -257,16 +257,19 @@ def import_ndjson(
     with services.db.reading() as session:
         if session.scalar(select(Institution.id).where(Institution.id == institution)) is None:
             _fail(f"no institution {institution!r} (register it with 'institutions add')")
+    # one resource per line, at most MCH_MAX_RESOURCE_BYTES: a longer line is that line's
+    # error, skipped without being held whole (as for POST /fhir/$import)
+    cap = services.settings.max_resource_bytes
     total = 0
     for f in files:
         with f.open("rb") as fh:
-            total += sum(1 for line in fh if line.strip())
+            total += sum(1 for _ in iter_lines(str(f), fh, cap))
     actor = Actor("institution", institution, "cli")
 
     def lines():  # type: ignore[no-untyped-def]
         for f in files:
             with f.open("rb") as fh:
-                yield from iter_lines(str(f), fh)
+                yield from iter_lines(str(f), fh, cap)
 
     with Progress(
         TextColumn("importing"),

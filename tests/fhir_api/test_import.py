@@ -64,9 +64,12 @@ def _ndjson(tmp_path: Path) -> Path:
     return path
 
 
-def _cli(services: Services, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(
+    services: Services, *args: str, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
+        **(env_extra or {}),
         "MCH_DATABASE_URL": services.settings.database_url,
         "MCH_SECRET_KEY": TEST_SECRET,
         "MCH_ENV": "test",
@@ -110,6 +113,31 @@ def test_cli_import_reports_and_is_repeatable(
         2,
     )
     assert http.get("/fhir/Patient/p1", headers=sender.headers).json()["meta"]["versionId"] == ("2")
+
+
+def test_cli_import_refuses_a_line_over_the_resource_limit_and_goes_on(
+    services: Services, sender: SenderKey, http: httpx.Client, tmp_path: Path
+) -> None:
+    small = {"resourceType": "Patient", "id": "small", "gender": "female"}
+    big = {**small, "id": "big", "name": [{"text": "x" * 5000}]}
+    path = tmp_path / "capped.ndjson"
+    path.write_bytes(orjson.dumps(big) + b"\n" + orjson.dumps(small) + b"\n")
+    r = _cli(
+        services,
+        "import",
+        str(path),
+        "--institution",
+        sender.institution_id,
+        "--json",
+        env_extra={"MCH_MAX_RESOURCE_BYTES": "2000"},
+    )
+    assert r.returncode == 2, r.stderr
+    report = json.loads(r.stdout)
+    assert (report["lines"], report["created"], report["rejected"]) == (2, 1, 1)
+    assert report["errors"][0]["line"] == 1
+    assert "2000" in report["errors"][0]["reason"]
+    assert http.get("/fhir/Patient/big", headers=sender.headers).status_code == 404
+    assert http.get("/fhir/Patient/small", headers=sender.headers).status_code == 200
 
 
 def test_cli_import_needs_a_known_institution(services: Services, tmp_path: Path) -> None:
