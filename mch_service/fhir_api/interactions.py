@@ -46,6 +46,7 @@ from mch_service.store.service import Prepared, ResourceStore, WriteOp, WriteOut
 from mch_service.timeutil import utcnow
 
 MAX_ATTEMPTS = 6
+MAX_VERSION = 2**31 - 1  # version ids are 32-bit in the store
 _METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
 
 
@@ -124,6 +125,22 @@ class _Plan:
     result: EntryResult | None = None
 
 
+def check_id(fhir_id: str, expr: str | None) -> None:
+    """A resource id in a URL or a condition: R4's id shape, or a 400 before any look-up (an
+    id with a NUL would be a database error on PostgreSQL, one ending in a newline would break
+    the Location header of the answer)."""
+    if not ID_RE.fullmatch(fhir_id):
+        raise InvalidResource(
+            [
+                Issue(
+                    f"{fhir_id!r} is not a valid resource id (1-64 letters, digits, '-' or '.')",
+                    expr,
+                    "value",
+                )
+            ]
+        )
+
+
 def parse_url(raw: str, expr: str) -> _Url:
     path, _, query = raw.partition("?")
     parts = [p for p in path.strip("/").split("/") if p]
@@ -138,7 +155,7 @@ def parse_url(raw: str, expr: str) -> _Url:
         )
     url = _Url(parts[0], query=split_query(query))
     if len(parts) >= 2:
-        if not ID_RE.match(parts[1]):
+        if not ID_RE.fullmatch(parts[1]):
             raise InvalidResource(
                 [Issue(f"{parts[1]!r} is not a valid resource id", expr, "value")]
             )
@@ -174,6 +191,7 @@ def _condition(query: list[tuple[str, str]], expr: str) -> _Condition:
             else:
                 cond.tokens.append(Token(system, val))
         elif name == "_id":
+            check_id(value, expr)
             cond.ids.append(value)
         elif name not in ("_format",):
             raise InvalidResource(
@@ -801,6 +819,7 @@ class Interactions:
     def read(
         self, session: Session, inst: str, rtype: str, fhir_id: str, version: str | None = None
     ) -> EntryResult:
+        check_id(fhir_id, None)
         row = self.store.current(session, rtype, fhir_id)
         if row is None:
             raise NotFound(f"{rtype}/{fhir_id} does not exist")
@@ -810,7 +829,7 @@ class Interactions:
                 "only its own records"
             )
         if version is not None:
-            if not version.isdigit():
+            if not (version.isascii() and version.isdigit()) or int(version) > MAX_VERSION:
                 raise NotFound(f"{rtype}/{fhir_id} has no version {version!r}")
             stored = self.store.content_of(session, row, int(version))
             if stored is None:
@@ -831,6 +850,7 @@ class Interactions:
         )
 
     def history(self, session: Session, inst: str, rtype: str, fhir_id: str) -> dict[str, Any]:
+        check_id(fhir_id, None)
         base = self.base
         row = self.store.current(session, rtype, fhir_id)
         if row is None:

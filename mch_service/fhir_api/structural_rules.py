@@ -237,7 +237,7 @@ _CORE_EXTENSIONS: dict[str, tuple[frozenset[str] | None, str, str | None]] = {
 _NARRATIVE_LINK_EXTENSIONS = frozenset({_HL7_SD + "narrativeLink", _HL7_SD + "originalText"})
 
 
-_EXAMPLE_URL_RE = re.compile(r"^https?://(www\.)?example\.(org|com|net)(/|$)")
+_EXAMPLE_URL_RE = re.compile(r"https?://(www\.)?example\.(org|com|net)(/|\Z)")
 
 
 # --- entry point -------------------------------------------------------------------------------
