@@ -77,6 +77,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         settings.max_page_size,
         base=settings.canonical_base,
         reject_example_urls=settings.fhir_reject_example_urls,
+        reject_active_content=settings.fhir_reject_active_content,
     )
     domain = DomainService(
         Extractor(

@@ -252,6 +252,7 @@ class Interactions:
         max_count: int,
         base: str = "",
         reject_example_urls: bool = False,
+        reject_active_content: bool = True,
     ) -> None:
         self.store = store
         self.zone = zone
@@ -259,6 +260,7 @@ class Interactions:
         self.max_count = max_count
         self.base = base  # absolute base of fullUrls in the bundles we return
         self.reject_example_urls = reject_example_urls
+        self.reject_active_content = reject_active_content
 
     # -- entry point ---------------------------------------------------------------------
 
@@ -276,6 +278,7 @@ class Interactions:
                         e.root,
                         structure_checked=structure_checked,
                         reject_example_urls=self.reject_example_urls,
+                        reject_active_content=self.reject_active_content,
                     )
                 )
         if issues:

@@ -192,7 +192,10 @@ class FhirService:
         if isinstance(resource, dict) and resource.get("resourceType") == "Parameters":
             resource = _resource_parameter(resource)
         issues = validate_resource(
-            resource, rtype, reject_example_urls=self.interactions.reject_example_urls
+            resource,
+            rtype,
+            reject_example_urls=self.interactions.reject_example_urls,
+            reject_active_content=self.interactions.reject_active_content,
         )
         if not issues and isinstance(resource, dict) and resource.get("resourceType") != rtype:
             issues = [
@@ -247,7 +250,11 @@ class FhirService:
             strict = self.interactions.reject_example_urls
             envelope_issues = [
                 Issue(i.message, i.expression, i.code)
-                for i in check_structure(bundle, reject_example_urls=strict)
+                for i in check_structure(
+                    bundle,
+                    reject_example_urls=strict,
+                    reject_active_content=self.interactions.reject_active_content,
+                )
             ]
             envelope_issues += _envelope_issues(bundle, strict)
             entries = [_entry_of(i, e) for i, e in enumerate(raw_entries)]

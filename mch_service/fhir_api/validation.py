@@ -299,6 +299,7 @@ def validate_resource(
     *,
     structure_checked: bool = False,
     reject_example_urls: bool = False,
+    reject_active_content: bool = True,
 ) -> list[Issue]:
     """All problems with one resource (empty if it is valid). ``root`` is the expression of
     the resource itself, e.g. ``Bundle.entry[2].resource``; it defaults to its type.
@@ -322,7 +323,12 @@ def validate_resource(
         if structure_checked
         else [
             Issue(i.message, i.expression, i.code)
-            for i in check_structure(resource, root, reject_example_urls=reject_example_urls)
+            for i in check_structure(
+                resource,
+                root,
+                reject_example_urls=reject_example_urls,
+                reject_active_content=reject_active_content,
+            )
         ]
     )
     if issues:
