@@ -360,3 +360,35 @@ def test_an_id_ending_in_a_newline_is_not_stored(
     r = http.post("/fhir", json=bundle, headers=sender.headers)
     assert r.status_code == 400, r.text
     assert _stored(services) == 0
+
+
+# -- the staff API (found by the fuzz tests) ------------------------------------------------
+
+
+def _admin(services: Services, http: httpx.Client) -> dict[str, str]:
+    from mch_service.auth.permissions import system_principal
+
+    with services.db.transaction() as session:
+        services.accounts.add_user(
+            session, system_principal(), "nofive-admin", "admin", "Quiet-river-stone-2025!"
+        )
+    r = http.post(
+        "/api/v1/token", json={"username": "nofive-admin", "password": "Quiet-river-stone-2025!"}
+    )
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def test_staff_urls_with_control_characters_are_a_400(
+    http: httpx.Client, services: Services
+) -> None:
+    admin = _admin(services, http)
+    for url in ["/api/v1/cases/a%00b", "/api/v1/pregnancies/a%00b", "/api/v1/audit?actor=a%00"]:
+        r = http.get(url, headers=admin)
+        assert r.status_code == 400, (url, r.text)
+        assert r.json()["error"]["code"] == "invalid"
+
+
+def test_job_runs_with_a_negative_limit_are_a_400(http: httpx.Client, services: Services) -> None:
+    admin = _admin(services, http)
+    assert http.get("/api/v1/jobs?limit=-1", headers=admin).status_code == 400
+    assert http.get("/api/v1/jobs?limit=5", headers=admin).status_code == 200
