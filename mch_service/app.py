@@ -197,36 +197,65 @@ class AccessLog:
                 )
 
 
-class RefuseControlCharactersInUrl:
-    """A control character (NUL above all) in the URL of a staff-API call or page names
-    nothing here, and PostgreSQL refuses a NUL in a query outright (a 500): a 400 before
-    routing. The FHIR routes check each id and search parameter themselves, naming it in the
-    OperationOutcome."""
+class RefuseNul:
+    """Outside the FHIR routes: a control character in the URL, or a NUL in the body, of a
+    staff-API call or page is a 400 before routing. A NUL names nothing here and PostgreSQL
+    refuses it in any text (a 500 on a user's display name, a case note, a query); a URL's
+    other control characters are no part of any name or code either. The FHIR routes check
+    ids, search parameters and every string of a resource themselves, naming the element in
+    the OperationOutcome. Bodies here are small (the largest, a code table, is 5 MB)."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith("/fhir"):
-            query = unquote_to_bytes(scope.get("query_string") or b"")
-            if _URL_CONTROL.search(scope["path"]) or _URL_CONTROL_BYTES.search(query):
-                response = JSONResponse(
-                    {
-                        "error": {
-                            "code": "invalid",
-                            "message": "The URL contains a control character",
-                            "issues": [],
-                        }
-                    },
-                    400,
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["path"].startswith("/fhir"):
+            await self.app(scope, receive, send)
+            return
+        query = unquote_to_bytes(scope.get("query_string") or b"")
+        if _URL_CONTROL.search(scope["path"]) or _URL_CONTROL_BYTES.search(query):
+            await _refusal("The URL contains a control character")(scope, receive, send)
+            return
+        if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        chunks, first = [], None
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                first = message  # the client went away: let the app see it
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        ctype = dict(scope.get("headers") or ()).get(b"content-type", b"").lower()
+        form = ctype.startswith(b"application/x-www-form-urlencoded")
+        if b"\x00" in body or (
+            (b"%00" in body if form else b"\\u0000" in body) and _BODY_NUL.search(body)
+        ):
+            await _refusal("The body contains a NUL character")(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return first or {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _refusal(message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": "invalid", "message": message, "issues": []}}, 400)
 
 
 _URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _URL_CONTROL_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
+# %00 in a form; in JSON the escape \u0000, unless its backslash is itself escaped ("\\u0000")
+_BODY_NUL = re.compile(rb"%00|(?<!\\)(?:\\\\)*\\u0000")
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -274,7 +303,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.capability = capability_statement(settings)
 
     app.add_middleware(AccessLog)
-    app.add_middleware(RefuseControlCharactersInUrl)
+    app.add_middleware(RefuseNul)
 
     @app.exception_handler(MchError)
     async def _mch_error(request: Request, exc: MchError) -> Response:
