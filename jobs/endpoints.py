@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from jobs.runner import job_names, recent_runs, run_job
@@ -20,14 +20,18 @@ router = APIRouter(prefix="/api/v1", tags=["jobs"])
 
 @router.get("/jobs")
 async def jobs(
-    request: Request, principal: CurrentStaff, job: str | None = None, limit: int = 50
+    request: Request,
+    principal: CurrentStaff,
+    job: str | None = None,
+    # bounded here: a negative LIMIT is a database error on PostgreSQL (found by fuzzing)
+    limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, Any]:
     principal.require(Permission.RUN_JOBS)
     services = request.app.state.services
 
     def _read() -> dict[str, Any]:
         with services.db.reading() as session:
-            runs = recent_runs(session, job, min(limit, 500))
+            runs = recent_runs(session, job, limit)
         return {
             "jobs": job_names(),
             "schedules": services.settings.job_schedules,

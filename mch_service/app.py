@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Request
@@ -86,6 +88,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         base=settings.canonical_base,
         reject_example_urls=settings.fhir_reject_example_urls,
         max_page_bytes=settings.max_page_bytes,
+        reject_active_content=settings.fhir_reject_active_content,
     )
     domain = DomainService(
         Extractor(
@@ -281,6 +284,67 @@ class BodyLimit:
         await _render(request, exc)(scope, no_body, send)
 
 
+class RefuseNul:
+    """Outside the FHIR routes: a control character in the URL, or a NUL in the body, of a
+    staff-API call or page is a 400 before routing. A NUL names nothing here and PostgreSQL
+    refuses it in any text (a 500 on a user's display name, a case note, a query); a URL's
+    other control characters are no part of any name or code either. The FHIR routes check
+    ids, search parameters and every string of a resource themselves, naming the element in
+    the OperationOutcome. Bodies here are small (the largest, a code table, is 5 MB)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/fhir"):
+            await self.app(scope, receive, send)
+            return
+        query = unquote_to_bytes(scope.get("query_string") or b"")
+        if _URL_CONTROL.search(scope["path"]) or _URL_CONTROL_BYTES.search(query):
+            await _refusal("The URL contains a control character")(scope, receive, send)
+            return
+        if scope["method"] not in ("POST", "PUT", "PATCH", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        chunks, first = [], None
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                first = message  # the client went away: let the app see it
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        ctype = dict(scope.get("headers") or ()).get(b"content-type", b"").lower()
+        form = ctype.startswith(b"application/x-www-form-urlencoded")
+        if b"\x00" in body or (
+            (b"%00" in body if form else b"\\u0000" in body) and _BODY_NUL.search(body)
+        ):
+            await _refusal("The body contains a NUL character")(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return first or {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _refusal(message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": "invalid", "message": message, "issues": []}}, 400)
+
+
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_URL_CONTROL_BYTES = re.compile(rb"[\x00-\x1f\x7f]")
+# %00 in a form; in JSON the escape \u0000, unless its backslash is itself escaped ("\\u0000")
+_BODY_NUL = re.compile(rb"%00|(?<!\\)(?:\\\\)*\\u0000")
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
     services = services or build_services(settings)
@@ -330,6 +394,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     app.state.capability = capability_statement(settings)
 
+    # outermost last: metrics see everything; the body limit bounds what RefuseNul reads
+    app.add_middleware(RefuseNul)
     app.add_middleware(BodyLimit)
     app.add_middleware(MetricsMiddleware)
 

@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     # (example.org/.com/.net) are refused. Off by default because the official R4 examples use
     # them; a site whose feeds are past testing turns it on.
     fhir_reject_example_urls: bool = False
+    # The reference validator's security check: a FHIR string holding HTML active content
+    # (script/iframe/... elements, on* event handlers, javascript: URLs) is refused with an
+    # OperationOutcome naming the element. On: staff pages show these strings. (The narrative
+    # is refused such content by R4's txt-1 whatever this says.)
+    fhir_reject_active_content: bool = True
 
     # Staff sign-in. A browser session ends after this much inactivity, or at the latest after
     # session_max_hours; a bearer token (POST /api/v1/token) lives token_hours.

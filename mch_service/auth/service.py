@@ -35,7 +35,7 @@ from mch_service.errors import (
 )
 from mch_service.timeutil import to_utc, utcnow
 
-_USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
+_USERNAME = re.compile(r"[A-Za-z0-9_.\-]{3,64}")  # fullmatch: `$` lets "name\n" by
 # Only write last_seen when it moved by this much: a busy page must not write on every request.
 _TOUCH_EVERY = timedelta(seconds=60)
 _BUSY = "Too many sign-ins at this moment; try again in a second"
@@ -111,7 +111,7 @@ class StaffAccounts:
         display_name: str = "",
     ) -> UserView:
         by.require(Permission.MANAGE_USERS)
-        if not _USERNAME.match(username):
+        if not _USERNAME.fullmatch(username):
             raise _bad("Username: 3-64 letters, digits, '.', '_' or '-'", "username")
         try:
             role_ = Role(role)

@@ -21,7 +21,7 @@ from mch_service.auth.service import actor_of
 from mch_service.errors import Conflict, InvalidResource, Issue, NotFound, TooLarge
 
 router = APIRouter(prefix="/api/v1/code-tables", tags=["code tables"])
-_NAME = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+_NAME = re.compile(r"[A-Za-z0-9_\-]{1,64}")  # fullmatch: `$` lets "name\n" by
 MAX_BYTES = 5 * 1024 * 1024
 
 
@@ -48,7 +48,7 @@ async def put_table(name: str, request: Request, principal: CurrentStaff) -> dic
     """Add or replace the site's table NAME.csv (text/csv). It is checked with the others
     before it is saved; a bad file names its line and problem and changes nothing."""
     principal.require(Permission.MANAGE_CODE_TABLES)
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise InvalidResource([Issue("Name: letters, digits, '-' or '_'", "name", "value")])
     body = await request.body()
     if len(body) > MAX_BYTES:
@@ -79,7 +79,7 @@ async def put_table(name: str, request: Request, principal: CurrentStaff) -> dic
 async def delete_table(name: str, request: Request, principal: CurrentStaff) -> Response:
     principal.require(Permission.MANAGE_CODE_TABLES)
     path = _folder(request) / f"{name}.csv"
-    if not _NAME.match(name) or not path.exists():
+    if not _NAME.fullmatch(name) or not path.exists():
         raise NotFound(f"No site code table {name}")
     path.unlink()
     await run_in_threadpool(

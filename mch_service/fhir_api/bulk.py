@@ -8,6 +8,7 @@ retried line by line, so one bad line never holds back the others.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +22,10 @@ from mch_service.fhir_api.interactions import Entry
 from mch_service.fhir_api.service import FhirService
 
 CHUNK = 200
+log = logging.getLogger(__name__)
+# A line that trips a fault of ours is reported like a bad line (the guide promises one line
+# never stops the others); the fault is logged by type, never with the content.
+INTERNAL_ERROR = "internal error on this line; it has been logged and the line was not stored"
 
 
 @dataclass
@@ -160,12 +165,16 @@ def run_import(
         entries = [e for _, _, e in chunk]
         try:
             _count(report, fhir.write_entries(actor, entries, "import"))
-        except MchError:
+        except Exception:  # noqa: BLE001 - the chunk rolled back; find the culprit(s)
             for source, line, entry in chunk:  # find the culprit(s), keep the rest
                 try:
                     _count(report, fhir.write_entries(actor, [entry], "import"))
                 except MchError as exc:
                     report.rejected.append(Rejection(source, line, _reason(exc, entry.resource)))
+                except Exception as exc:  # noqa: BLE001
+                    name = type(exc).__name__
+                    log.error("unexpected %s importing %s line %d", name, source, line)
+                    report.rejected.append(Rejection(source, line, INTERNAL_ERROR))
         if progress:
             progress(len(chunk))
         chunk.clear()
@@ -196,6 +205,12 @@ def run_import(
             continue
         except MchError as exc:
             report.rejected.append(Rejection(source, line, _reason(exc, resource)))
+            if progress:
+                progress(1)
+            continue
+        except Exception as exc:  # noqa: BLE001 - see INTERNAL_ERROR
+            log.error("unexpected %s validating %s line %d", type(exc).__name__, source, line)
+            report.rejected.append(Rejection(source, line, INTERNAL_ERROR))
             if progress:
                 progress(1)
             continue

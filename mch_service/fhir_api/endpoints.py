@@ -226,9 +226,6 @@ async def validate(rtype: str, request: Request, actor: SenderDep) -> Response:
     check_accept(request)
     _check_type(rtype)
     body = await read_body(request, one_resource=True)
-    if isinstance(body, dict) and body.get("resourceType") == "Parameters":
-        params = [p for p in body.get("parameter") or [] if p.get("name") == "resource"]
-        body = params[0].get("resource") if params else None
     return fhir_response(await run_in_threadpool(_fhir(request).validate, rtype, body))
 
 

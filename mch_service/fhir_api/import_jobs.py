@@ -128,6 +128,12 @@ class ImportJobs:
             path.unlink(missing_ok=True)
 
     def status(self, actor: Actor, job_id: str) -> dict[str, Any]:
+        try:
+            # Job ids are UUIDs we issued; anything else (a NUL would be a database error on
+            # PostgreSQL) names no job.
+            uuid.UUID(job_id)
+        except ValueError:
+            raise NotFound(f"No import job {job_id!r}") from None
         with self.db.reading() as session:
             job = session.get(ImportJob, job_id)
             # Another sender's job is reported as missing: its existence is not theirs to know.

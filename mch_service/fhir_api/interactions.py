@@ -46,6 +46,7 @@ from mch_service.store.service import Prepared, ResourceStore, WriteOp, WriteOut
 from mch_service.timeutil import utcnow
 
 MAX_ATTEMPTS = 6
+MAX_VERSION = 2**31 - 1  # version ids are 32-bit in the store
 _METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "GET": 3}
 
 
@@ -128,6 +129,22 @@ class _Plan:
     alias_of: _Plan | None = None
 
 
+def check_id(fhir_id: str, expr: str | None) -> None:
+    """A resource id in a URL or a condition: R4's id shape, or a 400 before any look-up (an
+    id with a NUL would be a database error on PostgreSQL, one ending in a newline would break
+    the Location header of the answer)."""
+    if not ID_RE.fullmatch(fhir_id):
+        raise InvalidResource(
+            [
+                Issue(
+                    f"{fhir_id!r} is not a valid resource id (1-64 letters, digits, '-' or '.')",
+                    expr,
+                    "value",
+                )
+            ]
+        )
+
+
 def parse_url(raw: str, expr: str) -> _Url:
     path, _, query = raw.partition("?")
     parts = [p for p in path.strip("/").split("/") if p]
@@ -142,7 +159,7 @@ def parse_url(raw: str, expr: str) -> _Url:
         )
     url = _Url(parts[0], query=split_query(query))
     if len(parts) >= 2:
-        if not ID_RE.match(parts[1]):
+        if not ID_RE.fullmatch(parts[1]):
             raise InvalidResource(
                 [Issue(f"{parts[1]!r} is not a valid resource id", expr, "value")]
             )
@@ -178,6 +195,7 @@ def _condition(query: list[tuple[str, str]], expr: str) -> _Condition:
             else:
                 cond.tokens.append(Token(system, val))
         elif name == "_id":
+            check_id(value, expr)
             cond.ids.append(value)
         elif name not in ("_format",):
             raise InvalidResource(
@@ -264,6 +282,7 @@ class Interactions:
         base: str = "",
         reject_example_urls: bool = False,
         max_page_bytes: int | None = None,
+        reject_active_content: bool = True,
     ) -> None:
         self.max_page_bytes = max_page_bytes
         self.store = store
@@ -272,6 +291,7 @@ class Interactions:
         self.max_count = max_count
         self.base = base  # absolute base of fullUrls in the bundles we return
         self.reject_example_urls = reject_example_urls
+        self.reject_active_content = reject_active_content
 
     # -- entry point ---------------------------------------------------------------------
 
@@ -289,6 +309,7 @@ class Interactions:
                         e.root,
                         structure_checked=structure_checked,
                         reject_example_urls=self.reject_example_urls,
+                        reject_active_content=self.reject_active_content,
                     )
                 )
         if issues:
@@ -914,13 +935,14 @@ class Interactions:
     def read(
         self, session: Session, inst: str, rtype: str, fhir_id: str, version: str | None = None
     ) -> EntryResult:
+        check_id(fhir_id, None)
         # Ids are scoped per sender: another sender's record is not found, the same answer
         # as for an id nobody used, so reads cannot probe which ids exist.
         row = self.store.current(session, inst, rtype, fhir_id)
         if row is None:
             raise NotFound(f"{rtype}/{fhir_id} does not exist")
         if version is not None:
-            if not version.isdigit():
+            if not (version.isascii() and version.isdigit()) or int(version) > MAX_VERSION:
                 raise NotFound(f"{rtype}/{fhir_id} has no version {version!r}")
             stored = self.store.content_of(session, row, int(version))
             if stored is None:
@@ -945,6 +967,7 @@ class Interactions:
     ) -> dict[str, Any]:
         """Newest first, one page: at most max_count versions and max_page_bytes of content;
         a 'next' link (?_cursor=<version>) gives the older ones."""
+        check_id(fhir_id, None)
         base = self.base
         row = self.store.current(session, inst, rtype, fhir_id)
         if row is None:

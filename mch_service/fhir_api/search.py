@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -11,6 +12,7 @@ from sqlalchemy import not_
 from sqlalchemy.sql import ColumnElement
 
 from mch_service.errors import InvalidResource, Issue
+from mch_service.fhir_api.validation import ID_RE
 from mch_service.store.indexing import DATE_ELEMENTS, Token, date_range
 from mch_service.store.models import FhirResource
 from mch_service.store.repository import SearchQuery
@@ -21,6 +23,12 @@ COMMON_PARAMS = ("_id", "identifier", "patient", "subject", "_lastUpdated")
 CONTROL_PARAMS = ("_count", "_cursor")
 IGNORED_PARAMS = ("_format", "_pretty", "_total")
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
+# The store's keys are 64-bit: a larger cursor is none we handed out (and would overflow the
+# database's integer, a 500 rather than a 400).
+MAX_CURSOR = 2**63 - 1
+# What `patient` and `subject` can match: the store indexes references as 'Type/id'.
+_TARGET_RE = re.compile(r"[A-Z][A-Za-z]+/[A-Za-z0-9\-\.]{1,64}")
+_CONTROL_CHAR = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def supported_params(resource_type: str) -> tuple[str, ...]:
@@ -33,6 +41,11 @@ class ParsedSearch:
     count: int
     cursor: int | None
     echo: list[tuple[str, str]]  # the parameters used, for the self/next links
+
+
+def _whole_number(raw: str) -> bool:
+    # str.isdigit() is also true of '²' and other scripts' digits, which int() refuses
+    return raw.isascii() and raw.isdigit()
 
 
 def parse_token(raw: str) -> tuple[str | None, str]:
@@ -96,14 +109,19 @@ def parse_search(
         base = name.split(":", 1)[0]
         if base in IGNORED_PARAMS:
             continue
+        if _CONTROL_CHAR.search(raw):
+            # No stored value holds one (PostgreSQL refuses NUL outright): say so, precisely.
+            raise InvalidResource(
+                [Issue(f"Search parameter {name!r} contains a control character", name, "value")]
+            )
         if base == "_count":
-            if not raw.isdigit():
+            if not _whole_number(raw):
                 raise InvalidResource([Issue("_count must be a whole number", "_count", "value")])
             count = min(int(raw), max_count)
             echo.append((name, str(count)))
             continue
         if base == "_cursor":
-            if not raw.isdigit():
+            if not _whole_number(raw) or int(raw) > MAX_CURSOR:
                 raise InvalidResource(
                     [Issue("_cursor is not valid; follow the 'next' link", "_cursor", "value")]
                 )
@@ -124,6 +142,11 @@ def parse_search(
         echo.append((name, raw))
         values = [v for v in raw.split(",") if v]
         if base == "_id":
+            bad = [v for v in values if not ID_RE.fullmatch(v)]
+            if bad:
+                raise InvalidResource(
+                    [Issue(f"_id {bad[0]!r} is not a valid resource id", name, "value")]
+                )
             q.ids = (q.ids or []) + values if q.ids is not None else values
         elif base == "identifier":
             tokens, plain = [], []
@@ -139,6 +162,17 @@ def parse_search(
             targets = [
                 v if "/" in v else f"Patient/{v}" if base == "patient" else v for v in values
             ]
+            bad = [t for t in targets if not _TARGET_RE.fullmatch(t)]
+            if bad:
+                raise InvalidResource(
+                    [
+                        Issue(
+                            f"{name}={bad[0]!r}: expected a resource id or 'Type/id'",
+                            name,
+                            "value",
+                        )
+                    ]
+                )
             names = ("subject", "patient") if base == "patient" else ("subject",)
             q.references = (q.references or []) + [(names, targets)]
         elif base == "date":

@@ -4,6 +4,7 @@ its own (the rejected work rolled back; its audit row must not)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,11 +22,18 @@ from mch_service.fhir_api.fhir_models import Bundle, BundleEntry
 from mch_service.fhir_api.interactions import Entry, EntryResult, Interactions
 from mch_service.fhir_api.outcomes import information, operation_outcome, outcome_for_error
 from mch_service.fhir_api.structural_rules import check_structure
-from mch_service.fhir_api.validation import model_input, pydantic_issues, validate_resource
+from mch_service.fhir_api.validation import (
+    ID_RE,
+    model_input,
+    pydantic_issues,
+    validate_resource,
+)
 from mch_service.timeutil import utcnow
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _STATUS_TEXT = {200: "200 OK", 201: "201 Created", 204: "204 No Content"}
 
 
@@ -118,6 +126,11 @@ class FhirService:
         self, actor: Actor, action: str, target: str | None, exc: MchError
     ) -> None:
         rtype, _, rid = (target or "").partition("?")[0].partition("/")
+        rid = rid.split("/")[0]
+        # The rejected id may be why it was rejected (a NUL, which PostgreSQL refuses even in
+        # the audit row): only a well-formed id is kept.
+        if rid and not ID_RE.fullmatch(rid):
+            rid = "(invalid id)"
         with self.db.transaction() as session:
             record(
                 session,
@@ -127,12 +140,15 @@ class FhirService:
                         action=f"fhir.{action}",
                         outcome="rejected",
                         target_type=rtype or None,
-                        target_id=(rid.split("/")[0] or None) if rid else None,
+                        target_id=rid or None,
                         status_code=exc.status_code,
                         # Where and what kind, not the messages: those may quote content
                         # (personal data), and the audit log must never hold any.
-                        detail="; ".join(
-                            f"{i.expression or '-'} [{i.code}]" for i in exc.all_issues()
+                        detail=_CONTROL.sub(
+                            "?",
+                            "; ".join(
+                                f"{i.expression or '-'} [{i.code}]" for i in exc.all_issues()
+                            ),
                         )[:2000],
                     )
                 ],
@@ -222,9 +238,15 @@ class FhirService:
         return result.bundle
 
     def validate(self, rtype: str, resource: Any) -> dict[str, Any]:
-        """$validate: the same checks as a write, nothing stored."""
+        """$validate: the same checks as a write, nothing stored. The body is the resource, or
+        a Parameters resource whose parameter 'resource' holds it."""
+        if isinstance(resource, dict) and resource.get("resourceType") == "Parameters":
+            resource = _resource_parameter(resource)
         issues = validate_resource(
-            resource, rtype, reject_example_urls=self.interactions.reject_example_urls
+            resource,
+            rtype,
+            reject_example_urls=self.interactions.reject_example_urls,
+            reject_active_content=self.interactions.reject_active_content,
         )
         if not issues and isinstance(resource, dict) and resource.get("resourceType") != rtype:
             issues = [
@@ -294,7 +316,11 @@ class FhirService:
             strict = self.interactions.reject_example_urls
             envelope_issues = [
                 Issue(i.message, i.expression, i.code)
-                for i in check_structure(bundle, reject_example_urls=strict)
+                for i in check_structure(
+                    bundle,
+                    reject_example_urls=strict,
+                    reject_active_content=self.interactions.reject_active_content,
+                )
             ]
             envelope_issues += _envelope_issues(bundle, strict)
             envelope_issues += _size_issues(raw_entries, self.max_resource_bytes)
@@ -365,6 +391,29 @@ class FhirService:
                         }
                     }
                 )
+            except Exception as exc:  # noqa: BLE001 - see below
+                # A fault of ours in one entry (its own transaction rolled back) must not
+                # turn the whole answer into a 500: the entries before it are committed, and
+                # the sender has to learn which. Logged by type only (content is personal data).
+                log.error("unexpected %s in batch entry %s", type(exc).__name__, e.index)
+                out.append(
+                    {
+                        "response": {
+                            "status": "500",
+                            "outcome": operation_outcome(
+                                [
+                                    Issue(
+                                        "Internal error on this entry; it has been logged and "
+                                        "nothing of it was stored",
+                                        e.request_expr,
+                                        "exception",
+                                        "fatal",
+                                    )
+                                ]
+                            ),
+                        }
+                    }
+                )
         return {"resourceType": "Bundle", "type": "batch-response", "entry": out}
 
 
@@ -398,6 +447,28 @@ def _size_issues(entries: list[Any], limit: int | None) -> list[Issue]:
                 )
             )
     return issues
+def _resource_parameter(parameters: dict[str, Any]) -> Any:
+    items = parameters.get("parameter")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise InvalidResource(
+            [Issue("Parameters.parameter must be an array", "Parameters.parameter", "structure")]
+        )
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidResource(
+                [
+                    Issue(
+                        "Each parameter must be an object with a name",
+                        f"Parameters.parameter[{i}]",
+                        "structure",
+                    )
+                ]
+            )
+        if item.get("name") == "resource":
+            return item.get("resource")
+    return None
 
 
 def _entry_index(expression: str | None) -> int | None:

@@ -237,14 +237,18 @@ _CORE_EXTENSIONS: dict[str, tuple[frozenset[str] | None, str, str | None]] = {
 _NARRATIVE_LINK_EXTENSIONS = frozenset({_HL7_SD + "narrativeLink", _HL7_SD + "originalText"})
 
 
-_EXAMPLE_URL_RE = re.compile(r"^https?://(www\.)?example\.(org|com|net)(/|$)")
+_EXAMPLE_URL_RE = re.compile(r"https?://(www\.)?example\.(org|com|net)(/|\Z)")
 
 
 # --- entry point -------------------------------------------------------------------------------
 
 
 def check_structure(
-    resource: dict[str, Any], root: str | None = None, *, reject_example_urls: bool = False
+    resource: dict[str, Any],
+    root: str | None = None,
+    *,
+    reject_example_urls: bool = False,
+    reject_active_content: bool = True,
 ) -> list[StructuralIssue]:
     """Base-R4 structural problems in a parsed FHIR JSON resource; [] if there are none.
 
@@ -255,6 +259,11 @@ def check_structure(
 
     ``root`` defaults to ``resource['resourceType']``; every expression is prefixed with it.
     Nested resources (contained, Bundle entries, ...) are checked too, with their path.
+
+    ``reject_active_content`` applies the reference validator's security check: a string with
+    HTML active content (script, iframe, ... elements, on* event-handler attributes,
+    javascript: URLs) is refused (``MCH_FHIR_REJECT_ACTIVE_CONTENT``, on by default: these
+    strings are shown in staff pages). The narrative is txt-1's, checked either way.
     """
     if root is None:
         rtype = resource.get("resourceType") if isinstance(resource, dict) else None
@@ -275,7 +284,74 @@ def check_structure(
         serialised = b""
     if _may_hold_control_characters(serialised) and _CONTROL_ESCAPE.search(serialised):
         _control_characters(resource, root, checker)
+    if reject_active_content and _may_hold_active_content(serialised):
+        _active_content(resource, root, checker)
     return checker.issues
+
+
+# HTML active content, after the reference validator's security checks (its "securityChecks"
+# mode refuses any string that looks like HTML, and in narrative xhtml any element or
+# attribute outside the safe list: script, iframe, on* handlers, ...). We refuse what runs:
+# elements that load or run code, event-handler attributes, script URLs; plain text with a
+# "<" ("Hb < 110") is fine. The narrative (Narrative.div, R4's only xhtml element) is left to
+# txt-1 above, which parses it and refuses the same things (and more) whatever this setting
+# says: it is base R4, not a site's choice.
+_ACTIVE_CONTENT = re.compile(
+    r"<\s*(?:script|iframe|frame|frameset|object|embed|applet|base|meta)\b"
+    r"|<[a-z][^>]*?[\s/\"']on[a-z]+\s*="
+    r"|(?:java|vb)script\s*:",
+    re.IGNORECASE,
+)
+# The same on the serialised resource, lower-cased, where a string's whitespace is written \n, \r
+# or \t: a few searches of the whole resource, each led by a literal (which the regex engine
+# finds fast), and only if one finds something is the resource walked to name the element. A
+# candidate that turns out harmless ("condition=", a URL's "?version=") costs a walk, no issue.
+_WS = rb"(?:\s|\\[nrt])*"
+_TAG_JSON = re.compile(
+    rb"<" + _WS + rb"(?:script|iframe|frame|frameset|object|embed|applet|base|meta)\b"
+)
+_HANDLER_JSON = re.compile(rb"on[a-z]+" + _WS + rb"=")
+_SCHEME_JSON = re.compile(rb"script" + _WS + rb":")
+
+
+def _may_hold_active_content(serialised: bytes) -> bool:
+    low = serialised.lower()
+    if b"<" in low:
+        if _TAG_JSON.search(low):
+            return True
+        for m in _HANDLER_JSON.finditer(low):
+            i = m.start()
+            if low[i - 1 : i] in (b" ", b"/", b'"', b"'") or low[i - 2 : i] in (
+                b"\\n",
+                b"\\r",
+                b"\\t",
+            ):
+                return True
+    if b"script" in low:
+        for m in _SCHEME_JSON.finditer(low):
+            i = m.start()
+            if low[i - 4 : i] == b"java" or low[i - 2 : i] == b"vb":
+                return True
+    return False
+
+
+def _active_content(node: Any, path: str, checker: _Checker) -> None:
+    if isinstance(node, str):
+        m = _ACTIVE_CONTENT.search(node)
+        if m:
+            checker.add(
+                path,
+                f"The text holds HTML active content ({m.group(0)[:40]!r}); scripts, frames, "
+                "event handlers and javascript: URLs are not accepted in any FHIR string",
+                "security",
+            )
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key != "resourceType" and key != "div":  # div: txt-1
+                _active_content(value, f"{path}.{_name(key)}", checker)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            _active_content(item, f"{path}[{i}]", checker)
 
 
 # R4 strings "SHALL NOT contain Unicode character points below 32, except for u0009

@@ -20,14 +20,16 @@ from mch_service.fhir_api.fhir_models import get_fhir_model_class
 from mch_service.fhir_api.resource_types import R4_ONLY_TYPES, R4_RESOURCE_TYPES
 from mch_service.fhir_api.structural_rules import check_structure
 
-ID_RE = re.compile(r"^[A-Za-z0-9\-\.]{1,64}$")
+# Use these with fullmatch: `$` also matches before a final newline, and an id "a\n" stored
+# that way breaks the Location header of every answer about it.
+ID_RE = re.compile(r"[A-Za-z0-9\-\.]{1,64}")
 _RELATIVE_REF = re.compile(
-    r"^(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-\.]{1,64})(?:/_history/[A-Za-z0-9\-\.]{1,64})?$"
+    r"(?P<type>[A-Z][A-Za-z]+)/(?P<id>[A-Za-z0-9\-\.]{1,64})(?:/_history/[A-Za-z0-9\-\.]{1,64})?"
 )
 _UUID_REF = re.compile(
-    r"^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
-_CONDITIONAL_REF = re.compile(r"^(?P<type>[A-Z][A-Za-z]+)\?(?P<query>.+)$")
+_CONDITIONAL_REF = re.compile(r"(?P<type>[A-Z][A-Za-z]+)\?(?P<query>.+)")
 
 
 def parse_json(body: bytes) -> Any:
@@ -138,14 +140,14 @@ def reference_kind(ref: str) -> str | None:
     """literal | contained | absolute | uuid | conditional | None (malformed)."""
     if ref.startswith("#"):
         return "contained"
-    if _UUID_REF.match(ref):
+    if _UUID_REF.fullmatch(ref):
         return "uuid"
     if ref.startswith(("http://", "https://", "urn:oid:")):
         return "absolute"
-    m = _RELATIVE_REF.match(ref)
+    m = _RELATIVE_REF.fullmatch(ref)
     if m:
         return "literal" if m["type"] in R4_RESOURCE_TYPES else None
-    m = _CONDITIONAL_REF.match(ref)
+    m = _CONDITIONAL_REF.fullmatch(ref)
     if m and m["type"] in R4_RESOURCE_TYPES:
         return "conditional"
     return None
@@ -175,7 +177,7 @@ def _reference_issues(resource: dict[str, Any], root: str) -> list[Issue]:
 # it, and INTERFACE.md says such times are local (Asia/Shanghai). They are accepted and stored
 # as sent; the models check a copy with an offset added.
 _LOCAL_TIME = re.compile(rb'"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?"')
-_LOCAL_TIME_STR = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?$")
+_LOCAL_TIME_STR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?")
 
 
 def _with_offsets(node: Any) -> Any:
@@ -183,7 +185,7 @@ def _with_offsets(node: Any) -> Any:
         return {k: _with_offsets(v) for k, v in node.items()}
     if isinstance(node, list):
         return [_with_offsets(v) for v in node]
-    if isinstance(node, str) and _LOCAL_TIME_STR.match(node):
+    if isinstance(node, str) and _LOCAL_TIME_STR.fullmatch(node):
         return node + "Z"
     return node
 
@@ -297,6 +299,7 @@ def validate_resource(
     *,
     structure_checked: bool = False,
     reject_example_urls: bool = False,
+    reject_active_content: bool = True,
 ) -> list[Issue]:
     """All problems with one resource (empty if it is valid). ``root`` is the expression of
     the resource itself, e.g. ``Bundle.entry[2].resource``; it defaults to its type.
@@ -320,7 +323,12 @@ def validate_resource(
         if structure_checked
         else [
             Issue(i.message, i.expression, i.code)
-            for i in check_structure(resource, root, reject_example_urls=reject_example_urls)
+            for i in check_structure(
+                resource,
+                root,
+                reject_example_urls=reject_example_urls,
+                reject_active_content=reject_active_content,
+            )
         ]
     )
     if issues:

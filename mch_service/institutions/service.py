@@ -15,7 +15,7 @@ from mch_service.errors import Conflict, MchError, NotFound, Unauthorized
 from mch_service.institutions.models import Institution, InstitutionApiKey
 from mch_service.timeutil import utcnow
 
-_ID_PATTERN = re.compile(r"^[A-Za-z0-9\-\.]{1,64}$")
+_ID_PATTERN = re.compile(r"[A-Za-z0-9\-\.]{1,64}")  # fullmatch: `$` lets "id\n" by
 KEY_PREFIX = "mch_"
 
 
@@ -52,7 +52,7 @@ def _issue(session: Session, institution_id: str) -> IssuedKey:
 
 
 def add_institution(session: Session, institution_id: str, name: str) -> IssuedKey:
-    if not _ID_PATTERN.match(institution_id):
+    if not _ID_PATTERN.fullmatch(institution_id):
         raise MchError(
             "Institution id must be 1-64 letters, digits, '-' or '.' (it appears in audit and "
             "provenance records)"

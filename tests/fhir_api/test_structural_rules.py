@@ -69,7 +69,25 @@ def _points_at(ours: str, theirs: str) -> bool:
 
 
 def _check_case(name: str, resource: Any) -> list[StructuralIssue]:
-    return check_structure(resource, reject_example_urls=name in NEEDS_EXAMPLE_URL_RULE)
+    # The validator's security checks (our active-content rule, on by default) as the case
+    # runs it: pat-security-good2 is "a bad string, but with no security checks on".
+    security = (
+        bool(CASES[name].get("options", {}).get("security-checks")) if name in CASES else True
+    )
+    return check_structure(
+        resource,
+        reject_example_urls=name in NEEDS_EXAMPLE_URL_RULE,
+        reject_active_content=security,
+    )
+
+
+def test_the_validators_security_case_is_refused_with_the_checks_on() -> None:
+    """pat-security-good2 passes the validator only because its security checks are off; the
+    validator flags the same element (information there, an error with the checks on)."""
+    case = CASES["pat-security-good2"]
+    assert case["options"] == {}
+    issues = check_structure(_load(case))
+    assert [(i.expression, i.code) for i in issues] == [("Patient.name[0].text", "security")]
 
 
 @needs_shared_data
@@ -143,7 +161,7 @@ def test_every_structural_only_invalid_case_is_rejected_by_models_or_rules(name:
     ),
 )
 def test_no_issue_on_valid_validator_cases(name: str) -> None:
-    assert check_structure(_load(CASES[name])) == []
+    assert _check_case(name, _load(CASES[name])) == []
 
 
 @needs_shared_data
