@@ -345,8 +345,41 @@ def test_risk_gradings_and_case_managed_contact(services: Services) -> None:
 
 def test_first_contact_gestational_age(services: Services) -> None:
     # first contact 10 January, LMP 1 November: 30 + 31 + 9 = 70 days
-    frame = _build(services, [("ga", nothing)])
+    def no_lmp(session: Session, pid: str) -> None:
+        session.flush()
+        preg = session.get(m.Pregnancy, pid)
+        assert preg is not None
+        preg.lmp = None
+
+    frame = _build(services, [("ga", nothing), ("no-lmp", no_lmp)])
     assert frame.loc["ga", F.FIRST_CONTACT_GA_DAYS] == 70
+    # an unknown GA stays unknown (an integer column with NA, never 0 or NaN-as-float)
+    assert str(frame[F.FIRST_CONTACT_GA_DAYS].dtype) == "Int64"
+    assert frame.loc["no-lmp", F.FIRST_CONTACT_GA_DAYS] is pd.NA
+
+
+def test_congenital_syphilis_without_a_linked_mother_still_counts(services: Services) -> None:
+    # a newborn's diagnosis whose mother the service cannot find is still a case (no street)
+    with services.db.transaction() as session:
+        session.add(
+            m.Diagnosis(
+                resource_pk=next(_pk),
+                version_id=1,
+                institution_id="hosp-a",
+                subject="Patient/unknown-newborn",
+                concept="congenital_syphilis",
+                code="A50.9",
+                diagnosed_date=D(2025, 8, 20),
+            )
+        )
+    with services.db.reading() as session:
+        frames = build_frames(session, ("orange", "red", "purple"))
+    cases = frames.congenital_syphilis
+    assert len(cases) == 1
+    row = cases.iloc[0]
+    assert row["recorded_date"] == pd.Timestamp("2025-08-20")
+    assert row["street"] is None
+    assert row["reporting_institution"] == "hosp-a"
 
 
 def test_windows_without_a_delivery_are_open_ended(services: Services) -> None:
