@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -n auto
 
-.PHONY: install serve test lint types check bench clean
+.PHONY: install serve test lint types check bench mutation clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -32,5 +32,11 @@ check: lint types test
 bench: install
 	$(PY) -m benchmarks
 
+# Mutation score of the rule and access modules and their surviving mutants (docs/testing.md).
+# On demand, not in CI: about an hour; `make mutation MUTATION_ARGS=--quick` for the work lists.
+MUTATION_ARGS ?=
+mutation: install
+	$(PY) -m benchmarks mutation $(MUTATION_ARGS)
+
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache mutants

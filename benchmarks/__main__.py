@@ -1,4 +1,4 @@
-"""``python -m benchmarks [all|ingest|indicators|worklists|fuzz] [options]``: run one
+"""``python -m benchmarks [all|ingest|indicators|worklists|fuzz|mutation] [options]``: run one
 benchmark, or all (the default)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from types import ModuleType
 
-from benchmarks import fuzz, indicators, ingest, worklists
+from benchmarks import fuzz, indicators, ingest, mutation, worklists
 
 # name -> module with add_arguments(parser) and run(args) -> exit code. A new benchmark is
 # one more module and one more line here.
@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "indicators": indicators,
     "worklists": worklists,
     "fuzz": fuzz,
+    "mutation": mutation,
 }
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import random
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,11 @@ import orjson
 
 from mch_service.simulator import district
 from mch_service.simulator.emit import Emitter
+from mch_service.simulator.facts import PregnancyFacts
 from mch_service.simulator.fhir import code_table_csv
 from mch_service.simulator.params import SimulationParams
 from mch_service.simulator.story import Context, facts_of, truncate, woman_story
-from mch_service.simulator.truth import TruthAccumulator
+from mch_service.simulator.truth import WORK_LISTS, TruthAccumulator, work_list_entries
 
 _JSON = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 
@@ -131,3 +133,46 @@ def _clear(out_dir: Path) -> None:
         shutil.rmtree(out_dir / inst.id, ignore_errors=True)
     for name in ("institutions.json", "streets.json", "manifest.json", "params.json", "truth.json"):
         (out_dir / name).unlink(missing_ok=True)
+
+
+def iter_facts(params: SimulationParams) -> Iterator[PregnancyFacts]:
+    """The facts ``simulate`` hands the truth, without writing anything (same streams)."""
+    ctx = Context(params)
+    done = women = 0
+    while done < params.pregnancies:
+        rng = random.Random(f"{params.seed}/woman/{women}")
+        story = woman_story(ctx, women, rng, min(2, params.pregnancies - done))
+        truncate(story, ctx.end_dt)
+        yield from facts_of(story)
+        done += len(story.pregnancies)
+        women += 1
+
+
+# Days after a list's "since" day on which something else changes, as (last day before, first
+# day after) = (since + n - 1, since + n): postpartum_visit_due (since = discharge + 8) turns
+# overdue on day 29 (n = 21) and ends after day 42 (n = 35).
+_LATER_EDGES = {"postpartum_visit_due": (21, 35)}
+
+
+def threshold_days(params: SimulationParams, per_list: int = 2) -> tuple[date, ...]:
+    """Work-list days on and next to each list's thresholds for this district: for up to
+    ``per_list`` pregnancies per list, the day before she enters it and the day she does (and
+    for the postpartum list the days around overdue and the end). Found with the truth's own
+    rules (truth.work_list_entries every third day), never with the service's. Pass them
+    as ``as_of`` so that truth.json holds the lists on those days."""
+    # every third day: a list a pregnancy is on for a few days only is still met
+    span = (params.end - params.start).days
+    looks = [params.start + timedelta(days=k) for k in range(0, span + 1, 3)]
+    chosen: dict[str, list[date]] = {name: [] for name in WORK_LISTS}
+    for f in iter_facts(params):
+        sinces: dict[str, date] = {}
+        for as_of in looks:
+            for name, since in work_list_entries(f, as_of, params.truth).items():
+                sinces.setdefault(name, since)
+        for name, since in sinces.items():
+            if len(chosen[name]) >= 2 * per_list * (1 + len(_LATER_EDGES.get(name, ()))):
+                continue
+            for offset in (0, *_LATER_EDGES.get(name, ())):
+                chosen[name] += [since + timedelta(days=offset - 1), since + timedelta(days=offset)]
+    days = {d for ds in chosen.values() for d in ds if params.start <= d <= params.end}
+    return tuple(sorted(days))

@@ -173,6 +173,14 @@ class SimulationParams:
     postpartum_42d_check_share: float = _f(
         0.9, "Per delivery: the 42-day check (made on days 38-49; 5% of them on days 57-70)"
     )
+    edge_share: float = _f(
+        0.02,
+        "Per booking, first home visit, 42-day check and delivery: placed exactly on or next "
+        "to a rule's threshold instead (booking at GA 83/84/85/90/91 days, home visit on day "
+        "0/28/29/45 after discharge, 42-day check on day 34/35/56/57 after delivery, delivery at "
+        "GA 195/196 days), so the engine-versus-truth test meets both sides of each edge. "
+        "Drawn from a stream of its own: 0 gives the same district as before",
+    )
     # -- outcomes -----------------------------------------------------------------------------
     pregnancy_loss_share: float = _f(
         0.03,

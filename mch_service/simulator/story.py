@@ -246,8 +246,17 @@ class _Builder:
         lmp = preg.lmp
         age = (lmp - w.birth_date).days / 365.25
 
+        # Threshold edges come from a stream of their own, so the main stream (and with
+        # edge_share 0 the whole district) is what it was without them.
+        edge = random.Random(f"{p.seed}/edge/{w.index}/{lmp.isoformat()}")
+
+        def on_edge(*choices: int) -> int | None:
+            return edge.choice(choices) if edge.random() < p.edge_share else None
+
         twins = rng.random() < p.twin_share
         delivery_ga = self._delivery_ga(twins)
+        # 27+6 / 28+0 weeks: the perinatal stillbirth limit (196 days)
+        delivery_ga = on_edge(195, 196) or delivery_ga
         if w.bad_id:
             path = "hospital"
         elif w.street is None:
@@ -265,6 +274,8 @@ class _Builder:
             booking_ga = min(90, int(rng.triangular(40, 91, 66)))
         else:
             booking_ga = int(rng.triangular(91, 200, 100))
+        # early booking and early testing (< 91 days), the WHO first contact (< 84 days)
+        booking_ga = on_edge(83, 84, 85, 90, 91) or booking_ga
         booking_ga = min(booking_ga, delivery_ga - 7)
 
         loss_ga = lost_ga = death_ga = None
@@ -659,6 +670,11 @@ class _Builder:
                 home_visit = discharge_day + timedelta(days=rng.randint(29, 40))
             else:
                 home_visit = discharge_day + timedelta(days=rng.randint(1, 10))
+            # the 28-day window counts from the discharge day (day 0) to day 28; a visit on
+            # day 45 leaves her on the work list until it ends after day 42
+            home_day = on_edge(0, 28, 29, 45)
+            if home_day is not None:
+                home_visit = discharge_day + timedelta(days=home_day)
             pp_plan.append((home_visit, visitor, True))
             if rng.random() < 0.4:
                 pp_plan.append((home_visit + timedelta(days=rng.randint(7, 18)), visitor, True))
@@ -668,6 +684,8 @@ class _Builder:
             )
         if rng.random() < p.postpartum_42d_check_share:
             offset = rng.randint(57, 70) if rng.random() < 0.05 else rng.randint(38, 49)
+            # the 42-day check counts on days 35-56 after delivery
+            offset = on_edge(34, 35, 56, 57) or offset
             where = deliver_inst
             if home or (w.chc and not w.bad_id and rng.random() < 0.3):
                 where = w.chc or deliver_inst

@@ -464,3 +464,36 @@ def test_members_lists_the_records_behind_a_result() -> None:
     }
     with pytest.raises(IndicatorInputError, match="not a calculated indicator"):
         members(facts, "premarital_examination_rate", MARCH)
+
+
+def test_threshold_rows_the_mutation_run_asked_for() -> None:
+    # systematic management needs >= 5 check days: 5 counts, 4 does not (6 is the default row)
+    five, four = pregnancy(prenatal_check_days=5), pregnancy(prenatal_check_days=4)
+    results = compute(make_facts([five, four]), MARCH)
+    assert counts(results, "systematic_management_rate") == (1, 2)
+    assert counts(results, "prenatal_5plus_rate") == (1, 2)
+    # an early neonatal death is one on days 0-6 after birth: a death on the day of birth counts
+    day_0 = pregnancy()
+    results = compute(make_facts([day_0], [baby(day_0, neonatal_death_age_days=0)]), MARCH)
+    assert counts(results, "perinatal_mortality_rate") == (1, 1)
+    # a delivery with no baby recorded adds no perinatal death and no birth
+    no_baby = pregnancy(live_births=0, stillbirths=0)
+    results = compute(make_facts([no_baby, pregnancy()]), MARCH)
+    assert counts(results, "perinatal_mortality_rate") == (0, 1)
+    assert counts(results, "low_birth_weight_rate") == (0, 1)
+
+
+def test_anaemia_denominator_without_thalassaemia_keeps_every_other_woman() -> None:
+    rows = [
+        pregnancy(anaemia=True),
+        pregnancy(),
+        pregnancy(),
+        pregnancy(thalassaemia=True),
+    ]
+    excluding = compute(
+        make_facts(rows),
+        MARCH,
+        settings=IndicatorSettings(anaemia_denominator_excludes_thalassaemia=True),
+    )
+    # three women with Hb and no thalassaemia; the carrier is out of the denominator
+    assert counts(excluding, "anaemia_prevalence_non_thalassaemia") == (1, 3)

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import openpyxl
+import pytest
 
 from mch_service.app import Services
 from tests.auth.test_accounts import add_user, bearer, token_for
@@ -113,11 +114,38 @@ def test_job_api_exports_and_drilldown(http: httpx.Client, services: Services) -
     assert "王" not in text
     assert "李" not in text
     xlsx = http.get("/api/v1/indicators/export.xlsx?period=2025-08&period=2025-Q3", headers=monitor)
+    assert xlsx.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)
-    assert len(book.sheetnames) >= 3
-    cells = [c for row in book.worksheets[0].iter_rows(values_only=True) for c in row]
-    assert 3 in cells
-    assert 2 in cells
+    assert book.sheetnames[:3] == ["全区", "按镇街", "按机构"]
+    # the district sheet, cell by cell against the API's answer for each period
+    status_zh = {"met": "达标", "not_met": "未达标", "no_data": "无数据", "no_target": "无目标值"}
+    rows = list(book["全区"].iter_rows(values_only=True))
+    assert rows[0][:4] == ("指标编号", "指标名称", "Indicator", "统计期")
+    assert rows[0][6:] == ("分子", "分母", "数值", "单位", "目标", "达标情况")
+    sheet = {(r[0], r[3]): r for r in rows[1:]}
+    expected: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for period in ("2025-08", "2025-Q3"):
+        for api in http.get(f"/api/v1/indicators?period={period}", headers=monitor).json()[
+            "results"
+        ]:
+            if api["source"] == "external" and api["numerator"] is None:
+                continue  # an external figure nobody entered: no stored result to export
+            expected[(api["id"], period)] = (
+                api["numerator"],
+                api["denominator"],
+                api["value"],
+                status_zh[api["status"]],
+            )
+    assert set(sheet) == set(expected)
+    # Excel keeps 15 significant digits: the value may differ from the API's in the last bit
+    got = {
+        key: (r[6], r[7], None if r[8] is None else pytest.approx(r[8], rel=1e-12), r[11])
+        for key, r in sheet.items()
+    }
+    assert got == expected
+    # the hand-worked numbers above, as the workbook shows them
+    assert sheet[("hiv_test_rate", "2025-08")][6:9] == (1, 2, 50.0)
+    assert sheet[("caesarean_rate", "2025-08")][6:8] == (1, 3)
     reports = http.get("/api/v1/indicators/measure-reports?period=2025-08", headers=monitor).json()
     assert reports["entry"][0]["resource"]["resourceType"] == "MeasureReport"
     flags = http.get("/api/v1/indicators/warnings?period=2025-08", headers=monitor).json()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
+from jobs import tasks
 from jobs.models import JobRun, SchedulerLease
-from jobs.runner import run_job
+from jobs.runner import JobResult, run_job
 from jobs.scheduler import Scheduler, lease_holder, release_lease, try_lease
 from mch_service.app import Services
 from mch_service.timeutil import utcnow
@@ -45,10 +47,32 @@ def test_two_schedulers_one_runs(services: Services) -> None:
         b.stop()
 
 
-def test_runs_are_recorded_with_errors(services: Services) -> None:
+def test_runs_are_recorded_with_errors(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     ok = run_job(services, "data_quality")
     assert ok.status == "succeeded"
     assert ok.finished_at is not None
+    assert ok.error is None
+
+    def broken(services: Services, as_of: date | None) -> JobResult:
+        # a database error's later lines quote the SQL and its values: never recorded
+        raise RuntimeError("the disk is full\nINSERT INTO woman VALUES ('王芳')")
+
+    monkeypatch.setitem(tasks.JOBS, "broken", broken)
+    failed = run_job(services, "broken", as_of=date(2025, 3, 8), trigger="schedule")
+    assert failed.status == "failed"
+    assert failed.finished_at is not None
+    assert failed.error == "RuntimeError: the disk is full"
+    assert failed.rows_touched == 0
     with services.db.reading() as session:
-        runs = session.scalars(select(JobRun)).all()
-    assert [(r.job, r.status, r.trigger) for r in runs] == [("data_quality", "succeeded", "manual")]
+        runs = session.scalars(select(JobRun).order_by(JobRun.id)).all()
+    assert [(r.job, r.status, r.trigger, r.as_of, r.error) for r in runs] == [
+        ("data_quality", "succeeded", "manual", None, None),
+        ("broken", "failed", "schedule", date(2025, 3, 8), "RuntimeError: the disk is full"),
+    ]
+    # a later run of the same job is recorded afresh, the failure kept
+    monkeypatch.setitem(tasks.JOBS, "broken", lambda services, as_of: JobResult(4, "fixed"))
+    again = run_job(services, "broken")
+    assert (again.status, again.rows_touched, again.detail) == ("succeeded", 4, "fixed")
+    with services.db.reading() as session:
+        statuses = session.scalars(select(JobRun.status).order_by(JobRun.id)).all()
+    assert statuses == ["succeeded", "failed", "succeeded"]

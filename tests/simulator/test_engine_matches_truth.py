@@ -1,9 +1,11 @@
 """The service against the simulator's independent truth: a simulated district loaded through
 the FHIR service layer, assembled, computed — every indicator for every period, area and
-institution, and every work list member at the truth's as_of day, must equal truth.json."""
+institution, and every work list member with its since day, on the days around each list's
+thresholds, must equal truth.json; with the default settings and two other sets."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 from pathlib import Path
@@ -14,27 +16,65 @@ from sqlalchemy import select
 
 from mch_service.app import Services, build_services
 from mch_service.cases.models import WorkItem
+from mch_service.cases.worklists import LISTS
 from mch_service.database import Database
 from mch_service.domain import models as m
 from mch_service.indicators.results import IndicatorResult
 from mch_service.simulator import SimulationParams, simulate
+from mch_service.simulator.generate import threshold_days
 from mch_service.simulator.load import load, register_institutions, site_code_tables
+from mch_service.simulator.params import TruthSettings
+
+# Each variant: the truth's settings and the service's settings that say the same.
+VARIANTS: dict[str, tuple[TruthSettings, dict[str, Any]]] = {
+    "default": (TruthSettings(), {}),
+    # the statistical year, caesareans per woman, anaemia without thalassaemia carriers
+    "statistical-year": (
+        TruthSettings(
+            statistical_year=True,
+            caesarean_basis="women",
+            anaemia_denominator_excludes_thalassaemia=True,
+        ),
+        {
+            "indicator_statistical_year": True,
+            "indicator_caesarean_basis": "women",
+            "indicator_anaemia_denominator_excludes_thalassaemia": True,
+        },
+    ),
+    # only red women case-managed, followed up every 10 days
+    "red-only": (
+        TruthSettings(case_managed_colours=("red",), follow_up_days_red=10),
+        {
+            "case_managed_colours": ["red"],
+            "case_follow_up_days": {"red": 10, "orange": 14, "purple": 14},
+        },
+    ),
+}
 
 
-@pytest.mark.parametrize(("seed", "pregnancies"), [(11, 40), (29, 25)])
+@pytest.mark.parametrize(
+    ("seed", "pregnancies", "variant"),
+    [(11, 40, "default"), (29, 25, "default"), (11, 25, "statistical-year"), (29, 25, "red-only")],
+)
 def test_indicators_and_work_lists_equal_truth(
-    services: Services, tmp_path: Path, seed: int, pregnancies: int
+    services: Services, tmp_path: Path, seed: int, pregnancies: int, variant: str
 ) -> None:
     out = tmp_path / "sim"
-    simulate(
-        SimulationParams(
-            pregnancies=pregnancies, seed=seed, start=date(2024, 1, 1), end=date(2025, 12, 31)
-        ),
-        out,
+    truth_settings, service_settings = VARIANTS[variant]
+    params = SimulationParams(
+        pregnancies=pregnancies,
+        seed=seed,
+        start=date(2024, 1, 1),
+        end=date(2025, 12, 31),
+        edge_share=0.3,  # many events on and next to the thresholds (docs/simulator.md)
+        truth=truth_settings,
     )
+    # the work lists on the days around each list's thresholds, and at the end
+    as_of = (*threshold_days(params), params.end)
+    simulate(dataclasses.replace(params, as_of=as_of), out)
     tables = site_code_tables(out, tmp_path / "tables")
     settings = services.settings.model_copy(
-        update={"code_tables_dir": str(tables), "domain_assembly": "queued"}
+        update={"code_tables_dir": str(tables), "domain_assembly": "queued", **service_settings}
     )
     svc = build_services(settings, Database(settings.database_url))
     try:
@@ -60,28 +100,43 @@ def test_indicators_and_work_lists_equal_truth(
         assert compared > 100
         assert mismatches == []
 
+        assert len(truth["work_lists"]) == len(set(as_of)) > 10
+        wrong = []
+        listed = 0
         for snapshot in truth["work_lists"]:
-            as_of = date.fromisoformat(snapshot["as_of"])
+            day = date.fromisoformat(snapshot["as_of"])
             with svc.db.transaction() as session:
-                svc.cases.refresh(session, None, as_of)
+                svc.cases.refresh(session, None, day)
             members = _members(svc)
-            for name, expected in snapshot["lists"].items():
-                want = {(e["resident_id"], e["lmp"]) for e in expected}
-                assert members.get(name, set()) == want, name
+            # Every list the engine keeps, both ways: members the truth has and the engine
+            # lacks, and members the engine has that the truth lacks, each with its since day.
+            # report_late is empty in truth: every record reaches the service when the test
+            # loads it, after each of these days, so none was known late on the day.
+            expected_lists = {**snapshot["lists"], "report_late": []}
+            assert set(expected_lists) == set(LISTS)
+            for name, expected in expected_lists.items():
+                want = {(e["resident_id"], e["lmp"], e["since"]) for e in expected}
+                got = members.get(name, set())
+                listed += len(want)
+                if got != want:
+                    wrong.append((day, name, sorted(want - got), sorted(got - want)))
+            assert set(members) <= set(LISTS)
+        assert wrong == []
+        assert listed >= 8  # members compared over all the days (seeded: fixed counts)
         assert counts["bundles"] > 0
     finally:
         svc.db.dispose()
 
 
-def _members(svc: Services) -> dict[str, set[tuple[str, Any]]]:
-    out: dict[str, set[tuple[str, Any]]] = {}
+def _members(svc: Services) -> dict[str, set[tuple[str, Any, str]]]:
+    out: dict[str, set[tuple[str, Any, str]]] = {}
     with svc.db.reading() as session:
         rows = session.execute(
-            select(WorkItem.list_name, WorkItem.woman_key, m.Pregnancy.lmp).join(
+            select(WorkItem.list_name, WorkItem.woman_key, m.Pregnancy.lmp, WorkItem.since).join(
                 m.Pregnancy, m.Pregnancy.id == WorkItem.pregnancy_id
             )
         ).all()
-        keys = {k for _, k, _ in rows}
+        keys = {k for _, k, _, _ in rows}
         rid: dict[str, str] = {}
         for r in session.scalars(
             select(m.PatientRecord).where(m.PatientRecord.woman_key.in_(keys))
@@ -90,6 +145,8 @@ def _members(svc: Services) -> dict[str, set[tuple[str, Any]]]:
                 rid[r.woman_key or ""] = svc.crypto.open_sealed(
                     r.resident_id_sealed, f"patient_record/{r.ref}/resident_id".encode()
                 ).decode()
-    for name, key, lmp in rows:
-        out.setdefault(name, set()).add((rid.get(key, key), lmp.isoformat() if lmp else None))
+    for name, key, lmp, since in rows:
+        out.setdefault(name, set()).add(
+            (rid.get(key, key), lmp.isoformat() if lmp else None, since.isoformat())
+        )
     return out

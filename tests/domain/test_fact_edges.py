@@ -1,0 +1,407 @@
+"""Both sides of every day window in the fact builder (mch_service/domain/facts.py, the fact
+rules of docs/indicator-rules.md), on both databases. Each row is one pregnancy written straight
+into the domain tables, with the clinical reason; every expected day count is worked out by hand
+in the comments.
+
+The common pregnancy: LMP 2024-11-01, admitted and delivered 2025-08-06, discharged 2025-08-09.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from mch_service.app import Services
+from mch_service.domain import models as m
+from mch_service.domain.facts import build_frames
+from mch_service.indicators import facts as F
+
+D = date
+LMP = D(2024, 11, 1)
+DELIVERED = D(2025, 8, 6)
+DISCHARGED = D(2025, 8, 9)
+_pk = itertools.count(1000)
+
+Fill = Callable[[Session, str], None]
+
+
+def _fact(model: type[Any], pid: str, **values: Any) -> Any:
+    return model(
+        resource_pk=next(_pk),
+        version_id=1,
+        institution_id="hosp-a",
+        subject=f"Patient/{pid}",
+        pregnancy_id=pid,
+        **values,
+    )
+
+
+def _build(
+    services: Services, rows: list[tuple[str, Fill]], delivered: bool = True
+) -> pd.DataFrame:
+    with services.db.transaction() as session:
+        for pid, fill in rows:
+            session.add(
+                m.Pregnancy(
+                    id=pid,
+                    woman_key=f"w-{pid}",
+                    lmp=LMP,
+                    first_contact_date=D(2025, 1, 10),
+                    end_date=DELIVERED if delivered else None,
+                    street="330102001",
+                    institutions="hosp-a",
+                )
+            )
+            if delivered:
+                session.add(
+                    m.Delivery(
+                        pregnancy_id=pid,
+                        delivery_date=DELIVERED,
+                        admission_date=DELIVERED,
+                        discharge_date=DISCHARGED,
+                        institution_id="hosp-a",
+                    )
+                )
+            fill(session, pid)
+    with services.db.reading() as session:
+        frames = build_frames(session, ("orange", "red", "purple"))
+    F.check_frames(frames)
+    return frames.pregnancies.set_index("pregnancy_id")
+
+
+def postpartum(day: date) -> Fill:
+    def fill(session: Session, pid: str) -> None:
+        session.add(_fact(m.PostpartumVisit, pid, visit_date=day, kind="visit"))
+
+    return fill
+
+
+def lab(concept: str, day: date, result: str | None = None, value: float | None = None) -> Fill:
+    def fill(session: Session, pid: str) -> None:
+        session.add(
+            _fact(
+                m.LabResult,
+                pid,
+                concept=concept,
+                test_date=day,
+                result=result,
+                value=value,
+                source="observation",
+            )
+        )
+
+    return fill
+
+
+def treatment(concept: str, day: date) -> Fill:
+    def fill(session: Session, pid: str) -> None:
+        session.add(_fact(m.Treatment, pid, concept=concept, treated_date=day))
+
+    return fill
+
+
+def visit(day: date) -> Fill:
+    def fill(session: Session, pid: str) -> None:
+        session.add(_fact(m.PrenatalVisit, pid, visit_date=day))
+
+    return fill
+
+
+def grading(day: date, colour: str | None, purple: bool = False) -> Fill:
+    def fill(session: Session, pid: str) -> None:
+        session.add(
+            _fact(m.RiskAssessmentFact, pid, assessed_date=day, colour=colour, purple=purple)
+        )
+
+    return fill
+
+
+def both(*fills: Fill) -> Fill:
+    def fill(session: Session, pid: str) -> None:
+        for f in fills:
+            f(session, pid)
+
+    return fill
+
+
+def nothing(session: Session, pid: str) -> None:
+    return None
+
+
+def _check(services: Services, table: list[tuple[str, Fill, dict[str, Any]]]) -> None:
+    frame = _build(services, [(pid, fill) for pid, fill, _ in table])
+    got = {
+        pid: {column: _plain(frame.loc[pid, column]) for column in expected}
+        for pid, _, expected in table
+    }
+    assert got == {pid: expected for pid, _, expected in table}
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def test_postpartum_visit_within_28_days_of_discharge_and_the_42_day_check(
+    services: Services,
+) -> None:
+    pp28, pp42 = F.POSTPARTUM_VISIT_28D, F.POSTPARTUM_42D_CHECK
+    _check(
+        services,
+        [
+            # discharged 9 August: day -1 (8 August) is still in hospital, not a home visit
+            ("pp-day-minus-1", postpartum(D(2025, 8, 8)), {pp28: False, pp42: False}),
+            # day 0: a visit on the discharge day counts
+            ("pp-day-0", postpartum(D(2025, 8, 9)), {pp28: True, pp42: False}),
+            # day 28 = 6 September: the last day of the 28-day window
+            ("pp-day-28", postpartum(D(2025, 9, 6)), {pp28: True, pp42: False}),
+            # day 29 = 7 September: too late for the first postpartum visit
+            ("pp-day-29", postpartum(D(2025, 9, 7)), {pp28: False, pp42: False}),
+            # the 42-day check counts 35-56 days after delivery (6 August):
+            # day 34 = 9 September is too early
+            ("check-day-34", postpartum(D(2025, 9, 9)), {pp28: False, pp42: False}),
+            ("check-day-35", postpartum(D(2025, 9, 10)), {pp28: False, pp42: True}),
+            # day 56 = 1 October (6 Aug + 25 = 31 Aug, + 30 = 30 Sep, + 1)
+            ("check-day-56", postpartum(D(2025, 10, 1)), {pp28: False, pp42: True}),
+            ("check-day-57", postpartum(D(2025, 10, 2)), {pp28: False, pp42: False}),
+            ("no-visit", nothing, {pp28: False, pp42: False}),
+        ],
+    )
+
+
+def test_prenatal_check_days_before_admission(services: Services) -> None:
+    checks = F.PRENATAL_CHECK_DAYS
+    _check(
+        services,
+        [
+            # a check on the day before admission counts; on the admission day it is the
+            # delivery stay, not a prenatal check
+            ("check-eve", visit(D(2025, 8, 5)), {checks: 1}),
+            ("check-admission-day", visit(D(2025, 8, 6)), {checks: 0}),
+            # two records of one day are one check day
+            ("two-same-day", both(visit(D(2025, 3, 1)), visit(D(2025, 3, 1))), {checks: 1}),
+            ("two-days", both(visit(D(2025, 3, 1)), visit(D(2025, 3, 2))), {checks: 2}),
+            ("no-check", nothing, {checks: 0}),
+        ],
+    )
+
+
+def test_infection_test_windows(services: Services) -> None:
+    def flags(tested: bool, in_preg: bool, early: bool) -> dict[str, Any]:
+        return {"hiv_tested": tested, "hiv_tested_in_pregnancy": in_preg, "hiv_tested_early": early}
+
+    _check(
+        services,
+        [
+            # before the LMP (31 October) belongs to an earlier time: not tested
+            (
+                "hiv-lmp-minus-1",
+                lab("hiv_test", D(2024, 10, 31), "negative"),
+                flags(False, False, False),
+            ),
+            # on the LMP day: GA 0, early
+            ("hiv-lmp-day", lab("hiv_test", LMP, "negative"), flags(True, True, True)),
+            # early testing is before 13+0 weeks, GA < 91 days: LMP 1 Nov + 90 = 30 January
+            # (Nov 1 + 29 = Nov 30, + 31 = Dec 31, + 30 = Jan 30)
+            ("hiv-ga-90", lab("hiv_test", D(2025, 1, 30), "negative"), flags(True, True, True)),
+            ("hiv-ga-91", lab("hiv_test", D(2025, 1, 31), "negative"), flags(True, True, False)),
+            # the day before admission is still in pregnancy; the admission day is the delivery
+            ("hiv-eve", lab("hiv_test", D(2025, 8, 5), "negative"), flags(True, True, False)),
+            ("hiv-admission", lab("hiv_test", DELIVERED, "negative"), flags(True, False, False)),
+            # up to the discharge day a test is hers for this pregnancy, not after
+            ("hiv-discharge", lab("hiv_test", DISCHARGED, "negative"), flags(True, False, False)),
+            ("hiv-after", lab("hiv_test", D(2025, 8, 10), "negative"), flags(False, False, False)),
+            # another infection's test is not an HIV test
+            ("syphilis-only", lab("syphilis_test", LMP, "negative"), flags(False, False, False)),
+        ],
+    )
+
+
+def test_positive_and_treated_windows(services: Services) -> None:
+    def flags(positive: bool, treated: bool) -> dict[str, Any]:
+        return {"hiv_positive": positive, "hiv_treated": treated}
+
+    pos = lab("hiv_test", D(2025, 3, 1), "positive")
+    _check(
+        services,
+        [
+            # a positive from before this pregnancy is still an infected woman
+            ("pos-before-lmp", lab("hiv_test", D(2024, 10, 1), "positive"), flags(True, False)),
+            ("pos-discharge", lab("hiv_test", DISCHARGED, "positive"), flags(True, False)),
+            ("pos-after", lab("hiv_test", D(2025, 8, 10), "positive"), flags(False, False)),
+            ("negative", lab("hiv_test", D(2025, 3, 1), "negative"), flags(False, False)),
+            # a treatment the day before the LMP is not treatment in this pregnancy
+            (
+                "tr-lmp-minus-1",
+                both(pos, treatment("antiretroviral", D(2024, 10, 31))),
+                flags(True, False),
+            ),
+            ("tr-lmp-day", both(pos, treatment("antiretroviral", LMP)), flags(True, True)),
+            ("tr-discharge", both(pos, treatment("antiretroviral", DISCHARGED)), flags(True, True)),
+            (
+                "tr-after",
+                both(pos, treatment("antiretroviral", D(2025, 8, 10))),
+                flags(True, False),
+            ),
+            (
+                "tr-other",
+                both(pos, treatment("syphilis_treatment", D(2025, 3, 2))),
+                flags(True, False),
+            ),
+        ],
+    )
+
+
+def test_haemoglobin_and_anaemia(services: Services) -> None:
+    def flags(has_hb: bool, anaemia: bool) -> dict[str, Any]:
+        return {F.HAS_HB: has_hb, F.ANAEMIA: anaemia}
+
+    _check(
+        services,
+        [
+            # anaemia in pregnancy is Hb < 110 g/L
+            ("hb-110", lab("haemoglobin", D(2025, 3, 1), value=110.0), flags(True, False)),
+            ("hb-109", lab("haemoglobin", D(2025, 3, 1), value=109.0), flags(True, True)),
+            # a measurement on the delivery day counts, one after delivery is postpartum
+            ("hb-delivery", lab("haemoglobin", DELIVERED, value=100.0), flags(True, True)),
+            ("hb-after", lab("haemoglobin", D(2025, 8, 7), value=100.0), flags(False, False)),
+            ("no-hb", nothing, flags(False, False)),
+        ],
+    )
+
+
+def test_risk_gradings_and_case_managed_contact(services: Services) -> None:
+    def flags(
+        colour: str | None, purple: bool, first: date | None, contact: bool
+    ) -> dict[str, Any]:
+        return {
+            F.HIGHEST_COLOUR: colour,
+            F.PURPLE: purple,
+            F.FIRST_CASE_MANAGED_DATE: first,
+            F.CASE_MANAGED_CONTACT: contact,
+        }
+
+    red = grading(D(2025, 3, 1), "red")
+    _check(
+        services,
+        [
+            # gradings count from the LMP day to the delivery day
+            ("red-lmp-minus-1", grading(D(2024, 10, 31), "red"), flags(None, False, None, False)),
+            ("red-lmp-day", grading(LMP, "red"), flags("red", False, LMP, False)),
+            ("red-delivery", grading(DELIVERED, "red"), flags("red", False, DELIVERED, False)),
+            ("red-after", grading(D(2025, 8, 7), "red"), flags(None, False, None, False)),
+            # the highest colour wins; yellow and green are not case-managed
+            (
+                "yellow-then-orange",
+                both(grading(D(2025, 2, 1), "yellow"), grading(D(2025, 3, 1), "orange")),
+                flags("orange", False, D(2025, 3, 1), False),
+            ),
+            ("green", grading(D(2025, 3, 1), "green"), flags("green", False, None, False)),
+            (
+                "purple",
+                grading(D(2025, 3, 1), None, purple=True),
+                flags(None, True, D(2025, 3, 1), False),
+            ),
+            # contact is a visit after the first case-managed grading: not on its day
+            (
+                "visit-same-day",
+                both(red, visit(D(2025, 3, 1))),
+                flags("red", False, D(2025, 3, 1), False),
+            ),
+            (
+                "visit-next-day",
+                both(red, visit(D(2025, 3, 2))),
+                flags("red", False, D(2025, 3, 1), True),
+            ),
+            # ... and up to the delivery day
+            (
+                "visit-delivery",
+                both(red, visit(DELIVERED)),
+                flags("red", False, D(2025, 3, 1), True),
+            ),
+            (
+                "visit-after",
+                both(red, visit(D(2025, 8, 7))),
+                flags("red", False, D(2025, 3, 1), False),
+            ),
+            (
+                "visit-before",
+                both(red, visit(D(2025, 2, 28))),
+                flags("red", False, D(2025, 3, 1), False),
+            ),
+        ],
+    )
+
+
+def test_first_contact_gestational_age(services: Services) -> None:
+    # first contact 10 January, LMP 1 November: 30 + 31 + 9 = 70 days
+    def no_lmp(session: Session, pid: str) -> None:
+        session.flush()
+        preg = session.get(m.Pregnancy, pid)
+        assert preg is not None
+        preg.lmp = None
+
+    frame = _build(services, [("ga", nothing), ("no-lmp", no_lmp)])
+    assert frame.loc["ga", F.FIRST_CONTACT_GA_DAYS] == 70
+    # an unknown GA stays unknown (an integer column with NA, never 0 or NaN-as-float)
+    assert str(frame[F.FIRST_CONTACT_GA_DAYS].dtype) == "Int64"
+    assert frame.loc["no-lmp", F.FIRST_CONTACT_GA_DAYS] is pd.NA
+
+
+def test_congenital_syphilis_without_a_linked_mother_still_counts(services: Services) -> None:
+    # a newborn's diagnosis whose mother the service cannot find is still a case (no street)
+    with services.db.transaction() as session:
+        session.add(
+            m.Diagnosis(
+                resource_pk=next(_pk),
+                version_id=1,
+                institution_id="hosp-a",
+                subject="Patient/unknown-newborn",
+                concept="congenital_syphilis",
+                code="A50.9",
+                diagnosed_date=D(2025, 8, 20),
+            )
+        )
+    with services.db.reading() as session:
+        frames = build_frames(session, ("orange", "red", "purple"))
+    cases = frames.congenital_syphilis
+    assert len(cases) == 1
+    row = cases.iloc[0]
+    assert row["recorded_date"] == pd.Timestamp("2025-08-20")
+    assert row["street"] is None
+    assert row["reporting_institution"] == "hosp-a"
+
+
+def test_windows_without_a_delivery_are_open_ended(services: Services) -> None:
+    # no delivery and no end yet: any test or treatment from the LMP on is in this pregnancy
+    frame = _build(
+        services,
+        [
+            (
+                "ongoing",
+                both(
+                    lab("hiv_test", D(2025, 9, 1), "positive"),
+                    treatment("antiretroviral", D(2025, 9, 2)),
+                    lab("haemoglobin", D(2025, 9, 3), value=100.0),
+                ),
+            )
+        ],
+        delivered=False,
+    )
+    row = frame.loc["ongoing"]
+    assert (bool(row["hiv_tested"]), bool(row["hiv_positive"]), bool(row["hiv_treated"])) == (
+        True,
+        True,
+        True,
+    )
+    assert (bool(row[F.HAS_HB]), bool(row[F.ANAEMIA])) == (True, True)
