@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -182,20 +182,6 @@ def _tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-
-
-async def _refuse_nul(request: Request) -> None:
-    """A NUL character (%00) in the path or the query can match no record, and PostgreSQL
-    refuses text holding one (the request would end in a 500): bad input, refused as such."""
-    if "\x00" in request.url.path or any(
-        "\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()
-    ):
-        raise MchError(
-            "The URL holds a NUL character (%00), which no id or search value may contain",
-            400,
-            [Issue("The URL holds a NUL character (%00)", None, "value")],
-            "value",
-        )
 
 
 class _Application(FastAPI):
@@ -388,7 +374,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        dependencies=[Depends(_refuse_nul)],
     )
     app.state.settings = settings
     app.state.services = services

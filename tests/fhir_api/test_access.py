@@ -243,7 +243,8 @@ def test_sender_reads_searches_and_history_are_audited(
         ],
     }
     assert http.post("/fhir", json=batch, headers=sender.headers).status_code == 200
-    assert http.get("/fhir/Patient/m1", headers=other_sender.headers).status_code == 403
+    # ids are the sender's own: another sender's m1 is not found, as an id nobody used
+    assert http.get("/fhir/Patient/m1", headers=other_sender.headers).status_code == 404
     assert http.get("/fhir/Patient/nobody", headers=sender.headers).status_code == 404
 
     events = _read_events(services)
@@ -254,7 +255,7 @@ def test_sender_reads_searches_and_history_are_audited(
         *sorted((a, "fhir.search", "success", "Observation", f"o{i}", None) for i in (1, 2)),
         (a, "fhir.search", "success", "Patient", None, "0 resources"),
         (a, "fhir.search", "success", "Patient", "m1", None),
-        (other_sender.institution_id, "fhir.read", "rejected", "Patient", "m1", "- [forbidden]"),
+        (other_sender.institution_id, "fhir.read", "rejected", "Patient", "m1", "- [not-found]"),
         (a, "fhir.read", "rejected", "Patient", "nobody", "- [not-found]"),
     ]
     assert not any(rid in str(e) or "王" in str(e) for e in events)
