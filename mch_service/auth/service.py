@@ -270,6 +270,7 @@ class StaffAccounts:
         anonymous = Actor("anonymous", None, client_ip)
         keys = self.throttle.keys(username, client_ip)
         with db.reading() as session:
+            keys = self.throttle.effective(session, keys, username, client_ip, now)
             wait = self.throttle.wait(session, keys, now)
         if wait:
             raise TooManyRequests(_throttled(wait), wait)
@@ -296,7 +297,7 @@ class StaffAccounts:
                     ],
                 )
                 return None
-            self.throttle.succeeded(session, keys)
+            self.throttle.succeeded(session, keys, username, client_ip, now)
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
             issued = self._issue(session, user, kind, client_ip, now)

@@ -14,6 +14,12 @@ processes must see the same counts. Its fixed and sliding windows are not a back
 
 Attempts are counted when they start (before the hash), so a burst of concurrent attempts
 cannot all slip past the count; an attempt that turns out right takes its count back.
+
+Known addresses: the username-wide back-off would still let a stranger keep an account waiting
+(wrong passwords from rotating addresses, one each time the wait ends). An address from which
+the account signed in successfully within KNOWN_FOR is exempt from the username-wide count
+(not from its own pair and address counts, which still slow any guessing from it): the owner
+at her usual PC signs in while someone elsewhere guesses.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from mch_service.timeutil import to_utc
 
 # The first delay once a key has had its allowed failures; each further failure doubles it.
 FIRST_DELAY = timedelta(seconds=1)
+# How long a successful sign-in makes its address known for that username.
+KNOWN_FOR = timedelta(days=90)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,16 @@ class Throttle:
             ],
             key=lambda k: k.key,  # one order for every process: no deadlock between them
         )
+
+    def effective(
+        self, session: Session, keys: list[Key], username: str, address: str | None, now: datetime
+    ) -> list[Key]:
+        """``keys`` without the username-wide one when the account signed in from this
+        address within KNOWN_FOR (module docstring)."""
+        known = session.get(SignInThrottle, _known(username, address))
+        if known is None or now - to_utc(known.last_failure_at) > KNOWN_FOR:
+            return keys
+        return [k for k in keys if not k.key.startswith("user:")]
 
     def delay(self, failures: int, allowed: int) -> timedelta:
         over = failures - allowed
@@ -134,10 +152,22 @@ class Throttle:
                 started = True
         return 0, started
 
-    def succeeded(self, session: Session, keys: list[Key]) -> None:
+    def succeeded(
+        self,
+        session: Session,
+        keys: list[Key],
+        username: str,
+        address: str | None,
+        now: datetime,
+    ) -> None:
         """The password was right: the username's counts go; the address keeps its count of
         failures (one right password must not wipe a spray over other usernames), less this
-        attempt."""
+        attempt; the address becomes known for the username (its time in last_failure_at)."""
+        session.merge(
+            SignInThrottle(
+                key=_known(username, address), failures=0, blocked_until=None, last_failure_at=now
+            )
+        )
         allowed = {k.key: k.allowed for k in keys}
         for r in session.scalars(
             select(SignInThrottle)
@@ -173,6 +203,10 @@ class Throttle:
                 )
             )
         }
+
+
+def _known(username: str, address: str | None) -> str:
+    return f"known:{(address or '-')[:64]}|{username[:64]}"
 
 
 def _seconds(wait: timedelta) -> int:

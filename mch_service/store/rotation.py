@@ -117,12 +117,24 @@ def _rotate_store(db: Database, store: ResourceStore) -> dict[str, int]:
                     )
                     if vid == 1 and create_key is not None:
                         body = {k: v for k, v in content.items() if k not in ("id", "meta")}
+                        new_key = store.crypto.keyed_hash(canonical_content(body).decode())
+                        # A create keyed on its references as sent (a conditional reference,
+                        # 'Patient?_id=1') is stored resolved ('Patient/1'): re-keyed from the
+                        # stored body it can equal another record's key. The key only spots
+                        # a resend; the record already keyed so keeps it, this one goes
+                        # without (a unique key must not stop the rotation, run after run).
+                        taken = session.scalar(
+                            select(FhirResource.pk).where(
+                                FhirResource.institution_id == inst,
+                                FhirResource.resource_type == rtype,
+                                FhirResource.create_key == new_key,
+                                FhirResource.pk != pk,
+                            )
+                        )
                         session.execute(
                             update(FhirResource)
                             .where(FhirResource.pk == pk)
-                            .values(
-                                create_key=store.crypto.keyed_hash(canonical_content(body).decode())
-                            )
+                            .values(create_key=None if taken is not None else new_key)
                         )
                     if vid == current_version:
                         current = content

@@ -102,6 +102,29 @@ def test_guessing_from_many_addresses_or_many_usernames_is_slowed_too(
         _attempt(services, "anything", "10.9.9.9", "someone-else")  # a spray from one address
 
 
+def test_a_distributed_attack_does_not_keep_the_owner_out_of_her_known_address(
+    services: Services, long_back_off: None
+) -> None:
+    """The username-wide back-off would let a stranger keep an account waiting from rotating
+    addresses; an address the account signed in from is exempt from that count."""
+    add_user(services, "alice", "monitor")
+    assert _attempt(services, PASSWORD, OWNER) is not None  # her usual PC
+    s = services.settings
+    for i in range(s.sign_in_username_failures + 5):
+        try:
+            _attempt(services, "wrong-guess", f"10.0.{i // 200}.{i % 200}")
+        except TooManyRequests:
+            pass
+    with pytest.raises(TooManyRequests):
+        _attempt(services, PASSWORD, "198.51.100.99")  # a new address is slowed down
+    assert _attempt(services, PASSWORD, OWNER) is not None  # hers is not
+    # and a guess from her known address is still slowed by its own pair count
+    for _ in range(s.lockout_threshold):
+        assert _attempt(services, "wrong-guess", OWNER) is None
+    with pytest.raises(TooManyRequests):
+        _attempt(services, PASSWORD, OWNER)
+
+
 def test_a_slowed_down_attempt_is_refused_before_hashing(
     services: Services, long_back_off: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
