@@ -11,6 +11,7 @@ winner's record), so the same record sent twice is stored once.
 from __future__ import annotations
 
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -272,6 +273,14 @@ def _etag_version(raw: str) -> str:
     return v.strip('"')
 
 
+# The base of the links and fullUrls we return, as the client reached this server (set per
+# request by the routes). Clients such as fhirpy follow a 'next' link only when it starts with
+# the base they were given, so the canonical base (an identifier, not an address) will not do.
+# A ContextVar because transactions, batches and searches all build them deep below the route;
+# the thread pool the routes use copies the context into the worker thread.
+public_base: ContextVar[str | None] = ContextVar("fhir_public_base", default=None)
+
+
 class Interactions:
     def __init__(
         self,
@@ -289,7 +298,7 @@ class Interactions:
         self.zone = zone
         self.default_count = default_count
         self.max_count = max_count
-        self.base = base  # absolute base of fullUrls in the bundles we return
+        self.base = base  # fallback base of fullUrls when no request set public_base
         self.reject_example_urls = reject_example_urls
         self.reject_active_content = reject_active_content
 
@@ -968,7 +977,7 @@ class Interactions:
         """Newest first, one page: at most max_count versions and max_page_bytes of content;
         a 'next' link (?_cursor=<version>) gives the older ones."""
         check_id(fhir_id, None)
-        base = self.base
+        base = public_base.get() or self.base
         row = self.store.current(session, inst, rtype, fhir_id)
         if row is None:
             raise NotFound(f"{rtype}/{fhir_id} does not exist")
@@ -1020,7 +1029,7 @@ class Interactions:
         return page
 
     def search(self, session: Session, inst: str, u: _Url) -> dict[str, Any]:
-        base = self.base
+        base = public_base.get() or self.base
         parsed = parse_search(
             u.resource_type,
             u.query,

@@ -447,6 +447,8 @@ def _size_issues(entries: list[Any], limit: int | None) -> list[Issue]:
                 )
             )
     return issues
+
+
 def _resource_parameter(parameters: dict[str, Any]) -> Any:
     items = parameters.get("parameter")
     if items is None:
