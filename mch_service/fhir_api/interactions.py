@@ -588,12 +588,22 @@ class Interactions:
             key_matches = set().union(*(found_keys.get(k, ()) for k in p.key_tokens))
             matches = cond_matches | key_matches if e.method == "POST" else cond_matches
             if len(matches) > 1:
+                names = ", ".join(
+                    sorted(
+                        f"{rows_by_pk[k].resource_type}/{rows_by_pk[k].fhir_id}"
+                        for k in matches
+                        if k in rows_by_pk
+                    )
+                )
+                message = (
+                    f"The identifiers of this record belong to different stored records ({names}); "
+                    "send one record per identifier"
+                )
                 raise Conflict(
-                    "The identifiers of this record belong to different stored records; send "
-                    "one record per identifier",
+                    message,
                     [
                         Issue(
-                            "Identifiers match more than one stored record",
+                            message,
                             f"{e.root}.identifier",
                             "duplicate",
                         )
@@ -606,12 +616,15 @@ class Interactions:
             if u.fhir_id and not (e.method == "POST"):
                 existing = current.get((u.resource_type, u.fhir_id))
                 if match is not None and (existing is None or match.pk != existing.pk):
-                    raise Conflict(
+                    message = (
                         f"An identifier of {u.resource_type}/{u.fhir_id} already belongs to "
-                        f"{match.resource_type}/{match.fhir_id} from this sender",
+                        f"{match.resource_type}/{match.fhir_id} from this sender"
+                    )
+                    raise Conflict(
+                        message,
                         [
                             Issue(
-                                "Identifier already used by another record of this sender",
+                                message,
                                 f"{e.root}.identifier",
                                 "duplicate",
                             )
@@ -625,12 +638,15 @@ class Interactions:
                 owners.discard(p.existing.pk)
             if owners:
                 other = rows_by_pk[owners.pop()]
-                raise Conflict(
+                message = (
                     f"An identifier of this {u.resource_type} already belongs to "
-                    f"{other.resource_type}/{other.fhir_id} from this sender",
+                    f"{other.resource_type}/{other.fhir_id} from this sender"
+                )
+                raise Conflict(
+                    message,
                     [
                         Issue(
-                            "Identifier already used by another record of this sender",
+                            message,
                             f"{e.root}.identifier",
                             "duplicate",
                         )
@@ -641,16 +657,21 @@ class Interactions:
                 ex is None or ex.deleted or _etag_version(e.if_match) != str(ex.version_id)
             ):
                 current_v = f'W/"{ex.version_id}"' if ex and not ex.deleted else "none"
+                target = f"{ex.resource_type}/{ex.fhir_id}" if ex else u.resource_type
+                message = (
+                    f"If-Match {e.if_match} does not match the current version of {target} "
+                    f"({current_v}); read the resource again and reapply the change"
+                )
                 raise PreconditionFailed(
-                    f"If-Match {e.if_match} does not match the current version ({current_v}); "
-                    "read the resource again and reapply the change",
+                    message,
                     [
                         Issue(
-                            "Version conflict",
+                            message,
                             f"{e.request_expr}.ifMatch" if e.index is not None else "If-Match",
                             "conflict",
                         )
                     ],
+                    etag=current_v if current_v != "none" else None,
                 )
             if e.method == "DELETE":
                 if ex is None or ex.deleted:

@@ -70,6 +70,32 @@ def loc_to_expression(root: str, loc: tuple[Any, ...]) -> str:
     return out
 
 
+# fhir_core's messages for a bad date say only "does not match spec regex" (or, for a number,
+# talk of datetimes with zero time): say what was sent and the form expected.
+_TEMPORAL_FORMS = {
+    "Date": ("date", "YYYY-MM-DD (or YYYY-MM, YYYY), e.g. 1992-04-05"),
+    "DateTime": (
+        "dateTime",
+        "YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+08:00, e.g. 2025-03-01T09:30:00+08:00",
+    ),
+    "Instant": ("instant", "YYYY-MM-DDThh:mm:ss+08:00 (seconds and offset required)"),
+    "Time": ("time", "hh:mm:ss, e.g. 09:30:00"),
+}
+_TEMPORAL_MSG = re.compile(r"\b(Date|DateTime|Instant|Time) value string does not match")
+
+
+def _temporal_message(msg: str, value: Any) -> str | None:
+    m = _TEMPORAL_MSG.search(msg)
+    kind = m.group(1) if m else "Date" if "provided to dates" in msg else None
+    if kind is None:
+        return None
+    name, form = _TEMPORAL_FORMS[kind]
+    shown = orjson.dumps(value).decode()[:60] if value is not None else "null"
+    if not isinstance(value, str):
+        return f"A FHIR {name} is a JSON string, not {shown}: write {form}"
+    return f"{shown} is not a FHIR {name}: write {form}"
+
+
 def pydantic_issues(root: str, exc: ValidationError) -> list[Issue]:
     issues = []
     for err in exc.errors(include_url=False):
@@ -80,6 +106,8 @@ def pydantic_issues(root: str, exc: ValidationError) -> list[Issue]:
             msg = f"Required element is missing ({msg})"
         elif kind == "extra_forbidden":
             msg = "Unknown element: R4 does not define it here (check spelling and nesting)"
+        else:
+            msg = _temporal_message(msg, err.get("input")) or msg
         issues.append(
             Issue(
                 msg, loc_to_expression(root, loc), "required" if "missing" in kind else "structure"
