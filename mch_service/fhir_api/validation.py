@@ -7,6 +7,7 @@ Every problem becomes an ``Issue`` whose expression points at the element, e.g.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from mch_service.errors import InvalidResource, Issue
 from mch_service.fhir_api.fhir_models import get_fhir_model_class
 from mch_service.fhir_api.resource_types import R4_ONLY_TYPES, R4_RESOURCE_TYPES
+from mch_service.fhir_api.strict_types import strict_type_issues
 from mch_service.fhir_api.structural_rules import check_structure
 
 # Use these with fullmatch: `$` also matches before a final newline, and an id "a\n" stored
@@ -90,7 +92,7 @@ def _temporal_message(msg: str, value: Any) -> str | None:
     if kind is None:
         return None
     name, form = _TEMPORAL_FORMS[kind]
-    shown = orjson.dumps(value).decode()[:60] if value is not None else "null"
+    shown = json.dumps(value, ensure_ascii=False, default=str)[:60]  # any int, unlike orjson
     if not isinstance(value, str):
         return f"A FHIR {name} is a JSON string, not {shown}: write {form}"
     return f"{shown} is not a FHIR {name}: write {form}"
@@ -362,10 +364,14 @@ def validate_resource(
     if issues:
         return issues  # the model would trip over the same things with less clear messages
     if rtype not in R4_ONLY_TYPES:
+        # The models are lax ("121" passes as a decimal): the JSON types are checked first,
+        # and the models' issues are kept for the other elements.
+        issues.extend(strict_type_issues(resource, root))
+        typed = {i.expression for i in issues}
         try:
             _model(rtype).model_validate(model_input(resource))
         except ValidationError as exc:
-            issues.extend(pydantic_issues(root, exc))
+            issues.extend(i for i in pydantic_issues(root, exc) if i.expression not in typed)
         except (ValueError, TypeError, KeyError) as exc:  # a model validator raising directly
             issues.append(Issue(f"Invalid content: {exc}", root, "structure"))
     issues.extend(_binding_issues(resource, rtype, root))
