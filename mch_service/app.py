@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from fhir_mappings import load_code_tables, load_views
 from jobs import endpoints as job_endpoints
@@ -158,6 +159,8 @@ def _render(request: Request, exc: MchError) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
     if isinstance(exc, TooManyRequests):
         headers = {"Retry-After": str(exc.retry_after)}
+    if exc.headers:
+        headers = {**(headers or {}), **exc.headers}
     if _is_fhir(request):
         return fhir_endpoints.fhir_response(outcome_for_error(exc), exc.status_code, headers)
     return JSONResponse(
@@ -401,7 +404,21 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "processing")
-        return _render(request, MchError(str(exc.detail), exc.status_code, [], code))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # HTTP requires Allow on a 405; Starlette's names only the first route that matched
+            # the path (e.g. PUT alone for /fhir/Patient/1): name every route's methods.
+            allowed = {
+                method
+                for method in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH")
+                if any(
+                    route.matches({**request.scope, "method": method})[0] == Match.FULL
+                    for route in request.app.router.routes
+                )
+            }
+            if allowed:
+                headers["Allow"] = ", ".join(sorted(allowed))
+        return _render(request, MchError(str(exc.detail), exc.status_code, [], code, headers))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     previous_secret_keys: list[str] = Field(default_factory=list)
 
     canonical_base: str = "http://mch-service.local/fhir"
+    # Where clients reach the FHIR API (e.g. https://mch.example.org/fhir), the base of the
+    # links, fullUrls and Location headers we return; empty: taken from each request.
+    public_base: str = ""
     timezone: str = "Asia/Shanghai"
 
     # Published in the CapabilityStatement and enforced (413 / 400).

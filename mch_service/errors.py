@@ -22,6 +22,8 @@ class MchError(Exception):
     status_code: int = 400
     issues: list[Issue] = field(default_factory=list)
     code: str = "invalid"
+    # HTTP headers the answer carries (a 412's ETag of the current version, a 405's Allow)
+    headers: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -63,8 +65,10 @@ class Conflict(MchError):
 
 
 class PreconditionFailed(MchError):
-    def __init__(self, message: str, issues: list[Issue] | None = None) -> None:
-        super().__init__(message, 412, issues or [], "conflict")
+    def __init__(
+        self, message: str, issues: list[Issue] | None = None, etag: str | None = None
+    ) -> None:
+        super().__init__(message, 412, issues or [], "conflict", {"ETag": etag} if etag else {})
 
 
 class TooLarge(MchError):

@@ -19,7 +19,7 @@ from mch_service.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from mch_service.fhir_api.interactions import EntryResult
+from mch_service.fhir_api.interactions import EntryResult, public_base
 from mch_service.fhir_api.outcomes import information, operation_outcome
 from mch_service.fhir_api.resource_types import R4_RESOURCE_TYPES
 from mch_service.fhir_api.service import FhirService, Prefer
@@ -30,7 +30,22 @@ FHIR_JSON = "application/fhir+json"
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "text/json")
 _XML_TYPES = ("application/fhir+xml", "application/xml", "text/xml", "application/xml+fhir")
 
-router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
+
+def _base(request: Request) -> str:
+    """The FHIR base as clients reach it: MCH_PUBLIC_BASE when set (behind a proxy that
+    rewrites the path or host), else this request's scheme, host and port (uvicorn honours
+    X-Forwarded-Proto/-For only from --forwarded-allow-ips)."""
+    configured = request.app.state.settings.public_base
+    return (configured or str(request.base_url).rstrip("/") + "/fhir").rstrip("/")
+
+
+async def _set_public_base(request: Request) -> None:
+    # async: it runs in the request's own task, so the value reaches the route and, through
+    # run_in_threadpool's copied context, the service code that builds links and fullUrls.
+    public_base.set(_base(request))
+
+
+router = APIRouter(prefix="/fhir", tags=["FHIR R4"], dependencies=[Depends(_set_public_base)])
 
 
 def fhir_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -121,10 +136,6 @@ def _check_type(rtype: str) -> None:
         raise InvalidResource(
             [Issue(f"{rtype!r} is not a FHIR R4 resource type", None, "not-supported")]
         )
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/fhir"
 
 
 def _write_response(request: Request, result: EntryResult, prefer: Prefer) -> Response:

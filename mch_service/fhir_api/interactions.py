@@ -11,6 +11,7 @@ winner's record), so the same record sent twice is stored once.
 from __future__ import annotations
 
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -272,6 +273,14 @@ def _etag_version(raw: str) -> str:
     return v.strip('"')
 
 
+# The base of the links and fullUrls we return, as the client reached this server (set per
+# request by the routes). Clients such as fhirpy follow a 'next' link only when it starts with
+# the base they were given, so the canonical base (an identifier, not an address) will not do.
+# A ContextVar because transactions, batches and searches all build them deep below the route;
+# the thread pool the routes use copies the context into the worker thread.
+public_base: ContextVar[str | None] = ContextVar("fhir_public_base", default=None)
+
+
 class Interactions:
     def __init__(
         self,
@@ -289,7 +298,7 @@ class Interactions:
         self.zone = zone
         self.default_count = default_count
         self.max_count = max_count
-        self.base = base  # absolute base of fullUrls in the bundles we return
+        self.base = base  # fallback base of fullUrls when no request set public_base
         self.reject_example_urls = reject_example_urls
         self.reject_active_content = reject_active_content
 
@@ -579,12 +588,22 @@ class Interactions:
             key_matches = set().union(*(found_keys.get(k, ()) for k in p.key_tokens))
             matches = cond_matches | key_matches if e.method == "POST" else cond_matches
             if len(matches) > 1:
+                names = ", ".join(
+                    sorted(
+                        f"{rows_by_pk[k].resource_type}/{rows_by_pk[k].fhir_id}"
+                        for k in matches
+                        if k in rows_by_pk
+                    )
+                )
+                message = (
+                    f"The identifiers of this record belong to different stored records ({names}); "
+                    "send one record per identifier"
+                )
                 raise Conflict(
-                    "The identifiers of this record belong to different stored records; send "
-                    "one record per identifier",
+                    message,
                     [
                         Issue(
-                            "Identifiers match more than one stored record",
+                            message,
                             f"{e.root}.identifier",
                             "duplicate",
                         )
@@ -597,12 +616,15 @@ class Interactions:
             if u.fhir_id and not (e.method == "POST"):
                 existing = current.get((u.resource_type, u.fhir_id))
                 if match is not None and (existing is None or match.pk != existing.pk):
-                    raise Conflict(
+                    message = (
                         f"An identifier of {u.resource_type}/{u.fhir_id} already belongs to "
-                        f"{match.resource_type}/{match.fhir_id} from this sender",
+                        f"{match.resource_type}/{match.fhir_id} from this sender"
+                    )
+                    raise Conflict(
+                        message,
                         [
                             Issue(
-                                "Identifier already used by another record of this sender",
+                                message,
                                 f"{e.root}.identifier",
                                 "duplicate",
                             )
@@ -616,12 +638,15 @@ class Interactions:
                 owners.discard(p.existing.pk)
             if owners:
                 other = rows_by_pk[owners.pop()]
-                raise Conflict(
+                message = (
                     f"An identifier of this {u.resource_type} already belongs to "
-                    f"{other.resource_type}/{other.fhir_id} from this sender",
+                    f"{other.resource_type}/{other.fhir_id} from this sender"
+                )
+                raise Conflict(
+                    message,
                     [
                         Issue(
-                            "Identifier already used by another record of this sender",
+                            message,
                             f"{e.root}.identifier",
                             "duplicate",
                         )
@@ -632,16 +657,21 @@ class Interactions:
                 ex is None or ex.deleted or _etag_version(e.if_match) != str(ex.version_id)
             ):
                 current_v = f'W/"{ex.version_id}"' if ex and not ex.deleted else "none"
+                target = f"{ex.resource_type}/{ex.fhir_id}" if ex else u.resource_type
+                message = (
+                    f"If-Match {e.if_match} does not match the current version of {target} "
+                    f"({current_v}); read the resource again and reapply the change"
+                )
                 raise PreconditionFailed(
-                    f"If-Match {e.if_match} does not match the current version ({current_v}); "
-                    "read the resource again and reapply the change",
+                    message,
                     [
                         Issue(
-                            "Version conflict",
+                            message,
                             f"{e.request_expr}.ifMatch" if e.index is not None else "If-Match",
                             "conflict",
                         )
                     ],
+                    etag=current_v if current_v != "none" else None,
                 )
             if e.method == "DELETE":
                 if ex is None or ex.deleted:
@@ -968,7 +998,7 @@ class Interactions:
         """Newest first, one page: at most max_count versions and max_page_bytes of content;
         a 'next' link (?_cursor=<version>) gives the older ones."""
         check_id(fhir_id, None)
-        base = self.base
+        base = public_base.get() or self.base
         row = self.store.current(session, inst, rtype, fhir_id)
         if row is None:
             raise NotFound(f"{rtype}/{fhir_id} does not exist")
@@ -1020,7 +1050,7 @@ class Interactions:
         return page
 
     def search(self, session: Session, inst: str, u: _Url) -> dict[str, Any]:
-        base = self.base
+        base = public_base.get() or self.base
         parsed = parse_search(
             u.resource_type,
             u.query,

@@ -21,7 +21,8 @@ from mch_service.store.service import ResourceStore
 # Parameters accepted for every type; `date` only for the types in DATE_ELEMENTS.
 COMMON_PARAMS = ("_id", "identifier", "patient", "subject", "_lastUpdated")
 CONTROL_PARAMS = ("_count", "_cursor")
-IGNORED_PARAMS = ("_format", "_pretty", "_total")
+# _totalMethod: fhirpy's count() asks for it; every search page carries total anyway
+IGNORED_PARAMS = ("_format", "_pretty", "_total", "_totalMethod")
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
 # The store's keys are 64-bit: a larger cursor is none we handed out (and would overflow the
 # database's integer, a 500 rather than a 400).

@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, TypeVar
 
 import orjson
@@ -35,6 +36,15 @@ log = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _STATUS_TEXT = {200: "200 OK", 201: "201 Created", 204: "204 No Content"}
+
+
+def _status_line(code: int) -> str:
+    """Bundle.entry.response.status is an HTTP status line ("400 Bad Request"), not a bare
+    code: clients that split it on the space find the phrase they expect."""
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
 
 
 @dataclass(frozen=True)
@@ -386,7 +396,7 @@ class FhirService:
                 out.append(
                     {
                         "response": {
-                            "status": f"{exc.status_code}",
+                            "status": _status_line(exc.status_code),
                             "outcome": outcome_for_error(exc),
                         }
                     }
@@ -399,7 +409,7 @@ class FhirService:
                 out.append(
                     {
                         "response": {
-                            "status": "500",
+                            "status": _status_line(500),
                             "outcome": operation_outcome(
                                 [
                                     Issue(
@@ -447,6 +457,8 @@ def _size_issues(entries: list[Any], limit: int | None) -> list[Issue]:
                 )
             )
     return issues
+
+
 def _resource_parameter(parameters: dict[str, Any]) -> Any:
     items = parameters.get("parameter")
     if items is None:

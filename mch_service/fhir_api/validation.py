@@ -7,6 +7,7 @@ Every problem becomes an ``Issue`` whose expression points at the element, e.g.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from mch_service.errors import InvalidResource, Issue
 from mch_service.fhir_api.fhir_models import get_fhir_model_class
 from mch_service.fhir_api.resource_types import R4_ONLY_TYPES, R4_RESOURCE_TYPES
+from mch_service.fhir_api.strict_types import strict_type_issues
 from mch_service.fhir_api.structural_rules import check_structure
 
 # Use these with fullmatch: `$` also matches before a final newline, and an id "a\n" stored
@@ -70,6 +72,32 @@ def loc_to_expression(root: str, loc: tuple[Any, ...]) -> str:
     return out
 
 
+# fhir_core's messages for a bad date say only "does not match spec regex" (or, for a number,
+# talk of datetimes with zero time): say what was sent and the form expected.
+_TEMPORAL_FORMS = {
+    "Date": ("date", "YYYY-MM-DD (or YYYY-MM, YYYY), e.g. 1992-04-05"),
+    "DateTime": (
+        "dateTime",
+        "YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+08:00, e.g. 2025-03-01T09:30:00+08:00",
+    ),
+    "Instant": ("instant", "YYYY-MM-DDThh:mm:ss+08:00 (seconds and offset required)"),
+    "Time": ("time", "hh:mm:ss, e.g. 09:30:00"),
+}
+_TEMPORAL_MSG = re.compile(r"\b(Date|DateTime|Instant|Time) value string does not match")
+
+
+def _temporal_message(msg: str, value: Any) -> str | None:
+    m = _TEMPORAL_MSG.search(msg)
+    kind = m.group(1) if m else "Date" if "provided to dates" in msg else None
+    if kind is None:
+        return None
+    name, form = _TEMPORAL_FORMS[kind]
+    shown = json.dumps(value, ensure_ascii=False, default=str)[:60]  # any int, unlike orjson
+    if not isinstance(value, str):
+        return f"A FHIR {name} is a JSON string, not {shown}: write {form}"
+    return f"{shown} is not a FHIR {name}: write {form}"
+
+
 def pydantic_issues(root: str, exc: ValidationError) -> list[Issue]:
     issues = []
     for err in exc.errors(include_url=False):
@@ -80,6 +108,8 @@ def pydantic_issues(root: str, exc: ValidationError) -> list[Issue]:
             msg = f"Required element is missing ({msg})"
         elif kind == "extra_forbidden":
             msg = "Unknown element: R4 does not define it here (check spelling and nesting)"
+        else:
+            msg = _temporal_message(msg, err.get("input")) or msg
         issues.append(
             Issue(
                 msg, loc_to_expression(root, loc), "required" if "missing" in kind else "structure"
@@ -334,10 +364,14 @@ def validate_resource(
     if issues:
         return issues  # the model would trip over the same things with less clear messages
     if rtype not in R4_ONLY_TYPES:
+        # The models are lax ("121" passes as a decimal): the JSON types are checked first,
+        # and the models' issues are kept for the other elements.
+        issues.extend(strict_type_issues(resource, root))
+        typed = {i.expression for i in issues}
         try:
             _model(rtype).model_validate(model_input(resource))
         except ValidationError as exc:
-            issues.extend(pydantic_issues(root, exc))
+            issues.extend(i for i in pydantic_issues(root, exc) if i.expression not in typed)
         except (ValueError, TypeError, KeyError) as exc:  # a model validator raising directly
             issues.append(Issue(f"Invalid content: {exc}", root, "structure"))
     issues.extend(_binding_issues(resource, rtype, root))

@@ -128,7 +128,7 @@ def test_bundles_name_the_entry(http: httpx.Client, sender: SenderKey, services:
     )
     assert [e["response"]["status"] for e in r.json()["entry"]] == [
         "201 Created",
-        "400",
+        "400 Bad Request",
         "201 Created",
     ]
     assert _count(services) == 2

@@ -165,7 +165,7 @@ def test_a_fault_in_one_batch_entry_is_reported_on_that_entry(
     )
     assert r.status_code == 200, r.text
     statuses = [e["response"]["status"] for e in r.json()["entry"]]
-    assert statuses == ["201 Created", "500", "201 Created"]
+    assert statuses == ["201 Created", "500 Internal Server Error", "201 Created"]
     failed = r.json()["entry"][1]["response"]["outcome"]["issue"][0]
     assert failed["expression"] == ["Bundle.entry[1].request"]
     assert _stored(services) == 2  # the failing entry left nothing behind

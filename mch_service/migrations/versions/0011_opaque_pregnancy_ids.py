@@ -85,9 +85,7 @@ def _reseal(conn: sa.Connection, renamed: dict[str, str]) -> None:
     crypto = None
     for table, key, column, aad in SEALED:
         rows = conn.execute(
-            sa.text(
-                f"SELECT {key}, pregnancy_id, {column} FROM {table} WHERE {column} IS NOT NULL"
-            )
+            sa.text(f"SELECT {key}, pregnancy_id, {column} FROM {table} WHERE {column} IS NOT NULL")
         ).all()
         updates = []
         for row_key, new_id, blob in rows:
