@@ -6,17 +6,28 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import openpyxl
 import pytest
+import xlsxwriter
 from sqlalchemy import select
 
 from mch_service.app import Services
 from mch_service.cases.models import CaseRecord
 from mch_service.domain import models as m
-from mch_service.safe_cells import FORMULA_STARTS, csv_cell
+from mch_service.safe_cells import (
+    FORMULA_STARTS,
+    XLSX_OPTIONS,
+    csv_cell,
+    csv_row,
+    csv_writer,
+    xlsx_cell,
+)
 from tests.auth.test_accounts import add_user, bearer, token_for
 from tests.conftest import SenderKey
 from tests.domain.fixtures import bundle, colour, entry, obs, patient, uid, visit
@@ -57,6 +68,14 @@ def _assert_no_formula(cells: list[Any]) -> None:
     assert [c.coordinate for c in cells if c.data_type == "f"] == []
 
 
+def _assert_all_text(cells: list[Any]) -> None:
+    # the standard: every export writes cells as text (a blank cell holds nothing)
+    assert cells
+    assert [
+        (c.coordinate, c.data_type) for c in cells if c.value is not None and c.data_type != "s"
+    ] == []
+
+
 def _assert_neutral(cells: list[str]) -> None:
     # what a spreadsheet program would take as a formula: nothing
     assert [c for c in cells if c.startswith(FORMULA_STARTS)] == []
@@ -82,6 +101,7 @@ def test_case_exports_write_reviewer_and_sender_text_as_text(
     assert xlsx.status_code == 200
     cells = _xlsx_cells(xlsx.content)
     _assert_no_formula(cells)
+    _assert_all_text(cells)
     values = [c.value for c in cells]
     assert DDE in values  # shown exactly as typed, as text
     assert any(isinstance(v, str) and v.startswith("=*") for v in values)
@@ -131,6 +151,7 @@ def test_a_hostile_street_code_from_a_sender_is_not_trusted(
     xlsx = http.get("/api/v1/indicators/export.xlsx?period=2025", headers=admin)
     assert xlsx.status_code == 200
     _assert_no_formula(_xlsx_cells(xlsx.content))
+    _assert_all_text(_xlsx_cells(xlsx.content))
 
 
 def test_indicator_exports_hold_only_text_numbers_and_dates(
@@ -152,8 +173,42 @@ def test_indicator_exports_hold_only_text_numbers_and_dates(
     cells_x = _xlsx_cells(xlsx.content)
     _assert_no_formula(cells_x)
     assert "330102002" in [c.value for c in cells_x]
-    # every cell is text, a number or a date
-    assert {c.data_type for c in cells_x} <= {"s", "n", "d"}
+    _assert_all_text(cells_x)
+    # the numbers and dates of the district rows: the same text as in the CSV
+    csv_rows = list(
+        csv.reader(
+            io.StringIO(
+                http.get(
+                    "/api/v1/indicators/export.csv?period=2025-08", headers=admin
+                ).content.decode("utf-8-sig")
+            )
+        )
+    )
+    head = csv_rows[0]
+    by_csv = {
+        r[0]: (
+            r[head.index("开始日期")],
+            r[head.index("分子")],
+            r[head.index("分母")],
+            r[head.index("数值")],
+        )
+        for r in csv_rows[1:]
+        if r[head.index("地区")] == "district" and r[head.index("机构")] == "all"
+    }
+    district = openpyxl.load_workbook(io.BytesIO(xlsx.content))["全区"]
+    rows = list(district.iter_rows(values_only=True))
+    h = list(rows[0])
+    by_xlsx = {
+        r[0]: (
+            r[h.index("开始日期")],
+            r[h.index("分子")],
+            r[h.index("分母")],
+            r[h.index("数值")] or "",
+        )
+        for r in rows[1:]
+    }
+    assert by_xlsx == by_csv
+    assert by_xlsx["facility_delivery_rate"][0] == "2025-08-01"
 
 
 @pytest.mark.parametrize("bad", [HYPERLINK, "=1+2", "+1", "-1", "@A1", "a b", "", "x" * 33, "街道"])
@@ -178,3 +233,43 @@ def test_staff_street_codes_are_validated(bad: str, http: httpx.Client, services
         for path in ("/api/v1/indicators", "/api/v1/indicators/warnings"):
             r = http.get(path, params={"period": "2025-08", "area": bad}, headers=admin)
             assert r.status_code == 400, (path, r.text)
+
+
+def test_xlsx_cells_are_text_equal_to_the_csv_text(tmp_path: Path) -> None:
+    """Numbers, dates and timestamps go into an XLSX as text cells, the same text the CSV
+    holds (integers without ``.0``, floats without an exponent, timestamps with offset)."""
+    values: list[Any] = [
+        7,
+        np.int64(12),
+        33.333333333333336,
+        1e-05,
+        -2.5,
+        date(2025, 8, 1),
+        datetime(2025, 8, 1, 9, 30, tzinfo=timezone(timedelta(hours=8))),
+        True,
+        None,
+    ]
+    path = tmp_path / "cells.xlsx"
+    book = xlsxwriter.Workbook(path, XLSX_OPTIONS)
+    sheet = book.add_worksheet()
+    for col, value in enumerate(values):
+        xlsx_cell(sheet, 0, col, value)
+    book.close()
+    written = openpyxl.load_workbook(path).active
+    cells = [written.cell(row=1, column=col + 1) for col in range(len(values))]
+    _assert_all_text(cells)
+    texts = [c.value for c in cells]
+    assert texts == [
+        "7",
+        "12",
+        "33.333333333333336",
+        "0.00001",
+        "-2.5",
+        "2025-08-01",
+        "2025-08-01T09:30:00+08:00",
+        "true",
+        None,
+    ]
+    buffer = io.StringIO()
+    csv_writer(buffer).writerow(csv_row(values))
+    assert next(csv.reader(io.StringIO(buffer.getvalue()))) == [t or "" for t in texts]

@@ -19,10 +19,10 @@ import xlsxwriter
 
 from mch_service.indicators.calculations import IndicatorValue
 from mch_service.indicators.catalogue import CATALOGUE_VERSION
-from mch_service.indicators.display import STATUS_LABELS, VALUE_DECIMALS, format_target
+from mch_service.indicators.display import STATUS_LABELS, format_target
 from mch_service.indicators.facts import ALL_INSTITUTIONS, DISTRICT
 from mch_service.indicators.settings import SETTING_INFO
-from mch_service.safe_cells import XLSX_OPTIONS, csv_row, csv_writer
+from mch_service.safe_cells import XLSX_OPTIONS, csv_row, csv_writer, xlsx_text
 
 BOM = "\ufeff"  # so that Excel on a Chinese Windows opens the UTF-8 file correctly
 
@@ -150,12 +150,11 @@ def write_xlsx(
     results: Iterable[IndicatorValue], target: str | os.PathLike[str] | IO[bytes]
 ) -> int:
     """Write a workbook: one sheet per view (全区, 按镇街, 按机构; a 镇街×机构 sheet only when
-    such rows occur) and a notes sheet (说明) with the catalogue version and settings. Values
-    are stored unrounded and shown with two decimals. Returns the number of result rows."""
+    such rows occur) and a notes sheet (说明) with the catalogue version and settings. Every
+    cell is text (safe_cells): counts and unrounded values as the CSV and the API write them,
+    dates ``YYYY-MM-DD``. Returns the number of result rows."""
     workbook = xlsxwriter.Workbook(target, {"constant_memory": True, **XLSX_OPTIONS})
     header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    value_format = workbook.add_format({"num_format": "0." + "0" * VALUE_DECIMALS})
     status_formats = {s: workbook.add_format(spec) for s, spec in _STATUS_FORMATS.items()}
     sheets: dict[str, Any] = {}
     next_row: dict[str, int] = {}
@@ -194,22 +193,18 @@ def write_xlsx(
         for col, text in enumerate(cells):
             ws.write_string(row, col, str(text))
         col = len(cells)
-        ws.write_datetime(
-            row, col, datetime.combine(v.period_start, datetime.min.time()), date_format
-        )
-        ws.write_datetime(
-            row, col + 1, datetime.combine(v.period_end, datetime.min.time()), date_format
-        )
+        ws.write_string(row, col, xlsx_text(v.period_start))
+        ws.write_string(row, col + 1, xlsx_text(v.period_end))
         col += 2
         for text in place:
             ws.write_string(row, col, text)
             col += 1
-        ws.write_number(row, col, v.numerator)
-        ws.write_number(row, col + 1, v.denominator)
+        ws.write_string(row, col, xlsx_text(v.numerator))
+        ws.write_string(row, col + 1, xlsx_text(v.denominator))
         if v.value is None:
             ws.write_blank(row, col + 2, None, status_formats["no_data"])
         else:
-            ws.write_number(row, col + 2, v.value, value_format)
+            ws.write_string(row, col + 2, xlsx_text(v.value))
         ws.write_string(row, col + 3, v.unit)
         ws.write_string(row, col + 4, _target_text(v))
         ws.write_string(row, col + 5, STATUS_LABELS[v.status]["zh"], status_formats[v.status])
@@ -222,7 +217,8 @@ def write_xlsx(
         ("结果行数 Result rows", str(count)),
         (
             "数值 Values",
-            "按单位乘数计算，未四舍五入；显示保留两位小数 / unrounded, shown with two decimals",
+            "按单位乘数计算，未四舍五入，与 CSV 和接口相同的文本 / unrounded, as text equal to the"
+            " CSV and the API",
         ),
         ("计算规则 Rules", "docs/indicators.md, docs/indicator-rules.md"),
         ("", ""),

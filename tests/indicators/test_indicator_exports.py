@@ -77,13 +77,14 @@ def test_xlsx_holds_the_numbers_status_colours_and_notes(tmp_path: Path) -> None
     assert len(rows) == 2 * len(CALCULATED)
     col = {name: i for i, name in enumerate(header)}
     smr = rows[("systematic_management_rate", "2025-03")]
-    assert (smr[col["分子"]], smr[col["分母"]], smr[col["数值"]]) == (9, 10, 90.0)
+    # every cell is text: counts, values and dates as the CSV writes them
+    assert (smr[col["分子"]], smr[col["分母"]], smr[col["数值"]]) == ("9", "10", "90.0")
     assert (smr[col["目标"]], smr[col["达标情况"]]) == ("≥90%", "达标")
-    assert smr[col["开始日期"]] == datetime(2025, 3, 1)
+    assert (smr[col["开始日期"]], smr[col["结束日期"]]) == ("2025-03-01", "2025-03-31")
     hiv = rows[("hiv_test_rate", "2025-03")]
-    assert (hiv[col["分子"]], hiv[col["分母"]], hiv[col["达标情况"]]) == (9, 10, "未达标")
+    assert (hiv[col["分子"]], hiv[col["分母"]], hiv[col["达标情况"]]) == ("9", "10", "未达标")
     mmr = rows[("maternal_mortality_ratio", "2025-03")]
-    assert (mmr[col["分子"]], mmr[col["分母"]], mmr[col["数值"]]) == (1, 10, 10_000.0)
+    assert (mmr[col["分子"]], mmr[col["分母"]], mmr[col["数值"]]) == ("1", "10", "10000.0")
     treatment = rows[("hiv_treatment_rate", "2025-03")]
     assert (treatment[col["数值"]], treatment[col["达标情况"]]) == (None, "无数据")
 
@@ -95,8 +96,9 @@ def test_xlsx_holds_the_numbers_status_colours_and_notes(tmp_path: Path) -> None
     assert fills["达标"].endswith("C6EFCE")
     assert fills["未达标"].endswith("FFC7CE")
     assert fills["无数据"].endswith("D9D9D9")
-    # Values are stored unrounded and shown with two decimals.
-    assert district.cell(row=2, column=col["数值"] + 1).number_format == "0.00"
+    # Values are text cells holding the unrounded value (no number format to round them).
+    value_cells = [cells[col["数值"]] for cells in district.iter_rows(min_row=2)]
+    assert {c.data_type for c in value_cells if c.value is not None} == {"s"}
 
     streets = book["按镇街"]
     street_header = [c.value for c in streets[1]]
@@ -108,7 +110,7 @@ def test_xlsx_holds_the_numbers_status_colours_and_notes(tmp_path: Path) -> None
         if r[0] == "facility_delivery_rate" and r[3] == "2025-04" and r[s] == "S2"
     ]
     assert [(r[street_header.index("分子")], r[street_header.index("分母")]) for r in s2] == [
-        (1, 1)
+        ("1", "1")
     ]
     institutions = book["按机构"]
     assert "机构" in [c.value for c in institutions[1]]
