@@ -4,7 +4,6 @@ entry of a batch or one line of an import does not take the others down with it.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -14,6 +13,7 @@ import pytest
 from mch_service.app import Services
 from mch_service.store.indexing import FAR_FUTURE, FAR_PAST, date_range
 from tests.conftest import SenderKey
+from tests.fhir_api.test_import import wait_for_import
 
 # Valid R4 at the edges of what the date-range index (and Python) can hold.
 EXTREME_DATES = ["9999", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "0001"]
@@ -106,23 +106,14 @@ def test_transaction_with_an_extreme_date_is_stored(
     assert _stored(services) == len(EXTREME_DATES)
 
 
-def _wait(http: httpx.Client, url: str, headers: dict[str, str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while True:
-        r = http.get(url, headers=headers)
-        if r.status_code == 200:
-            return r.json()  # type: ignore[no-any-return]
-        assert r.status_code == 202, r.text
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-
-
 def _import(http: httpx.Client, sender: SenderKey, lines: list[dict[str, Any]]) -> dict[str, Any]:
     body = b"\n".join(orjson.dumps(line) for line in lines) + b"\n"
     headers = {**sender.headers, "Content-Type": "application/fhir+ndjson"}
     r = http.post("/fhir/$import", content=body, headers=headers)
     assert r.status_code == 202, r.text
-    return _wait(http, "/fhir" + r.headers["content-location"].split("/fhir", 1)[1], headers)
+    return wait_for_import(
+        http, "/fhir" + r.headers["content-location"].split("/fhir", 1)[1], headers
+    )
 
 
 def test_import_with_extreme_dates_stores_every_line(

@@ -4,7 +4,6 @@ entries per batch, a batch response's size, and search and history pages in byte
 from __future__ import annotations
 
 import io
-import time
 from http import HTTPStatus
 from typing import Any
 
@@ -14,6 +13,7 @@ import orjson
 from mch_service.app import Services
 from mch_service.fhir_api.bulk import LineTooLong, iter_lines
 from tests.conftest import SenderKey
+from tests.fhir_api.test_import import wait_for_import
 
 MRN = "urn:oid:1.2.156.1.mrn"
 
@@ -27,17 +27,6 @@ def _patient(i: int, padding: int = 0) -> dict[str, Any]:
     if padding:
         out["extension"] = [{"url": "http://hospital.test/pad", "valueString": "a" * padding}]
     return out
-
-
-def _wait(http: httpx.Client, url: str, headers: dict[str, str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while True:
-        r = http.get(url, headers=headers)
-        if r.status_code == 200:
-            return r.json()  # type: ignore[no-any-return]
-        assert r.status_code == 202, r.text
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
 
 
 class _Reads(io.BytesIO):
@@ -78,7 +67,9 @@ def test_an_ndjson_line_over_the_resource_limit_is_that_lines_error(
     headers = {**sender.headers, "Content-Type": "application/fhir+ndjson"}
     r = http.post("/fhir/$import", content=b"\n".join(lines) + b"\n", headers=headers)
     assert r.status_code == 202, r.text
-    report = _wait(http, "/fhir" + r.headers["content-location"].split("/fhir", 1)[1], headers)
+    report = wait_for_import(
+        http, "/fhir" + r.headers["content-location"].split("/fhir", 1)[1], headers
+    )
     assert report["status"] == "done"
     assert report["report"]["created"] == 2
     assert [e["line"] for e in report["report"]["errors"]] == [2]

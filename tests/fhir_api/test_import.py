@@ -146,8 +146,9 @@ def test_cli_import_needs_a_known_institution(services: Services, tmp_path: Path
     assert "no institution 'nobody'" in r.stderr
 
 
-def _wait(http: httpx.Client, url: str, headers: dict[str, str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
+def wait_for_import(http: httpx.Client, url: str, headers: dict[str, str]) -> dict[str, Any]:
+    """Poll an import job's status URL until its report (200); 202 meanwhile."""
+    deadline = time.monotonic() + 120
     while True:
         r = http.get(url, headers=headers)
         if r.status_code == 200:
@@ -166,7 +167,7 @@ def test_http_import_runs_in_the_background_with_a_report(
     assert r.status_code == 202, r.text
     status_url = r.headers["content-location"]
     path = "/fhir" + status_url.split("/fhir", 1)[1]
-    done = _wait(http, path, sender.headers)
+    done = wait_for_import(http, path, sender.headers)
     assert done["status"] == "done"
     assert done["report"]["accepted"] == 8
     assert done["report"]["rejected"] == 2
@@ -219,7 +220,7 @@ def test_import_report_does_not_quote_personal_data(
     r = http.post("/fhir/$import", content=body, headers=headers)
     assert r.status_code == 202, r.text
     path = "/fhir" + r.headers["content-location"].split("/fhir", 1)[1]
-    done = _wait(http, path, sender.headers)
+    done = wait_for_import(http, path, sender.headers)
     assert done["report"]["rejected"] == 3, done
     stored = json.dumps(done, ensure_ascii=False)
     for secret in (RESIDENT_ID, "测试王小红", "13912345678"):
@@ -276,7 +277,7 @@ def test_spool_files_are_private_and_cleaned_at_start_up(
             r = http.post("/fhir/$import", content=body, headers=headers)
             assert r.status_code == 202
             status = "/fhir" + r.headers["content-location"].split("/fhir", 1)[1]
-            assert _wait(http, status, sender.headers)["status"] == "done"
+            assert wait_for_import(http, status, sender.headers)["status"] == "done"
         assert sorted(p.name for p in spool.iterdir()) == ["keep-me.txt"]
     finally:
         services.db.dispose()
