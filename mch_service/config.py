@@ -170,7 +170,13 @@ class Settings(BaseSettings):
     # Jobs: cron expressions in MCH_TIMEZONE (empty: not scheduled), and whether `serve` runs
     # the scheduler itself (the embedded mode); production runs `mch-service worker`.
     job_schedules: dict[str, str] = Field(
-        default_factory=lambda: {"indicators": "*/5 * * * *", "data_quality": "17 * * * *"}
+        # work_lists: every day shortly after midnight, so that every list moves to the new
+        # day together (README: the daily job)
+        default_factory=lambda: {
+            "indicators": "*/5 * * * *",
+            "data_quality": "17 * * * *",
+            "work_lists": "5 0 * * *",
+        }
     )
     scheduler_in_server: bool = True
 

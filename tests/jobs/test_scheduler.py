@@ -13,6 +13,7 @@ from jobs.models import JobRun, SchedulerLease
 from jobs.runner import JobResult, run_job
 from jobs.scheduler import Scheduler, lease_holder, release_lease, try_lease
 from mch_service.app import Services
+from mch_service.config import Settings
 from mch_service.timeutil import utcnow
 
 
@@ -76,3 +77,22 @@ def test_runs_are_recorded_with_errors(services: Services, monkeypatch: pytest.M
     with services.db.reading() as session:
         statuses = session.scalars(select(JobRun.status).order_by(JobRun.id)).all()
     assert statuses == ["succeeded", "failed", "succeeded"]
+
+
+def test_the_default_schedules_move_the_work_lists_every_day(services: Services) -> None:
+    """The daily work-list job moves every list to the new day together; it was documented as
+    scheduled by default but was not."""
+    defaults = Settings().job_schedules
+    scheduler = Scheduler(services, defaults, holder="process-d")
+    try:
+        scheduler.start()
+        deadline = time.monotonic() + 10
+        while scheduler.scheduler is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert scheduler.scheduler is not None
+        jobs = {job.id: str(job.trigger) for job in scheduler.scheduler.get_jobs()}
+    finally:
+        scheduler.stop()
+    assert set(jobs) == {"indicators", "data_quality", "work_lists"}
+    assert jobs["work_lists"].startswith("cron[")
+    assert "hour='0'" in jobs["work_lists"]
