@@ -90,7 +90,7 @@ class _Script:
             return httpx.Response(503, json={"resourceType": "OperationOutcome", "issue": []})
         bundle = json.loads(request.read())
         ok = bundle["type"] == "transaction"
-        status = "201 Created" if ok else "400"
+        status = "201 Created" if ok else "400 Bad Request"
         entries = [{"response": {"status": status}} for _ in bundle["entry"]]
         return httpx.Response(200, json={"resourceType": "Bundle", "entry": entries})
 
