@@ -19,6 +19,7 @@ import orjson
 from starlette.datastructures import MutableHeaders
 
 from mch_service.logs import escape_controls
+from mch_service.request_context import REQUEST_ID
 
 ASGIApp = Any
 Scope = MutableMapping[str, Any]
@@ -127,6 +128,7 @@ class AccessLog:
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
+        token = REQUEST_ID.set(request_id)  # for the audit rows of this request
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:  # noqa: BLE001 - the last stop: one line, a 500
@@ -140,6 +142,7 @@ class AccessLog:
             # else the application's handler answered 500 and logged it (app._unexpected);
             # Starlette re-raises only for the server to print the traceback: not here.
         finally:
+            REQUEST_ID.reset(token)
             if self.log.isEnabledFor(logging.INFO):
                 self.log.info("request", extra={"fields": _fields(scope, status, start)})
 

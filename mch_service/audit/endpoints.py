@@ -28,9 +28,11 @@ def audit_filters(
     target_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    request_id: str | None = None,
 ) -> AuditQuery:
-    """Filters of the search and the export alike (``action`` ending in "." is a prefix)."""
-    return AuditQuery(actor, action, outcome, target_type, target_id, since, until)
+    """Filters of the search and the export alike (``action`` ending in "." is a prefix;
+    ``request_id`` is the X-Request-ID of a response, the access log's request_id)."""
+    return AuditQuery(actor, action, outcome, target_type, target_id, since, until, request_id)
 
 
 Filters = Annotated[AuditQuery, Depends(audit_filters)]

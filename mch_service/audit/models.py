@@ -27,3 +27,6 @@ class AuditEvent(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     client_ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The request that wrote the row (X-Request-ID, the access log's request_id); None for
+    # jobs and the command line.
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)

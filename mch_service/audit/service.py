@@ -16,6 +16,7 @@ from mch_service import sqlbulk
 from mch_service.audit.models import AuditEvent
 from mch_service.database import table_of
 from mch_service.ops.metrics import count_audit
+from mch_service.request_context import REQUEST_ID
 from mch_service.timeutil import utcnow
 
 
@@ -38,6 +39,7 @@ class AuditRecord:
 
 def record(session: Session, actor: Actor, records: Iterable[AuditRecord]) -> None:
     now = utcnow()
+    request_id = REQUEST_ID.get()
     rows = [
         {
             "occurred_at": now,
@@ -50,6 +52,7 @@ def record(session: Session, actor: Actor, records: Iterable[AuditRecord]) -> No
             "target_id": r.target_id,
             "status_code": r.status_code,
             "detail": r.detail[:2000] if r.detail else None,
+            "request_id": request_id,
         }
         for r in records
     ]
@@ -66,6 +69,7 @@ class AuditQuery:
     target_id: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    request_id: str | None = None
 
 
 def _conditions(q: AuditQuery) -> list[Any]:
@@ -84,6 +88,8 @@ def _conditions(q: AuditQuery) -> list[Any]:
         conds.append(AuditEvent.target_type == q.target_type)
     if q.target_id:
         conds.append(AuditEvent.target_id == q.target_id)
+    if q.request_id:
+        conds.append(AuditEvent.request_id == q.request_id)
     if q.since:
         conds.append(AuditEvent.occurred_at >= q.since)
     if q.until:
@@ -103,6 +109,7 @@ COLUMNS = (
     "outcome",
     "status_code",
     "detail",
+    "request_id",
 )
 
 

@@ -47,3 +47,48 @@ def test_search_filter_page_and_export(
     seen = http.get("/api/v1/audit?action=audit.", headers=admin).json()["events"]
     assert {e["action"] for e in seen} >= {"audit.search", "audit.export"}
     assert all(e["actor_id"] == "admin1" for e in seen)
+
+
+def test_the_request_id_finds_a_request_in_the_audit(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    """The X-Request-ID a response carries (and the access log's request_id) is on every audit
+    row the request wrote: one id finds the request in the log and in the audit."""
+    add_user(services, "auditor", "admin")
+    admin = bearer(token_for(http, "auditor"))
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {
+                "resource": {"resourceType": "Patient", "id": f"rq{i}", "gender": "female"},
+                "request": {"method": "PUT", "url": f"Patient/rq{i}"},
+            }
+            for i in range(2)
+        ],
+    }
+    sent = http.post(
+        "/fhir", json=bundle, headers={**sender.headers, "X-Request-ID": "trace-0001-abcdef"}
+    )
+    assert sent.status_code == 200
+    assert sent.headers["x-request-id"] == "trace-0001-abcdef"
+    other = http.get("/fhir/Patient/rq0", headers=sender.headers)
+    mine = http.get("/api/v1/audit", params={"request_id": "trace-0001-abcdef"}, headers=admin)
+    assert mine.status_code == 200
+    rows = mine.json()["events"] if isinstance(mine.json(), dict) else mine.json()
+    assert sorted((r["action"], r["target_id"]) for r in rows) == [
+        ("fhir.create", "rq0"),
+        ("fhir.create", "rq1"),
+    ]
+    assert {r["request_id"] for r in rows} == {"trace-0001-abcdef"}
+    theirs = http.get(
+        "/api/v1/audit", params={"request_id": other.headers["x-request-id"]}, headers=admin
+    ).json()
+    theirs = theirs["events"] if isinstance(theirs, dict) else theirs
+    assert [(r["action"], r["target_id"]) for r in theirs] == [("fhir.read", "rq0")]
+    exported = http.get(
+        "/api/v1/audit.csv", params={"request_id": "trace-0001-abcdef"}, headers=admin
+    )
+    table = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    assert {r["request_id"] for r in table} == {"trace-0001-abcdef"}
+    assert len(table) == 2
