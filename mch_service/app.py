@@ -7,11 +7,9 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes
-from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,107 +19,29 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from fhir_mappings import load_code_tables, load_views
 from jobs import endpoints as job_endpoints
 from mch_service import __version__
 from mch_service.audit import endpoints as audit_endpoints
 from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.auth import endpoints as auth_endpoints
 from mch_service.auth.dependencies import current_staff
-from mch_service.auth.service import StaffAccounts
 from mch_service.cases import endpoints as case_endpoints
-from mch_service.cases.service import CaseService
 from mch_service.config import Settings, get_settings
-from mch_service.crypto import Crypto
-from mch_service.database import Database
 from mch_service.domain import code_tables_api
 from mch_service.domain import endpoints as domain_endpoints
-from mch_service.domain.extract import Extractor
-from mch_service.domain.service import DomainService
 from mch_service.errors import Issue, MchError, TooLarge, TooManyRequests
 from mch_service.fhir_api import endpoints as fhir_endpoints
 from mch_service.fhir_api.capability import capability_statement
-from mch_service.fhir_api.import_jobs import ImportJobs
-from mch_service.fhir_api.interactions import Interactions
 from mch_service.fhir_api.outcomes import operation_outcome, outcome_for_error
-from mch_service.fhir_api.service import FhirService
 from mch_service.indicators import endpoints as indicator_endpoints
-from mch_service.indicators.service import IndicatorService, indicator_settings
 from mch_service.institutions import endpoints as institution_endpoints
 from mch_service.middleware import AccessLog, SecurityHeaders
 from mch_service.ops import endpoints as ops_endpoints
 from mch_service.ops.metrics import MetricsMiddleware
-from mch_service.store.identifier_policy import IdentifierPolicy
-from mch_service.store.service import ResourceStore
+from mch_service.services import Services, build_services
 from mch_service.web import pages as web_pages
 
 log = logging.getLogger("mch_service")
-
-
-@dataclass
-class Services:
-    settings: Settings
-    db: Database
-    crypto: Crypto
-    store: ResourceStore
-    fhir: FhirService
-    imports: ImportJobs
-    accounts: StaffAccounts
-    domain: DomainService
-    indicators: IndicatorService
-    cases: CaseService
-
-
-def build_services(settings: Settings, db: Database | None = None) -> Services:
-    db = db or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
-    crypto = Crypto(settings.secret_key, settings.previous_secret_keys)
-    zone = ZoneInfo(settings.timezone)
-    store = ResourceStore(
-        crypto,
-        zone,
-        IdentifierPolicy(tuple(settings.identifier_keys), frozenset(settings.resident_id_systems)),
-    )
-    interactions = Interactions(
-        store,
-        zone,
-        settings.default_page_size,
-        settings.max_page_size,
-        base=settings.canonical_base,
-        reject_example_urls=settings.fhir_reject_example_urls,
-        max_page_bytes=settings.max_page_bytes,
-        reject_active_content=settings.fhir_reject_active_content,
-    )
-    domain = DomainService(
-        Extractor(
-            views=load_views(settings.canonical_base),
-            codes=load_code_tables(settings.code_tables_dir, settings.canonical_base),
-            zone=zone,
-            canonical=settings.canonical_base,
-            resident_id_systems=frozenset(settings.resident_id_systems),
-            keyed_hash=crypto.keyed_hash,
-            seal=crypto.seal,
-            max_codings=settings.max_codings_per_element,
-            max_unmapped=settings.max_unmapped_codes_per_resource,
-            streets=frozenset(settings.streets),
-        ),
-        queued=settings.domain_assembly == "queued",
-    )
-    domain.watch_code_tables(settings.code_tables_dir, settings.canonical_base)
-    fhir = FhirService(
-        db,
-        interactions,
-        settings.max_bundle_entries,
-        domain,
-        max_resource_bytes=settings.max_resource_bytes,
-        max_batch_gets=settings.max_batch_gets,
-        max_batch_response_bytes=settings.max_batch_response_bytes,
-    )
-    imports = ImportJobs(db, fhir, Path(settings.import_spool_dir), settings.max_resource_bytes)
-    accounts = StaffAccounts(settings)
-    indicators = IndicatorService(db, indicator_settings(settings), settings.streets)
-    cases = CaseService(settings, crypto)
-    domain.listeners.append(lambda session, women: cases.refresh(session, women))
-    return Services(settings, db, crypto, store, fhir, imports, accounts, domain, indicators, cases)
 
 
 def _is_fhir(request: Request) -> bool:

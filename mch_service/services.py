@@ -1,0 +1,90 @@
+"""The services of one running instance, built once from the settings: the composition of
+the database, the crypto keys and every package's service. Routes reach them through
+``mch_service.deps``; jobs and the CLI receive them whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fhir_mappings import load_code_tables, load_views
+from mch_service.auth.service import StaffAccounts
+from mch_service.cases.service import CaseService
+from mch_service.config import Settings
+from mch_service.crypto import Crypto
+from mch_service.database import Database
+from mch_service.domain.extract import Extractor
+from mch_service.domain.service import DomainService
+from mch_service.fhir_api.import_jobs import ImportJobs
+from mch_service.fhir_api.interactions import Interactions
+from mch_service.fhir_api.service import FhirService
+from mch_service.indicators.service import IndicatorService, indicator_settings
+from mch_service.store.identifier_policy import IdentifierPolicy
+from mch_service.store.service import ResourceStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    crypto: Crypto
+    store: ResourceStore
+    fhir: FhirService
+    imports: ImportJobs
+    accounts: StaffAccounts
+    domain: DomainService
+    indicators: IndicatorService
+    cases: CaseService
+
+
+def build_services(settings: Settings, db: Database | None = None) -> Services:
+    db = db or Database(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    crypto = Crypto(settings.secret_key, settings.previous_secret_keys)
+    zone = ZoneInfo(settings.timezone)
+    store = ResourceStore(
+        crypto,
+        zone,
+        IdentifierPolicy(tuple(settings.identifier_keys), frozenset(settings.resident_id_systems)),
+    )
+    interactions = Interactions(
+        store,
+        zone,
+        settings.default_page_size,
+        settings.max_page_size,
+        base=settings.canonical_base,
+        reject_example_urls=settings.fhir_reject_example_urls,
+        max_page_bytes=settings.max_page_bytes,
+        reject_active_content=settings.fhir_reject_active_content,
+    )
+    domain = DomainService(
+        Extractor(
+            views=load_views(settings.canonical_base),
+            codes=load_code_tables(settings.code_tables_dir, settings.canonical_base),
+            zone=zone,
+            canonical=settings.canonical_base,
+            resident_id_systems=frozenset(settings.resident_id_systems),
+            keyed_hash=crypto.keyed_hash,
+            seal=crypto.seal,
+            max_codings=settings.max_codings_per_element,
+            max_unmapped=settings.max_unmapped_codes_per_resource,
+            streets=frozenset(settings.streets),
+        ),
+        queued=settings.domain_assembly == "queued",
+    )
+    domain.watch_code_tables(settings.code_tables_dir, settings.canonical_base)
+    fhir = FhirService(
+        db,
+        interactions,
+        settings.max_bundle_entries,
+        domain,
+        max_resource_bytes=settings.max_resource_bytes,
+        max_batch_gets=settings.max_batch_gets,
+        max_batch_response_bytes=settings.max_batch_response_bytes,
+    )
+    imports = ImportJobs(db, fhir, Path(settings.import_spool_dir), settings.max_resource_bytes)
+    accounts = StaffAccounts(settings)
+    indicators = IndicatorService(db, indicator_settings(settings), settings.streets)
+    cases = CaseService(settings, crypto)
+    domain.listeners.append(lambda session, women: cases.refresh(session, women))
+    return Services(settings, db, crypto, store, fhir, imports, accounts, domain, indicators, cases)
