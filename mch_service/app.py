@@ -32,12 +32,12 @@ from mch_service.fhir_api import endpoints as fhir_endpoints
 from mch_service.fhir_api.capability import capability_statement
 from mch_service.fhir_api.outcomes import operation_outcome
 from mch_service.http_errors import render
-from mch_service.input_guards import BodyLimit, RefuseNul
 from mch_service.indicators import endpoints as indicator_endpoints
+from mch_service.input_guards import BodyLimit, RefuseNul
 from mch_service.institutions import endpoints as institution_endpoints
 from mch_service.middleware import AccessLog, SecurityHeaders
 from mch_service.ops import endpoints as ops_endpoints
-from mch_service.ops.metrics import MetricsMiddleware
+from mch_service.process_metrics import MetricsMiddleware
 from mch_service.scheduling import endpoints as job_endpoints
 from mch_service.services import Services, build_services
 from mch_service.web import pages as web_pages

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from mch_service.cli import data, job_runs, operations, users
+from mch_service.cli.common import use_wiring
 from mch_service.simulator.cli import simulate_command
 from mch_service.wiring import Wiring
 
@@ -32,4 +33,5 @@ app.add_typer(data.keys_app, name="keys")
 
 
 def main(wiring: Wiring) -> None:
-    app(obj=wiring)
+    use_wiring(wiring)
+    app()

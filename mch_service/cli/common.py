@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-import click
 import typer
 from rich.console import Console
 
@@ -27,12 +26,19 @@ def configure_logging(settings: Settings) -> None:
     configure(settings.log_level, production=settings.env == "production")
 
 
+_wiring: Wiring | None = None  # set once, by the entry point, before any command runs
+
+
+def use_wiring(given: Wiring) -> None:
+    global _wiring
+    _wiring = given
+
+
 def wiring() -> Wiring:
-    """The composition root's wiring, handed to the command by ``main`` (``jobs/main.py``)."""
-    found = click.get_current_context().find_object(Wiring)
-    if found is None:
+    """The composition root's wiring, handed to the command line by ``main`` (``jobs/main.py``)."""
+    if _wiring is None:
         raise RuntimeError("the command line runs through its composition root (jobs.main)")
-    return found
+    return _wiring
 
 
 def load_services() -> Services:

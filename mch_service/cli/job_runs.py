@@ -60,6 +60,4 @@ def jobs_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         typer.echo(f"{n}\t{schedules.get(n) or 'not scheduled'}")
     typer.echo(f"scheduler held by: {lease_holder(services.db) or 'nobody'}")
     for r in runs:
-        typer.echo(
-            f"  {r.started_at[:19]} {r.job} {r.status} {r.rows_touched} {r.error or ''}"
-        )
+        typer.echo(f"  {r.started_at[:19]} {r.job} {r.status} {r.rows_touched} {r.error or ''}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mch_service.scheduling.models import JobRun, SchedulerLease
@@ -59,25 +59,25 @@ def recent_runs(session: Session, job: str | None, limit: int) -> Sequence[JobRu
     return session.scalars(stmt).all()
 
 
-def run_counts(session: Session) -> Sequence[Row[tuple[str, str, int]]]:
+def run_counts(session: Session) -> list[tuple[str, str, int]]:
     """(job, status, runs) for every job and status."""
-    return session.execute(
+    rows = session.execute(
         select(JobRun.job, JobRun.status, func.count()).group_by(JobRun.job, JobRun.status)
-    ).all()
+    )
+    return [(job, status, n) for job, status, n in rows]
 
 
-def last_successes(session: Session) -> Sequence[Row[tuple[str, datetime | None]]]:
+def last_successes(session: Session) -> list[tuple[str, datetime | None]]:
     """(job, when its latest successful run finished)."""
-    return session.execute(
+    rows = session.execute(
         select(JobRun.job, func.max(JobRun.finished_at))
         .where(JobRun.status == "succeeded")
         .group_by(JobRun.job)
-    ).all()
+    )
+    return [(job, finished) for job, finished in rows]
 
 
-def latest_finished(
-    session: Session,
-) -> Sequence[Row[tuple[str, str, datetime, datetime | None]]]:
+def latest_finished(session: Session) -> list[tuple[str, str, datetime, datetime | None]]:
     """(job, status, started, finished) of each job's latest finished run."""
     latest_ids = (
         select(func.max(JobRun.id))
@@ -85,11 +85,12 @@ def latest_finished(
         .group_by(JobRun.job)
         .scalar_subquery()
     )
-    return session.execute(
+    rows = session.execute(
         select(JobRun.job, JobRun.status, JobRun.started_at, JobRun.finished_at).where(
             JobRun.id.in_(latest_ids)
         )
-    ).all()
+    )
+    return [(job, status, started, finished) for job, status, started, finished in rows]
 
 
 def lease_for_update(session: Session, name: str) -> SchedulerLease | None:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -79,17 +78,17 @@ def recent_runs(session: Session, job: str | None = None, limit: int = 50) -> li
 class RunFigures:
     """What the metrics read of the runs and the lease at a scrape."""
 
-    counts: list[Row[tuple[str, str, int]]]  # job, status, runs
-    last_successes: list[Row[tuple[str, datetime | None]]]  # job, finished
-    latest: list[Row[tuple[str, str, datetime, datetime | None]]]  # job, status, start, end
+    counts: list[tuple[str, str, int]]  # job, status, runs
+    last_successes: list[tuple[str, datetime | None]]  # job, finished
+    latest: list[tuple[str, str, datetime, datetime | None]]  # job, status, start, end
     lease_expires_at: datetime | None
 
 
 def run_figures(session: Session) -> RunFigures:
     return RunFigures(
-        list(repository.run_counts(session)),
-        list(repository.last_successes(session)),
-        list(repository.latest_finished(session)),
+        repository.run_counts(session),
+        repository.last_successes(session),
+        repository.latest_finished(session),
         repository.lease_expiry(session, LEASE_NAME),
     )
 
@@ -104,9 +103,7 @@ def try_lease(db: Database, holder: str = HOST, seconds: int = LEASE_SECONDS) ->
         row = repository.lease_for_update(session, LEASE_NAME)
         if row is None:
             try:
-                repository.add_lease(
-                    session, LEASE_NAME, holder, now + timedelta(seconds=seconds)
-                )
+                repository.add_lease(session, LEASE_NAME, holder, now + timedelta(seconds=seconds))
             except IntegrityError:
                 return False
             return True

@@ -9,10 +9,10 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
-from jobs.scheduler import try_lease
 from mch_service.app import Services, create_app
 from mch_service.config import Settings
 from mch_service.institutions.service import add_institution
+from mch_service.scheduling.service import try_lease
 from tests.auth.test_accounts import PASSWORD, add_user, bearer, token_for
 
 OK = "ok"  # anything but 401/403 (the request itself may be a 4xx for other reasons)
