@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from alembic.script import ScriptDirectory
 
 from mch_service.migrate import alembic_config
 from mch_service.ops import repository
 from mch_service.scheduling.service import lease_holder
-from mch_service.services import Services
 from mch_service.timeutil import to_utc, utcnow
+
+if TYPE_CHECKING:
+    from mch_service.services import Services
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -30,8 +31,10 @@ from prometheus_client.registry import REGISTRY, Collector
 from mch_service.ops import repository
 from mch_service.ops.multiproc import MULTIPROC_ENV
 from mch_service.scheduling.service import run_figures
-from mch_service.services import Services
 from mch_service.timeutil import to_utc, utcnow
+
+if TYPE_CHECKING:
+    from mch_service.services import Services
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
