@@ -1,17 +1,20 @@
 """The SQL the operators' probes and gauges read: a ping, the schema's revision, the assembly
-queue, the indicators' freshness. (The last two read other packages' tables: they move to
-``domain`` and ``indicators`` services once those offer them.)"""
+queue, the indicators' freshness, the newest sealed version (for a restored backup's key
+check). (The last three read other packages' tables: they move to the ``domain``,
+``indicators`` and ``store`` services once those offer them.)"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from mch_service.domain.models import AssemblyQueue
 from mch_service.indicators.results import IndicatorResult
+from mch_service.store.models import FhirResource, FhirResourceVersion
 
 
 def schema_heads(session: Session) -> frozenset[str]:
@@ -35,3 +38,31 @@ def indicators_computed(session: Session) -> list[tuple[str, datetime | None]]:
         )
     )
     return [(indicator, computed) for indicator, computed in rows]
+
+
+@dataclass(frozen=True)
+class SealedVersion:
+    resource_type: str
+    fhir_id: str
+    version_id: int
+    content: bytes
+
+
+def newest_sealed_version(conn: Connection) -> SealedVersion | None:
+    """The newest stored version that holds content (sealed)."""
+    row = conn.execute(
+        select(
+            FhirResource.resource_type,
+            FhirResource.fhir_id,
+            FhirResourceVersion.version_id,
+            FhirResourceVersion.content,
+        )
+        .join(FhirResource, FhirResource.pk == FhirResourceVersion.resource_pk)
+        .where(FhirResourceVersion.content.is_not(None))
+        .order_by(FhirResourceVersion.pk.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    resource_type, fhir_id, version_id, content = row
+    return SealedVersion(resource_type, fhir_id, version_id, bytes(content or b""))
