@@ -25,6 +25,7 @@ from mch_service.auth import endpoints as auth_endpoints
 from mch_service.auth.dependencies import current_staff
 from mch_service.cases import endpoints as case_endpoints
 from mch_service.config import Settings, get_settings
+from mch_service.deps import get_services
 from mch_service.domain import code_tables_api
 from mch_service.domain import endpoints as domain_endpoints
 from mch_service.errors import Issue, MchError
@@ -56,7 +57,7 @@ def _audit_denial(request: Request, exc: MchError) -> None:
         if principal is not None
         else Actor("anonymous", None, request.client.host if request.client else None)
     )
-    with request.app.state.services.db.transaction() as session:
+    with get_services(request).db.transaction() as session:
         record(
             session,
             actor,

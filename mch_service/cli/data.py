@@ -55,20 +55,21 @@ def institutions_list(as_json: Annotated[bool, typer.Option("--json")] = False) 
 
     services = load_services()
     with services.db.reading() as session:
-        rows = []
+        rows: list[dict[str, object]] = []
+        live: list[int] = []  # unrevoked keys per institution, for the text listing
         for inst in list_institutions(session):
             keys = [
                 {"key_id": k.id, "prefix": k.key_prefix, "revoked": k.revoked_at is not None}
                 for k in list_keys(session, inst.id)
             ]
             rows.append({"id": inst.id, "name": inst.name, "active": inst.active, "keys": keys})
+            live.append(sum(1 for k in keys if not k["revoked"]))
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
-    for r in rows:
-        live = sum(1 for k in r["keys"] if not k["revoked"])  # type: ignore[attr-defined,misc]
+    for r, n in zip(rows, live, strict=True):
         typer.echo(
-            f"{r['id']}\t{r['name']}\t{'active' if r['active'] else 'disabled'}\t{live} live key(s)"
+            f"{r['id']}\t{r['name']}\t{'active' if r['active'] else 'disabled'}\t{n} live key(s)"
         )
 
 

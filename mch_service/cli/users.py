@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
+from mch_service.auth.permissions import Principal
+from mch_service.auth.service import StaffAccounts
 from mch_service.cli.common import fail, load_services
 from mch_service.services import Services
 
@@ -115,14 +119,18 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         typer.echo(f"{u.username}\t{u.role}\t{state}\t{scope}")
 
 
-def _user_action(action: str, username: str, *args: object) -> None:
+# What a command does to one account: (accounts, session, acting principal) -> None
+AccountAction = Callable[[StaffAccounts, Session, Principal], None]
+
+
+def _user_action(action: AccountAction) -> None:
     from mch_service.auth.permissions import system_principal
     from mch_service.errors import MchError
 
     services = load_services()
     try:
         with services.db.transaction() as session:
-            getattr(services.accounts, action)(session, system_principal(), username, *args)
+            action(services.accounts, session, system_principal())
     except MchError as exc:
         fail("; ".join(i.message for i in exc.all_issues()))
 
@@ -130,14 +138,14 @@ def _user_action(action: str, username: str, *args: object) -> None:
 @users_app.command("disable")
 def users_disable(username: Annotated[str, typer.Option("--username")]) -> None:
     """Disable an account and sign it out everywhere."""
-    _user_action("set_active", username, False)
+    _user_action(lambda accounts, session, by: accounts.set_active(session, by, username, False))
     typer.echo(f"user {username} disabled")
 
 
 @users_app.command("enable")
 def users_enable(username: Annotated[str, typer.Option("--username")]) -> None:
     """Enable a disabled account."""
-    _user_action("set_active", username, True)
+    _user_action(lambda accounts, session, by: accounts.set_active(session, by, username, True))
     typer.echo(f"user {username} enabled")
 
 
@@ -148,7 +156,9 @@ def users_reset_password(
 ) -> None:
     """Set a new password (generated unless --password-stdin); signs the account out."""
     password, generated = _read_password(password_stdin)
-    _user_action("reset_password", username, password)
+    _user_action(
+        lambda accounts, session, by: accounts.reset_password(session, by, username, password)
+    )
     typer.echo(
         f"password of {username} reset" + (f" to (shown once): {password}" if generated else "")
     )
@@ -157,5 +167,5 @@ def users_reset_password(
 @users_app.command("revoke-tokens")
 def users_revoke_tokens(username: Annotated[str, typer.Option("--username")]) -> None:
     """Sign an account out of every session and token."""
-    _user_action("revoke_user_tokens", username)
+    _user_action(lambda accounts, session, by: accounts.revoke_user_tokens(session, by, username))
     typer.echo(f"tokens of {username} revoked")
