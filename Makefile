@@ -1,10 +1,11 @@
 # The two commands of the quick start are `make serve` and `make test`; both install what they
-# need into .venv first. `make check` adds lint and types.
+# need into .venv first. `make check` adds lint, types and the import contracts
+# (docs/architecture.md).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?= -n auto
 
-.PHONY: install serve test lint types check bench mutation clean
+.PHONY: install serve test lint types imports check bench mutation clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -23,11 +24,16 @@ test: install
 
 lint: install
 	$(VENV)/bin/ruff check mch_service jobs fhir_mappings tests benchmarks
+	$(VENV)/bin/ruff format --check mch_service jobs fhir_mappings tests benchmarks
 
 types: install
 	$(VENV)/bin/mypy
 
-check: lint types test
+# The layering contracts of pyproject.toml [tool.importlinter] (tests/test_layers.py runs them too)
+imports: install
+	$(VENV)/bin/lint-imports --no-cache
+
+check: lint types imports test
 
 bench: install
 	$(PY) -m benchmarks

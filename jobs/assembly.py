@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+
+from mch_service.services import Services
 
 log = logging.getLogger("mch_service.jobs")
 
 
 class AssemblyLoop:
-    def __init__(self, services: Any) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mch-assembly", daemon=True)

@@ -1,35 +1,29 @@
 """APScheduler, one at a time.
 
 The scheduler keeps its jobs in the database (SQLAlchemyJobStore, table ``apscheduler_jobs``),
-so schedules survive restarts. Only the process holding the ``scheduler_lease`` row runs it:
-``serve`` in the embedded mode, ``worker`` in production. A process that cannot get the lease
-keeps trying and takes over when the holder's lease runs out (it renews every
-LEASE_RENEW seconds).
+so schedules survive restarts. Only the process holding the ``scheduler_lease`` row
+(``mch_service.scheduling``) runs it: ``serve`` in the embedded mode, ``worker`` in
+production. A process that cannot get the lease keeps trying and takes over when the holder's
+lease runs out (it renews every LEASE_RENEW seconds).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
-from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
-from jobs.models import SchedulerLease
-from jobs.runner import HOST, run_job
-from mch_service.timeutil import to_utc, utcnow
+from jobs.runner import run_job
+from mch_service.scheduling.service import HOST, release_lease, try_lease
+from mch_service.services import Services
 
 log = logging.getLogger("mch_service.jobs")
-LEASE_SECONDS = 60
 LEASE_RENEW = 15
-LEASE_NAME = "scheduler"
 
-_services: Any = None  # the running process's services, for the scheduled entry point
+_services: Services | None = None  # the running process's services, for the scheduled entry
 
 
 def scheduled(name: str) -> None:
@@ -39,48 +33,10 @@ def scheduled(name: str) -> None:
     run_job(_services, name, None, trigger="scheduled")
 
 
-def try_lease(db: Any, holder: str = HOST, seconds: int = LEASE_SECONDS) -> bool:
-    """Take or renew the lease; True when this process holds it."""
-    now = utcnow()
-    with db.transaction() as session:
-        row = session.get(SchedulerLease, LEASE_NAME, with_for_update=True)
-        if row is None:
-            session.add(
-                SchedulerLease(
-                    name=LEASE_NAME, holder=holder, expires_at=now + timedelta(seconds=seconds)
-                )
-            )
-            try:
-                session.flush()
-            except IntegrityError:
-                return False
-            return True
-        if row.holder != holder and to_utc(row.expires_at) > now:
-            return False
-        row.holder = holder
-        row.expires_at = now + timedelta(seconds=seconds)
-        return True
-
-
-def release_lease(db: Any, holder: str = HOST) -> None:
-    with db.transaction() as session:
-        session.execute(
-            update(SchedulerLease)
-            .where(SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == holder)
-            .values(expires_at=utcnow())
-        )
-
-
-def lease_holder(db: Any) -> str | None:
-    with db.reading() as session:
-        row = session.scalar(select(SchedulerLease).where(SchedulerLease.name == LEASE_NAME))
-        return row.holder if row and to_utc(row.expires_at) > utcnow() else None
-
-
 class Scheduler:
     """Runs the APScheduler while holding the lease; waits for it otherwise."""
 
-    def __init__(self, services: Any, schedules: dict[str, str], holder: str = HOST) -> None:
+    def __init__(self, services: Services, schedules: dict[str, str], holder: str = HOST) -> None:
         self.services = services
         self.schedules = schedules
         self.holder = holder  # this process, in the lease

@@ -3,33 +3,33 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from jobs.runner import JobBody, JobResult
 from mch_service.quality import service as quality
+from mch_service.services import Services
 
 
-def indicators(services: Any, as_of: date | None) -> JobResult:
+def indicators(services: Services, as_of: date | None) -> JobResult:
     """Recompute the indicator results that changed since the last run."""
     services.domain.process_queue(services.db)  # queued women first: counts need them
     rows = services.indicators.refresh()
     return JobResult(rows, f"{rows} result rows written")
 
 
-def indicators_full(services: Any, as_of: date | None) -> JobResult:
+def indicators_full(services: Services, as_of: date | None) -> JobResult:
     """Recompute every indicator result from the domain tables."""
     services.domain.process_queue(services.db)
     rows = services.indicators.refresh(full=True)
     return JobResult(rows, f"{rows} result rows written (full)")
 
 
-def data_quality(services: Any, as_of: date | None) -> JobResult:
+def data_quality(services: Services, as_of: date | None) -> JobResult:
     with services.db.transaction() as session:
         n = quality.refresh(session)
     return JobResult(n, f"{n} figures")
 
 
-def work_lists(services: Any, as_of: date | None) -> JobResult:
+def work_lists(services: Services, as_of: date | None) -> JobResult:
     """Recompute every work list (and open or close cases) for the day, or for ``as_of``."""
     services.domain.process_queue(services.db)
     with services.db.transaction() as session:
@@ -37,7 +37,7 @@ def work_lists(services: Any, as_of: date | None) -> JobResult:
     return JobResult(n, f"{n} work items")
 
 
-def domain_rebuild(services: Any, as_of: date | None) -> JobResult:
+def domain_rebuild(services: Services, as_of: date | None) -> JobResult:
     """Every domain row again from the stored resources (after a code table changed)."""
     services.domain.reload_codes_if_changed()
     counts = services.domain.rebuild(services.db, services.store)

@@ -14,10 +14,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from mch_service.app import build_services
 from mch_service.auth.permissions import system_principal
 from mch_service.config import Settings
 from mch_service.migrate import upgrade
+from mch_service.services import build_services
 from mch_service.simulator import SimulationParams, simulate
 from mch_service.simulator.load import load, register_institutions, site_code_tables
 

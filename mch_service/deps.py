@@ -15,13 +15,16 @@ service and checks what comes back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from mch_service.services import Services
+if TYPE_CHECKING:
+    # The type only: a route depends on the services it is given, not on how they are built
+    # (services.py imports every package; at run time the HTTP layer does not).
+    from mch_service.services import Services
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -33,7 +36,7 @@ def get_services(request: Request) -> Services:
     return services
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+ServicesDep = Annotated["Services", Depends(get_services)]
 
 
 async def in_transaction(

@@ -1,10 +1,10 @@
 """Imports every model so that Base.metadata knows all tables (for Alembic and tests)."""
 
-import jobs.models  # noqa: F401
 import mch_service.cases.models  # noqa: F401
 import mch_service.domain.models  # noqa: F401 (registers the domain tables)
 import mch_service.indicators.results  # noqa: F401
 import mch_service.quality.models  # noqa: F401
+import mch_service.scheduling.models  # noqa: F401
 from mch_service.audit.models import AuditEvent
 from mch_service.auth.models import StaffToken, StaffUser
 from mch_service.fhir_api.models import ImportJob

@@ -1,10 +1,11 @@
 """The services of one running instance, built once from the settings: the composition of
 the database, the crypto keys and every package's service. Routes reach them through
-``mch_service.deps``; jobs and the CLI receive them whole."""
+``mch_service.deps``; jobs and the CLI receive them whole (the composition root,
+``jobs/main.py``, adds the job runner)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from mch_service.fhir_api.import_jobs import ImportJobs
 from mch_service.fhir_api.interactions import Interactions
 from mch_service.fhir_api.service import FhirService
 from mch_service.indicators.service import IndicatorService, indicator_settings
+from mch_service.scheduling.service import JobRunner, NoJobRunner
 from mch_service.store.identifier_policy import IdentifierPolicy
 from mch_service.store.service import ResourceStore
 
@@ -36,6 +38,9 @@ class Services:
     domain: DomainService
     indicators: IndicatorService
     cases: CaseService
+    # Runs jobs by name for the job routes and the command line; the composition root
+    # (jobs/main.py) puts the runner of jobs.tasks here. Without it no job is known.
+    jobs: JobRunner = field(default_factory=NoJobRunner)
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:

@@ -6,7 +6,8 @@ worker gets its own PostgreSQL schema, migrated once; tables are emptied between
 tests get a copy of a migrated template file.
 
 API tests talk real HTTP to a uvicorn server running in a thread; the server's app is pointed
-at the current test's database.
+at the current test's database. Services and application come from the composition root
+(``jobs.main``), as in production.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
 
-from mch_service.app import Services, build_services, create_app
+from jobs.main import build_services, create_app
 from mch_service.config import Settings
 from mch_service.database import Base, Database
 from mch_service.institutions.service import add_institution
 from mch_service.migrate import upgrade
+from mch_service.services import Services
 from tests import shared_data
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,9 +24,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from mch_service.app import Services, create_app
+from jobs.main import create_app
 from mch_service.config import Settings
 from mch_service.logs import JsonFormatter, escape_controls
+from mch_service.services import Services
 from tests.auth.test_accounts import PASSWORD, add_user, bearer, token_for
 from tests.conftest import TEST_SECRET, SenderKey, make_sender
 

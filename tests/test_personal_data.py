@@ -550,14 +550,16 @@ def test_migration_0010_seals_existing_case_text_and_drops_the_clear_columns(
         assert "outcome" not in columns["follow_up"]
         assert "close_reason" not in columns["case_record"]
         with db.reading() as session:
-            sealed_outcome = session.execute(text("SELECT outcome_sealed FROM follow_up")).scalar()
+            sealed_outcome = session.execute(
+                text("SELECT outcome_sealed FROM follow_up")
+            ).scalar_one()
             sealed_reason = session.execute(
                 text("SELECT close_reason_sealed FROM case_record")
-            ).scalar()
+            ).scalar_one()
             events = session.execute(
                 text("SELECT action, detail, reason_sealed FROM case_event ORDER BY id")
             ).all()
-            report = session.execute(text("SELECT report FROM import_job")).scalar()
+            report = session.execute(text("SELECT report FROM import_job")).scalar_one()
         assert SECRETS[0] not in report
         assert "Conditional reference" in report
         assert crypto.open_sealed(sealed_outcome, outcome_aad("P1")).decode() == OUTCOME

@@ -113,7 +113,7 @@ def test_values_of_every_column_type_come_back_as_written(services_h1: Services)
     assert res.deleted is False
     assert res.date_end is None
     assert to_utc(res.last_updated) == AWARE
-    assert to_utc(res.date_start) == AWARE - timedelta(days=1)
+    assert to_utc(res.date_start) == AWARE - timedelta(days=1)  # type: ignore[arg-type]
     assert to_utc(ver.recorded_at) == AWARE
     assert ver.content == blob
     assert ver.content_hash == text
@@ -310,7 +310,7 @@ def test_nan_and_infinities_are_stored_not_dropped(services_h1: Services) -> Non
         )
     with services_h1.db.reading() as session:
         values = dict(session.execute(select(LabResult.id, LabResult.value)).all())
-    assert math.isnan(values[1])
+    assert math.isnan(values[1])  # type: ignore[arg-type]
     assert values[2] == math.inf
     assert values[3] == -math.inf
     assert values[4] is None

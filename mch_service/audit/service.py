@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from mch_service import sqlbulk
 from mch_service.audit.models import AuditEvent
 from mch_service.database import table_of
-from mch_service.ops.metrics import count_audit
+from mch_service.process_metrics import count_audit
 from mch_service.request_context import REQUEST_ID
 from mch_service.timeutil import utcnow
 

@@ -16,11 +16,10 @@ import sqlite3
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import URL, inspect, make_url, select
+from sqlalchemy import URL, inspect, make_url
 
 from mch_service.crypto import Crypto, DecryptionError
 
@@ -207,31 +206,20 @@ def restore(database_url: str, path: Path, replace: bool = False) -> str:
 def key_opens_backup(database_url: str, crypto: Crypto) -> bool | None:
     """Whether the configured keys open the newest stored version (None: nothing stored)."""
     from mch_service.database import make_engine
-    from mch_service.store.models import FhirResource, FhirResourceVersion
+    from mch_service.ops.repository import newest_sealed_version
     from mch_service.store.service import ResourceStore
 
     engine = make_engine(database_url)
     try:
         with engine.connect() as conn:
-            row: Any = conn.execute(
-                select(
-                    FhirResource.resource_type,
-                    FhirResource.fhir_id,
-                    FhirResourceVersion.version_id,
-                    FhirResourceVersion.content,
-                )
-                .join(FhirResource, FhirResource.pk == FhirResourceVersion.resource_pk)
-                .where(FhirResourceVersion.content.is_not(None))
-                .order_by(FhirResourceVersion.pk.desc())
-                .limit(1)
-            ).first()
+            row = newest_sealed_version(conn)
     finally:
         engine.dispose()
     if row is None:
         return None
     store = ResourceStore(crypto, ZoneInfo("UTC"))
     try:
-        store.unseal(row.resource_type, row.fhir_id, row.version_id, bytes(row.content))
+        store.unseal(row.resource_type, row.fhir_id, row.version_id, row.content)
     except (DecryptionError, InvalidTag):
         return False
     return True

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, select, text
 
 from mch_service.migrate import alembic_config
+from mch_service.ops import repository
+from mch_service.scheduling.service import lease_holder
 from mch_service.timeutil import to_utc, utcnow
+
+if TYPE_CHECKING:
+    from mch_service.services import Services
 
 
 @dataclass(frozen=True)
@@ -33,14 +36,12 @@ def migration_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
-def _database_and_schema(services: Any) -> list[Check]:
+def _database_and_schema(services: Services) -> list[Check]:
     try:
         # A read session: on SQLite a plain connection would begin with BEGIN IMMEDIATE and
         # queue behind writers for a probe that only reads.
         with services.db.reading() as session:
-            conn = session.connection()
-            conn.execute(text("SELECT 1"))
-            current = frozenset(MigrationContext.configure(conn).get_current_heads())
+            current = repository.schema_heads(session)
     except Exception as exc:  # noqa: BLE001 - any failure to reach the database is "not ready"
         # The class only: a driver's message can quote the URL (with its password).
         return [
@@ -60,7 +61,7 @@ def _database_and_schema(services: Any) -> list[Check]:
     return [Check("database", True, "reachable"), schema]
 
 
-def _code_tables(services: Any) -> Check:
+def _code_tables(services: Services) -> Check:
     codes = services.domain.extractor.codes
     n = len(codes.exact) + len(codes.prefixes)
     if n == 0:
@@ -68,14 +69,10 @@ def _code_tables(services: Any) -> Check:
     return Check("code_tables", True, f"{n} codes from {len(codes.files)} file(s)")
 
 
-def _assembly_queue(services: Any) -> Check:
-    from mch_service.domain.models import AssemblyQueue
-
+def _assembly_queue(services: Services) -> Check:
     with services.db.reading() as session:
-        depth, oldest = session.execute(
-            select(func.count(), func.min(AssemblyQueue.enqueued_at))
-        ).one()
-    if not depth:
+        depth, oldest = repository.assembly_queue(session)
+    if not depth or oldest is None:
         return Check("assembly_queue", True, "empty")
     age = (utcnow() - to_utc(oldest)).total_seconds()
     limit = services.settings.ready_queue_max_age_seconds
@@ -89,9 +86,7 @@ def _assembly_queue(services: Any) -> Check:
     return Check("assembly_queue", True, f"{depth} waiting, oldest {age:.0f} s")
 
 
-def _scheduler(services: Any) -> Check:
-    from jobs.scheduler import lease_holder
-
+def _scheduler(services: Services) -> Check:
     if not any(services.settings.job_schedules.values()):
         return Check("scheduler", True, "no job is scheduled")
     holder = lease_holder(services.db)
@@ -105,7 +100,7 @@ def _scheduler(services: Any) -> Check:
     return Check("scheduler", True, f"lease held by {holder}")
 
 
-def readiness(services: Any) -> list[Check]:
+def readiness(services: Services) -> list[Check]:
     checks = _database_and_schema(services)
     checks.append(_code_tables(services))
     if not checks[0].ok or not checks[1].ok:

@@ -4,15 +4,17 @@ A route missing from ROUTES fails the test: a new route has to be classified her
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import httpx
 import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
-from jobs.scheduler import try_lease
 from mch_service.app import Services, create_app
 from mch_service.config import Settings
 from mch_service.institutions.service import add_institution
+from mch_service.scheduling.service import try_lease
 from tests.auth.test_accounts import PASSWORD, add_user, bearer, token_for
 
 OK = "ok"  # anything but 401/403 (the request itself may be a 4xx for other reasons)
@@ -26,7 +28,7 @@ MONITORS = {"anonymous": 401, "admin": OK, "reviewer": 403, "monitor": OK}
 # The FHIR interface takes institution API keys, never staff tokens.
 INSTITUTIONS_ONLY = {"anonymous": 401, "admin": 401, "reviewer": 401, "monitor": 401}
 
-ROUTES: dict[tuple[str, str], dict[str, object]] = {
+ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("GET", "/fhir/metadata"): PUBLIC,
     ("POST", "/fhir"): INSTITUTIONS_ONLY,
     ("POST", "/fhir/"): INSTITUTIONS_ONLY,
@@ -149,7 +151,7 @@ def _app_routes() -> set[tuple[str, str]]:
         if hasattr(route, "original_router"):  # a router included with include_router
             stack.extend(route.original_router.routes)
         elif isinstance(route, APIRoute):
-            out |= {(m, route.path) for m in route.methods - {"HEAD"}}
+            out |= {(m, route.path) for m in (route.methods or set()) - {"HEAD"}}
         elif isinstance(route, Mount):
             continue  # /static (offline assets): public, no data
         else:

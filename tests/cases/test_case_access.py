@@ -130,7 +130,7 @@ ACTIONS = {
 }
 
 
-def _state(services: Services) -> tuple[dict[str, tuple[object, ...]], int, int]:
+def _state(services: Services) -> tuple[dict[str, tuple[int, str | None, str]], int, int]:
     with services.db.reading() as session:
         cases = {
             c.pregnancy_id: (c.version, c.assignee, c.status)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -48,9 +48,9 @@ def _count(services: Services, rtype: str) -> int:
 
 
 @pytest.fixture
-def clients(http: httpx.Client) -> list[httpx.Client]:
+def clients(http: httpx.Client) -> Iterator[list[httpx.Client]]:
     out = [httpx.Client(base_url=str(http.base_url), timeout=60) for _ in range(PARALLEL)]
-    yield out  # type: ignore[misc]
+    yield out
     for c in out:
         c.close()
 
@@ -200,5 +200,5 @@ def test_a_retried_transaction_resolves_its_references_again(
         "Observation",
         out["entry"][1]["resource"]["id"],
     ).resource
-    assert stored["subject"]["reference"] == f"Patient/{patient_id}"
+    assert stored["subject"]["reference"] == f"Patient/{patient_id}"  # type: ignore[index]
     assert _count(services, "Patient") == 1

@@ -4,6 +4,8 @@ Allow for a 405, full status lines in batch entries."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.conftest import SenderKey
@@ -20,7 +22,7 @@ def _patient(mrn: str, **extra: object) -> dict[str, object]:
     }
 
 
-def _issue(r: httpx.Response) -> dict[str, object]:
+def _issue(r: httpx.Response) -> dict[str, Any]:
     issues = r.json()["issue"]
     assert len(issues) == 1, issues
     return issues[0]  # type: ignore[no-any-return]

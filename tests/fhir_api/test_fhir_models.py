@@ -52,7 +52,7 @@ def test_the_speed_up_is_installed_for_the_models_the_service_uses() -> None:
             .__pydantic_decorators__.model_validators["reject_null_complex_elements"]
             .func
         )
-        assert bound.__func__ is fhir_models._fast_reject_null_complex_elements
+        assert bound.__func__ is fhir_models._fast_reject_null_complex_elements  # type: ignore[attr-defined]
 
 
 def test_a_null_in_a_list_of_complex_elements_is_still_refused_by_the_models() -> None:

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import select, update
 
 from jobs import tasks
-from jobs.models import JobRun, SchedulerLease
 from jobs.runner import JobResult, run_job
-from jobs.scheduler import Scheduler, lease_holder, release_lease, try_lease
+from jobs.scheduler import Scheduler
 from mch_service.app import Services
 from mch_service.config import Settings
+from mch_service.scheduling.models import JobRun, SchedulerLease
+from mch_service.scheduling.service import lease_holder, release_lease, try_lease
 from mch_service.timeutil import utcnow
 
 

@@ -152,7 +152,7 @@ def _wait_ready(
     while time.monotonic() < deadline:
         for proc, log in procs:
             if proc.poll() is not None:
-                raise AssertionError(f"{proc.args} exited:\n{log.read_text()[-3000:]}")
+                raise AssertionError(f"{proc.args!r} exited:\n{log.read_text()[-3000:]}")
         try:
             last = httpx.get(f"{base}/readyz", timeout=5)
             if last.status_code == 200:
@@ -179,7 +179,7 @@ def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
             proc.kill()
             proc.wait()
             raise AssertionError(
-                f"{proc.args} did not stop on SIGTERM:\n{log.read_text()}"
+                f"{proc.args!r} did not stop on SIGTERM:\n{log.read_text()}"
             ) from None
 
 

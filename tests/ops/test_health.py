@@ -10,11 +10,11 @@ import httpx
 from sqlalchemy import text
 
 from fhir_mappings.code_tables import CodeTables
-from jobs.scheduler import release_lease, try_lease
 from mch_service.app import Services
 from mch_service.database import Database
 from mch_service.domain.models import AssemblyQueue
 from mch_service.ops.health import migration_heads
+from mch_service.scheduling.service import release_lease, try_lease
 from mch_service.timeutil import utcnow
 
 

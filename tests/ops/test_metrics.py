@@ -10,11 +10,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobs.runner import run_job
-from jobs.scheduler import try_lease
 from mch_service.app import Services
 from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.domain.models import AssemblyQueue
 from mch_service.indicators.results import IndicatorResult
+from mch_service.scheduling.service import try_lease
 from mch_service.timeutil import utcnow
 from tests.auth.test_accounts import PASSWORD, add_user, bearer, token_for
 from tests.conftest import SenderKey

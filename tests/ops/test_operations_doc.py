@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mch_service import process_metrics
 from mch_service.config import Settings
 from mch_service.ops import metrics
 from mch_service.ops.settings_doc import END, START, settings_markdown, with_table
@@ -73,14 +74,14 @@ def test_the_cli_writes_the_table(tmp_path: Path) -> None:
 def test_every_metric_and_readiness_check_is_documented() -> None:
     doc = DOC.read_text(encoding="utf-8")
     exported = {
-        f"{m._name}_total" if isinstance(m, metrics.Counter) else m._name  # noqa: SLF001
+        f"{m._name}_total" if isinstance(m, process_metrics.Counter) else m._name  # noqa: SLF001
         for m in (
-            metrics.REQUESTS,
-            metrics.LATENCY,
-            metrics.INGESTED,
-            metrics.REJECTED,
-            metrics.LOGIN_FAILURES,
-            metrics.LOCKOUTS,
+            process_metrics.REQUESTS,
+            process_metrics.LATENCY,
+            process_metrics.INGESTED,
+            process_metrics.REJECTED,
+            process_metrics.LOGIN_FAILURES,
+            process_metrics.LOCKOUTS,
         )
     }
     source = Path(metrics.__file__).read_text(encoding="utf-8")

@@ -84,7 +84,7 @@ def test_indicators_and_work_lists_equal_truth(
         svc.domain.process_queue(svc.db)
         svc.indicators.refresh(full=True)
         with svc.db.reading() as session:
-            got = {
+            counted = {
                 (r.indicator_id, r.period, r.area, r.institution): (r.numerator, r.denominator)
                 for r in session.scalars(select(IndicatorResult))
             }
@@ -93,7 +93,7 @@ def test_indicators_and_work_lists_equal_truth(
         for t in truth["indicators"]:
             key = (t["id"], t["period"], t["area"], t["institution"])
             expected = (t["numerator"], t["denominator"])
-            actual = got.get(key, (0, 0))  # the engine writes no rows where nothing happened
+            actual = counted.get(key, (0, 0))  # the engine writes no rows where nothing happened
             compared += expected != (0, 0)
             if actual != expected:
                 mismatches.append((key, expected, actual))

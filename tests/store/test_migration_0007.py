@@ -79,7 +79,9 @@ def test_0007_keeps_the_data_and_scopes_ids(empty_url: str) -> None:
         )
     upgrade(empty_url, "0007")
     with engine.begin() as c:
-        keys = dict(c.execute(text("SELECT resource_type, is_key FROM fhir_identifier")).all())
+        keys: dict[str, object] = dict(
+            c.execute(text("SELECT resource_type, is_key FROM fhir_identifier")).all()
+        )
         assert {k: bool(v) for k, v in keys.items()} == {
             "Patient": True,
             "ExplanationOfBenefit": False,

@@ -1,3 +1,5 @@
+"""The records of scheduled work: every job run, and the lease that lets one process schedule."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

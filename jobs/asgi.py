@@ -1,6 +1,6 @@
-"""ASGI entry point for uvicorn workers: ``mch_service.asgi:app``."""
+"""ASGI entry point for uvicorn workers: ``jobs.asgi:app`` (``mch-service serve``)."""
 
-from mch_service.app import create_app
+from jobs.main import create_app
 from mch_service.config import get_settings
 from mch_service.logs import configure_logging
 
