@@ -24,7 +24,8 @@ from mch_service.database import Database, table_of
 from mch_service.domain import ids as pregnancy_ids
 from mch_service.domain import models as m
 from mch_service.domain.assemble import FACT_TABLES, assemble
-from mch_service.domain.extract import Extracted, Extractor, Source
+from mch_service.domain.extract import Extractor
+from mch_service.domain.extraction.rows import Extracted, Source
 from mch_service.store.models import FhirResource, FhirResourceVersion
 from mch_service.store.service import ResourceStore
 from mch_service.timeutil import to_utc, utcnow
