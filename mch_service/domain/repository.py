@@ -4,11 +4,11 @@ ingest calls these on every write."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Integer, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -316,3 +316,116 @@ def add_pregnancy_id_key(session: Session, key: str) -> None:
             session.add(PregnancyIdKey(id=1, key=key))
     except IntegrityError:
         pass  # another process made it first: use theirs
+
+
+# -- the pregnancy record as staff read it --------------------------------------------------
+
+
+def patient_records_by_receipt(session: Session, woman_keys: Iterable[str]) -> list[PatientRecord]:
+    """The women's patient records, oldest received first."""
+    return list(
+        session.scalars(
+            select(PatientRecord)
+            .where(PatientRecord.woman_key.in_(woman_keys))
+            .order_by(PatientRecord.received_at)
+        )
+    )
+
+
+def woman_records_by_receipt(session: Session, woman_key: str | None) -> list[PatientRecord]:
+    return list(
+        session.scalars(
+            select(PatientRecord)
+            .where(PatientRecord.woman_key == woman_key)
+            .order_by(PatientRecord.received_at)
+        )
+    )
+
+
+def pregnancy(session: Session, pregnancy_id: str) -> Pregnancy | None:
+    return session.get(Pregnancy, pregnancy_id)
+
+
+def facts_of_pregnancy(session: Session, table: type, pregnancy_id: str) -> list[Any]:
+    stmt = select(table).where(table.pregnancy_id == pregnancy_id)  # type: ignore[attr-defined,var-annotated]
+    return list(session.scalars(stmt))
+
+
+def delivery_of(session: Session, pregnancy_id: str) -> Delivery | None:
+    return session.get(Delivery, pregnancy_id)
+
+
+def births_of(session: Session, pregnancy_id: str) -> list[Birth]:
+    return list(
+        session.scalars(select(Birth).where(Birth.pregnancy_id == pregnancy_id).order_by(Birth.seq))
+    )
+
+
+def death_of(session: Session, pregnancy_id: str) -> Death | None:
+    return session.scalar(select(Death).where(Death.pregnancy_id == pregnancy_id))
+
+
+def issues_of(session: Session, pregnancy_id: str) -> list[DataQualityIssue]:
+    return list(
+        session.scalars(
+            select(DataQualityIssue).where(DataQualityIssue.pregnancy_id == pregnancy_id)
+        )
+    )
+
+
+def pregnancy_summaries(session: Session, pregnancy_ids: list[str]) -> list[Any]:
+    """(id, street, end date, woman key) of these pregnancies (at most 500 ids at a time)."""
+    return list(
+        session.execute(
+            select(Pregnancy.id, Pregnancy.street, Pregnancy.end_date, Pregnancy.woman_key).where(
+                Pregnancy.id.in_(pregnancy_ids)
+            )
+        )
+    )
+
+
+# -- per-sender counts (data quality) -------------------------------------------------------
+
+
+def women_records_by_institution(session: Session) -> list[tuple[str, int, int | None, int]]:
+    """Per sender, its women's patient records (not newborns'): how many, how many with a
+    valid resident ID, how many with a street."""
+    pr = PatientRecord
+    return [
+        (inst, n, valid, streets)
+        for inst, n, valid, streets in session.execute(
+            select(
+                pr.institution_id,
+                func.count(),
+                func.sum(func.cast(pr.resident_id_valid, Integer)),
+                func.count(pr.street),
+            )
+            .where(pr.mother_ref.is_(None))
+            .group_by(pr.institution_id)
+        )
+    ]
+
+
+def unmapped_codes_by_institution(session: Session) -> list[tuple[str, int]]:
+    """Per sender, how many distinct (system, code) no code table recognises."""
+    return [
+        (inst, n)
+        for inst, n in session.execute(
+            select(
+                UnmappedCode.institution_id,
+                func.count(func.distinct(UnmappedCode.system + "|" + UnmappedCode.code)),
+            ).group_by(UnmappedCode.institution_id)
+        )
+    ]
+
+
+def issues_by_institution(session: Session) -> list[tuple[str, int]]:
+    """Per sender, how many data-quality issues its records raised."""
+    return [
+        (str(inst), n)
+        for inst, n in session.execute(
+            select(DataQualityIssue.institution_id, func.count())
+            .where(DataQualityIssue.institution_id.is_not(None))
+            .group_by(DataQualityIssue.institution_id)
+        )
+    ]

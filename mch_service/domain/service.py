@@ -305,3 +305,22 @@ def unmapped_report(session: Session, institution_id: str | None = None) -> list
         }
         for r in repository.unmapped_code_counts(session, institution_id)
     ]
+
+
+# -- per-sender counts other packages read (data quality) --------------------------------------
+
+
+def women_records_by_institution(session: Session) -> list[tuple[str, int, int | None, int]]:
+    """Per sender: (institution, women's patient records, with a valid resident ID, with a
+    street code)."""
+    return repository.women_records_by_institution(session)
+
+
+def unmapped_codes_by_institution(session: Session) -> list[tuple[str, int]]:
+    """Per sender: (institution, distinct codes no code table recognises)."""
+    return repository.unmapped_codes_by_institution(session)
+
+
+def issues_by_institution(session: Session) -> list[tuple[str, int]]:
+    """Per sender: (institution, data-quality issues raised by its records)."""
+    return repository.issues_by_institution(session)
