@@ -13,23 +13,10 @@ from mch_service.auth.permissions import Permission, Principal
 from mch_service.auth.service import actor_of
 from mch_service.crypto import Crypto
 from mch_service.domain import repository
-from mch_service.domain.assemble import FACT_DATE, FACT_TABLES
+from mch_service.domain.fact_tables import FACT_DATE, FACT_TABLES, TIMELINE_FIELDS
 from mch_service.domain.models import PatientRecord, Pregnancy
 from mch_service.errors import NotFound
 from mch_service.store.service import references_of
-
-_TIMELINE_FIELDS = {
-    "prenatal_visit": ("initial",),
-    "postpartum_visit": ("kind",),
-    "lab_result": ("concept", "result", "value", "unit", "source"),
-    "risk_assessment": ("colour", "purple"),
-    "treatment": ("concept", "code"),
-    "diagnosis": ("concept", "code"),
-    "dating_observation": ("kind", "value_date", "ga_days", "gravida"),
-    "care_episode": ("start_date", "end_date"),
-    "delivery_record": ("kind", "mode", "outcome_code", "live", "still"),
-    "newborn_observation": ("kind", "value", "subject"),
-}
 
 
 def mask(value: str | None, keep_start: int = 1, keep_end: int = 0) -> str | None:
@@ -142,7 +129,7 @@ def read_pregnancy(
                 "resource_pk": row.resource_pk,
                 "version": row.version_id,
             }
-            item.update({f: _iso(getattr(row, f)) for f in _TIMELINE_FIELDS[name]})
+            item.update({f: _iso(getattr(row, f)) for f in TIMELINE_FIELDS[name]})
             timeline.append(item)
     refs = references_of(session, pks) if pks else {}
     for item in timeline:

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from mch_service import sqlbulk
 from mch_service.database import table_of
-from mch_service.domain.assemble import FACT_TABLES
 from mch_service.domain.extraction.rows import Extracted
+from mch_service.domain.fact_tables import FACT_TABLES
 from mch_service.domain.models import (
     AssemblyQueue,
     Birth,
