@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from mch_service.domain.extraction.concept_groups import DELIVERIES
 from mch_service.domain.extraction.rows import (
     Extracted,
     Source,
@@ -116,5 +117,5 @@ def extract_encounter(extractor: Extractor, src: Source, row: ViewRow, out: Extr
 
 
 EPISODE_CONCEPTS_READ = frozenset({PREGNANCY_EPISODE})
-# The delivery concepts type an Encounter as a delivery's (read by prefix: see procedures).
-ENCOUNTER_CONCEPTS_READ = frozenset(VISITS) | {HOME_DELIVERY_CLASS}
+# A delivery concept types an Encounter as a delivery's (matched by its "delivery" prefix).
+ENCOUNTER_CONCEPTS_READ = frozenset(VISITS) | {HOME_DELIVERY_CLASS} | frozenset(DELIVERIES)
