@@ -429,3 +429,8 @@ def issues_by_institution(session: Session) -> list[tuple[str, int]]:
             .group_by(DataQualityIssue.institution_id)
         )
     ]
+
+
+def queue_depth_and_oldest(session: Session) -> tuple[int, datetime | None]:
+    depth, oldest = session.execute(select(func.count(), func.min(AssemblyQueue.enqueued_at))).one()
+    return depth, oldest

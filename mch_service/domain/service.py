@@ -324,3 +324,10 @@ def unmapped_codes_by_institution(session: Session) -> list[tuple[str, int]]:
 def issues_by_institution(session: Session) -> list[tuple[str, int]]:
     """Per sender: (institution, data-quality issues raised by its records)."""
     return repository.issues_by_institution(session)
+
+
+def assembly_queue_state(session: Session) -> tuple[int, datetime | None]:
+    """(women waiting in the assembly queue, when the oldest was queued: None if none), for
+    health checks and metrics."""
+    depth, oldest = repository.queue_depth_and_oldest(session)
+    return depth, to_utc(oldest) if oldest is not None else None
