@@ -44,7 +44,7 @@ def assemble(
     public_id: Callable[[str], str],
 ) -> Assembled:
     """``public_id`` turns a pregnancy's internal name into the id it is stored and shown
-    under (mch_service.domain.ids)."""
+    under (mch_service.domain.pregnancy_ids)."""
     out = Assembled(
         woman={
             "key": woman_key,

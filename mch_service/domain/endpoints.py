@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.auth.permissions import Permission
 from mch_service.deps import ServicesDep, in_reading, in_transaction
-from mch_service.domain.read import read_pregnancy
+from mch_service.domain.pregnancy_record import read_pregnancy
 from mch_service.domain.schemas import PregnancyRecord, UnmappedCodeRead
 from mch_service.domain.service import unmapped_report
 

@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mch_service.database import Database
-from mch_service.domain import ids as pregnancy_ids
-from mch_service.domain import repository
+from mch_service.domain import pregnancy_ids, repository
 from mch_service.domain.assemble import assemble
 from mch_service.domain.extract import Extractor
 from mch_service.domain.extraction.rows import Extracted, Source

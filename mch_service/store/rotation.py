@@ -172,7 +172,7 @@ def _resealed(crypto: Crypto, blob: bytes | None, aad: bytes) -> bytes | None:
 
 
 def _resident_hash(crypto: Crypto, ref: str, sealed: bytes | None) -> str | None:
-    """As the extractor computes it (mch_service.domain.extract), from the sealed ID."""
+    """As the extractor computes it (mch_service.domain.extraction.patients), from the sealed ID."""
     if sealed is None:
         return None
     resident = crypto.open_sealed(sealed, f"patient_record/{ref}/resident_id".encode()).decode()

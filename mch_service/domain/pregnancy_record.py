@@ -38,7 +38,7 @@ def _iso(v: Any) -> Any:
 
 def open_personal(crypto: Crypto, record: PatientRecord | None, field: str) -> str | None:
     """One sealed personal field of a patient record in clear (the seal binds it to the record
-    and field: see extract.Extractor._patient)."""
+    and field: see extraction.patients.extract_patient)."""
     blob = getattr(record, f"{field}_sealed", None) if record is not None else None
     if not blob or record is None:
         return None
