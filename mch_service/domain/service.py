@@ -8,14 +8,16 @@ institutions' records for one woman arriving at once are assembled one after the
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from fhir_mappings import load_code_tables
 from mch_service.database import Database
 from mch_service.domain import pregnancy_ids, repository
 from mch_service.domain.assemble import assemble
@@ -62,6 +64,10 @@ class DomainService:
         self.queued = queued
         # Called in the same transaction after women were re-assembled (e.g. the work lists).
         self.listeners: list[Callable[[Session, set[str]], Any]] = []
+        # The site's code table folder, when watched (watch_code_tables), and its last stamp.
+        self._tables_folder: str | None = None
+        self._canonical = ""
+        self._tables_stamp: tuple[float, ...] = ()
 
     # -- stage 1 + 2 in the ingest transaction ------------------------------------------------
 
@@ -72,9 +78,7 @@ class DomainService:
         self._tables_stamp = self._stamp()
 
     def _stamp(self) -> tuple[float, ...]:
-        import os
-
-        folder = getattr(self, "_tables_folder", None)
+        folder = self._tables_folder
         if not folder or not os.path.isdir(folder):
             return ()
         return tuple(
@@ -86,15 +90,11 @@ class DomainService:
         ) + (float(len(os.listdir(folder))),)
 
     def reload_codes_if_changed(self) -> bool:
-        import dataclasses
-
         stamp = self._stamp()  # a listdir and a few stats: cheap enough for every write
-        if stamp == getattr(self, "_tables_stamp", stamp):
+        if stamp == self._tables_stamp:
             return False
-        from fhir_mappings import load_code_tables
-
         codes = load_code_tables(self._tables_folder, self._canonical)
-        self.extractor = dataclasses.replace(self.extractor, codes=codes)
+        self.extractor = replace(self.extractor, codes=codes)
         self._tables_stamp = stamp
         return True
 
