@@ -23,7 +23,7 @@ from mch_service.config import Settings
 from mch_service.crypto import Crypto
 from mch_service.database import table_of
 from mch_service.domain import models as m
-from mch_service.domain.read import in_jurisdiction, masked_identity
+from mch_service.domain.pregnancy_record import in_jurisdiction, masked_identity
 from mch_service.domain.streets import street_problem
 from mch_service.errors import Conflict, InvalidResource, Issue, NotFound, PreconditionFailed
 from mch_service.store.models import FhirResourceVersion
@@ -371,7 +371,7 @@ class CaseService:
         return case
 
     def detail(self, session: Session, principal: Principal, pregnancy_id: str) -> dict[str, Any]:
-        from mch_service.domain.read import read_pregnancy
+        from mch_service.domain.pregnancy_record import read_pregnancy
 
         case = self._case(session, principal, pregnancy_id)
         pregnancy = read_pregnancy(session, self.crypto, principal, pregnancy_id)

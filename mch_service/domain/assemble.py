@@ -9,83 +9,20 @@ facts outside every window form a pregnancy of their own (dating unknown).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from mch_service.domain import models as m
-
-TERM = 280
-WINDOW_BEFORE_END = 310  # the earliest LMP that can belong to a delivery
-POSTPARTUM_DAYS = 56  # facts up to delivery + 56 days belong to the pregnancy (42-day check)
-SAME_EVENT_DAYS = 2  # delivery records this close together are one delivery
-
-
-@dataclass
-class Assembled:
-    woman: dict[str, Any]
-    pregnancies: list[dict[str, Any]] = field(default_factory=list)
-    deliveries: list[dict[str, Any]] = field(default_factory=list)
-    births: list[dict[str, Any]] = field(default_factory=list)
-    deaths: list[dict[str, Any]] = field(default_factory=list)
-    assignments: dict[str, dict[int, str]] = field(default_factory=dict)  # table -> id -> preg
-    issues: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class _Preg:
-    start: date | None  # LMP (estimated)
-    end: date | None = None
-    end_kind: str | None = None
-    delivery: list[dict[str, Any]] = field(default_factory=list)  # delivery records
-    encounter: dict[str, Any] | None = None
-    facts: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
-    dating_source: str | None = None
-
-    def window(self) -> tuple[date, date]:
-        lo = self.start or ((self.end - timedelta(days=TERM)) if self.end else date.min)
-        hi = (
-            (self.end + timedelta(days=POSTPARTUM_DAYS))
-            if self.end
-            else (
-                (self.start + timedelta(days=TERM + 30 + POSTPARTUM_DAYS))
-                if self.start
-                else date.max
-            )
-        )
-        return lo, hi
-
-
-# Facts that say a woman is pregnant: outside every known pregnancy they start one of their own.
-# A diagnosis, a treatment or a newborn measurement alone does not (a thalassaemia recorded
-# years before is not a pregnancy).
-SEEDS_PREGNANCY = frozenset(
-    {
-        "prenatal_visit",
-        "postpartum_visit",
-        "lab_result",
-        "risk_assessment",
-        "dating_observation",
-        "care_episode",
-        "delivery_record",
-    }
+from mch_service.domain.fact_tables import FACT_DATE, SEEDS_PREGNANCY
+from mch_service.domain.pregnancy_groups import (
+    POSTPARTUM_DAYS,
+    SAME_EVENT_DAYS,
+    TERM,
+    WINDOW_BEFORE_END,
+    Assembled,
+    PregnancyGroup,
 )
-
-FACT_DATE = {
-    "prenatal_visit": "visit_date",
-    "postpartum_visit": "visit_date",
-    "lab_result": "test_date",
-    "risk_assessment": "assessed_date",
-    "treatment": "treated_date",
-    "diagnosis": "diagnosed_date",
-    "dating_observation": "observed_date",
-    "care_episode": "start_date",
-    "delivery_record": "event_date",
-    "encounter_record": "start_date",
-    "newborn_observation": "observed_date",
-}
+from mch_service.domain.pregnancy_outcomes import add_death, add_delivery
 
 
 def _implied_lmp(d: dict[str, Any]) -> tuple[int, date] | None:
@@ -107,7 +44,7 @@ def assemble(
     public_id: Callable[[str], str],
 ) -> Assembled:
     """``public_id`` turns a pregnancy's internal name into the id it is stored and shown
-    under (mch_service.domain.ids)."""
+    under (mch_service.domain.pregnancy_ids)."""
     out = Assembled(
         woman={
             "key": woman_key,
@@ -127,7 +64,7 @@ def assemble(
     _assign(pregs, facts)
     for p in pregs:
         _finish(out, woman_key, p, records, newborns, encounters, public_id)
-    _death(out, woman_key, records, pregs, facts)
+    add_death(out, woman_key, records, pregs, facts)
     return out
 
 
@@ -175,7 +112,7 @@ def _delivery_events(
 
 def _pregnancies(
     facts: dict[str, list[dict[str, Any]]], encounters: dict[str, dict[str, Any]]
-) -> list[_Preg]:
+) -> list[PregnancyGroup]:
     datings = sorted(
         (x for x in (_implied_lmp(d) for d in facts.get("dating_observation", [])) if x),
         key=lambda x: x[1],
@@ -190,7 +127,7 @@ def _pregnancies(
     best = [min(c)[1] for c in clusters]  # by precedence, then earliest
     sources = [("gestational_age", "lmp", "edd")[min(c)[0]] for c in clusters]
     used = [False] * len(clusters)
-    pregs: list[_Preg] = []
+    pregs: list[PregnancyGroup] = []
     ends: list[tuple[date, str, list[dict[str, Any]]]] = [
         (g[0]["event_date"], "delivery", g) for g in _delivery_events(facts, encounters)
     ]
@@ -218,19 +155,19 @@ def _pregnancies(
             i = candidates[-1]
             used[i] = True
             start = best[i]
-        p = _Preg(start, end, kind, group if kind == "delivery" else [])
+        p = PregnancyGroup(start, end, kind, group if kind == "delivery" else [])
         p.dating_source = sources[candidates[-1]] if candidates else None
         pregs.append(p)
     for i, lmp in enumerate(best):
         if not used[i]:
-            p = _Preg(lmp)
+            p = PregnancyGroup(lmp)
             p.dating_source = sources[i]
             pregs.append(p)
     pregs.sort(key=lambda p: p.window()[0])
     return pregs
 
 
-def _assign(pregs: list[_Preg], facts: dict[str, list[dict[str, Any]]]) -> None:
+def _assign(pregs: list[PregnancyGroup], facts: dict[str, list[dict[str, Any]]]) -> None:
     """Each dated fact to the pregnancy whose window holds it; facts outside every window make
     pregnancies of their own (no dating known), clustered by time."""
     orphans: list[tuple[str, dict[str, Any]]] = []
@@ -250,11 +187,11 @@ def _assign(pregs: list[_Preg], facts: dict[str, list[dict[str, Any]]]) -> None:
             # else: a diagnosis, treatment or newborn measurement outside every pregnancy
             # stays unassigned (pregnancy_id NULL); it still counts for the woman
     orphans.sort(key=lambda x: x[1][FACT_DATE[x[0]]])
-    extra: list[_Preg] = []
+    extra: list[PregnancyGroup] = []
     for table, row in orphans:
         day = row[FACT_DATE[table]]
         if not extra or (day - extra[-1].facts["_first"][0]).days > TERM:
-            p = _Preg(None)
+            p = PregnancyGroup(None)
             p.facts["_first"] = [day]  # type: ignore[list-item]
             extra.append(p)
         extra[-1].facts[table].append(row)
@@ -263,7 +200,9 @@ def _assign(pregs: list[_Preg], facts: dict[str, list[dict[str, Any]]]) -> None:
         pregs.append(p)
 
 
-def _find(pregs: list[_Preg], day: date, table: str, row: dict[str, Any]) -> _Preg | None:
+def _find(
+    pregs: list[PregnancyGroup], day: date, table: str, row: dict[str, Any]
+) -> PregnancyGroup | None:
     for p in pregs:
         if table == "delivery_record" and any(row is d for d in p.delivery):
             return p
@@ -274,7 +213,7 @@ def _find(pregs: list[_Preg], day: date, table: str, row: dict[str, Any]) -> _Pr
     return None
 
 
-def _pregnancy_id(p: _Preg) -> str:
+def _pregnancy_id(p: PregnancyGroup) -> str:
     """The internal name: deterministic (a rebuild gives the same), never shown."""
     pks = [r["resource_pk"] for rows in p.facts.values() for r in rows]
     pks += [d["resource_pk"] for d in p.delivery]
@@ -284,7 +223,7 @@ def _pregnancy_id(p: _Preg) -> str:
 def _finish(
     out: Assembled,
     woman_key: str,
-    p: _Preg,
+    p: PregnancyGroup,
     records: list[dict[str, Any]],
     newborns: list[dict[str, Any]],
     encounters: dict[str, dict[str, Any]],
@@ -360,172 +299,10 @@ def _finish(
         )
     delivery_institution = None
     if p.end_kind == "delivery" and p.delivery:
-        delivery_institution = _delivery(out, pid, p, newborns, encounters)
+        delivery_institution = add_delivery(out, pid, p, newborns, encounters)
     street_records = [r for r in records if r["street"]]
     own = [r for r in street_records if r["institution_id"] == delivery_institution]
     pool = own or street_records
     if pool:
         preg["street"] = max(pool, key=lambda r: (r["received_at"], r["resource_pk"]))["street"]
     out.pregnancies.append(preg)
-
-
-def _delivery(
-    out: Assembled,
-    pid: str,
-    p: _Preg,
-    newborns: list[dict[str, Any]],
-    encounters: dict[str, dict[str, Any]],
-) -> str:
-    records = p.delivery
-    procedures = [d for d in records if d.get("kind") == "procedure"]
-    outcomes = [d for d in records if d.get("kind") == "outcome"]
-    enc_refs = [d["encounter_ref"] for d in records if d.get("encounter_ref")]
-    encounter = next((encounters[r] for r in enc_refs if r in encounters), None)
-    day = (
-        procedures[0]["event_date"]
-        if procedures
-        else encounter["start_date"]
-        if encounter and encounter["start_date"]
-        else records[0]["event_date"]
-    )
-    admission = encounter["start_date"] if encounter and encounter["start_date"] else day
-    discharge = encounter["end_date"] if encounter and encounter["end_date"] else day
-    institution = (procedures or outcomes or records)[0]["institution_id"]
-    modes = {d["mode"] for d in procedures if d["mode"]}
-    mode = next(
-        (x for x in ("caesarean", "instrumental", "vaginal") if x in modes),
-        "vaginal" if procedures or outcomes else None,
-    )
-    babies = sorted(
-        (
-            n
-            for n in newborns
-            if n["birth_date"] and abs((n["birth_date"] - day).days) <= SAME_EVENT_DAYS
-        ),
-        key=lambda n: (n["multiple_birth"] or 1, n["resource_pk"]),
-    )
-    live = next((o["live"] for o in outcomes if o["live"] is not None), None)
-    still = next((o["still"] for o in outcomes if o["still"] is not None), None)
-    if live is None:
-        live = len(babies)  # Z37.5-Z37.7 or no outcome sent: the newborn records say
-        if not outcomes and not babies:
-            out.issues.append(
-                {
-                    "resource_pk": records[0]["resource_pk"],
-                    "pregnancy_id": pid,
-                    "institution_id": institution,
-                    "rule": "delivery_without_outcome",
-                    "element": None,
-                    "message": "A delivery with no birth outcome (Z37.x) and no "
-                    "newborn record: its births are unknown and count 0",
-                }
-            )
-    still = still or 0
-    ga = (day - p.start).days if p.start else None
-    out.deliveries.append(
-        {
-            "pregnancy_id": pid,
-            "delivery_date": day,
-            "admission_date": admission,
-            "discharge_date": discharge,
-            "institution_id": institution,
-            "mode": mode,
-            "facility": not (encounter and encounter["home"]),
-            "ga_days": ga,
-            "live_births": live,
-            "stillbirths": still,
-        }
-    )
-    weights: dict[str, list[float]] = defaultdict(list)
-    apgars: dict[str, list[float]] = defaultdict(list)
-    for o in p.facts.get("newborn_observation", []):
-        (weights if o["kind"] == "birth_weight" else apgars)[o["subject"]].append(o["value"])
-    for seq in range(live + still):
-        baby = babies[seq] if seq < live and seq < len(babies) else None
-        ref = baby["ref"] if baby else None
-        death_age = (
-            (baby["deceased_at"] - baby["birth_date"]).days
-            if baby and baby["deceased_at"] and baby["birth_date"]
-            else None
-        )
-        out.births.append(
-            {
-                "pregnancy_id": pid,
-                "seq": seq + 1,
-                "live": seq < live,
-                "sex": baby["gender"] if baby else None,
-                "weight_g": (weights.get(ref) or [None])[0] if ref else None,  # type: ignore[list-item]
-                "apgar": (apgars.get(ref) or [None])[0] if ref else None,  # type: ignore[list-item]
-                "newborn_ref": ref,
-                "neonatal_death_age_days": death_age,
-            }
-        )
-    return institution
-
-
-def _death(
-    out: Assembled,
-    woman_key: str,
-    records: list[dict[str, Any]],
-    pregs: list[_Preg],
-    facts: dict[str, list[dict[str, Any]]],
-) -> None:
-    dead = sorted(
-        (r for r in records if r["deceased_at"]), key=lambda r: (r["received_at"], r["resource_pk"])
-    )
-    if not dead:
-        return
-    record = dead[-1]
-    day = record["deceased_at"]
-    causes = [
-        d
-        for d in facts.get("diagnosis", [])
-        if d["diagnosed_date"]
-        and abs((d["diagnosed_date"] - day).days) <= 1
-        and d["concept"] in ("external_cause", "pregnancy_complication")
-    ]
-    external = any(d["concept"] == "external_cause" for d in causes)
-    timing, pid = "unrelated", None
-    for p in out.pregnancies:
-        lmp, end = p["lmp"], p["end_date"]
-        start = lmp or (end - timedelta(days=TERM) if end else None)
-        if start is None or day < start:
-            continue
-        if end is None or day <= end:
-            timing, pid = "pregnancy", p["id"]
-            if end is None:
-                p["end_date"], p["end_kind"] = day, "death"
-        elif day <= end + timedelta(days=42):
-            timing, pid = "postpartum", p["id"]
-        elif day <= end + timedelta(days=365):
-            timing, pid = "late", p["id"]
-    cause = next(
-        (d["code"] for d in causes if d["concept"] == "external_cause"),
-        next((d["code"] for d in causes), None),
-    )
-    out.deaths.append(
-        {
-            "woman_key": woman_key,
-            "death_date": day,
-            "pregnancy_id": pid,
-            "institution_id": record["institution_id"],
-            "maternal": timing in ("pregnancy", "postpartum") and not external,
-            "timing": timing,
-            "cause_code": cause,
-        }
-    )
-
-
-FACT_TABLES: dict[str, type] = {
-    "prenatal_visit": m.PrenatalVisit,
-    "postpartum_visit": m.PostpartumVisit,
-    "lab_result": m.LabResult,
-    "risk_assessment": m.RiskAssessmentFact,
-    "treatment": m.Treatment,
-    "diagnosis": m.Diagnosis,
-    "dating_observation": m.DatingObservation,
-    "care_episode": m.CareEpisode,
-    "delivery_record": m.DeliveryRecord,
-    "encounter_record": m.EncounterRecord,
-    "newborn_observation": m.NewbornObservation,
-}

@@ -4,39 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter
 
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.auth.permissions import Permission
-from mch_service.domain.read import read_pregnancy
+from mch_service.deps import ServicesDep, in_reading, in_transaction
+from mch_service.domain.pregnancy_record import read_pregnancy
+from mch_service.domain.schemas import PregnancyRecord, UnmappedCodeRead
 from mch_service.domain.service import unmapped_report
 
 router = APIRouter(prefix="/api/v1", tags=["pregnancies"])
 
 
-@router.get("/pregnancies/{pregnancy_id}")
+@router.get("/pregnancies/{pregnancy_id}", response_model=PregnancyRecord)
 async def get_pregnancy(
-    pregnancy_id: str, request: Request, principal: CurrentStaff
+    pregnancy_id: str, services: ServicesDep, principal: CurrentStaff
 ) -> dict[str, Any]:
-    services = request.app.state.services
-
-    def _read() -> dict[str, Any]:
-        with services.db.transaction() as session:  # writes the audit row of the view
-            return read_pregnancy(session, services.crypto, principal, pregnancy_id)
-
-    return await run_in_threadpool(_read)
+    # a write transaction: the view is audited
+    return await in_transaction(services, read_pregnancy, services.crypto, principal, pregnancy_id)
 
 
-@router.get("/unmapped-codes")
+@router.get("/unmapped-codes", response_model=list[UnmappedCodeRead])
 async def unmapped_codes(
-    request: Request, principal: CurrentStaff, institution: str | None = None
+    services: ServicesDep, principal: CurrentStaff, institution: str | None = None
 ) -> list[dict[str, Any]]:
     principal.require(Permission.MANAGE_CODE_TABLES)
-    db = request.app.state.services.db
-
-    def _read() -> list[dict[str, Any]]:
-        with db.reading() as session:
-            return unmapped_report(session, institution)
-
-    return await run_in_threadpool(_read)
+    return await in_reading(services, unmapped_report, institution)

@@ -229,7 +229,7 @@ class Pregnancy(Base):
 
 
 class PregnancyIdKey(Base):
-    """The one key public pregnancy ids are derived under (mch_service.domain.ids)."""
+    """The one key public pregnancy ids are derived under (mch_service.domain.pregnancy_ids)."""
 
     __tablename__ = "pregnancy_id_key"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

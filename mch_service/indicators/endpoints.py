@@ -14,7 +14,7 @@ from mch_service.audit.service import AuditRecord, record
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.auth.permissions import Permission, Principal
 from mch_service.auth.service import actor_of
-from mch_service.domain.read import masked_summaries
+from mch_service.domain.pregnancy_record import masked_summaries
 from mch_service.indicators.exports import iter_csv, iter_measure_reports, write_xlsx
 
 router = APIRouter(prefix="/api/v1/indicators", tags=["indicators"])

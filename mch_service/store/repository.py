@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -370,3 +371,101 @@ def count(session: Session, q: SearchQuery) -> int:
         session.scalar(select(func.count()).select_from(FhirResource).where(*_search_conditions(q)))
         or 0
     )
+
+
+# -- what other packages read of the store (through store.service) ----------------------------
+
+
+def current_versions_after(
+    session: Session, resource_types: Iterable[str], after_pk: int, limit: int
+) -> list[Any]:
+    """Live resources of these types with a key above ``after_pk``, in key order, each with
+    its current sealed content: (pk, type, id, institution, version, last_updated, blob)."""
+    return session.execute(  # type: ignore[return-value]
+        select(
+            FhirResource.pk,
+            FhirResource.resource_type,
+            FhirResource.fhir_id,
+            FhirResource.institution_id,
+            FhirResource.version_id,
+            FhirResource.last_updated,
+            FhirResourceVersion.content,
+        )
+        .join(
+            FhirResourceVersion,
+            (FhirResourceVersion.resource_pk == FhirResource.pk)
+            & (FhirResourceVersion.version_id == FhirResource.version_id),
+        )
+        .where(
+            FhirResource.pk > after_pk,
+            FhirResource.deleted.is_(False),
+            FhirResource.resource_type.in_(resource_types),
+        )
+        .order_by(FhirResource.pk)
+        .limit(limit)
+    ).all()
+
+
+def type_and_ids(session: Session, pks: Iterable[int]) -> list[tuple[int, str, str]]:
+    return [
+        (pk, t, i)
+        for pk, t, i in session.execute(
+            select(FhirResource.pk, FhirResource.resource_type, FhirResource.fhir_id).where(
+                FhirResource.pk.in_(pks)
+            )
+        )
+    ]
+
+
+def first_recorded(session: Session, pks: Sequence[int]) -> list[tuple[int, datetime]]:
+    """(resource key, when version 1 was recorded)."""
+    return [
+        (pk, at)
+        for pk, at in session.execute(
+            select(FhirResourceVersion.resource_pk, FhirResourceVersion.recorded_at).where(
+                FhirResourceVersion.resource_pk.in_(pks), FhirResourceVersion.version_id == 1
+            )
+        )
+    ]
+
+
+def live_counts_by_institution(session: Session) -> list[tuple[str, int]]:
+    return [
+        (inst, n)
+        for inst, n in session.execute(
+            select(FhirResource.institution_id, func.count())
+            .where(FhirResource.deleted.is_(False))
+            .group_by(FhirResource.institution_id)
+        )
+    ]
+
+
+def live_dated(session: Session) -> list[tuple[str, datetime | None, datetime]]:
+    """(institution, clinical start, last updated) of every live resource with a date."""
+    return [
+        (inst, start, updated)
+        for inst, start, updated in session.execute(
+            select(
+                FhirResource.institution_id, FhirResource.date_start, FhirResource.last_updated
+            ).where(FhirResource.deleted.is_(False), FhirResource.date_start.is_not(None))
+        )
+    ]
+
+
+def newest_sealed_version(bind: Session | Connection) -> tuple[str, str, int, bytes] | None:
+    """(type, id, version, sealed content) of the version stored last, if any."""
+    row: Any = bind.execute(
+        select(
+            FhirResource.resource_type,
+            FhirResource.fhir_id,
+            FhirResourceVersion.version_id,
+            FhirResourceVersion.content,
+        )
+        .join(FhirResource, FhirResource.pk == FhirResourceVersion.resource_pk)
+        .where(FhirResourceVersion.content.is_not(None))
+        .order_by(FhirResourceVersion.pk.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return row.resource_type, row.fhir_id, row.version_id, bytes(row.content)

@@ -25,8 +25,8 @@ from mch_service.cases.models import CaseEvent, CaseRecord, FollowUp, WorkItem
 from mch_service.cases.sealing import close_reason_aad, event_reason_aad, notes_aad, outcome_aad
 from mch_service.crypto import Crypto
 from mch_service.database import Database
-from mch_service.domain import models as m
 from mch_service.domain.identity import woman_key
+from mch_service.domain.models import AssemblyQueue, Death, PatientRecord, Pregnancy, Woman
 from mch_service.store.indexing import canonical_content
 from mch_service.store.models import FhirIdentifier, FhirResource, FhirResourceVersion
 from mch_service.store.service import ResourceStore
@@ -38,10 +38,10 @@ CHUNK = 500
 PERSONAL_FIELDS = ("resident_id", "mrn", "name", "phone", "address")
 # Every table with a woman key (woman.key itself is handled apart: it is the primary key).
 WOMAN_KEY_COLUMNS = (
-    m.PatientRecord.woman_key,
-    m.Pregnancy.woman_key,
-    m.Death.woman_key,
-    m.AssemblyQueue.woman_key,
+    PatientRecord.woman_key,
+    Pregnancy.woman_key,
+    Death.woman_key,
+    AssemblyQueue.woman_key,
     CaseRecord.woman_key,
     WorkItem.woman_key,
 )
@@ -172,7 +172,7 @@ def _resealed(crypto: Crypto, blob: bytes | None, aad: bytes) -> bytes | None:
 
 
 def _resident_hash(crypto: Crypto, ref: str, sealed: bytes | None) -> str | None:
-    """As the extractor computes it (mch_service.domain.extract), from the sealed ID."""
+    """As the extractor computes it (mch_service.domain.extraction.patients), from the sealed ID."""
     if sealed is None:
         return None
     resident = crypto.open_sealed(sealed, f"patient_record/{ref}/resident_id".encode()).decode()
@@ -183,7 +183,7 @@ def _rotate_patient_records(db: Database, crypto: Crypto) -> dict[str, int]:
     """Re-seal the personal data of every patient record; re-hash the resident ID of records
     that are not a woman of the register (newborns, men), whose hash no key depends on. The
     women's hashes change with their key, in _rotate_woman_keys."""
-    pr = m.PatientRecord
+    pr = PatientRecord
     sealed_cols = [getattr(pr, f"{f}_sealed") for f in PERSONAL_FIELDS]
     resealed = rehashed = 0
     after = -1
@@ -220,7 +220,7 @@ def _rotate_woman_keys(
     """A woman with a valid resident ID is keyed by its keyed hash: recompute it, and rename
     her key everywhere, one batch of women per transaction (all of one woman's rows move
     together, so a stop between batches leaves every woman whole under one key)."""
-    pr = m.PatientRecord
+    pr = PatientRecord
     renamed = 0
     after = ""
     while True:
@@ -241,10 +241,7 @@ def _rotate_woman_keys(
             # the same lock the assembly takes, in the same order: a record of hers arriving
             # now waits for this batch (PostgreSQL; SQLite's writer lock does it anyway)
             session.execute(
-                select(m.Woman.key)
-                .where(m.Woman.key.in_(keys))
-                .order_by(m.Woman.key)
-                .with_for_update()
+                select(Woman.key).where(Woman.key.in_(keys)).order_by(Woman.key).with_for_update()
             )
             mapping: dict[str, tuple[str, str]] = {}
             seen: set[str] = set()
@@ -272,17 +269,15 @@ def _rename_woman(
 ) -> None:
     from mch_service.timeutil import utcnow
 
-    pr = m.PatientRecord
+    pr = PatientRecord
     session.execute(
         update(pr).where(pr.woman_key == old).values(woman_key=new, resident_id_hash=fresh_hash)
     )
     for column in WOMAN_KEY_COLUMNS[1:]:
         session.execute(update(column.class_).where(column == old).values(woman_key=new))
-    if session.get(m.Woman, new) is None:
+    if session.get(Woman, new) is None:
         # changed_at: the indicator job sees her (under the new key) as changed
-        session.execute(
-            update(m.Woman).where(m.Woman.key == old).values(key=new, changed_at=utcnow())
-        )
+        session.execute(update(Woman).where(Woman.key == old).values(key=new, changed_at=utcnow()))
         return
     # Records of hers arrived under the new secret before this run reached her: one woman
     # again, assembled from all her records (pregnancy ids come from the facts: unchanged).
@@ -291,7 +286,7 @@ def _rename_woman(
             "a woman has records under both the old and the new key; run the rotation "
             "through `mch-service keys rotate`, which re-assembles her"
         )
-    session.execute(delete(m.Woman).where(m.Woman.key == old))
+    session.execute(delete(Woman).where(Woman.key == old))
     domain.assemble_women(session, {new})
 
 

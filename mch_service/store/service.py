@@ -6,12 +6,14 @@ writes it. Callers own the transaction (commit or roll back).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import orjson
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from mch_service.crypto import Crypto
@@ -19,7 +21,7 @@ from mch_service.store import repository as repo
 from mch_service.store.identifier_policy import IdentifierPolicy
 from mch_service.store.indexing import IndexData, Token, canonical_content, extract
 from mch_service.store.repository import CurrentRow
-from mch_service.timeutil import fhir_instant
+from mch_service.timeutil import fhir_instant, to_utc
 
 
 @dataclass
@@ -293,3 +295,76 @@ def _with_server_meta(
         if key not in out:
             out[key] = value
     return out
+
+
+# -- what other packages read of the store ---------------------------------------------------
+# Functions, not ResourceStore methods, where no key is needed: the domain, quality, cases and
+# ops call these rather than query the store's tables.
+
+
+@dataclass(frozen=True)
+class CurrentVersion:
+    """A live resource's current version, opened."""
+
+    pk: int
+    resource_type: str
+    fhir_id: str
+    institution_id: str
+    version_id: int
+    last_updated: datetime
+    content: dict[str, Any]
+
+
+def current_versions(
+    session: Session,
+    store: ResourceStore,
+    resource_types: Iterable[str],
+    after_pk: int = 0,
+    limit: int = 2000,
+) -> list[CurrentVersion]:
+    """The next ``limit`` live resources of these types after ``after_pk`` (in key order), with
+    their current content: page through the store by passing the last pk back."""
+    return [
+        CurrentVersion(
+            pk,
+            rtype,
+            fid,
+            inst,
+            vid,
+            to_utc(updated),
+            orjson.loads(store.unseal(rtype, fid, vid, blob or b"")),
+        )
+        for pk, rtype, fid, inst, vid, updated, blob in repo.current_versions_after(
+            session, resource_types, after_pk, limit
+        )
+    ]
+
+
+def references_of(session: Session, pks: Iterable[int]) -> dict[int, str]:
+    """Resource key -> its sender's reference ('Observation/123')."""
+    return {pk: f"{t}/{i}" for pk, t, i in repo.type_and_ids(session, pks)}
+
+
+def first_received(session: Session, pks: Sequence[int]) -> dict[int, datetime]:
+    """Resource key -> when its first version was received (UTC), for those that exist."""
+    out: dict[int, datetime] = {}
+    for start in range(0, len(pks), 1000):
+        for pk, at in repo.first_recorded(session, pks[start : start + 1000]):
+            out[pk] = to_utc(at)
+    return out
+
+
+def live_counts_by_institution(session: Session) -> dict[str, int]:
+    """Sender -> how many live (not deleted) resources it has in the store."""
+    return dict(repo.live_counts_by_institution(session))
+
+
+def live_dated_resources(session: Session) -> list[tuple[str, datetime | None, datetime]]:
+    """(sender, clinical start, last updated) of every live resource with a clinical date."""
+    return repo.live_dated(session)
+
+
+def newest_sealed_version(bind: Session | Connection) -> tuple[str, str, int, bytes] | None:
+    """(type, id, version, sealed content) of the last version stored, if any (whether the
+    keys open it tells whether a backup belongs to these keys)."""
+    return repo.newest_sealed_version(bind)

@@ -13,7 +13,8 @@ import pytest
 from fhir_mappings import load_code_tables, load_views
 from mch_service.crypto import Crypto
 from mch_service.domain import models as m
-from mch_service.domain.extract import Extracted, Extractor, Source
+from mch_service.domain.extract import Extractor
+from mch_service.domain.extraction.rows import Extracted, Source
 from tests.domain.fixtures import CANONICAL, RID, colour, patient, result
 from tests.shared_data import SHARED_DATA, require
 

@@ -16,8 +16,8 @@ from mch_service.cases.models import CaseRecord
 from mch_service.cases.sealing import close_reason_aad, event_reason_aad, notes_aad, outcome_aad
 from mch_service.config import get_settings
 from mch_service.crypto import Crypto
-from mch_service.domain import ids
 from mch_service.domain import models as m
+from mch_service.domain import pregnancy_ids as ids
 from mch_service.migrate import alembic_config, upgrade
 from tests.auth.test_accounts import add_user, bearer, token_for
 from tests.cases.test_case_api import red_woman

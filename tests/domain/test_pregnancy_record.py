@@ -12,7 +12,7 @@ from sqlalchemy import select
 from mch_service.app import Services, build_services
 from mch_service.database import Database
 from mch_service.domain import models as m
-from mch_service.domain.assemble import FACT_TABLES
+from mch_service.domain.fact_tables import FACT_TABLES
 from tests.auth.test_accounts import add_user, bearer, token_for
 from tests.conftest import SenderKey, make_sender
 from tests.domain.fixtures import (

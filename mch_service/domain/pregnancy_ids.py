@@ -21,11 +21,9 @@ import hmac
 import secrets
 from collections.abc import Callable
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mch_service.domain.models import PregnancyIdKey
+from mch_service.domain import repository
 
 PUBLIC_ID_LENGTH = 26
 
@@ -46,13 +44,9 @@ def new_key() -> str:
 def load_key(session: Session) -> bytes:
     """The database's key, made on first use if missing (the migration makes it; a database
     emptied table by table, as the tests do, gets a new one)."""
-    found = session.scalar(select(PregnancyIdKey.key).where(PregnancyIdKey.id == 1))
+    found = repository.pregnancy_id_key(session)
     if found is None:
-        try:
-            with session.begin_nested():
-                session.add(PregnancyIdKey(id=1, key=new_key()))
-        except IntegrityError:
-            pass  # another process made it first: use theirs
-        found = session.scalar(select(PregnancyIdKey.key).where(PregnancyIdKey.id == 1))
+        repository.add_pregnancy_id_key(session, new_key())
+        found = repository.pregnancy_id_key(session)
         assert found is not None
     return bytes.fromhex(found)

@@ -6,30 +6,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mch_service.audit.service import AuditRecord, record
 from mch_service.auth.permissions import Permission, Principal
 from mch_service.auth.service import actor_of
 from mch_service.crypto import Crypto
-from mch_service.domain import models as m
-from mch_service.domain.assemble import FACT_DATE, FACT_TABLES
+from mch_service.domain import repository
+from mch_service.domain.fact_tables import FACT_DATE, FACT_TABLES, TIMELINE_FIELDS
+from mch_service.domain.models import PatientRecord, Pregnancy
 from mch_service.errors import NotFound
-from mch_service.store.models import FhirResource
-
-_TIMELINE_FIELDS = {
-    "prenatal_visit": ("initial",),
-    "postpartum_visit": ("kind",),
-    "lab_result": ("concept", "result", "value", "unit", "source"),
-    "risk_assessment": ("colour", "purple"),
-    "treatment": ("concept", "code"),
-    "diagnosis": ("concept", "code"),
-    "dating_observation": ("kind", "value_date", "ga_days", "gravida"),
-    "care_episode": ("start_date", "end_date"),
-    "delivery_record": ("kind", "mode", "outcome_code", "live", "still"),
-    "newborn_observation": ("kind", "value", "subject"),
-}
+from mch_service.store.service import references_of
 
 
 def mask(value: str | None, keep_start: int = 1, keep_end: int = 0) -> str | None:
@@ -49,9 +36,9 @@ def _iso(v: Any) -> Any:
     return v.isoformat() if isinstance(v, date) else v
 
 
-def open_personal(crypto: Crypto, record: m.PatientRecord | None, field: str) -> str | None:
+def open_personal(crypto: Crypto, record: PatientRecord | None, field: str) -> str | None:
     """One sealed personal field of a patient record in clear (the seal binds it to the record
-    and field: see extract.Extractor._patient)."""
+    and field: see extraction.patients.extract_patient)."""
     blob = getattr(record, f"{field}_sealed", None) if record is not None else None
     if not blob or record is None:
         return None
@@ -63,13 +50,9 @@ def masked_identity(
 ) -> dict[str, dict[str, str | None]]:
     """Masked name and resident ID of each woman, from her most recently received record
     (only that one is opened)."""
-    latest: dict[str, m.PatientRecord] = {}
+    latest: dict[str, PatientRecord] = {}
     if woman_keys:
-        for r in session.scalars(
-            select(m.PatientRecord)
-            .where(m.PatientRecord.woman_key.in_(woman_keys))
-            .order_by(m.PatientRecord.received_at)
-        ):
+        for r in repository.patient_records_by_receipt(session, woman_keys):
             latest[r.woman_key or ""] = r
     return {
         key: {
@@ -80,7 +63,7 @@ def masked_identity(
     }
 
 
-def in_jurisdiction(principal: Principal, pregnancy: m.Pregnancy) -> bool:
+def in_jurisdiction(principal: Principal, pregnancy: Pregnancy) -> bool:
     return principal.in_jurisdiction(pregnancy.street, set((pregnancy.institutions or "").split()))
 
 
@@ -88,18 +71,12 @@ def read_pregnancy(
     session: Session, crypto: Crypto, principal: Principal, pregnancy_id: str
 ) -> dict[str, Any]:
     principal.require(Permission.READ_PREGNANCIES)
-    p = session.get(m.Pregnancy, pregnancy_id)
+    p = repository.pregnancy(session, pregnancy_id)
     # Outside a reviewer's jurisdiction the answer is the same as for no such pregnancy.
     if p is None or not in_jurisdiction(principal, p):
         raise NotFound(f"No pregnancy {pregnancy_id}")
     full = principal.can(Permission.READ_PERSONAL_DATA)
-    records = list(
-        session.scalars(
-            select(m.PatientRecord)
-            .where(m.PatientRecord.woman_key == p.woman_key)
-            .order_by(m.PatientRecord.received_at)
-        )
-    )
+    records = repository.woman_records_by_receipt(session, p.woman_key)
     latest = records[-1] if records else None
 
     resident = next(
@@ -143,8 +120,7 @@ def read_pregnancy(
     for name, table in FACT_TABLES.items():
         if name == "encounter_record":
             continue
-        stmt = select(table).where(table.pregnancy_id == pregnancy_id)  # type: ignore[attr-defined,var-annotated]
-        for row in session.scalars(stmt):
+        for row in repository.facts_of_pregnancy(session, table, pregnancy_id):
             pks.add(row.resource_pk)
             item = {
                 "date": _iso(getattr(row, FACT_DATE[name])),
@@ -153,35 +129,16 @@ def read_pregnancy(
                 "resource_pk": row.resource_pk,
                 "version": row.version_id,
             }
-            item.update({f: _iso(getattr(row, f)) for f in _TIMELINE_FIELDS[name]})
+            item.update({f: _iso(getattr(row, f)) for f in TIMELINE_FIELDS[name]})
             timeline.append(item)
-    refs = (
-        {
-            pk: f"{t}/{i}"
-            for pk, t, i in session.execute(
-                select(FhirResource.pk, FhirResource.resource_type, FhirResource.fhir_id).where(
-                    FhirResource.pk.in_(pks)
-                )
-            )
-        }
-        if pks
-        else {}
-    )
+    refs = references_of(session, pks) if pks else {}
     for item in timeline:
         item["resource"] = refs.get(item.pop("resource_pk"))
     timeline.sort(key=lambda i: (i["date"] or "", i["kind"], i["resource"] or ""))
-    delivery = session.get(m.Delivery, pregnancy_id)
-    births = list(
-        session.scalars(
-            select(m.Birth).where(m.Birth.pregnancy_id == pregnancy_id).order_by(m.Birth.seq)
-        )
-    )
-    death = session.scalar(select(m.Death).where(m.Death.pregnancy_id == pregnancy_id))
-    issues = list(
-        session.scalars(
-            select(m.DataQualityIssue).where(m.DataQualityIssue.pregnancy_id == pregnancy_id)
-        )
-    )
+    delivery = repository.delivery_of(session, pregnancy_id)
+    births = repository.births_of(session, pregnancy_id)
+    death = repository.death_of(session, pregnancy_id)
+    issues = repository.issues_of(session, pregnancy_id)
     record(
         session,
         actor_of(principal),
@@ -250,12 +207,7 @@ def masked_summaries(
     out = []
     for start in range(0, len(pregnancy_ids), 500):
         chunk = pregnancy_ids[start : start + 500]
-        rows = session.execute(
-            select(
-                m.Pregnancy.id, m.Pregnancy.street, m.Pregnancy.end_date, m.Pregnancy.woman_key
-            ).where(m.Pregnancy.id.in_(chunk))
-        )
-        pregs = {r[0]: r for r in rows}
+        pregs = {r[0]: r for r in repository.pregnancy_summaries(session, chunk)}
         identity = masked_identity(session, crypto, {r[3] for r in pregs.values()})
         for pid in chunk:
             p = pregs.get(pid)

@@ -1,0 +1,436 @@
+"""SQL of the domain tables: fact rows, patient records, women, pregnancies and what hangs on
+them, the assembly queue, the unmapped codes and the pregnancy-id key. Batch-shaped: the
+ingest calls these on every write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mch_service import sqlbulk
+from mch_service.database import table_of
+from mch_service.domain.extraction.rows import Extracted
+from mch_service.domain.fact_tables import FACT_TABLES
+from mch_service.domain.models import (
+    AssemblyQueue,
+    Birth,
+    DataQualityIssue,
+    Death,
+    Delivery,
+    PatientRecord,
+    Pregnancy,
+    PregnancyIdKey,
+    UnmappedCode,
+    Woman,
+)
+from mch_service.timeutil import to_utc
+
+ASSEMBLED = (Birth, Delivery, Death, Pregnancy)
+_PR = PatientRecord.__table__.c  # Core columns for the per-write look-ups
+
+
+def _columns(table: type) -> list[str]:
+    return [c.name for c in table.__table__.columns]  # type: ignore[attr-defined]
+
+
+# -- stage 1: fact rows ---------------------------------------------------------------------
+
+
+def subjects_of(session: Session, pks: list[int]) -> set[str]:
+    """Who these resources' fact rows and patient records are about ("woman:<key>" for a
+    woman key)."""
+    out: set[str] = set()
+    for table in FACT_TABLES.values():
+        out |= set(session.scalars(select(table.subject).where(table.resource_pk.in_(pks))))  # type: ignore[attr-defined]
+    for ref, key, mother in session.execute(
+        select(PatientRecord.ref, PatientRecord.woman_key, PatientRecord.mother_ref).where(
+            PatientRecord.resource_pk.in_(pks)
+        )
+    ):
+        out |= {ref, mother} if mother else {ref}
+        if key:
+            out.add("woman:" + key)
+    out.discard(None)  # type: ignore[arg-type]
+    return out
+
+
+def delete_facts(session: Session, pks: list[int]) -> None:
+    """The fact rows, patient records, unmapped codes and resource-level issues of these
+    resources."""
+    for table in (*FACT_TABLES.values(), PatientRecord, UnmappedCode):
+        session.execute(delete(table).where(table.resource_pk.in_(pks)))  # type: ignore[attr-defined]
+    session.execute(
+        delete(DataQualityIssue).where(
+            DataQualityIssue.resource_pk.in_(pks), DataQualityIssue.pregnancy_id.is_(None)
+        )
+    )
+
+
+def insert_extracted(session: Session, extracted: Extracted) -> None:
+    sqlbulk.insert_many(
+        session,
+        [
+            *((table_of(table), rows) for table, rows in extracted.rows.items()),
+            (table_of(UnmappedCode), extracted.unmapped),
+            (table_of(DataQualityIssue), extracted.issues),
+        ],
+    )
+
+
+def woman_keys_of(session: Session, subjects: set[str]) -> set[str]:
+    """The women these subjects are (a patient record's woman, a newborn's mother's)."""
+    keys = {s[6:] for s in subjects if s.startswith("woman:")}
+    refs = [s for s in subjects if not s.startswith("woman:")]
+    for start in range(0, len(refs), 500):
+        chunk = refs[start : start + 500]
+        rows: Any = (
+            sqlbulk.pg_rows(
+                session,
+                "SELECT woman_key, mother_ref FROM patient_record WHERE ref = ANY(%s)",
+                (chunk,),
+            )
+            if sqlbulk.is_postgres(session)
+            else session.execute(
+                select(_PR.woman_key, _PR.mother_ref).where(_PR.ref.in_(chunk))
+            ).all()
+        )
+        keys |= {k for k, _ in rows if k}
+        mothers = [mo for _, mo in rows if mo]
+        if mothers:
+            keys |= {
+                k
+                for k in session.scalars(
+                    select(_PR.woman_key).where(sqlbulk.one_of(session, _PR.ref, mothers))
+                )
+                if k
+            }
+    return keys
+
+
+def woman_keys_with_records(session: Session) -> set[str]:
+    return set(
+        session.scalars(  # type: ignore[arg-type]
+            select(PatientRecord.woman_key).where(PatientRecord.woman_key.is_not(None)).distinct()
+        )
+    )
+
+
+# -- the assembly queue ---------------------------------------------------------------------
+
+
+def enqueue_women(session: Session, keys: set[str], now: datetime) -> None:
+    sqlbulk.insert_rows(
+        session,
+        table_of(AssemblyQueue),
+        [{"woman_key": k, "enqueued_at": now} for k in sorted(keys)],
+    )
+
+
+def take_queued(session: Session, batch: int) -> list[tuple[int, str]]:
+    """The oldest queued (seq, woman key) rows; on PostgreSQL only rows no other transaction
+    is working on."""
+    stmt = select(AssemblyQueue.seq, AssemblyQueue.woman_key).order_by(AssemblyQueue.seq)
+    stmt = stmt.limit(batch)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return [(seq, key) for seq, key in session.execute(stmt)]
+
+
+def delete_queued(session: Session, seqs: list[int]) -> None:
+    for start in range(0, len(seqs), 1000):
+        session.execute(
+            delete(AssemblyQueue).where(AssemblyQueue.seq.in_(seqs[start : start + 1000]))
+        )
+
+
+def queue_length(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(AssemblyQueue)) or 0
+
+
+# -- stage 2: assembling women --------------------------------------------------------------
+
+
+def lock_women(session: Session, keys: list[str]) -> None:
+    """Make the women's rows if missing and lock them, in key order (no deadlocks)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(Woman).on_conflict_do_nothing()
+    else:
+        stmt = sqlite.insert(Woman).on_conflict_do_nothing()  # type: ignore[assignment]
+    session.execute(
+        stmt,
+        [{"key": k, "street": None, "resident_id_valid": False, "record_count": 0} for k in keys],
+    )
+    session.execute(
+        select(Woman.key)
+        .where(sqlbulk.one_of(session, Woman.key, keys))
+        .order_by(Woman.key)
+        .with_for_update()
+    )
+
+
+def patient_records_where(session: Session, column: Any, values: list[str]) -> list[dict[str, Any]]:
+    """Patient records (as dicts) whose ``column`` is one of ``values``."""
+    cols = _columns(PatientRecord)
+    return [
+        dict(zip(cols, r, strict=True))
+        for r in session.execute(
+            select(*PatientRecord.__table__.columns).where(sqlbulk.one_of(session, column, values))
+        )
+    ]
+
+
+def records_of_women(session: Session, keys: list[str]) -> list[dict[str, Any]]:
+    records = patient_records_where(session, PatientRecord.woman_key, keys)
+    for r in records:
+        r["received_at"] = to_utc(r["received_at"])
+    return records
+
+
+def newborn_records(session: Session, mother_refs: list[str]) -> list[dict[str, Any]]:
+    if not mother_refs:
+        return []
+    return patient_records_where(session, PatientRecord.mother_ref, mother_refs)
+
+
+def facts_of_subjects(
+    session: Session, subjects: list[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(fact table name, row as a dict) of every fact row about these subjects."""
+    for name, table in FACT_TABLES.items():
+        tcols = _columns(table)
+        for start in range(0, len(subjects), 500):
+            chunk = subjects[start : start + 500]
+            for row in session.execute(
+                select(*table.__table__.columns).where(  # type: ignore[attr-defined]
+                    sqlbulk.one_of(session, table.subject, chunk)  # type: ignore[attr-defined]
+                )
+            ):
+                yield name, dict(zip(tcols, row, strict=True))
+
+
+def delete_assembled(session: Session, keys: list[str]) -> None:
+    """The women's pregnancies and what hangs on them (deliveries, births, deaths, their
+    pregnancy-level issues), before they are assembled again."""
+    old_ids = list(
+        session.scalars(
+            select(Pregnancy.id).where(sqlbulk.one_of(session, Pregnancy.woman_key, keys))
+        )
+    )
+    if old_ids:
+        for table in (Birth, Delivery):
+            session.execute(
+                delete(table).where(sqlbulk.one_of(session, table.pregnancy_id, old_ids))
+            )
+    session.execute(delete(Death).where(sqlbulk.one_of(session, Death.woman_key, keys)))
+    if old_ids:
+        session.execute(delete(Pregnancy).where(sqlbulk.one_of(session, Pregnancy.id, old_ids)))
+        session.execute(
+            delete(DataQualityIssue).where(
+                sqlbulk.one_of(session, DataQualityIssue.pregnancy_id, old_ids)
+            )
+        )
+
+
+def update_women(session: Session, params: list[dict[str, Any]]) -> None:
+    """One statement for women whose rows set the same columns."""
+    sqlbulk.update_rows(session, table_of(Woman), "key", params)
+
+
+def insert_assembled(
+    session: Session, rows: dict[type, list[dict[str, Any]]], issues: list[dict[str, Any]]
+) -> None:
+    sqlbulk.insert_many(
+        session,
+        [
+            *((table_of(t), rows[t]) for t in (Pregnancy, Delivery, Birth, Death)),
+            (table_of(DataQualityIssue), issues),
+        ],
+    )
+
+
+def set_fact_pregnancies(session: Session, table_name: str, changed: list[dict[str, Any]]) -> None:
+    """One statement per fact table: each {"id", "pregnancy_id"} given."""
+    sqlbulk.update_rows(session, table_of(FACT_TABLES[table_name]), "id", changed)
+
+
+def delete_all_derived(session: Session) -> None:
+    """Every domain row (before a rebuild)."""
+    for table in (
+        *ASSEMBLED,
+        Woman,
+        DataQualityIssue,
+        UnmappedCode,
+        PatientRecord,
+        *FACT_TABLES.values(),
+    ):
+        session.execute(delete(table))
+
+
+# -- reports --------------------------------------------------------------------------------
+
+
+def unmapped_code_counts(session: Session, institution_id: str | None) -> list[Any]:
+    """Per (sender, type, element, system, code): a display, how many resources, first and
+    last seen; most frequent first per sender."""
+    u = UnmappedCode
+    stmt = (
+        select(
+            u.institution_id,
+            u.resource_type,
+            u.element,
+            u.system,
+            u.code,
+            func.max(u.display),
+            func.count(func.distinct(u.resource_pk)),
+            func.min(u.seen_at),
+            func.max(u.seen_at),
+        )
+        .group_by(u.institution_id, u.resource_type, u.element, u.system, u.code)
+        .order_by(
+            u.institution_id, func.count(func.distinct(u.resource_pk)).desc(), u.system, u.code
+        )
+    )
+    if institution_id:
+        stmt = stmt.where(u.institution_id == institution_id)
+    return list(session.execute(stmt))
+
+
+# -- the pregnancy-id key -------------------------------------------------------------------
+
+
+def pregnancy_id_key(session: Session) -> str | None:
+    return session.scalar(select(PregnancyIdKey.key).where(PregnancyIdKey.id == 1))
+
+
+def add_pregnancy_id_key(session: Session, key: str) -> None:
+    """Store the key unless another process stored one first."""
+    try:
+        with session.begin_nested():
+            session.add(PregnancyIdKey(id=1, key=key))
+    except IntegrityError:
+        pass  # another process made it first: use theirs
+
+
+# -- the pregnancy record as staff read it --------------------------------------------------
+
+
+def patient_records_by_receipt(session: Session, woman_keys: Iterable[str]) -> list[PatientRecord]:
+    """The women's patient records, oldest received first."""
+    return list(
+        session.scalars(
+            select(PatientRecord)
+            .where(PatientRecord.woman_key.in_(woman_keys))
+            .order_by(PatientRecord.received_at)
+        )
+    )
+
+
+def woman_records_by_receipt(session: Session, woman_key: str | None) -> list[PatientRecord]:
+    return list(
+        session.scalars(
+            select(PatientRecord)
+            .where(PatientRecord.woman_key == woman_key)
+            .order_by(PatientRecord.received_at)
+        )
+    )
+
+
+def pregnancy(session: Session, pregnancy_id: str) -> Pregnancy | None:
+    return session.get(Pregnancy, pregnancy_id)
+
+
+def facts_of_pregnancy(session: Session, table: type, pregnancy_id: str) -> list[Any]:
+    stmt = select(table).where(table.pregnancy_id == pregnancy_id)  # type: ignore[attr-defined,var-annotated]
+    return list(session.scalars(stmt))
+
+
+def delivery_of(session: Session, pregnancy_id: str) -> Delivery | None:
+    return session.get(Delivery, pregnancy_id)
+
+
+def births_of(session: Session, pregnancy_id: str) -> list[Birth]:
+    return list(
+        session.scalars(select(Birth).where(Birth.pregnancy_id == pregnancy_id).order_by(Birth.seq))
+    )
+
+
+def death_of(session: Session, pregnancy_id: str) -> Death | None:
+    return session.scalar(select(Death).where(Death.pregnancy_id == pregnancy_id))
+
+
+def issues_of(session: Session, pregnancy_id: str) -> list[DataQualityIssue]:
+    return list(
+        session.scalars(
+            select(DataQualityIssue).where(DataQualityIssue.pregnancy_id == pregnancy_id)
+        )
+    )
+
+
+def pregnancy_summaries(session: Session, pregnancy_ids: list[str]) -> list[Any]:
+    """(id, street, end date, woman key) of these pregnancies (at most 500 ids at a time)."""
+    return list(
+        session.execute(
+            select(Pregnancy.id, Pregnancy.street, Pregnancy.end_date, Pregnancy.woman_key).where(
+                Pregnancy.id.in_(pregnancy_ids)
+            )
+        )
+    )
+
+
+# -- per-sender counts (data quality) -------------------------------------------------------
+
+
+def women_records_by_institution(session: Session) -> list[tuple[str, int, int | None, int]]:
+    """Per sender, its women's patient records (not newborns'): how many, how many with a
+    valid resident ID, how many with a street."""
+    pr = PatientRecord
+    return [
+        (inst, n, valid, streets)
+        for inst, n, valid, streets in session.execute(
+            select(
+                pr.institution_id,
+                func.count(),
+                func.sum(func.cast(pr.resident_id_valid, Integer)),
+                func.count(pr.street),
+            )
+            .where(pr.mother_ref.is_(None))
+            .group_by(pr.institution_id)
+        )
+    ]
+
+
+def unmapped_codes_by_institution(session: Session) -> list[tuple[str, int]]:
+    """Per sender, how many distinct (system, code) no code table recognises."""
+    return [
+        (inst, n)
+        for inst, n in session.execute(
+            select(
+                UnmappedCode.institution_id,
+                func.count(func.distinct(UnmappedCode.system + "|" + UnmappedCode.code)),
+            ).group_by(UnmappedCode.institution_id)
+        )
+    ]
+
+
+def issues_by_institution(session: Session) -> list[tuple[str, int]]:
+    """Per sender, how many data-quality issues its records raised."""
+    return [
+        (str(inst), n)
+        for inst, n in session.execute(
+            select(DataQualityIssue.institution_id, func.count())
+            .where(DataQualityIssue.institution_id.is_not(None))
+            .group_by(DataQualityIssue.institution_id)
+        )
+    ]
+
+
+def queue_depth_and_oldest(session: Session) -> tuple[int, datetime | None]:
+    depth, oldest = session.execute(select(func.count(), func.min(AssemblyQueue.enqueued_at))).one()
+    return depth, oldest

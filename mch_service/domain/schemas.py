@@ -1,0 +1,141 @@
+"""Shapes of the domain's staff API: the pregnancy record, the unmapped-codes report and the
+site's code tables (request bodies and ``response_model``s)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PatientRecordRef(BaseModel):
+    institution: str
+    resource: str  # the sender's own reference, "Patient/123"
+
+
+class WomanRead(BaseModel):
+    """The woman, masked unless the reader may see personal data (``masked``)."""
+
+    key: str
+    name: str | None
+    resident_id: str | None
+    phone: str | None
+    address: str | None
+    street: str | None
+    birth_date: str | None  # the year only when masked
+    resident_id_valid: bool
+    records: list[PatientRecordRef]
+    masked: bool
+
+
+class DatingRead(BaseModel):
+    lmp: str | None
+    edd: str | None
+    source: str | None
+
+
+class FirstContactRead(BaseModel):
+    date: str | None
+    institution: str | None
+
+
+class PregnancyEndRead(BaseModel):
+    date: str | None
+    kind: str | None  # delivery | loss | death
+
+
+class DeliveryRead(BaseModel):
+    date: str
+    admission: str
+    discharge: str
+    institution: str
+    mode: str | None
+    facility: bool
+    ga_days: int | None
+    live_births: int
+    stillbirths: int
+
+
+class BirthRead(BaseModel):
+    seq: int
+    live: bool
+    sex: str | None
+    weight_g: float | None
+    apgar: float | None
+    neonatal_death_age_days: int | None
+
+
+class DeathRead(BaseModel):
+    date: str
+    timing: str
+    maternal: bool
+    cause: str | None
+    institution: str
+
+
+class DataQualityRead(BaseModel):
+    rule: str
+    message: str
+
+
+class TimelineItem(BaseModel):
+    """One fact on the pregnancy's timeline. Besides these keys each kind has its own: the
+    fields of its fact table (e.g. a lab_result's concept, result, value, unit, source), and
+    last ``resource``, the sender's reference of the resource it came from ("Observation/1")."""
+
+    model_config = ConfigDict(extra="allow")
+
+    date: str | None
+    kind: str
+    institution: str
+    version: int
+
+
+class PregnancyRecord(BaseModel):
+    id: str
+    woman: WomanRead
+    dating: DatingRead
+    first_contact: FirstContactRead
+    end: PregnancyEndRead
+    institutions: list[str]
+    excluded_from_indicators: bool
+    delivery: DeliveryRead | None
+    births: list[BirthRead]
+    death: DeathRead | None
+    data_quality: list[DataQualityRead]
+    timeline: list[TimelineItem]
+
+
+class UnmappedCodeRead(BaseModel):
+    """A code no code table recognises, per sender: how many resources carry it."""
+
+    institution: str
+    resource_type: str
+    element: str
+    system: str
+    code: str
+    display: str | None
+    count: int
+    first_seen: str
+    last_seen: str
+
+
+class CodeRowRead(BaseModel):
+    concept: str
+    system: str
+    code: str
+    display: str
+    value: str
+    unit: str
+    source: str  # "file.csv:12"
+
+
+class CodeTablesRead(BaseModel):
+    """Every code in force: the shipped defaults and the site's files."""
+
+    files: list[str]
+    codes: list[CodeRowRead]
+
+
+class CodeTableSaved(BaseModel):
+    file: str
+    codes_in_force: int
+    next: str
