@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from mch_service.indicators import facts as f
+from mch_service.indicators import fact_tables
 from mch_service.indicators.catalogue import BY_ID, CALCULATED, CATALOGUE_VERSION, Indicator
 from mch_service.indicators.errors import IndicatorInputError
 from mch_service.indicators.periods import (
@@ -38,8 +38,8 @@ from mch_service.indicators.settings import DEFAULT_SETTINGS, IndicatorSettings
 
 Status = Literal["met", "not_met", "no_data", "no_target"]
 
-DISTRICT = f.DISTRICT
-ALL_INSTITUTIONS = f.ALL_INSTITUTIONS
+DISTRICT = fact_tables.DISTRICT
+ALL_INSTITUTIONS = fact_tables.ALL_INSTITUTIONS
 
 # Columns of compute_all's result, in order.
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -109,8 +109,8 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "facility_live_births",
     "caesarean_live_births",
     "caesarean_women",
-    *(f"{i}_{flag}" for i in f.INFECTIONS for flag in ("tested", "tested_in_pregnancy")),
-    *(f"{i}_tested_early" for i in f.INFECTIONS),
+    *(f"{i}_{flag}" for i in fact_tables.INFECTIONS for flag in ("tested", "tested_in_pregnancy")),
+    *(f"{i}_tested_early" for i in fact_tables.INFECTIONS),
     "hiv_positive",
     "hiv_positive_treated",
     "syphilis_positive",
@@ -135,9 +135,12 @@ _PAIRS: Mapping[str, tuple[str, str]] = {
     "postpartum_visit_rate": ("postpartum_visit_28d", _LIVE_BIRTHS),
     "postpartum_42d_check_rate": ("postpartum_42d_check", _WOMEN),
     "facility_delivery_rate": ("facility_live_births", _LIVE_BIRTHS),
-    **{f"{i}_test_rate": (f"{i}_tested", _WOMEN) for i in f.INFECTIONS},
-    **{f"{i}_test_in_pregnancy_rate": (f"{i}_tested_in_pregnancy", _WOMEN) for i in f.INFECTIONS},
-    **{f"{i}_early_test_rate": (f"{i}_tested_early", _WOMEN) for i in f.INFECTIONS},
+    **{f"{i}_test_rate": (f"{i}_tested", _WOMEN) for i in fact_tables.INFECTIONS},
+    **{
+        f"{i}_test_in_pregnancy_rate": (f"{i}_tested_in_pregnancy", _WOMEN)
+        for i in fact_tables.INFECTIONS
+    },
+    **{f"{i}_early_test_rate": (f"{i}_tested_early", _WOMEN) for i in fact_tables.INFECTIONS},
     "hiv_treatment_rate": ("hiv_positive_treated", "hiv_positive"),
     "syphilis_treatment_rate": ("syphilis_positive_treated", "syphilis_positive"),
     "high_risk_proportion": ("high_risk", _WOMEN),
@@ -176,30 +179,32 @@ def _float(frame: pd.DataFrame, column: str) -> npt.NDArray[np.float64]:
     return frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _cohort_units(facts: f.FactFrames, settings: IndicatorSettings) -> pd.DataFrame:
+def _cohort_units(facts: fact_tables.FactFrames, settings: IndicatorSettings) -> pd.DataFrame:
     preg = facts.pregnancies
     # Cohort = pregnancies whose delivery day is set (the period filter comes later); a
     # clinically impossible record keeps the pregnancy out of every number.
-    cohort = preg.loc[preg[f.DELIVERY_DATE].notna().to_numpy() & ~_bool(preg, f.EXCLUDED)]
+    cohort = preg.loc[
+        preg[fact_tables.DELIVERY_DATE].notna().to_numpy() & ~_bool(preg, fact_tables.EXCLUDED)
+    ]
     n = len(cohort)
 
     def b(column: str) -> npt.NDArray[np.bool_]:
         return _bool(cohort, column)
 
-    live_births = cohort[f.LIVE_BIRTHS].to_numpy(dtype=np.int64)
-    ga = _float(cohort, f.FIRST_CONTACT_GA_DAYS)
-    checks = cohort[f.PRENATAL_CHECK_DAYS].to_numpy(dtype=np.int64)
+    live_births = cohort[fact_tables.LIVE_BIRTHS].to_numpy(dtype=np.int64)
+    ga = _float(cohort, fact_tables.FIRST_CONTACT_GA_DAYS)
+    checks = cohort[fact_tables.PRENATAL_CHECK_DAYS].to_numpy(dtype=np.int64)
     early = ga < 91  # before 13+0 weeks
-    facility = b(f.FACILITY_DELIVERY)
-    caesarean = b(f.CAESAREAN)
-    colour = cohort[f.HIGHEST_COLOUR]
-    purple = b(f.PURPLE)
+    facility = b(fact_tables.FACILITY_DELIVERY)
+    caesarean = b(fact_tables.CAESAREAN)
+    colour = cohort[fact_tables.HIGHEST_COLOUR]
+    purple = b(fact_tables.PURPLE)
     managed_set = settings.case_managed_colours
     case_managed = colour.isin([c for c in managed_set if c != "purple"]).to_numpy(dtype=bool)
     if "purple" in managed_set:
         case_managed = case_managed | purple
-    thalassaemia = b(f.THALASSAEMIA)
-    hb_women = b(f.HAS_HB)
+    thalassaemia = b(fact_tables.THALASSAEMIA)
+    hb_women = b(fact_tables.HAS_HB)
     if settings.anaemia_denominator_excludes_thalassaemia:
         hb_women = hb_women & ~thalassaemia
 
@@ -207,15 +212,15 @@ def _cohort_units(facts: f.FactFrames, settings: IndicatorSettings) -> pd.DataFr
         _WOMEN: np.ones(n, dtype=np.int64),
         _LIVE_BIRTHS: live_births,
         # 系统管理: all four conditions (docs/indicator-rules.md, systematic_management_rate).
-        "systematic": early & (checks >= 5) & facility & b(f.POSTPARTUM_VISIT_28D),
+        "systematic": early & (checks >= 5) & facility & b(fact_tables.POSTPARTUM_VISIT_28D),
         "first_contact_lt91": early,
         "first_contact_lt84": ga < 84,  # WHO: first contact at <= 12 weeks, per the rules <84 d
         "checks_1plus": checks >= 1,
         "checks_4plus": checks >= 4,
         "checks_5plus": checks >= 5,
         "checks_8plus": checks >= 8,
-        "postpartum_visit_28d": b(f.POSTPARTUM_VISIT_28D),
-        "postpartum_42d_check": b(f.POSTPARTUM_42D_CHECK),
+        "postpartum_visit_28d": b(fact_tables.POSTPARTUM_VISIT_28D),
+        "postpartum_42d_check": b(fact_tables.POSTPARTUM_42D_CHECK),
         "facility_live_births": live_births * facility,
         "caesarean_live_births": live_births * caesarean,
         "caesarean_women": caesarean,
@@ -225,12 +230,12 @@ def _cohort_units(facts: f.FactFrames, settings: IndicatorSettings) -> pd.DataFr
         "syphilis_positive_treated": b("syphilis_positive") & b("syphilis_treated"),
         "high_risk": colour.isin(["yellow", "orange", "red"]).to_numpy(dtype=bool) | purple,
         "case_managed": case_managed,
-        "case_managed_contacted": case_managed & b(f.CASE_MANAGED_CONTACT),
+        "case_managed_contacted": case_managed & b(fact_tables.CASE_MANAGED_CONTACT),
         "hb_women": hb_women,
         # anaemia implies has_hb (checked by facts.check_frames), so this is within hb_women.
-        "anaemia_non_thalassaemia": b(f.ANAEMIA) & ~thalassaemia,
+        "anaemia_non_thalassaemia": b(fact_tables.ANAEMIA) & ~thalassaemia,
     }
-    for infection in f.INFECTIONS:
+    for infection in fact_tables.INFECTIONS:
         for flag in ("tested", "tested_in_pregnancy", "tested_early"):
             counts[f"{infection}_{flag}"] = b(f"{infection}_{flag}")
 
@@ -244,10 +249,10 @@ def _cohort_units(facts: f.FactFrames, settings: IndicatorSettings) -> pd.DataFr
     matrix = np.column_stack([counts[c].astype(np.int64) for c in COUNT_COLUMNS])
     return _with_keys(
         matrix.reshape(n, len(COUNT_COLUMNS)),
-        cohort[f.PREGNANCY_ID],
-        cohort[f.DELIVERY_DATE],
-        cohort[f.STREET],
-        cohort[f.DELIVERY_INSTITUTION],
+        cohort[fact_tables.PREGNANCY_ID],
+        cohort[fact_tables.DELIVERY_DATE],
+        cohort[fact_tables.STREET],
+        cohort[fact_tables.DELIVERY_INSTITUTION],
     )
 
 
@@ -275,15 +280,15 @@ def _birth_counts(
     births: pd.DataFrame, cohort: pd.DataFrame
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Per cohort pregnancy: perinatal stillbirths, early neonatal deaths, low-weight births."""
-    cohort_ids = cohort[f.PREGNANCY_ID].to_numpy(dtype=object)
-    births = births.loc[births[f.PREGNANCY_ID].isin(cohort_ids).to_numpy()]
-    live = _bool(births, f.LIVE)
-    ga = _float(births, f.GA_DAYS)
-    weight = _float(births, f.WEIGHT_G)
-    age = _float(births, f.NEONATAL_DEATH_AGE_DAYS)
+    cohort_ids = cohort[fact_tables.PREGNANCY_ID].to_numpy(dtype=object)
+    births = births.loc[births[fact_tables.PREGNANCY_ID].isin(cohort_ids).to_numpy()]
+    live = _bool(births, fact_tables.LIVE)
+    ga = _float(births, fact_tables.GA_DAYS)
+    weight = _float(births, fact_tables.WEIGHT_G)
+    age = _float(births, fact_tables.NEONATAL_DEATH_AGE_DAYS)
     per_baby = pd.DataFrame(
         {
-            "pid": births[f.PREGNANCY_ID].to_numpy(dtype=object),
+            "pid": births[fact_tables.PREGNANCY_ID].to_numpy(dtype=object),
             # 围产儿: stillbirth at >= 28+0 weeks (196 d), or >= 1000 g when GA is unknown.
             "still": ~live & ((ga >= 196) | (np.isnan(ga) & (weight >= 1000))),
             # Early neonatal death: a live-born baby who died 0-6 days after birth.
@@ -314,13 +319,13 @@ def _event_units(
         matrix,
         frame[id_column],
         frame[date_column],
-        frame[f.STREET],
-        frame[f.REPORTING_INSTITUTION],
+        frame[fact_tables.STREET],
+        frame[fact_tables.REPORTING_INSTITUTION],
     )
 
 
-def _units(facts: f.FactFrames, settings: IndicatorSettings) -> pd.DataFrame:
-    f.check_frames(facts)
+def _units(facts: fact_tables.FactFrames, settings: IndicatorSettings) -> pd.DataFrame:
+    fact_tables.check_frames(facts)
     if facts.case_managed_colours is not None and set(facts.case_managed_colours) != set(
         settings.case_managed_colours
     ):
@@ -331,17 +336,23 @@ def _units(facts: f.FactFrames, settings: IndicatorSettings) -> pd.DataFrame:
         )
     deaths = facts.maternal_deaths
     excluded_ids = facts.pregnancies.loc[
-        _bool(facts.pregnancies, f.EXCLUDED), f.PREGNANCY_ID
+        _bool(facts.pregnancies, fact_tables.EXCLUDED), fact_tables.PREGNANCY_ID
     ].to_numpy(dtype=object)
     # Maternal deaths: external causes are not maternal; a death of an excluded pregnancy
     # counts nowhere, like everything else about that pregnancy.
     deaths = deaths.loc[
-        _bool(deaths, f.MATERNAL) & ~deaths[f.PREGNANCY_ID].isin(excluded_ids).to_numpy()
+        _bool(deaths, fact_tables.MATERNAL)
+        & ~deaths[fact_tables.PREGNANCY_ID].isin(excluded_ids).to_numpy()
     ]
     parts = [
         _cohort_units(facts, settings),
-        _event_units(deaths, f.PREGNANCY_ID, f.DEATH_DATE, "maternal_deaths"),
-        _event_units(facts.congenital_syphilis, f.CASE_ID, f.RECORDED_DATE, "congenital_syphilis"),
+        _event_units(deaths, fact_tables.PREGNANCY_ID, fact_tables.DEATH_DATE, "maternal_deaths"),
+        _event_units(
+            facts.congenital_syphilis,
+            fact_tables.CASE_ID,
+            fact_tables.RECORDED_DATE,
+            "congenital_syphilis",
+        ),
     ]
     parts = [p for p in parts if len(p)] or parts[:1]
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -447,7 +458,7 @@ def _expand(
 
 
 def compute(
-    frames: f.FactFrames,
+    frames: fact_tables.FactFrames,
     period: str,
     area: str = DISTRICT,
     institution: str = ALL_INSTITUTIONS,
@@ -473,7 +484,7 @@ def compute(
 
 
 def members(
-    frames: f.FactFrames,
+    frames: fact_tables.FactFrames,
     indicator_id: str,
     period: str,
     area: str = DISTRICT,
@@ -507,7 +518,7 @@ def _select(units: pd.DataFrame, p: Period, area: str, institution: str) -> npt.
 
 
 def compute_all(
-    frames: f.FactFrames,
+    frames: fact_tables.FactFrames,
     periods: Iterable[str],
     settings: IndicatorSettings = DEFAULT_SETTINGS,
 ) -> pd.DataFrame:

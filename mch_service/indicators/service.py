@@ -22,11 +22,10 @@ from sqlalchemy.orm import Session
 from mch_service.auth.permissions import Permission, Principal
 from mch_service.config import Settings
 from mch_service.database import Database, table_of
-from mch_service.domain import models as m
-from mch_service.domain.facts import build_frames
+from mch_service.domain import models
 from mch_service.domain.streets import street_problem
 from mch_service.errors import InvalidResource, Issue, NotFound
-from mch_service.indicators import facts as F
+from mch_service.indicators import fact_tables
 from mch_service.indicators.calculations import (
     RESULT_COLUMNS,
     IndicatorValue,
@@ -36,6 +35,7 @@ from mch_service.indicators.calculations import (
 )
 from mch_service.indicators.catalogue import BY_ID, CALCULATED, CATALOGUE, CATALOGUE_VERSION
 from mch_service.indicators.errors import IndicatorInputError
+from mch_service.indicators.loaders import build_frames
 from mch_service.indicators.periods import (
     iter_periods,
     parse_period,
@@ -63,14 +63,14 @@ def indicator_settings(settings: Settings) -> IndicatorSettings:
 
 @dataclass
 class _Cache:
-    frames: F.FactFrames
+    frames: fact_tables.FactFrames
     watermark: datetime | None
 
 
-def _event_days(frames: F.FactFrames) -> list[date]:
+def _event_days(frames: fact_tables.FactFrames) -> list[date]:
     days: list[pd.Series] = [
-        frames.pregnancies[F.DELIVERY_DATE],
-        frames.maternal_deaths[F.DEATH_DATE],
+        frames.pregnancies[fact_tables.DELIVERY_DATE],
+        frames.maternal_deaths[fact_tables.DEATH_DATE],
         frames.congenital_syphilis["recorded_date"],
     ]
     out: set[date] = set()
@@ -101,7 +101,7 @@ class IndicatorService:
     # -- computing ---------------------------------------------------------------------
 
     def _watermark(self, session: Session) -> datetime | None:
-        return session.scalar(select(func.max(m.Woman.changed_at)))
+        return session.scalar(select(func.max(models.Woman.changed_at)))
 
     def refresh(self, full: bool = False) -> int:
         """Recompute what changed since the last run (everything when ``full`` or on the first
@@ -122,9 +122,9 @@ class IndicatorService:
                     return 0
                 changed = list(
                     session.scalars(
-                        select(m.Woman.key).where(m.Woman.changed_at > cache.watermark)
+                        select(models.Woman.key).where(models.Woman.changed_at > cache.watermark)
                         if cache.watermark is not None
-                        else select(m.Woman.key)
+                        else select(models.Woman.key)
                     )
                 )
                 fresh = build_frames(session, self.settings.case_managed_colours, changed)
@@ -136,8 +136,8 @@ class IndicatorService:
             self._cache = _Cache(merged, watermark)
             return written
 
-    def _store(self, frames: F.FactFrames, periods: list[str], replace_all: bool) -> int:
-        F.check_frames(frames)
+    def _store(self, frames: fact_tables.FactFrames, periods: list[str], replace_all: bool) -> int:
+        fact_tables.check_frames(frames)
         results = (
             compute_all(frames, periods, self.settings)
             if periods
@@ -449,13 +449,13 @@ def _describe(ind: Any) -> dict[str, Any]:
 
 
 def _replace_women(
-    old: F.FactFrames, fresh: F.FactFrames, women: set[str]
-) -> tuple[F.FactFrames, F.FactFrames]:
+    old: fact_tables.FactFrames, fresh: fact_tables.FactFrames, women: set[str]
+) -> tuple[fact_tables.FactFrames, fact_tables.FactFrames]:
     """The cached frames with these women's rows swapped for fresh ones; also their old rows
     (whose periods must be recomputed too)."""
     old_preg = old.pregnancies
-    drop_preg = old_preg[F.WOMAN_ID].isin(women)
-    dropped_ids = set(old_preg.loc[drop_preg, F.PREGNANCY_ID])
+    drop_preg = old_preg[fact_tables.WOMAN_ID].isin(women)
+    dropped_ids = set(old_preg.loc[drop_preg, fact_tables.PREGNANCY_ID])
 
     def swap(frame: pd.DataFrame, new: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
         kept = frame.loc[~mask]
@@ -463,17 +463,19 @@ def _replace_women(
             pd.concat([kept, new], ignore_index=True) if len(new) else kept.reset_index(drop=True)
         )
 
-    births_mask = old.births[F.PREGNANCY_ID].isin(dropped_ids)
-    deaths_mask = old.maternal_deaths[F.PREGNANCY_ID].isin(dropped_ids)
-    cs_mask = old.congenital_syphilis[F.CASE_ID].isin(set(fresh.congenital_syphilis[F.CASE_ID]))
-    before = F.FactFrames(
+    births_mask = old.births[fact_tables.PREGNANCY_ID].isin(dropped_ids)
+    deaths_mask = old.maternal_deaths[fact_tables.PREGNANCY_ID].isin(dropped_ids)
+    cs_mask = old.congenital_syphilis[fact_tables.CASE_ID].isin(
+        set(fresh.congenital_syphilis[fact_tables.CASE_ID])
+    )
+    before = fact_tables.FactFrames(
         old_preg.loc[drop_preg],
         old.births.loc[births_mask],
         old.maternal_deaths.loc[deaths_mask],
         old.congenital_syphilis.loc[cs_mask],
         old.case_managed_colours,
     )
-    merged = F.FactFrames(
+    merged = fact_tables.FactFrames(
         swap(old_preg, fresh.pregnancies, drop_preg),
         swap(old.births, fresh.births, births_mask),
         swap(old.maternal_deaths, fresh.maternal_deaths, deaths_mask),

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from mch_service.indicators import facts as f
+from mch_service.indicators import fact_tables
 from mch_service.indicators.calculations import (
     RESULT_COLUMNS,
     compute,
@@ -410,7 +410,7 @@ def test_compute_all_covers_every_view_and_period() -> None:
 
 
 def test_compute_all_on_empty_facts_gives_no_data_rows() -> None:
-    table = compute_all(f.empty_facts(), ["2025-01"])
+    table = compute_all(fact_tables.empty_facts(), ["2025-01"])
     assert len(table) == len(CALCULATED)
     assert set(table["status"]) == {"no_data"}
     assert table["value"].isna().all()
