@@ -10,6 +10,7 @@ only merges the per-pregnancy results.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -43,6 +44,19 @@ def _days(series: pd.Series) -> pd.Series:
 
 def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].fillna(0).astype(int).astype(bool)
+
+
+def last_change(session: Session) -> datetime | None:
+    """When a woman was last re-assembled (the indicator job's watermark)."""
+    return session.scalar(select(func.max(models.Woman.changed_at)))
+
+
+def women_changed_since(session: Session, watermark: datetime | None) -> list[str]:
+    """The keys of the women re-assembled after ``watermark`` (all of them when None)."""
+    stmt = select(models.Woman.key)
+    if watermark is not None:
+        stmt = stmt.where(models.Woman.changed_at > watermark)
+    return list(session.scalars(stmt))
 
 
 def build_frames(
