@@ -24,6 +24,7 @@ from mch_service.indicators.catalogue import (
 from mch_service.indicators.counts import BASE_COUNTS
 from mch_service.indicators.docs import DOCS_PATH
 from mch_service.indicators.settings import IndicatorSettings
+from mch_service.simulator.truth import INDICATORS as TRUTH_INDICATORS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -164,3 +165,13 @@ def test_every_calculated_indicator_has_its_rule_and_documentation() -> None:
             f"{indicator.id}: regenerate docs/indicators.md "
             "(.venv/bin/python -m mch_service.indicators.docs)"
         )
+
+
+def test_every_calculated_indicator_has_a_simulator_truth() -> None:
+    # The simulator computes each indicator independently (mch_service/simulator/truth.py), so
+    # the engine can be held against it (tests/simulator/test_engine_matches_truth.py).
+    missing = [i.id for i in CALCULATED if i.id not in TRUTH_INDICATORS]
+    assert not missing, (
+        "Add to simulator/truth.py (INDICATORS and cohort_figures or the event counts): "
+        + ", ".join(missing)
+    )
