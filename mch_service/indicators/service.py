@@ -30,13 +30,7 @@ from mch_service.domain.read import masked_summaries
 from mch_service.domain.streets import street_problem
 from mch_service.errors import InvalidResource, Issue, NotFound
 from mch_service.indicators import fact_tables, repository
-from mch_service.indicators.calculations import (
-    RESULT_COLUMNS,
-    IndicatorValue,
-    compute_all,
-    iter_values,
-    members,
-)
+from mch_service.indicators.calculations import compute_all, members
 from mch_service.indicators.catalogue import (
     BY_ID,
     CALCULATED,
@@ -69,6 +63,7 @@ from mch_service.indicators.schemas import (
     SeriesQuery,
 )
 from mch_service.indicators.settings import IndicatorSettings
+from mch_service.indicators.values import RESULT_COLUMNS, IndicatorValue, iter_values
 from mch_service.indicators.warnings import early_warnings
 from mch_service.timeutil import utcnow
 

@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 
 from mch_service.indicators import fact_tables
-from mch_service.indicators.calculations import IndicatorValue
 from mch_service.indicators.settings import DEFAULT_SETTINGS
+from mch_service.indicators.values import IndicatorValue
 
 _counter = iter(range(1_000_000))
 

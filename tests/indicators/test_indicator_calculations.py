@@ -8,16 +8,11 @@ from datetime import date
 import pytest
 
 from mch_service.indicators import fact_tables
-from mch_service.indicators.calculations import (
-    RESULT_COLUMNS,
-    compute,
-    compute_all,
-    external_value,
-    members,
-)
+from mch_service.indicators.calculations import compute, compute_all, external_value, members
 from mch_service.indicators.catalogue import CALCULATED, CATALOGUE_VERSION
 from mch_service.indicators.errors import IndicatorInputError
 from mch_service.indicators.settings import IndicatorSettings
+from mch_service.indicators.values import RESULT_COLUMNS
 from tests.indicators.tables import baby, by_id, counts, death, make_facts, pregnancy, syphilis_case
 
 MARCH = "2025-03"
