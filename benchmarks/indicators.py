@@ -413,8 +413,8 @@ def _child(db_url: str, out: Path) -> None:
             rows = services.indicators.refresh()
             emit({"seconds": time.perf_counter() - t0, "rows": rows, "vm_hwm_mib": _vm_hwm_mib()})
         elif command == "parts":
-            from mch_service.domain.facts import build_frames
             from mch_service.indicators.calculations import compute_all
+            from mch_service.indicators.loaders import build_frames
             from mch_service.indicators.service import _event_days, periods_of
 
             ind = services.indicators

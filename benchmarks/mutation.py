@@ -28,7 +28,7 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 DOCS = ROOT / "docs" / "testing.md"
 MODULES = {
     "worklists": "mch_service.cases.worklists",
-    "facts": "mch_service.domain.facts",
+    "facts": "mch_service.indicators.loaders",
     "calculations": "mch_service.indicators.calculations",
     "permissions": "mch_service.auth.permissions",
 }

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from mch_service.indicators import facts as f
+from mch_service.indicators import fact_tables
 from mch_service.indicators.calculations import compute_all
 from mch_service.indicators.periods import iter_periods
 from mch_service.indicators.settings import DEFAULT_SETTINGS, IndicatorSettings
@@ -29,7 +29,7 @@ def synthetic_facts(
     days: int = 731,
     streets: int = 20,
     institutions: int = 12,
-) -> f.FactFrames:
+) -> fact_tables.FactFrames:
     """Random fact tables obeying the contract (check_frames passes)."""
     rng = np.random.default_rng(seed)
     n = pregnancies
@@ -56,30 +56,32 @@ def synthetic_facts(
     managed = np.isin(colour, ["orange", "red"]) | (rng.random(n) < 0.01)
     nat = np.datetime64("NaT", "D")
     table: dict[str, object] = {
-        f.PREGNANCY_ID: ids,
-        f.WOMAN_ID: np.array([f"W{i:07d}" for i in range(n)], dtype=object),
-        f.STREET: street,
-        f.DELIVERY_INSTITUTION: institution,
-        f.DELIVERY_DATE: np.where(delivered, delivery, nat),
-        f.DELIVERY_ADMISSION_DATE: np.where(delivered, delivery, nat),
-        f.DISCHARGE_DATE: np.where(delivered, delivery + stay, nat),
-        f.PREGNANCY_END_DATE: delivery,
-        f.FACILITY_DELIVERY: delivered & (rng.random(n) < 0.99),
-        f.CAESAREAN: delivered & (rng.random(n) < 0.35),
-        f.LIVE_BIRTHS: live.astype(np.int64),
-        f.STILLBIRTHS: still.astype(np.int64),
-        f.FIRST_CONTACT_GA_DAYS: ga,
-        f.PRENATAL_CHECK_DAYS: rng.integers(0, 12, n).astype(np.int64),
-        f.POSTPARTUM_VISIT_28D: rng.random(n) < 0.9,
-        f.POSTPARTUM_42D_CHECK: rng.random(n) < 0.85,
-        f.HIGHEST_COLOUR: colour,
-        f.PURPLE: rng.random(n) < 0.01,
-        f.FIRST_CASE_MANAGED_DATE: np.where(managed, delivery - np.timedelta64(60, "D"), nat),
-        f.CASE_MANAGED_CONTACT: managed & (rng.random(n) < 0.9),
-        f.THALASSAEMIA: rng.random(n) < 0.05,
-        f.EXCLUDED: rng.random(n) < 0.001,
+        fact_tables.PREGNANCY_ID: ids,
+        fact_tables.WOMAN_ID: np.array([f"W{i:07d}" for i in range(n)], dtype=object),
+        fact_tables.STREET: street,
+        fact_tables.DELIVERY_INSTITUTION: institution,
+        fact_tables.DELIVERY_DATE: np.where(delivered, delivery, nat),
+        fact_tables.DELIVERY_ADMISSION_DATE: np.where(delivered, delivery, nat),
+        fact_tables.DISCHARGE_DATE: np.where(delivered, delivery + stay, nat),
+        fact_tables.PREGNANCY_END_DATE: delivery,
+        fact_tables.FACILITY_DELIVERY: delivered & (rng.random(n) < 0.99),
+        fact_tables.CAESAREAN: delivered & (rng.random(n) < 0.35),
+        fact_tables.LIVE_BIRTHS: live.astype(np.int64),
+        fact_tables.STILLBIRTHS: still.astype(np.int64),
+        fact_tables.FIRST_CONTACT_GA_DAYS: ga,
+        fact_tables.PRENATAL_CHECK_DAYS: rng.integers(0, 12, n).astype(np.int64),
+        fact_tables.POSTPARTUM_VISIT_28D: rng.random(n) < 0.9,
+        fact_tables.POSTPARTUM_42D_CHECK: rng.random(n) < 0.85,
+        fact_tables.HIGHEST_COLOUR: colour,
+        fact_tables.PURPLE: rng.random(n) < 0.01,
+        fact_tables.FIRST_CASE_MANAGED_DATE: np.where(
+            managed, delivery - np.timedelta64(60, "D"), nat
+        ),
+        fact_tables.CASE_MANAGED_CONTACT: managed & (rng.random(n) < 0.9),
+        fact_tables.THALASSAEMIA: rng.random(n) < 0.05,
+        fact_tables.EXCLUDED: rng.random(n) < 0.001,
     }
-    for infection in f.INFECTIONS:
+    for infection in fact_tables.INFECTIONS:
         tested = rng.random(n) < 0.98
         in_pregnancy = tested & (rng.random(n) < 0.95)
         table[f"{infection}_tested"] = tested
@@ -89,15 +91,15 @@ def synthetic_facts(
         table[f"{infection}_positive"] = positive
         table[f"{infection}_treated"] = positive & (rng.random(n) < 0.9)
     has_hb = rng.random(n) < 0.95
-    table[f.HAS_HB] = has_hb
-    table[f.ANAEMIA] = has_hb & (rng.random(n) < 0.12)
+    table[fact_tables.HAS_HB] = has_hb
+    table[fact_tables.ANAEMIA] = has_hb & (rng.random(n) < 0.12)
     pregnancies_frame = pd.DataFrame(table)
     for column in (
-        f.DELIVERY_DATE,
-        f.DELIVERY_ADMISSION_DATE,
-        f.DISCHARGE_DATE,
-        f.PREGNANCY_END_DATE,
-        f.FIRST_CASE_MANAGED_DATE,
+        fact_tables.DELIVERY_DATE,
+        fact_tables.DELIVERY_ADMISSION_DATE,
+        fact_tables.DISCHARGE_DATE,
+        fact_tables.PREGNANCY_END_DATE,
+        fact_tables.FIRST_CASE_MANAGED_DATE,
     ):
         pregnancies_frame[column] = pregnancies_frame[column].astype("datetime64[ns]")
 
@@ -111,37 +113,37 @@ def synthetic_facts(
     age[~(baby_live & (rng.random(m) < 0.003))] = pd.NA
     births = pd.DataFrame(
         {
-            f.PREGNANCY_ID: ids[baby_mother],
-            f.LIVE: baby_live,
-            f.WEIGHT_G: rng.normal(3200, 500, m).round(),
-            f.GA_DAYS: pd.array(rng.integers(180, 295, m), dtype="Int64"),
-            f.NEONATAL_DEATH_AGE_DAYS: age,
+            fact_tables.PREGNANCY_ID: ids[baby_mother],
+            fact_tables.LIVE: baby_live,
+            fact_tables.WEIGHT_G: rng.normal(3200, 500, m).round(),
+            fact_tables.GA_DAYS: pd.array(rng.integers(180, 295, m), dtype="Int64"),
+            fact_tables.NEONATAL_DEATH_AGE_DAYS: age,
         }
     )
     deaths_n = max(1, n // 20_000)
     deaths = pd.DataFrame(
         {
-            f.PREGNANCY_ID: ids[rng.integers(0, n, deaths_n)],
-            f.DEATH_DATE: (start + rng.integers(0, days, deaths_n).astype("timedelta64[D]")).astype(
-                "datetime64[ns]"
-            ),
-            f.STREET: street_codes[rng.integers(0, streets, deaths_n)],
-            f.REPORTING_INSTITUTION: inst_codes[rng.integers(0, institutions, deaths_n)],
-            f.MATERNAL: rng.random(deaths_n) < 0.9,
+            fact_tables.PREGNANCY_ID: ids[rng.integers(0, n, deaths_n)],
+            fact_tables.DEATH_DATE: (
+                start + rng.integers(0, days, deaths_n).astype("timedelta64[D]")
+            ).astype("datetime64[ns]"),
+            fact_tables.STREET: street_codes[rng.integers(0, streets, deaths_n)],
+            fact_tables.REPORTING_INSTITUTION: inst_codes[rng.integers(0, institutions, deaths_n)],
+            fact_tables.MATERNAL: rng.random(deaths_n) < 0.9,
         }
     )
     cs_n = max(1, n // 50_000)
     syphilis = pd.DataFrame(
         {
-            f.CASE_ID: np.array([f"C{i:05d}" for i in range(cs_n)], dtype=object),
-            f.RECORDED_DATE: (start + rng.integers(0, days, cs_n).astype("timedelta64[D]")).astype(
-                "datetime64[ns]"
-            ),
-            f.STREET: street_codes[rng.integers(0, streets, cs_n)],
-            f.REPORTING_INSTITUTION: inst_codes[rng.integers(0, institutions, cs_n)],
+            fact_tables.CASE_ID: np.array([f"C{i:05d}" for i in range(cs_n)], dtype=object),
+            fact_tables.RECORDED_DATE: (
+                start + rng.integers(0, days, cs_n).astype("timedelta64[D]")
+            ).astype("datetime64[ns]"),
+            fact_tables.STREET: street_codes[rng.integers(0, streets, cs_n)],
+            fact_tables.REPORTING_INSTITUTION: inst_codes[rng.integers(0, institutions, cs_n)],
         }
     )
-    return f.FactFrames(
+    return fact_tables.FactFrames(
         pregnancies_frame,
         births,
         deaths,

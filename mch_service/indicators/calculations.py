@@ -2,31 +2,41 @@
 
 No clock, no I/O, no globals. The method:
 
-1. Turn every counted fact into a row of *base counts* (``_units``): one row per cohort delivery
-   (live births, women early-contact, women tested, ...), one per maternal death and one per
-   congenital syphilis case, each with its attribution day, street and institution.
+1. Turn every counted fact into a row of *base counts* (``counts.count_units``; each base count is
+   declared once in ``counts.BASE_COUNTS``): one row per cohort delivery (live births, women
+   early-contact, women tested, ...), one per maternal death and one per congenital syphilis
+   case, each with its attribution day, street and institution.
 2. Sum those rows over a period, an area and an institution (``compute``), or over every period
    and view at once with group-bys (``compute_all``).
-3. Each indicator is a (numerator count, denominator count) pair of those sums (``_PAIRS``).
+3. Each indicator is a (numerator count, denominator count) pair of those sums: its entry in
+   ``CALCULATIONS``.
 
+A result is an ``IndicatorValue`` (``values.py``); ``compute_all`` returns them as one table.
 Rules: docs/indicator-rules.md ("Attribution", "The indicators").
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from fractions import Fraction
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from mch_service.indicators import facts as f
+from mch_service.indicators import fact_tables
 from mch_service.indicators.catalogue import BY_ID, CALCULATED, CATALOGUE_VERSION, Indicator
+from mch_service.indicators.counts import (
+    COUNT_COLUMNS,
+    DATE,
+    ID,
+    INSTITUTION,
+    LIVE_BIRTHS,
+    STREET,
+    WOMEN,
+    count_units,
+)
 from mch_service.indicators.errors import IndicatorInputError
 from mch_service.indicators.periods import (
     PERIOD_KINDS,
@@ -35,316 +45,74 @@ from mch_service.indicators.periods import (
     period_indexes,
 )
 from mch_service.indicators.settings import DEFAULT_SETTINGS, IndicatorSettings
+from mch_service.indicators.values import RESULT_COLUMNS, IndicatorValue, iter_values
 
-Status = Literal["met", "not_met", "no_data", "no_target"]
+DISTRICT = fact_tables.DISTRICT
+ALL_INSTITUTIONS = fact_tables.ALL_INSTITUTIONS
 
-DISTRICT = f.DISTRICT
-ALL_INSTITUTIONS = f.ALL_INSTITUTIONS
+# --- the calculation of each indicator ------------------------------------------------------
 
-# Columns of compute_all's result, in order.
-RESULT_COLUMNS: tuple[str, ...] = (
-    "indicator_id",
-    "name_zh",
-    "name_en",
-    "period",
-    "period_start",
-    "period_end",
-    "area",
-    "institution",
-    "numerator",
-    "denominator",
-    "value",
-    "unit",
-    "target",
-    "direction",
-    "status",
-    "catalogue_version",
-    "settings",
-)
+Calculation = Callable[[IndicatorSettings], tuple[str, str]]
 
 
-@dataclass(frozen=True)
-class IndicatorValue:
-    """One result. ``value`` is numerator / denominator × the unit's multiplier, unrounded, or
-    None when the denominator is 0. ``settings`` is ``IndicatorSettings.to_dict()``."""
-
-    id: str
-    name_zh: str
-    name_en: str
-    period: str
-    period_start: date
-    period_end: date
-    area: str
-    institution: str
-    numerator: int
-    denominator: int
-    value: float | None
-    unit: str
-    target: float | None
-    direction: str | None
-    status: Status
-    catalogue_version: str
-    settings: dict[str, object]
+def ratio(numerator: str, denominator: str) -> Calculation:
+    """An indicator that divides two base counts (``counts.BASE_COUNTS``) whatever the settings."""
+    return lambda _settings: (numerator, denominator)
 
 
-# --- base counts -----------------------------------------------------------------------------
+def _caesarean(settings: IndicatorSettings) -> tuple[str, str]:
+    # MCH_INDICATOR_CAESAREAN_BASIS: per live birth (the default) or per woman delivered.
+    if settings.caesarean_basis == "women":
+        return ("caesarean_women", WOMEN)
+    return ("caesarean_live_births", LIVE_BIRTHS)
 
-_DATE, _STREET, _INSTITUTION, _ID = "_date", "_street", "_institution", "_id"
 
-# 产妇数 and 活产数 of the delivery cohort, then the numerator counts.
-_WOMEN = "women"
-_LIVE_BIRTHS = "live_births"
-COUNT_COLUMNS: tuple[str, ...] = (
-    _WOMEN,
-    _LIVE_BIRTHS,
-    "systematic",
-    "first_contact_lt91",
-    "first_contact_lt84",
-    "checks_1plus",
-    "checks_4plus",
-    "checks_5plus",
-    "checks_8plus",
-    "postpartum_visit_28d",
-    "postpartum_42d_check",
-    "facility_live_births",
-    "caesarean_live_births",
-    "caesarean_women",
-    *(f"{i}_{flag}" for i in f.INFECTIONS for flag in ("tested", "tested_in_pregnancy")),
-    *(f"{i}_tested_early" for i in f.INFECTIONS),
-    "hiv_positive",
-    "hiv_positive_treated",
-    "syphilis_positive",
-    "syphilis_positive_treated",
-    "high_risk",
-    "case_managed",
-    "case_managed_contacted",
-    "hb_women",
-    "anaemia_non_thalassaemia",
-    "perinatal_deaths",
-    "perinatal_births",
-    "low_birth_weight",
-    "maternal_deaths",
-    "congenital_syphilis",
-)
+def _infection_tests() -> dict[str, Calculation]:
+    entries: dict[str, Calculation] = {}
+    for infection in fact_tables.INFECTIONS:
+        entries[f"{infection}_test_rate"] = ratio(f"{infection}_tested", WOMEN)
+        entries[f"{infection}_test_in_pregnancy_rate"] = ratio(
+            f"{infection}_tested_in_pregnancy", WOMEN
+        )
+        entries[f"{infection}_early_test_rate"] = ratio(f"{infection}_tested_early", WOMEN)
+    return entries
 
-_PAIRS: Mapping[str, tuple[str, str]] = {
-    "systematic_management_rate": ("systematic", _LIVE_BIRTHS),
-    "early_registration_rate": ("first_contact_lt91", _LIVE_BIRTHS),
-    "prenatal_care_rate": ("checks_1plus", _LIVE_BIRTHS),
-    "prenatal_5plus_rate": ("checks_5plus", _LIVE_BIRTHS),
-    "postpartum_visit_rate": ("postpartum_visit_28d", _LIVE_BIRTHS),
-    "postpartum_42d_check_rate": ("postpartum_42d_check", _WOMEN),
-    "facility_delivery_rate": ("facility_live_births", _LIVE_BIRTHS),
-    **{f"{i}_test_rate": (f"{i}_tested", _WOMEN) for i in f.INFECTIONS},
-    **{f"{i}_test_in_pregnancy_rate": (f"{i}_tested_in_pregnancy", _WOMEN) for i in f.INFECTIONS},
-    **{f"{i}_early_test_rate": (f"{i}_tested_early", _WOMEN) for i in f.INFECTIONS},
-    "hiv_treatment_rate": ("hiv_positive_treated", "hiv_positive"),
-    "syphilis_treatment_rate": ("syphilis_positive_treated", "syphilis_positive"),
-    "high_risk_proportion": ("high_risk", _WOMEN),
-    "high_risk_management_rate": ("case_managed_contacted", "case_managed"),
-    "anaemia_prevalence_non_thalassaemia": ("anaemia_non_thalassaemia", "hb_women"),
-    "maternal_mortality_ratio": ("maternal_deaths", _LIVE_BIRTHS),
-    "congenital_syphilis_rate": ("congenital_syphilis", _LIVE_BIRTHS),
-    "perinatal_mortality_rate": ("perinatal_deaths", "perinatal_births"),
-    "low_birth_weight_rate": ("low_birth_weight", _LIVE_BIRTHS),
-    "who_anc_first_contact_12w_rate": ("first_contact_lt84", _WOMEN),
-    "who_anc_syphilis_test_rate": ("syphilis_tested", _WOMEN),
-    "who_anc_4plus_rate": ("checks_4plus", _WOMEN),
-    "who_anc_8plus_rate": ("checks_8plus", _WOMEN),
+
+# indicator id -> its (numerator, denominator) base counts under the settings. One entry per
+# calculated indicator of the catalogue (tests/indicators/test_indicator_catalogue.py checks).
+CALCULATIONS: Mapping[str, Calculation] = {
+    "systematic_management_rate": ratio("systematic", LIVE_BIRTHS),
+    "early_registration_rate": ratio("first_contact_lt91", LIVE_BIRTHS),
+    "prenatal_care_rate": ratio("checks_1plus", LIVE_BIRTHS),
+    "prenatal_5plus_rate": ratio("checks_5plus", LIVE_BIRTHS),
+    "postpartum_visit_rate": ratio("postpartum_visit_28d", LIVE_BIRTHS),
+    "postpartum_42d_check_rate": ratio("postpartum_42d_check", WOMEN),
+    "facility_delivery_rate": ratio("facility_live_births", LIVE_BIRTHS),
+    "caesarean_rate": _caesarean,
+    **_infection_tests(),
+    "hiv_treatment_rate": ratio("hiv_positive_treated", "hiv_positive"),
+    "syphilis_treatment_rate": ratio("syphilis_positive_treated", "syphilis_positive"),
+    "high_risk_proportion": ratio("high_risk", WOMEN),
+    "high_risk_management_rate": ratio("case_managed_contacted", "case_managed"),
+    "anaemia_prevalence_non_thalassaemia": ratio("anaemia_non_thalassaemia", "hb_women"),
+    "maternal_mortality_ratio": ratio("maternal_deaths", LIVE_BIRTHS),
+    "congenital_syphilis_rate": ratio("congenital_syphilis", LIVE_BIRTHS),
+    "perinatal_mortality_rate": ratio("perinatal_deaths", "perinatal_births"),
+    "low_birth_weight_rate": ratio("low_birth_weight", LIVE_BIRTHS),
+    "who_anc_first_contact_12w_rate": ratio("first_contact_lt84", WOMEN),
+    "who_anc_syphilis_test_rate": ratio("syphilis_tested", WOMEN),
+    "who_anc_4plus_rate": ratio("checks_4plus", WOMEN),
+    "who_anc_8plus_rate": ratio("checks_8plus", WOMEN),
 }
 
 
 def count_pair(indicator_id: str, settings: IndicatorSettings) -> tuple[str, str]:
     """The (numerator, denominator) base counts of a calculated indicator under settings."""
-    if indicator_id == "caesarean_rate":
-        if settings.caesarean_basis == "women":
-            return ("caesarean_women", _WOMEN)
-        return ("caesarean_live_births", _LIVE_BIRTHS)
     try:
-        return _PAIRS[indicator_id]
+        calculation = CALCULATIONS[indicator_id]
     except KeyError:
         raise IndicatorInputError(f"{indicator_id!r} is not a calculated indicator") from None
-
-
-def _bool(frame: pd.DataFrame, column: str) -> npt.NDArray[np.bool_]:
-    return frame[column].to_numpy(dtype=bool)
-
-
-def _float(frame: pd.DataFrame, column: str) -> npt.NDArray[np.float64]:
-    # Missing (NA/NaN) becomes NaN, and every comparison with NaN is False: an unknown GA or
-    # weight never satisfies a threshold.
-    return frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
-
-
-def _cohort_units(facts: f.FactFrames, settings: IndicatorSettings) -> pd.DataFrame:
-    preg = facts.pregnancies
-    # Cohort = pregnancies whose delivery day is set (the period filter comes later); a
-    # clinically impossible record keeps the pregnancy out of every number.
-    cohort = preg.loc[preg[f.DELIVERY_DATE].notna().to_numpy() & ~_bool(preg, f.EXCLUDED)]
-    n = len(cohort)
-
-    def b(column: str) -> npt.NDArray[np.bool_]:
-        return _bool(cohort, column)
-
-    live_births = cohort[f.LIVE_BIRTHS].to_numpy(dtype=np.int64)
-    ga = _float(cohort, f.FIRST_CONTACT_GA_DAYS)
-    checks = cohort[f.PRENATAL_CHECK_DAYS].to_numpy(dtype=np.int64)
-    early = ga < 91  # before 13+0 weeks
-    facility = b(f.FACILITY_DELIVERY)
-    caesarean = b(f.CAESAREAN)
-    colour = cohort[f.HIGHEST_COLOUR]
-    purple = b(f.PURPLE)
-    managed_set = settings.case_managed_colours
-    case_managed = colour.isin([c for c in managed_set if c != "purple"]).to_numpy(dtype=bool)
-    if "purple" in managed_set:
-        case_managed = case_managed | purple
-    thalassaemia = b(f.THALASSAEMIA)
-    hb_women = b(f.HAS_HB)
-    if settings.anaemia_denominator_excludes_thalassaemia:
-        hb_women = hb_women & ~thalassaemia
-
-    counts: dict[str, npt.NDArray[np.bool_] | npt.NDArray[np.int64]] = {
-        _WOMEN: np.ones(n, dtype=np.int64),
-        _LIVE_BIRTHS: live_births,
-        # 系统管理: all four conditions (docs/indicator-rules.md, systematic_management_rate).
-        "systematic": early & (checks >= 5) & facility & b(f.POSTPARTUM_VISIT_28D),
-        "first_contact_lt91": early,
-        "first_contact_lt84": ga < 84,  # WHO: first contact at <= 12 weeks, per the rules <84 d
-        "checks_1plus": checks >= 1,
-        "checks_4plus": checks >= 4,
-        "checks_5plus": checks >= 5,
-        "checks_8plus": checks >= 8,
-        "postpartum_visit_28d": b(f.POSTPARTUM_VISIT_28D),
-        "postpartum_42d_check": b(f.POSTPARTUM_42D_CHECK),
-        "facility_live_births": live_births * facility,
-        "caesarean_live_births": live_births * caesarean,
-        "caesarean_women": caesarean,
-        "hiv_positive": b("hiv_positive"),
-        "hiv_positive_treated": b("hiv_positive") & b("hiv_treated"),
-        "syphilis_positive": b("syphilis_positive"),
-        "syphilis_positive_treated": b("syphilis_positive") & b("syphilis_treated"),
-        "high_risk": colour.isin(["yellow", "orange", "red"]).to_numpy(dtype=bool) | purple,
-        "case_managed": case_managed,
-        "case_managed_contacted": case_managed & b(f.CASE_MANAGED_CONTACT),
-        "hb_women": hb_women,
-        # anaemia implies has_hb (checked by facts.check_frames), so this is within hb_women.
-        "anaemia_non_thalassaemia": b(f.ANAEMIA) & ~thalassaemia,
-    }
-    for infection in f.INFECTIONS:
-        for flag in ("tested", "tested_in_pregnancy", "tested_early"):
-            counts[f"{infection}_{flag}"] = b(f"{infection}_{flag}")
-
-    perinatal_stillbirths, early_neonatal, low_weight = _birth_counts(facts.births, cohort)
-    counts["perinatal_deaths"] = perinatal_stillbirths + early_neonatal
-    counts["perinatal_births"] = perinatal_stillbirths + live_births
-    counts["low_birth_weight"] = low_weight
-    counts["maternal_deaths"] = np.zeros(n, dtype=np.int64)
-    counts["congenital_syphilis"] = np.zeros(n, dtype=np.int64)
-
-    matrix = np.column_stack([counts[c].astype(np.int64) for c in COUNT_COLUMNS])
-    return _with_keys(
-        matrix.reshape(n, len(COUNT_COLUMNS)),
-        cohort[f.PREGNANCY_ID],
-        cohort[f.DELIVERY_DATE],
-        cohort[f.STREET],
-        cohort[f.DELIVERY_INSTITUTION],
-    )
-
-
-def _with_keys(
-    matrix: npt.NDArray[np.int64],
-    ids: pd.Series,
-    day: pd.Series,
-    street: pd.Series,
-    institution: pd.Series,
-) -> pd.DataFrame:
-    """Attribution keys beside the counts, the counts kept as one int64 block (fast sums).
-    ``ids`` name the counted record (pregnancy or case) for drill-down."""
-    keys = pd.DataFrame(
-        {
-            _ID: ids.to_numpy(dtype=object),
-            _DATE: day.to_numpy(dtype="datetime64[ns]"),
-            _STREET: street.to_numpy(dtype=object),
-            _INSTITUTION: institution.to_numpy(dtype=object),
-        }
-    )
-    return pd.concat([keys, pd.DataFrame(matrix, columns=list(COUNT_COLUMNS))], axis=1)
-
-
-def _birth_counts(
-    births: pd.DataFrame, cohort: pd.DataFrame
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Per cohort pregnancy: perinatal stillbirths, early neonatal deaths, low-weight births."""
-    cohort_ids = cohort[f.PREGNANCY_ID].to_numpy(dtype=object)
-    births = births.loc[births[f.PREGNANCY_ID].isin(cohort_ids).to_numpy()]
-    live = _bool(births, f.LIVE)
-    ga = _float(births, f.GA_DAYS)
-    weight = _float(births, f.WEIGHT_G)
-    age = _float(births, f.NEONATAL_DEATH_AGE_DAYS)
-    per_baby = pd.DataFrame(
-        {
-            "pid": births[f.PREGNANCY_ID].to_numpy(dtype=object),
-            # 围产儿: stillbirth at >= 28+0 weeks (196 d), or >= 1000 g when GA is unknown.
-            "still": ~live & ((ga >= 196) | (np.isnan(ga) & (weight >= 1000))),
-            # Early neonatal death: a live-born baby who died 0-6 days after birth.
-            "neonatal": live & (age >= 0) & (age <= 6),
-            # Low birth weight: < 2500 g; an unknown weight is not low.
-            "lbw": live & (weight < 2500),
-        }
-    )
-    sums = (
-        per_baby.groupby("pid", sort=False)[["still", "neonatal", "lbw"]]
-        .sum()
-        .reindex(cohort_ids, fill_value=0)
-    )
-    return (
-        sums["still"].to_numpy(dtype=np.int64),
-        sums["neonatal"].to_numpy(dtype=np.int64),
-        sums["lbw"].to_numpy(dtype=np.int64),
-    )
-
-
-def _event_units(
-    frame: pd.DataFrame, id_column: str, date_column: str, count_column: str
-) -> pd.DataFrame:
-    matrix = np.zeros((len(frame), len(COUNT_COLUMNS)), dtype=np.int64)
-    matrix[:, COUNT_COLUMNS.index(count_column)] = 1
-    # Deaths and congenital syphilis belong to the institution that reported them.
-    return _with_keys(
-        matrix,
-        frame[id_column],
-        frame[date_column],
-        frame[f.STREET],
-        frame[f.REPORTING_INSTITUTION],
-    )
-
-
-def _units(facts: f.FactFrames, settings: IndicatorSettings) -> pd.DataFrame:
-    f.check_frames(facts)
-    if facts.case_managed_colours is not None and set(facts.case_managed_colours) != set(
-        settings.case_managed_colours
-    ):
-        raise IndicatorInputError(
-            "The facts' case_managed_contact was derived for the colours "
-            f"{', '.join(facts.case_managed_colours)}, but the settings ask for "
-            f"{', '.join(settings.case_managed_colours)}; rebuild the facts with the same set"
-        )
-    deaths = facts.maternal_deaths
-    excluded_ids = facts.pregnancies.loc[
-        _bool(facts.pregnancies, f.EXCLUDED), f.PREGNANCY_ID
-    ].to_numpy(dtype=object)
-    # Maternal deaths: external causes are not maternal; a death of an excluded pregnancy
-    # counts nowhere, like everything else about that pregnancy.
-    deaths = deaths.loc[
-        _bool(deaths, f.MATERNAL) & ~deaths[f.PREGNANCY_ID].isin(excluded_ids).to_numpy()
-    ]
-    parts = [
-        _cohort_units(facts, settings),
-        _event_units(deaths, f.PREGNANCY_ID, f.DEATH_DATE, "maternal_deaths"),
-        _event_units(facts.congenital_syphilis, f.CASE_ID, f.RECORDED_DATE, "congenital_syphilis"),
-    ]
-    parts = [p for p in parts if len(p)] or parts[:1]
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return calculation(settings)
 
 
 # --- turning summed counts into indicator rows -----------------------------------------------
@@ -447,7 +215,7 @@ def _expand(
 
 
 def compute(
-    frames: f.FactFrames,
+    frames: fact_tables.FactFrames,
     period: str,
     area: str = DISTRICT,
     institution: str = ALL_INSTITUTIONS,
@@ -456,7 +224,7 @@ def compute(
     """Every calculated indicator for one period, area (``"district"`` or a street code) and
     institution (``"all"`` or an institution id), in catalogue order."""
     p = parse_period(period, statistical_year=settings.statistical_year)
-    units = _units(frames, settings)
+    units = count_units(frames, settings)
     mask = _select(units, p, area, institution)
     totals = units.loc[mask, list(COUNT_COLUMNS)].sum().astype(np.int64)
     grid = pd.DataFrame(
@@ -473,7 +241,7 @@ def compute(
 
 
 def members(
-    frames: f.FactFrames,
+    frames: fact_tables.FactFrames,
     indicator_id: str,
     period: str,
     area: str = DISTRICT,
@@ -486,28 +254,28 @@ def members(
     so a list can be shorter than its count."""
     p = parse_period(period, statistical_year=settings.statistical_year)
     numerator, denominator = count_pair(indicator_id, settings)
-    units = _units(frames, settings)
+    units = count_units(frames, settings)
     mask = _select(units, p, area, institution)
 
     def ids(column: str) -> list[str]:
-        chosen = units.loc[mask & (units[column].to_numpy() > 0), _ID]
+        chosen = units.loc[mask & (units[column].to_numpy() > 0), ID]
         return sorted({str(i) for i in chosen})
 
     return {"numerator": ids(numerator), "denominator": ids(denominator)}
 
 
 def _select(units: pd.DataFrame, p: Period, area: str, institution: str) -> npt.NDArray[np.bool_]:
-    days = units[_DATE]
+    days = units[DATE]
     mask = ((days >= pd.Timestamp(p.start)) & (days <= pd.Timestamp(p.end))).to_numpy()
     if area != DISTRICT:
-        mask = mask & (units[_STREET] == area).to_numpy()
+        mask = mask & (units[STREET] == area).to_numpy()
     if institution != ALL_INSTITUTIONS:
-        mask = mask & (units[_INSTITUTION] == institution).to_numpy()
+        mask = mask & (units[INSTITUTION] == institution).to_numpy()
     return mask
 
 
 def compute_all(
-    frames: f.FactFrames,
+    frames: fact_tables.FactFrames,
     periods: Iterable[str],
     settings: IndicatorSettings = DEFAULT_SETTINGS,
 ) -> pd.DataFrame:
@@ -518,25 +286,25 @@ def compute_all(
     a 0/0 row (no data). Rows are ordered by view, then indicator (catalogue order), period
     (as given) and area or institution."""
     wanted = _dedupe(parse_period(p, statistical_year=settings.statistical_year) for p in periods)
-    units = _units(frames, settings)
+    units = count_units(frames, settings)
     if not wanted:
         return _empty_results()
-    streets = sorted(units[_STREET].dropna().unique().tolist())
-    institutions = sorted(units[_INSTITUTION].dropna().unique().tolist())
+    streets = sorted(units[STREET].dropna().unique().tolist())
+    institutions = sorted(units[INSTITUTION].dropna().unique().tolist())
 
     sums: list[pd.DataFrame] = []
     for kind in PERIOD_KINDS:
         indexes = {p.index for p in wanted if p.kind == kind}
         if not indexes:
             continue
-        key = period_indexes(units[_DATE], kind, statistical_year=settings.statistical_year)
+        key = period_indexes(units[DATE], kind, statistical_year=settings.statistical_year)
         rows = units.loc[np.isin(key, list(indexes))]
         key = key[np.isin(key, list(indexes))]
         counts = rows[list(COUNT_COLUMNS)]
         for area_key, institution_key in (
             (None, None),
-            (rows[_STREET].to_numpy(dtype=object), None),
-            (None, rows[_INSTITUTION].to_numpy(dtype=object)),
+            (rows[STREET].to_numpy(dtype=object), None),
+            (None, rows[INSTITUTION].to_numpy(dtype=object)),
         ):
             by: list[npt.NDArray[np.generic]] = [key]
             by += [k for k in (area_key, institution_key) if k is not None]
@@ -627,68 +395,6 @@ def _grid(periods: Sequence[Period], streets: list[str], institutions: list[str]
     return pd.concat(frames, ignore_index=True)
 
 
-def iter_values(results: pd.DataFrame) -> Iterator[IndicatorValue]:
-    """Stream ``compute_all``'s rows as ``IndicatorValue`` objects (for exports)."""
-    parsed: dict[str, dict[str, object]] = {}
-    columns = list(RESULT_COLUMNS)
-    for row in results.loc[:, columns].itertuples(index=False, name=None):
-        record = dict(zip(columns, row, strict=True))
-        settings_json = str(record["settings"])
-        if settings_json not in parsed:
-            parsed[settings_json] = json.loads(settings_json)
-        yield IndicatorValue(
-            id=str(record["indicator_id"]),
-            name_zh=str(record["name_zh"]),
-            name_en=str(record["name_en"]),
-            period=str(record["period"]),
-            period_start=pd.Timestamp(record["period_start"]).date(),
-            period_end=pd.Timestamp(record["period_end"]).date(),
-            area=str(record["area"]),
-            institution=str(record["institution"]),
-            numerator=int(record["numerator"]),
-            denominator=int(record["denominator"]),
-            value=_optional_float(record["value"]),
-            unit=str(record["unit"]),
-            target=_optional_float(record["target"]),
-            direction=None if pd.isna(record["direction"]) else str(record["direction"]),
-            status=record["status"],
-            catalogue_version=str(record["catalogue_version"]),
-            settings=dict(parsed[settings_json]),
-        )
-
-
-def values_frame(values: Iterable[IndicatorValue]) -> pd.DataFrame:
-    """The inverse of ``iter_values``: a results DataFrame from ``IndicatorValue`` objects."""
-    rows = [
-        {
-            "indicator_id": v.id,
-            "name_zh": v.name_zh,
-            "name_en": v.name_en,
-            "period": v.period,
-            "period_start": pd.Timestamp(v.period_start),
-            "period_end": pd.Timestamp(v.period_end),
-            "area": v.area,
-            "institution": v.institution,
-            "numerator": v.numerator,
-            "denominator": v.denominator,
-            "value": v.value,
-            "unit": v.unit,
-            "target": v.target,
-            "direction": v.direction,
-            "status": v.status,
-            "catalogue_version": v.catalogue_version,
-            "settings": json.dumps(v.settings, sort_keys=True, separators=(",", ":")),
-        }
-        for v in values
-    ]
-    frame = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
-    frame["numerator"] = frame["numerator"].astype(np.int64)
-    frame["denominator"] = frame["denominator"].astype(np.int64)
-    frame["value"] = frame["value"].astype("Float64")
-    frame["target"] = frame["target"].astype("Float64")
-    return frame
-
-
 def external_value(
     indicator_id: str,
     period: str,
@@ -732,9 +438,3 @@ def external_value(
         catalogue_version=CATALOGUE_VERSION,
         settings=settings.to_dict(),
     )
-
-
-def _optional_float(value: object) -> float | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    return float(value)  # type: ignore[arg-type]

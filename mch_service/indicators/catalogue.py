@@ -3,7 +3,10 @@
 Declarative and versioned. Every stored result carries ``CATALOGUE_VERSION``; change the version
 whenever an entry's meaning changes (tests/indicators/test_indicator_catalogue.py holds a
 fingerprint per version, so an edit without a new version fails). The day-level rules behind the
-text are in docs/indicator-rules.md; the calculation of each id is in ``calculations.py``.
+text are in docs/indicator-rules.md; the calculation of each id is its entry in
+``calculations.CALCULATIONS``. Entries are in keyword form: the definition (numerator and
+denominator, in Chinese and English) sits beside the id it defines. How to add one:
+docs/add-an-indicator.md.
 Sources: /shared/INDICATORS.md (ids, names, plan targets, references) and
 docs/indicator-rules.md (numerators, denominators, settings).
 """
@@ -125,17 +128,19 @@ def _infection_tests() -> tuple[Indicator, ...]:
     for code, zh, en in _INFECTIONS:
         entries.append(
             Indicator(
-                f"{code}_test_rate",
-                "infection",
-                f"孕产妇{zh}检测率",
-                f"{_capital(en)} testing rate, pregnancy and delivery",
-                f"统计期内分娩的产妇中，孕期或分娩时（妊娠开始至出院）接受{zh}检测者",
-                f"Women delivered in the period who were tested for {en} during pregnancy or at "
-                "delivery (pregnancy start to discharge)",
-                _WOMEN_ZH,
-                _WOMEN_EN,
-                "%",
-                _COHORT,
+                id=f"{code}_test_rate",
+                group="infection",
+                name_zh=f"孕产妇{zh}检测率",
+                name_en=f"{_capital(en)} testing rate, pregnancy and delivery",
+                numerator_zh=f"统计期内分娩的产妇中，孕期或分娩时（妊娠开始至出院）接受{zh}检测者",
+                numerator_en=(
+                    f"Women delivered in the period who were tested for {en} during pregnancy or "
+                    "at delivery (pregnancy start to discharge)"
+                ),
+                denominator_zh=_WOMEN_ZH,
+                denominator_en=_WOMEN_EN,
+                unit="%",
+                period_basis=_COHORT,
                 target=98.0,
                 direction=">=",
                 settings=_YEAR,
@@ -144,35 +149,44 @@ def _infection_tests() -> tuple[Indicator, ...]:
     for code, zh, en in _INFECTIONS:
         entries.append(
             Indicator(
-                f"{code}_test_in_pregnancy_rate",
-                "infection",
-                f"孕期{zh}检测率",
-                f"{_capital(en)} testing rate in pregnancy",
-                f"统计期内分娩的产妇中，孕期（分娩入院日之前）接受{zh}检测者",
-                f"Women delivered in the period who were tested for {en} during pregnancy "
-                "(before the delivery admission day)",
-                _WOMEN_ZH,
-                _WOMEN_EN,
-                "%",
-                _COHORT,
+                id=f"{code}_test_in_pregnancy_rate",
+                group="infection",
+                name_zh=f"孕期{zh}检测率",
+                name_en=f"{_capital(en)} testing rate in pregnancy",
+                numerator_zh=f"统计期内分娩的产妇中，孕期（分娩入院日之前）接受{zh}检测者",
+                numerator_en=(
+                    f"Women delivered in the period who were tested for {en} during pregnancy "
+                    "(before the delivery admission day)"
+                ),
+                denominator_zh=_WOMEN_ZH,
+                denominator_en=_WOMEN_EN,
+                unit="%",
+                period_basis=_COHORT,
                 settings=_YEAR,
             )
         )
     for code, zh, en in _INFECTIONS:
         entries.append(
             Indicator(
-                f"{code}_early_test_rate",
-                "infection",
-                f"孕早期{zh}检测率",
-                f"{_capital(en)} testing rate in early pregnancy",
-                f"统计期内分娩的产妇中，孕13周前（检测日孕龄<91天）接受{zh}检测者",
-                f"Women delivered in the period who were tested for {en} before 13+0 weeks "
-                "(GA < 91 days on the test day)",
-                _WOMEN_ZH,
-                _WOMEN_EN,
-                "%",
-                _COHORT,
-                reference=Reference("国家参考值", "National reference", ">=", 70.0),
+                id=f"{code}_early_test_rate",
+                group="infection",
+                name_zh=f"孕早期{zh}检测率",
+                name_en=f"{_capital(en)} testing rate in early pregnancy",
+                numerator_zh=f"统计期内分娩的产妇中，孕13周前（检测日孕龄<91天）接受{zh}检测者",
+                numerator_en=(
+                    f"Women delivered in the period who were tested for {en} before 13+0 weeks "
+                    "(GA < 91 days on the test day)"
+                ),
+                denominator_zh=_WOMEN_ZH,
+                denominator_en=_WOMEN_EN,
+                unit="%",
+                period_basis=_COHORT,
+                reference=Reference(
+                    source_zh="国家参考值",
+                    source_en="National reference",
+                    direction=">=",
+                    value=70.0,
+                ),
                 settings=_YEAR,
             )
         )
@@ -181,358 +195,424 @@ def _infection_tests() -> tuple[Indicator, ...]:
 
 CATALOGUE: tuple[Indicator, ...] = (
     Indicator(
-        "systematic_management_rate",
-        "maternal_care",
-        "孕产妇系统管理率",
-        "Maternal systematic management rate",
-        "统计期内分娩的产妇中，同时满足以下四项者：孕13周前（孕龄<91天）首次产前检查或建册；"
-        "产前检查≥5次；住院分娩；出院后28天内接受产后访视",
-        "Women delivered in the period who had all of: first contact (booking or prenatal "
-        "check) before 13+0 weeks (GA < 91 days); ≥ 5 prenatal checks; a facility delivery; "
-        "a postpartum visit within 28 days of discharge",
-        _LIVE_BIRTHS_ZH,
-        _LIVE_BIRTHS_EN,
-        "%",
-        _COHORT,
+        id="systematic_management_rate",
+        group="maternal_care",
+        name_zh="孕产妇系统管理率",
+        name_en="Maternal systematic management rate",
+        numerator_zh=(
+            "统计期内分娩的产妇中，同时满足以下四项者：孕13周前（孕龄<91天）首次产前检查或建册；"
+            "产前检查≥5次；住院分娩；出院后28天内接受产后访视"
+        ),
+        numerator_en=(
+            "Women delivered in the period who had all of: first contact (booking or prenatal "
+            "check) before 13+0 weeks (GA < 91 days); ≥ 5 prenatal checks; a facility delivery; a "
+            "postpartum visit within 28 days of discharge"
+        ),
+        denominator_zh=_LIVE_BIRTHS_ZH,
+        denominator_en=_LIVE_BIRTHS_EN,
+        unit="%",
+        period_basis=_COHORT,
         target=90.0,
         direction=">=",
         settings=_YEAR,
     ),
     Indicator(
-        "early_registration_rate",
-        "maternal_care",
-        "早孕建册率",
-        "Early pregnancy registration rate",
-        "统计期内分娩的产妇中，孕13周前（孕龄<91天）建册或首次产前检查者",
-        "Women delivered in the period whose booking or first prenatal check was before "
-        "13+0 weeks (GA < 91 days)",
-        _LIVE_BIRTHS_ZH,
-        _LIVE_BIRTHS_EN,
-        "%",
-        _COHORT,
+        id="early_registration_rate",
+        group="maternal_care",
+        name_zh="早孕建册率",
+        name_en="Early pregnancy registration rate",
+        numerator_zh="统计期内分娩的产妇中，孕13周前（孕龄<91天）建册或首次产前检查者",
+        numerator_en=(
+            "Women delivered in the period whose booking or first prenatal check was before 13+0 "
+            "weeks (GA < 91 days)"
+        ),
+        denominator_zh=_LIVE_BIRTHS_ZH,
+        denominator_en=_LIVE_BIRTHS_EN,
+        unit="%",
+        period_basis=_COHORT,
         settings=_YEAR,
     ),
     Indicator(
-        "prenatal_care_rate",
-        "maternal_care",
-        "产前检查率",
-        "Prenatal care rate",
-        "统计期内分娩的产妇中，产前检查≥1次者",
-        "Women delivered in the period with ≥ 1 prenatal check",
-        _LIVE_BIRTHS_ZH,
-        _LIVE_BIRTHS_EN,
-        "%",
-        _COHORT,
-        reference=Reference("WHO 消除母婴传播认证", "WHO EMTCT validation", ">=", 95.0),
+        id="prenatal_care_rate",
+        group="maternal_care",
+        name_zh="产前检查率",
+        name_en="Prenatal care rate",
+        numerator_zh="统计期内分娩的产妇中，产前检查≥1次者",
+        numerator_en="Women delivered in the period with ≥ 1 prenatal check",
+        denominator_zh=_LIVE_BIRTHS_ZH,
+        denominator_en=_LIVE_BIRTHS_EN,
+        unit="%",
+        period_basis=_COHORT,
+        reference=Reference(
+            source_zh="WHO 消除母婴传播认证",
+            source_en="WHO EMTCT validation",
+            direction=">=",
+            value=95.0,
+        ),
         settings=_YEAR,
     ),
     Indicator(
-        "prenatal_5plus_rate",
-        "maternal_care",
-        "产前检查≥5次率",
-        "Rate of ≥ 5 prenatal checks",
-        "统计期内分娩的产妇中，产前检查≥5次者（分娩入院日之前有产前检查的不同日数）",
-        "Women delivered in the period with ≥ 5 prenatal checks (distinct days with a prenatal "
-        "visit before the delivery admission day)",
-        _LIVE_BIRTHS_ZH,
-        _LIVE_BIRTHS_EN,
-        "%",
-        _COHORT,
+        id="prenatal_5plus_rate",
+        group="maternal_care",
+        name_zh="产前检查≥5次率",
+        name_en="Rate of ≥ 5 prenatal checks",
+        numerator_zh="统计期内分娩的产妇中，产前检查≥5次者（分娩入院日之前有产前检查的不同日数）",
+        numerator_en=(
+            "Women delivered in the period with ≥ 5 prenatal checks (distinct days with a prenatal "
+            "visit before the delivery admission day)"
+        ),
+        denominator_zh=_LIVE_BIRTHS_ZH,
+        denominator_en=_LIVE_BIRTHS_EN,
+        unit="%",
+        period_basis=_COHORT,
         settings=_YEAR,
     ),
     Indicator(
-        "postpartum_visit_rate",
-        "maternal_care",
-        "产后访视率",
-        "Postpartum visit rate",
-        "统计期内分娩的产妇中，出院后28天内（含出院当天）接受产后访视者",
-        "Women delivered in the period with a postpartum visit within 28 days of discharge "
-        "(discharge day included)",
-        _LIVE_BIRTHS_ZH,
-        _LIVE_BIRTHS_EN,
-        "%",
-        _COHORT,
+        id="postpartum_visit_rate",
+        group="maternal_care",
+        name_zh="产后访视率",
+        name_en="Postpartum visit rate",
+        numerator_zh="统计期内分娩的产妇中，出院后28天内（含出院当天）接受产后访视者",
+        numerator_en=(
+            "Women delivered in the period with a postpartum visit within 28 days of discharge "
+            "(discharge day included)"
+        ),
+        denominator_zh=_LIVE_BIRTHS_ZH,
+        denominator_en=_LIVE_BIRTHS_EN,
+        unit="%",
+        period_basis=_COHORT,
         settings=_YEAR,
     ),
     Indicator(
-        "postpartum_42d_check_rate",
-        "maternal_care",
-        "产后42天健康检查率",
-        "42-day postpartum check rate",
-        "统计期内分娩的产妇中，产后第35至56天接受产后42天健康检查者",
-        "Women delivered in the period with the 42-day postpartum check (days 35 to 56 after "
-        "delivery)",
-        _WOMEN_ZH,
-        _WOMEN_EN,
-        "%",
-        _COHORT,
+        id="postpartum_42d_check_rate",
+        group="maternal_care",
+        name_zh="产后42天健康检查率",
+        name_en="42-day postpartum check rate",
+        numerator_zh="统计期内分娩的产妇中，产后第35至56天接受产后42天健康检查者",
+        numerator_en=(
+            "Women delivered in the period with the 42-day postpartum check (days 35 to 56 after "
+            "delivery)"
+        ),
+        denominator_zh=_WOMEN_ZH,
+        denominator_en=_WOMEN_EN,
+        unit="%",
+        period_basis=_COHORT,
         settings=_YEAR,
     ),
     Indicator(
-        "facility_delivery_rate",
-        "maternal_care",
-        "住院分娩率",
-        "Facility delivery rate",
-        "统计期内在医疗机构（非家庭）分娩的活产数",
-        "Live births of the period's deliveries that took place in a facility (not at home)",
-        _LIVE_BIRTHS_ZH,
-        _LIVE_BIRTHS_EN,
-        "%",
-        _COHORT,
+        id="facility_delivery_rate",
+        group="maternal_care",
+        name_zh="住院分娩率",
+        name_en="Facility delivery rate",
+        numerator_zh="统计期内在医疗机构（非家庭）分娩的活产数",
+        numerator_en=(
+            "Live births of the period's deliveries that took place in a facility (not at home)"
+        ),
+        denominator_zh=_LIVE_BIRTHS_ZH,
+        denominator_en=_LIVE_BIRTHS_EN,
+        unit="%",
+        period_basis=_COHORT,
         settings=_YEAR,
     ),
     Indicator(
-        "caesarean_rate",
-        "maternal_care",
-        "剖宫产率",
-        "Caesarean section rate",
-        "统计期内剖宫产的活产数；设置为 women 时：剖宫产的产妇数",
-        "Live births by caesarean section among the period's deliveries; with the women "
-        "basis: women delivered by caesarean",
-        f"{_LIVE_BIRTHS_ZH}；设置为 women 时：{_WOMEN_ZH}",
-        f"{_LIVE_BIRTHS_EN}; with the women basis: {_WOMEN_EN.lower()}",
-        "%",
-        _COHORT,
+        id="caesarean_rate",
+        group="maternal_care",
+        name_zh="剖宫产率",
+        name_en="Caesarean section rate",
+        numerator_zh="统计期内剖宫产的活产数；设置为 women 时：剖宫产的产妇数",
+        numerator_en=(
+            "Live births by caesarean section among the period's deliveries; with the women basis: "
+            "women delivered by caesarean"
+        ),
+        denominator_zh=f"{_LIVE_BIRTHS_ZH}；设置为 women 时：{_WOMEN_ZH}",
+        denominator_en=f"{_LIVE_BIRTHS_EN}; with the women basis: {_WOMEN_EN.lower()}",
+        unit="%",
+        period_basis=_COHORT,
         settings=(*_YEAR, "caesarean_basis"),
     ),
     *_infection_tests(),
     Indicator(
-        "hiv_treatment_rate",
-        "infection",
-        "艾滋病感染孕产妇抗病毒用药率",
-        "Antiretroviral treatment rate of HIV-positive women",
-        "统计期内分娩的艾滋病感染产妇中，孕期或分娩时（妊娠开始至出院）接受抗病毒用药者",
-        "HIV-positive women delivered in the period who received antiretroviral drugs during "
-        "pregnancy or at delivery (pregnancy start to discharge)",
-        "统计期内分娩的艾滋病感染产妇数（出院前检测阳性或诊断）",
-        "HIV-positive women delivered in the period (positive result or diagnosis on or "
-        "before discharge)",
-        "%",
-        _COHORT,
+        id="hiv_treatment_rate",
+        group="infection",
+        name_zh="艾滋病感染孕产妇抗病毒用药率",
+        name_en="Antiretroviral treatment rate of HIV-positive women",
+        numerator_zh=(
+            "统计期内分娩的艾滋病感染产妇中，孕期或分娩时（妊娠开始至出院）接受抗病毒用药者"
+        ),
+        numerator_en=(
+            "HIV-positive women delivered in the period who received antiretroviral drugs during "
+            "pregnancy or at delivery (pregnancy start to discharge)"
+        ),
+        denominator_zh="统计期内分娩的艾滋病感染产妇数（出院前检测阳性或诊断）",
+        denominator_en=(
+            "HIV-positive women delivered in the period (positive result or diagnosis on or before "
+            "discharge)"
+        ),
+        unit="%",
+        period_basis=_COHORT,
         target=95.0,
         direction=">=",
         settings=_YEAR,
     ),
     Indicator(
-        "syphilis_treatment_rate",
-        "infection",
-        "梅毒感染孕产妇治疗率",
-        "Treatment rate of syphilis-positive women",
-        "统计期内分娩的梅毒感染产妇中，孕期或分娩时（妊娠开始至出院）接受治疗者",
-        "Syphilis-positive women delivered in the period who were treated during pregnancy or "
-        "at delivery (pregnancy start to discharge)",
-        "统计期内分娩的梅毒感染产妇数（出院前检测阳性或诊断）",
-        "Syphilis-positive women delivered in the period (positive result or diagnosis on or "
-        "before discharge)",
-        "%",
-        _COHORT,
+        id="syphilis_treatment_rate",
+        group="infection",
+        name_zh="梅毒感染孕产妇治疗率",
+        name_en="Treatment rate of syphilis-positive women",
+        numerator_zh="统计期内分娩的梅毒感染产妇中，孕期或分娩时（妊娠开始至出院）接受治疗者",
+        numerator_en=(
+            "Syphilis-positive women delivered in the period who were treated during pregnancy or "
+            "at delivery (pregnancy start to discharge)"
+        ),
+        denominator_zh="统计期内分娩的梅毒感染产妇数（出院前检测阳性或诊断）",
+        denominator_en=(
+            "Syphilis-positive women delivered in the period (positive result or diagnosis on or "
+            "before discharge)"
+        ),
+        unit="%",
+        period_basis=_COHORT,
         target=95.0,
         direction=">=",
         settings=_YEAR,
     ),
     Indicator(
-        "high_risk_proportion",
-        "risk",
-        "高危孕产妇比例",
-        "Proportion of high-risk women",
-        "统计期内分娩的产妇中，孕期最高风险颜色为黄、橙或红，或有紫色标识者",
-        "Women delivered in the period whose highest risk colour in pregnancy was yellow, "
-        "orange or red, or who were graded purple",
-        _WOMEN_ZH,
-        _WOMEN_EN,
-        "%",
-        _COHORT,
+        id="high_risk_proportion",
+        group="risk",
+        name_zh="高危孕产妇比例",
+        name_en="Proportion of high-risk women",
+        numerator_zh="统计期内分娩的产妇中，孕期最高风险颜色为黄、橙或红，或有紫色标识者",
+        numerator_en=(
+            "Women delivered in the period whose highest risk colour in pregnancy was yellow, "
+            "orange or red, or who were graded purple"
+        ),
+        denominator_zh=_WOMEN_ZH,
+        denominator_en=_WOMEN_EN,
+        unit="%",
+        period_basis=_COHORT,
         settings=_YEAR,
     ),
     Indicator(
-        "high_risk_management_rate",
-        "risk",
-        "高危孕产妇管理率",
-        "High-risk case management rate",
-        "分母中，首次评为专案管理颜色之后至分娩日有产前检查或随访记录者",
-        "Of the denominator, the women with a contact (prenatal visit or recorded follow-up) "
-        "after their first assessment in the case-managed set, up to the delivery day",
-        "统计期内分娩的产妇中，孕期最高风险颜色（或紫色标识）属于专案管理颜色者（默认橙、红、紫）",
-        "Women delivered in the period whose highest colour (or purple flag) was in the "
-        "case-managed set (default orange, red, purple)",
-        "%",
-        _COHORT,
+        id="high_risk_management_rate",
+        group="risk",
+        name_zh="高危孕产妇管理率",
+        name_en="High-risk case management rate",
+        numerator_zh="分母中，首次评为专案管理颜色之后至分娩日有产前检查或随访记录者",
+        numerator_en=(
+            "Of the denominator, the women with a contact (prenatal visit or recorded follow-up) "
+            "after their first assessment in the case-managed set, up to the delivery day"
+        ),
+        denominator_zh=(
+            "统计期内分娩的产妇中，孕期最高风险颜色（或紫色标识）属于专案管理颜色者（默认橙、红、"
+            "紫）"
+        ),
+        denominator_en=(
+            "Women delivered in the period whose highest colour (or purple flag) was in the "
+            "case-managed set (default orange, red, purple)"
+        ),
+        unit="%",
+        period_basis=_COHORT,
         settings=(*_YEAR, "case_managed_colours"),
     ),
     Indicator(
-        "anaemia_prevalence_non_thalassaemia",
-        "risk",
-        "孕妇非地贫贫血患病率",
-        "Anaemia prevalence in pregnancy, thalassaemia excluded",
-        "统计期内分娩的产妇中，孕期任一次血红蛋白<110 g/L且无地中海贫血诊断或携带者结果者",
-        "Women delivered in the period with any haemoglobin < 110 g/L in pregnancy and no "
-        "thalassaemia diagnosis or carrier result",
-        "统计期内分娩的产妇中，孕期至少有1次血红蛋白结果者（按设置可再剔除地贫孕妇）",
-        "Women delivered in the period with ≥ 1 haemoglobin result in pregnancy (by setting, "
-        "also leaving out women with thalassaemia)",
-        "%",
-        _COHORT,
+        id="anaemia_prevalence_non_thalassaemia",
+        group="risk",
+        name_zh="孕妇非地贫贫血患病率",
+        name_en="Anaemia prevalence in pregnancy, thalassaemia excluded",
+        numerator_zh=(
+            "统计期内分娩的产妇中，孕期任一次血红蛋白<110 g/L且无地中海贫血诊断或携带者结果者"
+        ),
+        numerator_en=(
+            "Women delivered in the period with any haemoglobin < 110 g/L in pregnancy and no "
+            "thalassaemia diagnosis or carrier result"
+        ),
+        denominator_zh=(
+            "统计期内分娩的产妇中，孕期至少有1次血红蛋白结果者（按设置可再剔除地贫孕妇）"
+        ),
+        denominator_en=(
+            "Women delivered in the period with ≥ 1 haemoglobin result in pregnancy (by setting, "
+            "also leaving out women with thalassaemia)"
+        ),
+        unit="%",
+        period_basis=_COHORT,
         target=10.0,
         direction="<",
         settings=(*_YEAR, "anaemia_denominator_excludes_thalassaemia"),
     ),
     Indicator(
-        "maternal_mortality_ratio",
-        "outcomes",
-        "孕产妇死亡率",
-        "Maternal mortality ratio",
-        "死亡日在统计期内的孕产妇死亡数：妊娠期或妊娠结束后42天内死亡，不含意外（外因）死亡",
-        "Maternal deaths with the death day in the period: death during pregnancy or within 42 "
-        "days of its end, external (accidental) causes excluded",
-        _LIVE_BIRTHS_ZH,
-        _LIVE_BIRTHS_EN,
-        "per 100,000",
-        "event_date",
+        id="maternal_mortality_ratio",
+        group="outcomes",
+        name_zh="孕产妇死亡率",
+        name_en="Maternal mortality ratio",
+        numerator_zh=(
+            "死亡日在统计期内的孕产妇死亡数：妊娠期或妊娠结束后42天内死亡，不含意外（外因）死亡"
+        ),
+        numerator_en=(
+            "Maternal deaths with the death day in the period: death during pregnancy or within 42 "
+            "days of its end, external (accidental) causes excluded"
+        ),
+        denominator_zh=_LIVE_BIRTHS_ZH,
+        denominator_en=_LIVE_BIRTHS_EN,
+        unit="per 100,000",
+        period_basis="event_date",
         target=7.5,
         direction="<",
         settings=_YEAR,
     ),
     Indicator(
-        "congenital_syphilis_rate",
-        "outcomes",
-        "先天梅毒报告发病率",
-        "Reported congenital syphilis incidence",
-        "统计期内报告（记录日在统计期内）的先天梅毒病例数（新生儿 ICD-10 A50）",
-        "Congenital syphilis cases (newborn condition ICD-10 A50) recorded in the period",
-        _LIVE_BIRTHS_ZH,
-        _LIVE_BIRTHS_EN,
-        "per 100,000",
-        "event_date",
+        id="congenital_syphilis_rate",
+        group="outcomes",
+        name_zh="先天梅毒报告发病率",
+        name_en="Reported congenital syphilis incidence",
+        numerator_zh="统计期内报告（记录日在统计期内）的先天梅毒病例数（新生儿 ICD-10 A50）",
+        numerator_en=(
+            "Congenital syphilis cases (newborn condition ICD-10 A50) recorded in the period"
+        ),
+        denominator_zh=_LIVE_BIRTHS_ZH,
+        denominator_en=_LIVE_BIRTHS_EN,
+        unit="per 100,000",
+        period_basis="event_date",
         target=15.0,
         direction="<",
         settings=_YEAR,
     ),
     Indicator(
-        "perinatal_mortality_rate",
-        "outcomes",
-        "围产儿死亡率",
-        "Perinatal mortality rate",
-        "统计期内分娩的孕满28周（196天；孕周不详时出生体重≥1000克）的死胎死产数 + "
-        "出生后0至6天内死亡的活产新生儿数",
-        "Stillbirths at ≥ 28+0 weeks (196 days; weight ≥ 1000 g when GA is unknown) + live "
-        "births who died 0 to 6 days after birth, among the period's deliveries",
-        "上述死胎死产数 + 活产数",
-        "Those stillbirths + live births of the period's deliveries",
-        "‰",
-        _COHORT,
+        id="perinatal_mortality_rate",
+        group="outcomes",
+        name_zh="围产儿死亡率",
+        name_en="Perinatal mortality rate",
+        numerator_zh=(
+            "统计期内分娩的孕满28周（196天；孕周不详时出生体重≥1000克）的死胎死产数 + "
+            "出生后0至6天内死亡的活产新生儿数"
+        ),
+        numerator_en=(
+            "Stillbirths at ≥ 28+0 weeks (196 days; weight ≥ 1000 g when GA is unknown) + live "
+            "births who died 0 to 6 days after birth, among the period's deliveries"
+        ),
+        denominator_zh="上述死胎死产数 + 活产数",
+        denominator_en="Those stillbirths + live births of the period's deliveries",
+        unit="‰",
+        period_basis=_COHORT,
         settings=_YEAR,
     ),
     Indicator(
-        "low_birth_weight_rate",
-        "outcomes",
-        "低出生体重儿百分比",
-        "Low birth weight rate",
-        "统计期内分娩的出生体重<2500克的活产数",
-        "Live births weighing < 2500 g among the period's deliveries",
-        _LIVE_BIRTHS_ZH,
-        _LIVE_BIRTHS_EN,
-        "%",
-        _COHORT,
+        id="low_birth_weight_rate",
+        group="outcomes",
+        name_zh="低出生体重儿百分比",
+        name_en="Low birth weight rate",
+        numerator_zh="统计期内分娩的出生体重<2500克的活产数",
+        numerator_en="Live births weighing < 2500 g among the period's deliveries",
+        denominator_zh=_LIVE_BIRTHS_ZH,
+        denominator_en=_LIVE_BIRTHS_EN,
+        unit="%",
+        period_basis=_COHORT,
         settings=_YEAR,
     ),
     Indicator(
-        "who_anc_first_contact_12w_rate",
-        "who_anc",
-        "孕12周前首次产前接触率（WHO）",
-        "First ANC contact at ≤ 12 weeks (WHO)",
-        "统计期内分娩的产妇中，首次产前接触孕龄<84天者",
-        "Women delivered in the period with the first contact at GA < 84 days",
-        _WOMEN_ZH,
-        _WOMEN_EN,
-        "%",
-        _COHORT,
+        id="who_anc_first_contact_12w_rate",
+        group="who_anc",
+        name_zh="孕12周前首次产前接触率（WHO）",
+        name_en="First ANC contact at ≤ 12 weeks (WHO)",
+        numerator_zh="统计期内分娩的产妇中，首次产前接触孕龄<84天者",
+        numerator_en="Women delivered in the period with the first contact at GA < 84 days",
+        denominator_zh=_WOMEN_ZH,
+        denominator_en=_WOMEN_EN,
+        unit="%",
+        period_basis=_COHORT,
         settings=_YEAR,
     ),
     Indicator(
-        "who_anc_syphilis_test_rate",
-        "who_anc",
-        "梅毒检测率（WHO）",
-        "Syphilis testing in pregnancy (WHO)",
-        "统计期内分娩的产妇中，至少有1次梅毒检测者（妊娠开始至出院）",
-        "Women delivered in the period with ≥ 1 syphilis test (pregnancy start to discharge)",
-        _WOMEN_ZH,
-        _WOMEN_EN,
-        "%",
-        _COHORT,
+        id="who_anc_syphilis_test_rate",
+        group="who_anc",
+        name_zh="梅毒检测率（WHO）",
+        name_en="Syphilis testing in pregnancy (WHO)",
+        numerator_zh="统计期内分娩的产妇中，至少有1次梅毒检测者（妊娠开始至出院）",
+        numerator_en=(
+            "Women delivered in the period with ≥ 1 syphilis test (pregnancy start to discharge)"
+        ),
+        denominator_zh=_WOMEN_ZH,
+        denominator_en=_WOMEN_EN,
+        unit="%",
+        period_basis=_COHORT,
         settings=_YEAR,
     ),
     Indicator(
-        "who_anc_4plus_rate",
-        "who_anc",
-        "产前接触≥4次率（WHO）",
-        "≥ 4 ANC contacts (WHO)",
-        "统计期内分娩的产妇中，产前检查≥4次者",
-        "Women delivered in the period with ≥ 4 prenatal checks",
-        _WOMEN_ZH,
-        _WOMEN_EN,
-        "%",
-        _COHORT,
+        id="who_anc_4plus_rate",
+        group="who_anc",
+        name_zh="产前接触≥4次率（WHO）",
+        name_en="≥ 4 ANC contacts (WHO)",
+        numerator_zh="统计期内分娩的产妇中，产前检查≥4次者",
+        numerator_en="Women delivered in the period with ≥ 4 prenatal checks",
+        denominator_zh=_WOMEN_ZH,
+        denominator_en=_WOMEN_EN,
+        unit="%",
+        period_basis=_COHORT,
         settings=_YEAR,
     ),
     Indicator(
-        "who_anc_8plus_rate",
-        "who_anc",
-        "产前接触≥8次率（WHO）",
-        "≥ 8 ANC contacts (WHO)",
-        "统计期内分娩的产妇中，产前检查≥8次者",
-        "Women delivered in the period with ≥ 8 prenatal checks",
-        _WOMEN_ZH,
-        _WOMEN_EN,
-        "%",
-        _COHORT,
+        id="who_anc_8plus_rate",
+        group="who_anc",
+        name_zh="产前接触≥8次率（WHO）",
+        name_en="≥ 8 ANC contacts (WHO)",
+        numerator_zh="统计期内分娩的产妇中，产前检查≥8次者",
+        numerator_en="Women delivered in the period with ≥ 8 prenatal checks",
+        denominator_zh=_WOMEN_ZH,
+        denominator_en=_WOMEN_EN,
+        unit="%",
+        period_basis=_COHORT,
         settings=_YEAR,
     ),
     # Not derivable from hospital feeds: other programmes own them, and the monitoring group
     # enters the figure so it can be seen beside the rest (INDICATORS.md).
     Indicator(
-        "premarital_examination_rate",
-        "external",
-        "婚前医学检查率",
-        "Premarital medical examination rate",
-        "统计期内接受婚前医学检查的人数（婚前保健项目口径）",
-        "People who had a premarital medical examination in the period (as the premarital "
-        "care programme reports it)",
-        "同期结婚登记人数",
-        "People registering a marriage in the period",
-        "%",
-        "entered",
+        id="premarital_examination_rate",
+        group="external",
+        name_zh="婚前医学检查率",
+        name_en="Premarital medical examination rate",
+        numerator_zh="统计期内接受婚前医学检查的人数（婚前保健项目口径）",
+        numerator_en=(
+            "People who had a premarital medical examination in the period (as the premarital care "
+            "programme reports it)"
+        ),
+        denominator_zh="同期结婚登记人数",
+        denominator_en="People registering a marriage in the period",
+        unit="%",
+        period_basis="entered",
         target=65.0,
         direction=">=",
         source="external",
     ),
     Indicator(
-        "prepregnancy_check_rate",
-        "external",
-        "孕前优生健康检查率",
-        "Pre-pregnancy health check rate",
-        "统计期内接受孕前优生健康检查的目标人群数（孕前优生项目口径）",
-        "People in the target group who had the pre-pregnancy health check in the period (as "
-        "the pre-pregnancy programme reports it)",
-        "同期目标人群数（计划怀孕夫妇）",
-        "Target group in the period (couples planning a pregnancy)",
-        "%",
-        "entered",
+        id="prepregnancy_check_rate",
+        group="external",
+        name_zh="孕前优生健康检查率",
+        name_en="Pre-pregnancy health check rate",
+        numerator_zh="统计期内接受孕前优生健康检查的目标人群数（孕前优生项目口径）",
+        numerator_en=(
+            "People in the target group who had the pre-pregnancy health check in the period (as "
+            "the pre-pregnancy programme reports it)"
+        ),
+        denominator_zh="同期目标人群数（计划怀孕夫妇）",
+        denominator_en="Target group in the period (couples planning a pregnancy)",
+        unit="%",
+        period_basis="entered",
         target=80.0,
         direction=">=",
         source="external",
     ),
     Indicator(
-        "cervical_cancer_screening_rate",
-        "external",
-        "宫颈癌筛查率",
-        "Cervical cancer screening rate",
-        "接受宫颈癌筛查的适龄妇女数（宫颈癌筛查项目口径）",
-        "Women of the screening age who were screened for cervical cancer (as the screening "
-        "programme reports it)",
-        "同期适龄妇女数",
-        "Women of the screening age",
-        "%",
-        "entered",
+        id="cervical_cancer_screening_rate",
+        group="external",
+        name_zh="宫颈癌筛查率",
+        name_en="Cervical cancer screening rate",
+        numerator_zh="接受宫颈癌筛查的适龄妇女数（宫颈癌筛查项目口径）",
+        numerator_en=(
+            "Women of the screening age who were screened for cervical cancer (as the screening "
+            "programme reports it)"
+        ),
+        denominator_zh="同期适龄妇女数",
+        denominator_en="Women of the screening age",
+        unit="%",
+        period_basis="entered",
         target=70.0,
         direction=">=",
         source="external",

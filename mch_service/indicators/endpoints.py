@@ -4,136 +4,79 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from mch_service.audit.service import AuditRecord, record
 from mch_service.auth.dependencies import CurrentStaff
-from mch_service.auth.permissions import Permission, Principal
-from mch_service.auth.service import actor_of
-from mch_service.domain.pregnancy_record import masked_summaries
+from mch_service.deps import ServicesDep, in_reading, in_transaction
 from mch_service.indicators.exports import iter_csv, iter_measure_reports, write_xlsx
+from mch_service.indicators.schemas import (
+    Catalogue,
+    EarlyWarnings,
+    IndicatorRecords,
+    IndicatorSeries,
+    PeriodResults,
+    ResultView,
+    SeriesQuery,
+)
+from mch_service.indicators.service import record_export
 
 router = APIRouter(prefix="/api/v1/indicators", tags=["indicators"])
 
-
-def _svc(request: Request) -> Any:
-    return request.app.state.services.indicators
-
-
-def _audit_export(request: Request, principal: Principal, what: str) -> None:
-    with request.app.state.services.db.transaction() as session:
-        record(
-            session,
-            actor_of(principal),
-            [AuditRecord("indicators.export", "success", "IndicatorResult", None, 200, what)],
-        )
+ViewQuery = Annotated[ResultView, Query()]
+# ?period=2025-08&period=2025-Q3, or ?period=2025-08,2025-Q3
+PeriodsQuery = Annotated[list[str], Query()]
 
 
-@router.get("")
+@router.get("", response_model=PeriodResults)
 async def indicators(
-    request: Request,
-    principal: CurrentStaff,
-    period: str,
-    area: str = "district",
-    institution: str = "all",
-) -> dict[str, Any]:
-    return await run_in_threadpool(_svc(request).results, principal, period, area, institution)
+    services: ServicesDep, principal: CurrentStaff, view: ViewQuery
+) -> PeriodResults:
+    return await in_reading(services, services.indicators.results, principal, view)
 
 
-@router.get("/warnings")
+@router.get("/warnings", response_model=EarlyWarnings)
 async def warnings(
-    request: Request,
-    principal: CurrentStaff,
-    period: str,
-    area: str = "district",
-    institution: str = "all",
-) -> dict[str, Any]:
+    services: ServicesDep, principal: CurrentStaff, view: ViewQuery
+) -> EarlyWarnings:
     """Early warnings: below target now, or trending below it by the year's end."""
-    return await run_in_threadpool(
-        _svc(request).warnings,
-        principal,
-        period,
-        area,
-        institution,
-    )
+    return await in_reading(services, services.indicators.warnings, principal, view)
 
 
-@router.get("/catalogue")
-async def catalogue(request: Request, principal: CurrentStaff) -> dict[str, Any]:
-    principal.require(Permission.READ_INDICATORS)
-    return _svc(request).catalogue()
+@router.get("/catalogue", response_model=Catalogue, response_model_exclude_unset=True)
+async def catalogue(services: ServicesDep, principal: CurrentStaff) -> Catalogue:
+    return services.indicators.catalogue(principal)
 
 
-@router.get("/{indicator_id}/series")
+@router.get("/{indicator_id}/series", response_model=IndicatorSeries)
 async def series(
     indicator_id: str,
-    request: Request,
+    services: ServicesDep,
     principal: CurrentStaff,
-    from_: str = Query(..., alias="from"),
-    to: str = Query(...),
-    area: str = "district",
-    institution: str = "all",
-) -> dict[str, Any]:
-    return await run_in_threadpool(
-        _svc(request).series,
-        principal,
-        indicator_id,
-        from_,
-        to,
-        area,
-        institution,
-    )
+    query: Annotated[SeriesQuery, Query()],
+) -> IndicatorSeries:
+    return await in_reading(services, services.indicators.series, principal, indicator_id, query)
 
 
-@router.get("/{indicator_id}/records")
+@router.get("/{indicator_id}/records", response_model=IndicatorRecords)
 async def records(
-    indicator_id: str,
-    request: Request,
-    principal: CurrentStaff,
-    period: str,
-    area: str = "district",
-    institution: str = "all",
-) -> dict[str, Any]:
+    indicator_id: str, services: ServicesDep, principal: CurrentStaff, view: ViewQuery
+) -> IndicatorRecords:
     """Drill-down: the pregnancies counted in the numerator and the denominator (ids and
     masked identifiers; open one with /api/v1/pregnancies/{id} where allowed)."""
-    services = request.app.state.services
-
-    def _run() -> dict[str, Any]:
-        members = services.indicators.members(principal, indicator_id, period, area, institution)
-        with services.db.transaction() as session:
-            record(
-                session,
-                actor_of(principal),
-                [
-                    AuditRecord(
-                        "indicators.drilldown",
-                        "success",
-                        "IndicatorResult",
-                        indicator_id,
-                        200,
-                        f"{period} {area} {institution}",
-                    )
-                ],
-            )
-            listed = {
-                part: masked_summaries(session, services.crypto, ids)
-                for part, ids in members.items()
-            }
-        return {
-            "id": indicator_id,
-            "period": period,
-            "area": area,
-            "institution": institution,
-            "numerator_count": len(members["numerator"]),
-            "denominator_count": len(members["denominator"]),
-            **listed,
-        }
-
-    return await run_in_threadpool(_run)
+    counted = await run_in_threadpool(services.indicators.members, principal, indicator_id, view)
+    return await in_transaction(
+        services,
+        services.indicators.records,
+        principal,
+        services.crypto,
+        indicator_id,
+        view,
+        counted,
+    )
 
 
 def _periods(raw: list[str]) -> list[str]:
@@ -142,11 +85,11 @@ def _periods(raw: list[str]) -> list[str]:
 
 @router.get("/export.csv")
 async def export_csv(
-    request: Request, principal: CurrentStaff, period: list[str] = Query(...)
+    services: ServicesDep, principal: CurrentStaff, period: PeriodsQuery
 ) -> StreamingResponse:
     periods = _periods(period)
-    values = await run_in_threadpool(lambda: _svc(request).values(principal, periods))
-    await run_in_threadpool(_audit_export, request, principal, f"csv {','.join(periods)}")
+    values = await run_in_threadpool(services.indicators.values, principal, periods)
+    await in_transaction(services, record_export, principal, f"csv {','.join(periods)}")
 
     def body() -> Iterator[bytes]:
         for chunk in iter_csv(values):
@@ -161,18 +104,18 @@ async def export_csv(
 
 @router.get("/export.xlsx")
 async def export_xlsx(
-    request: Request, principal: CurrentStaff, period: list[str] = Query(...)
+    services: ServicesDep, principal: CurrentStaff, period: PeriodsQuery
 ) -> StreamingResponse:
     periods = _periods(period)
 
-    def build() -> Any:
+    def build() -> IO[bytes]:
         spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-        write_xlsx(_svc(request).values(principal, periods), spool)
+        write_xlsx(services.indicators.values(principal, periods), spool)
         spool.seek(0)
         return spool
 
     spool = await run_in_threadpool(build)
-    await run_in_threadpool(_audit_export, request, principal, f"xlsx {','.join(periods)}")
+    await in_transaction(services, record_export, principal, f"xlsx {','.join(periods)}")
 
     def body() -> Iterator[bytes]:
         while chunk := spool.read(65536):
@@ -188,25 +131,20 @@ async def export_xlsx(
 
 @router.get("/measure-reports")
 async def measure_reports(
-    request: Request,
-    principal: CurrentStaff,
-    period: str,
-    area: str = "district",
-    institution: str = "all",
+    services: ServicesDep, principal: CurrentStaff, view: ViewQuery
 ) -> dict[str, Any]:
-    """FHIR MeasureReports (summary), one per indicator, as a collection Bundle."""
-    services = request.app.state.services
+    """FHIR MeasureReports (summary), one per indicator, as a collection Bundle (FHIR JSON)."""
 
     def _run() -> list[dict[str, Any]]:
         values = [
             v
-            for v in services.indicators.values(principal, [period])
-            if v.area == area and v.institution == institution
+            for v in services.indicators.values(principal, [view.period])
+            if v.area == view.area and v.institution == view.institution
         ]
         return list(iter_measure_reports(values, canonical_base=services.settings.canonical_base))
 
     reports = await run_in_threadpool(_run)
-    await run_in_threadpool(_audit_export, request, principal, f"measure-reports {period}")
+    await in_transaction(services, record_export, principal, f"measure-reports {view.period}")
     return {
         "resourceType": "Bundle",
         "type": "collection",

@@ -17,11 +17,11 @@ from typing import IO, Any
 
 import xlsxwriter
 
-from mch_service.indicators.calculations import IndicatorValue
 from mch_service.indicators.catalogue import CATALOGUE_VERSION
 from mch_service.indicators.display import STATUS_LABELS, format_target
-from mch_service.indicators.facts import ALL_INSTITUTIONS, DISTRICT
+from mch_service.indicators.fact_tables import ALL_INSTITUTIONS, DISTRICT
 from mch_service.indicators.settings import SETTING_INFO
+from mch_service.indicators.values import IndicatorValue
 from mch_service.safe_cells import XLSX_OPTIONS, csv_row, csv_writer, xlsx_text
 
 BOM = "\ufeff"  # so that Excel on a Chinese Windows opens the UTF-8 file correctly

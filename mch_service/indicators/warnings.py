@@ -20,10 +20,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from mch_service.indicators.calculations import IndicatorValue, values_frame
 from mch_service.indicators.display import DIRECTION_SYMBOLS, format_rate, format_target
 from mch_service.indicators.errors import IndicatorInputError
 from mch_service.indicators.periods import Period, parse_period, period_from_index
+from mch_service.indicators.values import IndicatorValue, values_frame
 
 WarningKind = Literal["off_target", "trend"]
 

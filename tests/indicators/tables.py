@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from mch_service.indicators import facts as f
-from mch_service.indicators.calculations import IndicatorValue
+from mch_service.indicators import fact_tables
 from mch_service.indicators.settings import DEFAULT_SETTINGS
+from mch_service.indicators.values import IndicatorValue
 
 _counter = iter(range(1_000_000))
 
@@ -23,29 +23,29 @@ _counter = iter(range(1_000_000))
 def pregnancy(**changes: Any) -> dict[str, Any]:
     n = next(_counter)
     row: dict[str, Any] = {
-        f.PREGNANCY_ID: f"P{n}",
-        f.WOMAN_ID: f"W{n}",
-        f.STREET: "S1",
-        f.DELIVERY_INSTITUTION: "H1",
-        f.DELIVERY_DATE: date(2025, 3, 15),
-        f.FACILITY_DELIVERY: True,
-        f.CAESAREAN: False,
-        f.LIVE_BIRTHS: 1,
-        f.STILLBIRTHS: 0,
-        f.FIRST_CONTACT_GA_DAYS: 60,
-        f.PRENATAL_CHECK_DAYS: 6,
-        f.POSTPARTUM_VISIT_28D: True,
-        f.POSTPARTUM_42D_CHECK: True,
-        f.HIGHEST_COLOUR: "green",
-        f.PURPLE: False,
-        f.FIRST_CASE_MANAGED_DATE: None,
-        f.CASE_MANAGED_CONTACT: False,
-        f.HAS_HB: True,
-        f.ANAEMIA: False,
-        f.THALASSAEMIA: False,
-        f.EXCLUDED: False,
+        fact_tables.PREGNANCY_ID: f"P{n}",
+        fact_tables.WOMAN_ID: f"W{n}",
+        fact_tables.STREET: "S1",
+        fact_tables.DELIVERY_INSTITUTION: "H1",
+        fact_tables.DELIVERY_DATE: date(2025, 3, 15),
+        fact_tables.FACILITY_DELIVERY: True,
+        fact_tables.CAESAREAN: False,
+        fact_tables.LIVE_BIRTHS: 1,
+        fact_tables.STILLBIRTHS: 0,
+        fact_tables.FIRST_CONTACT_GA_DAYS: 60,
+        fact_tables.PRENATAL_CHECK_DAYS: 6,
+        fact_tables.POSTPARTUM_VISIT_28D: True,
+        fact_tables.POSTPARTUM_42D_CHECK: True,
+        fact_tables.HIGHEST_COLOUR: "green",
+        fact_tables.PURPLE: False,
+        fact_tables.FIRST_CASE_MANAGED_DATE: None,
+        fact_tables.CASE_MANAGED_CONTACT: False,
+        fact_tables.HAS_HB: True,
+        fact_tables.ANAEMIA: False,
+        fact_tables.THALASSAEMIA: False,
+        fact_tables.EXCLUDED: False,
     }
-    for infection in f.INFECTIONS:
+    for infection in fact_tables.INFECTIONS:
         row.update(
             {
                 f"{infection}_tested": True,
@@ -56,20 +56,20 @@ def pregnancy(**changes: Any) -> dict[str, Any]:
             }
         )
     row.update(changes)
-    delivery = row[f.DELIVERY_DATE]
-    row.setdefault(f.DELIVERY_ADMISSION_DATE, delivery)
-    row.setdefault(f.DISCHARGE_DATE, delivery)
-    row.setdefault(f.PREGNANCY_END_DATE, delivery)
+    delivery = row[fact_tables.DELIVERY_DATE]
+    row.setdefault(fact_tables.DELIVERY_ADMISSION_DATE, delivery)
+    row.setdefault(fact_tables.DISCHARGE_DATE, delivery)
+    row.setdefault(fact_tables.PREGNANCY_END_DATE, delivery)
     return row
 
 
 def baby(pregnancy_row: dict[str, Any], **changes: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
-        f.PREGNANCY_ID: pregnancy_row[f.PREGNANCY_ID],
-        f.LIVE: True,
-        f.WEIGHT_G: 3200.0,
-        f.GA_DAYS: 273,
-        f.NEONATAL_DEATH_AGE_DAYS: None,
+        fact_tables.PREGNANCY_ID: pregnancy_row[fact_tables.PREGNANCY_ID],
+        fact_tables.LIVE: True,
+        fact_tables.WEIGHT_G: 3200.0,
+        fact_tables.GA_DAYS: 273,
+        fact_tables.NEONATAL_DEATH_AGE_DAYS: None,
     }
     row.update(changes)
     return row
@@ -77,11 +77,11 @@ def baby(pregnancy_row: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 def death(pregnancy_row: dict[str, Any], death_date: date, **changes: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
-        f.PREGNANCY_ID: pregnancy_row[f.PREGNANCY_ID],
-        f.DEATH_DATE: death_date,
-        f.STREET: pregnancy_row[f.STREET],
-        f.REPORTING_INSTITUTION: "H1",
-        f.MATERNAL: True,
+        fact_tables.PREGNANCY_ID: pregnancy_row[fact_tables.PREGNANCY_ID],
+        fact_tables.DEATH_DATE: death_date,
+        fact_tables.STREET: pregnancy_row[fact_tables.STREET],
+        fact_tables.REPORTING_INSTITUTION: "H1",
+        fact_tables.MATERNAL: True,
     }
     row.update(changes)
     return row
@@ -89,10 +89,10 @@ def death(pregnancy_row: dict[str, Any], death_date: date, **changes: Any) -> di
 
 def syphilis_case(recorded: date, **changes: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
-        f.CASE_ID: f"C{next(_counter)}",
-        f.RECORDED_DATE: recorded,
-        f.STREET: "S1",
-        f.REPORTING_INSTITUTION: "H1",
+        fact_tables.CASE_ID: f"C{next(_counter)}",
+        fact_tables.RECORDED_DATE: recorded,
+        fact_tables.STREET: "S1",
+        fact_tables.REPORTING_INSTITUTION: "H1",
     }
     row.update(changes)
     return row
@@ -100,9 +100,9 @@ def syphilis_case(recorded: date, **changes: Any) -> dict[str, Any]:
 
 def _frame(table: str, rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     if not rows:
-        return f.empty_frame(table)
+        return fact_tables.empty_frame(table)
     frame = pd.DataFrame(list(rows))
-    for column in f.CONTRACT[table]:
+    for column in fact_tables.CONTRACT[table]:
         if column.name not in frame.columns:
             continue
         if column.kind in ("day", "day_or_nat"):
@@ -126,21 +126,21 @@ def make_facts(
     deaths: Sequence[dict[str, Any]] = (),
     syphilis: Sequence[dict[str, Any]] = (),
     case_managed_colours: tuple[str, ...] | None = DEFAULT_SETTINGS.case_managed_colours,
-) -> f.FactFrames:
+) -> fact_tables.FactFrames:
     """Fact tables from rows. Without ``births``, each delivered pregnancy gets default babies
     for its live_births and stillbirths counts (stillborn at 39+0 weeks)."""
     if births is None:
         births = [
-            baby(p, **({} if i < p[f.LIVE_BIRTHS] else {f.LIVE: False}))
+            baby(p, **({} if i < p[fact_tables.LIVE_BIRTHS] else {fact_tables.LIVE: False}))
             for p in pregnancies
-            if p[f.DELIVERY_DATE] is not None
-            for i in range(p[f.LIVE_BIRTHS] + p[f.STILLBIRTHS])
+            if p[fact_tables.DELIVERY_DATE] is not None
+            for i in range(p[fact_tables.LIVE_BIRTHS] + p[fact_tables.STILLBIRTHS])
         ]
-    return f.FactFrames(
-        _frame(f.PREGNANCIES, pregnancies),
-        _frame(f.BIRTHS, births),
-        _frame(f.MATERNAL_DEATHS, deaths),
-        _frame(f.CONGENITAL_SYPHILIS, syphilis),
+    return fact_tables.FactFrames(
+        _frame(fact_tables.PREGNANCIES, pregnancies),
+        _frame(fact_tables.BIRTHS, births),
+        _frame(fact_tables.MATERNAL_DEATHS, deaths),
+        _frame(fact_tables.CONGENITAL_SYPHILIS, syphilis),
         case_managed_colours=case_managed_colours,
     )
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from mch_service.indicators import facts as f
+from mch_service.indicators import fact_tables
 from mch_service.indicators.bench_calculations import main, synthetic_facts, two_years_of_periods
 
 
 def test_synthetic_facts_obey_the_contract() -> None:
     facts = synthetic_facts(2_000, seed=1)
-    f.check_frames(facts)
+    fact_tables.check_frames(facts)
     assert len(facts.pregnancies) == 2_000
     assert len(two_years_of_periods()) == 24 + 8 + 2
 

@@ -7,17 +7,12 @@ from datetime import date
 
 import pytest
 
-from mch_service.indicators import facts as f
-from mch_service.indicators.calculations import (
-    RESULT_COLUMNS,
-    compute,
-    compute_all,
-    external_value,
-    members,
-)
+from mch_service.indicators import fact_tables
+from mch_service.indicators.calculations import compute, compute_all, external_value, members
 from mch_service.indicators.catalogue import CALCULATED, CATALOGUE_VERSION
 from mch_service.indicators.errors import IndicatorInputError
 from mch_service.indicators.settings import IndicatorSettings
+from mch_service.indicators.values import RESULT_COLUMNS
 from tests.indicators.tables import baby, by_id, counts, death, make_facts, pregnancy, syphilis_case
 
 MARCH = "2025-03"
@@ -410,7 +405,7 @@ def test_compute_all_covers_every_view_and_period() -> None:
 
 
 def test_compute_all_on_empty_facts_gives_no_data_rows() -> None:
-    table = compute_all(f.empty_facts(), ["2025-01"])
+    table = compute_all(fact_tables.empty_facts(), ["2025-01"])
     assert len(table) == len(CALCULATED)
     assert set(table["status"]) == {"no_data"}
     assert table["value"].isna().all()

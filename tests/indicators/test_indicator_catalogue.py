@@ -1,5 +1,9 @@
 """The catalogue covers the rules, each calculated id has a calculation, and an edit to an
-entry without a new CATALOGUE_VERSION fails."""
+entry without a new CATALOGUE_VERSION fails.
+
+When you add an indicator (docs/add-an-indicator.md), the ``test_every_…`` tests below say, by
+its code, what is still missing: its catalogue entry, its calculation, a base count, its rule
+in docs/indicator-rules.md or docs/indicators.md."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import re
 from dataclasses import asdict
 from pathlib import Path
 
-from mch_service.indicators.calculations import count_pair
+from mch_service.indicators.calculations import CALCULATIONS, count_pair
 from mch_service.indicators.catalogue import (
     BY_ID,
     CALCULATED,
@@ -17,7 +21,10 @@ from mch_service.indicators.catalogue import (
     CATALOGUE_VERSION,
     EXTERNAL,
 )
+from mch_service.indicators.counts import BASE_COUNTS
+from mch_service.indicators.docs import DOCS_PATH
 from mch_service.indicators.settings import IndicatorSettings
+from mch_service.simulator.truth import INDICATORS as TRUTH_INDICATORS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,3 +120,58 @@ def test_units_and_settings_shaping_each_indicator() -> None:
     )
     assert all("statistical_year" in i.settings for i in CALCULATED)
     assert all(i.name_zh and i.name_en and i.numerator_zh and i.denominator_en for i in CATALOGUE)
+
+
+def _every_settings() -> list[IndicatorSettings]:
+    return [
+        IndicatorSettings(caesarean_basis=basis)  # type: ignore[arg-type]
+        for basis in ("births", "women")
+    ]
+
+
+def test_every_catalogue_indicator_has_a_calculation() -> None:
+    missing = [i.id for i in CALCULATED if i.id not in CALCULATIONS]
+    assert not missing, f"No entry in calculations.CALCULATIONS for: {', '.join(missing)}"
+
+
+def test_every_calculation_has_a_calculated_catalogue_entry() -> None:
+    calculated = {i.id for i in CALCULATED}
+    orphans = [code for code in CALCULATIONS if code not in calculated]
+    assert not orphans, (
+        f"No calculated entry in catalogue.CATALOGUE for the calculation of: {', '.join(orphans)}"
+    )
+
+
+def test_every_calculation_divides_declared_base_counts() -> None:
+    unknown = sorted(
+        f"{code}: {count}"
+        for settings in _every_settings()
+        for code in CALCULATIONS
+        for count in count_pair(code, settings)
+        if count not in BASE_COUNTS
+    )
+    assert not unknown, f"Base counts missing from counts.BASE_COUNTS: {'; '.join(unknown)}"
+
+
+def test_every_calculated_indicator_has_its_rule_and_documentation() -> None:
+    rules = _rule_ids()
+    documented = DOCS_PATH.read_text(encoding="utf-8")
+    for indicator in CALCULATED:
+        assert indicator.id in rules, (
+            f'{indicator.id}: add its row to docs/indicator-rules.md, "The indicators"'
+        )
+    for indicator in CATALOGUE:
+        assert f"`{indicator.id}`" in documented, (
+            f"{indicator.id}: regenerate docs/indicators.md "
+            "(.venv/bin/python -m mch_service.indicators.docs)"
+        )
+
+
+def test_every_calculated_indicator_has_a_simulator_truth() -> None:
+    # The simulator computes each indicator independently (mch_service/simulator/truth.py), so
+    # the engine can be held against it (tests/simulator/test_engine_matches_truth.py).
+    missing = [i.id for i in CALCULATED if i.id not in TRUTH_INDICATORS]
+    assert not missing, (
+        "Add to simulator/truth.py (INDICATORS and cohort_figures or the event counts): "
+        + ", ".join(missing)
+    )

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from fhir.resources.R4B.measurereport import MeasureReport
 
-from mch_service.indicators.calculations import IndicatorValue, compute_all, iter_values
+from mch_service.indicators.calculations import compute_all
 from mch_service.indicators.catalogue import CALCULATED, CATALOGUE_VERSION
 from mch_service.indicators.exports import (
     CSV_HEADERS,
@@ -25,6 +25,7 @@ from mch_service.indicators.exports import (
     write_xlsx,
 )
 from mch_service.indicators.settings import IndicatorSettings
+from mch_service.indicators.values import IndicatorValue, iter_values
 from tests.indicators.tables import death, make_facts, pregnancy
 
 BASE = "http://mch-service.local/fhir"

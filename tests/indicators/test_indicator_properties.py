@@ -10,7 +10,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mch_service.indicators import facts as f
+from mch_service.indicators import fact_tables
 from mch_service.indicators.calculations import compute, compute_all
 from mch_service.indicators.catalogue import BY_ID, CALCULATED
 from mch_service.indicators.settings import IndicatorSettings
@@ -45,29 +45,31 @@ def a_pregnancy(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if delivered and live + still == 0:
         live = 1
     changes: dict[str, Any] = {
-        f.STREET: draw(st.sampled_from(STREETS)),
-        f.DELIVERY_INSTITUTION: draw(st.sampled_from(INSTITUTIONS)),
-        f.DELIVERY_DATE: draw(days) if delivered else None,
-        f.FACILITY_DELIVERY: draw(st.booleans()),
-        f.CAESAREAN: draw(st.booleans()),
-        f.LIVE_BIRTHS: live,
-        f.STILLBIRTHS: still,
-        f.FIRST_CONTACT_GA_DAYS: draw(st.one_of(st.none(), st.integers(40, 120))),
-        f.PRENATAL_CHECK_DAYS: draw(st.integers(0, 10)),
-        f.POSTPARTUM_VISIT_28D: draw(st.booleans()),
-        f.POSTPARTUM_42D_CHECK: draw(st.booleans()),
-        f.HIGHEST_COLOUR: draw(colours),
-        f.PURPLE: draw(st.booleans()),
-        f.THALASSAEMIA: draw(st.booleans()),
-        f.EXCLUDED: draw(st.integers(0, 9)) == 0,
+        fact_tables.STREET: draw(st.sampled_from(STREETS)),
+        fact_tables.DELIVERY_INSTITUTION: draw(st.sampled_from(INSTITUTIONS)),
+        fact_tables.DELIVERY_DATE: draw(days) if delivered else None,
+        fact_tables.FACILITY_DELIVERY: draw(st.booleans()),
+        fact_tables.CAESAREAN: draw(st.booleans()),
+        fact_tables.LIVE_BIRTHS: live,
+        fact_tables.STILLBIRTHS: still,
+        fact_tables.FIRST_CONTACT_GA_DAYS: draw(st.one_of(st.none(), st.integers(40, 120))),
+        fact_tables.PRENATAL_CHECK_DAYS: draw(st.integers(0, 10)),
+        fact_tables.POSTPARTUM_VISIT_28D: draw(st.booleans()),
+        fact_tables.POSTPARTUM_42D_CHECK: draw(st.booleans()),
+        fact_tables.HIGHEST_COLOUR: draw(colours),
+        fact_tables.PURPLE: draw(st.booleans()),
+        fact_tables.THALASSAEMIA: draw(st.booleans()),
+        fact_tables.EXCLUDED: draw(st.integers(0, 9)) == 0,
     }
-    managed = changes[f.HIGHEST_COLOUR] in ("orange", "red") or changes[f.PURPLE]
-    changes[f.FIRST_CASE_MANAGED_DATE] = date(2024, 1, 1) if managed else None
-    changes[f.CASE_MANAGED_CONTACT] = managed and draw(st.booleans())
+    managed = (
+        changes[fact_tables.HIGHEST_COLOUR] in ("orange", "red") or changes[fact_tables.PURPLE]
+    )
+    changes[fact_tables.FIRST_CASE_MANAGED_DATE] = date(2024, 1, 1) if managed else None
+    changes[fact_tables.CASE_MANAGED_CONTACT] = managed and draw(st.booleans())
     has_hb = draw(st.booleans())
-    changes[f.HAS_HB] = has_hb
-    changes[f.ANAEMIA] = has_hb and draw(st.booleans())
-    for infection in f.INFECTIONS:
+    changes[fact_tables.HAS_HB] = has_hb
+    changes[fact_tables.ANAEMIA] = has_hb and draw(st.booleans())
+    for infection in fact_tables.INFECTIONS:
         tested = draw(st.booleans())
         in_pregnancy = tested and draw(st.booleans())
         changes[f"{infection}_tested"] = tested
@@ -92,26 +94,26 @@ def a_pregnancy(draw: st.DrawFn) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 
 @st.composite
-def fact_tables(draw: st.DrawFn) -> f.FactFrames:
+def drawn_fact_tables(draw: st.DrawFn) -> fact_tables.FactFrames:
     drawn = draw(st.lists(a_pregnancy(), min_size=0, max_size=25))
     rows = [r for r, _ in drawn]
     births = [b for _, bs in drawn for b in bs]
     deaths = [
         {
-            f.PREGNANCY_ID: draw(st.sampled_from(rows))[f.PREGNANCY_ID],
-            f.DEATH_DATE: draw(days),
-            f.STREET: draw(st.sampled_from(STREETS)),
-            f.REPORTING_INSTITUTION: draw(st.sampled_from(INSTITUTIONS)),
-            f.MATERNAL: draw(st.booleans()),
+            fact_tables.PREGNANCY_ID: draw(st.sampled_from(rows))[fact_tables.PREGNANCY_ID],
+            fact_tables.DEATH_DATE: draw(days),
+            fact_tables.STREET: draw(st.sampled_from(STREETS)),
+            fact_tables.REPORTING_INSTITUTION: draw(st.sampled_from(INSTITUTIONS)),
+            fact_tables.MATERNAL: draw(st.booleans()),
         }
         for _ in range(draw(st.integers(0, 3) if rows else st.just(0)))
     ]
     cases = [
         {
-            f.CASE_ID: f"C{i}",
-            f.RECORDED_DATE: draw(days),
-            f.STREET: draw(st.sampled_from(STREETS)),
-            f.REPORTING_INSTITUTION: draw(st.sampled_from(INSTITUTIONS)),
+            fact_tables.CASE_ID: f"C{i}",
+            fact_tables.RECORDED_DATE: draw(days),
+            fact_tables.STREET: draw(st.sampled_from(STREETS)),
+            fact_tables.REPORTING_INSTITUTION: draw(st.sampled_from(INSTITUTIONS)),
         }
         for i in range(draw(st.integers(0, 2)))
     ]
@@ -127,7 +129,9 @@ indicator_settings = st.builds(
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _subset(facts: f.FactFrames, column: str, keep_missing: bool) -> f.FactFrames:
+def _subset(
+    facts: fact_tables.FactFrames, column: str, keep_missing: bool
+) -> fact_tables.FactFrames:
     """The facts attributed to no street (or no institution): the part the views leave out."""
 
     def pick(frame: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -135,27 +139,42 @@ def _subset(facts: f.FactFrames, column: str, keep_missing: bool) -> f.FactFrame
 
     institution = column == "institution"
     preg = facts.pregnancies
-    unattributed = preg[f.DELIVERY_INSTITUTION if institution else f.STREET].isna()
+    unattributed = preg[
+        fact_tables.DELIVERY_INSTITUTION if institution else fact_tables.STREET
+    ].isna()
     # Excluded pregnancies count nowhere, so keeping them changes no number; they must stay so
     # that a death of an excluded pregnancy is still known to be excluded.
-    preg = preg.loc[unattributed | preg[f.EXCLUDED]]
-    return f.FactFrames(
+    preg = preg.loc[unattributed | preg[fact_tables.EXCLUDED]]
+    return fact_tables.FactFrames(
         preg,
-        facts.births.loc[facts.births[f.PREGNANCY_ID].isin(preg[f.PREGNANCY_ID])],
-        pick(facts.maternal_deaths, f.REPORTING_INSTITUTION if institution else f.STREET),
-        pick(facts.congenital_syphilis, f.REPORTING_INSTITUTION if institution else f.STREET),
+        facts.births.loc[
+            facts.births[fact_tables.PREGNANCY_ID].isin(preg[fact_tables.PREGNANCY_ID])
+        ],
+        pick(
+            facts.maternal_deaths,
+            fact_tables.REPORTING_INSTITUTION if institution else fact_tables.STREET,
+        ),
+        pick(
+            facts.congenital_syphilis,
+            fact_tables.REPORTING_INSTITUTION if institution else fact_tables.STREET,
+        ),
         facts.case_managed_colours,
     )
 
 
 @PROPERTY
-@given(facts=fact_tables(), chosen=indicator_settings)
+@given(facts=drawn_fact_tables(), chosen=indicator_settings)
 def test_numerators_stay_within_their_denominators(
-    facts: f.FactFrames, chosen: IndicatorSettings
+    facts: fact_tables.FactFrames, chosen: IndicatorSettings
 ) -> None:
     table = compute_all(facts, PERIODS, chosen)
-    cohort = facts.pregnancies[f.DELIVERY_DATE].notna() & ~facts.pregnancies[f.EXCLUDED]
-    every_delivery_has_a_live_birth = bool((facts.pregnancies.loc[cohort, f.LIVE_BIRTHS] > 0).all())
+    cohort = (
+        facts.pregnancies[fact_tables.DELIVERY_DATE].notna()
+        & ~facts.pregnancies[fact_tables.EXCLUDED]
+    )
+    every_delivery_has_a_live_birth = bool(
+        (facts.pregnancies.loc[cohort, fact_tables.LIVE_BIRTHS] > 0).all()
+    )
     for indicator in CALCULATED:
         if indicator.id in NOT_PROPORTIONS:
             continue
@@ -168,10 +187,12 @@ def test_numerators_stay_within_their_denominators(
 
 @PROPERTY
 @given(
-    facts=fact_tables(), chosen=indicator_settings, view=st.sampled_from(["area", "institution"])
+    facts=drawn_fact_tables(),
+    chosen=indicator_settings,
+    view=st.sampled_from(["area", "institution"]),
 )
 def test_district_is_the_sum_of_its_parts_and_the_unattributed(
-    facts: f.FactFrames, chosen: IndicatorSettings, view: str
+    facts: fact_tables.FactFrames, chosen: IndicatorSettings, view: str
 ) -> None:
     table = compute_all(facts, PERIODS, chosen)
     other = "institution" if view == "area" else "area"
@@ -196,13 +217,13 @@ def test_district_is_the_sum_of_its_parts_and_the_unattributed(
 
 @PROPERTY
 @given(
-    facts=fact_tables(),
+    facts=drawn_fact_tables(),
     chosen=indicator_settings,
     period=st.sampled_from(PERIODS),
     data=st.data(),
 )
 def test_compute_all_agrees_with_compute(
-    facts: f.FactFrames, chosen: IndicatorSettings, period: str, data: st.DataObject
+    facts: fact_tables.FactFrames, chosen: IndicatorSettings, period: str, data: st.DataObject
 ) -> None:
     table = compute_all(facts, PERIODS, chosen)
     combos = sorted(set(zip(table["area"], table["institution"], strict=True)))
@@ -228,9 +249,9 @@ def test_compute_all_agrees_with_compute(
 
 
 @PROPERTY
-@given(facts=fact_tables(), seed=st.integers(0, 2**32 - 1))
-def test_row_order_does_not_matter(facts: f.FactFrames, seed: int) -> None:
-    shuffled = f.FactFrames(
+@given(facts=drawn_fact_tables(), seed=st.integers(0, 2**32 - 1))
+def test_row_order_does_not_matter(facts: fact_tables.FactFrames, seed: int) -> None:
+    shuffled = fact_tables.FactFrames(
         facts.pregnancies.sample(frac=1, random_state=seed),
         facts.births.sample(frac=1, random_state=seed),
         facts.maternal_deaths.sample(frac=1, random_state=seed),

@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from mch_service.indicators.calculations import IndicatorValue
 from mch_service.indicators.periods import parse_period
 from mch_service.indicators.settings import IndicatorSettings
+from mch_service.indicators.values import IndicatorValue
 from mch_service.indicators.warnings import default_horizon, early_warnings
 
 HIV = ("hiv_test_rate", "孕产妇艾滋病检测率", "HIV testing rate", 98.0, ">=")

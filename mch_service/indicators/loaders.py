@@ -1,5 +1,6 @@
-"""The indicator engine's input (mch_service/indicators/facts.py: the contract), built from the
-domain tables with the fact rules of docs/indicator-rules.md.
+"""The indicator package's reads of the domain: the engine's input tables (the contract is
+``fact_tables.py``), built from the domain tables with the fact rules of
+docs/indicator-rules.md. Indicators depend on the domain here, never the reverse.
 
 The heavy lifting is SQL aggregation in the database (one row per pregnancy comes back, not one
 per visit), so the same queries can run on a distributed PostgreSQL-compatible engine; pandas
@@ -9,17 +10,18 @@ only merges the per-pregnancy results.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from mch_service.domain import models as m
+from mch_service.domain import models
+from mch_service.domain.models import Delivery, Pregnancy
 from mch_service.domain.sqlfuncs import day_diff
-from mch_service.indicators import facts as F
+from mch_service.indicators import fact_tables
 
-P, D = m.Pregnancy, m.Delivery
 EARLY_DAYS = 91  # before 13+0 weeks
 INFECTION_TESTS = {"hiv": "hiv_test", "syphilis": "syphilis_test", "hbsag": "hbsag_test"}
 INFECTION_DIAGNOSES = {
@@ -44,12 +46,25 @@ def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].fillna(0).astype(int).astype(bool)
 
 
+def last_change(session: Session) -> datetime | None:
+    """When a woman was last re-assembled (the indicator job's watermark)."""
+    return session.scalar(select(func.max(models.Woman.changed_at)))
+
+
+def women_changed_since(session: Session, watermark: datetime | None) -> list[str]:
+    """The keys of the women re-assembled after ``watermark`` (all of them when None)."""
+    stmt = select(models.Woman.key)
+    if watermark is not None:
+        stmt = stmt.where(models.Woman.changed_at > watermark)
+    return list(session.scalars(stmt))
+
+
 def build_frames(
     session: Session, case_managed_colours: Sequence[str], women: Sequence[str] | None = None
-) -> F.FactFrames:
+) -> fact_tables.FactFrames:
     """All of the district, or only the given women (for an incremental update)."""
     scope = _Scope(women)
-    return F.FactFrames(
+    return fact_tables.FactFrames(
         pregnancies=_pregnancies(session, case_managed_colours, scope),
         births=_births(session, scope),
         maternal_deaths=_deaths(session, scope),
@@ -66,7 +81,7 @@ class _Scope:
         """A condition limiting ``column`` (a pregnancy id) to the women in scope."""
         if self.women is None:
             return literal(True)
-        return column.in_(select(P.id).where(P.woman_key.in_(self.women)))
+        return column.in_(select(Pregnancy.id).where(Pregnancy.woman_key.in_(self.women)))
 
     def woman(self, column: Any) -> Any:
         return literal(True) if self.women is None else column.in_(self.women)
@@ -76,40 +91,40 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
     base = _frame(
         session,
         select(
-            P.id.label("pregnancy_id"),
-            P.woman_key.label("woman_id"),
-            P.street,
-            P.excluded,
-            D.institution_id.label("delivery_institution"),
-            D.delivery_date,
-            D.admission_date.label("delivery_admission_date"),
-            D.discharge_date,
-            P.end_date.label("pregnancy_end_date"),
-            D.facility.label("facility_delivery"),
-            (D.mode == "caesarean").label("caesarean"),
-            D.live_births,
-            D.stillbirths,
-            day_diff(P.first_contact_date, P.lmp).label("first_contact_ga_days"),
+            Pregnancy.id.label("pregnancy_id"),
+            Pregnancy.woman_key.label("woman_id"),
+            Pregnancy.street,
+            Pregnancy.excluded,
+            Delivery.institution_id.label("delivery_institution"),
+            Delivery.delivery_date,
+            Delivery.admission_date.label("delivery_admission_date"),
+            Delivery.discharge_date,
+            Pregnancy.end_date.label("pregnancy_end_date"),
+            Delivery.facility.label("facility_delivery"),
+            (Delivery.mode == "caesarean").label("caesarean"),
+            Delivery.live_births,
+            Delivery.stillbirths,
+            day_diff(Pregnancy.first_contact_date, Pregnancy.lmp).label("first_contact_ga_days"),
         )
-        .outerjoin(D, D.pregnancy_id == P.id)
-        .where(scope.woman(P.woman_key)),
+        .outerjoin(Delivery, Delivery.pregnancy_id == Pregnancy.id)
+        .where(scope.woman(Pregnancy.woman_key)),
     )
     frame = base.set_index("pregnancy_id")
-    joined = and_(D.pregnancy_id == m.PrenatalVisit.pregnancy_id)
+    joined = and_(Delivery.pregnancy_id == models.PrenatalVisit.pregnancy_id)
     checks = _frame(
         session,
         select(
-            m.PrenatalVisit.pregnancy_id,
-            func.count(func.distinct(m.PrenatalVisit.visit_date)).label("prenatal_check_days"),
+            models.PrenatalVisit.pregnancy_id,
+            func.count(func.distinct(models.PrenatalVisit.visit_date)).label("prenatal_check_days"),
         )
-        .join(D, joined)
-        .where(m.PrenatalVisit.visit_date < D.admission_date)
-        .where(scope.pregnancy(m.PrenatalVisit.pregnancy_id))
-        .group_by(m.PrenatalVisit.pregnancy_id),
+        .join(Delivery, joined)
+        .where(models.PrenatalVisit.visit_date < Delivery.admission_date)
+        .where(scope.pregnancy(models.PrenatalVisit.pregnancy_id))
+        .group_by(models.PrenatalVisit.pregnancy_id),
     ).set_index("pregnancy_id")
-    pp = m.PostpartumVisit
-    since_discharge = day_diff(pp.visit_date, D.discharge_date)
-    since_delivery = day_diff(pp.visit_date, D.delivery_date)
+    pp = models.PostpartumVisit
+    since_discharge = day_diff(pp.visit_date, Delivery.discharge_date)
+    since_delivery = day_diff(pp.visit_date, Delivery.delivery_date)
     postpartum = _frame(
         session,
         select(
@@ -121,17 +136,19 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
                 "postpartum_42d_check"
             ),
         )
-        .join(D, D.pregnancy_id == pp.pregnancy_id)
+        .join(Delivery, Delivery.pregnancy_id == pp.pregnancy_id)
         .where(scope.pregnancy(pp.pregnancy_id))
         .group_by(pp.pregnancy_id),
     ).set_index("pregnancy_id")
     frame = frame.join(checks).join(postpartum)
     frame["prenatal_check_days"] = frame["prenatal_check_days"].fillna(0).astype(int)
 
-    lab = m.LabResult
-    upper = func.coalesce(D.discharge_date, P.end_date, lab.test_date)
-    in_window = and_(lab.test_date <= upper, or_(P.lmp.is_(None), lab.test_date >= P.lmp))
-    ga = day_diff(lab.test_date, P.lmp)
+    lab = models.LabResult
+    upper = func.coalesce(Delivery.discharge_date, Pregnancy.end_date, lab.test_date)
+    in_window = and_(
+        lab.test_date <= upper, or_(Pregnancy.lmp.is_(None), lab.test_date >= Pregnancy.lmp)
+    )
+    ga = day_diff(lab.test_date, Pregnancy.lmp)
     labs = _frame(
         session,
         select(
@@ -143,7 +160,10 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
                     (
                         and_(
                             in_window,
-                            or_(D.admission_date.is_(None), lab.test_date < D.admission_date),
+                            or_(
+                                Delivery.admission_date.is_(None),
+                                lab.test_date < Delivery.admission_date,
+                            ),
                         ),
                         1,
                     ),
@@ -160,7 +180,7 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
                         and_(
                             lab.concept == "haemoglobin",
                             lab.value < 110,
-                            lab.test_date <= func.coalesce(D.delivery_date, lab.test_date),
+                            lab.test_date <= func.coalesce(Delivery.delivery_date, lab.test_date),
                         ),
                         1,
                     ),
@@ -168,12 +188,15 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
                 )
             ).label("anaemia"),
             func.max(
-                case((lab.test_date <= func.coalesce(D.delivery_date, lab.test_date), 1), else_=0)
+                case(
+                    (lab.test_date <= func.coalesce(Delivery.delivery_date, lab.test_date), 1),
+                    else_=0,
+                )
             ).label("in_pregnancy_to_delivery"),
         )
-        .join(P, P.id == lab.pregnancy_id)
-        .outerjoin(D, D.pregnancy_id == P.id)
-        .where(scope.woman(P.woman_key))
+        .join(Pregnancy, Pregnancy.id == lab.pregnancy_id)
+        .outerjoin(Delivery, Delivery.pregnancy_id == Pregnancy.id)
+        .where(scope.woman(Pregnancy.woman_key))
         .group_by(lab.pregnancy_id, lab.concept),
     )
     for infection, concept in INFECTION_TESTS.items():
@@ -187,13 +210,17 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
 
     # diagnoses count for the woman whenever recorded on or before discharge (a known HIV
     # infection from before this pregnancy is still one); thalassaemia at any time
-    dx = m.Diagnosis
+    dx = models.Diagnosis
     woman_dx = _frame(
         session,
-        select(m.PatientRecord.woman_key, dx.concept, func.min(dx.diagnosed_date).label("first"))
-        .join(m.PatientRecord, m.PatientRecord.ref == dx.subject)
-        .where(m.PatientRecord.woman_key.is_not(None), scope.woman(m.PatientRecord.woman_key))
-        .group_by(m.PatientRecord.woman_key, dx.concept),
+        select(
+            models.PatientRecord.woman_key, dx.concept, func.min(dx.diagnosed_date).label("first")
+        )
+        .join(models.PatientRecord, models.PatientRecord.ref == dx.subject)
+        .where(
+            models.PatientRecord.woman_key.is_not(None), scope.woman(models.PatientRecord.woman_key)
+        )
+        .group_by(models.PatientRecord.woman_key, dx.concept),
     )
     ends = pd.DataFrame(
         {
@@ -212,16 +239,17 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
         thal_test["pregnancy_id"]
     )
 
-    tr = m.Treatment
+    tr = models.Treatment
     treated = _frame(
         session,
         select(tr.pregnancy_id, tr.concept)
-        .join(P, P.id == tr.pregnancy_id)
-        .outerjoin(D, D.pregnancy_id == P.id)
-        .where(scope.woman(P.woman_key))
+        .join(Pregnancy, Pregnancy.id == tr.pregnancy_id)
+        .outerjoin(Delivery, Delivery.pregnancy_id == Pregnancy.id)
+        .where(scope.woman(Pregnancy.woman_key))
         .where(
-            tr.treated_date <= func.coalesce(D.discharge_date, P.end_date, tr.treated_date),
-            or_(P.lmp.is_(None), tr.treated_date >= P.lmp),
+            tr.treated_date
+            <= func.coalesce(Delivery.discharge_date, Pregnancy.end_date, tr.treated_date),
+            or_(Pregnancy.lmp.is_(None), tr.treated_date >= Pregnancy.lmp),
         )
         .distinct(),
     )
@@ -234,10 +262,10 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
         )
         frame[f"{infection}_treated"] = frame.index.isin(ids)
 
-    ra = m.RiskAssessmentFact
+    ra = models.RiskAssessmentFact
     in_risk = and_(
-        ra.assessed_date <= func.coalesce(D.delivery_date, ra.assessed_date),
-        or_(P.lmp.is_(None), ra.assessed_date >= P.lmp),
+        ra.assessed_date <= func.coalesce(Delivery.delivery_date, ra.assessed_date),
+        or_(Pregnancy.lmp.is_(None), ra.assessed_date >= Pregnancy.lmp),
     )
     severity = case(*[(ra.colour == c, n) for c, n in SEVERITY.items()], else_=-1)
     managed_severity = [c for c in colours if c in SEVERITY]
@@ -255,9 +283,9 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
                 "first_case_managed_date"
             ),
         )
-        .join(P, P.id == ra.pregnancy_id)
-        .outerjoin(D, D.pregnancy_id == P.id)
-        .where(scope.woman(P.woman_key))
+        .join(Pregnancy, Pregnancy.id == ra.pregnancy_id)
+        .outerjoin(Delivery, Delivery.pregnancy_id == Pregnancy.id)
+        .where(scope.woman(Pregnancy.woman_key))
         .group_by(ra.pregnancy_id),
     ).set_index("pregnancy_id")
     names = {n: c for c, n in SEVERITY.items()}
@@ -269,14 +297,14 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
     frame["first_case_managed_date"] = _days(risk["first_case_managed_date"].reindex(frame.index))
     # contact after the first case-managed grading, up to the delivery day: a prenatal visit
     # (recorded follow-ups join here once the case register keeps them)
-    pv = m.PrenatalVisit
+    pv = models.PrenatalVisit
     visits = _frame(
         session,
         select(pv.pregnancy_id, pv.visit_date)
-        .join(P, P.id == pv.pregnancy_id)
-        .outerjoin(D, D.pregnancy_id == P.id)
-        .where(scope.woman(P.woman_key))
-        .where(pv.visit_date <= func.coalesce(D.delivery_date, pv.visit_date)),
+        .join(Pregnancy, Pregnancy.id == pv.pregnancy_id)
+        .outerjoin(Delivery, Delivery.pregnancy_id == Pregnancy.id)
+        .where(scope.woman(Pregnancy.woman_key))
+        .where(pv.visit_date <= func.coalesce(Delivery.delivery_date, pv.visit_date)),
     )
     visits["visit_date"] = _days(visits["visit_date"])
     first_cm = frame["first_case_managed_date"].rename("first_cm")
@@ -310,24 +338,24 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
 
 
 def _births(session: Session, scope: _Scope) -> pd.DataFrame:
-    b = m.Birth
+    b = models.Birth
     frame = _frame(
         session,
         select(
             b.pregnancy_id,
             b.live,
             b.weight_g,
-            D.ga_days,
+            Delivery.ga_days,
             b.neonatal_death_age_days,
-            D.delivery_date,
-            P.street,
-            D.institution_id.label("delivery_institution"),
-            D.facility.label("facility_delivery"),
-            (D.mode == "caesarean").label("caesarean"),
+            Delivery.delivery_date,
+            Pregnancy.street,
+            Delivery.institution_id.label("delivery_institution"),
+            Delivery.facility.label("facility_delivery"),
+            (Delivery.mode == "caesarean").label("caesarean"),
         )
-        .join(D, D.pregnancy_id == b.pregnancy_id)
+        .join(Delivery, Delivery.pregnancy_id == b.pregnancy_id)
         .where(scope.pregnancy(b.pregnancy_id))
-        .join(P, P.id == b.pregnancy_id),
+        .join(Pregnancy, Pregnancy.id == b.pregnancy_id),
     )
     frame["delivery_date"] = _days(frame["delivery_date"])
     frame["live"] = frame["live"].astype(bool)
@@ -341,17 +369,17 @@ def _births(session: Session, scope: _Scope) -> pd.DataFrame:
 
 
 def _deaths(session: Session, scope: _Scope) -> pd.DataFrame:
-    dt = m.Death
+    dt = models.Death
     frame = _frame(
         session,
         select(
             dt.pregnancy_id,
             dt.death_date,
-            m.Woman.street,
+            models.Woman.street,
             dt.institution_id.label("reporting_institution"),
             dt.maternal,
         )
-        .join(m.Woman, m.Woman.key == dt.woman_key)
+        .join(models.Woman, models.Woman.key == dt.woman_key)
         .where(dt.timing.in_(("pregnancy", "postpartum")), scope.woman(dt.woman_key)),
     )
     frame["death_date"] = _days(frame["death_date"])
@@ -361,20 +389,20 @@ def _deaths(session: Session, scope: _Scope) -> pd.DataFrame:
 
 
 def _congenital_syphilis(session: Session, scope: _Scope) -> pd.DataFrame:
-    dx = m.Diagnosis
-    newborn = m.PatientRecord.__table__.alias("newborn")
-    mother = m.PatientRecord.__table__.alias("mother")
+    dx = models.Diagnosis
+    newborn = models.PatientRecord.__table__.alias("newborn")
+    mother = models.PatientRecord.__table__.alias("mother")
     frame = _frame(
         session,
         select(
             dx.resource_pk.label("case_id"),
             dx.diagnosed_date.label("recorded_date"),
-            m.Woman.street,
+            models.Woman.street,
             dx.institution_id.label("reporting_institution"),
         )
         .join(newborn, newborn.c.ref == dx.subject, isouter=True)
         .join(mother, mother.c.ref == newborn.c.mother_ref, isouter=True)
-        .join(m.Woman, m.Woman.key == mother.c.woman_key, isouter=True)
+        .join(models.Woman, models.Woman.key == mother.c.woman_key, isouter=True)
         .where(dx.concept == "congenital_syphilis", scope.woman(mother.c.woman_key))
         .distinct(),
     )

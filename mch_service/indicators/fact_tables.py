@@ -1,6 +1,7 @@
-"""The facts contract: the tables the domain layer hands to the indicator engine.
+"""The fact tables contract: the tables the indicator engine counts (column names, dtypes,
+``check_frames``).
 
-The domain layer builds these from the database, applying docs/indicator-rules.md's fact rules
+``loaders.py`` builds these from the domain tables, applying docs/indicator-rules.md's fact rules
 (days in the district's zone, pregnancy windows, GA, tests, colours, ...). The engine only counts.
 ``check_frames`` refuses a table that breaks the contract with one error listing every problem,
 so a mistake shows up as an error and never as a quietly wrong rate.
@@ -250,8 +251,8 @@ def check_frames(facts: FactFrames) -> None:
             problems.append(f"case_managed_colours: unknown colour(s) {', '.join(unknown)}")
     if problems:
         raise IndicatorInputError(
-            "The indicator fact tables break the contract (mch_service/indicators/facts.py):\n- "
-            + "\n- ".join(problems)
+            "The indicator fact tables break the contract "
+            "(mch_service/indicators/fact_tables.py):\n- " + "\n- ".join(problems)
         )
 
 

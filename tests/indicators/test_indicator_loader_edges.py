@@ -1,4 +1,4 @@
-"""Both sides of every day window in the fact builder (mch_service/domain/facts.py, the fact
+"""Both sides of every day window in the fact builder (mch_service/indicators/loaders.py, the fact
 rules of docs/indicator-rules.md), on both databases. Each row is one pregnancy written straight
 into the domain tables, with the clinical reason; every expected day count is worked out by hand
 in the comments.
@@ -17,9 +17,9 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from mch_service.app import Services
-from mch_service.domain import models as m
-from mch_service.domain.facts import build_frames
-from mch_service.indicators import facts as F
+from mch_service.domain import models
+from mch_service.indicators import fact_tables
+from mch_service.indicators.loaders import build_frames
 
 D = date
 LMP = D(2024, 11, 1)
@@ -47,7 +47,7 @@ def _build(
     with services.db.transaction() as session:
         for pid, fill in rows:
             session.add(
-                m.Pregnancy(
+                models.Pregnancy(
                     id=pid,
                     woman_key=f"w-{pid}",
                     lmp=LMP,
@@ -59,7 +59,7 @@ def _build(
             )
             if delivered:
                 session.add(
-                    m.Delivery(
+                    models.Delivery(
                         pregnancy_id=pid,
                         delivery_date=DELIVERED,
                         admission_date=DELIVERED,
@@ -70,13 +70,13 @@ def _build(
             fill(session, pid)
     with services.db.reading() as session:
         frames = build_frames(session, ("orange", "red", "purple"))
-    F.check_frames(frames)
+    fact_tables.check_frames(frames)
     return frames.pregnancies.set_index("pregnancy_id")
 
 
 def postpartum(day: date) -> Fill:
     def fill(session: Session, pid: str) -> None:
-        session.add(_fact(m.PostpartumVisit, pid, visit_date=day, kind="visit"))
+        session.add(_fact(models.PostpartumVisit, pid, visit_date=day, kind="visit"))
 
     return fill
 
@@ -85,7 +85,7 @@ def lab(concept: str, day: date, result: str | None = None, value: float | None 
     def fill(session: Session, pid: str) -> None:
         session.add(
             _fact(
-                m.LabResult,
+                models.LabResult,
                 pid,
                 concept=concept,
                 test_date=day,
@@ -100,14 +100,14 @@ def lab(concept: str, day: date, result: str | None = None, value: float | None 
 
 def treatment(concept: str, day: date) -> Fill:
     def fill(session: Session, pid: str) -> None:
-        session.add(_fact(m.Treatment, pid, concept=concept, treated_date=day))
+        session.add(_fact(models.Treatment, pid, concept=concept, treated_date=day))
 
     return fill
 
 
 def visit(day: date) -> Fill:
     def fill(session: Session, pid: str) -> None:
-        session.add(_fact(m.PrenatalVisit, pid, visit_date=day))
+        session.add(_fact(models.PrenatalVisit, pid, visit_date=day))
 
     return fill
 
@@ -115,7 +115,7 @@ def visit(day: date) -> Fill:
 def grading(day: date, colour: str | None, purple: bool = False) -> Fill:
     def fill(session: Session, pid: str) -> None:
         session.add(
-            _fact(m.RiskAssessmentFact, pid, assessed_date=day, colour=colour, purple=purple)
+            _fact(models.RiskAssessmentFact, pid, assessed_date=day, colour=colour, purple=purple)
         )
 
     return fill
@@ -155,7 +155,7 @@ def _plain(value: Any) -> Any:
 def test_postpartum_visit_within_28_days_of_discharge_and_the_42_day_check(
     services: Services,
 ) -> None:
-    pp28, pp42 = F.POSTPARTUM_VISIT_28D, F.POSTPARTUM_42D_CHECK
+    pp28, pp42 = fact_tables.POSTPARTUM_VISIT_28D, fact_tables.POSTPARTUM_42D_CHECK
     _check(
         services,
         [
@@ -180,7 +180,7 @@ def test_postpartum_visit_within_28_days_of_discharge_and_the_42_day_check(
 
 
 def test_prenatal_check_days_before_admission(services: Services) -> None:
-    checks = F.PRENATAL_CHECK_DAYS
+    checks = fact_tables.PRENATAL_CHECK_DAYS
     _check(
         services,
         [
@@ -264,7 +264,7 @@ def test_positive_and_treated_windows(services: Services) -> None:
 
 def test_haemoglobin_and_anaemia(services: Services) -> None:
     def flags(has_hb: bool, anaemia: bool) -> dict[str, Any]:
-        return {F.HAS_HB: has_hb, F.ANAEMIA: anaemia}
+        return {fact_tables.HAS_HB: has_hb, fact_tables.ANAEMIA: anaemia}
 
     _check(
         services,
@@ -285,10 +285,10 @@ def test_risk_gradings_and_case_managed_contact(services: Services) -> None:
         colour: str | None, purple: bool, first: date | None, contact: bool
     ) -> dict[str, Any]:
         return {
-            F.HIGHEST_COLOUR: colour,
-            F.PURPLE: purple,
-            F.FIRST_CASE_MANAGED_DATE: first,
-            F.CASE_MANAGED_CONTACT: contact,
+            fact_tables.HIGHEST_COLOUR: colour,
+            fact_tables.PURPLE: purple,
+            fact_tables.FIRST_CASE_MANAGED_DATE: first,
+            fact_tables.CASE_MANAGED_CONTACT: contact,
         }
 
     red = grading(D(2025, 3, 1), "red")
@@ -347,22 +347,22 @@ def test_first_contact_gestational_age(services: Services) -> None:
     # first contact 10 January, LMP 1 November: 30 + 31 + 9 = 70 days
     def no_lmp(session: Session, pid: str) -> None:
         session.flush()
-        preg = session.get(m.Pregnancy, pid)
+        preg = session.get(models.Pregnancy, pid)
         assert preg is not None
         preg.lmp = None
 
     frame = _build(services, [("ga", nothing), ("no-lmp", no_lmp)])
-    assert frame.loc["ga", F.FIRST_CONTACT_GA_DAYS] == 70
+    assert frame.loc["ga", fact_tables.FIRST_CONTACT_GA_DAYS] == 70
     # an unknown GA stays unknown (an integer column with NA, never 0 or NaN-as-float)
-    assert str(frame[F.FIRST_CONTACT_GA_DAYS].dtype) == "Int64"
-    assert frame.loc["no-lmp", F.FIRST_CONTACT_GA_DAYS] is pd.NA
+    assert str(frame[fact_tables.FIRST_CONTACT_GA_DAYS].dtype) == "Int64"
+    assert frame.loc["no-lmp", fact_tables.FIRST_CONTACT_GA_DAYS] is pd.NA
 
 
 def test_congenital_syphilis_without_a_linked_mother_still_counts(services: Services) -> None:
     # a newborn's diagnosis whose mother the service cannot find is still a case (no street)
     with services.db.transaction() as session:
         session.add(
-            m.Diagnosis(
+            models.Diagnosis(
                 resource_pk=next(_pk),
                 version_id=1,
                 institution_id="hosp-a",
@@ -404,4 +404,4 @@ def test_windows_without_a_delivery_are_open_ended(services: Services) -> None:
         True,
         True,
     )
-    assert (bool(row[F.HAS_HB]), bool(row[F.ANAEMIA])) == (True, True)
+    assert (bool(row[fact_tables.HAS_HB]), bool(row[fact_tables.ANAEMIA])) == (True, True)

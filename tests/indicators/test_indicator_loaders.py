@@ -7,8 +7,8 @@ import httpx
 import pandas as pd
 
 from mch_service.app import Services
-from mch_service.domain.facts import build_frames
-from mch_service.indicators import facts as F
+from mch_service.indicators import fact_tables
+from mch_service.indicators.loaders import build_frames
 from tests.domain.fixtures import bundle, entry, patient, uid, visit
 from tests.domain.test_pregnancy_record import care_at_three_institutions, post
 
@@ -36,7 +36,7 @@ def test_frames_from_a_pregnancy_at_three_institutions(
     )
     with services.db.reading() as session:
         frames = build_frames(session, ("orange", "red", "purple"))
-    F.check_frames(frames)
+    fact_tables.check_frames(frames)
     row = frames.pregnancies.iloc[0]
     assert len(frames.pregnancies) == 1
     # LMP 2024-11-01, first contact 2025-01-10: 70 days

@@ -1,0 +1,82 @@
+"""The indicator package's SQL on its own table, ``indicator_result`` (stored results).
+
+Reads of the domain tables (the engine's input, which women changed) are in ``loaders.py``.
+Every function takes the session of the caller's transaction and never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from mch_service.database import table_of
+from mch_service.indicators.results import IndicatorResult
+
+DISTRICT, ALL = "district", "all"
+
+# Keeps each statement's parameter list well under the drivers' limits.
+_DELETE_BATCH, _INSERT_BATCH = 200, 5000
+
+
+def replace_results(
+    session: Session,
+    rows: Sequence[Mapping[str, object]],
+    periods: Sequence[str],
+    replace_all: bool,
+) -> None:
+    """Store ``rows`` in place of every stored result (``replace_all``) or of the results of
+    ``periods``."""
+    if replace_all:
+        session.execute(delete(IndicatorResult))
+    else:
+        for start in range(0, len(periods), _DELETE_BATCH):
+            chunk = periods[start : start + _DELETE_BATCH]
+            session.execute(delete(IndicatorResult).where(IndicatorResult.period.in_(chunk)))
+    for start in range(0, len(rows), _INSERT_BATCH):
+        session.execute(insert(table_of(IndicatorResult)), rows[start : start + _INSERT_BATCH])
+
+
+def results_by_indicator(
+    session: Session, period: str, area: str, institution: str
+) -> dict[str, IndicatorResult]:
+    """The stored results of one period and view, by indicator id."""
+    stmt = select(IndicatorResult).where(
+        IndicatorResult.period == period,
+        IndicatorResult.area == area,
+        IndicatorResult.institution == institution,
+    )
+    return {r.indicator_id: r for r in session.scalars(stmt)}
+
+
+def results_by_period(
+    session: Session, indicator_id: str, periods: Sequence[str], area: str, institution: str
+) -> dict[str, IndicatorResult]:
+    """One indicator's stored results in ``periods`` for one view, by period label."""
+    stmt = select(IndicatorResult).where(
+        IndicatorResult.indicator_id == indicator_id,
+        IndicatorResult.period.in_(periods),
+        IndicatorResult.area == area,
+        IndicatorResult.institution == institution,
+    )
+    return {r.period: r for r in session.scalars(stmt)}
+
+
+def iter_results(session: Session, periods: Sequence[str]) -> Iterator[IndicatorResult]:
+    """Every stored result of ``periods``, streamed in export order: the district view, then
+    streets, then institutions; within each by indicator, period, area and institution."""
+    stmt = (
+        select(IndicatorResult)
+        .where(IndicatorResult.period.in_(periods))
+        .order_by(
+            IndicatorResult.area != DISTRICT,
+            IndicatorResult.institution != ALL,
+            IndicatorResult.indicator_id,
+            IndicatorResult.period,
+            IndicatorResult.area,
+            IndicatorResult.institution,
+        )
+        .execution_options(yield_per=2000)
+    )
+    yield from session.scalars(stmt)
