@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("name", list(LISTS))
 def test_the_list_has_labels_in_both_languages(name: str) -> None:
     label = LABELS.get(f"list_{name}", {})
-    assert label.get("zh") and label.get("en"), f'web/i18n.py LABELS lacks "list_{name}"'
+    for lang in ("zh", "en"):
+        assert label.get(lang), f'web/i18n.py LABELS lacks "list_{name}" in {lang}'
 
 
 @pytest.mark.parametrize("name", list(LISTS))
@@ -44,7 +45,8 @@ def test_the_name_fits_the_stored_column(name: str) -> None:
     width = WorkItem.__table__.c.list_name.type.length
     assert width is not None
     assert len(name) <= width, f"{name} is longer than work_item.list_name ({width})"
-    assert name.isidentifier() and name == name.lower()
+    assert name.isidentifier()
+    assert name == name.lower()
 
 
 def test_no_label_for_a_list_that_does_not_exist() -> None:
