@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import xlsxwriter
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session
 
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.auth.permissions import Principal
@@ -23,9 +22,10 @@ from mch_service.cases.schemas import (
     FollowUpCreate,
     ReasonedChange,
 )
-from mch_service.cases.service import CaseQuery, CaseService
+from mch_service.cases.service import CaseQuery
 from mch_service.deps import ServicesDep, in_transaction
 from mch_service.safe_cells import XLSX_OPTIONS, csv_row, csv_writer, xlsx_cell
+from mch_service.services import Services
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 EXPORT_COLUMNS = [
@@ -80,24 +80,12 @@ async def list_cases(services: ServicesDep, principal: CurrentStaff, q: Filters)
     return await in_transaction(services, services.cases.list_items, principal, q)
 
 
-def _all_rows(
-    session: Session, cases: CaseService, principal: Principal, q: CaseQuery
-) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    q.page, q.page_size = 1, 500  # an export holds every matching item
-    while True:
-        page = cases.list_items(session, principal, q)
-        rows += [item.model_dump(by_alias=True, exclude_unset=True) for item in page.items]
-        if len(rows) >= page.total or not page.items:
-            return rows
-        q.page += 1
-
-
 async def _export_rows(
-    services: ServicesDep, principal: Principal, q: CaseQuery
+    services: Services, principal: Principal, q: CaseQuery
 ) -> list[dict[str, Any]]:
     # a write transaction, as for a page: listing records an audit event
-    return await in_transaction(services, _all_rows, services.cases, principal, q)
+    items = await in_transaction(services, services.cases.all_items, principal, q)
+    return [item.model_dump(by_alias=True, exclude_unset=True) for item in items]
 
 
 @router.get("/export.csv")

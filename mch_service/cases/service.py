@@ -224,6 +224,17 @@ class CaseService:
         )
         return CaseList(total=total, page=q.page, page_size=q.page_size, items=items)
 
+    def all_items(self, session: Session, principal: Principal, q: CaseQuery) -> list[WorkListItem]:
+        """Every item matching the filters (for exports), read page by page."""
+        items: list[WorkListItem] = []
+        q.page, q.page_size = 1, 500
+        while True:
+            page = self.list_items(session, principal, q)
+            items += page.items
+            if len(items) >= page.total or not page.items:
+                return items
+            q.page += 1
+
     def _case(self, session: Session, principal: Principal, pregnancy_id: str) -> CaseRecord:
         principal.require(Permission.WORK_CASES)
         case = repository.get_case(session, pregnancy_id)
