@@ -237,7 +237,7 @@ def _run(args: argparse.Namespace) -> int:
             if i >= 20:  # the first 20 are warm-up
                 all_ms.append(ms)
                 by_kind.setdefault(name, []).append(ms)
-                totals[name] = page["total"]
+                totals[name] = page.total
         result["in_process"] = {
             **_summary(all_ms),
             "by_query": {k: {**_summary(v), "total_items": totals[k]} for k, v in by_kind.items()},

@@ -19,8 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from mch_service import __version__
-from mch_service.audit import endpoints as audit_endpoints
 from mch_service.audit.service import Actor, AuditRecord, record
+from mch_service.auth import audit_endpoints
 from mch_service.auth import endpoints as auth_endpoints
 from mch_service.auth.dependencies import current_staff
 from mch_service.cases import endpoints as case_endpoints

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mch_service.auth.permissions import system_principal
+from mch_service.auth.schemas import UserCreate
 from mch_service.config import Settings
 from mch_service.migrate import upgrade
 from mch_service.services import build_services
@@ -78,7 +79,11 @@ def prepare(
             password = secrets.token_urlsafe(9) + "-Aa1"
             with services.db.transaction() as session:
                 services.accounts.add_user(
-                    session, system_principal(), username, role, password, scope
+                    session,
+                    system_principal(),
+                    UserCreate(
+                        username=username, role=role, password=password, streets=scope or []
+                    ),
                 )
             accounts[username] = {"password": password, "role": role, "streets": scope or []}
         say("computing indicators and work lists ...")

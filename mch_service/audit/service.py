@@ -1,6 +1,10 @@
-"""Writing audit events. Writes go in the caller's transaction, so an audited change and its
-audit row commit together; rejections are recorded in a transaction of their own (the
-rejected work rolled back, its audit row must not)."""
+"""Writing and reading audit events. Writes go in the caller's transaction, so an audited change
+and its audit row commit together; rejections are recorded in a transaction of their own (the
+rejected work rolled back, its audit row must not).
+
+Layering: audit is the lowest of the staff packages. Every package records here; audit imports
+none of them (not auth either: who may read the log is decided above it, in
+``auth/audit_endpoints.py``, which passes the reader in as an ``Actor``)."""
 
 from __future__ import annotations
 
@@ -9,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from mch_service import sqlbulk
+from mch_service.audit import repository
 from mch_service.audit.models import AuditEvent
-from mch_service.database import table_of
+from mch_service.audit.schemas import AuditEventRead, AuditPage
 from mch_service.process_metrics import count_audit
 from mch_service.request_context import REQUEST_ID
 from mch_service.timeutil import utcnow
@@ -56,7 +60,7 @@ def record(session: Session, actor: Actor, records: Iterable[AuditRecord]) -> No
         }
         for r in records
     ]
-    sqlbulk.insert_rows(session, table_of(AuditEvent), rows)
+    repository.insert_events(session, rows)
     count_audit(session, actor.kind, actor.id, rows)  # Prometheus counters, after commit
 
 
@@ -72,8 +76,8 @@ class AuditQuery:
     request_id: str | None = None
 
 
-def _conditions(q: AuditQuery) -> list[Any]:
-    conds: list[Any] = []
+def _conditions(q: AuditQuery) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
     if q.actor:
         conds.append(AuditEvent.actor_id == q.actor)
     if q.action:
@@ -115,26 +119,33 @@ COLUMNS = (
 
 def search(
     session: Session, q: AuditQuery, limit: int = 100, before_id: int | None = None
-) -> list[dict[str, Any]]:
+) -> list[AuditEventRead]:
     """Newest first; page with ``before_id`` (the last id of the previous page)."""
-    stmt = select(AuditEvent).where(*_conditions(q)).order_by(AuditEvent.id.desc()).limit(limit)
-    if before_id is not None:
-        stmt = stmt.where(AuditEvent.id < before_id)
-    return [_row(e) for e in session.scalars(stmt)]
+    return [
+        AuditEventRead.model_validate(_row(e))
+        for e in repository.newest(session, _conditions(q), limit, before_id)
+    ]
+
+
+def read_page(
+    session: Session, reader: Actor, q: AuditQuery, limit: int, before_id: int | None
+) -> AuditPage:
+    """One page of the search for a staff member; the reading is itself audited."""
+    record(session, reader, [AuditRecord("audit.search", "success")])
+    events = search(session, q, limit, before_id)
+    return AuditPage(events=events, next_before_id=events[-1].id if len(events) == limit else None)
+
+
+def note_export(session: Session, reader: Actor) -> None:
+    record(session, reader, [AuditRecord("audit.export", "success")])
 
 
 def iter_all(session: Session, q: AuditQuery, chunk: int = 1000) -> Iterator[dict[str, Any]]:
     """Every matching event, oldest first, fetched in chunks (for exports)."""
     after = 0
+    conditions = _conditions(q)
     while True:
-        rows = list(
-            session.scalars(
-                select(AuditEvent)
-                .where(*_conditions(q), AuditEvent.id > after)
-                .order_by(AuditEvent.id)
-                .limit(chunk)
-            )
-        )
+        rows = repository.oldest_after(session, conditions, after, chunk)
         if not rows:
             return
         for e in rows:

@@ -7,9 +7,11 @@ from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Request
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from mch_service.auth.permissions import Principal
+from mch_service.auth.service import StaffAccounts
+from mch_service.deps import get_services, in_transaction
 from mch_service.errors import Forbidden, Unauthorized
 
 SESSION_COOKIE = "mch_session"
@@ -17,8 +19,19 @@ CSRF_HEADER = "x-csrf-token"
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
+def signed_in(
+    session: Session, accounts: StaffAccounts, token: str, kind: str | None
+) -> tuple[Principal, str | None]:
+    """The staff member behind a token and the CSRF token of its session (None for a bearer
+    token), or 401."""
+    principal, row = accounts.resolve(session, token, kind)
+    return principal, row.csrf_token
+
+
 async def current_staff(request: Request) -> Principal:
-    services = request.app.state.services
+    """The signed-in staff member (FastAPI dependency; pages and the metrics route also call it
+    with their request)."""
+    services = get_services(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     via_cookie = False
@@ -30,14 +43,9 @@ async def current_staff(request: Request) -> Principal:
     if not token:
         raise Unauthorized("Sign in first (POST /api/v1/token, or the sign-in page)")
 
-    def _resolve() -> tuple[Principal, str | None]:
-        with services.db.transaction() as session:
-            principal, row = services.accounts.resolve(
-                session, token, "session" if via_cookie else None
-            )
-            return principal, row.csrf_token
-
-    principal, csrf = await run_in_threadpool(_resolve)
+    principal, csrf = await in_transaction(
+        services, signed_in, services.accounts, token, "session" if via_cookie else None
+    )
     principal = replace(principal, client_ip=client_ip(request))
     if via_cookie and request.method not in _SAFE_METHODS:
         # A browser sends the cookie with any request, also one forged by another site:

@@ -1,4 +1,8 @@
-"""Staff accounts, sign-in, tokens and sessions."""
+"""Staff accounts, sign-in, tokens and sessions.
+
+Layering: auth sits above audit. Auth records sign-ins, sign-outs and account changes through
+``audit.service``; audit knows nothing of auth (the audit log's HTTP routes, which need a
+signed-in administrator, live in ``auth/audit_endpoints.py``)."""
 
 from __future__ import annotations
 
@@ -8,10 +12,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mch_service.audit.service import Actor, AuditRecord, record
+from mch_service.auth import repository
 from mch_service.auth.models import StaffToken, StaffUser
 from mch_service.auth.passwords import (
     hash_password,
@@ -20,6 +24,7 @@ from mch_service.auth.passwords import (
     verify_password,
 )
 from mch_service.auth.permissions import Permission, Principal, Role
+from mch_service.auth.schemas import JurisdictionUpdate, UserCreate, UserRead
 from mch_service.auth.throttle import Throttle
 from mch_service.config import Settings
 from mch_service.database import Database
@@ -53,31 +58,18 @@ class IssuedToken:
     token_id: int
 
 
-@dataclass(frozen=True)
-class UserView:
+def user_read(user: StaffUser, now: datetime, slowed: bool = False) -> UserRead:
     """What an administrator sees of an account (never the hash)."""
-
-    username: str
-    display_name: str
-    role: str
-    streets: list[str]
-    institutions: list[str]
-    active: bool
-    locked: bool
-    created_at: datetime
-
-    @classmethod
-    def of(cls, u: StaffUser, now: datetime, slowed: bool = False) -> UserView:
-        return cls(
-            u.username,
-            u.display_name,
-            u.role,
-            list(u.jurisdiction_streets or []),
-            list(u.jurisdiction_institutions or []),
-            u.active,
-            slowed or (u.locked_until is not None and to_utc(u.locked_until) > now),
-            to_utc(u.created_at),
-        )
+    return UserRead(
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        streets=list(user.jurisdiction_streets or []),
+        institutions=list(user.jurisdiction_institutions or []),
+        active=user.active,
+        locked=slowed or (user.locked_until is not None and to_utc(user.locked_until) > now),
+        created_at=to_utc(user.created_at),
+    )
 
 
 def actor_of(principal: Principal) -> Actor:
@@ -99,60 +91,53 @@ class StaffAccounts:
 
     # -- accounts ------------------------------------------------------------------------
 
-    def add_user(
-        self,
-        session: Session,
-        by: Principal,
-        username: str,
-        role: str,
-        password: str,
-        streets: list[str] | None = None,
-        institutions: list[str] | None = None,
-        display_name: str = "",
-    ) -> UserView:
+    def add_user(self, session: Session, by: Principal, new_user: UserCreate) -> UserRead:
         by.require(Permission.MANAGE_USERS)
-        if not _USERNAME.fullmatch(username):
+        if not _USERNAME.fullmatch(new_user.username):
             raise _bad("Username: 3-64 letters, digits, '.', '_' or '-'", "username")
         try:
-            role_ = Role(role)
+            role_ = Role(new_user.role)
         except ValueError:
             raise _bad("Role must be admin, reviewer or monitor", "role") from None
-        problem = strength_problem(password, username)
+        problem = strength_problem(new_user.password, new_user.username)
         if problem:
             raise _bad(f"Password too weak: {problem}", "password")
-        self._check_streets(streets or [])
-        if role_ == Role.REVIEWER and not (streets or institutions):
+        self._check_streets(new_user.streets)
+        if role_ == Role.REVIEWER and not (new_user.streets or new_user.institutions):
             raise _bad(
                 "A reviewer needs a jurisdiction: street codes and/or institution ids",
                 "jurisdiction",
             )
-        if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
-            raise Conflict(f"User {username!r} already exists")
+        if repository.username_taken(session, new_user.username):
+            raise Conflict(f"User {new_user.username!r} already exists")
         now = utcnow()
         user = StaffUser(
-            username=username,
-            display_name=display_name,
+            username=new_user.username,
+            display_name=new_user.display_name,
             role=role_.value,
-            password_hash=hash_password(password),
-            jurisdiction_streets=sorted(set(streets or [])),
-            jurisdiction_institutions=sorted(set(institutions or [])),
+            password_hash=hash_password(new_user.password),
+            jurisdiction_streets=sorted(set(new_user.streets)),
+            jurisdiction_institutions=sorted(set(new_user.institutions)),
             active=True,
             failed_logins=0,
             created_at=now,
             password_changed_at=now,
         )
-        session.add(user)
-        session.flush()
+        repository.add_user(session, user)
         record(
             session,
             actor_of(by),
             [
                 AuditRecord(
-                    "user.add", "success", "StaffUser", username, detail=f"role {role_.value}"
+                    "user.add",
+                    "success",
+                    "StaffUser",
+                    new_user.username,
+                    detail=f"role {role_.value}",
                 )
             ],
         )
-        return UserView.of(user, now)
+        return user_read(user, now)
 
     def _check_streets(self, streets: list[str]) -> None:
         for i, code in enumerate(streets):
@@ -161,19 +146,16 @@ class StaffAccounts:
                 raise _bad(problem, f"streets[{i}]")
 
     def _get(self, session: Session, username: str) -> StaffUser:
-        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+        user = repository.user_by_username(session, username)
         if user is None:
             raise NotFound(f"No user {username!r}")
         return user
 
-    def list_users(self, session: Session, by: Principal) -> list[UserView]:
+    def list_users(self, session: Session, by: Principal) -> list[UserRead]:
         by.require(Permission.MANAGE_USERS)
         now = utcnow()
         slowed = Throttle.blocked_users(session, now)
-        return [
-            UserView.of(u, now, u.username in slowed)
-            for u in session.scalars(select(StaffUser).order_by(StaffUser.username))
-        ]
+        return [user_read(u, now, u.username in slowed) for u in repository.all_users(session)]
 
     def set_active(self, session: Session, by: Principal, username: str, active: bool) -> None:
         by.require(Permission.MANAGE_USERS)
@@ -192,24 +174,19 @@ class StaffAccounts:
         )
 
     def update_jurisdiction(
-        self,
-        session: Session,
-        by: Principal,
-        username: str,
-        streets: list[str],
-        institutions: list[str],
-    ) -> UserView:
+        self, session: Session, by: Principal, username: str, jurisdiction: JurisdictionUpdate
+    ) -> UserRead:
         by.require(Permission.MANAGE_USERS)
-        self._check_streets(streets)
+        self._check_streets(jurisdiction.streets)
         user = self._get(session, username)
-        user.jurisdiction_streets = sorted(set(streets))
-        user.jurisdiction_institutions = sorted(set(institutions))
+        user.jurisdiction_streets = sorted(set(jurisdiction.streets))
+        user.jurisdiction_institutions = sorted(set(jurisdiction.institutions))
         record(
             session,
             actor_of(by),
             [AuditRecord("user.jurisdiction", "success", "StaffUser", username)],
         )
-        return UserView.of(user, utcnow())
+        return user_read(user, utcnow())
 
     def reset_password(self, session: Session, by: Principal, username: str, password: str) -> None:
         by.require(Permission.MANAGE_USERS)
@@ -230,11 +207,7 @@ class StaffAccounts:
         )
 
     def _revoke_all(self, session: Session, user_id: int) -> None:
-        session.execute(
-            update(StaffToken)
-            .where(StaffToken.user_id == user_id, StaffToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        repository.revoke_tokens_of(session, user_id, utcnow())
 
     def revoke_user_tokens(self, session: Session, by: Principal, username: str) -> None:
         by.require(Permission.MANAGE_USERS)
@@ -276,13 +249,13 @@ class StaffAccounts:
             raise TooManyRequests(_throttled(wait), wait)
         with db.transaction() as session:
             wait, started = self.throttle.claim(session, keys, now)
-            user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+            user = repository.user_by_username(session, username)
             stored = user.password_hash if user is not None and user.active else None
         if wait:
             raise TooManyRequests(_throttled(wait), wait)
         ok = verify_password(stored, password)
         with db.transaction() as session:
-            user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+            user = repository.user_by_username(session, username)
             if not ok or user is None or not user.active or user.password_hash != stored:
                 detail = "wrong password" if stored else "unknown or disabled"
                 if started:
@@ -328,8 +301,7 @@ class StaffAccounts:
             expires_at=now + lifetime,
             client_ip=client_ip,
         )
-        session.add(row)
-        session.flush()
+        repository.add_token(session, row)
         return IssuedToken(token, row.expires_at, csrf, row.id)
 
     @staticmethod
@@ -348,7 +320,7 @@ class StaffAccounts:
     ) -> tuple[Principal, StaffToken]:
         """The signed-in staff member behind a token, or 401 (expired, idle, revoked)."""
         now = utcnow()
-        row = session.scalar(select(StaffToken).where(StaffToken.token_hash == _token_hash(token)))
+        row = repository.token_by_hash(session, _token_hash(token))
         if row is None or row.revoked_at is not None or (kind and row.kind != kind):
             raise Unauthorized("Sign in again: the token is unknown or was revoked")
         if to_utc(row.expires_at) <= now:
@@ -357,7 +329,7 @@ class StaffAccounts:
             minutes=self.settings.session_idle_minutes
         ):
             raise Unauthorized("Signed out after inactivity; sign in again")
-        user = session.get(StaffUser, row.user_id)
+        user = repository.user_by_id(session, row.user_id)
         if user is None or not user.active:
             raise Unauthorized("The account is disabled")
         if now - to_utc(row.last_seen_at) > _TOUCH_EVERY:
@@ -366,11 +338,7 @@ class StaffAccounts:
 
     def revoke(self, session: Session, principal: Principal) -> None:
         if principal.token_id is not None:
-            session.execute(
-                update(StaffToken)
-                .where(StaffToken.id == principal.token_id)
-                .values(revoked_at=utcnow())
-            )
+            repository.revoke_token(session, principal.token_id, utcnow())
         record(
             session,
             actor_of(principal),

@@ -29,10 +29,9 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from mch_service.auth import repository
 from mch_service.auth.models import SignInThrottle
 from mch_service.config import Settings
 from mch_service.timeutil import to_utc
@@ -77,7 +76,7 @@ class Throttle:
     ) -> list[Key]:
         """``keys`` without the username-wide one when the account signed in from this
         address within KNOWN_FOR (module docstring)."""
-        known = session.get(SignInThrottle, _known(username, address))
+        known = repository.throttle_row(session, _known(username, address))
         if known is None or now - to_utc(known.last_failure_at) > KNOWN_FOR:
             return keys
         return [k for k in keys if not k.key.startswith("user:")]
@@ -93,9 +92,7 @@ class Throttle:
 
     def wait(self, session: Session, keys: list[Key], now: datetime) -> int:
         """Seconds until an attempt with these keys may be tried (0: now). Reads only."""
-        rows = session.scalars(
-            select(SignInThrottle).where(SignInThrottle.key.in_([k.key for k in keys]))
-        )
+        rows = repository.throttle_rows(session, [k.key for k in keys])
         return _seconds(
             max(
                 (
@@ -112,27 +109,8 @@ class Throttle:
         False) if another attempt got there first and the back-off now applies (nothing
         counted), else (0, whether this attempt started a back-off)."""
         names = [k.key for k in keys]
-        insert = (
-            postgresql.insert(SignInThrottle)
-            if session.get_bind().dialect.name == "postgresql"
-            else sqlite.insert(SignInThrottle)
-        )
-        session.execute(
-            insert.on_conflict_do_nothing(),
-            [
-                {"key": n, "failures": 0, "blocked_until": None, "last_failure_at": now}
-                for n in names
-            ],
-        )
-        rows = {
-            r.key: r
-            for r in session.scalars(
-                select(SignInThrottle)
-                .where(SignInThrottle.key.in_(names))
-                .order_by(SignInThrottle.key)
-                .with_for_update()
-            )
-        }
+        repository.ensure_throttle_rows(session, names, now)
+        rows = {r.key: r for r in repository.lock_throttle_rows(session, names)}
         for r in rows.values():
             if self._forgotten(r, now):
                 r.failures, r.blocked_until = 0, None
@@ -163,46 +141,30 @@ class Throttle:
         """The password was right: the username's counts go; the address keeps its count of
         failures (one right password must not wipe a spray over other usernames), less this
         attempt; the address becomes known for the username (its time in last_failure_at)."""
-        session.merge(
+        repository.put_throttle_row(
+            session,
             SignInThrottle(
                 key=_known(username, address), failures=0, blocked_until=None, last_failure_at=now
-            )
+            ),
         )
         allowed = {k.key: k.allowed for k in keys}
-        for r in session.scalars(
-            select(SignInThrottle)
-            .where(SignInThrottle.key.in_(list(allowed)))
-            .order_by(SignInThrottle.key)
-            .with_for_update()
-        ):
+        for r in repository.lock_throttle_rows(session, list(allowed)):
             if r.key.startswith("addr:"):
                 r.failures = max(0, r.failures - 1)
                 if r.failures < allowed[r.key]:
                     r.blocked_until = None
             else:
-                session.delete(r)
+                repository.delete_throttle_row(session, r)
 
     @staticmethod
     def forget_user(session: Session, username: str) -> None:
         """An administrator set a new password: the username's back-off ends."""
-        session.execute(
-            delete(SignInThrottle).where(
-                (SignInThrottle.key == f"user:{username[:64]}")
-                | SignInThrottle.key.like(f"pair:%|{_like_escape(username[:64])}", escape="\\")
-            )
-        )
+        repository.delete_user_throttle(session, username[:64])
 
     @staticmethod
     def blocked_users(session: Session, now: datetime) -> set[str]:
         """Usernames whose every sign-in is being slowed down now (for the account list)."""
-        return {
-            key[len("user:") :]
-            for key in session.scalars(
-                select(SignInThrottle.key).where(
-                    SignInThrottle.key.like("user:%"), SignInThrottle.blocked_until > now
-                )
-            )
-        }
+        return {key[len("user:") :] for key in repository.blocked_user_keys(session, now)}
 
 
 def _known(username: str, address: str | None) -> str:
@@ -211,7 +173,3 @@ def _known(username: str, address: str | None) -> str:
 
 def _seconds(wait: timedelta) -> int:
     return max(0, math.ceil(wait.total_seconds()))
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

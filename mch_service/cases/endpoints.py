@@ -5,19 +5,27 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Iterator
-from datetime import date
 from typing import Annotated, Any
 
 import xlsxwriter
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.auth.permissions import Principal
+from mch_service.cases.schemas import (
+    AssignmentUpdate,
+    CaseDetail,
+    CaseList,
+    CaseRead,
+    CaseVersion,
+    FollowUpCreate,
+    ReasonedChange,
+)
 from mch_service.cases.service import CaseQuery
+from mch_service.deps import ServicesDep, in_transaction
 from mch_service.safe_cells import XLSX_OPTIONS, csv_row, csv_writer, xlsx_cell
+from mch_service.services import Services
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 EXPORT_COLUMNS = [
@@ -34,36 +42,6 @@ EXPORT_COLUMNS = [
     ("clears", "解除条件 clears"),
     ("assignee", "负责人 assignee"),
 ]
-
-
-class Versioned(BaseModel):
-    version: int | None = None
-
-
-class FollowUpIn(Versioned):
-    contact_date: date
-    kind: str
-    outcome: str
-    notes: str | None = None
-    next_due: date | None = None
-
-
-class AssignIn(Versioned):
-    assignee: str | None = None
-
-
-class ReasonIn(Versioned):
-    reason: str = ""
-
-
-def _tx(request: Request, fn: Any, *args: Any) -> Any:
-    services = request.app.state.services
-
-    def _run() -> Any:
-        with services.db.transaction() as session:
-            return fn(session, *args)
-
-    return run_in_threadpool(_run)
 
 
 def case_filters(
@@ -96,27 +74,25 @@ def case_filters(
 Filters = Annotated[CaseQuery, Depends(case_filters)]
 
 
-@router.get("")
-async def list_cases(request: Request, principal: CurrentStaff, q: Filters) -> dict[str, Any]:
-    return await _tx(request, request.app.state.services.cases.list_items, principal, q)
+@router.get("", response_model=CaseList, response_model_exclude_unset=True)
+async def list_cases(services: ServicesDep, principal: CurrentStaff, q: Filters) -> CaseList:
+    # exclude_unset: an item's name and resident_id are absent when she has no stored record
+    return await in_transaction(services, services.cases.list_items, principal, q)
 
 
-def _all_rows(request: Request, principal: Principal, q: CaseQuery) -> list[dict[str, Any]]:
-    services = request.app.state.services
-    rows: list[dict[str, Any]] = []
-    q.page, q.page_size = 1, 500  # an export holds every matching item
-    with services.db.transaction() as session:
-        while True:
-            page = services.cases.list_items(session, principal, q)
-            rows += page["items"]
-            if len(rows) >= page["total"] or not page["items"]:
-                return rows
-            q.page += 1
+async def _export_rows(
+    services: Services, principal: Principal, q: CaseQuery
+) -> list[dict[str, Any]]:
+    # a write transaction, as for a page: listing records an audit event
+    items = await in_transaction(services, services.cases.all_items, principal, q)
+    return [item.model_dump(by_alias=True, exclude_unset=True) for item in items]
 
 
 @router.get("/export.csv")
-async def export_csv(request: Request, principal: CurrentStaff, q: Filters) -> StreamingResponse:
-    rows = await run_in_threadpool(_all_rows, request, principal, q)
+async def export_csv(
+    services: ServicesDep, principal: CurrentStaff, q: Filters
+) -> StreamingResponse:
+    rows = await _export_rows(services, principal, q)
 
     def body() -> Iterator[bytes]:
         buf = io.StringIO()
@@ -135,8 +111,10 @@ async def export_csv(request: Request, principal: CurrentStaff, q: Filters) -> S
 
 
 @router.get("/export.xlsx")
-async def export_xlsx(request: Request, principal: CurrentStaff, q: Filters) -> StreamingResponse:
-    rows = await run_in_threadpool(_all_rows, request, principal, q)
+async def export_xlsx(
+    services: ServicesDep, principal: CurrentStaff, q: Filters
+) -> StreamingResponse:
+    rows = await _export_rows(services, principal, q)
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
     book = xlsxwriter.Workbook(spool, {"constant_memory": True, "in_memory": False, **XLSX_OPTIONS})
     sheet = book.add_worksheet("工作清单")
@@ -161,81 +139,47 @@ async def export_xlsx(request: Request, principal: CurrentStaff, q: Filters) -> 
     )
 
 
-@router.get("/{pregnancy_id}")
+@router.get("/{pregnancy_id}", response_model=CaseDetail)
 async def case_detail(
-    pregnancy_id: str, request: Request, principal: CurrentStaff
-) -> dict[str, Any]:
-    return await _tx(request, request.app.state.services.cases.detail, principal, pregnancy_id)
+    pregnancy_id: str, services: ServicesDep, principal: CurrentStaff
+) -> CaseDetail:
+    return await in_transaction(services, services.cases.detail, principal, pregnancy_id)
 
 
-@router.post("/{pregnancy_id}/follow-ups", status_code=201)
+@router.post("/{pregnancy_id}/follow-ups", status_code=201, response_model=CaseRead)
 async def follow_up(
-    pregnancy_id: str, body: FollowUpIn, request: Request, principal: CurrentStaff
-) -> dict[str, Any]:
-    return await _tx(
-        request,
-        request.app.state.services.cases.add_follow_up,
-        principal,
-        pregnancy_id,
-        body.version,
-        body.contact_date,
-        body.kind,
-        body.outcome,
-        body.notes,
-        body.next_due,
+    pregnancy_id: str, body: FollowUpCreate, services: ServicesDep, principal: CurrentStaff
+) -> CaseRead:
+    return await in_transaction(
+        services, services.cases.add_follow_up, principal, pregnancy_id, body
     )
 
 
-@router.post("/{pregnancy_id}/assign")
+@router.post("/{pregnancy_id}/assign", response_model=CaseRead)
 async def assign(
-    pregnancy_id: str, body: AssignIn, request: Request, principal: CurrentStaff
-) -> dict[str, Any]:
-    return await _tx(
-        request,
-        request.app.state.services.cases.assign,
-        principal,
-        pregnancy_id,
-        body.version,
-        body.assignee,
-    )
+    pregnancy_id: str, body: AssignmentUpdate, services: ServicesDep, principal: CurrentStaff
+) -> CaseRead:
+    return await in_transaction(services, services.cases.assign, principal, pregnancy_id, body)
 
 
-@router.post("/{pregnancy_id}/close")
+@router.post("/{pregnancy_id}/close", response_model=CaseRead)
 async def close(
-    pregnancy_id: str, body: ReasonIn, request: Request, principal: CurrentStaff
-) -> dict[str, Any]:
-    return await _tx(
-        request,
-        request.app.state.services.cases.close,
-        principal,
-        pregnancy_id,
-        body.version,
-        body.reason,
-    )
+    pregnancy_id: str, body: ReasonedChange, services: ServicesDep, principal: CurrentStaff
+) -> CaseRead:
+    return await in_transaction(services, services.cases.close, principal, pregnancy_id, body)
 
 
-@router.post("/{pregnancy_id}/reopen")
+@router.post("/{pregnancy_id}/reopen", response_model=CaseRead)
 async def reopen(
-    pregnancy_id: str, body: ReasonIn, request: Request, principal: CurrentStaff
-) -> dict[str, Any]:
-    return await _tx(
-        request,
-        request.app.state.services.cases.reopen,
-        principal,
-        pregnancy_id,
-        body.version,
-        body.reason,
-    )
+    pregnancy_id: str, body: ReasonedChange, services: ServicesDep, principal: CurrentStaff
+) -> CaseRead:
+    return await in_transaction(services, services.cases.reopen, principal, pregnancy_id, body)
 
 
-@router.post("/{pregnancy_id}/acknowledge-late")
+@router.post("/{pregnancy_id}/acknowledge-late", response_model=CaseRead)
 async def acknowledge_late(
-    pregnancy_id: str, body: Versioned, request: Request, principal: CurrentStaff
-) -> dict[str, Any]:
-    return await _tx(
-        request,
-        request.app.state.services.cases.acknowledge_late,
-        principal,
-        pregnancy_id,
-        body.version,
+    pregnancy_id: str, body: CaseVersion, services: ServicesDep, principal: CurrentStaff
+) -> CaseRead:
+    return await in_transaction(
+        services, services.cases.acknowledge_late, principal, pregnancy_id, body
     )

@@ -1,20 +1,19 @@
 """The work lists of docs/indicator-rules.md, for one pregnancy at one day. Pure: facts in,
-items out; the same function serves the stored lists, any ``as_of`` and the tests."""
+items out; the same functions serve the stored lists, any ``as_of`` and the tests.
+
+Each list is one function in ``LISTS`` (its key, the function that finds whether a pregnancy is
+on it, and what takes her off it). Adding a list is one function and one entry here, plus the
+labels and docs that ``tests/cases/test_worklist_registry.py`` asks for: see
+docs/add-a-work-list.md.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 SEVERITY = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
-LISTS = (
-    "follow_up_due",
-    "report_late",
-    "outcome_unknown",
-    "positive_untreated",
-    "missing_tests",
-    "postpartum_visit_due",
-)
 
 
 @dataclass(frozen=True)
@@ -60,6 +59,25 @@ class Item:
     clears: str
 
 
+@dataclass(frozen=True)
+class Finding:
+    """A pregnancy is on a list: since when, whether overdue, and why (shown to reviewers)."""
+
+    since: date
+    overdue: bool
+    reason: str
+
+
+# A list's rule: the facts of one pregnancy at one day -> on the list (a Finding) or not (None).
+Rule = Callable[[PregnancyFacts, date, Policy], Finding | None]
+
+
+@dataclass(frozen=True)
+class WorkList:
+    rule: Rule
+    clears: str  # what takes a pregnancy off the list, shown beside every item
+
+
 def current_colour(f: PregnancyFacts, as_of: date) -> tuple[str | None, bool]:
     dated = sorted((r for r in f.risks if r[0] <= as_of), key=lambda r: (r[0], r[4]))
     severity = next((r[1] for r in reversed(dated) if r[1]), None)
@@ -76,11 +94,12 @@ def first_case_managed(f: PregnancyFacts, policy: Policy, as_of: date | None = N
     return min(days) if days else None
 
 
-def items(f: PregnancyFacts, as_of: date, policy: Policy) -> list[Item]:
-    out: list[Item] = []
-    ended = f.end_date is not None and f.end_date <= as_of
+def _ended(f: PregnancyFacts, as_of: date) -> bool:
+    return f.end_date is not None and f.end_date <= as_of
 
-    # follow-up due / overdue, by the colour's interval
+
+def follow_up_due(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
+    """Follow-up due / overdue, by the current colour's interval (the shortest applies)."""
     colour, purple = current_colour(f, as_of)
     intervals = []
     if colour in policy.case_managed:
@@ -88,24 +107,24 @@ def items(f: PregnancyFacts, as_of: date, policy: Policy) -> list[Item]:
     if purple and "purple" in policy.case_managed:
         intervals.append(policy.follow_up_days.get("purple", 14))
     first_cm = first_case_managed(f, policy, as_of)
-    if not ended and intervals and first_cm is not None:
-        interval = min(intervals)
-        contacts = [d for d in f.visits + f.follow_ups + [r[0] for r in f.risks] if d <= as_of]
-        last = max(contacts) if contacts else first_cm
-        waited = (as_of - last).days
-        if waited >= interval:
-            out.append(
-                Item(
-                    "follow_up_due",
-                    last + timedelta(days=interval),
-                    waited > interval,
-                    f"{'/'.join(c for c in (colour, 'purple' if purple else None) if c)}"
-                    f": no contact for {waited} days (interval {interval} days)",
-                    "a visit, an assessment or a recorded follow-up, or the pregnancy ending",
-                )
-            )
+    if _ended(f, as_of) or not intervals or first_cm is None:
+        return None
+    interval = min(intervals)
+    contacts = [d for d in f.visits + f.follow_ups + [r[0] for r in f.risks] if d <= as_of]
+    last = max(contacts) if contacts else first_cm
+    waited = (as_of - last).days
+    if waited < interval:
+        return None
+    colours = "/".join(c for c in (colour, "purple" if purple else None) if c)
+    return Finding(
+        last + timedelta(days=interval),
+        waited > interval,
+        f"{colours}: no contact for {waited} days (interval {interval} days)",
+    )
 
-    # orange/red assessments reported late
+
+def report_late(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
+    """An orange or red assessment received later than its limit (the first one found)."""
     for day, sev, _purple, received, pk in f.risks:
         limit = policy.report_limit_hours.get(sev or "")
         if (
@@ -118,99 +137,113 @@ def items(f: PregnancyFacts, as_of: date, policy: Policy) -> list[Item]:
             continue  # (received after as_of: not yet known on that day)
         made = datetime(day.year, day.month, day.day, tzinfo=received.tzinfo)
         if received - made > timedelta(hours=limit + 24):  # a day's grace: the day has no time
-            out.append(
-                Item(
-                    "report_late",
-                    received.date(),
-                    True,
-                    f"{sev} assessment of {day} received {received.date()}, after the "
-                    f"{limit}-hour limit",
-                    "a reviewer acknowledges it",
-                )
-            )
-            break
-
-    # outcome unknown after EDD + 14 days
-    if (
-        not ended
-        and f.edd is not None
-        and as_of > f.edd + timedelta(days=policy.outcome_unknown_days)
-    ):
-        out.append(
-            Item(
-                "outcome_unknown",
-                f.edd + timedelta(days=policy.outcome_unknown_days + 1),
+            return Finding(
+                received.date(),
                 True,
-                f"EDD {f.edd} passed {(as_of - f.edd).days} days ago with no "
-                "delivery or other outcome",
-                "an outcome arrives, or a reviewer records one",
+                f"{sev} assessment of {day} received {received.date()}, after the "
+                f"{limit}-hour limit",
             )
-        )
+    return None
 
-    # positive without treatment
+
+def outcome_unknown(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
+    """No outcome after EDD + 14 days."""
+    if _ended(f, as_of) or f.edd is None:
+        return None
+    if as_of <= f.edd + timedelta(days=policy.outcome_unknown_days):
+        return None
+    return Finding(
+        f.edd + timedelta(days=policy.outcome_unknown_days + 1),
+        True,
+        f"EDD {f.edd} passed {(as_of - f.edd).days} days ago with no delivery or other outcome",
+    )
+
+
+# (test concept, treatment concept, name shown) for positive_untreated
+_TREATED_BY = (
+    ("hiv_test", "antiretroviral", "HIV"),
+    ("syphilis_test", "syphilis_treatment", "syphilis"),
+)
+
+
+def positive_untreated(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
+    """HIV- or syphilis-positive without a treatment dated in this pregnancy."""
     long_ended = f.end_date is not None and (as_of - f.end_date).days > policy.postpartum_end_days
-    reasons, since = [], None
-    for test, treatment, name in (
-        ("hiv_test", "antiretroviral", "HIV"),
-        ("syphilis_test", "syphilis_treatment", "syphilis"),
-    ):
+    reasons: list[str] = []
+    since: date | None = None
+    for test, treatment, name in _TREATED_BY:
         positives = sorted(d for c, d, r in f.labs if c == test and r == "positive" and d <= as_of)
         if not positives or long_ended:
             continue
-        p = positives[0]
+        first_positive = positives[0]
         treated = any(
             c == treatment and d <= as_of and (f.lmp is None or d >= f.lmp) for c, d in f.treatments
         )
-        if not treated and (as_of - p).days > policy.untreated_days:
-            reasons.append(f"{name} positive on {p}, no treatment recorded")
-            start = p + timedelta(days=policy.untreated_days + 1)
+        if not treated and (as_of - first_positive).days > policy.untreated_days:
+            reasons.append(f"{name} positive on {first_positive}, no treatment recorded")
+            start = first_positive + timedelta(days=policy.untreated_days + 1)
             since = min(since, start) if since else start
-    if reasons and since is not None:
-        out.append(
-            Item("positive_untreated", since, True, "; ".join(reasons), "a treatment record")
-        )
+    if not reasons or since is None:
+        return None
+    return Finding(since, True, "; ".join(reasons))
 
-    # essential tests missing
-    if (
-        not ended
-        and f.first_contact is not None
-        and (as_of - f.first_contact).days > (policy.missing_tests_days)
-    ):
-        present = {c for c, d, _r in f.labs if d <= as_of}
-        missing = [
-            n
-            for c, n in (
-                ("hiv_test", "HIV"),
-                ("syphilis_test", "syphilis"),
-                ("hbsag_test", "HBsAg"),
-            )
-            if c not in present
-        ]
-        if missing:
-            out.append(
-                Item(
-                    "missing_tests",
-                    f.first_contact + timedelta(days=policy.missing_tests_days + 1),
-                    True,
-                    f"booked {f.first_contact}; no {', '.join(missing)} result",
-                    "all three results present",
-                )
-            )
 
-    # postpartum visit due
-    if f.discharge is not None and f.discharge <= as_of:
-        since_discharge = (as_of - f.discharge).days
-        visited = any(f.discharge <= d <= as_of for d in f.postpartum_visits)
-        if not visited and policy.postpartum_due_days < since_discharge <= (
-            policy.postpartum_end_days
-        ):
-            out.append(
-                Item(
-                    "postpartum_visit_due",
-                    f.discharge + timedelta(days=policy.postpartum_due_days + 1),
-                    since_discharge > policy.postpartum_overdue_days,
-                    f"discharged {f.discharge}, no postpartum visit for {since_discharge} days",
-                    "a postpartum visit",
-                )
-            )
+# (lab concept, name shown) of the essential tests
+_ESSENTIAL_TESTS = (("hiv_test", "HIV"), ("syphilis_test", "syphilis"), ("hbsag_test", "HBsAg"))
+
+
+def missing_tests(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
+    """Essential tests missing more than 28 days after the first contact."""
+    if _ended(f, as_of) or f.first_contact is None:
+        return None
+    if (as_of - f.first_contact).days <= policy.missing_tests_days:
+        return None
+    present = {c for c, d, _r in f.labs if d <= as_of}
+    missing = [name for concept, name in _ESSENTIAL_TESTS if concept not in present]
+    if not missing:
+        return None
+    return Finding(
+        f.first_contact + timedelta(days=policy.missing_tests_days + 1),
+        True,
+        f"booked {f.first_contact}; no {', '.join(missing)} result",
+    )
+
+
+def postpartum_visit_due(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
+    """Discharged, no postpartum visit since, 7 < days since discharge <= 42."""
+    if f.discharge is None or f.discharge > as_of:
+        return None
+    since_discharge = (as_of - f.discharge).days
+    visited = any(f.discharge <= d <= as_of for d in f.postpartum_visits)
+    if visited or not (policy.postpartum_due_days < since_discharge <= policy.postpartum_end_days):
+        return None
+    return Finding(
+        f.discharge + timedelta(days=policy.postpartum_due_days + 1),
+        since_discharge > policy.postpartum_overdue_days,
+        f"discharged {f.discharge}, no postpartum visit for {since_discharge} days",
+    )
+
+
+# Every work list, in the order items are listed. The key is the list's name in the API, the
+# database (work_item.list_name), the labels (web/i18n.py "list_<key>") and the docs.
+LISTS: dict[str, WorkList] = {
+    "follow_up_due": WorkList(
+        follow_up_due,
+        "a visit, an assessment or a recorded follow-up, or the pregnancy ending",
+    ),
+    "report_late": WorkList(report_late, "a reviewer acknowledges it"),
+    "outcome_unknown": WorkList(outcome_unknown, "an outcome arrives, or a reviewer records one"),
+    "positive_untreated": WorkList(positive_untreated, "a treatment record"),
+    "missing_tests": WorkList(missing_tests, "all three results present"),
+    "postpartum_visit_due": WorkList(postpartum_visit_due, "a postpartum visit"),
+}
+
+
+def items(f: PregnancyFacts, as_of: date, policy: Policy) -> list[Item]:
+    """The lists this pregnancy is on at ``as_of``, in the order of ``LISTS``."""
+    out = []
+    for name, work_list in LISTS.items():
+        found = work_list.rule(f, as_of, policy)
+        if found is not None:
+            out.append(Item(name, found.since, found.overdue, found.reason, work_list.clears))
     return out

@@ -69,6 +69,7 @@ def users_add(
 ) -> None:
     """Create a staff account. Without --password-stdin a password is generated and shown once."""
     from mch_service.auth.permissions import system_principal
+    from mch_service.auth.schemas import UserCreate
     from mch_service.errors import MchError
 
     services = load_services()
@@ -79,12 +80,14 @@ def users_add(
             user = services.accounts.add_user(
                 session,
                 system_principal(),
-                username,
-                role,
-                password,
-                streets,
-                institutions,
-                display_name,
+                UserCreate(
+                    username=username,
+                    role=role,
+                    password=password,
+                    streets=streets,
+                    institutions=institutions,
+                    display_name=display_name,
+                ),
             )
     except MchError as exc:
         fail("; ".join(i.message for i in exc.all_issues()))

@@ -1,4 +1,5 @@
-"""Registering sending institutions and authenticating them by API key."""
+"""Registering sending institutions and authenticating them by API key; the staff API's
+operations on them (permission checked and audited, at the end)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,22 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from mch_service.audit.service import AuditRecord, record
+from mch_service.auth.permissions import Permission, Principal
+from mch_service.auth.service import actor_of
 from mch_service.errors import Conflict, MchError, NotFound, Unauthorized
+from mch_service.institutions import repository
 from mch_service.institutions.models import Institution, InstitutionApiKey
+from mch_service.institutions.schemas import (
+    ApiKeyRead,
+    InstitutionCreate,
+    InstitutionRead,
+    IssuedKeyRead,
+    KeysRevoked,
+)
 from mch_service.timeutil import utcnow
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9\-\.]{1,64}")  # fullmatch: `$` lets "id\n" by
@@ -46,8 +58,7 @@ def _issue(session: Session, institution_id: str) -> IssuedKey:
         key_hash=_hash_key(api_key),
         created_at=utcnow(),
     )
-    session.add(row)
-    session.flush()
+    repository.add_key(session, row)
     return IssuedKey(institution_id, api_key, row.id)
 
 
@@ -57,10 +68,11 @@ def add_institution(session: Session, institution_id: str, name: str) -> IssuedK
             "Institution id must be 1-64 letters, digits, '-' or '.' (it appears in audit and "
             "provenance records)"
         )
-    if session.get(Institution, institution_id) is not None:
+    if repository.get(session, institution_id) is not None:
         raise Conflict(f"Institution {institution_id!r} already exists")
-    session.add(Institution(id=institution_id, name=name, active=True, created_at=utcnow()))
-    session.flush()
+    repository.add_institution(
+        session, Institution(id=institution_id, name=name, active=True, created_at=utcnow())
+    )
     return _issue(session, institution_id)
 
 
@@ -75,14 +87,8 @@ def rotate_key(session: Session, institution_id: str, revoke_old: bool = False) 
 
 def revoke_keys(session: Session, institution_id: str, key_id: int | None = None) -> int:
     _get(session, institution_id)
-    stmt = update(InstitutionApiKey).where(
-        InstitutionApiKey.institution_id == institution_id,
-        InstitutionApiKey.revoked_at.is_(None),
-    )
-    if key_id is not None:
-        stmt = stmt.where(InstitutionApiKey.id == key_id)
     _forget_checked_keys_with(session)
-    return session.execute(stmt.values(revoked_at=utcnow())).rowcount  # type: ignore[attr-defined,no-any-return]
+    return repository.revoke_keys(session, institution_id, key_id, utcnow())
 
 
 def set_active(session: Session, institution_id: str, active: bool) -> None:
@@ -91,21 +97,15 @@ def set_active(session: Session, institution_id: str, active: bool) -> None:
 
 
 def list_institutions(session: Session) -> list[Institution]:
-    return list(session.scalars(select(Institution).order_by(Institution.id)))
+    return repository.all_institutions(session)
 
 
 def list_keys(session: Session, institution_id: str) -> list[InstitutionApiKey]:
-    return list(
-        session.scalars(
-            select(InstitutionApiKey)
-            .where(InstitutionApiKey.institution_id == institution_id)
-            .order_by(InstitutionApiKey.id)
-        )
-    )
+    return repository.keys_of(session, institution_id)
 
 
 def _get(session: Session, institution_id: str) -> Institution:
-    inst = session.get(Institution, institution_id)
+    inst = repository.get(session, institution_id)
     if inst is None:
         raise NotFound(f"No institution {institution_id!r}")
     return inst
@@ -140,12 +140,7 @@ def cached_sender(api_key: str, max_age: float) -> Sender | None:
 
 
 def authenticate(session: Session, api_key: str) -> Sender:
-    row = session.execute(
-        select(Institution.id, Institution.name, Institution.active)
-        .join(InstitutionApiKey, InstitutionApiKey.institution_id == Institution.id)
-        .where(InstitutionApiKey.key_hash == _hash_key(api_key))
-        .where(InstitutionApiKey.revoked_at.is_(None))
-    ).first()
+    row = repository.sender_of_key(session, _hash_key(api_key))
     if row is None or not row.active:
         raise Unauthorized("The API key is missing, wrong, revoked, or its institution is disabled")
     sender = Sender(row.id, row.name)
@@ -153,3 +148,55 @@ def authenticate(session: Session, api_key: str) -> Sender:
         _CHECKED.clear()
     _CHECKED[_hash_key(api_key)] = (sender, time.monotonic())
     return sender
+
+
+# -- the staff API (administrators): permission checked, each change audited -------------------
+
+
+def _audited(session: Session, by: Principal, action: str, institution_id: str) -> None:
+    record(session, actor_of(by), [AuditRecord(action, "success", "Institution", institution_id)])
+
+
+def institutions_for_staff(session: Session, by: Principal) -> list[InstitutionRead]:
+    by.require(Permission.MANAGE_INSTITUTIONS)
+    return [
+        InstitutionRead(
+            id=i.id,
+            name=i.name,
+            active=i.active,
+            keys=[
+                ApiKeyRead(key_id=k.id, prefix=k.key_prefix, revoked=k.revoked_at is not None)
+                for k in list_keys(session, i.id)
+            ],
+        )
+        for i in list_institutions(session)
+    ]
+
+
+def _issued(issued: IssuedKey) -> IssuedKeyRead:
+    return IssuedKeyRead(id=issued.institution_id, api_key=issued.api_key, key_id=issued.key_id)
+
+
+def add_for_staff(session: Session, by: Principal, body: InstitutionCreate) -> IssuedKeyRead:
+    by.require(Permission.MANAGE_INSTITUTIONS)
+    issued = add_institution(session, body.id, body.name)
+    _audited(session, by, "institution.add", body.id)
+    return _issued(issued)
+
+
+def rotate_key_for_staff(
+    session: Session, by: Principal, institution_id: str, revoke_old: bool
+) -> IssuedKeyRead:
+    by.require(Permission.MANAGE_INSTITUTIONS)
+    issued = rotate_key(session, institution_id, revoke_old)
+    _audited(session, by, "institution.rotate_key", institution_id)
+    return _issued(issued)
+
+
+def revoke_keys_for_staff(
+    session: Session, by: Principal, institution_id: str, key_id: int | None
+) -> KeysRevoked:
+    by.require(Permission.MANAGE_INSTITUTIONS)
+    revoked = revoke_keys(session, institution_id, key_id)
+    _audited(session, by, "institution.revoke_keys", institution_id)
+    return KeysRevoked(revoked=revoked)

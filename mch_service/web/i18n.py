@@ -31,6 +31,13 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "interface_guide": {"zh": "医院接口指南", "en": "Interface guide for hospitals"},
     "session_expired": {"zh": "请重新登录", "en": "Please sign in again"},
+    # Work lists (mch_service/cases/worklists.py LISTS): "list_<key>"
+    "list_follow_up_due": {"zh": "随访到期", "en": "Follow-up due"},
+    "list_report_late": {"zh": "报告超时", "en": "Reported late"},
+    "list_outcome_unknown": {"zh": "妊娠结局不明", "en": "Outcome unknown"},
+    "list_positive_untreated": {"zh": "阳性未治疗", "en": "Positive, untreated"},
+    "list_missing_tests": {"zh": "必查项目缺失", "en": "Essential tests missing"},
+    "list_postpartum_visit_due": {"zh": "产后访视到期", "en": "Postpartum visit due"},
 }
 
 

@@ -13,7 +13,8 @@ from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from starlette.concurrency import run_in_threadpool
 
-from mch_service.auth.dependencies import SESSION_COOKIE, current_staff
+from mch_service.auth.dependencies import SESSION_COOKIE, client_ip, current_staff, signed_in
+from mch_service.deps import ServicesDep, get_services, in_transaction
 from mch_service.errors import MchError, NotFound, TooManyRequests
 from mch_service.middleware import over_https
 from mch_service.web.i18n import LANG_COOKIE, labels, language
@@ -27,7 +28,7 @@ PUBLIC_DOCS = ("interface-guide", "code-tables", "indicator-rules", "indicators"
 
 
 def _secure(request: Request) -> bool:
-    mode = request.app.state.settings.cookie_secure
+    mode = get_services(request).settings.cookie_secure
     if mode != "auto":
         return mode == "always"
     return over_https(request.scope)
@@ -76,15 +77,14 @@ async def login_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
+async def login(request: Request, services: ServicesDep) -> Response:
     form = await request.form()
     sent, cookie = str(form.get("csrf_token") or ""), request.cookies.get(LOGIN_CSRF_COOKIE, "")
     next_url = _safe_next(str(form.get("next") or "/"))
     t = labels(language(request))
     if not cookie or not secrets.compare_digest(sent, cookie):
         return RedirectResponse(f"/login?next={quote(next_url)}", status_code=303)
-    services = request.app.state.services
-    ip = request.client.host if request.client else None
+    ip = client_ip(request)
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
 
     try:
@@ -122,44 +122,36 @@ async def login(request: Request) -> Response:
         httponly=True,
         samesite="lax",
         secure=_secure(request),
-        max_age=request.app.state.settings.session_max_hours * 3600,
+        max_age=services.settings.session_max_hours * 3600,
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, services: ServicesDep) -> Response:
     try:
         principal = await current_staff(request)  # checks the form's CSRF token
     except MchError:
         return RedirectResponse("/login", status_code=303)
-    services = request.app.state.services
-
-    def _revoke() -> None:
-        with services.db.transaction() as session:
-            services.accounts.revoke(session, principal)
-
-    await run_in_threadpool(_revoke)
+    await in_transaction(services, services.accounts.revoke, principal)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
 
 
 @router.get("/")
-async def home(request: Request) -> Response:
+async def home(request: Request, services: ServicesDep) -> Response:
     try:
         principal = await current_staff(request)
     except MchError:
         return RedirectResponse("/login?next=/", status_code=303)
-    services = request.app.state.services
-
-    def _csrf() -> str | None:
-        token = request.cookies.get(SESSION_COOKIE, "")
-        with services.db.transaction() as session:
-            return services.accounts.resolve(session, token, "session")[1].csrf_token
-
-    csrf = await run_in_threadpool(_csrf) if request.cookies.get(SESSION_COOKIE) else None
+    token = request.cookies.get(SESSION_COOKIE)
+    csrf = (
+        (await in_transaction(services, signed_in, services.accounts, token, "session"))[1]
+        if token
+        else None
+    )
     return _render(request, "home.html", {"principal": principal, "csrf_token": csrf})
 
 

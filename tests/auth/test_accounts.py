@@ -16,6 +16,7 @@ from mch_service.audit.models import AuditEvent
 from mch_service.auth import throttle
 from mch_service.auth.models import SignInThrottle, StaffToken, StaffUser
 from mch_service.auth.permissions import system_principal
+from mch_service.auth.schemas import UserCreate
 from tests.conftest import TEST_SECRET
 
 PASSWORD = "Correct-Horse-42"
@@ -32,7 +33,15 @@ def add_user(
         streets = ["330102001"]
     with services.db.transaction() as session:
         services.accounts.add_user(
-            session, system_principal(), username, role, PASSWORD, streets, institutions
+            session,
+            system_principal(),
+            UserCreate(
+                username=username,
+                role=role,
+                password=PASSWORD,
+                streets=streets or [],
+                institutions=institutions or [],
+            ),
         )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from mch_service.app import Services
 from mch_service.auth.permissions import system_principal
+from mch_service.auth.schemas import JurisdictionUpdate
 from mch_service.cases.models import CaseEvent, CaseRecord, FollowUp
 from tests.auth.test_accounts import add_user, bearer, token_for
 from tests.cases.test_case_api import case_id, red_woman
@@ -62,7 +63,10 @@ def _district(http: httpx.Client, services: Services) -> District:
         add_user(services, name, "reviewer", streets or ["placeholder"], institutions)
         with services.db.transaction() as session:
             services.accounts.update_jurisdiction(
-                session, system_principal(), name, streets, institutions
+                session,
+                system_principal(),
+                name,
+                JurisdictionUpdate(streets=streets, institutions=institutions),
             )
         headers[name] = bearer(token_for(http, name))
     add_user(services, "admin1", "admin")

@@ -375,10 +375,13 @@ def test_an_id_ending_in_a_newline_is_not_stored(
 
 def _admin(services: Services, http: httpx.Client) -> dict[str, str]:
     from mch_service.auth.permissions import system_principal
+    from mch_service.auth.schemas import UserCreate
 
     with services.db.transaction() as session:
         services.accounts.add_user(
-            session, system_principal(), "nofive-admin", "admin", "Quiet-river-stone-2025!"
+            session,
+            system_principal(),
+            UserCreate(username="nofive-admin", role="admin", password="Quiet-river-stone-2025!"),
         )
     r = http.post(
         "/api/v1/token", json={"username": "nofive-admin", "password": "Quiet-river-stone-2025!"}

@@ -16,6 +16,7 @@ from schemathesis import GenerationMode
 
 from mch_service.app import Services, create_app
 from mch_service.auth.permissions import system_principal
+from mch_service.auth.schemas import UserCreate
 from mch_service.config import Settings
 from tests.conftest import TEST_SECRET, SenderKey, _LiveServer
 from tests.fuzz.harness import FUZZ_SETTINGS, check_answer, row_counts
@@ -41,7 +42,9 @@ OPERATIONS = {
 
 def _staff_token(services: Services, http: Any) -> str:
     with services.db.transaction() as session:
-        services.accounts.add_user(session, system_principal(), ADMIN, "admin", PASSWORD)
+        services.accounts.add_user(
+            session, system_principal(), UserCreate(username=ADMIN, role="admin", password=PASSWORD)
+        )
     r = http.post("/api/v1/token", json={"username": ADMIN, "password": PASSWORD})
     assert r.status_code == 200, r.text
     return str(r.json()["access_token"])

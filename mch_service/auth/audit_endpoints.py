@@ -1,20 +1,26 @@
-"""Audit log search and export (administrators). Reading the audit is itself audited."""
+"""The audit log's HTTP routes: search and export, for administrators. Reading the audit is
+itself audited.
+
+Why here and not in ``audit/``: audit is the lower layer (it records and searches events and
+knows nothing of auth); these routes need a signed-in staff member and the READ_AUDIT
+permission, so they sit above both, with the other staff-access routes."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
-from mch_service.audit.service import COLUMNS, AuditQuery, AuditRecord, iter_all, record, search
+from mch_service.audit.schemas import AuditPage
+from mch_service.audit.service import COLUMNS, AuditQuery, iter_all, note_export, read_page
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.auth.permissions import Permission
 from mch_service.auth.service import actor_of
+from mch_service.deps import ServicesDep, in_transaction
 from mch_service.safe_cells import csv_row, csv_writer
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -38,36 +44,25 @@ def audit_filters(
 Filters = Annotated[AuditQuery, Depends(audit_filters)]
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=AuditPage)
 async def audit_search(
-    request: Request,
+    services: ServicesDep,
     principal: CurrentStaff,
     q: Filters,
     limit: int = Query(100, ge=1, le=1000),
     before_id: int | None = None,
-) -> dict[str, Any]:
+) -> AuditPage:
     principal.require(Permission.READ_AUDIT)
-    db = request.app.state.services.db
-
-    def _run() -> list[dict[str, Any]]:
-        with db.transaction() as session:
-            record(session, actor_of(principal), [AuditRecord("audit.search", "success")])
-            return search(session, q, limit, before_id)
-
-    events = await run_in_threadpool(_run)
-    return {"events": events, "next_before_id": events[-1]["id"] if len(events) == limit else None}
+    return await in_transaction(services, read_page, actor_of(principal), q, limit, before_id)
 
 
 @router.get("/audit.csv")
-async def audit_export(request: Request, principal: CurrentStaff, q: Filters) -> StreamingResponse:
+async def audit_export(
+    services: ServicesDep, principal: CurrentStaff, q: Filters
+) -> StreamingResponse:
     principal.require(Permission.READ_AUDIT)
-    db = request.app.state.services.db
-
-    def _note() -> None:
-        with db.transaction() as session:
-            record(session, actor_of(principal), [AuditRecord("audit.export", "success")])
-
-    await run_in_threadpool(_note)
+    await in_transaction(services, note_export, actor_of(principal))
+    db = services.db
 
     def rows() -> Iterator[bytes]:
         buf = io.StringIO()

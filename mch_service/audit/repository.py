@@ -1,0 +1,41 @@
+"""The queries of the audit log (``audit_event``): append rows, read them by filter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from mch_service import sqlbulk
+from mch_service.audit.models import AuditEvent
+from mch_service.database import table_of
+
+
+def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    sqlbulk.insert_rows(session, table_of(AuditEvent), rows)
+
+
+def newest(
+    session: Session, conditions: Sequence[ColumnElement[bool]], limit: int, before_id: int | None
+) -> list[AuditEvent]:
+    """Newest first, at most ``limit``, older than ``before_id`` when given."""
+    stmt = select(AuditEvent).where(*conditions).order_by(AuditEvent.id.desc()).limit(limit)
+    if before_id is not None:
+        stmt = stmt.where(AuditEvent.id < before_id)
+    return list(session.scalars(stmt))
+
+
+def oldest_after(
+    session: Session, conditions: Sequence[ColumnElement[bool]], after_id: int, limit: int
+) -> list[AuditEvent]:
+    """Oldest first, at most ``limit``, newer than ``after_id``."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(*conditions, AuditEvent.id > after_id)
+            .order_by(AuditEvent.id)
+            .limit(limit)
+        )
+    )

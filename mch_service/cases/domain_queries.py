@@ -1,0 +1,130 @@
+"""The ONE place where the cases package reads the domain's and the store's tables directly.
+
+Issue 13 wants cases to ask the domain's service for these instead; until ``domain`` offers
+them (asked of the lead: "pregnancy facts for the work lists" and "is this pregnancy in the
+principal's jurisdiction"), the queries live here and nowhere else in cases/:
+
+* ``pregnancy_rows``: pregnancy dating, street, institutions, first contact, discharge;
+* ``visit_dates``, ``postpartum_visit_dates``, ``lab_results``, ``treatments``;
+* ``risk_assessments``: with when the assessment was first received (the store's version 1);
+* ``pregnancy_in_jurisdiction``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Row, Select, and_, select
+from sqlalchemy.orm import Session
+
+from mch_service.auth.permissions import Principal
+from mch_service.domain import models as domain_models
+from mch_service.domain.pregnancy_record import in_jurisdiction
+from mch_service.store.models import FhirResourceVersion
+
+_CHUNK = 1000
+# A row of the domain's tables, unpacked by the case service (its order in each docstring).
+DomainRow = Row[*tuple[Any, ...]]
+
+
+def _by_chunk(
+    session: Session,
+    pregnancy_ids: Sequence[str],
+    query: Callable[[Sequence[str]], Select[*tuple[Any, ...]]],
+) -> Iterator[DomainRow]:
+    for start in range(0, len(pregnancy_ids), _CHUNK):
+        yield from session.execute(query(pregnancy_ids[start : start + _CHUNK]))
+
+
+def pregnancy_rows(session: Session, woman_keys: Iterable[str] | None) -> Iterator[DomainRow]:
+    """(id, woman key, lmp, edd, end date, street, institutions, first contact, discharge) of
+    the pregnancies of these women, or of all (None)."""
+    pregnancy, delivery = domain_models.Pregnancy, domain_models.Delivery
+    stmt = select(
+        pregnancy.id,
+        pregnancy.woman_key,
+        pregnancy.lmp,
+        pregnancy.edd,
+        pregnancy.end_date,
+        pregnancy.street,
+        pregnancy.institutions,
+        pregnancy.first_contact_date,
+        delivery.discharge_date,
+    ).outerjoin(delivery, delivery.pregnancy_id == pregnancy.id)
+    if woman_keys is not None:
+        stmt = stmt.where(pregnancy.woman_key.in_(list(woman_keys)))
+    yield from session.execute(stmt)
+
+
+def visit_dates(session: Session, pregnancy_ids: Sequence[str]) -> Iterator[DomainRow]:
+    visit = domain_models.PrenatalVisit
+    return _by_chunk(
+        session,
+        pregnancy_ids,
+        lambda c: select(visit.pregnancy_id, visit.visit_date).where(visit.pregnancy_id.in_(c)),
+    )
+
+
+def postpartum_visit_dates(session: Session, pregnancy_ids: Sequence[str]) -> Iterator[DomainRow]:
+    visit = domain_models.PostpartumVisit
+    return _by_chunk(
+        session,
+        pregnancy_ids,
+        lambda c: select(visit.pregnancy_id, visit.visit_date).where(visit.pregnancy_id.in_(c)),
+    )
+
+
+def risk_assessments(session: Session, pregnancy_ids: Sequence[str]) -> Iterator[DomainRow]:
+    """(pregnancy id, assessed day, colour, purple, first received at, resource pk)."""
+    risk = domain_models.RiskAssessmentFact
+    first_version = and_(
+        FhirResourceVersion.resource_pk == risk.resource_pk,
+        FhirResourceVersion.version_id == 1,
+    )
+    return _by_chunk(
+        session,
+        pregnancy_ids,
+        lambda c: (
+            select(
+                risk.pregnancy_id,
+                risk.assessed_date,
+                risk.colour,
+                risk.purple,
+                FhirResourceVersion.recorded_at,
+                risk.resource_pk,
+            )
+            .outerjoin(FhirResourceVersion, first_version)
+            .where(risk.pregnancy_id.in_(c))
+        ),
+    )
+
+
+def lab_results(session: Session, pregnancy_ids: Sequence[str]) -> Iterator[DomainRow]:
+    """(pregnancy id, concept, test date, result)."""
+    lab = domain_models.LabResult
+    return _by_chunk(
+        session,
+        pregnancy_ids,
+        lambda c: select(lab.pregnancy_id, lab.concept, lab.test_date, lab.result).where(
+            lab.pregnancy_id.in_(c)
+        ),
+    )
+
+
+def treatments(session: Session, pregnancy_ids: Sequence[str]) -> Iterator[DomainRow]:
+    """(pregnancy id, concept, treated date)."""
+    treatment = domain_models.Treatment
+    return _by_chunk(
+        session,
+        pregnancy_ids,
+        lambda c: select(treatment.pregnancy_id, treatment.concept, treatment.treated_date).where(
+            treatment.pregnancy_id.in_(c)
+        ),
+    )
+
+
+def pregnancy_in_jurisdiction(session: Session, principal: Principal, pregnancy_id: str) -> bool:
+    """The pregnancy exists and the principal may see it."""
+    pregnancy = session.get(domain_models.Pregnancy, pregnancy_id)
+    return pregnancy is not None and in_jurisdiction(principal, pregnancy)

@@ -1,0 +1,198 @@
+"""The queries of the case register and work lists: ``case_record``, ``follow_up``,
+``case_event`` and ``work_item``. The case service calls these; nothing else runs SQL on these
+tables (the pregnancy facts the lists are computed from come from cases/domain_queries.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, delete, false, func, or_, select, true, update
+from sqlalchemy.orm import Session
+
+from mch_service import sqlbulk
+from mch_service.auth.permissions import Principal
+from mch_service.cases.models import CaseEvent, CaseRecord, FollowUp, WorkItem
+from mch_service.database import table_of
+
+# Above this many pregnancies a refresh reads the whole register at once (one scan instead of
+# thousands of IN lists).
+_WHOLE_REGISTER_FROM = 5000
+_CHUNK = 1000
+SORTS = {"since": WorkItem.since, "colour": WorkItem.colour, "street": WorkItem.street}
+
+
+def chunks(ids: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+# -- kept current from the facts -------------------------------------------------------------
+
+
+def follow_up_dates(session: Session, pregnancy_ids: Sequence[str]) -> Iterator[Row[str, date]]:
+    """(pregnancy id, contact date) of every recorded follow-up of these pregnancies."""
+    for chunk in chunks(pregnancy_ids):
+        yield from session.execute(
+            select(FollowUp.pregnancy_id, FollowUp.contact_date).where(
+                FollowUp.pregnancy_id.in_(chunk)
+            )
+        )
+
+
+def late_acknowledgements(
+    session: Session, pregnancy_ids: Sequence[str]
+) -> Iterator[Row[str, str | None]]:
+    """(pregnancy id, detail) of every "acknowledge_late" event: the detail is the risk
+    assessment's resource pk."""
+    for chunk in chunks(pregnancy_ids):
+        yield from session.execute(
+            select(CaseEvent.pregnancy_id, CaseEvent.detail).where(
+                CaseEvent.pregnancy_id.in_(chunk), CaseEvent.action == "acknowledge_late"
+            )
+        )
+
+
+def delete_work_items(session: Session, woman_keys: list[str] | None) -> None:
+    """The work items of these women, or of everyone (None)."""
+    if woman_keys is None:
+        session.execute(delete(WorkItem))
+        return
+    for chunk in chunks(woman_keys, 500):
+        session.execute(delete(WorkItem).where(WorkItem.woman_key.in_(chunk)))
+
+
+def insert_work_items(session: Session, rows: list[dict[str, Any]]) -> None:
+    sqlbulk.insert_rows(session, table_of(WorkItem), rows)
+
+
+def cases_by_pregnancy(session: Session, pregnancy_ids: list[str]) -> dict[str, CaseRecord]:
+    if len(pregnancy_ids) < _WHOLE_REGISTER_FROM:
+        stmt = select(CaseRecord).where(CaseRecord.pregnancy_id.in_(pregnancy_ids))
+    else:
+        stmt = select(CaseRecord)
+    return {c.pregnancy_id: c for c in session.scalars(stmt)}
+
+
+def add(session: Session, row: CaseRecord | FollowUp | CaseEvent) -> None:
+    session.add(row)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def _in_jurisdiction(principal: Principal) -> ColumnElement[bool]:
+    if principal.sees_everything:
+        return true()
+    conds: list[ColumnElement[bool]] = []
+    if principal.streets:
+        conds.append(WorkItem.street.in_(sorted(principal.streets)))
+    for inst in sorted(principal.institutions):
+        conds.append(_has_institution(inst))
+    return or_(*conds) if conds else false()
+
+
+def _has_institution(institution: str) -> ColumnElement[bool]:
+    # work_item.institutions is a space-separated list of ids
+    return (" " + WorkItem.institutions + " ").like(f"% {institution} %")
+
+
+def work_item_filters(
+    principal: Principal,
+    list_name: str | None,
+    colour: str | None,
+    street: str | None,
+    institution: str | None,
+    overdue: bool | None,
+) -> list[ColumnElement[bool]]:
+    conds = [_in_jurisdiction(principal)]
+    if list_name:
+        conds.append(WorkItem.list_name == list_name)
+    if colour == "purple":
+        conds.append(WorkItem.purple.is_(True))
+    elif colour:
+        conds.append(WorkItem.colour == colour)
+    if street:
+        conds.append(WorkItem.street == street)
+    if institution:
+        conds.append(_has_institution(institution))
+    if overdue is not None:
+        conds.append(WorkItem.overdue.is_(overdue))
+    return conds
+
+
+def work_item_page(
+    session: Session,
+    conditions: Iterable[ColumnElement[bool]],
+    assignee: str | None,
+    sort: str,
+    descending: bool,
+    page: int,
+    page_size: int,
+) -> tuple[int, list[tuple[WorkItem, str | None, str | None]]]:
+    """(total, one page of (work item, its case's assignee, its case's status))."""
+    stmt = (
+        select(WorkItem, CaseRecord.assignee, CaseRecord.status)
+        .outerjoin(CaseRecord, CaseRecord.pregnancy_id == WorkItem.pregnancy_id)
+        .where(*conditions)
+    )
+    if assignee:
+        stmt = stmt.where(CaseRecord.assignee == assignee)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    order = SORTS[sort]
+    stmt = (
+        stmt.order_by(order.desc() if descending else order, WorkItem.id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    # the case's assignee and status are None for an item whose pregnancy has no case
+    return total, [(item, assignee, status) for item, assignee, status in session.execute(stmt)]
+
+
+def get_case(session: Session, pregnancy_id: str) -> CaseRecord | None:
+    return session.get(CaseRecord, pregnancy_id)
+
+
+def follow_ups_of(session: Session, pregnancy_id: str) -> list[FollowUp]:
+    return list(
+        session.scalars(
+            select(FollowUp)
+            .where(FollowUp.pregnancy_id == pregnancy_id)
+            .order_by(FollowUp.contact_date)
+        )
+    )
+
+
+def events_of(session: Session, pregnancy_id: str) -> list[CaseEvent]:
+    return list(
+        session.scalars(
+            select(CaseEvent).where(CaseEvent.pregnancy_id == pregnancy_id).order_by(CaseEvent.id)
+        )
+    )
+
+
+def work_items_of(session: Session, pregnancy_id: str) -> list[WorkItem]:
+    return list(session.scalars(select(WorkItem).where(WorkItem.pregnancy_id == pregnancy_id)))
+
+
+# -- reviewers' changes ----------------------------------------------------------------------
+
+
+def bump_version(session: Session, pregnancy_id: str, version: int) -> bool:
+    """Compare-and-set in the database: two reviewers saving at once cannot both win. True
+    when the case was at ``version`` (and is now at the next)."""
+    bumped = session.execute(
+        update(CaseRecord)
+        .where(CaseRecord.pregnancy_id == pregnancy_id, CaseRecord.version == version)
+        .values(version=CaseRecord.version + 1)
+    )
+    return bumped.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def reload(session: Session, case: CaseRecord) -> None:
+    session.refresh(case)
+
+
+def flush(session: Session) -> None:
+    session.flush()
