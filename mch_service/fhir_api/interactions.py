@@ -118,11 +118,12 @@ class Interactions:
         entries: list[Entry],
         planned: list[tuple[Any, ...]] | None = None,
     ) -> list[EntryResult]:
-        now = utcnow()
         request = plan_request(self.store, session, institution_id, entries)
         if planned is not None:  # what this attempt decided, for ``execute`` to compare
             planned.append(request.signature)
-        outcomes = self.store.apply(session, institution_id, request.ops, now)
+        # the time of the write is taken once planning holds the records' locks, so that a
+        # record's versions are in time order
+        outcomes = self.store.apply(session, institution_id, request.ops, utcnow())
         return self._results(session, institution_id, request, outcomes)
 
     def _results(
