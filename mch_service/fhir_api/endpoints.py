@@ -58,6 +58,13 @@ async def _set_public_base(request: Request) -> None:
 router = APIRouter(prefix="/fhir", tags=["FHIR R4"], dependencies=[Depends(_set_public_base)])
 
 
+class FhirJsonResponse(Response):
+    """How the OpenAPI document names the media type of the JSON answers rendered by
+    ``fhir_response`` (FHIR's, also for the $import job's JSON)."""
+
+    media_type = FHIR_JSON
+
+
 def fhir_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
         orjson.dumps(body) if body is not None else b"",
@@ -179,7 +186,12 @@ async def bundle(request: Request, actor: SenderDep, services: ServicesDep) -> R
 _NDJSON_TYPES = ("application/fhir+ndjson", "application/x-ndjson", "application/ndjson")
 
 
-@router.post("/$import", status_code=202, response_model=ImportAccepted)
+@router.post(
+    "/$import",
+    status_code=202,
+    response_model=ImportAccepted,
+    response_class=FhirJsonResponse,
+)
 async def bulk_import(request: Request, actor: SenderDep, services: ServicesDep) -> Response:
     """NDJSON backfill: 202 with a status URL (Content-Location) to poll for the report."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -214,6 +226,7 @@ async def bulk_import(request: Request, actor: SenderDep, services: ServicesDep)
 @router.get(
     "/$import/{job_id}",
     response_model=ImportJobStatus,
+    response_class=FhirJsonResponse,
     responses={202: {"model": ImportJobStatus, "description": "The import is queued or running"}},
 )
 async def bulk_import_status(
