@@ -20,7 +20,6 @@ from mch_service.errors import Conflict, InvalidResource, Issue, MchError
 from mch_service.fhir_api.entries import Entry, EntryResult
 from mch_service.fhir_api.planning import RequestPlan, plan_request
 from mch_service.fhir_api.reads import Reads
-from mch_service.fhir_api.request_urls import RequestUrl
 from mch_service.fhir_api.validation import validate_resource
 from mch_service.store.service import ConcurrentUpdate, ResourceStore, WriteOutcome
 from mch_service.timeutil import utcnow
@@ -169,9 +168,6 @@ class Interactions:
         self, session: Session, inst: str, rtype: str, fhir_id: str, before: int | None = None
     ) -> dict[str, Any]:
         return self.reads.history(session, inst, rtype, fhir_id, before)
-
-    def search(self, session: Session, inst: str, request_url: RequestUrl) -> dict[str, Any]:
-        return self.reads.search(session, inst, request_url)
 
 
 def _result_of(outcome: WriteOutcome) -> EntryResult:
