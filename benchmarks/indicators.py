@@ -149,7 +149,7 @@ def load_part(
     """simulator.load.load for one institution and a slice of its Bundles (same code path)."""
     from mch_service.audit.service import Actor
     from mch_service.fhir_api.bulk import iter_lines, run_import
-    from mch_service.fhir_api.service import Prefer
+    from mch_service.fhir_api.bundle_responses import Prefer
 
     actor = Actor("institution", institution, "simulator")
     if history and (out / history).exists():

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from mch_service.app import build_services
     from mch_service.audit.service import Actor
     from mch_service.config import Settings
-    from mch_service.fhir_api.service import Prefer
+    from mch_service.fhir_api.bundle_responses import Prefer
     from mch_service.institutions.service import add_institution
     from mch_service.migrate import upgrade
 

@@ -18,7 +18,7 @@ import orjson
 
 from mch_service.audit.service import Actor
 from mch_service.errors import InvalidResource, Issue, MchError
-from mch_service.fhir_api.interactions import Entry
+from mch_service.fhir_api.entries import Entry
 from mch_service.fhir_api.service import FhirService
 
 CHUNK = 200

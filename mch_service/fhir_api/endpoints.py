@@ -11,6 +11,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from mch_service.audit.service import Actor
+from mch_service.config import Settings
+from mch_service.deps import ServicesDep, in_reading
 from mch_service.errors import (
     InvalidResource,
     Issue,
@@ -19,10 +21,13 @@ from mch_service.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from mch_service.fhir_api.interactions import EntryResult, public_base
+from mch_service.fhir_api.bundle_responses import Prefer
+from mch_service.fhir_api.entries import EntryResult
 from mch_service.fhir_api.outcomes import information, operation_outcome
+from mch_service.fhir_api.reads import public_base
 from mch_service.fhir_api.resource_types import R4_RESOURCE_TYPES
-from mch_service.fhir_api.service import FhirService, Prefer
+from mch_service.fhir_api.schemas import ImportAccepted, ImportJobStatus
+from mch_service.fhir_api.service import FhirService
 from mch_service.fhir_api.validation import parse_json
 from mch_service.institutions.service import authenticate, cached_sender
 
@@ -31,11 +36,16 @@ _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fh
 _XML_TYPES = ("application/fhir+xml", "application/xml", "text/xml", "application/xml+fhir")
 
 
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 def _base(request: Request) -> str:
     """The FHIR base as clients reach it: MCH_PUBLIC_BASE when set (behind a proxy that
     rewrites the path or host), else this request's scheme, host and port (uvicorn honours
     X-Forwarded-Proto/-For only from --forwarded-allow-ips)."""
-    configured = request.app.state.settings.public_base
+    configured = _settings(request).public_base
     return (configured or str(request.base_url).rstrip("/") + "/fhir").rstrip("/")
 
 
@@ -48,6 +58,13 @@ async def _set_public_base(request: Request) -> None:
 router = APIRouter(prefix="/fhir", tags=["FHIR R4"], dependencies=[Depends(_set_public_base)])
 
 
+class FhirJsonResponse(Response):
+    """How the OpenAPI document names the media type of the JSON answers rendered by
+    ``fhir_response`` (FHIR's, also for the $import job's JSON)."""
+
+    media_type = FHIR_JSON
+
+
 def fhir_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
         orjson.dumps(body) if body is not None else b"",
@@ -55,10 +72,6 @@ def fhir_response(body: Any, status: int = 200, headers: dict[str, str] | None =
         media_type=FHIR_JSON + "; charset=utf-8" if body is not None else None,
         headers=headers,
     )
-
-
-def _services(request: Request) -> Any:
-    return request.app.state.services
 
 
 def check_accept(request: Request) -> None:
@@ -86,7 +99,7 @@ async def read_body(request: Request, one_resource: bool = False) -> Any:
             f"Content-Type {ctype!r} is not supported: send FHIR JSON "
             "(application/fhir+json or application/json)"
         )
-    settings = request.app.state.settings
+    settings = _settings(request)
     limit = settings.max_body_bytes
     if one_resource:  # the body is one resource: MCH_MAX_RESOURCE_BYTES applies
         limit = min(limit, settings.max_resource_bytes)
@@ -102,33 +115,21 @@ async def read_body(request: Request, one_resource: bool = False) -> Any:
     return parse_json(b"".join(chunks))
 
 
-async def sender(request: Request) -> Actor:
+async def sender(request: Request, services: ServicesDep) -> Actor:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("Send the institution's API key as 'Authorization: Bearer <key>'")
     client = request.client.host if request.client else None
-    known = cached_sender(key.strip(), request.app.state.settings.api_key_cache_seconds)
-    if known is not None:
-        actor = Actor("institution", known.institution_id, client)
-    else:
-        db = _services(request).db
-
-        def _auth() -> Actor:
-            with db.reading() as session:
-                s = authenticate(session, key.strip())
-            return Actor("institution", s.institution_id, client)
-
-        actor = await run_in_threadpool(_auth)
+    known = cached_sender(key.strip(), _settings(request).api_key_cache_seconds)
+    if known is None:
+        known = await in_reading(services, authenticate, key.strip())
+    actor = Actor("institution", known.institution_id, client)
     request.state.actor = actor  # the access log names the sender
     return actor
 
 
 SenderDep = Annotated[Actor, Depends(sender)]
-
-
-def _fhir(request: Request) -> FhirService:
-    return _services(request).fhir  # type: ignore[no-any-return]
 
 
 def _check_type(rtype: str) -> None:
@@ -138,7 +139,9 @@ def _check_type(rtype: str) -> None:
         )
 
 
-def _write_response(request: Request, result: EntryResult, prefer: Prefer) -> Response:
+def _write_response(
+    request: Request, fhir: FhirService, actor: Actor, result: EntryResult, prefer: Prefer
+) -> Response:
     headers: dict[str, str] = {}
     if result.version_id is not None:
         headers["ETag"] = f'W/"{result.version_id}"'
@@ -161,14 +164,8 @@ def _write_response(request: Request, result: EntryResult, prefer: Prefer) -> Re
     body = result.resource
     if body is None and result.resource_type and result.fhir_id:
         # unchanged or matched by If-None-Exist: return the stored current version
-        body = (
-            _fhir(request).read(_actor_of(request), result.resource_type, result.fhir_id).resource
-        )
+        body = fhir.read(actor, result.resource_type, result.fhir_id).resource
     return fhir_response(body, result.status, headers)
-
-
-def _actor_of(request: Request) -> Actor:
-    return request.state.actor  # type: ignore[no-any-return]
 
 
 @router.get("/metadata")
@@ -178,27 +175,32 @@ async def capability_statement(request: Request) -> Response:
 
 @router.post("")
 @router.post("/")
-async def bundle(request: Request, actor: SenderDep) -> Response:
+async def bundle(request: Request, actor: SenderDep, services: ServicesDep) -> Response:
     check_accept(request)
     body = await read_body(request)
     prefer = Prefer.parse(request.headers.get("prefer"))
-    result = await run_in_threadpool(_fhir(request).bundle, actor, body, prefer)
+    result = await run_in_threadpool(services.fhir.bundle, actor, body, prefer)
     return fhir_response(result)
 
 
 _NDJSON_TYPES = ("application/fhir+ndjson", "application/x-ndjson", "application/ndjson")
 
 
-@router.post("/$import")
-async def bulk_import(request: Request, actor: SenderDep) -> Response:
+@router.post(
+    "/$import",
+    status_code=202,
+    response_model=ImportAccepted,
+    response_class=FhirJsonResponse,
+)
+async def bulk_import(request: Request, actor: SenderDep, services: ServicesDep) -> Response:
     """NDJSON backfill: 202 with a status URL (Content-Location) to poll for the report."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in _NDJSON_TYPES:
         raise UnsupportedMediaType(
             "Send NDJSON (one resource per line) with Content-Type application/fhir+ndjson"
         )
-    jobs = _services(request).imports
-    limit = request.app.state.settings.max_import_bytes
+    jobs = services.imports
+    limit = _settings(request).max_import_bytes
     path = jobs.spool_path()
     size = lines = 0
     last = b"\n"
@@ -217,57 +219,65 @@ async def bulk_import(request: Request, actor: SenderDep) -> Response:
     lines += 0 if last == b"\n" else 1
     job_id = await run_in_threadpool(jobs.submit, actor, path, lines)
     url = f"{_base(request)}/$import/{job_id}"
-    return fhir_response(
-        {"id": job_id, "status": "queued", "lines_total": lines, "status_url": url},
-        202,
-        {"Content-Location": url},
-    )
+    accepted = ImportAccepted(id=job_id, status="queued", lines_total=lines, status_url=url)
+    return fhir_response(accepted.model_dump(), 202, {"Content-Location": url})
 
 
-@router.get("/$import/{job_id}")
-async def bulk_import_status(job_id: str, request: Request, actor: SenderDep) -> Response:
-    status = await run_in_threadpool(_services(request).imports.status, actor, job_id)
-    running = status["status"] in ("queued", "running")
-    headers = {"X-Progress": f"{status['lines_done']}/{status['lines_total']} lines"}
-    return fhir_response(status, 202 if running else 200, headers)
+@router.get(
+    "/$import/{job_id}",
+    response_model=ImportJobStatus,
+    response_class=FhirJsonResponse,
+    responses={202: {"model": ImportJobStatus, "description": "The import is queued or running"}},
+)
+async def bulk_import_status(
+    job_id: str, request: Request, actor: SenderDep, services: ServicesDep
+) -> Response:
+    status = await run_in_threadpool(services.imports.status, actor, job_id)
+    running = status.status in ("queued", "running")
+    headers = {"X-Progress": f"{status.lines_done}/{status.lines_total} lines"}
+    return fhir_response(status.model_dump(exclude_unset=True), 202 if running else 200, headers)
 
 
 @router.post("/{rtype}/$validate")
-async def validate(rtype: str, request: Request, actor: SenderDep) -> Response:
+async def validate(
+    rtype: str, request: Request, actor: SenderDep, services: ServicesDep
+) -> Response:
     check_accept(request)
     _check_type(rtype)
     body = await read_body(request, one_resource=True)
-    return fhir_response(await run_in_threadpool(_fhir(request).validate, rtype, body))
+    return fhir_response(await run_in_threadpool(services.fhir.validate, rtype, body))
 
 
 @router.post("/{rtype}")
-async def create(rtype: str, request: Request, actor: SenderDep) -> Response:
+async def create(rtype: str, request: Request, actor: SenderDep, services: ServicesDep) -> Response:
     check_accept(request)
     _check_type(rtype)
     body = await read_body(request, one_resource=True)
     prefer = Prefer.parse(request.headers.get("prefer"))
     result = await run_in_threadpool(
-        _fhir(request).create, actor, rtype, body, request.headers.get("if-none-exist")
+        services.fhir.create, actor, rtype, body, request.headers.get("if-none-exist")
     )
-    request.state.actor = actor
-    return await run_in_threadpool(_write_response, request, result, prefer)
+    return await run_in_threadpool(_write_response, request, services.fhir, actor, result, prefer)
 
 
 @router.put("/{rtype}/{fhir_id}")
-async def update(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -> Response:
+async def update(
+    rtype: str, fhir_id: str, request: Request, actor: SenderDep, services: ServicesDep
+) -> Response:
     check_accept(request)
     _check_type(rtype)
     body = await read_body(request, one_resource=True)
     prefer = Prefer.parse(request.headers.get("prefer"))
     result = await run_in_threadpool(
-        _fhir(request).update, actor, f"{rtype}/{fhir_id}", body, request.headers.get("if-match")
+        services.fhir.update, actor, f"{rtype}/{fhir_id}", body, request.headers.get("if-match")
     )
-    request.state.actor = actor
-    return await run_in_threadpool(_write_response, request, result, prefer)
+    return await run_in_threadpool(_write_response, request, services.fhir, actor, result, prefer)
 
 
 @router.put("/{rtype}")
-async def conditional_update(rtype: str, request: Request, actor: SenderDep) -> Response:
+async def conditional_update(
+    rtype: str, request: Request, actor: SenderDep, services: ServicesDep
+) -> Response:
     check_accept(request)
     _check_type(rtype)
     if not request.url.query:
@@ -283,27 +293,30 @@ async def conditional_update(rtype: str, request: Request, actor: SenderDep) -> 
     body = await read_body(request, one_resource=True)
     prefer = Prefer.parse(request.headers.get("prefer"))
     result = await run_in_threadpool(
-        _fhir(request).update,
+        services.fhir.update,
         actor,
         f"{rtype}?{request.url.query}",
         body,
         request.headers.get("if-match"),
     )
-    request.state.actor = actor
-    return await run_in_threadpool(_write_response, request, result, prefer)
+    return await run_in_threadpool(_write_response, request, services.fhir, actor, result, prefer)
 
 
 @router.delete("/{rtype}/{fhir_id}")
-async def delete(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -> Response:
+async def delete(
+    rtype: str, fhir_id: str, request: Request, actor: SenderDep, services: ServicesDep
+) -> Response:
     _check_type(rtype)
     result = await run_in_threadpool(
-        _fhir(request).delete, actor, f"{rtype}/{fhir_id}", request.headers.get("if-match")
+        services.fhir.delete, actor, f"{rtype}/{fhir_id}", request.headers.get("if-match")
     )
     return _delete_response(result)
 
 
 @router.delete("/{rtype}")
-async def conditional_delete(rtype: str, request: Request, actor: SenderDep) -> Response:
+async def conditional_delete(
+    rtype: str, request: Request, actor: SenderDep, services: ServicesDep
+) -> Response:
     _check_type(rtype)
     if not request.url.query:
         raise InvalidResource(
@@ -317,7 +330,7 @@ async def conditional_delete(rtype: str, request: Request, actor: SenderDep) -> 
             ]
         )
     result = await run_in_threadpool(
-        _fhir(request).delete, actor, f"{rtype}?{request.url.query}", None
+        services.fhir.delete, actor, f"{rtype}?{request.url.query}", None
     )
     return _delete_response(result)
 
@@ -328,23 +341,27 @@ def _delete_response(result: EntryResult) -> Response:
 
 
 @router.get("/{rtype}")
-async def search(rtype: str, request: Request, actor: SenderDep) -> Response:
+async def search(rtype: str, request: Request, actor: SenderDep, services: ServicesDep) -> Response:
     check_accept(request)
     _check_type(rtype)
     url = f"{rtype}?{request.url.query}" if request.url.query else rtype
-    return fhir_response(await run_in_threadpool(_fhir(request).search, actor, url))
+    return fhir_response(await run_in_threadpool(services.fhir.search, actor, url))
 
 
 @router.get("/{rtype}/{fhir_id}")
-async def read(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -> Response:
+async def read(
+    rtype: str, fhir_id: str, request: Request, actor: SenderDep, services: ServicesDep
+) -> Response:
     check_accept(request)
     _check_type(rtype)
-    result = await run_in_threadpool(_fhir(request).read, actor, rtype, fhir_id)
+    result = await run_in_threadpool(services.fhir.read, actor, rtype, fhir_id)
     return _read_response(result)
 
 
 @router.get("/{rtype}/{fhir_id}/_history")
-async def history(rtype: str, fhir_id: str, request: Request, actor: SenderDep) -> Response:
+async def history(
+    rtype: str, fhir_id: str, request: Request, actor: SenderDep, services: ServicesDep
+) -> Response:
     check_accept(request)
     _check_type(rtype)
     cursor = request.query_params.get("_cursor")
@@ -354,15 +371,17 @@ async def history(rtype: str, fhir_id: str, request: Request, actor: SenderDep) 
         )
     before = int(cursor) if cursor is not None else None
     return fhir_response(
-        await run_in_threadpool(_fhir(request).history, actor, rtype, fhir_id, before)
+        await run_in_threadpool(services.fhir.history, actor, rtype, fhir_id, before)
     )
 
 
 @router.get("/{rtype}/{fhir_id}/_history/{vid}")
-async def vread(rtype: str, fhir_id: str, vid: str, request: Request, actor: SenderDep) -> Response:
+async def vread(
+    rtype: str, fhir_id: str, vid: str, request: Request, actor: SenderDep, services: ServicesDep
+) -> Response:
     check_accept(request)
     _check_type(rtype)
-    result = await run_in_threadpool(_fhir(request).read, actor, rtype, fhir_id, vid)
+    result = await run_in_threadpool(services.fhir.read, actor, rtype, fhir_id, vid)
     return _read_response(result)
 
 

@@ -14,13 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
-
 from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.database import Database
 from mch_service.errors import NotFound
+from mch_service.fhir_api import repository
 from mch_service.fhir_api.bulk import iter_lines, run_import
 from mch_service.fhir_api.models import ImportJob
+from mch_service.fhir_api.schemas import ImportJobStatus
 from mch_service.fhir_api.service import FhirService
 from mch_service.timeutil import utcnow
 
@@ -65,7 +65,8 @@ class ImportJobs:
     def submit(self, actor: Actor, path: Path, lines_total: int) -> str:
         job_id = str(uuid.uuid4())
         with self.db.transaction() as session:
-            session.add(
+            repository.add_job(
+                session,
                 ImportJob(
                     id=job_id,
                     institution_id=actor.id,
@@ -73,7 +74,7 @@ class ImportJobs:
                     created_at=utcnow(),
                     lines_total=lines_total,
                     lines_done=0,
-                )
+                ),
             )
             record(
                 session,
@@ -98,7 +99,7 @@ class ImportJobs:
 
     def _set(self, job_id: str, **values: Any) -> None:
         with self.db.transaction() as session:
-            session.execute(update(ImportJob).where(ImportJob.id == job_id).values(**values))
+            repository.set_job(session, job_id, **values)
 
     def _run(self, job_id: str, actor: Actor, path: Path) -> None:
         self._set(job_id, status="running", started_at=utcnow())
@@ -127,7 +128,7 @@ class ImportJobs:
         finally:
             path.unlink(missing_ok=True)
 
-    def status(self, actor: Actor, job_id: str) -> dict[str, Any]:
+    def status(self, actor: Actor, job_id: str) -> ImportJobStatus:
         try:
             # Job ids are UUIDs we issued; anything else (a NUL would be a database error on
             # PostgreSQL) names no job.
@@ -135,11 +136,11 @@ class ImportJobs:
         except ValueError:
             raise NotFound(f"No import job {job_id!r}") from None
         with self.db.reading() as session:
-            job = session.get(ImportJob, job_id)
+            job = repository.job_by_id(session, job_id)
             # Another sender's job is reported as missing: its existence is not theirs to know.
             if job is None or job.institution_id != actor.id:
                 raise NotFound(f"No import job {job_id}")
-            out: dict[str, Any] = {
+            found: dict[str, Any] = {
                 "id": job.id,
                 "status": job.status,
                 "lines_total": job.lines_total,
@@ -147,27 +148,20 @@ class ImportJobs:
                 "created_at": job.created_at.isoformat(),
                 "finished_at": job.finished_at.isoformat() if job.finished_at else None,
             }
+            # report and error are absent (not null) until there is one
             if job.report:
-                out["report"] = json.loads(job.report)
+                found["report"] = json.loads(job.report)
             if job.error:
-                out["error"] = job.error
-            return out
+                found["error"] = job.error
+            return ImportJobStatus.model_validate(found)
 
     def mark_interrupted(self) -> int:
         """At start-up: jobs that were running when the process stopped will not finish.
         Sending the same NDJSON again is safe (an import changes nothing the second time)."""
         with self.db.transaction() as session:
-            ids = list(
-                session.scalars(
-                    select(ImportJob.id).where(ImportJob.status.in_(("queued", "running")))
-                )
-            )
+            ids = repository.unfinished_job_ids(session)
             if ids:
-                session.execute(
-                    update(ImportJob)
-                    .where(ImportJob.id.in_(ids))
-                    .values(status="interrupted", finished_at=utcnow())
-                )
+                repository.set_jobs(session, ids, status="interrupted", finished_at=utcnow())
         return len(ids)
 
     def shutdown(self) -> None:

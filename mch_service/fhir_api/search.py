@@ -15,8 +15,7 @@ from mch_service.errors import InvalidResource, Issue
 from mch_service.fhir_api.validation import ID_RE
 from mch_service.store.indexing import DATE_ELEMENTS, Token, date_range
 from mch_service.store.models import FhirResource
-from mch_service.store.repository import SearchQuery
-from mch_service.store.service import ResourceStore
+from mch_service.store.service import ResourceStore, SearchQuery
 
 # Parameters accepted for every type; `date` only for the types in DATE_ELEMENTS.
 COMMON_PARAMS = ("_id", "identifier", "patient", "subject", "_lastUpdated")

@@ -1,5 +1,5 @@
 """Is this valid FHIR R4? Base structure (fhir.resources models), the structural rules those
-models miss (structural_rules.py), and the rules that protect our data (references).
+models miss (structural_rules), and the rules that protect our data (references).
 
 Every problem becomes an ``Issue`` whose expression points at the element, e.g.
 ``Observation.valueQuantity.value`` or ``Bundle.entry[3].resource.subject.reference``.

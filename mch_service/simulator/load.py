@@ -11,7 +11,7 @@ from typing import Any
 
 from mch_service.audit.service import Actor
 from mch_service.fhir_api.bulk import iter_lines, run_import
-from mch_service.fhir_api.service import Prefer
+from mch_service.fhir_api.bundle_responses import Prefer
 from mch_service.institutions.models import Institution
 from mch_service.institutions.service import add_institution
 

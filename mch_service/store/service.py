@@ -20,7 +20,10 @@ from mch_service.crypto import Crypto
 from mch_service.store import repository as repo
 from mch_service.store.identifier_policy import IdentifierPolicy
 from mch_service.store.indexing import IndexData, Token, canonical_content, extract
-from mch_service.store.repository import CurrentRow
+from mch_service.store.repository import (
+    ConcurrentUpdate as ConcurrentUpdate,  # raised by ``apply``: a caller retries on it
+)
+from mch_service.store.repository import CurrentRow, SearchQuery
 from mch_service.timeutil import fhir_instant, to_utc
 
 
@@ -282,6 +285,64 @@ class ResourceStore:
         return orjson.loads(  # type: ignore[no-any-return]
             self.unseal(row.resource_type, row.fhir_id, row.version_id, blob)
         )
+
+    # -- look-ups for the FHIR interface (fhir_api plans its writes and answers its reads
+    # through these; the SQL stays in the repository) ----------------------------------------
+
+    def current_by_ids(
+        self,
+        session: Session,
+        institution_id: str,
+        keys: Sequence[tuple[str, str]],
+        lock: bool = False,
+    ) -> dict[tuple[str, str], CurrentRow]:
+        """One sender's records by (type, id); ``lock`` takes row locks (see the repository)."""
+        return repo.current_by_ids(session, institution_id, keys, lock)
+
+    def current_by_pks(
+        self, session: Session, pks: Iterable[int], lock: bool = False
+    ) -> dict[int, CurrentRow]:
+        return repo.current_by_pks(session, pks, lock)
+
+    def pks_by_tokens(
+        self,
+        session: Session,
+        institution_id: str,
+        keys: Sequence[tuple[str, str]],
+        keys_only: bool = False,
+    ) -> dict[tuple[str, str], set[int]]:
+        """(resource_type, token hash) -> one sender's live records carrying it."""
+        return repo.pks_by_tokens(session, institution_id, keys, keys_only)
+
+    def pks_by_values(
+        self, session: Session, institution_id: str, resource_type: str, value_hashes: list[str]
+    ) -> set[int]:
+        """One sender's live records with an identifier of this value, in any system."""
+        return repo.pks_by_values(session, institution_id, resource_type, value_hashes)
+
+    def pks_by_create_keys(
+        self, session: Session, institution_id: str, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        """(resource_type, content key) -> the sender's record created with that content."""
+        return repo.pks_by_create_keys(session, institution_id, keys)
+
+    def version_hashes(self, session: Session, pks: Sequence[int]) -> dict[int, set[str]]:
+        """The content hashes of every stored version of these records."""
+        return repo.version_hashes(session, pks)
+
+    def versions(
+        self, session: Session, resource_pk: int
+    ) -> list[tuple[int, bytes | None, str, datetime]]:
+        """(version id, sealed content, operation, recorded at) of one record, newest first."""
+        return repo.versions(session, resource_pk)
+
+    def search(self, session: Session, query: SearchQuery) -> list[tuple[CurrentRow, bytes | None]]:
+        """One page of current records matching ``query`` (sealed content beside each)."""
+        return repo.search(session, query)
+
+    def count(self, session: Session, query: SearchQuery) -> int:
+        """How many current records match ``query`` (all pages)."""
+        return repo.count(session, query)
 
 
 def _with_server_meta(

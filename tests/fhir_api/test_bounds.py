@@ -205,7 +205,7 @@ def test_a_resource_with_100k_unknown_codings_costs_bounded_rows(
 ) -> None:
     from sqlalchemy import func, select
 
-    from mch_service.domain import models as m
+    from mch_service.domain.models import DataQualityIssue, UnmappedCode
 
     n = 100_000
     obs = {
@@ -227,11 +227,9 @@ def test_a_resource_with_100k_unknown_codings_costs_bounded_rows(
     cap = services.settings.max_codings_per_element
     assert issues["Observation.code"] == f"{n} codings; only the first {cap} were read"
     with services.db.reading() as session:
-        rows = session.scalar(select(func.count()).select_from(m.UnmappedCode))
+        rows = session.scalar(select(func.count()).select_from(UnmappedCode))
         counted = session.scalars(
-            select(m.DataQualityIssue.message).where(
-                m.DataQualityIssue.rule == "unmapped_codes_capped"
-            )
+            select(DataQualityIssue.message).where(DataQualityIssue.rule == "unmapped_codes_capped")
         ).all()
     assert rows == services.settings.max_unmapped_codes_per_resource
     assert counted == [

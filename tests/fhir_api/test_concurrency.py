@@ -152,7 +152,7 @@ def test_a_retried_transaction_resolves_its_references_again(
     from sqlalchemy.exc import IntegrityError
 
     from mch_service.audit.service import Actor
-    from mch_service.fhir_api.service import Prefer
+    from mch_service.fhir_api.bundle_responses import Prefer
 
     store = services.store
     real_apply = store.apply

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from mch_service.app import Services
 from mch_service.audit.service import Actor
 from mch_service.errors import Conflict
-from mch_service.fhir_api.service import Prefer
+from mch_service.fhir_api.bundle_responses import Prefer
 from mch_service.store.identifier_policy import IdentifierPolicy
 from mch_service.store.models import FhirResource
 from tests.conftest import SenderKey

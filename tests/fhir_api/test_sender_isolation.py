@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import select
 
 from mch_service.app import Services
-from mch_service.domain import models as m
+from mch_service.domain.models import Pregnancy, RiskAssessmentFact
 from tests.auth.test_accounts import add_user, bearer, token_for
 from tests.conftest import SenderKey, make_sender
 from tests.domain.fixtures import bundle, colour, entry, obs, patient, uid, visit
@@ -20,9 +20,9 @@ def _post(http: httpx.Client, sender: SenderKey, b: dict[str, Any]) -> httpx.Res
     return http.post("/fhir", json=b, headers=sender.headers)
 
 
-def _pregnancies(services: Services) -> list[m.Pregnancy]:
+def _pregnancies(services: Services) -> list[Pregnancy]:
     with services.db.reading() as session:
-        return list(session.scalars(select(m.Pregnancy).order_by(m.Pregnancy.id)))
+        return list(session.scalars(select(Pregnancy).order_by(Pregnancy.id)))
 
 
 def _a_woman_at_hospital_a(http: httpx.Client, hosp_a: SenderKey) -> str:
@@ -67,9 +67,7 @@ def test_a_reference_to_another_senders_patient_never_reaches_her(
     assert [(p.id, p.institutions) for p in after] == [(pregnancy.id, "hosp-a")]
     with services.db.reading() as session:
         colours = session.scalars(
-            select(m.RiskAssessmentFact.colour).where(
-                m.RiskAssessmentFact.pregnancy_id == pregnancy.id
-            )
+            select(RiskAssessmentFact.colour).where(RiskAssessmentFact.pregnancy_id == pregnancy.id)
         ).all()
     assert "red" not in colours
     # a reviewer whose jurisdiction is hosp-b only does not get to her record
@@ -162,5 +160,5 @@ def test_the_same_patient_id_at_two_senders_is_two_women(
         assert r.status_code == 200, r.text
     assert sorted(p.institutions for p in _pregnancies(services)) == ["hosp-a", "hosp-b"]
     with services.db.reading() as session:
-        keys = session.scalars(select(m.Pregnancy.woman_key)).all()
+        keys = session.scalars(select(Pregnancy.woman_key)).all()
     assert len(set(keys)) == 2

@@ -1,0 +1,52 @@
+"""The JSON (not FHIR) bodies of the FHIR interface: the NDJSON backfill's job ($import), as
+it is accepted and as its status is polled. FHIR answers (resources, Bundles,
+OperationOutcomes) are not described here: they are FHIR R4 JSON."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ImportAccepted(BaseModel):
+    """202 to POST /fhir/$import: the job is queued; poll ``status_url``."""
+
+    id: str
+    status: str = Field(description="queued")
+    lines_total: int
+    status_url: str
+
+
+class ImportRejection(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    source: str
+    line: int
+    reason: str = Field(description="why the line was not stored, personal values redacted")
+
+
+class ImportReportRead(BaseModel):
+    """What an import did, line by line counted."""
+
+    model_config = ConfigDict(extra="allow")
+
+    lines: int
+    accepted: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: list[ImportRejection]
+
+
+class ImportJobStatus(BaseModel):
+    """GET /fhir/$import/{id}: 202 while queued or running, 200 once it ended. ``report`` and
+    ``error`` are absent, not null, until there is one (dump with ``exclude_unset``)."""
+
+    id: str
+    status: str = Field(description="queued | running | done | failed | interrupted")
+    lines_total: int
+    lines_done: int
+    created_at: str
+    finished_at: str | None
+    report: ImportReportRead | None = Field(None, description="present once the import is done")
+    error: str | None = Field(None, description="present if the import failed: the fault's type")
