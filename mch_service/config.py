@@ -210,7 +210,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _streets_are_codes(self) -> Settings:
-        from mch_service.domain.streets import street_problem
+        from mch_service.streets import street_problem
 
         if any(street_problem(s) for s in self.streets):
             raise ValueError("MCH_STREETS: " + (street_problem("=") or ""))

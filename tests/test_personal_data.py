@@ -20,7 +20,7 @@ from mch_service.app import Services, build_services
 from mch_service.config import DEV_SECRET_KEY, Settings
 from mch_service.database import Database
 from mch_service.logs import JsonFormatter
-from mch_service.store.rotation import rotate_keys
+from mch_service.ops.key_rotation import rotate_keys
 from tests.conftest import TEST_SECRET, SenderKey
 
 RESIDENT = "urn:oid:2.16.156.10011.1.3"
@@ -326,7 +326,7 @@ def test_key_rotation_covers_every_sealed_column_and_keyed_hash(
 
     from mch_service.cases.models import CaseRecord
     from mch_service.domain import models as m
-    from mch_service.store import rotation
+    from mch_service.ops import key_rotation
     from tests.domain.fixtures import bundle, entry, patient, uid
     from tests.domain.test_pregnancy_record import post
     from tests.indicators.test_indicator_service import _valid_rid
@@ -350,8 +350,8 @@ def test_key_rotation_covers_every_sealed_column_and_keyed_hash(
     rotated = build_services(rotated_settings, Database(rotated_settings.database_url))
     try:
         # interrupted after the first woman's batch: what was done stays done...
-        monkeypatch.setattr(rotation, "CHUNK", 1)
-        real_rename = rotation._rename_woman
+        monkeypatch.setattr(key_rotation, "CHUNK", 1)
+        real_rename = key_rotation._rename_woman
         calls = []
 
         def rename_then_stop(*args: object) -> None:
@@ -360,10 +360,10 @@ def test_key_rotation_covers_every_sealed_column_and_keyed_hash(
                 raise KeyboardInterrupt
             real_rename(*args)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(rotation, "_rename_woman", rename_then_stop)
+        monkeypatch.setattr(key_rotation, "_rename_woman", rename_then_stop)
         with pytest.raises(KeyboardInterrupt):
             rotate_keys(rotated.db, rotated.store, rotated.domain)
-        monkeypatch.setattr(rotation, "_rename_woman", real_rename)
+        monkeypatch.setattr(key_rotation, "_rename_woman", real_rename)
         with rotated.db.reading() as session:
             halfway = set(session.scalars(select(m.Woman.key)))
         assert len(halfway & old_keys) == 1  # one woman moved, whole, the other not yet

@@ -28,7 +28,6 @@ from mch_service.auth.schemas import JurisdictionUpdate, UserCreate, UserRead
 from mch_service.auth.throttle import Throttle
 from mch_service.config import Settings
 from mch_service.database import Database
-from mch_service.domain.streets import street_problem
 from mch_service.errors import (
     Conflict,
     InvalidResource,
@@ -38,6 +37,7 @@ from mch_service.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from mch_service.streets import street_problem
 from mch_service.timeutil import to_utc, utcnow
 
 _USERNAME = re.compile(r"[A-Za-z0-9_.\-]{3,64}")  # fullmatch: `$` lets "name\n" by

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import xlsxwriter
 from fastapi import APIRouter, Depends
@@ -25,7 +25,9 @@ from mch_service.cases.schemas import (
 from mch_service.cases.service import CaseQuery
 from mch_service.deps import ServicesDep, in_transaction
 from mch_service.safe_cells import XLSX_OPTIONS, csv_row, csv_writer, xlsx_cell
-from mch_service.services import Services
+
+if TYPE_CHECKING:
+    from mch_service.services import Services
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 EXPORT_COLUMNS = [

@@ -36,8 +36,8 @@ from mch_service.cases.sealing import close_reason_aad, event_reason_aad, notes_
 from mch_service.config import Settings
 from mch_service.crypto import Crypto
 from mch_service.domain.pregnancy_record import masked_identity, read_pregnancy
-from mch_service.domain.streets import street_problem
 from mch_service.errors import Conflict, InvalidResource, Issue, NotFound, PreconditionFailed
+from mch_service.streets import street_problem
 from mch_service.timeutil import to_utc, utcnow
 
 KINDS = ("phone", "home_visit", "clinic_visit", "referral")

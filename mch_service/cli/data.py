@@ -178,7 +178,7 @@ def keys_rotate() -> None:
     outcomes and reasons) under the new key and recompute every keyed hash (identifier index,
     resident-ID hashes and the woman keys made from them). Resumable: run it again if it
     stopped."""
-    from mch_service.store.rotation import rotate_keys
+    from mch_service.ops.key_rotation import rotate_keys
 
     services = load_services()
     counts = rotate_keys(services.db, services.store, services.domain)

@@ -27,7 +27,6 @@ from mch_service.config import Settings
 from mch_service.crypto import Crypto
 from mch_service.database import Database
 from mch_service.domain.pregnancy_record import masked_summaries
-from mch_service.domain.streets import street_problem
 from mch_service.errors import InvalidResource, Issue, NotFound
 from mch_service.indicators import fact_tables, repository
 from mch_service.indicators.calculations import compute_all, members
@@ -65,6 +64,7 @@ from mch_service.indicators.schemas import (
 from mch_service.indicators.settings import IndicatorSettings
 from mch_service.indicators.values import RESULT_COLUMNS, IndicatorValue, iter_values
 from mch_service.indicators.warnings import early_warnings
+from mch_service.streets import street_problem
 from mch_service.timeutil import utcnow
 
 DISTRICT, ALL = "district", "all"

@@ -10,7 +10,7 @@ import httpx
 from mch_service.app import Services, build_services
 from mch_service.audit.service import Actor
 from mch_service.database import Database
-from mch_service.store.rotation import rotate_keys
+from mch_service.ops.key_rotation import rotate_keys
 from tests.conftest import TEST_SECRET, SenderKey
 
 

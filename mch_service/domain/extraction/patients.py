@@ -10,7 +10,7 @@ import orjson
 from mch_service.domain.extraction.rows import Extracted, Source, ViewRow, add_issue, local_ref
 from mch_service.domain.identity import resident_id_valid, woman_key
 from mch_service.domain.models import PatientRecord
-from mch_service.domain.streets import street_problem
+from mch_service.streets import street_problem
 
 if TYPE_CHECKING:
     from mch_service.domain.extract import Extractor
