@@ -39,6 +39,7 @@ from mch_service.institutions import endpoints as institution_endpoints
 from mch_service.middleware import AccessLog, SecurityHeaders
 from mch_service.ops import endpoints as ops_endpoints
 from mch_service.process_metrics import MetricsMiddleware
+from mch_service.quality import endpoints as quality_endpoints
 from mch_service.scheduling import endpoints as job_endpoints
 from mch_service.services import Services, build_services
 from mch_service.web import pages as web_pages
@@ -203,6 +204,7 @@ def create_app(
     app.include_router(code_tables_api.router)
     app.include_router(indicator_endpoints.router)
     app.include_router(job_endpoints.router)
+    app.include_router(quality_endpoints.router)
     app.include_router(case_endpoints.router)
     app.include_router(web_pages.router)
     app.mount(

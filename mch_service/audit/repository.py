@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from mch_service import sqlbulk
@@ -39,3 +39,15 @@ def oldest_after(
             .limit(limit)
         )
     )
+
+
+def fhir_write_outcomes(session: Session) -> list[tuple[str, str, int]]:
+    """(sender, outcome, how many) of the FHIR writes the audit log holds."""
+    return [
+        (str(inst), outcome, n)
+        for inst, outcome, n in session.execute(
+            select(AuditEvent.actor_id, AuditEvent.outcome, func.count())
+            .where(AuditEvent.actor_kind == "institution", AuditEvent.action.startswith("fhir."))
+            .group_by(AuditEvent.actor_id, AuditEvent.outcome)
+        )
+    ]

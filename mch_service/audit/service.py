@@ -157,3 +157,8 @@ def _row(e: AuditEvent) -> dict[str, Any]:
     return {
         c: (getattr(e, c).isoformat() if c == "occurred_at" else getattr(e, c)) for c in COLUMNS
     }
+
+
+def fhir_write_outcomes(session: Session) -> list[tuple[str, str, int]]:
+    """(sender, outcome, how many) of the FHIR writes the audit log holds (for data quality)."""
+    return repository.fhir_write_outcomes(session)

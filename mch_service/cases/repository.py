@@ -1,6 +1,6 @@
 """The queries of the case register and work lists: ``case_record``, ``follow_up``,
 ``case_event`` and ``work_item``. The case service calls these; nothing else runs SQL on these
-tables (the pregnancy facts the lists are computed from come from cases/domain_queries.py)."""
+tables (the pregnancy facts the lists are computed from come from domain/case_reads.py)."""
 
 from __future__ import annotations
 

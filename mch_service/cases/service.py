@@ -2,7 +2,7 @@
 the women it touched) and by the daily job (for the day's date), and worked by reviewers.
 
 The rules of each list are in ``worklists.py``; the queries on the register's own tables in
-``repository.py``; the reads of the pregnancy facts in ``domain_queries.py``."""
+``repository.py``; the reads of the pregnancy facts in ``case_reads.py``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from mch_service.audit.service import AuditRecord, record
 from mch_service.auth.permissions import Permission, Principal
 from mch_service.auth.service import actor_of
-from mch_service.cases import domain_queries, repository, worklists
+from mch_service.cases import repository, worklists
 from mch_service.cases.models import CaseEvent, CaseRecord, FollowUp, WorkItem
 from mch_service.cases.schemas import (
     AssignmentUpdate,
@@ -35,10 +35,12 @@ from mch_service.cases.schemas import (
 from mch_service.cases.sealing import close_reason_aad, event_reason_aad, notes_aad, outcome_aad
 from mch_service.config import Settings
 from mch_service.crypto import Crypto
+from mch_service.domain import case_reads
 from mch_service.domain.pregnancy_record import masked_identity, read_pregnancy
 from mch_service.errors import Conflict, InvalidResource, Issue, NotFound, PreconditionFailed
+from mch_service.store import service as store_service
 from mch_service.streets import street_problem
-from mch_service.timeutil import to_utc, utcnow
+from mch_service.timeutil import utcnow
 
 KINDS = ("phone", "home_visit", "clinic_visit", "referral")
 POSTPARTUM_COMPLETE = "postpartum period complete"
@@ -96,21 +98,24 @@ class CaseService:
             r[0]: worklists.PregnancyFacts(
                 r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "", r[7], r[8]
             )
-            for r in domain_queries.pregnancy_rows(session, keys)
+            for r in case_reads.pregnancy_rows(session, keys)
         }
         if not facts:
             return []
         ids = list(facts)
-        for pid, day in domain_queries.visit_dates(session, ids):
+        for pid, day in case_reads.visit_dates(session, ids):
             facts[pid].visits.append(day)
-        for pid, day in domain_queries.postpartum_visit_dates(session, ids):
+        for pid, day in case_reads.postpartum_visit_dates(session, ids):
             facts[pid].postpartum_visits.append(day)
-        for pid, day, colour, purple, received, pk in domain_queries.risk_assessments(session, ids):
-            received_here = to_utc(received).astimezone(self.zone) if received else None
+        risks = list(case_reads.risk_assessments(session, ids))
+        first_received = store_service.first_received(session, [r[4] for r in risks])
+        for pid, day, colour, purple, pk in risks:
+            received = first_received.get(pk)
+            received_here = received.astimezone(self.zone) if received else None
             facts[pid].risks.append((day, colour, bool(purple), received_here, pk))
-        for pid, concept, day, result in domain_queries.lab_results(session, ids):
+        for pid, concept, day, result in case_reads.lab_results(session, ids):
             facts[pid].labs.append((concept, day, result))
-        for pid, concept, day in domain_queries.treatments(session, ids):
+        for pid, concept, day in case_reads.treatments(session, ids):
             facts[pid].treatments.append((concept, day))
         for pid, day in repository.follow_up_dates(session, ids):
             facts[pid].follow_ups.append(day)
@@ -238,7 +243,7 @@ class CaseService:
     def _case(self, session: Session, principal: Principal, pregnancy_id: str) -> CaseRecord:
         principal.require(Permission.WORK_CASES)
         case = repository.get_case(session, pregnancy_id)
-        if case is None or not domain_queries.pregnancy_in_jurisdiction(
+        if case is None or not case_reads.pregnancy_in_jurisdiction(
             session, principal, pregnancy_id
         ):
             raise NotFound(f"No case {pregnancy_id}")

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import not_
-from sqlalchemy.sql import ColumnElement
 
 from mch_service.errors import InvalidResource, Issue
 from mch_service.fhir_api.validation import ID_RE
 from mch_service.store.indexing import DATE_ELEMENTS, Token, date_range
-from mch_service.store.models import FhirResource
-from mch_service.store.service import ResourceStore, SearchQuery
+from mch_service.store.service import DateFilter, ResourceStore, SearchQuery
 
 # Parameters accepted for every type; `date` only for the types in DATE_ELEMENTS.
 COMMON_PARAMS = ("_id", "identifier", "patient", "subject", "_lastUpdated")
@@ -56,9 +52,9 @@ def parse_token(raw: str) -> tuple[str | None, str]:
     return None, raw
 
 
-def _date_condition(
-    column_lo: Any, column_hi: Any, raw: str, zone: ZoneInfo, name: str
-) -> ColumnElement[bool]:
+def _date_filter(
+    element: Literal["clinical", "last_updated"], raw: str, zone: ZoneInfo, name: str
+) -> DateFilter:
     prefix = raw[:2] if raw[:2] in PREFIXES else "eq"
     value = raw[2:] if raw[:2] in PREFIXES else raw
     rng = date_range(value, zone)
@@ -74,20 +70,7 @@ def _date_condition(
                 )
             ]
         )
-    lo, hi = rng
-    # Ranges are [lo, hi): a value matches by how its range relates to the parameter's.
-    conditions: dict[str, ColumnElement[bool]] = {
-        "eq": (column_lo >= lo) & (column_hi <= hi),
-        "gt": column_hi > hi,
-        "lt": column_lo < lo,
-        "ge": column_hi > lo,
-        "le": column_lo < hi,
-        "sa": column_lo >= hi,
-        "eb": column_hi <= lo,
-    }
-    if prefix == "ne":
-        return not_((column_lo >= lo) & (column_hi <= hi))
-    return conditions[prefix]
+    return DateFilter(element, prefix, rng[0], rng[1])
 
 
 def parse_search(
@@ -104,7 +87,7 @@ def parse_search(
     count = default_count
     cursor = None
     echo: list[tuple[str, str]] = []
-    dates: list[ColumnElement[bool]] = []
+    dates: list[DateFilter] = []
     for name, raw in params:
         base = name.split(":", 1)[0]
         if base in IGNORED_PARAMS:
@@ -177,35 +160,30 @@ def parse_search(
             q.references = (q.references or []) + [(names, targets)]
         elif base == "date":
             for v in values[:1]:
-                dates.append(
-                    _date_condition(FhirResource.date_start, FhirResource.date_end, v, zone, name)
-                )
+                dates.append(_date_filter("clinical", v, zone, name))
         elif base == "_lastUpdated":
             for v in values[:1]:
                 dates.append(
-                    _date_condition(
-                        FhirResource.last_updated, FhirResource.last_updated, v, zone, name
-                    )
+                    _date_filter("last_updated", v, zone, name)
                     if v[:2] not in ("eq", "ne") and v[:2] in PREFIXES
                     else _last_updated_eq(v, zone, name)
                 )
-    q.date_conditions = dates
+    q.date_filters = dates
     q.limit = count
     q.after_pk = cursor
     return ParsedSearch(q, count, cursor, echo)
 
 
-def _last_updated_eq(raw: str, zone: ZoneInfo, name: str) -> ColumnElement[bool]:
+def _last_updated_eq(raw: str, zone: ZoneInfo, name: str) -> DateFilter:
     # A point in time "equals" a value when it lies within the value's range.
-    neg = raw[:2] == "ne"
+    prefix = "ne" if raw[:2] == "ne" else "eq"
     value = raw[2:] if raw[:2] in ("eq", "ne") else raw
     rng = date_range(value, zone)
     if rng is None:
         raise InvalidResource(
             [Issue(f"Search parameter {name}={raw!r} is not a FHIR date", name, "value")]
         )
-    cond = (FhirResource.last_updated >= rng[0]) & (FhirResource.last_updated < rng[1])
-    return not_(cond) if neg else cond
+    return DateFilter("last_updated", prefix, rng[0], rng[1], point=True)
 
 
 def split_query(query: str) -> list[tuple[str, str]]:

@@ -7,8 +7,9 @@ Every function takes the session of the caller's transaction and never commits.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from mch_service.database import table_of
@@ -80,3 +81,13 @@ def iter_results(session: Session, periods: Sequence[str]) -> Iterator[Indicator
         .execution_options(yield_per=2000)
     )
     yield from session.scalars(stmt)
+
+
+def computed_at_by_indicator(session: Session) -> list[tuple[str, datetime | None]]:
+    """(indicator, when its results were last computed)."""
+    rows = session.execute(
+        select(IndicatorResult.indicator_id, func.max(IndicatorResult.computed_at)).group_by(
+            IndicatorResult.indicator_id
+        )
+    )
+    return [(indicator, computed) for indicator, computed in rows]

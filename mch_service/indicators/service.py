@@ -475,3 +475,8 @@ def _replace_women(
         old.case_managed_colours,
     )
     return merged, before
+
+
+def computed_at_by_indicator(session: Session) -> list[tuple[str, datetime | None]]:
+    """(indicator, when its results were last computed), for the freshness gauges."""
+    return repository.computed_at_by_indicator(session)

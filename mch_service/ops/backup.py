@@ -206,8 +206,7 @@ def restore(database_url: str, path: Path, replace: bool = False) -> str:
 def key_opens_backup(database_url: str, crypto: Crypto) -> bool | None:
     """Whether the configured keys open the newest stored version (None: nothing stored)."""
     from mch_service.database import make_engine
-    from mch_service.ops.repository import newest_sealed_version
-    from mch_service.store.service import ResourceStore
+    from mch_service.store.service import ResourceStore, newest_sealed_version
 
     engine = make_engine(database_url)
     try:
@@ -219,7 +218,8 @@ def key_opens_backup(database_url: str, crypto: Crypto) -> bool | None:
         return None
     store = ResourceStore(crypto, ZoneInfo("UTC"))
     try:
-        store.unseal(row.resource_type, row.fhir_id, row.version_id, row.content)
+        resource_type, fhir_id, version_id, content = row
+        store.unseal(resource_type, fhir_id, version_id, bytes(content or b""))
     except (DecryptionError, InvalidTag):
         return False
     return True

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from alembic.script import ScriptDirectory
 
+from mch_service.domain.service import assembly_queue_state
 from mch_service.migrate import alembic_config
 from mch_service.ops import repository
 from mch_service.scheduling.service import lease_holder
@@ -71,7 +72,7 @@ def _code_tables(services: Services) -> Check:
 
 def _assembly_queue(services: Services) -> Check:
     with services.db.reading() as session:
-        depth, oldest = repository.assembly_queue(session)
+        depth, oldest = assembly_queue_state(session)
     if not depth or oldest is None:
         return Check("assembly_queue", True, "empty")
     age = (utcnow() - to_utc(oldest)).total_seconds()

@@ -28,7 +28,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
 
-from mch_service.ops import repository
+from mch_service.domain.service import assembly_queue_state
+from mch_service.indicators.service import computed_at_by_indicator
 from mch_service.ops.multiproc import MULTIPROC_ENV
 from mch_service.scheduling.service import run_figures
 from mch_service.timeutil import to_utc, utcnow
@@ -56,9 +57,9 @@ class DatabaseCollector(Collector):
         up = GaugeMetricFamily("mch_database_up", "1 when the database answered this scrape")
         try:
             with self.services.db.reading() as session:
-                depth, oldest = repository.assembly_queue(session)
+                depth, oldest = assembly_queue_state(session)
                 jobs = run_figures(session)
-                fresh = repository.indicators_computed(session)
+                fresh = computed_at_by_indicator(session)
         except Exception:  # noqa: BLE001 - the scrape still answers, with the database down
             up.add_metric([], 0)
             yield up

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from mch_service.audit import service as audit_service
 from mch_service.domain.service import (
     issues_by_institution,
     unmapped_codes_by_institution,
@@ -53,7 +54,7 @@ def refresh(session: Session) -> int:
 
     put(live_counts_by_institution(session).items(), "resources")
     by_inst: dict[str, dict[str, int]] = {}
-    for inst, outcome, n in repository.fhir_write_outcomes(session):
+    for inst, outcome, n in audit_service.fhir_write_outcomes(session):
         by_inst.setdefault(inst, {})[outcome] = n
     for inst, counts in by_inst.items():
         rejected = counts.get("rejected", 0)

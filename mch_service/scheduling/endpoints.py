@@ -1,4 +1,4 @@
-"""Job runs over HTTP (list, run now), and the data-quality figures."""
+"""Job runs over HTTP (list, run now)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from starlette.concurrency import run_in_threadpool
 
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.auth.permissions import Permission
-from mch_service.deps import ServicesDep, in_reading
+from mch_service.deps import ServicesDep
 from mch_service.errors import NotFound
-from mch_service.quality.service import report
 from mch_service.scheduling import service
-from mch_service.scheduling.schemas import DataQualityRead, JobRunRead, JobsOverview
+from mch_service.scheduling.schemas import JobRunRead, JobsOverview
 
 router = APIRouter(prefix="/api/v1", tags=["jobs"])
 
@@ -40,11 +39,3 @@ async def run(
     if name not in services.jobs.names():
         raise NotFound(f"No job {name!r}")
     return await run_in_threadpool(services.jobs.run, name, as_of, "manual")
-
-
-# The figures belong with ``mch_service.quality``; the route moves there with its package.
-@router.get("/data-quality", response_model=list[DataQualityRead])
-async def data_quality(services: ServicesDep, principal: CurrentStaff) -> list[DataQualityRead]:
-    principal.require(Permission.READ_INDICATORS)
-    rows = await in_reading(services, report)
-    return [DataQualityRead.model_validate(row) for row in rows]

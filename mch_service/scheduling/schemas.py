@@ -1,9 +1,8 @@
-"""What the job routes answer: a run, the jobs with their schedules and latest runs, and the
-data-quality figures."""
+"""What the job routes answer: a run, and the jobs with their schedules and latest runs."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from mch_service.scheduling.models import JobRun
 
@@ -47,13 +46,3 @@ class JobsOverview(BaseModel):
     schedules: dict[str, str]
     scheduler: str | None
     runs: list[JobRunRead]
-
-
-class DataQualityRead(BaseModel):
-    """One institution's data-quality figures: one key per metric (e.g. ``"gestation_missing":
-    0.02``) besides the two named here."""
-
-    model_config = ConfigDict(extra="allow")
-
-    institution: str
-    computed_at: str

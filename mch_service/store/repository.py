@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, delete, func, insert, not_, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
@@ -296,6 +296,44 @@ def versions(session: Session, resource_pk: int) -> list[tuple[int, bytes | None
 
 
 @dataclass
+class DateFilter:
+    """One date search parameter, parsed: which dates of a resource (``clinical``: its clinical
+    period; ``last_updated``), the FHIR prefix, and the parameter's range [lo, hi). ``point``:
+    the resource's date is a point that matches when it lies within the range (``_lastUpdated``
+    with eq/ne)."""
+
+    element: Literal["clinical", "last_updated"]
+    prefix: str
+    lo: datetime
+    hi: datetime
+    point: bool = False
+
+
+def _date_condition(f: DateFilter) -> ColumnElement[bool]:
+    if f.element == "clinical":
+        column_lo, column_hi = FhirResource.date_start, FhirResource.date_end
+    else:
+        column_lo = column_hi = FhirResource.last_updated
+    lo, hi = f.lo, f.hi
+    if f.point:
+        within = (column_lo >= lo) & (column_lo < hi)
+        return not_(within) if f.prefix == "ne" else within
+    if f.prefix == "ne":
+        return not_((column_lo >= lo) & (column_hi <= hi))
+    # Ranges are [lo, hi): a value matches by how its range relates to the parameter's.
+    conditions: dict[str, ColumnElement[bool]] = {
+        "eq": (column_lo >= lo) & (column_hi <= hi),
+        "gt": column_hi > hi,
+        "lt": column_lo < lo,
+        "ge": column_hi > lo,
+        "le": column_lo < hi,
+        "sa": column_lo >= hi,
+        "eb": column_hi <= lo,
+    }
+    return conditions[f.prefix]
+
+
+@dataclass
 class SearchQuery:
     institution_id: str
     resource_type: str
@@ -303,7 +341,7 @@ class SearchQuery:
     token_hashes: list[str] | None = None
     value_hashes: list[str] | None = None
     references: list[tuple[tuple[str, ...], list[str]]] | None = None  # (names, targets)
-    date_conditions: list[ColumnElement[bool]] | None = None
+    date_filters: list[DateFilter] | None = None
     after_pk: int | None = None
     limit: int = 50
 
@@ -342,7 +380,7 @@ def _search_conditions(q: SearchQuery) -> list[ColumnElement[bool]]:
                 )
             )
         )
-    conds.extend(q.date_conditions or ())
+    conds.extend(_date_condition(f) for f in q.date_filters or ())
     return conds
 
 

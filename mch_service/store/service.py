@@ -24,6 +24,9 @@ from mch_service.store.repository import (
     ConcurrentUpdate as ConcurrentUpdate,  # raised by ``apply``: a caller retries on it
 )
 from mch_service.store.repository import CurrentRow, SearchQuery
+from mch_service.store.repository import (
+    DateFilter as DateFilter,  # a date search parameter of a SearchQuery (fhir_api parses them)
+)
 from mch_service.timeutil import fhir_instant, to_utc
 
 

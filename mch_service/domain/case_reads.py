@@ -1,12 +1,10 @@
-"""The ONE place where the cases package reads the domain's and the store's tables directly.
-
-Issue 13 wants cases to ask the domain's service for these instead; until ``domain`` offers
-them (asked of the lead: "pregnancy facts for the work lists" and "is this pregnancy in the
-principal's jurisdiction"), the queries live here and nowhere else in cases/:
+"""What the case register reads of the pregnancy facts: the domain's read API for
+``cases`` (the work lists and the case pages), so the cases package never queries the domain's
+tables itself.
 
 * ``pregnancy_rows``: pregnancy dating, street, institutions, first contact, discharge;
 * ``visit_dates``, ``postpartum_visit_dates``, ``lab_results``, ``treatments``;
-* ``risk_assessments``: with when the assessment was first received (the store's version 1);
+* ``risk_assessments``: with the resource key (the store says when it was first received);
 * ``pregnancy_in_jurisdiction``.
 """
 
@@ -15,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from mch_service.auth.permissions import Principal
 from mch_service.domain import models as domain_models
 from mch_service.domain.pregnancy_record import in_jurisdiction
-from mch_service.store.models import FhirResourceVersion
 
 _CHUNK = 1000
 # A row of the domain's tables, unpacked by the case service (its order in each docstring).
@@ -76,27 +73,18 @@ def postpartum_visit_dates(session: Session, pregnancy_ids: Sequence[str]) -> It
 
 
 def risk_assessments(session: Session, pregnancy_ids: Sequence[str]) -> Iterator[DomainRow]:
-    """(pregnancy id, assessed day, colour, purple, first received at, resource pk)."""
+    """(pregnancy id, assessed day, colour, purple, resource pk)."""
     risk = domain_models.RiskAssessmentFact
-    first_version = and_(
-        FhirResourceVersion.resource_pk == risk.resource_pk,
-        FhirResourceVersion.version_id == 1,
-    )
     return _by_chunk(
         session,
         pregnancy_ids,
-        lambda c: (
-            select(
-                risk.pregnancy_id,
-                risk.assessed_date,
-                risk.colour,
-                risk.purple,
-                FhirResourceVersion.recorded_at,
-                risk.resource_pk,
-            )
-            .outerjoin(FhirResourceVersion, first_version)
-            .where(risk.pregnancy_id.in_(c))
-        ),
+        lambda c: select(
+            risk.pregnancy_id,
+            risk.assessed_date,
+            risk.colour,
+            risk.purple,
+            risk.resource_pk,
+        ).where(risk.pregnancy_id.in_(c)),
     )
 
 

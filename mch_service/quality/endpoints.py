@@ -1,0 +1,20 @@
+"""The data-quality figures over HTTP (computed by the daily ``data_quality`` job)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from mch_service.auth.dependencies import CurrentStaff
+from mch_service.auth.permissions import Permission
+from mch_service.deps import ServicesDep, in_reading
+from mch_service.quality.schemas import DataQualityRead
+from mch_service.quality.service import report
+
+router = APIRouter(prefix="/api/v1", tags=["data quality"])
+
+
+@router.get("/data-quality", response_model=list[DataQualityRead])
+async def data_quality(services: ServicesDep, principal: CurrentStaff) -> list[DataQualityRead]:
+    principal.require(Permission.READ_INDICATORS)
+    rows = await in_reading(services, report)
+    return [DataQualityRead.model_validate(row) for row in rows]
