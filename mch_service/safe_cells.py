@@ -109,3 +109,22 @@ def xlsx_text(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return value if isinstance(value, str) else str(value)
+
+
+# How the export routes describe their answers in the OpenAPI document (they stream a file).
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A UTF-8 CSV file (with BOM); cells are text, formula starts neutralised",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+XLSX_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "An Excel workbook; every cell is written as text",
+        "content": {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            }
+        },
+    }
+}

@@ -21,7 +21,7 @@ from mch_service.auth.dependencies import CurrentStaff
 from mch_service.auth.permissions import Permission
 from mch_service.auth.service import actor_of
 from mch_service.deps import ServicesDep, in_transaction
-from mch_service.safe_cells import csv_row, csv_writer
+from mch_service.safe_cells import CSV_RESPONSE, csv_row, csv_writer
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -56,7 +56,7 @@ async def audit_search(
     return await in_transaction(services, read_page, actor_of(principal), q, limit, before_id)
 
 
-@router.get("/audit.csv")
+@router.get("/audit.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
 async def audit_export(
     services: ServicesDep, principal: CurrentStaff, q: Filters
 ) -> StreamingResponse:

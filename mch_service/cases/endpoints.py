@@ -24,7 +24,14 @@ from mch_service.cases.schemas import (
 )
 from mch_service.cases.service import CaseQuery
 from mch_service.deps import ServicesDep, in_transaction
-from mch_service.safe_cells import XLSX_OPTIONS, csv_row, csv_writer, xlsx_cell
+from mch_service.safe_cells import (
+    CSV_RESPONSE,
+    XLSX_OPTIONS,
+    XLSX_RESPONSE,
+    csv_row,
+    csv_writer,
+    xlsx_cell,
+)
 
 if TYPE_CHECKING:
     from mch_service.services import Services
@@ -90,7 +97,7 @@ async def _export_rows(
     return [item.model_dump(by_alias=True, exclude_unset=True) for item in items]
 
 
-@router.get("/export.csv")
+@router.get("/export.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
 async def export_csv(
     services: ServicesDep, principal: CurrentStaff, q: Filters
 ) -> StreamingResponse:
@@ -112,7 +119,7 @@ async def export_csv(
     )
 
 
-@router.get("/export.xlsx")
+@router.get("/export.xlsx", response_class=StreamingResponse, responses=XLSX_RESPONSE)
 async def export_xlsx(
     services: ServicesDep, principal: CurrentStaff, q: Filters
 ) -> StreamingResponse:

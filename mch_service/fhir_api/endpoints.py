@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from mch_service.audit.service import Actor
@@ -26,7 +26,12 @@ from mch_service.fhir_api.entries import EntryResult
 from mch_service.fhir_api.outcomes import information, operation_outcome
 from mch_service.fhir_api.reads import public_base
 from mch_service.fhir_api.resource_types import R4_RESOURCE_TYPES
-from mch_service.fhir_api.schemas import ImportAccepted, ImportJobStatus
+from mch_service.fhir_api.schemas import (
+    FHIR_REFUSAL_RESPONSE,
+    FHIR_RESOURCE_RESPONSE,
+    ImportAccepted,
+    ImportJobStatus,
+)
 from mch_service.fhir_api.service import FhirService
 from mch_service.fhir_api.validation import parse_json
 from mch_service.institutions.service import authenticate, cached_sender
@@ -55,14 +60,21 @@ async def _set_public_base(request: Request) -> None:
     public_base.set(_base(request))
 
 
-router = APIRouter(prefix="/fhir", tags=["FHIR R4"], dependencies=[Depends(_set_public_base)])
-
-
-class FhirJsonResponse(Response):
+class FhirJsonResponse(JSONResponse):
     """How the OpenAPI document names the media type of the JSON answers rendered by
-    ``fhir_response`` (FHIR's, also for the $import job's JSON)."""
+    ``fhir_response`` (FHIR's, also for the $import job's JSON). The routes return their own
+    responses: this class only names the media type and the JSON shape in the document."""
 
     media_type = FHIR_JSON
+
+
+router = APIRouter(
+    prefix="/fhir",
+    tags=["FHIR R4"],
+    dependencies=[Depends(_set_public_base)],
+    default_response_class=FhirJsonResponse,
+    responses=FHIR_REFUSAL_RESPONSE,
+)
 
 
 def fhir_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -168,13 +180,13 @@ def _write_response(
     return fhir_response(body, result.status, headers)
 
 
-@router.get("/metadata")
+@router.get("/metadata", responses=FHIR_RESOURCE_RESPONSE)
 async def capability_statement(request: Request) -> Response:
     return fhir_response(request.app.state.capability)
 
 
-@router.post("")
-@router.post("/")
+@router.post("", responses=FHIR_RESOURCE_RESPONSE)
+@router.post("/", responses=FHIR_RESOURCE_RESPONSE)
 async def bundle(request: Request, actor: SenderDep, services: ServicesDep) -> Response:
     check_accept(request)
     body = await read_body(request)
@@ -238,7 +250,7 @@ async def bulk_import_status(
     return fhir_response(status.model_dump(exclude_unset=True), 202 if running else 200, headers)
 
 
-@router.post("/{rtype}/$validate")
+@router.post("/{rtype}/$validate", responses=FHIR_RESOURCE_RESPONSE)
 async def validate(
     rtype: str, request: Request, actor: SenderDep, services: ServicesDep
 ) -> Response:
@@ -248,7 +260,7 @@ async def validate(
     return fhir_response(await run_in_threadpool(services.fhir.validate, rtype, body))
 
 
-@router.post("/{rtype}")
+@router.post("/{rtype}", responses=FHIR_RESOURCE_RESPONSE)
 async def create(rtype: str, request: Request, actor: SenderDep, services: ServicesDep) -> Response:
     check_accept(request)
     _check_type(rtype)
@@ -260,7 +272,7 @@ async def create(rtype: str, request: Request, actor: SenderDep, services: Servi
     return await run_in_threadpool(_write_response, request, services.fhir, actor, result, prefer)
 
 
-@router.put("/{rtype}/{fhir_id}")
+@router.put("/{rtype}/{fhir_id}", responses=FHIR_RESOURCE_RESPONSE)
 async def update(
     rtype: str, fhir_id: str, request: Request, actor: SenderDep, services: ServicesDep
 ) -> Response:
@@ -274,7 +286,7 @@ async def update(
     return await run_in_threadpool(_write_response, request, services.fhir, actor, result, prefer)
 
 
-@router.put("/{rtype}")
+@router.put("/{rtype}", responses=FHIR_RESOURCE_RESPONSE)
 async def conditional_update(
     rtype: str, request: Request, actor: SenderDep, services: ServicesDep
 ) -> Response:
@@ -302,7 +314,7 @@ async def conditional_update(
     return await run_in_threadpool(_write_response, request, services.fhir, actor, result, prefer)
 
 
-@router.delete("/{rtype}/{fhir_id}")
+@router.delete("/{rtype}/{fhir_id}", responses=FHIR_RESOURCE_RESPONSE)
 async def delete(
     rtype: str, fhir_id: str, request: Request, actor: SenderDep, services: ServicesDep
 ) -> Response:
@@ -313,7 +325,7 @@ async def delete(
     return _delete_response(result)
 
 
-@router.delete("/{rtype}")
+@router.delete("/{rtype}", responses=FHIR_RESOURCE_RESPONSE)
 async def conditional_delete(
     rtype: str, request: Request, actor: SenderDep, services: ServicesDep
 ) -> Response:
@@ -340,7 +352,7 @@ def _delete_response(result: EntryResult) -> Response:
     return Response(status_code=204, headers=headers)
 
 
-@router.get("/{rtype}")
+@router.get("/{rtype}", responses=FHIR_RESOURCE_RESPONSE)
 async def search(rtype: str, request: Request, actor: SenderDep, services: ServicesDep) -> Response:
     check_accept(request)
     _check_type(rtype)
@@ -348,7 +360,7 @@ async def search(rtype: str, request: Request, actor: SenderDep, services: Servi
     return fhir_response(await run_in_threadpool(services.fhir.search, actor, url))
 
 
-@router.get("/{rtype}/{fhir_id}")
+@router.get("/{rtype}/{fhir_id}", responses=FHIR_RESOURCE_RESPONSE)
 async def read(
     rtype: str, fhir_id: str, request: Request, actor: SenderDep, services: ServicesDep
 ) -> Response:
@@ -358,7 +370,7 @@ async def read(
     return _read_response(result)
 
 
-@router.get("/{rtype}/{fhir_id}/_history")
+@router.get("/{rtype}/{fhir_id}/_history", responses=FHIR_RESOURCE_RESPONSE)
 async def history(
     rtype: str, fhir_id: str, request: Request, actor: SenderDep, services: ServicesDep
 ) -> Response:
@@ -375,7 +387,7 @@ async def history(
     )
 
 
-@router.get("/{rtype}/{fhir_id}/_history/{vid}")
+@router.get("/{rtype}/{fhir_id}/_history/{vid}", responses=FHIR_RESOURCE_RESPONSE)
 async def vread(
     rtype: str, fhir_id: str, vid: str, request: Request, actor: SenderDep, services: ServicesDep
 ) -> Response:

@@ -4,6 +4,8 @@ OperationOutcomes) are not described here: they are FHIR R4 JSON."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -50,3 +52,50 @@ class ImportJobStatus(BaseModel):
     finished_at: str | None
     report: ImportReportRead | None = Field(None, description="present once the import is done")
     error: str | None = Field(None, description="present if the import failed: the fault's type")
+
+
+_FHIR_RESOURCE_SCHEMA = {
+    "type": "object",
+    "required": ["resourceType"],
+    "properties": {"resourceType": {"type": "string"}},
+    "description": (
+        "A FHIR R4 resource in JSON (http://hl7.org/fhir/R4/json.html): the resource read or "
+        "written; a Bundle (searchset, history, batch-response or transaction-response) for "
+        "searches, histories and Bundles; an OperationOutcome for $validate and conditional "
+        "deletes; the CapabilityStatement for /metadata"
+    ),
+}
+_OPERATION_OUTCOME_SCHEMA = {
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"type": "string", "enum": ["OperationOutcome"]},
+        "issue": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "severity": {"type": "string"},
+                    "code": {"type": "string"},
+                    "diagnostics": {"type": "string"},
+                    "expression": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+    "description": "Why the request was refused: each issue names the element (expression)",
+}
+# The shapes of the FHIR routes' answers, for the OpenAPI document: a resource on success (the
+# $import routes declare their own JSON), an OperationOutcome on refusal (every route).
+FHIR_RESOURCE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A FHIR R4 resource",
+        "content": {"application/fhir+json": {"schema": _FHIR_RESOURCE_SCHEMA}},
+    },
+}
+FHIR_REFUSAL_RESPONSE: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": "Refused: an OperationOutcome",
+        "content": {"application/fhir+json": {"schema": _OPERATION_OUTCOME_SCHEMA}},
+    },
+}

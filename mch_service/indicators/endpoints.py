@@ -23,6 +23,7 @@ from mch_service.indicators.schemas import (
     SeriesQuery,
 )
 from mch_service.indicators.service import record_export
+from mch_service.safe_cells import CSV_RESPONSE, XLSX_RESPONSE
 
 router = APIRouter(prefix="/api/v1/indicators", tags=["indicators"])
 
@@ -83,7 +84,7 @@ def _periods(raw: list[str]) -> list[str]:
     return [p for item in raw for p in item.split(",") if p]
 
 
-@router.get("/export.csv")
+@router.get("/export.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
 async def export_csv(
     services: ServicesDep, principal: CurrentStaff, period: PeriodsQuery
 ) -> StreamingResponse:
@@ -102,7 +103,7 @@ async def export_csv(
     )
 
 
-@router.get("/export.xlsx")
+@router.get("/export.xlsx", response_class=StreamingResponse, responses=XLSX_RESPONSE)
 async def export_xlsx(
     services: ServicesDep, principal: CurrentStaff, period: PeriodsQuery
 ) -> StreamingResponse:
