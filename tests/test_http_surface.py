@@ -376,3 +376,28 @@ def test_an_error_no_handler_answered_is_answered_and_logged_once(
     lines = [JsonFormatter(tracebacks=False).format(r) for r in caplog.records]
     assert [json.loads(x)["error"] for x in lines if '"error"' in x] == ["ValueError"]
     assert not any(RESIDENT_ID in x for x in lines)
+
+
+def _successful_responses(document: dict[str, Any]) -> Iterator[tuple[str, str, str, Any]]:
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for code, response in operation.get("responses", {}).items():
+                if code.startswith("2"):
+                    for media_type, body in response.get("content", {}).items():
+                        yield f"{method.upper()} {path}", code, media_type, body.get("schema")
+
+
+def test_the_openapi_document_shows_every_answers_shape(http: httpx.Client) -> None:
+    """Integrators and staff-tool authors read what each route returns from the document: no
+    successful answer is an empty schema (a route returning ``dict[str, Any]`` with no
+    ``response_model`` shows as ``{}``)."""
+    document = http.get("/openapi.json").json()
+    answers = list(_successful_responses(document))
+    assert len(answers) > 50
+    shapeless = [(op, code, mt) for op, code, mt, schema in answers if not schema]
+    assert shapeless == [], f"answers without a shape in the OpenAPI document: {shapeless}"
+    by_operation = {op: (mt, schema) for op, _, mt, schema in answers}
+    media_type, schema = by_operation["GET /fhir/{rtype}/{fhir_id}"]
+    assert media_type == "application/fhir+json" and "resourceType" in schema["required"]
+    assert by_operation["GET /api/v1/cases/export.csv"][0] == "text/csv"
+    assert "$ref" in by_operation["GET /api/v1/cases"][1]
