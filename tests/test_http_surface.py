@@ -398,6 +398,7 @@ def test_the_openapi_document_shows_every_answers_shape(http: httpx.Client) -> N
     assert shapeless == [], f"answers without a shape in the OpenAPI document: {shapeless}"
     by_operation = {op: (mt, schema) for op, _, mt, schema in answers}
     media_type, schema = by_operation["GET /fhir/{rtype}/{fhir_id}"]
-    assert media_type == "application/fhir+json" and "resourceType" in schema["required"]
+    assert media_type == "application/fhir+json"
+    assert "resourceType" in schema["required"]
     assert by_operation["GET /api/v1/cases/export.csv"][0] == "text/csv"
     assert "$ref" in by_operation["GET /api/v1/cases"][1]
