@@ -10,23 +10,28 @@ Entry points: the console script ``mch-service`` (and ``python -m mch_service``)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
-
-from jobs.assembly import AssemblyLoop
-from jobs.runner import TaskRunner
-from jobs.scheduler import Scheduler
-from mch_service import app as application
 from mch_service import cli
 from mch_service.config import Settings, get_settings
-from mch_service.database import Database
-from mch_service.services import Services
-from mch_service.services import build_services as build_mch_services
 from mch_service.wiring import BackgroundWorker, Wiring
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from mch_service.database import Database
+    from mch_service.services import Services
+
+# The application, the services and the loops are imported where they are built, not here: the
+# command line (and the supervisor process of `serve --workers N`) starts without them, as
+# light as a command that never builds them needs.
 
 
 def build_services(settings: Settings, db: Database | None = None) -> Services:
     """The services of a running instance, with the runner of the jobs in ``jobs.tasks``."""
+    from jobs.runner import TaskRunner
+    from mch_service.services import build_services as build_mch_services
+
     services = build_mch_services(settings, db)
     services.jobs = TaskRunner(services)
     return services
@@ -36,6 +41,9 @@ def background_workers(services: Services, schedule: bool) -> Sequence[Backgroun
     """The loops of a process: the assembly loop when women are queued
     (MCH_DOMAIN_ASSEMBLY=queued), and the scheduler when ``schedule`` (one process at a time
     runs it, by lease)."""
+    from jobs.assembly import AssemblyLoop
+    from jobs.scheduler import Scheduler
+
     workers: list[BackgroundWorker] = []
     if services.settings.domain_assembly == "queued":
         workers.append(AssemblyLoop(services))
@@ -51,6 +59,8 @@ def server_workers(services: Services) -> Sequence[BackgroundWorker]:
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """The application as it runs in production: these services, these workers."""
+    from mch_service import app as application
+
     settings = settings or get_settings()
     return application.create_app(
         settings, services or build_services(settings), background=server_workers

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from fastapi import FastAPI
 
 from mch_service.config import Settings
-from mch_service.services import Services
+
+if TYPE_CHECKING:
+    from mch_service.services import Services
 
 
 class BackgroundWorker(Protocol):
@@ -26,7 +28,7 @@ class BackgroundWorker(Protocol):
 
 
 # The workers of a server process, given its services (the lifespan starts and stops them).
-ServerWorkers = Callable[[Services], Sequence[BackgroundWorker]]
+ServerWorkers = Callable[["Services"], Sequence[BackgroundWorker]]
 
 
 @dataclass(frozen=True)

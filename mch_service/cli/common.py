@@ -3,14 +3,16 @@ instance's services and wiring (given by the composition root, see ``mch_service
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 
 from mch_service.config import Settings, get_settings
-from mch_service.services import Services
 from mch_service.wiring import Wiring
+
+if TYPE_CHECKING:
+    from mch_service.services import Services
 
 err = Console(stderr=True)
 

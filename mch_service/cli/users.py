@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from mch_service.auth.permissions import Principal
-from mch_service.auth.service import StaffAccounts
 from mch_service.cli.common import fail, load_services
-from mch_service.services import Services
+
+if TYPE_CHECKING:
+    # for types only: a command imports the application when it runs, not when the CLI starts
+    from sqlalchemy.orm import Session
+
+    from mch_service.auth.permissions import Principal
+    from mch_service.auth.service import StaffAccounts
+    from mch_service.services import Services
 
 users_app = typer.Typer(help="Staff accounts (admin, reviewer, monitor)", no_args_is_help=True)
 
@@ -123,7 +127,7 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
 
 
 # What a command does to one account: (accounts, session, acting principal) -> None
-AccountAction = Callable[[StaffAccounts, Session, Principal], None]
+AccountAction = Callable[["StaffAccounts", "Session", "Principal"], None]
 
 
 def _user_action(action: AccountAction) -> None:
