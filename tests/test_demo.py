@@ -15,7 +15,7 @@ from mch_service.app import build_services
 from mch_service.cases.models import WorkItem
 from mch_service.config import Settings
 from mch_service.demo import demo_settings
-from mch_service.domain import models as m
+from mch_service.domain import models as domain_models
 from mch_service.indicators.results import IndicatorResult
 
 
@@ -49,10 +49,12 @@ def test_demo_builds_a_district(tmp_path: Path) -> None:
     services = build_services(settings)
     try:
         with services.db.reading() as session:
-            assert (session.scalar(select(func.count()).select_from(m.Pregnancy)) or 0) >= 30
+            assert (
+                session.scalar(select(func.count()).select_from(domain_models.Pregnancy)) or 0
+            ) >= 30
             assert (session.scalar(select(func.count()).select_from(IndicatorResult)) or 0) > 0
             assert (session.scalar(select(func.count()).select_from(WorkItem)) or 0) > 0
-            user = session.scalar(select(func.count()).select_from(m.Woman))
+            user = session.scalar(select(func.count()).select_from(domain_models.Woman))
         assert user
         assert (
             services.accounts.sign_in(

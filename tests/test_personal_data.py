@@ -325,7 +325,7 @@ def test_key_rotation_covers_every_sealed_column_and_keyed_hash(
     from sqlalchemy import func, select
 
     from mch_service.cases.models import CaseRecord
-    from mch_service.domain import models as m
+    from mch_service.domain import models as domain_models
     from mch_service.ops import key_rotation
     from tests.domain.fixtures import bundle, entry, patient, uid
     from tests.domain.test_pregnancy_record import post
@@ -339,7 +339,7 @@ def test_key_rotation_covers_every_sealed_column_and_keyed_hash(
         for c, h in ((case_a, rev_a), (case_b, rev_b))
     }
     with services.db.reading() as session:
-        old_keys = set(session.scalars(select(m.Woman.key)))
+        old_keys = set(session.scalars(select(domain_models.Woman.key)))
     assert len(old_keys) == 2
     assert all(k.startswith("rid:") for k in old_keys)
 
@@ -365,7 +365,7 @@ def test_key_rotation_covers_every_sealed_column_and_keyed_hash(
             rotate_keys(rotated.db, rotated.store, rotated.domain)
         monkeypatch.setattr(key_rotation, "_rename_woman", real_rename)
         with rotated.db.reading() as session:
-            halfway = set(session.scalars(select(m.Woman.key)))
+            halfway = set(session.scalars(select(domain_models.Woman.key)))
         assert len(halfway & old_keys) == 1  # one woman moved, whole, the other not yet
         # ... and running it again finishes the rest
         counts = rotate_keys(rotated.db, rotated.store, rotated.domain)
@@ -381,9 +381,9 @@ def test_key_rotation_covers_every_sealed_column_and_keyed_hash(
         live_server.point_at(fresh)  # type: ignore[attr-defined]
         try:
             with fresh.db.reading() as session:
-                keys_now = set(session.scalars(select(m.Woman.key)))
+                keys_now = set(session.scalars(select(domain_models.Woman.key)))
                 case_keys = set(session.scalars(select(CaseRecord.woman_key)))
-                preg_keys = set(session.scalars(select(m.Pregnancy.woman_key)))
+                preg_keys = set(session.scalars(select(domain_models.Pregnancy.woman_key)))
             assert not keys_now & old_keys
             assert case_keys == keys_now
             assert preg_keys <= keys_now
@@ -412,7 +412,7 @@ def test_key_rotation_covers_every_sealed_column_and_keyed_hash(
             ]
             assert {r["institution"] for r in records} == {"hospital-a", "hospital-b"}
             with fresh.db.reading() as session:
-                assert session.scalar(select(func.count()).select_from(m.Woman)) == 2
+                assert session.scalar(select(func.count()).select_from(domain_models.Woman)) == 2
         finally:
             fresh.db.dispose()
     finally:
@@ -432,7 +432,7 @@ def test_rotation_merges_a_woman_whose_new_record_came_before_the_run(
     from sqlalchemy import select
 
     from mch_service.cases.models import CaseRecord
-    from mch_service.domain import models as m
+    from mch_service.domain import models as domain_models
     from tests.domain.fixtures import bundle, entry, patient, uid
     from tests.domain.test_pregnancy_record import post
     from tests.indicators.test_indicator_service import _valid_rid
@@ -447,13 +447,15 @@ def test_rotation_merges_a_woman_whose_new_record_came_before_the_run(
         live_server.point_at(rotated)  # type: ignore[attr-defined]
         post(http, other_sender, bundle(entry(patient("hosp-b", "B1", rid=rid), uid())))
         with rotated.db.reading() as session:
-            assert len(set(session.scalars(select(m.PatientRecord.woman_key)))) == 2  # split
+            assert (
+                len(set(session.scalars(select(domain_models.PatientRecord.woman_key)))) == 2
+            )  # split
         counts = rotate_keys(rotated.db, rotated.store, rotated.domain)
         assert counts["women"] == 1
         with rotated.db.reading() as session:
-            keys = set(session.scalars(select(m.PatientRecord.woman_key)))
+            keys = set(session.scalars(select(domain_models.PatientRecord.woman_key)))
             assert len(keys) == 1
-            assert set(session.scalars(select(m.Woman.key))) == keys
+            assert set(session.scalars(select(domain_models.Woman.key))) == keys
             assert set(session.scalars(select(CaseRecord.woman_key))) == keys
         page = http.get(f"/api/v1/cases/{case_id}", headers=rev)
         assert page.status_code == 200, page.text

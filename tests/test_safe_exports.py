@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from mch_service.app import Services
 from mch_service.cases.models import CaseRecord
-from mch_service.domain import models as m
+from mch_service.domain import models as domain_models
 from mch_service.safe_cells import (
     FORMULA_STARTS,
     XLSX_OPTIONS,
@@ -137,9 +137,9 @@ def test_a_hostile_street_code_from_a_sender_is_not_trusted(
     _red(http, sender, HYPERLINK, "王芳", _valid_rid("33010219910202222"))
     with services.db.reading() as session:
         assert session.scalars(select(CaseRecord.street)).one() is None
-        assert session.scalars(select(m.PatientRecord.street)).one() is None
-        rules = list(session.scalars(select(m.DataQualityIssue.rule)))
-        messages = " ".join(session.scalars(select(m.DataQualityIssue.message)))
+        assert session.scalars(select(domain_models.PatientRecord.street)).one() is None
+        rules = list(session.scalars(select(domain_models.DataQualityIssue.rule)))
+        messages = " ".join(session.scalars(select(domain_models.DataQualityIssue.message)))
     assert "street_unknown" in rules
     assert "HYPERLINK" not in messages
     add_user(services, "admin1", "admin")

@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from mch_service.cases import worklists as wl
+from mch_service.cases import worklists
 
 D = date
-POLICY = wl.Policy(
+POLICY = worklists.Policy(
     frozenset({"orange", "red", "purple"}),
     {"red": 7, "orange": 14, "purple": 14},
     {"orange": 72, "red": 24},
@@ -23,9 +23,9 @@ ALL_TESTS = [
 ]
 
 
-def facts(**kw: object) -> wl.PregnancyFacts:
+def facts(**kw: object) -> worklists.PregnancyFacts:
     """LMP 2024-12-01, EDD 2025-09-07, booked 2025-01-10, street s, institution h."""
-    base = wl.PregnancyFacts(
+    base = worklists.PregnancyFacts(
         "P1", "w", D(2024, 12, 1), D(2025, 9, 7), None, "s", "h", D(2025, 1, 10)
     )
     for k, v in kw.items():
@@ -33,8 +33,10 @@ def facts(**kw: object) -> wl.PregnancyFacts:
     return base
 
 
-def item(f: wl.PregnancyFacts, day: date, name: str, policy: wl.Policy = POLICY) -> wl.Item | None:
-    found = [i for i in wl.items(f, day, policy) if i.list_name == name]
+def item(
+    f: worklists.PregnancyFacts, day: date, name: str, policy: worklists.Policy = POLICY
+) -> worklists.Item | None:
+    found = [i for i in worklists.items(f, day, policy) if i.list_name == name]
     assert len(found) <= 1, found  # a pregnancy is on each list at most once
     return found[0] if found else None
 
@@ -154,7 +156,7 @@ def test_follow_up_reason_names_every_colour_and_a_colour_without_a_set_interval
     assert purple is not None
     assert purple.reason == "purple: no contact for 14 days (interval 14 days)"
     # yellow case-managed but no interval configured for it (nor for purple): 14 days
-    yellow_policy = wl.Policy(frozenset({"yellow", "purple"}), {}, {})
+    yellow_policy = worklists.Policy(frozenset({"yellow", "purple"}), {}, {})
     yellow = facts(risks=[(D(2025, 3, 1), "yellow", False, None, 1)])
     assert item(yellow, D(2025, 3, 14), "follow_up_due", yellow_policy) is None
     assert item(yellow, D(2025, 3, 15), "follow_up_due", yellow_policy) is not None
@@ -162,7 +164,7 @@ def test_follow_up_reason_names_every_colour_and_a_colour_without_a_set_interval
     assert item(lone_purple, D(2025, 3, 14), "follow_up_due", yellow_policy) is None
     assert item(lone_purple, D(2025, 3, 15), "follow_up_due", yellow_policy) is not None
     # purple not case-managed: a purple-only woman is not followed up
-    no_purple = wl.Policy(frozenset({"red"}), {"red": 7}, {})
+    no_purple = worklists.Policy(frozenset({"red"}), {"red": 7}, {})
     assert item(lone_purple, D(2025, 6, 1), "follow_up_due", no_purple) is None
 
 
@@ -174,23 +176,23 @@ def test_first_case_managed_day() -> None:
             (D(2025, 3, 5), None, True, None, 3),
         ]
     )
-    assert wl.first_case_managed(f, POLICY) == D(2025, 3, 1)
-    assert wl.first_case_managed(f, POLICY, as_of=D(2025, 2, 28)) is None
-    assert wl.first_case_managed(f, POLICY, as_of=D(2025, 3, 1)) == D(2025, 3, 1)
-    purple_only = wl.Policy(frozenset({"purple"}), {}, {})
-    assert wl.first_case_managed(f, purple_only) == D(2025, 3, 5)
-    assert wl.first_case_managed(f, purple_only, as_of=D(2025, 3, 4)) is None
-    red_only = wl.Policy(frozenset({"red"}), {}, {})
-    assert wl.first_case_managed(f, red_only) is None
+    assert worklists.first_case_managed(f, POLICY) == D(2025, 3, 1)
+    assert worklists.first_case_managed(f, POLICY, as_of=D(2025, 2, 28)) is None
+    assert worklists.first_case_managed(f, POLICY, as_of=D(2025, 3, 1)) == D(2025, 3, 1)
+    purple_only = worklists.Policy(frozenset({"purple"}), {}, {})
+    assert worklists.first_case_managed(f, purple_only) == D(2025, 3, 5)
+    assert worklists.first_case_managed(f, purple_only, as_of=D(2025, 3, 4)) is None
+    red_only = worklists.Policy(frozenset({"red"}), {}, {})
+    assert worklists.first_case_managed(f, red_only) is None
 
 
 def test_current_colour_on_the_grading_day() -> None:
     f = facts(
         risks=[(D(2025, 3, 1), "orange", False, None, 1), (D(2025, 3, 5), "red", True, None, 2)]
     )
-    assert wl.current_colour(f, D(2025, 2, 28)) == (None, False)
-    assert wl.current_colour(f, D(2025, 3, 4)) == ("orange", False)
-    assert wl.current_colour(f, D(2025, 3, 5)) == ("red", True)
+    assert worklists.current_colour(f, D(2025, 2, 28)) == (None, False)
+    assert worklists.current_colour(f, D(2025, 3, 4)) == ("orange", False)
+    assert worklists.current_colour(f, D(2025, 3, 5)) == ("red", True)
 
 
 # --- orange/red reported late --------------------------------------------------------------
@@ -469,7 +471,7 @@ def test_postpartum_visit_clears_from_discharge_to_the_day(visit: date, listed: 
 
 def test_postpartum_windows_follow_the_policy() -> None:
     # a district that wants the visit in 3 days, overdue after 10, followed for 20
-    policy = wl.Policy(
+    policy = worklists.Policy(
         POLICY.case_managed,
         POLICY.follow_up_days,
         POLICY.report_limit_hours,
@@ -495,7 +497,7 @@ def test_postpartum_windows_follow_the_policy() -> None:
 
 
 def test_other_policy_days_are_used() -> None:
-    policy = wl.Policy(
+    policy = worklists.Policy(
         POLICY.case_managed,
         POLICY.follow_up_days,
         POLICY.report_limit_hours,
@@ -520,7 +522,7 @@ def test_other_policy_days_are_used() -> None:
     assert got is not None
     assert got.since == D(2025, 1, 21)
     # the postpartum period (42 days by default) also bounds "positive untreated"
-    short = wl.Policy(POLICY.case_managed, {}, {}, postpartum_end_days=10)
+    short = worklists.Policy(POLICY.case_managed, {}, {}, postpartum_end_days=10)
     ended = facts(end_date=D(2025, 3, 1), labs=[("hiv_test", D(2025, 2, 1), "positive")])
     assert item(ended, D(2025, 3, 11), "positive_untreated", short) is not None  # day 10
     assert item(ended, D(2025, 3, 12), "positive_untreated", short) is None  # day 11
@@ -528,7 +530,7 @@ def test_other_policy_days_are_used() -> None:
 
 def test_purple_interval_applies_only_to_purple_women() -> None:
     # a district that follows purple women every 10 days and orange every 14
-    policy = wl.Policy(frozenset({"orange", "purple"}), {"orange": 14, "purple": 10}, {})
+    policy = worklists.Policy(frozenset({"orange", "purple"}), {"orange": 14, "purple": 10}, {})
     orange = facts(risks=[(D(2025, 3, 1), "orange", False, None, 1)])
     assert item(orange, D(2025, 3, 11), "follow_up_due", policy) is None  # 10 days: not purple
     assert item(orange, D(2025, 3, 15), "follow_up_due", policy) is not None  # 14 days

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from mch_service.cases import worklists as wl
+from mch_service.cases import worklists
 
-POLICY = wl.Policy(
+POLICY = worklists.Policy(
     frozenset({"orange", "red", "purple"}),
     {"red": 7, "orange": 14, "purple": 14},
     {"orange": 72, "red": 24},
@@ -15,8 +15,8 @@ POLICY = wl.Policy(
 D = date
 
 
-def facts(**kw: object) -> wl.PregnancyFacts:
-    base = wl.PregnancyFacts(
+def facts(**kw: object) -> worklists.PregnancyFacts:
+    base = worklists.PregnancyFacts(
         "P1", "w", D(2024, 12, 1), D(2025, 9, 7), None, "s", "h", D(2025, 1, 10)
     )
     for k, v in kw.items():
@@ -24,8 +24,8 @@ def facts(**kw: object) -> wl.PregnancyFacts:
     return base
 
 
-def lists(f: wl.PregnancyFacts, day: date) -> dict[str, wl.Item]:
-    return {i.list_name: i for i in wl.items(f, day, POLICY)}
+def lists(f: worklists.PregnancyFacts, day: date) -> dict[str, worklists.Item]:
+    return {i.list_name: i for i in worklists.items(f, day, POLICY)}
 
 
 def test_follow_up_due_by_colour_interval() -> None:

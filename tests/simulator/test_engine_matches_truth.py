@@ -18,7 +18,7 @@ from mch_service.app import Services, build_services
 from mch_service.cases.models import WorkItem
 from mch_service.cases.worklists import LISTS
 from mch_service.database import Database
-from mch_service.domain import models as m
+from mch_service.domain import models as domain_models
 from mch_service.indicators.results import IndicatorResult
 from mch_service.simulator import SimulationParams, simulate
 from mch_service.simulator.generate import threshold_days
@@ -132,14 +132,16 @@ def _members(svc: Services) -> dict[str, set[tuple[str, Any, str]]]:
     out: dict[str, set[tuple[str, Any, str]]] = {}
     with svc.db.reading() as session:
         rows = session.execute(
-            select(WorkItem.list_name, WorkItem.woman_key, m.Pregnancy.lmp, WorkItem.since).join(
-                m.Pregnancy, m.Pregnancy.id == WorkItem.pregnancy_id
-            )
+            select(
+                WorkItem.list_name, WorkItem.woman_key, domain_models.Pregnancy.lmp, WorkItem.since
+            ).join(domain_models.Pregnancy, domain_models.Pregnancy.id == WorkItem.pregnancy_id)
         ).all()
         keys = {k for _, k, _, _ in rows}
         rid: dict[str, str] = {}
         for r in session.scalars(
-            select(m.PatientRecord).where(m.PatientRecord.woman_key.in_(keys))
+            select(domain_models.PatientRecord).where(
+                domain_models.PatientRecord.woman_key.in_(keys)
+            )
         ):
             if r.resident_id_sealed:
                 rid[r.woman_key or ""] = svc.crypto.open_sealed(
