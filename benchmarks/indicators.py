@@ -422,7 +422,7 @@ def _child(db_url: str, out: Path) -> None:
                 t0 = time.perf_counter()
                 frames = build_frames(session, ind.settings.case_managed_colours)
                 t1 = time.perf_counter()
-            periods = periods_of(_event_days(frames), ind.settings.statistical_year)
+            periods = periods_of(_event_days(frames))
             t2 = time.perf_counter()
             compute_all(frames, periods, ind.settings)
             t3 = time.perf_counter()

@@ -7,6 +7,7 @@ against it; see ``docs/configuration.md``.
 from __future__ import annotations
 
 import math
+import os
 import zlib
 from collections import Counter
 from functools import lru_cache
@@ -148,7 +149,11 @@ class Settings(BaseSettings):
 
     # Indicator rules that are local choices (docs/indicator-rules.md); every stored result
     # records the values that produced it.
-    indicator_statistical_year: bool = False
+    # statistical | calendar: which year the plan's targets are monitored on (early warnings
+    # project to its end). Both are computed: SY2025 and 2025.
+    indicator_plan_year: Literal["statistical", "calendar"] = "statistical"
+    # A result whose denominator is below this is flagged "small numbers".
+    indicator_small_numbers_below: int = Field(default=20, ge=0)
     indicator_caesarean_basis: Literal["births", "women"] = "births"
     case_managed_colours: list[str] = Field(default_factory=lambda: ["orange", "red", "purple"])
     indicator_anaemia_denominator_excludes_thalassaemia: bool = False
@@ -207,6 +212,18 @@ class Settings(BaseSettings):
                 "print(secrets.token_urlsafe(48))')"
             )
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_removed_settings(cls, data: object) -> object:
+        # A removed setting must not be silently ignored: the figures would change meaning.
+        if os.environ.get("MCH_INDICATOR_STATISTICAL_YEAR") is not None:
+            raise ValueError(
+                "MCH_INDICATOR_STATISTICAL_YEAR was removed: the statistical year is a period of "
+                "its own (period=SY2025, 1 Oct 2024 - 30 Sep 2025) beside the calendar year 2025; "
+                "unset it (MCH_INDICATOR_PLAN_YEAR chooses the year the plan is monitored on)"
+            )
+        return data
 
     @model_validator(mode="after")
     def _streets_are_codes(self) -> Settings:

@@ -89,7 +89,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     )
     imports = ImportJobs(db, fhir, Path(settings.import_spool_dir), settings.max_resource_bytes)
     accounts = StaffAccounts(settings)
-    indicators = IndicatorService(db, indicator_settings(settings), settings.streets)
+    indicators = IndicatorService(db, indicator_settings(settings), settings.streets, zone)
     cases = CaseService(settings, crypto)
     domain.listeners.append(lambda session, women: cases.refresh(session, women))
     return Services(settings, db, crypto, store, fhir, imports, accounts, domain, indicators, cases)

@@ -168,7 +168,8 @@ def _expand(
 ) -> pd.DataFrame:
     """One result row per (indicator, grid row), indicator-major.
 
-    ``grid`` has period, period_start, period_end, area, institution and the COUNT_COLUMNS.
+    ``grid`` has _kind (the period kind), period, period_start, period_end, area, institution
+    and the COUNT_COLUMNS.
     """
     g, k = len(grid), len(indicators)
     pairs = [count_pair(i.id, settings) for i in indicators]
@@ -182,8 +183,18 @@ def _expand(
     targets = _Targets.of(indicators, g)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = numerator * multiplier / denominator
-    value = pd.array(np.where(denominator > 0, rate, np.nan), dtype="Float64")
-    value[denominator == 0] = pd.NA
+    # The rate is shown only in the period kinds the indicator is read in (per-100,000
+    # figures: years and rolling years); elsewhere the result carries the counts only.
+    kinds = np.tile(grid["_kind"].to_numpy(dtype=object), k)
+    rate_shown = np.ones(g * k, dtype=bool)
+    for n, indicator in enumerate(indicators):
+        if indicator.rate_periods is not None:
+            block = slice(n * g, (n + 1) * g)
+            rate_shown[block] = np.isin(kinds[block], list(indicator.rate_periods))
+    value = pd.array(np.where((denominator > 0) & rate_shown, rate, np.nan), dtype="Float64")
+    value[(denominator == 0) | ~rate_shown] = pd.NA
+    status = _status(numerator, denominator, multiplier, targets)
+    status[~rate_shown & (denominator > 0)] = "count_only"
     target = np.repeat(
         np.array([np.nan if i.target is None else i.target for i in indicators], np.float64), g
     )
@@ -204,7 +215,8 @@ def _expand(
             "unit": per_indicator([i.unit for i in indicators]),
             "target": pd.array(target, dtype="Float64"),
             "direction": direction,
-            "status": _status(numerator, denominator, multiplier, targets),
+            "status": status,
+            "small_numbers": (denominator > 0) & (denominator < settings.small_numbers_below),
             "catalogue_version": CATALOGUE_VERSION,
             "settings": settings.to_json(),
         }
@@ -223,12 +235,13 @@ def compute(
 ) -> list[IndicatorValue]:
     """Every calculated indicator for one period, area (``"district"`` or a street code) and
     institution (``"all"`` or an institution id), in catalogue order."""
-    p = parse_period(period, statistical_year=settings.statistical_year)
+    p = parse_period(period)
     units = count_units(frames, settings)
     mask = _select(units, p, area, institution)
     totals = units.loc[mask, list(COUNT_COLUMNS)].sum().astype(np.int64)
     grid = pd.DataFrame(
         {
+            "_kind": [p.kind],
             "period": [p.label],
             "period_start": [pd.Timestamp(p.start)],
             "period_end": [pd.Timestamp(p.end)],
@@ -252,7 +265,7 @@ def members(
     "denominator": [...]}``, sorted. Ids are pregnancy ids, except congenital syphilis cases
     (case ids). Each record is listed once however much it adds (twins add 2 live births),
     so a list can be shorter than its count."""
-    p = parse_period(period, statistical_year=settings.statistical_year)
+    p = parse_period(period)
     numerator, denominator = count_pair(indicator_id, settings)
     units = count_units(frames, settings)
     mask = _select(units, p, area, institution)
@@ -285,7 +298,7 @@ def compute_all(
     (any date), so each time series is complete: a street without deliveries in a period gets
     a 0/0 row (no data). Rows are ordered by view, then indicator (catalogue order), period
     (as given) and area or institution."""
-    wanted = _dedupe(parse_period(p, statistical_year=settings.statistical_year) for p in periods)
+    wanted = _dedupe(parse_period(p) for p in periods)
     units = count_units(frames, settings)
     if not wanted:
         return _empty_results()
@@ -297,9 +310,15 @@ def compute_all(
         indexes = {p.index for p in wanted if p.kind == kind}
         if not indexes:
             continue
-        key = period_indexes(units[DATE], kind, statistical_year=settings.statistical_year)
-        rows = units.loc[np.isin(key, list(indexes))]
-        key = key[np.isin(key, list(indexes))]
+        base = period_indexes(units[DATE], kind)
+        # A day is in one period of each kind, except rolling years: the twelve ending with
+        # its month and the eleven months after.
+        shifts = range(12) if kind == "rolling_year" else range(1)
+        wanted_indexes = np.array(sorted(indexes), dtype=np.int64)
+        picked = [(np.flatnonzero(np.isin(base + s, wanted_indexes)), s) for s in shifts]
+        positions = np.concatenate([p for p, _ in picked])
+        key = np.concatenate([base[p] + s for p, s in picked])
+        rows = units.iloc[positions]
         counts = rows[list(COUNT_COLUMNS)]
         for area_key, institution_key in (
             (None, None),
@@ -412,7 +431,7 @@ def external_value(
         raise IndicatorInputError("Numerator and denominator are whole numbers")
     if numerator < 0 or denominator < 0:
         raise IndicatorInputError("Numerator and denominator cannot be negative")
-    p = parse_period(period, statistical_year=settings.statistical_year)
+    p = parse_period(period)
     status = _status(
         np.array([numerator], dtype=np.int64),
         np.array([denominator], dtype=np.int64),

@@ -19,9 +19,10 @@ from types import MappingProxyType
 from typing import Literal
 
 from mch_service.indicators.errors import IndicatorInputError
+from mch_service.indicators.periods import PeriodKind
 from mch_service.indicators.settings import SETTING_INFO
 
-CATALOGUE_VERSION = "2026.1"
+CATALOGUE_VERSION = "2026.2"
 
 Unit = Literal["%", "‰", "per 100,000"]
 Direction = Literal[">=", "<", "<="]
@@ -85,6 +86,9 @@ class Indicator:
     # IndicatorSettings field names whose value changes this indicator's result.
     settings: tuple[str, ...] = ()
     source: Source = "calculated"
+    # The period kinds whose results show the rate; in the others the result shows the counts
+    # only (status "count_only"). None: every kind.
+    rate_periods: tuple[PeriodKind, ...] | None = None
 
     def __post_init__(self) -> None:
         if (self.target is None) != (self.direction is None):
@@ -108,8 +112,11 @@ _LIVE_BIRTHS_EN = "Live births of the women delivered in the period (twins count
 _WOMEN_ZH = "统计期内分娩的产妇数"
 _WOMEN_EN = "Women delivered in the period"
 _COHORT: PeriodBasis = "delivery_cohort"
-# The statistical year shapes every calculated indicator's year figures.
-_YEAR = ("statistical_year",)
+# The small-numbers flag is on every calculated result.
+_EVERY = ("small_numbers_below",)
+# Per-100,000 figures of a district are read per year (calendar or statistical) or over a
+# rolling 12 months: one death or case moves the ratio by about 10 per 100,000 at district size.
+_YEARLY: tuple[PeriodKind, ...] = ("year", "statistical_year", "rolling_year")
 
 _INFECTIONS = (
     # id prefix, Chinese name, English name
@@ -143,7 +150,7 @@ def _infection_tests() -> tuple[Indicator, ...]:
                 period_basis=_COHORT,
                 target=98.0,
                 direction=">=",
-                settings=_YEAR,
+                settings=_EVERY,
             )
         )
     for code, zh, en in _INFECTIONS:
@@ -162,7 +169,7 @@ def _infection_tests() -> tuple[Indicator, ...]:
                 denominator_en=_WOMEN_EN,
                 unit="%",
                 period_basis=_COHORT,
-                settings=_YEAR,
+                settings=_EVERY,
             )
         )
     for code, zh, en in _INFECTIONS:
@@ -187,7 +194,7 @@ def _infection_tests() -> tuple[Indicator, ...]:
                     direction=">=",
                     value=70.0,
                 ),
-                settings=_YEAR,
+                settings=_EVERY,
             )
         )
     return tuple(entries)
@@ -214,7 +221,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         period_basis=_COHORT,
         target=90.0,
         direction=">=",
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="early_registration_rate",
@@ -230,7 +237,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         denominator_en=_LIVE_BIRTHS_EN,
         unit="%",
         period_basis=_COHORT,
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="prenatal_care_rate",
@@ -249,7 +256,7 @@ CATALOGUE: tuple[Indicator, ...] = (
             direction=">=",
             value=95.0,
         ),
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="prenatal_5plus_rate",
@@ -265,7 +272,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         denominator_en=_LIVE_BIRTHS_EN,
         unit="%",
         period_basis=_COHORT,
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="postpartum_visit_rate",
@@ -281,7 +288,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         denominator_en=_LIVE_BIRTHS_EN,
         unit="%",
         period_basis=_COHORT,
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="postpartum_42d_check_rate",
@@ -297,7 +304,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         denominator_en=_WOMEN_EN,
         unit="%",
         period_basis=_COHORT,
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="facility_delivery_rate",
@@ -312,7 +319,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         denominator_en=_LIVE_BIRTHS_EN,
         unit="%",
         period_basis=_COHORT,
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="caesarean_rate",
@@ -328,7 +335,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         denominator_en=f"{_LIVE_BIRTHS_EN}; with the women basis: {_WOMEN_EN.lower()}",
         unit="%",
         period_basis=_COHORT,
-        settings=(*_YEAR, "caesarean_basis"),
+        settings=(*_EVERY, "caesarean_basis"),
     ),
     *_infection_tests(),
     Indicator(
@@ -352,7 +359,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         period_basis=_COHORT,
         target=95.0,
         direction=">=",
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="syphilis_treatment_rate",
@@ -373,7 +380,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         period_basis=_COHORT,
         target=95.0,
         direction=">=",
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="high_risk_proportion",
@@ -389,7 +396,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         denominator_en=_WOMEN_EN,
         unit="%",
         period_basis=_COHORT,
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="high_risk_management_rate",
@@ -411,7 +418,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         ),
         unit="%",
         period_basis=_COHORT,
-        settings=(*_YEAR, "case_managed_colours"),
+        settings=(*_EVERY, "case_managed_colours"),
     ),
     Indicator(
         id="anaemia_prevalence_non_thalassaemia",
@@ -436,7 +443,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         period_basis=_COHORT,
         target=10.0,
         direction="<",
-        settings=(*_YEAR, "anaemia_denominator_excludes_thalassaemia"),
+        settings=(*_EVERY, "anaemia_denominator_excludes_thalassaemia"),
     ),
     Indicator(
         id="maternal_mortality_ratio",
@@ -456,7 +463,8 @@ CATALOGUE: tuple[Indicator, ...] = (
         period_basis="event_date",
         target=7.5,
         direction="<",
-        settings=_YEAR,
+        settings=_EVERY,
+        rate_periods=_YEARLY,
     ),
     Indicator(
         id="congenital_syphilis_rate",
@@ -473,7 +481,8 @@ CATALOGUE: tuple[Indicator, ...] = (
         period_basis="event_date",
         target=15.0,
         direction="<",
-        settings=_YEAR,
+        settings=_EVERY,
+        rate_periods=_YEARLY,
     ),
     Indicator(
         id="perinatal_mortality_rate",
@@ -492,7 +501,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         denominator_en="Those stillbirths + live births of the period's deliveries",
         unit="‰",
         period_basis=_COHORT,
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="low_birth_weight_rate",
@@ -505,7 +514,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         denominator_en=_LIVE_BIRTHS_EN,
         unit="%",
         period_basis=_COHORT,
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="who_anc_first_contact_12w_rate",
@@ -518,7 +527,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         denominator_en=_WOMEN_EN,
         unit="%",
         period_basis=_COHORT,
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="who_anc_syphilis_test_rate",
@@ -533,7 +542,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         denominator_en=_WOMEN_EN,
         unit="%",
         period_basis=_COHORT,
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="who_anc_4plus_rate",
@@ -546,7 +555,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         denominator_en=_WOMEN_EN,
         unit="%",
         period_basis=_COHORT,
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     Indicator(
         id="who_anc_8plus_rate",
@@ -559,7 +568,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         denominator_en=_WOMEN_EN,
         unit="%",
         period_basis=_COHORT,
-        settings=_YEAR,
+        settings=_EVERY,
     ),
     # Not derivable from hospital feeds: other programmes own them, and the monitoring group
     # enters the figure so it can be seen beside the rest (INDICATORS.md).

@@ -23,6 +23,15 @@ STATUS_LABELS: Mapping[str, Mapping[Language, str]] = {
     "not_met": {"zh": "未达标", "en": "not met"},
     "no_data": {"zh": "无数据", "en": "no data"},
     "no_target": {"zh": "无目标值", "en": "no target"},
+    "count_only": {
+        "zh": "仅报告例数（按年或滚动12个月计算率）",
+        "en": "counts only (rate per year or rolling 12 months)",
+    },
+}
+# Markers shown beside a figure (results, exports).
+FLAG_LABELS: Mapping[str, Mapping[Language, str]] = {
+    "small_numbers": {"zh": "小数字（分母过小，率不稳定）", "en": "small numbers (unstable rate)"},
+    "provisional": {"zh": "暂定（数据仍在补报）", "en": "provisional (records still arriving)"},
 }
 VALUE_DECIMALS = 2
 

@@ -60,7 +60,12 @@ def render() -> str:
         f" day-level rules (day boundaries, gestational age, cohorts, attribution) are in"
         f" {RULES_LINK}.",
         "",
-        "- **Period** (统计期): a month `2025-03`, a quarter `2025-Q1` or a year `2025`.",
+        "- **Period** (统计期): a month `2025-03`, a quarter `2025-Q1`, a calendar year `2025`, a"
+        " statistical year `SY2025` (1 Oct 2024 – 30 Sep 2025, the annual report's year) or the 12"
+        " months to a month `2025-03-R12`. A period is **provisional** (暂定) until its end + 56"
+        " days; a result whose denominator is below the small-numbers size is flagged **小数字**;"
+        " ratios per 100,000 are shown per year or rolling 12 months only (shorter periods:"
+        " counts).",
         "- **Delivery cohort** (分娩队列): the women whose delivery day is in the period, looking"
         " back over the whole pregnancy and forward to 42 days postpartum.",
         "- **产妇数** = women delivered; **活产数** = their live births (twins count twice).",

@@ -18,7 +18,7 @@ from typing import IO, Any
 import xlsxwriter
 
 from mch_service.indicators.catalogue import CATALOGUE_VERSION
-from mch_service.indicators.display import STATUS_LABELS, format_target
+from mch_service.indicators.display import FLAG_LABELS, STATUS_LABELS, format_target
 from mch_service.indicators.fact_tables import ALL_INSTITUTIONS, DISTRICT
 from mch_service.indicators.settings import SETTING_INFO
 from mch_service.indicators.values import IndicatorValue
@@ -41,6 +41,8 @@ CSV_HEADERS: tuple[str, ...] = (
     "单位",
     "目标",
     "达标情况",
+    "小数字",
+    "暂定",
     "目录版本",
     "设置",
 )
@@ -48,6 +50,10 @@ CSV_HEADERS: tuple[str, ...] = (
 
 def _target_text(v: IndicatorValue) -> str:
     return format_target(v.direction, v.target, v.unit, "zh")
+
+
+def _yes(flag: bool) -> str:
+    return "是" if flag else ""
 
 
 def iter_csv(results: Iterable[IndicatorValue]) -> Iterator[str]:
@@ -83,6 +89,8 @@ def iter_csv(results: Iterable[IndicatorValue]) -> Iterator[str]:
                     v.unit,
                     _target_text(v),
                     STATUS_LABELS[v.status]["zh"],
+                    _yes(v.small_numbers),
+                    _yes(v.provisional),
                     v.catalogue_version,
                     json.dumps(v.settings, ensure_ascii=False, sort_keys=True),
                 )
@@ -113,6 +121,7 @@ _STATUS_FORMATS = {
     "not_met": {"bg_color": "#FFC7CE", "font_color": "#9C0006"},  # red
     "no_data": {"bg_color": "#D9D9D9", "font_color": "#3F3F3F"},  # grey
     "no_target": {},
+    "count_only": {"bg_color": "#FFF2CC", "font_color": "#7F6000"},  # amber
 }
 
 
@@ -143,6 +152,8 @@ def _columns(view: str) -> list[tuple[str, int]]:
         ("单位", 10),
         ("目标", 10),
         ("达标情况", 10),
+        ("小数字", 8),
+        ("暂定", 8),
     ]
 
 
@@ -208,6 +219,8 @@ def write_xlsx(
         ws.write_string(row, col + 3, v.unit)
         ws.write_string(row, col + 4, _target_text(v))
         ws.write_string(row, col + 5, STATUS_LABELS[v.status]["zh"], status_formats[v.status])
+        ws.write_string(row, col + 6, _yes(v.small_numbers))
+        ws.write_string(row, col + 7, _yes(v.provisional))
 
     notes = workbook.add_worksheet("说明")
     notes.set_column(0, 0, 42)
@@ -224,6 +237,8 @@ def write_xlsx(
         ("", ""),
         ("达标情况 Status", ""),
         *((STATUS_LABELS[s]["zh"], STATUS_LABELS[s]["en"]) for s in _STATUS_FORMATS),
+        ("", ""),
+        *((FLAG_LABELS[f]["zh"], FLAG_LABELS[f]["en"]) for f in FLAG_LABELS),
         ("", ""),
     ]
     for settings in settings_seen.values():
@@ -271,8 +286,13 @@ def measure_report(
                 "url": f"{base}/StructureDefinition/indicator-status",
                 "valueCode": v.status.replace("_", "-"),
             },
+            {
+                "url": f"{base}/StructureDefinition/small-numbers",
+                "valueBoolean": v.small_numbers,
+            },
         ],
-        "status": "complete",
+        # pending: the period's records may still arrive (provisional figures)
+        "status": "pending" if v.provisional else "complete",
         "type": "summary",
         "measure": f"{base}/Measure/{v.id}|{v.catalogue_version}",
         "period": {"start": v.period_start.isoformat(), "end": v.period_end.isoformat()},

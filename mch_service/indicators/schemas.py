@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ResultView(BaseModel):
-    """Which figures: a period (2025, 2025-Q1 or 2025-03), an area (``district`` or a street
-    code) and an institution (``all`` or an institution id). Query parameters."""
+    """Which figures: a period (a calendar year 2025, a statistical year SY2025, a quarter
+    2025-Q1, a month 2025-03 or the 12 months to a month 2025-03-R12), an area (``district`` or
+    a street code) and an institution (``all`` or an institution id). Query parameters."""
 
     period: str
     area: str = "district"
@@ -35,7 +36,8 @@ class SeriesQuery(BaseModel):
 class IndicatorSettingsRead(BaseModel):
     """The indicator settings the figures were computed with (``IndicatorSettings``)."""
 
-    statistical_year: bool
+    plan_year: str  # statistical | calendar: the year early warnings project to
+    small_numbers_below: int
     caesarean_basis: str
     case_managed_colours: list[str]
     anaemia_denominator_excludes_thalassaemia: bool
@@ -54,7 +56,9 @@ class IndicatorResult(BaseModel):
     unit: str
     target: float | None
     direction: str | None
-    status: str  # met | not_met | no_data | no_target
+    status: str  # met | not_met | no_data | no_target | count_only
+    # the denominator is above 0 and below settings.small_numbers_below: read with care
+    small_numbers: bool
     source: str  # calculated | external
 
 
@@ -62,6 +66,12 @@ class PeriodResults(BaseModel):
     """Every catalogue indicator for one period, area and institution."""
 
     period: str
+    period_kind: str  # year | statistical_year | quarter | month | rolling_year
+    period_start: str  # first day, ISO 8601
+    period_end: str  # last day
+    # records may still arrive (the 28- and 42-day look-aheads): until period_end + 56 days
+    provisional: bool
+    final_on: str  # the first day the period's figures are final
     area: str
     institution: str
     catalogue_version: str
@@ -76,6 +86,8 @@ class SeriesPoint(BaseModel):
     denominator: int
     value: float | None
     status: str
+    small_numbers: bool
+    provisional: bool
 
 
 class IndicatorSeries(BaseModel):

@@ -15,7 +15,8 @@ import json
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -40,10 +41,11 @@ from mch_service.indicators.catalogue import (
 from mch_service.indicators.errors import IndicatorInputError
 from mch_service.indicators.loaders import build_frames, last_change, women_changed_since
 from mch_service.indicators.periods import (
+    PROVISIONAL_DAYS,
+    Period,
     iter_periods,
     parse_period,
-    period_containing,
-    period_from_index,
+    periods_holding,
 )
 from mch_service.indicators.results import IndicatorResult as StoredResult
 from mch_service.indicators.schemas import (
@@ -68,11 +70,13 @@ from mch_service.streets import street_problem
 from mch_service.timeutil import utcnow
 
 DISTRICT, ALL = "district", "all"
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def indicator_settings(settings: Settings) -> IndicatorSettings:
     return IndicatorSettings(
-        statistical_year=settings.indicator_statistical_year,
+        plan_year=settings.indicator_plan_year,
+        small_numbers_below=settings.indicator_small_numbers_below,
         caesarean_basis=settings.indicator_caesarean_basis,
         case_managed_colours=tuple(settings.case_managed_colours),
         anaemia_denominator_excludes_thalassaemia=(
@@ -99,20 +103,30 @@ def _event_days(frames: fact_tables.FactFrames) -> list[date]:
     return sorted(out)
 
 
-def periods_of(days: Iterable[date], statistical_year: bool) -> list[str]:
+def periods_of(days: Iterable[date]) -> list[str]:
+    """Every period (of every kind) that holds one of ``days``."""
     labels: set[str] = set()
+    months: set[tuple[int, int]] = set()
     for day in days:
-        for kind in ("month", "quarter", "year"):
-            labels.add(period_containing(day, kind, statistical_year=statistical_year).label)  # type: ignore[arg-type]
+        if (day.year, day.month) in months:
+            continue  # the periods of a day depend on its month only
+        months.add((day.year, day.month))
+        labels.update(p.label for p in periods_holding(day))
     return sorted(labels)
 
 
 class IndicatorService:
     def __init__(
-        self, db: Database, settings: IndicatorSettings, streets: Iterable[str] = ()
+        self,
+        db: Database,
+        settings: IndicatorSettings,
+        streets: Iterable[str] = (),
+        zone: tzinfo = _SHANGHAI,
     ) -> None:
         self.db = db
         self.settings = settings
+        # the district's zone (MCH_TIMEZONE): "provisional" compares its today with a period
+        self.zone = zone
         # MCH_STREETS: an area filter must be "district" or one of these (any code if empty)
         self.streets = frozenset(streets)
         self._cache: _Cache | None = None
@@ -129,7 +143,7 @@ class IndicatorService:
                 cache = None if full else self._cache
                 if cache is None:
                     frames = build_frames(session, self.settings.case_managed_colours)
-                    periods = periods_of(_event_days(frames), self.settings.statistical_year)
+                    periods = periods_of(_event_days(frames))
                     written = self._store(frames, periods, replace_all=True)
                     self._cache = _Cache(frames, watermark)
                     return written
@@ -142,7 +156,7 @@ class IndicatorService:
             old = cache.frames
             merged, before = _replace_women(old, fresh, set(changed))
             days = set(_event_days(before)) | set(_event_days(fresh))
-            periods = periods_of(days, self.settings.statistical_year)
+            periods = periods_of(days)
             written = self._store(merged, periods, replace_all=False) if periods else 0
             self._cache = _Cache(merged, watermark)
             return written
@@ -188,7 +202,7 @@ class IndicatorService:
 
     def _period(self, label: str) -> str:
         try:
-            return parse_period(label, statistical_year=self.settings.statistical_year).label
+            return parse_period(label).label
         except (ValueError, IndicatorInputError) as exc:
             raise InvalidResource([Issue(str(exc), "period", "value")], str(exc)) from None
 
@@ -202,16 +216,26 @@ class IndicatorService:
         self._check(principal)
         self._area(view.area)
         label = self._period(view.period)
+        period = parse_period(label)
         rows = repository.results_by_indicator(session, label, view.area, view.institution)
         computed = max((r.computed_at for r in rows.values()), default=None)
         return PeriodResults(
             period=label,
+            period_kind=period.kind,
+            period_start=period.start.isoformat(),
+            period_end=period.end.isoformat(),
+            provisional=self._provisional(period.end),
+            final_on=period.final_on.isoformat(),
             area=view.area,
             institution=view.institution,
             catalogue_version=CATALOGUE_VERSION,
             computed_at=computed.isoformat() if computed else None,
             settings=IndicatorSettingsRead.model_validate(self.settings.to_dict()),
-            results=[_result(indicator, rows.get(indicator.id)) for indicator in CATALOGUE],
+            results=[
+                _result(indicator, stored, stored is not None and self._small(stored))
+                for indicator in CATALOGUE
+                for stored in [rows.get(indicator.id)]
+            ],
         )
 
     def series(
@@ -224,9 +248,8 @@ class IndicatorService:
         ind = BY_ID.get(indicator_id)
         if ind is None:
             raise NotFound(f"No indicator {indicator_id!r}")
-        statistical_year = self.settings.statistical_year
         try:
-            periods = iter_periods(query.first, query.last, statistical_year=statistical_year)
+            periods = list(iter_periods(query.first, query.last))
             labels = [p.label for p in periods]
         except (ValueError, IndicatorInputError) as exc:
             raise InvalidResource([Issue(str(exc), "from", "value")], str(exc)) from None
@@ -243,7 +266,13 @@ class IndicatorService:
             area=query.area,
             institution=query.institution,
             catalogue_version=CATALOGUE_VERSION,
-            points=[_point(label, rows.get(label)) for label in labels],
+            points=[
+                _point(
+                    p, stored, stored is not None and self._small(stored), self._provisional(p.end)
+                )
+                for p in periods
+                for stored in [rows.get(p.label)]
+            ],
         )
 
     def values(
@@ -289,7 +318,25 @@ class IndicatorService:
                 status=r.status,  # type: ignore[arg-type]
                 catalogue_version=r.catalogue_version,
                 settings=json.loads(r.settings) if r.settings else settings,
+                small_numbers=self._small(r),
+                provisional=self._provisional(r.period_end),
             )
+
+    def today(self) -> date:
+        return utcnow().astimezone(self.zone).date()
+
+    def _provisional(self, period_end: date) -> bool:
+        """Records of the period may still arrive: today is its end + 56 days or earlier."""
+        return self.today() <= period_end + timedelta(days=PROVISIONAL_DAYS)
+
+    def _small(self, stored: StoredResult) -> bool:
+        """The denominator is above 0 and below the small-numbers size the figure was computed
+        with (stored in its settings; the current one for a figure stored before the flag)."""
+        below = self.settings.small_numbers_below
+        if stored.settings:
+            below = int(json.loads(stored.settings).get("small_numbers_below", below))
+        denominator = stored.denominator or 0
+        return 0 < denominator < below
 
     def warnings(
         self, session: Session, principal: Principal, view: ResultView, window: int = 6
@@ -298,12 +345,11 @@ class IndicatorService:
         periods projects them off target by the end of the year."""
         self._check(principal)
         self._area(view.area)
-        statistical_year = self.settings.statistical_year
-        current = parse_period(self._period(view.period), statistical_year=statistical_year)
+        current = parse_period(self._period(view.period))
         labels = [current.label]
         p = current
         for _ in range(window - 1):
-            p = period_from_index(p.kind, p.index - 1, statistical_year=statistical_year)
+            p = p.previous()
             labels.append(p.label)
         values = [
             v
@@ -311,7 +357,7 @@ class IndicatorService:
             if v.area == view.area and v.institution == view.institution
         ]
         flags = early_warnings(
-            values, current.label, window=window, statistical_year=statistical_year
+            values, current.label, window=window, plan_year=self.settings.plan_year
         )
         return EarlyWarnings(
             period=current.label,
@@ -384,7 +430,7 @@ def record_export(session: Session, principal: Principal, what: str) -> None:
     record(session, actor_of(principal), [audit])
 
 
-def _result(ind: Indicator, stored: StoredResult | None) -> IndicatorResult:
+def _result(ind: Indicator, stored: StoredResult | None, small: bool) -> IndicatorResult:
     # An external indicator nobody entered has no counts; a calculated one has 0/0.
     no_count = None if ind.source == "external" else 0
     return IndicatorResult(
@@ -398,17 +444,22 @@ def _result(ind: Indicator, stored: StoredResult | None) -> IndicatorResult:
         target=ind.target,
         direction=ind.direction,
         status=stored.status if stored else "no_data",
+        small_numbers=small,
         source=ind.source,
     )
 
 
-def _point(label: str, stored: StoredResult | None) -> SeriesPoint:
+def _point(
+    period: Period, stored: StoredResult | None, small: bool, provisional: bool
+) -> SeriesPoint:
     return SeriesPoint(
-        period=label,
+        period=period.label,
         numerator=stored.numerator if stored else 0,
         denominator=stored.denominator if stored else 0,
         value=stored.value if stored else None,
         status=stored.status if stored else "no_data",
+        small_numbers=small,
+        provisional=provisional,
     )
 
 

@@ -21,6 +21,8 @@ RISK_COLOURS: tuple[str, ...] = (*SEVERITY_COLOURS, "purple")
 
 CaesareanBasis = Literal["births", "women"]
 CAESAREAN_BASES: tuple[str, ...] = ("births", "women")
+PlanYear = Literal["statistical", "calendar"]
+PLAN_YEARS: tuple[str, ...] = ("statistical", "calendar")
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,21 @@ class SettingInfo:
 
 
 SETTING_INFO: Mapping[str, SettingInfo] = {
-    "statistical_year": SettingInfo(
-        "MCH_INDICATOR_STATISTICAL_YEAR",
-        "年度按统计年度（上年10月1日至当年9月30日）计算；默认按日历年。季度和月份始终按日历。",
-        "A year period is the statistical year (1 October of the previous year to 30 September);"
-        " default the calendar year. Quarters and months are always calendar ones.",
+    "plan_year": SettingInfo(
+        "MCH_INDICATOR_PLAN_YEAR",
+        "规划目标按哪种年度监测：statistical（默认，统计年度，上年10月1日至当年9月30日，"
+        "与年报一致）或 calendar（日历年）。早期预警按该年度的年末推算。"
+        "两种年度的结果都会计算（SY2025 与 2025）。",
+        "Which year the plan's targets are monitored on: statistical (default: the annual report's"
+        " statistical year, 1 October to 30 September) or calendar. Early warnings project to the"
+        " end of that year. Figures are computed for both (SY2025 and 2025).",
+    ),
+    "small_numbers_below": SettingInfo(
+        "MCH_INDICATOR_SMALL_NUMBERS_BELOW",
+        "分母小于该值（默认 20）的结果标注“小数字”：比率不稳定，达标判断仅供参考，不产生预警。",
+        'A result whose denominator is below this size (default 20) is flagged "small numbers":'
+        " the rate is unstable, its target status is indicative only and it raises no early"
+        " warning.",
     ),
     "caesarean_basis": SettingInfo(
         "MCH_INDICATOR_CAESAREAN_BASIS",
@@ -64,7 +76,8 @@ SETTING_INFO: Mapping[str, SettingInfo] = {
 class IndicatorSettings:
     """The rule variants in force. Frozen and validated, so a result can trust it."""
 
-    statistical_year: bool = False
+    plan_year: PlanYear = "statistical"
+    small_numbers_below: int = 20
     caesarean_basis: CaesareanBasis = "births"
     case_managed_colours: tuple[str, ...] = ("orange", "red", "purple")
     anaemia_denominator_excludes_thalassaemia: bool = False
@@ -72,11 +85,21 @@ class IndicatorSettings:
     def __post_init__(self) -> None:
         # `type(...) is bool`: a string "false" from an environment variable must not pass as
         # truthy; the app parses it before it gets here.
-        for name in ("statistical_year", "anaemia_denominator_excludes_thalassaemia"):
+        for name in ("anaemia_denominator_excludes_thalassaemia",):
             if type(getattr(self, name)) is not bool:
                 raise IndicatorInputError(
                     f"Indicator setting {name} must be true or false, got {getattr(self, name)!r}"
                 )
+        if self.plan_year not in PLAN_YEARS:
+            raise IndicatorInputError(
+                "Indicator setting plan_year must be 'statistical' or 'calendar', got "
+                f"{self.plan_year!r}"
+            )
+        if type(self.small_numbers_below) is not int or self.small_numbers_below < 0:
+            raise IndicatorInputError(
+                "Indicator setting small_numbers_below must be a whole number >= 0, got "
+                f"{self.small_numbers_below!r}"
+            )
         if self.caesarean_basis not in CAESAREAN_BASES:
             raise IndicatorInputError(
                 "Indicator setting caesarean_basis must be 'births' or 'women', got "
@@ -104,7 +127,8 @@ class IndicatorSettings:
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-ready dict, stored with each result."""
         return {
-            "statistical_year": self.statistical_year,
+            "plan_year": self.plan_year,
+            "small_numbers_below": self.small_numbers_below,
             "caesarean_basis": self.caesarean_basis,
             "case_managed_colours": list(self.case_managed_colours),
             "anaemia_denominator_excludes_thalassaemia": (

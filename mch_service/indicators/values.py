@@ -12,7 +12,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-Status = Literal["met", "not_met", "no_data", "no_target"]
+# count_only: the period is too short for the rate to be read (catalogue ``rate_periods``).
+Status = Literal["met", "not_met", "no_data", "no_target", "count_only"]
 
 # Columns of compute_all's result, in order.
 RESULT_COLUMNS: tuple[str, ...] = (
@@ -31,6 +32,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "target",
     "direction",
     "status",
+    "small_numbers",
     "catalogue_version",
     "settings",
 )
@@ -58,6 +60,11 @@ class IndicatorValue:
     status: Status
     catalogue_version: str
     settings: dict[str, object]
+    # The denominator is above 0 and below the small-numbers size (settings).
+    small_numbers: bool = False
+    # Records of the period may still arrive: it ended 56 days ago or less (or has not ended).
+    # Known when the figure is read (today against the period's end), not when computed.
+    provisional: bool = False
 
 
 def iter_values(results: pd.DataFrame) -> Iterator[IndicatorValue]:
@@ -85,6 +92,7 @@ def iter_values(results: pd.DataFrame) -> Iterator[IndicatorValue]:
             target=_optional_float(record["target"]),
             direction=None if pd.isna(record["direction"]) else str(record["direction"]),
             status=record["status"],
+            small_numbers=bool(record["small_numbers"]),
             catalogue_version=str(record["catalogue_version"]),
             settings=dict(parsed[settings_json]),
         )
@@ -109,6 +117,7 @@ def values_frame(values: Iterable[IndicatorValue]) -> pd.DataFrame:
             "target": v.target,
             "direction": v.direction,
             "status": v.status,
+            "small_numbers": v.small_numbers,
             "catalogue_version": v.catalogue_version,
             "settings": json.dumps(v.settings, sort_keys=True, separators=(",", ":")),
         }

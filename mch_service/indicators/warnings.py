@@ -6,8 +6,10 @@ Two flags per (indicator, area, institution), for indicators with a plan target:
 * ``trend``: the current value meets the target, but the least-squares line through the last
   ``window`` periods (current included, periods without data skipped, at least ``min_points``
   of them) projects a value that misses it by the horizon. The horizon defaults to the end of
-  the year that holds the current period (the statistical year when the results were computed
-  with it), i.e. December / Q4, or September / Q3; for a series of years it is the next year.
+  the plan year that holds the current period (``plan_year``: the statistical year, ending in
+  September / Q3, by default; or the calendar year); for a series of years it is the next year.
+
+Figures flagged small numbers are left out (see ``early_warnings``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pandas as pd
 from mch_service.indicators.display import DIRECTION_SYMBOLS, format_rate, format_target
 from mch_service.indicators.errors import IndicatorInputError
 from mch_service.indicators.periods import Period, parse_period, period_from_index
+from mch_service.indicators.settings import PlanYear
 from mch_service.indicators.values import IndicatorValue, values_frame
 
 WarningKind = Literal["off_target", "trend"]
@@ -46,20 +49,21 @@ class EarlyWarning:
     reason_en: str
 
 
-def default_horizon(current: Period) -> Period:
-    """The last period of the year holding ``current`` (a year series: the next year)."""
-    if current.kind == "year":
+def default_horizon(current: Period, plan_year: PlanYear = "statistical") -> Period:
+    """The period the trend projects to: the next one for a series of years (calendar or
+    statistical); else the last month, quarter or rolling year of the plan year
+    (MCH_INDICATOR_PLAN_YEAR: the statistical year by default, which ends in September) that
+    holds ``current``."""
+    if current.kind in ("year", "statistical_year"):
         return current.next()
-    year = current.index // 12 if current.kind == "month" else current.index // 4
-    month = current.index % 12 + 1 if current.kind == "month" else (current.index % 4) * 3 + 1
-    statistical = current.statistical_year
-    if statistical and month >= 10:
+    year, month = divmod(current.index * (3 if current.kind == "quarter" else 1), 12)
+    month += 1  # the first month of the current period (its last for a rolling year)
+    if plan_year == "statistical" and month >= 10:
         year += 1  # October to December belong to the next statistical year
-    last_month = 9 if statistical else 12
-    if current.kind == "month":
-        return period_from_index("month", year * 12 + last_month - 1, statistical_year=statistical)
-    index = year * 4 + (last_month - 1) // 3
-    return period_from_index("quarter", index, statistical_year=statistical)
+    last_month = 9 if plan_year == "statistical" else 12
+    if current.kind == "quarter":
+        return period_from_index("quarter", year * 4 + (last_month - 1) // 3)
+    return period_from_index(current.kind, year * 12 + last_month - 1)
 
 
 def early_warnings(
@@ -69,24 +73,22 @@ def early_warnings(
     window: int = 6,
     min_points: int = 3,
     horizon: str | None = None,
-    statistical_year: bool = False,
+    plan_year: PlanYear = "statistical",
 ) -> list[EarlyWarning]:
     """Flags for the current period, ordered as the results are (indicator, area, institution).
 
     ``results`` are ``compute_all`` rows (or ``IndicatorValue`` objects) of several periods of
-    the current period's kind; rows of other kinds are ignored.
+    the current period's kind; rows of other kinds are ignored. A small-numbers figure (its
+    ``small_numbers`` flag) raises no flag and is left out of trends: one case moves it too
+    far to conclude anything.
     """
     if window < 2:
         raise IndicatorInputError("The trend window needs at least 2 periods")
     if min_points < 2 or min_points > window:
         raise IndicatorInputError("min_points must be between 2 and the window")
     frame = results if isinstance(results, pd.DataFrame) else values_frame(results)
-    current = parse_period(current_period, statistical_year=statistical_year)
-    end = (
-        parse_period(horizon, statistical_year=statistical_year)
-        if horizon is not None
-        else default_horizon(current)
-    )
+    current = parse_period(current_period)
+    end = parse_period(horizon) if horizon is not None else default_horizon(current, plan_year)
     if end.kind != current.kind or end.index < current.index:
         raise IndicatorInputError(
             f"The horizon {end.label} must be a {current.kind} on or after {current.label}"
@@ -96,12 +98,15 @@ def early_warnings(
     index_of: dict[str, int] = {}
     for label in labels:
         try:
-            p = parse_period(str(label), statistical_year=statistical_year)
+            p = parse_period(str(label))
         except IndicatorInputError:
             continue
         if p.kind == current.kind:
             index_of[str(label)] = p.index
-    rows = frame.loc[frame["period"].isin(list(index_of)) & frame["target"].notna()].copy()
+    small = frame["small_numbers"].to_numpy(dtype=bool)
+    rows = frame.loc[
+        frame["period"].isin(list(index_of)) & frame["target"].notna().to_numpy() & ~small
+    ].copy()
     if rows.empty:
         return []
     # x = periods relative to the current one (0 = current, -1 = the one before, ...).

@@ -26,9 +26,6 @@ class TruthSettings:
     The service's settings of the same name must hold these values for its numbers to equal
     the truth."""
 
-    statistical_year: bool = _f(
-        False, "`MCH_INDICATOR_STATISTICAL_YEAR`: year 2025 = 2024-10-01..2025-09-30 when true"
-    )
     caesarean_basis: str = _f(
         "births", "`MCH_INDICATOR_CAESAREAN_BASIS`: `births` (live births) or `women`"
     )
@@ -56,7 +53,8 @@ class TruthSettings:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "statistical_year": self.statistical_year,
+            "periods": "calendar years, statistical years SY (Oct-Sep), quarters, months, "
+            "rolling 12 months",
             "caesarean_basis": self.caesarean_basis,
             "case_managed_colours": list(self.case_managed_colours),
             "anaemia_denominator_excludes_thalassaemia": (

@@ -373,30 +373,41 @@ def month_key(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def periods(start: date, end: date, statistical_year: bool) -> list[tuple[str, str]]:
-    """(kind, key) of every year, quarter and month overlapping [start, end]."""
+def periods(start: date, end: date) -> list[tuple[str, str]]:
+    """(kind, key) of every calendar year, statistical year (SY: 1 October to 30 September),
+    quarter and month overlapping [start, end], and the rolling 12 months ending with each of
+    those months ("2025-03-R12" = April 2024 to March 2025)."""
     months = []
     y, m = start.year, start.month
     while (y, m) <= (end.year, end.month):
         months.append((y, m))
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    years = sorted({_year_of(y, m, statistical_year) for y, m in months})
+    years = sorted({y for y, _ in months})
+    statistical_years = sorted({_statistical_year_of(y, m) for y, m in months})
     quarters = sorted({(y, (m - 1) // 3 + 1) for y, m in months})
     return (
         [("year", str(y)) for y in years]
+        + [("statistical_year", f"SY{y}") for y in statistical_years]
         + [("quarter", f"{y}-Q{q}") for y, q in quarters]
         + [("month", f"{y:04d}-{m:02d}") for y, m in months]
+        + [("rolling_year", f"{y:04d}-{m:02d}-R12") for y, m in months]
     )
 
 
-def _year_of(year: int, month: int, statistical: bool) -> int:
+def _statistical_year_of(year: int, month: int) -> int:
     # The statistical year 2025 runs from 1 October 2024 to 30 September 2025.
-    return year + 1 if statistical and month >= 10 else year
+    return year + 1 if month >= 10 else year
 
 
-def _periods_of_month(key: str, statistical: bool) -> tuple[str, str, str]:
+def _periods_of_month(key: str) -> list[str]:
+    """The periods a month's events count in: its month, quarter, calendar year, statistical
+    year, and the rolling 12 months ending with it or one of the 11 months after it."""
     y, m = int(key[:4]), int(key[5:7])
-    return key, f"{y}-Q{(m - 1) // 3 + 1}", str(_year_of(y, m, statistical))
+    rolling = []
+    for k in range(12):
+        ry, rm = divmod(y * 12 + m - 1 + k, 12)
+        rolling.append(f"{ry:04d}-{rm + 1:02d}-R12")
+    return [key, f"{y}-Q{(m - 1) // 3 + 1}", str(y), f"SY{_statistical_year_of(y, m)}", *rolling]
 
 
 Cell = tuple[str, str | None, str]  # (month, street, institution)
@@ -454,8 +465,7 @@ class TruthAccumulator:
                 )
 
     def indicator_rows(self) -> list[dict[str, Any]]:
-        statistical = self.settings.statistical_year
-        wanted = periods(self.start, self.end, statistical)
+        wanted = periods(self.start, self.end)
         combos = (
             [("district", "all")]
             + [(s, "all") for s in self.streets]
@@ -463,7 +473,7 @@ class TruthAccumulator:
         )
         totals: dict[tuple[str, str, str], list[int]] = {}
         for (month, street, inst), cell in self.cells.items():
-            for period in _periods_of_month(month, statistical):
+            for period in _periods_of_month(month):
                 keys = [(period, "district", "all"), (period, "district", inst)]
                 if street is not None:
                     keys.append((period, street, "all"))

@@ -103,21 +103,80 @@ def test_statistical_year_runs_1_october_to_30_september() -> None:
         pregnancy(delivery_date=date(2025, 10, 1)),
     ]
     facts = make_facts(rows)
-    calendar = IndicatorSettings()
-    statistical = IndicatorSettings(statistical_year=True)
     women = "postpartum_42d_check_rate"
     # Calendar 2025: 30 Sep and 1 Oct 2025.
-    assert counts(compute(facts, "2025", settings=calendar), women) == (2, 2)
+    assert counts(compute(facts, "2025"), women) == (2, 2)
     # Statistical 2025 = 1 Oct 2024 - 30 Sep 2025; 1 Oct 2025 is in statistical 2026.
-    assert counts(compute(facts, "2025", settings=statistical), women) == (2, 2)
-    assert counts(compute(facts, "2026", settings=statistical), women) == (1, 1)
-    assert counts(compute(facts, "2024", settings=calendar), women) == (1, 1)
-    assert counts(compute(facts, "2024", settings=statistical), women) == (0, 0)
-    # Quarters stay calendar ones.
-    assert counts(compute(facts, "2025-Q4", settings=statistical), women) == (1, 1)
-    result = by_id(compute(facts, "2025", settings=statistical))[women]
+    assert counts(compute(facts, "SY2025"), women) == (2, 2)
+    assert counts(compute(facts, "SY2026"), women) == (1, 1)
+    assert counts(compute(facts, "2024"), women) == (1, 1)
+    assert counts(compute(facts, "SY2024"), women) == (0, 0)
+    result = by_id(compute(facts, "SY2025"))[women]
     assert (result.period_start, result.period_end) == (date(2024, 10, 1), date(2025, 9, 30))
-    assert result.settings["statistical_year"] is True
+    # compute_all gives both years side by side, with the same counts as compute
+    table = compute_all(facts, ["2025", "SY2025", "SY2026"])
+    district = table[(table["indicator_id"] == women) & (table["area"] == "district")]
+    got = dict(zip(district["period"], district["numerator"], strict=True))
+    assert got == {"2025": 2, "SY2025": 2, "SY2026": 1}
+
+
+def test_rolling_twelve_months() -> None:
+    # Deliveries on 31 Mar 2024, 1 Apr 2024 and 31 Mar 2025: the 12 months to March 2025 are
+    # 1 Apr 2024 - 31 Mar 2025, so 2 of them; to April 2025, only the last one.
+    rows = [
+        pregnancy(delivery_date=date(2024, 3, 31)),
+        pregnancy(delivery_date=date(2024, 4, 1)),
+        pregnancy(delivery_date=date(2025, 3, 31)),
+    ]
+    facts = make_facts(rows)
+    women = "postpartum_42d_check_rate"
+    assert counts(compute(facts, "2025-03-R12"), women) == (2, 2)
+    assert counts(compute(facts, "2025-04-R12"), women) == (1, 1)
+    assert counts(compute(facts, "2024-03-R12"), women) == (1, 1)
+    labels = ["2024-03-R12", "2024-04-R12", "2025-03-R12", "2025-04-R12", "2026-03-R12"]
+    table = compute_all(facts, labels)
+    district = table[(table["indicator_id"] == women) & (table["area"] == "district")]
+    got = dict(zip(district["period"], district["denominator"], strict=True))
+    assert got == {
+        "2024-03-R12": 1,
+        "2024-04-R12": 2,
+        "2025-03-R12": 2,
+        "2025-04-R12": 1,
+        "2026-03-R12": 0,
+    }
+
+
+def test_ratios_per_100000_are_shown_for_years_only() -> None:
+    # One death over 3 live births: 33,333 per 100,000 in a month says nothing; the month shows
+    # the counts (status count_only), the year and the rolling year the ratio.
+    mother = pregnancy(live_births=3)
+    facts = make_facts([mother], deaths=[death(mother, date(2025, 3, 20))])
+    for period in ("2025-03", "2025-Q1"):
+        month = by_id(compute(facts, period))["maternal_mortality_ratio"]
+        assert (month.numerator, month.denominator, month.value) == (1, 3, None)
+        assert month.status == "count_only"
+    for period in ("2025", "SY2025", "2025-03-R12"):
+        year = by_id(compute(facts, period))["maternal_mortality_ratio"]
+        assert year.value == pytest.approx(100_000 / 3)
+        assert year.status == "not_met"
+    # other indicators show their rate in every period
+    assert by_id(compute(facts, "2025-03"))["facility_delivery_rate"].value == 100.0
+
+
+def test_small_denominators_are_flagged() -> None:
+    # default: below 20 is small numbers; 19 women are, 20 are not; 0 is no data, not small
+    nineteen = make_facts([pregnancy() for _ in range(19)])
+    twenty = make_facts([pregnancy() for _ in range(20)])
+    assert by_id(compute(nineteen, MARCH))["postpartum_42d_check_rate"].small_numbers
+    assert not by_id(compute(twenty, MARCH))["postpartum_42d_check_rate"].small_numbers
+    assert not by_id(compute(twenty, MARCH))["hiv_treatment_rate"].small_numbers  # 0/0
+    five = IndicatorSettings(small_numbers_below=5)
+    assert not by_id(compute(nineteen, MARCH, settings=five))[
+        "postpartum_42d_check_rate"
+    ].small_numbers
+    table = compute_all(nineteen, [MARCH])
+    row = table[(table["indicator_id"] == "postpartum_42d_check_rate")].iloc[0]
+    assert bool(row["small_numbers"]) is True
 
 
 def test_caesarean_basis_births_or_women() -> None:
@@ -243,7 +302,7 @@ def test_deaths_and_congenital_syphilis_belong_to_the_reporting_institution() ->
     assert counts(compute(facts, MARCH, area="S1"), "maternal_mortality_ratio") == (0, 1)
     assert counts(compute(facts, MARCH, institution="H2"), "maternal_mortality_ratio") == (1, 1)
     assert counts(compute(facts, MARCH, institution="H1"), "maternal_mortality_ratio") == (0, 1)
-    h2 = by_id(compute(facts, MARCH, institution="H2"))
+    h2 = by_id(compute(facts, "2025", institution="H2"))
     assert h2["congenital_syphilis_rate"].numerator == 1
     assert h2["congenital_syphilis_rate"].value == 100_000.0  # 1 / 1 live birth × 100,000
     assert counts(compute(facts, MARCH, area="S1"), "congenital_syphilis_rate") == (1, 1)
@@ -274,8 +333,10 @@ def test_maternal_deaths_count_by_death_day_whatever_the_cohort() -> None:
     facts = make_facts([december, january, loss], deaths=deaths)
     jan = by_id(compute(facts, "2025-01"))["maternal_mortality_ratio"]
     assert (jan.numerator, jan.denominator) == (2, 1)  # 活产数 of January's cohort only
-    assert jan.value == 200_000.0
-    assert jan.status == "not_met"
+    assert jan.status == "count_only"  # a month shows counts; the ratio is per year
+    year = by_id(compute(facts, "2025"))["maternal_mortality_ratio"]
+    assert (year.numerator, year.denominator, year.value) == (2, 1, 200_000.0)
+    assert year.status == "not_met"
     assert counts(compute(facts, "2024-12"), "maternal_mortality_ratio") == (0, 1)
 
 

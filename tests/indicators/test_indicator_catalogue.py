@@ -32,6 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # CATALOGUE_VERSION and add its fingerprint here (stored results name the version they used).
 FINGERPRINTS = {
     "2026.1": "a8fe7a7f0f0fba63eba2814b074c5cf3c33c3ce4d0781f7577d406a7f4af87e1",
+    # national statistical rules (issue 14): statistical year and rolling years as periods,
+    # small numbers, counts only for per-100,000 figures outside years
+    "2026.2": "0c69bc32a05eaeaa05aa61229e579a021ea5b9f87249258a686e1e080a92159a",
 }
 
 
@@ -112,13 +115,15 @@ def test_plan_targets_from_the_working_catalogue() -> None:
 def test_units_and_settings_shaping_each_indicator() -> None:
     assert BY_ID["maternal_mortality_ratio"].multiplier == 100_000
     assert BY_ID["perinatal_mortality_rate"].multiplier == 1_000
-    assert BY_ID["caesarean_rate"].settings == ("statistical_year", "caesarean_basis")
+    assert BY_ID["caesarean_rate"].settings == ("small_numbers_below", "caesarean_basis")
     assert "case_managed_colours" in BY_ID["high_risk_management_rate"].settings
     assert (
         "anaemia_denominator_excludes_thalassaemia"
         in BY_ID["anaemia_prevalence_non_thalassaemia"].settings
     )
-    assert all("statistical_year" in i.settings for i in CALCULATED)
+    assert all("small_numbers_below" in i.settings for i in CALCULATED)
+    yearly = {i.id for i in CALCULATED if i.rate_periods is not None}
+    assert yearly == {"maternal_mortality_ratio", "congenital_syphilis_rate"}
     assert all(i.name_zh and i.name_en and i.numerator_zh and i.denominator_en for i in CATALOGUE)
 
 

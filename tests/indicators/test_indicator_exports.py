@@ -5,6 +5,7 @@ into any of them."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from datetime import UTC, date, datetime
@@ -48,7 +49,7 @@ def _results() -> list[IndicatorValue]:
     )
     rows.append(pregnancy(street="S2", delivery_institution="H2", delivery_date=date(2025, 4, 2)))
     deaths = [death(rows[0], date(2025, 3, 20))]
-    table = compute_all(make_facts(rows, deaths=deaths), ["2025-03", "2025-04"], SETTINGS)
+    table = compute_all(make_facts(rows, deaths=deaths), ["2025-03", "2025-04", "2025"], SETTINGS)
     return list(iter_values(table))
 
 
@@ -74,8 +75,8 @@ def test_xlsx_holds_the_numbers_status_colours_and_notes(tmp_path: Path) -> None
     header = [c.value for c in district[1]]
     assert header[:4] == ["指标编号", "指标名称", "Indicator", "统计期"]
     rows = {(r[0], r[3]): r for r in district.iter_rows(min_row=2, values_only=True)}
-    # 2 periods × every calculated indicator on the district sheet.
-    assert len(rows) == 2 * len(CALCULATED)
+    # 3 periods × every calculated indicator on the district sheet.
+    assert len(rows) == 3 * len(CALCULATED)
     col = {name: i for i, name in enumerate(header)}
     smr = rows[("systematic_management_rate", "2025-03")]
     # every cell is text: counts, values and dates as the CSV writes them
@@ -84,8 +85,16 @@ def test_xlsx_holds_the_numbers_status_colours_and_notes(tmp_path: Path) -> None
     assert (smr[col["开始日期"]], smr[col["结束日期"]]) == ("2025-03-01", "2025-03-31")
     hiv = rows[("hiv_test_rate", "2025-03")]
     assert (hiv[col["分子"]], hiv[col["分母"]], hiv[col["达标情况"]]) == ("9", "10", "未达标")
+    # 10 women: small numbers (below 20), marked; not provisional (the values are computed, not
+    # read from the service, which knows today)
+    assert (smr[col["小数字"]], smr[col["暂定"]]) == ("是", "")
+    # a month shows the death and the live births; the ratio is per year (1 / 11 × 100,000)
     mmr = rows[("maternal_mortality_ratio", "2025-03")]
-    assert (mmr[col["分子"]], mmr[col["分母"]], mmr[col["数值"]]) == ("1", "10", "10000.0")
+    assert (mmr[col["分子"]], mmr[col["分母"]], mmr[col["数值"]]) == ("1", "10", None)
+    assert mmr[col["达标情况"]].startswith("仅报告例数")
+    year = rows[("maternal_mortality_ratio", "2025")]
+    assert (year[col["分子"]], year[col["分母"]]) == ("1", "11")
+    assert float(year[col["数值"]]) == pytest.approx(100_000 / 11)
     treatment = rows[("hiv_treatment_rate", "2025-03")]
     assert (treatment[col["数值"]], treatment[col["达标情况"]]) == (None, "无数据")
 
@@ -191,9 +200,20 @@ def test_measure_reports_validate_as_fhir_r4() -> None:
     assert "subject" not in smr
     assert "reporter" not in smr
     assert smr["improvementNotation"]["coding"][0]["code"] == "increase"
+    small = {e["url"].rsplit("/", 1)[1]: e for e in smr["extension"]}["small-numbers"]
+    assert small["valueBoolean"] is True  # 10 women
+    # figures read while records may still arrive are "pending", not "complete"
+    pending = measure_report(
+        dataclasses.replace(
+            _find(values, "systematic_management_rate", "2025-03", "district", "all"),
+            provisional=True,
+        ),
+        canonical_base=BASE,
+    )
+    assert pending["status"] == "pending"
 
     street = measure_report(
-        _find(values, "maternal_mortality_ratio", "2025-03", "S1", "all"), canonical_base=BASE
+        _find(values, "maternal_mortality_ratio", "2025", "S1", "all"), canonical_base=BASE
     )
     assert street["subject"]["identifier"]["value"] == "S1"
     assert street["group"][0]["measureScore"]["code"] == "/10*5"

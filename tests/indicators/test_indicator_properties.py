@@ -122,7 +122,7 @@ def drawn_fact_tables(draw: st.DrawFn) -> fact_tables.FactFrames:
 
 indicator_settings = st.builds(
     IndicatorSettings,
-    statistical_year=st.booleans(),
+    small_numbers_below=st.integers(min_value=0, max_value=30),
     caesarean_basis=st.sampled_from(["births", "women"]),
     anaemia_denominator_excludes_thalassaemia=st.booleans(),
 )

@@ -11,7 +11,8 @@ from mch_service.indicators.settings import IndicatorSettings
 
 def test_defaults_serialise_to_a_plain_dict() -> None:
     assert IndicatorSettings().to_dict() == {
-        "statistical_year": False,
+        "plan_year": "statistical",
+        "small_numbers_below": 20,
         "caesarean_basis": "births",
         "case_managed_colours": ["orange", "red", "purple"],
         "anaemia_denominator_excludes_thalassaemia": False,
@@ -21,7 +22,8 @@ def test_defaults_serialise_to_a_plain_dict() -> None:
 
 def test_round_trip_through_a_dict() -> None:
     settings = IndicatorSettings(
-        statistical_year=True,
+        plan_year="calendar",
+        small_numbers_below=5,
         caesarean_basis="women",
         case_managed_colours=("red", "purple"),
         anaemia_denominator_excludes_thalassaemia=True,
@@ -42,7 +44,9 @@ def test_colour_order_is_canonical() -> None:
         ({"case_managed_colours": ("red", "blue")}, "Unknown case-managed colour"),
         ({"case_managed_colours": ()}, "must not be empty"),
         ({"case_managed_colours": "red"}, "sequence of colour names"),
-        ({"statistical_year": "false"}, "true or false"),
+        ({"plan_year": "fiscal"}, "'statistical' or 'calendar'"),
+        ({"small_numbers_below": -1}, "whole number"),
+        ({"small_numbers_below": "20"}, "whole number"),
         ({"anaemia_denominator_excludes_thalassaemia": 1}, "true or false"),
     ],
 )

@@ -63,7 +63,7 @@ def test_a_falling_trend_is_flagged_before_it_misses_the_target() -> None:
     # 99.5, 99.2, ..., 98.0 % from January to June: slope −0.3 per month, line at June 98.0,
     # so December (6 months on) projects 98.0 − 1.8 = 96.2 %, below the ≥ 98 target.
     series = _months(HIV, [995, 992, 989, 986, 983, 980], ["met"] * 6)
-    [flag] = early_warnings(series, "2025-06")
+    [flag] = early_warnings(series, "2025-06", plan_year="calendar")
     assert flag.kind == "trend"
     assert flag.horizon == "2025-12"
     assert flag.points == 6
@@ -73,6 +73,26 @@ def test_a_falling_trend_is_flagged_before_it_misses_the_target() -> None:
     assert "96.20%" in flag.reason_zh
     assert "2025-12" in flag.reason_zh
     assert "least-squares trend of the last 6 periods" in flag.reason_en
+
+
+def test_by_default_the_trend_projects_to_the_end_of_the_statistical_year() -> None:
+    # The same fall of 0.3 a month from 98.0 % in June: September (3 months on) projects
+    # 98.0 − 0.9 = 97.1 %, below the ≥ 98 target of the plan's statistical year.
+    series = _months(HIV, [995, 992, 989, 986, 983, 980], ["met"] * 6)
+    [flag] = early_warnings(series, "2025-06")
+    assert (flag.horizon, flag.projected_value) == ("2025-09", pytest.approx(97.1))
+
+
+def test_small_numbers_raise_no_warning() -> None:
+    # 9 of 10 is off the ≥ 98 % target, but 10 women say little: flagged small numbers in
+    # the results, no warning here; the same figure on 1000 women is flagged.
+    small = [
+        IndicatorValue(**{**v.__dict__, "denominator": 10, "numerator": 9, "small_numbers": True})
+        for v in _months(HIV, [900], ["not_met"], first_month=6)
+    ]
+    assert early_warnings(small, "2025-06") == []
+    [flag] = early_warnings(_months(HIV, [900], ["not_met"], first_month=6), "2025-06")
+    assert flag.kind == "off_target"
 
 
 def test_a_steady_series_is_not_flagged() -> None:
@@ -93,8 +113,9 @@ def test_the_window_limits_the_trend_to_the_last_periods() -> None:
     # Rising for four months, then 99.0 → 98.5: the last 2 points fall by 0.5 a month and
     # project 98.5 − 0.5 × 6 = 95.5 % by December; over 6 points the line is nearly flat.
     series = _months(HIV, [985, 987, 989, 991, 990, 985], ["met"] * 6)
-    assert [w.kind for w in early_warnings(series, "2025-06", window=2, min_points=2)] == ["trend"]
-    [flag] = early_warnings(series, "2025-06", window=2, min_points=2)
+    kinds = early_warnings(series, "2025-06", window=2, min_points=2, plan_year="calendar")
+    assert [w.kind for w in kinds] == ["trend"]
+    [flag] = early_warnings(series, "2025-06", window=2, min_points=2, plan_year="calendar")
     assert flag.projected_value == pytest.approx(95.5)
     # Six points: x = −5..0, y = 98.5, 98.7, 98.9, 99.1, 99.0, 98.5; slope = Σxy'/Σx'² with
     # centred x' = x + 2.5: (−2.5·98.5 − 1.5·98.7 − 0.5·98.9 + 0.5·99.1 + 1.5·99.0 + 2.5·98.5)
@@ -110,7 +131,7 @@ def test_too_few_points_give_no_trend() -> None:
 def test_a_rising_rate_with_an_upper_target() -> None:
     # Anaemia < 10 %: 8.0, 8.5, 9.0 % → slope +0.5, projects 9.0 + 0.5 × 9 = 13.5 % in December.
     series = _months(ANAEMIA, [80, 85, 90], ["met"] * 3, first_month=1)
-    [flag] = early_warnings(series, "2025-03")
+    [flag] = early_warnings(series, "2025-03", plan_year="calendar")
     assert (flag.kind, flag.direction) == ("trend", "<")
     assert flag.projected_value == pytest.approx(13.5)
 
@@ -137,15 +158,19 @@ def test_current_period_without_data_gives_no_flag() -> None:
 
 
 def test_default_horizons() -> None:
-    assert default_horizon(parse_period("2025-06")).label == "2025-12"
-    assert default_horizon(parse_period("2025-Q2")).label == "2025-Q4"
+    # The plan is monitored on the statistical year by default: it ends in September, and
+    # October starts the next one.
+    assert default_horizon(parse_period("2025-06")).label == "2025-09"
+    assert default_horizon(parse_period("2025-11")).label == "2026-09"
+    assert default_horizon(parse_period("2025-Q4")).label == "2026-Q3"
+    assert default_horizon(parse_period("2025-05-R12")).label == "2025-09-R12"
+    year = default_horizon(parse_period("SY2025"))
+    assert (year.label, year.start) == ("SY2026", date(2025, 10, 1))
     assert default_horizon(parse_period("2025")).label == "2026"
-    # Statistical year: it ends in September; October starts the next one.
-    assert default_horizon(parse_period("2025-06", statistical_year=True)).label == "2025-09"
-    assert default_horizon(parse_period("2025-11", statistical_year=True)).label == "2026-09"
-    assert default_horizon(parse_period("2025-Q4", statistical_year=True)).label == "2026-Q3"
-    year = default_horizon(parse_period("2025", statistical_year=True))
-    assert (year.label, year.start) == ("2026", date(2025, 10, 1))
+    # Calendar plan year (MCH_INDICATOR_PLAN_YEAR=calendar)
+    assert default_horizon(parse_period("2025-06"), "calendar").label == "2025-12"
+    assert default_horizon(parse_period("2025-Q2"), "calendar").label == "2025-Q4"
+    assert default_horizon(parse_period("2025-11"), "calendar").label == "2025-12"
 
 
 def test_bad_arguments() -> None:

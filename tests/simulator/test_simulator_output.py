@@ -4,6 +4,7 @@ files whose final content agrees with truth.json."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -227,7 +228,9 @@ def test_final_records_agree_with_the_truth(messy: Path, replayed: Replay) -> No
         (r["id"], r["period"], r["area"], r["institution"]): (r["numerator"], r["denominator"])
         for r in truth["indicators"]
     }
-    months = sorted({r["period"] for r in truth["indicators"] if r["period"][5:6].isdigit()})
+    months = sorted(
+        {r["period"] for r in truth["indicators"] if re.fullmatch(r"\d{4}-\d{2}", r["period"])}
+    )
     streets = [s["code"] for s in orjson.loads((messy / "streets.json").read_bytes())]
     insts = [i["id"] for i in orjson.loads((messy / "institutions.json").read_bytes())]
     assert sum(f.deliveries[m] for m in months) > 20
@@ -305,15 +308,15 @@ def test_mess_and_time_formats_do_not_change_the_truth(messy: Path, tmp_path: Pa
 def test_truth_has_every_indicator_period_and_combination(messy: Path) -> None:
     truth = _truth(messy)
     assert set(truth) == {"seed", "params", "settings", "indicators", "work_lists"}
-    assert truth["settings"]["statistical_year"] is False
     assert truth["settings"]["caesarean_basis"] == "births"
     assert truth["settings"]["case_managed_colours"] == ["orange", "red", "purple"]
     assert truth["settings"]["anaemia_denominator_excludes_thalassaemia"] is False
     periods = {r["period"] for r in truth["indicators"]}
-    assert periods == {"2024", "2025"} | {f"2024-Q{q}" for q in range(1, 5)} | {
+    months = {f"2024-{m:02d}" for m in range(1, 13)} | {f"2025-{m:02d}" for m in range(1, 7)}
+    assert periods == {"2024", "2025", "SY2024", "SY2025"} | {f"2024-Q{q}" for q in range(1, 5)} | {
         "2025-Q1",
         "2025-Q2",
-    } | {f"2024-{m:02d}" for m in range(1, 13)} | {f"2025-{m:02d}" for m in range(1, 7)}
+    } | months | {f"{m}-R12" for m in months}
     assert {r["id"] for r in truth["indicators"]} == set(INDICATORS)
     assert "report_late" not in {r["id"] for r in truth["indicators"]}
     combos = {(r["area"], r["institution"]) for r in truth["indicators"]}

@@ -368,9 +368,12 @@ def test_streets_and_institutions_follow_the_attribution_rules(
 
 def test_every_period_area_and_institution_has_a_row() -> None:
     truth = _truth()
-    wanted = periods(START, END, statistical_year=False)
-    assert [key for _, key in wanted][:2] == ["2024", "2025"]
-    assert len(wanted) == 2 + 5 + 13  # years, quarters 2024-Q2..2025-Q2, months 2024-06..
+    wanted = periods(START, END)
+    assert [key for _, key in wanted][:4] == ["2024", "2025", "SY2024", "SY2025"]
+    # calendar and statistical years, quarters 2024-Q2..2025-Q2, months 2024-06..2025-06 and
+    # the rolling 12 months ending with each of those months
+    assert len(wanted) == 2 + 2 + 5 + 13 + 13
+    assert wanted[-1] == ("rolling_year", "2025-06-R12")
     combos = 1 + 2 + len(INSTITUTIONS)
     assert len(truth["indicators"]) == len(INDICATORS) * len(wanted) * combos
     table = _table(truth)
@@ -466,15 +469,22 @@ def test_statistical_year_runs_october_to_september() -> None:
         dating=[Dating(D(2024, 3, 20), ga_days=65)],
         delivery=Delivery(D(2024, 10, 15), D(2024, 10, 15), D(2024, 10, 17), "hosp-a", 1, 0),
     )
-    settings = TruthSettings(statistical_year=True)
     truth = compute_truth(
-        [october], D(2024, 9, 1), D(2024, 12, 31), settings, [], INSTITUTIONS, [S1]
+        [october], D(2024, 9, 1), D(2024, 12, 31), TruthSettings(), [], INSTITUTIONS, [S1]
     )
     table = _table(truth)
-    assert [k for kind, k in periods(D(2024, 9, 1), D(2024, 12, 31), True) if kind == "year"] == [
+    wanted = periods(D(2024, 9, 1), D(2024, 12, 31))
+    assert [k for kind, k in wanted if kind in ("year", "statistical_year")] == [
         "2024",
-        "2025",
+        "SY2024",
+        "SY2025",
     ]
-    assert table[("caesarean_rate", "2025", "district", "all")] == (0, 1)
-    assert table[("caesarean_rate", "2024", "district", "all")] == (0, 0)
+    # a delivery on 15 October 2024 is in calendar 2024 and statistical 2025 (Oct 2024 - Sep
+    # 2025), side by side
+    assert table[("caesarean_rate", "SY2025", "district", "all")] == (0, 1)
+    assert table[("caesarean_rate", "SY2024", "district", "all")] == (0, 0)
+    assert table[("caesarean_rate", "2024", "district", "all")] == (0, 1)
     assert table[("caesarean_rate", "2024-Q4", "district", "all")] == (0, 1)
+    # and in the rolling 12 months ending October 2024 (and the 11 after)
+    assert table[("caesarean_rate", "2024-10-R12", "district", "all")] == (0, 1)
+    assert table[("caesarean_rate", "2024-09-R12", "district", "all")] == (0, 0)
