@@ -17,7 +17,7 @@ and years as sums of the months):
 * ``facility_delivery_rate``       live births of non-home deliveries / live births
 
 so the denominators 活产数 (live births) and 产妇数 (women delivered) are checked too. Not
-computed: the street and institution views, statistical years, the
+computed: the street and institution views, the
 infection treatment, risk, anaemia, perinatal, death and congenital-syphilis indicators.
 
 Standalone: ``python -m benchmarks.duckdb_peer SIM_DIR [POSTGRES_URL]`` (with a URL: compare
@@ -284,11 +284,17 @@ def run_peer(sim_dir: Path, threads: int = 2) -> dict[str, Any]:
 def with_quarters_and_years(
     months: dict[tuple[str, str], tuple[int, int]],
 ) -> dict[tuple[str, str], tuple[int, int]]:
-    """Calendar quarters and years as sums of the months (cohort counts add up)."""
+    """Calendar quarters, calendar and statistical years (October to September: SY2025 starts
+    in October 2024) and the rolling 12 months to each month (2025-03-R12: April 2024 to March
+    2025) as sums of the months (cohort counts add up)."""
     out = dict(months)
     for (ind, month), (num, den) in months.items():
-        year, mm = month[:4], int(month[5:])
-        for label in (f"{year}-Q{(mm - 1) // 3 + 1}", year):
+        year, mm = int(month[:4]), int(month[5:])
+        labels = [f"{year}-Q{(mm - 1) // 3 + 1}", str(year), f"SY{year + (mm >= 10)}"]
+        for k in range(12):
+            ry, rm = divmod(year * 12 + mm - 1 + k, 12)
+            labels.append(f"{ry:04d}-{rm + 1:02d}-R12")
+        for label in labels:
             a, b = out.get((ind, label), (0, 0))
             out[(ind, label)] = (a + num, b + den)
     return out
@@ -299,7 +305,13 @@ def is_month(period: str) -> bool:
 
 
 def kind(period: str) -> str:
-    return "month" if is_month(period) else "quarter" if "-Q" in period else "year"
+    if is_month(period):
+        return "month"
+    if period.endswith("-R12"):
+        return "rolling_year"
+    if period.startswith("SY"):
+        return "statistical_year"
+    return "quarter" if "-Q" in period else "year"
 
 
 def compare(
@@ -308,7 +320,8 @@ def compare(
     keys = {k for k in set(peer) | set(service) if k[0] in INDICATORS}
     per: dict[str, dict[str, int]] = {i: {"compared": 0, "equal": 0} for i in INDICATORS}
     per_kind: dict[str, dict[str, int]] = {
-        k: {"compared": 0, "equal": 0} for k in ("month", "quarter", "year")
+        k: {"compared": 0, "equal": 0}
+        for k in ("month", "quarter", "year", "statistical_year", "rolling_year")
     }
     diffs = []
     for k in sorted(keys):
