@@ -136,6 +136,8 @@ class CatalogueEntry(BaseModel):
     period_basis: str
     settings: list[str]
     reference: str | None = None
+    note_zh: str = ""
+    note_en: str = ""
 
 
 class Catalogue(BaseModel):

@@ -38,7 +38,12 @@ from mch_service.indicators.catalogue import (
     Indicator,
 )
 from mch_service.indicators.errors import IndicatorInputError
-from mch_service.indicators.loaders import build_frames, last_change, women_changed_since
+from mch_service.indicators.loaders import (
+    build_frames,
+    last_change,
+    last_report_change,
+    women_changed_since,
+)
 from mch_service.indicators.periods import (
     iter_periods,
     parse_period,
@@ -85,6 +90,7 @@ def indicator_settings(settings: Settings) -> IndicatorSettings:
 class _Cache:
     frames: fact_tables.FactFrames
     watermark: datetime | None
+    reports: datetime | None = None  # the report cards' last change (maternal deaths)
 
 
 def _event_days(frames: fact_tables.FactFrames) -> list[date]:
@@ -126,12 +132,15 @@ class IndicatorService:
         with self._lock:
             with self.db.reading() as session:
                 watermark = last_change(session)
+                reports = last_report_change(session)
                 cache = None if full else self._cache
+                if cache is not None and cache.reports != reports:
+                    cache = None  # a death entered or reviewed: rare, recompute everything
                 if cache is None:
                     frames = build_frames(session, self.settings.case_managed_colours)
                     periods = periods_of(_event_days(frames), self.settings.statistical_year)
                     written = self._store(frames, periods, replace_all=True)
-                    self._cache = _Cache(frames, watermark)
+                    self._cache = _Cache(frames, watermark, reports)
                     return written
                 if watermark is None or (
                     cache.watermark is not None and watermark <= cache.watermark
@@ -144,7 +153,7 @@ class IndicatorService:
             days = set(_event_days(before)) | set(_event_days(fresh))
             periods = periods_of(days, self.settings.statistical_year)
             written = self._store(merged, periods, replace_all=False) if periods else 0
-            self._cache = _Cache(merged, watermark)
+            self._cache = _Cache(merged, watermark, cache.reports)
             return written
 
     def _store(self, frames: fact_tables.FactFrames, periods: list[str], replace_all: bool) -> int:
@@ -434,6 +443,8 @@ def _describe(ind: Indicator) -> CatalogueEntry:
         "denominator_en": ind.denominator_en,
         "period_basis": ind.period_basis,
         "settings": list(ind.settings),
+        "note_zh": ind.note_zh,
+        "note_en": ind.note_en,
     }
     if ind.reference is not None:
         described["reference"] = str(ind.reference)

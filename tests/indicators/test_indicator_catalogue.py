@@ -69,7 +69,7 @@ def _rule_ids() -> set[str]:
 
 def test_every_indicator_of_the_rules_is_calculated() -> None:
     rule_ids = _rule_ids()
-    assert len(rule_ids) == 30
+    assert len(rule_ids) == 31
     assert {i.id for i in CALCULATED} == rule_ids
 
 
@@ -87,6 +87,8 @@ def test_external_indicators_and_their_targets() -> None:
         "premarital_examination_rate": (">=", 65.0),
         "prepregnancy_check_rate": (">=", 80.0),
         "cervical_cancer_screening_rate": (">=", 70.0),
+        # 《中国妇女发展纲要（2021-2030年）》: mother-to-child transmission of HIV below 2 %
+        "hiv_mtct_rate": ("<", 2.0),
     }
 
 
