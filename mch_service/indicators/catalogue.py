@@ -644,7 +644,9 @@ CATALOGUE: tuple[Indicator, ...] = (
         group="infection",
         name_zh="艾滋病母婴传播率",
         name_en="HIV mother-to-child transmission rate",
-        numerator_zh="HIV 感染孕产妇所生儿童中，随访至18月龄确诊感染 HIV 的人数（预防母婴传播项目口径）",
+        numerator_zh=(
+            "HIV 感染孕产妇所生儿童中，随访至18月龄确诊感染 HIV 的人数（预防母婴传播项目口径）"
+        ),
         numerator_en=(
             "Children of HIV-positive mothers found HIV-infected at the 18-month follow-up (as "
             "the PMTCT programme reports it)"

@@ -55,7 +55,10 @@ _DEATH_CAUSES = (
 _EXTERNAL_CAUSES = (("V89.2", "机动车交通事故"), ("W19", "跌倒"))
 # Counted causes outside chapter O (ICD-MM, WHO 2012): care complications are direct obstetric
 # deaths; a suicide counts pending review.
-_CARE_COMPLICATION_CAUSES = (("Y60.0", "手术中意外切割、刺破或出血"), ("Y65.8", "医疗中其他意外事故"))
+_CARE_COMPLICATION_CAUSES = (
+    ("Y60.0", "手术中意外切割、刺破或出血"),
+    ("Y65.8", "医疗中其他意外事故"),
+)
 _SELF_HARM_CAUSE = ("X70", "故意自缢")
 NEAR_MISS_SYSTEM = "{canonical}/CodeSystem/maternal-near-miss"
 
@@ -664,10 +667,10 @@ class _Builder:
                     )
         ended = delivery_day
         # Streams of their own (the main stream stays as it was without them).
-        extra = random.Random(f"{p.seed}/delivery-extra/{w.index}/{lmp.isoformat()}")
-        if not home and extra.random() < p.severe_maternal_morbidity_share:
+        extra_rng = random.Random(f"{p.seed}/delivery-extra/{w.index}/{lmp.isoformat()}")
+        if not home and extra_rng.random() < p.severe_maternal_morbidity_share:
             # 危重孕产妇: the delivering hospital's near-miss Condition during the stay
-            at = min(delivery_at + timedelta(hours=extra.uniform(1.0, 30.0)), discharge_at)
+            at = min(delivery_at + timedelta(hours=extra_rng.uniform(1.0, 30.0)), discharge_at)
             ev2, pat2 = self.contact(deliver_inst, at)
             self.add(
                 "near_miss",
@@ -679,17 +682,22 @@ class _Builder:
                 {"subject": pat2},
             )
         chc = w.chc
-        if chc is not None and not w.bad_id and extra.random() < p.booking_after_delivery_share:
+        if chc is not None and not w.bad_id and extra_rng.random() < p.booking_after_delivery_share:
             # The centre books her after the delivery (a booking dated wrong): the data-quality
             # rule delivery_before_booking. An EpisodeOfCare where the centre sends one and
             # has none for this pregnancy yet, else a first-visit Encounter.
-            late = _at(delivery_day + timedelta(days=extra.randint(1, 30)), extra.uniform(8, 17))
+            late = _at(
+                delivery_day + timedelta(days=extra_rng.randint(1, 30)), extra_rng.uniform(8, 17)
+            )
             if chc in p.episode_of_care_institutions and chc not in self.eocs:
                 self.contact(chc, late, episode=True)
             else:
                 ev3, pat3 = self.contact(chc, late)
-                refs = {"subject": pat3, **({"episode": self.eocs[chc]} if chc in self.eocs else {})}
-                end = late + timedelta(minutes=extra.randint(15, 45))
+                refs = {
+                    "subject": pat3,
+                    **({"episode": self.eocs[chc]} if chc in self.eocs else {}),
+                }
+                end = late + timedelta(minutes=extra_rng.randint(15, 45))
                 data = {"visit": "prenatal_initial_visit", "class": "AMB", "end": end}
                 self.add("visit", "Encounter", chc, late, ev3, data, refs)
         if death_at is not None:
@@ -898,7 +906,8 @@ class _Builder:
             if r < self.p.maternal_death_care_complication_share:
                 code, display = own.choice(_CARE_COMPLICATION_CAUSES)
             elif r < (
-                self.p.maternal_death_care_complication_share + self.p.maternal_death_self_harm_share
+                self.p.maternal_death_care_complication_share
+                + self.p.maternal_death_self_harm_share
             ):
                 code, display = _SELF_HARM_CAUSE
         self.add(

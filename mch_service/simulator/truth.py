@@ -15,10 +15,10 @@ from typing import Any
 
 from mch_service.simulator.facts import (
     INFECTIONS,
-    MaternalDeath,
     POSTPARTUM_VISITS,
     PRENATAL_VISITS,
     SEVERITY,
+    MaternalDeath,
     PregnancyFacts,
 )
 from mch_service.simulator.params import TruthSettings
@@ -126,9 +126,7 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
     # "First contact: the earliest of the pregnancy's prenatal visits and its booking." A
     # booking dated after the delivery is impossible (delivery_before_booking): that record
     # alone is dropped, the delivery still counts.
-    contacts = [
-        v.day for v in f.visits if v.kind in PRENATAL_VISITS and start <= v.day <= d.day
-    ]
+    contacts = [v.day for v in f.visits if v.kind in PRENATAL_VISITS and start <= v.day <= d.day]
     contacts += [b for b in f.bookings if start <= b <= d.day]
     first_contact = min(contacts) if contacts else None
     ga_first = _ga(lmp, first_contact) if first_contact else None
@@ -317,9 +315,7 @@ def is_maternal_death(f: PregnancyFacts) -> bool:
 def pending_review(f: PregnancyFacts) -> bool:
     """A maternal death the monitoring group must review: a suicide (X60–X84)."""
     return (
-        f.death is not None
-        and is_maternal_death(f)
-        and death_cause_class(f.death) == "self_harm"
+        f.death is not None and is_maternal_death(f) and death_cause_class(f.death) == "self_harm"
     )
 
 

@@ -255,7 +255,8 @@ def test_delivery_before_booking_drops_only_the_booking(
     with services.db.reading() as session:
         assert session.scalars(select(m.DataQualityIssue.rule)).all() == ["delivery_before_booking"]
         delivered = session.get(m.Delivery, preg.id)
-        assert delivered is not None and delivered.live_births == 1
+        assert delivered is not None
+        assert delivered.live_births == 1
         # the late booking is no first contact
         assert session.get(m.Pregnancy, preg.id).first_contact_date is None  # type: ignore[union-attr]
 

@@ -165,7 +165,9 @@ def _the_situations_were_there(svc: Services, truth: dict[str, Any]) -> None:
     totals = {
         t["id"]: t["numerator"]
         for t in truth["indicators"]
-        if t["period"] in ("2024", "2025") and t["area"] == "district" and t["institution"] == "all"
+        if t["period"] in ("2024", "2025")
+        and t["area"] == "district"
+        and t["institution"] == "all"
         and t["numerator"]
     }
     assert totals.get("maternal_mortality_ratio", 0) > 0
