@@ -29,7 +29,7 @@ from mch_service.database import Database
 from mch_service.domain.pregnancy_record import masked_summaries
 from mch_service.errors import InvalidResource, Issue, NotFound
 from mch_service.indicators import fact_tables, repository
-from mch_service.indicators.calculations import compute_all, members
+from mch_service.indicators.calculations import compute_all, external_value, members
 from mch_service.indicators.catalogue import (
     BY_ID,
     CALCULATED,
@@ -57,6 +57,8 @@ from mch_service.indicators.schemas import (
     CountedRecord,
     EarlyWarningRead,
     EarlyWarnings,
+    ExternalFigure,
+    ExternalFigureRead,
     IndicatorRecords,
     IndicatorResult,
     IndicatorSeries,
@@ -327,6 +329,92 @@ class IndicatorService:
             area=view.area,
             institution=view.institution,
             warnings=[EarlyWarningRead.model_validate(asdict(w)) for w in flags],
+        )
+
+    def enter_external(
+        self,
+        session: Session,
+        principal: Principal,
+        indicator_id: str,
+        view: ResultView,
+        figure: ExternalFigure,
+    ) -> ExternalFigureRead:
+        """Store the monitoring group's figure of an external indicator for a period and view
+        (kept by every recomputation; audited). A proportion's numerator cannot exceed its
+        denominator."""
+        principal.require(Permission.ENTER_EXTERNAL_FIGURES)
+        ind = BY_ID.get(indicator_id)
+        if ind is None:
+            raise NotFound(f"No indicator {indicator_id!r}")
+        if ind.source != "external":
+            message = f"{indicator_id} is calculated from the feeds, not entered"
+            raise InvalidResource([Issue(message, "indicator_id", "value")], message)
+        self._area(view.area)
+        if view.institution != ALL:
+            message = "External figures are entered for all institutions (institution=all)"
+            raise InvalidResource([Issue(message, "institution", "value")], message)
+        label = self._period(view.period)
+        if ind.unit == "%" and figure.numerator > figure.denominator:
+            message = "A proportion's numerator cannot exceed its denominator"
+            raise InvalidResource([Issue(message, "numerator", "value")], message)
+        try:
+            v = external_value(
+                indicator_id,
+                label,
+                figure.numerator,
+                figure.denominator,
+                view.area,
+                view.institution,
+                self.settings,
+            )
+        except IndicatorInputError as exc:
+            raise InvalidResource([Issue(str(exc), "period", "value")], str(exc)) from None
+        now = utcnow()
+        repository.put_result(
+            session,
+            {
+                "indicator_id": v.id,
+                "period": v.period,
+                "area": v.area,
+                "institution": v.institution,
+                "period_start": v.period_start,
+                "period_end": v.period_end,
+                "numerator": v.numerator,
+                "denominator": v.denominator,
+                "value": v.value,
+                "unit": v.unit,
+                "target": v.target,
+                "direction": v.direction,
+                "status": v.status,
+                "catalogue_version": v.catalogue_version,
+                "settings": self.settings.to_json(),
+                "computed_at": now,
+                "entered_source": figure.source,
+                "entered_note": figure.note,
+                "entered_by": principal.username,
+            },
+        )
+        what = f"{label} {view.area} {figure.numerator}/{figure.denominator}"
+        audit = AuditRecord(
+            "indicators.external", "success", "IndicatorResult", indicator_id, 200, what
+        )
+        record(session, actor_of(principal), [audit])
+        return ExternalFigureRead(
+            id=v.id,
+            period=v.period,
+            area=v.area,
+            institution=v.institution,
+            numerator=v.numerator,
+            denominator=v.denominator,
+            value=v.value,
+            unit=v.unit,
+            target=v.target,
+            direction=v.direction,
+            status=v.status,
+            source=figure.source,
+            note=figure.note,
+            entered_by=principal.username,
+            entered_at=now.isoformat(),
         )
 
     def catalogue(self, principal: Principal) -> Catalogue:

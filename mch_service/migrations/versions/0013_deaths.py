@@ -1,10 +1,11 @@
-"""maternal deaths: the class of a death's cause, and the report card
+"""maternal deaths: the class of a death's cause, the report card, external figures
 
 ``death.cause_class`` (accidental | self_harm | care_complication | obstetric) records which
 cause rule decided (docs/indicator-rules.md, "Maternal death"); rows assembled before this
 migration have none until the next ``domain rebuild``. ``maternal_death_report`` holds the
 deaths the monitoring group enters from the report card (孕产妇死亡报告卡) and its reviews of
-fed deaths.
+fed deaths. ``indicator_result`` gains the source, note and author of an external figure the
+monitoring group enters (kept by every recomputation).
 
 Revision ID: 0013_deaths
 Revises: 0012
@@ -25,6 +26,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("death", schema=None) as batch_op:
         batch_op.add_column(sa.Column("cause_class", sa.String(length=24), nullable=True))
+    with op.batch_alter_table("indicator_result", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("entered_source", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("entered_note", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("entered_by", sa.String(length=64), nullable=True))
     op.create_table(
         "maternal_death_report",
         sa.Column(
@@ -73,5 +78,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_maternal_death_report_review_status"))
         batch_op.drop_index(batch_op.f("ix_maternal_death_report_woman_key"))
     op.drop_table("maternal_death_report")
+    with op.batch_alter_table("indicator_result", schema=None) as batch_op:
+        batch_op.drop_column("entered_by")
+        batch_op.drop_column("entered_note")
+        batch_op.drop_column("entered_source")
     with op.batch_alter_table("death", schema=None) as batch_op:
         batch_op.drop_column("cause_class")
