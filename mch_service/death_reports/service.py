@@ -216,7 +216,7 @@ class DeathReportService:
         return self.crypto.open_sealed(blob, _aad(report_id, field)).decode()
 
     def _reason(self, row: MaternalDeathReport | None) -> str | None:
-        return self._open(row.review_reason_sealed, row.id, "reason") if row else None
+        return self._open(row.review_reason_sealed, row.id, "review_reason") if row else None
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -282,7 +282,7 @@ class DeathReportService:
         row.reviewed_by = principal.username
         row.reviewed_at = now
         row.review_reason_sealed = (
-            self.crypto.seal(reason.encode(), _aad(row.id, "reason")) if reason else None
+            self.crypto.seal(reason.encode(), _aad(row.id, "review_reason")) if reason else None
         )
         if review.classification:
             row.classification = review.classification

@@ -282,3 +282,57 @@ def test_external_figure_hiv_mtct(http: httpx.Client, services: Services) -> Non
     r = refused(f"{base}?period=2025", {**body, "numerator": 41})
     assert expressions(r) == ["numerator"]
     assert refused(f"{base}?period=2025&area=nowhere!", body).status_code == 400
+
+
+def test_key_rotation_reseals_cards_and_rekeys_their_women(
+    services: Services, sender: SenderKey
+) -> None:
+    from mch_service.auth.permissions import system_principal
+    from mch_service.database import Database
+    from mch_service.death_reports.models import MaternalDeathReport
+    from mch_service.death_reports.schemas import DeathCardCreate, DeathReview
+    from mch_service.ops.key_rotation import rotate_keys
+    from tests.conftest import TEST_SECRET
+
+    admin = system_principal()
+    card = DeathCardCreate.model_validate(
+        {
+            "resident_id": RID_D,
+            "name": "李娜",
+            "death_date": "2025-08-05",
+            "pregnancy_end_date": "2025-07-20",
+            "outcome": "delivered",
+            "street": S2,
+            "institution_id": sender.institution_id,
+            "cause_code": "O72.1",
+        }
+    )
+    with services.db.transaction() as session:
+        made = services.deaths.create(session, admin, card)
+        services.deaths.review(
+            session, admin, made.id, DeathReview(status="excluded", reason="重复报告")
+        )
+        old_key = session.scalars(select(MaternalDeathReport.woman_key)).one()
+    rotated_settings = services.settings.model_copy(
+        update={
+            "secret_key": "another-root-secret-for-the-death-cards-0123456789",
+            "previous_secret_keys": [TEST_SECRET],
+        }
+    )
+    from mch_service.app import build_services
+
+    rotated = build_services(rotated_settings, Database(rotated_settings.database_url))
+    try:
+        assert rotate_keys(rotated.db, rotated.store)["death_reports"] == 1
+        only_new = rotated_settings.model_copy(update={"previous_secret_keys": []})
+        fresh = build_services(only_new, Database(only_new.database_url))
+        with fresh.db.transaction() as session:
+            one = fresh.deaths.read(session, admin, made.id)
+            new_key = session.scalars(select(MaternalDeathReport.woman_key)).one()
+        assert (one.resident_id, one.name, one.review_reason) == (RID_D, "李娜", "重复报告")
+        # the card's woman key follows the secret, as the domain's keys do
+        assert new_key != old_key
+        assert new_key == "rid:" + fresh.crypto.keyed_hash("resident-id|" + RID_D)[:40]
+        fresh.db.dispose()
+    finally:
+        rotated.db.dispose()
