@@ -107,6 +107,18 @@ def _event_days(frames: fact_tables.FactFrames) -> list[date]:
     return sorted(out)
 
 
+def _card_days_of(frames: fact_tables.FactFrames, women: set[str]) -> set[date]:
+    """Death days of report cards of these women: a fed death arriving for one of them makes
+    her card count no more (once per woman), in the card's period too."""
+    deaths = frames.maternal_deaths
+    if fact_tables.ENTERED not in deaths.columns or fact_tables.WOMAN_ID not in deaths.columns:
+        return set()
+    mine = deaths[fact_tables.ENTERED].to_numpy(dtype=bool) & deaths[fact_tables.WOMAN_ID].isin(
+        women
+    ).to_numpy(dtype=bool)
+    return {d.date() for d in deaths.loc[mine, fact_tables.DEATH_DATE].dropna()}
+
+
 def periods_of(days: Iterable[date], statistical_year: bool) -> list[str]:
     labels: set[str] = set()
     for day in days:
@@ -153,6 +165,7 @@ class IndicatorService:
             old = cache.frames
             merged, before = _replace_women(old, fresh, set(changed))
             days = set(_event_days(before)) | set(_event_days(fresh))
+            days |= _card_days_of(merged, set(changed))
             periods = periods_of(days, self.settings.statistical_year)
             written = self._store(merged, periods, replace_all=False) if periods else 0
             self._cache = _Cache(merged, watermark, cache.reports)

@@ -41,29 +41,7 @@ def delivered_and_died(
             *delivery(p, day, day, day),
         ),
     )
-    woman = patient(sender.institution_id, mrn, rid=rid, street=S1, deceasedDateTime=died)
-    post(
-        http,
-        sender,
-        bundle(
-            {
-                "fullUrl": p,
-                "resource": woman,
-                "request": {
-                    "method": "PUT",
-                    "url": f"Patient?identifier=http://{sender.institution_id}.example.cn/mrn|{mrn}",
-                },
-            },
-            entry(
-                {
-                    "resourceType": "Condition",
-                    "code": coding(ICD10, cause),
-                    "subject": {"reference": p},
-                    "recordedDate": died,
-                }
-            ),
-        ),
-    )
+    delivered_and_died_later(http, sender, p, mrn, rid, died, cause)
 
 
 def figure(http: httpx.Client, headers: dict[str, str], period: str, area: str = "district") -> Any:
@@ -336,3 +314,67 @@ def test_key_rotation_reseals_cards_and_rekeys_their_women(
         fresh.db.dispose()
     finally:
         rotated.db.dispose()
+
+
+def test_a_card_stops_counting_when_the_feed_reports_the_death_incrementally(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    # The card says she died on 2 August; the hospital later sends her death on 30 July
+    # (delivered 20 July). One death: first the card's (August 1/0), then the feed's only
+    # (July 1/1, August 0/0), also when the indicator job only recomputes what changed.
+    rid = _valid_rid("33010219900101505")
+    p = uid()
+    post(
+        http,
+        sender,
+        bundle(
+            entry(patient(sender.institution_id, "E1", rid=rid, street=S1), p),
+            *delivery(p, "2025-07-20", "2025-07-20", "2025-07-20"),
+        ),
+    )
+    add_user(services, "mon1", "monitor")
+    monitor = bearer(token_for(http, "mon1"))
+    card = {
+        "death_date": "2025-08-02",
+        "pregnancy_end_date": "2025-07-20",
+        "outcome": "delivered",
+        "street": S1,
+        "institution_id": sender.institution_id,
+        "resident_id": rid,
+    }
+    assert http.post("/api/v1/maternal-deaths", json=card, headers=monitor).status_code == 201
+    services.indicators.refresh(full=True)
+    assert figure(http, monitor, "2025-07") == (0, 1)
+    assert figure(http, monitor, "2025-08") == (1, 0)
+    delivered_and_died_later(http, sender, p, "E1", rid, "2025-07-30", "O72.1")
+    assert services.indicators.refresh() > 0  # incremental: only what changed
+    assert figure(http, monitor, "2025-07") == (1, 1)
+    assert figure(http, monitor, "2025-08") == (0, 0)
+
+
+def delivered_and_died_later(
+    http: httpx.Client, sender: SenderKey, p: str, mrn: str, rid: str, died: str, cause: str
+) -> None:
+    woman = patient(sender.institution_id, mrn, rid=rid, street=S1, deceasedDateTime=died)
+    post(
+        http,
+        sender,
+        bundle(
+            {
+                "fullUrl": p,
+                "resource": woman,
+                "request": {
+                    "method": "PUT",
+                    "url": f"Patient?identifier=http://{sender.institution_id}.example.cn/mrn|{mrn}",
+                },
+            },
+            entry(
+                {
+                    "resourceType": "Condition",
+                    "code": coding(ICD10, cause),
+                    "subject": {"reference": p},
+                    "recordedDate": died,
+                }
+            ),
+        ),
+    )
