@@ -10,31 +10,36 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mch_service.death_reports.models import ENTERED, FEED, MaternalDeathReport
-from mch_service.domain.models import Death, Woman
+from mch_service.domain.models import Death, Pregnancy, Woman
 from mch_service.institutions.models import Institution
 
 # The fed deaths the monitoring group reviews: in pregnancy or within 42 days of its end.
 IN_SCOPE = ("pregnancy", "postpartum")
 
 
-def fed_deaths(session: Session) -> list[tuple[Death, str | None]]:
-    """Every fed death in pregnancy or within 42 days, with the woman's street."""
+def fed_deaths(session: Session) -> list[tuple[Death, str | None, Pregnancy | None]]:
+    """Every fed death in pregnancy or within 42 days, with the woman's street and the
+    pregnancy it ended or followed."""
     stmt = (
-        select(Death, Woman.street)
+        select(Death, Woman.street, Pregnancy)
         .join(Woman, Woman.key == Death.woman_key)
+        .outerjoin(Pregnancy, Pregnancy.id == Death.pregnancy_id)
         .where(Death.timing.in_(IN_SCOPE), Death.pregnancy_id.is_not(None))
     )
-    return [(d, street) for d, street in session.execute(stmt).all()]
+    return [(d, street, p) for d, street, p in session.execute(stmt).all()]
 
 
-def fed_death(session: Session, pregnancy_id: str) -> tuple[Death, str | None] | None:
+def fed_death(
+    session: Session, pregnancy_id: str
+) -> tuple[Death, str | None, Pregnancy | None] | None:
     stmt = (
-        select(Death, Woman.street)
+        select(Death, Woman.street, Pregnancy)
         .join(Woman, Woman.key == Death.woman_key)
+        .outerjoin(Pregnancy, Pregnancy.id == Death.pregnancy_id)
         .where(Death.timing.in_(IN_SCOPE), Death.pregnancy_id == pregnancy_id)
     )
     row = session.execute(stmt).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 def reviews_of_fed(session: Session, woman_keys: Sequence[str]) -> dict[str, MaternalDeathReport]:

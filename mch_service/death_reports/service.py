@@ -35,7 +35,7 @@ from mch_service.death_reports.schemas import (
     MaternalDeathRead,
 )
 from mch_service.domain.identity import resident_id_valid, woman_key
-from mch_service.domain.models import Death
+from mch_service.domain.models import Death, Pregnancy
 from mch_service.domain.pregnancy_outcomes import ACCIDENTAL, cause_class_of
 from mch_service.domain.pregnancy_record import mask, masked_identity
 from mch_service.errors import InvalidResource, Issue, NotFound
@@ -45,6 +45,8 @@ from mch_service.timeutil import utcnow
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 POSTPARTUM_DAYS = 42
 MAX_PAGE_SIZE = 200
+# the domain's end of a pregnancy -> the card's outcome
+_OUTCOMES = {"delivery": "delivered", "loss": "loss", "death": "died_undelivered"}
 
 
 def derived_classification(cause_class: str | None, cause_code: str | None) -> str:
@@ -117,12 +119,12 @@ class DeathReportService:
 
     def _all(self, session: Session) -> list[MaternalDeathRead]:
         fed = repository.fed_deaths(session)
-        keys = [d.woman_key for d, _ in fed]
+        keys = [d.woman_key for d, _, _ in fed]
         reviews = repository.reviews_of_fed(session, keys)
         identity = masked_identity(session, self.crypto, set(keys))
         items = [
-            self._fed_item(d, street, reviews.get(d.woman_key), identity.get(d.woman_key, {}))
-            for d, street in fed
+            self._fed_item(d, street, p, reviews.get(d.woman_key), identity.get(d.woman_key, {}))
+            for d, street, p in fed
         ]
         cards = repository.entered(session)
         fed_women = set(keys)
@@ -135,10 +137,12 @@ class DeathReportService:
             found = repository.fed_death(session, key)
             if found is None:
                 raise NotFound(f"No maternal death {death_id}")
-            death, street = found
+            death, street, pregnancy = found
             review = repository.reviews_of_fed(session, [death.woman_key]).get(death.woman_key)
             identity = masked_identity(session, self.crypto, {death.woman_key})
-            item = self._fed_item(death, street, review, identity.get(death.woman_key, {}))
+            item = self._fed_item(
+                death, street, pregnancy, review, identity.get(death.woman_key, {})
+            )
             return item.model_copy(update={"review_reason": self._reason(review)})
         if kind == "card" and key.isdigit():
             card = repository.entered_one(session, int(key))
@@ -152,6 +156,7 @@ class DeathReportService:
         self,
         d: Death,
         street: str | None,
+        p: Pregnancy | None,
         review: MaternalDeathReport | None,
         identity: dict[str, str | None],
     ) -> MaternalDeathRead:
@@ -163,9 +168,9 @@ class DeathReportService:
             name=identity.get("name"),
             resident_id=identity.get("resident_id"),
             death_date=d.death_date,
-            pregnancy_end_date=None,
-            outcome=None,
-            ga_days=None,
+            pregnancy_end_date=p.end_date if p else None,
+            outcome=_OUTCOMES.get(p.end_kind or "") if p else None,
+            ga_days=(p.end_date - p.lmp).days if p and p.end_date and p.lmp else None,
             street=street,
             institution_id=d.institution_id,
             cause_code=d.cause_code,

@@ -83,6 +83,10 @@ def test_deaths_by_cause_report_card_and_review(
     assert items["Y60.0"]["cause_class"] == "care_complication"
     assert items["Y60.0"]["classification"] == "direct"
     assert items["Y60.0"]["counted"] is True
+    assert (items["Y60.0"]["outcome"], items["Y60.0"]["pregnancy_end_date"]) == (
+        "delivered",
+        "2025-07-01",
+    )
     assert items["V89.2"]["classification"] == "accidental_incidental"
     assert items["V89.2"]["counted"] is False
     # the suicide is counted and waits for the monitoring group
