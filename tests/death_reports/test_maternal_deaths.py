@@ -239,6 +239,11 @@ def test_external_figure_hiv_mtct(http: httpx.Client, services: Services) -> Non
     csv = http.get("/api/v1/indicators/export.csv?period=2025", headers=monitor)
     assert csv.status_code == 200
     assert "hiv_mtct_rate" in csv.text
+    # the catalogue's reading note beside the maternal mortality ratio
+    entries = http.get("/api/v1/indicators/catalogue", headers=monitor).json()["indicators"]
+    mmr = {e["id"]: e for e in entries}["maternal_mortality_ratio"]
+    assert "about 10 per 100,000" in mmr["note_en"]
+    assert "10/10万" in mmr["note_zh"]
     # entered again: the new figure replaces the old (1/80 = 1.25 %, met)
     again = http.put(
         "/api/v1/indicators/hiv_mtct_rate/external?period=2025",
