@@ -20,7 +20,9 @@ class DeathCardCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     resident_id: str | None = Field(
-        None, description="身份证号 (GB 11643, check digit verified); sealed, hashed for matching"
+        None,
+        max_length=18,
+        description="身份证号 (GB 11643, check digit verified); sealed, hashed for matching",
     )
     name: str | None = Field(None, max_length=100, description="姓名; sealed")
     death_date: date
