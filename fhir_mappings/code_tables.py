@@ -43,7 +43,15 @@ CONCEPTS: dict[str, str] = {
     "thalassaemia_diagnosis": "Thalassaemia",
     "pregnancy_loss": "Pregnancy ending before delivery (ectopic, miscarriage, abortion)",
     "pregnancy_complication": "Pregnancy, childbirth and puerperium conditions",
-    "external_cause": "External cause of death (accident, injury): not a maternal death",
+    "accidental_cause": (
+        "Accidental or incidental cause of death (ICD-10 V01-X59 accidents, X85-Y09 assault, "
+        "Y10-Y36 undetermined intent, legal intervention, war): not a maternal death"
+    ),
+    "care_complication": (
+        "Complication of medical and surgical care (ICD-10 Y40-Y84): a direct obstetric death"
+    ),
+    "self_harm": "Intentional self-harm (ICD-10 X60-X84): a maternal death pending review",
+    "severe_maternal_morbidity": "Severe maternal morbidity (危重孕产妇, WHO near-miss criteria)",
     "antiretroviral": "Antiretroviral drugs",
     "syphilis_treatment": "Syphilis treatment",
     "hbig": "Hepatitis B immunoglobulin (newborn)",

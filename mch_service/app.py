@@ -25,6 +25,7 @@ from mch_service.auth import endpoints as auth_endpoints
 from mch_service.auth.dependencies import current_staff
 from mch_service.cases import endpoints as case_endpoints
 from mch_service.config import Settings, get_settings
+from mch_service.death_reports import endpoints as death_endpoints
 from mch_service.deps import get_services
 from mch_service.domain import code_tables_api
 from mch_service.domain import endpoints as domain_endpoints
@@ -206,6 +207,7 @@ def create_app(
     app.include_router(job_endpoints.router)
     app.include_router(quality_endpoints.router)
     app.include_router(case_endpoints.router)
+    app.include_router(death_endpoints.router)
     app.include_router(web_pages.router)
     app.mount(
         "/static",

@@ -1,6 +1,7 @@
 """Imports every model so that Base.metadata knows all tables (for Alembic and tests)."""
 
 import mch_service.cases.models  # noqa: F401
+import mch_service.death_reports.models  # noqa: F401
 import mch_service.domain.models  # noqa: F401 (registers the domain tables)
 import mch_service.indicators.results  # noqa: F401
 import mch_service.quality.models  # noqa: F401

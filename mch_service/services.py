@@ -15,6 +15,7 @@ from mch_service.cases.service import CaseService
 from mch_service.config import Settings
 from mch_service.crypto import Crypto
 from mch_service.database import Database
+from mch_service.death_reports.service import DeathReportService
 from mch_service.domain.extract import Extractor
 from mch_service.domain.service import DomainService
 from mch_service.fhir_api.import_jobs import ImportJobs
@@ -38,6 +39,7 @@ class Services:
     domain: DomainService
     indicators: IndicatorService
     cases: CaseService
+    deaths: DeathReportService
     # Runs jobs by name for the job routes and the command line; the composition root
     # (jobs/main.py) puts the runner of jobs.tasks here. Without it no job is known.
     jobs: JobRunner = field(default_factory=NoJobRunner)
@@ -92,4 +94,11 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     indicators = IndicatorService(db, indicator_settings(settings), settings.streets, zone)
     cases = CaseService(settings, crypto)
     domain.listeners.append(lambda session, women: cases.refresh(session, women))
-    return Services(settings, db, crypto, store, fhir, imports, accounts, domain, indicators, cases)
+    deaths = DeathReportService(
+        crypto,
+        load_code_tables(settings.code_tables_dir, settings.canonical_base),
+        frozenset(settings.streets),
+    )
+    return Services(
+        settings, db, crypto, store, fhir, imports, accounts, domain, indicators, cases, deaths
+    )

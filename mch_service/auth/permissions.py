@@ -25,6 +25,10 @@ class Permission(StrEnum):
     READ_PERSONAL_DATA = "read_personal_data"
     WORK_CASES = "work_cases"
     RUN_JOBS = "run_jobs"
+    # the maternal death report card: enter deaths, confirm or exclude any (monitoring group)
+    REVIEW_MATERNAL_DEATHS = "review_maternal_deaths"
+    # figures of external indicators (HIV MTCT, premarital examination, ...)
+    ENTER_EXTERNAL_FIGURES = "enter_external_figures"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -32,7 +36,14 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.REVIEWER: frozenset(
         {Permission.READ_PREGNANCIES, Permission.READ_PERSONAL_DATA, Permission.WORK_CASES}
     ),
-    Role.MONITOR: frozenset({Permission.READ_INDICATORS, Permission.READ_PREGNANCIES}),
+    Role.MONITOR: frozenset(
+        {
+            Permission.READ_INDICATORS,
+            Permission.READ_PREGNANCIES,
+            Permission.REVIEW_MATERNAL_DEATHS,
+            Permission.ENTER_EXTERNAL_FIGURES,
+        }
+    ),
 }
 
 

@@ -272,7 +272,10 @@ def _finish(
         "institutions": " ".join(institutions),
         "excluded": False,
     }
-    # a booking after the delivery cannot be: flag it and keep the pregnancy out of the numbers
+    # A booking after the delivery cannot be: flag it, and drop only the booking record. The
+    # indicators never read it (a first contact, a prenatal check and a case-management
+    # contact are all dated up to the delivery), so the pregnancy's delivery, births and death
+    # still count (docs/indicator-rules.md, "Clinically impossible records").
     late_booking = [
         v
         for v in p.facts["prenatal_visit"]
@@ -284,7 +287,6 @@ def _finish(
         if p.end and p.end_kind == "delivery" and e["start_date"] and e["start_date"] > p.end
     ]
     for v in late_booking:
-        preg["excluded"] = True
         out.issues.append(
             {
                 "resource_pk": v["resource_pk"],
@@ -293,8 +295,8 @@ def _finish(
                 "rule": "delivery_before_booking",
                 "element": None,
                 "message": f"Booking on {v.get('visit_date') or v.get('start_date')} "
-                f"is after the delivery on {p.end}; the pregnancy is "
-                "kept out of the indicators",
+                f"is after the delivery on {p.end}; the booking is ignored, the "
+                "delivery and its births count",
             }
         )
     delivery_institution = None

@@ -271,6 +271,8 @@ class Death(Base):
     maternal: Mapped[bool] = mapped_column(Boolean)
     timing: Mapped[str] = mapped_column(String(16))  # pregnancy | postpartum | late | unrelated
     cause_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # accidental | self_harm | care_complication | obstetric | None (no coded cause)
+    cause_class: Mapped[str | None] = mapped_column(String(24), nullable=True)
 
 
 class AssemblyQueue(Base):

@@ -4,6 +4,7 @@ records, newborns and death records say (docs/domain.md)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -109,6 +110,33 @@ def add_delivery(
     return institution
 
 
+# Cause-of-death concepts (ICD-10 / ICD-MM, WHO 2012) -> the class of the death
+# (docs/indicator-rules.md, "Maternal death"). Only accidental and incidental causes exclude;
+# a complication of medical or surgical care is a direct obstetric death; a suicide counts and
+# waits for the monitoring group's review.
+ACCIDENTAL, SELF_HARM, CARE_COMPLICATION, OBSTETRIC = (
+    "accidental",
+    "self_harm",
+    "care_complication",
+    "obstetric",
+)
+CAUSE_CONCEPTS = {
+    "accidental_cause": ACCIDENTAL,
+    "self_harm": SELF_HARM,
+    "care_complication": CARE_COMPLICATION,
+    "pregnancy_complication": OBSTETRIC,
+}
+_PRECEDENCE = (ACCIDENTAL, SELF_HARM, CARE_COMPLICATION, OBSTETRIC)
+
+
+def cause_class_of(concepts: Iterable[str]) -> str | None:
+    """The class of a death from its cause concepts: an accidental cause decides (the death is
+    not maternal), then self-harm (pending review), then a care complication, then an O code;
+    None when no cause is coded (the death counts)."""
+    found = {CAUSE_CONCEPTS[c] for c in concepts if c in CAUSE_CONCEPTS}
+    return next((c for c in _PRECEDENCE if c in found), None)
+
+
 def add_death(
     out: Assembled,
     woman_key: str,
@@ -128,9 +156,9 @@ def add_death(
         for d in facts.get("diagnosis", [])
         if d["diagnosed_date"]
         and abs((d["diagnosed_date"] - day).days) <= 1
-        and d["concept"] in ("external_cause", "pregnancy_complication")
+        and d["concept"] in CAUSE_CONCEPTS
     ]
-    external = any(d["concept"] == "external_cause" for d in causes)
+    cause_class = cause_class_of(d["concept"] for d in causes)
     timing, pid = "unrelated", None
     for p in out.pregnancies:
         lmp, end = p["lmp"], p["end_date"]
@@ -145,8 +173,9 @@ def add_death(
             timing, pid = "postpartum", p["id"]
         elif day <= end + timedelta(days=365):
             timing, pid = "late", p["id"]
+    # the cause shown is one of the class that decided (an accident before an O code)
     cause = next(
-        (d["code"] for d in causes if d["concept"] == "external_cause"),
+        (d["code"] for d in causes if CAUSE_CONCEPTS[d["concept"]] == cause_class),
         next((d["code"] for d in causes), None),
     )
     out.deaths.append(
@@ -155,8 +184,9 @@ def add_death(
             "death_date": day,
             "pregnancy_id": pid,
             "institution_id": record["institution_id"],
-            "maternal": timing in ("pregnancy", "postpartum") and not external,
+            "maternal": timing in ("pregnancy", "postpartum") and cause_class != ACCIDENTAL,
             "timing": timing,
             "cause_code": cause,
+            "cause_class": cause_class,
         }
     )

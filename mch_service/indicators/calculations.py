@@ -99,6 +99,7 @@ CALCULATIONS: Mapping[str, Calculation] = {
     "congenital_syphilis_rate": ratio("congenital_syphilis", LIVE_BIRTHS),
     "perinatal_mortality_rate": ratio("perinatal_deaths", "perinatal_births"),
     "low_birth_weight_rate": ratio("low_birth_weight", LIVE_BIRTHS),
+    "severe_maternal_morbidity_ratio": ratio("severe_maternal_morbidity", LIVE_BIRTHS),
     "who_anc_first_contact_12w_rate": ratio("first_contact_lt84", WOMEN),
     "who_anc_syphilis_test_rate": ratio("syphilis_tested", WOMEN),
     "who_anc_4plus_rate": ratio("checks_4plus", WOMEN),

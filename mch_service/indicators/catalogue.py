@@ -89,6 +89,9 @@ class Indicator:
     # The period kinds whose results show the rate; in the others the result shows the counts
     # only (status "count_only"). None: every kind.
     rate_periods: tuple[PeriodKind, ...] | None = None
+    # A reading note shown with the definition (e.g. how far one event moves a small figure).
+    note_zh: str = ""
+    note_en: str = ""
 
     def __post_init__(self) -> None:
         if (self.target is None) != (self.direction is None):
@@ -451,11 +454,19 @@ CATALOGUE: tuple[Indicator, ...] = (
         name_zh="孕产妇死亡率",
         name_en="Maternal mortality ratio",
         numerator_zh=(
-            "死亡日在统计期内的孕产妇死亡数：妊娠期或妊娠结束后42天内死亡，不含意外（外因）死亡"
+            "死亡日在统计期内的孕产妇死亡数：妊娠期或妊娠结束后42天内死亡，仅不含意外及偶然原因"
+            "（ICD-10 V01–X59 意外、X85–Y09 加害、Y10–Y36 意图不明/依法处置/战争）；医疗并发症"
+            "（Y40–Y84）计为直接产科死亡；自杀（X60–X84）计入并待监测组审核；含孕产妇死亡报告卡"
+            "补报的死亡（同一妇女只计一次），不含审核排除的死亡"
         ),
         numerator_en=(
             "Maternal deaths with the death day in the period: death during pregnancy or within 42 "
-            "days of its end, external (accidental) causes excluded"
+            "days of its end; only accidental and incidental causes are excluded (ICD-10 V01-X59 "
+            "accidents, X85-Y09 assault, Y10-Y36 undetermined intent, legal intervention, war); "
+            "complications of medical and surgical care (Y40-Y84) count as direct obstetric "
+            "deaths; suicide (X60-X84) counts, pending the monitoring group's review; deaths "
+            "entered from the maternal death report card count (once per woman), deaths "
+            "excluded on review do not"
         ),
         denominator_zh=_LIVE_BIRTHS_ZH,
         denominator_en=_LIVE_BIRTHS_EN,
@@ -465,6 +476,35 @@ CATALOGUE: tuple[Indicator, ...] = (
         direction="<",
         settings=_EVERY,
         rate_periods=_YEARLY,
+        note_zh=(
+            "请同时看死亡数与活产数：区级每年约一万活产，一例死亡即使比率变化约10/10万；"
+            "比率宜按年度或滚动12个月解读"
+        ),
+        note_en=(
+            "Read the count of deaths and of live births beside the ratio: with about 10,000 "
+            "live births a year in a district, one death moves the ratio by about 10 per "
+            "100,000; read the ratio for a year or a rolling 12 months"
+        ),
+    ),
+    Indicator(
+        id="severe_maternal_morbidity_ratio",
+        group="outcomes",
+        name_zh="危重孕产妇发生率",
+        name_en="Severe maternal morbidity ratio",
+        numerator_zh=(
+            "统计期内分娩的产妇中，自妊娠开始至产后42天内有危重孕产妇（WHO 孕产妇濒死标准）"
+            "诊断记录的人数（数据源报送时）"
+        ),
+        numerator_en=(
+            "Women delivered in the period with a severe maternal morbidity (near-miss, WHO "
+            "criteria) record from the pregnancy start to 42 days after the delivery (where "
+            "the feed carries it)"
+        ),
+        denominator_zh=_LIVE_BIRTHS_ZH,
+        denominator_en=_LIVE_BIRTHS_EN,
+        unit="‰",
+        period_basis=_COHORT,
+        settings=_EVERY,
     ),
     Indicator(
         id="congenital_syphilis_rate",
@@ -606,6 +646,26 @@ CATALOGUE: tuple[Indicator, ...] = (
         period_basis="entered",
         target=80.0,
         direction=">=",
+        source="external",
+    ),
+    Indicator(
+        id="hiv_mtct_rate",
+        group="infection",
+        name_zh="艾滋病母婴传播率",
+        name_en="HIV mother-to-child transmission rate",
+        numerator_zh=(
+            "HIV 感染孕产妇所生儿童中，随访至18月龄确诊感染 HIV 的人数（预防母婴传播项目口径）"
+        ),
+        numerator_en=(
+            "Children of HIV-positive mothers found HIV-infected at the 18-month follow-up (as "
+            "the PMTCT programme reports it)"
+        ),
+        denominator_zh="同期完成18月龄随访的 HIV 感染孕产妇所生儿童数",
+        denominator_en="Children of HIV-positive mothers with the 18-month follow-up completed",
+        unit="%",
+        period_basis="entered",
+        target=2.0,
+        direction="<",
         source="external",
     ),
     Indicator(

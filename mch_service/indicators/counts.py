@@ -57,6 +57,12 @@ class Cohort:
     def flag(self, column: str) -> npt.NDArray[np.bool_]:
         return _bool(self.frame, column)
 
+    def optional_flag(self, column: str) -> npt.NDArray[np.bool_]:
+        """A flag of an optional column: False for every delivery when it is absent."""
+        if column not in self.frame.columns:
+            return np.zeros(self.size, dtype=bool)
+        return self.flag(column)
+
     @cached_property
     def live_births(self) -> npt.NDArray[np.int64]:
         return self.frame[fact_tables.LIVE_BIRTHS].to_numpy(dtype=np.int64)
@@ -183,6 +189,8 @@ BASE_COUNTS: Mapping[str, Callable[[Cohort], Counts]] = {
     "perinatal_deaths": lambda c: c.babies("still") + c.babies("neonatal"),
     "perinatal_births": lambda c: c.babies("still") + c.live_births,
     "low_birth_weight": lambda c: c.babies("lbw"),
+    # 危重孕产妇: women with a near-miss record (pregnancy start to delivery + 42 days).
+    "severe_maternal_morbidity": lambda c: c.optional_flag(fact_tables.SEVERE_MATERNAL_MORBIDITY),
     # Events: one row per maternal death or congenital syphilis case (see ``count_units``).
     "maternal_deaths": _recorded_per_event,
     "congenital_syphilis": _recorded_per_event,
@@ -244,6 +252,18 @@ def _event_units(
     )
 
 
+def _once_per_woman(deaths: pd.DataFrame) -> pd.DataFrame:
+    """An entered death (report card) of a woman whose death a feed reports counts once: the
+    fed one stays, with its own cause rule and review (docs/indicator-rules.md, "Maternal
+    death")."""
+    if fact_tables.ENTERED not in deaths.columns or fact_tables.WOMAN_ID not in deaths.columns:
+        return deaths
+    entered = _bool(deaths, fact_tables.ENTERED)
+    fed_women = set(deaths.loc[~entered, fact_tables.WOMAN_ID])
+    duplicate = entered & deaths[fact_tables.WOMAN_ID].isin(fed_women).to_numpy()
+    return deaths.loc[~duplicate]
+
+
 def count_units(facts: fact_tables.FactFrames, settings: IndicatorSettings) -> pd.DataFrame:
     """One row per counted record: the attribution keys (``ID``, ``DATE``, ``STREET``,
     ``INSTITUTION``) and the ``COUNT_COLUMNS``."""
@@ -256,12 +276,12 @@ def count_units(facts: fact_tables.FactFrames, settings: IndicatorSettings) -> p
             f"{', '.join(facts.case_managed_colours)}, but the settings ask for "
             f"{', '.join(settings.case_managed_colours)}; rebuild the facts with the same set"
         )
-    deaths = facts.maternal_deaths
+    deaths = _once_per_woman(facts.maternal_deaths)
     excluded_ids = facts.pregnancies.loc[
         _bool(facts.pregnancies, fact_tables.EXCLUDED), fact_tables.PREGNANCY_ID
     ].to_numpy(dtype=object)
-    # Maternal deaths: external causes are not maternal; a death of an excluded pregnancy
-    # counts nowhere, like everything else about that pregnancy.
+    # Maternal deaths: accidental causes and deaths excluded on review are not maternal; a
+    # death of an excluded pregnancy counts nowhere, like everything else about it.
     of_excluded = deaths[fact_tables.PREGNANCY_ID].isin(excluded_ids).to_numpy()
     deaths = deaths.loc[_bool(deaths, fact_tables.MATERNAL) & ~of_excluded]
     parts = [

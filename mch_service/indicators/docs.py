@@ -126,6 +126,8 @@ def render() -> str:
                 f"| 参考值 Reference | {_cell(_reference(i))} |",
                 f"| 设置 Settings | {_settings(i)} |",
             ]
+            if i.note_zh or i.note_en:
+                out.append(f"| 注 Note | {_cell(i.note_zh)}<br>{_cell(i.note_en)} |")
             if i.source == "external":
                 out.append(
                     "| 来源 Source | 外部填报：由监测组录入，不由本系统计算<br>"

@@ -16,6 +16,8 @@ from mch_service.indicators.exports import iter_csv, iter_measure_reports, write
 from mch_service.indicators.schemas import (
     Catalogue,
     EarlyWarnings,
+    ExternalFigure,
+    ExternalFigureRead,
     IndicatorRecords,
     IndicatorSeries,
     PeriodResults,
@@ -60,6 +62,22 @@ async def series(
     query: Annotated[SeriesQuery, Query()],
 ) -> IndicatorSeries:
     return await in_reading(services, services.indicators.series, principal, indicator_id, query)
+
+
+@router.put("/{indicator_id}/external", response_model=ExternalFigureRead)
+async def enter_external(
+    indicator_id: str,
+    figure: ExternalFigure,
+    services: ServicesDep,
+    principal: CurrentStaff,
+    view: ViewQuery,
+) -> ExternalFigureRead:
+    """Enter an external indicator's figure (HIV MTCT, premarital examination, ...) for a
+    period and area: it is stored with the results and shown with its target and status in
+    results, series and exports (monitor, admin)."""
+    return await in_transaction(
+        services, services.indicators.enter_external, principal, indicator_id, view, figure
+    )
 
 
 @router.get("/{indicator_id}/records", response_model=IndicatorRecords)

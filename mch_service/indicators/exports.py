@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import xlsxwriter
 
-from mch_service.indicators.catalogue import CATALOGUE_VERSION
+from mch_service.indicators.catalogue import CATALOGUE, CATALOGUE_VERSION
 from mch_service.indicators.display import FLAG_LABELS, STATUS_LABELS, format_target
 from mch_service.indicators.fact_tables import ALL_INSTITUTIONS, DISTRICT
 from mch_service.indicators.settings import SETTING_INFO
@@ -241,6 +241,10 @@ def write_xlsx(
         *((FLAG_LABELS[f]["zh"], FLAG_LABELS[f]["en"]) for f in FLAG_LABELS),
         ("", ""),
     ]
+    # reading notes of the catalogue (e.g. one maternal death moves a district's ratio by ~10)
+    for ind in CATALOGUE:
+        if ind.note_zh or ind.note_en:
+            lines.append((f"{ind.name_zh} {ind.id}", f"{ind.note_zh} / {ind.note_en}"))
     for settings in settings_seen.values():
         lines.append(("设置 Settings", json.dumps(settings, ensure_ascii=False, sort_keys=True)))
         for name, value in settings.items():

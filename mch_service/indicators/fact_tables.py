@@ -65,6 +65,8 @@ HAS_HB = "has_hb"
 ANAEMIA = "anaemia"
 THALASSAEMIA = "thalassaemia"
 EXCLUDED = "excluded"
+# 危重孕产妇: a near-miss record from the pregnancy start to 42 days after the delivery
+SEVERE_MATERNAL_MORBIDITY = "severe_maternal_morbidity"
 
 # --- births: one row per baby of the deliveries ----------------------------------------------
 LIVE = "live"
@@ -75,7 +77,11 @@ NEONATAL_DEATH_AGE_DAYS = "neonatal_death_age_days"
 # --- maternal_deaths -------------------------------------------------------------------------
 DEATH_DATE = "death_date"
 REPORTING_INSTITUTION = "reporting_institution"
-MATERNAL = "maternal"  # False when a cause of death is external (ICD-10 V01-Y98)
+# False when the cause is accidental or incidental (ICD-10 V01-X59, X85-Y36) or the
+# monitoring group excluded the death on review
+MATERNAL = "maternal"
+# A death entered from the report card (not fed); with WOMAN_ID it counts once per woman.
+ENTERED = "entered"
 
 # --- congenital_syphilis ---------------------------------------------------------------------
 CASE_ID = "case_id"
@@ -140,6 +146,7 @@ _PREGNANCY_COLUMNS: tuple[Column, ...] = (
     Column(ANAEMIA, "bool"),
     Column(THALASSAEMIA, "bool"),
     Column(EXCLUDED, "bool"),
+    Column(SEVERE_MATERNAL_MORBIDITY, "bool", required=False),  # absent: none recorded
 )
 _BIRTH_COLUMNS: tuple[Column, ...] = (
     Column(PREGNANCY_ID, "id"),
@@ -161,6 +168,9 @@ _MATERNAL_DEATH_COLUMNS: tuple[Column, ...] = (
     Column(STREET, "street"),
     Column(REPORTING_INSTITUTION, "institution"),
     Column(MATERNAL, "bool"),
+    # Optional: without them every row counts (no report cards).
+    Column(WOMAN_ID, "id", required=False),
+    Column(ENTERED, "bool", required=False),
 )
 _CONGENITAL_SYPHILIS_COLUMNS: tuple[Column, ...] = (
     Column(CASE_ID, "id"),

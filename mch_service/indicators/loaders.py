@@ -17,11 +17,19 @@ import pandas as pd
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from mch_service.death_reports.models import (
+    ENTERED,
+    EXCLUDED,
+    FEED,
+    PENDING,
+    MaternalDeathReport,
+)
 from mch_service.domain import models
 from mch_service.domain.models import Delivery, Pregnancy
 from mch_service.domain.sqlfuncs import day_diff
 from mch_service.indicators import fact_tables
 
+ACCIDENTAL_CLASS = "accidental"  # death.cause_class / the card's: not a maternal death
 EARLY_DAYS = 91  # before 13+0 weeks
 INFECTION_TESTS = {"hiv": "hiv_test", "syphilis": "syphilis_test", "hbsag": "hbsag_test"}
 INFECTION_DIAGNOSES = {
@@ -239,6 +247,24 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
         thal_test["pregnancy_id"]
     )
 
+    # 危重孕产妇 (near-miss): a record of the pregnancy dated from its start to 42 days after
+    # the delivery
+    near_miss = set(
+        session.scalars(
+            select(dx.pregnancy_id)
+            .join(Pregnancy, Pregnancy.id == dx.pregnancy_id)
+            .join(Delivery, Delivery.pregnancy_id == Pregnancy.id)
+            .where(
+                dx.concept == "severe_maternal_morbidity",
+                scope.woman(Pregnancy.woman_key),
+                day_diff(dx.diagnosed_date, Delivery.delivery_date) <= 42,
+                or_(Pregnancy.lmp.is_(None), dx.diagnosed_date >= Pregnancy.lmp),
+            )
+            .distinct()
+        )
+    )
+    frame["severe_maternal_morbidity"] = frame.index.isin(near_miss)
+
     tr = models.Treatment
     treated = _frame(
         session,
@@ -369,23 +395,69 @@ def _births(session: Session, scope: _Scope) -> pd.DataFrame:
 
 
 def _deaths(session: Session, scope: _Scope) -> pd.DataFrame:
+    """Fed deaths in pregnancy or within 42 days (maternal by their cause rule, unless the
+    monitoring group excluded them on review) and, in a full build, the deaths entered from
+    report cards (``death_reports``; an incremental build keeps the cached ones)."""
     dt = models.Death
-    frame = _frame(
+    report = MaternalDeathReport
+    fed = _frame(
         session,
         select(
             dt.pregnancy_id,
+            dt.woman_key.label("woman_id"),
             dt.death_date,
             models.Woman.street,
             dt.institution_id.label("reporting_institution"),
-            dt.maternal,
+            and_(
+                dt.maternal.is_(True),
+                func.coalesce(report.review_status, PENDING) != EXCLUDED,
+            ).label("maternal"),
         )
         .join(models.Woman, models.Woman.key == dt.woman_key)
+        .outerjoin(report, and_(report.kind == FEED, report.woman_key == dt.woman_key))
         .where(dt.timing.in_(("pregnancy", "postpartum")), scope.woman(dt.woman_key)),
     )
+    fed["entered"] = False
+    frame = fed
+    if scope.women is None:
+        entered = _frame(
+            session,
+            select(
+                report.id,
+                report.woman_key,
+                report.death_date,
+                report.street,
+                report.institution_id.label("reporting_institution"),
+                and_(
+                    func.coalesce(report.cause_class, "") != ACCIDENTAL_CLASS,
+                    report.review_status != EXCLUDED,
+                ).label("maternal"),
+            ).where(report.kind == ENTERED, report.death_date.is_not(None)),
+        )
+        if len(entered):
+            card_ids = "card-" + entered["id"].astype(str)
+            entered = pd.DataFrame(
+                {
+                    "pregnancy_id": card_ids,
+                    "woman_id": entered["woman_key"].where(entered["woman_key"].notna(), card_ids),
+                    "death_date": entered["death_date"],
+                    "street": entered["street"],
+                    "reporting_institution": entered["reporting_institution"],
+                    "maternal": entered["maternal"],
+                    "entered": True,
+                }
+            )
+            frame = pd.concat([fed, entered], ignore_index=True) if len(fed) else entered
     frame["death_date"] = _days(frame["death_date"])
-    frame["maternal"] = frame["maternal"].astype(bool)
+    frame["maternal"] = frame["maternal"].fillna(False).astype(bool)
+    frame["entered"] = frame["entered"].astype(bool)
     frame["street"] = frame["street"].astype(object).where(frame["street"].notna(), None)
     return frame
+
+
+def last_report_change(session: Session) -> datetime | None:
+    """When a report card or a review last changed (a full recompute follows)."""
+    return session.scalar(select(func.max(MaternalDeathReport.updated_at)))
 
 
 def _congenital_syphilis(session: Session, scope: _Scope) -> pd.DataFrame:

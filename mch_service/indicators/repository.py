@@ -13,9 +13,11 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from mch_service.database import table_of
+from mch_service.indicators.catalogue import EXTERNAL
 from mch_service.indicators.results import IndicatorResult
 
 DISTRICT, ALL = "district", "all"
+EXTERNAL_IDS = tuple(i.id for i in EXTERNAL)
 
 # Keeps each statement's parameter list well under the drivers' limits.
 _DELETE_BATCH, _INSERT_BATCH = 200, 5000
@@ -29,14 +31,31 @@ def replace_results(
 ) -> None:
     """Store ``rows`` in place of every stored result (``replace_all``) or of the results of
     ``periods``."""
+    # Entered figures of external indicators are no computation's to replace.
+    calculated = IndicatorResult.indicator_id.not_in(EXTERNAL_IDS)
     if replace_all:
-        session.execute(delete(IndicatorResult))
+        session.execute(delete(IndicatorResult).where(calculated))
     else:
         for start in range(0, len(periods), _DELETE_BATCH):
             chunk = periods[start : start + _DELETE_BATCH]
-            session.execute(delete(IndicatorResult).where(IndicatorResult.period.in_(chunk)))
+            session.execute(
+                delete(IndicatorResult).where(IndicatorResult.period.in_(chunk), calculated)
+            )
     for start in range(0, len(rows), _INSERT_BATCH):
         session.execute(insert(table_of(IndicatorResult)), rows[start : start + _INSERT_BATCH])
+
+
+def put_result(session: Session, row: Mapping[str, object]) -> None:
+    """Store one result in place of the one of its indicator, period and view."""
+    session.execute(
+        delete(IndicatorResult).where(
+            IndicatorResult.indicator_id == row["indicator_id"],
+            IndicatorResult.period == row["period"],
+            IndicatorResult.area == row["area"],
+            IndicatorResult.institution == row["institution"],
+        )
+    )
+    session.execute(insert(table_of(IndicatorResult)), [dict(row)])
 
 
 def results_by_indicator(

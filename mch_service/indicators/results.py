@@ -30,3 +30,8 @@ class IndicatorResult(Base):
     catalogue_version: Mapped[str] = mapped_column(String(16))
     settings: Mapped[str] = mapped_column(Text)  # JSON of IndicatorSettings
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # An external indicator's figure as the monitoring group entered it (PUT .../external):
+    # where it comes from, a note, and who entered it. None for calculated results.
+    entered_source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entered_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    entered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -62,6 +62,38 @@ class IndicatorResult(BaseModel):
     source: str  # calculated | external
 
 
+class ExternalFigure(BaseModel):
+    """An external indicator's figure for a period and view, as the monitoring group enters
+    it (PUT /api/v1/indicators/{id}/external)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    numerator: int = Field(ge=0)
+    denominator: int = Field(ge=0)
+    source: str = Field(min_length=1, max_length=200, description="The programme or report")
+    note: str | None = Field(None, max_length=2000)
+
+
+class ExternalFigureRead(BaseModel):
+    """The stored figure with its value, target and status."""
+
+    id: str
+    period: str
+    area: str
+    institution: str
+    numerator: int
+    denominator: int
+    value: float | None
+    unit: str
+    target: float | None
+    direction: str | None
+    status: str
+    source: str
+    note: str | None
+    entered_by: str
+    entered_at: str  # ISO 8601 with the zone
+
+
 class PeriodResults(BaseModel):
     """Every catalogue indicator for one period, area and institution."""
 
@@ -148,6 +180,8 @@ class CatalogueEntry(BaseModel):
     period_basis: str
     settings: list[str]
     reference: str | None = None
+    note_zh: str = ""
+    note_en: str = ""
 
 
 class Catalogue(BaseModel):

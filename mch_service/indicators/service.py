@@ -30,7 +30,7 @@ from mch_service.database import Database
 from mch_service.domain.pregnancy_record import masked_summaries
 from mch_service.errors import InvalidResource, Issue, NotFound
 from mch_service.indicators import fact_tables, repository
-from mch_service.indicators.calculations import compute_all, members
+from mch_service.indicators.calculations import compute_all, external_value, members
 from mch_service.indicators.catalogue import (
     BY_ID,
     CALCULATED,
@@ -39,7 +39,12 @@ from mch_service.indicators.catalogue import (
     Indicator,
 )
 from mch_service.indicators.errors import IndicatorInputError
-from mch_service.indicators.loaders import build_frames, last_change, women_changed_since
+from mch_service.indicators.loaders import (
+    build_frames,
+    last_change,
+    last_report_change,
+    women_changed_since,
+)
 from mch_service.indicators.periods import (
     PROVISIONAL_DAYS,
     Period,
@@ -54,6 +59,8 @@ from mch_service.indicators.schemas import (
     CountedRecord,
     EarlyWarningRead,
     EarlyWarnings,
+    ExternalFigure,
+    ExternalFigureRead,
     IndicatorRecords,
     IndicatorResult,
     IndicatorSeries,
@@ -89,6 +96,7 @@ def indicator_settings(settings: Settings) -> IndicatorSettings:
 class _Cache:
     frames: fact_tables.FactFrames
     watermark: datetime | None
+    reports: datetime | None = None  # the report cards' last change (maternal deaths)
 
 
 def _event_days(frames: fact_tables.FactFrames) -> list[date]:
@@ -101,6 +109,18 @@ def _event_days(frames: fact_tables.FactFrames) -> list[date]:
     for series in days:
         out |= {d.date() for d in series.dropna()}
     return sorted(out)
+
+
+def _card_days_of(frames: fact_tables.FactFrames, women: set[str]) -> set[date]:
+    """Death days of report cards of these women: a fed death arriving for one of them makes
+    her card count no more (once per woman), in the card's period too."""
+    deaths = frames.maternal_deaths
+    if fact_tables.ENTERED not in deaths.columns or fact_tables.WOMAN_ID not in deaths.columns:
+        return set()
+    mine = deaths[fact_tables.ENTERED].to_numpy(dtype=bool) & deaths[fact_tables.WOMAN_ID].isin(
+        women
+    ).to_numpy(dtype=bool)
+    return {d.date() for d in deaths.loc[mine, fact_tables.DEATH_DATE].dropna()}
 
 
 def periods_of(days: Iterable[date]) -> list[str]:
@@ -140,12 +160,15 @@ class IndicatorService:
         with self._lock:
             with self.db.reading() as session:
                 watermark = last_change(session)
+                reports = last_report_change(session)
                 cache = None if full else self._cache
+                if cache is not None and cache.reports != reports:
+                    cache = None  # a death entered or reviewed: rare, recompute everything
                 if cache is None:
                     frames = build_frames(session, self.settings.case_managed_colours)
                     periods = periods_of(_event_days(frames))
                     written = self._store(frames, periods, replace_all=True)
-                    self._cache = _Cache(frames, watermark)
+                    self._cache = _Cache(frames, watermark, reports)
                     return written
                 if watermark is None or (
                     cache.watermark is not None and watermark <= cache.watermark
@@ -156,9 +179,10 @@ class IndicatorService:
             old = cache.frames
             merged, before = _replace_women(old, fresh, set(changed))
             days = set(_event_days(before)) | set(_event_days(fresh))
+            days |= _card_days_of(merged, set(changed))
             periods = periods_of(days)
             written = self._store(merged, periods, replace_all=False) if periods else 0
-            self._cache = _Cache(merged, watermark)
+            self._cache = _Cache(merged, watermark, cache.reports)
             return written
 
     def _store(self, frames: fact_tables.FactFrames, periods: list[str], replace_all: bool) -> int:
@@ -366,6 +390,92 @@ class IndicatorService:
             warnings=[EarlyWarningRead.model_validate(asdict(w)) for w in flags],
         )
 
+    def enter_external(
+        self,
+        session: Session,
+        principal: Principal,
+        indicator_id: str,
+        view: ResultView,
+        figure: ExternalFigure,
+    ) -> ExternalFigureRead:
+        """Store the monitoring group's figure of an external indicator for a period and view
+        (kept by every recomputation; audited). A proportion's numerator cannot exceed its
+        denominator."""
+        principal.require(Permission.ENTER_EXTERNAL_FIGURES)
+        ind = BY_ID.get(indicator_id)
+        if ind is None:
+            raise NotFound(f"No indicator {indicator_id!r}")
+        if ind.source != "external":
+            message = f"{indicator_id} is calculated from the feeds, not entered"
+            raise InvalidResource([Issue(message, "indicator_id", "value")], message)
+        self._area(view.area)
+        if view.institution != ALL:
+            message = "External figures are entered for all institutions (institution=all)"
+            raise InvalidResource([Issue(message, "institution", "value")], message)
+        label = self._period(view.period)
+        if ind.unit == "%" and figure.numerator > figure.denominator:
+            message = "A proportion's numerator cannot exceed its denominator"
+            raise InvalidResource([Issue(message, "numerator", "value")], message)
+        try:
+            v = external_value(
+                indicator_id,
+                label,
+                figure.numerator,
+                figure.denominator,
+                view.area,
+                view.institution,
+                self.settings,
+            )
+        except IndicatorInputError as exc:
+            raise InvalidResource([Issue(str(exc), "period", "value")], str(exc)) from None
+        now = utcnow()
+        repository.put_result(
+            session,
+            {
+                "indicator_id": v.id,
+                "period": v.period,
+                "area": v.area,
+                "institution": v.institution,
+                "period_start": v.period_start,
+                "period_end": v.period_end,
+                "numerator": v.numerator,
+                "denominator": v.denominator,
+                "value": v.value,
+                "unit": v.unit,
+                "target": v.target,
+                "direction": v.direction,
+                "status": v.status,
+                "catalogue_version": v.catalogue_version,
+                "settings": self.settings.to_json(),
+                "computed_at": now,
+                "entered_source": figure.source,
+                "entered_note": figure.note,
+                "entered_by": principal.username,
+            },
+        )
+        what = f"{label} {view.area} {figure.numerator}/{figure.denominator}"
+        audit = AuditRecord(
+            "indicators.external", "success", "IndicatorResult", indicator_id, 200, what
+        )
+        record(session, actor_of(principal), [audit])
+        return ExternalFigureRead(
+            id=v.id,
+            period=v.period,
+            area=v.area,
+            institution=v.institution,
+            numerator=v.numerator,
+            denominator=v.denominator,
+            value=v.value,
+            unit=v.unit,
+            target=v.target,
+            direction=v.direction,
+            status=v.status,
+            source=figure.source,
+            note=figure.note,
+            entered_by=principal.username,
+            entered_at=now.isoformat(),
+        )
+
     def catalogue(self, principal: Principal) -> Catalogue:
         self._check(principal)
         return Catalogue(
@@ -485,6 +595,8 @@ def _describe(ind: Indicator) -> CatalogueEntry:
         "denominator_en": ind.denominator_en,
         "period_basis": ind.period_basis,
         "settings": list(ind.settings),
+        "note_zh": ind.note_zh,
+        "note_en": ind.note_en,
     }
     if ind.reference is not None:
         described["reference"] = str(ind.reference)

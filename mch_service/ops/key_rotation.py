@@ -5,7 +5,9 @@ keyed hash, which change with the secret:
 * the domain: ``patient_record``'s sealed personal data (resident ID, MRN, name, phone,
   address), its resident-ID hash, and the woman key made from that hash (``rid:...``), renamed
   in every table that holds it (woman, pregnancy, death, case register, work lists, queue);
-* the case register: follow-up notes and outcomes, close reasons, close/reopen reasons.
+* the case register: follow-up notes and outcomes, close reasons, close/reopen reasons;
+* the maternal death report cards: resident ID, name and review reason, and a card's woman key
+  made from its resident ID.
 
 Operators: move the old ``MCH_SECRET_KEY`` into ``MCH_PREVIOUS_SECRET_KEYS``, set a new one,
 restart, run ``mch-service keys rotate``, restart without the old secret. Each batch is its
@@ -25,6 +27,7 @@ from mch_service.cases.models import CaseEvent, CaseRecord, FollowUp, WorkItem
 from mch_service.cases.sealing import close_reason_aad, event_reason_aad, notes_aad, outcome_aad
 from mch_service.crypto import Crypto
 from mch_service.database import Database
+from mch_service.death_reports.models import ENTERED, MaternalDeathReport
 from mch_service.domain.identity import woman_key
 from mch_service.domain.models import AssemblyQueue, Death, PatientRecord, Pregnancy, Woman
 from mch_service.store.indexing import canonical_content
@@ -44,6 +47,7 @@ WOMAN_KEY_COLUMNS = (
     AssemblyQueue.woman_key,
     CaseRecord.woman_key,
     WorkItem.woman_key,
+    MaternalDeathReport.woman_key,
 )
 
 
@@ -62,6 +66,7 @@ def rotate_keys(
     counts.update(_rotate_patient_records(db, store.crypto))
     counts.update(_rotate_woman_keys(db, store.crypto, domain))
     counts.update(_rotate_case_text(db, store.crypto))
+    counts.update(_rotate_death_reports(db, store.crypto))
     return counts
 
 
@@ -311,6 +316,44 @@ def _rotate_case_text(db: Database, crypto: Crypto) -> dict[str, int]:
         db, crypto, CaseEvent.id, CaseEvent.pregnancy_id, {"reason_sealed": event_reason_aad}
     )
     return {"case_texts": done}
+
+
+def _death_report_aad(field: str) -> Any:
+    return lambda report_id: f"maternal_death_report/{report_id}/{field}".encode()
+
+
+def _rotate_death_reports(db: Database, crypto: Crypto) -> dict[str, int]:
+    """The report cards' sealed fields, then each entered card's woman key from its resident
+    ID (a card of a woman no feed knows is renamed by nothing else)."""
+    done = _reseal_table(
+        db,
+        crypto,
+        MaternalDeathReport.id,
+        MaternalDeathReport.id,
+        {
+            f"{field}_sealed": _death_report_aad(field)
+            for field in ("resident_id", "name", "review_reason")
+        },
+    )
+    with db.transaction() as session:
+        cards = session.execute(
+            select(MaternalDeathReport.id, MaternalDeathReport.resident_id_sealed).where(
+                MaternalDeathReport.kind == ENTERED,
+                MaternalDeathReport.resident_id_sealed.is_not(None),
+            )
+        ).all()
+        for report_id, blob in cards:
+            if blob is None:
+                continue
+            aad = _death_report_aad("resident_id")(report_id)
+            rid = crypto.open_sealed(blob, aad).decode()
+            key = woman_key(crypto.keyed_hash("resident-id|" + rid), 0)
+            session.execute(
+                update(MaternalDeathReport)
+                .where(MaternalDeathReport.id == report_id)
+                .values(woman_key=key)
+            )
+    return {"death_reports": done}
 
 
 def _reseal_table(

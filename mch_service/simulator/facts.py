@@ -93,7 +93,8 @@ class Delivery:
 class MaternalDeath:
     day: date
     institution: str  # the reporting institution
-    external_cause: bool = False
+    external_cause: bool = False  # an accidental cause (when no ``cause`` code is given)
+    cause: str | None = None  # the ICD-10 code of the cause Condition, e.g. O72.1, Y60.0, X70
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ class PregnancyFacts:
     death: MaternalDeath | None = None
     thalassaemia: bool = False  # a D56 Condition of the woman at any time
     congenital_syphilis: list[CongenitalSyphilis] = field(default_factory=list)
+    near_miss: list[date] = field(default_factory=list)  # 危重孕产妇 Condition days
 
     def first_record_day(self) -> date | None:
         days = [

@@ -465,7 +465,12 @@ class Renderer:
             "category": [
                 {"coding": [{"system": CONDITION_CATEGORY, "code": "encounter-diagnosis"}]}
             ],
-            "code": _cc(ICD10, data["code"], data["display"], data["display"]),
+            "code": _cc(
+                data.get("system", ICD10).replace("{canonical}", "http://mch-service.local/fhir"),
+                data["code"],
+                data["display"],
+                data["display"],
+            ),
             "subject": {"reference": ref(rec.refs["subject"])},
         }
         # An outcome happened at a moment (onset); a diagnosis is dated by its recording.
@@ -513,6 +518,7 @@ _BUILDERS = {
     "z37": "condition",
     "loss": "condition",
     "death_cause": "condition",
+    "near_miss": "condition",
     "cs": "condition",
     "treatment": "treatment",
 }

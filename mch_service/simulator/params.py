@@ -222,7 +222,29 @@ class SimulationParams:
         "developed districts",
     )
     maternal_death_external_share: float = _f(
-        0.2, "Per death: an accident (ICD-10 V01-Y98 cause); does not count as maternal"
+        0.2,
+        "Per death: an accident (ICD-10 V89.2 transport, W19 fall); does not count as maternal",
+    )
+    maternal_death_care_complication_share: float = _f(
+        0.1,
+        "Per non-accidental death: a complication of medical or surgical care (ICD-10 Y60.0, "
+        "Y65.8) as the coded cause; a direct obstetric death, it counts",
+    )
+    maternal_death_self_harm_share: float = _f(
+        0.05,
+        "Per non-accidental death: a suicide (ICD-10 X70); counts, pending the monitoring "
+        "group's review",
+    )
+    severe_maternal_morbidity_share: float = _f(
+        0.01,
+        "Per delivery: a severe maternal morbidity (near-miss, 危重孕产妇) Condition from the "
+        "delivering hospital during the stay (China: about 10-15 per 1,000 live births)",
+    )
+    booking_after_delivery_share: float = _f(
+        0.01,
+        "Per delivery of a woman with a community centre: the centre books her (EpisodeOfCare) "
+        "after the delivery, a data-quality error (delivery_before_booking) that drops only "
+        "the booking",
     )
     # -- screening, infections, anaemia -------------------------------------------------------
     hiv_prevalence: float = _f(

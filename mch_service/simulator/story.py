@@ -53,6 +53,14 @@ _DEATH_CAUSES = (
     ("O99.4", "妊娠合并心脏病"),
 )
 _EXTERNAL_CAUSES = (("V89.2", "机动车交通事故"), ("W19", "跌倒"))
+# Counted causes outside chapter O (ICD-MM, WHO 2012): care complications are direct obstetric
+# deaths; a suicide counts pending review.
+_CARE_COMPLICATION_CAUSES = (
+    ("Y60.0", "手术中意外切割、刺破或出血"),
+    ("Y65.8", "医疗中其他意外事故"),
+)
+_SELF_HARM_CAUSE = ("X70", "故意自缢")
+NEAR_MISS_SYSTEM = "{canonical}/CodeSystem/maternal-near-miss"
 
 
 @dataclass
@@ -658,6 +666,40 @@ class _Builder:
                         {"subject": nb},
                     )
         ended = delivery_day
+        # Streams of their own (the main stream stays as it was without them).
+        extra_rng = random.Random(f"{p.seed}/delivery-extra/{w.index}/{lmp.isoformat()}")
+        if not home and extra_rng.random() < p.severe_maternal_morbidity_share:
+            # 危重孕产妇: the delivering hospital's near-miss Condition during the stay
+            at = min(delivery_at + timedelta(hours=extra_rng.uniform(1.0, 30.0)), discharge_at)
+            ev2, pat2 = self.contact(deliver_inst, at)
+            self.add(
+                "near_miss",
+                "Condition",
+                deliver_inst,
+                at,
+                ev2,
+                {"code": "near-miss", "display": "危重孕产妇", "system": NEAR_MISS_SYSTEM},
+                {"subject": pat2},
+            )
+        chc = w.chc
+        if chc is not None and not w.bad_id and extra_rng.random() < p.booking_after_delivery_share:
+            # The centre books her after the delivery (a booking dated wrong): the data-quality
+            # rule delivery_before_booking. An EpisodeOfCare where the centre sends one and
+            # has none for this pregnancy yet, else a first-visit Encounter.
+            late = _at(
+                delivery_day + timedelta(days=extra_rng.randint(1, 30)), extra_rng.uniform(8, 17)
+            )
+            if chc in p.episode_of_care_institutions and chc not in self.eocs:
+                self.contact(chc, late, episode=True)
+            else:
+                ev3, pat3 = self.contact(chc, late)
+                refs = {
+                    "subject": pat3,
+                    **({"episode": self.eocs[chc]} if chc in self.eocs else {}),
+                }
+                end = late + timedelta(minutes=extra_rng.randint(15, 45))
+                data = {"visit": "prenatal_initial_visit", "class": "AMB", "end": end}
+                self.add("visit", "Encounter", chc, late, ev3, data, refs)
         if death_at is not None:
             self._death(deliver_inst, death_at, death_external)
 
@@ -856,6 +898,18 @@ class _Builder:
     def _death(self, inst: str, at: datetime, external: bool) -> None:
         ev, pat = self.contact(inst, at)
         code, display = self.rng.choice(_EXTERNAL_CAUSES if external else _DEATH_CAUSES)
+        if not external:
+            # Care complications and suicides come from a stream of their own, so the main
+            # stream (and the rest of the district) is what it was without them.
+            own = random.Random(f"{self.p.seed}/death-cause/{self.w.index}/{at.isoformat()}")
+            r = own.random()
+            if r < self.p.maternal_death_care_complication_share:
+                code, display = own.choice(_CARE_COMPLICATION_CAUSES)
+            elif r < (
+                self.p.maternal_death_care_complication_share
+                + self.p.maternal_death_self_harm_share
+            ):
+                code, display = _SELF_HARM_CAUSE
         self.add(
             "death_cause",
             "Condition",
@@ -1005,7 +1059,11 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
             elif k == "loss":
                 f.loss_day = day
             elif k == "death_cause":
-                f.death = MaternalDeath(data["death"].date(), r.inst, data["external"])
+                f.death = MaternalDeath(
+                    data["death"].date(), r.inst, data["external"], cause=data["code"]
+                )
+            elif k == "near_miss":
+                f.near_miss.append(day)
             elif k == "cs":
                 f.congenital_syphilis.append(CongenitalSyphilis(day, r.inst))
         if delivery_enc is not None and procedure is not None and z37 is not None:

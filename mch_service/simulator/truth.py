@@ -18,6 +18,7 @@ from mch_service.simulator.facts import (
     POSTPARTUM_VISITS,
     PRENATAL_VISITS,
     SEVERITY,
+    MaternalDeath,
     PregnancyFacts,
 )
 from mch_service.simulator.params import TruthSettings
@@ -50,6 +51,7 @@ INDICATORS: tuple[str, ...] = (
     "congenital_syphilis_rate",
     "perinatal_mortality_rate",
     "low_birth_weight_rate",
+    "severe_maternal_morbidity_ratio",
     "who_anc_first_contact_12w_rate",
     "who_anc_syphilis_test_rate",
     "who_anc_4plus_rate",
@@ -121,9 +123,11 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
     lmp = effective_lmp(f)
     live = d.live_births
 
-    # "First contact: the earliest of the pregnancy's prenatal visits and its booking."
-    contacts = [v.day for v in f.visits if v.kind in PRENATAL_VISITS and v.day >= start]
-    contacts += [b for b in f.bookings if b >= start]
+    # "First contact: the earliest of the pregnancy's prenatal visits and its booking." A
+    # booking dated after the delivery is impossible (delivery_before_booking): that record
+    # alone is dropped, the delivery still counts.
+    contacts = [v.day for v in f.visits if v.kind in PRENATAL_VISITS and start <= v.day <= d.day]
+    contacts += [b for b in f.bookings if start <= b <= d.day]
     first_contact = min(contacts) if contacts else None
     ga_first = _ga(lmp, first_contact) if first_contact else None
     early = ga_first is not None and ga_first < EARLY_GA
@@ -243,6 +247,12 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
             perinatal_stillbirths + live,
         ),
         "low_birth_weight_rate": (low_weight, live),
+        # "A near-miss Condition of the pregnancy dated from its start to 42 days after the
+        # delivery": one per woman, over 活产数.
+        "severe_maternal_morbidity_ratio": (
+            int(any(start <= day <= d.day + timedelta(days=42) for day in f.near_miss)),
+            live,
+        ),
         "who_anc_first_contact_12w_rate": (int(who_first), 1),
         "who_anc_syphilis_test_rate": (int(tested["syphilis"]), 1),
         "who_anc_4plus_rate": (int(checks >= 4), 1),
@@ -255,15 +265,58 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
     return CohortFigures(v)
 
 
+def _icd10_position(code: str) -> tuple[str, int] | None:
+    """("X", 70) for "X70.0": the chapter letter and the two-digit category."""
+    code = code.strip().upper()
+    if len(code) < 3 or not code[0].isalpha() or not code[1:3].isdigit():
+        return None
+    return code[0], int(code[1:3])
+
+
+def _in_range(position: tuple[str, int], first: str, last: str) -> bool:
+    low = (first[0], int(first[1:3]))
+    high = (last[0], int(last[1:3]))
+    return low <= position <= high
+
+
+def death_cause_class(death: MaternalDeath) -> str:
+    """The ICD-10 / ICD-MM reading of the cause (docs/indicator-rules.md, "Maternal death"):
+    "accidental" for V01–X59, X85–Y09, Y10–Y36 (not maternal); "self_harm" for X60–X84
+    (maternal, pending review); "care_complication" for Y40–Y84 (direct obstetric);
+    "counted" otherwise (O codes, Y85–Y98, no code)."""
+    if death.cause is None:
+        return "accidental" if death.external_cause else "counted"
+    position = _icd10_position(death.cause)
+    if position is None:
+        return "counted"
+    if position[0] in ("V", "W") or _in_range(position, "X00", "X59"):
+        return "accidental"
+    if _in_range(position, "X85", "Y09") or _in_range(position, "Y10", "Y36"):
+        return "accidental"
+    if _in_range(position, "X60", "X84"):
+        return "self_harm"
+    if _in_range(position, "Y40", "Y84"):
+        return "care_complication"
+    return "counted"
+
+
 def is_maternal_death(f: PregnancyFacts) -> bool:
     """ "The woman's deceasedDateTime falls from the pregnancy start to 42 days after its end
-    (delivery or loss), unless a cause of death is coded as an external cause"."""
-    if f.death is None or f.death.external_cause:
+    (delivery or loss)"; only an accidental or incidental cause excludes it (a suicide counts,
+    pending review; a complication of care counts)."""
+    if f.death is None or death_cause_class(f.death) == "accidental":
         return False
     start = pregnancy_start(f)
     ends = [e for e in (f.delivery.day if f.delivery else None, f.loss_day) if e is not None]
     end = min(ends) if ends else f.death.day  # died while pregnant: the death ends it
     return (start is None or start <= f.death.day) and f.death.day <= end + timedelta(days=42)
+
+
+def pending_review(f: PregnancyFacts) -> bool:
+    """A maternal death the monitoring group must review: a suicide (X60–X84)."""
+    return (
+        f.death is not None and is_maternal_death(f) and death_cause_class(f.death) == "self_harm"
+    )
 
 
 # --- work lists ----------------------------------------------------------------------------

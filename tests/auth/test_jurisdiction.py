@@ -62,7 +62,13 @@ GRANTED = {
         Permission.READ_PERSONAL_DATA,
         Permission.WORK_CASES,
     },
-    Role.MONITOR: {Permission.READ_INDICATORS, Permission.READ_PREGNANCIES},
+    Role.MONITOR: {
+        Permission.READ_INDICATORS,
+        Permission.READ_PREGNANCIES,
+        # the monitoring group keeps the maternal death report cards and external figures
+        Permission.REVIEW_MATERNAL_DEATHS,
+        Permission.ENTER_EXTERNAL_FIGURES,
+    },
 }
 
 

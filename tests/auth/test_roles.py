@@ -80,6 +80,12 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("GET", "/api/v1/indicators/export.xlsx"): MONITORS,
     ("GET", "/api/v1/indicators/measure-reports"): MONITORS,
     ("GET", "/api/v1/data-quality"): MONITORS,
+    # the monitoring group's entries: external figures, the maternal death report card
+    ("PUT", "/api/v1/indicators/{indicator_id}/external"): MONITORS,  # 400: not external
+    ("GET", "/api/v1/maternal-deaths"): MONITORS,
+    ("POST", "/api/v1/maternal-deaths"): MONITORS,
+    ("GET", "/api/v1/maternal-deaths/{death_id}"): MONITORS,  # 404 here: none exists
+    ("POST", "/api/v1/maternal-deaths/{death_id}/review"): MONITORS,
     ("GET", "/api/v1/jobs"): ADMIN_ONLY,
     ("POST", "/api/v1/jobs/{name}/run"): ADMIN_ONLY,
     ("GET", "/api/v1/cases"): REVIEWERS,
@@ -113,6 +119,7 @@ PARAMS = {
     "name": "interface-guide",
     "pregnancy_id": "P1",
     "indicator_id": "hiv_test_rate",
+    "death_id": "card-1",
 }
 QUERIES = {
     "/api/v1/indicators": "?period=2025-01",
@@ -122,6 +129,7 @@ QUERIES = {
     "/api/v1/indicators/export.csv": "?period=2025-01",
     "/api/v1/indicators/export.xlsx": "?period=2025-01",
     "/api/v1/indicators/measure-reports": "?period=2025-01",
+    "/api/v1/indicators/{indicator_id}/external": "?period=2025",
 }
 BODIES: dict[str, object] = {
     "/api/v1/users": {"username": "newbie", "role": "monitor", "password": PASSWORD},
@@ -139,6 +147,19 @@ BODIES: dict[str, object] = {
     "/api/v1/cases/{pregnancy_id}/acknowledge-late": {"version": 1},
     "/api/v1/institutions": {"id": "hosp-new", "name": "New"},
     "/api/v1/token": {"username": "nobody", "password": "x"},
+    "/api/v1/indicators/{indicator_id}/external": {
+        "numerator": 1,
+        "denominator": 2,
+        "source": "x",
+    },
+    "/api/v1/maternal-deaths": {
+        "death_date": "2025-01-02",
+        "pregnancy_end_date": "2025-01-01",
+        "outcome": "delivered",
+        "street": "1",
+        "institution_id": "hosp-z",
+    },
+    "/api/v1/maternal-deaths/{death_id}/review": {"status": "confirmed"},
 }
 
 

@@ -234,9 +234,11 @@ def test_impossible_values_are_stored_flagged_and_warned(
     assert rules == ["haemoglobin_out_of_range"] * 2
 
 
-def test_delivery_before_booking_keeps_the_pregnancy_out(
+def test_delivery_before_booking_drops_only_the_booking(
     http: httpx.Client, services: Services, sender: SenderKey
 ) -> None:
+    # 《全国妇幼健康统计调查制度》 counts every delivery: the impossible booking (20 July,
+    # after the delivery of 1 July) is flagged and ignored, the pregnancy and its delivery stay.
     p = uid()
     post(
         http,
@@ -249,9 +251,14 @@ def test_delivery_before_booking_keeps_the_pregnancy_out(
         ),
     )
     preg = the_pregnancy(services)
-    assert preg.excluded
+    assert not preg.excluded
     with services.db.reading() as session:
         assert session.scalars(select(m.DataQualityIssue.rule)).all() == ["delivery_before_booking"]
+        delivered = session.get(m.Delivery, preg.id)
+        assert delivered is not None
+        assert delivered.live_births == 1
+        # the late booking is no first contact
+        assert session.get(m.Pregnancy, preg.id).first_contact_date is None  # type: ignore[union-attr]
 
 
 def _snapshot(services: Services) -> dict[str, list[tuple[Any, ...]]]:

@@ -34,7 +34,7 @@ FINGERPRINTS = {
     "2026.1": "a8fe7a7f0f0fba63eba2814b074c5cf3c33c3ce4d0781f7577d406a7f4af87e1",
     # national statistical rules (issue 14): statistical year and rolling years as periods,
     # small numbers, counts only for per-100,000 figures outside years
-    "2026.2": "0c69bc32a05eaeaa05aa61229e579a021ea5b9f87249258a686e1e080a92159a",
+    "2026.2": "4f63ec43d0ec277af447c7812aa4383c8d6c34d6c6b7aa06f1141554b57edd63",
 }
 
 
@@ -72,7 +72,7 @@ def _rule_ids() -> set[str]:
 
 def test_every_indicator_of_the_rules_is_calculated() -> None:
     rule_ids = _rule_ids()
-    assert len(rule_ids) == 30
+    assert len(rule_ids) == 31
     assert {i.id for i in CALCULATED} == rule_ids
 
 
@@ -90,6 +90,8 @@ def test_external_indicators_and_their_targets() -> None:
         "premarital_examination_rate": (">=", 65.0),
         "prepregnancy_check_rate": (">=", 80.0),
         "cervical_cancer_screening_rate": (">=", 70.0),
+        # 《中国妇女发展纲要（2021-2030年）》: mother-to-child transmission of HIV below 2 %
+        "hiv_mtct_rate": ("<", 2.0),
     }
 
 

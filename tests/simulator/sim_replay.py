@@ -194,7 +194,7 @@ def figures(r: Replay) -> Figures:
     _per_woman(live, f)
     external: set[str] = set()
     for res in live.values():
-        if res["resourceType"] == "Condition" and res["code"]["coding"][0]["code"][0] in "VWXY":
+        if res["resourceType"] == "Condition" and _accidental(res["code"]["coding"][0]["code"]):
             external.add(res["subject"]["reference"])
     for key, res in live.items():
         is_mother = any(i["system"] == RESIDENT_ID for i in res.get("identifier", []))
@@ -202,6 +202,15 @@ def figures(r: Replay) -> Figures:
             if "|".join(key) not in external:
                 f.deaths[month(local_day(res["deceasedDateTime"]))] += 1
     return f
+
+
+def _accidental(code: str) -> bool:
+    """ICD-10 V01-X59, X85-Y09, Y10-Y36: accidental or incidental, not a maternal death
+    (Y40-Y84 care complications and X60-X84 suicides count)."""
+    if not code[:1] or code[0] not in "VWXY" or not code[1:3].isdigit():
+        return False
+    n = int(code[1:3])
+    return code[0] in "VW" or (code[0] == "X" and not 60 <= n <= 84) or (code[0] == "Y" and n <= 36)
 
 
 def _per_woman(live: dict[Key, dict[str, Any]], f: Figures) -> None:
@@ -398,7 +407,9 @@ def facts_from_records(r: Replay) -> list[Any]:
                 items.append((woman, day, "loss", None))
             elif code in _Z37:
                 items.append((woman, day, "z37", _Z37[code]))
-            elif code[0] in "VWXY":
+            elif code == "near-miss":
+                items.append((woman, day, "near_miss", None))
+            elif _accidental(code):
                 external.add(woman)
         elif rtype in ("MedicationStatement", "MedicationAdministration"):
             day = local_day(res["effectiveDateTime"])
@@ -455,6 +466,8 @@ def facts_from_records(r: Replay) -> list[Any]:
                 f.congenital_syphilis.append(payload)
             elif what == "loss":
                 f.loss_day = day
+            elif what == "near_miss":
+                f.near_miss.append(day)
             elif what == "death":
                 f.death = MaternalDeath(day, payload, woman in external)
         for w, day, inst, proc in deliveries:

@@ -48,12 +48,31 @@ VARIANTS: dict[str, tuple[TruthSettings, dict[str, Any]]] = {
             "case_follow_up_days": {"red": 10, "orange": 14, "purple": 14},
         },
     ),
+    # many maternal deaths of every cause class, near-miss records, bookings after delivery
+    "deaths": (TruthSettings(), {}),
+}
+# Simulation parameters of a variant beyond the defaults.
+SIMULATED: dict[str, dict[str, Any]] = {
+    "deaths": {
+        "maternal_death_share": 0.3,
+        "maternal_death_external_share": 0.25,
+        "maternal_death_care_complication_share": 0.3,
+        "maternal_death_self_harm_share": 0.2,
+        "severe_maternal_morbidity_share": 0.3,
+        "booking_after_delivery_share": 0.5,
+    },
 }
 
 
 @pytest.mark.parametrize(
     ("seed", "pregnancies", "variant"),
-    [(11, 40, "default"), (29, 25, "default"), (11, 25, "caesarean-women"), (29, 25, "red-only")],
+    [
+        (11, 40, "default"),
+        (29, 25, "default"),
+        (11, 25, "caesarean-women"),
+        (29, 25, "red-only"),
+        (17, 40, "deaths"),
+    ],
 )
 def test_indicators_and_work_lists_equal_truth(
     services: Services, tmp_path: Path, seed: int, pregnancies: int, variant: str
@@ -67,6 +86,7 @@ def test_indicators_and_work_lists_equal_truth(
         end=date(2025, 12, 31),
         edge_share=0.3,  # many events on and next to the thresholds (docs/simulator.md)
         truth=truth_settings,
+        **SIMULATED.get(variant, {}),
     )
     # the work lists on the days around each list's thresholds, and at the end
     as_of = (*threshold_days(params), params.end)
@@ -98,6 +118,8 @@ def test_indicators_and_work_lists_equal_truth(
                 mismatches.append((key, expected, actual))
         assert compared > 100
         assert mismatches == []
+        if variant == "deaths":
+            _the_situations_were_there(svc, truth)
 
         assert len(truth["work_lists"]) == len(set(as_of)) > 10
         wrong = []
@@ -125,6 +147,30 @@ def test_indicators_and_work_lists_equal_truth(
         assert counts["bundles"] > 0
     finally:
         svc.db.dispose()
+
+
+def _the_situations_were_there(svc: Services, truth: dict[str, Any]) -> None:
+    """The deaths variant met what it is for: deaths of each cause class, a near-miss, a
+    booking after the delivery (kept: its pregnancy's births count)."""
+    with svc.db.reading() as session:
+        classes = set(session.scalars(select(domain_models.Death.cause_class)))
+        issues = session.scalars(select(domain_models.DataQualityIssue.rule)).all()
+        excluded = session.scalars(
+            select(domain_models.Pregnancy).where(domain_models.Pregnancy.excluded.is_(True))
+        ).all()
+    assert {"accidental", "self_harm", "care_complication", "obstetric"} <= classes
+    assert "delivery_before_booking" in issues
+    assert excluded == []
+    totals = {
+        t["id"]: t["numerator"]
+        for t in truth["indicators"]
+        if t["period"] in ("2024", "2025")
+        and t["area"] == "district"
+        and t["institution"] == "all"
+        and t["numerator"]
+    }
+    assert totals.get("maternal_mortality_ratio", 0) > 0
+    assert totals.get("severe_maternal_morbidity_ratio", 0) > 0
 
 
 def _members(svc: Services) -> dict[str, set[tuple[str, Any, str]]]:

@@ -40,7 +40,10 @@ DIAGNOSES = (
     "thalassaemia_diagnosis",
     "pregnancy_loss",
     "pregnancy_complication",
-    "external_cause",
+    "accidental_cause",
+    "care_complication",
+    "self_harm",
+    "severe_maternal_morbidity",
 )
 CONCEPTS_READ = frozenset(DIAGNOSES) | {BIRTH_OUTCOME}
 
