@@ -12,8 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ResultView(BaseModel):
-    """Which figures: a period (2025, 2025-Q1 or 2025-03), an area (``district`` or a street
-    code) and an institution (``all`` or an institution id). Query parameters."""
+    """Which figures: a period (2025, 2025-Q1 or 2025-03), an area (``district``: the
+    district's residents; ``non_resident``; ``address_unknown``; or a street code) and an
+    institution (``all`` or an institution id: place of service, every residence). Query
+    parameters."""
 
     period: str
     area: str = "district"
