@@ -58,7 +58,8 @@ def residence_of(
     starts with the district's GB/T 2260 code (``MCH_DISTRICT_CODE``: a township code is the
     county code and three digits), or the address's ``district`` is the district's name or
     code. Non-resident: a usable address elsewhere (a ``district``, ``city`` or ``state``
-    text, or a well-formed street code, that is not ours). Unknown: no address, or only free text lines.
+    text, or a well-formed street code, that is not ours). Unknown: no address, or only free
+    text lines.
     """
     if not isinstance(address, dict):
         return UNKNOWN

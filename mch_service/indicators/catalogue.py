@@ -513,7 +513,9 @@ CATALOGUE: tuple[Indicator, ...] = (
         name_zh="早产率",
         name_en="Preterm birth rate",
         numerator_zh="统计期内分娩的活产中，分娩孕周<37周（孕龄<259天）者",
-        numerator_en="Live births of the period's deliveries born before 37+0 weeks (GA < 259 days)",
+        numerator_en=(
+            "Live births of the period's deliveries born before 37+0 weeks (GA < 259 days)"
+        ),
         denominator_zh=_LIVE_BIRTHS_ZH,
         denominator_en=_LIVE_BIRTHS_EN,
         unit="%",

@@ -123,7 +123,9 @@ class Cohort:
             }
         )
         return (
-            per_baby.groupby("pid", sort=False)[["still", "neonatal", "lbw", "preterm", "macrosomia"]]
+            per_baby.groupby("pid", sort=False)[
+                ["still", "neonatal", "lbw", "preterm", "macrosomia"]
+            ]
             .sum()
             .reindex(cohort_ids, fill_value=0)
         )

@@ -59,8 +59,9 @@ SETTING_INFO: Mapping[str, SettingInfo] = {
     ),
     "district_code": SettingInfo(
         "MCH_DISTRICT_CODE",
-        "本区行政区划代码（GB/T 2260，默认 440115 南沙区）。区级数字按现住址统计：住址镇街代码属本区，"
-        "或住址区县为本区代码/名称的孕产妇；其余为非户籍/流动或住址不详，各列一行。",
+        "本区行政区划代码（GB/T 2260，默认 440115 南沙区）。区级数字按现住址统计："
+        "住址镇街代码属本区，或住址区县为本区代码/名称的孕产妇；"
+        "其余为非户籍/流动或住址不详，各列一行。",
         "The district's GB/T 2260 code (default 440115, Nansha). The district figure counts women"
         " by current address: a street code of the district, or an address district equal to"
         " this code or name; the others are the non_resident and address_unknown lines.",

@@ -126,7 +126,11 @@ def test_compute_all_emits_the_residence_lines() -> None:
     got = {
         (a, i): (int(n), int(d))
         for a, i, n, d in zip(
-            women["area"], women["institution"], women["numerator"], women["denominator"]
+            women["area"],
+            women["institution"],
+            women["numerator"],
+            women["denominator"],
+            strict=True,
         )
     }
     assert got == {

@@ -54,7 +54,7 @@ def _pregnancy(
 
 
 def test_counted_delivery_at_28_weeks_else_by_weight(services: Services) -> None:
-    cases = {
+    cases: dict[str, tuple[int | None, list[float | None], bool]] = {
         # GA 195 = 27+6: a loss even at 1,100 g (the weight decides only without a GA)
         "ga-195": (195, [1100.0], False),
         # GA 196 = 28+0: a delivery even at 900 g

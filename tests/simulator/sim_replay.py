@@ -171,7 +171,11 @@ def figures(r: Replay) -> Figures:
 
     def street_of(patient: dict[str, Any]) -> str | None:
         return next(
-            (e["valueCode"] for e in patient["address"][0].get("extension", []) if e["url"] == STREET),
+            (
+                e["valueCode"]
+                for e in patient["address"][0].get("extension", [])
+                if e["url"] == STREET
+            ),
             None,
         )
 
@@ -205,7 +209,7 @@ def figures(r: Replay) -> Figures:
                 outcomes[(res["subject"]["reference"], day)] = LIVE[code]
                 if (res["subject"]["reference"], day) in counted:
                     f.live_births[month(day)] += LIVE[code]
-    for key, res in live.items():
+    for res in live.values():
         if res["resourceType"] != "Procedure" or res["code"]["coding"][0]["code"] != "11466000":
             continue
         day = local_day(res["performedDateTime"])
@@ -231,9 +235,7 @@ def figures(r: Replay) -> Figures:
     return f
 
 
-def _per_woman(
-    live: dict[Key, dict[str, Any]], f: Figures, counted: set[tuple[str, date]]
-) -> None:
+def _per_woman(live: dict[Key, dict[str, Any]], f: Figures, counted: set[tuple[str, date]]) -> None:
     """Postpartum visits within 28 days of discharge and prenatal checks, joined across
     institutions by resident ID (the simulator keeps one ID per woman)."""
     resident: dict[str, str] = {}
