@@ -132,3 +132,57 @@ def test_the_delivering_institutions_record_decides(
     with services.db.reading() as session:
         # the woman's own residence is the most recently received record's
         assert session.scalars(select(m.Woman.residence)).all() == [RESIDENT]
+
+
+def test_the_indicator_api_gives_the_residence_lines(http: httpx.Client, services: Services) -> None:
+    """End to end through FHIR, the job and the API (numbers by hand): at hosp-a on 6 August
+    2025, R (a Nansha resident, LMP 1 November 2024: GA 278) and N (a Panyu resident, the same
+    dates) each deliver one live baby; L (a Nansha resident, LMP 24 January 2025: 7 + 28 + 31 +
+    30 + 31 + 30 + 31 + 6 = 194 days = 27+5 weeks) has a stillbirth, a loss in no count."""
+    from tests.auth.test_accounts import add_user, bearer, token_for
+    from tests.conftest import make_sender
+    from tests.domain.fixtures import obs
+    from tests.indicators.test_indicator_service import _valid_rid
+
+    hosp = make_sender(services, "hosp-a")
+    women = [
+        ("R1", "44011519900101001", "2024-11-01", "Z37.0", {}),
+        (
+            "N1",
+            "44011319900101002",
+            "2024-11-01",
+            "Z37.0",
+            {"address": [_address(state="广东省", city="广州市", district="番禺区")]},
+        ),
+        ("L1", "44011519900101003", "2025-01-24", "Z37.1", {}),
+    ]
+    for mrn, seventeen, lmp, z37, fields in women:
+        p = uid()
+        post(
+            http,
+            hosp,
+            bundle(
+                entry(patient("hosp-a", mrn, rid=_valid_rid(seventeen), **fields), p),
+                entry(obs(p, "8665-2", "2025-03-01", valueDateTime=lmp)),
+                *delivery(p, "2025-08-06", "2025-08-06", "2025-08-08", z37=z37),
+            ),
+        )
+    add_user(services, "admin1", "admin")
+    add_user(services, "mon1", "monitor")
+    admin, monitor = bearer(token_for(http, "admin1")), bearer(token_for(http, "mon1"))
+    assert http.post("/api/v1/jobs/indicators/run", headers=admin).json()["status"] == "succeeded"
+
+    def women_in(query: str) -> int:
+        r = http.get(f"/api/v1/indicators?period=2025-08{query}", headers=monitor)
+        assert r.status_code == 200, r.text
+        rows = {row["id"]: row for row in r.json()["results"]}
+        denominator: int = rows["hiv_test_rate"]["denominator"]  # 产妇数
+        return denominator
+
+    assert women_in("") == 1  # R
+    assert women_in("&area=district") == 1
+    assert women_in("&area=non_resident") == 1  # N
+    assert women_in("&area=address_unknown") == 0
+    assert women_in("&institution=hosp-a") == 2  # R and N; L's loss is not a delivery
+    bad = http.get("/api/v1/indicators?period=2025-08&area=no%20such%20area", headers=monitor)
+    assert bad.status_code == 400
