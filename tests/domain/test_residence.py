@@ -13,9 +13,11 @@ from sqlalchemy import select
 from mch_service.app import Services
 from mch_service.domain import models as m
 from mch_service.streets import NON_RESIDENT, RESIDENT, UNKNOWN, residence_of, street_problem
-from tests.conftest import SenderKey
-from tests.domain.fixtures import CANONICAL, bundle, delivery, entry, patient, uid
+from tests.auth.test_accounts import add_user, bearer, token_for
+from tests.conftest import SenderKey, make_sender
+from tests.domain.fixtures import CANONICAL, bundle, delivery, entry, obs, patient, uid
 from tests.domain.test_pregnancy_record import post, the_pregnancy
+from tests.indicators.test_indicator_service import _valid_rid
 
 EXT = f"{CANONICAL}/StructureDefinition/address-street"
 
@@ -134,18 +136,15 @@ def test_the_delivering_institutions_record_decides(
         assert session.scalars(select(m.Woman.residence)).all() == [RESIDENT]
 
 
-def test_the_indicator_api_gives_the_residence_lines(http: httpx.Client, services: Services) -> None:
+def test_the_indicator_api_gives_the_residence_lines(
+    http: httpx.Client, services: Services
+) -> None:
     """End to end through FHIR, the job and the API (numbers by hand): at hosp-a on 6 August
     2025, R (a Nansha resident, LMP 1 November 2024: GA 278) and N (a Panyu resident, the same
     dates) each deliver one live baby; L (a Nansha resident, LMP 24 January 2025: 7 + 28 + 31 +
     30 + 31 + 30 + 31 + 6 = 194 days = 27+5 weeks) has a stillbirth, a loss in no count."""
-    from tests.auth.test_accounts import add_user, bearer, token_for
-    from tests.conftest import make_sender
-    from tests.domain.fixtures import obs
-    from tests.indicators.test_indicator_service import _valid_rid
-
     hosp = make_sender(services, "hosp-a")
-    women = [
+    women: list[tuple[str, str, str, str, dict[str, Any]]] = [
         ("R1", "44011519900101001", "2024-11-01", "Z37.0", {}),
         (
             "N1",
