@@ -16,7 +16,9 @@ and years as sums of the months):
 * ``caesarean_rate``               live births by caesarean / live births (births basis)
 * ``facility_delivery_rate``       live births of non-home deliveries / live births
 
-so the denominators 活产数 (live births) and 产妇数 (women delivered) are checked too. Not
+so the denominators 活产数 (live births) and 产妇数 (women delivered) are checked too: the
+district's residents (an address naming 南沙区/440115 or with a 440115xxx street code) and
+deliveries at 28+0 weeks or later (rules 1 and 2 of docs/indicator-rules.md). Not
 computed: the street and institution views, the
 infection treatment, risk, anaemia, perinatal, death and congenital-syphilis indicators.
 
@@ -119,11 +121,16 @@ SELECT * EXCLUDE (rn) FROM (
                                ORDER BY file_seq DESC, idx DESC) AS rn
   FROM keyed) WHERE rn = 1 AND method <> 'DELETE';
 
+-- resident: the (first) address names Nansha (南沙区 / 440115) or carries one of its street
+-- codes (440115xxx): the district figure counts residents only (docs/indicator-rules.md)
 CREATE OR REPLACE TABLE mothers AS
 SELECT inst, rkey AS mrn,
   list_extract(list_filter(CAST(json_extract(res, '$.identifier[*]') AS JSON[]),
     lambda x: json_extract_string(x, '$.system') = 'urn:oid:2.16.156.10011.1.3'), 1) ->> '$.value'
-    AS resident_id
+    AS resident_id,
+  coalesce(json_extract_string(res, '$.address[0].district') IN ('南沙区', '440115')
+    OR json_extract_string(res, '$.address[0].extension[0].valueCode') LIKE '440115%', false)
+    AS resident
 FROM cur WHERE rtype = 'Patient'
   AND NOT coalesce(CAST(res AS VARCHAR) LIKE '%StructureDefinition/newborn-mother%', false);
 
@@ -204,6 +211,11 @@ WITH births AS (
 )
 SELECT d.enc_key, d.inst, d.woman, d.delivery_day, d.live_births, d.caesarean,
   coalesce(d.class, '') <> 'HH' AS facility,
+  -- 产妇数/活产数: at 28+0 weeks or later (GA unknown: counted), of the district's residents
+  -- (the delivering institution's Patient record)
+  (d.lmp IS NULL OR d.delivery_day - d.lmp >= 196)
+    AND coalesce((SELECT bool_or(m.resident) FROM mothers m
+                  WHERE m.inst = d.inst AND m.resident_id = d.woman), false) AS counted,
   -- first contact: earliest prenatal visit or booking in the pregnancy
   (SELECT min(f.day) FROM facts f WHERE f.woman = d.woman
      AND ((f.rtype = 'Encounter' AND f.code IN ('424441002', '424619006'))
@@ -236,7 +248,7 @@ WITH m AS (
     sum(hbsag_tested::INT) AS hbsag,
     sum(CASE WHEN caesarean THEN live_births ELSE 0 END) AS caesarean,
     sum(CASE WHEN facility THEN live_births ELSE 0 END) AS facility
-  FROM cohort GROUP BY 1
+  FROM cohort WHERE counted GROUP BY 1
 )
 SELECT period, 'systematic_management_rate' AS id, systematic AS num, live_births AS den FROM m
 UNION ALL SELECT period, 'early_registration_rate', early, live_births FROM m

@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     # filters naming an unlisted street are refused.
     streets: list[str] = Field(default_factory=list)
 
+    # The district itself (docs/indicator-rules.md, "Attribution"): the district figure counts
+    # the women whose current address (现住址) is in it: an address-street code of one of its
+    # streets (MCH_STREETS; when empty, a code starting with the district code), or an address
+    # whose `district` is this name or GB/T 2260 code. Others are non-residents (非户籍/流动)
+    # or of unknown address, each an area line of its own.
+    district_code: str = Field(default="440115", pattern=r"^[0-9]{6}$")
+    district_name: str = Field(default="南沙区", min_length=1, max_length=64)
+
     # Identifier systems treated as the resident ID card number (身份证号).
     resident_id_systems: list[str] = Field(default_factory=lambda: ["urn:oid:2.16.156.10011.1.3"])
 

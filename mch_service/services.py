@@ -76,6 +76,8 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
             max_codings=settings.max_codings_per_element,
             max_unmapped=settings.max_unmapped_codes_per_resource,
             streets=frozenset(settings.streets),
+            district_code=settings.district_code,
+            district_name=settings.district_name,
         ),
         queued=settings.domain_assembly == "queued",
     )

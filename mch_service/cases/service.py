@@ -188,6 +188,10 @@ class CaseService:
             f.street,
             f.institutions,
         )
+        # an earlier case-managed assessment that arrived late opens the case on its day (a
+        # register rebuilt from the same records gives the same day)
+        if opened < case.opened_on:
+            case.opened_on = opened
         if complete and case.status == "open" and not case.closed_by_reviewer and f.end_date:
             case.status = "closed"
             case.closed_on = f.end_date + timedelta(days=self.policy.postpartum_end_days)

@@ -23,6 +23,7 @@ from mch_service.domain.pregnancy_groups import (
     PregnancyGroup,
 )
 from mch_service.domain.pregnancy_outcomes import add_death, add_delivery
+from mch_service.streets import NON_RESIDENT, RESIDENT, UNKNOWN
 
 
 def _implied_lmp(d: dict[str, Any]) -> tuple[int, date] | None:
@@ -49,6 +50,7 @@ def assemble(
         woman={
             "key": woman_key,
             "street": None,
+            "residence": None,
             "resident_id_valid": False,
             "record_count": len(records),
         }
@@ -59,6 +61,7 @@ def assemble(
             (r for r in records if r["street"]), key=lambda r: (r["received_at"], r["resource_pk"])
         )
         out.woman["street"] = latest[-1]["street"] if latest else None
+        out.woman["residence"] = _residence_record(records, None)["residence"]
     encounters = {e["ref"]: e for e in facts.get("encounter_record", [])}
     pregs = _pregnancies(facts, encounters)
     _assign(pregs, facts)
@@ -269,6 +272,7 @@ def _finish(
         "end_date": p.end,
         "end_kind": p.end_kind,
         "street": None,
+        "residence": None,
         "institutions": " ".join(institutions),
         "excluded": False,
     }
@@ -307,4 +311,35 @@ def _finish(
     pool = own or street_records
     if pool:
         preg["street"] = max(pool, key=lambda r: (r["received_at"], r["resource_pk"]))["street"]
+    if records:
+        chosen = _residence_record(records, delivery_institution)
+        preg["residence"] = chosen["residence"]
+        if chosen["residence"] == UNKNOWN:
+            out.issues.append(
+                {
+                    "resource_pk": chosen["resource_pk"],
+                    "pregnancy_id": pid,
+                    "institution_id": chosen["institution_id"],
+                    "rule": "address_unknown",
+                    "element": "Patient.address",
+                    "message": "No usable current address (现住址: an address-street code or a "
+                    "district, city or province) on the woman's Patient records; the "
+                    "pregnancy is counted in the address_unknown line, not in the district",
+                }
+            )
     out.pregnancies.append(preg)
+
+
+def _residence_record(records: list[dict[str, Any]], institution: str | None) -> dict[str, Any]:
+    """The Patient record whose residence counts (docs/indicator-rules.md, "Attribution"): of
+    the records with a usable address, the delivering institution's, else the most recently
+    received; without any, the most recently received (its residence is unknown)."""
+
+    def latest(pool: list[dict[str, Any]]) -> dict[str, Any]:
+        return max(pool, key=lambda r: (r["received_at"], r["resource_pk"]))
+
+    known = [r for r in records if r.get("residence") in (RESIDENT, NON_RESIDENT)]
+    own = [r for r in known if r["institution_id"] == institution]
+    if own or known:
+        return latest(own or known)
+    return {**latest(records), "residence": UNKNOWN}

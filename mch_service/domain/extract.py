@@ -54,6 +54,10 @@ class Extractor:
     max_unmapped: int = 20
     # The district's street codes (MCH_STREETS); empty: any well-formed code.
     streets: frozenset[str] = frozenset()
+    # The district (MCH_DISTRICT_CODE / MCH_DISTRICT_NAME): a Patient's residence is
+    # classified against it when stored (mch_service.streets.residence_of).
+    district_code: str = "440115"
+    district_name: str = "南沙区"
 
     def extract(self, src: Source, resource: dict[str, Any]) -> Extracted:
         out = Extracted()

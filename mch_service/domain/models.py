@@ -67,6 +67,9 @@ class PatientRecord(Base):
     phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     address_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     street: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # resident | non_resident | unknown: the address classified against the district when the
+    # record was stored (the address itself is sealed); mch_service.streets.residence_of.
+    residence: Mapped[str | None] = mapped_column(String(16), nullable=True)
     birth_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     gender: Mapped[str | None] = mapped_column(String(16), nullable=True)
     deceased_at: Mapped[date | None] = mapped_column(Date, nullable=True)
@@ -202,6 +205,7 @@ class Woman(Base):
     __tablename__ = "woman"
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     street: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    residence: Mapped[str | None] = mapped_column(String(16), nullable=True)
     resident_id_valid: Mapped[bool] = mapped_column(Boolean, default=False)
     record_count: Mapped[int] = mapped_column(Integer, default=0)
     # When her pregnancies were last re-assembled: incremental jobs pick up what changed.
@@ -224,6 +228,8 @@ class Pregnancy(Base):
         String(16), nullable=True
     )  # delivery | loss | death
     street: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    # resident | non_resident | unknown (None: assembled before residence was recorded)
+    residence: Mapped[str | None] = mapped_column(String(16), nullable=True)
     institutions: Mapped[str] = mapped_column(Text, default="")  # space-separated ids
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
 

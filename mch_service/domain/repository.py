@@ -165,7 +165,16 @@ def lock_women(session: Session, keys: list[str]) -> None:
         stmt = sqlite.insert(Woman).on_conflict_do_nothing()  # type: ignore[assignment]
     session.execute(
         stmt,
-        [{"key": k, "street": None, "resident_id_valid": False, "record_count": 0} for k in keys],
+        [
+            {
+                "key": k,
+                "street": None,
+                "residence": None,
+                "resident_id_valid": False,
+                "record_count": 0,
+            }
+            for k in keys
+        ],
     )
     session.execute(
         select(Woman.key)

@@ -209,7 +209,12 @@ class DomainService:
             values: dict[str, Any]
             if not mine:
                 # kept (with no records) so that jobs see her change and drop her numbers
-                values = {"street": None, "resident_id_valid": False, "record_count": 0}
+                values = {
+                    "street": None,
+                    "residence": None,
+                    "resident_id_valid": False,
+                    "record_count": 0,
+                }
             else:
                 refs = set(refs_of[key])
                 result = assemble(

@@ -93,6 +93,13 @@ def synthetic_facts(
     has_hb = rng.random(n) < 0.95
     table[fact_tables.HAS_HB] = has_hb
     table[fact_tables.ANAEMIA] = has_hb & (rng.random(n) < 0.12)
+    # Residence (8 % non-resident, 2 % no usable address) and deliveries before 28 weeks
+    # (0.5 %) from a stream of their own, so the other columns are what they were.
+    extra = np.random.default_rng([seed, 14])
+    residences = np.array(fact_tables.RESIDENCES, dtype=object)
+    residence = residences[extra.choice(3, n, p=[0.90, 0.08, 0.02])]
+    table[fact_tables.RESIDENCE] = residence
+    table[fact_tables.COUNTED_DELIVERY] = delivered & (extra.random(n) >= 0.005)
     pregnancies_frame = pd.DataFrame(table)
     for column in (
         fact_tables.DELIVERY_DATE,
@@ -128,6 +135,7 @@ def synthetic_facts(
                 start + rng.integers(0, days, deaths_n).astype("timedelta64[D]")
             ).astype("datetime64[ns]"),
             fact_tables.STREET: street_codes[rng.integers(0, streets, deaths_n)],
+            fact_tables.RESIDENCE: residences[extra.choice(3, deaths_n, p=[0.90, 0.08, 0.02])],
             fact_tables.REPORTING_INSTITUTION: inst_codes[rng.integers(0, institutions, deaths_n)],
             fact_tables.MATERNAL: rng.random(deaths_n) < 0.9,
         }
@@ -140,6 +148,7 @@ def synthetic_facts(
                 start + rng.integers(0, days, cs_n).astype("timedelta64[D]")
             ).astype("datetime64[ns]"),
             fact_tables.STREET: street_codes[rng.integers(0, streets, cs_n)],
+            fact_tables.RESIDENCE: residences[extra.choice(3, cs_n, p=[0.90, 0.08, 0.02])],
             fact_tables.REPORTING_INSTITUTION: inst_codes[rng.integers(0, institutions, cs_n)],
         }
     )

@@ -28,6 +28,7 @@ import pandas as pd
 from mch_service.indicators import fact_tables
 from mch_service.indicators.catalogue import BY_ID, CALCULATED, CATALOGUE_VERSION, Indicator
 from mch_service.indicators.counts import (
+    AREA,
     COUNT_COLUMNS,
     DATE,
     ID,
@@ -49,6 +50,9 @@ from mch_service.indicators.values import RESULT_COLUMNS, IndicatorValue, iter_v
 
 DISTRICT = fact_tables.DISTRICT
 ALL_INSTITUTIONS = fact_tables.ALL_INSTITUTIONS
+# The area lines by residence (docs/indicator-rules.md, "Attribution"): the district (its
+# residents), the non-residents and the women with no usable address.
+RESIDENCE_LINES: tuple[str, ...] = fact_tables.RESERVED_AREAS
 
 # --- the calculation of each indicator ------------------------------------------------------
 
@@ -100,6 +104,8 @@ CALCULATIONS: Mapping[str, Calculation] = {
     "perinatal_mortality_rate": ratio("perinatal_deaths", "perinatal_births"),
     "low_birth_weight_rate": ratio("low_birth_weight", LIVE_BIRTHS),
     "severe_maternal_morbidity_ratio": ratio("severe_maternal_morbidity", LIVE_BIRTHS),
+    "preterm_birth_rate": ratio("preterm_live_births", LIVE_BIRTHS),
+    "macrosomia_rate": ratio("macrosomia_live_births", LIVE_BIRTHS),
     "who_anc_first_contact_12w_rate": ratio("first_contact_lt84", WOMEN),
     "who_anc_syphilis_test_rate": ratio("syphilis_tested", WOMEN),
     "who_anc_4plus_rate": ratio("checks_4plus", WOMEN),
@@ -234,8 +240,11 @@ def compute(
     institution: str = ALL_INSTITUTIONS,
     settings: IndicatorSettings = DEFAULT_SETTINGS,
 ) -> list[IndicatorValue]:
-    """Every calculated indicator for one period, area (``"district"`` or a street code) and
-    institution (``"all"`` or an institution id), in catalogue order."""
+    """Every calculated indicator for one period, area (``"district"``, ``"non_resident"``,
+    ``"address_unknown"`` or a street code) and institution (``"all"`` or an institution id),
+    in catalogue order. ``("district", "all")`` is the district's residents;
+    ``("district", institution)`` is the place-of-service view: everyone that institution
+    delivered (or that reported the death or case), wherever she lives."""
     p = parse_period(period)
     units = count_units(frames, settings)
     mask = _select(units, p, area, institution)
@@ -281,7 +290,11 @@ def members(
 def _select(units: pd.DataFrame, p: Period, area: str, institution: str) -> npt.NDArray[np.bool_]:
     days = units[DATE]
     mask = ((days >= pd.Timestamp(p.start)) & (days <= pd.Timestamp(p.end))).to_numpy()
-    if area != DISTRICT:
+    if area in RESIDENCE_LINES:
+        # (district, an institution) is the place-of-service view: every residence
+        if area != DISTRICT or institution == ALL_INSTITUTIONS:
+            mask = mask & (units[AREA] == area).to_numpy()
+    else:
         mask = mask & (units[STREET] == area).to_numpy()
     if institution != ALL_INSTITUTIONS:
         mask = mask & (units[INSTITUTION] == institution).to_numpy()
@@ -293,8 +306,10 @@ def compute_all(
     periods: Iterable[str],
     settings: IndicatorSettings = DEFAULT_SETTINGS,
 ) -> pd.DataFrame:
-    """Every calculated indicator for every period × view: (district, all), (each street
-    present, all) and (district, each institution present), as one DataFrame with
+    """Every calculated indicator for every period × view: (district, all) for the residents,
+    (non_resident, all) and (address_unknown, all) for the other women, (each street present,
+    all) and (district, each institution present: place of service, every residence), as one
+    DataFrame with
     ``RESULT_COLUMNS``. "Present" means attributed to at least one counted fact in the tables
     (any date), so each time series is complete: a street without deliveries in a period gets
     a 0/0 row (no data). Rows are ordered by view, then indicator (catalogue order), period
@@ -322,7 +337,7 @@ def compute_all(
         rows = units.iloc[positions]
         counts = rows[list(COUNT_COLUMNS)]
         for area_key, institution_key in (
-            (None, None),
+            (rows[AREA].to_numpy(dtype=object), None),
             (rows[STREET].to_numpy(dtype=object), None),
             (None, rows[INSTITUTION].to_numpy(dtype=object)),
         ):
@@ -384,7 +399,7 @@ def _dedupe(periods: Iterable[Period]) -> list[Period]:
 def _grid(periods: Sequence[Period], streets: list[str], institutions: list[str]) -> pd.DataFrame:
     """Keys of every (view, period, area, institution) row, in output order."""
     blocks: list[tuple[str, list[str], list[str]]] = [
-        ("district", [DISTRICT], [ALL_INSTITUTIONS]),
+        ("district", list(RESIDENCE_LINES), [ALL_INSTITUTIONS]),
         ("street", streets, [ALL_INSTITUTIONS]),
         ("institution", [DISTRICT], institutions),
     ]

@@ -22,8 +22,11 @@ from mch_service.indicators import fact_tables
 from mch_service.indicators.errors import IndicatorInputError
 from mch_service.indicators.settings import IndicatorSettings
 
-# Attribution keys of a unit row (beside the count columns).
+# Attribution keys of a unit row (beside the count columns). AREA is the residence line the
+# record belongs to ("district" for residents, "non_resident", "address_unknown"); STREET is
+# set for residents only, so a non-resident is in no street.
 DATE, STREET, INSTITUTION, ID = "_date", "_street", "_institution", "_id"
+AREA = "_area"
 
 # The two cohort denominators most indicators share.
 WOMEN = "women"  # 产妇数: women delivered in the period
@@ -119,10 +122,16 @@ class Cohort:
                 "neonatal": live & (age >= 0) & (age <= 6),
                 # Low birth weight: < 2500 g; an unknown weight is not low.
                 "lbw": live & (weight < 2500),
+                # Preterm: a live birth before 37+0 weeks (259 d); an unknown GA is not.
+                "preterm": live & (ga < 259),
+                # Macrosomia (巨大儿): a live birth of >= 4000 g.
+                "macrosomia": live & (weight >= 4000),
             }
         )
         return (
-            per_baby.groupby("pid", sort=False)[["still", "neonatal", "lbw"]]
+            per_baby.groupby("pid", sort=False)[
+                ["still", "neonatal", "lbw", "preterm", "macrosomia"]
+            ]
             .sum()
             .reindex(cohort_ids, fill_value=0)
         )
@@ -191,6 +200,8 @@ BASE_COUNTS: Mapping[str, Callable[[Cohort], Counts]] = {
     "low_birth_weight": lambda c: c.babies("lbw"),
     # 危重孕产妇: women with a near-miss record (pregnancy start to delivery + 42 days).
     "severe_maternal_morbidity": lambda c: c.optional_flag(fact_tables.SEVERE_MATERNAL_MORBIDITY),
+    "preterm_live_births": lambda c: c.babies("preterm"),
+    "macrosomia_live_births": lambda c: c.babies("macrosomia"),
     # Events: one row per maternal death or congenital syphilis case (see ``count_units``).
     "maternal_deaths": _recorded_per_event,
     "congenital_syphilis": _recorded_per_event,
@@ -200,9 +211,11 @@ COUNT_COLUMNS: tuple[str, ...] = tuple(BASE_COUNTS)
 
 def _cohort_units(facts: fact_tables.FactFrames, settings: IndicatorSettings) -> pd.DataFrame:
     preg = facts.pregnancies
-    # Cohort = pregnancies whose delivery day is set (the period filter comes later); a
+    # Cohort = deliveries at 28+0 weeks or later (counted_delivery; an earlier ending is a
+    # loss, in no cohort count) whose delivery day is set (the period filter comes later); a
     # clinically impossible record keeps the pregnancy out of every number.
     in_cohort = preg[fact_tables.DELIVERY_DATE].notna().to_numpy()
+    in_cohort = in_cohort & _bool(preg, fact_tables.COUNTED_DELIVERY)
     frame = preg.loc[in_cohort & ~_bool(preg, fact_tables.EXCLUDED)]
     cohort = Cohort(frame, facts.births, settings)
     matrix = np.column_stack(
@@ -213,6 +226,7 @@ def _cohort_units(facts: fact_tables.FactFrames, settings: IndicatorSettings) ->
         frame[fact_tables.PREGNANCY_ID],
         frame[fact_tables.DELIVERY_DATE],
         frame[fact_tables.STREET],
+        frame[fact_tables.RESIDENCE],
         frame[fact_tables.DELIVERY_INSTITUTION],
     )
 
@@ -222,15 +236,19 @@ def _with_keys(
     ids: pd.Series,
     day: pd.Series,
     street: pd.Series,
+    residence: pd.Series,
     institution: pd.Series,
 ) -> pd.DataFrame:
     """Attribution keys beside the counts, the counts kept as one int64 block (fast sums).
-    ``ids`` name the counted record (pregnancy or case) for drill-down."""
+    ``ids`` name the counted record (pregnancy or case) for drill-down. The residence becomes
+    the area line; only a resident has a street."""
+    resident = (residence == fact_tables.RESIDENT).to_numpy()
     keys = pd.DataFrame(
         {
             ID: ids.to_numpy(dtype=object),
             DATE: day.to_numpy(dtype="datetime64[ns]"),
-            STREET: street.to_numpy(dtype=object),
+            STREET: np.where(resident, street.to_numpy(dtype=object), None),
+            AREA: residence.map(fact_tables.RESIDENCE_AREAS).to_numpy(dtype=object),
             INSTITUTION: institution.to_numpy(dtype=object),
         }
     )
@@ -242,12 +260,14 @@ def _event_units(
 ) -> pd.DataFrame:
     matrix = np.zeros((len(frame), len(COUNT_COLUMNS)), dtype=np.int64)
     matrix[:, COUNT_COLUMNS.index(count_column)] = 1
-    # Deaths and congenital syphilis belong to the institution that reported them.
+    # Deaths and congenital syphilis belong to the institution that reported them, and to
+    # the area of the woman's residence.
     return _with_keys(
         matrix,
         frame[id_column],
         frame[date_column],
         frame[fact_tables.STREET],
+        frame[fact_tables.RESIDENCE],
         frame[fact_tables.REPORTING_INSTITUTION],
     )
 
@@ -266,7 +286,7 @@ def _once_per_woman(deaths: pd.DataFrame) -> pd.DataFrame:
 
 def count_units(facts: fact_tables.FactFrames, settings: IndicatorSettings) -> pd.DataFrame:
     """One row per counted record: the attribution keys (``ID``, ``DATE``, ``STREET``,
-    ``INSTITUTION``) and the ``COUNT_COLUMNS``."""
+    ``AREA``, ``INSTITUTION``) and the ``COUNT_COLUMNS``."""
     fact_tables.check_frames(facts)
     if facts.case_managed_colours is not None and set(facts.case_managed_colours) != set(
         settings.case_managed_colours

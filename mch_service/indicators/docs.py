@@ -67,13 +67,18 @@ def render() -> str:
         " ratios per 100,000 are shown per year or rolling 12 months only (shorter periods:"
         " counts).",
         "- **Delivery cohort** (分娩队列): the women whose delivery day is in the period, looking"
-        " back over the whole pregnancy and forward to 42 days postpartum.",
+        " back over the whole pregnancy and forward to 42 days postpartum. Only deliveries at"
+        " 28+0 weeks or later count (GA ≥ 196 days; GA unknown: a baby of ≥ 1000 g); an earlier"
+        " ending is a loss (流产/引产) in no cohort count.",
         "- **产妇数** = women delivered; **活产数** = their live births (twins count twice).",
         "  Where a numerator counts women and the denominator counts live births, as the national"
         " reports do, a stillbirth-only delivery adds to the numerator and not to the denominator.",
-        "- **Area** (地区): by the woman's home street/town (镇街); the district figure counts"
-        " everything, including records without a street. **Institution view** (机构): the"
-        " delivering institution; for maternal deaths and congenital syphilis the reporting one.",
+        "- **Area** (地区): by the woman's current address (现住址). `district` counts the"
+        " district's residents wherever they delivered; a street/town (镇街) its residents;"
+        " `non_resident` (非户籍/流动) the women living elsewhere and `address_unknown` those"
+        " with no usable address, neither in the district rate. **Institution view** (机构):"
+        " the place of service, every woman whatever her residence: the delivering institution;"
+        " for maternal deaths and congenital syphilis the reporting one.",
         "- **Value** = numerator ÷ denominator × 100 (%), 1,000 (‰) or 100,000 (/10万);"
         " *no data* (无数据) when the denominator is 0. Rounded for display only.",
         "- **Status** (达标情况): met (达标) / not met (未达标) against the plan target;"

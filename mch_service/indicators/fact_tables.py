@@ -36,11 +36,19 @@ CONGENITAL_SYPHILIS = "congenital_syphilis"
 PREGNANCY_ID = "pregnancy_id"
 WOMAN_ID = "woman_id"
 STREET = "street"  # attribution street/town code (镇街) of the woman's home; None = unknown
+# Where the woman lives (现住址; docs/indicator-rules.md, "Attribution"): RESIDENT counts in the
+# district and its streets, the others in their own area lines only.
+RESIDENCE = "residence"
+RESIDENT, NON_RESIDENT, RESIDENCE_UNKNOWN = "resident", "non_resident", "unknown"
+RESIDENCES: tuple[str, ...] = (RESIDENT, NON_RESIDENT, RESIDENCE_UNKNOWN)
 DELIVERY_INSTITUTION = "delivery_institution"
 DELIVERY_DATE = "delivery_date"  # NaT when the pregnancy did not end in a delivery
 DELIVERY_ADMISSION_DATE = "delivery_admission_date"
 DISCHARGE_DATE = "discharge_date"
 PREGNANCY_END_DATE = "pregnancy_end_date"  # delivery or loss
+# 产妇数/活产数 count a delivery at 28+0 weeks or later (GA >= 196 days; GA unknown: a baby of
+# >= 1000 g). An earlier ending is a loss (流产/引产): in no cohort count.
+COUNTED_DELIVERY = "counted_delivery"
 FACILITY_DELIVERY = "facility_delivery"
 CAESAREAN = "caesarean"
 LIVE_BIRTHS = "live_births"
@@ -87,8 +95,17 @@ ENTERED = "entered"
 CASE_ID = "case_id"
 RECORDED_DATE = "recorded_date"
 
-# Reserved view names: a street cannot be called "district", an institution cannot be "all".
-DISTRICT = "district"
+# Reserved view names: a street cannot be called "district", "non_resident" or
+# "address_unknown"; an institution cannot be "all".
+DISTRICT = "district"  # the residents of the district
+NON_RESIDENT_AREA = "non_resident"  # 非户籍/流动: an address elsewhere
+ADDRESS_UNKNOWN_AREA = "address_unknown"  # no usable address
+RESIDENCE_AREAS: Mapping[str, str] = {
+    RESIDENT: DISTRICT,
+    NON_RESIDENT: NON_RESIDENT_AREA,
+    RESIDENCE_UNKNOWN: ADDRESS_UNKNOWN_AREA,
+}
+RESERVED_AREAS: tuple[str, ...] = (DISTRICT, NON_RESIDENT_AREA, ADDRESS_UNKNOWN_AREA)
 ALL_INSTITUTIONS = "all"
 
 
@@ -101,7 +118,8 @@ def infection_column(infection: str, flag: str) -> str:
 
 Kind = Literal[
     "id",  # str, never missing or empty
-    "street",  # str or missing; never "" or "district"
+    "street",  # str or missing; never "" or a reserved area name
+    "residence",  # one of RESIDENCES, never missing
     "institution",  # str or missing; never "" or "all"
     "bool",  # bool, never missing
     "count",  # integer >= 0, never missing
@@ -124,8 +142,10 @@ _PREGNANCY_COLUMNS: tuple[Column, ...] = (
     Column(PREGNANCY_ID, "id"),
     Column(WOMAN_ID, "id"),
     Column(STREET, "street"),
+    Column(RESIDENCE, "residence"),
     Column(DELIVERY_INSTITUTION, "institution"),
     Column(DELIVERY_DATE, "day_or_nat"),
+    Column(COUNTED_DELIVERY, "bool"),
     Column(DELIVERY_ADMISSION_DATE, "day_or_nat"),
     Column(DISCHARGE_DATE, "day_or_nat"),
     Column(PREGNANCY_END_DATE, "day_or_nat"),
@@ -166,6 +186,7 @@ _MATERNAL_DEATH_COLUMNS: tuple[Column, ...] = (
     Column(PREGNANCY_ID, "id"),
     Column(DEATH_DATE, "day"),
     Column(STREET, "street"),
+    Column(RESIDENCE, "residence"),
     Column(REPORTING_INSTITUTION, "institution"),
     Column(MATERNAL, "bool"),
     # Optional: without them every row counts (no report cards).
@@ -176,6 +197,7 @@ _CONGENITAL_SYPHILIS_COLUMNS: tuple[Column, ...] = (
     Column(CASE_ID, "id"),
     Column(RECORDED_DATE, "day"),
     Column(STREET, "street"),
+    Column(RESIDENCE, "residence"),
     Column(REPORTING_INSTITUTION, "institution"),
 )
 
@@ -189,6 +211,7 @@ CONTRACT: Mapping[str, tuple[Column, ...]] = {
 _EMPTY_DTYPES: Mapping[Kind, str] = {
     "id": "object",
     "street": "object",
+    "residence": "object",
     "institution": "object",
     "bool": "bool",
     "count": "int64",
@@ -267,7 +290,7 @@ def check_frames(facts: FactFrames) -> None:
 
 
 def _check_column(s: pd.Series, kind: Kind) -> str | None:
-    if kind in ("id", "street", "institution", "colour_or_none"):
+    if kind in ("id", "street", "residence", "institution", "colour_or_none"):
         if not (ptypes.is_object_dtype(s.dtype) or ptypes.is_string_dtype(s.dtype)):
             return f"expected strings, got dtype {s.dtype}"
         if ptypes.infer_dtype(s, skipna=True) not in ("string", "empty"):
@@ -277,8 +300,14 @@ def _check_column(s: pd.Series, kind: Kind) -> str | None:
             return f"{len(s) - len(present)} missing value(s); an id is never missing"
         if (present == "").any():
             return "empty string(s); use None for a missing value"
-        if kind == "street" and (present == DISTRICT).any():
-            return f"{DISTRICT!r} is reserved for the whole district"
+        if kind == "street" and present.isin(RESERVED_AREAS).any():
+            return f"{', '.join(RESERVED_AREAS)} are area names, not streets"
+        if kind == "residence":
+            if len(present) != len(s):
+                return "missing value(s); a residence is never missing (use 'unknown')"
+            bad = sorted(set(present.unique()) - set(RESIDENCES))
+            if bad:
+                return f"unknown residence(s) {bad}; expected {', '.join(RESIDENCES)}"
         if kind == "institution" and (present == ALL_INSTITUTIONS).any():
             return f"{ALL_INSTITUTIONS!r} is reserved for all institutions"
         if kind == "colour_or_none":
@@ -335,6 +364,9 @@ def _check_consistency(facts: FactFrames) -> list[str]:
         for flag in ("tested_in_pregnancy", "tested_early"):
             implies(f"{infection}_{flag}", f"{infection}_tested", "a subset of tested")
     implies(ANAEMIA, HAS_HB, "anaemia needs a haemoglobin result")
+    n = int((counted[COUNTED_DELIVERY].to_numpy(dtype=bool) & counted[DELIVERY_DATE].isna()).sum())
+    if n:
+        problems.append(f"pregnancies: {n} row(s) with counted_delivery but no delivery_date")
     no_date = counted[FIRST_CASE_MANAGED_DATE].isna().to_numpy()
     n = int((counted[CASE_MANAGED_CONTACT].to_numpy(dtype=bool) & no_date).sum())
     if n:

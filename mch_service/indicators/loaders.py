@@ -31,6 +31,9 @@ from mch_service.indicators import fact_tables
 
 ACCIDENTAL_CLASS = "accidental"  # death.cause_class / the card's: not a maternal death
 EARLY_DAYS = 91  # before 13+0 weeks
+# 产妇数/活产数: a delivery at 28+0 weeks or later; GA unknown: a baby of at least 1000 g.
+DELIVERY_MIN_GA_DAYS = 196
+DELIVERY_MIN_WEIGHT_G = 1000
 INFECTION_TESTS = {"hiv": "hiv_test", "syphilis": "syphilis_test", "hbsag": "hbsag_test"}
 INFECTION_DIAGNOSES = {
     "hiv": "hiv_diagnosis",
@@ -102,7 +105,9 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
             Pregnancy.id.label("pregnancy_id"),
             Pregnancy.woman_key.label("woman_id"),
             Pregnancy.street,
+            Pregnancy.residence,
             Pregnancy.excluded,
+            Delivery.ga_days.label("_delivery_ga_days"),
             Delivery.institution_id.label("delivery_institution"),
             Delivery.delivery_date,
             Delivery.admission_date.label("delivery_admission_date"),
@@ -118,6 +123,7 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
         .where(scope.woman(Pregnancy.woman_key)),
     )
     frame = base.set_index("pregnancy_id")
+    frame["counted_delivery"] = _counted_delivery(session, scope, frame)
     joined = and_(Delivery.pregnancy_id == models.PrenatalVisit.pregnancy_id)
     checks = _frame(
         session,
@@ -355,12 +361,38 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
         frame[column] = frame[column].fillna(0).astype(int)
     frame["first_contact_ga_days"] = frame["first_contact_ga_days"].astype("Int64")
     frame["street"] = frame["street"].astype(object).where(frame["street"].notna(), None)
+    frame["residence"] = _residence(frame["residence"])
     frame["delivery_institution"] = (
         frame["delivery_institution"]
         .astype(object)
         .where(frame["delivery_institution"].notna(), None)
     )
-    return frame.reset_index()
+    return frame.drop(columns=["_delivery_ga_days"]).reset_index()
+
+
+def _residence(series: pd.Series) -> pd.Series:
+    # None: assembled before residence was recorded (re-assemble), counted as unknown
+    return series.astype(object).where(series.notna(), fact_tables.RESIDENCE_UNKNOWN)
+
+
+def _counted_delivery(session: Session, scope: _Scope, frame: pd.DataFrame) -> pd.Series:
+    """Per pregnancy: a delivery that counts in 产妇数/活产数 (docs/indicator-rules.md,
+    "Cohort"): GA at delivery >= 196 days, or, when the GA is unknown, a baby of >= 1000 g.
+    With neither a GA nor a weight nothing says the pregnancy ended early: the recorded
+    delivery counts."""
+    b = models.Birth
+    heaviest = _frame(
+        session,
+        select(b.pregnancy_id, func.max(b.weight_g).label("heaviest"))
+        .where(scope.pregnancy(b.pregnancy_id))
+        .group_by(b.pregnancy_id),
+    ).set_index("pregnancy_id")["heaviest"]
+    ga = pd.to_numeric(frame["_delivery_ga_days"], errors="coerce")
+    weight = pd.to_numeric(heaviest.reindex(frame.index), errors="coerce")
+    delivered = frame["delivery_date"].notna()
+    by_ga = ga >= DELIVERY_MIN_GA_DAYS
+    by_weight = ga.isna() & (weight.isna() | (weight >= DELIVERY_MIN_WEIGHT_G))
+    return (delivered & (by_ga | by_weight)).astype(bool)
 
 
 def _births(session: Session, scope: _Scope) -> pd.DataFrame:
@@ -407,6 +439,7 @@ def _deaths(session: Session, scope: _Scope) -> pd.DataFrame:
             dt.woman_key.label("woman_id"),
             dt.death_date,
             models.Woman.street,
+            models.Woman.residence,
             dt.institution_id.label("reporting_institution"),
             and_(
                 dt.maternal.is_(True),
@@ -442,6 +475,9 @@ def _deaths(session: Session, scope: _Scope) -> pd.DataFrame:
                     "woman_id": entered["woman_key"].where(entered["woman_key"].notna(), card_ids),
                     "death_date": entered["death_date"],
                     "street": entered["street"],
+                    # A report card is the district's: the monitoring group files it for a
+                    # woman of the district (her street, when known, is one of its streets).
+                    "residence": fact_tables.RESIDENT,
                     "reporting_institution": entered["reporting_institution"],
                     "maternal": entered["maternal"],
                     "entered": True,
@@ -452,6 +488,7 @@ def _deaths(session: Session, scope: _Scope) -> pd.DataFrame:
     frame["maternal"] = frame["maternal"].fillna(False).astype(bool)
     frame["entered"] = frame["entered"].astype(bool)
     frame["street"] = frame["street"].astype(object).where(frame["street"].notna(), None)
+    frame["residence"] = _residence(frame["residence"])
     return frame
 
 
@@ -470,6 +507,7 @@ def _congenital_syphilis(session: Session, scope: _Scope) -> pd.DataFrame:
             dx.resource_pk.label("case_id"),
             dx.diagnosed_date.label("recorded_date"),
             models.Woman.street,
+            models.Woman.residence,
             dx.institution_id.label("reporting_institution"),
         )
         .join(newborn, newborn.c.ref == dx.subject, isouter=True)
@@ -481,4 +519,5 @@ def _congenital_syphilis(session: Session, scope: _Scope) -> pd.DataFrame:
     frame["recorded_date"] = _days(frame["recorded_date"])
     frame["case_id"] = frame["case_id"].astype(str)
     frame["street"] = frame["street"].astype(object).where(frame["street"].notna(), None)
+    frame["residence"] = _residence(frame["residence"])
     return frame

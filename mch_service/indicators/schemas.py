@@ -13,8 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class ResultView(BaseModel):
     """Which figures: a period (a calendar year 2025, a statistical year SY2025, a quarter
-    2025-Q1, a month 2025-03 or the 12 months to a month 2025-03-R12), an area (``district`` or
-    a street code) and an institution (``all`` or an institution id). Query parameters."""
+    2025-Q1, a month 2025-03 or the 12 months to a month 2025-03-R12), an area (``district``:
+    the district's residents; ``non_resident``; ``address_unknown``; or a street code) and an
+    institution (``all`` or an institution id: place of service, every residence). Query
+    parameters."""
 
     period: str
     area: str = "district"

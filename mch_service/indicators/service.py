@@ -89,6 +89,8 @@ def indicator_settings(settings: Settings) -> IndicatorSettings:
         anaemia_denominator_excludes_thalassaemia=(
             settings.indicator_anaemia_denominator_excludes_thalassaemia
         ),
+        district_code=settings.district_code,
+        district_name=settings.district_name,
     )
 
 
@@ -231,7 +233,9 @@ class IndicatorService:
             raise InvalidResource([Issue(str(exc), "period", "value")], str(exc)) from None
 
     def _area(self, area: str) -> None:
-        problem = None if area == DISTRICT else street_problem(area, self.streets)
+        # district, non_resident, address_unknown: the area lines by residence
+        reserved = area in fact_tables.RESERVED_AREAS
+        problem = None if reserved else street_problem(area, self.streets)
         if problem:
             raise InvalidResource([Issue(problem, "area", "value")], problem)
 

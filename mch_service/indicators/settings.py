@@ -69,6 +69,20 @@ SETTING_INFO: Mapping[str, SettingInfo] = {
         "When true, women with thalassaemia are also left out of the denominator; by default"
         " they are left out of the numerator only.",
     ),
+    "district_code": SettingInfo(
+        "MCH_DISTRICT_CODE",
+        "本区行政区划代码（GB/T 2260，默认 440115 南沙区）。区级数字按现住址统计："
+        "住址镇街代码属本区，或住址区县为本区代码/名称的孕产妇；"
+        "其余为非户籍/流动或住址不详，各列一行。",
+        "The district's GB/T 2260 code (default 440115, Nansha). The district figure counts women"
+        " by current address: a street code of the district, or an address district equal to"
+        " this code or name; the others are the non_resident and address_unknown lines.",
+    ),
+    "district_name": SettingInfo(
+        "MCH_DISTRICT_NAME",
+        "本区名称（默认 南沙区），与住址中的区县名称比对。",
+        "The district's name (default 南沙区), compared with the address's district text.",
+    ),
 }
 
 
@@ -81,6 +95,11 @@ class IndicatorSettings:
     caesarean_basis: CaesareanBasis = "births"
     case_managed_colours: tuple[str, ...] = ("orange", "red", "purple")
     anaemia_denominator_excludes_thalassaemia: bool = False
+    # Residence attribution (docs/indicator-rules.md, "Attribution"): which district the
+    # district figure is of. The classification happens when a Patient is stored; these
+    # values name it in every result.
+    district_code: str = "440115"
+    district_name: str = "南沙区"
 
     def __post_init__(self) -> None:
         # `type(...) is bool`: a string "false" from an environment variable must not pass as
@@ -119,6 +138,9 @@ class IndicatorSettings:
             )
         if not colours:
             raise IndicatorInputError("Indicator setting case_managed_colours must not be empty")
+        for name in ("district_code", "district_name"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise IndicatorInputError(f"Indicator setting {name} must be a non-empty text")
         # One canonical order, so that ("red", "orange") and ("orange", "red") are the same
         # settings and serialise identically.
         canonical = tuple(c for c in RISK_COLOURS if c in set(colours))
@@ -134,6 +156,8 @@ class IndicatorSettings:
             "anaemia_denominator_excludes_thalassaemia": (
                 self.anaemia_denominator_excludes_thalassaemia
             ),
+            "district_code": self.district_code,
+            "district_name": self.district_name,
         }
 
     def to_json(self) -> str:

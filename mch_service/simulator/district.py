@@ -1,7 +1,8 @@
 """The simulated district: its streets, its institutions, and the people in it.
 
-The district is fictional (codes under 330102, Hangzhou's Shangcheng district prefix, with
-made-up street numbering); names and resident ID numbers are generated, never real.
+The district is Nansha, Guangzhou (广东省 广州市 南沙区, GB/T 2260 code 440115) with its nine
+streets and towns and their statistical division codes; the institutions are plausible Nansha
+ones. Names, addresses and resident ID numbers of the women are generated, never real.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ RESIDENT_ID_SYSTEM = "urn:oid:2.16.156.10011.1.3"
 STREET_EXTENSION = "http://mch-service.local/fhir/StructureDefinition/address-street"
 INSTITUTION_SYSTEM = "http://mch-service.local/fhir/sid/institution"
 
-CITY = "杭州市"
-DISTRICT = "上城区"
-PROVINCE = "浙江省"
+CITY = "广州市"
+DISTRICT = "南沙区"
+DISTRICT_CODE = "440115"  # GB/T 2260
+PROVINCE = "广东省"
 
 
 @dataclass(frozen=True)
@@ -48,32 +50,39 @@ class Institution:
         return out
 
 
+# The nine streets and towns (镇街) with their 9-digit codes (statistical division codes: the
+# county code and three digits; 0xx streets, 1xx towns).
 STREETS: tuple[Street, ...] = (
-    Street("330102001", "清波街道", "chc-01"),
-    Street("330102002", "湖滨街道", "chc-01"),
-    Street("330102003", "小营街道", "chc-02"),
-    Street("330102004", "望江街道", "chc-03"),
-    Street("330102005", "紫阳街道", "chc-03"),
-    Street("330102006", "南星街道", "chc-04"),
-    Street("330102007", "凯旋街道", "chc-05"),
-    Street("330102008", "采荷街道", "chc-06"),
+    Street("440115001", "南沙街道", "chc-01"),
+    Street("440115002", "珠江街道", "chc-02"),
+    Street("440115003", "龙穴街道", "chc-03"),
+    Street("440115100", "万顷沙镇", "chc-04"),
+    Street("440115101", "横沥镇", "chc-05"),
+    Street("440115102", "黄阁镇", "chc-06"),
+    Street("440115103", "东涌镇", "chc-07"),
+    Street("440115104", "大岗镇", "chc-08"),
+    Street("440115105", "榄核镇", "chc-09"),
 )
 STREET_BY_CODE = {s.code: s for s in STREETS}
 
 # Population weights of the streets (bigger streets have more births).
-STREET_WEIGHTS = (0.10, 0.08, 0.14, 0.12, 0.10, 0.16, 0.15, 0.15)
+STREET_WEIGHTS = (0.20, 0.06, 0.05, 0.09, 0.08, 0.12, 0.17, 0.14, 0.09)
 
 INSTITUTIONS: tuple[Institution, ...] = (
-    Institution("hosp-a", "上城区第一人民医院", "hospital", mrn_prefix="A"),
-    Institution("hosp-b", "上城区中医院", "hospital", mrn_prefix="B"),
-    Institution("hosp-c", "杭州市第三人民医院", "hospital", mrn_prefix="C"),
-    Institution("mch-hosp", "上城区妇幼保健院", "mch_hospital", mrn_prefix="M"),
-    Institution("chc-01", "清波街道社区卫生服务中心", "chc", ("330102001", "330102002"), "Q"),
-    Institution("chc-02", "小营街道社区卫生服务中心", "chc", ("330102003",), "X"),
-    Institution("chc-03", "望江街道社区卫生服务中心", "chc", ("330102004", "330102005"), "W"),
-    Institution("chc-04", "南星街道社区卫生服务中心", "chc", ("330102006",), "N"),
-    Institution("chc-05", "凯旋街道社区卫生服务中心", "chc", ("330102007",), "K"),
-    Institution("chc-06", "采荷街道社区卫生服务中心", "chc", ("330102008",), "H"),
+    Institution("hosp-a", "广州市南沙区第一人民医院", "hospital", mrn_prefix="A"),
+    Institution("hosp-b", "广州市南沙区第六人民医院", "hospital", mrn_prefix="B"),
+    Institution("hosp-c", "广州市南沙中心医院", "hospital", mrn_prefix="C"),
+    Institution("mch-hosp", "广州市南沙区妇幼保健院", "mch_hospital", mrn_prefix="M"),
+    *(
+        Institution(
+            street.chc,
+            f"广州市南沙区{street.name}社区卫生服务中心",
+            "chc",
+            (street.code,),
+            "NZLWHGDYK"[n],
+        )
+        for n, street in enumerate(STREETS)
+    ),
 )
 INSTITUTION_BY_ID = {i.id: i for i in INSTITUTIONS}
 HOSPITALS = tuple(i.id for i in INSTITUTIONS if i.is_hospital)
@@ -96,7 +105,7 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
 # Birthplace area codes: mostly this city, some from the provinces migrants come from.
-_LOCAL_AREAS = ("330102", "330103", "330104", "330105", "330106", "330108", "330110", "330181")
+_LOCAL_AREAS = ("440115", "440113", "440112", "440106", "440105", "440104", "440111", "440118")
 _OTHER_AREAS = ("341221", "341222", "342422", "510722", "420117", "362201", "412702", "522401")
 
 
@@ -136,32 +145,42 @@ _GIVEN = (
     "洁琴云凤秀英华美玉兰春梅桂芬蓉晴彤妍可心宁馨月"
 )
 _ROADS = (
-    "解放路",
-    "延安路",
-    "中山南路",
-    "江城路",
-    "清泰街",
-    "望江路",
-    "秋涛路",
-    "凯旋路",
-    "采荷路",
-    "庆春路",
-    "建国南路",
-    "复兴路",
-    "南星路",
-    "紫阳街",
-    "湖滨路",
-    "小营巷",
+    "进港大道",
+    "环市大道",
+    "海滨路",
+    "凤凰大道",
+    "金隆路",
+    "港前大道",
+    "黄阁大道",
+    "市南路",
+    "东涌大道",
+    "大岗大道",
+    "榄核大道",
+    "蕉门路",
+    "双山大道",
+    "丰泽东路",
+)
+# Where non-residents (非户籍/流动) live: the neighbouring districts and cities (province, city,
+# district, its GB/T 2260 code), and the provinces migrants come from (no code written).
+_NEIGHBOURS = (
+    ("广东省", "广州市", "番禺区", "440113"),
+    ("广东省", "广州市", "黄埔区", "440112"),
+    ("广东省", "中山市", "中山市", "442000"),
+    ("广东省", "东莞市", "东莞市", "441900"),
+    ("广东省", "佛山市", "顺德区", "440606"),
 )
 _ELSEWHERE = (
-    ("安徽省", "阜阳市", "临泉县"),
-    ("安徽省", "亳州市", "利辛县"),
+    ("湖南省", "衡阳市", "衡南县"),
+    ("广西壮族自治区", "玉林市", "博白县"),
     ("四川省", "绵阳市", "三台县"),
     ("湖北省", "武汉市", "黄陂区"),
-    ("江西省", "上饶市", "鄱阳县"),
+    ("江西省", "赣州市", "于都县"),
     ("河南省", "周口市", "郸城县"),
     ("贵州省", "遵义市", "湄潭县"),
 )
+RESIDENT = "resident"
+NON_RESIDENT = "non_resident"
+ADDRESS_UNKNOWN = "unknown"
 
 
 def chinese_name(rng: random.Random) -> tuple[str, str]:
@@ -174,11 +193,27 @@ def phone(rng: random.Random) -> str:
     return rng.choice(("13", "15", "17", "18", "19")) + f"{rng.randrange(0, 10**9):09d}"
 
 
-def home_address(rng: random.Random, street: Street | None) -> dict[str, Any]:
+def home_address(rng: random.Random, street: Street | None, residence: str) -> dict[str, Any]:
+    """The current address (现住址) as senders write it: a resident's names the district (as
+    text or code) and carries the street extension; a non-resident's is in a neighbouring
+    district or another province; an unknown one is a bare line (no district, city,
+    province or street code)."""
     house = (
         f"{rng.randint(1, 399)}号{rng.randint(1, 30)}幢{rng.randint(1, 24)}0{rng.randint(1, 4)}室"
     )
-    if street is None:
+    if residence == ADDRESS_UNKNOWN:
+        return {"use": "home", "line": [f"{rng.choice('东南西北')}街{rng.randint(1, 200)}号"]}
+    if residence == NON_RESIDENT:
+        if rng.random() < 0.7:
+            province, city, county, code = rng.choice(_NEIGHBOURS)
+            return {
+                "use": "home",
+                "line": [f"{county}{rng.choice('东南西北')}环路{house}"],
+                "city": city,
+                # a neighbour's district as text or as its code
+                "district": code if rng.random() < 0.3 else county,
+                "state": province,
+            }
         province, city, county = rng.choice(_ELSEWHERE)
         return {
             "use": "home",
@@ -187,14 +222,17 @@ def home_address(rng: random.Random, street: Street | None) -> dict[str, Any]:
             "district": county,
             "state": province,
         }
-    return {
+    assert street is not None
+    address: dict[str, Any] = {
         "use": "home",
         "line": [f"{street.name}{rng.choice(_ROADS)}{house}"],
         "city": CITY,
-        "district": DISTRICT,
+        # the district as text, now and then as its code
+        "district": DISTRICT_CODE if rng.random() < 0.2 else DISTRICT,
         "state": PROVINCE,
         "extension": [{"url": STREET_EXTENSION, "valueCode": street.code}],
     }
+    return address
 
 
 def birth_date_for(rng: random.Random, lmp: date, mean_age: float, sd: float) -> date:

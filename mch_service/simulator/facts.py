@@ -122,6 +122,9 @@ class PregnancyFacts:
     thalassaemia: bool = False  # a D56 Condition of the woman at any time
     congenital_syphilis: list[CongenitalSyphilis] = field(default_factory=list)
     near_miss: list[date] = field(default_factory=list)  # 危重孕产妇 Condition days
+    # Where she lives (现住址), read from the same Patient record as the street: resident (in
+    # the district), non_resident (an address elsewhere) or unknown (no usable address).
+    residence: str = "resident"
 
     def first_record_day(self) -> date | None:
         days = [

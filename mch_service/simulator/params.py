@@ -111,8 +111,16 @@ class SimulationParams:
     age_sd: float = _f(4.5, "Standard deviation of maternal age (clipped to 17-46)")
     no_street_share: float = _f(
         0.03,
-        "Per woman: registered elsewhere (floating population), home address without the "
-        "district's street code; books at a hospital and gets no CHC home visit",
+        "Per woman: no usable address (a bare line: no district, city, province or street "
+        "code); counted in the address_unknown line, not in the district; books at a hospital "
+        "and gets no CHC home visit",
+    )
+    non_resident_share: float = _f(
+        0.08,
+        "Per woman: lives outside the district (非户籍/流动: a neighbouring district such as "
+        "番禺区 440113 or 中山市 442000, or another province) and has her care and delivery in "
+        "the district's hospitals; counted in the institution view and the non_resident line, "
+        "not in the district; books at a hospital and gets no CHC home visit",
     )
     bad_resident_id_share: float = _f(
         0.003,
@@ -194,12 +202,13 @@ class SimulationParams:
         0.06, "Per delivery: born at 28+0 to 36+6 weeks (China about 6-7%; twins twice as often)"
     )
     extremely_preterm_share: float = _f(
-        0.002,
-        "Per delivery: born at 24+0 to 27+6 weeks (a delivery, but below the perinatal limit)",
+        0.01,
+        "Per delivery: ends at 20+0 to 27+6 weeks (late miscarriage or induced labour: a loss "
+        "(流产/引产), in no cohort count, below the perinatal limit; half the babies stillborn)",
     )
     stillbirth_share: float = _f(
         0.004,
-        "Per baby: stillborn (preterm babies 10 times as often as term ones, 30% below 28 "
+        "Per baby: stillborn (preterm babies 10 times as often as term ones, half below 28 "
         "weeks); gives a perinatal mortality of a few per mille",
     )
     early_neonatal_death_share: float = _f(
@@ -360,6 +369,8 @@ class SimulationParams:
             problems.append("pregnancies must not be negative")
         if self.end <= self.start:
             problems.append("end must be after start")
+        if self.no_street_share + self.non_resident_share > 1:
+            problems.append("no_street_share + non_resident_share > 1")
         if self.risk_yellow_share + self.risk_orange_share + self.risk_red_share > 1:
             problems.append("risk_yellow_share + risk_orange_share + risk_red_share > 1")
         if self.events_per_bundle < 1 or self.bundle_max_entries < 20:

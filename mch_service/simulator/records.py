@@ -47,6 +47,7 @@ class Woman:
     street: str | None
     chc: str | None
     address: dict[str, Any]
+    residence: str  # resident | non_resident | unknown (district.RESIDENT, ...)
     hiv: bool
     syphilis: bool
     hbsag: bool

@@ -104,7 +104,13 @@ class Context:
 def make_woman(ctx: Context, index: int, rng: random.Random, lmp: date) -> Woman:
     p = ctx.params
     street: district.Street | None = None
-    if rng.random() >= p.no_street_share:
+    where = rng.random()
+    if where < p.no_street_share:
+        residence = district.ADDRESS_UNKNOWN
+    elif where < p.no_street_share + p.non_resident_share:
+        residence = district.NON_RESIDENT
+    else:
+        residence = district.RESIDENT
         street = rng.choices(district.STREETS, district.STREET_WEIGHTS)[0]
     bad_id = rng.random() < p.bad_resident_id_share
     birth = district.birth_date_for(rng, lmp, p.mean_age, p.age_sd)
@@ -125,7 +131,8 @@ def make_woman(ctx: Context, index: int, rng: random.Random, lmp: date) -> Woman
         phone=district.phone(rng),
         street=street.code if street else None,
         chc=street.chc if street else None,
-        address=district.home_address(rng, street),
+        address=district.home_address(rng, street, residence),
+        residence=residence,
         hiv=rng.random() < p.hiv_prevalence,
         syphilis=rng.random() < p.syphilis_prevalence,
         hbsag=rng.random() < p.hbsag_prevalence,
@@ -756,7 +763,7 @@ class _Builder:
         p, rng = self.p, self.rng
         r = rng.random()
         if r < p.extremely_preterm_share:
-            ga = rng.randint(168, 195)
+            ga = rng.randint(140, 195)  # 20+0 to 27+6 weeks: a loss (流产/引产)
         elif r < p.extremely_preterm_share + p.preterm_share * (2 if twins else 1):
             # Most preterm births are late preterm (34-36 weeks).
             ga = int(rng.triangular(196, 259, 259))
@@ -768,9 +775,9 @@ class _Builder:
         p, rng = self.p, self.rng
         preterm = ga < 259
         # Stillbirth: preterm babies 10 times as often as term ones, so that the overall
-        # per-baby share stays near the parameter; 30% below 28 weeks.
+        # per-baby share stays near the parameter; half below 28 weeks.
         base = p.stillbirth_share / (1 + 9 * p.preterm_share)
-        p_still = 0.3 if ga < 196 else base * (10 if preterm else 1)
+        p_still = 0.5 if ga < 196 else base * (10 if preterm else 1)
         babies = []
         for _ in range(2 if twins else 1):
             live = rng.random() >= p_still
@@ -1012,7 +1019,9 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
     for preg in story.pregnancies:
         if not preg.records:
             continue  # never seen by any institution (e.g. still early at the end)
-        f = PregnancyFacts(w.resident_id, preg.lmp, w.street, thalassaemia=thal)
+        f = PregnancyFacts(
+            w.resident_id, preg.lmp, w.street, thalassaemia=thal, residence=w.residence
+        )
         delivery_enc: Record | None = None
         procedure: Record | None = None
         z37: Record | None = None

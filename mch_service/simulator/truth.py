@@ -52,6 +52,8 @@ INDICATORS: tuple[str, ...] = (
     "perinatal_mortality_rate",
     "low_birth_weight_rate",
     "severe_maternal_morbidity_ratio",
+    "preterm_birth_rate",
+    "macrosomia_rate",
     "who_anc_first_contact_12w_rate",
     "who_anc_syphilis_test_rate",
     "who_anc_4plus_rate",
@@ -69,7 +71,17 @@ WORK_LISTS = (
 EARLY_GA = 91  # "before 13+0 weeks" = GA in days < 91
 WHO_FIRST_CONTACT_GA = 84  # WHO: first contact at ≤ 12 weeks = GA < 84 days
 PERINATAL_GA = 196  # 28+0 weeks
+DELIVERY_GA = 196  # 产妇数/活产数: a delivery at 28+0 weeks or later
+DELIVERY_WEIGHT_G = 1000  # ... or, GA unknown, a baby of 1000 g or more
+PRETERM_GA = 259  # 37+0 weeks
 LOW_BIRTH_WEIGHT_G = 2500
+MACROSOMIA_G = 4000
+# The area lines by residence (docs/indicator-rules.md, "Attribution").
+RESIDENCE_LINES = {
+    "resident": "district",
+    "non_resident": "non_resident",
+    "unknown": "address_unknown",
+}
 ANAEMIA_G_PER_L = 110
 
 
@@ -105,6 +117,20 @@ def _ga(lmp: date | None, day: date) -> int | None:
 
 
 # --- one delivered pregnancy ---------------------------------------------------------------
+
+
+def is_counted_delivery(f: PregnancyFacts) -> bool:
+    """ "产妇数 and 活产数 count a delivery at 28+0 weeks or later: GA at delivery ≥ 196 days;
+    when the GA is unknown, a baby of ≥ 1000 g (with no weight either, the recorded delivery
+    counts). An earlier ending is a loss (流产/引产) and in no cohort count"."""
+    d = f.delivery
+    if d is None:
+        return False
+    ga = _ga(effective_lmp(f), d.day)
+    if ga is not None:
+        return ga >= DELIVERY_GA
+    weights = [n.weight_g for n in d.newborns if n.weight_g is not None]
+    return not weights or max(weights) >= DELIVERY_WEIGHT_G
 
 
 @dataclass(frozen=True)
@@ -211,6 +237,10 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
     low_weight = sum(
         1 for n in d.newborns if n.weight_g is not None and n.weight_g < LOW_BIRTH_WEIGHT_G
     )
+    # "Preterm: live births at GA < 259 days (the delivery's GA; unknown is not preterm)".
+    preterm = live if ga_delivery is not None and ga_delivery < PRETERM_GA else 0
+    # "Macrosomia: live births of ≥ 4000 g".
+    macrosomia = sum(1 for n in d.newborns if n.weight_g is not None and n.weight_g >= MACROSOMIA_G)
 
     if s.caesarean_basis == "women":
         caesarean = (int(d.caesarean), 1)
@@ -253,6 +283,8 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
             int(any(start <= day <= d.day + timedelta(days=42) for day in f.near_miss)),
             live,
         ),
+        "preterm_birth_rate": (preterm, live),
+        "macrosomia_rate": (macrosomia, live),
         "who_anc_first_contact_12w_rate": (int(who_first), 1),
         "who_anc_syphilis_test_rate": (int(tested["syphilis"]), 1),
         "who_anc_4plus_rate": (int(checks >= 4), 1),
@@ -463,12 +495,12 @@ def _periods_of_month(key: str) -> list[str]:
     return [key, f"{y}-Q{(m - 1) // 3 + 1}", str(y), f"SY{_statistical_year_of(y, m)}", *rolling]
 
 
-Cell = tuple[str, str | None, str]  # (month, street, institution)
+Cell = tuple[str, str | None, str, str]  # (month, street, institution, residence)
 
 
 class TruthAccumulator:
     """Adds pregnancies one at a time (the simulator streams them), keeping only counters per
-    (month, street, institution) cell and the work-list members."""
+    (month, street, institution, residence) cell and the work-list members."""
 
     def __init__(
         self,
@@ -488,27 +520,27 @@ class TruthAccumulator:
             a: {name: [] for name in WORK_LISTS} for a in self.as_of
         }
 
-    def _cell(self, day: date, street: str | None, inst: str) -> list[int]:
-        key = (month_key(day), street, inst)
+    def _cell(self, day: date, street: str | None, inst: str, residence: str) -> list[int]:
+        key = (month_key(day), street, inst, residence)
         cell = self.cells.get(key)
         if cell is None:
             cell = self.cells[key] = [0] * (2 * len(INDICATORS))
         return cell
 
     def add(self, f: PregnancyFacts) -> None:
-        if f.delivery is not None:
-            cell = self._cell(f.delivery.day, f.street, f.delivery.institution)
+        if f.delivery is not None and is_counted_delivery(f):
+            cell = self._cell(f.delivery.day, f.street, f.delivery.institution, f.residence)
             for name, (num, den) in cohort_figures(f, self.settings).values.items():
                 i = 2 * _INDEX[name]
                 cell[i] += num
                 cell[i + 1] += den
         if f.death is not None and is_maternal_death(f):
             # "Counted in the period of the death day"; institution view: the reporting one.
-            self._cell(f.death.day, f.street, f.death.institution)[
+            self._cell(f.death.day, f.street, f.death.institution, f.residence)[
                 2 * _INDEX["maternal_mortality_ratio"]
             ] += 1
         for case in f.congenital_syphilis:
-            self._cell(case.day, f.street, case.institution)[
+            self._cell(case.day, f.street, case.institution, f.residence)[
                 2 * _INDEX["congenital_syphilis_rate"]
             ] += 1
         for as_of in self.as_of:
@@ -520,15 +552,18 @@ class TruthAccumulator:
     def indicator_rows(self) -> list[dict[str, Any]]:
         wanted = periods(self.start, self.end)
         combos = (
-            [("district", "all")]
+            [(line, "all") for line in RESIDENCE_LINES.values()]
             + [(s, "all") for s in self.streets]
             + [("district", i) for i in self.institutions]
         )
         totals: dict[tuple[str, str, str], list[int]] = {}
-        for (month, street, inst), cell in self.cells.items():
+        for (month, street, inst, residence), cell in self.cells.items():
             for period in _periods_of_month(month):
-                keys = [(period, "district", "all"), (period, "district", inst)]
-                if street is not None:
+                # "The district figure is by residence": residents count in the district and
+                # their street; the others in their own line only. The institution view is
+                # the place of service: everyone, wherever she lives.
+                keys = [(period, RESIDENCE_LINES[residence], "all"), (period, "district", inst)]
+                if street is not None and residence == "resident":
                     keys.append((period, street, "all"))
                 for key in keys:
                     acc = totals.setdefault(key, [0] * len(cell))

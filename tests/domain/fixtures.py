@@ -37,7 +37,9 @@ def patient(
             {
                 "use": "home",
                 "line": ["幸福路88号"],
-                "city": "杭州市",
+                # in the district (MCH_DISTRICT_NAME's default): a resident
+                "district": "南沙区",
+                "city": "广州市",
                 "extension": [
                     {"url": f"{CANONICAL}/StructureDefinition/address-street", "valueCode": street}
                 ],

@@ -26,6 +26,7 @@ def pregnancy(**changes: Any) -> dict[str, Any]:
         fact_tables.PREGNANCY_ID: f"P{n}",
         fact_tables.WOMAN_ID: f"W{n}",
         fact_tables.STREET: "S1",
+        fact_tables.RESIDENCE: fact_tables.RESIDENT,
         fact_tables.DELIVERY_INSTITUTION: "H1",
         fact_tables.DELIVERY_DATE: date(2025, 3, 15),
         fact_tables.FACILITY_DELIVERY: True,
@@ -60,6 +61,8 @@ def pregnancy(**changes: Any) -> dict[str, Any]:
     row.setdefault(fact_tables.DELIVERY_ADMISSION_DATE, delivery)
     row.setdefault(fact_tables.DISCHARGE_DATE, delivery)
     row.setdefault(fact_tables.PREGNANCY_END_DATE, delivery)
+    # a delivery at 28+0 weeks or later (the default baby is born at 39+0)
+    row.setdefault(fact_tables.COUNTED_DELIVERY, delivery is not None)
     return row
 
 
@@ -80,6 +83,7 @@ def death(pregnancy_row: dict[str, Any], death_date: date, **changes: Any) -> di
         fact_tables.PREGNANCY_ID: pregnancy_row[fact_tables.PREGNANCY_ID],
         fact_tables.DEATH_DATE: death_date,
         fact_tables.STREET: pregnancy_row[fact_tables.STREET],
+        fact_tables.RESIDENCE: pregnancy_row[fact_tables.RESIDENCE],
         fact_tables.REPORTING_INSTITUTION: "H1",
         fact_tables.MATERNAL: True,
     }
@@ -92,6 +96,7 @@ def syphilis_case(recorded: date, **changes: Any) -> dict[str, Any]:
         fact_tables.CASE_ID: f"C{next(_counter)}",
         fact_tables.RECORDED_DATE: recorded,
         fact_tables.STREET: "S1",
+        fact_tables.RESIDENCE: fact_tables.RESIDENT,
         fact_tables.REPORTING_INSTITUTION: "H1",
     }
     row.update(changes)

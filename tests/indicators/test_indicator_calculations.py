@@ -438,11 +438,14 @@ def test_compute_all_covers_every_view_and_period() -> None:
         pregnancy(street=None, delivery_institution=None, facility_delivery=False),
     ]
     table = compute_all(make_facts(rows), ["2025-03", "2025-Q2", "2025", "2025-03"])
-    # 3 distinct periods × (district + 2 streets + 2 institutions) × every calculated indicator.
-    assert len(table) == 3 * 5 * len(CALCULATED)
+    # 3 distinct periods × (district + non_resident + address_unknown + 2 streets + 2
+    # institutions) × every calculated indicator.
+    assert len(table) == 3 * 7 * len(CALCULATED)
     views = set(zip(table["area"], table["institution"], strict=True))
     assert views == {
         ("district", "all"),
+        ("non_resident", "all"),
+        ("address_unknown", "all"),
         ("S1", "all"),
         ("S2", "all"),
         ("district", "H1"),
@@ -467,7 +470,8 @@ def test_compute_all_covers_every_view_and_period() -> None:
 
 def test_compute_all_on_empty_facts_gives_no_data_rows() -> None:
     table = compute_all(fact_tables.empty_facts(), ["2025-01"])
-    assert len(table) == len(CALCULATED)
+    # the three residence lines: district, non_resident, address_unknown
+    assert len(table) == 3 * len(CALCULATED)
     assert set(table["status"]) == {"no_data"}
     assert table["value"].isna().all()
 

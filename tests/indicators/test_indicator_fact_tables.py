@@ -55,7 +55,11 @@ def test_instants_are_refused_where_days_are_meant() -> None:
 @pytest.mark.parametrize(
     ("column", "value", "message"),
     [
-        (fact_tables.STREET, "district", "reserved for the whole district"),
+        (fact_tables.STREET, "district", "are area names, not streets"),
+        (fact_tables.STREET, "non_resident", "are area names, not streets"),
+        (fact_tables.STREET, "address_unknown", "are area names, not streets"),
+        (fact_tables.RESIDENCE, "abroad", "unknown residence"),
+        (fact_tables.RESIDENCE, None, "a residence is never missing"),
         (fact_tables.DELIVERY_INSTITUTION, "all", "reserved for all institutions"),
         (fact_tables.STREET, "", "empty string"),
         (fact_tables.HIGHEST_COLOUR, "purple", "unknown colour"),

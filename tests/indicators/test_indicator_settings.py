@@ -16,6 +16,8 @@ def test_defaults_serialise_to_a_plain_dict() -> None:
         "caesarean_basis": "births",
         "case_managed_colours": ["orange", "red", "purple"],
         "anaemia_denominator_excludes_thalassaemia": False,
+        "district_code": "440115",
+        "district_name": "南沙区",
     }
     assert json.loads(IndicatorSettings().to_json()) == IndicatorSettings().to_dict()
 

@@ -160,12 +160,46 @@ class Figures:
 
 
 def figures(r: Replay) -> Figures:
+    """Rough counts straight from the final records. District rows count residents (a home
+    address with the district's street code) and deliveries at 28+0 weeks or later (the GA
+    observation of the delivery encounter); the institution rows count every residence."""
     live = dict(r.live())
     f = Figures(Counter(), Counter(), Counter(), Counter(), Counter(), Counter(), Counter())
 
     def month(day: date) -> str:
         return f"{day.year:04d}-{day.month:02d}"
 
+    def street_of(patient: dict[str, Any]) -> str | None:
+        return next(
+            (
+                e["valueCode"]
+                for e in patient["address"][0].get("extension", [])
+                if e["url"] == STREET
+            ),
+            None,
+        )
+
+    ga_at: dict[str, int] = {}  # delivery encounter -> GA in days
+    for res in live.values():
+        if res["resourceType"] == "Observation" and "encounter" in res:
+            if res["code"]["coding"][0]["code"] == "11884-4":
+                q = res["valueQuantity"]
+                ga_at[res["encounter"]["reference"]] = q["value"] * (7 if q["code"] == "wk" else 1)
+    counted: set[tuple[str, date]] = set()  # (mother, delivery day) in the district's cohort
+    for key, res in live.items():
+        if res["resourceType"] != "Procedure" or res["code"]["coding"][0]["code"] not in MODES:
+            continue
+        day = local_day(res["performedDateTime"])
+        if ga_at.get(res["encounter"]["reference"], 196) < 196:
+            continue  # a loss before 28+0 weeks: in no count
+        f.institution_deliveries[(month(day), key[0])] += 1
+        mother = live[tuple(res["subject"]["reference"].split("|"))]  # type: ignore[index]
+        street = street_of(mother)
+        if street is None:
+            continue  # not a resident: not in the district
+        counted.add((res["subject"]["reference"], day))
+        f.deliveries[month(day)] += 1
+        f.street_deliveries[(month(day), street)] += 1
     outcomes: dict[tuple[str, date], int] = {}
     for _key, res in live.items():
         if res["resourceType"] == "Condition":
@@ -173,25 +207,22 @@ def figures(r: Replay) -> Figures:
             if code in LIVE:
                 day = local_day(res["onsetDateTime"])
                 outcomes[(res["subject"]["reference"], day)] = LIVE[code]
-                f.live_births[month(day)] += LIVE[code]
-    for key, res in live.items():
-        if res["resourceType"] != "Procedure" or res["code"]["coding"][0]["code"] not in MODES:
+                if (res["subject"]["reference"], day) in counted:
+                    f.live_births[month(day)] += LIVE[code]
+    for res in live.values():
+        if res["resourceType"] != "Procedure" or res["code"]["coding"][0]["code"] != "11466000":
             continue
         day = local_day(res["performedDateTime"])
-        f.deliveries[month(day)] += 1
-        f.institution_deliveries[(month(day), key[0])] += 1
-        mother = live[tuple(res["subject"]["reference"].split("|"))]  # type: ignore[index]
-        for ext in mother["address"][0].get("extension", []):
-            if ext["url"] == STREET:
-                f.street_deliveries[(month(day), ext["valueCode"])] += 1
-        if res["code"]["coding"][0]["code"] == "11466000":
+        if (res["subject"]["reference"], day) in counted:
             f.caesarean_live[month(day)] += outcomes[(res["subject"]["reference"], day)]
     for res in live.values():
         if res["resourceType"] == "Observation" and res["code"]["coding"][0]["code"] == "8339-4":
             baby = live[tuple(res["subject"]["reference"].split("|"))]  # type: ignore[index]
-            if res["valueQuantity"]["value"] < 2500:
-                f.low_weight[month(date.fromisoformat(baby["birthDate"]))] += 1
-    _per_woman(live, f)
+            born = date.fromisoformat(baby["birthDate"])
+            mother_ref = baby["extension"][0]["valueReference"]["reference"]
+            if (mother_ref, born) in counted and res["valueQuantity"]["value"] < 2500:
+                f.low_weight[month(born)] += 1
+    _per_woman(live, f, counted)
     external: set[str] = set()
     for res in live.values():
         if res["resourceType"] == "Condition" and _accidental(res["code"]["coding"][0]["code"]):
@@ -199,7 +230,7 @@ def figures(r: Replay) -> Figures:
     for key, res in live.items():
         is_mother = any(i["system"] == RESIDENT_ID for i in res.get("identifier", []))
         if res["resourceType"] == "Patient" and is_mother and "deceasedDateTime" in res:
-            if "|".join(key) not in external:
+            if "|".join(key) not in external and street_of(res) is not None:
                 f.deaths[month(local_day(res["deceasedDateTime"]))] += 1
     return f
 
@@ -213,7 +244,7 @@ def _accidental(code: str) -> bool:
     return code[0] in "VW" or (code[0] == "X" and not 60 <= n <= 84) or (code[0] == "Y" and n <= 36)
 
 
-def _per_woman(live: dict[Key, dict[str, Any]], f: Figures) -> None:
+def _per_woman(live: dict[Key, dict[str, Any]], f: Figures, counted: set[tuple[str, date]]) -> None:
     """Postpartum visits within 28 days of discharge and prenatal checks, joined across
     institutions by resident ID (the simulator keeps one ID per woman)."""
     resident: dict[str, str] = {}
@@ -221,7 +252,8 @@ def _per_woman(live: dict[Key, dict[str, Any]], f: Figures) -> None:
         for ident in res.get("identifier", []) if res["resourceType"] == "Patient" else []:
             if ident["system"] == RESIDENT_ID:
                 resident["|".join(key)] = ident["value"]
-    ends: dict[str, list[tuple[date, date, date]]] = {}  # woman -> (delivery, admission, discharge)
+    # woman -> (delivery, admission, discharge, in the district's cohort)
+    ends: dict[str, list[tuple[date, date, date, bool]]] = {}
     losses: dict[str, list[date]] = {}
     visits: dict[str, list[tuple[date, str]]] = {}
     for res in live.values():
@@ -232,7 +264,8 @@ def _per_woman(live: dict[Key, dict[str, Any]], f: Figures) -> None:
             admission = local_day(enc["period"]["start"])
             discharge = local_day(enc["period"]["end"]) if "end" in enc["period"] else day
             woman = resident[res["subject"]["reference"]]
-            ends.setdefault(woman, []).append((day, admission, discharge))
+            in_cohort = (res["subject"]["reference"], day) in counted
+            ends.setdefault(woman, []).append((day, admission, discharge, in_cohort))
         elif rtype == "Condition" and res["code"]["coding"][0]["code"].startswith("O03"):
             losses.setdefault(resident[res["subject"]["reference"]], []).append(
                 local_day(res["onsetDateTime"])
@@ -247,8 +280,10 @@ def _per_woman(live: dict[Key, dict[str, Any]], f: Figures) -> None:
                 (local_day(res["period"]["start"]), res["type"][0]["coding"][0]["code"])
             )
     for woman, deliveries in ends.items():
-        previous = sorted([d for d, _, _ in deliveries] + losses.get(woman, []))
-        for day, admission, discharge in deliveries:
+        previous = sorted([d for d, _, _, _ in deliveries] + losses.get(woman, []))
+        for day, admission, discharge, in_cohort in deliveries:
+            if not in_cohort:
+                continue
             month = f"{day.year:04d}-{day.month:02d}"
             earlier = [p for p in previous if p < day]
             since = max(
@@ -318,6 +353,7 @@ def facts_from_records(r: Replay) -> list[Any]:
     live = dict(r.live())
     mother: dict[str, str] = {}  # patient key -> resident ID (newborns: their mother's)
     street: dict[str, str | None] = {}
+    residence: dict[str, str] = {}
     for key, res in live.items():
         if res["resourceType"] != "Patient":
             continue
@@ -331,6 +367,16 @@ def facts_from_records(r: Replay) -> list[Any]:
                         if e["url"] == STREET
                     ),
                     None,
+                )
+                # the simulator's residents carry the street code; others an address
+                # elsewhere (district, city, province) or a bare line
+                address = res["address"][0]
+                residence["|".join(key)] = (
+                    "resident"
+                    if street["|".join(key)]
+                    else "non_resident"
+                    if any(address.get(k) for k in ("district", "city", "state"))
+                    else "unknown"
                 )
     for key, res in live.items():
         if res["resourceType"] == "Patient" and "extension" in res:
@@ -487,6 +533,7 @@ def facts_from_records(r: Replay) -> list[Any]:
                 if date.fromisoformat(b["birthDate"]) == day
             ]
             f.street = street[subject]
+            f.residence = residence[subject]
             f.delivery = Delivery(
                 day=day,
                 admission=local_day(enc["period"]["start"]),
@@ -499,8 +546,9 @@ def facts_from_records(r: Replay) -> list[Any]:
                 caesarean=proc["code"]["coding"][0]["code"] == "11466000",
             )
         for f in pregnancies.values():
-            if f.street is None:
-                f.street = next(iter(s for k, s in street.items() if mother[k] == woman))
+            if f.delivery is None:
+                first = next(k for k in street if mother[k] == woman)
+                f.street, f.residence = street[first], residence[first]
             f.lmp = effective_lmp(f) or date.min
             out.append(f)
     return out

@@ -98,11 +98,12 @@ def test_layout(messy: Path) -> None:
     institutions = orjson.loads((messy / "institutions.json").read_bytes())
     ids = [i["id"] for i in institutions]
     assert ids[:4] == ["hosp-a", "hosp-b", "hosp-c", "mch-hosp"]
-    assert [i for i in ids if i.startswith("chc-")] == [f"chc-0{n}" for n in range(1, 7)]
+    assert [i for i in ids if i.startswith("chc-")] == [f"chc-0{n}" for n in range(1, 10)]
     streets = orjson.loads((messy / "streets.json").read_bytes())
     codes = {s["code"] for s in streets}
-    assert len(codes) == 8
-    assert all(len(c) == 9 and c.isdigit() for c in codes)
+    # Nansha's nine streets and towns: the district code 440115 and three digits
+    assert len(codes) == 9
+    assert all(len(c) == 9 and c.isdigit() and c.startswith("440115") for c in codes)
     for inst in institutions:
         if inst["kind"] == "chc":
             assert inst["street"] in codes
@@ -320,7 +321,8 @@ def test_truth_has_every_indicator_period_and_combination(messy: Path) -> None:
     assert {r["id"] for r in truth["indicators"]} == set(INDICATORS)
     assert "report_late" not in {r["id"] for r in truth["indicators"]}
     combos = {(r["area"], r["institution"]) for r in truth["indicators"]}
-    assert len(combos) == 1 + 8 + 10
+    # district, non_resident, address_unknown; 9 streets; 13 institutions
+    assert len(combos) == 3 + 9 + 13
     assert len(truth["indicators"]) == len(INDICATORS) * len(periods) * len(combos)
     assert [w["as_of"] for w in truth["work_lists"]] == ["2025-03-31", "2025-06-30"]
     names = {

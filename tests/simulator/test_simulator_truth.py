@@ -44,7 +44,7 @@ from mch_service.simulator.facts import (
 from mch_service.simulator.params import TruthSettings
 from mch_service.simulator.truth import INDICATORS, compute_truth, periods
 
-S1, S3 = "330102001", "330102003"
+S1, S3 = "440115001", "440115003"
 INSTITUTIONS = ["hosp-a", "hosp-b", "mch-hosp", "chc-01"]
 START, END = date(2024, 6, 1), date(2025, 6, 30)
 AS_OF = [date(2025, 2, 11), date(2025, 4, 15), date(2025, 7, 1), date(2025, 7, 2)]
@@ -223,7 +223,9 @@ def table() -> dict[tuple[str, str, str, str], tuple[int, int]]:
 
 
 # Worked by hand, indicator by indicator: March 2025 = A (2 live) + D (1 live); April 2025 =
-# B + C (stillborn, 0 live); the year adds E's maternal death (May).
+# C (stillborn at 28+0, 0 live). B's stillbirth on 1 April at 27+6 weeks (GA 195) is a loss
+# (流产/引产), not a delivery: it is in no count, not even perinatal (rule 1). The year adds
+# E's maternal death (May).
 MARCH = {
     "systematic_management_rate": (1, 3),  # A yes; D: home visit 38 days after discharge
     "early_registration_rate": (2, 3),
@@ -253,6 +255,8 @@ MARCH = {
     "perinatal_mortality_rate": (1, 3),  # D's baby died on day 6
     "low_birth_weight_rate": (1, 3),  # A's 2,400 g twin
     "severe_maternal_morbidity_ratio": (0, 3),  # no near-miss record
+    "preterm_birth_rate": (0, 3),  # A at GA 266, D at 273
+    "macrosomia_rate": (0, 3),  # 2,400, 2,600 and 3,100 g
     "who_anc_first_contact_12w_rate": (1, 2),  # A's first contact at GA 90 is not < 84
     "who_anc_syphilis_test_rate": (2, 2),
     "who_anc_4plus_rate": (2, 2),
@@ -260,69 +264,73 @@ MARCH = {
 }
 APRIL = {
     "systematic_management_rate": (0, 0),
-    "early_registration_rate": (2, 0),  # women counted over live births, as the rule says
-    "prenatal_care_rate": (2, 0),
+    "early_registration_rate": (1, 0),  # women counted over live births, as the rule says
+    "prenatal_care_rate": (1, 0),
     "prenatal_5plus_rate": (0, 0),
     "postpartum_visit_rate": (0, 0),
-    "postpartum_42d_check_rate": (0, 2),
+    "postpartum_42d_check_rate": (0, 1),
     "facility_delivery_rate": (0, 0),
     "caesarean_rate": (0, 0),
-    "hiv_test_rate": (2, 2),
-    "syphilis_test_rate": (2, 2),
-    "hbsag_test_rate": (1, 2),  # B not tested
-    "hiv_test_in_pregnancy_rate": (2, 2),
-    "syphilis_test_in_pregnancy_rate": (2, 2),
-    "hbsag_test_in_pregnancy_rate": (1, 2),
-    "hiv_early_test_rate": (1, 2),  # B's HIV test at 13+0 is not early
-    "syphilis_early_test_rate": (2, 2),  # B's syphilis test at 12+6 is
-    "hbsag_early_test_rate": (1, 2),
+    "hiv_test_rate": (1, 1),
+    "syphilis_test_rate": (1, 1),
+    "hbsag_test_rate": (1, 1),
+    "hiv_test_in_pregnancy_rate": (1, 1),
+    "syphilis_test_in_pregnancy_rate": (1, 1),
+    "hbsag_test_in_pregnancy_rate": (1, 1),
+    "hiv_early_test_rate": (1, 1),
+    "syphilis_early_test_rate": (1, 1),
+    "hbsag_early_test_rate": (1, 1),
     "hiv_treatment_rate": (1, 1),
     "syphilis_treatment_rate": (0, 0),
     "maternal_mortality_ratio": (0, 0),
-    "high_risk_proportion": (1, 2),  # C purple; B never graded
+    "high_risk_proportion": (1, 1),  # C purple
     "high_risk_management_rate": (1, 1),
     "anaemia_prevalence_non_thalassaemia": (0, 0),
     "congenital_syphilis_rate": (1, 0),
-    "perinatal_mortality_rate": (1, 1),  # C at 28+0 counts, B at 27+6 does not
+    "perinatal_mortality_rate": (1, 1),  # C's stillbirth at 28+0
     "low_birth_weight_rate": (0, 0),
     "severe_maternal_morbidity_ratio": (0, 0),  # no near-miss record
-    "who_anc_first_contact_12w_rate": (2, 2),
-    "who_anc_syphilis_test_rate": (2, 2),
-    "who_anc_4plus_rate": (1, 2),  # B 4 checks, C 2
-    "who_anc_8plus_rate": (0, 2),
+    "preterm_birth_rate": (0, 0),
+    "macrosomia_rate": (0, 0),
+    "who_anc_first_contact_12w_rate": (1, 1),
+    "who_anc_syphilis_test_rate": (1, 1),
+    "who_anc_4plus_rate": (0, 1),  # C 2 checks
+    "who_anc_8plus_rate": (0, 1),
 }
 YEAR_2025 = {
     "systematic_management_rate": (1, 3),
-    "early_registration_rate": (4, 3),
-    "prenatal_care_rate": (4, 3),
+    "early_registration_rate": (3, 3),
+    "prenatal_care_rate": (3, 3),
     "prenatal_5plus_rate": (2, 3),
     "postpartum_visit_rate": (1, 3),
-    "postpartum_42d_check_rate": (2, 4),
+    "postpartum_42d_check_rate": (2, 3),
     "facility_delivery_rate": (3, 3),
     "caesarean_rate": (2, 3),
-    "hiv_test_rate": (4, 4),
-    "syphilis_test_rate": (4, 4),
-    "hbsag_test_rate": (3, 4),
-    "hiv_test_in_pregnancy_rate": (4, 4),
-    "syphilis_test_in_pregnancy_rate": (4, 4),
-    "hbsag_test_in_pregnancy_rate": (3, 4),
-    "hiv_early_test_rate": (3, 4),
-    "syphilis_early_test_rate": (4, 4),
-    "hbsag_early_test_rate": (2, 4),
+    "hiv_test_rate": (3, 3),
+    "syphilis_test_rate": (3, 3),
+    "hbsag_test_rate": (3, 3),
+    "hiv_test_in_pregnancy_rate": (3, 3),
+    "syphilis_test_in_pregnancy_rate": (3, 3),
+    "hbsag_test_in_pregnancy_rate": (3, 3),
+    "hiv_early_test_rate": (3, 3),
+    "syphilis_early_test_rate": (3, 3),
+    "hbsag_early_test_rate": (2, 3),
     "hiv_treatment_rate": (1, 1),
     "syphilis_treatment_rate": (1, 1),
     "maternal_mortality_ratio": (1, 3),  # E (F's death was an accident)
-    "high_risk_proportion": (3, 4),
+    "high_risk_proportion": (3, 3),
     "high_risk_management_rate": (3, 3),
     "anaemia_prevalence_non_thalassaemia": (1, 2),
     "congenital_syphilis_rate": (1, 3),
     "perinatal_mortality_rate": (2, 4),
     "low_birth_weight_rate": (1, 3),
     "severe_maternal_morbidity_ratio": (0, 3),  # no near-miss record
-    "who_anc_first_contact_12w_rate": (3, 4),
-    "who_anc_syphilis_test_rate": (4, 4),
-    "who_anc_4plus_rate": (3, 4),
-    "who_anc_8plus_rate": (0, 4),
+    "preterm_birth_rate": (0, 3),
+    "macrosomia_rate": (0, 3),
+    "who_anc_first_contact_12w_rate": (2, 3),
+    "who_anc_syphilis_test_rate": (3, 3),
+    "who_anc_4plus_rate": (2, 3),
+    "who_anc_8plus_rate": (0, 3),
 }
 
 
@@ -351,7 +359,7 @@ def test_second_quarter_adds_the_maternal_death_of_may(
 def test_streets_and_institutions_follow_the_attribution_rules(
     table: dict[tuple[str, str, str, str], tuple[int, int]],
 ) -> None:
-    # Streets: A and D live in 330102001, B and C in 330102003.
+    # Streets: A and D live in 440115001, B and C in 440115003.
     assert table[("caesarean_rate", "2025-03", S1, "all")] == (2, 3)
     assert table[("caesarean_rate", "2025-03", S3, "all")] == (0, 0)
     assert table[("perinatal_mortality_rate", "2025-04", S3, "all")] == (1, 1)
@@ -361,7 +369,8 @@ def test_streets_and_institutions_follow_the_attribution_rules(
     assert table[("caesarean_rate", "2025-03", "district", "hosp-a")] == (2, 2)
     assert table[("perinatal_mortality_rate", "2025-03", "district", "hosp-b")] == (1, 1)
     assert table[("syphilis_treatment_rate", "2025", "district", "hosp-b")] == (1, 1)
-    assert table[("early_registration_rate", "2025-04", "district", "hosp-b")] == (2, 0)
+    # (B's 27+6 stillbirth at hosp-b is a loss: only C counts)
+    assert table[("early_registration_rate", "2025-04", "district", "hosp-b")] == (1, 0)
     # ...the reporting institution for maternal deaths and congenital syphilis.
     assert table[("maternal_mortality_ratio", "2025", "district", "hosp-a")] == (1, 2)
     assert table[("congenital_syphilis_rate", "2025-04", "district", "mch-hosp")] == (1, 0)
@@ -377,7 +386,7 @@ def test_every_period_area_and_institution_has_a_row() -> None:
     # the rolling 12 months ending with each of those months
     assert len(wanted) == 2 + 2 + 5 + 13 + 13
     assert wanted[-1] == ("rolling_year", "2025-06-R12")
-    combos = 1 + 2 + len(INSTITUTIONS)
+    combos = 3 + 2 + len(INSTITUTIONS)  # district, non_resident, address_unknown; streets
     assert len(truth["indicators"]) == len(INDICATORS) * len(wanted) * combos
     table = _table(truth)
     assert table[("caesarean_rate", "2024-06", "district", "all")] == (0, 0)

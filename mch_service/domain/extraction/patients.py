@@ -1,5 +1,6 @@
 """Patient -> patient_record: who the record is about (resident ID, woman key, mother of a
-newborn), her street, and her personal data sealed field by field."""
+newborn), her street and residence (in the district or not: the address is sealed, so it is
+classified here, where it is in hand), and her personal data sealed field by field."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import orjson
 from mch_service.domain.extraction.rows import Extracted, Source, ViewRow, add_issue, local_ref
 from mch_service.domain.identity import resident_id_valid, woman_key
 from mch_service.domain.models import PatientRecord
-from mch_service.streets import street_problem
+from mch_service.streets import residence_of, street_problem
 
 if TYPE_CHECKING:
     from mch_service.domain.extract import Extractor
@@ -35,6 +36,13 @@ def extract_patient(extractor: Extractor, src: Source, row: ViewRow, out: Extrac
     mother = local_ref(src.institution_id, row.get("mother"))
     address = _home_address(row)
     street = _street(extractor, src, address, out)
+    residence = residence_of(
+        address,
+        _street_code(extractor, address),
+        extractor.district_code,
+        extractor.district_name,
+        extractor.streets,
+    )
 
     def seal(field_name: str, value: Any) -> bytes | None:
         if not value:
@@ -65,6 +73,7 @@ def extract_patient(extractor: Extractor, src: Source, row: ViewRow, out: Extrac
                 " ".join((address or {}).get("line") or []) if isinstance(address, dict) else None,
             ),
             "street": street,
+            "residence": residence,
             "birth_date": extractor.day(row.get("birth_date")),
             "gender": row.get("gender"),
             "deceased_at": extractor.day(row.get("deceased_datetime")),
@@ -94,18 +103,24 @@ def _home_address(row: ViewRow) -> Any:
     )
 
 
-def _street(extractor: Extractor, src: Source, address: Any, out: Extracted) -> str | None:
-    """The address-street extension's code, if it is a usable street code."""
+def _street_code(extractor: Extractor, address: Any) -> Any:
+    """The address-street extension's value as sent (None without one)."""
     if not isinstance(address, dict):
         return None
-    street = next(
+    return next(
         (
             e.get("valueCode") or e.get("valueString")
             for e in address.get("extension") or []
-            if e.get("url") == f"{extractor.canonical}/StructureDefinition/address-street"
+            if isinstance(e, dict)
+            and e.get("url") == f"{extractor.canonical}/StructureDefinition/address-street"
         ),
         None,
     )
+
+
+def _street(extractor: Extractor, src: Source, address: Any, out: Extracted) -> str | None:
+    """The address-street extension's code, if it is a usable street code."""
+    street = _street_code(extractor, address)
     problem = street_problem(str(street), extractor.streets) if street is not None else None
     if problem is not None:
         # a valid record, kept; its street is not trusted for attribution (nor so for

@@ -1,0 +1,187 @@
+"""Residence (现住址) of a woman, classified when her Patient is stored (the address is sealed
+afterwards): resident of the district (南沙区, 440115 by default), non-resident, or unknown.
+docs/indicator-rules.md, "Attribution"; docs/interface-guide.md says how senders write it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from mch_service.app import Services
+from mch_service.domain import models as m
+from mch_service.streets import NON_RESIDENT, RESIDENT, UNKNOWN, residence_of, street_problem
+from tests.auth.test_accounts import add_user, bearer, token_for
+from tests.conftest import SenderKey, make_sender
+from tests.domain.fixtures import CANONICAL, bundle, delivery, entry, obs, patient, uid
+from tests.domain.test_pregnancy_record import post, the_pregnancy
+from tests.indicators.test_indicator_service import _valid_rid
+
+EXT = f"{CANONICAL}/StructureDefinition/address-street"
+
+
+def _address(street: str | None = None, **parts: str) -> dict[str, Any]:
+    address: dict[str, Any] = {"use": "home", "line": ["进港大道88号3幢201室"], **parts}
+    if street is not None:
+        address["extension"] = [{"url": EXT, "valueCode": street}]
+    return address
+
+
+@pytest.mark.parametrize(
+    ("address", "street", "expected"),
+    [
+        # the district as text, as most senders write it
+        (_address(state="广东省", city="广州市", district="南沙区"), None, RESIDENT),
+        # ... with the city in front
+        (_address(district="广州市南沙区"), None, RESIDENT),
+        # the district as its GB/T 2260 code
+        (_address(city="广州市", district="440115"), None, RESIDENT),
+        # only a street code of the district (MCH_STREETS empty: it starts with 440115)
+        (_address(city="广州市"), "440115103", RESIDENT),
+        # a neighbouring district, as text or as its code
+        (_address(state="广东省", city="广州市", district="番禺区"), None, NON_RESIDENT),
+        (_address(city="中山市", district="442000"), None, NON_RESIDENT),
+        # a street code of another district
+        (_address(), "440113001", NON_RESIDENT),
+        # only a province: elsewhere
+        (_address(state="湖南省"), None, NON_RESIDENT),
+        # a bare line: nothing to go by
+        (_address(), None, UNKNOWN),
+        # a street "code" that is not one (free text): says nothing
+        (_address(), "南沙街道", UNKNOWN),
+        # no address at all
+        (None, None, UNKNOWN),
+    ],
+)
+def test_residence_of_real_looking_addresses(
+    address: dict[str, Any] | None, street: str | None, expected: str
+) -> None:
+    assert residence_of(address, street, "440115", "南沙区") == expected
+
+
+def test_a_listed_street_is_a_resident_whatever_its_code() -> None:
+    listed = ["NS01", "NS02"]
+    assert residence_of(_address(), "NS02", "440115", "南沙区", listed) == RESIDENT
+    # not listed, not of the district's code, no district text: elsewhere
+    assert residence_of(_address(), "PY01", "440115", "南沙区", listed) == NON_RESIDENT
+
+
+def test_area_names_are_not_street_codes() -> None:
+    for name in ("district", "non_resident", "address_unknown"):
+        assert street_problem(name) is not None
+    assert street_problem("440115001") is None
+
+
+def _deliver(http: httpx.Client, sender: SenderKey, **patient_fields: Any) -> None:
+    p = uid()
+    post(
+        http,
+        sender,
+        bundle(
+            entry(patient(sender.institution_id, "R1", **patient_fields), p),
+            *delivery(p, "2025-08-05", "2025-08-05", "2025-08-07"),
+        ),
+    )
+
+
+def test_a_non_resident_is_recorded_so(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    _deliver(
+        http,
+        sender,
+        address=[_address(state="广东省", city="广州市", district="番禺区")],
+    )
+    preg = the_pregnancy(services)
+    assert preg.residence == NON_RESIDENT
+    with services.db.reading() as session:
+        assert session.scalars(select(m.Woman.residence)).all() == [NON_RESIDENT]
+        assert session.scalars(select(m.DataQualityIssue.rule)).all() == []
+
+
+def test_no_usable_address_is_unknown_and_flagged(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    _deliver(http, sender, address=[_address()])
+    preg = the_pregnancy(services)
+    assert preg.residence == UNKNOWN
+    with services.db.reading() as session:
+        issues = session.scalars(select(m.DataQualityIssue)).all()
+    assert [(i.rule, i.pregnancy_id, i.element) for i in issues] == [
+        ("address_unknown", preg.id, "Patient.address")
+    ]
+
+
+def test_the_delivering_institutions_record_decides(
+    http: httpx.Client, services: Services, sender: SenderKey, other_sender: SenderKey
+) -> None:
+    # Delivered at `sender` with a Panyu address; later another institution sends her with a
+    # Nansha address (the most recently received record): the delivering institution's
+    # Patient record is the one that counts.
+    _deliver(
+        http,
+        sender,
+        address=[_address(city="广州市", district="番禺区")],
+    )
+    post(
+        http,
+        other_sender,
+        bundle(entry(patient(other_sender.institution_id, "O1"), uid())),
+    )
+    assert the_pregnancy(services).residence == NON_RESIDENT
+    with services.db.reading() as session:
+        # the woman's own residence is the most recently received record's
+        assert session.scalars(select(m.Woman.residence)).all() == [RESIDENT]
+
+
+def test_the_indicator_api_gives_the_residence_lines(
+    http: httpx.Client, services: Services
+) -> None:
+    """End to end through FHIR, the job and the API (numbers by hand): at hosp-a on 6 August
+    2025, R (a Nansha resident, LMP 1 November 2024: GA 278) and N (a Panyu resident, the same
+    dates) each deliver one live baby; L (a Nansha resident, LMP 24 January 2025: 7 + 28 + 31 +
+    30 + 31 + 30 + 31 + 6 = 194 days = 27+5 weeks) has a stillbirth, a loss in no count."""
+    hosp = make_sender(services, "hosp-a")
+    women: list[tuple[str, str, str, str, dict[str, Any]]] = [
+        ("R1", "44011519900101001", "2024-11-01", "Z37.0", {}),
+        (
+            "N1",
+            "44011319900101002",
+            "2024-11-01",
+            "Z37.0",
+            {"address": [_address(state="广东省", city="广州市", district="番禺区")]},
+        ),
+        ("L1", "44011519900101003", "2025-01-24", "Z37.1", {}),
+    ]
+    for mrn, seventeen, lmp, z37, fields in women:
+        p = uid()
+        post(
+            http,
+            hosp,
+            bundle(
+                entry(patient("hosp-a", mrn, rid=_valid_rid(seventeen), **fields), p),
+                entry(obs(p, "8665-2", "2025-03-01", valueDateTime=lmp)),
+                *delivery(p, "2025-08-06", "2025-08-06", "2025-08-08", z37=z37),
+            ),
+        )
+    add_user(services, "admin1", "admin")
+    add_user(services, "mon1", "monitor")
+    admin, monitor = bearer(token_for(http, "admin1")), bearer(token_for(http, "mon1"))
+    assert http.post("/api/v1/jobs/indicators/run", headers=admin).json()["status"] == "succeeded"
+
+    def women_in(query: str) -> int:
+        r = http.get(f"/api/v1/indicators?period=2025-08{query}", headers=monitor)
+        assert r.status_code == 200, r.text
+        rows = {row["id"]: row for row in r.json()["results"]}
+        denominator: int = rows["hiv_test_rate"]["denominator"]  # 产妇数
+        return denominator
+
+    assert women_in("") == 1  # R
+    assert women_in("&area=district") == 1
+    assert women_in("&area=non_resident") == 1  # N
+    assert women_in("&area=address_unknown") == 0
+    assert women_in("&institution=hosp-a") == 2  # R and N; L's loss is not a delivery
+    bad = http.get("/api/v1/indicators?period=2025-08&area=no%20such%20area", headers=monitor)
+    assert bad.status_code == 400
