@@ -45,5 +45,6 @@ def extract_medication(extractor: Extractor, src: Source, row: ViewRow, out: Ext
                 "concept": concept,
                 "treated_date": day,
                 "code": concepts[concept].code,
+                "administered_at": extractor.instant(row.get("when")),
             },
         )
