@@ -99,6 +99,12 @@ CALCULATIONS: Mapping[str, Calculation] = {
     "congenital_syphilis_rate": ratio("congenital_syphilis", LIVE_BIRTHS),
     "perinatal_mortality_rate": ratio("perinatal_deaths", "perinatal_births"),
     "low_birth_weight_rate": ratio("low_birth_weight", LIVE_BIRTHS),
+    "hbig_12h_rate": ratio("infants_hbig_timely", "hbsag_positive_live_births"),
+    "hepb_vaccine_24h_rate": ratio("infants_hepb_vaccine_timely", "hbsag_positive_live_births"),
+    "hiv_exposed_infant_arv_rate": ratio("infants_arv", "hiv_positive_live_births"),
+    "syphilis_exposed_infant_prophylaxis_rate": ratio(
+        "infants_syphilis_prophylaxis", "syphilis_positive_live_births"
+    ),
     "who_anc_first_contact_12w_rate": ratio("first_contact_lt84", WOMEN),
     "who_anc_syphilis_test_rate": ratio("syphilis_tested", WOMEN),
     "who_anc_4plus_rate": ratio("checks_4plus", WOMEN),

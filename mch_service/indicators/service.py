@@ -78,6 +78,8 @@ def indicator_settings(settings: Settings) -> IndicatorSettings:
         anaemia_denominator_excludes_thalassaemia=(
             settings.indicator_anaemia_denominator_excludes_thalassaemia
         ),
+        hbig_hours=settings.indicator_hbig_hours,
+        hepb_vaccine_hours=settings.indicator_hepb_vaccine_hours,
     )
 
 

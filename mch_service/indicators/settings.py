@@ -57,6 +57,19 @@ SETTING_INFO: Mapping[str, SettingInfo] = {
         "When true, women with thalassaemia are also left out of the denominator; by default"
         " they are left out of the numerator only.",
     ),
+    "hbig_hours": SettingInfo(
+        "MCH_INDICATOR_HBIG_HOURS",
+        "乙肝感染孕产妇所生儿童乙肝免疫球蛋白及时注射的时限（出生后小时数，含），默认12"
+        "（《预防艾滋病、梅毒和乙肝母婴传播工作规范（2020年版）》）。",
+        "Hours after birth within which the newborn's hepatitis B immunoglobulin counts as"
+        " timely (inclusive); default 12 (the 2020 national PMTCT work specification).",
+    ),
+    "hepb_vaccine_hours": SettingInfo(
+        "MCH_INDICATOR_HEPB_VACCINE_HOURS",
+        "乙肝感染孕产妇所生儿童首针乙肝疫苗及时接种的时限（出生后小时数，含），默认24。",
+        "Hours after birth within which the first hepatitis B vaccine dose counts as timely"
+        " (inclusive); default 24.",
+    ),
 }
 
 
@@ -68,6 +81,8 @@ class IndicatorSettings:
     caesarean_basis: CaesareanBasis = "births"
     case_managed_colours: tuple[str, ...] = ("orange", "red", "purple")
     anaemia_denominator_excludes_thalassaemia: bool = False
+    hbig_hours: int = 12
+    hepb_vaccine_hours: int = 24
 
     def __post_init__(self) -> None:
         # `type(...) is bool`: a string "false" from an environment variable must not pass as
@@ -76,6 +91,13 @@ class IndicatorSettings:
             if type(getattr(self, name)) is not bool:
                 raise IndicatorInputError(
                     f"Indicator setting {name} must be true or false, got {getattr(self, name)!r}"
+                )
+        for name in ("hbig_hours", "hepb_vaccine_hours"):
+            hours = getattr(self, name)
+            if type(hours) is not int or not 1 <= hours <= 24 * 28:
+                raise IndicatorInputError(
+                    f"Indicator setting {name} must be a whole number of hours from 1 to 672, "
+                    f"got {hours!r}"
                 )
         if self.caesarean_basis not in CAESAREAN_BASES:
             raise IndicatorInputError(
@@ -110,6 +132,8 @@ class IndicatorSettings:
             "anaemia_denominator_excludes_thalassaemia": (
                 self.anaemia_denominator_excludes_thalassaemia
             ),
+            "hbig_hours": self.hbig_hours,
+            "hepb_vaccine_hours": self.hepb_vaccine_hours,
         }
 
     def to_json(self) -> str:

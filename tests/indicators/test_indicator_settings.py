@@ -15,6 +15,8 @@ def test_defaults_serialise_to_a_plain_dict() -> None:
         "caesarean_basis": "births",
         "case_managed_colours": ["orange", "red", "purple"],
         "anaemia_denominator_excludes_thalassaemia": False,
+        "hbig_hours": 12,
+        "hepb_vaccine_hours": 24,
     }
     assert json.loads(IndicatorSettings().to_json()) == IndicatorSettings().to_dict()
 
@@ -25,6 +27,8 @@ def test_round_trip_through_a_dict() -> None:
         caesarean_basis="women",
         case_managed_colours=("red", "purple"),
         anaemia_denominator_excludes_thalassaemia=True,
+        hbig_hours=6,
+        hepb_vaccine_hours=12,
     )
     assert IndicatorSettings.from_dict(settings.to_dict()) == settings
 
@@ -44,6 +48,9 @@ def test_colour_order_is_canonical() -> None:
         ({"case_managed_colours": "red"}, "sequence of colour names"),
         ({"statistical_year": "false"}, "true or false"),
         ({"anaemia_denominator_excludes_thalassaemia": 1}, "true or false"),
+        ({"hbig_hours": 0}, "whole number of hours"),
+        ({"hbig_hours": 12.5}, "whole number of hours"),
+        ({"hepb_vaccine_hours": True}, "whole number of hours"),
     ],
 )
 def test_bad_values_are_refused(changes: dict[str, object], message: str) -> None:
