@@ -148,8 +148,7 @@ class Cohort:
         per_baby = pd.DataFrame(
             {
                 "pid": births[fact_tables.PREGNANCY_ID].to_numpy(dtype=object),
-                "hbig": live
-                & (hours(fact_tables.HBIG_AFTER_HOURS) <= self.settings.hbig_hours),
+                "hbig": live & (hours(fact_tables.HBIG_AFTER_HOURS) <= self.settings.hbig_hours),
                 "hepb": live
                 & (hours(fact_tables.HEPB_VACCINE_AFTER_HOURS) <= self.settings.hepb_vaccine_hours),
                 "arv": live & flag(fact_tables.INFANT_ARV),
@@ -157,9 +156,7 @@ class Cohort:
             }
         )
         columns = ["hbig", "hepb", "arv", "penicillin"]
-        return (
-            per_baby.groupby("pid", sort=False)[columns].sum().reindex(cohort_ids, fill_value=0)
-        )
+        return per_baby.groupby("pid", sort=False)[columns].sum().reindex(cohort_ids, fill_value=0)
 
     def infants(self, column: str, mother_positive: str) -> npt.NDArray[np.int64]:
         """Live-born babies with ``column``, of mothers with ``mother_positive``."""

@@ -437,8 +437,10 @@ def _with_infant_facts(session: Session, scope: _Scope, frame: pd.DataFrame) -> 
     per_baby = births.set_index(["pregnancy_id", "seq"])
     out = pd.DataFrame(index=per_baby.index)
     refs = per_baby["newborn_ref"]
-    for concept, column in (("hbig", fact_tables.HBIG_AFTER_HOURS),
-                            ("hepb_vaccine", fact_tables.HEPB_VACCINE_AFTER_HOURS)):
+    for concept, column in (
+        ("hbig", fact_tables.HBIG_AFTER_HOURS),
+        ("hepb_vaccine", fact_tables.HEPB_VACCINE_AFTER_HOURS),
+    ):
         first = given.loc[given["concept"] == concept].groupby("subject")["hours"].min()
         out[column] = refs.map(first).astype(float).to_numpy()
     arv = set(given.loc[given["concept"] == "antiretroviral", "subject"])

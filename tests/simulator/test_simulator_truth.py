@@ -252,6 +252,12 @@ MARCH = {
     "congenital_syphilis_rate": (0, 3),  # D's baby's case is recorded in April
     "perinatal_mortality_rate": (1, 3),  # D's baby died on day 6
     "low_birth_weight_rate": (1, 3),  # A's 2,400 g twin
+    # No HBsAg- or HIV-positive mother with a live birth; D's baby (syphilis-exposed) has no
+    # penicillin record of its own.
+    "hbig_12h_rate": (0, 0),
+    "hepb_vaccine_24h_rate": (0, 0),
+    "hiv_exposed_infant_arv_rate": (0, 0),
+    "syphilis_exposed_infant_prophylaxis_rate": (0, 1),
     "who_anc_first_contact_12w_rate": (1, 2),  # A's first contact at GA 90 is not < 84
     "who_anc_syphilis_test_rate": (2, 2),
     "who_anc_4plus_rate": (2, 2),
@@ -284,6 +290,10 @@ APRIL = {
     "congenital_syphilis_rate": (1, 0),
     "perinatal_mortality_rate": (1, 1),  # C at 28+0 counts, B at 27+6 does not
     "low_birth_weight_rate": (0, 0),
+    "hbig_12h_rate": (0, 0),
+    "hepb_vaccine_24h_rate": (0, 0),
+    "hiv_exposed_infant_arv_rate": (0, 0),  # C is HIV-positive, but stillborn: no live birth
+    "syphilis_exposed_infant_prophylaxis_rate": (0, 0),
     "who_anc_first_contact_12w_rate": (2, 2),
     "who_anc_syphilis_test_rate": (2, 2),
     "who_anc_4plus_rate": (1, 2),  # B 4 checks, C 2
@@ -316,6 +326,10 @@ YEAR_2025 = {
     "congenital_syphilis_rate": (1, 3),
     "perinatal_mortality_rate": (2, 4),
     "low_birth_weight_rate": (1, 3),
+    "hbig_12h_rate": (0, 0),
+    "hepb_vaccine_24h_rate": (0, 0),
+    "hiv_exposed_infant_arv_rate": (0, 0),
+    "syphilis_exposed_infant_prophylaxis_rate": (0, 1),
     "who_anc_first_contact_12w_rate": (3, 4),
     "who_anc_syphilis_test_rate": (4, 4),
     "who_anc_4plus_rate": (3, 4),
