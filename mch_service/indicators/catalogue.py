@@ -521,9 +521,13 @@ CATALOGUE: tuple[Indicator, ...] = (
         group="outcomes",
         name_zh="先天梅毒报告发病率",
         name_en="Reported congenital syphilis incidence",
-        numerator_zh="统计期内报告（记录日在统计期内）的先天梅毒病例数（新生儿 ICD-10 A50）",
+        numerator_zh=(
+            "首次诊断日在统计期内的先天梅毒病例数（按儿童计，同一儿童多次或多家机构诊断计1例；"
+            "ICD-10 A50）"
+        ),
         numerator_en=(
-            "Congenital syphilis cases (newborn condition ICD-10 A50) recorded in the period"
+            "Congenital syphilis cases (ICD-10 A50) whose first diagnosis is recorded in the "
+            "period, counted per child (one child diagnosed again or elsewhere is one case)"
         ),
         denominator_zh=_LIVE_BIRTHS_ZH,
         denominator_en=_LIVE_BIRTHS_EN,

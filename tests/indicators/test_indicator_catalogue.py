@@ -69,7 +69,7 @@ def _rule_ids() -> set[str]:
 
 def test_every_indicator_of_the_rules_is_calculated() -> None:
     rule_ids = _rule_ids()
-    assert len(rule_ids) == 30
+    assert len(rule_ids) == 34
     assert {i.id for i in CALCULATED} == rule_ids
 
 
