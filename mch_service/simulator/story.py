@@ -677,12 +677,12 @@ class _Builder:
                     )
                     if self.infant_rng.random() < p.congenital_syphilis_repeat_share:
                         # the same child diagnosed again later (a follow-up visit): one case
-                        later = at + timedelta(days=self.infant_rng.randint(1, 60))
+                        again = at + timedelta(days=self.infant_rng.randint(1, 60))
                         self.add(
                             "cs",
                             "Condition",
                             deliver_inst,
-                            later,
+                            again,
                             self.event(),
                             {"code": "A50.9", "display": "先天性梅毒"},
                             {"subject": nb},

@@ -141,7 +141,7 @@ def frames(services: Services) -> fact_tables.FactFrames:
         # P1: twins of w1, known at hosp-a (both) and hosp-b (twin 1)
         session.add(_patient("hosp-a/Patient/m1", "w1"))
         session.add(_patient("hosp-b/Patient/m1", "w1"))
-        twin = {"mother_ref": "hosp-a/Patient/m1", "birth_date": date(2025, 3, 10)}
+        twin: dict[str, Any] = {"mother_ref": "hosp-a/Patient/m1", "birth_date": date(2025, 3, 10)}
         session.add(
             _patient("hosp-a/Patient/t1", multiple_birth=1, birth_time=_at(3, 10, 0), **twin)
         )
@@ -243,7 +243,8 @@ def test_hours_from_birth_per_baby(frames: fact_tables.FactFrames) -> None:
 
 def test_a_babys_treatment_is_not_the_mothers(frames: fact_tables.FactFrames) -> None:
     preg = frames.pregnancies.set_index("pregnancy_id")
-    assert bool(preg.loc["p2", "hiv_positive"]) and not bool(preg.loc["p2", "hiv_treated"])
+    assert bool(preg.loc["p2", "hiv_positive"])
+    assert not bool(preg.loc["p2", "hiv_treated"])
     assert bool(preg.loc["p3", "syphilis_positive"])
     assert not bool(preg.loc["p3", "syphilis_treated"])
 
