@@ -42,6 +42,15 @@ def extract_immunization(extractor: Extractor, src: Source, row: ViewRow, out: E
             "No occurrenceDateTime: the vaccination cannot be dated",
         )
         return
+    at = extractor.instant(row.get("when"))
+    if at is None:
+        add_issue(
+            src,
+            out,
+            "time_unknown",
+            "Immunization.occurrence",
+            "No time of day: the dose cannot be counted as given within 24 hours of birth",
+        )
     for concept in vaccines:
         out.add(
             Treatment,
@@ -50,6 +59,6 @@ def extract_immunization(extractor: Extractor, src: Source, row: ViewRow, out: E
                 "concept": concept,
                 "treated_date": day,
                 "code": concepts[concept].code,
-                "administered_at": extractor.instant(row.get("when")),
+                "administered_at": at,
             },
         )
