@@ -55,6 +55,7 @@ CONCEPTS: dict[str, str] = {
     "antiretroviral": "Antiretroviral drugs",
     "syphilis_treatment": "Syphilis treatment",
     "hbig": "Hepatitis B immunoglobulin (newborn)",
+    "hepb_vaccine": "Hepatitis B vaccine (Immunization.vaccineCode; the newborn's first dose)",
     "risk_colour": "Five-colour risk grade (value column: the colour)",
     "pregnancy_episode": "EpisodeOfCare type of a pregnancy",
 }

@@ -2,7 +2,8 @@
 
 Views run on every resource received, and fhirpathpy (the reference implementation, used for
 anything this evaluator does not understand) costs 25 µs to a millisecond an expression. The
-subset here: paths of element names joined by ``.``, ``ofType(T)`` on a choice element,
+subset here: paths of element names joined by ``.``, ``ofType(T)`` on a choice element, a
+primitive's ``extension`` (JSON ``_name``),
 ``where(a = 'x' or b = 'y')``, unions with ``|``, and as filters ``p != 'x' and ...`` or
 ``p.exists().not() or ...``. tests/mappings/test_views.py checks that both give the same rows on
 every official example and on crafted resources, and that every view path is in the subset.
@@ -67,10 +68,18 @@ def compile_path(path: str) -> Callable[[dict[str, Any]], list[Any]]:
         out: list[Any] = []
         for steps in terms:
             current: list[Any] = [resource]
-            for kind, arg in steps:
+            for i, (kind, arg) in enumerate(steps):
                 nxt: list[Any] = []
                 if kind == "key":
+                    # a primitive's extensions are in "_<name>" (birthDate.extension)
+                    primitive_ext = i + 1 < len(steps) and steps[i + 1] == ("key", "extension")
                     for node in current:
+                        if primitive_ext and isinstance(node, dict):
+                            if not isinstance(node.get(arg), dict | list):
+                                value = node.get("_" + arg)
+                                if isinstance(value, dict):
+                                    nxt.append(value)
+                                continue
                         if isinstance(node, dict) and arg in node:
                             value = node[arg]
                             if isinstance(value, list):

@@ -165,6 +165,10 @@ class Settings(BaseSettings):
     indicator_caesarean_basis: Literal["births", "women"] = "births"
     case_managed_colours: list[str] = Field(default_factory=lambda: ["orange", "red", "purple"])
     indicator_anaemia_denominator_excludes_thalassaemia: bool = False
+    # Newborns of HBsAg-positive mothers: HBIG and the first hepatitis B vaccine dose count as
+    # timely within these hours of birth (MCH_INDICATOR_HBIG_HOURS, _HEPB_VACCINE_HOURS).
+    indicator_hbig_hours: int = Field(default=12, ge=1, le=672)
+    indicator_hepb_vaccine_hours: int = Field(default=24, ge=1, le=672)
 
     # Work lists (docs/indicator-rules.md): follow-up intervals by colour (days), reporting
     # limits for orange/red assessments (hours), and the other intervals. Local policy.

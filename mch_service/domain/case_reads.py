@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, or_, select
 from sqlalchemy.orm import Session
 
 from mch_service.auth.permissions import Principal
@@ -101,13 +101,18 @@ def lab_results(session: Session, pregnancy_ids: Sequence[str]) -> Iterator[Doma
 
 
 def treatments(session: Session, pregnancy_ids: Sequence[str]) -> Iterator[DomainRow]:
-    """(pregnancy id, concept, treated date)."""
+    """(pregnancy id, concept, treated date) of the woman's own treatments: a newborn's (HBIG,
+    infant ARV or penicillin, whose subject is the child) is not the mother's treatment."""
     treatment = domain_models.Treatment
+    newborns = select(domain_models.PatientRecord.ref).where(
+        domain_models.PatientRecord.mother_ref.is_not(None)
+    )
     return _by_chunk(
         session,
         pregnancy_ids,
         lambda c: select(treatment.pregnancy_id, treatment.concept, treatment.treated_date).where(
-            treatment.pregnancy_id.in_(c)
+            treatment.pregnancy_id.in_(c),
+            or_(treatment.subject.is_(None), treatment.subject.not_in(newborns)),
         ),
     )
 

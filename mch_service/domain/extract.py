@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from fhir_mappings import CodeTables, ViewSet
 from mch_service.domain.extraction import (
     conditions,
     encounters,
+    immunizations,
     medications,
     observations,
     patients,
@@ -27,7 +28,7 @@ from mch_service.domain.extraction import (
     risk,
 )
 from mch_service.domain.extraction.rows import Extracted, Source, ViewRow, add_issue
-from mch_service.store.indexing import local_date
+from mch_service.store.indexing import date_range, local_date
 
 # View columns holding codings -> the element they come from (for the data-quality issue).
 _ELEMENTS = {
@@ -87,6 +88,17 @@ class Extractor:
             value = value[0] if value else None
         return local_date(value, self.zone) if isinstance(value, str) else None
 
+    def instant(self, value: Any) -> datetime | None:
+        """A FHIR dateTime with a time of day (or the first of a list) as a UTC instant; None
+        for a date alone (the time is unknown) or no value. Without an offset the time is read
+        in the district's zone."""
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if not isinstance(value, str) or "T" not in value:
+            return None
+        rng = date_range(value, self.zone)
+        return rng[0] if rng else None
+
     def _cap_codings(self, src: Source, row: ViewRow, out: Extracted) -> None:
         for name, value in row.items():
             if (
@@ -123,6 +135,7 @@ RESOURCE_RULES: dict[str, ResourceRule] = {
     "Procedure": ResourceRule(procedures.extract_procedure, procedures.CONCEPTS_READ),
     "Condition": ResourceRule(conditions.extract_condition, conditions.CONCEPTS_READ),
     "RiskAssessment": ResourceRule(risk.extract_risk_assessment, risk.CONCEPTS_READ),
+    "Immunization": ResourceRule(immunizations.extract_immunization, immunizations.CONCEPTS_READ),
     **dict.fromkeys(
         ("MedicationAdministration", "MedicationStatement", "MedicationRequest"),
         ResourceRule(medications.extract_medication, medications.CONCEPTS_READ),

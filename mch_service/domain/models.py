@@ -75,6 +75,9 @@ class PatientRecord(Base):
     deceased_at: Mapped[date | None] = mapped_column(Date, nullable=True)
     multiple_birth: Mapped[int | None] = mapped_column(Integer, nullable=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A newborn's birth instant (UTC): the patient-birthTime extension of birthDate; None when
+    # the record gives no time of birth.
+    birth_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class CareEpisode(FactMixin, Base):
@@ -148,6 +151,8 @@ class DeliveryRecord(FactMixin, Base):
     outcome_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
     live: Mapped[int | None] = mapped_column(Integer, nullable=True)
     still: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The delivery Procedure's performed instant (UTC) when it carries a time of day.
+    event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class NewbornObservation(FactMixin, Base):
@@ -160,9 +165,13 @@ class NewbornObservation(FactMixin, Base):
 
 class Treatment(FactMixin, Base):
     __tablename__ = "treatment"
-    concept: Mapped[str] = mapped_column(String(32))  # antiretroviral | syphilis_treatment | hbig
+    # antiretroviral | syphilis_treatment | hbig | hepb_vaccine (an Immunization)
+    concept: Mapped[str] = mapped_column(String(32))
     treated_date: Mapped[date] = mapped_column(Date)
     code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # When it was given (UTC), if the record carries a time of day (timeliness of the newborn's
+    # HBIG and hepatitis B vaccine); None for a date only.
+    administered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Diagnosis(FactMixin, Base):

@@ -39,6 +39,7 @@ DOMAIN_TYPES = frozenset(
         "MedicationAdministration",
         "MedicationStatement",
         "MedicationRequest",
+        "Immunization",
     }
 )
 

@@ -106,6 +106,12 @@ CALCULATIONS: Mapping[str, Calculation] = {
     "severe_maternal_morbidity_ratio": ratio("severe_maternal_morbidity", LIVE_BIRTHS),
     "preterm_birth_rate": ratio("preterm_live_births", LIVE_BIRTHS),
     "macrosomia_rate": ratio("macrosomia_live_births", LIVE_BIRTHS),
+    "hbig_12h_rate": ratio("infants_hbig_timely", "hbsag_positive_live_births"),
+    "hepb_vaccine_24h_rate": ratio("infants_hepb_vaccine_timely", "hbsag_positive_live_births"),
+    "hiv_exposed_infant_arv_rate": ratio("infants_arv", "hiv_positive_live_births"),
+    "syphilis_exposed_infant_prophylaxis_rate": ratio(
+        "infants_syphilis_prophylaxis", "syphilis_positive_live_births"
+    ),
     "who_anc_first_contact_12w_rate": ratio("first_contact_lt84", WOMEN),
     "who_anc_syphilis_test_rate": ratio("syphilis_tested", WOMEN),
     "who_anc_4plus_rate": ratio("checks_4plus", WOMEN),

@@ -203,6 +203,64 @@ def _infection_tests() -> tuple[Indicator, ...]:
     return tuple(entries)
 
 
+# Infants of infected mothers (docs/indicator-rules.md, "Infants of infected mothers"):
+# 《预防艾滋病、梅毒和乙肝母婴传播工作规范（2020年版）》 defines the measures; the ≥ 95% of the
+# national elimination action plan is shown as a reference, not a plan target.
+_EMTCT_PLAN = Reference(
+    source_zh="《消除艾滋病、梅毒和乙肝母婴传播行动计划（2022—2025年）》",
+    source_en="National EMTCT action plan 2022-2025",
+    direction=">=",
+    value=95.0,
+)
+_EXPOSED_INFANTS: tuple[tuple[str, str, str, str, str, str, str, tuple[str, ...], bool], ...] = (
+    (
+        "hbig_12h_rate",
+        "乙肝感染孕产妇所生儿童乙肝免疫球蛋白12小时内注射率",
+        "HBIG within 12 hours, infants of HBsAg-positive women",
+        "出生后12小时内（按设置）注射乙肝免疫球蛋白者；出生时间或注射时间不详者不计入",
+        "those given hepatitis B immunoglobulin within 12 hours of birth (by setting); a baby "
+        "whose birth or injection time is unknown is not counted",
+        "乙肝表面抗原阳性",
+        "HBsAg-positive",
+        ("hbig_hours",),
+        True,
+    ),
+    (
+        "hepb_vaccine_24h_rate",
+        "乙肝感染孕产妇所生儿童首针乙肝疫苗及时接种率",
+        "First hepatitis B vaccine dose on time, infants of HBsAg-positive women",
+        "出生后24小时内（按设置）接种首针乙肝疫苗者；出生时间或接种时间不详者不计入",
+        "those given the first hepatitis B vaccine dose within 24 hours of birth (by setting); "
+        "a baby whose birth or vaccination time is unknown is not counted",
+        "乙肝表面抗原阳性",
+        "HBsAg-positive",
+        ("hepb_vaccine_hours",),
+        False,
+    ),
+    (
+        "hiv_exposed_infant_arv_rate",
+        "艾滋病感染孕产妇所生儿童抗病毒用药率",
+        "Antiretroviral prophylaxis rate, infants of HIV-positive women",
+        "有本人（儿童）抗病毒用药记录者",
+        "those with an antiretroviral record of their own (the child as its subject)",
+        "艾滋病感染",
+        "HIV-positive",
+        (),
+        True,
+    ),
+    (
+        "syphilis_exposed_infant_prophylaxis_rate",
+        "梅毒感染孕产妇所生儿童预防性治疗率",
+        "Preventive treatment rate, infants of syphilis-positive women",
+        "有本人（儿童）青霉素类（ATC J01CE）治疗记录者",
+        "those with a penicillin (ATC J01CE) record of their own (the child as its subject)",
+        "梅毒感染",
+        "syphilis-positive",
+        (),
+        True,
+    ),
+)
+
 CATALOGUE: tuple[Indicator, ...] = (
     Indicator(
         id="systematic_management_rate",
@@ -511,9 +569,13 @@ CATALOGUE: tuple[Indicator, ...] = (
         group="outcomes",
         name_zh="先天梅毒报告发病率",
         name_en="Reported congenital syphilis incidence",
-        numerator_zh="统计期内报告（记录日在统计期内）的先天梅毒病例数（新生儿 ICD-10 A50）",
+        numerator_zh=(
+            "首次诊断日在统计期内的先天梅毒病例数（按儿童计，同一儿童多次或多家机构诊断计1例；"
+            "ICD-10 A50）"
+        ),
         numerator_en=(
-            "Congenital syphilis cases (newborn condition ICD-10 A50) recorded in the period"
+            "Congenital syphilis cases (ICD-10 A50) whose first diagnosis is recorded in the "
+            "period, counted per child (one child diagnosed again or elsewhere is one case)"
         ),
         denominator_zh=_LIVE_BIRTHS_ZH,
         denominator_en=_LIVE_BIRTHS_EN,
@@ -523,6 +585,35 @@ CATALOGUE: tuple[Indicator, ...] = (
         direction="<",
         settings=_EVERY,
         rate_periods=_YEARLY,
+    ),
+    *(
+        Indicator(
+            id=indicator_id,
+            group="infection",
+            name_zh=name_zh,
+            name_en=name_en,
+            numerator_zh=f"分母中，{numerator_zh}",
+            numerator_en=f"Of the denominator, {numerator_en}",
+            denominator_zh=f"统计期内分娩的{mother_zh}孕产妇的活产数（双胎计 2 个）",
+            denominator_en=(
+                f"Live births of the {mother_en} women delivered in the period (twins count twice)"
+            ),
+            unit="%",
+            period_basis=_COHORT,
+            reference=_EMTCT_PLAN if with_reference else None,
+            settings=(*_EVERY, *settings),
+        )
+        for (
+            indicator_id,
+            name_zh,
+            name_en,
+            numerator_zh,
+            numerator_en,
+            mother_zh,
+            mother_en,
+            settings,
+            with_reference,
+        ) in _EXPOSED_INFANTS
     ),
     Indicator(
         id="perinatal_mortality_rate",

@@ -139,6 +139,45 @@ class Cohort:
     def babies(self, column: str) -> npt.NDArray[np.int64]:
         return self.baby_counts[column].to_numpy(dtype=np.int64)
 
+    @cached_property
+    def infant_counts(self) -> pd.DataFrame:
+        """Per cohort pregnancy, its live-born babies with: HBIG within ``hbig_hours`` of birth
+        (hbig), the first hepatitis B vaccine dose within ``hepb_vaccine_hours`` (hepb), an
+        antiretroviral record (arv), penicillin prophylaxis (penicillin). A dose whose time or
+        the birth time is unknown is not timely (its hours are NaN)."""
+        cohort_ids = self.frame[fact_tables.PREGNANCY_ID].to_numpy(dtype=object)
+        births = self.births
+        births = births.loc[births[fact_tables.PREGNANCY_ID].isin(cohort_ids).to_numpy()]
+        live = _bool(births, fact_tables.LIVE)
+
+        def hours(column: str) -> npt.NDArray[np.float64]:
+            if column not in births.columns:
+                return np.full(len(births), np.nan)
+            return _float(births, column)
+
+        def flag(column: str) -> npt.NDArray[np.bool_]:
+            if column not in births.columns:
+                return np.zeros(len(births), dtype=bool)
+            return _bool(births, column)
+
+        per_baby = pd.DataFrame(
+            {
+                "pid": births[fact_tables.PREGNANCY_ID].to_numpy(dtype=object),
+                "hbig": live & (hours(fact_tables.HBIG_AFTER_HOURS) <= self.settings.hbig_hours),
+                "hepb": live
+                & (hours(fact_tables.HEPB_VACCINE_AFTER_HOURS) <= self.settings.hepb_vaccine_hours),
+                "arv": live & flag(fact_tables.INFANT_ARV),
+                "penicillin": live & flag(fact_tables.INFANT_SYPHILIS_PROPHYLAXIS),
+            }
+        )
+        columns = ["hbig", "hepb", "arv", "penicillin"]
+        return per_baby.groupby("pid", sort=False)[columns].sum().reindex(cohort_ids, fill_value=0)
+
+    def infants(self, column: str, mother_positive: str) -> npt.NDArray[np.int64]:
+        """Live-born babies with ``column``, of mothers with ``mother_positive``."""
+        counts = self.infant_counts[column].to_numpy(dtype=np.int64)
+        return counts * self.flag(mother_positive)
+
 
 def _flag(column: str) -> Callable[[Cohort], Counts]:
     return lambda cohort: cohort.flag(column)
@@ -202,6 +241,15 @@ BASE_COUNTS: Mapping[str, Callable[[Cohort], Counts]] = {
     "severe_maternal_morbidity": lambda c: c.optional_flag(fact_tables.SEVERE_MATERNAL_MORBIDITY),
     "preterm_live_births": lambda c: c.babies("preterm"),
     "macrosomia_live_births": lambda c: c.babies("macrosomia"),
+    # Exposed infants: live births of positive mothers, and those of them given the
+    # prophylaxis (docs/indicator-rules.md, "Infants of infected mothers").
+    "hbsag_positive_live_births": lambda c: c.live_births * c.flag("hbsag_positive"),
+    "hiv_positive_live_births": lambda c: c.live_births * c.flag("hiv_positive"),
+    "syphilis_positive_live_births": lambda c: c.live_births * c.flag("syphilis_positive"),
+    "infants_hbig_timely": lambda c: c.infants("hbig", "hbsag_positive"),
+    "infants_hepb_vaccine_timely": lambda c: c.infants("hepb", "hbsag_positive"),
+    "infants_arv": lambda c: c.infants("arv", "hiv_positive"),
+    "infants_syphilis_prophylaxis": lambda c: c.infants("penicillin", "syphilis_positive"),
     # Events: one row per maternal death or congenital syphilis case (see ``count_units``).
     "maternal_deaths": _recorded_per_event,
     "congenital_syphilis": _recorded_per_event,

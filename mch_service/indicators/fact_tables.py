@@ -81,6 +81,13 @@ LIVE = "live"
 WEIGHT_G = "weight_g"
 GA_DAYS = "ga_days"
 NEONATAL_DEATH_AGE_DAYS = "neonatal_death_age_days"
+# Exposed infants (docs/indicator-rules.md, "Infants of infected mothers"): hours from the
+# baby's birth to its first HBIG / hepatitis B vaccine dose (NaN: none, or a time unknown),
+# and whether it had an antiretroviral / penicillin record of its own.
+HBIG_AFTER_HOURS = "hbig_after_hours"
+HEPB_VACCINE_AFTER_HOURS = "hepb_vaccine_after_hours"
+INFANT_ARV = "infant_arv"
+INFANT_SYPHILIS_PROPHYLAXIS = "infant_syphilis_prophylaxis"
 
 # --- maternal_deaths -------------------------------------------------------------------------
 DEATH_DATE = "death_date"
@@ -174,6 +181,11 @@ _BIRTH_COLUMNS: tuple[Column, ...] = (
     Column(WEIGHT_G, "float_or_nan"),
     Column(GA_DAYS, "int_or_na"),
     Column(NEONATAL_DEATH_AGE_DAYS, "int_or_na"),
+    # Optional: a table without them has no exposed-infant facts (no dose, no treatment).
+    Column(HBIG_AFTER_HOURS, "float_or_nan", required=False),
+    Column(HEPB_VACCINE_AFTER_HOURS, "float_or_nan", required=False),
+    Column(INFANT_ARV, "bool", required=False),
+    Column(INFANT_SYPHILIS_PROPHYLAXIS, "bool", required=False),
     # Copied from the pregnancy for the caller's convenience. The engine attributes births
     # through pregnancy_id, so these are optional and never override the pregnancy's values.
     Column(DELIVERY_DATE, "day_or_nat", required=False),

@@ -28,6 +28,7 @@ from mch_service.domain import models
 from mch_service.domain.models import Delivery, Pregnancy
 from mch_service.domain.sqlfuncs import day_diff
 from mch_service.indicators import fact_tables
+from mch_service.timeutil import to_utc
 
 ACCIDENTAL_CLASS = "accidental"  # death.cause_class / the card's: not a maternal death
 EARLY_DAYS = 91  # before 13+0 weeks
@@ -41,6 +42,9 @@ INFECTION_DIAGNOSES = {
     "hbsag": "hbv_diagnosis",
 }
 INFECTION_TREATMENTS = {"hiv": "antiretroviral", "syphilis": "syphilis_treatment"}
+# Records whose subject is a newborn read for the exposed-infant indicators.
+INFANT_CONCEPTS = ("hbig", "hepb_vaccine", "antiretroviral", "syphilis_treatment")
+PENICILLIN_ATC = "J01CE"  # ATC penicillins (benzathine benzylpenicillin J01CE08, J01CE01)
 SEVERITY = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
 
 
@@ -278,6 +282,8 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
         .join(Pregnancy, Pregnancy.id == tr.pregnancy_id)
         .outerjoin(Delivery, Delivery.pregnancy_id == Pregnancy.id)
         .where(scope.woman(Pregnancy.woman_key))
+        # the woman's own: a newborn's treatment (subject the child) is not the mother's
+        .where(or_(tr.subject.is_(None), tr.subject.not_in(_newborn_refs())))
         .where(
             tr.treated_date
             <= func.coalesce(Delivery.discharge_date, Pregnancy.end_date, tr.treated_date),
@@ -401,6 +407,7 @@ def _births(session: Session, scope: _Scope) -> pd.DataFrame:
         session,
         select(
             b.pregnancy_id,
+            b.seq,
             b.live,
             b.weight_g,
             Delivery.ga_days,
@@ -423,7 +430,93 @@ def _births(session: Session, scope: _Scope) -> pd.DataFrame:
     for column in ("facility_delivery", "caesarean"):
         frame[column] = frame[column].fillna(False).astype(bool)
     frame["street"] = frame["street"].astype(object).where(frame["street"].notna(), None)
-    return frame
+    return _with_infant_facts(session, scope, frame)
+
+
+def _newborn_refs() -> Any:
+    """The refs of newborn Patient records (linked to a mother)."""
+    pr = models.PatientRecord
+    return select(pr.ref).where(pr.mother_ref.is_not(None))
+
+
+def _instants(series: pd.Series) -> pd.Series:
+    """UTC instants (SQLite gives naive values, UTC by convention; PostgreSQL aware ones)."""
+    return pd.Series(
+        [
+            pd.Timestamp(to_utc(v)) if isinstance(v, datetime) and not pd.isna(v) else pd.NaT
+            for v in series
+        ],
+        index=series.index,
+        dtype="datetime64[ns, UTC]",
+    )
+
+
+def _with_infant_facts(session: Session, scope: _Scope, frame: pd.DataFrame) -> pd.DataFrame:
+    """The exposed-infant facts of each baby (docs/indicator-rules.md, "Infants of infected
+    mothers"): hours from birth to the first HBIG and hepatitis B vaccine dose, infant ARV and
+    penicillin prophylaxis, read from the records whose subject is the baby's Patient record
+    (the birth's ``newborn_ref``).
+
+    Birth instant: the newborn's patient-birthTime, else the delivery Procedure's performed
+    instant (the earliest, when it has a time of day). Hours are NaN when no dose has both
+    instants known (or none was recorded): such a baby is never counted as timely. A dose
+    recorded before the birth instant is impossible and ignored."""
+    b, pr, dr, tr = models.Birth, models.PatientRecord, models.DeliveryRecord, models.Treatment
+    births = _frame(
+        session,
+        select(b.pregnancy_id, b.seq, b.newborn_ref, pr.birth_time)
+        .outerjoin(pr, pr.ref == b.newborn_ref)
+        .where(scope.pregnancy(b.pregnancy_id)),
+    )
+    procedure_at = _frame(
+        session,
+        select(dr.pregnancy_id, func.min(dr.event_at).label("procedure_at"))
+        .where(dr.kind == "procedure", dr.event_at.is_not(None))
+        .where(scope.pregnancy(dr.pregnancy_id))
+        .group_by(dr.pregnancy_id),
+    ).set_index("pregnancy_id")["procedure_at"]
+    given = _frame(
+        session,
+        select(tr.subject, tr.concept, tr.code, tr.administered_at)
+        .join(b, b.newborn_ref == tr.subject)
+        .where(tr.concept.in_(INFANT_CONCEPTS), scope.pregnancy(b.pregnancy_id)),
+    )
+    born = _instants(births["birth_time"])
+    born = born.fillna(_instants(births["pregnancy_id"].map(procedure_at)))
+    births = births.assign(born=born)
+    at = _instants(given["administered_at"])
+    given = given.assign(at=at).merge(
+        births[["newborn_ref", "born"]].dropna(subset=["newborn_ref"]),
+        left_on="subject",
+        right_on="newborn_ref",
+    )
+    given["hours"] = (given["at"] - given["born"]).dt.total_seconds() / 3600.0
+    given = given.loc[~(given["hours"] < 0)]
+    per_baby = births.set_index(["pregnancy_id", "seq"])
+    out = pd.DataFrame(index=per_baby.index)
+    refs = per_baby["newborn_ref"]
+    for concept, column in (
+        ("hbig", fact_tables.HBIG_AFTER_HOURS),
+        ("hepb_vaccine", fact_tables.HEPB_VACCINE_AFTER_HOURS),
+    ):
+        first = given.loc[given["concept"] == concept].groupby("subject")["hours"].min()
+        out[column] = refs.map(first).astype(float).to_numpy()
+    arv = set(given.loc[given["concept"] == "antiretroviral", "subject"])
+    penicillin = given.loc[given["concept"] == "syphilis_treatment", ["subject", "code"]]
+    prophylaxis = set(
+        penicillin.loc[
+            penicillin["code"].fillna("").str.upper().str.startswith(PENICILLIN_ATC), "subject"
+        ]
+    )
+    out[fact_tables.INFANT_ARV] = refs.isin(arv).to_numpy()
+    out[fact_tables.INFANT_SYPHILIS_PROPHYLAXIS] = refs.isin(prophylaxis).to_numpy()
+    keyed = frame.set_index(["pregnancy_id", "seq"])
+    keyed = keyed.join(out)
+    for column in (fact_tables.INFANT_ARV, fact_tables.INFANT_SYPHILIS_PROPHYLAXIS):
+        keyed[column] = keyed[column].fillna(False).astype(bool)
+    for column in (fact_tables.HBIG_AFTER_HOURS, fact_tables.HEPB_VACCINE_AFTER_HOURS):
+        keyed[column] = keyed[column].astype(float)
+    return keyed.reset_index()
 
 
 def _deaths(session: Session, scope: _Scope) -> pd.DataFrame:
@@ -498,26 +591,60 @@ def last_report_change(session: Session) -> datetime | None:
 
 
 def _congenital_syphilis(session: Session, scope: _Scope) -> pd.DataFrame:
+    """Rule 6: one case per child, at the child's first diagnosis (the earliest diagnosis day;
+    its reporting institution), not one per Condition. The child: a newborn Patient record
+    linked to its mother, known across institutions by the mother, its birth date and its
+    birth order (multipleBirth, 1 when not given); a diagnosis whose subject is no such newborn
+    counts once per distinct subject. A diagnosis with no date cannot be placed in a period."""
     dx = models.Diagnosis
     newborn = models.PatientRecord.__table__.alias("newborn")
     mother = models.PatientRecord.__table__.alias("mother")
     frame = _frame(
         session,
         select(
-            dx.resource_pk.label("case_id"),
+            dx.resource_pk,
+            dx.subject,
             dx.diagnosed_date.label("recorded_date"),
             models.Woman.street,
             models.Woman.residence,
             dx.institution_id.label("reporting_institution"),
+            mother.c.woman_key,
+            newborn.c.birth_date,
+            newborn.c.multiple_birth,
         )
         .join(newborn, newborn.c.ref == dx.subject, isouter=True)
         .join(mother, mother.c.ref == newborn.c.mother_ref, isouter=True)
         .join(models.Woman, models.Woman.key == mother.c.woman_key, isouter=True)
-        .where(dx.concept == "congenital_syphilis", scope.woman(mother.c.woman_key))
+        .where(
+            dx.concept == "congenital_syphilis",
+            dx.diagnosed_date.is_not(None),
+            scope.woman(mother.c.woman_key),
+        )
         .distinct(),
     )
-    frame["recorded_date"] = _days(frame["recorded_date"])
-    frame["case_id"] = frame["case_id"].astype(str)
+    child = [
+        f"child:{woman}|{born}|{int(order) if pd.notna(order) else 1}"
+        if isinstance(woman, str) and born is not None and not pd.isna(born)
+        else f"subject:{subject}"
+        if isinstance(subject, str)
+        else f"resource:{pk}"
+        for woman, born, order, subject, pk in zip(
+            frame["woman_key"],
+            frame["birth_date"],
+            frame["multiple_birth"],
+            frame["subject"],
+            frame["resource_pk"],
+            strict=True,
+        )
+    ]
+    frame = frame.assign(child=child, recorded_date=_days(frame["recorded_date"]))
+    frame = (
+        frame.sort_values(["recorded_date", "resource_pk"], kind="stable")
+        .drop_duplicates("child", keep="first")
+        .reset_index(drop=True)
+    )
+    # the case is named by its first diagnosis (an opaque number, for drill-down)
+    frame["case_id"] = frame["resource_pk"].astype(str)
     frame["street"] = frame["street"].astype(object).where(frame["street"].notna(), None)
     frame["residence"] = _residence(frame["residence"])
-    return frame
+    return frame[["case_id", "recorded_date", "street", "residence", "reporting_institution"]]

@@ -43,6 +43,8 @@ class IndicatorSettingsRead(BaseModel):
     caesarean_basis: str
     case_managed_colours: list[str]
     anaemia_denominator_excludes_thalassaemia: bool
+    hbig_hours: int = 12
+    hepb_vaccine_hours: int = 24
 
 
 class IndicatorResult(BaseModel):

@@ -91,6 +91,8 @@ def indicator_settings(settings: Settings) -> IndicatorSettings:
         ),
         district_code=settings.district_code,
         district_name=settings.district_name,
+        hbig_hours=settings.indicator_hbig_hours,
+        hepb_vaccine_hours=settings.indicator_hepb_vaccine_hours,
     )
 
 

@@ -83,6 +83,19 @@ SETTING_INFO: Mapping[str, SettingInfo] = {
         "本区名称（默认 南沙区），与住址中的区县名称比对。",
         "The district's name (default 南沙区), compared with the address's district text.",
     ),
+    "hbig_hours": SettingInfo(
+        "MCH_INDICATOR_HBIG_HOURS",
+        "乙肝感染孕产妇所生儿童乙肝免疫球蛋白及时注射的时限（出生后小时数，含），默认12"
+        "（《预防艾滋病、梅毒和乙肝母婴传播工作规范（2020年版）》）。",
+        "Hours after birth within which the newborn's hepatitis B immunoglobulin counts as"
+        " timely (inclusive); default 12 (the 2020 national PMTCT work specification).",
+    ),
+    "hepb_vaccine_hours": SettingInfo(
+        "MCH_INDICATOR_HEPB_VACCINE_HOURS",
+        "乙肝感染孕产妇所生儿童首针乙肝疫苗及时接种的时限（出生后小时数，含），默认24。",
+        "Hours after birth within which the first hepatitis B vaccine dose counts as timely"
+        " (inclusive); default 24.",
+    ),
 }
 
 
@@ -100,6 +113,8 @@ class IndicatorSettings:
     # values name it in every result.
     district_code: str = "440115"
     district_name: str = "南沙区"
+    hbig_hours: int = 12
+    hepb_vaccine_hours: int = 24
 
     def __post_init__(self) -> None:
         # `type(...) is bool`: a string "false" from an environment variable must not pass as
@@ -119,6 +134,13 @@ class IndicatorSettings:
                 "Indicator setting small_numbers_below must be a whole number >= 0, got "
                 f"{self.small_numbers_below!r}"
             )
+        for name in ("hbig_hours", "hepb_vaccine_hours"):
+            hours = getattr(self, name)
+            if type(hours) is not int or not 1 <= hours <= 24 * 28:
+                raise IndicatorInputError(
+                    f"Indicator setting {name} must be a whole number of hours from 1 to 672, "
+                    f"got {hours!r}"
+                )
         if self.caesarean_basis not in CAESAREAN_BASES:
             raise IndicatorInputError(
                 "Indicator setting caesarean_basis must be 'births' or 'women', got "
@@ -158,6 +180,8 @@ class IndicatorSettings:
             ),
             "district_code": self.district_code,
             "district_name": self.district_name,
+            "hbig_hours": self.hbig_hours,
+            "hepb_vaccine_hours": self.hepb_vaccine_hours,
         }
 
     def to_json(self) -> str:

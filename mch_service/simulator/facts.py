@@ -71,9 +71,18 @@ class RiskGrade:
 
 @dataclass(frozen=True)
 class Newborn:
+    """A live-born baby (a newborn Patient record) and what its own records say."""
+
     birth_day: date
     weight_g: int | None
     death_day: date | None = None
+    # Local time of birth as the records give it: the newborn's birthTime, else the delivery
+    # Procedure's time of day; None when neither gives a time.
+    born_at: datetime | None = None
+    hbig_at: tuple[datetime | None, ...] = ()  # each HBIG record's time (None: a date only)
+    hepb_vaccine_at: tuple[datetime | None, ...] = ()  # each hepatitis B vaccine dose's time
+    arv: bool = False  # an antiretroviral record whose subject is the child
+    penicillin: bool = False  # a benzathine penicillin record whose subject is the child
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,7 @@ class MaternalDeath:
 class CongenitalSyphilis:
     day: date  # recordedDate of the newborn's A50 Condition
     institution: str
+    child: str | None = None  # which child (its diagnoses are one case); None: this record
 
 
 @dataclass

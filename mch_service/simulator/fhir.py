@@ -28,6 +28,8 @@ CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 ID_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0203"
 RISK_COLOUR = "http://mch-service.local/fhir/CodeSystem/pregnancy-risk-colour"
 NEWBORN_MOTHER = "http://mch-service.local/fhir/StructureDefinition/newborn-mother"
+BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
+CVX = "http://hl7.org/fhir/sid/cvx"
 
 
 def local_lab_system(inst: str) -> str:
@@ -88,6 +90,7 @@ _TREATMENT = {
     "hiv": ("J05AR", "antivirals for treatment of HIV infections, combinations", "抗病毒治疗"),
     "syphilis": ("J01CE08", "benzathine benzylpenicillin", "苄星青霉素"),
     "hbig": ("J06BB04", "hepatitis B immunoglobulin", "乙肝免疫球蛋白"),
+    "hiv_infant": ("J05AF01", "zidovudine", "齐多夫定（婴儿预防）"),
 }
 _COLOUR_ZH = {"green": "绿色", "yellow": "黄色", "orange": "橙色", "red": "红色", "purple": "紫色"}
 
@@ -210,6 +213,8 @@ class Renderer:
             "birthDate": _day(at.date()),
             "address": [w.address],
         }
+        if data.get("birth_time"):
+            res["_birthDate"] = {"extension": [{"url": BIRTH_TIME, "valueDateTime": ts(at)}]}
         if data["order"] is not None:
             res["multipleBirthInteger"] = data["order"]
         if data.get("deceased"):
@@ -417,7 +422,7 @@ class Renderer:
             "code": _cc(SNOMED, *_MODE[data["mode"]]),
             "subject": {"reference": ref(rec.refs["subject"])},
             "encounter": {"reference": ref(rec.refs["encounter"])},
-            "performedDateTime": ts(at),
+            "performedDateTime": _day(at.date()) if data.get("date_only") else ts(at),
         }
 
     def _risk(
@@ -492,6 +497,18 @@ class Renderer:
             "effectiveDateTime": ts(at),
         }
 
+    def _immunization(
+        self, rec: Record, data: dict[str, Any], at: datetime, ref: Ref, ts: Stamp
+    ) -> dict[str, Any]:
+        return {
+            "resourceType": "Immunization",
+            "identifier": [identifier(rec)],
+            "status": "completed",
+            "vaccineCode": _cc(CVX, "08", "Hep B, adolescent or pediatric", "乙肝疫苗（首针）"),
+            "patient": {"reference": ref(rec.refs["subject"])},
+            "occurrenceDateTime": ts(at),
+        }
+
 
 _BUILDERS = {
     "patient": "patient",
@@ -521,6 +538,7 @@ _BUILDERS = {
     "near_miss": "condition",
     "cs": "condition",
     "treatment": "treatment",
+    "hepb_vaccine": "immunization",
 }
 
 

@@ -38,6 +38,10 @@ class TruthSettings:
     follow_up_days_red: int = _f(7, "`MCH_CASE_FOLLOW_UP_DAYS` for red")
     follow_up_days_orange: int = _f(14, "`MCH_CASE_FOLLOW_UP_DAYS` for orange")
     follow_up_days_purple: int = _f(14, "`MCH_CASE_FOLLOW_UP_DAYS` for purple")
+    hbig_hours: int = _f(12, "`MCH_INDICATOR_HBIG_HOURS`: HBIG on time within this many hours")
+    hepb_vaccine_hours: int = _f(
+        24, "`MCH_INDICATOR_HEPB_VACCINE_HOURS`: first hepatitis B vaccine dose on time within"
+    )
     missing_tests_counts_procedures: bool = _f(
         True,
         "Whether a test-done Procedure (no result) clears `missing_tests` (the rules say "
@@ -62,6 +66,8 @@ class TruthSettings:
             ),
             "follow_up_days": self.follow_up_days(),
             "missing_tests_counts_procedures": self.missing_tests_counts_procedures,
+            "hbig_hours": self.hbig_hours,
+            "hepb_vaccine_hours": self.hepb_vaccine_hours,
             "timezone": "Asia/Shanghai",
             "early_pregnancy_ga_days_below": 91,
             "who_first_contact_ga_days_below": 84,
@@ -287,6 +293,34 @@ class SimulationParams:
     )
     hbig_share: float = _f(
         0.97, "Per live birth to an HBsAg-positive mother: hepatitis B immunoglobulin"
+    )
+    hbig_late_share: float = _f(
+        0.08, "Per HBIG given: later than 12 hours after birth (12.1-48 h; else 1-12 h)"
+    )
+    hepb_vaccine_share: float = _f(
+        0.95,
+        "Per live birth to an HBsAg-positive mother: a first hepatitis B vaccine dose "
+        "(an Immunization)",
+    )
+    hepb_vaccine_late_share: float = _f(
+        0.1, "Per first hepatitis B vaccine dose: later than 24 hours (24.1-96 h; else 0.5-24 h)"
+    )
+    infant_arv_share: float = _f(
+        0.9, "Per live birth to an HIV-positive mother: antiretroviral prophylaxis of the child"
+    )
+    infant_syphilis_prophylaxis_share: float = _f(
+        0.85, "Per live birth to a syphilis-positive mother: benzathine penicillin for the child"
+    )
+    newborn_birth_time_share: float = _f(
+        0.9, "Per newborn Patient: the patient-birthTime extension is sent"
+    )
+    delivery_date_only_share: float = _f(
+        0.1,
+        "Per delivery Procedure: performed as a date only (with no birthTime either, the birth "
+        "time is unknown)",
+    )
+    congenital_syphilis_repeat_share: float = _f(
+        0.4, "Per congenital syphilis case: the same child diagnosed again 1-60 days later"
     )
     congenital_syphilis_treated_share: float = _f(
         0.01, "Per live birth to a treated syphilis-positive mother: congenital syphilis"

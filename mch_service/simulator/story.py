@@ -9,6 +9,7 @@ step becomes ``Record``s; ``facts_of`` reads the final records back into ``Pregn
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -41,6 +42,7 @@ _ABBR = {
     "RiskAssessment": "risk",
     "MedicationStatement": "meds",
     "MedicationAdministration": "meda",
+    "Immunization": "imm",
 }
 # Scheduled checks (GA in days): 12, 16, 20, 24, 28, 30, 32, 34, 36, 37, 38, 39, 40 weeks —
 # the 2011 prenatal care norm asks for at least 5; hospitals book these.
@@ -142,6 +144,11 @@ def make_woman(ctx: Context, index: int, rng: random.Random, lmp: date) -> Woman
     )
 
 
+def _minute(start: datetime, hours: float) -> datetime:
+    """``hours`` after ``start``, to the whole minute (times are sent to the second)."""
+    return start + timedelta(minutes=int(hours * 60))
+
+
 def _at(day: date, hour: float) -> datetime:
     minutes = int(hour * 60)
     return datetime.combine(day, time()) + timedelta(minutes=minutes)
@@ -155,6 +162,9 @@ class _Builder:
         self.p = ctx.params
         self.w = woman
         self.rng = rng
+        # The newborns' prophylaxis and birth times draw from their own stream, so that adding
+        # them left every other record of the district as it was.
+        self.infant_rng = random.Random(f"{ctx.params.seed}-infants-{woman.index}")
         self.records: list[Record] = []
         self.events = 0
         self.eocs: dict[str, Record] = {}  # of the current pregnancy, per institution
@@ -575,7 +585,11 @@ class _Builder:
             deliver_inst,
             delivery_at,
             ev,
-            {"mode": mode},
+            {
+                "mode": mode,
+                # some systems send the delivery day only: no time of birth from it
+                "date_only": self.infant_rng.random() < p.delivery_date_only_share,
+            },
             {"subject": pat, "encounter": enc},
         )
         ga_at = delivery_at + timedelta(minutes=5)
@@ -622,6 +636,8 @@ class _Builder:
                     "order": order if twins else None,
                     "mrn": f"{w.mrns[deliver_inst]}-{order}",
                     "woman": w,
+                    # the patient-birthTime extension, when the hospital sends it
+                    "birth_time": self.infant_rng.random() < p.newborn_birth_time_share,
                 },
                 {"mother": pat},
                 anchor=True,
@@ -648,9 +664,11 @@ class _Builder:
                 {"subject": nb, "encounter": enc},
             )
             if w.hbsag and "hbsag" in positives and rng.random() < p.hbig_share:
-                self._treatment(
-                    deliver_inst, born + timedelta(hours=rng.uniform(1, 12)), "hbig", subject=nb
-                )
+                hours = rng.uniform(1, 12)
+                if self.infant_rng.random() < p.hbig_late_share:
+                    hours = self.infant_rng.uniform(12.1, 48.0)
+                self._treatment(deliver_inst, _minute(born, hours), "hbig", subject=nb)
+            self._infant_prophylaxis(deliver_inst, born, nb, positives)
             if w.syphilis:
                 share = (
                     p.congenital_syphilis_treated_share
@@ -672,6 +690,18 @@ class _Builder:
                         {"code": rng.choice(("A50.9", "A50.2")), "display": "先天性梅毒"},
                         {"subject": nb},
                     )
+                    if self.infant_rng.random() < p.congenital_syphilis_repeat_share:
+                        # the same child diagnosed again later (a follow-up visit): one case
+                        again = at + timedelta(days=self.infant_rng.randint(1, 60))
+                        self.add(
+                            "cs",
+                            "Condition",
+                            deliver_inst,
+                            again,
+                            self.event(),
+                            {"code": "A50.9", "display": "先天性梅毒"},
+                            {"subject": nb},
+                        )
         ended = delivery_day
         # Streams of their own (the main stream stays as it was without them).
         extra_rng = random.Random(f"{p.seed}/delivery-extra/{w.index}/{lmp.isoformat()}")
@@ -902,6 +932,36 @@ class _Builder:
         rtype = "MedicationStatement" if infection == "hiv" else "MedicationAdministration"
         self.add("treatment", rtype, inst, at, ev, {"infection": infection}, {"subject": pat})
 
+    def _infant_prophylaxis(
+        self, inst: str, born: datetime, nb: Record, positives: dict[str, Any]
+    ) -> None:
+        """A live newborn of a mother known positive: the first hepatitis B vaccine dose
+        (HBsAg), antiretroviral prophylaxis (HIV), benzathine penicillin (syphilis); each
+        sometimes missing and, for the vaccine, sometimes late."""
+        p, r, w = self.p, self.infant_rng, self.w
+        if w.hbsag and "hbsag" in positives and r.random() < p.hepb_vaccine_share:
+            hours = r.uniform(24.1, 96.0) if r.random() < p.hepb_vaccine_late_share else None
+            at = _minute(born, hours if hours is not None else r.uniform(0.5, 24.0))
+            self.add("hepb_vaccine", "Immunization", inst, at, nb.event, {}, {"subject": nb})
+        if w.hiv and "hiv" in positives and r.random() < p.infant_arv_share:
+            at = _minute(born, r.uniform(1.0, 12.0))
+            self.add(
+                "treatment",
+                "MedicationAdministration",
+                inst,
+                at,
+                nb.event,
+                {"infection": "hiv_infant"},
+                {"subject": nb},
+            )
+        if (
+            w.syphilis
+            and "syphilis" in positives
+            and r.random() < p.infant_syphilis_prophylaxis_share
+        ):
+            at = _minute(born, r.uniform(2.0, 72.0))
+            self._treatment(inst, at, "syphilis", subject=nb)
+
     def _death(self, inst: str, at: datetime, external: bool) -> None:
         ev, pat = self.contact(inst, at)
         code, display = self.rng.choice(_EXTERNAL_CAUSES if external else _DEATH_CAUSES)
@@ -1027,6 +1087,7 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
         z37: Record | None = None
         weights: dict[int, int] = {}
         newborns: list[Record] = []
+        infant: dict[int, list[tuple[str, str | None, datetime]]] = defaultdict(list)
         for r in preg.records:
             day = r.at.date()
             k = r.kind
@@ -1051,10 +1112,11 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
                 f.risks.append(RiskGrade(r.at, data["colour"], data["purple"]))
             elif k in ("dx_hiv", "dx_syphilis", "dx_hbsag"):
                 f.diagnoses.append(Diagnosis(day, k[3:]))
+            elif k in ("treatment", "hepb_vaccine") and r.refs["subject"].kind == "newborn":
+                # the child's own record: not the mother's treatment
+                infant[id(r.refs["subject"])].append((k, data.get("infection"), r.at))
             elif k == "treatment":
-                f.treatments.append(
-                    Treatment(day, "hbsag" if data["infection"] == "hbig" else data["infection"])
-                )
+                f.treatments.append(Treatment(day, data["infection"]))
             elif k == "delivery_encounter":
                 delivery_enc = r
             elif k == "delivery_procedure":
@@ -1074,7 +1136,9 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
             elif k == "near_miss":
                 f.near_miss.append(day)
             elif k == "cs":
-                f.congenital_syphilis.append(CongenitalSyphilis(day, r.inst))
+                f.congenital_syphilis.append(
+                    CongenitalSyphilis(day, r.inst, child=r.refs["subject"].rid)
+                )
         if delivery_enc is not None and procedure is not None and z37 is not None:
             enc = delivery_enc.final_data()
             day = procedure.at.date()
@@ -1088,18 +1152,43 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
                 live_births=live,
                 stillbirths=still,
                 newborns=tuple(
-                    Newborn(
-                        n.at.date(),
-                        weights.get(id(n)),
-                        d.date() if (d := n.final_data().get("deceased")) else None,
-                    )
-                    for n in newborns
+                    _newborn(n, weights.get(id(n)), procedure, infant[id(n)]) for n in newborns
                 ),
                 home=enc["home"],
                 caesarean=procedure.data["mode"] == "caesarean",
             )
         out.append(f)
     return out
+
+
+def _newborn(
+    n: Record,
+    weight: int | None,
+    procedure: Record,
+    own: list[tuple[str, str | None, datetime]],
+) -> Newborn:
+    """What a newborn's records say (times to the second, as they are sent)."""
+    died = n.final_data().get("deceased")
+    if n.data.get("birth_time"):
+        born: datetime | None = n.at
+    elif not procedure.data.get("date_only"):
+        born = procedure.at
+    else:
+        born = None
+
+    def times(kind: str, infection: str | None) -> tuple[datetime | None, ...]:
+        return tuple(at.replace(microsecond=0) for k, i, at in own if (k, i) == (kind, infection))
+
+    return Newborn(
+        n.at.date(),
+        weight,
+        died.date() if died else None,
+        born_at=born.replace(microsecond=0) if born else None,
+        hbig_at=times("treatment", "hbig"),
+        hepb_vaccine_at=times("hepb_vaccine", None),
+        arv=bool(times("treatment", "hiv_infant")),
+        penicillin=bool(times("treatment", "syphilis")),
+    )
 
 
 _Z37_COUNTS = {"Z37.0": (1, 0), "Z37.1": (0, 1), "Z37.2": (2, 0), "Z37.3": (1, 1), "Z37.4": (0, 2)}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from mch_service.simulator.facts import (
@@ -18,7 +18,9 @@ from mch_service.simulator.facts import (
     POSTPARTUM_VISITS,
     PRENATAL_VISITS,
     SEVERITY,
+    CongenitalSyphilis,
     MaternalDeath,
+    Newborn,
     PregnancyFacts,
 )
 from mch_service.simulator.params import TruthSettings
@@ -54,6 +56,10 @@ INDICATORS: tuple[str, ...] = (
     "severe_maternal_morbidity_ratio",
     "preterm_birth_rate",
     "macrosomia_rate",
+    "hbig_12h_rate",
+    "hepb_vaccine_24h_rate",
+    "hiv_exposed_infant_arv_rate",
+    "syphilis_exposed_infant_prophylaxis_rate",
     "who_anc_first_contact_12w_rate",
     "who_anc_syphilis_test_rate",
     "who_anc_4plus_rate",
@@ -247,7 +253,22 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
     else:
         caesarean = (live if d.caesarean else 0, live)
 
+    # Infants of infected mothers: per live-born baby of a positive mother.
+    def exposed(infection: str, given: int) -> tuple[int, int]:
+        return (given, live) if positive[infection] else (0, 0)
+
+    babies = d.newborns
     v: dict[str, tuple[int, int]] = {
+        "hbig_12h_rate": exposed(
+            "hbsag", sum(_on_time(n, n.hbig_at, s.hbig_hours) for n in babies)
+        ),
+        "hepb_vaccine_24h_rate": exposed(
+            "hbsag", sum(_on_time(n, n.hepb_vaccine_at, s.hepb_vaccine_hours) for n in babies)
+        ),
+        "hiv_exposed_infant_arv_rate": exposed("hiv", sum(n.arv for n in babies)),
+        "syphilis_exposed_infant_prophylaxis_rate": exposed(
+            "syphilis", sum(n.penicillin for n in babies)
+        ),
         "systematic_management_rate": (
             int(early and checks >= 5 and not d.home and pp28),
             live,
@@ -330,6 +351,26 @@ def death_cause_class(death: MaternalDeath) -> str:
     if _in_range(position, "Y40", "Y84"):
         return "care_complication"
     return "counted"
+
+
+def _on_time(n: Newborn, doses: tuple[datetime | None, ...], hours: int) -> bool:
+    """ "Within N hours of birth": a dose whose time is known, given 0 to N hours (inclusive)
+    after a known birth time. Unknown birth time or dose time: not on time."""
+    if n.born_at is None:
+        return False
+    born = n.born_at
+    return any(t is not None and 0 <= (t - born).total_seconds() / 3600 <= hours for t in doses)
+
+
+def first_diagnoses(cases: Iterable[CongenitalSyphilis]) -> list[CongenitalSyphilis]:
+    """Rule 6: "one case per child, at its first diagnosis" (the earliest day; its
+    institution). A record naming no child is a case of its own."""
+    first: dict[object, CongenitalSyphilis] = {}
+    for i, case in enumerate(cases):
+        key: object = case.child if case.child is not None else ("record", i)
+        if key not in first or case.day < first[key].day:
+            first[key] = case
+    return list(first.values())
 
 
 def is_maternal_death(f: PregnancyFacts) -> bool:
@@ -539,7 +580,7 @@ class TruthAccumulator:
             self._cell(f.death.day, f.street, f.death.institution, f.residence)[
                 2 * _INDEX["maternal_mortality_ratio"]
             ] += 1
-        for case in f.congenital_syphilis:
+        for case in first_diagnoses(f.congenital_syphilis):
             self._cell(case.day, f.street, case.institution, f.residence)[
                 2 * _INDEX["congenital_syphilis_rate"]
             ] += 1

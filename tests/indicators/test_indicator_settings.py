@@ -18,6 +18,8 @@ def test_defaults_serialise_to_a_plain_dict() -> None:
         "anaemia_denominator_excludes_thalassaemia": False,
         "district_code": "440115",
         "district_name": "南沙区",
+        "hbig_hours": 12,
+        "hepb_vaccine_hours": 24,
     }
     assert json.loads(IndicatorSettings().to_json()) == IndicatorSettings().to_dict()
 
@@ -29,6 +31,8 @@ def test_round_trip_through_a_dict() -> None:
         caesarean_basis="women",
         case_managed_colours=("red", "purple"),
         anaemia_denominator_excludes_thalassaemia=True,
+        hbig_hours=6,
+        hepb_vaccine_hours=12,
     )
     assert IndicatorSettings.from_dict(settings.to_dict()) == settings
 
@@ -50,6 +54,9 @@ def test_colour_order_is_canonical() -> None:
         ({"small_numbers_below": -1}, "whole number"),
         ({"small_numbers_below": "20"}, "whole number"),
         ({"anaemia_denominator_excludes_thalassaemia": 1}, "true or false"),
+        ({"hbig_hours": 0}, "whole number of hours"),
+        ({"hbig_hours": 12.5}, "whole number of hours"),
+        ({"hepb_vaccine_hours": True}, "whole number of hours"),
     ],
 )
 def test_bad_values_are_refused(changes: dict[str, object], message: str) -> None:

@@ -315,7 +315,7 @@ _VISIT = {
     "424619006": "prenatal_visit",
     "169762003": "postpartum_visit",
 }
-_TREATMENT = {"J05AR": "hiv", "J01CE08": "syphilis", "J06BB04": "hbsag"}
+_TREATMENT = {"J05AR": "hiv", "J05AF01": "hiv", "J01CE08": "syphilis", "J06BB04": "hbig"}
 _DIAGNOSIS = {"Z21": "hiv", "B20": "hiv", "A53.9": "syphilis", "B18.1": "hbsag"}
 _Z37 = {"Z37.0": (1, 0), "Z37.1": (0, 1), "Z37.2": (2, 0), "Z37.3": (1, 1), "Z37.4": (0, 2)}
 
@@ -382,6 +382,13 @@ def facts_from_records(r: Replay) -> list[Any]:
         if res["resourceType"] == "Patient" and "extension" in res:
             mother["|".join(key)] = mother[res["extension"][0]["valueReference"]["reference"]]
 
+    newborn_keys = {
+        "|".join(key)
+        for key, res in live.items()
+        if res["resourceType"] == "Patient" and "extension" in res
+    }
+    # a newborn's own records: newborn key -> [(what, local time)]
+    infant: dict[str, list[tuple[str, datetime]]] = {}
     # (woman, day, what, payload)
     items: list[tuple[str, date, str, Any]] = []
     external: set[str] = set()
@@ -448,7 +455,7 @@ def facts_from_records(r: Replay) -> list[Any]:
             elif code.startswith("D56"):
                 thal.add(woman)
             elif code.startswith("A50"):
-                items.append((woman, day, "cs", CongenitalSyphilis(day, inst)))
+                items.append((woman, day, "cs", CongenitalSyphilis(day, inst, child=subject)))
             elif code.startswith("O03"):
                 items.append((woman, day, "loss", None))
             elif code in _Z37:
@@ -457,10 +464,18 @@ def facts_from_records(r: Replay) -> list[Any]:
                 items.append((woman, day, "near_miss", None))
             elif _accidental(code):
                 external.add(woman)
+        elif rtype == "Immunization":
+            assert subject in newborn_keys
+            at = local_moment(res["occurrenceDateTime"])
+            infant.setdefault(subject, []).append(("hepb_vaccine", at))
         elif rtype in ("MedicationStatement", "MedicationAdministration"):
             day = local_day(res["effectiveDateTime"])
             infection = _TREATMENT[res["medicationCodeableConcept"]["coding"][0]["code"]]
-            items.append((woman, day, "treatment", Treatment(day, infection)))
+            if subject in newborn_keys:
+                at = local_moment(res["effectiveDateTime"])
+                infant.setdefault(subject, []).append((infection, at))
+            else:
+                items.append((woman, day, "treatment", Treatment(day, infection)))
 
     newborns: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for key, res in live.items():
@@ -523,11 +538,19 @@ def facts_from_records(r: Replay) -> list[Any]:
             enc = live[tuple(proc["encounter"]["reference"].split("|"))]  # type: ignore[index]
             subject = proc["subject"]["reference"]
             counts = next(p for ww, d, k, p in items if ww == woman and d == day and k == "z37")
+            performed = proc["performedDateTime"]
             babies = [
                 Newborn(
                     date.fromisoformat(b["birthDate"]),
                     weights.get(k),
                     local_day(b["deceasedDateTime"]) if "deceasedDateTime" in b else None,
+                    born_at=_birth_time(b, performed),
+                    hbig_at=tuple(at for what, at in infant.get(k, []) if what == "hbig"),
+                    hepb_vaccine_at=tuple(
+                        at for what, at in infant.get(k, []) if what == "hepb_vaccine"
+                    ),
+                    arv=any(what == "hiv" for what, _ in infant.get(k, [])),
+                    penicillin=any(what == "syphilis" for what, _ in infant.get(k, [])),
                 )
                 for k, b in newborns.get(woman, [])
                 if date.fromisoformat(b["birthDate"]) == day
@@ -552,6 +575,14 @@ def facts_from_records(r: Replay) -> list[Any]:
             f.lmp = effective_lmp(f) or date.min
             out.append(f)
     return out
+
+
+def _birth_time(newborn: dict[str, Any], performed: str) -> datetime | None:
+    """The patient-birthTime extension, else the delivery Procedure's time of day."""
+    for ext in newborn.get("_birthDate", {}).get("extension", []):
+        if ext["url"] == "http://hl7.org/fhir/StructureDefinition/patient-birthTime":
+            return local_moment(ext["valueDateTime"])
+    return local_moment(performed) if "T" in performed else None
 
 
 def _pregnancy_index(ends: list[date], day: date) -> int:

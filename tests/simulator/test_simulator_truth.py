@@ -257,6 +257,12 @@ MARCH = {
     "severe_maternal_morbidity_ratio": (0, 3),  # no near-miss record
     "preterm_birth_rate": (0, 3),  # A at GA 266, D at 273
     "macrosomia_rate": (0, 3),  # 2,400, 2,600 and 3,100 g
+    # No HBsAg- or HIV-positive mother with a live birth; D's baby (syphilis-exposed) has no
+    # penicillin record of its own.
+    "hbig_12h_rate": (0, 0),
+    "hepb_vaccine_24h_rate": (0, 0),
+    "hiv_exposed_infant_arv_rate": (0, 0),
+    "syphilis_exposed_infant_prophylaxis_rate": (0, 1),
     "who_anc_first_contact_12w_rate": (1, 2),  # A's first contact at GA 90 is not < 84
     "who_anc_syphilis_test_rate": (2, 2),
     "who_anc_4plus_rate": (2, 2),
@@ -296,6 +302,10 @@ APRIL = {
     "who_anc_syphilis_test_rate": (1, 1),
     "who_anc_4plus_rate": (0, 1),  # C 2 checks
     "who_anc_8plus_rate": (0, 1),
+    "hbig_12h_rate": (0, 0),
+    "hepb_vaccine_24h_rate": (0, 0),
+    "hiv_exposed_infant_arv_rate": (0, 0),  # C is HIV-positive, but stillborn: no live birth
+    "syphilis_exposed_infant_prophylaxis_rate": (0, 0),
 }
 YEAR_2025 = {
     "systematic_management_rate": (1, 3),
@@ -331,6 +341,10 @@ YEAR_2025 = {
     "who_anc_syphilis_test_rate": (3, 3),
     "who_anc_4plus_rate": (2, 3),
     "who_anc_8plus_rate": (0, 3),
+    "hbig_12h_rate": (0, 0),
+    "hepb_vaccine_24h_rate": (0, 0),
+    "hiv_exposed_infant_arv_rate": (0, 0),
+    "syphilis_exposed_infant_prophylaxis_rate": (0, 1),
 }
 
 

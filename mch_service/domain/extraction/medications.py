@@ -37,6 +37,16 @@ def extract_medication(extractor: Extractor, src: Source, row: ViewRow, out: Ext
             "No date: the treatment cannot be placed in a pregnancy",
         )
         return
+    at = extractor.instant(row.get("when"))
+    if at is None and "hbig" in treatments:
+        add_issue(
+            src,
+            out,
+            "time_unknown",
+            f"{src.resource_type}.effective",
+            "No time of day: the newborn's HBIG cannot be counted as given within 12 hours of "
+            "birth",
+        )
     for concept in treatments:
         out.add(
             Treatment,
@@ -45,5 +55,6 @@ def extract_medication(extractor: Extractor, src: Source, row: ViewRow, out: Ext
                 "concept": concept,
                 "treated_date": day,
                 "code": concepts[concept].code,
+                "administered_at": at,
             },
         )

@@ -79,6 +79,7 @@ def extract_patient(extractor: Extractor, src: Source, row: ViewRow, out: Extrac
             "deceased_at": extractor.day(row.get("deceased_datetime")),
             "multiple_birth": row.get("multiple_birth"),
             "received_at": src.received_at,
+            "birth_time": extractor.instant(row.get("birth_time")),
         },
     )
 

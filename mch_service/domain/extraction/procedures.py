@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from fhir_mappings.code_tables import CodeRow
@@ -41,6 +41,7 @@ class Performed:
     out: Extracted
     base: dict[str, Any]
     day: date
+    at: datetime | None = None  # the performed instant, when it has a time of day
 
 
 ProcedureHandler = Callable[[Performed, str, CodeRow], None]
@@ -75,9 +76,10 @@ def extract_procedure(extractor: Extractor, src: Source, row: ViewRow, out: Extr
                 "outcome_code": None,
                 "live": None,
                 "still": None,
+                "event_at": extractor.instant(row.get("performed")),
             },
         )
-    performed = Performed(src, out, base, day)
+    performed = Performed(src, out, base, day, extractor.instant(row.get("performed")))
     for concept, code_row in concepts.items():
         handler = HANDLERS.get(concept)
         if handler is not None:
@@ -108,6 +110,7 @@ def _treatment(performed: Performed, concept: str, code_row: CodeRow) -> None:
             "concept": concept,
             "treated_date": performed.day,
             "code": code_row.code,
+            "administered_at": performed.at,
         },
     )
 

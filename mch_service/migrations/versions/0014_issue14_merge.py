@@ -5,14 +5,14 @@ management) each changed their own tables and columns from 0012; this revision m
 history again, so the database has a single head.
 
 Revision ID: 0014
-Revises: 0013_deaths, 0013_residence
+Revises: 0013_deaths, 0013_residence, 0013_infants
 Create Date: 2026-12-03 04:40:00
 """
 
 from __future__ import annotations
 
 revision = "0014"
-down_revision = ("0013_deaths", "0013_residence")
+down_revision = ("0013_deaths", "0013_residence", "0013_infants")
 branch_labels = None
 depends_on = None
 
