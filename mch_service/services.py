@@ -5,9 +5,12 @@ the database, the crypto keys and every package's service. Routes reach them thr
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
 
 from fhir_mappings import load_code_tables, load_views
 from mch_service.auth.service import StaffAccounts
@@ -20,6 +23,7 @@ from mch_service.domain.service import DomainService
 from mch_service.fhir_api.import_jobs import ImportJobs
 from mch_service.fhir_api.interactions import Interactions
 from mch_service.fhir_api.service import FhirService
+from mch_service.indicators.ports import CaseManagementFacts
 from mch_service.indicators.service import IndicatorService, indicator_settings
 from mch_service.scheduling.service import JobRunner, NoJobRunner
 from mch_service.store.identifier_policy import IdentifierPolicy
@@ -89,7 +93,22 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     )
     imports = ImportJobs(db, fhir, Path(settings.import_spool_dir), settings.max_resource_bytes)
     accounts = StaffAccounts(settings)
-    indicators = IndicatorService(db, indicator_settings(settings), settings.streets)
     cases = CaseService(settings, crypto)
+    indicators = IndicatorService(
+        db, indicator_settings(settings), settings.streets, case_facts_port(cases)
+    )
     domain.listeners.append(lambda session, women: cases.refresh(session, women))
     return Services(settings, db, crypto, store, fhir, imports, accounts, domain, indicators, cases)
+
+
+def case_facts_port(
+    cases: CaseService,
+) -> Callable[[Session, Sequence[str] | None], CaseManagementFacts]:
+    """The indicators' port to the case register (rule 7): cases and indicators never import
+    each other, so the register's facts reach the engine through this adapter."""
+
+    def read(session: Session, women: Sequence[str] | None) -> CaseManagementFacts:
+        follow_ups, in_time, followed = cases.management_facts(session, women)
+        return CaseManagementFacts(follow_ups, frozenset(in_time), frozenset(followed))
+
+    return read

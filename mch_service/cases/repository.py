@@ -54,6 +54,39 @@ def late_acknowledgements(
         )
 
 
+def reviewer_closings(
+    session: Session, pregnancy_ids: Sequence[str]
+) -> Iterator[Row[str, str | None, date | None]]:
+    """(pregnancy id, close code, closed on) of the cases a reviewer closed."""
+    for chunk in chunks(pregnancy_ids):
+        yield from session.execute(
+            select(CaseRecord.pregnancy_id, CaseRecord.close_code, CaseRecord.closed_on).where(
+                CaseRecord.pregnancy_id.in_(chunk),
+                CaseRecord.status == "closed",
+                CaseRecord.closed_by_reviewer.is_(True),
+            )
+        )
+
+
+def cases_of_women(session: Session, woman_keys: list[str] | None) -> list[CaseRecord]:
+    """The cases of these women, or every case (None)."""
+    if woman_keys is None:
+        return list(session.scalars(select(CaseRecord)))
+    out: list[CaseRecord] = []
+    for chunk in chunks(woman_keys):
+        out += session.scalars(select(CaseRecord).where(CaseRecord.woman_key.in_(chunk)))
+    return out
+
+
+def close_code_counts(session: Session, principal: Principal) -> dict[str, int]:
+    """Closed cases in the principal's jurisdiction per close code (no code: "other")."""
+    stmt = select(func.coalesce(CaseRecord.close_code, "other"), func.count()).where(
+        CaseRecord.status == "closed", _case_in_jurisdiction(principal)
+    )
+    rows = session.execute(stmt.group_by(func.coalesce(CaseRecord.close_code, "other")))
+    return {code: int(n) for code, n in rows}
+
+
 def delete_work_items(session: Session, woman_keys: list[str] | None) -> None:
     """The work items of these women, or of everyone (None)."""
     if woman_keys is None:
@@ -90,6 +123,17 @@ def _in_jurisdiction(principal: Principal) -> ColumnElement[bool]:
         conds.append(WorkItem.street.in_(sorted(principal.streets)))
     for inst in sorted(principal.institutions):
         conds.append(_has_institution(inst))
+    return or_(*conds) if conds else false()
+
+
+def _case_in_jurisdiction(principal: Principal) -> ColumnElement[bool]:
+    if principal.sees_everything:
+        return true()
+    conds: list[ColumnElement[bool]] = []
+    if principal.streets:
+        conds.append(CaseRecord.street.in_(sorted(principal.streets)))
+    for inst in sorted(principal.institutions):
+        conds.append((" " + CaseRecord.institutions + " ").like(f"% {inst} %"))
     return or_(*conds) if conds else false()
 
 

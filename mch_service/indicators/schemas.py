@@ -136,6 +136,7 @@ class CatalogueEntry(BaseModel):
     period_basis: str
     settings: list[str]
     reference: str | None = None
+    local: bool = False  # a local indicator (本地), not in the national statistical system
 
 
 class Catalogue(BaseModel):

@@ -45,6 +45,7 @@ from mch_service.indicators.periods import (
     period_containing,
     period_from_index,
 )
+from mch_service.indicators.ports import CaseFactsReader, no_case_facts
 from mch_service.indicators.results import IndicatorResult as StoredResult
 from mch_service.indicators.schemas import (
     Catalogue,
@@ -109,9 +110,15 @@ def periods_of(days: Iterable[date], statistical_year: bool) -> list[str]:
 
 class IndicatorService:
     def __init__(
-        self, db: Database, settings: IndicatorSettings, streets: Iterable[str] = ()
+        self,
+        db: Database,
+        settings: IndicatorSettings,
+        streets: Iterable[str] = (),
+        case_facts: CaseFactsReader = no_case_facts,
     ) -> None:
         self.db = db
+        # the case register's facts (rule 7), through the port wired in mch_service/services.py
+        self.case_facts = case_facts
         self.settings = settings
         # MCH_STREETS: an area filter must be "district" or one of these (any code if empty)
         self.streets = frozenset(streets)
@@ -128,7 +135,9 @@ class IndicatorService:
                 watermark = last_change(session)
                 cache = None if full else self._cache
                 if cache is None:
-                    frames = build_frames(session, self.settings.case_managed_colours)
+                    frames = build_frames(
+                        session, self.settings.case_managed_colours, case_facts=self.case_facts
+                    )
                     periods = periods_of(_event_days(frames), self.settings.statistical_year)
                     written = self._store(frames, periods, replace_all=True)
                     self._cache = _Cache(frames, watermark)
@@ -138,7 +147,9 @@ class IndicatorService:
                 ):
                     return 0
                 changed = women_changed_since(session, cache.watermark)
-                fresh = build_frames(session, self.settings.case_managed_colours, changed)
+                fresh = build_frames(
+                    session, self.settings.case_managed_colours, changed, self.case_facts
+                )
             old = cache.frames
             merged, before = _replace_women(old, fresh, set(changed))
             days = set(_event_days(before)) | set(_event_days(fresh))
@@ -341,7 +352,9 @@ class IndicatorService:
             frames = (
                 self._cache.frames
                 if self._cache
-                else build_frames(session, self.settings.case_managed_colours)
+                else build_frames(
+                    session, self.settings.case_managed_colours, case_facts=self.case_facts
+                )
             )
         return members(frames, indicator_id, label, view.area, view.institution, self.settings)
 
@@ -434,6 +447,7 @@ def _describe(ind: Indicator) -> CatalogueEntry:
         "denominator_en": ind.denominator_en,
         "period_basis": ind.period_basis,
         "settings": list(ind.settings),
+        "local": ind.local,
     }
     if ind.reference is not None:
         described["reference"] = str(ind.reference)
