@@ -272,14 +272,13 @@ def postpartum_visit_due(f: PregnancyFacts, as_of: date, policy: Policy) -> Find
 
 def closed_out_list(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
     """Her case was closed as transferred out (转出), lost to follow-up (失访) or moved away
-    (迁出): reported as such until 42 days after the end of the pregnancy (or after the
-    closing, when the pregnancy has no known end)."""
+    (迁出): reported as such from the closing day until the pregnancy ended more than 42 days
+    ago."""
     if not closed_out(f, as_of) or f.close_code is None:
         return None
-    closed = f.closed_on or as_of
-    end = f.end_date if f.end_date is not None and f.end_date >= closed else closed
-    if (as_of - end).days > policy.postpartum_end_days:
+    if f.end_date is not None and (as_of - f.end_date).days > policy.postpartum_end_days:
         return None
+    closed = f.closed_on or as_of
     zh, en = CLOSE_REASONS[f.close_code]
     return Finding(closed, False, f"case closed as {zh} ({en}) on {closed}")
 
