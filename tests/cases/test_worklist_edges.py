@@ -612,7 +612,8 @@ def test_outcome_unknown_takes_her_off_follow_up_due() -> None:
     assert item(f, D(2025, 9, 21), "outcome_unknown") is None
     assert item(f, D(2025, 9, 22), "follow_up_due") is None
     traced = item(f, D(2025, 9, 22), "outcome_unknown")
-    assert traced is not None and traced.since == D(2025, 9, 22)
+    assert traced is not None
+    assert traced.since == D(2025, 9, 22)
 
 
 @pytest.mark.parametrize("code", ["transferred_out", "lost_to_follow_up", "moved_away"])
@@ -623,7 +624,8 @@ def test_closed_out_leaves_follow_up_due_and_is_listed(code: str) -> None:
     assert item(f, D(2025, 3, 9), "closed_out") is None
     assert item(f, D(2025, 3, 10), "follow_up_due") is None
     listed = item(f, D(2025, 3, 10), "closed_out")
-    assert listed is not None and listed.since == D(2025, 3, 10)
+    assert listed is not None
+    assert listed.since == D(2025, 3, 10)
     assert worklists.CLOSE_REASONS[code][0] in listed.reason
 
 
