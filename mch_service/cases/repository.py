@@ -80,11 +80,16 @@ def cases_of_women(session: Session, woman_keys: list[str] | None) -> list[CaseR
 
 def close_code_counts(session: Session, principal: Principal) -> dict[str, int]:
     """Closed cases in the principal's jurisdiction per close code (no code: "other")."""
-    stmt = select(func.coalesce(CaseRecord.close_code, "other"), func.count()).where(
-        CaseRecord.status == "closed", _case_in_jurisdiction(principal)
+    stmt = (
+        select(CaseRecord.close_code, func.count())
+        .where(CaseRecord.status == "closed", _case_in_jurisdiction(principal))
+        .group_by(CaseRecord.close_code)
     )
-    rows = session.execute(stmt.group_by(func.coalesce(CaseRecord.close_code, "other")))
-    return {code: int(n) for code, n in rows}
+    counts: dict[str, int] = {}
+    for code, n in session.execute(stmt):
+        key = code or "other"
+        counts[key] = counts.get(key, 0) + int(n)
+    return counts
 
 
 def delete_work_items(session: Session, woman_keys: list[str] | None) -> None:

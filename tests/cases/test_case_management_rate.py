@@ -88,7 +88,7 @@ def _counts(services: Services, indicator: str, days: list[date]) -> tuple[int, 
     years = sorted({period_containing(d, "year").label for d in days})
     results = compute_all(frames, years, services.indicators.settings)
     rows = results[
-        (results["id"] == indicator)
+        (results["indicator_id"] == indicator)
         & (results["area"] == "district")
         & (results["institution"] == "all")
     ]
