@@ -5,8 +5,9 @@ the database, the crypto keys and every package's service. Routes reach them thr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -95,20 +96,25 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     accounts = StaffAccounts(settings)
     cases = CaseService(settings, crypto)
     indicators = IndicatorService(
-        db, indicator_settings(settings), settings.streets, case_facts_port(cases)
+        db, indicator_settings(settings), settings.streets, CaseRegisterPort(cases)
     )
     domain.listeners.append(lambda session, women: cases.refresh(session, women))
     return Services(settings, db, crypto, store, fhir, imports, accounts, domain, indicators, cases)
 
 
-def case_facts_port(
-    cases: CaseService,
-) -> Callable[[Session, Sequence[str] | None], CaseManagementFacts]:
+class CaseRegisterPort:
     """The indicators' port to the case register (rule 7): cases and indicators never import
-    each other, so the register's facts reach the engine through this adapter."""
+    each other, so the register's facts and changes reach the engine through this adapter."""
 
-    def read(session: Session, women: Sequence[str] | None) -> CaseManagementFacts:
-        follow_ups, in_time, followed = cases.management_facts(session, women)
+    def __init__(self, cases: CaseService) -> None:
+        self.cases = cases
+
+    def facts(self, session: Session, women: Sequence[str] | None) -> CaseManagementFacts:
+        follow_ups, in_time, followed = self.cases.management_facts(session, women)
         return CaseManagementFacts(follow_ups, frozenset(in_time), frozenset(followed))
 
-    return read
+    def last_change(self, session: Session) -> datetime | None:
+        return self.cases.last_change(session)
+
+    def women_changed_since(self, session: Session, watermark: datetime | None) -> list[str]:
+        return self.cases.women_changed_since(session, watermark)

@@ -5,7 +5,7 @@ tables (the pregnancy facts the lists are computed from come from domain/case_re
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, delete, false, func, or_, select, true, update
@@ -76,6 +76,21 @@ def cases_of_women(session: Session, woman_keys: list[str] | None) -> list[CaseR
     for chunk in chunks(woman_keys):
         out += session.scalars(select(CaseRecord).where(CaseRecord.woman_key.in_(chunk)))
     return out
+
+
+def last_event_at(session: Session) -> datetime | None:
+    return session.scalar(select(func.max(CaseEvent.at)))
+
+
+def women_with_events_since(session: Session, watermark: datetime | None) -> list[str]:
+    stmt = (
+        select(CaseRecord.woman_key)
+        .join(CaseEvent, CaseEvent.pregnancy_id == CaseRecord.pregnancy_id)
+        .distinct()
+    )
+    if watermark is not None:
+        stmt = stmt.where(CaseEvent.at > watermark)
+    return list(session.scalars(stmt))
 
 
 def close_code_counts(session: Session, principal: Principal) -> dict[str, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -164,6 +164,14 @@ class CaseService:
             if worklists.case_followed_at_interval(f, self.policy, closed.get(f.pregnancy_id)):
                 followed.add(f.pregnancy_id)
         return follow_ups, in_time, followed
+
+    def last_change(self, session: Session) -> datetime | None:
+        """When a reviewer last changed the register (a follow-up, a closing, ...)."""
+        return repository.last_event_at(session)
+
+    def women_changed_since(self, session: Session, watermark: datetime | None) -> list[str]:
+        """The women whose cases a reviewer changed after ``watermark`` (all when None)."""
+        return repository.women_with_events_since(session, watermark)
 
     # -- keeping the register and lists current -------------------------------------------------
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -36,3 +37,27 @@ CaseFactsReader = Callable[[Session, Sequence[str] | None], CaseManagementFacts]
 
 def no_case_facts(session: Session, women: Sequence[str] | None) -> CaseManagementFacts:
     return CaseManagementFacts()
+
+
+class CaseRegister(Protocol):
+    """The port: the register's facts, and what changed in it (a recorded follow-up, a closing)
+    so that the incremental indicator job rebuilds those women's rows too."""
+
+    def facts(self, session: Session, women: Sequence[str] | None) -> CaseManagementFacts: ...
+
+    def last_change(self, session: Session) -> datetime | None: ...
+
+    def women_changed_since(self, session: Session, watermark: datetime | None) -> list[str]: ...
+
+
+class NoCaseRegister:
+    """No register wired (tests of the engine alone): no case facts, never a change."""
+
+    def facts(self, session: Session, women: Sequence[str] | None) -> CaseManagementFacts:
+        return CaseManagementFacts()
+
+    def last_change(self, session: Session) -> datetime | None:
+        return None
+
+    def women_changed_since(self, session: Session, watermark: datetime | None) -> list[str]:
+        return []

@@ -45,7 +45,7 @@ from mch_service.indicators.periods import (
     period_containing,
     period_from_index,
 )
-from mch_service.indicators.ports import CaseFactsReader, no_case_facts
+from mch_service.indicators.ports import CaseRegister, NoCaseRegister
 from mch_service.indicators.results import IndicatorResult as StoredResult
 from mch_service.indicators.schemas import (
     Catalogue,
@@ -86,6 +86,8 @@ def indicator_settings(settings: Settings) -> IndicatorSettings:
 class _Cache:
     frames: fact_tables.FactFrames
     watermark: datetime | None
+    # the case register's last change (a follow-up or a closing) when the frames were built
+    case_watermark: datetime | None = None
 
 
 def _event_days(frames: fact_tables.FactFrames) -> list[date]:
@@ -114,11 +116,12 @@ class IndicatorService:
         db: Database,
         settings: IndicatorSettings,
         streets: Iterable[str] = (),
-        case_facts: CaseFactsReader = no_case_facts,
+        case_register: CaseRegister | None = None,
     ) -> None:
         self.db = db
         # the case register's facts (rule 7), through the port wired in mch_service/services.py
-        self.case_facts = case_facts
+        self.case_register: CaseRegister = case_register or NoCaseRegister()
+        self.case_facts = self.case_register.facts
         self.settings = settings
         # MCH_STREETS: an area filter must be "district" or one of these (any code if empty)
         self.streets = frozenset(streets)
@@ -133,6 +136,7 @@ class IndicatorService:
         with self._lock:
             with self.db.reading() as session:
                 watermark = last_change(session)
+                case_watermark = self.case_register.last_change(session)
                 cache = None if full else self._cache
                 if cache is None:
                     frames = build_frames(
@@ -140,13 +144,24 @@ class IndicatorService:
                     )
                     periods = periods_of(_event_days(frames), self.settings.statistical_year)
                     written = self._store(frames, periods, replace_all=True)
-                    self._cache = _Cache(frames, watermark)
+                    self._cache = _Cache(frames, watermark, case_watermark)
                     return written
-                if watermark is None or (
-                    cache.watermark is not None and watermark <= cache.watermark
-                ):
+                women_moved = watermark is not None and (
+                    cache.watermark is None or watermark > cache.watermark
+                )
+                cases_moved = case_watermark is not None and (
+                    cache.case_watermark is None or case_watermark > cache.case_watermark
+                )
+                if not women_moved and not cases_moved:
                     return 0
-                changed = women_changed_since(session, cache.watermark)
+                changed = sorted(
+                    set(women_changed_since(session, cache.watermark) if women_moved else [])
+                    | set(
+                        self.case_register.women_changed_since(session, cache.case_watermark)
+                        if cases_moved
+                        else []
+                    )
+                )
                 fresh = build_frames(
                     session, self.settings.case_managed_colours, changed, self.case_facts
                 )
@@ -155,7 +170,11 @@ class IndicatorService:
             days = set(_event_days(before)) | set(_event_days(fresh))
             periods = periods_of(days, self.settings.statistical_year)
             written = self._store(merged, periods, replace_all=False) if periods else 0
-            self._cache = _Cache(merged, watermark)
+            self._cache = _Cache(
+                merged,
+                watermark if women_moved else cache.watermark,
+                case_watermark if cases_moved else cache.case_watermark,
+            )
             return written
 
     def _store(self, frames: fact_tables.FactFrames, periods: list[str], replace_all: bool) -> int:

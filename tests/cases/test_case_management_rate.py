@@ -232,3 +232,48 @@ def _follow_up(
     )
     assert r.status_code == 201, r.text
     return int(r.json()["version"])
+
+
+def _stored(services: Services, indicator: str, period: str) -> tuple[int, int]:
+    from mch_service.indicators.results import IndicatorResult
+
+    with services.db.reading() as session:
+        row = session.execute(
+            select(IndicatorResult.numerator, IndicatorResult.denominator).where(
+                IndicatorResult.indicator_id == indicator,
+                IndicatorResult.period == period,
+                IndicatorResult.area == "district",
+                IndicatorResult.institution == "all",
+            )
+        ).one()
+    return int(row[0]), int(row[1])
+
+
+def test_a_recorded_follow_up_reaches_the_incremental_indicator_run(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    # Orange 3 days ago (in time), delivered 2 days ago: no follow-up yet, so (a) 0 / 1 and
+    # (b) 0 / 1. A follow-up yesterday and the case closed as moved away today change no
+    # woman's records, only the register: the next incremental run must still see them and
+    # give (a) 1 / 1 (the follow-up is after the first non-green day) and (b) 1 / 1 (gaps of 2
+    # and 1 days up to the closing).
+    add_user(services, "rev-a", "reviewer", streets=["330102001"])
+    rev = bearer(token_for(http, "rev-a"))
+    location = woman(http, sender, "H7", "33010219960101111", [(3, "orange")], [], 2)
+    year = period_containing(TODAY - timedelta(days=2), "year").label
+    services.indicators.refresh(full=True)
+    assert _stored(services, "high_risk_management_rate", year) == (0, 1)
+    assert _stored(services, "high_risk_case_management_rate", year) == (0, 1)
+    assert services.indicators.refresh() == 0  # nothing changed
+    case = _case_of(services, location)
+    version = _follow_up(http, rev, case, 1, _version(http, rev, case))
+    closed = http.post(
+        f"/api/v1/cases/{case}/close",
+        headers=rev,
+        json={"version": version, "reason": "回老家", "code": "moved_away"},
+    )
+    assert closed.status_code == 200, closed.text
+    assert services.indicators.refresh() > 0
+    assert _stored(services, "high_risk_management_rate", year) == (1, 1)
+    assert _stored(services, "high_risk_case_management_rate", year) == (1, 1)
+    assert services.indicators.refresh() == 0
