@@ -151,11 +151,12 @@ class CaseService:
         if not cases:
             return {}, set(), set()
         closed = {c.pregnancy_id: c.closed_on for c in cases if c.status == "closed"}
+        with_case = {c.pregnancy_id for c in cases}
         follow_ups: dict[str, tuple[date, ...]] = {}
         in_time: set[str] = set()
         followed: set[str] = set()
         for f in self.load(session, sorted({c.woman_key for c in cases})):
-            if f.pregnancy_id not in {c.pregnancy_id for c in cases}:
+            if f.pregnancy_id not in with_case:
                 continue
             if f.follow_ups:
                 follow_ups[f.pregnancy_id] = tuple(sorted(f.follow_ups))
