@@ -19,6 +19,7 @@ CONCEPTS: dict[str, str] = {
     "hbsag_test": "Hepatitis B surface antigen",
     "haemoglobin": "Haemoglobin (g/L; g/dL are converted)",
     "thalassaemia_test": "Thalassaemia screening (a positive result marks a carrier)",
+    "epds": "Edinburgh Postnatal Depression Scale (EPDS) total score (0-30)",
     "result_value": "Coded result values (value column: positive, negative, indeterminate)",
     "lmp": "Last menstrual period",
     "edd": "Estimated delivery date",

@@ -5,9 +5,13 @@ the database, the crypto keys and every package's service. Routes reach them thr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
 
 from fhir_mappings import load_code_tables, load_views
 from mch_service.auth.service import StaffAccounts
@@ -21,6 +25,7 @@ from mch_service.domain.service import DomainService
 from mch_service.fhir_api.import_jobs import ImportJobs
 from mch_service.fhir_api.interactions import Interactions
 from mch_service.fhir_api.service import FhirService
+from mch_service.indicators.ports import CaseManagementFacts
 from mch_service.indicators.service import IndicatorService, indicator_settings
 from mch_service.scheduling.service import JobRunner, NoJobRunner
 from mch_service.store.identifier_policy import IdentifierPolicy
@@ -93,8 +98,14 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     )
     imports = ImportJobs(db, fhir, Path(settings.import_spool_dir), settings.max_resource_bytes)
     accounts = StaffAccounts(settings)
-    indicators = IndicatorService(db, indicator_settings(settings), settings.streets, zone)
     cases = CaseService(settings, crypto)
+    indicators = IndicatorService(
+        db,
+        indicator_settings(settings),
+        settings.streets,
+        case_register=CaseRegisterPort(cases),
+        zone=zone,
+    )
     domain.listeners.append(lambda session, women: cases.refresh(session, women))
     deaths = DeathReportService(
         crypto,
@@ -104,3 +115,21 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     return Services(
         settings, db, crypto, store, fhir, imports, accounts, domain, indicators, cases, deaths
     )
+
+
+class CaseRegisterPort:
+    """The indicators' port to the case register (rule 7): cases and indicators never import
+    each other, so the register's facts and changes reach the engine through this adapter."""
+
+    def __init__(self, cases: CaseService) -> None:
+        self.cases = cases
+
+    def facts(self, session: Session, women: Sequence[str] | None) -> CaseManagementFacts:
+        follow_ups, in_time, followed = self.cases.management_facts(session, women)
+        return CaseManagementFacts(follow_ups, frozenset(in_time), frozenset(followed))
+
+    def last_change(self, session: Session) -> datetime | None:
+        return self.cases.last_change(session)
+
+    def women_changed_since(self, session: Session, watermark: datetime | None) -> list[str]:
+        return self.cases.women_changed_since(session, watermark)

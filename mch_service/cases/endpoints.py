@@ -19,6 +19,7 @@ from mch_service.cases.schemas import (
     CaseList,
     CaseRead,
     CaseVersion,
+    CloseReasonCount,
     FollowUpCreate,
     ReasonedChange,
 )
@@ -146,6 +147,12 @@ async def export_xlsx(
         media_type=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         headers={"Content-Disposition": 'attachment; filename="cases.xlsx"'},
     )
+
+
+@router.get("/close-reasons", response_model=list[CloseReasonCount])
+async def close_reasons(services: ServicesDep, principal: CurrentStaff) -> list[CloseReasonCount]:
+    """Closed cases per close reason: 转出, 失访, 迁出, 产后42天结案, 其他."""
+    return await in_transaction(services, services.cases.close_reasons, principal)
 
 
 @router.get("/{pregnancy_id}", response_model=CaseDetail)

@@ -30,6 +30,9 @@ class CaseRecord(Base):
     # Sealed (mch_service.crypto): a reviewer's reason may name the woman or her situation.
     close_reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     closed_by_reviewer: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why it was closed, as a code of worklists.CLOSE_REASONS (transferred_out, ...); the
+    # free-text reason stays sealed above.
+    close_code: Mapped[str | None] = mapped_column(String(24), nullable=True)
     next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic concurrency
 

@@ -5,7 +5,7 @@ tables (the pregnancy facts the lists are computed from come from domain/case_re
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, delete, false, func, or_, select, true, update
@@ -54,6 +54,59 @@ def late_acknowledgements(
         )
 
 
+def reviewer_closings(
+    session: Session, pregnancy_ids: Sequence[str]
+) -> Iterator[Row[str, str | None, date | None]]:
+    """(pregnancy id, close code, closed on) of the cases a reviewer closed."""
+    for chunk in chunks(pregnancy_ids):
+        yield from session.execute(
+            select(CaseRecord.pregnancy_id, CaseRecord.close_code, CaseRecord.closed_on).where(
+                CaseRecord.pregnancy_id.in_(chunk),
+                CaseRecord.status == "closed",
+                CaseRecord.closed_by_reviewer.is_(True),
+            )
+        )
+
+
+def cases_of_women(session: Session, woman_keys: list[str] | None) -> list[CaseRecord]:
+    """The cases of these women, or every case (None)."""
+    if woman_keys is None:
+        return list(session.scalars(select(CaseRecord)))
+    out: list[CaseRecord] = []
+    for chunk in chunks(woman_keys):
+        out += session.scalars(select(CaseRecord).where(CaseRecord.woman_key.in_(chunk)))
+    return out
+
+
+def last_event_at(session: Session) -> datetime | None:
+    return session.scalar(select(func.max(CaseEvent.at)))
+
+
+def women_with_events_since(session: Session, watermark: datetime | None) -> list[str]:
+    stmt = (
+        select(CaseRecord.woman_key)
+        .join(CaseEvent, CaseEvent.pregnancy_id == CaseRecord.pregnancy_id)
+        .distinct()
+    )
+    if watermark is not None:
+        stmt = stmt.where(CaseEvent.at > watermark)
+    return list(session.scalars(stmt))
+
+
+def close_code_counts(session: Session, principal: Principal) -> dict[str, int]:
+    """Closed cases in the principal's jurisdiction per close code (no code: "other")."""
+    stmt = (
+        select(CaseRecord.close_code, func.count())
+        .where(CaseRecord.status == "closed", _case_in_jurisdiction(principal))
+        .group_by(CaseRecord.close_code)
+    )
+    counts: dict[str, int] = {}
+    for code, n in session.execute(stmt):
+        key = code or "other"
+        counts[key] = counts.get(key, 0) + int(n)
+    return counts
+
+
 def delete_work_items(session: Session, woman_keys: list[str] | None) -> None:
     """The work items of these women, or of everyone (None)."""
     if woman_keys is None:
@@ -90,6 +143,17 @@ def _in_jurisdiction(principal: Principal) -> ColumnElement[bool]:
         conds.append(WorkItem.street.in_(sorted(principal.streets)))
     for inst in sorted(principal.institutions):
         conds.append(_has_institution(inst))
+    return or_(*conds) if conds else false()
+
+
+def _case_in_jurisdiction(principal: Principal) -> ColumnElement[bool]:
+    if principal.sees_everything:
+        return true()
+    conds: list[ColumnElement[bool]] = []
+    if principal.streets:
+        conds.append(CaseRecord.street.in_(sorted(principal.streets)))
+    for inst in sorted(principal.institutions):
+        conds.append((" " + CaseRecord.institutions + " ").like(f"% {inst} %"))
     return or_(*conds) if conds else false()
 
 

@@ -30,9 +30,12 @@ class AssignmentUpdate(CaseVersion):
 
 
 class ReasonedChange(CaseVersion):
-    """Closing or reopening a case: the reviewer's reason (required, sealed when stored)."""
+    """Closing or reopening a case: the reviewer's reason (required, sealed when stored) and,
+    when closing, its code: transferred_out (转出), lost_to_follow_up (失访), moved_away (迁出)
+    or other (the default)."""
 
     reason: str = ""
+    code: str | None = None
 
 
 # -- responses -------------------------------------------------------------------------------
@@ -47,6 +50,7 @@ class CaseRead(BaseModel):
     street: str | None
     assignee: str | None
     closed_on: date | None
+    close_code: str | None = None  # worklists.CLOSE_REASONS: transferred_out, ...
     close_reason: str | None
     next_due: date | None
     version: int
@@ -73,6 +77,15 @@ class WorkListItem(BaseModel):
     case_status: str | None
     name: str | None = None
     resident_id: str | None = None
+
+
+class CloseReasonCount(BaseModel):
+    """Closed cases counted per close reason (转出, 失访, 迁出, ...)."""
+
+    code: str
+    label_zh: str
+    label_en: str
+    cases: int
 
 
 class CaseList(BaseModel):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from mch_service.cases.schemas import (
     CaseRead,
     CaseVersion,
     CaseWorkItem,
+    CloseReasonCount,
     FollowUpCreate,
     FollowUpRead,
     ReasonedChange,
@@ -46,6 +47,8 @@ KINDS = ("phone", "home_visit", "clinic_visit", "referral")
 POSTPARTUM_COMPLETE = "postpartum period complete"
 # Events whose detail is a reviewer's free-text reason (sealed in reason_sealed).
 REASON_EVENTS = ("close", "reopen")
+# What a reviewer may close a case as (postpartum_complete is the register's own closing).
+REVIEWER_CLOSE_CODES = tuple(c for c in worklists.CLOSE_REASONS if c != "postpartum_complete")
 SORTS = tuple(repository.SORTS)
 
 
@@ -96,7 +99,17 @@ class CaseService:
             return []
         facts = {
             r[0]: worklists.PregnancyFacts(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6] or "", r[7], r[8]
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6] or "",
+                r[7],
+                r[8],
+                delivery=r[9],
+                death=r[10],
             )
             for r in case_reads.pregnancy_rows(session, keys)
         }
@@ -122,7 +135,44 @@ class CaseService:
         for pid, detail in repository.late_acknowledgements(session, ids):
             if detail and detail.isdigit():
                 facts[pid].acknowledged.add(int(detail))
+        for pid, code, closed_on in repository.reviewer_closings(session, ids):
+            facts[pid].close_code, facts[pid].closed_on = code, closed_on
         return list(facts.values())
+
+    # -- the register's facts for the indicators (rule 7; the port in mch_service/services.py) --
+
+    def management_facts(
+        self, session: Session, women: Iterable[str] | None = None
+    ) -> tuple[dict[str, tuple[date, ...]], set[str], set[str]]:
+        """Per pregnancy with a case: (recorded follow-up days, pregnancies whose case was
+        opened in time, pregnancies followed up at the colour's interval); rules in
+        docs/indicator-rules.md (high_risk_management_rate, high_risk_case_management_rate)."""
+        cases = repository.cases_of_women(session, None if women is None else list(women))
+        if not cases:
+            return {}, set(), set()
+        closed = {c.pregnancy_id: c.closed_on for c in cases if c.status == "closed"}
+        with_case = {c.pregnancy_id for c in cases}
+        follow_ups: dict[str, tuple[date, ...]] = {}
+        in_time: set[str] = set()
+        followed: set[str] = set()
+        for f in self.load(session, sorted({c.woman_key for c in cases})):
+            if f.pregnancy_id not in with_case:
+                continue
+            if f.follow_ups:
+                follow_ups[f.pregnancy_id] = tuple(sorted(f.follow_ups))
+            if worklists.case_opened_in_time(f, self.policy):
+                in_time.add(f.pregnancy_id)
+            if worklists.case_followed_at_interval(f, self.policy, closed.get(f.pregnancy_id)):
+                followed.add(f.pregnancy_id)
+        return follow_ups, in_time, followed
+
+    def last_change(self, session: Session) -> datetime | None:
+        """When a reviewer last changed the register (a follow-up, a closing, ...)."""
+        return repository.last_event_at(session)
+
+    def women_changed_since(self, session: Session, watermark: datetime | None) -> list[str]:
+        """The women whose cases a reviewer changed after ``watermark`` (all when None)."""
+        return repository.women_with_events_since(session, watermark)
 
     # -- keeping the register and lists current -------------------------------------------------
 
@@ -179,6 +229,7 @@ class CaseService:
                     close_reason_sealed=self._seal_close_reason(f.pregnancy_id, POSTPARTUM_COMPLETE)
                     if complete
                     else None,
+                    close_code="postpartum_complete" if complete else None,
                 ),
             )
             return
@@ -198,6 +249,7 @@ class CaseService:
             case.close_reason_sealed = self._seal_close_reason(
                 case.pregnancy_id, POSTPARTUM_COMPLETE
             )
+            case.close_code = "postpartum_complete"
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -316,6 +368,7 @@ class CaseService:
             street=c.street,
             assignee=c.assignee,
             closed_on=c.closed_on,
+            close_code=c.close_code,
             close_reason=self.crypto.open_sealed(
                 c.close_reason_sealed, close_reason_aad(c.pregnancy_id)
             ).decode()
@@ -420,13 +473,21 @@ class CaseService:
     ) -> CaseRead:
         if not body.reason.strip():
             raise InvalidResource([Issue("Closing a case needs a reason", "reason", "required")])
+        code = body.code or "other"
+        if code not in REVIEWER_CLOSE_CODES:
+            raise InvalidResource(
+                [Issue(f"code must be one of {', '.join(REVIEWER_CLOSE_CODES)}", "code", "value")]
+            )
         case = self._checked(session, principal, pregnancy_id, body.version)
         if case.status == "closed":
             raise Conflict("The case is already closed")
         case.status, case.closed_on = "closed", self.today()
         case.close_reason_sealed = self._seal_close_reason(pregnancy_id, body.reason)
         case.closed_by_reviewer = True
+        case.close_code = code
         self._event(session, principal, pregnancy_id, "close", body.reason)
+        repository.flush(session)
+        self.refresh(session, [case.woman_key])
         return self._case_read(case)
 
     def reopen(
@@ -439,8 +500,26 @@ class CaseService:
             raise Conflict("The case is already open")
         case.status, case.closed_on, case.close_reason_sealed = "open", None, None
         case.closed_by_reviewer = False
+        case.close_code = None
         self._event(session, principal, pregnancy_id, "reopen", body.reason)
+        repository.flush(session)
+        self.refresh(session, [case.woman_key])
         return self._case_read(case)
+
+    def close_reasons(self, session: Session, principal: Principal) -> list[CloseReasonCount]:
+        """Closed cases in the principal's jurisdiction, counted per close reason (every code,
+        0 included; cases closed without a code are counted as "other")."""
+        principal.require(Permission.WORK_CASES)
+        counts = repository.close_code_counts(session, principal)
+        record(
+            session,
+            actor_of(principal),
+            [AuditRecord("cases.close_reasons", "success", "CaseRecord", None, 200)],
+        )
+        return [
+            CloseReasonCount(code=code, label_zh=zh, label_en=en, cases=counts.get(code, 0))
+            for code, (zh, en) in worklists.CLOSE_REASONS.items()
+        ]
 
     def acknowledge_late(
         self, session: Session, principal: Principal, pregnancy_id: str, body: CaseVersion

@@ -15,6 +15,18 @@ from datetime import date, datetime, timedelta
 
 SEVERITY = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
 
+# Why a reviewer closed a case (rule 11): code -> (Chinese label, English label). The first
+# three take the woman off follow_up_due and report her as such (the closed_out list, the count
+# per reason); the others are the earlier free-text closings.
+CLOSE_REASONS: dict[str, tuple[str, str]] = {
+    "transferred_out": ("转出", "transferred out"),
+    "lost_to_follow_up": ("失访", "lost to follow-up"),
+    "moved_away": ("迁出", "moved away"),
+    "postpartum_complete": ("产后42天结案", "postpartum period complete"),
+    "other": ("其他", "other"),
+}
+CLOSED_OUT = frozenset({"transferred_out", "lost_to_follow_up", "moved_away"})
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -48,6 +60,11 @@ class PregnancyFacts:
     treatments: list[tuple[str, date]] = field(default_factory=list)
     follow_ups: list[date] = field(default_factory=list)
     acknowledged: set[int] = field(default_factory=set)  # risk resource pks acknowledged late
+    delivery: date | None = None  # the delivery day (None: no delivery)
+    death: date | None = None  # the woman's death day
+    # The case closed by a reviewer: the close reason's code (CLOSE_REASONS) and day.
+    close_code: str | None = None
+    closed_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -98,8 +115,26 @@ def _ended(f: PregnancyFacts, as_of: date) -> bool:
     return f.end_date is not None and f.end_date <= as_of
 
 
+def _postpartum(f: PregnancyFacts, as_of: date, policy: Policy) -> bool:
+    """Delivered (the delivery ended the pregnancy), alive, and at most 42 days after."""
+    return (
+        f.delivery is not None
+        and f.end_date == f.delivery
+        and f.delivery <= as_of
+        and (as_of - f.delivery).days <= policy.postpartum_end_days
+        and not (f.death is not None and f.death <= as_of)
+    )
+
+
+def closed_out(f: PregnancyFacts, as_of: date) -> bool:
+    """A reviewer closed her case as transferred out, lost to follow-up or moved away."""
+    return f.close_code in CLOSED_OUT and (f.closed_on is None or f.closed_on <= as_of)
+
+
 def follow_up_due(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
-    """Follow-up due / overdue, by the current colour's interval (the shortest applies)."""
+    """Follow-up due / overdue, by the current colour's interval (the shortest applies): in
+    pregnancy and, after a delivery, until 42 days postpartum (rule 11). Not while she is on
+    outcome_unknown, nor once her case was closed as transferred out / lost / moved away."""
     colour, purple = current_colour(f, as_of)
     intervals = []
     if colour in policy.case_managed:
@@ -107,10 +142,21 @@ def follow_up_due(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | N
     if purple and "purple" in policy.case_managed:
         intervals.append(policy.follow_up_days.get("purple", 14))
     first_cm = first_case_managed(f, policy, as_of)
-    if _ended(f, as_of) or not intervals or first_cm is None:
+    if not intervals or first_cm is None or closed_out(f, as_of):
+        return None
+    if _ended(f, as_of) and not _postpartum(f, as_of, policy):
+        return None
+    if outcome_unknown(f, as_of, policy) is not None:
         return None
     interval = min(intervals)
-    contacts = [d for d in f.visits + f.follow_ups + [r[0] for r in f.risks] if d <= as_of]
+    # contacts: visits (prenatal, postpartum), assessments, recorded follow-ups, and the
+    # delivery stay (its discharge day)
+    stay = [f.discharge or f.delivery] if f.delivery is not None else []
+    contacts = [
+        d
+        for d in f.visits + f.postpartum_visits + f.follow_ups + [r[0] for r in f.risks] + stay
+        if d is not None and d <= as_of
+    ]
     last = max(contacts) if contacts else first_cm
     waited = (as_of - last).days
     if waited < interval:
@@ -224,6 +270,85 @@ def postpartum_visit_due(f: PregnancyFacts, as_of: date, policy: Policy) -> Find
     )
 
 
+def closed_out_list(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
+    """Her case was closed as transferred out (转出), lost to follow-up (失访) or moved away
+    (迁出): reported as such from the closing day until the pregnancy ended more than 42 days
+    ago."""
+    if not closed_out(f, as_of) or f.close_code is None:
+        return None
+    if f.end_date is not None and (as_of - f.end_date).days > policy.postpartum_end_days:
+        return None
+    closed = f.closed_on or as_of
+    zh, en = CLOSE_REASONS[f.close_code]
+    return Finding(closed, False, f"case closed as {zh} ({en}) on {closed}")
+
+
+# -- 高危孕产妇专案管理率 (rule 7 b): the register's verdicts ------------------------------------
+
+
+def report_limit_hours(colour: str | None, purple: bool, policy: Policy) -> int:
+    """The reporting limit of a case-managed assessment: its colour's (orange 3 days, red 24
+    hours); a purple flag on a lighter colour takes the purple limit if one is set, else the
+    orange one."""
+    limits = policy.report_limit_hours
+    if colour in limits and colour in policy.case_managed:
+        return limits[colour or ""]
+    return limits.get("purple", limits.get("orange", 72))
+
+
+def case_opened_in_time(f: PregnancyFacts, policy: Policy) -> bool:
+    """The case opens when its first case-managed assessment reaches the register: in time when
+    that assessment was received within its reporting limit (a day's grace, as report_late:
+    the assessment has a day, not a time)."""
+    first = first_case_managed(f, policy)
+    if first is None:
+        return False
+    for day, colour, purple, received, _pk in f.risks:
+        managed = colour in policy.case_managed or (purple and "purple" in policy.case_managed)
+        if day != first or not managed or received is None:
+            continue
+        made = datetime(day.year, day.month, day.day, tzinfo=received.tzinfo)
+        limit = report_limit_hours(colour, purple, policy)
+        if received - made <= timedelta(hours=limit + 24):
+            return True
+    return False
+
+
+def case_followed_at_interval(
+    f: PregnancyFacts, policy: Policy, closed_on: date | None = None
+) -> bool:
+    """No gap longer than the interval between consecutive contacts (recorded follow-ups),
+    from the first case-managed assessment until 42 days after the end of the pregnancy or the
+    case's closing, whichever comes first. The interval is the shortest of the colours she was
+    graded in the case-managed set (red 7, orange 14, purple 14 days). Without an end or a
+    closing the window has not ended and cannot have been met."""
+    first = first_case_managed(f, policy)
+    if first is None:
+        return False
+    ends = [d for d in (closed_on,) if d is not None]
+    if f.end_date is not None:
+        ends.append(f.end_date + timedelta(days=policy.postpartum_end_days))
+    if not ends:
+        return False
+    end = min(ends)
+    intervals = [
+        policy.follow_up_days.get(c, 14)
+        for c in {r[1] for r in f.risks if r[1] in policy.case_managed}
+        if c is not None
+    ]
+    if "purple" in policy.case_managed and any(r[2] for r in f.risks):
+        intervals.append(policy.follow_up_days.get("purple", 14))
+    if not intervals:
+        return False
+    interval = min(intervals)
+    previous = first
+    for day in sorted(d for d in set(f.follow_ups) if first < d <= end):
+        if (day - previous).days > interval:
+            return False
+        previous = day
+    return (end - previous).days <= interval
+
+
 # Every work list, in the order items are listed. The key is the list's name in the API, the
 # database (work_item.list_name), the labels (web/i18n.py "list_<key>") and the docs.
 LISTS: dict[str, WorkList] = {
@@ -236,6 +361,9 @@ LISTS: dict[str, WorkList] = {
     "positive_untreated": WorkList(positive_untreated, "a treatment record"),
     "missing_tests": WorkList(missing_tests, "all three results present"),
     "postpartum_visit_due": WorkList(postpartum_visit_due, "a postpartum visit"),
+    "closed_out": WorkList(
+        closed_out_list, "a reviewer reopens the case, or 42 days after the end of the pregnancy"
+    ),
 }
 
 

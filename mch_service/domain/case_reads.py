@@ -35,20 +35,27 @@ def _by_chunk(
 
 
 def pregnancy_rows(session: Session, woman_keys: Iterable[str] | None) -> Iterator[DomainRow]:
-    """(id, woman key, lmp, edd, end date, street, institutions, first contact, discharge) of
-    the pregnancies of these women, or of all (None)."""
+    """(id, woman key, lmp, edd, end date, street, institutions, first contact, discharge,
+    delivery day, the woman's death day) of the pregnancies of these women, or of all (None)."""
     pregnancy, delivery = domain_models.Pregnancy, domain_models.Delivery
-    stmt = select(
-        pregnancy.id,
-        pregnancy.woman_key,
-        pregnancy.lmp,
-        pregnancy.edd,
-        pregnancy.end_date,
-        pregnancy.street,
-        pregnancy.institutions,
-        pregnancy.first_contact_date,
-        delivery.discharge_date,
-    ).outerjoin(delivery, delivery.pregnancy_id == pregnancy.id)
+    death = domain_models.Death
+    stmt = (
+        select(
+            pregnancy.id,
+            pregnancy.woman_key,
+            pregnancy.lmp,
+            pregnancy.edd,
+            pregnancy.end_date,
+            pregnancy.street,
+            pregnancy.institutions,
+            pregnancy.first_contact_date,
+            delivery.discharge_date,
+            delivery.delivery_date,
+            death.death_date,
+        )
+        .outerjoin(delivery, delivery.pregnancy_id == pregnancy.id)
+        .outerjoin(death, death.woman_key == pregnancy.woman_key)
+    )
     if woman_keys is not None:
         stmt = stmt.where(pregnancy.woman_key.in_(list(woman_keys)))
     yield from session.execute(stmt)

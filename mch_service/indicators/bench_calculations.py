@@ -100,6 +100,12 @@ def synthetic_facts(
     residence = residences[extra.choice(3, n, p=[0.90, 0.08, 0.02])]
     table[fact_tables.RESIDENCE] = residence
     table[fact_tables.COUNTED_DELIVERY] = delivered & (extra.random(n) >= 0.005)
+    # Rule 7 and the EPDS flag from a stream of their own (the other columns stay as they were).
+    extra = np.random.default_rng([seed, 7])
+    table[fact_tables.HIGH_RISK_MANAGED] = extra.random(n) < 0.7
+    table[fact_tables.CASE_OPENED_IN_TIME] = managed & (extra.random(n) < 0.8)
+    table[fact_tables.CASE_FOLLOWED_AT_INTERVAL] = managed & (extra.random(n) < 0.6)
+    table[fact_tables.EPDS_42D] = extra.random(n) < 0.5
     pregnancies_frame = pd.DataFrame(table)
     for column in (
         fact_tables.DELIVERY_DATE,

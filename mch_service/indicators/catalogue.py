@@ -92,6 +92,8 @@ class Indicator:
     # A reading note shown with the definition (e.g. how far one event moves a small figure).
     note_zh: str = ""
     note_en: str = ""
+    # A local indicator (本地指标): not in the national statistical system; its name says so.
+    local: bool = False
 
     def __post_init__(self) -> None:
         if (self.target is None) != (self.direction is None):
@@ -101,6 +103,8 @@ class Indicator:
         unknown = [s for s in self.settings if s not in SETTING_INFO]
         if unknown:
             raise ValueError(f"{self.id}: unknown setting(s) {unknown}")
+        if self.local != ("（本地）" in self.name_zh):
+            raise ValueError(f"{self.id}: a local indicator, and only it, is named （本地）")
         if (self.source == "external") != (self.period_basis == "entered"):
             raise ValueError(f"{self.id}: external indicators, and only they, are entered")
 
@@ -368,6 +372,23 @@ CATALOGUE: tuple[Indicator, ...] = (
         settings=_EVERY,
     ),
     Indicator(
+        id="postpartum_depression_screening_rate",
+        group="maternal_care",
+        name_zh="产后抑郁筛查率（本地）",
+        name_en="Postpartum depression screening rate (local)",
+        numerator_zh="统计期内分娩的产妇中，产后第35至56天（产后42天检查）有爱丁堡产后抑郁量表（EPDS）评分者",
+        numerator_en=(
+            "Women delivered in the period with an Edinburgh Postnatal Depression Scale (EPDS) "
+            "score recorded 35 to 56 days after delivery (the 42-day check)"
+        ),
+        denominator_zh=_WOMEN_ZH,
+        denominator_en=_WOMEN_EN,
+        unit="%",
+        period_basis=_COHORT,
+        settings=_EVERY,
+        local=True,
+    ),
+    Indicator(
         id="facility_delivery_rate",
         group="maternal_care",
         name_zh="住院分娩率",
@@ -463,11 +484,39 @@ CATALOGUE: tuple[Indicator, ...] = (
         id="high_risk_management_rate",
         group="risk",
         name_zh="高危孕产妇管理率",
-        name_en="High-risk case management rate",
-        numerator_zh="分母中，首次评为专案管理颜色之后至分娩日有产前检查或随访记录者",
+        name_en="High-risk women management rate",
+        numerator_zh=(
+            "分母中，首次评为非绿色之后（次日起）至产后28天内有再次妊娠风险评估（动态评估）或专案随访"
+            "记录者（仅有产前检查不计）"
+        ),
         numerator_en=(
-            "Of the denominator, the women with a contact (prenatal visit or recorded follow-up) "
-            "after their first assessment in the case-managed set, up to the delivery day"
+            "Of the denominator, the women re-assessed for risk (another assessment) or with a "
+            "follow-up recorded in the case register after their first non-green assessment (a "
+            "later day) up to 28 days after delivery; a prenatal visit alone does not count"
+        ),
+        denominator_zh="统计期内分娩的产妇中，孕期最高风险颜色为黄、橙或红，或有紫色标识者",
+        denominator_en=(
+            "Women delivered in the period whose highest risk colour in pregnancy was yellow, "
+            "orange or red, or who were graded purple"
+        ),
+        unit="%",
+        period_basis=_COHORT,
+        settings=_EVERY,
+    ),
+    Indicator(
+        id="high_risk_case_management_rate",
+        group="risk",
+        name_zh="高危孕产妇专案管理率",
+        name_en="High-risk case management rate (专案管理)",
+        numerator_zh=(
+            "分母中，首次评为专案管理颜色后按时报告建案（橙色3天、红色24小时内），且按颜色规定间隔"
+            "随访（红7天、橙14天、紫14天）至产后42天或结案者"
+        ),
+        numerator_en=(
+            "Of the denominator, the women whose case was opened within the reporting limit of "
+            "their first case-managed assessment (orange 3 days, red 24 hours) and followed up "
+            "at the colour's interval (red 7, orange 14, purple 14 days) until 42 days "
+            "postpartum or the case's closing"
         ),
         denominator_zh=(
             "统计期内分娩的产妇中，孕期最高风险颜色（或紫色标识）属于专案管理颜色者（默认橙、红、"
@@ -480,6 +529,22 @@ CATALOGUE: tuple[Indicator, ...] = (
         unit="%",
         period_basis=_COHORT,
         settings=(*_EVERY, "case_managed_colours"),
+    ),
+    Indicator(
+        id="high_risk_facility_delivery_rate",
+        group="risk",
+        name_zh="高危孕产妇住院分娩率",
+        name_en="Facility delivery rate of high-risk women",
+        numerator_zh="分母中，在医疗机构分娩（非家庭分娩）者",
+        numerator_en="Of the denominator, the women delivered in a facility (not at home)",
+        denominator_zh="统计期内分娩的产妇中，孕期最高风险颜色为黄、橙或红，或有紫色标识者",
+        denominator_en=(
+            "Women delivered in the period whose highest risk colour in pregnancy was yellow, "
+            "orange or red, or who were graded purple"
+        ),
+        unit="%",
+        period_basis=_COHORT,
+        settings=_EVERY,
     ),
     Indicator(
         id="anaemia_prevalence_non_thalassaemia",

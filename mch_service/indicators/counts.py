@@ -87,6 +87,12 @@ class Cohort:
         return self.frame[fact_tables.HIGHEST_COLOUR]
 
     @cached_property
+    def high_risk(self) -> npt.NDArray[np.bool_]:
+        """Highest colour not green (yellow, orange, red) or purple."""
+        graded = self.colour.isin(["yellow", "orange", "red"]).to_numpy(dtype=bool)
+        return graded | self.flag(fact_tables.PURPLE)
+
+    @cached_property
     def case_managed(self) -> npt.NDArray[np.bool_]:
         managed_set = self.settings.case_managed_colours
         colours = [c for c in managed_set if c != "purple"]
@@ -224,10 +230,18 @@ BASE_COUNTS: Mapping[str, Callable[[Cohort], Counts]] = {
     "hiv_positive_treated": lambda c: c.flag("hiv_positive") & c.flag("hiv_treated"),
     "syphilis_positive": _flag("syphilis_positive"),
     "syphilis_positive_treated": lambda c: c.flag("syphilis_positive") & c.flag("syphilis_treated"),
-    "high_risk": lambda c: (
-        c.colour.isin(["yellow", "orange", "red"]).to_numpy(dtype=bool) | c.flag(fact_tables.PURPLE)
-    ),
+    "high_risk": lambda c: c.high_risk,
+    # Rule 7 (a) 高危孕产妇管理率: re-assessed or followed up (not a prenatal visit alone).
+    "high_risk_managed": lambda c: c.high_risk & c.flag(fact_tables.HIGH_RISK_MANAGED),
+    "high_risk_facility": lambda c: c.high_risk & c.flag(fact_tables.FACILITY_DELIVERY),
     "case_managed": lambda c: c.case_managed,
+    # Rule 7 (b) 高危孕产妇专案管理率: case opened in time and followed at the interval.
+    "case_managed_in_time_followed": lambda c: (
+        c.case_managed
+        & c.flag(fact_tables.CASE_OPENED_IN_TIME)
+        & c.flag(fact_tables.CASE_FOLLOWED_AT_INTERVAL)
+    ),
+    "epds_42d": _flag(fact_tables.EPDS_42D),
     "case_managed_contacted": lambda c: c.case_managed & c.flag(fact_tables.CASE_MANAGED_CONTACT),
     "hb_women": lambda c: c.hb_women,
     # anaemia implies has_hb (checked by check_frames), so this is within hb_women.

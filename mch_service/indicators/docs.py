@@ -106,7 +106,7 @@ def render() -> str:
     for i in CATALOGUE:
         out.append(
             f"| `{i.id}` | {i.name_zh} | {_cell(i.name_en)} | {i.unit} | {_target(i)} |"
-            f" {_cell(_reference(i))} | {i.source} |"
+            f" {_cell(_reference(i))} | {i.source}{' (local 本地)' if i.local else ''} |"
         )
     for group, (title_zh, title_en) in GROUP_TITLES.items():
         members = [i for i in CATALOGUE if i.group == group]
@@ -140,6 +140,11 @@ def render() -> str:
                 )
             else:
                 out.append(f"| 规则 Rules | {RULES_LINK} |")
+            if i.local:
+                out.append(
+                    "| 本地指标 Local | 本地指标，不属于全国妇幼健康统计调查制度<br>"
+                    "local indicator, not part of the national MCH statistical system |"
+                )
     out.append("")
     return "\n".join(out)
 

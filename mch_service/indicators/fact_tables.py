@@ -69,6 +69,15 @@ HIGHEST_COLOUR = "highest_colour"  # green/yellow/orange/red or None (no assessm
 PURPLE = "purple"
 FIRST_CASE_MANAGED_DATE = "first_case_managed_date"
 CASE_MANAGED_CONTACT = "case_managed_contact"
+# Rule 7 (docs/indicator-rules.md, high_risk_management_rate / high_risk_case_management_rate):
+# (a) a re-assessment or a recorded follow-up after the first non-green assessment, up to
+# delivery + HIGH_RISK_MANAGEMENT_DAYS_AFTER_DELIVERY; (b) the case register's verdicts.
+HIGH_RISK_MANAGED = "high_risk_managed"
+CASE_OPENED_IN_TIME = "case_opened_in_time"
+CASE_FOLLOWED_AT_INTERVAL = "case_followed_at_interval"
+HIGH_RISK_MANAGEMENT_DAYS_AFTER_DELIVERY = 28
+# EPDS score recorded 35-56 days after delivery (the 42-day check window)
+EPDS_42D = "epds_42d"
 HAS_HB = "has_hb"
 ANAEMIA = "anaemia"
 THALASSAEMIA = "thalassaemia"
@@ -169,6 +178,10 @@ _PREGNANCY_COLUMNS: tuple[Column, ...] = (
     Column(PURPLE, "bool"),
     Column(FIRST_CASE_MANAGED_DATE, "day_or_nat"),
     Column(CASE_MANAGED_CONTACT, "bool"),
+    Column(HIGH_RISK_MANAGED, "bool"),
+    Column(CASE_OPENED_IN_TIME, "bool"),
+    Column(CASE_FOLLOWED_AT_INTERVAL, "bool"),
+    Column(EPDS_42D, "bool"),
     Column(HAS_HB, "bool"),
     Column(ANAEMIA, "bool"),
     Column(THALASSAEMIA, "bool"),

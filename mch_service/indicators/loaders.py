@@ -28,6 +28,7 @@ from mch_service.domain import models
 from mch_service.domain.models import Delivery, Pregnancy
 from mch_service.domain.sqlfuncs import day_diff
 from mch_service.indicators import fact_tables
+from mch_service.indicators.ports import CaseFactsReader, CaseManagementFacts, no_case_facts
 from mch_service.timeutil import to_utc
 
 ACCIDENTAL_CLASS = "accidental"  # death.cause_class / the card's: not a maternal death
@@ -75,12 +76,17 @@ def women_changed_since(session: Session, watermark: datetime | None) -> list[st
 
 
 def build_frames(
-    session: Session, case_managed_colours: Sequence[str], women: Sequence[str] | None = None
+    session: Session,
+    case_managed_colours: Sequence[str],
+    women: Sequence[str] | None = None,
+    case_facts: CaseFactsReader = no_case_facts,
 ) -> fact_tables.FactFrames:
-    """All of the district, or only the given women (for an incremental update)."""
+    """All of the district, or only the given women (for an incremental update).
+    ``case_facts`` reads the case register (the port wired in mch_service/services.py)."""
     scope = _Scope(women)
+    cases = case_facts(session, women)
     return fact_tables.FactFrames(
-        pregnancies=_pregnancies(session, case_managed_colours, scope),
+        pregnancies=_pregnancies(session, case_managed_colours, scope, cases),
         births=_births(session, scope),
         maternal_deaths=_deaths(session, scope),
         congenital_syphilis=_congenital_syphilis(session, scope),
@@ -102,7 +108,9 @@ class _Scope:
         return literal(True) if self.women is None else column.in_(self.women)
 
 
-def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.DataFrame:
+def _pregnancies(
+    session: Session, colours: Sequence[str], scope: _Scope, cases: CaseManagementFacts
+) -> pd.DataFrame:
     base = _frame(
         session,
         select(
@@ -351,6 +359,8 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
         joined_visits.loc[joined_visits["visit_date"] > joined_visits["first_cm"], "pregnancy_id"]
     )
     frame["case_managed_contact"] = frame.index.isin(contacted)
+    _high_risk_management(session, frame, scope, cases)
+    frame["epds_42d"] = _epds_42d(session, scope).reindex(frame.index).fillna(0).astype(bool)
 
     for column in (
         "delivery_date",
@@ -399,6 +409,93 @@ def _counted_delivery(session: Session, scope: _Scope, frame: pd.DataFrame) -> p
     by_ga = ga >= DELIVERY_MIN_GA_DAYS
     by_weight = ga.isna() & (weight.isna() | (weight >= DELIVERY_MIN_WEIGHT_G))
     return (delivered & (by_ga | by_weight)).astype(bool)
+
+
+def _high_risk_management(
+    session: Session, frame: pd.DataFrame, scope: _Scope, cases: CaseManagementFacts
+) -> None:
+    """Rule 7: ``high_risk_managed`` (a), ``case_opened_in_time`` and
+    ``case_followed_at_interval`` (b, the register's verdicts)."""
+    ra = models.RiskAssessmentFact
+    assessed = _frame(
+        session,
+        select(ra.pregnancy_id, ra.assessed_date, ra.colour, ra.purple)
+        .join(Pregnancy, Pregnancy.id == ra.pregnancy_id)
+        .where(scope.woman(Pregnancy.woman_key)),
+    )
+    assessed["assessed_date"] = _days(assessed["assessed_date"])
+    window = pd.DataFrame(
+        {
+            "lmp": _days(_lmp_of(session, scope).reindex(frame.index)),
+            "delivery": _days(frame["delivery_date"]),
+        },
+        index=frame.index,
+    )
+    joined = assessed.join(window, on="pregnancy_id")
+    non_green = joined["colour"].isin(["yellow", "orange", "red"]) | joined["purple"].fillna(
+        False
+    ).astype(bool)
+    in_pregnancy = (joined["assessed_date"] <= joined["delivery"]) & (
+        joined["lmp"].isna() | (joined["assessed_date"] >= joined["lmp"])
+    )
+    first = _days(
+        joined.loc[non_green & in_pregnancy]
+        .groupby("pregnancy_id")["assessed_date"]
+        .min()
+        .reindex(frame.index)
+    )
+    until = window["delivery"] + pd.Timedelta(
+        days=fact_tables.HIGH_RISK_MANAGEMENT_DAYS_AFTER_DELIVERY
+    )
+    # a contact after the first non-green assessment (a later day), up to delivery + 28 days:
+    # another risk assessment (动态评估) or a follow-up recorded in the case register
+    contacts = [joined[["pregnancy_id", "assessed_date"]].rename(columns={"assessed_date": "day"})]
+    follow_ups = [
+        (pid, day) for pid, days in cases.follow_ups.items() if pid in frame.index for day in days
+    ]
+    if follow_ups:
+        recorded = pd.DataFrame(follow_ups, columns=["pregnancy_id", "day"])
+        recorded["day"] = _days(recorded["day"])
+        contacts.append(recorded)
+    every = pd.concat(contacts, ignore_index=True)
+    every = every.join(first.rename("first"), on="pregnancy_id").join(
+        until.rename("until"), on="pregnancy_id"
+    )
+    managed = every.loc[(every["day"] > every["first"]) & (every["day"] <= every["until"])]
+    frame["high_risk_managed"] = frame.index.isin(set(managed["pregnancy_id"]))
+    frame["case_opened_in_time"] = frame.index.isin(cases.opened_in_time)
+    frame["case_followed_at_interval"] = frame.index.isin(cases.followed_at_interval)
+
+
+def _lmp_of(session: Session, scope: _Scope) -> pd.Series:
+    rows = _frame(
+        session,
+        select(Pregnancy.id.label("pregnancy_id"), Pregnancy.lmp).where(
+            scope.woman(Pregnancy.woman_key)
+        ),
+    )
+    return rows.set_index("pregnancy_id")["lmp"]
+
+
+def _epds_42d(session: Session, scope: _Scope) -> pd.Series:
+    """Per pregnancy: an EPDS score (concept ``epds``) dated 35-56 days after delivery."""
+    lab = models.LabResult
+    since = day_diff(lab.test_date, Delivery.delivery_date)
+    rows = _frame(
+        session,
+        select(lab.pregnancy_id)
+        .join(Delivery, Delivery.pregnancy_id == lab.pregnancy_id)
+        .join(Pregnancy, Pregnancy.id == lab.pregnancy_id)
+        .where(
+            lab.concept == "epds",
+            lab.value.is_not(None),
+            since >= 35,
+            since <= 56,
+            scope.woman(Pregnancy.woman_key),
+        )
+        .distinct(),
+    )
+    return pd.Series(1, index=pd.Index(rows["pregnancy_id"], dtype=object), dtype=int)
 
 
 def _births(session: Session, scope: _Scope) -> pd.DataFrame:

@@ -186,6 +186,7 @@ class CatalogueEntry(BaseModel):
     reference: str | None = None
     note_zh: str = ""
     note_en: str = ""
+    local: bool = False  # a local indicator (本地), not in the national statistical system
 
 
 class Catalogue(BaseModel):

@@ -52,6 +52,7 @@ from mch_service.indicators.periods import (
     parse_period,
     periods_holding,
 )
+from mch_service.indicators.ports import CaseRegister, NoCaseRegister
 from mch_service.indicators.results import IndicatorResult as StoredResult
 from mch_service.indicators.schemas import (
     Catalogue,
@@ -101,6 +102,8 @@ class _Cache:
     frames: fact_tables.FactFrames
     watermark: datetime | None
     reports: datetime | None = None  # the report cards' last change (maternal deaths)
+    # the case register's last change (a follow-up or a closing) when the frames were built
+    case_watermark: datetime | None = None
 
 
 def _event_days(frames: fact_tables.FactFrames) -> list[date]:
@@ -145,9 +148,13 @@ class IndicatorService:
         db: Database,
         settings: IndicatorSettings,
         streets: Iterable[str] = (),
+        case_register: CaseRegister | None = None,
         zone: tzinfo = _SHANGHAI,
     ) -> None:
         self.db = db
+        # the case register's facts (rule 7), through the port wired in mch_service/services.py
+        self.case_register: CaseRegister = case_register or NoCaseRegister()
+        self.case_facts = self.case_register.facts
         self.settings = settings
         # the district's zone (MCH_TIMEZONE): "provisional" compares its today with a period
         self.zone = zone
@@ -165,28 +172,49 @@ class IndicatorService:
             with self.db.reading() as session:
                 watermark = last_change(session)
                 reports = last_report_change(session)
+                case_watermark = self.case_register.last_change(session)
                 cache = None if full else self._cache
                 if cache is not None and cache.reports != reports:
                     cache = None  # a death entered or reviewed: rare, recompute everything
                 if cache is None:
-                    frames = build_frames(session, self.settings.case_managed_colours)
+                    frames = build_frames(
+                        session, self.settings.case_managed_colours, case_facts=self.case_facts
+                    )
                     periods = periods_of(_event_days(frames))
                     written = self._store(frames, periods, replace_all=True)
-                    self._cache = _Cache(frames, watermark, reports)
+                    self._cache = _Cache(frames, watermark, reports, case_watermark)
                     return written
-                if watermark is None or (
-                    cache.watermark is not None and watermark <= cache.watermark
-                ):
+                women_moved = watermark is not None and (
+                    cache.watermark is None or watermark > cache.watermark
+                )
+                cases_moved = case_watermark is not None and (
+                    cache.case_watermark is None or case_watermark > cache.case_watermark
+                )
+                if not women_moved and not cases_moved:
                     return 0
-                changed = women_changed_since(session, cache.watermark)
-                fresh = build_frames(session, self.settings.case_managed_colours, changed)
+                changed = sorted(
+                    set(women_changed_since(session, cache.watermark) if women_moved else [])
+                    | set(
+                        self.case_register.women_changed_since(session, cache.case_watermark)
+                        if cases_moved
+                        else []
+                    )
+                )
+                fresh = build_frames(
+                    session, self.settings.case_managed_colours, changed, self.case_facts
+                )
             old = cache.frames
             merged, before = _replace_women(old, fresh, set(changed))
             days = set(_event_days(before)) | set(_event_days(fresh))
             days |= _card_days_of(merged, set(changed))
             periods = periods_of(days)
             written = self._store(merged, periods, replace_all=False) if periods else 0
-            self._cache = _Cache(merged, watermark, cache.reports)
+            self._cache = _Cache(
+                merged,
+                watermark if women_moved else cache.watermark,
+                cache.reports,
+                case_watermark if cases_moved else cache.case_watermark,
+            )
             return written
 
     def _store(self, frames: fact_tables.FactFrames, periods: list[str], replace_all: bool) -> int:
@@ -503,7 +531,9 @@ class IndicatorService:
             frames = (
                 self._cache.frames
                 if self._cache
-                else build_frames(session, self.settings.case_managed_colours)
+                else build_frames(
+                    session, self.settings.case_managed_colours, case_facts=self.case_facts
+                )
             )
         return members(frames, indicator_id, label, view.area, view.institution, self.settings)
 
@@ -603,6 +633,7 @@ def _describe(ind: Indicator) -> CatalogueEntry:
         "settings": list(ind.settings),
         "note_zh": ind.note_zh,
         "note_en": ind.note_en,
+        "local": ind.local,
     }
     if ind.reference is not None:
         described["reference"] = str(ind.reference)

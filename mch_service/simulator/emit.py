@@ -31,6 +31,14 @@ from mch_service.simulator.records import Record
 from mch_service.simulator.story import WomanStory
 
 _CORRECTABLE = frozenset({"hb", "birth_weight", "lab", "visit"})
+# Kinds sent on their own random stream (see ``emit_woman``).
+_OWN_STREAM = frozenset({"epds"})
+
+
+def _not_own(records: list[Record]) -> list[Record]:
+    return [r for r in records if r.kind not in _OWN_STREAM]
+
+
 _SECOND = timedelta(seconds=1)
 _UTC_SHIFT = timedelta(hours=8)  # China has one zone and no daylight saving since 1991
 _SPOOL_LIMIT = 32 * 1024 * 1024
@@ -105,7 +113,10 @@ class Emitter:
 
     def emit_woman(self, story: WomanStory, rng: random.Random) -> None:
         p = self.p
-        records = story.records
+        # Records added to the simulation later (EPDS scores) go out on a stream of their own,
+        # after the others: every other record is sent exactly as before they existed.
+        own = [r for r in story.records if r.kind in _OWN_STREAM]
+        records = [r for r in story.records if r.kind not in _OWN_STREAM]
         fmt: dict[int, str] = {}
         late: set[int] = set()
         wrong: dict[int, tuple[dict[str, Any], datetime]] = {}
@@ -196,7 +207,7 @@ class Emitter:
             if not preg.records:
                 continue
             if rng.random() < p.deletion_share:
-                fake = self._fake(story, preg.records, rng)
+                fake = self._fake(story, _not_own(preg.records), rng)
                 if fake is not None:
                     send = max(fake.at + lag_of(rng), created[id(fake.refs["subject"])] + _SECOND)
                     gone = send + timedelta(days=rng.randint(1, 30), seconds=rng.randint(0, 86_399))
@@ -211,7 +222,7 @@ class Emitter:
                     sends += [u, d]
                     created[id(fake)] = send
             if rng.random() < p.invalid_share:
-                fake = self._fake(story, preg.records, rng)
+                fake = self._fake(story, _not_own(preg.records), rng)
                 if fake is not None:
                     fmt[id(fake)] = "offset"
                     u = _Unit("invalid", fake.inst, fake.at, [fake], {"fault": rng.randrange(4)})
@@ -224,6 +235,17 @@ class Emitter:
 
         for order, u in enumerate(sends):
             self._spool(story.woman.index, order, u, created, fmt, wrong, rng)
+        if own:
+            extra = random.Random(f"{p.seed}/send-own/{story.woman.index}")
+            for order, rec in enumerate(own, start=len(sends)):
+                fmt[id(rec)] = "offset"
+                u = _Unit("create", rec.inst, rec.at, [rec])
+                u.send = max(
+                    rec.at + timedelta(seconds=extra.randint(120, 4 * 3600)),
+                    *(created[id(t)] + _SECOND for t in rec.refs.values()),
+                )
+                created[id(rec)] = u.send
+                self._spool(story.woman.index, order, u, created, fmt, wrong, extra)
 
     def _wrong_version(self, rec: Record, rng: random.Random) -> tuple[dict[str, Any], datetime]:
         data = dict(rec.data)

@@ -135,6 +135,13 @@ class PregnancyFacts:
     # Where she lives (现住址), read from the same Patient record as the street: resident (in
     # the district), non_resident (an address elsewhere) or unknown (no usable address).
     residence: str = "resident"
+    epds: list[date] = field(default_factory=list)  # days of an EPDS score
+    # The case register (专案管理), which the simulated feeds never write: recorded follow-up
+    # days, whether the case was opened within its reporting limit, the day it was closed.
+    follow_ups: list[date] = field(default_factory=list)
+    case_opened_in_time: bool = False
+    case_closed: date | None = None
+    case_closed_as: str | None = None  # transferred_out | lost_to_follow_up | moved_away | ...
 
     def first_record_day(self) -> date | None:
         days = [

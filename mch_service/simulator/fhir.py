@@ -385,6 +385,18 @@ class Renderer:
             quantity = {"value": g_l, "unit": "g/L", "system": UCUM, "code": "g/L"}
         return self._observation(rec, at, ts, ref, "laboratory", code, {"valueQuantity": quantity})
 
+    def _epds(
+        self, rec: Record, data: dict[str, Any], at: datetime, ref: Ref, ts: Stamp
+    ) -> dict[str, Any]:
+        # Most send the total-score code; the local-code institution the EPDS form code.
+        if rec.inst == self.local_code_inst:
+            code = _cc(LOINC, "71354-5", "Edinburgh Postnatal Depression Scale [EPDS]", "EPDS")
+        else:
+            code = _cc(LOINC, "99046-5", "Total score [EPDS]", "爱丁堡产后抑郁量表总分")
+        return self._observation(
+            rec, at, ts, ref, "survey", code, {"valueInteger": int(data["score"])}
+        )
+
     def _birth(
         self, rec: Record, data: dict[str, Any], at: datetime, ref: Ref, ts: Stamp
     ) -> dict[str, Any]:
@@ -523,6 +535,7 @@ _BUILDERS = {
     "gravida": "dating",
     "lab": "lab",
     "hb": "hb",
+    "epds": "epds",
     "birth_weight": "birth",
     "apgar": "birth",
     "test_done": "test_done",

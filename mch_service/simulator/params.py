@@ -80,6 +80,10 @@ class TruthSettings:
             "postpartum_visit_due_days_after_discharge": [7, 42],
             "outcome_unknown_days_after_edd": 14,
             "maternal_death_days_after_end": 42,
+            "high_risk_management_days_after_delivery": 28,
+            "case_management_days_after_delivery": 42,
+            "epds_days_after_delivery": [35, 56],
+            "follow_up_due_days_after_delivery": 42,
         }
 
 
@@ -184,6 +188,11 @@ class SimulationParams:
     )
     postpartum_42d_check_share: float = _f(
         0.9, "Per delivery: the 42-day check (made on days 38-49; 5% of them on days 57-70)"
+    )
+    epds_share: float = _f(
+        0.6,
+        "Per 42-day check: an EPDS score (Observation, LOINC 99046-5) is recorded at it (its "
+        "own random stream: the other records do not change)",
     )
     edge_share: float = _f(
         0.02,

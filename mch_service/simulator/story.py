@@ -97,6 +97,12 @@ class Context:
         self.counters[(inst, abbr)] = n
         return f"{inst}-{abbr}-{n}"
 
+    def rid_own(self, inst: str, abbr: str) -> str:
+        """An id in a series of its own (records added later keep the others' ids as before)."""
+        n = self.counters.get((inst, abbr), 0) + 1
+        self.counters[(inst, abbr)] = n
+        return f"{inst}-{abbr}-{n}"
+
     def mrn(self, inst: str) -> str:
         n = self.counters.get((inst, "mrn"), 0) + 1
         self.counters[(inst, "mrn")] = n
@@ -761,6 +767,7 @@ class _Builder:
             pp_plan.append(
                 (discharge_day + timedelta(days=rng.randint(5, 14)), deliver_inst, False)
             )
+        check: tuple[date, str, bool] | None = None
         if rng.random() < p.postpartum_42d_check_share:
             offset = rng.randint(57, 70) if rng.random() < 0.05 else rng.randint(38, 49)
             # the 42-day check counts on days 35-56 after delivery
@@ -768,12 +775,18 @@ class _Builder:
             where = deliver_inst
             if home or (w.chc and not w.bad_id and rng.random() < 0.3):
                 where = w.chc or deliver_inst
-            pp_plan.append((delivery_day + timedelta(days=offset), where, False))
+            check = (delivery_day + timedelta(days=offset), where, False)
+            pp_plan.append(check)
+        # EPDS at the 42-day check: a stream of its own, so the rest of the district is what
+        # it was before the scores (postpartum_depression_screening_rate)
+        epds = random.Random(f"{p.seed}/epds/{w.index}/{lmp.isoformat()}")
         for day, inst, at_home in sorted(pp_plan):
             at = self.office_time(day)
             if death_at is not None and at >= death_at:
                 break
-            self.visit(inst, at, "postpartum_visit", home=at_home)
+            enc = self.visit(inst, at, "postpartum_visit", home=at_home)
+            if (day, inst, at_home) == check and epds.random() < p.epds_share:
+                self._epds(enc, epds)
         self._finish_episodes(
             death_at + timedelta(days=1)
             if death_at
@@ -914,6 +927,24 @@ class _Builder:
             {"colour": colour, "purple": purple},
             {"subject": pat},
         )
+
+    def _epds(self, enc: Record, epds: random.Random) -> None:
+        """An Edinburgh Postnatal Depression Scale total score (0-30) at the visit."""
+        score = min(30, max(0, round(epds.gauss(6.0, 4.5))))
+        rec = Record(
+            "epds",
+            "Observation",
+            enc.inst,
+            enc.at + timedelta(minutes=25),
+            self.ctx.rid_own(enc.inst, "epds"),
+            {"score": score},
+            {"subject": enc.refs["subject"]},
+            event=enc.event,
+            pregnancy=self.preg.index if self.preg else -1,
+        )
+        self.records.append(rec)
+        if self.preg is not None:
+            self.preg.records.append(rec)
 
     def _condition(self, inst: str, at: datetime, kind: str, code: str, display: str) -> None:
         ev, pat = self.contact(inst, at)
@@ -1110,6 +1141,8 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
                 f.haemoglobin.append(Haemoglobin(day, float(data["g_l"])))
             elif k == "risk":
                 f.risks.append(RiskGrade(r.at, data["colour"], data["purple"]))
+            elif k == "epds":
+                f.epds.append(day)
             elif k in ("dx_hiv", "dx_syphilis", "dx_hbsag"):
                 f.diagnoses.append(Diagnosis(day, k[3:]))
             elif k in ("treatment", "hepb_vaccine") and r.refs["subject"].kind == "newborn":

@@ -33,6 +33,7 @@ INDICATORS: tuple[str, ...] = (
     "prenatal_5plus_rate",
     "postpartum_visit_rate",
     "postpartum_42d_check_rate",
+    "postpartum_depression_screening_rate",
     "facility_delivery_rate",
     "caesarean_rate",
     "hiv_test_rate",
@@ -49,6 +50,8 @@ INDICATORS: tuple[str, ...] = (
     "maternal_mortality_ratio",
     "high_risk_proportion",
     "high_risk_management_rate",
+    "high_risk_case_management_rate",
+    "high_risk_facility_delivery_rate",
     "anaemia_prevalence_non_thalassaemia",
     "congenital_syphilis_rate",
     "perinatal_mortality_rate",
@@ -72,6 +75,7 @@ WORK_LISTS = (
     "positive_untreated",
     "missing_tests",
     "postpartum_visit_due",
+    "closed_out",
 )
 
 EARLY_GA = 91  # "before 13+0 weeks" = GA in days < 91
@@ -89,6 +93,11 @@ RESIDENCE_LINES = {
     "unknown": "address_unknown",
 }
 ANAEMIA_G_PER_L = 110
+# 高危孕产妇管理率: contacts count up to 28 days after delivery (docs/indicator-rules.md)
+HIGH_RISK_MANAGED_DAYS_AFTER_DELIVERY = 28
+POSTPARTUM_DAYS = 42
+# 专案管理: reporting limits (hours) by colour (MCH_CASE_REPORT_LIMIT_HOURS defaults)
+CLOSED_OUT = ("transferred_out", "lost_to_follow_up", "moved_away")
 
 
 # --- dating --------------------------------------------------------------------------------
@@ -215,14 +224,43 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
     case_managed = (highest is not None and highest in managed_levels) or (
         purple and "purple" in managed
     )
-    followed_up = False
-    if case_managed:
-        first_managed = min(r.day for r in window if in_managed_set(r.colour, r.purple))
-        # "A contact (a prenatal visit or a recorded follow-up) after the first assessment in
-        # the case-managed set, up to the delivery day": after = a later day.
-        followed_up = any(
-            v.kind in PRENATAL_VISITS and first_managed < v.day <= d.day for v in f.visits
+    # 高危孕产妇管理率 (a): "of the non-green women, those re-assessed (another risk assessment)
+    # or followed up (a recorded follow-up) after the first non-green assessment (a later day)
+    # up to 28 days after delivery; a prenatal visit alone does not count".
+    managed_a = False
+    if high_risk:
+        first_non_green = min(
+            r.day for r in window if r.purple or (r.colour is not None and SEVERITY[r.colour] >= 1)
         )
+        until = d.day + timedelta(days=HIGH_RISK_MANAGED_DAYS_AFTER_DELIVERY)
+        contacts = [r.day for r in f.risks] + list(f.follow_ups)
+        managed_a = any(first_non_green < day <= until for day in contacts)
+    # 专案管理率 (b): "a case opened within the reporting limit after the first case-managed
+    # assessment, and no gap longer than the colour's interval between consecutive contacts
+    # (recorded follow-ups) from that assessment until 42 days postpartum or the case's
+    # closing". The interval: the shortest of the case-managed colours she was graded.
+    managed_b = False
+    if case_managed and f.case_opened_in_time:
+        managed_risks = [r for r in f.risks if in_managed_set(r.colour, r.purple)]
+        first_managed = min(r.day for r in managed_risks)
+        intervals = s.follow_up_days()
+        graded = {r.colour for r in managed_risks if r.colour in managed and r.colour in intervals}
+        applicable = [intervals[c] for c in graded]
+        if "purple" in managed and any(r.purple for r in f.risks):
+            applicable.append(intervals["purple"])
+        end = d.day + timedelta(days=POSTPARTUM_DAYS)
+        if f.case_closed is not None:
+            end = min(end, f.case_closed)
+        if applicable:
+            gap = min(applicable)
+            chain = [
+                first_managed,
+                *sorted(x for x in set(f.follow_ups) if first_managed < x <= end),
+            ]
+            chain.append(max(end, chain[-1]))
+            managed_b = all((b - a).days <= gap for a, b in zip(chain, chain[1:], strict=False))
+    # EPDS "recorded at the 42-day check window (35-56 days after delivery)".
+    epds_42d = any(35 <= (day - d.day).days <= 56 for day in f.epds)
 
     # "Anaemia: any haemoglobin < 110 g/L dated from the pregnancy start to the delivery day."
     hbs = [h.g_per_l for h in f.haemoglobin if start <= h.day <= d.day]
@@ -287,7 +325,10 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
         ),
         "maternal_mortality_ratio": (0, live),
         "high_risk_proportion": (int(high_risk), 1),
-        "high_risk_management_rate": (int(followed_up), int(case_managed)),
+        "high_risk_management_rate": (int(managed_a), int(high_risk)),
+        "high_risk_case_management_rate": (int(managed_b), int(case_managed)),
+        "high_risk_facility_delivery_rate": (int(high_risk and not d.home), int(high_risk)),
+        "postpartum_depression_screening_rate": (int(epds_42d), 1),
         "anaemia_prevalence_non_thalassaemia": (
             int(anaemic and not f.thalassaemia and bool(hbs)),
             int(anaemia_den),
@@ -419,10 +460,27 @@ def work_list_entries(f: PregnancyFacts, as_of: date, s: TruthSettings) -> dict[
     prenatal = [v.day for v in f.visits if v.kind in PRENATAL_VISITS and dated(v.day)]
     risks = [r for r in f.risks if dated(r.day)]
 
-    if ended is None:
-        # follow_up_due: "current colour in the case-managed set (latest severity colour
-        # ≤ as_of, or any purple); days since the last contact ≥ the colour's interval
-        # (the shortest applies)".
+    # outcome_unknown: "not ended and as_of > EDD + 14 days".
+    if ended is None and lmp is not None:
+        edd = lmp + timedelta(days=280)
+        if as_of > edd + timedelta(days=14):
+            out["outcome_unknown"] = edd + timedelta(days=15)
+
+    # follow_up_due: "not ended, or delivered at most 42 days before as_of (and alive);
+    # not on outcome_unknown; case not closed as transferred out / lost / moved away; current
+    # colour in the case-managed set (latest severity colour ≤ as_of, or any purple); days
+    # since the last contact ≥ the colour's interval (the shortest applies)".
+    d = f.delivery
+    postpartum = (
+        d is not None
+        and ended == d.day
+        and (as_of - d.day).days <= POSTPARTUM_DAYS
+        and not (f.death is not None and f.death.day <= as_of)
+    )
+    closed_out = (
+        f.case_closed_as in CLOSED_OUT and f.case_closed is not None and f.case_closed <= as_of
+    )
+    if (ended is None or postpartum) and "outcome_unknown" not in out and not closed_out:
         managed = set(s.case_managed_colours)
         intervals = s.follow_up_days()
         graded = sorted((r.at, SEVERITY[r.colour], r.colour) for r in risks if r.colour)
@@ -433,19 +491,23 @@ def work_list_entries(f: PregnancyFacts, as_of: date, s: TruthSettings) -> dict[
         if any(r.purple for r in risks) and "purple" in managed:
             applicable.append(intervals["purple"])
         if applicable:
-            # "Last contact: the latest prenatal visit, risk assessment or recorded follow-up
-            # on or before as_of".
-            last = max([*prenatal, *(r.day for r in risks)])
+            # "Last contact: the latest prenatal or postpartum visit, risk assessment, recorded
+            # follow-up or the delivery stay (its discharge day) on or before as_of".
+            postnatal = [v.day for v in f.visits if v.kind in POSTPARTUM_VISITS and dated(v.day)]
+            stay = [d.discharge] if d is not None and dated(d.discharge) else []
+            follow_ups = [x for x in f.follow_ups if dated(x)]
+            last = max([*prenatal, *postnatal, *(r.day for r in risks), *stay, *follow_ups])
             interval = min(applicable)
             if (as_of - last).days >= interval:
                 out["follow_up_due"] = last + timedelta(days=interval)
 
-        # outcome_unknown: "not ended and as_of > EDD + 14 days".
-        if lmp is not None:
-            edd = lmp + timedelta(days=280)
-            if as_of > edd + timedelta(days=14):
-                out["outcome_unknown"] = edd + timedelta(days=15)
+    # closed_out: "the case closed as transferred out, lost to follow-up or moved away; from
+    # the closing day until the pregnancy ended more than 42 days ago".
+    if closed_out and f.case_closed is not None:
+        if ended is None or (as_of - ended).days <= POSTPARTUM_DAYS:
+            out["closed_out"] = f.case_closed
 
+    if ended is None:
         # missing_tests: "first contact more than 28 days before as_of; missing any of the
         # HIV, syphilis, HBsAg results".
         contacts = prenatal + [b for b in f.bookings if dated(b)]
@@ -482,7 +544,6 @@ def work_list_entries(f: PregnancyFacts, as_of: date, s: TruthSettings) -> dict[
 
     # postpartum_visit_due: "discharged; no postpartum visit from discharge to as_of;
     # 7 < as_of − discharge ≤ 42".
-    d = f.delivery
     if d is not None and d.discharge <= as_of and 7 < (as_of - d.discharge).days <= 42:
         visited = any(
             v.kind in POSTPARTUM_VISITS and d.discharge <= v.day <= as_of for v in f.visits

@@ -38,6 +38,10 @@ LABELS: dict[str, dict[str, str]] = {
     "list_positive_untreated": {"zh": "阳性未治疗", "en": "Positive, untreated"},
     "list_missing_tests": {"zh": "必查项目缺失", "en": "Essential tests missing"},
     "list_postpartum_visit_due": {"zh": "产后访视到期", "en": "Postpartum visit due"},
+    "list_closed_out": {
+        "zh": "转出/失访/迁出",
+        "en": "Transferred out, lost to follow-up or moved away",
+    },
 }
 
 

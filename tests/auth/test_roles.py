@@ -91,6 +91,7 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("GET", "/api/v1/cases"): REVIEWERS,
     ("GET", "/api/v1/cases/export.csv"): REVIEWERS,
     ("GET", "/api/v1/cases/export.xlsx"): REVIEWERS,
+    ("GET", "/api/v1/cases/close-reasons"): REVIEWERS,
     ("GET", "/api/v1/cases/{pregnancy_id}"): REVIEWERS,
     ("POST", "/api/v1/cases/{pregnancy_id}/follow-ups"): REVIEWERS,
     ("POST", "/api/v1/cases/{pregnancy_id}/assign"): REVIEWERS,

@@ -554,3 +554,154 @@ def test_positive_untreated_starts_at_the_earlier_whichever_infection_it_is() ->
     got = item(f, D(2025, 4, 1), "positive_untreated")
     assert got is not None
     assert got.since == D(2025, 2, 16)
+
+
+# --- rule 11: follow_up_due after delivery, outcome_unknown, closed_out ----------------------
+
+# Red graded 1 March, delivered 10 March (discharged 12 March): the stay is her last contact,
+# so with red's 7 days she is due 19 March, overdue from 20 March; case management lasts to
+# 42 days postpartum: 10 March + 42 days = 21 April (the last day she can be on the list).
+DELIVERED = {
+    "risks": list(RED_ON_1_MARCH),
+    "end_date": D(2025, 3, 10),
+    "delivery": D(2025, 3, 10),
+    "discharge": D(2025, 3, 12),
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "as_of", "expected"),
+    [
+        ({}, D(2025, 3, 18), None),  # 6 days after discharge
+        ({}, D(2025, 3, 19), (D(2025, 3, 19), False)),  # 7 days: due
+        ({}, D(2025, 3, 20), (D(2025, 3, 19), True)),  # 8 days: overdue
+        ({}, D(2025, 4, 21), (D(2025, 3, 19), True)),  # day 42 postpartum: still listed
+        ({}, D(2025, 4, 22), None),  # day 43: case management is over
+        # a postpartum visit is a contact: visit 15 April, due again 22 April (past day 42)
+        ({"postpartum_visits": [D(2025, 4, 15)]}, D(2025, 4, 21), None),
+        # a recorded follow-up after delivery restarts the clock: 14 April -> due 21 April
+        ({"follow_ups": [D(2025, 4, 14)]}, D(2025, 4, 20), None),
+        ({"follow_ups": [D(2025, 4, 14)]}, D(2025, 4, 21), (D(2025, 4, 21), False)),
+        # her death ends it on its day
+        ({"death": D(2025, 3, 25)}, D(2025, 3, 24), (D(2025, 3, 19), True)),
+        ({"death": D(2025, 3, 25)}, D(2025, 3, 25), None),
+        # a loss (no delivery) ends it on its day, as before
+        ({"delivery": None, "discharge": None}, D(2025, 3, 19), None),
+        # green at the postnatal check: no longer case-managed from its day
+        (
+            {"risks": RED_ON_1_MARCH + [(D(2025, 3, 25), "green", False, None, 2)]},
+            D(2025, 3, 25),
+            None,
+        ),
+    ],
+)
+def test_follow_up_due_continues_until_42_days_postpartum(
+    changes: dict[str, object], as_of: date, expected: tuple[date, bool] | None
+) -> None:
+    got = item(facts(**{**DELIVERED, **changes}), as_of, "follow_up_due")
+    assert (None if got is None else (got.since, got.overdue)) == expected
+
+
+def test_outcome_unknown_takes_her_off_follow_up_due() -> None:
+    # EDD 7 September; red graded 1 September, no contact since. 15 September: 14 days after
+    # the grading (due since 8 September) and EDD + 8, still before EDD + 14 -> follow_up_due.
+    # 22 September = EDD + 15 > EDD + 14: she moves to outcome_unknown (since EDD + 15 = 22
+    # September) and leaves follow_up_due.
+    f = facts(risks=[(D(2025, 9, 1), "red", False, None, 1)])
+    assert item(f, D(2025, 9, 21), "follow_up_due") is not None  # EDD + 14: not yet traced
+    assert item(f, D(2025, 9, 21), "outcome_unknown") is None
+    assert item(f, D(2025, 9, 22), "follow_up_due") is None
+    traced = item(f, D(2025, 9, 22), "outcome_unknown")
+    assert traced is not None
+    assert traced.since == D(2025, 9, 22)
+
+
+@pytest.mark.parametrize("code", ["transferred_out", "lost_to_follow_up", "moved_away"])
+def test_closed_out_leaves_follow_up_due_and_is_listed(code: str) -> None:
+    # red 1 March, due from 8 March; the reviewer closes her case on 10 March
+    f = facts(risks=list(RED_ON_1_MARCH), close_code=code, closed_on=D(2025, 3, 10))
+    assert item(f, D(2025, 3, 9), "follow_up_due") is not None  # before the closing
+    assert item(f, D(2025, 3, 9), "closed_out") is None
+    assert item(f, D(2025, 3, 10), "follow_up_due") is None
+    listed = item(f, D(2025, 3, 10), "closed_out")
+    assert listed is not None
+    assert listed.since == D(2025, 3, 10)
+    assert worklists.CLOSE_REASONS[code][0] in listed.reason
+
+
+def test_closed_out_ends_42_days_after_the_pregnancy() -> None:
+    # closed 10 March, delivered 1 May: listed up to 1 May + 42 = 12 June, gone on 13 June
+    f = facts(
+        risks=list(RED_ON_1_MARCH),
+        close_code="moved_away",
+        closed_on=D(2025, 3, 10),
+        end_date=D(2025, 5, 1),
+        delivery=D(2025, 5, 1),
+    )
+    assert item(f, D(2025, 6, 12), "closed_out") is not None
+    assert item(f, D(2025, 6, 13), "closed_out") is None
+
+
+def test_other_closings_are_not_closed_out() -> None:
+    f = facts(risks=list(RED_ON_1_MARCH), close_code="other", closed_on=D(2025, 3, 10))
+    assert item(f, D(2025, 3, 12), "closed_out") is None
+    assert item(f, D(2025, 3, 12), "follow_up_due") is not None
+
+
+# --- rule 7 (b): the register's verdicts --------------------------------------------------
+
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+@pytest.mark.parametrize(
+    ("colour", "received", "in_time"),
+    [
+        # orange graded 1 March: 72 hours + a day's grace from 1 March 00:00 = 5 March 00:00
+        ("orange", datetime(2025, 3, 4, 23, 59, tzinfo=SHANGHAI), True),
+        ("orange", datetime(2025, 3, 5, 0, 0, tzinfo=SHANGHAI), True),
+        ("orange", datetime(2025, 3, 5, 0, 1, tzinfo=SHANGHAI), False),
+        # red: 24 hours + a day = 3 March 00:00
+        ("red", datetime(2025, 3, 3, 0, 0, tzinfo=SHANGHAI), True),
+        ("red", datetime(2025, 3, 3, 0, 1, tzinfo=SHANGHAI), False),
+        # receipt unknown: not in time
+        ("red", None, False),
+    ],
+)
+def test_case_opened_in_time_both_sides(
+    colour: str, received: datetime | None, in_time: bool
+) -> None:
+    f = facts(risks=[(D(2025, 3, 1), colour, False, received, 1)])
+    assert worklists.case_opened_in_time(f, POLICY) is in_time
+
+
+@pytest.mark.parametrize(
+    ("follow_ups", "closed_on", "followed"),
+    [
+        # orange 1 March, delivered 1 May: window to 1 May + 42 = 12 June; gaps of 14 days
+        # at most. Follow-ups every 14 days from 15 March: 15/3, 29/3, 12/4, 26/4, 10/5, 24/5,
+        # 7/6; the last gap 7 June -> 12 June = 5 days.
+        ([D(2025, 3, 1) + timedelta(days=14 * k) for k in range(1, 8)], None, True),
+        # the first one a day late (16 March: 15 days after 1 March)
+        (
+            [D(2025, 3, 16)] + [D(2025, 3, 1) + timedelta(days=14 * k) for k in range(2, 8)],
+            None,
+            False,
+        ),
+        # stopping after 24 May: 24 May -> 12 June = 19 days
+        ([D(2025, 3, 1) + timedelta(days=14 * k) for k in range(1, 7)], None, False),
+        # ... unless the case was closed on 7 June (24 May -> 7 June = 14 days)
+        ([D(2025, 3, 1) + timedelta(days=14 * k) for k in range(1, 7)], D(2025, 6, 7), True),
+        # no follow-up at all
+        ([], None, False),
+    ],
+)
+def test_case_followed_at_interval_both_sides(
+    follow_ups: list[date], closed_on: date | None, followed: bool
+) -> None:
+    f = facts(
+        risks=list(ORANGE_ON_1_MARCH),
+        follow_ups=follow_ups,
+        end_date=D(2025, 5, 1),
+        delivery=D(2025, 5, 1),
+    )
+    assert worklists.case_followed_at_interval(f, POLICY, closed_on) is followed

@@ -231,3 +231,46 @@ def test_unknown_codes_are_reported(extractor: Extractor) -> None:
     assert [(u["system"], u["code"], u["display"]) for u in out.unmapped] == [
         ("http://lis.local", "HGB", "血红蛋白")
     ]
+
+
+@pytest.mark.parametrize(
+    ("system", "code", "value", "score"),
+    [
+        ("http://loinc.org", "99046-5", {"valueInteger": 12}, 12.0),  # EPDS total score
+        ("http://loinc.org", "71354-5", {"valueInteger": 0}, 0.0),  # the EPDS form code
+        ("http://loinc.org", "99046-5", {"valueQuantity": {"value": 30}}, 30.0),
+        (f"{CANONICAL}/CodeSystem/mch-local-observation", "epds-total", {"valueInteger": 9}, 9.0),
+    ],
+)
+def test_epds_score(
+    extractor: Extractor, system: str, code: str, value: dict[str, Any], score: float
+) -> None:
+    out = run(
+        extractor,
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": system, "code": code}]},
+            "subject": {"reference": "Patient/w"},
+            "effectiveDateTime": "2025-05-15",
+            **value,
+        },
+    )
+    row = only(out, m.LabResult)
+    assert (row["concept"], row["value"], row["test_date"]) == ("epds", score, date(2025, 5, 15))
+
+
+def test_an_impossible_epds_score_is_refused(extractor: Extractor) -> None:
+    out = run(
+        extractor,
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "99046-5"}]},
+            "subject": {"reference": "Patient/w"},
+            "effectiveDateTime": "2025-05-15",
+            "valueInteger": 31,
+        },
+    )
+    assert out.rows == {}
+    assert [i["rule"] for i in out.issues] == ["epds_out_of_range"]

@@ -194,43 +194,95 @@ def test_caesarean_basis_births_or_women() -> None:
 
 def _risk_rows(managed: set[str]) -> list[dict[str, object]]:
     """Five women, with the case-management facts the domain layer would derive for the colour
-    set ``managed``: first_case_managed_date only when a colour of hers is in the set."""
+    set ``managed``: first_case_managed_date only when a colour of hers is in the set. Each is
+    re-assessed (rule 7 a) and her case opened in time and followed at the interval (rule 7 b)
+    when ``managed_well``."""
 
-    def woman(colour: str, purple: bool, contact: bool) -> dict[str, object]:
+    def woman(colour: str, purple: bool, managed_well: bool) -> dict[str, object]:
         in_set = colour in managed or (purple and "purple" in managed)
         return pregnancy(
             highest_colour=colour,
             purple=purple,
             first_case_managed_date=date(2025, 1, 10) if in_set else None,
-            case_managed_contact=in_set and contact,
+            case_managed_contact=in_set and managed_well,
+            high_risk_managed=managed_well,
+            case_opened_in_time=managed_well,
+            case_followed_at_interval=managed_well,
         )
 
     return [
-        woman("orange", False, contact=True),
-        woman("red", False, contact=False),
-        woman("green", True, contact=True),  # purple only
-        woman("yellow", False, contact=True),
-        woman("green", False, contact=True),
+        woman("orange", False, managed_well=True),
+        woman("red", False, managed_well=False),
+        woman("green", True, managed_well=True),  # purple only
+        woman("yellow", False, managed_well=True),
+        woman("green", False, managed_well=True),  # green: in no denominator
     ]
 
 
 def test_high_risk_management_follows_the_case_managed_colour_set() -> None:
     default = IndicatorSettings()
     results = compute(make_facts(_risk_rows({"orange", "red", "purple"})), MARCH, settings=default)
-    # Denominator: orange, red, purple = 3; with a contact: orange and purple = 2.
-    assert counts(results, "high_risk_management_rate") == (2, 3)
+    # (a) over the non-green women (orange, red, purple, yellow = 4), whatever the set;
+    # re-assessed or followed: orange, purple, yellow = 3.
+    assert counts(results, "high_risk_management_rate") == (3, 4)
+    # (b) over the case-managed set: orange, red, purple = 3; in time and followed: orange and
+    # purple = 2.
+    assert counts(results, "high_risk_case_management_rate") == (2, 3)
     # High-risk proportion: yellow, orange, red or purple = 4 of 5, whatever the set.
     assert counts(results, "high_risk_proportion") == (4, 5)
 
     red_only = IndicatorSettings(case_managed_colours=("red",))
     facts = make_facts(_risk_rows({"red"}), case_managed_colours=("red",))
     results = compute(facts, MARCH, settings=red_only)
-    assert counts(results, "high_risk_management_rate") == (0, 1)
-    assert by_id(results)["high_risk_management_rate"].settings["case_managed_colours"] == ["red"]
+    assert counts(results, "high_risk_case_management_rate") == (0, 1)
+    assert counts(results, "high_risk_management_rate") == (3, 4)
+    assert by_id(results)["high_risk_case_management_rate"].settings["case_managed_colours"] == [
+        "red"
+    ]
 
     wide = IndicatorSettings(case_managed_colours=("yellow", "orange", "red", "purple"))
     facts = make_facts(_risk_rows({"yellow", "orange", "red", "purple"}), case_managed_colours=None)
-    assert counts(compute(facts, MARCH, settings=wide), "high_risk_management_rate") == (3, 4)
+    assert counts(compute(facts, MARCH, settings=wide), "high_risk_case_management_rate") == (3, 4)
+
+
+def test_high_risk_case_management_needs_both_in_time_and_at_interval() -> None:
+    # Four orange women: (in time, followed) = (T, T), (T, F), (F, T), (F, F); only the first
+    # is in the numerator of (b): 1 / 4. None of them re-assessed: (a) 0 / 4.
+    rows = [
+        pregnancy(
+            highest_colour="orange",
+            first_case_managed_date=date(2025, 1, 10),
+            case_opened_in_time=in_time,
+            case_followed_at_interval=followed,
+        )
+        for in_time in (True, False)
+        for followed in (True, False)
+    ]
+    results = compute(make_facts(rows), MARCH)
+    assert counts(results, "high_risk_case_management_rate") == (1, 4)
+    assert counts(results, "high_risk_management_rate") == (0, 4)
+
+
+def test_high_risk_facility_delivery_rate() -> None:
+    # Non-green women: yellow at a facility, red at home, purple-only at a facility = 3;
+    # facility deliveries among them = 2. The green home delivery is in no figure of it.
+    rows = [
+        pregnancy(highest_colour="yellow"),
+        pregnancy(highest_colour="red", facility_delivery=False),
+        pregnancy(highest_colour="green", purple=True),
+        pregnancy(highest_colour="green", facility_delivery=False),
+        pregnancy(highest_colour=None),
+    ]
+    assert counts(compute(make_facts(rows), MARCH), "high_risk_facility_delivery_rate") == (2, 3)
+
+
+def test_postpartum_depression_screening_rate() -> None:
+    # Three women delivered, two with an EPDS score in the 42-day window: 2 / 3 (产妇数).
+    rows = [pregnancy(epds_42d=True), pregnancy(epds_42d=True), pregnancy(epds_42d=False)]
+    assert counts(compute(make_facts(rows), MARCH), "postpartum_depression_screening_rate") == (
+        2,
+        3,
+    )
 
 
 def test_facts_derived_for_another_colour_set_are_refused() -> None:

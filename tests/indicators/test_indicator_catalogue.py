@@ -34,7 +34,7 @@ FINGERPRINTS = {
     "2026.1": "a8fe7a7f0f0fba63eba2814b074c5cf3c33c3ce4d0781f7577d406a7f4af87e1",
     # national statistical rules (issue 14): statistical year and rolling years as periods,
     # small numbers, counts only for per-100,000 figures outside years
-    "2026.2": "2165c74e81d437fea5e8a32138e9b6213e4d58aabd09ceac5cdc169974c2eb69",
+    "2026.2": "6ca37d12f66192c7c767476c7c902b60feeb86348b7f2a4496405f73dea28865",
 }
 
 
@@ -73,8 +73,9 @@ def _rule_ids() -> set[str]:
 def test_every_indicator_of_the_rules_is_calculated() -> None:
     rule_ids = _rule_ids()
     # 30 + severe_maternal_morbidity_ratio, preterm_birth_rate, macrosomia_rate, the four
-    # exposed-infant indicators (issue 14)
-    assert len(rule_ids) == 37
+    # exposed-infant indicators, high_risk_case_management_rate, high_risk_facility_delivery_rate,
+    # postpartum_depression_screening_rate (issue 14)
+    assert len(rule_ids) == 40
     assert {i.id for i in CALCULATED} == rule_ids
 
 
@@ -120,7 +121,8 @@ def test_units_and_settings_shaping_each_indicator() -> None:
     assert BY_ID["maternal_mortality_ratio"].multiplier == 100_000
     assert BY_ID["perinatal_mortality_rate"].multiplier == 1_000
     assert BY_ID["caesarean_rate"].settings == ("small_numbers_below", "caesarean_basis")
-    assert "case_managed_colours" in BY_ID["high_risk_management_rate"].settings
+    assert "case_managed_colours" in BY_ID["high_risk_case_management_rate"].settings
+    assert "case_managed_colours" not in BY_ID["high_risk_management_rate"].settings
     assert (
         "anaemia_denominator_excludes_thalassaemia"
         in BY_ID["anaemia_prevalence_non_thalassaemia"].settings

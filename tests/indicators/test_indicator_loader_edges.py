@@ -405,3 +405,59 @@ def test_windows_without_a_delivery_are_open_ended(services: Services) -> None:
         True,
     )
     assert (bool(row[fact_tables.HAS_HB]), bool(row[fact_tables.ANAEMIA])) == (True, True)
+
+
+def test_high_risk_managed_by_reassessment_not_by_a_visit(services: Services) -> None:
+    # Rule 7 (a): after the first non-green grading (a later day) up to delivery + 28 days
+    # (6 August + 28 = 3 September): another grading counts, a prenatal visit does not.
+    yellow = grading(D(2025, 3, 1), "yellow")
+    managed = fact_tables.HIGH_RISK_MANAGED
+    _check(
+        services,
+        [
+            ("visit-only", both(yellow, visit(D(2025, 4, 1))), {managed: False}),
+            ("regraded-same-day", both(yellow, grading(D(2025, 3, 1), "orange")), {managed: False}),
+            ("regraded-next-day", both(yellow, grading(D(2025, 3, 2), "green")), {managed: True}),
+            ("regraded-day-28", both(yellow, grading(D(2025, 9, 3), "green")), {managed: True}),
+            ("regraded-day-29", both(yellow, grading(D(2025, 9, 4), "green")), {managed: False}),
+            # green first, then yellow: the yellow day is the first non-green one
+            (
+                "green-then-yellow",
+                both(grading(D(2025, 2, 1), "green"), yellow),
+                {managed: False},
+            ),
+            # purple alone is non-green
+            (
+                "purple-regraded",
+                both(grading(D(2025, 3, 1), None, purple=True), grading(D(2025, 5, 1), "green")),
+                {managed: True},
+            ),
+            # a non-green grading after the delivery day does not open the window
+            (
+                "yellow-after-delivery",
+                both(grading(D(2025, 8, 7), "yellow"), grading(D(2025, 8, 20), "yellow")),
+                {managed: False},
+            ),
+            (
+                "green-only",
+                both(grading(D(2025, 3, 1), "green"), grading(D(2025, 4, 1), "green")),
+                {managed: False},
+            ),
+        ],
+    )
+
+
+def test_epds_in_the_42_day_window(services: Services) -> None:
+    # delivered 6 August: day 35 = 10 September, day 56 = 1 October
+    epds = fact_tables.EPDS_42D
+    _check(
+        services,
+        [
+            ("epds-day-34", lab("epds", D(2025, 9, 9), value=8.0), {epds: False}),
+            ("epds-day-35", lab("epds", D(2025, 9, 10), value=8.0), {epds: True}),
+            ("epds-day-56", lab("epds", D(2025, 10, 1), value=0.0), {epds: True}),
+            ("epds-day-57", lab("epds", D(2025, 10, 2), value=8.0), {epds: False}),
+            ("epds-no-score", lab("epds", D(2025, 9, 20)), {epds: False}),
+            ("hb-not-epds", lab("haemoglobin", D(2025, 9, 20), value=120.0), {epds: False}),
+        ],
+    )

@@ -435,6 +435,8 @@ def facts_from_records(r: Replay) -> list[Any]:
                 items.append((woman, day, "hb", Haemoglobin(day, g_l)))
             elif code == "8339-4":
                 items.append((woman, day, "weight", (subject, q_value(res))))
+            elif code in ("99046-5", "71354-5"):  # EPDS total score
+                items.append((woman, day, "epds", day))
         elif rtype == "Procedure":
             code = res["code"]["coding"][0]["code"]
             day = local_day(res["performedDateTime"])
@@ -517,6 +519,8 @@ def facts_from_records(r: Replay) -> list[Any]:
                 f.tests.append(payload)
             elif what == "hb":
                 f.haemoglobin.append(payload)
+            elif what == "epds":
+                f.epds.append(payload)
             elif what == "risk":
                 f.risks.append(payload)
             elif what == "dx":

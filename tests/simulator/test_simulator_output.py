@@ -331,6 +331,7 @@ def test_truth_has_every_indicator_period_and_combination(messy: Path) -> None:
         "positive_untreated",
         "missing_tests",
         "postpartum_visit_due",
+        "closed_out",
     }
     assert all(set(w["lists"]) == names for w in truth["work_lists"])
     members = [m for w in truth["work_lists"] for ms in w["lists"].values() for m in ms]

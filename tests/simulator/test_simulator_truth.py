@@ -4,7 +4,8 @@ Six women with chosen facts (all days are Shanghai days):
 
 A  twins, caesarean, delivered 2025-03-31 (23:30 local) at hosp-a; booked at 12+6 (GA 90);
    6 checks; HBsAg test at GA 116; Hb 105; yellow then orange; home visit 3 days after
-   discharge; 42-day check at day 45; babies 2,400 g and 2,600 g. Street 330102001.
+   discharge; 42-day check at day 45 with an EPDS score; babies 2,400 g and 2,600 g. Street
+   330102001.
 B  stillbirth at 27+6 (GA 195) on 2025-04-01 (00:30 local) at hosp-b; syphilis test at 12+6,
    HIV test at 13+0, no HBsAg test; 4 checks; no grading. Street 330102003. Dated by LMP only.
 C  stillbirth at 28+0 (GA 196) on 2025-04-10 at hosp-b; HIV positive at 10 weeks, treated;
@@ -13,7 +14,8 @@ D  pregnancy spanning 2024-2025, checks at hosp-a then hosp-b (one day at both),
    the admission day; delivered 2025-03-10 at hosp-b; syphilis positive, treated during the
    stay; red, then red + purple; thalassaemia with Hb 108; the baby died on day 6; home visit 38
    days after discharge (the 42-day check, not the 28-day visit); congenital syphilis recorded
-   2025-04-02 by mch-hosp. Street 330102001.
+   2025-04-02 by mch-hosp; an EPDS score on day 57 after delivery (too late for the 42-day
+   check window). Street 330102001.
 E  syphilis positive, never treated, no HBsAg test, yellow + purple; died 2025-05-20 (reported
    by hosp-a), not accidentally: a maternal death before any outcome. Street 330102001.
 F  a loss on 2025-02-20, then an accidental death on 2025-03-01 (not maternal). Street
@@ -22,7 +24,7 @@ F  a loss on 2025-02-20, then an accidental death on 2025-03-01 (not maternal). 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -78,6 +80,7 @@ def _women() -> list[PregnancyFacts]:
             RiskGrade(datetime(2024, 10, 6, 10), "yellow"),
             RiskGrade(datetime(2025, 1, 5, 10), "orange"),
         ],
+        epds=[D(2025, 5, 15)],
         delivery=Delivery(
             day=D(2025, 3, 31),
             admission=D(2025, 3, 31),
@@ -167,6 +170,7 @@ def _women() -> list[PregnancyFacts]:
             RiskGrade(datetime(2024, 10, 1, 10), "red", purple=True),
         ],
         thalassaemia=True,
+        epds=[D(2025, 5, 6)],
         delivery=Delivery(
             day=D(2025, 3, 10),
             admission=D(2025, 3, 10),
@@ -234,6 +238,7 @@ MARCH = {
     # the admission-day check does not count)
     "postpartum_visit_rate": (1, 3),
     "postpartum_42d_check_rate": (2, 2),  # A day 45, D day 41
+    "postpartum_depression_screening_rate": (1, 2),  # A's EPDS on day 45; D's on day 57
     "facility_delivery_rate": (3, 3),
     "caesarean_rate": (2, 3),  # A's twins
     "hiv_test_rate": (2, 2),
@@ -249,7 +254,12 @@ MARCH = {
     "syphilis_treatment_rate": (1, 1),  # D, treated during the stay (before discharge)
     "maternal_mortality_ratio": (0, 3),
     "high_risk_proportion": (2, 2),
+    # (a) A re-assessed (orange 5 January after yellow 6 October), D re-assessed (red + purple
+    # 1 October after red 19 August): 2 of 2 non-green women
     "high_risk_management_rate": (2, 2),
+    # (b) A orange, D red: no case opened in time (the simulated district has no case team)
+    "high_risk_case_management_rate": (0, 2),
+    "high_risk_facility_delivery_rate": (2, 2),
     "anaemia_prevalence_non_thalassaemia": (1, 2),  # D anaemic but thalassaemia
     "congenital_syphilis_rate": (0, 3),  # D's baby's case is recorded in April
     "perinatal_mortality_rate": (1, 3),  # D's baby died on day 6
@@ -275,6 +285,7 @@ APRIL = {
     "prenatal_5plus_rate": (0, 0),
     "postpartum_visit_rate": (0, 0),
     "postpartum_42d_check_rate": (0, 1),
+    "postpartum_depression_screening_rate": (0, 1),
     "facility_delivery_rate": (0, 0),
     "caesarean_rate": (0, 0),
     "hiv_test_rate": (1, 1),
@@ -290,7 +301,11 @@ APRIL = {
     "syphilis_treatment_rate": (0, 0),
     "maternal_mortality_ratio": (0, 0),
     "high_risk_proportion": (1, 1),  # C purple
-    "high_risk_management_rate": (1, 1),
+    # C, purple once, seen again at hosp-b on 10 January but never re-assessed: a prenatal
+    # visit alone is not high-risk management (it was, before rule 7)
+    "high_risk_management_rate": (0, 1),
+    "high_risk_case_management_rate": (0, 1),
+    "high_risk_facility_delivery_rate": (1, 1),
     "anaemia_prevalence_non_thalassaemia": (0, 0),
     "congenital_syphilis_rate": (1, 0),
     "perinatal_mortality_rate": (1, 1),  # C's stillbirth at 28+0
@@ -314,6 +329,7 @@ YEAR_2025 = {
     "prenatal_5plus_rate": (2, 3),
     "postpartum_visit_rate": (1, 3),
     "postpartum_42d_check_rate": (2, 3),
+    "postpartum_depression_screening_rate": (1, 3),  # A on day 45; D on day 57 is late
     "facility_delivery_rate": (3, 3),
     "caesarean_rate": (2, 3),
     "hiv_test_rate": (3, 3),
@@ -329,7 +345,9 @@ YEAR_2025 = {
     "syphilis_treatment_rate": (1, 1),
     "maternal_mortality_ratio": (1, 3),  # E (F's death was an accident)
     "high_risk_proportion": (3, 3),
-    "high_risk_management_rate": (3, 3),
+    "high_risk_management_rate": (2, 3),
+    "high_risk_case_management_rate": (0, 3),
+    "high_risk_facility_delivery_rate": (3, 3),
     "anaemia_prevalence_non_thalassaemia": (1, 2),
     "congenital_syphilis_rate": (1, 3),
     "perinatal_mortality_rate": (2, 4),
@@ -425,14 +443,20 @@ def test_work_lists_match_the_hand_count() -> None:
         # B never tested for HBsAg; F's first contact 13 January is 29 days ago (> 28).
         "missing_tests": [("B", "2024-12-19"), ("F", "2025-02-11")],
         "postpartum_visit_due": [],
+        "closed_out": [],
     }
     assert _lists(truth, date(2025, 4, 15)) == {
-        "follow_up_due": [("E", "2025-03-03")],
+        # D (red + purple: 7 days) delivered 10 March, 36 days ago: still case-managed after
+        # delivery; last contact the discharge on 13 March, due since 20 March. A (orange,
+        # delivered 31 March) was visited on 8 April (7 days < 14); C (purple, delivered 10
+        # April) left hospital on 12 April (3 days < 14).
+        "follow_up_due": [("D", "2025-03-20"), ("E", "2025-03-03")],
         "outcome_unknown": [],
         "positive_untreated": [("E", "2025-03-04")],
         "missing_tests": [("E", "2025-03-18")],  # E's HIV Procedure counts as present
         # A was visited; B and D were not (D's visit on 20 April is after as_of).
         "postpartum_visit_due": [("B", "2025-04-11"), ("D", "2025-03-21")],
+        "closed_out": [],
     }
     # E's pregnancy ended with her death on 20 May: on the positive list until 42 days later.
     assert _lists(truth, date(2025, 7, 1))["positive_untreated"] == [("E", "2025-03-04")]
@@ -456,7 +480,9 @@ def test_settings_change_the_numbers_as_documented() -> None:
         1,
     )
     red_only = _table(_truth(TruthSettings(case_managed_colours=("red",))))
-    assert red_only[("high_risk_management_rate", "2025", "district", "all")] == (1, 1)
+    # red only: D alone is case-managed; (a) does not depend on the set
+    assert red_only[("high_risk_case_management_rate", "2025", "district", "all")] == (0, 1)
+    assert red_only[("high_risk_management_rate", "2025", "district", "all")] == (2, 3)
 
 
 def test_a_test_done_procedure_clears_missing_tests_unless_only_results_count() -> None:
@@ -514,3 +540,104 @@ def test_statistical_year_runs_october_to_september() -> None:
     # and in the rolling 12 months ending October 2024 (and the 11 after)
     assert table[("caesarean_rate", "2024-10-R12", "district", "all")] == (0, 1)
     assert table[("caesarean_rate", "2024-09-R12", "district", "all")] == (0, 0)
+
+
+def _orange_woman(**changes: Any) -> PregnancyFacts:
+    """Graded orange on 10 January (her only grading unless changed), seen by her hospital
+    every month, delivered 1 June 2025 at hosp-a."""
+    base: dict[str, Any] = {
+        "dating": [Dating(D(2024, 10, 20), lmp=D(2024, 9, 1))],
+        "visits": [
+            Visit(D(2024, 10, 20), "prenatal_initial_visit", "hosp-a"),
+            *(Visit(D(2025, m, 10), "prenatal_visit", "hosp-a") for m in range(1, 6)),
+        ],
+        "risks": [RiskGrade(datetime(2025, 1, 10, 9), "orange")],
+        "delivery": Delivery(D(2025, 6, 1), D(2025, 6, 1), D(2025, 6, 3), "hosp-a", 1, 0),
+    }
+    base.update(changes)
+    return PregnancyFacts("G", D(2024, 9, 1), S1, **base)
+
+
+def _june(women: list[PregnancyFacts], indicator: str) -> tuple[int, int]:
+    truth = compute_truth(women, START, END, TruthSettings(), [], INSTITUTIONS, [S1, S3])
+    return _table(truth)[(indicator, "2025-06", "district", "all")]
+
+
+def test_an_orange_woman_seen_by_her_hospital_but_never_followed_by_the_case_team() -> None:
+    # Five prenatal visits after her orange grading, no re-assessment, no follow-up: in both
+    # denominators, in neither numerator.
+    seen = _orange_woman()
+    assert _june([seen], "high_risk_management_rate") == (0, 1)
+    assert _june([seen], "high_risk_case_management_rate") == (0, 1)
+    # Re-assessed (yellow) at the 10 March visit: high-risk management (a), still not the case
+    # team's management (b).
+    regraded = _orange_woman(
+        risks=[
+            RiskGrade(datetime(2025, 1, 10, 9), "orange"),
+            RiskGrade(datetime(2025, 3, 10, 9), "yellow"),
+        ]
+    )
+    assert _june([regraded], "high_risk_management_rate") == (1, 1)
+    assert _june([regraded], "high_risk_case_management_rate") == (0, 1)
+    # A re-assessment on the same day as the first is not "after" it; one on delivery + 28
+    # (29 June) is the last day that counts, delivery + 29 is too late.
+    for day, counted in ((D(2025, 1, 10), 0), (D(2025, 6, 29), 1), (D(2025, 6, 30), 0)):
+        later = RiskGrade(datetime(day.year, day.month, day.day, 15), "green")
+        woman = _orange_woman(risks=[RiskGrade(datetime(2025, 1, 10, 9), "orange"), later])
+        assert _june([woman], "high_risk_management_rate") == (counted, 1), day
+
+
+def test_case_management_by_hand() -> None:
+    # Orange 10 January, reported in time; follow-ups every 14 days from 24 January: 24/1, 7/2,
+    # 21/2, 7/3, 21/3, 4/4, 18/4, 2/5, 16/5, 30/5, 13/6, 27/6, 11/7. The window ends at
+    # 1 June + 42 = 13 July; the last gap 11 July -> 13 July = 2 days: followed.
+    every_14 = [D(2025, 1, 10) + timedelta(days=14 * k) for k in range(1, 14)]
+    assert every_14[-1] == D(2025, 7, 11)
+    followed = _orange_woman(follow_ups=every_14, case_opened_in_time=True)
+    assert _june([followed], "high_risk_case_management_rate") == (1, 1)
+    # the follow-ups also count for (a)
+    assert _june([followed], "high_risk_management_rate") == (1, 1)
+    # reported late: not (b)
+    late = _orange_woman(follow_ups=every_14, case_opened_in_time=False)
+    assert _june([late], "high_risk_case_management_rate") == (0, 1)
+    # one call missed (21 March): 7 March -> 4 April = 28 days > 14
+    gap = _orange_woman(
+        follow_ups=[d for d in every_14 if d != D(2025, 3, 21)], case_opened_in_time=True
+    )
+    assert _june([gap], "high_risk_case_management_rate") == (0, 1)
+    # stopping after 30 May with the case closed (transferred out) on 13 June: 14 days, met
+    closed = _orange_woman(
+        follow_ups=every_14[:10],
+        case_opened_in_time=True,
+        case_closed=D(2025, 6, 13),
+        case_closed_as="transferred_out",
+    )
+    assert _june([closed], "high_risk_case_management_rate") == (1, 1)
+    # ... closed on 14 June: 15 days
+    closed_late = _orange_woman(
+        follow_ups=every_14[:10], case_opened_in_time=True, case_closed=D(2025, 6, 14)
+    )
+    assert _june([closed_late], "high_risk_case_management_rate") == (0, 1)
+
+
+def test_closed_out_and_postpartum_follow_up_by_hand() -> None:
+    # Orange 10 January, last visit 10 May, delivered 1 June (discharged 3 June): after
+    # delivery she stays on follow_up_due until 1 June + 42 = 13 July; the discharge is her
+    # last contact, so she is due from 3 June + 14 = 17 June.
+    woman = _orange_woman()
+    days = [D(2025, 6, 16), D(2025, 6, 17), D(2025, 7, 13), D(2025, 7, 14)]
+    truth = compute_truth([woman], START, END, TruthSettings(), days, INSTITUTIONS, [S1, S3])
+    assert _lists(truth, D(2025, 6, 16))["follow_up_due"] == []
+    assert _lists(truth, D(2025, 6, 17))["follow_up_due"] == [("G", "2025-06-17")]
+    assert _lists(truth, D(2025, 7, 13))["follow_up_due"] == [("G", "2025-06-17")]
+    assert _lists(truth, D(2025, 7, 14))["follow_up_due"] == []
+    # closed as lost to follow-up on 20 June: off follow_up_due, on closed_out until 13 July
+    lost = _orange_woman(case_closed=D(2025, 6, 20), case_closed_as="lost_to_follow_up")
+    days = [D(2025, 6, 19), D(2025, 6, 20), D(2025, 7, 13), D(2025, 7, 14)]
+    truth = compute_truth([lost], START, END, TruthSettings(), days, INSTITUTIONS, [S1, S3])
+    assert _lists(truth, D(2025, 6, 19))["follow_up_due"] == [("G", "2025-06-17")]
+    assert _lists(truth, D(2025, 6, 19))["closed_out"] == []
+    assert _lists(truth, D(2025, 6, 20))["follow_up_due"] == []
+    assert _lists(truth, D(2025, 6, 20))["closed_out"] == [("G", "2025-06-20")]
+    assert _lists(truth, D(2025, 7, 13))["closed_out"] == [("G", "2025-06-20")]
+    assert _lists(truth, D(2025, 7, 14))["closed_out"] == []

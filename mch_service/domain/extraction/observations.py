@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 # Plausibility (docs/domain.md): beyond these, a value is an error, not a patient.
 GA_MAX_DAYS = 45 * 7
 HB_RANGE_G_PER_L = (20.0, 250.0)
+EPDS_RANGE = (0.0, 30.0)  # ten items scored 0-3
 BIRTH_WEIGHT_RANGE_G = (200.0, 7000.0)
 # The code table concept that reads a coded result (value column: positive, negative, ...).
 RESULT_VALUE = "result_value"
@@ -157,6 +158,25 @@ def _haemoglobin(observed: Observed, concept: str, code_row: CodeRow) -> None:
     _lab(observed, concept, None, hb, "g/L")
 
 
+def _epds(observed: Observed, concept: str, code_row: CodeRow) -> None:
+    """An EPDS total score (LOINC 99046-5; senders also use the form code 71354-5): the score
+    is the value; a value outside 0-30 is an error, and a resource without one is no score."""
+    row = observed.row
+    score = row.get("value_quantity")
+    if score is None and row.get("value_integer") is not None:
+        score = float(row["value_integer"])
+    if score is None:
+        return
+    if not EPDS_RANGE[0] <= float(score) <= EPDS_RANGE[1]:
+        observed.issue(
+            "epds_out_of_range",
+            f"An EPDS score of {float(score):g} is impossible (0-30); the record is kept out of "
+            "the indicators",
+        )
+        return
+    _lab(observed, concept, None, float(score), None)
+
+
 # -- newborn --------------------------------------------------------------------------------
 
 
@@ -217,6 +237,7 @@ HANDLERS: dict[str, ObservationHandler] = {
     "gravida": _gravida,
     **dict.fromkeys(SCREENING_TESTS, _screening_result),
     "haemoglobin": _haemoglobin,
+    "epds": _epds,
     "birth_weight": _birth_weight,
     "apgar": _apgar,
     "risk_colour": _risk_colour,
