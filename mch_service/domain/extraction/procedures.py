@@ -96,11 +96,14 @@ def _test_done(performed: Performed, concept: str, code_row: CodeRow) -> None:
             "value": None,
             "unit": None,
             "source": "procedure",
+            "method": code_row.value or None,
         },
     )
 
 
 def _treatment(performed: Performed, concept: str, code_row: CodeRow) -> None:
+    if code_row.value == "needs_indication":
+        return  # a Procedure's reason is not read: only a medication record can say syphilis
     performed.out.add(
         Treatment,
         {
@@ -108,6 +111,9 @@ def _treatment(performed: Performed, concept: str, code_row: CodeRow) -> None:
             "concept": concept,
             "treated_date": performed.day,
             "code": code_row.code,
+            "start_date": performed.day,
+            "end_date": performed.day,
+            "drug_class": code_row.value or None,
         },
     )
 
