@@ -151,7 +151,8 @@ class Settings(BaseSettings):
     indicator_statistical_year: bool = False
     indicator_caesarean_basis: Literal["births", "women"] = "births"
     case_managed_colours: list[str] = Field(default_factory=lambda: ["orange", "red", "purple"])
-    indicator_anaemia_denominator_excludes_thalassaemia: bool = False
+    indicator_anaemia_denominator_excludes_thalassaemia: bool = True
+    indicator_syphilis_adequate_days: int = Field(default=30, ge=0, le=280)
 
     # Work lists (docs/indicator-rules.md): follow-up intervals by colour (days), reporting
     # limits for orange/red assessments (hours), and the other intervals. Local policy.

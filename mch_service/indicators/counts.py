@@ -57,6 +57,12 @@ class Cohort:
     def flag(self, column: str) -> npt.NDArray[np.bool_]:
         return _bool(self.frame, column)
 
+    def optional_flag(self, column: str) -> npt.NDArray[np.bool_]:
+        """An optional bool column of the contract; absent means False for every row."""
+        if column not in self.frame.columns:
+            return np.zeros(self.size, dtype=bool)
+        return _bool(self.frame, column)
+
     @cached_property
     def live_births(self) -> npt.NDArray[np.int64]:
         return self.frame[fact_tables.LIVE_BIRTHS].to_numpy(dtype=np.int64)
@@ -92,6 +98,17 @@ class Cohort:
         if self.settings.anaemia_denominator_excludes_thalassaemia:
             hb_women = hb_women & ~self.flag(fact_tables.THALASSAEMIA)
         return hb_women
+
+    @cached_property
+    def syphilis_adequately_treated(self) -> npt.NDArray[np.bool_]:
+        """Syphilis-infected, penicillin started ≥ N days before the delivery day
+        (``syphilis_adequate_days``)."""
+        if fact_tables.SYPHILIS_PENICILLIN_START not in self.frame.columns:
+            return np.zeros(self.size, dtype=bool)
+        start = self.frame[fact_tables.SYPHILIS_PENICILLIN_START]
+        days = (self.frame[fact_tables.DELIVERY_DATE] - start).dt.days
+        started = (days >= self.settings.syphilis_adequate_days).to_numpy(dtype=bool)
+        return self.flag("syphilis_positive") & start.notna().to_numpy() & started
 
     @cached_property
     def baby_counts(self) -> pd.DataFrame:
@@ -154,8 +171,8 @@ BASE_COUNTS: Mapping[str, Callable[[Cohort], Counts]] = {
         & c.flag(fact_tables.POSTPARTUM_VISIT_28D)
     ),
     "first_contact_lt91": lambda c: c.early,
-    # WHO: first contact at <= 12 weeks, per the rules < 84 d.
-    "first_contact_lt84": lambda c: c.first_contact_ga < 84,
+    # WHO: first contact at <= 12 weeks, 12+0 included: GA <= 84 d.
+    "first_contact_le84": lambda c: c.first_contact_ga < 85,
     "checks_1plus": lambda c: c.checks >= 1,
     "checks_4plus": lambda c: c.checks >= 4,
     "checks_5plus": lambda c: c.checks >= 5,
@@ -170,6 +187,10 @@ BASE_COUNTS: Mapping[str, Callable[[Cohort], Counts]] = {
     "hiv_positive_treated": lambda c: c.flag("hiv_positive") & c.flag("hiv_treated"),
     "syphilis_positive": _flag("syphilis_positive"),
     "syphilis_positive_treated": lambda c: c.flag("syphilis_positive") & c.flag("syphilis_treated"),
+    "syphilis_adequately_treated": lambda c: c.syphilis_adequately_treated,
+    "thalassaemia_screened": lambda c: c.optional_flag(fact_tables.THALASSAEMIA_SCREENED),
+    "prenatal_screened": lambda c: c.optional_flag(fact_tables.PRENATAL_SCREENED),
+    "prenatal_diagnosed": lambda c: c.optional_flag(fact_tables.PRENATAL_DIAGNOSED),
     "high_risk": lambda c: (
         c.colour.isin(["yellow", "orange", "red"]).to_numpy(dtype=bool) | c.flag(fact_tables.PURPLE)
     ),

@@ -64,6 +64,12 @@ CASE_MANAGED_CONTACT = "case_managed_contact"
 HAS_HB = "has_hb"
 ANAEMIA = "anaemia"
 THALASSAEMIA = "thalassaemia"
+# maternal screening, pregnancy start to the delivery admission day (docs/indicator-rules.md)
+THALASSAEMIA_SCREENED = "thalassaemia_screened"
+PRENATAL_SCREENED = "prenatal_screened"
+PRENATAL_DIAGNOSED = "prenatal_diagnosed"
+# earliest start of a penicillin regimen overlapping the pregnancy (syphilis adequacy)
+SYPHILIS_PENICILLIN_START = "syphilis_penicillin_start"
 EXCLUDED = "excluded"
 
 # --- births: one row per baby of the deliveries ----------------------------------------------
@@ -139,6 +145,11 @@ _PREGNANCY_COLUMNS: tuple[Column, ...] = (
     Column(HAS_HB, "bool"),
     Column(ANAEMIA, "bool"),
     Column(THALASSAEMIA, "bool"),
+    # Optional (absent = none recorded), so that tables built before these rules still load.
+    Column(THALASSAEMIA_SCREENED, "bool", required=False),
+    Column(PRENATAL_SCREENED, "bool", required=False),
+    Column(PRENATAL_DIAGNOSED, "bool", required=False),
+    Column(SYPHILIS_PENICILLIN_START, "day_or_nat", required=False),
     Column(EXCLUDED, "bool"),
 )
 _BIRTH_COLUMNS: tuple[Column, ...] = (

@@ -39,6 +39,7 @@ class IndicatorSettingsRead(BaseModel):
     caesarean_basis: str
     case_managed_colours: list[str]
     anaemia_denominator_excludes_thalassaemia: bool
+    syphilis_adequate_days: int = 30
 
 
 class IndicatorResult(BaseModel):

@@ -78,6 +78,7 @@ def indicator_settings(settings: Settings) -> IndicatorSettings:
         anaemia_denominator_excludes_thalassaemia=(
             settings.indicator_anaemia_denominator_excludes_thalassaemia
         ),
+        syphilis_adequate_days=settings.indicator_syphilis_adequate_days,
     )
 
 

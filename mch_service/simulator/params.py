@@ -36,7 +36,12 @@ class TruthSettings:
         ("orange", "red", "purple"), "`MCH_CASE_MANAGED_COLOURS`"
     )
     anaemia_denominator_excludes_thalassaemia: bool = _f(
-        False, "`MCH_INDICATOR_ANAEMIA_DENOMINATOR_EXCLUDES_THALASSAEMIA`"
+        True, "`MCH_INDICATOR_ANAEMIA_DENOMINATOR_EXCLUDES_THALASSAEMIA`"
+    )
+    syphilis_adequate_days: int = _f(
+        30,
+        "`MCH_INDICATOR_SYPHILIS_ADEQUATE_DAYS`: penicillin started at least this many days "
+        "before the delivery day",
     )
     follow_up_days_red: int = _f(7, "`MCH_CASE_FOLLOW_UP_DAYS` for red")
     follow_up_days_orange: int = _f(14, "`MCH_CASE_FOLLOW_UP_DAYS` for orange")
@@ -62,11 +67,13 @@ class TruthSettings:
             "anaemia_denominator_excludes_thalassaemia": (
                 self.anaemia_denominator_excludes_thalassaemia
             ),
+            "syphilis_adequate_days": self.syphilis_adequate_days,
             "follow_up_days": self.follow_up_days(),
             "missing_tests_counts_procedures": self.missing_tests_counts_procedures,
             "timezone": "Asia/Shanghai",
             "early_pregnancy_ga_days_below": 91,
-            "who_first_contact_ga_days_below": 84,
+            "who_first_contact_ga_days_below": 85,
+            "anaemia_window_ends": "delivery admission day (inclusive)",
             "perinatal_stillbirth_ga_days_from": 196,
             "postpartum_visit_days_after_discharge": [0, 28],
             "postpartum_42d_check_days_after_delivery": [35, 56],
