@@ -230,13 +230,17 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
         and_(lab.concept == "hiv_test", lab.method == CONFIRMATORY),
         lab.concept == "hbsag_test",
     )
+    # whose: the woman of the row's pregnancy, else of its subject (a row outside every
+    # pregnancy, e.g. before this one)
+    lab_woman = func.coalesce(Pregnancy.woman_key, patient.woman_key)
     woman_lab = _frame(
         session,
-        select(patient.woman_key, lab.concept, func.min(lab.test_date).label("first"))
-        .join(patient, patient.ref == lab.subject)
-        .where(patient.woman_key.is_not(None), scope.woman(patient.woman_key))
+        select(lab_woman.label("woman_key"), lab.concept, func.min(lab.test_date).label("first"))
+        .outerjoin(Pregnancy, Pregnancy.id == lab.pregnancy_id)
+        .outerjoin(patient, patient.ref == lab.subject)
+        .where(lab_woman.is_not(None), scope.woman(lab_woman))
         .where(lab.result == "positive", confirmed)
-        .group_by(patient.woman_key, lab.concept),
+        .group_by(lab_woman, lab.concept),
     )
     ends = pd.DataFrame(
         {
@@ -278,17 +282,19 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
     # discharge]; an open end is continuing. Read per woman: ART started before the LMP is
     # recorded outside the pregnancy's window.
     tr = models.Treatment
+    tr_woman = func.coalesce(Pregnancy.woman_key, patient.woman_key)
     treatments = _frame(
         session,
         select(
-            patient.woman_key.label("woman_id"),
+            tr_woman.label("woman_id"),
             tr.concept,
             func.coalesce(tr.start_date, tr.treated_date).label("start"),
             case((tr.start_date.is_(None), tr.treated_date), else_=tr.end_date).label("end"),
             tr.drug_class,
         )
-        .join(patient, patient.ref == tr.subject)
-        .where(patient.woman_key.is_not(None), scope.woman(patient.woman_key))
+        .outerjoin(Pregnancy, Pregnancy.id == tr.pregnancy_id)
+        .outerjoin(patient, patient.ref == tr.subject)
+        .where(tr_woman.is_not(None), scope.woman(tr_woman))
         .where(tr.concept.in_(list(INFECTION_TREATMENTS.values()))),
     )
     treatments["start"] = _days(treatments["start"])

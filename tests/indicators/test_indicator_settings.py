@@ -14,7 +14,8 @@ def test_defaults_serialise_to_a_plain_dict() -> None:
         "statistical_year": False,
         "caesarean_basis": "births",
         "case_managed_colours": ["orange", "red", "purple"],
-        "anaemia_denominator_excludes_thalassaemia": False,
+        "anaemia_denominator_excludes_thalassaemia": True,
+        "syphilis_adequate_days": 30,
     }
     assert json.loads(IndicatorSettings().to_json()) == IndicatorSettings().to_dict()
 
@@ -24,7 +25,8 @@ def test_round_trip_through_a_dict() -> None:
         statistical_year=True,
         caesarean_basis="women",
         case_managed_colours=("red", "purple"),
-        anaemia_denominator_excludes_thalassaemia=True,
+        anaemia_denominator_excludes_thalassaemia=False,
+        syphilis_adequate_days=14,
     )
     assert IndicatorSettings.from_dict(settings.to_dict()) == settings
 
