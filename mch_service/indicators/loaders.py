@@ -182,9 +182,7 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
             any_of(and_(in_window, ga < EARLY_DAYS)).label("tested_early"),
             any_of(and_(positive, lab.test_date <= upper)).label("positive"),
             any_of(and_(positive, in_window, lab.method == TREPONEMAL)).label("treponemal"),
-            any_of(and_(positive, in_window, lab.method == NON_TREPONEMAL)).label(
-                "non_treponemal"
-            ),
+            any_of(and_(positive, in_window, lab.method == NON_TREPONEMAL)).label("non_treponemal"),
             any_of(and_(lab.concept == "haemoglobin", lab.value < 110, to_admission)).label(
                 "anaemia"
             ),
