@@ -345,8 +345,8 @@ CATALOGUE: tuple[Indicator, ...] = (
         name_zh="艾滋病感染孕产妇抗病毒用药率",
         name_en="Antiretroviral treatment rate of HIV-positive women",
         numerator_zh=(
-            "统计期内分娩的艾滋病感染产妇中，抗病毒用药（HIV 抗病毒药物）疗程与妊娠期（妊娠开始至出院）"
-            "有重叠者（孕前开始并持续用药者计入）"
+            "统计期内分娩的艾滋病感染产妇中，抗病毒用药（HIV 抗病毒药物）疗程与妊娠期"
+            "（妊娠开始至出院）有重叠者（孕前开始并持续用药者计入）"
         ),
         numerator_en=(
             "HIV-infected women delivered in the period with an antiretroviral (HIV ART) regimen "

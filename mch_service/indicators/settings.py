@@ -53,7 +53,8 @@ SETTING_INFO: Mapping[str, SettingInfo] = {
     ),
     "anaemia_denominator_excludes_thalassaemia": SettingInfo(
         "MCH_INDICATOR_ANAEMIA_DENOMINATOR_EXCLUDES_THALASSAEMIA",
-        "为 true（默认）时，地贫孕妇（诊断或筛查阳性）同时从分子和分母中剔除；为 false 时只从分子中剔除。",
+        "为 true（默认）时，地贫孕妇（诊断或筛查阳性）同时从分子和分母中剔除；"
+        "为 false 时只从分子中剔除。",
         "When true (the default), women with thalassaemia (a diagnosis or a positive screening"
         " result) leave the numerator and the denominator; when false, the numerator only.",
     ),

@@ -272,6 +272,48 @@ class SimulationParams:
     congenital_syphilis_untreated_share: float = _f(
         0.15, "Per live birth to an untreated syphilis-positive mother: congenital syphilis"
     )
+    hiv_false_reactive_share: float = _f(
+        0.003,
+        "Per HIV screen of an uninfected woman: reactive, with a negative confirmatory test "
+        "(tested, not infected)",
+    )
+    hiv_known_before_share: float = _f(
+        0.5,
+        "Per HIV-infected pregnancy: infection known before (a Z21 diagnosis 1-3 years before "
+        "the LMP, ART since then with no end, asserted at booking; not screened again)",
+    )
+    syphilis_past_share: float = _f(
+        0.004,
+        "Per woman: a past, treated syphilis (treponemal test positive, non-treponemal "
+        "negative: not infected)",
+    )
+    syphilis_ceftriaxone_share: float = _f(
+        0.1,
+        "Per treated syphilis-infected pregnancy: ceftriaxone with a syphilis reasonCode "
+        "instead of penicillin (treated, not adequately)",
+    )
+    ceftriaxone_other_share: float = _f(
+        0.01,
+        "Per pregnancy with a hospital check (and per untreated syphilis-infected one x 30): "
+        "ceftriaxone for another reason, no syphilis indication (not a syphilis treatment)",
+    )
+    hbv_antiviral_share: float = _f(
+        0.1, "Per HBsAg-positive pregnancy: entecavir (a hepatitis B antiviral, not ART)"
+    )
+    hb_after_admission_share: float = _f(
+        0.15,
+        "Per facility delivery: a low Hb the day after delivery (after the admission day: not "
+        "pregnancy anaemia); as many again have one on the admission day (counted)",
+    )
+    thalassaemia_screening_share: float = _f(
+        0.85, "Per pregnancy with a hospital check: thalassaemia screening (HbA2) at the first"
+    )
+    prenatal_screening_share: float = _f(
+        0.8, "Per pregnancy with a hospital check at 15-20 weeks: serum screening or NIPT"
+    )
+    prenatal_diagnosis_share: float = _f(
+        0.03, "Per pregnancy with a hospital check at 16-24 weeks: amniocentesis"
+    )
     hb_mean: float = _f(
         131.0,
         "Mean pre-pregnancy Hb in g/L (sd 8; pregnancy lowers it by 2, 9 and 7 g/L in the "

@@ -25,6 +25,7 @@ from mch_service.simulator.facts import (
     Newborn,
     PregnancyFacts,
     RiskGrade,
+    Screening,
     Treatment,
     Visit,
 )
@@ -107,6 +108,8 @@ def make_woman(ctx: Context, index: int, rng: random.Random, lmp: date) -> Woman
             break
     family, given = district.chinese_name(rng)
     thal = rng.random() < p.thalassaemia_carrier_share
+    # its own stream, so that the main one (and every other choice) is what it was
+    past = random.Random(f"{p.seed}/syphilis-past/{index}").random() < p.syphilis_past_share
     return Woman(
         index=index,
         resident_id=rid,
@@ -124,6 +127,7 @@ def make_woman(ctx: Context, index: int, rng: random.Random, lmp: date) -> Woman
         thalassaemia=thal,
         hb_base=rng.gauss(p.hb_mean, 8.0) - (12.0 if thal else 0.0),
         home_hospital=rng.choices(district.HOSPITALS, district.HOSPITAL_WEIGHTS)[0],
+        syphilis_past=past,
     )
 
 
@@ -319,6 +323,15 @@ class _Builder:
                 stops.append(_at(lmp + timedelta(days=ga), 0.0))
         stop_at = min(stops)
         stop_day = stop_at.date()
+        # Rule 3/4 situations come from a stream of their own (the main stream stays as it was).
+        extra = random.Random(f"{p.seed}/infection/{w.index}/{lmp.isoformat()}")
+        # An HIV infection known before the pregnancy: diagnosed 1-3 years before the LMP, on ART
+        # since then (no end); not screened again.
+        known_hiv = w.hiv and path != "none" and extra.random() < p.hiv_known_before_share
+        known_since: datetime | None = None
+        if known_hiv:
+            known_since = _at(lmp - timedelta(days=extra.randint(365, 1000)), 10.0)
+            self._condition(check_hosp, known_since, "dx_hiv", "Z21", "无症状HIV感染状态")
 
         # -- prenatal visits --------------------------------------------------------------------
         plan: list[tuple[int, str]] = []
@@ -352,6 +365,8 @@ class _Builder:
 
         # -- screening -----------------------------------------------------------------------
         untested = {i: rng.random() < p.untested_share for i in ("hiv", "syphilis", "hbsag")}
+        if known_hiv:
+            untested["hiv"] = True  # a known infection is not screened again
         hospital_visits = [
             (ga, e) for ga, e in visits if district.INSTITUTION_BY_ID[e.inst].is_hospital
         ]
@@ -387,12 +402,13 @@ class _Builder:
                         later = [e for _, e in hospital_visits if e.at > t_lab]
                         if later and rng.random() < 0.95:
                             t2 = later[0].at + timedelta(minutes=rng.randint(20, 90))
-                            self._lab(later[0], infection, t2)
-                            positives[infection] = (t2, later[0].inst)
+                            confirmed = self._lab(later[0], infection, t2, extra)
+                            if confirmed is not None:
+                                positives[infection] = (confirmed, later[0].inst)
                 else:
-                    self._lab(lab_visit, infection, t_lab)
-                    if w.infected(infection):
-                        positives[infection] = (t_lab, lab_visit.inst)
+                    confirmed = self._lab(lab_visit, infection, t_lab, extra)
+                    if confirmed is not None:
+                        positives[infection] = (confirmed, lab_visit.inst)
             if not procedures_only:
                 self._hb(lab_visit, t_lab, lmp)
         for lo, hi in ((182, 210), (238, 266)):
@@ -403,6 +419,10 @@ class _Builder:
         if w.thalassaemia and hospital_visits and rng.random() < p.thalassaemia_diagnosed_share:
             e = hospital_visits[0][1]
             self._condition(e.inst, e.at + timedelta(hours=1), "dx_thal", "D56.1", "β型地中海贫血")
+        self._maternal_screening(hospital_visits, extra)
+        if hospital_visits and extra.random() < p.ceftriaxone_other_share:
+            e = hospital_visits[-1][1]
+            self._treatment(e.inst, e.at + timedelta(minutes=50), "ceftriaxone", subject=e)
 
         # -- risk grading ------------------------------------------------------------------------
         colour = self._first_colour(age)
@@ -421,7 +441,8 @@ class _Builder:
             if n:
                 colour = self._regrade(colour, age)
             graded_days.add(e.at.date())
-            self._risk(e, e.at + timedelta(minutes=40), colour, positives)
+            known = {"hiv_known": (known_since, check_hosp)} if known_since else {}
+            self._risk(e, e.at + timedelta(minutes=40), colour, {**positives, **known})
 
         # -- diagnoses and treatment of infections ---------------------------------------------
         treatments_due: list[tuple[str, datetime, str]] = []
@@ -444,8 +465,38 @@ class _Builder:
                 treatments_due.append(("hiv", dx_at + timedelta(days=rng.randint(0, 20)), inst))
             if infection == "syphilis" and rng.random() < p.syphilis_treatment_share:
                 first_dose = dx_at + timedelta(days=rng.randint(0, 25))
-                for k in range(3):
-                    treatments_due.append(("syphilis", first_dose + timedelta(days=7 * k), inst))
+                # adequacy: penicillin started >= 30 days before the delivery day
+                before = on_edge(29, 30, 31)
+                if before is not None and delivery_day - timedelta(days=before) > dx_at.date():
+                    first_dose = _at(delivery_day - timedelta(days=before), 10.0)
+                if extra.random() < p.syphilis_ceftriaxone_share:
+                    # ceftriaxone with a syphilis reasonCode: treated, not adequately
+                    for k in range(10):
+                        treatments_due.append(
+                            ("ceftriaxone_syphilis", first_dose + timedelta(days=k), inst)
+                        )
+                else:
+                    for k in range(3):
+                        treatments_due.append(
+                            ("syphilis", first_dose + timedelta(days=7 * k), inst)
+                        )
+            elif infection == "syphilis" and extra.random() < 30 * p.ceftriaxone_other_share:
+                # ceftriaxone for something else: not a syphilis treatment
+                treatments_due.append(("ceftriaxone", dx_at + timedelta(days=2), inst))
+            if infection == "hbsag" and extra.random() < p.hbv_antiviral_share:
+                treatments_due.append(("entecavir", dx_at + timedelta(days=1), inst))
+
+        if known_since is not None and visits:
+            # "on ART since": a MedicationStatement asserted at booking, period from before the
+            # LMP, no end
+            e = visits[0][1]
+            self._treatment(
+                e.inst,
+                e.at + timedelta(minutes=30),
+                "hiv",
+                subject=e,
+                start=(known_since + timedelta(days=extra.randint(7, 60))).date(),
+            )
 
         # -- how it ends -------------------------------------------------------------------------
         last_inst = visits[-1][1].inst if visits else check_hosp
@@ -508,10 +559,13 @@ class _Builder:
         # Admission: rapid tests for whoever was not tested in pregnancy.
         ev, pat = self.contact(deliver_inst, admission_at, episode=True)
         for infection in ("hiv", "syphilis", "hbsag"):
+            if infection == "hiv" and known_hiv:
+                continue
             if untested[infection] and rng.random() < p.tested_at_delivery_share:
                 t = admission_at + timedelta(minutes=rng.randint(10, 60))
-                self._lab_record(deliver_inst, t, ev, pat, infection)
-                if w.infected(infection) and infection not in positives:
+                confirmed = self._lab_record(deliver_inst, t, ev, pat, infection, extra)
+                if confirmed is not None and infection not in positives:
+                    t = confirmed
                     positives[infection] = (t, deliver_inst)
                     code = {
                         "hiv": ("Z21", "无症状HIV感染状态"),
@@ -526,6 +580,16 @@ class _Builder:
                     }[infection]
                     if rng.random() < share:
                         self._treatment(deliver_inst, t + timedelta(hours=2), infection)
+        # Hb on the admission day (pregnancy anaemia counts it) or the day after delivery (after
+        # a haemorrhage, say: not pregnancy anaemia).
+        if not home:
+            r = extra.random()
+            if r < p.hb_after_admission_share:
+                low = round(w.hb_base - 25 + extra.gauss(0.0, 6.0))
+                self._hb_record(deliver_inst, delivery_at + timedelta(days=1), ev, pat, low)
+            elif r < 2 * p.hb_after_admission_share:
+                value = round(w.hb_base - 7 + extra.gauss(0.0, 4.0))
+                self._hb_record(deliver_inst, admission_at + timedelta(minutes=25), ev, pat, value)
         # Treatment that was due after admission is given during the stay (intrapartum ART,
         # a penicillin dose), once.
         for infection in ("hiv", "syphilis"):
@@ -788,20 +852,93 @@ class _Builder:
         if with_gravida:
             self.add("gravida", "Observation", enc.inst, at, enc.event, {"gravida": gravida}, refs)
 
-    def _lab(self, enc: Record, infection: str, at: datetime) -> None:
-        self._lab_record(enc.inst, at, enc.event, enc.refs["subject"], infection)
+    def _lab(
+        self, enc: Record, infection: str, at: datetime, extra: random.Random
+    ) -> datetime | None:
+        return self._lab_record(enc.inst, at, enc.event, enc.refs["subject"], infection, extra)
 
-    def _lab_record(self, inst: str, at: datetime, ev: int, pat: Record, infection: str) -> None:
-        result = "positive" if self.w.infected(infection) else "negative"
-        self.add(
-            "lab",
-            "Observation",
-            inst,
-            at,
-            ev,
-            {"test": infection, "result": result},
-            {"subject": pat},
-        )
+    def _lab_record(
+        self, inst: str, at: datetime, ev: int, pat: Record, infection: str, extra: random.Random
+    ) -> datetime | None:
+        """One infection's tests as a laboratory runs them; returns when the infection is
+        confirmed (None: not infected). HIV: a screen, and after a reactive one a confirmatory
+        test days later. Syphilis: a treponemal test, and after a reactive one a
+        non-treponemal test (a past, treated syphilis stays treponemal positive only)."""
+        w = self.w
+
+        def result(positive: bool) -> str:
+            return "positive" if positive else "negative"
+
+        def lab(when: datetime, positive: bool, method: str | None) -> None:
+            data = {"test": infection, "result": result(positive), "method": method}
+            self.add("lab", "Observation", inst, when, ev, data, {"subject": pat})
+
+        infected = w.infected(infection)
+        if infection == "hiv":
+            reactive = infected or extra.random() < self.p.hiv_false_reactive_share
+            lab(at, reactive, None)
+            if not reactive:
+                return None
+            confirm_at = at + timedelta(days=extra.randint(1, 6), minutes=extra.randint(0, 240))
+            lab(confirm_at, infected, "confirmatory")
+            return confirm_at if infected else None
+        if infection == "syphilis":
+            treponemal = infected or w.syphilis_past
+            lab(at, treponemal, "treponemal")
+            if not treponemal:
+                return None
+            then = at + timedelta(minutes=extra.randint(30, 180))
+            lab(then, infected, "non_treponemal")
+            return then if infected else None
+        lab(at, infected, None)
+        return at if infected else None
+
+    def _hb_record(self, inst: str, at: datetime, ev: int, pat: Record, g_l: float) -> None:
+        value = int(min(200, max(40, g_l)))
+        self.add("hb", "Observation", inst, at, ev, {"g_l": value}, {"subject": pat})
+
+    def _maternal_screening(
+        self, hospital_visits: list[tuple[int, Record]], extra: random.Random
+    ) -> None:
+        """Thalassaemia screening at the first hospital check; serum screening or NIPT at
+        15-20 weeks; an amniocentesis for some at 16-24 weeks."""
+        p = self.p
+        if hospital_visits and extra.random() < p.thalassaemia_screening_share:
+            e = hospital_visits[0][1]
+            self.add(
+                "thal_screen",
+                "Observation",
+                e.inst,
+                e.at + timedelta(minutes=35),
+                e.event,
+                {"positive": self.w.thalassaemia},
+                {"subject": e.refs["subject"]},
+            )
+        mid = [e for ga, e in hospital_visits if 105 <= ga <= 140]
+        if mid and extra.random() < p.prenatal_screening_share:
+            e = mid[0]
+            kind = "nipt" if extra.random() < 0.25 else "prenatal-serum-screening"
+            self.add(
+                "prenatal_screen",
+                "Observation",
+                e.inst,
+                e.at + timedelta(minutes=40),
+                e.event,
+                {"code": kind},
+                {"subject": e.refs["subject"]},
+            )
+        later = [e for ga, e in hospital_visits if 112 <= ga <= 168]
+        if later and extra.random() < p.prenatal_diagnosis_share:
+            e = later[0]
+            self.add(
+                "prenatal_dx",
+                "Procedure",
+                e.inst,
+                e.at + timedelta(hours=2),
+                e.event,
+                {},
+                {"subject": e.refs["subject"]},
+            )
 
     def _hb(self, enc: Record, at: datetime, lmp: date) -> None:
         ga = (at.date() - lmp).days
@@ -843,15 +980,34 @@ class _Builder:
         )
 
     def _treatment(
-        self, inst: str, at: datetime, infection: str, subject: Record | None = None
+        self,
+        inst: str,
+        at: datetime,
+        infection: str,
+        subject: Record | None = None,
+        start: date | None = None,
     ) -> None:
+        """``infection`` names the drug: hiv (ART), syphilis (penicillin), ceftriaxone_syphilis
+        (with a syphilis reasonCode), ceftriaxone (for something else), entecavir, hbig.
+        ``start``: a standing regimen from that day, no end (asserted at ``at``)."""
         if subject is None:
             ev, pat = self.contact(inst, at)
         else:
             ev, pat = subject.event, subject
-        # ART is a standing medication (statement); injections are administrations.
-        rtype = "MedicationStatement" if infection == "hiv" else "MedicationAdministration"
-        self.add("treatment", rtype, inst, at, ev, {"infection": infection}, {"subject": pat})
+        # ART and entecavir are standing medications (statements); injections administrations.
+        standing = infection in ("hiv", "entecavir")
+        rtype = "MedicationStatement" if standing else "MedicationAdministration"
+        data: dict[str, Any] = {"infection": infection}
+        if start is not None:
+            data["start"] = start
+        elif infection == "entecavir":
+            data["start"] = at.date()
+        subj = (
+            pat
+            if subject is None or subject.kind in ("patient", "newborn")
+            else subject.refs["subject"]
+        )
+        self.add("treatment", rtype, inst, at, ev, data, {"subject": subj})
 
     def _death(self, inst: str, at: datetime, external: bool) -> None:
         ev, pat = self.contact(inst, at)
@@ -979,7 +1135,7 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
             elif k == "edd":
                 f.dating.append(Dating(day, edd=data["edd"]))
             elif k == "lab":
-                f.tests.append(LabTest(day, data["test"], data["result"]))
+                f.tests.append(LabTest(day, data["test"], data["result"], data.get("method")))
             elif k == "test_done":
                 f.tests.append(LabTest(day, data["test"], None))
             elif k == "hb":
@@ -989,9 +1145,13 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
             elif k in ("dx_hiv", "dx_syphilis", "dx_hbsag"):
                 f.diagnoses.append(Diagnosis(day, k[3:]))
             elif k == "treatment":
-                f.treatments.append(
-                    Treatment(day, "hbsag" if data["infection"] == "hbig" else data["infection"])
-                )
+                f.treatments.append(_treatment_fact(day, data))
+            elif k == "thal_screen":
+                f.screenings.append(Screening(day, "thalassaemia", data["positive"]))
+            elif k == "prenatal_screen":
+                f.screenings.append(Screening(day, "prenatal_screening"))
+            elif k == "prenatal_dx":
+                f.screenings.append(Screening(day, "prenatal_diagnosis"))
             elif k == "delivery_encounter":
                 delivery_enc = r
             elif k == "delivery_procedure":
@@ -1032,7 +1192,29 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
                 caesarean=procedure.data["mode"] == "caesarean",
             )
         out.append(f)
+    # each pregnancy also sees the woman's records of her other pregnancies (a known infection,
+    # a regimen reaching into this one)
+    for f in out:
+        for other in out:
+            if other is not f:
+                f.other_tests.extend(other.tests)
+                f.other_diagnoses.extend(other.diagnoses)
+                f.other_treatments.extend(other.treatments)
     return out
+
+
+def _treatment_fact(day: date, data: dict[str, Any]) -> Treatment:
+    drug = data["infection"]
+    start = data.get("start")
+    if drug == "hbig":
+        return Treatment(day, "hbsag")
+    if drug == "entecavir":
+        return Treatment(day, "hbv_antiviral", start=start, open_ended=True)
+    if drug in ("ceftriaxone", "ceftriaxone_syphilis"):
+        return Treatment(
+            day, "syphilis", needs_indication=True, indication=drug == "ceftriaxone_syphilis"
+        )
+    return Treatment(day, drug, start=start, open_ended=start is not None)
 
 
 _Z37_COUNTS = {"Z37.0": (1, 0), "Z37.1": (0, 1), "Z37.2": (2, 0), "Z37.3": (1, 1), "Z37.4": (0, 2)}

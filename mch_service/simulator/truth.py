@@ -15,10 +15,10 @@ from typing import Any
 
 from mch_service.simulator.facts import (
     INFECTIONS,
-    LabTest,
     POSTPARTUM_VISITS,
     PRENATAL_VISITS,
     SEVERITY,
+    LabTest,
     PregnancyFacts,
 )
 from mch_service.simulator.params import TruthSettings

@@ -363,8 +363,8 @@ def test_syphilis_needs_a_treponemal_and_a_non_treponemal_test(services: Service
     def flags(positive: bool, tested: bool) -> dict[str, Any]:
         return {"syphilis_positive": positive, "syphilis_tested": tested}
 
-    def test(method: str | None, result: str, day: date = D(2025, 3, 1)) -> Fill:
-        return lab("syphilis_test", day, result, method=method)
+    def test(method: str | None, result: str, day: date | None = None) -> Fill:
+        return lab("syphilis_test", day or D(2025, 3, 1), result, method=method)
 
     _check(
         services,
