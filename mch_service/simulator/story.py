@@ -339,9 +339,9 @@ class _Builder:
             plan.append((booking_ga, booking_inst))
             attend = 0.9 if rng.random() < p.good_attendance_share else 0.45
             if path == "chc" and rng.random() < p.chc_follow_up_share:
-                extra = rng.randint(112, 140)
-                if extra >= booking_ga + 14 and w.chc:
-                    plan.append((extra, w.chc))
+                chc_ga = rng.randint(112, 140)
+                if chc_ga >= booking_ga + 14 and w.chc:
+                    plan.append((chc_ga, w.chc))
             for g in _SCHEDULE:
                 if g < booking_ga + 14:
                     continue

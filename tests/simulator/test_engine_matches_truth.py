@@ -50,11 +50,38 @@ VARIANTS: dict[str, tuple[TruthSettings, dict[str, Any]]] = {
         },
     ),
 }
+# Simulation parameters a variant changes besides the settings: "infections" makes the rule
+# 3 and 4 situations common (reactive screens confirmed negative, syphilis test pairs and
+# past-treated syphilis, ART from before the LMP, ceftriaxone with and without a syphilis
+# indication, entecavir, Hb after the admission, screening records).
+VARIANT_PARAMS: dict[str, dict[str, Any]] = {
+    "infections": {
+        "hiv_prevalence": 0.15,
+        "syphilis_prevalence": 0.3,
+        "hbsag_prevalence": 0.2,
+        "hiv_false_reactive_share": 0.15,
+        "syphilis_past_share": 0.15,
+        "syphilis_ceftriaxone_share": 0.3,
+        "syphilis_treatment_share": 0.75,
+        "ceftriaxone_other_share": 0.03,
+        "hbv_antiviral_share": 0.5,
+        "hb_after_admission_share": 0.3,
+        "prenatal_diagnosis_share": 0.3,
+        "untested_share": 0.1,
+    },
+}
+VARIANTS["infections"] = (TruthSettings(), {})
 
 
 @pytest.mark.parametrize(
     ("seed", "pregnancies", "variant"),
-    [(11, 40, "default"), (29, 25, "default"), (11, 25, "statistical-year"), (29, 25, "red-only")],
+    [
+        (11, 40, "default"),
+        (29, 25, "default"),
+        (11, 25, "statistical-year"),
+        (29, 25, "red-only"),
+        (7, 60, "infections"),
+    ],
 )
 def test_indicators_and_work_lists_equal_truth(
     services: Services, tmp_path: Path, seed: int, pregnancies: int, variant: str
@@ -68,6 +95,7 @@ def test_indicators_and_work_lists_equal_truth(
         end=date(2025, 12, 31),
         edge_share=0.3,  # many events on and next to the thresholds (docs/simulator.md)
         truth=truth_settings,
+        **VARIANT_PARAMS.get(variant, {}),
     )
     # the work lists on the days around each list's thresholds, and at the end
     as_of = (*threshold_days(params), params.end)
