@@ -308,7 +308,8 @@ def test_truth_has_every_indicator_period_and_combination(messy: Path) -> None:
     assert truth["settings"]["statistical_year"] is False
     assert truth["settings"]["caesarean_basis"] == "births"
     assert truth["settings"]["case_managed_colours"] == ["orange", "red", "purple"]
-    assert truth["settings"]["anaemia_denominator_excludes_thalassaemia"] is False
+    assert truth["settings"]["anaemia_denominator_excludes_thalassaemia"] is True
+    assert truth["settings"]["syphilis_adequate_days"] == 30
     periods = {r["period"] for r in truth["indicators"]}
     assert periods == {"2024", "2025"} | {f"2024-Q{q}" for q in range(1, 5)} | {
         "2025-Q1",
