@@ -323,10 +323,10 @@ def facts_from_records(r: Replay) -> list[Any]:
         Haemoglobin,
         LabTest,
         MaternalDeath,
-        Screening,
         Newborn,
         PregnancyFacts,
         RiskGrade,
+        Screening,
         Treatment,
         Visit,
     )
