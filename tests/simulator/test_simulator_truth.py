@@ -12,8 +12,8 @@ C  stillbirth at 28+0 (GA 196) on 2025-04-10 at hosp-b; HIV positive at 10 weeks
 D  pregnancy spanning 2024-2025, checks at hosp-a then hosp-b (one day at both), a check on
    the admission day; delivered 2025-03-10 at hosp-b; syphilis confirmed (treponemal and
    non-treponemal positive), treated during the stay; red, then red + purple; thalassaemia
-   with Hb 108; the baby died on day 6; home visit 38 days after discharge (the 42-day check, not the 28-day visit); congenital syphilis recorded
-   2025-04-02 by mch-hosp. Street 330102001.
+   with Hb 108; the baby died on day 6; home visit 38 days after discharge (the 42-day check,
+   not the 28-day visit); congenital syphilis recorded 2025-04-02 by mch-hosp. Street 330102001.
 E  syphilis confirmed (both tests), never treated, no HBsAg test, yellow + purple; died
    2025-05-20 (reported by hosp-a), not accidentally: a maternal death before any outcome.
    Street 330102001.
