@@ -148,6 +148,7 @@ class _Builder:
         self.events = 0
         self.eocs: dict[str, Record] = {}  # of the current pregnancy, per institution
         self.preg: PregnancyStory | None = None
+        self.known_hiv = False  # of the current pregnancy: HIV known before it
 
     # -- primitives ---------------------------------------------------------------------------
 
@@ -328,6 +329,9 @@ class _Builder:
         # An HIV infection known before the pregnancy: diagnosed 1-3 years before the LMP, on ART
         # since then (no end); not screened again.
         known_hiv = w.hiv and path != "none" and extra.random() < p.hiv_known_before_share
+        # her screens are not sent (she is not screened again); the main stream's draws stay as
+        # they were, so the rest of her pregnancy is what it was
+        self.known_hiv = known_hiv
         known_since: datetime | None = None
         if known_hiv:
             known_since = _at(lmp - timedelta(days=extra.randint(365, 1000)), 10.0)
@@ -365,8 +369,6 @@ class _Builder:
 
         # -- screening -----------------------------------------------------------------------
         untested = {i: rng.random() < p.untested_share for i in ("hiv", "syphilis", "hbsag")}
-        if known_hiv:
-            untested["hiv"] = True  # a known infection is not screened again
         hospital_visits = [
             (ga, e) for ga, e in visits if district.INSTITUTION_BY_ID[e.inst].is_hospital
         ]
@@ -455,14 +457,17 @@ class _Builder:
                 "syphilis": ("A53.9", "梅毒"),
                 "hbsag": ("B18.1", "慢性乙型病毒性肝炎"),
             }[infection]
-            if infection != "hbsag" or rng.random() < 0.5:
+            known = infection == "hiv" and known_hiv  # diagnosed before the pregnancy
+            if (infection != "hbsag" or rng.random() < 0.5) and not known:
                 self._condition(inst, dx_at, f"dx_{infection}", *code)
             if dx_at.date() not in graded_days and dx_at < stop_at and rng.random() < 0.9:
                 graded_days.add(dx_at.date())
                 ev, pat = self.contact(inst, dx_at)
                 self._risk_record(inst, dx_at + timedelta(minutes=5), ev, pat, colour, True)
             if infection == "hiv" and rng.random() < p.hiv_treatment_share:
-                treatments_due.append(("hiv", dx_at + timedelta(days=rng.randint(0, 20)), inst))
+                art_at = dx_at + timedelta(days=rng.randint(0, 20))
+                if not known:  # she is on ART already (below)
+                    treatments_due.append(("hiv", art_at, inst))
             if infection == "syphilis" and rng.random() < p.syphilis_treatment_share:
                 first_dose = dx_at + timedelta(days=rng.randint(0, 25))
                 # adequacy: penicillin started >= 30 days before the delivery day
@@ -559,8 +564,7 @@ class _Builder:
         # Admission: rapid tests for whoever was not tested in pregnancy.
         ev, pat = self.contact(deliver_inst, admission_at, episode=True)
         for infection in ("hiv", "syphilis", "hbsag"):
-            if infection == "hiv" and known_hiv:
-                continue
+            known = infection == "hiv" and known_hiv
             if untested[infection] and rng.random() < p.tested_at_delivery_share:
                 t = admission_at + timedelta(minutes=rng.randint(10, 60))
                 confirmed = self._lab_record(deliver_inst, t, ev, pat, infection, extra)
@@ -572,13 +576,16 @@ class _Builder:
                         "syphilis": ("A53.9", "梅毒"),
                         "hbsag": ("B18.1", "慢性乙型病毒性肝炎"),
                     }[infection]
-                    self._condition(deliver_inst, t + timedelta(hours=1), f"dx_{infection}", *code)
+                    if not known:
+                        self._condition(
+                            deliver_inst, t + timedelta(hours=1), f"dx_{infection}", *code
+                        )
                     share = {
                         "hiv": p.hiv_treatment_share,
                         "syphilis": p.syphilis_treatment_share,
                         "hbsag": 0.0,
                     }[infection]
-                    if rng.random() < share:
+                    if rng.random() < share and not known:
                         self._treatment(deliver_inst, t + timedelta(hours=2), infection)
         # Hb on the admission day (pregnancy anaemia counts it) or the day after delivery (after
         # a haemorrhage, say: not pregnancy anaemia).
@@ -865,6 +872,8 @@ class _Builder:
         test days later. Syphilis: a treponemal test, and after a reactive one a
         non-treponemal test (a past, treated syphilis stays treponemal positive only)."""
         w = self.w
+        if infection == "hiv" and self.known_hiv:
+            return at  # known before the pregnancy: not screened again, nothing sent
 
         def result(positive: bool) -> str:
             return "positive" if positive else "negative"
