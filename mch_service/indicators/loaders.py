@@ -216,14 +216,18 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
     # positive confirmatory test; hepatitis B: a positive HBsAg; syphilis: a treponemal and a
     # non-treponemal test both positive in the pregnancy window. Thalassaemia at any time.
     dx = models.Diagnosis
-    patient = models.PatientRecord
     woman_dx = _frame(
         session,
-        select(patient.woman_key, dx.concept, func.min(dx.diagnosed_date).label("first"))
-        .join(patient, patient.ref == dx.subject)
-        .where(patient.woman_key.is_not(None), scope.woman(patient.woman_key))
-        .group_by(patient.woman_key, dx.concept),
+        select(
+            models.PatientRecord.woman_key, dx.concept, func.min(dx.diagnosed_date).label("first")
+        )
+        .join(models.PatientRecord, models.PatientRecord.ref == dx.subject)
+        .where(
+            models.PatientRecord.woman_key.is_not(None), scope.woman(models.PatientRecord.woman_key)
+        )
+        .group_by(models.PatientRecord.woman_key, dx.concept),
     )
+    patient = models.PatientRecord
     confirmed = or_(
         and_(lab.concept == "hiv_test", lab.method == CONFIRMATORY),
         lab.concept == "hbsag_test",
@@ -297,14 +301,14 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
     )
     treatments["start"] = _days(treatments["start"])
     treatments["end"] = _days(treatments["end"])
-    windows = ends.reset_index().rename(columns={"index": "pregnancy_id"})
-    overlaps = treatments.merge(windows, on="woman_id")
+    windows = ends.rename(columns={"start": "pregnancy_start"}).rename_axis("pregnancy_id")
+    overlaps = treatments.merge(windows.reset_index(), on="woman_id")
     overlaps = overlaps.loc[
-        (overlaps["until"].isna() | (overlaps["start_x"] <= overlaps["until"]))
+        (overlaps["until"].isna() | (overlaps["start"] <= overlaps["until"]))
         & (
             overlaps["end"].isna()
-            | overlaps["start_y"].isna()
-            | (overlaps["end"] >= overlaps["start_y"])
+            | overlaps["pregnancy_start"].isna()
+            | (overlaps["end"] >= overlaps["pregnancy_start"])
         )
     ]
     for infection in INFECTION_TESTS:
@@ -315,7 +319,7 @@ def _pregnancies(session: Session, colours: Sequence[str], scope: _Scope) -> pd.
         (overlaps["concept"] == "syphilis_treatment") & (overlaps["drug_class"] == PENICILLIN)
     ]
     frame[fact_tables.SYPHILIS_PENICILLIN_START] = _days(
-        penicillin.groupby("pregnancy_id")["start_x"].min().reindex(frame.index)
+        penicillin.groupby("pregnancy_id")["start"].min().reindex(frame.index)
     )
 
     ra = models.RiskAssessmentFact

@@ -42,7 +42,10 @@ def _fact(model: type[Any], pid: str, **values: Any) -> Any:
 
 
 def _build(
-    services: Services, rows: list[tuple[str, Fill]], delivered: bool = True
+    services: Services,
+    rows: list[tuple[str, Fill]],
+    delivered: bool = True,
+    admitted: date = DELIVERED,
 ) -> pd.DataFrame:
     with services.db.transaction() as session:
         for pid, fill in rows:
@@ -62,7 +65,7 @@ def _build(
                     models.Delivery(
                         pregnancy_id=pid,
                         delivery_date=DELIVERED,
-                        admission_date=DELIVERED,
+                        admission_date=admitted,
                         discharge_date=DISCHARGED,
                         institution_id="hosp-a",
                     )
@@ -453,6 +456,36 @@ def test_haemoglobin_and_anaemia(services: Services) -> None:
             ("no-hb", nothing, flags(False, False)),
         ],
     )
+
+
+def test_anaemia_and_screening_end_on_the_admission_day(services: Services) -> None:
+    def flags(has_hb: bool, anaemia: bool, screened: bool) -> dict[str, bool]:
+        return {
+            fact_tables.HAS_HB: has_hb,
+            fact_tables.ANAEMIA: anaemia,
+            fact_tables.THALASSAEMIA_SCREENED: screened,
+        }
+
+    # admitted 5 August, delivered 6 August: the window ends on the admission day (rule 8)
+    admitted = D(2025, 8, 5)
+    table = [
+        ("hb-admission-day", lab("haemoglobin", admitted, value=100.0), flags(True, True, False)),
+        # on the delivery day, after the admission day: a haemorrhage's Hb, not pregnancy's
+        ("hb-delivery-day", lab("haemoglobin", DELIVERED, value=90.0), flags(False, False, False)),
+        (
+            "thal-admission-day",
+            lab("thalassaemia_test", admitted, "negative"),
+            flags(False, False, True),
+        ),
+        (
+            "thal-delivery-day",
+            lab("thalassaemia_test", DELIVERED, "negative"),
+            flags(False, False, False),
+        ),
+    ]
+    frame = _build(services, [(pid, fill) for pid, fill, _ in table], admitted=admitted)
+    got = {pid: {c: bool(frame.loc[pid, c]) for c in expected} for pid, _, expected in table}
+    assert got == {pid: expected for pid, _, expected in table}
 
 
 def test_risk_gradings_and_case_managed_contact(services: Services) -> None:
