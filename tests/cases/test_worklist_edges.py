@@ -324,6 +324,39 @@ HIV_POS_1_MARCH = [("hiv_test", D(2025, 3, 1), "positive", "confirmatory")]
         (HIV_POS_1_MARCH, [("syphilis_treatment", D(2025, 3, 2))], D(2025, 3, 16), D(2025, 3, 16)),
         # negative and indeterminate results are not positives
         ([("hiv_test", D(2025, 3, 1), "negative", None)], [], D(2025, 4, 1), None),
+        # issue 14, rule 3: a reactive screen alone is not an infection, nor with a negative
+        # confirmation; a confirmation on 5 March starts the clock then (listed from the 20th)
+        ([("hiv_test", D(2025, 3, 1), "positive", None)], [], D(2025, 4, 1), None),
+        (
+            [
+                ("hiv_test", D(2025, 3, 1), "positive", None),
+                ("hiv_test", D(2025, 3, 5), "negative", "confirmatory"),
+            ],
+            [],
+            D(2025, 4, 1),
+            None,
+        ),
+        (
+            [
+                ("hiv_test", D(2025, 3, 1), "positive", None),
+                ("hiv_test", D(2025, 3, 5), "positive", "confirmatory"),
+            ],
+            [],
+            D(2025, 4, 1),
+            D(2025, 3, 20),
+        ),
+        # syphilis: a treponemal positive alone (a past infection) is not listed; the pair is,
+        # from the day the second test is there (non-treponemal on 25 February: 12 March)
+        ([("syphilis_test", D(2025, 2, 20), "positive", "treponemal")], [], D(2025, 4, 1), None),
+        (
+            [
+                ("syphilis_test", D(2025, 2, 20), "positive", "treponemal"),
+                ("syphilis_test", D(2025, 2, 25), "positive", "non_treponemal"),
+            ],
+            [],
+            D(2025, 4, 1),
+            D(2025, 3, 12),
+        ),
         ([("hiv_test", D(2025, 3, 1), "indeterminate", None)], [], D(2025, 4, 1), None),
         # the clock starts at the first positive up to the day: 1 March, not 10 March ...
         (
