@@ -443,8 +443,8 @@ class _Builder:
             if n:
                 colour = self._regrade(colour, age)
             graded_days.add(e.at.date())
-            known = {"hiv_known": (known_since, check_hosp)} if known_since else {}
-            self._risk(e, e.at + timedelta(minutes=40), colour, {**positives, **known})
+            known_purple = {"hiv_known": (known_since, check_hosp)} if known_since else {}
+            self._risk(e, e.at + timedelta(minutes=40), colour, {**positives, **known_purple})
 
         # -- diagnoses and treatment of infections ---------------------------------------------
         treatments_due: list[tuple[str, datetime, str]] = []

@@ -72,7 +72,8 @@ def woman(
     )
 
 
-def syphilis_confirmed(day: date = D(2024, 9, 10)) -> list[LabTest]:
+def syphilis_confirmed() -> list[LabTest]:
+    day = D(2024, 9, 10)
     return [
         LabTest(day, "syphilis", "positive", "treponemal"),
         LabTest(day, "syphilis", "positive", "non_treponemal"),
