@@ -14,12 +14,19 @@ REQUIRED = ("concept", "system", "code")
 
 # Every concept the domain understands, with what it recognises (shown in the interface guide).
 CONCEPTS: dict[str, str] = {
-    "hiv_test": "HIV screening (result Observation or test-done Procedure)",
-    "syphilis_test": "Syphilis screening",
+    "hiv_test": (
+        "HIV test (result Observation or test-done Procedure; value column: empty for a "
+        "screening test, confirmatory for a confirmatory one)"
+    ),
+    "syphilis_test": "Syphilis test (value column: treponemal or non_treponemal)",
     "hbsag_test": "Hepatitis B surface antigen",
     "haemoglobin": "Haemoglobin (g/L; g/dL are converted)",
     "thalassaemia_test": "Thalassaemia screening (a positive result marks a carrier)",
     "epds": "Edinburgh Postnatal Depression Scale (EPDS) total score (0-30)",
+    "prenatal_screening": "Prenatal screening for fetal aneuploidy (serum screening, NIPT)",
+    "prenatal_diagnosis": (
+        "Prenatal diagnosis procedure (amniocentesis, chorionic villus sampling, cordocentesis)"
+    ),
     "result_value": "Coded result values (value column: positive, negative, indeterminate)",
     "lmp": "Last menstrual period",
     "edd": "Estimated delivery date",
@@ -53,14 +60,24 @@ CONCEPTS: dict[str, str] = {
     ),
     "self_harm": "Intentional self-harm (ICD-10 X60-X84): a maternal death pending review",
     "severe_maternal_morbidity": "Severe maternal morbidity (危重孕产妇, WHO near-miss criteria)",
-    "antiretroviral": "Antiretroviral drugs",
-    "syphilis_treatment": "Syphilis treatment",
+    "antiretroviral": "Antiretroviral drugs for HIV (ART)",
+    "hbv_antiviral": "Hepatitis B antivirals (entecavir, adefovir, telbivudine): not ART",
+    "syphilis_treatment": (
+        "Syphilis treatment (value column: penicillin, or needs_indication for a drug that counts "
+        "only with a syphilis reasonCode)"
+    ),
     "hbig": "Hepatitis B immunoglobulin (newborn)",
     "hepb_vaccine": "Hepatitis B vaccine (Immunization.vaccineCode; the newborn's first dose)",
     "risk_colour": "Five-colour risk grade (value column: the colour)",
     "pregnancy_episode": "EpisodeOfCare type of a pregnancy",
 }
 RESULT_VALUES = ("positive", "negative", "indeterminate")
+# The value column qualifying a test or drug row (docs/code-tables.md): the allowed values.
+QUALIFIERS: dict[str, tuple[str, ...]] = {
+    "hiv_test": ("", "confirmatory"),
+    "syphilis_test": ("", "treponemal", "non_treponemal"),
+    "syphilis_treatment": ("", "penicillin", "needs_indication"),
+}
 COLOURS = ("green", "yellow", "orange", "red", "purple")
 UNITS = ("g/L", "g/dL", "g", "kg", "wk", "d", "")
 
@@ -148,6 +165,12 @@ def _read(path: Path, canonical: str, tables: CodeTables) -> None:
         if row["concept"] == "result_value" and row["value"] not in RESULT_VALUES:
             raise CodeTableError(
                 f"{where}: a result_value row needs value {' / '.join(RESULT_VALUES)}"
+            )
+        allowed = QUALIFIERS.get(row["concept"])
+        if allowed is not None and row["value"] not in allowed:
+            raise CodeTableError(
+                f"{where}: a {row['concept']} row's value is one of "
+                f"{' / '.join(v or '(empty)' for v in allowed)}, not {row['value']!r}"
             )
         if row["concept"] == "risk_colour" and row["value"] not in COLOURS:
             raise CodeTableError(f"{where}: a risk_colour row needs value {' / '.join(COLOURS)}")

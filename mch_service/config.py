@@ -164,7 +164,8 @@ class Settings(BaseSettings):
     indicator_small_numbers_below: int = Field(default=20, ge=0)
     indicator_caesarean_basis: Literal["births", "women"] = "births"
     case_managed_colours: list[str] = Field(default_factory=lambda: ["orange", "red", "purple"])
-    indicator_anaemia_denominator_excludes_thalassaemia: bool = False
+    indicator_anaemia_denominator_excludes_thalassaemia: bool = True
+    indicator_syphilis_adequate_days: int = Field(default=30, ge=0, le=280)
     # Newborns of HBsAg-positive mothers: HBIG and the first hepatitis B vaccine dose count as
     # timely within these hours of birth (MCH_INDICATOR_HBIG_HOURS, _HEPB_VACCINE_HOURS).
     indicator_hbig_hours: int = Field(default=12, ge=1, le=672)

@@ -126,8 +126,8 @@ class CaseService:
             received = first_received.get(pk)
             received_here = received.astimezone(self.zone) if received else None
             facts[pid].risks.append((day, colour, bool(purple), received_here, pk))
-        for pid, concept, day, result in case_reads.lab_results(session, ids):
-            facts[pid].labs.append((concept, day, result))
+        for pid, concept, day, result, method in case_reads.lab_results(session, ids):
+            facts[pid].labs.append((concept, day, result, method))
         for pid, concept, day in case_reads.treatments(session, ids):
             facts[pid].treatments.append((concept, day))
         for pid, day in repository.follow_up_dates(session, ids):

@@ -56,7 +56,8 @@ class PregnancyFacts:
     postpartum_visits: list[date] = field(default_factory=list)
     risks: list[tuple[date, str | None, bool, datetime | None, int]] = field(default_factory=list)
     # (assessed day, severity colour, purple, received at, resource pk)
-    labs: list[tuple[str, date, str | None]] = field(default_factory=list)
+    # (concept, test day, result, method: confirmatory | treponemal | non_treponemal | None)
+    labs: list[tuple[str, date, str | None, str | None]] = field(default_factory=list)
     treatments: list[tuple[str, date]] = field(default_factory=list)
     follow_ups: list[date] = field(default_factory=list)
     acknowledged: set[int] = field(default_factory=set)  # risk resource pks acknowledged late
@@ -212,16 +213,30 @@ _TREATED_BY = (
 )
 
 
+def _first_confirmed(f: PregnancyFacts, test: str, as_of: date) -> date | None:
+    """The first day this pregnancy's results confirm the infection (docs/indicator-rules.md,
+    "Infected"), the same notion as the indicators: HIV a positive confirmatory result (a
+    reactive screen alone is not an infection); syphilis the day both a treponemal and a
+    non-treponemal positive are there."""
+    positive = [(d, m) for c, d, r, m in f.labs if c == test and r == "positive" and d <= as_of]
+    if test == "hiv_test":
+        return min((d for d, m in positive if m == "confirmatory"), default=None)
+    treponemal = [d for d, m in positive if m == "treponemal"]
+    non_treponemal = [d for d, m in positive if m == "non_treponemal"]
+    if not treponemal or not non_treponemal:
+        return None
+    return max(min(treponemal), min(non_treponemal))
+
+
 def positive_untreated(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
     """HIV- or syphilis-positive without a treatment dated in this pregnancy."""
     long_ended = f.end_date is not None and (as_of - f.end_date).days > policy.postpartum_end_days
     reasons: list[str] = []
     since: date | None = None
     for test, treatment, name in _TREATED_BY:
-        positives = sorted(d for c, d, r in f.labs if c == test and r == "positive" and d <= as_of)
-        if not positives or long_ended:
+        first_positive = _first_confirmed(f, test, as_of)
+        if first_positive is None or long_ended:
             continue
-        first_positive = positives[0]
         treated = any(
             c == treatment and d <= as_of and (f.lmp is None or d >= f.lmp) for c, d in f.treatments
         )
@@ -244,7 +259,7 @@ def missing_tests(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | N
         return None
     if (as_of - f.first_contact).days <= policy.missing_tests_days:
         return None
-    present = {c for c, d, _r in f.labs if d <= as_of}
+    present = {c for c, d, _r, _m in f.labs if d <= as_of}
     missing = [name for concept, name in _ESSENTIAL_TESTS if concept not in present]
     if not missing:
         return None

@@ -96,14 +96,14 @@ def risk_assessments(session: Session, pregnancy_ids: Sequence[str]) -> Iterator
 
 
 def lab_results(session: Session, pregnancy_ids: Sequence[str]) -> Iterator[DomainRow]:
-    """(pregnancy id, concept, test date, result)."""
+    """(pregnancy id, concept, test date, result, method)."""
     lab = domain_models.LabResult
     return _by_chunk(
         session,
         pregnancy_ids,
-        lambda c: select(lab.pregnancy_id, lab.concept, lab.test_date, lab.result).where(
-            lab.pregnancy_id.in_(c)
-        ),
+        lambda c: select(
+            lab.pregnancy_id, lab.concept, lab.test_date, lab.result, lab.method
+        ).where(lab.pregnancy_id.in_(c)),
     )
 
 

@@ -62,9 +62,9 @@ FACT_DATE = {
 TIMELINE_FIELDS = {
     "prenatal_visit": ("initial",),
     "postpartum_visit": ("kind",),
-    "lab_result": ("concept", "result", "value", "unit", "source"),
+    "lab_result": ("concept", "result", "value", "unit", "source", "method"),
     "risk_assessment": ("colour", "purple"),
-    "treatment": ("concept", "code"),
+    "treatment": ("concept", "code", "start_date", "end_date"),
     "diagnosis": ("concept", "code"),
     "dating_observation": ("kind", "value_date", "ga_days", "gravida"),
     "care_episode": ("start_date", "end_date"),

@@ -130,6 +130,9 @@ class LabResult(FactMixin, Base):
     value: Mapped[float | None] = mapped_column(Float, nullable=True)  # normalised unit
     unit: Mapped[str | None] = mapped_column(String(16), nullable=True)
     source: Mapped[str] = mapped_column(String(16))  # observation | procedure
+    # the test's method, the code table's value column: confirmatory | treponemal |
+    # non_treponemal, or None (a screening test, or not said)
+    method: Mapped[str | None] = mapped_column(String(24), nullable=True)
 
 
 class RiskAssessmentFact(FactMixin, Base):
@@ -165,10 +168,17 @@ class NewbornObservation(FactMixin, Base):
 
 class Treatment(FactMixin, Base):
     __tablename__ = "treatment"
-    # antiretroviral | syphilis_treatment | hbig | hepb_vaccine (an Immunization)
+    # antiretroviral | hbv_antiviral | syphilis_treatment | hbig | hepb_vaccine (an Immunization)
     concept: Mapped[str] = mapped_column(String(32))
+    # the day that places the record in a pregnancy: when it was asserted or ordered, else start
     treated_date: Mapped[date] = mapped_column(Date)
     code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # the regimen's period: start and end day (end None = open, continuing); both None on rows
+    # read before 0013 (then treated_date is the one day)
+    start_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # the code table's value column of a drug row (syphilis: penicillin | needs_indication)
+    drug_class: Mapped[str | None] = mapped_column(String(24), nullable=True)
     # When it was given (UTC), if the record carries a time of day (timeliness of the newborn's
     # HBIG and hepatitis B vaccine); None for a date only.
     administered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

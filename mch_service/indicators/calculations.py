@@ -96,6 +96,7 @@ CALCULATIONS: Mapping[str, Calculation] = {
     **_infection_tests(),
     "hiv_treatment_rate": ratio("hiv_positive_treated", "hiv_positive"),
     "syphilis_treatment_rate": ratio("syphilis_positive_treated", "syphilis_positive"),
+    "syphilis_adequate_treatment_rate": ratio("syphilis_adequately_treated", "syphilis_positive"),
     "high_risk_proportion": ratio("high_risk", WOMEN),
     "high_risk_management_rate": ratio("high_risk_managed", "high_risk"),
     "high_risk_case_management_rate": ratio("case_managed_in_time_followed", "case_managed"),
@@ -115,8 +116,10 @@ CALCULATIONS: Mapping[str, Calculation] = {
     "syphilis_exposed_infant_prophylaxis_rate": ratio(
         "infants_syphilis_prophylaxis", "syphilis_positive_live_births"
     ),
-    "who_anc_first_contact_12w_rate": ratio("first_contact_lt84", WOMEN),
-    "who_anc_syphilis_test_rate": ratio("syphilis_tested", WOMEN),
+    "thalassaemia_screening_rate": ratio("thalassaemia_screened", WOMEN),
+    "prenatal_screening_rate": ratio("prenatal_screened", WOMEN),
+    "prenatal_diagnosis_rate": ratio("prenatal_diagnosed", WOMEN),
+    "who_anc_first_contact_12w_rate": ratio("first_contact_le84", WOMEN),
     "who_anc_4plus_rate": ratio("checks_4plus", WOMEN),
     "who_anc_8plus_rate": ratio("checks_8plus", WOMEN),
 }

@@ -124,6 +124,14 @@ _EVERY = ("small_numbers_below",)
 # Per-100,000 figures of a district are read per year (calendar or statistical) or over a
 # rolling 12 months: one death or case moves the ratio by about 10 per 100,000 at district size.
 _YEARLY: tuple[PeriodKind, ...] = ("year", "statistical_year", "rolling_year")
+_SYPHILIS_INFECTED_ZH = (
+    "统计期内分娩的梅毒感染产妇数（妊娠期内梅毒螺旋体抗原血清学试验与非螺旋体抗原血清学试验均阳性，"
+    "或出院前诊断）"
+)
+_SYPHILIS_INFECTED_EN = (
+    "Syphilis-infected women delivered in the period (a treponemal and a non-treponemal test "
+    "both positive in the pregnancy, or a diagnosis on or before discharge)"
+)
 
 _INFECTIONS = (
     # id prefix, Chinese name, English name
@@ -426,16 +434,20 @@ CATALOGUE: tuple[Indicator, ...] = (
         name_zh="艾滋病感染孕产妇抗病毒用药率",
         name_en="Antiretroviral treatment rate of HIV-positive women",
         numerator_zh=(
-            "统计期内分娩的艾滋病感染产妇中，孕期或分娩时（妊娠开始至出院）接受抗病毒用药者"
+            "统计期内分娩的艾滋病感染产妇中，抗病毒用药（HIV 抗病毒药物）疗程与妊娠期"
+            "（妊娠开始至出院）有重叠者（孕前开始并持续用药者计入）"
         ),
         numerator_en=(
-            "HIV-positive women delivered in the period who received antiretroviral drugs during "
-            "pregnancy or at delivery (pregnancy start to discharge)"
+            "HIV-infected women delivered in the period with an antiretroviral (HIV ART) regimen "
+            "overlapping the pregnancy (pregnancy start to discharge; ART started before the LMP "
+            "and continued counts)"
         ),
-        denominator_zh="统计期内分娩的艾滋病感染产妇数（出院前检测阳性或诊断）",
+        denominator_zh=(
+            "统计期内分娩的艾滋病感染产妇数（出院前确证试验阳性或诊断；仅筛查有反应不计）"
+        ),
         denominator_en=(
-            "HIV-positive women delivered in the period (positive result or diagnosis on or before "
-            "discharge)"
+            "HIV-infected women delivered in the period (a positive confirmatory test or a "
+            "diagnosis on or before discharge; a reactive screening test alone does not count)"
         ),
         unit="%",
         period_basis=_COHORT,
@@ -448,21 +460,43 @@ CATALOGUE: tuple[Indicator, ...] = (
         group="infection",
         name_zh="梅毒感染孕产妇治疗率",
         name_en="Treatment rate of syphilis-positive women",
-        numerator_zh="统计期内分娩的梅毒感染产妇中，孕期或分娩时（妊娠开始至出院）接受治疗者",
+        numerator_zh=(
+            "统计期内分娩的梅毒感染产妇中，梅毒治疗（青霉素类；头孢曲松、红霉素须有梅毒用药指征）"
+            "疗程与妊娠期（妊娠开始至出院）有重叠者"
+        ),
         numerator_en=(
-            "Syphilis-positive women delivered in the period who were treated during pregnancy or "
-            "at delivery (pregnancy start to discharge)"
+            "Syphilis-infected women delivered in the period with a syphilis regimen (penicillin; "
+            "ceftriaxone or erythromycin only with a syphilis indication) overlapping the "
+            "pregnancy (pregnancy start to discharge)"
         ),
-        denominator_zh="统计期内分娩的梅毒感染产妇数（出院前检测阳性或诊断）",
-        denominator_en=(
-            "Syphilis-positive women delivered in the period (positive result or diagnosis on or "
-            "before discharge)"
-        ),
+        denominator_zh=_SYPHILIS_INFECTED_ZH,
+        denominator_en=_SYPHILIS_INFECTED_EN,
         unit="%",
         period_basis=_COHORT,
         target=95.0,
         direction=">=",
         settings=_EVERY,
+    ),
+    Indicator(
+        id="syphilis_adequate_treatment_rate",
+        group="infection",
+        name_zh="梅毒感染孕产妇规范治疗率",
+        name_en="Adequate treatment rate of syphilis-infected women",
+        numerator_zh=(
+            "统计期内分娩的梅毒感染产妇中，青霉素治疗开始日早于分娩日至少 N 天者（默认 30 天；"
+            "国家规范要求分娩前完成规范疗程，此为本地操作化）"
+        ),
+        numerator_en=(
+            "Syphilis-infected women delivered in the period whose penicillin treatment started "
+            "at least N days before the delivery day (default 30; the national norm asks for a "
+            "full course completed before delivery, of which this is the local "
+            "operationalisation)"
+        ),
+        denominator_zh=_SYPHILIS_INFECTED_ZH,
+        denominator_en=_SYPHILIS_INFECTED_EN,
+        unit="%",
+        period_basis=_COHORT,
+        settings=(*_EVERY, "syphilis_adequate_days"),
     ),
     Indicator(
         id="high_risk_proportion",
@@ -552,18 +586,21 @@ CATALOGUE: tuple[Indicator, ...] = (
         name_zh="孕妇非地贫贫血患病率",
         name_en="Anaemia prevalence in pregnancy, thalassaemia excluded",
         numerator_zh=(
-            "统计期内分娩的产妇中，孕期任一次血红蛋白<110 g/L且无地中海贫血诊断或携带者结果者"
+            "统计期内分娩的产妇中，妊娠开始至分娩入院日任一次血红蛋白<110 g/L且无地中海贫血诊断或"
+            "携带者结果者"
         ),
         numerator_en=(
-            "Women delivered in the period with any haemoglobin < 110 g/L in pregnancy and no "
-            "thalassaemia diagnosis or carrier result"
+            "Women delivered in the period with any haemoglobin < 110 g/L from the pregnancy start "
+            "to the delivery admission day and no thalassaemia diagnosis or carrier result"
         ),
         denominator_zh=(
-            "统计期内分娩的产妇中，孕期至少有1次血红蛋白结果者（按设置可再剔除地贫孕妇）"
+            "统计期内分娩的产妇中，妊娠开始至分娩入院日至少有1次血红蛋白结果者（默认剔除地贫孕妇；"
+            "按设置可保留）"
         ),
         denominator_en=(
-            "Women delivered in the period with ≥ 1 haemoglobin result in pregnancy (by setting, "
-            "also leaving out women with thalassaemia)"
+            "Women delivered in the period with ≥ 1 haemoglobin result from the pregnancy start to "
+            "the delivery admission day (women with thalassaemia left out by default; by setting, "
+            "kept)"
         ),
         unit="%",
         period_basis=_COHORT,
@@ -741,12 +778,15 @@ CATALOGUE: tuple[Indicator, ...] = (
         settings=_EVERY,
     ),
     Indicator(
-        id="who_anc_first_contact_12w_rate",
-        group="who_anc",
-        name_zh="孕12周前首次产前接触率（WHO）",
-        name_en="First ANC contact at ≤ 12 weeks (WHO)",
-        numerator_zh="统计期内分娩的产妇中，首次产前接触孕龄<84天者",
-        numerator_en="Women delivered in the period with the first contact at GA < 84 days",
+        id="thalassaemia_screening_rate",
+        group="risk",
+        name_zh="孕妇地中海贫血筛查率",
+        name_en="Thalassaemia screening rate in pregnancy",
+        numerator_zh="统计期内分娩的产妇中，妊娠开始至分娩入院日有地中海贫血筛查记录者",
+        numerator_en=(
+            "Women delivered in the period with a thalassaemia screening record from the "
+            "pregnancy start to the delivery admission day"
+        ),
         denominator_zh=_WOMEN_ZH,
         denominator_en=_WOMEN_EN,
         unit="%",
@@ -754,13 +794,53 @@ CATALOGUE: tuple[Indicator, ...] = (
         settings=_EVERY,
     ),
     Indicator(
-        id="who_anc_syphilis_test_rate",
-        group="who_anc",
-        name_zh="梅毒检测率（WHO）",
-        name_en="Syphilis testing in pregnancy (WHO)",
-        numerator_zh="统计期内分娩的产妇中，至少有1次梅毒检测者（妊娠开始至出院）",
+        id="prenatal_screening_rate",
+        group="maternal_care",
+        name_zh="产前筛查率",
+        name_en="Prenatal screening rate",
+        numerator_zh=(
+            "统计期内分娩的产妇中，妊娠开始至分娩入院日有产前筛查（血清学筛查或胎儿游离DNA检测）"
+            "记录者"
+        ),
         numerator_en=(
-            "Women delivered in the period with ≥ 1 syphilis test (pregnancy start to discharge)"
+            "Women delivered in the period with a prenatal screening record (serum screening or "
+            "cell-free fetal DNA test) from the pregnancy start to the delivery admission day"
+        ),
+        denominator_zh=_WOMEN_ZH,
+        denominator_en=_WOMEN_EN,
+        unit="%",
+        period_basis=_COHORT,
+        settings=_EVERY,
+    ),
+    Indicator(
+        id="prenatal_diagnosis_rate",
+        group="maternal_care",
+        name_zh="产前诊断率",
+        name_en="Prenatal diagnosis rate",
+        numerator_zh=(
+            "统计期内分娩的产妇中，妊娠开始至分娩入院日接受产前诊断操作（羊膜腔穿刺、绒毛取样、"
+            "脐血管穿刺）者"
+        ),
+        numerator_en=(
+            "Women delivered in the period with a prenatal diagnosis procedure (amniocentesis, "
+            "chorionic villus sampling, cordocentesis) from the pregnancy start to the delivery "
+            "admission day"
+        ),
+        denominator_zh=_WOMEN_ZH,
+        denominator_en=_WOMEN_EN,
+        unit="%",
+        period_basis=_COHORT,
+        settings=_EVERY,
+    ),
+    Indicator(
+        id="who_anc_first_contact_12w_rate",
+        group="who_anc",
+        name_zh="孕12周前首次产前接触率（WHO）",
+        name_en="First ANC contact at ≤ 12 weeks (WHO)",
+        numerator_zh="统计期内分娩的产妇中，首次产前接触孕龄≤84天（12+0周含）者",
+        numerator_en=(
+            "Women delivered in the period with the first contact at GA ≤ 84 days (12+0 weeks "
+            "included)"
         ),
         denominator_zh=_WOMEN_ZH,
         denominator_en=_WOMEN_EN,

@@ -109,6 +109,17 @@ class Cohort:
         return hb_women
 
     @cached_property
+    def syphilis_adequately_treated(self) -> npt.NDArray[np.bool_]:
+        """Syphilis-infected, penicillin started ≥ N days before the delivery day
+        (``syphilis_adequate_days``)."""
+        if fact_tables.SYPHILIS_PENICILLIN_START not in self.frame.columns:
+            return np.zeros(self.size, dtype=bool)
+        start = self.frame[fact_tables.SYPHILIS_PENICILLIN_START]
+        days = (self.frame[fact_tables.DELIVERY_DATE] - start).dt.days
+        started = (days >= self.settings.syphilis_adequate_days).to_numpy(dtype=bool)
+        return self.flag("syphilis_positive") & start.notna().to_numpy() & started
+
+    @cached_property
     def baby_counts(self) -> pd.DataFrame:
         """Per cohort pregnancy: perinatal stillbirths, early neonatal deaths, low-weight
         births (columns still, neonatal, lbw)."""
@@ -214,8 +225,8 @@ BASE_COUNTS: Mapping[str, Callable[[Cohort], Counts]] = {
         & c.flag(fact_tables.POSTPARTUM_VISIT_28D)
     ),
     "first_contact_lt91": lambda c: c.early,
-    # WHO: first contact at <= 12 weeks, per the rules < 84 d.
-    "first_contact_lt84": lambda c: c.first_contact_ga < 84,
+    # WHO: first contact at <= 12 weeks, 12+0 included: GA <= 84 d.
+    "first_contact_le84": lambda c: c.first_contact_ga < 85,
     "checks_1plus": lambda c: c.checks >= 1,
     "checks_4plus": lambda c: c.checks >= 4,
     "checks_5plus": lambda c: c.checks >= 5,
@@ -230,6 +241,10 @@ BASE_COUNTS: Mapping[str, Callable[[Cohort], Counts]] = {
     "hiv_positive_treated": lambda c: c.flag("hiv_positive") & c.flag("hiv_treated"),
     "syphilis_positive": _flag("syphilis_positive"),
     "syphilis_positive_treated": lambda c: c.flag("syphilis_positive") & c.flag("syphilis_treated"),
+    "syphilis_adequately_treated": lambda c: c.syphilis_adequately_treated,
+    "thalassaemia_screened": lambda c: c.optional_flag(fact_tables.THALASSAEMIA_SCREENED),
+    "prenatal_screened": lambda c: c.optional_flag(fact_tables.PRENATAL_SCREENED),
+    "prenatal_diagnosed": lambda c: c.optional_flag(fact_tables.PRENATAL_DIAGNOSED),
     "high_risk": lambda c: c.high_risk,
     # Rule 7 (a) 高危孕产妇管理率: re-assessed or followed up (not a prenatal visit alone).
     "high_risk_managed": lambda c: c.high_risk & c.flag(fact_tables.HIGH_RISK_MANAGED),

@@ -81,6 +81,12 @@ EPDS_42D = "epds_42d"
 HAS_HB = "has_hb"
 ANAEMIA = "anaemia"
 THALASSAEMIA = "thalassaemia"
+# maternal screening, pregnancy start to the delivery admission day (docs/indicator-rules.md)
+THALASSAEMIA_SCREENED = "thalassaemia_screened"
+PRENATAL_SCREENED = "prenatal_screened"
+PRENATAL_DIAGNOSED = "prenatal_diagnosed"
+# earliest start of a penicillin regimen overlapping the pregnancy (syphilis adequacy)
+SYPHILIS_PENICILLIN_START = "syphilis_penicillin_start"
 EXCLUDED = "excluded"
 # 危重孕产妇: a near-miss record from the pregnancy start to 42 days after the delivery
 SEVERE_MATERNAL_MORBIDITY = "severe_maternal_morbidity"
@@ -185,6 +191,11 @@ _PREGNANCY_COLUMNS: tuple[Column, ...] = (
     Column(HAS_HB, "bool"),
     Column(ANAEMIA, "bool"),
     Column(THALASSAEMIA, "bool"),
+    # Optional (absent = none recorded), so that tables built before these rules still load.
+    Column(THALASSAEMIA_SCREENED, "bool", required=False),
+    Column(PRENATAL_SCREENED, "bool", required=False),
+    Column(PRENATAL_DIAGNOSED, "bool", required=False),
+    Column(SYPHILIS_PENICILLIN_START, "day_or_nat", required=False),
     Column(EXCLUDED, "bool"),
     Column(SEVERE_MATERNAL_MORBIDITY, "bool", required=False),  # absent: none recorded
 )

@@ -46,6 +46,16 @@ INFECTION_TREATMENTS = {"hiv": "antiretroviral", "syphilis": "syphilis_treatment
 # Records whose subject is a newborn read for the exposed-infant indicators.
 INFANT_CONCEPTS = ("hbig", "hepb_vaccine", "antiretroviral", "syphilis_treatment")
 PENICILLIN_ATC = "J01CE"  # ATC penicillins (benzathine benzylpenicillin J01CE08, J01CE01)
+# docs/indicator-rules.md, "Infected": the test methods (code table value column) that confirm
+CONFIRMATORY, TREPONEMAL, NON_TREPONEMAL = "confirmatory", "treponemal", "non_treponemal"
+PENICILLIN = "penicillin"
+# maternal screening records, pregnancy start to the delivery admission day (fact column ->
+# lab concept)
+SCREENINGS = {
+    fact_tables.THALASSAEMIA_SCREENED: "thalassaemia_test",
+    fact_tables.PRENATAL_SCREENED: "prenatal_screening",
+    fact_tables.PRENATAL_DIAGNOSED: "prenatal_diagnosis",
+}
 SEVERITY = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
 
 
@@ -125,6 +135,7 @@ def _pregnancies(
             Delivery.admission_date.label("delivery_admission_date"),
             Delivery.discharge_date,
             Pregnancy.end_date.label("pregnancy_end_date"),
+            Pregnancy.lmp.label("pregnancy_start"),
             Delivery.facility.label("facility_delivery"),
             (Delivery.mode == "caesarean").label("caesarean"),
             Delivery.live_births,
@@ -175,67 +186,61 @@ def _pregnancies(
         lab.test_date <= upper, or_(Pregnancy.lmp.is_(None), lab.test_date >= Pregnancy.lmp)
     )
     ga = day_diff(lab.test_date, Pregnancy.lmp)
+    positive = lab.result == "positive"
+    # the anaemia and screening window ends on the delivery admission day (inclusive)
+    to_admission = lab.test_date <= func.coalesce(Delivery.admission_date, lab.test_date)
+
+    def any_of(condition: Any) -> Any:
+        return func.max(case((condition, 1), else_=0))
+
     labs = _frame(
         session,
         select(
             lab.pregnancy_id,
             lab.concept,
-            func.max(case((in_window, 1), else_=0)).label("tested"),
-            func.max(
-                case(
-                    (
-                        and_(
-                            in_window,
-                            or_(
-                                Delivery.admission_date.is_(None),
-                                lab.test_date < Delivery.admission_date,
-                            ),
-                        ),
-                        1,
-                    ),
-                    else_=0,
+            any_of(in_window).label("tested"),
+            any_of(
+                and_(
+                    in_window,
+                    or_(Delivery.admission_date.is_(None), lab.test_date < Delivery.admission_date),
                 )
             ).label("tested_in_pregnancy"),
-            func.max(case((and_(in_window, ga < EARLY_DAYS), 1), else_=0)).label("tested_early"),
-            func.max(
-                case((and_(lab.result == "positive", lab.test_date <= upper), 1), else_=0)
-            ).label("positive"),
-            func.max(
-                case(
-                    (
-                        and_(
-                            lab.concept == "haemoglobin",
-                            lab.value < 110,
-                            lab.test_date <= func.coalesce(Delivery.delivery_date, lab.test_date),
-                        ),
-                        1,
-                    ),
-                    else_=0,
-                )
-            ).label("anaemia"),
-            func.max(
-                case(
-                    (lab.test_date <= func.coalesce(Delivery.delivery_date, lab.test_date), 1),
-                    else_=0,
-                )
-            ).label("in_pregnancy_to_delivery"),
+            any_of(and_(in_window, ga < EARLY_DAYS)).label("tested_early"),
+            any_of(and_(positive, lab.test_date <= upper)).label("positive"),
+            any_of(and_(positive, in_window, lab.method == TREPONEMAL)).label("treponemal"),
+            any_of(and_(positive, in_window, lab.method == NON_TREPONEMAL)).label("non_treponemal"),
+            any_of(and_(lab.concept == "haemoglobin", lab.value < 110, to_admission)).label(
+                "anaemia"
+            ),
+            any_of(to_admission).label("in_pregnancy_to_admission"),
+            any_of(
+                and_(to_admission, or_(Pregnancy.lmp.is_(None), lab.test_date >= Pregnancy.lmp))
+            ).label("screened"),
         )
         .join(Pregnancy, Pregnancy.id == lab.pregnancy_id)
         .outerjoin(Delivery, Delivery.pregnancy_id == Pregnancy.id)
         .where(scope.woman(Pregnancy.woman_key))
         .group_by(lab.pregnancy_id, lab.concept),
     )
+
+    def per_pregnancy(concept: str, column: str) -> pd.Series:
+        part = labs[labs["concept"] == concept].set_index("pregnancy_id")[column]
+        return part.reindex(frame.index).fillna(0).astype(bool)
+
     for infection, concept in INFECTION_TESTS.items():
-        part = labs[labs["concept"] == concept].set_index("pregnancy_id")
-        for flag in ("tested", "tested_in_pregnancy", "tested_early", "positive"):
-            frame[f"{infection}_{flag}"] = part[flag].reindex(frame.index).fillna(0).astype(bool)
+        for flag in ("tested", "tested_in_pregnancy", "tested_early"):
+            frame[f"{infection}_{flag}"] = per_pregnancy(concept, flag)
     hb = labs[labs["concept"] == "haemoglobin"].set_index("pregnancy_id")
-    frame["has_hb"] = hb["in_pregnancy_to_delivery"].reindex(frame.index).fillna(0).astype(bool)
+    frame["has_hb"] = hb["in_pregnancy_to_admission"].reindex(frame.index).fillna(0).astype(bool)
     frame["anaemia"] = hb["anaemia"].reindex(frame.index).fillna(0).astype(bool)
     thal_test = labs[(labs["concept"] == "thalassaemia_test") & (labs["positive"] == 1)]
+    for column, concept in SCREENINGS.items():
+        frame[column] = per_pregnancy(concept, "screened")
 
-    # diagnoses count for the woman whenever recorded on or before discharge (a known HIV
-    # infection from before this pregnancy is still one); thalassaemia at any time
+    # Infected (docs/indicator-rules.md): a diagnosis or a confirmed result, recorded on or
+    # before discharge (a known infection from before this pregnancy is still one). HIV: a
+    # positive confirmatory test; hepatitis B: a positive HBsAg; syphilis: a treponemal and a
+    # non-treponemal test both positive in the pregnancy window. Thalassaemia at any time.
     dx = models.Diagnosis
     woman_dx = _frame(
         session,
@@ -248,18 +253,54 @@ def _pregnancies(
         )
         .group_by(models.PatientRecord.woman_key, dx.concept),
     )
+    patient = models.PatientRecord
+    confirmed = or_(
+        and_(lab.concept == "hiv_test", lab.method == CONFIRMATORY),
+        lab.concept == "hbsag_test",
+    )
+    # whose: the woman of the row's pregnancy, else of its subject (a row outside every
+    # pregnancy, e.g. before this one)
+    lab_woman = func.coalesce(Pregnancy.woman_key, patient.woman_key)
+    woman_lab = _frame(
+        session,
+        select(lab_woman.label("woman_key"), lab.concept, func.min(lab.test_date).label("first"))
+        .outerjoin(Pregnancy, Pregnancy.id == lab.pregnancy_id)
+        .outerjoin(patient, patient.ref == lab.subject)
+        .where(lab_woman.is_not(None), scope.woman(lab_woman))
+        .where(lab.result == "positive", confirmed)
+        .group_by(lab_woman, lab.concept),
+    )
     ends = pd.DataFrame(
         {
             "woman_id": frame["woman_id"],
+            "start": _days(frame["pregnancy_start"]),
             "until": _days(frame["discharge_date"].fillna(frame["pregnancy_end_date"])),
         },
         index=frame.index,
     )
+
+    def first_day(table: pd.DataFrame, concept: str) -> pd.Series:
+        known = table[table["concept"] == concept].set_index("woman_key")["first"]
+        return _days(ends["woman_id"].map(known))
+
     for infection, concept in INFECTION_DIAGNOSES.items():
-        known = woman_dx[woman_dx["concept"] == concept].set_index("woman_key")["first"]
-        first = _days(ends["woman_id"].map(known))
-        diagnosed = first.notna() & (ends["until"].isna() | (first <= ends["until"]))
-        frame[f"{infection}_positive"] = frame[f"{infection}_positive"] | diagnosed.values
+        firsts = [first_day(woman_dx, concept)]
+        if infection != "syphilis":
+            firsts.append(first_day(woman_lab, INFECTION_TESTS[infection]))
+        infected = pd.Series(False, index=frame.index)
+        known_before = pd.Series(False, index=frame.index)
+        for first in firsts:
+            infected |= first.notna() & (ends["until"].isna() | (first <= ends["until"]))
+            known_before |= first.notna() & ends["start"].notna() & (first < ends["start"])
+        if infection == "syphilis":
+            infected |= per_pregnancy("syphilis_test", "treponemal") & per_pregnancy(
+                "syphilis_test", "non_treponemal"
+            )
+        frame[f"{infection}_positive"] = infected.to_numpy(dtype=bool)
+        # an infection known from before the pregnancy counts as tested, in pregnancy, early
+        for flag in ("tested", "tested_in_pregnancy", "tested_early"):
+            column = f"{infection}_{flag}"
+            frame[column] = frame[column].to_numpy(dtype=bool) | known_before.to_numpy(dtype=bool)
     thal_women = set(woman_dx.loc[woman_dx["concept"] == "thalassaemia_diagnosis", "woman_key"])
     frame["thalassaemia"] = frame["woman_id"].isin(thal_women) | frame.index.isin(
         thal_test["pregnancy_id"]
@@ -283,30 +324,49 @@ def _pregnancies(
     )
     frame["severe_maternal_morbidity"] = frame.index.isin(near_miss)
 
+    # Treated: a regimen of the infection's drugs whose period overlaps [pregnancy start,
+    # discharge]; an open end is continuing. Read per woman: ART started before the LMP is
+    # recorded outside the pregnancy's window.
     tr = models.Treatment
-    treated = _frame(
+    tr_woman = func.coalesce(Pregnancy.woman_key, patient.woman_key)
+    treatments = _frame(
         session,
-        select(tr.pregnancy_id, tr.concept)
-        .join(Pregnancy, Pregnancy.id == tr.pregnancy_id)
-        .outerjoin(Delivery, Delivery.pregnancy_id == Pregnancy.id)
-        .where(scope.woman(Pregnancy.woman_key))
-        # the woman's own: a newborn's treatment (subject the child) is not the mother's
-        .where(or_(tr.subject.is_(None), tr.subject.not_in(_newborn_refs())))
-        .where(
-            tr.treated_date
-            <= func.coalesce(Delivery.discharge_date, Pregnancy.end_date, tr.treated_date),
-            or_(Pregnancy.lmp.is_(None), tr.treated_date >= Pregnancy.lmp),
+        select(
+            tr_woman.label("woman_id"),
+            tr.concept,
+            func.coalesce(tr.start_date, tr.treated_date).label("start"),
+            case((tr.start_date.is_(None), tr.treated_date), else_=tr.end_date).label("end"),
+            tr.drug_class,
         )
-        .distinct(),
+        .outerjoin(Pregnancy, Pregnancy.id == tr.pregnancy_id)
+        .outerjoin(patient, patient.ref == tr.subject)
+        .where(tr_woman.is_not(None), scope.woman(tr_woman))
+        .where(tr.concept.in_(list(INFECTION_TREATMENTS.values())))
+        # the woman's own: a newborn's treatment (subject the child) is not the mother's
+        .where(or_(tr.subject.is_(None), tr.subject.not_in(_newborn_refs()))),
     )
+    treatments["start"] = _days(treatments["start"])
+    treatments["end"] = _days(treatments["end"])
+    windows = ends.rename(columns={"start": "pregnancy_start"}).rename_axis("pregnancy_id")
+    overlaps = treatments.merge(windows.reset_index(), on="woman_id")
+    overlaps = overlaps.loc[
+        (overlaps["until"].isna() | (overlaps["start"] <= overlaps["until"]))
+        & (
+            overlaps["end"].isna()
+            | overlaps["pregnancy_start"].isna()
+            | (overlaps["end"] >= overlaps["pregnancy_start"])
+        )
+    ]
     for infection in INFECTION_TESTS:
         treatment = INFECTION_TREATMENTS.get(infection)
-        ids = (
-            set(treated.loc[treated["concept"] == treatment, "pregnancy_id"])
-            if treatment
-            else set()
-        )
+        ids = set(overlaps.loc[overlaps["concept"] == treatment, "pregnancy_id"])
         frame[f"{infection}_treated"] = frame.index.isin(ids)
+    penicillin = overlaps.loc[
+        (overlaps["concept"] == "syphilis_treatment") & (overlaps["drug_class"] == PENICILLIN)
+    ]
+    frame[fact_tables.SYPHILIS_PENICILLIN_START] = _days(
+        penicillin.groupby("pregnancy_id")["start"].min().reindex(frame.index)
+    )
 
     ra = models.RiskAssessmentFact
     in_risk = and_(
@@ -367,6 +427,7 @@ def _pregnancies(
         "delivery_admission_date",
         "discharge_date",
         "pregnancy_end_date",
+        "pregnancy_start",
     ):
         frame[column] = _days(frame[column])
     for column in ("postpartum_visit_28d", "postpartum_42d_check"):

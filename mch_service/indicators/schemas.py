@@ -45,6 +45,7 @@ class IndicatorSettingsRead(BaseModel):
     anaemia_denominator_excludes_thalassaemia: bool
     hbig_hours: int = 12
     hepb_vaccine_hours: int = 24
+    syphilis_adequate_days: int = 30
 
 
 class IndicatorResult(BaseModel):

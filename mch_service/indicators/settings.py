@@ -65,9 +65,18 @@ SETTING_INFO: Mapping[str, SettingInfo] = {
     ),
     "anaemia_denominator_excludes_thalassaemia": SettingInfo(
         "MCH_INDICATOR_ANAEMIA_DENOMINATOR_EXCLUDES_THALASSAEMIA",
-        "为 true 时，地贫孕妇也从分母中剔除；默认只从分子中剔除。",
-        "When true, women with thalassaemia are also left out of the denominator; by default"
-        " they are left out of the numerator only.",
+        "为 true（默认）时，地贫孕妇（诊断或筛查阳性）同时从分子和分母中剔除；"
+        "为 false 时只从分子中剔除。",
+        "When true (the default), women with thalassaemia (a diagnosis or a positive screening"
+        " result) leave the numerator and the denominator; when false, the numerator only.",
+    ),
+    "syphilis_adequate_days": SettingInfo(
+        "MCH_INDICATOR_SYPHILIS_ADEQUATE_DAYS",
+        "梅毒规范治疗：青霉素治疗开始日至分娩日至少相隔的天数，默认 30（WHO/CDC 充分治疗口径；"
+        "国家规范要求分娩前完成规范疗程，此为本地操作化）。",
+        "Syphilis adequate treatment: the least number of days from the start of penicillin to"
+        " the delivery day; default 30 (the WHO/CDC adequacy rule; the national norm asks for a"
+        " full course completed before delivery, of which this is the local operationalisation).",
     ),
     "district_code": SettingInfo(
         "MCH_DISTRICT_CODE",
@@ -107,7 +116,8 @@ class IndicatorSettings:
     small_numbers_below: int = 20
     caesarean_basis: CaesareanBasis = "births"
     case_managed_colours: tuple[str, ...] = ("orange", "red", "purple")
-    anaemia_denominator_excludes_thalassaemia: bool = False
+    anaemia_denominator_excludes_thalassaemia: bool = True
+    syphilis_adequate_days: int = 30
     # Residence attribution (docs/indicator-rules.md, "Attribution"): which district the
     # district figure is of. The classification happens when a Patient is stored; these
     # values name it in every result.
@@ -141,6 +151,12 @@ class IndicatorSettings:
                     f"Indicator setting {name} must be a whole number of hours from 1 to 672, "
                     f"got {hours!r}"
                 )
+        days = self.syphilis_adequate_days
+        if type(days) is not int or not 0 <= days <= 280:
+            raise IndicatorInputError(
+                "Indicator setting syphilis_adequate_days must be a whole number of days from 0 "
+                f"to 280, got {days!r}"
+            )
         if self.caesarean_basis not in CAESAREAN_BASES:
             raise IndicatorInputError(
                 "Indicator setting caesarean_basis must be 'births' or 'women', got "
@@ -182,6 +198,7 @@ class IndicatorSettings:
             "district_name": self.district_name,
             "hbig_hours": self.hbig_hours,
             "hepb_vaccine_hours": self.hepb_vaccine_hours,
+            "syphilis_adequate_days": self.syphilis_adequate_days,
         }
 
     def to_json(self) -> str:

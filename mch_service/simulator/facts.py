@@ -38,6 +38,8 @@ class LabTest:
     day: date
     infection: str  # hiv | syphilis | hbsag
     result: str | None  # positive | negative | None (a test-done Procedure)
+    # HIV: confirmatory, or None (a screening test); syphilis: treponemal | non_treponemal
+    method: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,8 +50,32 @@ class Diagnosis:
 
 @dataclass(frozen=True)
 class Treatment:
+    day: date  # the record's day (asserted, ordered or given): places it in a pregnancy
+    # hiv (antiretroviral) | syphilis | hbsag (HBIG to the newborn) | hbv_antiviral (entecavir)
+    infection: str
+    start: date | None = None  # the regimen's period; None: the one day ``day``
+    end: date | None = None
+    open_ended: bool = False  # a period without an end: continuing
+    # syphilis: ceftriaxone needs a syphilis indication (reasonCode) to count; penicillin not
+    needs_indication: bool = False
+    indication: bool = False
+
+    @property
+    def period(self) -> tuple[date, date | None]:
+        """(first day, last day); last None = continuing."""
+        first = self.start or self.day
+        if self.open_ended:
+            return first, None
+        return first, self.end or first
+
+
+@dataclass(frozen=True)
+class Screening:
+    """A maternal screening record: thalassaemia | prenatal_screening | prenatal_diagnosis."""
+
     day: date
-    infection: str  # hiv (antiretroviral) | syphilis | hbsag (HBIG to the newborn)
+    kind: str
+    positive: bool = False  # thalassaemia: a carrier result
 
 
 @dataclass(frozen=True)
@@ -142,6 +168,12 @@ class PregnancyFacts:
     case_opened_in_time: bool = False
     case_closed: date | None = None
     case_closed_as: str | None = None  # transferred_out | lost_to_follow_up | moved_away | ...
+    screenings: list[Screening] = field(default_factory=list)
+    # The woman's records outside this pregnancy (her other pregnancies): an infection known
+    # before, a regimen reaching into this one.
+    other_tests: list[LabTest] = field(default_factory=list)
+    other_diagnoses: list[Diagnosis] = field(default_factory=list)
+    other_treatments: list[Treatment] = field(default_factory=list)
 
     def first_record_day(self) -> date | None:
         days = [

@@ -30,6 +30,7 @@ RISK_COLOUR = "http://mch-service.local/fhir/CodeSystem/pregnancy-risk-colour"
 NEWBORN_MOTHER = "http://mch-service.local/fhir/StructureDefinition/newborn-mother"
 BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
 CVX = "http://hl7.org/fhir/sid/cvx"
+SCREENING = "http://mch-service.local/fhir/CodeSystem/mch-screening"
 
 
 def local_lab_system(inst: str) -> str:
@@ -43,7 +44,17 @@ def local_result_system(inst: str) -> str:
 
 _LAB_LOINC = {
     "hiv": ("56888-1", "HIV 1+2 Ab + HIV1 p24 Ag [Presence] in Serum or Plasma", "HIV抗体检测"),
+    "hiv_confirmatory": (
+        "5221-7",
+        "HIV 1 Ab [Presence] in Serum by Immunoblot",
+        "HIV抗体确证试验",
+    ),
     "syphilis": ("20507-0", "Reagin Ab [Presence] in Serum by RPR", "梅毒RPR"),
+    "syphilis_tp": (
+        "63464-2",
+        "Treponema pallidum Ab [Presence] in Serum or Plasma by Immunoassay",
+        "梅毒螺旋体抗体（化学发光）",
+    ),
     "syphilis_tppa": (
         "24312-1",
         "Treponema pallidum Ab [Presence] in Serum by Agglutination",
@@ -57,7 +68,9 @@ _LAB_LOINC = {
 }
 _LAB_LOCAL = {
     "hiv": ("HIV-AB", "HIV抗体筛查"),
+    "hiv_confirmatory": ("HIV-WB", "HIV抗体确证"),
     "syphilis": ("TP-TRUST", "梅毒TRUST"),
+    "syphilis_tp": ("TP-PA", "梅毒TPPA"),
     "hbsag": ("HBSAG", "乙肝表面抗原"),
 }
 _TEST_DONE = {
@@ -89,8 +102,15 @@ _MODE = {
 _TREATMENT = {
     "hiv": ("J05AR", "antivirals for treatment of HIV infections, combinations", "抗病毒治疗"),
     "syphilis": ("J01CE08", "benzathine benzylpenicillin", "苄星青霉素"),
+    "ceftriaxone_syphilis": ("J01DD04", "ceftriaxone", "头孢曲松"),
+    "ceftriaxone": ("J01DD04", "ceftriaxone", "头孢曲松"),
+    "entecavir": ("J05AF10", "entecavir", "恩替卡韦"),
     "hbig": ("J06BB04", "hepatitis B immunoglobulin", "乙肝免疫球蛋白"),
     "hiv_infant": ("J05AF01", "zidovudine", "齐多夫定（婴儿预防）"),
+}
+_PRENATAL_SCREENING = {
+    "prenatal-serum-screening": "产前血清学筛查",
+    "nipt": "孕妇外周血胎儿游离DNA产前筛查",
 }
 _COLOUR_ZH = {"green": "绿色", "yellow": "黄色", "orange": "橙色", "red": "红色", "purple": "紫色"}
 
@@ -337,8 +357,11 @@ class Renderer:
         self, rec: Record, data: dict[str, Any], at: datetime, ref: Ref, ts: Stamp
     ) -> dict[str, Any]:
         test, result = data["test"], data["result"]
+        method = data.get("method")
+        if test == "hiv" and method == "confirmatory":
+            test = "hiv_confirmatory"
         if rec.inst == self.local_code_inst:
-            local, text = _LAB_LOCAL[test]
+            local, text = _LAB_LOCAL["syphilis_tp" if method == "treponemal" else test]
             code = {
                 "coding": [{"system": local_lab_system(rec.inst), "code": local, "display": text}]
             }
@@ -352,11 +375,9 @@ class Renderer:
                 ]
             }
         else:
-            key = (
-                "syphilis_tppa"
-                if test == "syphilis" and rec.inst in ("hosp-b", "mch-hosp")
-                else test
-            )
+            key = test
+            if method == "treponemal":
+                key = "syphilis_tppa" if rec.inst in ("hosp-b", "mch-hosp") else "syphilis_tp"
             loinc, display, text = _LAB_LOINC[key]
             code = _cc(LOINC, loinc, display, text)
             value = _cc(SNOMED, *_RESULT[result])
@@ -396,6 +417,31 @@ class Renderer:
         return self._observation(
             rec, at, ts, ref, "survey", code, {"valueInteger": int(data["score"])}
         )
+
+    def _screening(
+        self, rec: Record, data: dict[str, Any], at: datetime, ref: Ref, ts: Stamp
+    ) -> dict[str, Any]:
+        if rec.kind == "thal_screen":
+            code = _cc(LOINC, "4551-8", "Hemoglobin A2/Hemoglobin.total in Blood", "血红蛋白A2")
+            value = _cc(SNOMED, *_RESULT["positive" if data["positive"] else "negative"])
+        else:
+            code = _cc(SCREENING, data["code"], _PRENATAL_SCREENING[data["code"]])
+            value = _cc(SNOMED, *_RESULT["negative"])
+        return self._observation(
+            rec, at, ts, ref, "laboratory", code, {"valueCodeableConcept": value}
+        )
+
+    def _prenatal_dx(
+        self, rec: Record, data: dict[str, Any], at: datetime, ref: Ref, ts: Stamp
+    ) -> dict[str, Any]:
+        return {
+            "resourceType": "Procedure",
+            "identifier": [identifier(rec)],
+            "status": "completed",
+            "code": _cc(SNOMED, "34536000", "Amniocentesis", "羊膜腔穿刺术"),
+            "subject": {"reference": ref(rec.refs["subject"])},
+            "performedDateTime": ts(at),
+        }
 
     def _birth(
         self, rec: Record, data: dict[str, Any], at: datetime, ref: Ref, ts: Stamp
@@ -499,15 +545,26 @@ class Renderer:
     def _treatment(
         self, rec: Record, data: dict[str, Any], at: datetime, ref: Ref, ts: Stamp
     ) -> dict[str, Any]:
-        code, display, text = _TREATMENT[data["infection"]]
-        return {
+        drug = data["infection"]
+        code, display, text = _TREATMENT[drug]
+        res: dict[str, Any] = {
             "resourceType": rec.resource_type,
             "identifier": [identifier(rec)],
             "status": "active" if rec.resource_type == "MedicationStatement" else "completed",
             "medicationCodeableConcept": _cc(ATC, code, display, text),
             "subject": {"reference": ref(rec.refs["subject"])},
-            "effectiveDateTime": ts(at),
         }
+        if "start" in data:
+            # a standing regimen: from its start, no end (continuing), asserted now
+            res["effectivePeriod"] = {"start": _day(data["start"])}
+            res["dateAsserted"] = ts(at)
+        else:
+            res["effectiveDateTime"] = ts(at)
+        if drug == "ceftriaxone_syphilis":
+            res["reasonCode"] = [_cc(ICD10, "A53.9", "Syphilis, unspecified", "梅毒")]
+        elif drug == "ceftriaxone":
+            res["reasonCode"] = [_cc(ICD10, "N39.0", "Urinary tract infection", "尿路感染")]
+        return res
 
     def _immunization(
         self, rec: Record, data: dict[str, Any], at: datetime, ref: Ref, ts: Stamp
@@ -552,6 +609,9 @@ _BUILDERS = {
     "cs": "condition",
     "treatment": "treatment",
     "hepb_vaccine": "immunization",
+    "thal_screen": "screening",
+    "prenatal_screen": "screening",
+    "prenatal_dx": "prenatal_dx",
 }
 
 
@@ -561,7 +621,9 @@ def code_table_csv(inst: str) -> str:
     rows = ["concept,system,code,display,value,unit"]
     rows += [
         f"hiv_test,{lab},HIV-AB,HIV抗体筛查,,",
-        f"syphilis_test,{lab},TP-TRUST,梅毒TRUST,,",
+        f"hiv_test,{lab},HIV-WB,HIV抗体确证,confirmatory,",
+        f"syphilis_test,{lab},TP-TRUST,梅毒TRUST,non_treponemal,",
+        f"syphilis_test,{lab},TP-PA,梅毒TPPA,treponemal,",
         f"hbsag_test,{lab},HBSAG,乙肝表面抗原,,",
         f"haemoglobin,{lab},HGB,血红蛋白,,g/L",
         f"result_value,{res},POS,阳性,positive,",

@@ -33,7 +33,12 @@ class TruthSettings:
         ("orange", "red", "purple"), "`MCH_CASE_MANAGED_COLOURS`"
     )
     anaemia_denominator_excludes_thalassaemia: bool = _f(
-        False, "`MCH_INDICATOR_ANAEMIA_DENOMINATOR_EXCLUDES_THALASSAEMIA`"
+        True, "`MCH_INDICATOR_ANAEMIA_DENOMINATOR_EXCLUDES_THALASSAEMIA`"
+    )
+    syphilis_adequate_days: int = _f(
+        30,
+        "`MCH_INDICATOR_SYPHILIS_ADEQUATE_DAYS`: penicillin started at least this many days "
+        "before the delivery day",
     )
     follow_up_days_red: int = _f(7, "`MCH_CASE_FOLLOW_UP_DAYS` for red")
     follow_up_days_orange: int = _f(14, "`MCH_CASE_FOLLOW_UP_DAYS` for orange")
@@ -64,13 +69,15 @@ class TruthSettings:
             "anaemia_denominator_excludes_thalassaemia": (
                 self.anaemia_denominator_excludes_thalassaemia
             ),
+            "syphilis_adequate_days": self.syphilis_adequate_days,
             "follow_up_days": self.follow_up_days(),
             "missing_tests_counts_procedures": self.missing_tests_counts_procedures,
             "hbig_hours": self.hbig_hours,
             "hepb_vaccine_hours": self.hepb_vaccine_hours,
             "timezone": "Asia/Shanghai",
             "early_pregnancy_ga_days_below": 91,
-            "who_first_contact_ga_days_below": 84,
+            "who_first_contact_ga_days_below": 85,
+            "anaemia_window_ends": "delivery admission day (inclusive)",
             "perinatal_stillbirth_ga_days_from": 196,
             "postpartum_visit_days_after_discharge": [0, 28],
             "postpartum_42d_check_days_after_delivery": [35, 56],
@@ -336,6 +343,48 @@ class SimulationParams:
     )
     congenital_syphilis_untreated_share: float = _f(
         0.15, "Per live birth to an untreated syphilis-positive mother: congenital syphilis"
+    )
+    hiv_false_reactive_share: float = _f(
+        0.003,
+        "Per HIV screen of an uninfected woman: reactive, with a negative confirmatory test "
+        "(tested, not infected)",
+    )
+    hiv_known_before_share: float = _f(
+        0.5,
+        "Per HIV-infected pregnancy: infection known before (a Z21 diagnosis 1-3 years before "
+        "the LMP, ART since then with no end, asserted at booking; not screened again)",
+    )
+    syphilis_past_share: float = _f(
+        0.004,
+        "Per woman: a past, treated syphilis (treponemal test positive, non-treponemal "
+        "negative: not infected)",
+    )
+    syphilis_ceftriaxone_share: float = _f(
+        0.1,
+        "Per treated syphilis-infected pregnancy: ceftriaxone with a syphilis reasonCode "
+        "instead of penicillin (treated, not adequately)",
+    )
+    ceftriaxone_other_share: float = _f(
+        0.01,
+        "Per pregnancy with a hospital check (and per untreated syphilis-infected one x 30): "
+        "ceftriaxone for another reason, no syphilis indication (not a syphilis treatment)",
+    )
+    hbv_antiviral_share: float = _f(
+        0.1, "Per HBsAg-positive pregnancy: entecavir (a hepatitis B antiviral, not ART)"
+    )
+    hb_after_admission_share: float = _f(
+        0.15,
+        "Per facility delivery: a low Hb the day after delivery (after the admission day: not "
+        "pregnancy anaemia); as many again have one on the admission day (counted)",
+    )
+    thalassaemia_screening_share: float = _f(
+        0.85, "Per pregnancy with a hospital check: thalassaemia screening (HbA2) at the first"
+    )
+    prenatal_screening_share: float = _f(
+        0.8, "Per pregnancy with a hospital check at 15-20 weeks: serum screening or NIPT"
+    )
+    prenatal_diagnosis_share: float = _f(
+        0.03, "Per pregnancy with a hospital check at 16-24 weeks: amniocentesis"
     )
     hb_mean: float = _f(
         131.0,

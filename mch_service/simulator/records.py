@@ -54,6 +54,8 @@ class Woman:
     thalassaemia: bool
     hb_base: float
     home_hospital: str  # bad-ID women: the one institution of all her care
+    # a past, treated syphilis: treponemal tests stay positive, non-treponemal ones negative
+    syphilis_past: bool = False
     patients: dict[str, Record] = field(default_factory=dict)
     mrns: dict[str, str] = field(default_factory=dict)
 

@@ -26,6 +26,7 @@ from mch_service.simulator.facts import (
     Newborn,
     PregnancyFacts,
     RiskGrade,
+    Screening,
     Treatment,
     Visit,
 )
@@ -129,6 +130,8 @@ def make_woman(ctx: Context, index: int, rng: random.Random, lmp: date) -> Woman
             break
     family, given = district.chinese_name(rng)
     thal = rng.random() < p.thalassaemia_carrier_share
+    # its own stream, so that the main one (and every other choice) is what it was
+    past = random.Random(f"{p.seed}/syphilis-past/{index}").random() < p.syphilis_past_share
     return Woman(
         index=index,
         resident_id=rid,
@@ -147,6 +150,7 @@ def make_woman(ctx: Context, index: int, rng: random.Random, lmp: date) -> Woman
         thalassaemia=thal,
         hb_base=rng.gauss(p.hb_mean, 8.0) - (12.0 if thal else 0.0),
         home_hospital=rng.choices(district.HOSPITALS, district.HOSPITAL_WEIGHTS)[0],
+        syphilis_past=past,
     )
 
 
@@ -175,6 +179,7 @@ class _Builder:
         self.events = 0
         self.eocs: dict[str, Record] = {}  # of the current pregnancy, per institution
         self.preg: PregnancyStory | None = None
+        self.known_hiv = False  # of the current pregnancy: HIV known before it
 
     # -- primitives ---------------------------------------------------------------------------
 
@@ -350,6 +355,18 @@ class _Builder:
                 stops.append(_at(lmp + timedelta(days=ga), 0.0))
         stop_at = min(stops)
         stop_day = stop_at.date()
+        # Rule 3/4 situations come from a stream of their own (the main stream stays as it was).
+        extra = random.Random(f"{p.seed}/infection/{w.index}/{lmp.isoformat()}")
+        # An HIV infection known before the pregnancy: diagnosed 1-3 years before the LMP, on ART
+        # since then (no end); not screened again.
+        known_hiv = w.hiv and path != "none" and extra.random() < p.hiv_known_before_share
+        # her screens are not sent (she is not screened again); the main stream's draws stay as
+        # they were, so the rest of her pregnancy is what it was
+        self.known_hiv = known_hiv
+        known_since: datetime | None = None
+        if known_hiv:
+            known_since = _at(lmp - timedelta(days=extra.randint(365, 1000)), 10.0)
+            self._condition(check_hosp, known_since, "dx_hiv", "Z21", "无症状HIV感染状态")
 
         # -- prenatal visits --------------------------------------------------------------------
         plan: list[tuple[int, str]] = []
@@ -357,9 +374,9 @@ class _Builder:
             plan.append((booking_ga, booking_inst))
             attend = 0.9 if rng.random() < p.good_attendance_share else 0.45
             if path == "chc" and rng.random() < p.chc_follow_up_share:
-                extra = rng.randint(112, 140)
-                if extra >= booking_ga + 14 and w.chc:
-                    plan.append((extra, w.chc))
+                chc_ga = rng.randint(112, 140)
+                if chc_ga >= booking_ga + 14 and w.chc:
+                    plan.append((chc_ga, w.chc))
             for g in _SCHEDULE:
                 if g < booking_ga + 14:
                     continue
@@ -418,12 +435,13 @@ class _Builder:
                         later = [e for _, e in hospital_visits if e.at > t_lab]
                         if later and rng.random() < 0.95:
                             t2 = later[0].at + timedelta(minutes=rng.randint(20, 90))
-                            self._lab(later[0], infection, t2)
-                            positives[infection] = (t2, later[0].inst)
+                            confirmed = self._lab(later[0], infection, t2, extra)
+                            if confirmed is not None:
+                                positives[infection] = (confirmed, later[0].inst)
                 else:
-                    self._lab(lab_visit, infection, t_lab)
-                    if w.infected(infection):
-                        positives[infection] = (t_lab, lab_visit.inst)
+                    confirmed = self._lab(lab_visit, infection, t_lab, extra)
+                    if confirmed is not None:
+                        positives[infection] = (confirmed, lab_visit.inst)
             if not procedures_only:
                 self._hb(lab_visit, t_lab, lmp)
         for lo, hi in ((182, 210), (238, 266)):
@@ -434,6 +452,10 @@ class _Builder:
         if w.thalassaemia and hospital_visits and rng.random() < p.thalassaemia_diagnosed_share:
             e = hospital_visits[0][1]
             self._condition(e.inst, e.at + timedelta(hours=1), "dx_thal", "D56.1", "β型地中海贫血")
+        self._maternal_screening(hospital_visits, extra)
+        if hospital_visits and extra.random() < p.ceftriaxone_other_share:
+            e = hospital_visits[-1][1]
+            self._treatment(e.inst, e.at + timedelta(minutes=50), "ceftriaxone", subject=e)
 
         # -- risk grading ------------------------------------------------------------------------
         colour = self._first_colour(age)
@@ -452,7 +474,8 @@ class _Builder:
             if n:
                 colour = self._regrade(colour, age)
             graded_days.add(e.at.date())
-            self._risk(e, e.at + timedelta(minutes=40), colour, positives)
+            known_purple = {"hiv_known": (known_since, check_hosp)} if known_since else {}
+            self._risk(e, e.at + timedelta(minutes=40), colour, {**positives, **known_purple})
 
         # -- diagnoses and treatment of infections ---------------------------------------------
         treatments_due: list[tuple[str, datetime, str]] = []
@@ -465,18 +488,51 @@ class _Builder:
                 "syphilis": ("A53.9", "梅毒"),
                 "hbsag": ("B18.1", "慢性乙型病毒性肝炎"),
             }[infection]
-            if infection != "hbsag" or rng.random() < 0.5:
+            known = infection == "hiv" and known_hiv  # diagnosed before the pregnancy
+            if (infection != "hbsag" or rng.random() < 0.5) and not known:
                 self._condition(inst, dx_at, f"dx_{infection}", *code)
             if dx_at.date() not in graded_days and dx_at < stop_at and rng.random() < 0.9:
                 graded_days.add(dx_at.date())
                 ev, pat = self.contact(inst, dx_at)
                 self._risk_record(inst, dx_at + timedelta(minutes=5), ev, pat, colour, True)
             if infection == "hiv" and rng.random() < p.hiv_treatment_share:
-                treatments_due.append(("hiv", dx_at + timedelta(days=rng.randint(0, 20)), inst))
+                art_at = dx_at + timedelta(days=rng.randint(0, 20))
+                if not known:  # she is on ART already (below)
+                    treatments_due.append(("hiv", art_at, inst))
             if infection == "syphilis" and rng.random() < p.syphilis_treatment_share:
                 first_dose = dx_at + timedelta(days=rng.randint(0, 25))
-                for k in range(3):
-                    treatments_due.append(("syphilis", first_dose + timedelta(days=7 * k), inst))
+                # adequacy: penicillin started >= 30 days before the delivery day
+                before = on_edge(29, 30, 31)
+                if before is not None and delivery_day - timedelta(days=before) > dx_at.date():
+                    first_dose = _at(delivery_day - timedelta(days=before), 10.0)
+                if extra.random() < p.syphilis_ceftriaxone_share:
+                    # ceftriaxone with a syphilis reasonCode: treated, not adequately
+                    for k in range(10):
+                        treatments_due.append(
+                            ("ceftriaxone_syphilis", first_dose + timedelta(days=k), inst)
+                        )
+                else:
+                    for k in range(3):
+                        treatments_due.append(
+                            ("syphilis", first_dose + timedelta(days=7 * k), inst)
+                        )
+            elif infection == "syphilis" and extra.random() < 30 * p.ceftriaxone_other_share:
+                # ceftriaxone for something else: not a syphilis treatment
+                treatments_due.append(("ceftriaxone", dx_at + timedelta(days=2), inst))
+            if infection == "hbsag" and extra.random() < p.hbv_antiviral_share:
+                treatments_due.append(("entecavir", dx_at + timedelta(days=1), inst))
+
+        if known_since is not None and visits:
+            # "on ART since": a MedicationStatement asserted at booking, period from before the
+            # LMP, no end
+            e = visits[0][1]
+            self._treatment(
+                e.inst,
+                e.at + timedelta(minutes=30),
+                "hiv",
+                subject=e,
+                start=(known_since + timedelta(days=extra.randint(7, 60))).date(),
+            )
 
         # -- how it ends -------------------------------------------------------------------------
         last_inst = visits[-1][1].inst if visits else check_hosp
@@ -539,24 +595,39 @@ class _Builder:
         # Admission: rapid tests for whoever was not tested in pregnancy.
         ev, pat = self.contact(deliver_inst, admission_at, episode=True)
         for infection in ("hiv", "syphilis", "hbsag"):
+            known = infection == "hiv" and known_hiv
             if untested[infection] and rng.random() < p.tested_at_delivery_share:
                 t = admission_at + timedelta(minutes=rng.randint(10, 60))
-                self._lab_record(deliver_inst, t, ev, pat, infection)
-                if w.infected(infection) and infection not in positives:
+                confirmed = self._lab_record(deliver_inst, t, ev, pat, infection, extra)
+                if confirmed is not None and infection not in positives:
+                    t = confirmed
                     positives[infection] = (t, deliver_inst)
                     code = {
                         "hiv": ("Z21", "无症状HIV感染状态"),
                         "syphilis": ("A53.9", "梅毒"),
                         "hbsag": ("B18.1", "慢性乙型病毒性肝炎"),
                     }[infection]
-                    self._condition(deliver_inst, t + timedelta(hours=1), f"dx_{infection}", *code)
+                    if not known:
+                        self._condition(
+                            deliver_inst, t + timedelta(hours=1), f"dx_{infection}", *code
+                        )
                     share = {
                         "hiv": p.hiv_treatment_share,
                         "syphilis": p.syphilis_treatment_share,
                         "hbsag": 0.0,
                     }[infection]
-                    if rng.random() < share:
+                    if rng.random() < share and not known:
                         self._treatment(deliver_inst, t + timedelta(hours=2), infection)
+        # Hb on the admission day (pregnancy anaemia counts it) or the day after delivery (after
+        # a haemorrhage, say: not pregnancy anaemia).
+        if not home:
+            r = extra.random()
+            if r < p.hb_after_admission_share:
+                low = round(w.hb_base - 25 + extra.gauss(0.0, 6.0))
+                self._hb_record(deliver_inst, delivery_at + timedelta(days=1), ev, pat, low)
+            elif r < 2 * p.hb_after_admission_share:
+                value = round(w.hb_base - 7 + extra.gauss(0.0, 4.0))
+                self._hb_record(deliver_inst, admission_at + timedelta(minutes=25), ev, pat, value)
         # Treatment that was due after admission is given during the stay (intrapartum ART,
         # a penicillin dose), once.
         for infection in ("hiv", "syphilis"):
@@ -880,20 +951,95 @@ class _Builder:
         if with_gravida:
             self.add("gravida", "Observation", enc.inst, at, enc.event, {"gravida": gravida}, refs)
 
-    def _lab(self, enc: Record, infection: str, at: datetime) -> None:
-        self._lab_record(enc.inst, at, enc.event, enc.refs["subject"], infection)
+    def _lab(
+        self, enc: Record, infection: str, at: datetime, extra: random.Random
+    ) -> datetime | None:
+        return self._lab_record(enc.inst, at, enc.event, enc.refs["subject"], infection, extra)
 
-    def _lab_record(self, inst: str, at: datetime, ev: int, pat: Record, infection: str) -> None:
-        result = "positive" if self.w.infected(infection) else "negative"
-        self.add(
-            "lab",
-            "Observation",
-            inst,
-            at,
-            ev,
-            {"test": infection, "result": result},
-            {"subject": pat},
-        )
+    def _lab_record(
+        self, inst: str, at: datetime, ev: int, pat: Record, infection: str, extra: random.Random
+    ) -> datetime | None:
+        """One infection's tests as a laboratory runs them; returns when the infection is
+        confirmed (None: not infected). HIV: a screen, and after a reactive one a confirmatory
+        test days later. Syphilis: a treponemal test, and after a reactive one a
+        non-treponemal test (a past, treated syphilis stays treponemal positive only)."""
+        w = self.w
+        if infection == "hiv" and self.known_hiv:
+            return at  # known before the pregnancy: not screened again, nothing sent
+
+        def result(positive: bool) -> str:
+            return "positive" if positive else "negative"
+
+        def lab(when: datetime, positive: bool, method: str | None) -> None:
+            data = {"test": infection, "result": result(positive), "method": method}
+            self.add("lab", "Observation", inst, when, ev, data, {"subject": pat})
+
+        infected = w.infected(infection)
+        if infection == "hiv":
+            reactive = infected or extra.random() < self.p.hiv_false_reactive_share
+            lab(at, reactive, None)
+            if not reactive:
+                return None
+            confirm_at = at + timedelta(days=extra.randint(1, 6), minutes=extra.randint(0, 240))
+            lab(confirm_at, infected, "confirmatory")
+            return confirm_at if infected else None
+        if infection == "syphilis":
+            treponemal = infected or w.syphilis_past
+            lab(at, treponemal, "treponemal")
+            if not treponemal:
+                return None
+            then = at + timedelta(minutes=extra.randint(30, 180))
+            lab(then, infected, "non_treponemal")
+            return then if infected else None
+        lab(at, infected, None)
+        return at if infected else None
+
+    def _hb_record(self, inst: str, at: datetime, ev: int, pat: Record, g_l: float) -> None:
+        value = int(min(200, max(40, g_l)))
+        self.add("hb", "Observation", inst, at, ev, {"g_l": value}, {"subject": pat})
+
+    def _maternal_screening(
+        self, hospital_visits: list[tuple[int, Record]], extra: random.Random
+    ) -> None:
+        """Thalassaemia screening at the first hospital check; serum screening or NIPT at
+        15-20 weeks; an amniocentesis for some at 16-24 weeks."""
+        p = self.p
+        if hospital_visits and extra.random() < p.thalassaemia_screening_share:
+            e = hospital_visits[0][1]
+            self.add(
+                "thal_screen",
+                "Observation",
+                e.inst,
+                e.at + timedelta(minutes=35),
+                e.event,
+                {"positive": self.w.thalassaemia},
+                {"subject": e.refs["subject"]},
+            )
+        mid = [e for ga, e in hospital_visits if 105 <= ga <= 140]
+        if mid and extra.random() < p.prenatal_screening_share:
+            e = mid[0]
+            kind = "nipt" if extra.random() < 0.25 else "prenatal-serum-screening"
+            self.add(
+                "prenatal_screen",
+                "Observation",
+                e.inst,
+                e.at + timedelta(minutes=40),
+                e.event,
+                {"code": kind},
+                {"subject": e.refs["subject"]},
+            )
+        later = [e for ga, e in hospital_visits if 112 <= ga <= 168]
+        if later and extra.random() < p.prenatal_diagnosis_share:
+            e = later[0]
+            self.add(
+                "prenatal_dx",
+                "Procedure",
+                e.inst,
+                e.at + timedelta(hours=2),
+                e.event,
+                {},
+                {"subject": e.refs["subject"]},
+            )
 
     def _hb(self, enc: Record, at: datetime, lmp: date) -> None:
         ga = (at.date() - lmp).days
@@ -953,15 +1099,34 @@ class _Builder:
         )
 
     def _treatment(
-        self, inst: str, at: datetime, infection: str, subject: Record | None = None
+        self,
+        inst: str,
+        at: datetime,
+        infection: str,
+        subject: Record | None = None,
+        start: date | None = None,
     ) -> None:
+        """``infection`` names the drug: hiv (ART), syphilis (penicillin), ceftriaxone_syphilis
+        (with a syphilis reasonCode), ceftriaxone (for something else), entecavir, hbig.
+        ``start``: a standing regimen from that day, no end (asserted at ``at``)."""
         if subject is None:
             ev, pat = self.contact(inst, at)
         else:
             ev, pat = subject.event, subject
-        # ART is a standing medication (statement); injections are administrations.
-        rtype = "MedicationStatement" if infection == "hiv" else "MedicationAdministration"
-        self.add("treatment", rtype, inst, at, ev, {"infection": infection}, {"subject": pat})
+        # ART and entecavir are standing medications (statements); injections administrations.
+        standing = infection in ("hiv", "entecavir")
+        rtype = "MedicationStatement" if standing else "MedicationAdministration"
+        data: dict[str, Any] = {"infection": infection}
+        if start is not None:
+            data["start"] = start
+        elif infection == "entecavir":
+            data["start"] = at.date()
+        subj = (
+            pat
+            if subject is None or subject.kind in ("patient", "newborn")
+            else subject.refs["subject"]
+        )
+        self.add("treatment", rtype, inst, at, ev, data, {"subject": subj})
 
     def _infant_prophylaxis(
         self, inst: str, born: datetime, nb: Record, positives: dict[str, Any]
@@ -1134,7 +1299,7 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
             elif k == "edd":
                 f.dating.append(Dating(day, edd=data["edd"]))
             elif k == "lab":
-                f.tests.append(LabTest(day, data["test"], data["result"]))
+                f.tests.append(LabTest(day, data["test"], data["result"], data.get("method")))
             elif k == "test_done":
                 f.tests.append(LabTest(day, data["test"], None))
             elif k == "hb":
@@ -1149,7 +1314,13 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
                 # the child's own record: not the mother's treatment
                 infant[id(r.refs["subject"])].append((k, data.get("infection"), r.at))
             elif k == "treatment":
-                f.treatments.append(Treatment(day, data["infection"]))
+                f.treatments.append(_treatment_fact(day, data))
+            elif k == "thal_screen":
+                f.screenings.append(Screening(day, "thalassaemia", data["positive"]))
+            elif k == "prenatal_screen":
+                f.screenings.append(Screening(day, "prenatal_screening"))
+            elif k == "prenatal_dx":
+                f.screenings.append(Screening(day, "prenatal_diagnosis"))
             elif k == "delivery_encounter":
                 delivery_enc = r
             elif k == "delivery_procedure":
@@ -1191,6 +1362,14 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
                 caesarean=procedure.data["mode"] == "caesarean",
             )
         out.append(f)
+    # each pregnancy also sees the woman's records of her other pregnancies (a known infection,
+    # a regimen reaching into this one)
+    for f in out:
+        for other in out:
+            if other is not f:
+                f.other_tests.extend(other.tests)
+                f.other_diagnoses.extend(other.diagnoses)
+                f.other_treatments.extend(other.treatments)
     return out
 
 
@@ -1222,6 +1401,20 @@ def _newborn(
         arv=bool(times("treatment", "hiv_infant")),
         penicillin=bool(times("treatment", "syphilis")),
     )
+
+
+def _treatment_fact(day: date, data: dict[str, Any]) -> Treatment:
+    drug = data["infection"]
+    start = data.get("start")
+    if drug == "hbig":
+        return Treatment(day, "hbsag")
+    if drug == "entecavir":
+        return Treatment(day, "hbv_antiviral", start=start, open_ended=True)
+    if drug in ("ceftriaxone", "ceftriaxone_syphilis"):
+        return Treatment(
+            day, "syphilis", needs_indication=True, indication=drug == "ceftriaxone_syphilis"
+        )
+    return Treatment(day, drug, start=start, open_ended=start is not None)
 
 
 _Z37_COUNTS = {"Z37.0": (1, 0), "Z37.1": (0, 1), "Z37.2": (2, 0), "Z37.3": (1, 1), "Z37.4": (0, 2)}

@@ -19,6 +19,7 @@ from mch_service.simulator.facts import (
     PRENATAL_VISITS,
     SEVERITY,
     CongenitalSyphilis,
+    LabTest,
     MaternalDeath,
     Newborn,
     PregnancyFacts,
@@ -47,6 +48,7 @@ INDICATORS: tuple[str, ...] = (
     "hbsag_early_test_rate",
     "hiv_treatment_rate",
     "syphilis_treatment_rate",
+    "syphilis_adequate_treatment_rate",
     "maternal_mortality_ratio",
     "high_risk_proportion",
     "high_risk_management_rate",
@@ -63,8 +65,10 @@ INDICATORS: tuple[str, ...] = (
     "hepb_vaccine_24h_rate",
     "hiv_exposed_infant_arv_rate",
     "syphilis_exposed_infant_prophylaxis_rate",
+    "thalassaemia_screening_rate",
+    "prenatal_screening_rate",
+    "prenatal_diagnosis_rate",
     "who_anc_first_contact_12w_rate",
-    "who_anc_syphilis_test_rate",
     "who_anc_4plus_rate",
     "who_anc_8plus_rate",
 )
@@ -79,7 +83,7 @@ WORK_LISTS = (
 )
 
 EARLY_GA = 91  # "before 13+0 weeks" = GA in days < 91
-WHO_FIRST_CONTACT_GA = 84  # WHO: first contact at ≤ 12 weeks = GA < 84 days
+WHO_FIRST_CONTACT_GA = 84  # WHO: first contact at ≤ 12 weeks, 12+0 included = GA ≤ 84 days
 PERINATAL_GA = 196  # 28+0 weeks
 DELIVERY_GA = 196  # 产妇数/活产数: a delivery at 28+0 weeks or later
 DELIVERY_WEIGHT_G = 1000  # ... or, GA unknown, a baby of 1000 g or more
@@ -131,6 +135,48 @@ def _ga(lmp: date | None, day: date) -> int | None:
     return None if lmp is None else (day - lmp).days
 
 
+# --- infections ----------------------------------------------------------------------------
+
+
+def confirmed_days(tests: Iterable[LabTest], infection: str, lo: date, hi: date) -> list[date]:
+    """Days on which the results dated in [lo, hi] confirm the infection: "HIV: a positive
+    confirmatory result; hepatitis B: a positive HBsAg; syphilis: a treponemal and a
+    non-treponemal test both positive" (the pair: the day the second of them is there)."""
+    dated = [t for t in tests if t.infection == infection and t.result == "positive"]
+    dated = [t for t in dated if lo <= t.day <= hi]
+    if infection == "hiv":
+        return [t.day for t in dated if t.method == "confirmatory"]
+    if infection == "hbsag":
+        return [t.day for t in dated]
+    trep = [t.day for t in dated if t.method == "treponemal"]
+    non_trep = [t.day for t in dated if t.method == "non_treponemal"]
+    return [max(min(trep), min(non_trep))] if trep and non_trep else []
+
+
+def infection_status(
+    f: PregnancyFacts, start: date, discharge: date
+) -> tuple[dict[str, bool], dict[str, bool]]:
+    """(infected, known before the pregnancy) per infection. "Infected: a diagnosis or a
+    confirmed result recorded on or before discharge (at any earlier time); syphilis: the two
+    tests in the pregnancy window." "Known before: a diagnosis or confirmed result dated before
+    the pregnancy start." """
+    tests = [*f.tests, *f.other_tests]
+    diagnoses = [*f.diagnoses, *f.other_diagnoses]
+    infected = dict.fromkeys(INFECTIONS, False)
+    known = dict.fromkeys(INFECTIONS, False)
+    for i in INFECTIONS:
+        days = [x.day for x in diagnoses if x.infection == i and x.day <= discharge]
+        if i == "syphilis":
+            earlier = list(days)
+            days += confirmed_days(tests, i, start, discharge)
+        else:
+            days += confirmed_days(tests, i, date.min, discharge)
+            earlier = days
+        infected[i] = bool(days)
+        known[i] = any(day < start for day in earlier)
+    return infected, known
+
+
 # --- one delivered pregnancy ---------------------------------------------------------------
 
 
@@ -172,7 +218,7 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
     first_contact = min(contacts) if contacts else None
     ga_first = _ga(lmp, first_contact) if first_contact else None
     early = ga_first is not None and ga_first < EARLY_GA
-    who_first = ga_first is not None and ga_first < WHO_FIRST_CONTACT_GA
+    who_first = ga_first is not None and ga_first <= WHO_FIRST_CONTACT_GA
     # "Prenatal checks: distinct days with a prenatal visit before the delivery admission day."
     checks = len(
         {v.day for v in f.visits if v.kind in PRENATAL_VISITS and start <= v.day < d.admission}
@@ -186,8 +232,6 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
     tested = dict.fromkeys(INFECTIONS, False)
     tested_in_pregnancy = dict(tested)
     tested_early = dict(tested)
-    positive = dict(tested)
-    treated = dict(tested)
     for t in f.tests:
         if not start <= t.day <= d.discharge:
             continue
@@ -197,14 +241,31 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
         ga = _ga(lmp, t.day)
         if ga is not None and ga < EARLY_GA:
             tested_early[t.infection] = True
-        if t.result == "positive":
-            positive[t.infection] = True
-    for dx in f.diagnoses:
-        if start <= dx.day <= d.discharge:
-            positive[dx.infection] = True
-    for tx in f.treatments:
-        if start <= tx.day <= d.discharge:
+    positive, known_before = infection_status(f, start, d.discharge)
+    # "A woman whose infection is known from before the pregnancy counts as tested, tested in
+    # pregnancy and tested early."
+    for i in INFECTIONS:
+        if known_before[i]:
+            tested[i] = tested_in_pregnancy[i] = tested_early[i] = True
+    # "Treated: a regimen of the infection's drugs whose period overlaps [pregnancy start,
+    # discharge]; an open end is continuing."
+    treated = dict.fromkeys(INFECTIONS, False)
+    adequate = False
+    for tx in [*f.treatments, *f.other_treatments]:
+        first, last = tx.period
+        if not (first <= d.discharge and (last is None or last >= start)):
+            continue
+        if tx.infection == "syphilis" and tx.needs_indication and not tx.indication:
+            continue  # ceftriaxone for something else
+        if tx.infection in treated:
             treated[tx.infection] = True
+        # "Adequate: penicillin started at least N days before the delivery day."
+        if (
+            tx.infection == "syphilis"
+            and not tx.needs_indication
+            and (d.day - first).days >= s.syphilis_adequate_days
+        ):
+            adequate = True
 
     # "Highest colour: the most severe of green < yellow < orange < red among the assessments
     # dated from the pregnancy start to the delivery day; purple is a separate flag."
@@ -262,10 +323,18 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
     # EPDS "recorded at the 42-day check window (35-56 days after delivery)".
     epds_42d = any(35 <= (day - d.day).days <= 56 for day in f.epds)
 
-    # "Anaemia: any haemoglobin < 110 g/L dated from the pregnancy start to the delivery day."
-    hbs = [h.g_per_l for h in f.haemoglobin if start <= h.day <= d.day]
+    # "Anaemia: any haemoglobin < 110 g/L dated from the pregnancy start to the delivery
+    # admission day inclusive."
+    hbs = [h.g_per_l for h in f.haemoglobin if start <= h.day <= d.admission]
+    # "Thalassaemia: a D56 Condition at any time, or a positive thalassaemia_test result"
+    # (of this pregnancy's records, up to discharge).
+    thalassaemia = f.thalassaemia or any(
+        x.kind == "thalassaemia" and x.positive and x.day <= d.discharge for x in f.screenings
+    )
+    # "Maternal screening: dated from the pregnancy start to the delivery admission day."
+    screened = {x.kind for x in f.screenings if start <= x.day <= d.admission}
     anaemic = any(v < ANAEMIA_G_PER_L for v in hbs)
-    anaemia_den = bool(hbs) and not (s.anaemia_denominator_excludes_thalassaemia and f.thalassaemia)
+    anaemia_den = bool(hbs) and not (s.anaemia_denominator_excludes_thalassaemia and thalassaemia)
 
     # Perinatal: "stillbirths at GA ≥ 28+0 weeks (weight ≥ 1000 g when GA is unknown) + live
     # births who died 0–6 days after birth".
@@ -323,6 +392,13 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
             int(positive["syphilis"] and treated["syphilis"]),
             int(positive["syphilis"]),
         ),
+        "syphilis_adequate_treatment_rate": (
+            int(positive["syphilis"] and adequate),
+            int(positive["syphilis"]),
+        ),
+        "thalassaemia_screening_rate": (int("thalassaemia" in screened), 1),
+        "prenatal_screening_rate": (int("prenatal_screening" in screened), 1),
+        "prenatal_diagnosis_rate": (int("prenatal_diagnosis" in screened), 1),
         "maternal_mortality_ratio": (0, live),
         "high_risk_proportion": (int(high_risk), 1),
         "high_risk_management_rate": (int(managed_a), int(high_risk)),
@@ -330,7 +406,7 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
         "high_risk_facility_delivery_rate": (int(high_risk and not d.home), int(high_risk)),
         "postpartum_depression_screening_rate": (int(epds_42d), 1),
         "anaemia_prevalence_non_thalassaemia": (
-            int(anaemic and not f.thalassaemia and bool(hbs)),
+            int(anaemic and not thalassaemia and bool(hbs)),
             int(anaemia_den),
         ),
         "congenital_syphilis_rate": (0, live),
@@ -348,7 +424,6 @@ def cohort_figures(f: PregnancyFacts, s: TruthSettings) -> CohortFigures:
         "preterm_birth_rate": (preterm, live),
         "macrosomia_rate": (macrosomia, live),
         "who_anc_first_contact_12w_rate": (int(who_first), 1),
-        "who_anc_syphilis_test_rate": (int(tested["syphilis"]), 1),
         "who_anc_4plus_rate": (int(checks >= 4), 1),
         "who_anc_8plus_rate": (int(checks >= 8), 1),
     }
@@ -522,21 +597,22 @@ def work_list_entries(f: PregnancyFacts, as_of: date, s: TruthSettings) -> dict[
                 if not set(INFECTIONS) <= present:
                     out["missing_tests"] = first + timedelta(days=29)
 
-    # positive_untreated: "HIV- or syphilis-positive (first positive day p), no treatment dated
-    # from the pregnancy start to as_of, as_of − p > 14, not ended more than 42 days ago".
+    # positive_untreated: "HIV- or syphilis-infected by the confirmed notion, from this
+    # pregnancy's results (first day p), no treatment dated from the pregnancy start to as_of,
+    # as_of − p > 14, not ended more than 42 days ago".
     if ended is None or (as_of - ended).days <= 42:
         since: list[date] = []
         for infection in ("hiv", "syphilis"):
-            positives = [
-                t.day
-                for t in f.tests
-                if t.infection == infection and t.result == "positive" and dated(t.day)
-            ]
-            positives += [x.day for x in f.diagnoses if x.infection == infection and dated(x.day)]
+            positives = confirmed_days(f.tests, infection, start, as_of)
             if not positives:
                 continue
             p = min(positives)
-            treated = any(x.infection == infection and dated(x.day) for x in f.treatments)
+            treated = any(
+                x.infection == infection
+                and dated(x.day)
+                and not (x.needs_indication and not x.indication)
+                for x in f.treatments
+            )
             if not treated and (as_of - p).days > 14:
                 since.append(p + timedelta(days=15))
         if since:

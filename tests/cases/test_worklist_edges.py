@@ -11,15 +11,25 @@ import pytest
 from mch_service.cases import worklists
 
 D = date
+
+
+def syphilis_positive(day: date) -> list[tuple[str, date, str | None, str | None]]:
+    """A confirmed syphilis infection: a treponemal and a non-treponemal test both positive."""
+    return [
+        ("syphilis_test", day, "positive", "treponemal"),
+        ("syphilis_test", day, "positive", "non_treponemal"),
+    ]
+
+
 POLICY = worklists.Policy(
     frozenset({"orange", "red", "purple"}),
     {"red": 7, "orange": 14, "purple": 14},
     {"orange": 72, "red": 24},
 )
 ALL_TESTS = [
-    ("hiv_test", D(2025, 1, 10), "negative"),
-    ("syphilis_test", D(2025, 1, 10), "negative"),
-    ("hbsag_test", D(2025, 1, 10), "negative"),
+    ("hiv_test", D(2025, 1, 10), "negative", None),
+    ("syphilis_test", D(2025, 1, 10), "negative", None),
+    ("hbsag_test", D(2025, 1, 10), "negative", None),
 ]
 
 
@@ -294,7 +304,7 @@ def test_outcome_unknown_needs_an_edd() -> None:
 
 # --- positive without treatment -----------------------------------------------------------
 
-HIV_POS_1_MARCH = [("hiv_test", D(2025, 3, 1), "positive")]
+HIV_POS_1_MARCH = [("hiv_test", D(2025, 3, 1), "positive", "confirmatory")]
 
 
 @pytest.mark.parametrize(
@@ -313,27 +323,60 @@ HIV_POS_1_MARCH = [("hiv_test", D(2025, 3, 1), "positive")]
         # the other infection's treatment does not treat this one
         (HIV_POS_1_MARCH, [("syphilis_treatment", D(2025, 3, 2))], D(2025, 3, 16), D(2025, 3, 16)),
         # negative and indeterminate results are not positives
-        ([("hiv_test", D(2025, 3, 1), "negative")], [], D(2025, 4, 1), None),
-        ([("hiv_test", D(2025, 3, 1), "indeterminate")], [], D(2025, 4, 1), None),
+        ([("hiv_test", D(2025, 3, 1), "negative", None)], [], D(2025, 4, 1), None),
+        # issue 14, rule 3: a reactive screen alone is not an infection, nor with a negative
+        # confirmation; a confirmation on 5 March starts the clock then (listed from the 20th)
+        ([("hiv_test", D(2025, 3, 1), "positive", None)], [], D(2025, 4, 1), None),
+        (
+            [
+                ("hiv_test", D(2025, 3, 1), "positive", None),
+                ("hiv_test", D(2025, 3, 5), "negative", "confirmatory"),
+            ],
+            [],
+            D(2025, 4, 1),
+            None,
+        ),
+        (
+            [
+                ("hiv_test", D(2025, 3, 1), "positive", None),
+                ("hiv_test", D(2025, 3, 5), "positive", "confirmatory"),
+            ],
+            [],
+            D(2025, 4, 1),
+            D(2025, 3, 20),
+        ),
+        # syphilis: a treponemal positive alone (a past infection) is not listed; the pair is,
+        # from the day the second test is there (non-treponemal on 25 February: 12 March)
+        ([("syphilis_test", D(2025, 2, 20), "positive", "treponemal")], [], D(2025, 4, 1), None),
+        (
+            [
+                ("syphilis_test", D(2025, 2, 20), "positive", "treponemal"),
+                ("syphilis_test", D(2025, 2, 25), "positive", "non_treponemal"),
+            ],
+            [],
+            D(2025, 4, 1),
+            D(2025, 3, 12),
+        ),
+        ([("hiv_test", D(2025, 3, 1), "indeterminate", None)], [], D(2025, 4, 1), None),
         # the clock starts at the first positive up to the day: 1 March, not 10 March ...
         (
-            HIV_POS_1_MARCH + [("hiv_test", D(2025, 3, 10), "positive")],
+            HIV_POS_1_MARCH + [("hiv_test", D(2025, 3, 10), "positive", "confirmatory")],
             [],
             D(2025, 3, 20),
             D(2025, 3, 16),
         ),
         # ... and a positive dated after the day is not known yet (only 1 March counts)
         (
-            HIV_POS_1_MARCH + [("hiv_test", D(2025, 4, 1), "positive")],
+            HIV_POS_1_MARCH + [("hiv_test", D(2025, 4, 1), "positive", "confirmatory")],
             [],
             D(2025, 3, 20),
             D(2025, 3, 16),
         ),
         # syphilis the same way: positive 20 February, 14 days to 6 March, listed from 7 March
-        ([("syphilis_test", D(2025, 2, 20), "positive")], [], D(2025, 3, 6), None),
-        ([("syphilis_test", D(2025, 2, 20), "positive")], [], D(2025, 3, 7), D(2025, 3, 7)),
+        ([*syphilis_positive(D(2025, 2, 20))], [], D(2025, 3, 6), None),
+        ([*syphilis_positive(D(2025, 2, 20))], [], D(2025, 3, 7), D(2025, 3, 7)),
         (
-            [("syphilis_test", D(2025, 2, 20), "positive")],
+            [*syphilis_positive(D(2025, 2, 20))],
             [("syphilis_treatment", D(2025, 3, 1))],
             D(2025, 3, 7),
             None,
@@ -341,7 +384,7 @@ HIV_POS_1_MARCH = [("hiv_test", D(2025, 3, 1), "positive")]
     ],
 )
 def test_positive_untreated_both_sides(
-    labs: list[tuple[str, date, str | None]],
+    labs: list[tuple[str, date, str | None, str | None]],
     treatments: list[tuple[str, date]],
     as_of: date,
     since: date | None,
@@ -353,8 +396,8 @@ def test_positive_untreated_both_sides(
 def test_positive_untreated_names_both_and_starts_at_the_earlier() -> None:
     f = facts(
         labs=[
-            ("hiv_test", D(2025, 3, 1), "positive"),  # listed from 16 March
-            ("syphilis_test", D(2025, 2, 20), "positive"),  # listed from 7 March
+            ("hiv_test", D(2025, 3, 1), "positive", "confirmatory"),  # listed from 16 March
+            *syphilis_positive(D(2025, 2, 20)),  # listed from 7 March
         ]
     )
     got = item(f, D(2025, 4, 1), "positive_untreated")
@@ -381,7 +424,9 @@ def test_positive_untreated_with_no_lmp_any_earlier_treatment_counts() -> None:
     ],
 )
 def test_positive_untreated_until_the_postpartum_period_ends(as_of: date, listed: bool) -> None:
-    f = facts(end_date=D(2025, 3, 1), labs=[("hiv_test", D(2025, 2, 1), "positive")])
+    f = facts(
+        end_date=D(2025, 3, 1), labs=[("hiv_test", D(2025, 2, 1), "positive", "confirmatory")]
+    )
     assert (item(f, as_of, "positive_untreated") is not None) is listed
 
 
@@ -396,16 +441,16 @@ def test_positive_untreated_until_the_postpartum_period_ends(as_of: date, listed
         ([], D(2025, 2, 8), "HIV, syphilis, HBsAg"),
         (ALL_TESTS, D(2025, 2, 8), None),
         # a result with no value still is a test done
-        ([("hiv_test", D(2025, 2, 1), None)], D(2025, 2, 8), "syphilis, HBsAg"),
+        ([("hiv_test", D(2025, 2, 1), None, None)], D(2025, 2, 8), "syphilis, HBsAg"),
         # a result dated on the day counts; one dated after it is not known yet
-        (ALL_TESTS[:2] + [("hbsag_test", D(2025, 2, 8), "negative")], D(2025, 2, 8), None),
-        (ALL_TESTS[:2] + [("hbsag_test", D(2025, 2, 9), "negative")], D(2025, 2, 8), "HBsAg"),
+        (ALL_TESTS[:2] + [("hbsag_test", D(2025, 2, 8), "negative", None)], D(2025, 2, 8), None),
+        (ALL_TESTS[:2] + [("hbsag_test", D(2025, 2, 9), "negative", None)], D(2025, 2, 8), "HBsAg"),
         # other tests are not the three essential ones
-        ([("haemoglobin", D(2025, 1, 10), None)], D(2025, 2, 8), "HIV, syphilis, HBsAg"),
+        ([("haemoglobin", D(2025, 1, 10), None, None)], D(2025, 2, 8), "HIV, syphilis, HBsAg"),
     ],
 )
 def test_missing_tests_after_28_days(
-    labs: list[tuple[str, date, str | None]], as_of: date, missing: str | None
+    labs: list[tuple[str, date, str | None, str | None]], as_of: date, missing: str | None
 ) -> None:
     got = item(facts(labs=labs), as_of, "missing_tests")
     if missing is None:
@@ -523,7 +568,9 @@ def test_other_policy_days_are_used() -> None:
     assert got.since == D(2025, 1, 21)
     # the postpartum period (42 days by default) also bounds "positive untreated"
     short = worklists.Policy(POLICY.case_managed, {}, {}, postpartum_end_days=10)
-    ended = facts(end_date=D(2025, 3, 1), labs=[("hiv_test", D(2025, 2, 1), "positive")])
+    ended = facts(
+        end_date=D(2025, 3, 1), labs=[("hiv_test", D(2025, 2, 1), "positive", "confirmatory")]
+    )
     assert item(ended, D(2025, 3, 11), "positive_untreated", short) is not None  # day 10
     assert item(ended, D(2025, 3, 12), "positive_untreated", short) is None  # day 11
 
@@ -547,8 +594,13 @@ def test_purple_interval_applies_only_to_purple_women() -> None:
 def test_positive_untreated_starts_at_the_earlier_whichever_infection_it_is() -> None:
     f = facts(
         labs=[
-            ("hiv_test", D(2025, 2, 1), "positive"),  # 1 Feb + 15 days = listed from 16 Feb
-            ("syphilis_test", D(2025, 3, 1), "positive"),  # listed from 16 March
+            (
+                "hiv_test",
+                D(2025, 2, 1),
+                "positive",
+                "confirmatory",
+            ),  # 1 Feb + 15 days = listed from 16 Feb
+            *syphilis_positive(D(2025, 3, 1)),  # listed from 16 March
         ]
     )
     got = item(f, D(2025, 4, 1), "positive_untreated")

@@ -15,6 +15,14 @@ POLICY = worklists.Policy(
 D = date
 
 
+def syphilis_positive(day: date) -> list[tuple[str, date, str | None, str | None]]:
+    """A confirmed syphilis infection: a treponemal and a non-treponemal test both positive."""
+    return [
+        ("syphilis_test", day, "positive", "treponemal"),
+        ("syphilis_test", day, "positive", "non_treponemal"),
+    ]
+
+
 def facts(**kw: object) -> worklists.PregnancyFacts:
     base = worklists.PregnancyFacts(
         "P1", "w", D(2024, 12, 1), D(2025, 9, 7), None, "s", "h", D(2025, 1, 10)
@@ -33,9 +41,9 @@ def test_follow_up_due_by_colour_interval() -> None:
         risks=[(D(2025, 3, 1), "red", False, None, 1)],
         visits=[D(2025, 3, 1)],
         labs=[
-            ("hiv_test", D(2025, 1, 10), "negative"),
-            ("syphilis_test", D(2025, 1, 10), "negative"),
-            ("hbsag_test", D(2025, 1, 10), "negative"),
+            ("hiv_test", D(2025, 1, 10), "negative", None),
+            ("syphilis_test", D(2025, 1, 10), "negative", None),
+            ("hbsag_test", D(2025, 1, 10), "negative", None),
         ],
     )
     assert "follow_up_due" not in lists(f, D(2025, 3, 7))  # 6 days
@@ -71,7 +79,7 @@ def test_outcome_unknown_after_edd_plus_14() -> None:
 
 
 def test_positive_without_treatment() -> None:
-    f = facts(labs=[("hiv_test", D(2025, 3, 1), "positive")])
+    f = facts(labs=[("hiv_test", D(2025, 3, 1), "positive", "confirmatory")])
     assert "positive_untreated" not in lists(f, D(2025, 3, 15))  # 14 days
     item = lists(f, D(2025, 3, 16))["positive_untreated"]
     assert item.since == D(2025, 3, 16)
@@ -80,20 +88,23 @@ def test_positive_without_treatment() -> None:
     assert "positive_untreated" not in lists(f, D(2025, 3, 16))
     # a syphilis treatment does not treat HIV
     g = facts(
-        labs=[("hiv_test", D(2025, 3, 1), "positive")],
+        labs=[("hiv_test", D(2025, 3, 1), "positive", "confirmatory")],
         treatments=[("syphilis_treatment", D(2025, 3, 2))],
     )
     assert "positive_untreated" in lists(g, D(2025, 4, 1))
 
 
 def test_missing_essential_tests() -> None:
-    f = facts(labs=[("hiv_test", D(2025, 1, 10), "negative")])  # booked 2025-01-10
+    f = facts(labs=[("hiv_test", D(2025, 1, 10), "negative", None)])  # booked 2025-01-10
     assert "missing_tests" not in lists(f, D(2025, 2, 7))  # 28 days
     item = lists(f, D(2025, 2, 8))["missing_tests"]
     assert item.since == D(2025, 2, 8)
     assert "syphilis" in item.reason
     assert "HIV" not in item.reason
-    f.labs += [("syphilis_test", D(2025, 2, 1), None), ("hbsag_test", D(2025, 2, 1), "negative")]
+    f.labs += [
+        ("syphilis_test", D(2025, 2, 1), None, None),
+        ("hbsag_test", D(2025, 2, 1), "negative", None),
+    ]
     assert "missing_tests" not in lists(f, D(2025, 2, 8))
 
 

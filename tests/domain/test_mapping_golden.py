@@ -130,19 +130,117 @@ def test_resident_id_links_and_personal_data_is_sealed(extractor: Extractor) -> 
 
 
 @pytest.mark.parametrize(
-    ("code", "concept"),
+    ("code", "concept", "method"),
     [
-        ("56888-1", "hiv_test"),
-        ("5221-7", "hiv_test"),
-        ("20507-0", "syphilis_test"),
-        ("24312-1", "syphilis_test"),
-        ("5196-1", "hbsag_test"),
-        ("75410-1", "hbsag_test"),
+        ("56888-1", "hiv_test", None),  # a screening test
+        ("5221-7", "hiv_test", "confirmatory"),  # immunoblot
+        ("25835-0", "hiv_test", "confirmatory"),  # HIV-1 RNA
+        ("20507-0", "syphilis_test", "non_treponemal"),  # RPR
+        ("24312-1", "syphilis_test", "treponemal"),  # TPPA
+        ("63464-2", "syphilis_test", "treponemal"),  # TP immunoassay
+        ("5196-1", "hbsag_test", None),
+        ("75410-1", "hbsag_test", None),
+        ("4576-5", "thalassaemia_test", None),
     ],
 )
-def test_screening_results(extractor: Extractor, code: str, concept: str) -> None:
+def test_screening_results(
+    extractor: Extractor, code: str, concept: str, method: str | None
+) -> None:
     row = only(run(extractor, result("Patient/w", code, "2025-03-01", positive=True)), m.LabResult)
-    assert (row["concept"], row["result"]) == (concept, "positive")
+    assert (row["concept"], row["result"], row["method"]) == (concept, "positive", method)
+
+
+def _medication(resource_type: str, atc: str, **elements: Any) -> dict[str, Any]:
+    return {
+        "resourceType": resource_type,
+        "status": "active" if resource_type == "MedicationStatement" else "completed",
+        "medicationCodeableConcept": {
+            "coding": [{"system": "http://www.whocc.no/atc", "code": atc}]
+        },
+        "subject": {"reference": "Patient/w"},
+        **elements,
+    }
+
+
+def test_art_started_before_the_lmp_keeps_its_open_period(extractor: Extractor) -> None:
+    statement = _medication(
+        "MedicationStatement",
+        "J05AR",
+        effectivePeriod={"start": "2023-02-01"},
+        dateAsserted="2025-03-01T10:00:00+08:00",
+    )
+    row = only(run(extractor, statement), m.Treatment)
+    # placed in a pregnancy by its assertion day; the regimen runs from 2023, no end
+    assert (row["concept"], row["treated_date"], row["start_date"], row["end_date"]) == (
+        "antiretroviral",
+        date(2025, 3, 1),
+        date(2023, 2, 1),
+        None,
+    )
+
+
+def test_a_one_day_administration_and_a_request_period(extractor: Extractor) -> None:
+    given = only(
+        run(
+            extractor,
+            _medication("MedicationAdministration", "J01CE08", effectiveDateTime="2025-03-01"),
+        ),
+        m.Treatment,
+    )
+    assert (given["start_date"], given["end_date"], given["drug_class"]) == (
+        date(2025, 3, 1),
+        date(2025, 3, 1),
+        "penicillin",
+    )
+    request = _medication(
+        "MedicationRequest",
+        "J05AR",
+        authoredOn="2025-03-01",
+        dispenseRequest={"validityPeriod": {"start": "2025-03-01", "end": "2025-05-30"}},
+    )
+    row = only(run(extractor, request), m.Treatment)
+    assert (row["treated_date"], row["start_date"], row["end_date"]) == (
+        date(2025, 3, 1),
+        date(2025, 3, 1),
+        date(2025, 5, 30),
+    )
+
+
+def test_entecavir_is_not_art(extractor: Extractor) -> None:
+    row = only(
+        run(
+            extractor, _medication("MedicationStatement", "J05AF10", effectiveDateTime="2025-03-01")
+        ),
+        m.Treatment,
+    )
+    assert row["concept"] == "hbv_antiviral"
+
+
+def test_ceftriaxone_is_a_syphilis_treatment_only_with_a_syphilis_reason(
+    extractor: Extractor,
+) -> None:
+    def ceftriaxone(reason: str) -> dict[str, Any]:
+        return _medication(
+            "MedicationAdministration",
+            "J01DD04",
+            effectiveDateTime="2025-03-01",
+            reasonCode=[{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": reason}]}],
+        )
+
+    row = only(run(extractor, ceftriaxone("A53.9")), m.Treatment)
+    assert (row["concept"], row["drug_class"]) == ("syphilis_treatment", "needs_indication")
+    assert run(extractor, ceftriaxone("N39.0")).rows.get(m.Treatment, []) == []
+
+
+def test_o98_codes_are_an_infection_and_a_pregnancy_complication(extractor: Extractor) -> None:
+    condition = {
+        "resourceType": "Condition",
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "O98.1"}]},
+        "subject": {"reference": "Patient/w"},
+        "recordedDate": "2025-03-01",
+    }
+    rows = run(extractor, condition).rows[m.Diagnosis]
+    assert sorted(r["concept"] for r in rows) == ["pregnancy_complication", "syphilis_diagnosis"]
 
 
 def test_five_colours(extractor: Extractor) -> None:
@@ -274,3 +372,16 @@ def test_an_impossible_epds_score_is_refused(extractor: Extractor) -> None:
     )
     assert out.rows == {}
     assert [i["rule"] for i in out.issues] == ["epds_out_of_range"]
+
+
+def test_a_test_or_drug_qualifier_outside_its_list_is_refused(tmp_path: Any) -> None:
+    from fhir_mappings import CodeTableError
+
+    (tmp_path / "site.csv").write_text(
+        "concept,system,code,display,value,unit\n"
+        "hiv_test,http://x,WB,HIV WB,confirmatory,\n"
+        "syphilis_test,http://x,TP,TPPA,treponemmal,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CodeTableError, match=r"site.csv:3: a syphilis_test row's value is one of"):
+        load_code_tables(tmp_path, CANONICAL)

@@ -81,8 +81,8 @@ def test_first_contact_at_90_and_91_days_and_the_who_84_day_line() -> None:
     results = compute(make_facts(rows), MARCH)
     # Before 13+0 weeks = GA < 91 d: 83, 84, 90 (an unknown GA is not early).
     assert counts(results, "early_registration_rate") == (3, 5)
-    # WHO first contact at GA < 84 d: only 83.
-    assert counts(results, "who_anc_first_contact_12w_rate") == (1, 5)
+    # WHO first contact at ≤ 12 weeks, 12+0 included = GA ≤ 84 d: 83 and 84.
+    assert counts(results, "who_anc_first_contact_12w_rate") == (2, 5)
 
 
 def test_delivery_on_31_march_and_1_april() -> None:
@@ -300,14 +300,16 @@ def test_anaemia_denominator_setting() -> None:
         pregnancy(has_hb=False),  # no Hb result: in no denominator
     ]
     facts = make_facts(rows)
-    default = compute(facts, MARCH)
-    assert counts(default, "anaemia_prevalence_non_thalassaemia") == (1, 4)
-    assert by_id(default)["anaemia_prevalence_non_thalassaemia"].value == 25.0
-    excluding = compute(
-        facts, MARCH, settings=IndicatorSettings(anaemia_denominator_excludes_thalassaemia=True)
-    )
+    # by default (rule 8) thalassaemia women leave the denominator too: 2 women with Hb
+    # and no thalassaemia, one anaemic
+    excluding = compute(facts, MARCH)
     assert counts(excluding, "anaemia_prevalence_non_thalassaemia") == (1, 2)
     assert by_id(excluding)["anaemia_prevalence_non_thalassaemia"].status == "not_met"  # 50 ≥ 10
+    keeping = compute(
+        facts, MARCH, settings=IndicatorSettings(anaemia_denominator_excludes_thalassaemia=False)
+    )
+    assert counts(keeping, "anaemia_prevalence_non_thalassaemia") == (1, 4)
+    assert by_id(keeping)["anaemia_prevalence_non_thalassaemia"].value == 25.0
 
 
 def test_excluded_pregnancies_count_nowhere() -> None:
@@ -431,7 +433,58 @@ def test_infection_testing_windows_and_treatment() -> None:
     assert counts(results, "hiv_early_test_rate") == (4, 7)
     assert counts(results, "hiv_treatment_rate") == (1, 2)
     assert counts(results, "syphilis_treatment_rate") == (0, 1)
-    assert counts(results, "who_anc_syphilis_test_rate") == (7, 7)
+    # rule 9: the WHO syphilis test rate duplicated syphilis_test_in_pregnancy_rate; removed
+    assert "who_anc_syphilis_test_rate" not in by_id(results)
+
+
+def test_syphilis_adequate_treatment_needs_penicillin_n_days_before_delivery() -> None:
+    delivered = date(2025, 3, 20)
+
+    def infected(start: date | None, treated: bool = True) -> dict[str, object]:
+        return {
+            "delivery_date": delivered,
+            "syphilis_positive": True,
+            "syphilis_treated": treated,
+            "syphilis_penicillin_start": start,
+        }
+
+    rows = [
+        # penicillin started 2025-02-18: 30 days before 20 March (Feb 18 + 10 = Feb 28,
+        # + 20 = Mar 20): adequate
+        pregnancy(**infected(date(2025, 2, 18))),
+        # 2025-02-19: 29 days: treated, not adequate
+        pregnancy(**infected(date(2025, 2, 19))),
+        # treated with ceftriaxone for syphilis (no penicillin): treated, not adequate
+        pregnancy(**infected(None)),
+        # not infected, penicillin long before: in neither count
+        pregnancy(syphilis_penicillin_start=date(2024, 12, 1)),
+    ]
+    results = compute(make_facts(rows), MARCH)
+    assert counts(results, "syphilis_treatment_rate") == (3, 3)
+    assert counts(results, "syphilis_adequate_treatment_rate") == (1, 3)
+    # the setting: 29 days makes the second adequate too
+    loose = compute(make_facts(rows), MARCH, settings=IndicatorSettings(syphilis_adequate_days=29))
+    assert counts(loose, "syphilis_adequate_treatment_rate") == (2, 3)
+    assert by_id(loose)["syphilis_adequate_treatment_rate"].settings["syphilis_adequate_days"] == 29
+
+
+def test_maternal_screening_rates_count_women_delivered() -> None:
+    rows = [
+        pregnancy(thalassaemia_screened=True, prenatal_screened=True, prenatal_diagnosed=True),
+        pregnancy(thalassaemia_screened=True, prenatal_screened=True, prenatal_diagnosed=False),
+        pregnancy(thalassaemia_screened=False, prenatal_screened=False, prenatal_diagnosed=False),
+        pregnancy(
+            live_births=2,
+            thalassaemia_screened=True,
+            prenatal_screened=False,
+            prenatal_diagnosed=False,
+        ),
+    ]
+    results = compute(make_facts(rows), MARCH)
+    # per woman delivered (产妇数), twins are one woman
+    assert counts(results, "thalassaemia_screening_rate") == (3, 4)
+    assert counts(results, "prenatal_screening_rate") == (2, 4)
+    assert counts(results, "prenatal_diagnosis_rate") == (1, 4)
 
 
 def test_low_birth_weight_counts_live_births_under_2500_g() -> None:

@@ -34,7 +34,7 @@ FINGERPRINTS = {
     "2026.1": "a8fe7a7f0f0fba63eba2814b074c5cf3c33c3ce4d0781f7577d406a7f4af87e1",
     # national statistical rules (issue 14): statistical year and rolling years as periods,
     # small numbers, counts only for per-100,000 figures outside years
-    "2026.2": "6ca37d12f66192c7c767476c7c902b60feeb86348b7f2a4496405f73dea28865",
+    "2026.2": "70f31f18f1910b2a13715a35b6467c71b5a7e20492b93c1c041a28b45323fc82",
 }
 
 
@@ -74,8 +74,9 @@ def test_every_indicator_of_the_rules_is_calculated() -> None:
     rule_ids = _rule_ids()
     # 30 + severe_maternal_morbidity_ratio, preterm_birth_rate, macrosomia_rate, the four
     # exposed-infant indicators, high_risk_case_management_rate, high_risk_facility_delivery_rate,
-    # postpartum_depression_screening_rate (issue 14)
-    assert len(rule_ids) == 40
+    # postpartum_depression_screening_rate, syphilis_adequate_treatment_rate, and the three
+    # screening rates, less who_anc_syphilis_test_rate (issue 14)
+    assert len(rule_ids) == 43
     assert {i.id for i in CALCULATED} == rule_ids
 
 

@@ -98,17 +98,25 @@ def _delivery(session: Any, pid: str, woman: str, day: date, babies: list[str | 
 
 
 def _positive(session: Any, pid: str, mother: str, test: str) -> None:
-    session.add(
-        _fact(
-            models.LabResult,
-            pid,
-            mother,
-            concept=test,
-            test_date=date(2024, 9, 1),
-            result="positive",
-            source="observation",
+    """A confirmed infection (rule 3): HIV by a confirmatory result, syphilis by a treponemal
+    and a non-treponemal test both positive, hepatitis B by HBsAg."""
+    methods = {
+        "hiv_test": ["confirmatory"],
+        "syphilis_test": ["treponemal", "non_treponemal"],
+    }.get(test, [None])
+    for method in methods:
+        session.add(
+            _fact(
+                models.LabResult,
+                pid,
+                mother,
+                concept=test,
+                test_date=date(2024, 9, 1),
+                result="positive",
+                method=method,
+                source="observation",
+            )
         )
-    )
 
 
 def _given(

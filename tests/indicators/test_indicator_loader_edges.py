@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
@@ -42,7 +42,10 @@ def _fact(model: type[Any], pid: str, **values: Any) -> Any:
 
 
 def _build(
-    services: Services, rows: list[tuple[str, Fill]], delivered: bool = True
+    services: Services,
+    rows: list[tuple[str, Fill]],
+    delivered: bool = True,
+    admitted: date = DELIVERED,
 ) -> pd.DataFrame:
     with services.db.transaction() as session:
         for pid, fill in rows:
@@ -62,7 +65,7 @@ def _build(
                     models.Delivery(
                         pregnancy_id=pid,
                         delivery_date=DELIVERED,
-                        admission_date=DELIVERED,
+                        admission_date=admitted,
                         discharge_date=DISCHARGED,
                         institution_id="hosp-a",
                     )
@@ -81,26 +84,78 @@ def postpartum(day: date) -> Fill:
     return fill
 
 
-def lab(concept: str, day: date, result: str | None = None, value: float | None = None) -> Fill:
+def lab(
+    concept: str,
+    day: date,
+    result: str | None = None,
+    value: float | None = None,
+    method: str | None = None,
+    pregnancy: bool = True,
+) -> Fill:
+    """``pregnancy=False``: a row outside every pregnancy (pregnancy_id NULL), hers through its
+    subject's Patient record."""
+
     def fill(session: Session, pid: str) -> None:
-        session.add(
-            _fact(
-                models.LabResult,
-                pid,
-                concept=concept,
-                test_date=day,
-                result=result,
-                value=value,
-                source="observation",
-            )
+        row = _fact(
+            models.LabResult,
+            pid,
+            concept=concept,
+            test_date=day,
+            result=result,
+            value=value,
+            source="observation",
+            method=method,
         )
+        if not pregnancy:
+            row.pregnancy_id = None
+            _patient(session, pid)
+        session.add(row)
 
     return fill
 
 
-def treatment(concept: str, day: date) -> Fill:
+def _patient(session: Session, pid: str) -> None:
+    """The woman's Patient record (what links a row outside every pregnancy to her)."""
+    ref = f"Patient/{pid}"
+    if session.query(models.PatientRecord).filter_by(ref=ref).count() == 0:
+        session.add(
+            models.PatientRecord(
+                resource_pk=next(_pk),
+                version_id=1,
+                institution_id="hosp-a",
+                ref=ref,
+                woman_key=f"w-{pid}",
+                received_at=datetime(2025, 1, 1, tzinfo=UTC),
+            )
+        )
+        session.flush()
+
+
+def treatment(
+    concept: str,
+    day: date,
+    start: date | None = None,
+    end: date | str | None = "same",
+    drug_class: str | None = None,
+    pregnancy: bool = True,
+) -> Fill:
+    """A one-day treatment on ``day``; with ``start`` a regimen from ``start`` to ``end``
+    (None: open, continuing)."""
+
     def fill(session: Session, pid: str) -> None:
-        session.add(_fact(models.Treatment, pid, concept=concept, treated_date=day))
+        row = _fact(
+            models.Treatment,
+            pid,
+            concept=concept,
+            treated_date=day,
+            start_date=start,
+            end_date=None if start is None else (start if end == "same" else end),
+            drug_class=drug_class,
+        )
+        if not pregnancy:
+            row.pregnancy_id = None
+            _patient(session, pid)
+        session.add(row)
 
     return fill
 
@@ -231,32 +286,154 @@ def test_positive_and_treated_windows(services: Services) -> None:
     def flags(positive: bool, treated: bool) -> dict[str, Any]:
         return {"hiv_positive": positive, "hiv_treated": treated}
 
-    pos = lab("hiv_test", D(2025, 3, 1), "positive")
+    def confirmed(day: date, **kw: Any) -> Fill:
+        return lab("hiv_test", day, "positive", method="confirmatory", **kw)
+
+    pos = confirmed(D(2025, 3, 1))
+    art = "antiretroviral"
     _check(
         services,
         [
-            # a positive from before this pregnancy is still an infected woman
-            ("pos-before-lmp", lab("hiv_test", D(2024, 10, 1), "positive"), flags(True, False)),
-            ("pos-discharge", lab("hiv_test", DISCHARGED, "positive"), flags(True, False)),
-            ("pos-after", lab("hiv_test", D(2025, 8, 10), "positive"), flags(False, False)),
+            # a confirmed infection from before this pregnancy is still an infected woman
+            ("pos-before-lmp", confirmed(D(2024, 10, 1), pregnancy=False), flags(True, False)),
+            ("pos-discharge", confirmed(DISCHARGED), flags(True, False)),
+            ("pos-after", confirmed(D(2025, 8, 10)), flags(False, False)),
             ("negative", lab("hiv_test", D(2025, 3, 1), "negative"), flags(False, False)),
-            # a treatment the day before the LMP is not treatment in this pregnancy
+            # rule 3: a reactive screening test alone is not an infection
+            ("screen-only", lab("hiv_test", D(2025, 3, 1), "positive"), flags(False, False)),
             (
-                "tr-lmp-minus-1",
-                both(pos, treatment("antiretroviral", D(2024, 10, 31))),
-                flags(True, False),
+                "screen-confirmed-negative",
+                both(
+                    lab("hiv_test", D(2025, 3, 1), "positive"),
+                    lab("hiv_test", D(2025, 3, 8), "negative", method="confirmatory"),
+                ),
+                flags(False, False),
             ),
-            ("tr-lmp-day", both(pos, treatment("antiretroviral", LMP)), flags(True, True)),
-            ("tr-discharge", both(pos, treatment("antiretroviral", DISCHARGED)), flags(True, True)),
-            (
-                "tr-after",
-                both(pos, treatment("antiretroviral", D(2025, 8, 10))),
-                flags(True, False),
-            ),
+            # a one-day treatment the day before the LMP is not treatment in this pregnancy
+            ("tr-lmp-minus-1", both(pos, treatment(art, D(2024, 10, 31))), flags(True, False)),
+            ("tr-lmp-day", both(pos, treatment(art, LMP)), flags(True, True)),
+            ("tr-discharge", both(pos, treatment(art, DISCHARGED)), flags(True, True)),
+            ("tr-after", both(pos, treatment(art, D(2025, 8, 10))), flags(True, False)),
             (
                 "tr-other",
                 both(pos, treatment("syphilis_treatment", D(2025, 3, 2))),
                 flags(True, False),
+            ),
+            # rule 4: a regimen overlapping the pregnancy counts. ART started 2023-05-01 (before
+            # the LMP), no end: continuing, treated
+            (
+                "art-before-lmp-open",
+                both(
+                    pos,
+                    treatment(art, D(2023, 5, 1), start=D(2023, 5, 1), end=None, pregnancy=False),
+                ),
+                flags(True, True),
+            ),
+            # ... ending on the LMP day overlaps by one day; ending the day before does not
+            (
+                "art-ends-lmp-day",
+                both(
+                    pos,
+                    treatment(art, D(2023, 5, 1), start=D(2023, 5, 1), end=LMP, pregnancy=False),
+                ),
+                flags(True, True),
+            ),
+            (
+                "art-ends-lmp-minus-1",
+                both(
+                    pos,
+                    treatment(
+                        art,
+                        D(2023, 5, 1),
+                        start=D(2023, 5, 1),
+                        end=D(2024, 10, 31),
+                        pregnancy=False,
+                    ),
+                ),
+                flags(True, False),
+            ),
+            # a regimen starting the day after discharge does not
+            (
+                "art-starts-after-discharge",
+                both(pos, treatment(art, D(2025, 8, 10), start=D(2025, 8, 10), end=None)),
+                flags(True, False),
+            ),
+        ],
+    )
+
+
+def test_syphilis_needs_a_treponemal_and_a_non_treponemal_test(services: Services) -> None:
+    def flags(positive: bool, tested: bool) -> dict[str, Any]:
+        return {"syphilis_positive": positive, "syphilis_tested": tested}
+
+    def test(method: str | None, result: str, day: date | None = None) -> Fill:
+        return lab("syphilis_test", day or D(2025, 3, 1), result, method=method)
+
+    _check(
+        services,
+        [
+            (
+                "both",
+                both(test("treponemal", "positive"), test("non_treponemal", "positive")),
+                flags(True, True),
+            ),
+            # treponemal only: a past, treated infection; tested, not infected
+            (
+                "tp-only",
+                both(test("treponemal", "positive"), test("non_treponemal", "negative")),
+                flags(False, True),
+            ),
+            ("rpr-only", test("non_treponemal", "positive"), flags(False, True)),
+            ("method-unknown", test(None, "positive"), flags(False, True)),
+            # the pair must be in the pregnancy window: a treponemal result the day before the
+            # LMP (another pregnancy's) does not pair with this one's RPR
+            (
+                "tp-before-lmp",
+                both(
+                    test("treponemal", "positive", D(2024, 10, 31)),
+                    test("non_treponemal", "positive"),
+                ),
+                flags(False, True),
+            ),
+        ],
+    )
+
+
+def test_an_infection_known_before_the_pregnancy_counts_as_tested(services: Services) -> None:
+    def flags(tested: bool, in_preg: bool, early: bool, positive: bool) -> dict[str, Any]:
+        return {
+            "hiv_tested": tested,
+            "hiv_tested_in_pregnancy": in_preg,
+            "hiv_tested_early": early,
+            "hiv_positive": positive,
+        }
+
+    _check(
+        services,
+        [
+            # HIV confirmed 2024-06-01, before the LMP (2024-11-01): tested, in pregnancy, early
+            (
+                "known-confirmed",
+                lab("hiv_test", D(2024, 6, 1), "positive", method="confirmatory", pregnancy=False),
+                flags(True, True, True, True),
+            ),
+            # a reactive screen before the LMP is not a known infection
+            (
+                "known-screen-only",
+                lab("hiv_test", D(2024, 6, 1), "positive", pregnancy=False),
+                flags(False, False, False, False),
+            ),
+            # confirmed on the LMP day: in this pregnancy, the ordinary rules (GA 0: early)
+            (
+                "confirmed-lmp-day",
+                lab("hiv_test", LMP, "positive", method="confirmatory"),
+                flags(True, True, True, True),
+            ),
+            # confirmed after the admission: tested at delivery only
+            (
+                "confirmed-admission",
+                lab("hiv_test", DELIVERED, "positive", method="confirmatory"),
+                flags(True, False, False, True),
             ),
         ],
     )
@@ -272,12 +449,43 @@ def test_haemoglobin_and_anaemia(services: Services) -> None:
             # anaemia in pregnancy is Hb < 110 g/L
             ("hb-110", lab("haemoglobin", D(2025, 3, 1), value=110.0), flags(True, False)),
             ("hb-109", lab("haemoglobin", D(2025, 3, 1), value=109.0), flags(True, True)),
-            # a measurement on the delivery day counts, one after delivery is postpartum
+            # rule 8: a measurement on the delivery admission day (here also the delivery day)
+            # counts, one after it is not pregnancy anaemia (after a haemorrhage, say)
             ("hb-delivery", lab("haemoglobin", DELIVERED, value=100.0), flags(True, True)),
             ("hb-after", lab("haemoglobin", D(2025, 8, 7), value=100.0), flags(False, False)),
             ("no-hb", nothing, flags(False, False)),
         ],
     )
+
+
+def test_anaemia_and_screening_end_on_the_admission_day(services: Services) -> None:
+    def flags(has_hb: bool, anaemia: bool, screened: bool) -> dict[str, bool]:
+        return {
+            fact_tables.HAS_HB: has_hb,
+            fact_tables.ANAEMIA: anaemia,
+            fact_tables.THALASSAEMIA_SCREENED: screened,
+        }
+
+    # admitted 5 August, delivered 6 August: the window ends on the admission day (rule 8)
+    admitted = D(2025, 8, 5)
+    table = [
+        ("hb-admission-day", lab("haemoglobin", admitted, value=100.0), flags(True, True, False)),
+        # on the delivery day, after the admission day: a haemorrhage's Hb, not pregnancy's
+        ("hb-delivery-day", lab("haemoglobin", DELIVERED, value=90.0), flags(False, False, False)),
+        (
+            "thal-admission-day",
+            lab("thalassaemia_test", admitted, "negative"),
+            flags(False, False, True),
+        ),
+        (
+            "thal-delivery-day",
+            lab("thalassaemia_test", DELIVERED, "negative"),
+            flags(False, False, False),
+        ),
+    ]
+    frame = _build(services, [(pid, fill) for pid, fill, _ in table], admitted=admitted)
+    got = {pid: {c: bool(frame.loc[pid, c]) for c in expected} for pid, _, expected in table}
+    assert got == {pid: expected for pid, _, expected in table}
 
 
 def test_risk_gradings_and_case_managed_contact(services: Services) -> None:
@@ -390,7 +598,7 @@ def test_windows_without_a_delivery_are_open_ended(services: Services) -> None:
             (
                 "ongoing",
                 both(
-                    lab("hiv_test", D(2025, 9, 1), "positive"),
+                    lab("hiv_test", D(2025, 9, 1), "positive", method="confirmatory"),
                     treatment("antiretroviral", D(2025, 9, 2)),
                     lab("haemoglobin", D(2025, 9, 3), value=100.0),
                 ),

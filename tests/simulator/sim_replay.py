@@ -302,20 +302,46 @@ def _per_woman(live: dict[Key, dict[str, Any]], f: Figures, counted: set[tuple[s
 _LAB = {
     "56888-1": "hiv",
     "HIV-AB": "hiv",
+    "5221-7": "hiv",
+    "HIV-WB": "hiv",
     "20507-0": "syphilis",
     "24312-1": "syphilis",
+    "63464-2": "syphilis",
+    "TP-PA": "syphilis",
     "TP-TRUST": "syphilis",
     "5196-1": "hbsag",
     "HBSAG": "hbsag",
 }
 _TEST_DONE = {"31676001": "hiv", "269828009": "syphilis", "47758006": "hbsag"}
+# the test's method, as the default and the site code tables say (value column)
+_METHOD = {
+    "5221-7": "confirmatory",
+    "HIV-WB": "confirmatory",
+    "24312-1": "treponemal",
+    "63464-2": "treponemal",
+    "TP-PA": "treponemal",
+    "20507-0": "non_treponemal",
+    "TP-TRUST": "non_treponemal",
+}
+_SCREENING = {
+    "4551-8": "thalassaemia",
+    "prenatal-serum-screening": "prenatal_screening",
+    "nipt": "prenatal_screening",
+}
 _RESULT = {"10828004": "positive", "POS": "positive", "260385009": "negative", "NEG": "negative"}
 _VISIT = {
     "424441002": "prenatal_initial_visit",
     "424619006": "prenatal_visit",
     "169762003": "postpartum_visit",
 }
-_TREATMENT = {"J05AR": "hiv", "J05AF01": "hiv", "J01CE08": "syphilis", "J06BB04": "hbig"}
+_TREATMENT = {
+    "J05AR": "hiv",
+    "J05AF01": "hiv",  # zidovudine: the newborn's ARV prophylaxis
+    "J01CE08": "syphilis",
+    "J01DD04": "syphilis",  # ceftriaxone: counts only with a syphilis reasonCode
+    "J05AF10": "hbv_antiviral",
+    "J06BB04": "hbig",
+}
 _DIAGNOSIS = {"Z21": "hiv", "B20": "hiv", "A53.9": "syphilis", "B18.1": "hbsag"}
 _Z37 = {"Z37.0": (1, 0), "Z37.1": (0, 1), "Z37.2": (2, 0), "Z37.3": (1, 1), "Z37.4": (0, 2)}
 
@@ -345,6 +371,7 @@ def facts_from_records(r: Replay) -> list[Any]:
         Newborn,
         PregnancyFacts,
         RiskGrade,
+        Screening,
         Treatment,
         Visit,
     )
@@ -428,7 +455,12 @@ def facts_from_records(r: Replay) -> list[Any]:
                 items.append((woman, day, "dating", Dating(day, ga_days=days)))
             elif code in _LAB:
                 result = _RESULT[res["valueCodeableConcept"]["coding"][0]["code"]]
-                items.append((woman, day, "test", LabTest(day, _LAB[code], result)))
+                test = LabTest(day, _LAB[code], result, _METHOD.get(code))
+                items.append((woman, day, "test", test))
+            elif code in _SCREENING:
+                result = _RESULT[res["valueCodeableConcept"]["coding"][0]["code"]]
+                screening = Screening(day, _SCREENING[code], result == "positive")
+                items.append((woman, day, "screening", screening))
             elif code in ("718-7", "HGB"):
                 q = res["valueQuantity"]
                 g_l = q["value"] * 10 if q.get("unit") == "g/dL" else q["value"]
@@ -442,6 +474,8 @@ def facts_from_records(r: Replay) -> list[Any]:
             day = local_day(res["performedDateTime"])
             if code in _TEST_DONE:
                 items.append((woman, day, "test", LabTest(day, _TEST_DONE[code], None)))
+            elif code == "34536000":
+                items.append((woman, day, "screening", Screening(day, "prenatal_diagnosis")))
             elif code in MODES:
                 deliveries.append((woman, day, inst, res))
         elif rtype == "RiskAssessment":
@@ -471,13 +505,28 @@ def facts_from_records(r: Replay) -> list[Any]:
             at = local_moment(res["occurrenceDateTime"])
             infant.setdefault(subject, []).append(("hepb_vaccine", at))
         elif rtype in ("MedicationStatement", "MedicationAdministration"):
-            day = local_day(res["effectiveDateTime"])
-            infection = _TREATMENT[res["medicationCodeableConcept"]["coding"][0]["code"]]
+            drug = res["medicationCodeableConcept"]["coding"][0]["code"]
+            infection = _TREATMENT[drug]
             if subject in newborn_keys:
                 at = local_moment(res["effectiveDateTime"])
                 infant.setdefault(subject, []).append((infection, at))
+                continue
+            if infection == "hbig":
+                infection = "hbsag"  # the truth files a woman's HBIG under hepatitis B
+            reasons = [c["code"] for r in res.get("reasonCode", []) for c in r["coding"]]
+            if "effectivePeriod" in res:
+                day = local_day(res["dateAsserted"])
+                start = local_day(res["effectivePeriod"]["start"])
+                treatment = Treatment(day, infection, start=start, open_ended=True)
             else:
-                items.append((woman, day, "treatment", Treatment(day, infection)))
+                day = local_day(res["effectiveDateTime"])
+                treatment = Treatment(
+                    day,
+                    infection,
+                    needs_indication=drug == "J01DD04",
+                    indication=any(r.startswith("A5") for r in reasons),
+                )
+            items.append((woman, day, "treatment", treatment))
 
     newborns: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for key, res in live.items():
@@ -527,6 +576,8 @@ def facts_from_records(r: Replay) -> list[Any]:
                 f.diagnoses.append(payload)
             elif what == "treatment":
                 f.treatments.append(payload)
+            elif what == "screening":
+                f.screenings.append(payload)
             elif what == "cs":
                 f.congenital_syphilis.append(payload)
             elif what == "loss":
@@ -573,6 +624,11 @@ def facts_from_records(r: Replay) -> list[Any]:
                 caesarean=proc["code"]["coding"][0]["code"] == "11466000",
             )
         for f in pregnancies.values():
+            for other in pregnancies.values():
+                if other is not f:
+                    f.other_tests.extend(other.tests)
+                    f.other_diagnoses.extend(other.diagnoses)
+                    f.other_treatments.extend(other.treatments)
             if f.delivery is None:
                 first = next(k for k in street if mother[k] == woman)
                 f.street, f.residence = street[first], residence[first]

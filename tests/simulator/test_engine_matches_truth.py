@@ -28,16 +28,17 @@ from mch_service.simulator.params import TruthSettings
 # Each variant: the truth's settings and the service's settings that say the same.
 VARIANTS: dict[str, tuple[TruthSettings, dict[str, Any]]] = {
     "default": (TruthSettings(), {}),
-    # caesareans per woman, anaemia without thalassaemia carriers (every variant has the
-    # statistical years and rolling years as periods of their own)
+    # caesareans per woman, thalassaemia carriers kept in the anaemia denominator (the
+    # settings' other values; every variant has the statistical years and rolling years as
+    # periods of their own)
     "caesarean-women": (
         TruthSettings(
             caesarean_basis="women",
-            anaemia_denominator_excludes_thalassaemia=True,
+            anaemia_denominator_excludes_thalassaemia=False,
         ),
         {
             "indicator_caesarean_basis": "women",
-            "indicator_anaemia_denominator_excludes_thalassaemia": True,
+            "indicator_anaemia_denominator_excludes_thalassaemia": False,
         },
     ),
     # only red women case-managed, followed up every 10 days
@@ -62,6 +63,27 @@ SIMULATED: dict[str, dict[str, Any]] = {
         "booking_after_delivery_share": 0.5,
     },
 }
+# Simulation parameters a variant changes besides the settings: "infections" makes the rule
+# 3 and 4 situations common (reactive screens confirmed negative, syphilis test pairs and
+# past-treated syphilis, ART from before the LMP, ceftriaxone with and without a syphilis
+# indication, entecavir, Hb after the admission, screening records).
+VARIANT_PARAMS: dict[str, dict[str, Any]] = {
+    "infections": {
+        "hiv_prevalence": 0.15,
+        "syphilis_prevalence": 0.3,
+        "hbsag_prevalence": 0.2,
+        "hiv_false_reactive_share": 0.15,
+        "syphilis_past_share": 0.15,
+        "syphilis_ceftriaxone_share": 0.3,
+        "syphilis_treatment_share": 0.75,
+        "ceftriaxone_other_share": 0.03,
+        "hbv_antiviral_share": 0.5,
+        "hb_after_admission_share": 0.3,
+        "prenatal_diagnosis_share": 0.3,
+        "untested_share": 0.1,
+    },
+}
+VARIANTS["infections"] = (TruthSettings(), {})
 
 
 @pytest.mark.parametrize(
@@ -72,6 +94,7 @@ SIMULATED: dict[str, dict[str, Any]] = {
         (11, 25, "caesarean-women"),
         (29, 25, "red-only"),
         (17, 40, "deaths"),
+        (7, 60, "infections"),
     ],
 )
 def test_indicators_and_work_lists_equal_truth(
@@ -87,6 +110,7 @@ def test_indicators_and_work_lists_equal_truth(
         edge_share=0.3,  # many events on and next to the thresholds (docs/simulator.md)
         truth=truth_settings,
         **SIMULATED.get(variant, {}),
+        **VARIANT_PARAMS.get(variant, {}),
     )
     # the work lists on the days around each list's thresholds, and at the end
     as_of = (*threshold_days(params), params.end)

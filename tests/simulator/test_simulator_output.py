@@ -311,7 +311,8 @@ def test_truth_has_every_indicator_period_and_combination(messy: Path) -> None:
     assert set(truth) == {"seed", "params", "settings", "indicators", "work_lists"}
     assert truth["settings"]["caesarean_basis"] == "births"
     assert truth["settings"]["case_managed_colours"] == ["orange", "red", "purple"]
-    assert truth["settings"]["anaemia_denominator_excludes_thalassaemia"] is False
+    assert truth["settings"]["anaemia_denominator_excludes_thalassaemia"] is True
+    assert truth["settings"]["syphilis_adequate_days"] == 30
     periods = {r["period"] for r in truth["indicators"]}
     months = {f"2024-{m:02d}" for m in range(1, 13)} | {f"2025-{m:02d}" for m in range(1, 7)}
     assert periods == {"2024", "2025", "SY2024", "SY2025"} | {f"2024-Q{q}" for q in range(1, 5)} | {

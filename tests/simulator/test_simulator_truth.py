@@ -11,13 +11,14 @@ B  stillbirth at 27+6 (GA 195) on 2025-04-01 (00:30 local) at hosp-b; syphilis t
 C  stillbirth at 28+0 (GA 196) on 2025-04-10 at hosp-b; HIV positive at 10 weeks, treated;
    green + purple. Dated by EDD only. Street 330102003.
 D  pregnancy spanning 2024-2025, checks at hosp-a then hosp-b (one day at both), a check on
-   the admission day; delivered 2025-03-10 at hosp-b; syphilis positive, treated during the
-   stay; red, then red + purple; thalassaemia with Hb 108; the baby died on day 6; home visit 38
-   days after discharge (the 42-day check, not the 28-day visit); congenital syphilis recorded
-   2025-04-02 by mch-hosp; an EPDS score on day 57 after delivery (too late for the 42-day
-   check window). Street 330102001.
-E  syphilis positive, never treated, no HBsAg test, yellow + purple; died 2025-05-20 (reported
-   by hosp-a), not accidentally: a maternal death before any outcome. Street 330102001.
+   the admission day; delivered 2025-03-10 at hosp-b; syphilis confirmed (treponemal and
+   non-treponemal positive), treated during the stay; red, then red + purple; thalassaemia
+   with Hb 108; the baby died on day 6; home visit 38 days after discharge (the 42-day check,
+   not the 28-day visit); congenital syphilis recorded 2025-04-02 by mch-hosp; an EPDS score on
+   day 57 after delivery (too late for the 42-day check window). Street 330102001.
+E  syphilis confirmed (both tests), never treated, no HBsAg test, yellow + purple; died
+   2025-05-20 (reported by hosp-a), not accidentally: a maternal death before any outcome.
+   Street 330102001.
 F  a loss on 2025-02-20, then an accidental death on 2025-03-01 (not maternal). Street
    330102003.
 """
@@ -160,7 +161,9 @@ def _women() -> list[PregnancyFacts]:
         ],
         tests=[
             LabTest(D(2024, 8, 19), "hiv", "negative"),
-            LabTest(D(2024, 8, 19), "syphilis", "positive"),
+            # a confirmed syphilis (issue 14, rule 3): treponemal and non-treponemal positive
+            LabTest(D(2024, 8, 19), "syphilis", "positive", "treponemal"),
+            LabTest(D(2024, 8, 19), "syphilis", "positive", "non_treponemal"),
             LabTest(D(2024, 8, 19), "hbsag", "negative"),
         ],
         treatments=[Treatment(D(2025, 3, 12), "syphilis")],
@@ -190,7 +193,8 @@ def _women() -> list[PregnancyFacts]:
         bookings=[D(2025, 2, 17)],
         visits=[Visit(D(2025, 2, 17), "prenatal_initial_visit", "chc-01")],
         tests=[
-            LabTest(D(2025, 2, 17), "syphilis", "positive"),
+            LabTest(D(2025, 2, 17), "syphilis", "positive", "treponemal"),
+            LabTest(D(2025, 2, 17), "syphilis", "positive", "non_treponemal"),
             LabTest(D(2025, 2, 17), "hiv", None),
         ],
         risks=[RiskGrade(datetime(2025, 2, 17, 10), "yellow", purple=True)],
@@ -252,6 +256,8 @@ MARCH = {
     "hbsag_early_test_rate": (1, 2),  # A's HBsAg at GA 116
     "hiv_treatment_rate": (0, 0),
     "syphilis_treatment_rate": (1, 1),  # D, treated during the stay (before discharge)
+    # D's penicillin started 2 days after delivery: not >= 30 days before it
+    "syphilis_adequate_treatment_rate": (0, 1),
     "maternal_mortality_ratio": (0, 3),
     "high_risk_proportion": (2, 2),
     # (a) A re-assessed (orange 5 January after yellow 6 October), D re-assessed (red + purple
@@ -260,7 +266,8 @@ MARCH = {
     # (b) A orange, D red: no case opened in time (the simulated district has no case team)
     "high_risk_case_management_rate": (0, 2),
     "high_risk_facility_delivery_rate": (2, 2),
-    "anaemia_prevalence_non_thalassaemia": (1, 2),  # D anaemic but thalassaemia
+    # A anaemic; D anaemic but thalassaemia: out of both counts by default (rule 8)
+    "anaemia_prevalence_non_thalassaemia": (1, 1),
     "congenital_syphilis_rate": (0, 3),  # D's baby's case is recorded in April
     "perinatal_mortality_rate": (1, 3),  # D's baby died on day 6
     "low_birth_weight_rate": (1, 3),  # A's 2,400 g twin
@@ -273,8 +280,10 @@ MARCH = {
     "hepb_vaccine_24h_rate": (0, 0),
     "hiv_exposed_infant_arv_rate": (0, 0),
     "syphilis_exposed_infant_prophylaxis_rate": (0, 1),
+    "thalassaemia_screening_rate": (0, 2),  # no screening records
+    "prenatal_screening_rate": (0, 2),
+    "prenatal_diagnosis_rate": (0, 2),
     "who_anc_first_contact_12w_rate": (1, 2),  # A's first contact at GA 90 is not < 84
-    "who_anc_syphilis_test_rate": (2, 2),
     "who_anc_4plus_rate": (2, 2),
     "who_anc_8plus_rate": (0, 2),
 }
@@ -299,6 +308,7 @@ APRIL = {
     "hbsag_early_test_rate": (1, 1),
     "hiv_treatment_rate": (1, 1),
     "syphilis_treatment_rate": (0, 0),
+    "syphilis_adequate_treatment_rate": (0, 0),
     "maternal_mortality_ratio": (0, 0),
     "high_risk_proportion": (1, 1),  # C purple
     # C, purple once, seen again at hosp-b on 10 January but never re-assessed: a prenatal
@@ -314,13 +324,15 @@ APRIL = {
     "preterm_birth_rate": (0, 0),
     "macrosomia_rate": (0, 0),
     "who_anc_first_contact_12w_rate": (1, 1),
-    "who_anc_syphilis_test_rate": (1, 1),
     "who_anc_4plus_rate": (0, 1),  # C 2 checks
     "who_anc_8plus_rate": (0, 1),
     "hbig_12h_rate": (0, 0),
     "hepb_vaccine_24h_rate": (0, 0),
     "hiv_exposed_infant_arv_rate": (0, 0),  # C is HIV-positive, but stillborn: no live birth
     "syphilis_exposed_infant_prophylaxis_rate": (0, 0),
+    "thalassaemia_screening_rate": (0, 1),
+    "prenatal_screening_rate": (0, 1),
+    "prenatal_diagnosis_rate": (0, 1),
 }
 YEAR_2025 = {
     "systematic_management_rate": (1, 3),
@@ -343,12 +355,13 @@ YEAR_2025 = {
     "hbsag_early_test_rate": (2, 3),
     "hiv_treatment_rate": (1, 1),
     "syphilis_treatment_rate": (1, 1),
+    "syphilis_adequate_treatment_rate": (0, 1),
     "maternal_mortality_ratio": (1, 3),  # E (F's death was an accident)
     "high_risk_proportion": (3, 3),
     "high_risk_management_rate": (2, 3),
     "high_risk_case_management_rate": (0, 3),
     "high_risk_facility_delivery_rate": (3, 3),
-    "anaemia_prevalence_non_thalassaemia": (1, 2),
+    "anaemia_prevalence_non_thalassaemia": (1, 1),
     "congenital_syphilis_rate": (1, 3),
     "perinatal_mortality_rate": (2, 4),
     "low_birth_weight_rate": (1, 3),
@@ -356,13 +369,15 @@ YEAR_2025 = {
     "preterm_birth_rate": (0, 3),
     "macrosomia_rate": (0, 3),
     "who_anc_first_contact_12w_rate": (2, 3),
-    "who_anc_syphilis_test_rate": (3, 3),
     "who_anc_4plus_rate": (2, 3),
     "who_anc_8plus_rate": (0, 3),
     "hbig_12h_rate": (0, 0),
     "hepb_vaccine_24h_rate": (0, 0),
     "hiv_exposed_infant_arv_rate": (0, 0),
     "syphilis_exposed_infant_prophylaxis_rate": (0, 1),
+    "thalassaemia_screening_rate": (0, 3),
+    "prenatal_screening_rate": (0, 3),
+    "prenatal_diagnosis_rate": (0, 3),
 }
 
 
@@ -474,11 +489,9 @@ def test_missing_tests_day_boundary() -> None:
 def test_settings_change_the_numbers_as_documented() -> None:
     women = _table(_truth(TruthSettings(caesarean_basis="women")))
     assert women[("caesarean_rate", "2025-03", "district", "all")] == (1, 2)
-    excluded = _table(_truth(TruthSettings(anaemia_denominator_excludes_thalassaemia=True)))
-    assert excluded[("anaemia_prevalence_non_thalassaemia", "2025-03", "district", "all")] == (
-        1,
-        1,
-    )
+    # the default leaves thalassaemia women out of the denominator; false keeps D in it
+    kept = _table(_truth(TruthSettings(anaemia_denominator_excludes_thalassaemia=False)))
+    assert kept[("anaemia_prevalence_non_thalassaemia", "2025-03", "district", "all")] == (1, 2)
     red_only = _table(_truth(TruthSettings(case_managed_colours=("red",))))
     # red only: D alone is case-managed; (a) does not depend on the set
     assert red_only[("high_risk_case_management_rate", "2025", "district", "all")] == (0, 1)

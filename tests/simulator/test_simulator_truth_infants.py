@@ -40,7 +40,9 @@ def _women() -> list[PregnancyFacts]:
         dating=[Dating(D(2024, 8, 1), lmp=D(2024, 6, 3))],
         tests=[
             LabTest(D(2024, 8, 1), "hbsag", "positive"),
-            LabTest(D(2024, 8, 1), "syphilis", "positive"),
+            # syphilis confirmed by the two-test rule (rule 3)
+            LabTest(D(2024, 8, 1), "syphilis", "positive", "treponemal"),
+            LabTest(D(2024, 8, 1), "syphilis", "positive", "non_treponemal"),
         ],
         delivery=Delivery(
             day=D(2025, 3, 10),
@@ -80,7 +82,7 @@ def _women() -> list[PregnancyFacts]:
         dating=[Dating(D(2024, 8, 1), lmp=D(2024, 6, 5))],
         tests=[
             LabTest(D(2024, 8, 1), "hbsag", "positive"),
-            LabTest(D(2024, 8, 1), "hiv", "positive"),
+            LabTest(D(2024, 8, 1), "hiv", "positive", "confirmatory"),  # confirmed (rule 3)
         ],
         delivery=Delivery(
             day=D(2025, 3, 12),

@@ -4,6 +4,13 @@ or an Encounter typed as one)."""
 
 from __future__ import annotations
 
-SCREENING_TESTS = ("hiv_test", "syphilis_test", "hbsag_test", "thalassaemia_test")
-TREATMENTS = ("antiretroviral", "syphilis_treatment", "hbig")
+SCREENING_TESTS = (
+    "hiv_test",
+    "syphilis_test",
+    "hbsag_test",
+    "thalassaemia_test",
+    "prenatal_screening",
+    "prenatal_diagnosis",
+)
+TREATMENTS = ("antiretroviral", "hbv_antiviral", "syphilis_treatment", "hbig")
 DELIVERIES = ("delivery_caesarean", "delivery_instrumental", "delivery_vaginal", "delivery")

@@ -127,7 +127,12 @@ def _gravida(observed: Observed, concept: str, code_row: CodeRow) -> None:
 
 
 def _lab(
-    observed: Observed, concept: str, result: str | None, value: float | None, unit: str | None
+    observed: Observed,
+    concept: str,
+    result: str | None,
+    value: float | None,
+    unit: str | None,
+    method: str | None = None,
 ) -> None:
     observed.out.add(
         LabResult,
@@ -139,12 +144,15 @@ def _lab(
             "value": value,
             "unit": unit,
             "source": "observation",
+            "method": method,
         },
     )
 
 
 def _screening_result(observed: Observed, concept: str, code_row: CodeRow) -> None:
-    _lab(observed, concept, _result(observed.extractor, observed.row), None, None)
+    # the code table's value column qualifies the test: confirmatory, treponemal, ...
+    result = _result(observed.extractor, observed.row)
+    _lab(observed, concept, result, None, None, code_row.value or None)
 
 
 def _haemoglobin(observed: Observed, concept: str, code_row: CodeRow) -> None:

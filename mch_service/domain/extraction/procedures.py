@@ -98,11 +98,14 @@ def _test_done(performed: Performed, concept: str, code_row: CodeRow) -> None:
             "value": None,
             "unit": None,
             "source": "procedure",
+            "method": code_row.value or None,
         },
     )
 
 
 def _treatment(performed: Performed, concept: str, code_row: CodeRow) -> None:
+    if code_row.value == "needs_indication":
+        return  # a Procedure's reason is not read: only a medication record can say syphilis
     performed.out.add(
         Treatment,
         {
@@ -111,6 +114,9 @@ def _treatment(performed: Performed, concept: str, code_row: CodeRow) -> None:
             "treated_date": performed.day,
             "code": code_row.code,
             "administered_at": performed.at,
+            "start_date": performed.day,
+            "end_date": performed.day,
+            "drug_class": code_row.value or None,
         },
     )
 

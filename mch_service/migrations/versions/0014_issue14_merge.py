@@ -5,14 +5,14 @@ management) each changed their own tables and columns from 0012; this revision m
 history again, so the database has a single head.
 
 Revision ID: 0014
-Revises: 0013_deaths, 0013_residence, 0013_infants, 0013_highrisk
+Revises: 0013_deaths, 0013_residence, 0013_infants, 0013_highrisk, 0013_infection
 Create Date: 2026-12-03 04:40:00
 """
 
 from __future__ import annotations
 
 revision = "0014"
-down_revision = ("0013_deaths", "0013_residence", "0013_infants", "0013_highrisk")
+down_revision = ("0013_deaths", "0013_residence", "0013_infants", "0013_highrisk", "0013_infection")
 branch_labels = None
 depends_on = None
 
