@@ -227,27 +227,7 @@ class IndicatorService:
         )
         now = utcnow()
         settings_json = self.settings.to_json()
-        rows = [
-            {
-                "indicator_id": v.id,
-                "period": v.period,
-                "area": v.area,
-                "institution": v.institution,
-                "period_start": v.period_start,
-                "period_end": v.period_end,
-                "numerator": v.numerator,
-                "denominator": v.denominator,
-                "value": v.value,
-                "unit": v.unit,
-                "target": v.target,
-                "direction": v.direction,
-                "status": v.status,
-                "catalogue_version": v.catalogue_version,
-                "settings": settings_json,
-                "computed_at": now,
-            }
-            for v in iter_values(results)
-        ]
+        rows = [_stored_row(v, settings_json, now) for v in iter_values(results)]
         with self.db.transaction() as session:
             repository.replace_results(session, rows, periods, replace_all)
         return len(rows)
@@ -469,22 +449,7 @@ class IndicatorService:
         repository.put_result(
             session,
             {
-                "indicator_id": v.id,
-                "period": v.period,
-                "area": v.area,
-                "institution": v.institution,
-                "period_start": v.period_start,
-                "period_end": v.period_end,
-                "numerator": v.numerator,
-                "denominator": v.denominator,
-                "value": v.value,
-                "unit": v.unit,
-                "target": v.target,
-                "direction": v.direction,
-                "status": v.status,
-                "catalogue_version": v.catalogue_version,
-                "settings": self.settings.to_json(),
-                "computed_at": now,
+                **_stored_row(v, self.settings.to_json(), now),
                 "entered_source": figure.source,
                 "entered_note": figure.note,
                 "entered_by": principal.username,
@@ -577,6 +542,28 @@ def record_export(session: Session, principal: Principal, what: str) -> None:
     """Audit an export of indicator results (``what``: format and periods)."""
     audit = AuditRecord("indicators.export", "success", "IndicatorResult", None, 200, what)
     record(session, actor_of(principal), [audit])
+
+
+def _stored_row(v: IndicatorValue, settings_json: str, computed_at: datetime) -> dict[str, object]:
+    """An ``indicator_result`` row of one value."""
+    return {
+        "indicator_id": v.id,
+        "period": v.period,
+        "area": v.area,
+        "institution": v.institution,
+        "period_start": v.period_start,
+        "period_end": v.period_end,
+        "numerator": v.numerator,
+        "denominator": v.denominator,
+        "value": v.value,
+        "unit": v.unit,
+        "target": v.target,
+        "direction": v.direction,
+        "status": v.status,
+        "catalogue_version": v.catalogue_version,
+        "settings": settings_json,
+        "computed_at": computed_at,
+    }
 
 
 def _result(ind: Indicator, stored: StoredResult | None, small: bool) -> IndicatorResult:
