@@ -227,10 +227,11 @@ SELECT d.enc_key, d.inst, d.woman, d.delivery_day, d.live_births, d.caesarean,
   EXISTS (SELECT 1 FROM facts f WHERE f.woman = d.woman AND f.rtype = 'Encounter'
      AND f.code = '169762003' AND f.day - d.discharge BETWEEN 0 AND 28) AS pp28,
   EXISTS (SELECT 1 FROM facts f WHERE f.woman = d.woman AND f.day BETWEEN d.lmp AND d.discharge
-     AND ((f.rtype = 'Observation' AND f.code IN ('56888-1', 'HIV-AB'))
+     AND ((f.rtype = 'Observation' AND f.code IN ('56888-1', 'HIV-AB', '5221-7', 'HIV-WB'))
           OR (f.rtype = 'Procedure' AND f.code = '31676001'))) AS hiv_tested,
   EXISTS (SELECT 1 FROM facts f WHERE f.woman = d.woman AND f.day BETWEEN d.lmp AND d.discharge
-     AND ((f.rtype = 'Observation' AND f.code IN ('20507-0', '24312-1', 'TP-TRUST'))
+     AND ((f.rtype = 'Observation'
+           AND f.code IN ('20507-0', '24312-1', '63464-2', 'TP-TRUST', 'TP-PA'))
           OR (f.rtype = 'Procedure' AND f.code = '269828009'))) AS syphilis_tested,
   EXISTS (SELECT 1 FROM facts f WHERE f.woman = d.woman AND f.day BETWEEN d.lmp AND d.discharge
      AND ((f.rtype = 'Observation' AND f.code IN ('5196-1', 'HBSAG'))

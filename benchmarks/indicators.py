@@ -95,7 +95,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def sim_dir(results_dir: Path, pregnancies: int, seed: int) -> Path:
-    return results_dir / f"sim-{pregnancies}-{seed}"
+    """The simulation's folder, named by its parameters and the simulator's code: a simulator
+    change (another district, new records) never reuses an older run's files."""
+    import hashlib
+
+    import mch_service.simulator as simulator
+
+    digest = hashlib.sha256()
+    for source in sorted(Path(simulator.__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    return results_dir / f"sim-{pregnancies}-{seed}-{digest.hexdigest()[:10]}"
 
 
 def simulate_once(out: Path, pregnancies: int, seed: int) -> float:
