@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
@@ -72,7 +73,7 @@ from mch_service.indicators.schemas import (
     SeriesQuery,
 )
 from mch_service.indicators.settings import IndicatorSettings
-from mch_service.indicators.values import RESULT_COLUMNS, IndicatorValue, iter_values
+from mch_service.indicators.values import RESULT_COLUMNS, IndicatorValue
 from mch_service.indicators.warnings import early_warnings
 from mch_service.streets import street_problem
 from mch_service.timeutil import utcnow
@@ -227,7 +228,7 @@ class IndicatorService:
         )
         now = utcnow()
         settings_json = self.settings.to_json()
-        rows = [_stored_row(v, settings_json, now) for v in iter_values(results)]
+        rows = stored_rows(results, settings_json, now)
         with self.db.transaction() as session:
             repository.replace_results(session, rows, periods, replace_all)
         return len(rows)
@@ -542,6 +543,48 @@ def record_export(session: Session, principal: Principal, what: str) -> None:
     """Audit an export of indicator results (``what``: format and periods)."""
     audit = AuditRecord("indicators.export", "success", "IndicatorResult", None, 200, what)
     record(session, actor_of(principal), [audit])
+
+
+def stored_rows(
+    results: pd.DataFrame, settings_json: str, computed_at: datetime
+) -> list[dict[str, object]]:
+    """``indicator_result`` rows of ``compute_all``'s table, column by column: the same rows as
+    ``_stored_row`` of each ``iter_values`` value (tests check), without an object per row
+    (tens of thousands of rows per run: statistical and rolling years for every view)."""
+    if results.empty:
+        return []
+
+    def optional_float(column: str) -> list[float | None]:
+        present = results[column].notna().to_numpy(dtype=bool)
+        values = results[column].to_numpy(dtype=np.float64, na_value=np.nan).tolist()
+        return [v if keep else None for v, keep in zip(values, present, strict=True)]
+
+    direction = results["direction"]
+    columns: dict[str, list[object]] = {
+        "indicator_id": results["indicator_id"].astype(str).tolist(),
+        "period": results["period"].astype(str).tolist(),
+        "area": results["area"].astype(str).tolist(),
+        "institution": results["institution"].astype(str).tolist(),
+        "period_start": pd.to_datetime(results["period_start"]).dt.date.tolist(),
+        "period_end": pd.to_datetime(results["period_end"]).dt.date.tolist(),
+        "numerator": results["numerator"].astype("int64").tolist(),
+        "denominator": results["denominator"].astype("int64").tolist(),
+        "value": list(optional_float("value")),
+        "unit": results["unit"].astype(str).tolist(),
+        "target": list(optional_float("target")),
+        "direction": [None if pd.isna(d) else str(d) for d in direction.tolist()],
+        "status": results["status"].astype(str).tolist(),
+        "catalogue_version": results["catalogue_version"].astype(str).tolist(),
+    }
+    names = list(columns)
+    return [
+        {
+            **dict(zip(names, row, strict=True)),
+            "settings": settings_json,
+            "computed_at": computed_at,
+        }
+        for row in zip(*columns.values(), strict=True)
+    ]
 
 
 def _stored_row(v: IndicatorValue, settings_json: str, computed_at: datetime) -> dict[str, object]:

@@ -662,3 +662,27 @@ def test_anaemia_denominator_without_thalassaemia_keeps_every_other_woman() -> N
     )
     # three women with Hb and no thalassaemia; the carrier is out of the denominator
     assert counts(excluding, "anaemia_prevalence_non_thalassaemia") == (1, 3)
+
+
+def test_stored_rows_are_the_rows_of_each_value() -> None:
+    # The job stores compute_all's table column by column; each row must equal the one built
+    # from that row's IndicatorValue (no data values, no targets, dates, whole numbers).
+    from datetime import UTC, datetime
+
+    from mch_service.indicators.service import _stored_row, stored_rows
+    from mch_service.indicators.values import iter_values
+
+    rows = [pregnancy(), pregnancy(street="S2", delivery_institution="H2")]
+    facts = make_facts(rows, deaths=[death(rows[0], date(2025, 3, 20))])
+    table = compute_all(facts, [MARCH, "2025", "SY2025", "2025-03-R12"])
+    now = datetime(2025, 6, 1, tzinfo=UTC)
+    fast = stored_rows(table, '{"s":1}', now)
+    slow = [_stored_row(v, '{"s":1}', now) for v in iter_values(table)]
+    assert len(fast) == len(table) > 100
+    assert fast == slow
+    assert any(r["value"] is None for r in fast)
+    assert any(r["target"] is None for r in fast)
+    assert [{k: type(v) for k, v in r.items()} for r in fast] == [
+        {k: type(v) for k, v in r.items()} for r in slow
+    ]
+    assert stored_rows(table.iloc[0:0], "{}", now) == []
