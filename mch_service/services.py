@@ -109,7 +109,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
     domain.listeners.append(lambda session, women: cases.refresh(session, women))
     deaths = DeathReportService(
         crypto,
-        load_code_tables(settings.code_tables_dir, settings.canonical_base),
+        domain.current_codes,
         frozenset(settings.streets),
     )
     return Services(

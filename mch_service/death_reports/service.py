@@ -9,6 +9,7 @@ the same rows (``indicators/loaders.py``); it recomputes on its next run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -76,8 +77,11 @@ def _aad(report_id: int, field: str) -> bytes:
 
 
 class DeathReportService:
-    def __init__(self, crypto: Crypto, codes: CodeTables, streets: frozenset[str]) -> None:
+    def __init__(
+        self, crypto: Crypto, codes: Callable[[], CodeTables], streets: frozenset[str]
+    ) -> None:
         self.crypto = crypto
+        # the site's current code tables (the domain's, reloaded when the site's files change)
         self.codes = codes
         self.streets = streets
 
@@ -346,7 +350,7 @@ class DeathReportService:
     def _cause_class(self, code: str | None) -> str | None:
         if not code:
             return None
-        concepts = self.codes.concepts_of([{"system": ICD10, "code": code}])
+        concepts = self.codes().concepts_of([{"system": ICD10, "code": code}])
         return cause_class_of(concepts)
 
     def _check_card(self, session: Session, card: DeathCardCreate) -> None:

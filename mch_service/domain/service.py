@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fhir_mappings import load_code_tables
+from fhir_mappings import CodeTables, load_code_tables
 from mch_service.database import Database
 from mch_service.domain import pregnancy_ids, repository
 from mch_service.domain.assemble import assemble
@@ -98,6 +98,11 @@ class DomainService:
         self.extractor = replace(self.extractor, codes=codes)
         self._tables_stamp = stamp
         return True
+
+    def current_codes(self) -> CodeTables:
+        """The site's code tables as of now (reloaded first if its files changed)."""
+        self.reload_codes_if_changed()
+        return self.extractor.codes
 
     def apply(self, session: Session, changes: Iterable[Change]) -> list[dict[str, Any]]:
         """Returns the data-quality issues these changes raised (for OperationOutcome

@@ -487,7 +487,7 @@ def _high_risk_management(
     assessed["assessed_date"] = _days(assessed["assessed_date"])
     window = pd.DataFrame(
         {
-            "lmp": _days(_lmp_of(session, scope).reindex(frame.index)),
+            "lmp": _days(frame["pregnancy_start"]),
             "delivery": _days(frame["delivery_date"]),
         },
         index=frame.index,
@@ -526,16 +526,6 @@ def _high_risk_management(
     frame["high_risk_managed"] = frame.index.isin(set(managed["pregnancy_id"]))
     frame["case_opened_in_time"] = frame.index.isin(cases.opened_in_time)
     frame["case_followed_at_interval"] = frame.index.isin(cases.followed_at_interval)
-
-
-def _lmp_of(session: Session, scope: _Scope) -> pd.Series:
-    rows = _frame(
-        session,
-        select(Pregnancy.id.label("pregnancy_id"), Pregnancy.lmp).where(
-            scope.woman(Pregnancy.woman_key)
-        ),
-    )
-    return rows.set_index("pregnancy_id")["lmp"]
 
 
 def _epds_42d(session: Session, scope: _Scope) -> pd.Series:
