@@ -201,6 +201,7 @@ def create_app(
     app.include_router(auth_endpoints.router)
     app.include_router(audit_endpoints.router)
     app.include_router(institution_endpoints.router)
+    app.include_router(institution_endpoints.streets_router)
     app.include_router(domain_endpoints.router)
     app.include_router(code_tables_api.router)
     app.include_router(indicator_endpoints.router)

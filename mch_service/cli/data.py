@@ -17,6 +17,9 @@ from mch_service.config import get_settings
 
 inst_app = typer.Typer(help="Sending institutions and their API keys", no_args_is_help=True)
 keys_app = typer.Typer(help="Encryption keys", no_args_is_help=True)
+streets_app = typer.Typer(
+    help="The street register: names and responsible centres", no_args_is_help=True
+)
 domain_app = typer.Typer(
     help="The pregnancy record derived from the stored resources", no_args_is_help=True
 )
@@ -26,6 +29,9 @@ domain_app = typer.Typer(
 def institutions_add(
     id: Annotated[str, typer.Option("--id", help="Institution id, e.g. its organisation code")],
     name: Annotated[str, typer.Option("--name", help="Display name")],
+    kind: Annotated[
+        str, typer.Option("--kind", help="hospital, mch_hospital, chc (community centre), other")
+    ] = "other",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Register a sending institution and print its new API key (shown only once)."""
@@ -35,7 +41,7 @@ def institutions_add(
     services = load_services()
     try:
         with services.db.transaction() as session:
-            issued = add_institution(session, id, name)
+            issued = add_institution(session, id, name, kind)
     except MchError as exc:
         fail(exc.message)
     _print_key(issued.institution_id, issued.api_key, as_json)
@@ -62,14 +68,23 @@ def institutions_list(as_json: Annotated[bool, typer.Option("--json")] = False) 
                 {"key_id": k.id, "prefix": k.key_prefix, "revoked": k.revoked_at is not None}
                 for k in list_keys(session, inst.id)
             ]
-            rows.append({"id": inst.id, "name": inst.name, "active": inst.active, "keys": keys})
+            rows.append(
+                {
+                    "id": inst.id,
+                    "name": inst.name,
+                    "kind": inst.kind,
+                    "active": inst.active,
+                    "keys": keys,
+                }
+            )
             live.append(sum(1 for k in keys if not k["revoked"]))
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False))
         return
     for r, n in zip(rows, live, strict=True):
         typer.echo(
-            f"{r['id']}\t{r['name']}\t{'active' if r['active'] else 'disabled'}\t{n} live key(s)"
+            f"{r['id']}\t{r['name']}\t{r['kind']}\t{'active' if r['active'] else 'disabled'}"
+            f"\t{n} live key(s)"
         )
 
 
@@ -241,3 +256,75 @@ def codes_check(
     except CodeTableError as exc:
         fail(str(exc))
     typer.echo(f"{len(tables.all_rows())} codes from {', '.join(tables.files)}")
+
+
+@streets_app.command("set")
+def streets_set(
+    code: Annotated[str, typer.Option("--code", help="Street code, e.g. 440115001")],
+    name: Annotated[str, typer.Option("--name", help="Name, e.g. 南沙街道")],
+    centre: Annotated[
+        str | None, typer.Option("--centre", help="Institution id of its community centre")
+    ] = None,
+    name_en: Annotated[str | None, typer.Option("--name-en")] = None,
+) -> None:
+    """Register a street or town (or rename it, or change its centre)."""
+    from mch_service.errors import MchError
+    from mch_service.institutions.service import set_street
+
+    services = load_services()
+    try:
+        with services.db.transaction() as session:
+            set_street(session, code, name, centre, name_en, services.settings.streets)
+    except MchError as exc:
+        fail(exc.message)
+    typer.echo(f"street {code}: {name}")
+
+
+@streets_app.command("load")
+def streets_load(
+    path: Annotated[Path, typer.Argument(help="CSV with columns code,name[,centre_id,name_en]")],
+) -> None:
+    """Register every street of a CSV file (UTF-8, header row), in one transaction."""
+    import csv
+
+    from mch_service.errors import MchError
+    from mch_service.institutions.service import set_street
+
+    services = load_services()
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    try:
+        with services.db.transaction() as session:
+            for n, row in enumerate(rows, start=2):
+                try:
+                    set_street(
+                        session,
+                        (row.get("code") or "").strip(),
+                        (row.get("name") or "").strip(),
+                        (row.get("centre_id") or "").strip() or None,
+                        (row.get("name_en") or "").strip() or None,
+                        services.settings.streets,
+                    )
+                except MchError as exc:
+                    raise MchError(f"line {n}: {exc.message}") from exc
+    except MchError as exc:
+        fail(exc.message)
+    typer.echo(f"{len(rows)} street(s) registered")
+
+
+@streets_app.command("list")
+def streets_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the street register."""
+    from mch_service.institutions.service import list_streets
+
+    services = load_services()
+    with services.db.reading() as session:
+        rows = [
+            {"code": s.code, "name": s.name, "name_en": s.name_en, "centre_id": s.centre_id}
+            for s in list_streets(session)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for r in rows:
+        typer.echo(f"{r['code']}\t{r['name']}\t{r['centre_id'] or '-'}")

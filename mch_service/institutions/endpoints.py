@@ -1,4 +1,5 @@
-"""Administration of sending institutions and their API keys."""
+"""Sending institutions and their API keys (administration; the directory for all staff),
+and the street register (names and responsible centres)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from mch_service.institutions.schemas import (
     InstitutionRead,
     IssuedKeyRead,
     KeysRevoked,
+    StreetRead,
+    StreetWrite,
 )
 
 router = APIRouter(prefix="/api/v1/institutions", tags=["institutions"])
+streets_router = APIRouter(prefix="/api/v1/streets", tags=["institutions"])
 
 
 @router.get("", response_model=list[InstitutionRead])
@@ -46,4 +50,25 @@ async def revoke_keys(
 ) -> KeysRevoked:
     return await in_transaction(
         services, institutions.revoke_keys_for_staff, principal, institution_id, key_id
+    )
+
+
+@streets_router.get("", response_model=list[StreetRead])
+async def list_streets(services: ServicesDep, principal: CurrentStaff) -> list[StreetRead]:
+    """The district's streets and towns with their names and responsible centres."""
+    return await in_transaction(services, institutions.streets_for_staff, principal)
+
+
+@streets_router.put("/{code}", response_model=StreetRead)
+async def set_street(
+    code: str, body: StreetWrite, services: ServicesDep, principal: CurrentStaff
+) -> StreetRead:
+    """Register a street, rename it or change its centre (administrators)."""
+    return await in_transaction(
+        services,
+        institutions.set_street_for_staff,
+        principal,
+        code,
+        body,
+        tuple(services.settings.streets),
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
-from mch_service.institutions.models import Institution, InstitutionApiKey
+from mch_service.institutions.models import Institution, InstitutionApiKey, Street
 
 
 def get(session: Session, institution_id: str) -> Institution | None:
@@ -58,3 +58,23 @@ def sender_of_key(session: Session, key_hash: str) -> Row[str, str, bool] | None
         .where(InstitutionApiKey.key_hash == key_hash)
         .where(InstitutionApiKey.revoked_at.is_(None))
     ).first()
+
+
+def all_streets(session: Session) -> list[Street]:
+    return list(session.scalars(select(Street).order_by(Street.code)))
+
+
+def get_street(session: Session, code: str) -> Street | None:
+    return session.get(Street, code)
+
+
+def add_street(session: Session, street: Street) -> None:
+    session.add(street)
+    session.flush()
+
+
+def names(session: Session) -> tuple[list[Row[str, str, str]], list[Row[str, str, str | None]]]:
+    """(id, name, kind) of every institution and (code, name, centre id) of every street."""
+    institutions = list(session.execute(select(Institution.id, Institution.name, Institution.kind)))
+    streets = list(session.execute(select(Street.code, Street.name, Street.centre_id)))
+    return institutions, streets  # type: ignore[return-value]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+InstitutionKind = Literal["hospital", "mch_hospital", "chc", "other"]
 
 
 class InstitutionCreate(BaseModel):
     id: str
     name: str
+    kind: InstitutionKind = "other"
 
 
 class ApiKeyRead(BaseModel):
@@ -19,10 +24,14 @@ class ApiKeyRead(BaseModel):
 
 
 class InstitutionRead(BaseModel):
+    """An institution. ``keys`` (their prefixes) only for administrators; other staff read the
+    directory (id, name, kind) to name institutions in lists and reports."""
+
     id: str
     name: str
+    kind: InstitutionKind
     active: bool
-    keys: list[ApiKeyRead]
+    keys: list[ApiKeyRead] | None = None
 
 
 class IssuedKeyRead(BaseModel):
@@ -35,3 +44,20 @@ class IssuedKeyRead(BaseModel):
 
 class KeysRevoked(BaseModel):
     revoked: int
+
+
+class StreetWrite(BaseModel):
+    """A street or town of the district (PUT /api/v1/streets/{code})."""
+
+    name: str = Field(min_length=1, max_length=100)
+    name_en: str | None = Field(default=None, max_length=100)
+    # the community health centre responsible for the street's women (an institution id)
+    centre_id: str | None = Field(default=None, max_length=64)
+
+
+class StreetRead(BaseModel):
+    code: str
+    name: str
+    name_en: str | None
+    centre_id: str | None
+    centre_name: str | None

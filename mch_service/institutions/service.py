@@ -17,14 +17,18 @@ from mch_service.auth.permissions import Permission, Principal
 from mch_service.auth.service import actor_of
 from mch_service.errors import Conflict, MchError, NotFound, Unauthorized
 from mch_service.institutions import repository
-from mch_service.institutions.models import Institution, InstitutionApiKey
+from mch_service.institutions.models import Institution, InstitutionApiKey, Street
 from mch_service.institutions.schemas import (
     ApiKeyRead,
     InstitutionCreate,
+    InstitutionKind,
     InstitutionRead,
     IssuedKeyRead,
     KeysRevoked,
+    StreetRead,
+    StreetWrite,
 )
+from mch_service.streets import street_problem
 from mch_service.timeutil import utcnow
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9\-\.]{1,64}")  # fullmatch: `$` lets "id\n" by
@@ -62,16 +66,24 @@ def _issue(session: Session, institution_id: str) -> IssuedKey:
     return IssuedKey(institution_id, api_key, row.id)
 
 
-def add_institution(session: Session, institution_id: str, name: str) -> IssuedKey:
+INSTITUTION_KINDS: tuple[str, ...] = ("hospital", "mch_hospital", "chc", "other")
+
+
+def add_institution(
+    session: Session, institution_id: str, name: str, kind: InstitutionKind | str = "other"
+) -> IssuedKey:
     if not _ID_PATTERN.fullmatch(institution_id):
         raise MchError(
             "Institution id must be 1-64 letters, digits, '-' or '.' (it appears in audit and "
             "provenance records)"
         )
+    if kind not in INSTITUTION_KINDS:
+        raise MchError("Institution kind must be one of " + ", ".join(INSTITUTION_KINDS))
     if repository.get(session, institution_id) is not None:
         raise Conflict(f"Institution {institution_id!r} already exists")
     repository.add_institution(
-        session, Institution(id=institution_id, name=name, active=True, created_at=utcnow())
+        session,
+        Institution(id=institution_id, name=name, kind=kind, active=True, created_at=utcnow()),
     )
     return _issue(session, institution_id)
 
@@ -158,16 +170,21 @@ def _audited(session: Session, by: Principal, action: str, institution_id: str) 
 
 
 def institutions_for_staff(session: Session, by: Principal) -> list[InstitutionRead]:
-    by.require(Permission.MANAGE_INSTITUTIONS)
+    """Every institution: the directory (id, name, kind, active) for any staff member, with
+    the key prefixes for administrators."""
+    admin = by.can(Permission.MANAGE_INSTITUTIONS)
     return [
         InstitutionRead(
             id=i.id,
             name=i.name,
+            kind=i.kind,  # type: ignore[arg-type]
             active=i.active,
             keys=[
                 ApiKeyRead(key_id=k.id, prefix=k.key_prefix, revoked=k.revoked_at is not None)
                 for k in list_keys(session, i.id)
-            ],
+            ]
+            if admin
+            else None,
         )
         for i in list_institutions(session)
     ]
@@ -179,7 +196,7 @@ def _issued(issued: IssuedKey) -> IssuedKeyRead:
 
 def add_for_staff(session: Session, by: Principal, body: InstitutionCreate) -> IssuedKeyRead:
     by.require(Permission.MANAGE_INSTITUTIONS)
-    issued = add_institution(session, body.id, body.name)
+    issued = add_institution(session, body.id, body.name, body.kind)
     _audited(session, by, "institution.add", body.id)
     return _issued(issued)
 
@@ -200,3 +217,105 @@ def revoke_keys_for_staff(
     revoked = revoke_keys(session, institution_id, key_id)
     _audited(session, by, "institution.revoke_keys", institution_id)
     return KeysRevoked(revoked=revoked)
+
+
+# -- reference data: names of institutions and streets ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferenceNames:
+    """The names behind the codes, for lists, reports and exports: institution id -> (name,
+    kind), street code -> (name, responsible centre id). Small tables, read whole."""
+
+    institutions: dict[str, tuple[str, str]]
+    streets: dict[str, tuple[str, str | None]]
+
+    def institution_name(self, institution_id: str | None) -> str | None:
+        hit = self.institutions.get(institution_id or "")
+        return hit[0] if hit else None
+
+    def institution_kind(self, institution_id: str | None) -> str | None:
+        hit = self.institutions.get(institution_id or "")
+        return hit[1] if hit else None
+
+    def street_name(self, code: str | None) -> str | None:
+        hit = self.streets.get(code or "")
+        return hit[0] if hit else None
+
+    def centre_of(self, street_code: str | None) -> str | None:
+        """The id of the community health centre responsible for the street (None if the
+        street is not registered or has none)."""
+        hit = self.streets.get(street_code or "")
+        return hit[1] if hit else None
+
+    def centre_name_of(self, street_code: str | None) -> str | None:
+        return self.institution_name(self.centre_of(street_code))
+
+
+def reference_names(session: Session) -> ReferenceNames:
+    institutions, streets = repository.names(session)
+    return ReferenceNames(
+        institutions={row[0]: (row[1], row[2]) for row in institutions},
+        streets={row[0]: (row[1], row[2]) for row in streets},
+    )
+
+
+def list_streets(session: Session) -> list[Street]:
+    return repository.all_streets(session)
+
+
+def set_street(
+    session: Session,
+    code: str,
+    name: str,
+    centre_id: str | None = None,
+    name_en: str | None = None,
+    known_streets: tuple[str, ...] | list[str] = (),
+) -> Street:
+    """Register a street (or rename it, or change its centre). The code must be a usable street
+    code (and one of MCH_STREETS when the site lists them); the centre an institution."""
+    problem = street_problem(code, known_streets)
+    if problem:
+        raise MchError(problem, code="value")
+    if centre_id is not None and repository.get(session, centre_id) is None:
+        raise MchError(f"centre_id: no institution {centre_id!r}", code="value")
+    street = repository.get_street(session, code)
+    if street is None:
+        street = Street(code=code, name=name, name_en=name_en, centre_id=centre_id)
+        street.updated_at = utcnow()
+        repository.add_street(session, street)
+        return street
+    street.name, street.name_en, street.centre_id = name, name_en, centre_id
+    street.updated_at = utcnow()
+    session.flush()
+    return street
+
+
+def _street_read(street: Street, names: ReferenceNames) -> StreetRead:
+    return StreetRead(
+        code=street.code,
+        name=street.name,
+        name_en=street.name_en,
+        centre_id=street.centre_id,
+        centre_name=names.institution_name(street.centre_id),
+    )
+
+
+def streets_for_staff(session: Session, by: Principal) -> list[StreetRead]:
+    """The street register, for any staff member (reference data, no personal data)."""
+    del by  # any signed-in staff member
+    names = reference_names(session)
+    return [_street_read(s, names) for s in list_streets(session)]
+
+
+def set_street_for_staff(
+    session: Session,
+    by: Principal,
+    code: str,
+    body: StreetWrite,
+    known_streets: tuple[str, ...] | list[str] = (),
+) -> StreetRead:
+    by.require(Permission.MANAGE_INSTITUTIONS)
+    street = set_street(session, code, body.name, body.centre_id, body.name_en, known_streets)
+    record(session, actor_of(by), [AuditRecord("street.set", "success", "Street", code)])
+    return _street_read(street, reference_names(session))

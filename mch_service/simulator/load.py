@@ -13,7 +13,8 @@ from mch_service.audit.service import Actor
 from mch_service.fhir_api.bulk import iter_lines, run_import
 from mch_service.fhir_api.bundle_responses import Prefer
 from mch_service.institutions.models import Institution
-from mch_service.institutions.service import add_institution
+from mch_service.institutions.service import add_institution, set_street
+from mch_service.simulator.district import STREETS
 
 
 def register_institutions(services: Any, out_dir: Path) -> dict[str, str]:
@@ -22,8 +23,17 @@ def register_institutions(services: Any, out_dir: Path) -> dict[str, str]:
     with services.db.transaction() as session:
         for inst in json.loads((out_dir / "institutions.json").read_text(encoding="utf-8")):
             if session.get(Institution, inst["id"]) is None:
-                keys[inst["id"]] = add_institution(session, inst["id"], inst["name"]).api_key
+                keys[inst["id"]] = add_institution(
+                    session, inst["id"], inst["name"], inst.get("kind", "other")
+                ).api_key
+        register_streets(session)
     return keys
+
+
+def register_streets(session: Any) -> None:
+    """The simulated district's streets and towns with their names and centres."""
+    for street in STREETS:
+        set_street(session, street.code, street.name, street.chc)
 
 
 def site_code_tables(out_dir: Path, target: Path) -> Path:

@@ -57,7 +57,10 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("POST", "/api/v1/users/{username}/revoke-tokens"): ADMIN_ONLY,
     ("GET", "/api/v1/audit"): ADMIN_ONLY,
     ("GET", "/api/v1/audit.csv"): ADMIN_ONLY,
-    ("GET", "/api/v1/institutions"): ADMIN_ONLY,
+    # the directory (id, name, kind) for all staff; key prefixes for administrators only
+    ("GET", "/api/v1/institutions"): SIGNED_IN,
+    ("GET", "/api/v1/streets"): SIGNED_IN,
+    ("PUT", "/api/v1/streets/{code}"): ADMIN_ONLY,
     ("POST", "/api/v1/institutions"): ADMIN_ONLY,
     ("POST", "/api/v1/institutions/{institution_id}/rotate-key"): ADMIN_ONLY,
     ("POST", "/api/v1/institutions/{institution_id}/revoke-keys"): ADMIN_ONLY,
@@ -121,6 +124,7 @@ PARAMS = {
     "pregnancy_id": "P1",
     "indicator_id": "hiv_test_rate",
     "death_id": "card-1",
+    "code": "440115001",
 }
 QUERIES = {
     "/api/v1/indicators": "?period=2025-01",
@@ -147,6 +151,7 @@ BODIES: dict[str, object] = {
     "/api/v1/cases/{pregnancy_id}/reopen": {"version": 1, "reason": "x"},
     "/api/v1/cases/{pregnancy_id}/acknowledge-late": {"version": 1},
     "/api/v1/institutions": {"id": "hosp-new", "name": "New"},
+    "/api/v1/streets/{code}": {"name": "南沙街道", "centre_id": "hosp-z"},
     "/api/v1/token": {"username": "nobody", "password": "x"},
     "/api/v1/indicators/{indicator_id}/external": {
         "numerator": 1,
