@@ -115,6 +115,11 @@ def test_pages_have_no_inline_script_or_style(http: httpx.Client, services: Serv
     signed_in = _sign_in_with_the_form(http, "admin1")
     assert "sign-out" in signed_in.text  # the home page of a signed-in user
     pages = [login.text, signed_in.text, http.get("/docs/interface-guide").text]
+    pages += [
+        http.get(path).text
+        for path in ("/admin/institutions", "/admin/streets", "/admin/users", "/admin/jobs")
+    ]
+    pages.append(http.get("/admin/audit").text)
     for html in pages:
         assert "<html" in html
         found = _InlineCode()

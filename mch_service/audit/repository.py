@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from mch_service import sqlbulk
@@ -49,5 +50,28 @@ def fhir_write_outcomes(session: Session) -> list[tuple[str, str, int]]:
             select(AuditEvent.actor_id, AuditEvent.outcome, func.count())
             .where(AuditEvent.actor_kind == "institution", AuditEvent.action.startswith("fhir."))
             .group_by(AuditEvent.actor_id, AuditEvent.outcome)
+        )
+    ]
+
+
+def feed_activity(session: Session, since: datetime) -> list[tuple[str, datetime, int, int]]:
+    """(sender, last FHIR write, accepted, refused) of each institution that wrote since
+    ``since`` (the ``occurred_at`` index bounds the read)."""
+    refused = case((AuditEvent.outcome == "success", 0), else_=1)
+    return [
+        (str(inst), last, int(n) - int(bad or 0), int(bad or 0))
+        for inst, last, n, bad in session.execute(
+            select(
+                AuditEvent.actor_id,
+                func.max(AuditEvent.occurred_at),
+                func.count(),
+                func.sum(refused),
+            )
+            .where(
+                AuditEvent.occurred_at >= since,
+                AuditEvent.actor_kind == "institution",
+                AuditEvent.action.startswith("fhir."),
+            )
+            .group_by(AuditEvent.actor_id)
         )
     ]

@@ -162,3 +162,9 @@ def _row(e: AuditEvent) -> dict[str, Any]:
 def fhir_write_outcomes(session: Session) -> list[tuple[str, str, int]]:
     """(sender, outcome, how many) of the FHIR writes the audit log holds (for data quality)."""
     return repository.fhir_write_outcomes(session)
+
+
+def feed_activity(session: Session, since: datetime) -> list[tuple[str, datetime, int, int]]:
+    """(sender, last FHIR write, accepted, refused) of the senders that wrote since ``since``
+    (the administrator's home page: which feeds are alive, which are refused)."""
+    return repository.feed_activity(session, since)

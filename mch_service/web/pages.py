@@ -3,55 +3,32 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from markdown_it import MarkdownIt
 from starlette.concurrency import run_in_threadpool
 
-from mch_service.auth.dependencies import SESSION_COOKIE, client_ip, current_staff, signed_in
-from mch_service.deps import ServicesDep, get_services, in_transaction
+from mch_service.audit.service import feed_activity
+from mch_service.auth.dependencies import SESSION_COOKIE, client_ip, current_staff
+from mch_service.auth.permissions import Permission
+from mch_service.deps import ServicesDep, in_reading, in_transaction
 from mch_service.errors import MchError, NotFound, TooManyRequests
-from mch_service.middleware import over_https
-from mch_service.web.i18n import LANG_COOKIE, labels, language
+from mch_service.institutions.service import institutions_for_staff
+from mch_service.scheduling import service as scheduling
+from mch_service.web.i18n import labels, language
+from mch_service.web.rendering import Viewer, render, secure_cookies, viewer
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LOGIN_CSRF_COOKIE = "mch_login_csrf"
 # The docs of a source checkout, else ./docs of the working directory (the image copies them).
 DOCS_DIRS = (Path(__file__).resolve().parents[2] / "docs", Path.cwd() / "docs")
 PUBLIC_DOCS = ("interface-guide", "code-tables", "indicator-rules", "indicators", "domain")
-
-
-def _secure(request: Request) -> bool:
-    mode = get_services(request).settings.cookie_secure
-    if mode != "auto":
-        return mode == "always"
-    return over_https(request.scope)
-
-
-def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    lang = language(request)
-    response = templates.TemplateResponse(
-        request,
-        name,
-        {"lang": lang, "t": labels(lang), "principal": None, **context},
-        status_code=status,
-    )
-    if request.query_params.get("lang") in ("zh", "en"):
-        response.set_cookie(
-            LANG_COOKIE,
-            lang,
-            max_age=365 * 86400,
-            samesite="lax",
-            httponly=True,
-            secure=_secure(request),
-        )
-    return response
 
 
 def _safe_next(raw: str | None) -> str:
@@ -62,7 +39,7 @@ def _safe_next(raw: str | None) -> str:
 @router.get("/login")
 async def login_page(request: Request, next: str = "/") -> Response:
     token = secrets.token_urlsafe(24)
-    response = _render(
+    response = render(
         request, "login.html", {"csrf_token": token, "next": _safe_next(next), "error": None}
     )
     response.set_cookie(
@@ -70,7 +47,7 @@ async def login_page(request: Request, next: str = "/") -> Response:
         token,
         httponly=True,
         samesite="strict",
-        secure=_secure(request),
+        secure=secure_cookies(request),
         path="/login",
     )
     return response
@@ -98,7 +75,7 @@ async def login(request: Request, services: ServicesDep) -> Response:
         headers = {"Retry-After": str(exc.retry_after)}
     if result is None:
         token = secrets.token_urlsafe(24)
-        response = _render(
+        response = render(
             request,
             "login.html",
             {"csrf_token": token, "next": next_url, "error": error},
@@ -110,7 +87,7 @@ async def login(request: Request, services: ServicesDep) -> Response:
             token,
             httponly=True,
             samesite="strict",
-            secure=_secure(request),
+            secure=secure_cookies(request),
             path="/login",
         )
         return response
@@ -121,7 +98,7 @@ async def login(request: Request, services: ServicesDep) -> Response:
         issued.token,
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=secure_cookies(request),
         max_age=services.settings.session_max_hours * 3600,
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -142,17 +119,60 @@ async def logout(request: Request, services: ServicesDep) -> Response:
 
 @router.get("/")
 async def home(request: Request, services: ServicesDep) -> Response:
-    try:
-        principal = await current_staff(request)
-    except MchError:
-        return RedirectResponse("/login?next=/", status_code=303)
-    token = request.cookies.get(SESSION_COOKIE)
-    csrf = (
-        (await in_transaction(services, signed_in, services.accounts, token, "session"))[1]
-        if token
-        else None
-    )
-    return _render(request, "home.html", {"principal": principal, "csrf_token": csrf})
+    who = await viewer(request, services)
+    if not isinstance(who, Viewer):
+        return who
+    context: dict[str, Any] = {}
+    if who.principal.can(Permission.MANAGE_INSTITUTIONS):
+        context["feeds"] = await _feeds(services, who)
+    if who.principal.can(Permission.RUN_JOBS):
+        overview = await run_in_threadpool(
+            scheduling.overview,
+            services.db,
+            services.jobs,
+            services.settings.job_schedules,
+            None,
+            50,
+        )
+        latest: dict[str, Any] = {}
+        for run in overview.runs:  # newest first
+            latest.setdefault(run.job, run)
+        context["job_runs"] = [latest[j] for j in overview.jobs if j in latest]
+        context["scheduler"] = overview.scheduler
+    return render(request, "home.html", context, who=who)
+
+
+def _local(instant: datetime, zone: ZoneInfo) -> str:
+    """An instant in the district's zone, to the minute (SQLite hands back UTC without it)."""
+    aware = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return aware.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+async def _feeds(services: ServicesDep, who: Viewer) -> list[dict[str, Any]]:
+    """Each institution with its last FHIR write of the past 30 days and today's accepted
+    and refused writes (today in the district's time zone)."""
+    zone = ZoneInfo(services.settings.timezone)
+    now = datetime.now(zone)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    directory = await in_transaction(services, institutions_for_staff, who.principal)
+    month = {
+        inst: last
+        for inst, last, _, _ in await in_reading(services, feed_activity, now - timedelta(days=30))
+    }
+    today = {
+        inst: (ok, bad) for inst, _, ok, bad in await in_reading(services, feed_activity, midnight)
+    }
+    return [
+        {
+            "id": i.id,
+            "name": i.name,
+            "active": i.active,
+            "last": _local(month[i.id], zone) if i.id in month else None,
+            "accepted": today.get(i.id, (0, 0))[0],
+            "refused": today.get(i.id, (0, 0))[1],
+        }
+        for i in directory
+    ]
 
 
 _md = MarkdownIt("commonmark").enable("table")

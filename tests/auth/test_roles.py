@@ -25,6 +25,8 @@ PUBLIC = {"anonymous": OK, "admin": OK, "reviewer": OK, "monitor": OK}
 REVIEWERS = {"anonymous": 401, "admin": OK, "reviewer": OK, "monitor": 403}
 # Indicators and aggregates: the monitoring group and administrators; reviewers work cases.
 MONITORS = {"anonymous": 401, "admin": OK, "reviewer": 403, "monitor": OK}
+# Administration pages: anonymous visitors are sent to the sign-in page (303).
+ADMIN_PAGE = {"anonymous": OK, "admin": OK, "reviewer": 403, "monitor": 403}
 # The FHIR interface takes institution API keys, never staff tokens.
 INSTITUTIONS_ONLY = {"anonymous": 401, "admin": 401, "reviewer": 401, "monitor": 401}
 
@@ -112,6 +114,20 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("POST", "/logout"): PUBLIC,  # signs out whoever is signed in; redirects the rest
     ("GET", "/"): PUBLIC,  # redirects to /login when not signed in
     ("GET", "/docs/{name}"): PUBLIC,
+    # administration pages: the sign-in page for the anonymous (a redirect), a refusal page
+    # with the API's 403 for the other roles
+    ("GET", "/admin/institutions"): ADMIN_PAGE,
+    ("POST", "/admin/institutions"): ADMIN_PAGE,
+    ("POST", "/admin/institutions/{institution_id}/rotate-key"): ADMIN_PAGE,
+    ("POST", "/admin/institutions/{institution_id}/revoke-keys"): ADMIN_PAGE,
+    ("GET", "/admin/streets"): ADMIN_PAGE,
+    ("POST", "/admin/streets"): ADMIN_PAGE,
+    ("GET", "/admin/users"): ADMIN_PAGE,
+    ("POST", "/admin/users"): ADMIN_PAGE,
+    ("POST", "/admin/users/{username}/{action}"): ADMIN_PAGE,
+    ("GET", "/admin/jobs"): ADMIN_PAGE,
+    ("POST", "/admin/jobs/{name}/run"): ADMIN_PAGE,
+    ("GET", "/admin/audit"): ADMIN_PAGE,
 }
 PARAMS = {
     "job_id": "none",
@@ -125,6 +141,7 @@ PARAMS = {
     "indicator_id": "hiv_test_rate",
     "death_id": "card-1",
     "code": "440115001",
+    "action": "disable",
 }
 QUERIES = {
     "/api/v1/indicators": "?period=2025-01",
