@@ -30,7 +30,7 @@ def body_limit(settings: Settings, method: str, path: str) -> int:
         if method == "POST" and path.rstrip("/") == "/fhir/$import":
             return settings.max_import_bytes
         return settings.max_body_bytes
-    if path.startswith("/api/v1/code-tables/"):
+    if path.startswith("/api/v1/code-tables/") or path == "/admin/code-tables":
         return max(code_tables_api.MAX_BYTES, settings.max_staff_body_bytes)
     return settings.max_staff_body_bytes
 

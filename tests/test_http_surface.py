@@ -117,7 +117,13 @@ def test_pages_have_no_inline_script_or_style(http: httpx.Client, services: Serv
     pages = [login.text, signed_in.text, http.get("/docs/interface-guide").text]
     pages += [
         http.get(path).text
-        for path in ("/admin/institutions", "/admin/streets", "/admin/users", "/admin/jobs")
+        for path in (
+            "/admin/institutions",
+            "/admin/streets",
+            "/admin/users",
+            "/admin/jobs",
+            "/admin/code-tables",
+        )
     ]
     pages.append(http.get("/admin/audit").text)
     for html in pages:

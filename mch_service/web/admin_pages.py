@@ -5,6 +5,7 @@ audit are the same; a refusal is shown on the page with the API's status."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,6 +19,7 @@ from mch_service.auth.permissions import Permission, Role
 from mch_service.auth.schemas import JurisdictionUpdate, UserCreate
 from mch_service.auth.service import actor_of
 from mch_service.deps import ServicesDep, in_transaction
+from mch_service.domain import code_tables_api, site_code_tables
 from mch_service.errors import MchError, NotFound
 from mch_service.institutions import service as institutions
 from mch_service.institutions.schemas import InstitutionCreate, StreetWrite
@@ -434,3 +436,117 @@ async def audit_page(request: Request, services: ServicesDep) -> Response:
         status=422 if error else 200,
         who=who,
     )
+
+
+# -- site code tables ---------------------------------------------------------------------------
+
+CODE_ROWS_SHOWN = 1000
+
+
+async def _code_tables_page(
+    request: Request,
+    services: ServicesDep,
+    who: Viewer,
+    error: str | None = None,
+    status: int = 200,
+    saved: Any = None,
+) -> Response:
+    settings = services.settings
+    in_force = await run_in_threadpool(site_code_tables.codes_in_force, settings)
+    q = request.query_params.get("q", "").strip()[:64]
+    rows = [
+        r
+        for r in in_force.codes
+        if not q or q in r.concept or q in r.code or q in r.display or q in r.source
+    ]
+    folder = settings.code_tables_dir
+    site_files = (
+        sorted(p.name for p in Path(folder).glob("*.csv"))
+        if folder and Path(folder).is_dir()
+        else []
+    )
+    return render(
+        request,
+        "admin_code_tables.html",
+        {
+            "rows": rows[:CODE_ROWS_SHOWN],
+            "total": len(rows),
+            "shown_max": CODE_ROWS_SHOWN,
+            "q": q,
+            "site_files": site_files,
+            "folder_set": bool(folder),
+            "saved": saved,
+            "error": error,
+            "done": request.query_params.get("done"),
+        },
+        status=status,
+        who=who,
+    )
+
+
+@router.get("/code-tables")
+async def code_tables_page(request: Request, services: ServicesDep) -> Response:
+    who = await _page_viewer(request, services, Permission.MANAGE_CODE_TABLES)
+    if not isinstance(who, Viewer):
+        return who
+    return await _code_tables_page(request, services, who)
+
+
+@router.post("/code-tables")
+async def upload_code_table(request: Request, services: ServicesDep) -> Response:
+    """A site table uploaded from the page: checked with the others, saved only if all load
+    (the same function as PUT /api/v1/code-tables/{name})."""
+    who = await _page_viewer(request, services, Permission.MANAGE_CODE_TABLES)
+    if not isinstance(who, Viewer):
+        return who
+    form = await request.form(max_part_size=code_tables_api.MAX_BYTES)
+    upload = form.get("file")
+    name = _text(form, "name", 64)
+    if not name and upload is not None and not isinstance(upload, str):
+        name = Path(upload.filename or "").stem
+    try:
+        site_code_tables.check_name(name)
+        if upload is None or isinstance(upload, str):
+            raise MchError("Choose a CSV file", 422)
+        body = await upload.read()
+        saved = await run_in_threadpool(site_code_tables.save_table, services.settings, name, body)
+        await in_transaction(
+            services, site_code_tables.audit_change, who.principal, "code_table.put", name
+        )
+    except MchError as exc:
+        return await _code_tables_page(request, services, who, exc.message, exc.status_code)
+    return await _code_tables_page(request, services, who, saved=saved)
+
+
+@router.get("/code-tables/{name}.csv")
+async def download_code_table(name: str, request: Request, services: ServicesDep) -> Response:
+    who = await _page_viewer(request, services, Permission.MANAGE_CODE_TABLES)
+    if not isinstance(who, Viewer):
+        return who
+    try:
+        site_code_tables.check_name(name)
+        path = site_code_tables.site_folder(services.settings) / f"{name}.csv"
+        if not path.is_file():
+            raise NotFound(f"No site code table {name}")
+    except MchError as exc:
+        return refused(request, who, exc)
+    return Response(
+        path.read_bytes(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@router.post("/code-tables/{name}/delete")
+async def delete_code_table(name: str, request: Request, services: ServicesDep) -> Response:
+    who = await _page_viewer(request, services, Permission.MANAGE_CODE_TABLES)
+    if not isinstance(who, Viewer):
+        return who
+    try:
+        site_code_tables.delete_table(services.settings, name)
+        await in_transaction(
+            services, site_code_tables.audit_change, who.principal, "code_table.delete", name
+        )
+    except MchError as exc:
+        return await _code_tables_page(request, services, who, exc.message, exc.status_code)
+    return _done("/admin/code-tables", "code_table_deleted")

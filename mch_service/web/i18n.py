@@ -193,6 +193,118 @@ LABELS: dict[str, dict[str, str]] = {
     "search": {"zh": "查询", "en": "Search"},
     "export_csv": {"zh": "导出 CSV", "en": "Export CSV"},
     "older": {"zh": "更早的记录", "en": "Older events"},
+    "nav_code_tables": {
+        "zh": "代码对照表",
+        "en": "Code tables",
+    },
+    "code_tables_intro": {
+        "zh": (
+            "服务按对照表识别各机构上报的编码（检验项目、结果、诊断、药物等）。"
+            "默认表随程序提供；本站的表可在此上传。"
+        ),
+        "en": (
+            "The service recognises each sender's codes (tests, results, diagnoses, drugs) "
+            "by these tables. The defaults ship with the service; "
+            "the site's own tables are uploaded here."
+        ),
+    },
+    "code_tables_doc": {
+        "zh": "文件格式说明",
+        "en": "File format",
+    },
+    "code_table_saved": {
+        "zh": "已检查并保存",
+        "en": "Checked and saved",
+    },
+    "code_table_next": {
+        "zh": "新对照表只用于此后收到的记录；已保存的记录需运行 domain_rebuild 任务后按新表解读：",
+        "en": (
+            "The new table reads records received from now on; "
+            "run the domain_rebuild job to re-read those stored:"
+        ),
+    },
+    "codes_in_force": {
+        "zh": "现行编码数",
+        "en": "Codes in force",
+    },
+    "site_tables": {
+        "zh": "本站对照表",
+        "en": "The site's tables",
+    },
+    "code_tables_no_folder": {
+        "zh": "未设置 MCH_CODE_TABLES_DIR：请先设置本站对照表目录并重启服务，才能上传。",
+        "en": (
+            "MCH_CODE_TABLES_DIR is not set: set the site's folder "
+            "and restart the service before uploading."
+        ),
+    },
+    "confirm_delete": {
+        "zh": "确认删除",
+        "en": "Confirm",
+    },
+    "delete": {
+        "zh": "删除",
+        "en": "Delete",
+    },
+    "code_table_file": {
+        "zh": "CSV 文件（UTF-8）",
+        "en": "CSV file (UTF-8)",
+    },
+    "code_table_name": {
+        "zh": "表名",
+        "en": "Table name",
+    },
+    "code_table_name_help": {
+        "zh": "字母、数字、“-”或“_”；留空则用文件名。同名的表会被替换。",
+        "en": (
+            "Letters, digits, '-' or '_'; empty: the file's "
+            "name. A table of the same name is replaced."
+        ),
+    },
+    "upload_and_check": {
+        "zh": "上传并检查",
+        "en": "Upload and check",
+    },
+    "filter_codes": {
+        "zh": "筛选（概念、编码、名称、来源）",
+        "en": "Filter (concept, code, display, source)",
+    },
+    "codes_caption": {
+        "zh": "现行编码",
+        "en": "Codes in force",
+    },
+    "first": {
+        "zh": "显示前",
+        "en": "showing the first",
+    },
+    "col_concept": {
+        "zh": "概念",
+        "en": "Concept",
+    },
+    "col_system": {
+        "zh": "编码系统",
+        "en": "System",
+    },
+    "col_display": {
+        "zh": "名称",
+        "en": "Display",
+    },
+    "col_value": {
+        "zh": "值",
+        "en": "Value",
+    },
+    "col_unit": {
+        "zh": "单位",
+        "en": "Unit",
+    },
+    "col_source": {
+        "zh": "来源",
+        "en": "Source",
+    },
+    "done_code_table_deleted": {
+        "zh": "对照表已删除；重建派生数据后生效",
+        "en": "Table deleted; rebuild the derived data for it to take effect",
+    },
     # Work lists (mch_service/cases/worklists.py LISTS): "list_<key>"
     "list_follow_up_due": {"zh": "随访到期", "en": "Follow-up due"},
     "list_report_late": {"zh": "报告超时", "en": "Reported late"},

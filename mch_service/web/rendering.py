@@ -30,6 +30,7 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     ("/admin/institutions", "nav_institutions", Permission.MANAGE_INSTITUTIONS),
     ("/admin/streets", "nav_streets", Permission.MANAGE_INSTITUTIONS),
     ("/admin/users", "nav_users", Permission.MANAGE_USERS),
+    ("/admin/code-tables", "nav_code_tables", Permission.MANAGE_CODE_TABLES),
     ("/admin/jobs", "nav_jobs", Permission.RUN_JOBS),
     ("/admin/audit", "nav_audit", Permission.READ_AUDIT),
 )

@@ -62,10 +62,10 @@ class Tab:
         self.page.locator("#login-form button[type=submit]").click()
         self.page.wait_for_load_state()
 
-    def shot(self, name: str) -> Path:
+    def shot(self, name: str, full_page: bool = True) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
     def outside_requests(self) -> list[str]:
