@@ -114,6 +114,11 @@ class CaseService:
     def today(self) -> date:
         return utcnow().astimezone(self.zone).date()
 
+    def action_day(self, session: Session) -> date:
+        """The day a reviewer's action takes effect in the lists: the day the lists are at
+        (one date per list), never after today."""
+        return min(repository.list_as_of(session) or self.today(), self.today())
+
     # -- loading the facts ----------------------------------------------------------------
 
     def load(
@@ -832,7 +837,7 @@ class CaseService:
         )
         closes = worklists.OUTCOME_CLOSES[body.kind]
         if closes is not None and case.status == "open":
-            case.status, case.closed_on = "closed", body.date or self.today()
+            case.status, case.closed_on = "closed", body.date or self.action_day(session)
             case.closed_by_reviewer, case.close_code = True, closes
             case.close_reason_sealed = self._seal_close_reason(pregnancy_id, en)
         self._event(session, principal, pregnancy_id, "outcome", body.kind)
@@ -872,7 +877,7 @@ class CaseService:
         case = self._checked(session, principal, pregnancy_id, body.version)
         if case.status == "closed":
             raise Conflict("The case is already closed")
-        case.status, case.closed_on = "closed", self.today()
+        case.status, case.closed_on = "closed", self.action_day(session)
         case.close_reason_sealed = self._seal_close_reason(pregnancy_id, body.reason)
         case.closed_by_reviewer = True
         case.close_code = code

@@ -215,7 +215,9 @@ def follow_up_due(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | N
         return None
     if _ended(f, as_of) and not _postpartum(f, as_of, policy):
         return None
-    if outcome_unknown(f, as_of, policy) is not None:
+    if outcome_unknown(f, as_of, policy) is not None or outcome_recorded(f, as_of):
+        return None
+    if closed_out(f, as_of):
         return None
     interval = min(intervals)
     # contacts: visits (prenatal, postpartum), assessments, recorded follow-ups, and the
@@ -362,8 +364,14 @@ _ESSENTIAL_TESTS = (("hiv_test", "HIV"), ("syphilis_test", "syphilis"), ("hbsag_
 
 
 def missing_tests(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
-    """Essential tests missing more than 28 days after the first contact."""
+    """Essential tests missing more than 28 days after the first contact (not while she is
+    on outcome_unknown, nor once her outcome was recorded or her case closed as transferred
+    out, lost or moved away: then her outcome, or her leaving, is what matters)."""
     if _ended(f, as_of) or f.first_contact is None:
+        return None
+    if outcome_unknown(f, as_of, policy) is not None or outcome_recorded(f, as_of):
+        return None
+    if closed_out(f, as_of):
         return None
     if (as_of - f.first_contact).days <= policy.missing_tests_days:
         return None

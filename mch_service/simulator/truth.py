@@ -582,9 +582,10 @@ def work_list_entries(f: PregnancyFacts, as_of: date, s: TruthSettings) -> dict[
         if ended is None or (as_of - ended).days <= POSTPARTUM_DAYS:
             out["closed_out"] = f.case_closed
 
-    if ended is None:
+    if ended is None and "outcome_unknown" not in out and not closed_out:
         # missing_tests: "first contact more than 28 days before as_of; missing any of the
-        # HIV, syphilis, HBsAg results".
+        # HIV, syphilis, HBsAg results; not on outcome_unknown, nor closed as transferred out,
+        # lost or moved away (her outcome, or her leaving, is what matters)".
         contacts = prenatal + [b for b in f.bookings if dated(b)]
         if contacts:
             first = min(contacts)
