@@ -202,6 +202,18 @@ class CaseService:
                 followed.add(f.pregnancy_id)
         return follow_ups, in_time, followed
 
+    def reported_outcomes(
+        self, session: Session, women: Iterable[str] | None = None
+    ) -> dict[str, tuple[str, date | None]]:
+        """The outcomes reviewers recorded, per pregnancy: (kind, day); reported by a reviewer,
+        not by a hospital (docs/indicator-rules.md, "Outcomes recorded by a reviewer")."""
+        keys = None if women is None else list(women)
+        return {
+            pid: (kind, day)
+            for pid, kind, day in repository.all_recorded_outcomes(session, keys)
+            if kind
+        }
+
     def last_change(self, session: Session) -> datetime | None:
         """When a reviewer last changed the register (a follow-up, a closing, ...)."""
         return repository.last_event_at(session)

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from typing import Any
 
 import httpx
 import pytest
 
 from mch_service.app import Services
+from mch_service.cases import worklists
+from mch_service.cases.service import LIST_LABELS_ZH
 from mch_service.institutions.service import add_institution, set_street
 from tests.auth.test_accounts import add_user, bearer, token_for
 from tests.conftest import SenderKey
@@ -231,7 +234,7 @@ def test_assignment_only_to_a_colleague_in_jurisdiction(
 
 
 def test_recording_delivered_elsewhere_clears_outcome_unknown_at_once(
-    http: httpx.Client, district: dict[str, Any]
+    http: httpx.Client, services: Services, district: dict[str, Any]
 ) -> None:
     h, ids = district["h"], district["ids"]
     admin = h["admin1"]
@@ -274,6 +277,10 @@ def test_recording_delivered_elsewhere_clears_outcome_unknown_at_once(
         ("postpartum_visit_due", "2025-10-18", False, "2025-11-01")
     ]
     assert mine[0]["days_postpartum"] == 22
+    # the indicators read it through the case register's port, marked as a reviewer's report
+    with services.db.reading() as session:
+        facts = services.indicators.case_register.facts(session, None)
+    assert facts.reported_outcomes == {g: ("delivered_elsewhere", date(2025, 10, 10))}
     # died closes the case (死亡); moved out closes it as 迁出 and lists her on closed_out
     o = ids["O"]
     version = http.get(f"/api/v1/cases/{o}", headers=h["rev-a"]).json()["case"]["version"]
@@ -356,3 +363,37 @@ def test_the_export_is_a_call_sheet_with_names(
         "died",
     ]
     assert http.get("/api/v1/cases/codes", headers=h["mon1"]).status_code == 403
+
+
+def test_every_list_speaks_chinese_and_next_due_is_editable_only_earlier() -> None:
+    from mch_service.web.i18n import LABELS
+
+    for key, work_list in worklists.LISTS.items():
+        assert work_list.clears_zh, key
+        assert LIST_LABELS_ZH[key] == LABELS[f"list_{key}"]["zh"], key
+    policy = worklists.Policy(
+        frozenset({"orange", "red", "purple"}),
+        {"red": 7, "orange": 14, "purple": 14},
+        {"orange": 72, "red": 24},
+    )
+    f = worklists.PregnancyFacts(
+        "P1", "w", date(2025, 1, 1), date(2025, 10, 8), None, "s", "h", date(2025, 1, 5)
+    )
+    f.risks = [(date(2025, 3, 1), "orange", False, None, 1)]
+    f.follow_ups = [date(2025, 3, 5)]
+    day = date(2025, 3, 10)
+    assert worklists.next_due(f, day, policy) == date(2025, 3, 19)  # 03-05 + 14
+    f.next_due_set = date(2025, 3, 12)  # earlier: the reviewer's date
+    assert worklists.next_due(f, day, policy) == date(2025, 3, 12)
+    f.next_due_set = date(2025, 4, 30)  # later: the colour's interval still holds
+    assert worklists.next_due(f, day, policy) == date(2025, 3, 19)
+    f.next_due_set = date(2025, 3, 12)
+    f.visits = [date(2025, 3, 8)]  # a later visit sets the reviewer's date aside
+    assert worklists.next_due(f, day, policy) == date(2025, 3, 22)
+    green = worklists.PregnancyFacts(
+        "P2", "w", date(2025, 1, 1), date(2025, 10, 8), None, "s", "h", date(2025, 1, 5)
+    )
+    green.risks = [(date(2025, 1, 5), "green", False, None, 2)]
+    assert worklists.next_due(green, day, policy) is None
+    green.follow_ups, green.next_due_set = [date(2025, 3, 6)], date(2025, 4, 1)
+    assert worklists.next_due(green, day, policy) == date(2025, 4, 1)
