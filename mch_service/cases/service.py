@@ -356,6 +356,17 @@ class CaseService:
         )
         names = reference_names(session)
         entitled = principal.can(Permission.READ_PERSONAL_DATA)
+        if q.sort in repository.NAME_SORTS and total > repository.MAX_SORTED_IN_MEMORY:
+            raise InvalidResource(
+                [
+                    Issue(
+                        f"sort={q.sort} orders at most {repository.MAX_SORTED_IN_MEMORY} items; "
+                        "narrow the list (list, street, institution, colour) or sort by urgency",
+                        "sort",
+                        "value",
+                    )
+                ]
+            )
         if q.sort in repository.NAME_SORTS:
             rows = self._sorted_by_name(session, rows, q, names, entitled)
         women = {r[0].woman_key for r in rows}

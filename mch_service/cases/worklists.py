@@ -29,6 +29,8 @@ CLOSE_REASONS: dict[str, tuple[str, str]] = {
     "other": ("其他", "other"),
 }
 CLOSED_OUT = frozenset({"transferred_out", "lost_to_follow_up", "moved_away"})
+# A reviewer's closings that say what became of her: off outcome_unknown from the closing day.
+OUTCOME_CLOSINGS = CLOSED_OUT | {"delivered", "died"}
 
 # How a reviewer reached her (a recorded follow-up): code -> (Chinese, English).
 FOLLOW_UP_KINDS: dict[str, tuple[str, str]] = {
@@ -267,8 +269,11 @@ def report_late(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | Non
 
 
 def outcome_unknown(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
-    """No outcome after EDD + 14 days."""
+    """No outcome after EDD + 14 days (none recorded by a reviewer, nor a closing that says
+    what became of her: transferred out, lost, moved away, delivered, died)."""
     if _ended(f, as_of) or f.edd is None or outcome_recorded(f, as_of):
+        return None
+    if f.close_code in OUTCOME_CLOSINGS and (f.closed_on is None or f.closed_on <= as_of):
         return None
     if as_of <= f.edd + timedelta(days=policy.outcome_unknown_days):
         return None
@@ -562,7 +567,8 @@ def next_due(f: PregnancyFacts, as_of: date, policy: Policy) -> date | None:
     last = last_contact(f, as_of)
     interval = interval_days(f, as_of, policy)
     computed = None
-    if interval is not None:
+    in_window = not (_ended(f, as_of) and not _postpartum(f, as_of, policy))
+    if interval is not None and in_window and not closed_out(f, as_of):
         start = last or first_case_managed(f, policy, as_of)
         computed = start + timedelta(days=interval) if start else None
     edited = f.next_due_set
