@@ -23,8 +23,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from mch_service.app import Services
+from mch_service.audit.models import AuditEvent
 from mch_service.cases import worklists
 from mch_service.cases.service import LIST_LABELS_ZH
 from mch_service.institutions.service import add_institution, set_street
@@ -326,7 +328,7 @@ def test_a_woman_without_a_street_goes_to_the_default_jurisdiction(
 
 
 def test_the_export_is_a_call_sheet_with_names(
-    http: httpx.Client, district: dict[str, Any]
+    http: httpx.Client, services: Services, district: dict[str, Any]
 ) -> None:
     h, r = district["h"], district["ids"]["R"]
     text = http.get("/api/v1/cases/export.csv?list=follow_up_due", headers=h["rev-a"]).content
@@ -344,6 +346,14 @@ def test_the_export_is_a_call_sheet_with_names(
     assert row["高危因素 risk factors"].startswith("2025-03-01 red")
     assert row["原因（中文） reason in Chinese"].startswith("红色")
     assert row["专案状态 case status"] == "open"
+    # every full name and phone shown is audited, one record per woman
+    with services.db.reading() as session:
+        audited = set(
+            session.scalars(
+                select(AuditEvent.target_id).where(AuditEvent.action == "cases.call_sheet")
+            )
+        )
+    assert r in audited
     # coded actions, with both labels, for reviewers
     codes = http.get("/api/v1/cases/codes", headers=h["rev-a"]).json()
     assert {c["code"]: c["label_zh"] for c in codes["close_reasons"]} == {
