@@ -253,6 +253,8 @@ class CaseService:
         """What a reviewer needs to call her, at as_of (the same for each of her items)."""
         street_missing = f.street is None
         delivered = f.delivery if f.delivery is not None and f.delivery <= as_of else None
+        # a pregnancy ended otherwise (a loss, her death) has no gestational age to show
+        lost = delivered is None and f.end_date is not None and f.end_date <= as_of
         factors = [
             f"{day} {'/'.join(c for c in (col, 'purple' if pur else None) if c)}: "
             + (basis or "no factors recorded 未记录因素")
@@ -264,7 +266,7 @@ class CaseService:
             "street_missing": street_missing,
             "last_contact": worklists.last_contact(f, as_of),
             "next_due": worklists.next_due(f, as_of, self.policy),
-            "lmp": f.lmp,
+            "lmp": None if lost else f.lmp,
             "edd": f.edd,
             "delivered_on": delivered,
             "risk_factors": "; ".join(factors[-5:]),
