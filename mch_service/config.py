@@ -184,6 +184,11 @@ class Settings(BaseSettings):
     case_missing_tests_days: int = 28
     case_postpartum_due_days: int = 7
     case_postpartum_overdue_days: int = 28
+    # The street whose reviewers get the work items of women with no street on their records
+    # (issue 16: no orphan women); set it to a street of the district MCH hospital's team's
+    # jurisdiction. Empty: such items are listed without a street (seen by the reviewers of
+    # her institutions and district-wide staff only). Those items are flagged street_missing.
+    default_jurisdiction_street: str = Field(default="", max_length=32)
 
     # Jobs: cron expressions in MCH_TIMEZONE (empty: not scheduled), and whether `serve` runs
     # the scheduler itself (the embedded mode); production runs `mch-service worker`.
@@ -244,6 +249,10 @@ class Settings(BaseSettings):
 
         if any(street_problem(s) for s in self.streets):
             raise ValueError("MCH_STREETS: " + (street_problem("=") or ""))
+        if self.default_jurisdiction_street:
+            problem = street_problem(self.default_jurisdiction_street, self.streets)
+            if problem:
+                raise ValueError("MCH_DEFAULT_JURISDICTION_STREET: " + problem)
         return self
 
     @property

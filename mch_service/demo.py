@@ -17,12 +17,16 @@ from typing import Any
 from mch_service.auth.permissions import system_principal
 from mch_service.auth.schemas import UserCreate
 from mch_service.config import Settings
+from mch_service.institutions.service import set_street
 from mch_service.migrate import upgrade
 from mch_service.services import build_services
 from mch_service.simulator import SimulationParams, simulate
 from mch_service.simulator.load import load, register_institutions, site_code_tables
 
 START, END = date(2024, 1, 1), date(2025, 12, 31)
+# The default jurisdiction of the demo: the district MCH hospital's team, a "street" of the
+# register whose responsible centre is the MCH hospital; the demo reviewer has it too.
+DEFAULT_TEAM_STREET = "mch-team"
 
 
 def demo_settings(folder: Path, base: Settings) -> Settings:
@@ -36,6 +40,9 @@ def demo_settings(folder: Path, base: Settings) -> Settings:
             # The demo's data ends on 31 Dec 2025: the daily work-list job would list them as of
             # today, so the demo keeps its lists as of the data's end (see prepare()).
             "job_schedules": {"indicators": "*/5 * * * *", "data_quality": "17 * * * *"},
+            # Women with no street on their records (the simulator's no_street_share) are
+            # listed under the district MCH hospital's team (issue 16: no orphan women).
+            "default_jurisdiction_street": DEFAULT_TEAM_STREET,
         }
     )
 
@@ -65,6 +72,14 @@ def prepare(
     services = build_services(settings)
     try:
         keys = register_institutions(services, sim)
+        with services.db.transaction() as session:
+            set_street(
+                session,
+                DEFAULT_TEAM_STREET,
+                "区妇幼保健院团队（无镇街地址）",
+                "mch-hosp",
+                "District MCH hospital team (no street)",
+            )
         say(f"loading the records of {len(keys)} institutions through the FHIR service ...")
         load(services, sim, progress)
         services.domain.process_queue(services.db)
@@ -73,7 +88,7 @@ def prepare(
         accounts = {}
         for username, role, scope in (
             ("admin", "admin", None),
-            ("reviewer", "reviewer", [first_street]),
+            ("reviewer", "reviewer", [first_street, DEFAULT_TEAM_STREET]),
             ("monitor", "monitor", None),
         ):
             password = secrets.token_urlsafe(9) + "-Aa1"

@@ -126,7 +126,12 @@ class CaseRegisterPort:
 
     def facts(self, session: Session, women: Sequence[str] | None) -> CaseManagementFacts:
         follow_ups, in_time, followed = self.cases.management_facts(session, women)
-        return CaseManagementFacts(follow_ups, frozenset(in_time), frozenset(followed))
+        return CaseManagementFacts(
+            follow_ups,
+            frozenset(in_time),
+            frozenset(followed),
+            self.cases.reported_outcomes(session, women),
+        )
 
     def last_change(self, session: Session) -> datetime | None:
         return self.cases.last_change(session)

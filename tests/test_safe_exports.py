@@ -91,11 +91,13 @@ def test_case_exports_write_reviewer_and_sender_text_as_text(
     add_user(services, "admin1", "admin")
     admin = bearer(token_for(http, "admin1"))
     version = http.get(f"/api/v1/cases/{case_id}", headers=admin).json()["case"]["version"]
-    # ... and a reviewer-controlled field
+    # ... a reviewer-controlled field is no longer free text: an assignee is a colleague whose
+    # jurisdiction covers her (issue 16), anything else is refused naming the field
     r = http.post(
         f"/api/v1/cases/{case_id}/assign", headers=admin, json={"version": version, "assignee": DDE}
     )
-    assert r.status_code == 200, r.text
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["issues"][0]["expression"] == "assignee"
 
     xlsx = http.get("/api/v1/cases/export.xlsx", headers=admin)
     assert xlsx.status_code == 200
@@ -103,13 +105,13 @@ def test_case_exports_write_reviewer_and_sender_text_as_text(
     _assert_no_formula(cells)
     _assert_all_text(cells)
     values = [c.value for c in cells]
-    assert DDE in values  # shown exactly as typed, as text
+    assert "=1+2 王" in values  # the call sheet's full name, shown exactly as sent, as text
     assert any(isinstance(v, str) and v.startswith("=*") for v in values)
 
     exported = http.get("/api/v1/cases/export.csv", headers=admin)
     cells_csv = _csv_cells(exported.content)
     _assert_neutral(cells_csv)
-    assert "'" + DDE in cells_csv
+    assert "'=1+2 王" in cells_csv
     assert any(c.startswith("'=*") for c in cells_csv)
 
 

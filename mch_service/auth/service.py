@@ -76,6 +76,16 @@ def actor_of(principal: Principal) -> Actor:
     return Actor("user", principal.username, principal.client_ip)
 
 
+def case_workers(session: Session) -> list[tuple[Principal, str]]:
+    """The active accounts that may work cases (reviewers; administrators are district-wide
+    but not assignees), each as a principal with its jurisdiction, and its display name."""
+    return [
+        (StaffAccounts._principal(u, None), u.display_name or "")
+        for u in repository.all_users(session)
+        if u.active and u.role == Role.REVIEWER
+    ]
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

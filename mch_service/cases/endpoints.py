@@ -14,13 +14,16 @@ from fastapi.responses import StreamingResponse
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.auth.permissions import Principal
 from mch_service.cases.schemas import (
+    Assignee,
     AssignmentUpdate,
+    CaseCodes,
     CaseDetail,
     CaseList,
     CaseRead,
     CaseVersion,
     CloseReasonCount,
     FollowUpCreate,
+    OutcomeCreate,
     ReasonedChange,
 )
 from mch_service.cases.service import CaseQuery
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from mch_service.services import Services
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+# The call sheet (issue 16): names, not codes, for streets and institutions; the full name and
+# phone only for staff allowed to read personal data (absent, so empty, for others).
 EXPORT_COLUMNS = [
     ("list", "工作清单 list"),
     ("pregnancy_id", "孕产妇档案 pregnancy"),
@@ -45,12 +50,28 @@ EXPORT_COLUMNS = [
     ("resident_id", "身份证号 ID"),
     ("colour", "颜色 colour"),
     ("purple", "紫色 purple"),
-    ("street", "镇街 street"),
+    ("street_name", "镇街 street"),
     ("since", "起始 since"),
     ("overdue", "逾期 overdue"),
     ("reason", "原因 reason"),
     ("clears", "解除条件 clears"),
     ("assignee", "负责人 assignee"),
+    ("list_label_zh", "清单名称 list name"),
+    ("full_name", "姓名（全） full name"),
+    ("phone", "电话 phone"),
+    ("risk_factors", "高危因素 risk factors"),
+    ("centre_name", "负责社区卫生服务中心 community health centre"),
+    ("institution_names", "机构 institutions"),
+    ("gestational_age", "孕周 GA (weeks+days)"),
+    ("edd", "预产期 EDD"),
+    ("days_postpartum", "产后天数 days postpartum"),
+    ("last_contact", "末次联系 last contact"),
+    ("next_due", "下次到期 next due"),
+    ("days_overdue", "逾期天数 days overdue"),
+    ("reason_zh", "原因（中文） reason in Chinese"),
+    ("clears_zh", "解除条件（中文） clears in Chinese"),
+    ("case_status", "专案状态 case status"),
+    ("as_of", "统计日 as of"),
 ]
 
 
@@ -61,7 +82,7 @@ def case_filters(
     institution: str | None = None,
     assignee: str | None = None,
     overdue: bool | None = None,
-    sort: str = "since",
+    sort: str = "urgency",
     descending: bool = False,
     page: int = 1,
     page_size: int = 50,
@@ -95,7 +116,10 @@ async def _export_rows(
 ) -> list[dict[str, Any]]:
     # a write transaction, as for a page: listing records an audit event
     items = await in_transaction(services, services.cases.all_items, principal, q)
-    return [item.model_dump(by_alias=True, exclude_unset=True) for item in items]
+    rows = [item.model_dump(by_alias=True, exclude_unset=True) for item in items]
+    for r in rows:
+        r["institution_names"] = "、".join(r.get("institution_names") or [])
+    return rows
 
 
 @router.get("/export.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
@@ -155,6 +179,13 @@ async def close_reasons(services: ServicesDep, principal: CurrentStaff) -> list[
     return await in_transaction(services, services.cases.close_reasons, principal)
 
 
+@router.get("/codes", response_model=CaseCodes)
+async def codes(services: ServicesDep, principal: CurrentStaff) -> CaseCodes:
+    """The coded actions: follow-up kinds and outcomes, outcome kinds and sources, close
+    reasons, lists; each with its Chinese and English label."""
+    return services.cases.codes(principal)
+
+
 @router.get("/{pregnancy_id}", response_model=CaseDetail)
 async def case_detail(
     pregnancy_id: str, services: ServicesDep, principal: CurrentStaff
@@ -168,6 +199,25 @@ async def follow_up(
 ) -> CaseRead:
     return await in_transaction(
         services, services.cases.add_follow_up, principal, pregnancy_id, body
+    )
+
+
+@router.get("/{pregnancy_id}/assignees", response_model=list[Assignee])
+async def assignees(
+    pregnancy_id: str, services: ServicesDep, principal: CurrentStaff
+) -> list[Assignee]:
+    """The reviewers this woman's case may be assigned to (their jurisdiction covers her)."""
+    return await in_transaction(services, services.cases.assignees, principal, pregnancy_id)
+
+
+@router.post("/{pregnancy_id}/outcome", response_model=CaseRead)
+async def outcome(
+    pregnancy_id: str, body: OutcomeCreate, services: ServicesDep, principal: CurrentStaff
+) -> CaseRead:
+    """Record the pregnancy's outcome (delivered elsewhere, miscarriage, termination, moved out,
+    lost to follow-up, died): it takes her off outcome_unknown at once."""
+    return await in_transaction(
+        services, services.cases.record_outcome, principal, pregnancy_id, body
     )
 
 

@@ -35,6 +35,19 @@ class CaseRecord(Base):
     close_code: Mapped[str | None] = mapped_column(String(24), nullable=True)
     next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)  # optimistic concurrency
+    # False: a lightweight record, opened by a reviewer's action (a follow-up, an assignment, a
+    # recorded outcome) on a woman not under case management (issue 16); it becomes a managed
+    # case when a case-managed colour arrives.
+    managed: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The outcome a reviewer recorded (POST /cases/{id}/outcome): worklists.OUTCOME_KINDS, its
+    # day, where, who told (worklists.OUTCOME_SOURCES), who recorded it. Place and note are
+    # free text about her, sealed.
+    outcome_kind: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    outcome_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    outcome_place_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    outcome_source: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    outcome_note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    outcome_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class FollowUp(Base):
@@ -50,6 +63,10 @@ class FollowUp(Base):
     next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A correction is a new row naming the one it replaces (``corrects``); the original stays,
+    # marked ``corrected_by``, in the history and out of every count.
+    corrects: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    corrected_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class CaseEvent(Base):
@@ -90,3 +107,17 @@ class WorkItem(Base):
     institutions: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(Text)
     clears: Mapped[str] = mapped_column(Text)
+    # The call sheet (issue 16), computed with the item at ``as_of``.
+    reason_zh: Mapped[str] = mapped_column(Text, default="")
+    clears_zh: Mapped[str] = mapped_column(Text, default="")
+    last_contact: Mapped[date | None] = mapped_column(Date, nullable=True)
+    next_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    lmp: Mapped[date | None] = mapped_column(Date, nullable=True)
+    edd: Mapped[date | None] = mapped_column(Date, nullable=True)
+    delivered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    risk_factors: Mapped[str] = mapped_column(Text, default="")
+    # 0 purple or red, 1 orange, 2 yellow, 3 green or no colour; then days past next_due
+    urgency: Mapped[int] = mapped_column(Integer, default=3)
+    days_overdue: Mapped[int] = mapped_column(Integer, default=0)
+    # no street on her records: listed under MCH_DEFAULT_JURISDICTION_STREET
+    street_missing: Mapped[bool] = mapped_column(Boolean, default=False)

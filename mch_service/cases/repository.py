@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, delete, false, func, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mch_service import sqlbulk
@@ -20,7 +21,18 @@ from mch_service.database import table_of
 # thousands of IN lists).
 _WHOLE_REGISTER_FROM = 5000
 _CHUNK = 1000
-SORTS = {"since": WorkItem.since, "colour": WorkItem.colour, "street": WorkItem.street}
+# The orders of a list: in SQL (a column, then what breaks ties), or, for the names a reviewer
+# sees (sealed, or behind a code), in Python over at most MAX_SORTED_IN_MEMORY items.
+URGENCY_ORDER = (WorkItem.urgency, WorkItem.days_overdue.desc(), WorkItem.since)
+SORTS: dict[str, tuple[Any, ...]] = {
+    "urgency": URGENCY_ORDER,
+    "since": (WorkItem.since,),
+    "due": (WorkItem.next_due, WorkItem.urgency),
+    # by colour is by urgency: purple and red, then orange, yellow, green
+    "colour": (WorkItem.urgency,),
+}
+NAME_SORTS = ("name", "street", "institution")
+MAX_SORTED_IN_MEMORY = 20000
 
 
 def chunks(ids: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
@@ -36,9 +48,58 @@ def follow_up_dates(session: Session, pregnancy_ids: Sequence[str]) -> Iterator[
     for chunk in chunks(pregnancy_ids):
         yield from session.execute(
             select(FollowUp.pregnancy_id, FollowUp.contact_date).where(
-                FollowUp.pregnancy_id.in_(chunk)
+                FollowUp.pregnancy_id.in_(chunk), FollowUp.corrected_by.is_(None)
             )
         )
+
+
+def follow_up_next_dues(
+    session: Session, pregnancy_ids: Sequence[str]
+) -> Iterator[Row[str, date, date | None]]:
+    """(pregnancy id, contact date, next due) of the follow-ups in force (not corrected), in
+    the order they were recorded."""
+    for chunk in chunks(pregnancy_ids):
+        yield from session.execute(
+            select(FollowUp.pregnancy_id, FollowUp.contact_date, FollowUp.next_due)
+            .where(FollowUp.pregnancy_id.in_(chunk), FollowUp.corrected_by.is_(None))
+            .order_by(FollowUp.contact_date, FollowUp.id)
+        )
+
+
+def recorded_outcomes(
+    session: Session, pregnancy_ids: Sequence[str]
+) -> Iterator[Row[str, str | None, date | None]]:
+    """(pregnancy id, outcome kind, outcome day) of the outcomes reviewers recorded."""
+    for chunk in chunks(pregnancy_ids):
+        yield from session.execute(
+            select(CaseRecord.pregnancy_id, CaseRecord.outcome_kind, CaseRecord.outcome_date).where(
+                CaseRecord.pregnancy_id.in_(chunk), CaseRecord.outcome_kind.is_not(None)
+            )
+        )
+
+
+def all_recorded_outcomes(
+    session: Session, woman_keys: list[str] | None
+) -> list[Row[str, str, date | None]]:
+    """(pregnancy id, kind, day) of every recorded outcome of these women (None: all)."""
+    stmt = select(CaseRecord.pregnancy_id, CaseRecord.outcome_kind, CaseRecord.outcome_date).where(
+        CaseRecord.outcome_kind.is_not(None)
+    )
+    if woman_keys is None:
+        return list(session.execute(stmt))
+    out: list[Row[str, str, date | None]] = []
+    for chunk in chunks(woman_keys):
+        out += session.execute(stmt.where(CaseRecord.woman_key.in_(chunk)))
+    return out
+
+
+def list_as_of(session: Session) -> date | None:
+    """The day the stored lists are computed at (None: no items)."""
+    return session.scalar(select(func.max(WorkItem.as_of)))
+
+
+def get_follow_up(session: Session, follow_up_id: int) -> FollowUp | None:
+    return session.get(FollowUp, follow_up_id)
 
 
 def late_acknowledgements(
@@ -132,6 +193,18 @@ def add(session: Session, row: CaseRecord | FollowUp | CaseEvent) -> None:
     session.add(row)
 
 
+def add_new_case(session: Session, case: CaseRecord) -> bool:
+    """Insert a new case record; False when another transaction inserted one for the same
+    pregnancy first (two reviewers opening a record at once: one wins, as with versions)."""
+    try:
+        with session.begin_nested():
+            session.add(case)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
 # -- reading ---------------------------------------------------------------------------------
 
 
@@ -195,7 +268,8 @@ def work_item_page(
     page: int,
     page_size: int,
 ) -> tuple[int, list[tuple[WorkItem, str | None, str | None]]]:
-    """(total, one page of (work item, its case's assignee, its case's status))."""
+    """(total, one page of (work item, its case's assignee, its case's status)); for a sort in
+    NAME_SORTS every matching item (page and page_size ignored: the caller sorts and pages)."""
     stmt = (
         select(WorkItem, CaseRecord.assignee, CaseRecord.status)
         .outerjoin(CaseRecord, CaseRecord.pregnancy_id == WorkItem.pregnancy_id)
@@ -204,9 +278,14 @@ def work_item_page(
     if assignee:
         stmt = stmt.where(CaseRecord.assignee == assignee)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    order = SORTS[sort]
+    if sort in NAME_SORTS:
+        stmt = stmt.order_by(*URGENCY_ORDER, WorkItem.id).limit(MAX_SORTED_IN_MEMORY)
+        return total, [(item, assignee, status) for item, assignee, status in session.execute(stmt)]
+    first, *rest = SORTS[sort]
     stmt = (
-        stmt.order_by(order.desc() if descending else order, WorkItem.id)
+        stmt.order_by(
+            (first.desc() if descending else first.asc()).nulls_last(), *rest, WorkItem.id
+        )
         .limit(page_size)
         .offset((page - 1) * page_size)
     )
@@ -223,7 +302,7 @@ def follow_ups_of(session: Session, pregnancy_id: str) -> list[FollowUp]:
         session.scalars(
             select(FollowUp)
             .where(FollowUp.pregnancy_id == pregnancy_id)
-            .order_by(FollowUp.contact_date)
+            .order_by(FollowUp.contact_date, FollowUp.id)
         )
     )
 

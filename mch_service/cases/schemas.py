@@ -3,6 +3,7 @@ and the response shapes (the OpenAPI document shows them to staff-tool authors).
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 from typing import Any
 
@@ -18,15 +19,34 @@ class CaseVersion(BaseModel):
 
 
 class FollowUpCreate(CaseVersion):
+    """A follow-up: ``kind`` and ``outcome`` are codes (worklists.FOLLOW_UP_KINDS,
+    FOLLOW_UP_OUTCOMES; an outcome in free text is kept, sealed, as 其他 other);
+    ``next_due`` never before ``contact_date``; ``corrects`` the id of an earlier follow-up of
+    this pregnancy this one replaces (the original stays in the history)."""
+
     contact_date: date
     kind: str  # phone | home_visit | clinic_visit | referral
     outcome: str
     notes: str | None = None
     next_due: date | None = None
+    corrects: int | None = None
 
 
 class AssignmentUpdate(CaseVersion):
     assignee: str | None = None  # None or "" unassigns
+
+
+class OutcomeCreate(CaseVersion):
+    """The outcome of a pregnancy, recorded by a reviewer: ``kind`` one of
+    worklists.OUTCOME_KINDS (delivered_elsewhere needs date and place; miscarriage,
+    termination and died a date), ``source`` one of OUTCOME_SOURCES (who told), ``place`` and
+    ``note`` free text (sealed)."""
+
+    kind: str
+    date: dt.date | None = None
+    place: str | None = None
+    source: str | None = None
+    note: str | None = None
 
 
 class ReasonedChange(CaseVersion):
@@ -41,10 +61,24 @@ class ReasonedChange(CaseVersion):
 # -- responses -------------------------------------------------------------------------------
 
 
+class OutcomeRead(BaseModel):
+    """The outcome a reviewer recorded (reported by a reviewer, not by a hospital)."""
+
+    kind: str
+    label_zh: str
+    label_en: str
+    date: dt.date | None
+    place: str | None
+    source: str | None
+    note: str | None
+    recorded_by: str | None
+    reported_by: str = "reviewer"
+
+
 class CaseRead(BaseModel):
     pregnancy_id: str
     status: str  # open | closed
-    opened_on: date
+    opened_on: date | None  # None: no record yet (version 0; the first action opens one)
     colour: str | None
     purple: bool
     street: str | None
@@ -54,6 +88,36 @@ class CaseRead(BaseModel):
     close_reason: str | None
     next_due: date | None
     version: int
+    # False: a lightweight record (opened by a reviewer's action, not by a case-managed colour)
+    managed: bool = True
+    outcome: OutcomeRead | None = None
+
+
+class Assignee(BaseModel):
+    """A colleague a case may be assigned to: an active reviewer whose jurisdiction covers
+    the woman."""
+
+    username: str
+    display_name: str
+    streets: list[str]
+    institutions: list[str]
+
+
+class Code(BaseModel):
+    code: str
+    label_zh: str
+    label_en: str
+
+
+class CaseCodes(BaseModel):
+    """The coded actions of the case register, with Chinese and English labels."""
+
+    follow_up_kinds: list[Code]
+    follow_up_outcomes: list[Code]
+    outcome_kinds: list[Code]
+    outcome_sources: list[Code]
+    close_reasons: list[Code]
+    lists: list[Code]
 
 
 class WorkListItem(BaseModel):
@@ -77,6 +141,25 @@ class WorkListItem(BaseModel):
     case_status: str | None
     name: str | None = None
     resident_id: str | None = None
+    # the call sheet (issue 16); full_name and phone for staff allowed to read personal data
+    # (audited), absent otherwise or when no patient record of hers is stored
+    full_name: str | None = None
+    phone: str | None = None
+    list_label_zh: str = ""
+    reason_zh: str = ""
+    clears_zh: str = ""
+    street_name: str | None = None
+    street_missing: bool = False
+    centre: str | None = None  # the responsible community health centre's id
+    centre_name: str | None = None
+    institution_names: list[str] = []
+    last_contact: date | None = None
+    next_due: date | None = None
+    days_overdue: int = 0
+    gestational_age: str | None = None  # weeks+days at as_of ("32+4"), in pregnancy
+    edd: date | None = None
+    days_postpartum: int | None = None
+    risk_factors: str = ""
 
 
 class CloseReasonCount(BaseModel):
@@ -105,16 +188,28 @@ class CaseWorkItem(BaseModel):
     overdue: bool
     reason: str
     clears: str
+    reason_zh: str = ""
+    clears_zh: str = ""
+    next_due: date | None = None
+    as_of: date | None = None
 
 
 class FollowUpRead(BaseModel):
+    """A recorded follow-up; a corrected one stays in the history with ``corrected_by`` (the
+    id of the follow-up that replaced it) and counts no more."""
+
     id: int
     contact_date: date
     kind: str
+    kind_label: str = ""
     outcome: str
+    outcome_code: str = "other"
+    outcome_label: str = ""
     next_due: date | None
     recorded_by: str
     notes: str | None
+    corrects: int | None = None
+    corrected_by: int | None = None
 
 
 class CaseEventRead(BaseModel):

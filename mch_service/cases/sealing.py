@@ -19,3 +19,11 @@ def close_reason_aad(pregnancy_id: str) -> bytes:
 
 def event_reason_aad(pregnancy_id: str) -> bytes:
     return f"case_event/{pregnancy_id}/reason".encode()
+
+
+def case_outcome_place_aad(pregnancy_id: str) -> bytes:
+    return f"case_record/{pregnancy_id}/outcome_place".encode()
+
+
+def case_outcome_note_aad(pregnancy_id: str) -> bytes:
+    return f"case_record/{pregnancy_id}/outcome_note".encode()

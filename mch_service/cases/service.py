@@ -7,7 +7,7 @@ The rules of each list are in ``worklists.py``; the queries on the register's ow
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,11 +16,13 @@ from sqlalchemy.orm import Session
 
 from mch_service.audit.service import AuditRecord, record
 from mch_service.auth.permissions import Permission, Principal
-from mch_service.auth.service import actor_of
+from mch_service.auth.service import actor_of, case_workers
 from mch_service.cases import repository, worklists
 from mch_service.cases.models import CaseEvent, CaseRecord, FollowUp, WorkItem
 from mch_service.cases.schemas import (
+    Assignee,
     AssignmentUpdate,
+    CaseCodes,
     CaseDetail,
     CaseEventRead,
     CaseList,
@@ -28,28 +30,49 @@ from mch_service.cases.schemas import (
     CaseVersion,
     CaseWorkItem,
     CloseReasonCount,
+    Code,
     FollowUpCreate,
     FollowUpRead,
+    OutcomeCreate,
+    OutcomeRead,
     ReasonedChange,
     WorkListItem,
 )
-from mch_service.cases.sealing import close_reason_aad, event_reason_aad, notes_aad, outcome_aad
+from mch_service.cases.sealing import (
+    case_outcome_note_aad,
+    case_outcome_place_aad,
+    close_reason_aad,
+    event_reason_aad,
+    notes_aad,
+    outcome_aad,
+)
 from mch_service.config import Settings
 from mch_service.crypto import Crypto
 from mch_service.domain import case_reads
-from mch_service.domain.pregnancy_record import masked_identity, read_pregnancy
+from mch_service.domain.pregnancy_record import call_identity, masked_identity, read_pregnancy
 from mch_service.errors import Conflict, InvalidResource, Issue, NotFound, PreconditionFailed
+from mch_service.institutions.service import ReferenceNames, reference_names
 from mch_service.store import service as store_service
 from mch_service.streets import street_problem
 from mch_service.timeutil import utcnow
 
-KINDS = ("phone", "home_visit", "clinic_visit", "referral")
+KINDS = tuple(worklists.FOLLOW_UP_KINDS)
 POSTPARTUM_COMPLETE = "postpartum period complete"
 # Events whose detail is a reviewer's free-text reason (sealed in reason_sealed).
 REASON_EVENTS = ("close", "reopen")
 # What a reviewer may close a case as (postpartum_complete is the register's own closing).
 REVIEWER_CLOSE_CODES = tuple(c for c in worklists.CLOSE_REASONS if c != "postpartum_complete")
-SORTS = tuple(repository.SORTS)
+SORTS = (*repository.SORTS, *repository.NAME_SORTS)
+# The Chinese labels of the lists (the same as web/i18n.py "list_<key>").
+LIST_LABELS_ZH = {
+    "follow_up_due": "随访到期",
+    "report_late": "报告超时",
+    "outcome_unknown": "妊娠结局不明",
+    "positive_untreated": "阳性未治疗",
+    "missing_tests": "必查项目缺失",
+    "postpartum_visit_due": "产后访视到期",
+    "closed_out": "转出/失访/迁出",
+}
 
 
 def policy_of(settings: Settings) -> worklists.Policy:
@@ -73,7 +96,7 @@ class CaseQuery:
     institution: str | None = None
     assignee: str | None = None
     overdue: bool | None = None
-    sort: str = "since"
+    sort: str = "urgency"
     descending: bool = False
     page: int = 1
     page_size: int = 50
@@ -85,9 +108,16 @@ class CaseService:
         self.zone = ZoneInfo(settings.timezone)
         self.crypto = crypto
         self.streets = frozenset(settings.streets)
+        # women with no street: their items are listed under this street (issue 16)
+        self.default_street = settings.default_jurisdiction_street or None
 
     def today(self) -> date:
         return utcnow().astimezone(self.zone).date()
+
+    def action_day(self, session: Session) -> date:
+        """The day a reviewer's action takes effect in the lists: the day the lists are at
+        (one date per list), never after today."""
+        return min(repository.list_as_of(session) or self.today(), self.today())
 
     # -- loading the facts ----------------------------------------------------------------
 
@@ -137,6 +167,12 @@ class CaseService:
                 facts[pid].acknowledged.add(int(detail))
         for pid, code, closed_on in repository.reviewer_closings(session, ids):
             facts[pid].close_code, facts[pid].closed_on = code, closed_on
+        for pid, day, colour, purple, basis in case_reads.risk_bases(session, ids):
+            facts[pid].risk_basis.append((day, colour, bool(purple), basis or ""))
+        for pid, _contact, due in repository.follow_up_next_dues(session, ids):
+            facts[pid].next_due_set = due  # the latest follow-up's (rows in recorded order)
+        for pid, kind, day in repository.recorded_outcomes(session, ids):
+            worklists.apply_recorded_outcome(facts[pid], kind or "", day)
         return list(facts.values())
 
     # -- the register's facts for the indicators (rule 7; the port in mch_service/services.py) --
@@ -166,6 +202,18 @@ class CaseService:
                 followed.add(f.pregnancy_id)
         return follow_ups, in_time, followed
 
+    def reported_outcomes(
+        self, session: Session, women: Iterable[str] | None = None
+    ) -> dict[str, tuple[str, date | None]]:
+        """The outcomes reviewers recorded, per pregnancy: (kind, day); reported by a reviewer,
+        not by a hospital (docs/indicator-rules.md, "Outcomes recorded by a reviewer")."""
+        keys = None if women is None else list(women)
+        return {
+            pid: (kind, day)
+            for pid, kind, day in repository.all_recorded_outcomes(session, keys)
+            if kind
+        }
+
     def last_change(self, session: Session) -> datetime | None:
         """When a reviewer last changed the register (a follow-up, a closing, ...)."""
         return repository.last_event_at(session)
@@ -181,19 +229,49 @@ class CaseService:
     ) -> int:
         """Recompute the work items (and open or close cases) of these women, or of everyone;
         returns the number of items now listed."""
-        as_of = as_of or self.today()
         keys = None if women is None else sorted(set(women))
+        if as_of is None:
+            # everyone: today (the daily job); some women: the day the lists are at, so that
+            # a list never mixes two days (issue 16: "one date per list")
+            as_of = (None if keys is None else repository.list_as_of(session)) or self.today()
         pregnancies = self.load(session, keys)
         repository.delete_work_items(session, keys)
         existing = repository.cases_by_pregnancy(session, [p.pregnancy_id for p in pregnancies])
         rows = []
         for facts in pregnancies:
             colour, purple = worklists.current_colour(facts, as_of)
+            sheet = self._call_sheet(facts, as_of, colour, purple)
             for item in worklists.items(facts, as_of, self.policy):
-                rows.append(_work_item_row(facts, item, as_of, colour, purple))
+                rows.append(_work_item_row(facts, item, as_of, colour, purple, sheet))
             self._register(session, facts, existing.get(facts.pregnancy_id), colour, purple, as_of)
         repository.insert_work_items(session, rows)
         return len(rows)
+
+    def _call_sheet(
+        self, f: worklists.PregnancyFacts, as_of: date, colour: str | None, purple: bool
+    ) -> dict[str, Any]:
+        """What a reviewer needs to call her, at as_of (the same for each of her items)."""
+        street_missing = f.street is None
+        delivered = f.delivery if f.delivery is not None and f.delivery <= as_of else None
+        # a pregnancy ended otherwise (a loss, her death) has no gestational age to show
+        lost = delivered is None and f.end_date is not None and f.end_date <= as_of
+        factors = [
+            f"{day} {'/'.join(c for c in (col, 'purple' if pur else None) if c)}: "
+            + (basis or "no factors recorded 未记录因素")
+            for day, col, pur, basis in sorted(f.risk_basis, key=lambda r: r[0])
+            if day <= as_of and (basis or col not in (None, "green") or pur)
+        ]
+        return {
+            "street": self.default_street if street_missing else f.street,
+            "street_missing": street_missing,
+            "last_contact": worklists.last_contact(f, as_of),
+            "next_due": worklists.next_due(f, as_of, self.policy),
+            "lmp": None if lost else f.lmp,
+            "edd": f.edd,
+            "delivered_on": delivered,
+            "risk_factors": "; ".join(factors[-5:]),
+            "urgency": worklists.urgency(colour, purple),
+        }
 
     def _register(
         self,
@@ -205,12 +283,12 @@ class CaseService:
         as_of: date,
     ) -> None:
         opened = worklists.first_case_managed(f, self.policy)
-        if opened is None:
+        if opened is None and case is None:
             return
         complete = f.end_date is not None and as_of > f.end_date + timedelta(
             days=self.policy.postpartum_end_days
         )
-        if case is None:
+        if case is None and opened is not None:
             repository.add(
                 session,
                 CaseRecord(
@@ -220,7 +298,7 @@ class CaseService:
                     status="closed" if complete else "open",
                     colour=colour,
                     purple=purple,
-                    street=f.street,
+                    street=f.street or self.default_street,
                     institutions=f.institutions,
                     version=1,
                     closed_on=(f.end_date + timedelta(days=self.policy.postpartum_end_days))
@@ -233,15 +311,20 @@ class CaseService:
                 ),
             )
             return
+        if case is None:
+            return
         case.colour, case.purple, case.street, case.institutions = (
             colour,
             purple,
-            f.street,
+            f.street or self.default_street,
             f.institutions,
         )
+        if opened is not None and not case.managed:
+            # a lightweight record becomes a managed case when a case-managed colour arrives
+            case.managed, case.opened_on = True, opened
         # an earlier case-managed assessment that arrived late opens the case on its day (a
         # register rebuilt from the same records gives the same day)
-        if opened < case.opened_on:
+        if opened is not None and opened < case.opened_on:
             case.opened_on = opened
         if complete and case.status == "open" and not case.closed_by_reviewer and f.end_date:
             case.status = "closed"
@@ -273,17 +356,85 @@ class CaseService:
         total, rows = repository.work_item_page(
             session, conditions, q.assignee, q.sort, q.descending, q.page, q.page_size
         )
-        names = masked_identity(session, self.crypto, {r[0].woman_key for r in rows})
+        names = reference_names(session)
+        entitled = principal.can(Permission.READ_PERSONAL_DATA)
+        if q.sort in repository.NAME_SORTS and total > repository.MAX_SORTED_IN_MEMORY:
+            raise InvalidResource(
+                [
+                    Issue(
+                        f"sort={q.sort} orders at most {repository.MAX_SORTED_IN_MEMORY} items; "
+                        "narrow the list (list, street, institution, colour) or sort by urgency",
+                        "sort",
+                        "value",
+                    )
+                ]
+            )
+        if q.sort in repository.NAME_SORTS:
+            rows = self._sorted_by_name(session, rows, q, names, entitled)
+        women = {r[0].woman_key for r in rows}
+        masked = masked_identity(session, self.crypto, women)
+        full = call_identity(session, self.crypto, women) if entitled else {}
         items = [
-            _listed(item, assignee, status, names.get(item.woman_key, {}))
+            _listed(
+                item,
+                assignee,
+                status,
+                {**masked.get(item.woman_key, {}), **full.get(item.woman_key, {})},
+                names,
+            )
             for item, assignee, status in rows
         ]
-        record(
-            session,
-            actor_of(principal),
-            [AuditRecord("cases.list", "success", "WorkItem", q.list_name, 200, f"{len(items)}")],
-        )
+        audit = [
+            AuditRecord("cases.list", "success", "WorkItem", q.list_name, 200, f"{len(items)}")
+        ]
+        # the call sheet's full names and phones: one audit record per pregnancy shown
+        audit += [
+            AuditRecord("cases.call_sheet", "success", "Pregnancy", pid, 200, "full_name phone")
+            for pid in sorted({r[0].pregnancy_id for r in rows if r[0].woman_key in full})
+        ]
+        record(session, actor_of(principal), audit)
         return CaseList(total=total, page=q.page, page_size=q.page_size, items=items)
+
+    def _sorted_by_name(
+        self,
+        session: Session,
+        rows: list[tuple[WorkItem, str | None, str | None]],
+        q: CaseQuery,
+        names: ReferenceNames,
+        entitled: bool,
+    ) -> list[tuple[WorkItem, str | None, str | None]]:
+        """One page of the items sorted by a name the reviewer sees: her name (in full for
+        staff allowed to read it, else masked), the street's name or the first institution's
+        name (codes when unregistered); urgency breaks ties."""
+        if q.sort == "name":
+            women = {r[0].woman_key for r in rows}
+            who = (
+                {
+                    k: v.get("full_name")
+                    for k, v in call_identity(session, self.crypto, women).items()
+                }
+                if entitled
+                else {
+                    k: v.get("name")
+                    for k, v in masked_identity(session, self.crypto, women).items()
+                }
+            )
+
+            def key(item: WorkItem) -> str:
+                return who.get(item.woman_key) or "\uffff"
+        elif q.sort == "street":
+
+            def key(item: WorkItem) -> str:
+                return names.street_name(item.street) or item.street or "\uffff"
+        else:
+
+            def key(item: WorkItem) -> str:
+                first = (item.institutions.split() or [""])[0]
+                return names.institution_name(first) or first or "\uffff"
+
+        ordered = sorted(rows, key=lambda r: key(r[0]), reverse=q.descending)
+        start = (q.page - 1) * q.page_size
+        return ordered[start : start + q.page_size]
 
     def all_items(self, session: Session, principal: Principal, q: CaseQuery) -> list[WorkListItem]:
         """Every item matching the filters (for exports), read page by page."""
@@ -296,20 +447,39 @@ class CaseService:
                 return items
             q.page += 1
 
-    def _case(self, session: Session, principal: Principal, pregnancy_id: str) -> CaseRecord:
+    def _scope(
+        self, session: Session, principal: Principal, pregnancy_id: str
+    ) -> tuple[str | None, str]:
+        """The pregnancy's (street, institutions) when the principal may work it: in their
+        jurisdiction by the domain's rule, or, with no street on her records, under the default
+        jurisdiction street (MCH_DEFAULT_JURISDICTION_STREET). Else the 404 of no such case."""
         principal.require(Permission.WORK_CASES)
+        scope = case_reads.pregnancy_scope(session, pregnancy_id)
+        if scope is not None:
+            street, institutions = scope
+            effective = street or self.default_street
+            if principal.in_jurisdiction(effective, set(institutions.split())):
+                return scope
+        raise NotFound(f"No case {pregnancy_id}")
+
+    def _case(self, session: Session, principal: Principal, pregnancy_id: str) -> CaseRecord:
+        self._scope(session, principal, pregnancy_id)
         case = repository.get_case(session, pregnancy_id)
-        if case is None or not case_reads.pregnancy_in_jurisdiction(
-            session, principal, pregnancy_id
-        ):
+        if case is None:
             raise NotFound(f"No case {pregnancy_id}")
         return case
 
     def detail(self, session: Session, principal: Principal, pregnancy_id: str) -> CaseDetail:
-        case = self._case(session, principal, pregnancy_id)
-        pregnancy = read_pregnancy(session, self.crypto, principal, pregnancy_id)
+        """The case page; for a woman not under case management (no record yet) a case at
+        version 0 that the first action (follow-up, assignment, outcome) opens."""
+        street, institutions = self._scope(session, principal, pregnancy_id)
+        case = repository.get_case(session, pregnancy_id)
+        # the domain's read, for a woman listed under the default street: her institutions
+        # stand for the jurisdiction the register granted
+        reader = replace(principal, institutions=principal.institutions | set(institutions.split()))
+        pregnancy = read_pregnancy(session, self.crypto, reader, pregnancy_id)
         return CaseDetail(
-            case=self._case_read(case),
+            case=self._case_read(case) if case else self._no_case_read(pregnancy_id, street),
             work_items=[
                 CaseWorkItem.model_validate(
                     {
@@ -318,6 +488,10 @@ class CaseService:
                         "overdue": w.overdue,
                         "reason": w.reason,
                         "clears": w.clears,
+                        "reason_zh": w.reason_zh,
+                        "clears_zh": w.clears_zh,
+                        "next_due": w.next_due,
+                        "as_of": w.as_of,
                     }
                 )
                 for w in repository.work_items_of(session, pregnancy_id)
@@ -330,17 +504,41 @@ class CaseService:
             pregnancy=pregnancy,
         )
 
+    def _no_case_read(self, pregnancy_id: str, street: str | None) -> CaseRead:
+        return CaseRead(
+            pregnancy_id=pregnancy_id,
+            status="open",
+            opened_on=None,
+            colour=None,
+            purple=False,
+            street=street or self.default_street,
+            assignee=None,
+            closed_on=None,
+            close_reason=None,
+            next_due=None,
+            version=0,
+            managed=False,
+        )
+
     def _follow_up_read(self, f: FollowUp) -> FollowUpRead:
+        outcome = self.crypto.open_sealed(f.outcome_sealed, outcome_aad(f.pregnancy_id)).decode()
+        code = outcome if outcome in worklists.FOLLOW_UP_OUTCOMES else "other"
+        kind_zh, kind_en = worklists.FOLLOW_UP_KINDS.get(f.kind, (f.kind, f.kind))
         return FollowUpRead(
             id=f.id,
             contact_date=f.contact_date,
             kind=f.kind,
-            outcome=self.crypto.open_sealed(f.outcome_sealed, outcome_aad(f.pregnancy_id)).decode(),
+            kind_label=f"{kind_zh} {kind_en}",
+            outcome=outcome,
+            outcome_code=code,
+            outcome_label="{} {}".format(*worklists.FOLLOW_UP_OUTCOMES[code]),
             next_due=f.next_due,
             recorded_by=f.recorded_by,
             notes=self.crypto.open_sealed(f.notes_sealed, notes_aad(f.pregnancy_id)).decode()
             if f.notes_sealed
             else None,
+            corrects=f.corrects,
+            corrected_by=f.corrected_by,
         )
 
     def _event_read(self, e: CaseEvent) -> CaseEventRead:
@@ -359,6 +557,29 @@ class CaseService:
         return self.crypto.seal(reason.encode(), close_reason_aad(pregnancy_id))
 
     def _case_read(self, c: CaseRecord) -> CaseRead:
+        outcome = None
+        if c.outcome_kind:
+            zh, en, _d, _p = worklists.OUTCOME_KINDS.get(
+                c.outcome_kind, (c.outcome_kind, c.outcome_kind, False, False)
+            )
+            outcome = OutcomeRead(
+                kind=c.outcome_kind,
+                label_zh=zh,
+                label_en=en,
+                date=c.outcome_date,
+                place=self.crypto.open_sealed(
+                    c.outcome_place_sealed, case_outcome_place_aad(c.pregnancy_id)
+                ).decode()
+                if c.outcome_place_sealed
+                else None,
+                source=c.outcome_source,
+                note=self.crypto.open_sealed(
+                    c.outcome_note_sealed, case_outcome_note_aad(c.pregnancy_id)
+                ).decode()
+                if c.outcome_note_sealed
+                else None,
+                recorded_by=c.outcome_by,
+            )
         return CaseRead(
             pregnancy_id=c.pregnancy_id,
             status=c.status,
@@ -376,6 +597,8 @@ class CaseService:
             else None,
             next_due=c.next_due,
             version=c.version,
+            managed=c.managed,
+            outcome=outcome,
         )
 
     # -- reviewers' actions ------------------------------------------------------------
@@ -383,11 +606,21 @@ class CaseService:
     def _checked(
         self, session: Session, principal: Principal, pregnancy_id: str, version: int | None
     ) -> CaseRecord:
-        case = self._case(session, principal, pregnancy_id)
+        street, institutions = self._scope(session, principal, pregnancy_id)
         if version is None:
             raise InvalidResource(
                 [Issue("Send the case version you read (field 'version')", "version", "required")]
             )
+        case = repository.get_case(session, pregnancy_id)
+        if case is None:
+            # no record yet (a woman not under case management): the first action opens a
+            # lightweight one; version 0 is the version of "no record"
+            if version != 0:
+                raise PreconditionFailed(
+                    f"The case changed since you read it (version {version}, now 0); "
+                    "reload it and apply your change again"
+                )
+            return self._open_light(session, pregnancy_id, street, institutions)
         if not repository.bump_version(session, pregnancy_id, version):
             repository.reload(session, case)
             raise PreconditionFailed(
@@ -396,6 +629,42 @@ class CaseService:
             )
         repository.reload(session, case)
         return case
+
+    def _open_light(
+        self, session: Session, pregnancy_id: str, street: str | None, institutions: str
+    ) -> CaseRecord:
+        facts = next(
+            (
+                f
+                for f in self.load_pregnancy(session, pregnancy_id)
+                if f.pregnancy_id == pregnancy_id
+            ),
+            None,
+        )
+        as_of = repository.list_as_of(session) or self.today()
+        colour, purple = worklists.current_colour(facts, as_of) if facts else (None, False)
+        case = CaseRecord(
+            pregnancy_id=pregnancy_id,
+            woman_key=facts.woman_key if facts else "",
+            status="open",
+            opened_on=self.today(),
+            colour=colour,
+            purple=purple,
+            street=street or self.default_street,
+            institutions=institutions,
+            version=1,
+            managed=False,
+        )
+        if not repository.add_new_case(session, case):
+            raise PreconditionFailed(
+                "The case changed since you read it (another reviewer opened it); "
+                "reload it and apply your change again"
+            )
+        return case
+
+    def load_pregnancy(self, session: Session, pregnancy_id: str) -> list[worklists.PregnancyFacts]:
+        woman = case_reads.woman_of(session, pregnancy_id)
+        return self.load(session, [woman]) if woman else []
 
     def _event(
         self,
@@ -432,41 +701,193 @@ class CaseService:
             raise InvalidResource(
                 [Issue(f"kind must be one of {', '.join(KINDS)}", "kind", "value")]
             )
+        if not body.outcome.strip():
+            raise InvalidResource(
+                [
+                    Issue(
+                        "outcome is one of " + ", ".join(worklists.FOLLOW_UP_OUTCOMES),
+                        "outcome",
+                        "required",
+                    )
+                ]
+            )
         if body.contact_date > self.today():
             raise InvalidResource(
                 [Issue("A contact cannot be in the future", "contact_date", "value")]
             )
+        if body.next_due is not None and body.next_due < body.contact_date:
+            raise InvalidResource(
+                [Issue("next_due cannot be before the contact_date", "next_due", "value")]
+            )
+        original = None
+        if body.corrects is not None:
+            original = repository.get_follow_up(session, body.corrects)
+            if original is None or original.pregnancy_id != pregnancy_id:
+                raise InvalidResource(
+                    [Issue("corrects: no such follow-up of this case", "corrects", "value")]
+                )
+            if original.corrected_by is not None:
+                raise InvalidResource(
+                    [
+                        Issue(
+                            f"corrects: follow-up {original.id} was already corrected by "
+                            f"{original.corrected_by}; correct that one",
+                            "corrects",
+                            "value",
+                        )
+                    ]
+                )
         case = self._checked(session, principal, pregnancy_id, body.version)
-        repository.add(
-            session,
-            FollowUp(
-                pregnancy_id=pregnancy_id,
-                contact_date=body.contact_date,
-                kind=body.kind,
-                outcome_sealed=self.crypto.seal(
-                    body.outcome[:200].encode(), outcome_aad(pregnancy_id)
-                ),
-                next_due=body.next_due,
-                recorded_by=principal.username,
-                recorded_at=utcnow(),
-                notes_sealed=self.crypto.seal(body.notes.encode(), notes_aad(pregnancy_id))
-                if body.notes
-                else None,
-            ),
+        row = FollowUp(
+            pregnancy_id=pregnancy_id,
+            contact_date=body.contact_date,
+            kind=body.kind,
+            outcome_sealed=self.crypto.seal(body.outcome[:200].encode(), outcome_aad(pregnancy_id)),
+            next_due=body.next_due,
+            recorded_by=principal.username,
+            recorded_at=utcnow(),
+            notes_sealed=self.crypto.seal(body.notes.encode(), notes_aad(pregnancy_id))
+            if body.notes
+            else None,
+            corrects=body.corrects,
         )
+        repository.add(session, row)
+        repository.flush(session)
+        if original is not None:
+            original.corrected_by = row.id
         case.next_due = body.next_due
-        self._event(session, principal, pregnancy_id, "follow_up", body.kind)
+        detail = body.kind if original is None else f"{body.kind} corrects {original.id}"
+        self._event(session, principal, pregnancy_id, "follow_up", detail)
         repository.flush(session)
         self.refresh(session, [case.woman_key])
         return self._case_read(case)
 
+    def assignees(
+        self, session: Session, principal: Principal, pregnancy_id: str
+    ) -> list[Assignee]:
+        """The colleagues this woman's case may be assigned to: active reviewers whose
+        jurisdiction covers her (her street, or the default street when she has none, or one of
+        her institutions)."""
+        street, institutions = self._scope(session, principal, pregnancy_id)
+        record(
+            session,
+            actor_of(principal),
+            [AuditRecord("case.assignees", "success", "CaseRecord", pregnancy_id, 200)],
+        )
+        return self._candidates(session, street, institutions)
+
+    def _candidates(
+        self, session: Session, street: str | None, institutions: str
+    ) -> list[Assignee]:
+        effective = street or self.default_street
+        return [
+            Assignee(
+                username=p.username,
+                display_name=display,
+                streets=sorted(p.streets),
+                institutions=sorted(p.institutions),
+            )
+            for p, display in case_workers(session)
+            if p.in_jurisdiction(effective, set(institutions.split()))
+        ]
+
     def assign(
         self, session: Session, principal: Principal, pregnancy_id: str, body: AssignmentUpdate
     ) -> CaseRead:
+        street, institutions = self._scope(session, principal, pregnancy_id)
+        if body.assignee:
+            names = {a.username for a in self._candidates(session, street, institutions)}
+            if body.assignee not in names:
+                raise InvalidResource(
+                    [
+                        Issue(
+                            "assignee must be an active reviewer whose jurisdiction covers this "
+                            "woman (GET /api/v1/cases/{id}/assignees lists them)",
+                            "assignee",
+                            "value",
+                        )
+                    ]
+                )
         case = self._checked(session, principal, pregnancy_id, body.version)
         case.assignee = body.assignee or None
         self._event(session, principal, pregnancy_id, "assign", body.assignee or "-")
         return self._case_read(case)
+
+    def record_outcome(
+        self, session: Session, principal: Principal, pregnancy_id: str, body: OutcomeCreate
+    ) -> CaseRead:
+        """A reviewer records the pregnancy's outcome (outcome_unknown): coded, with its source;
+        it takes her off outcome_unknown at once (docs/reviewers-guide.md)."""
+        spec = worklists.OUTCOME_KINDS.get(body.kind)
+        if spec is None:
+            raise InvalidResource(
+                [
+                    Issue(
+                        f"kind must be one of {', '.join(worklists.OUTCOME_KINDS)}",
+                        "kind",
+                        "value",
+                    )
+                ]
+            )
+        _zh, en, needs_date, needs_place = spec
+        problems = []
+        if needs_date and body.date is None:
+            problems.append(Issue(f"{en} needs the date", "date", "required"))
+        if body.date is not None and body.date > self.today():
+            problems.append(Issue("The outcome's date cannot be in the future", "date", "value"))
+        if needs_place and not (body.place or "").strip():
+            problems.append(Issue(f"{en} needs the place", "place", "required"))
+        if body.source is not None and body.source not in worklists.OUTCOME_SOURCES:
+            problems.append(
+                Issue(
+                    f"source must be one of {', '.join(worklists.OUTCOME_SOURCES)}",
+                    "source",
+                    "value",
+                )
+            )
+        if problems:
+            raise InvalidResource(problems)
+        case = self._checked(session, principal, pregnancy_id, body.version)
+        case.outcome_kind, case.outcome_date = body.kind, body.date
+        case.outcome_source, case.outcome_by = body.source, principal.username
+        case.outcome_place_sealed = (
+            self.crypto.seal(body.place[:200].encode(), case_outcome_place_aad(pregnancy_id))
+            if body.place
+            else None
+        )
+        case.outcome_note_sealed = (
+            self.crypto.seal(body.note.encode(), case_outcome_note_aad(pregnancy_id))
+            if body.note
+            else None
+        )
+        closes = worklists.OUTCOME_CLOSES[body.kind]
+        if closes is not None and case.status == "open":
+            case.status, case.closed_on = "closed", body.date or self.action_day(session)
+            case.closed_by_reviewer, case.close_code = True, closes
+            case.close_reason_sealed = self._seal_close_reason(pregnancy_id, en)
+        self._event(session, principal, pregnancy_id, "outcome", body.kind)
+        repository.flush(session)
+        self.refresh(session, [case.woman_key])
+        return self._case_read(case)
+
+    def codes(self, principal: Principal) -> CaseCodes:
+        """The coded actions with their labels (reference data, nothing personal)."""
+        principal.require(Permission.WORK_CASES)
+
+        def coded(table: dict[str, Any]) -> list[Code]:
+            return [Code(code=k, label_zh=v[0], label_en=v[1]) for k, v in table.items()]
+
+        return CaseCodes(
+            follow_up_kinds=coded(worklists.FOLLOW_UP_KINDS),
+            follow_up_outcomes=coded(worklists.FOLLOW_UP_OUTCOMES),
+            outcome_kinds=coded(worklists.OUTCOME_KINDS),
+            outcome_sources=coded(worklists.OUTCOME_SOURCES),
+            close_reasons=coded({k: worklists.CLOSE_REASONS[k] for k in REVIEWER_CLOSE_CODES}),
+            lists=[
+                Code(code=k, label_zh=LIST_LABELS_ZH.get(k, k), label_en=k.replace("_", " "))
+                for k in worklists.LISTS
+            ],
+        )
 
     def close(
         self, session: Session, principal: Principal, pregnancy_id: str, body: ReasonedChange
@@ -481,7 +902,7 @@ class CaseService:
         case = self._checked(session, principal, pregnancy_id, body.version)
         if case.status == "closed":
             raise Conflict("The case is already closed")
-        case.status, case.closed_on = "closed", self.today()
+        case.status, case.closed_on = "closed", self.action_day(session)
         case.close_reason_sealed = self._seal_close_reason(pregnancy_id, body.reason)
         case.closed_by_reviewer = True
         case.close_code = code
@@ -540,7 +961,10 @@ def _work_item_row(
     as_of: date,
     colour: str | None,
     purple: bool,
+    sheet: dict[str, Any],
 ) -> dict[str, Any]:
+    # the item's due day: her next contact when she has one due, else the day she came on it
+    due = sheet["next_due"] or item.since
     return {
         "list_name": item.list_name,
         "pregnancy_id": facts.pregnancy_id,
@@ -550,17 +974,38 @@ def _work_item_row(
         "overdue": item.overdue,
         "colour": colour,
         "purple": purple,
-        "street": facts.street,
         "institutions": facts.institutions,
         "reason": item.reason,
         "clears": item.clears,
+        "reason_zh": item.reason_zh,
+        "clears_zh": item.clears_zh,
+        **sheet,
+        "next_due": due,
+        "days_overdue": max((as_of - due).days, 0),
     }
 
 
+def _gestational_age(item: WorkItem) -> tuple[str | None, int | None]:
+    """(GA as weeks+days at the item's as_of while pregnant, days postpartum after a delivery)."""
+    if item.delivered_on is not None:
+        return None, (item.as_of - item.delivered_on).days
+    if item.lmp is None:
+        return None, None
+    days = (item.as_of - item.lmp).days
+    return (f"{days // 7}+{days % 7}" if 0 <= days <= 315 else None), None
+
+
 def _listed(
-    item: WorkItem, assignee: str | None, status: str | None, identity: dict[str, str | None]
+    item: WorkItem,
+    assignee: str | None,
+    status: str | None,
+    identity: dict[str, str | None],
+    names: ReferenceNames,
 ) -> WorkListItem:
-    # name and resident_id only when she has a stored patient record (absent otherwise)
+    # name and resident_id only when she has a stored patient record (absent otherwise);
+    # full_name and phone besides for staff allowed to read personal data
+    ga, postpartum = _gestational_age(item)
+    institutions = item.institutions.split()
     return WorkListItem.model_validate(
         {
             "list": item.list_name,
@@ -570,12 +1015,27 @@ def _listed(
             "colour": item.colour,
             "purple": item.purple,
             "street": item.street,
-            "institutions": item.institutions.split(),
+            "institutions": institutions,
             "reason": item.reason,
             "clears": item.clears,
             "as_of": item.as_of,
             "assignee": assignee,
             "case_status": status,
+            "list_label_zh": LIST_LABELS_ZH.get(item.list_name, item.list_name),
+            "reason_zh": item.reason_zh,
+            "clears_zh": item.clears_zh,
+            "street_name": names.street_name(item.street) or item.street,
+            "street_missing": item.street_missing,
+            "centre": names.centre_of(item.street),
+            "centre_name": names.centre_name_of(item.street),
+            "institution_names": [names.institution_name(i) or i for i in institutions],
+            "last_contact": item.last_contact,
+            "next_due": item.next_due,
+            "days_overdue": item.days_overdue,
+            "gestational_age": ga,
+            "edd": item.edd,
+            "days_postpartum": postpartum,
+            "risk_factors": item.risk_factors,
             **identity,
         }
     )

@@ -15,17 +15,75 @@ from datetime import date, datetime, timedelta
 
 SEVERITY = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
 
-# Why a reviewer closed a case (rule 11): code -> (Chinese label, English label). The first
-# three take the woman off follow_up_due and report her as such (the closed_out list, the count
-# per reason); the others are the earlier free-text closings.
+# Why a case was closed (rule 11, issue 16): code -> (Chinese label, English label). 转出, 失访
+# and 迁出 take the woman off follow_up_due and report her as such (the closed_out list, the
+# count per reason); 产后42天结案 is the register's own closing at 42 days postpartum; a
+# reviewer closes with any of the others (其他 with a text).
 CLOSE_REASONS: dict[str, tuple[str, str]] = {
     "transferred_out": ("转出", "transferred out"),
     "lost_to_follow_up": ("失访", "lost to follow-up"),
     "moved_away": ("迁出", "moved away"),
     "postpartum_complete": ("产后42天结案", "postpartum period complete"),
+    "delivered": ("分娩结案", "closed after delivery"),
+    "died": ("死亡", "died"),
     "other": ("其他", "other"),
 }
 CLOSED_OUT = frozenset({"transferred_out", "lost_to_follow_up", "moved_away"})
+# A reviewer's closings that say what became of her: off outcome_unknown from the closing day.
+OUTCOME_CLOSINGS = CLOSED_OUT | {"delivered", "died"}
+
+# How a reviewer reached her (a recorded follow-up): code -> (Chinese, English).
+FOLLOW_UP_KINDS: dict[str, tuple[str, str]] = {
+    "phone": ("电话随访", "phone call"),
+    "home_visit": ("入户随访", "home visit"),
+    "clinic_visit": ("门诊随访", "clinic visit"),
+    "referral": ("转诊", "referral"),
+}
+# What came of a follow-up (its ``outcome``): code -> (Chinese, English). Free text sent as the
+# outcome is kept (sealed) and shown as 其他 other.
+FOLLOW_UP_OUTCOMES: dict[str, tuple[str, str]] = {
+    "reached": ("已联系，情况正常", "reached, all well"),
+    "reached_needs_care": ("已联系，需就诊", "reached, needs care"),
+    "booked": ("已预约检查", "appointment booked"),
+    "referred": ("已转诊", "referred"),
+    "not_reached": ("未联系上", "not reached"),
+    "refused": ("拒绝随访", "refused"),
+    "other": ("其他", "other"),
+}
+# A pregnancy's outcome recorded by a reviewer (POST /cases/{id}/outcome): code -> (Chinese,
+# English, needs a date, needs a place).
+OUTCOME_KINDS: dict[str, tuple[str, str, bool, bool]] = {
+    "delivered_elsewhere": ("外地/院外分娩", "delivered elsewhere", True, True),
+    "miscarriage": ("流产", "miscarriage", True, False),
+    "termination": ("引产/人工终止妊娠", "termination", True, False),
+    "moved_out": ("迁出本区", "moved out of the district", False, False),
+    "lost_to_follow_up": ("失访", "lost to follow-up", False, False),
+    "died": ("死亡", "died", True, False),
+}
+# Who told the reviewer: code -> (Chinese, English).
+OUTCOME_SOURCES: dict[str, tuple[str, str]] = {
+    "woman": ("本人", "the woman herself"),
+    "family": ("家属", "her family"),
+    "institution": ("医疗机构", "a hospital or clinic"),
+    "community": ("社区/村居", "the community or village"),
+    "other": ("其他", "other"),
+}
+# The case closing a recorded outcome brings (None: the case stays open; the register closes
+# it 42 days after the end of the pregnancy).
+OUTCOME_CLOSES: dict[str, str | None] = {
+    "delivered_elsewhere": None,
+    "miscarriage": None,
+    "termination": None,
+    "moved_out": "moved_away",
+    "lost_to_follow_up": "lost_to_follow_up",
+    "died": "died",
+}
+# Urgency (the default order of a list): purple and red first, then orange, yellow, the rest.
+URGENCY = {"red": 0, "orange": 1, "yellow": 2, "green": 3}
+
+
+def urgency(colour: str | None, purple: bool) -> int:
+    return 0 if purple else URGENCY.get(colour or "", 3)
 
 
 @dataclass(frozen=True)
@@ -66,6 +124,14 @@ class PregnancyFacts:
     # The case closed by a reviewer: the close reason's code (CLOSE_REASONS) and day.
     close_code: str | None = None
     closed_on: date | None = None
+    # The outcome a reviewer recorded (OUTCOME_KINDS) and its day (None: the day it was
+    # recorded is in ``outcome_recorded``).
+    outcome_kind: str | None = None
+    outcome_date: date | None = None
+    outcome_recorded: date | None = None
+    # The assessments' recorded basis (risk factors), per assessed day: (day, colour, basis)
+    risk_basis: list[tuple[date, str | None, bool, str]] = field(default_factory=list)
+    next_due_set: date | None = None  # a next due date a reviewer set with the last follow-up
 
 
 @dataclass(frozen=True)
@@ -75,6 +141,8 @@ class Item:
     overdue: bool
     reason: str
     clears: str
+    reason_zh: str = ""
+    clears_zh: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +152,7 @@ class Finding:
     since: date
     overdue: bool
     reason: str
+    reason_zh: str = ""
 
 
 # A list's rule: the facts of one pregnancy at one day -> on the list (a Finding) or not (None).
@@ -94,6 +163,7 @@ Rule = Callable[[PregnancyFacts, date, Policy], Finding | None]
 class WorkList:
     rule: Rule
     clears: str  # what takes a pregnancy off the list, shown beside every item
+    clears_zh: str = ""  # the same in Chinese
 
 
 def current_colour(f: PregnancyFacts, as_of: date) -> tuple[str | None, bool]:
@@ -147,7 +217,9 @@ def follow_up_due(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | N
         return None
     if _ended(f, as_of) and not _postpartum(f, as_of, policy):
         return None
-    if outcome_unknown(f, as_of, policy) is not None:
+    if outcome_unknown(f, as_of, policy) is not None or outcome_recorded(f, as_of):
+        return None
+    if closed_out(f, as_of):
         return None
     interval = min(intervals)
     # contacts: visits (prenatal, postpartum), assessments, recorded follow-ups, and the
@@ -167,6 +239,7 @@ def follow_up_due(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | N
         last + timedelta(days=interval),
         waited > interval,
         f"{colours}: no contact for {waited} days (interval {interval} days)",
+        f"{_colours_zh(colour, purple)}：{waited}天未联系（随访间隔{interval}天）",
     )
 
 
@@ -189,21 +262,53 @@ def report_late(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | Non
                 True,
                 f"{sev} assessment of {day} received {received.date()}, after the "
                 f"{limit}-hour limit",
+                f"{_COLOUR_ZH.get(sev or '', sev)}评估（{day}）于{received.date()}收到，超过"
+                f"{limit}小时报告时限",
             )
     return None
 
 
 def outcome_unknown(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
-    """No outcome after EDD + 14 days."""
-    if _ended(f, as_of) or f.edd is None:
+    """No outcome after EDD + 14 days (none recorded by a reviewer, nor a closing that says
+    what became of her: transferred out, lost, moved away, delivered, died)."""
+    if _ended(f, as_of) or f.edd is None or outcome_recorded(f, as_of):
+        return None
+    if f.close_code in OUTCOME_CLOSINGS and (f.closed_on is None or f.closed_on <= as_of):
         return None
     if as_of <= f.edd + timedelta(days=policy.outcome_unknown_days):
         return None
+    days = (as_of - f.edd).days
     return Finding(
         f.edd + timedelta(days=policy.outcome_unknown_days + 1),
         True,
-        f"EDD {f.edd} passed {(as_of - f.edd).days} days ago with no delivery or other outcome",
+        f"EDD {f.edd} passed {days} days ago with no delivery or other outcome",
+        f"预产期{f.edd}已过{days}天，无分娩或其他妊娠结局",
     )
+
+
+def apply_recorded_outcome(f: PregnancyFacts, kind: str, day: date | None) -> None:
+    """A reviewer's recorded outcome in the facts: a delivery elsewhere, a miscarriage or
+    termination, or her death ends the pregnancy on its day (a delivery elsewhere also starts
+    the postpartum period, its day standing for the discharge); a hospital's record of the end,
+    when there is one, wins. Moved out and lost to follow-up end nothing: they close the case
+    (迁出, 失访)."""
+    f.outcome_kind, f.outcome_date = kind, day
+    if day is None:
+        return
+    if kind == "died" and f.death is None:
+        f.death = day
+    if f.end_date is not None:
+        return
+    if kind == "delivered_elsewhere":
+        f.end_date = f.delivery = f.discharge = day
+    elif kind in ("miscarriage", "termination", "died"):
+        f.end_date = day
+
+
+def outcome_recorded(f: PregnancyFacts, as_of: date) -> bool:
+    """A reviewer recorded her outcome (any kind), dated (or, undated, recorded) by as_of."""
+    day = f.outcome_date or f.outcome_recorded
+    return f.outcome_kind is not None and (day is None or day <= as_of)
 
 
 # (test concept, treatment concept, name shown) for positive_untreated
@@ -232,6 +337,7 @@ def positive_untreated(f: PregnancyFacts, as_of: date, policy: Policy) -> Findin
     """HIV- or syphilis-positive without a treatment dated in this pregnancy."""
     long_ended = f.end_date is not None and (as_of - f.end_date).days > policy.postpartum_end_days
     reasons: list[str] = []
+    reasons_zh: list[str] = []
     since: date | None = None
     for test, treatment, name in _TREATED_BY:
         first_positive = _first_confirmed(f, test, as_of)
@@ -242,11 +348,20 @@ def positive_untreated(f: PregnancyFacts, as_of: date, policy: Policy) -> Findin
         )
         if not treated and (as_of - first_positive).days > policy.untreated_days:
             reasons.append(f"{name} positive on {first_positive}, no treatment recorded")
+            reasons_zh.append(f"{_TEST_ZH[name]}阳性（{first_positive}），无治疗记录")
             start = first_positive + timedelta(days=policy.untreated_days + 1)
             since = min(since, start) if since else start
     if not reasons or since is None:
         return None
-    return Finding(since, True, "; ".join(reasons))
+    return Finding(since, True, "; ".join(reasons), "；".join(reasons_zh))
+
+
+_TEST_ZH = {"HIV": "艾滋病", "syphilis": "梅毒", "HBsAg": "乙肝表面抗原"}
+_COLOUR_ZH = {"green": "绿色", "yellow": "黄色", "orange": "橙色", "red": "红色", "purple": "紫色"}
+
+
+def _colours_zh(colour: str | None, purple: bool) -> str:
+    return "/".join(_COLOUR_ZH[c] for c in (colour, "purple" if purple else None) if c)
 
 
 # (lab concept, name shown) of the essential tests
@@ -254,8 +369,14 @@ _ESSENTIAL_TESTS = (("hiv_test", "HIV"), ("syphilis_test", "syphilis"), ("hbsag_
 
 
 def missing_tests(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
-    """Essential tests missing more than 28 days after the first contact."""
+    """Essential tests missing more than 28 days after the first contact (not while she is
+    on outcome_unknown, nor once her outcome was recorded or her case closed as transferred
+    out, lost or moved away: then her outcome, or her leaving, is what matters)."""
     if _ended(f, as_of) or f.first_contact is None:
+        return None
+    if outcome_unknown(f, as_of, policy) is not None or outcome_recorded(f, as_of):
+        return None
+    if closed_out(f, as_of):
         return None
     if (as_of - f.first_contact).days <= policy.missing_tests_days:
         return None
@@ -267,6 +388,7 @@ def missing_tests(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | N
         f.first_contact + timedelta(days=policy.missing_tests_days + 1),
         True,
         f"booked {f.first_contact}; no {', '.join(missing)} result",
+        f"{f.first_contact}建册，缺{'、'.join(_TEST_ZH[m] for m in missing)}检测结果",
     )
 
 
@@ -282,6 +404,7 @@ def postpartum_visit_due(f: PregnancyFacts, as_of: date, policy: Policy) -> Find
         f.discharge + timedelta(days=policy.postpartum_due_days + 1),
         since_discharge > policy.postpartum_overdue_days,
         f"discharged {f.discharge}, no postpartum visit for {since_discharge} days",
+        f"{f.discharge}出院，{since_discharge}天无产后访视",
     )
 
 
@@ -295,7 +418,7 @@ def closed_out_list(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding |
         return None
     closed = f.closed_on or as_of
     zh, en = CLOSE_REASONS[f.close_code]
-    return Finding(closed, False, f"case closed as {zh} ({en}) on {closed}")
+    return Finding(closed, False, f"case closed as {zh} ({en}) on {closed}", f"{closed}以{zh}结案")
 
 
 # -- 高危孕产妇专案管理率 (rule 7 b): the register's verdicts ------------------------------------
@@ -370,14 +493,21 @@ LISTS: dict[str, WorkList] = {
     "follow_up_due": WorkList(
         follow_up_due,
         "a visit, an assessment or a recorded follow-up, or the pregnancy ending",
+        "一次产检、评估或登记的随访，或妊娠结束",
     ),
-    "report_late": WorkList(report_late, "a reviewer acknowledges it"),
-    "outcome_unknown": WorkList(outcome_unknown, "an outcome arrives, or a reviewer records one"),
-    "positive_untreated": WorkList(positive_untreated, "a treatment record"),
-    "missing_tests": WorkList(missing_tests, "all three results present"),
-    "postpartum_visit_due": WorkList(postpartum_visit_due, "a postpartum visit"),
+    "report_late": WorkList(report_late, "a reviewer acknowledges it", "审核人员确认"),
+    "outcome_unknown": WorkList(
+        outcome_unknown,
+        "an outcome arrives, or a reviewer records one",
+        "收到妊娠结局，或审核人员登记结局",
+    ),
+    "positive_untreated": WorkList(positive_untreated, "a treatment record", "一条治疗记录"),
+    "missing_tests": WorkList(missing_tests, "all three results present", "三项检测结果齐全"),
+    "postpartum_visit_due": WorkList(postpartum_visit_due, "a postpartum visit", "一次产后访视"),
     "closed_out": WorkList(
-        closed_out_list, "a reviewer reopens the case, or 42 days after the end of the pregnancy"
+        closed_out_list,
+        "a reviewer reopens the case, or 42 days after the end of the pregnancy",
+        "审核人员重新开案，或妊娠结束满42天",
     ),
 }
 
@@ -388,5 +518,62 @@ def items(f: PregnancyFacts, as_of: date, policy: Policy) -> list[Item]:
     for name, work_list in LISTS.items():
         found = work_list.rule(f, as_of, policy)
         if found is not None:
-            out.append(Item(name, found.since, found.overdue, found.reason, work_list.clears))
+            out.append(
+                Item(
+                    name,
+                    found.since,
+                    found.overdue,
+                    found.reason,
+                    work_list.clears,
+                    found.reason_zh,
+                    work_list.clears_zh,
+                )
+            )
     return out
+
+
+# -- the call sheet: last contact and next due date --------------------------------------------
+
+
+def last_contact(f: PregnancyFacts, as_of: date) -> date | None:
+    """The latest contact on or before as_of: a prenatal or postpartum visit, an assessment, a
+    recorded follow-up or the delivery stay (its discharge day)."""
+    stay = [f.discharge or f.delivery] if f.delivery is not None else []
+    contacts = [
+        d
+        for d in f.visits + f.postpartum_visits + f.follow_ups + [r[0] for r in f.risks] + stay
+        if d is not None and d <= as_of
+    ]
+    return max(contacts) if contacts else None
+
+
+def interval_days(f: PregnancyFacts, as_of: date, policy: Policy) -> int | None:
+    """The follow-up interval of her current colour (the shortest applies), None when her
+    colour is not case-managed."""
+    colour, purple = current_colour(f, as_of)
+    intervals = []
+    if colour in policy.case_managed:
+        intervals.append(policy.follow_up_days.get(colour or "", 14))
+    if purple and "purple" in policy.case_managed:
+        intervals.append(policy.follow_up_days.get("purple", 14))
+    return min(intervals) if intervals else None
+
+
+def next_due(f: PregnancyFacts, as_of: date, policy: Policy) -> date | None:
+    """The day she is next due for contact: the last contact + her colour's interval; a date a
+    reviewer set with her latest follow-up (never before its contact) takes its place when it is
+    earlier, or when her colour has no interval. A later contact than that follow-up replaces
+    the reviewer's date."""
+    last = last_contact(f, as_of)
+    interval = interval_days(f, as_of, policy)
+    computed = None
+    in_window = not (_ended(f, as_of) and not _postpartum(f, as_of, policy))
+    if interval is not None and in_window and not closed_out(f, as_of):
+        start = last or first_case_managed(f, policy, as_of)
+        computed = start + timedelta(days=interval) if start else None
+    edited = f.next_due_set
+    if edited is not None and f.follow_ups and last is not None and max(f.follow_ups) < last:
+        edited = None  # a later visit or assessment than the follow-up that set it
+    if edited is None:
+        return computed
+    return edited if computed is None else min(edited, computed)

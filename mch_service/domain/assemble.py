@@ -327,6 +327,22 @@ def _finish(
                     "pregnancy is counted in the address_unknown line, not in the district",
                 }
             )
+    if records and not pool and preg.get("residence") == RESIDENT:
+        # a resident with no street (a non-resident has none of the district's; no usable
+        # address at all is address_unknown)
+        latest = max(records, key=lambda r: (r["received_at"], r["resource_pk"]))
+        out.issues.append(
+            {
+                "resource_pk": latest["resource_pk"],
+                "pregnancy_id": pid,
+                "institution_id": latest["institution_id"],
+                "rule": "street_missing",
+                "element": "Patient.address",
+                "message": "No street code (address-street) on the resident's Patient "
+                "records: she is in no street's figures, and her work items go to the default "
+                "jurisdiction (MCH_DEFAULT_JURISDICTION_STREET)",
+            }
+        )
     out.pregnancies.append(preg)
 
 

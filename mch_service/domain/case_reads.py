@@ -124,6 +124,33 @@ def treatments(session: Session, pregnancy_ids: Sequence[str]) -> Iterator[Domai
     )
 
 
+def risk_bases(session: Session, pregnancy_ids: Sequence[str]) -> Iterator[DomainRow]:
+    """(pregnancy id, assessed day, colour, purple, basis): the risk factors recorded with each
+    assessment (its ``basis``, as sent; None when the assessment names none)."""
+    risk = domain_models.RiskAssessmentFact
+    return _by_chunk(
+        session,
+        pregnancy_ids,
+        lambda c: select(
+            risk.pregnancy_id, risk.assessed_date, risk.colour, risk.purple, risk.basis
+        ).where(risk.pregnancy_id.in_(c)),
+    )
+
+
+def pregnancy_scope(session: Session, pregnancy_id: str) -> tuple[str | None, str] | None:
+    """(street, institutions) of the pregnancy, None when there is no such pregnancy."""
+    pregnancy = session.get(domain_models.Pregnancy, pregnancy_id)
+    if pregnancy is None:
+        return None
+    return pregnancy.street, pregnancy.institutions or ""
+
+
+def woman_of(session: Session, pregnancy_id: str) -> str | None:
+    """The woman key of the pregnancy (None when there is no such pregnancy)."""
+    pregnancy = session.get(domain_models.Pregnancy, pregnancy_id)
+    return pregnancy.woman_key if pregnancy is not None else None
+
+
 def pregnancy_in_jurisdiction(session: Session, principal: Principal, pregnancy_id: str) -> bool:
     """The pregnancy exists and the principal may see it."""
     pregnancy = session.get(domain_models.Pregnancy, pregnancy_id)

@@ -63,6 +63,24 @@ def masked_identity(
     }
 
 
+def call_identity(
+    session: Session, crypto: Crypto, woman_keys: set[str]
+) -> dict[str, dict[str, str | None]]:
+    """Full name and phone of each woman, from her most recently received record: the call
+    sheet of a work list, for staff allowed to read personal data (the caller audits it)."""
+    latest: dict[str, PatientRecord] = {}
+    if woman_keys:
+        for r in repository.patient_records_by_receipt(session, woman_keys):
+            latest[r.woman_key or ""] = r
+    return {
+        key: {
+            "full_name": open_personal(crypto, r, "name"),
+            "phone": open_personal(crypto, r, "phone"),
+        }
+        for key, r in latest.items()
+    }
+
+
 def in_jurisdiction(principal: Principal, pregnancy: Pregnancy) -> bool:
     return principal.in_jurisdiction(pregnancy.street, set((pregnancy.institutions or "").split()))
 

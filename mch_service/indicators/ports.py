@@ -29,6 +29,10 @@ class CaseManagementFacts:
     # No gap longer than the colour's interval between contacts, from the first case-managed
     # assessment to 42 days postpartum or the case's closing.
     followed_at_interval: frozenset[str] = frozenset()
+    # Outcomes recorded by a reviewer (POST /api/v1/cases/{id}/outcome), reported by a reviewer
+    # and not by a hospital: pregnancy id -> (kind, day). The engine counts none of them in the
+    # delivery cohort (docs/indicator-rules.md, "Outcomes recorded by a reviewer").
+    reported_outcomes: Mapping[str, tuple[str, date | None]] = field(default_factory=dict)
 
 
 # (session, woman keys or None for everyone) -> the facts of their pregnancies

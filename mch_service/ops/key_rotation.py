@@ -24,7 +24,14 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from mch_service.cases.models import CaseEvent, CaseRecord, FollowUp, WorkItem
-from mch_service.cases.sealing import close_reason_aad, event_reason_aad, notes_aad, outcome_aad
+from mch_service.cases.sealing import (
+    case_outcome_note_aad,
+    case_outcome_place_aad,
+    close_reason_aad,
+    event_reason_aad,
+    notes_aad,
+    outcome_aad,
+)
 from mch_service.crypto import Crypto
 from mch_service.database import Database
 from mch_service.death_reports.models import ENTERED, MaternalDeathReport
@@ -310,7 +317,11 @@ def _rotate_case_text(db: Database, crypto: Crypto) -> dict[str, int]:
         crypto,
         CaseRecord.pregnancy_id,
         CaseRecord.pregnancy_id,
-        {"close_reason_sealed": close_reason_aad},
+        {
+            "close_reason_sealed": close_reason_aad,
+            "outcome_place_sealed": case_outcome_place_aad,
+            "outcome_note_sealed": case_outcome_note_aad,
+        },
     )
     done += _reseal_table(
         db, crypto, CaseEvent.id, CaseEvent.pregnancy_id, {"reason_sealed": event_reason_aad}

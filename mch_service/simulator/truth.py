@@ -102,6 +102,7 @@ HIGH_RISK_MANAGED_DAYS_AFTER_DELIVERY = 28
 POSTPARTUM_DAYS = 42
 # 专案管理: reporting limits (hours) by colour (MCH_CASE_REPORT_LIMIT_HOURS defaults)
 CLOSED_OUT = ("transferred_out", "lost_to_follow_up", "moved_away")
+OUTCOME_CLOSINGS = (*CLOSED_OUT, "delivered", "died")
 
 
 # --- dating --------------------------------------------------------------------------------
@@ -535,8 +536,18 @@ def work_list_entries(f: PregnancyFacts, as_of: date, s: TruthSettings) -> dict[
     prenatal = [v.day for v in f.visits if v.kind in PRENATAL_VISITS and dated(v.day)]
     risks = [r for r in f.risks if dated(r.day)]
 
-    # outcome_unknown: "not ended and as_of > EDD + 14 days".
-    if ended is None and lmp is not None:
+    closed_out = (
+        f.case_closed_as in CLOSED_OUT and f.case_closed is not None and f.case_closed <= as_of
+    )
+    # a reviewer's closing that says what became of her (转出, 失访, 迁出, 分娩结案, 死亡)
+    outcome_closed = (
+        f.case_closed_as in OUTCOME_CLOSINGS
+        and f.case_closed is not None
+        and f.case_closed <= as_of
+    )
+    # outcome_unknown: "not ended, not closed by a reviewer as transferred out, lost, moved
+    # away, delivered or died, and as_of > EDD + 14 days".
+    if ended is None and lmp is not None and not outcome_closed:
         edd = lmp + timedelta(days=280)
         if as_of > edd + timedelta(days=14):
             out["outcome_unknown"] = edd + timedelta(days=15)
@@ -551,9 +562,6 @@ def work_list_entries(f: PregnancyFacts, as_of: date, s: TruthSettings) -> dict[
         and ended == d.day
         and (as_of - d.day).days <= POSTPARTUM_DAYS
         and not (f.death is not None and f.death.day <= as_of)
-    )
-    closed_out = (
-        f.case_closed_as in CLOSED_OUT and f.case_closed is not None and f.case_closed <= as_of
     )
     if (ended is None or postpartum) and "outcome_unknown" not in out and not closed_out:
         managed = set(s.case_managed_colours)
@@ -582,9 +590,10 @@ def work_list_entries(f: PregnancyFacts, as_of: date, s: TruthSettings) -> dict[
         if ended is None or (as_of - ended).days <= POSTPARTUM_DAYS:
             out["closed_out"] = f.case_closed
 
-    if ended is None:
+    if ended is None and "outcome_unknown" not in out and not closed_out:
         # missing_tests: "first contact more than 28 days before as_of; missing any of the
-        # HIV, syphilis, HBsAg results".
+        # HIV, syphilis, HBsAg results; not on outcome_unknown, nor closed as transferred out,
+        # lost or moved away (her outcome, or her leaving, is what matters)".
         contacts = prenatal + [b for b in f.bookings if dated(b)]
         if contacts:
             first = min(contacts)
