@@ -102,8 +102,10 @@ class CodeTables:
     exact: dict[tuple[str, str], list[CodeRow]] = field(default_factory=dict)
     prefixes: dict[str, list[tuple[str, CodeRow]]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    _systems: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     def add(self, row: CodeRow) -> None:
+        self._systems = None
         if row.code.endswith("*"):
             self.prefixes.setdefault(row.system, []).append((row.code[:-1], row))
         else:
@@ -126,6 +128,17 @@ class CodeTables:
                 for row in self.lookup(coding.get("system"), coding.get("code")):
                     out.setdefault(row.concept, row)
         return out
+
+    def systems(self) -> frozenset[str]:
+        """Every code system some row names."""
+        if self._systems is None:
+            self._systems = frozenset(s for s, _ in self.exact) | frozenset(self.prefixes)
+        return self._systems
+
+    def systems_of_code(self, code: str) -> list[str]:
+        """The systems under which this code (exactly, or by a prefix row) is in a table."""
+        found = {s for s in self.systems() if self.lookup(s, code)}
+        return sorted(found)
 
     def all_rows(self) -> list[CodeRow]:
         rows = [r for rs in self.exact.values() for r in rs]

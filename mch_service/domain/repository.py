@@ -382,6 +382,28 @@ def issues_of(session: Session, pregnancy_id: str) -> list[DataQualityIssue]:
     )
 
 
+def issues_of_resources(session: Session, pks: list[int]) -> list[dict[str, Any]]:
+    """The issues stored for these resources (resource-level and pregnancy-level)."""
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(pks), 500):
+        for i in session.scalars(
+            select(DataQualityIssue)
+            .where(DataQualityIssue.resource_pk.in_(pks[start : start + 500]))
+            .order_by(DataQualityIssue.id)
+        ):
+            out.append(
+                {
+                    "resource_pk": i.resource_pk,
+                    "pregnancy_id": i.pregnancy_id,
+                    "institution_id": i.institution_id,
+                    "rule": i.rule,
+                    "element": i.element,
+                    "message": i.message,
+                }
+            )
+    return out
+
+
 def pregnancy_summaries(session: Session, pregnancy_ids: list[str]) -> list[Any]:
     """(id, street, end date, woman key) of these pregnancies (at most 500 ids at a time)."""
     return list(

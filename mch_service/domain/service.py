@@ -153,6 +153,11 @@ class DomainService:
             issues += self.assemble_women(session, women)
         return issues
 
+    def stored_issues(self, session: Session, pks: list[int]) -> list[dict[str, Any]]:
+        """The data-quality issues stored for these resources (what a write of their current
+        version raised), for a record resent unchanged: the sender is told again."""
+        return repository.issues_of_resources(session, pks)
+
     def process_queue(self, db: Database, batch: int = 1000) -> int:
         """Assemble queued women, a batch at a time, until the queue is empty; returns how
         many were assembled. Several processes may run it: on PostgreSQL each takes rows the

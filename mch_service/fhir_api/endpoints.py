@@ -23,7 +23,7 @@ from mch_service.errors import (
 )
 from mch_service.fhir_api.bundle_responses import Prefer
 from mch_service.fhir_api.entries import EntryResult
-from mch_service.fhir_api.outcomes import information, operation_outcome
+from mch_service.fhir_api.outcomes import information, operation_outcome, warning_header
 from mch_service.fhir_api.reads import public_base
 from mch_service.fhir_api.resource_types import R4_RESOURCE_TYPES
 from mch_service.fhir_api.schemas import (
@@ -163,7 +163,7 @@ def _write_response(
     if result.warnings:
         # Accepted, but flagged for data quality (e.g. an impossible value, kept out of the
         # indicators): say so in a header, and in full with Prefer: return=OperationOutcome.
-        headers["Warning"] = f'199 mch-service "{len(result.warnings)} data-quality warning(s)"'
+        headers["Warning"] = warning_header(result.warnings)
     if result.status == 204 or prefer.return_ == "minimal":
         return Response(status_code=result.status, headers=headers)
     if prefer.return_ == "OperationOutcome":

@@ -507,3 +507,57 @@ def newest_sealed_version(bind: Session | Connection) -> tuple[str, str, int, by
     if row is None:
         return None
     return row.resource_type, row.fhir_id, row.version_id, bytes(row.content)
+
+
+def references_by_pks(session: Session, pks: Sequence[int]) -> list[tuple[int, str, str]]:
+    """(resource key, element, 'Type/id') of the indexed references of these resources."""
+    if not pks:
+        return []
+    return [
+        (pk, name, target)
+        for pk, name, target in session.execute(
+            select(FhirReference.resource_pk, FhirReference.name, FhirReference.target).where(
+                FhirReference.resource_pk.in_(list(pks))
+            )
+        )
+    ]
+
+
+def dangling_references(
+    session: Session, institution_id: str, after_pk: int, limit: int
+) -> list[tuple[int, str, str, str, str, datetime]]:
+    """One sender's live resources whose ``subject`` / ``patient`` names a record of its own
+    that is not stored (never sent, or deleted): (key, type, id, element, target, last
+    updated), in key order after ``after_pk``."""
+    src = FhirResource.__table__.alias("src")
+    tgt = FhirResource.__table__.alias("tgt")
+    ref = FhirReference.__table__.alias("ref")
+    exists = (
+        select(tgt.c.pk)
+        .where(
+            tgt.c.institution_id == src.c.institution_id,
+            (tgt.c.resource_type + "/" + tgt.c.fhir_id) == ref.c.target,
+            tgt.c.deleted.is_(False),
+        )
+        .exists()
+    )
+    stmt = (
+        select(
+            src.c.pk,
+            src.c.resource_type,
+            src.c.fhir_id,
+            ref.c.name,
+            ref.c.target,
+            src.c.last_updated,
+        )
+        .join(ref, ref.c.resource_pk == src.c.pk)
+        .where(
+            src.c.institution_id == institution_id,
+            src.c.deleted.is_(False),
+            src.c.pk > after_pk,
+            ~exists,
+        )
+        .order_by(src.c.pk, ref.c.name)
+        .limit(limit)
+    )
+    return [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]

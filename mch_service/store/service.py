@@ -432,3 +432,22 @@ def newest_sealed_version(bind: Session | Connection) -> tuple[str, str, int, by
     """(type, id, version, sealed content) of the last version stored, if any (whether the
     keys open it tells whether a backup belongs to these keys)."""
     return repo.newest_sealed_version(bind)
+
+
+def unresolved_references(
+    session: Session, institution_id: str, pks: Sequence[int]
+) -> list[tuple[int, str, str]]:
+    """(resource key, element, 'Type/id') of the ``subject`` / ``patient`` references of
+    these resources that name no live record of this sender (never sent, or deleted)."""
+    refs = repo.references_by_pks(session, pks)
+    keys = sorted({tuple(t.split("/", 1)) for _, _, t in refs})
+    found = repo.current_by_ids(session, institution_id, keys)  # type: ignore[arg-type]
+    live = {k for k, row in found.items() if not row.deleted}
+    return [(pk, name, t) for pk, name, t in refs if tuple(t.split("/", 1)) not in live]
+
+
+def dangling_references(
+    session: Session, institution_id: str, after_pk: int = 0, limit: int = 500
+) -> list[tuple[int, str, str, str, str, datetime]]:
+    """One sender's stored records whose subject or patient is none of its records."""
+    return repo.dangling_references(session, institution_id, after_pk, limit)
