@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -11,6 +12,35 @@ from sqlalchemy.orm import Session
 from mch_service import sqlbulk
 from mch_service.audit.models import AuditEvent
 from mch_service.database import table_of
+
+
+# Refused access (no or a revoked key, not allowed): not the sender's data being rejected.
+ACCESS_REFUSALS = (401, 403)
+
+
+def sender_rejections(
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after_id: int,
+    limit: int,
+) -> tuple[int, list[AuditEvent]]:
+    """One sender's refused FHIR requests (not access refusals) in [start, end): how many,
+    and the first ``limit`` after ``after_id``, oldest first."""
+    conditions: list[ColumnElement[bool]] = [
+        AuditEvent.actor_kind == "institution",
+        AuditEvent.actor_id == institution_id,
+        AuditEvent.action.startswith("fhir."),
+        AuditEvent.outcome == "rejected",
+        AuditEvent.status_code.not_in(ACCESS_REFUSALS) | AuditEvent.status_code.is_(None),
+    ]
+    if start is not None:
+        conditions.append(AuditEvent.occurred_at >= start)
+    if end is not None:
+        conditions.append(AuditEvent.occurred_at < end)
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
+    return int(total), oldest_after(session, conditions, after_id, limit)
 
 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -47,7 +77,12 @@ def fhir_write_outcomes(session: Session) -> list[tuple[str, str, int]]:
         (str(inst), outcome, n)
         for inst, outcome, n in session.execute(
             select(AuditEvent.actor_id, AuditEvent.outcome, func.count())
-            .where(AuditEvent.actor_kind == "institution", AuditEvent.action.startswith("fhir."))
+            .where(
+                AuditEvent.actor_kind == "institution",
+                AuditEvent.action.startswith("fhir."),
+                # an access refusal is not a rejected record (issue 15)
+                AuditEvent.status_code.not_in(ACCESS_REFUSALS) | AuditEvent.status_code.is_(None),
+            )
             .group_by(AuditEvent.actor_id, AuditEvent.outcome)
         )
     ]

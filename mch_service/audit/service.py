@@ -21,7 +21,7 @@ from mch_service.audit.models import AuditEvent
 from mch_service.audit.schemas import AuditEventRead, AuditPage
 from mch_service.process_metrics import count_audit
 from mch_service.request_context import REQUEST_ID
-from mch_service.timeutil import utcnow
+from mch_service.timeutil import to_utc, utcnow
 
 
 @dataclass(frozen=True)
@@ -162,3 +162,31 @@ def _row(e: AuditEvent) -> dict[str, Any]:
 def fhir_write_outcomes(session: Session) -> list[tuple[str, str, int]]:
     """(sender, outcome, how many) of the FHIR writes the audit log holds (for data quality)."""
     return repository.fhir_write_outcomes(session)
+
+
+def sender_rejections(
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after_id: int,
+    limit: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """One sender's refused FHIR requests (access refusals left out): the count, and a page of
+    rows (id, at, action, resource, status, detail) oldest first after ``after_id``."""
+    total, rows = repository.sender_rejections(
+        session, institution_id, start, end, after_id, limit
+    )
+    return total, [
+        {
+            "id": r.id,
+            "at": to_utc(r.occurred_at).isoformat(),
+            "action": r.action,
+            "resource_type": r.target_type,
+            "resource_id": r.target_id,
+            "status": r.status_code,
+            "detail": r.detail,
+            "request_id": r.request_id,
+        }
+        for r in rows
+    ]

@@ -133,7 +133,10 @@ class Extractor:
                     "Coding.system with the code system's URI",
                 )
                 continue
-            near = _near_systems(system, known) or self.codes.systems_of_code(code)
+            near = _near_systems(system, known)
+            if not near and not _looks_like_uri(system):
+                # 'LOINC', 'SNOMED CT': a name, not the URI; the tables say which one
+                near = self.codes.systems_of_code(code)
             if near:
                 add_issue(
                     src,
@@ -205,6 +208,10 @@ def _edit_distance(a: str, b: str, limit: int) -> int:
             return limit + 1
         prev = cur
     return prev[-1]
+
+
+def _looks_like_uri(system: str) -> bool:
+    return "://" in system or system.startswith(("urn:", "oid:"))
 
 
 def _near_systems(system: str, known: frozenset[str]) -> list[str]:

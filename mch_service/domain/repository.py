@@ -29,6 +29,7 @@ from mch_service.domain.models import (
     UnmappedCode,
     Woman,
 )
+from mch_service.store.models import FhirResource
 from mch_service.timeutil import to_utc
 
 ASSEMBLED = (Birth, Delivery, Death, Pregnancy)
@@ -465,3 +466,85 @@ def issues_by_institution(session: Session) -> list[tuple[str, int]]:
 def queue_depth_and_oldest(session: Session) -> tuple[int, datetime | None]:
     depth, oldest = session.execute(select(func.count(), func.min(AssemblyQueue.enqueued_at))).one()
     return depth, oldest
+
+
+def sender_issues(
+    session: Session,
+    institution_id: str,
+    pregnancy_level: bool,
+    start: datetime | None,
+    end: datetime | None,
+    after_id: int,
+    limit: int,
+) -> tuple[int, list[Any]]:
+    """One sender's data-quality issues (record-level, or raised when its records were
+    assembled into a pregnancy) of records last written in [start, end): how many, and a
+    page after ``after_id`` of (id, type, resource id, version, last updated, pregnancy, rule,
+    element, message)."""
+    i, r = DataQualityIssue, FhirResource
+    conditions: list[Any] = [
+        i.institution_id == institution_id,
+        i.pregnancy_id.is_not(None) if pregnancy_level else i.pregnancy_id.is_(None),
+    ]
+    if start is not None:
+        conditions.append(r.last_updated >= start)
+    if end is not None:
+        conditions.append(r.last_updated < end)
+    joined = select(func.count()).select_from(i).outerjoin(r, r.pk == i.resource_pk)
+    total = session.scalar(joined.where(*conditions)) or 0
+    rows = session.execute(
+        select(
+            i.id,
+            r.resource_type,
+            r.fhir_id,
+            r.version_id,
+            r.last_updated,
+            i.pregnancy_id,
+            i.rule,
+            i.element,
+            i.message,
+        )
+        .select_from(i)
+        .outerjoin(r, r.pk == i.resource_pk)
+        .where(*conditions, i.id > after_id)
+        .order_by(i.id)
+        .limit(limit)
+    ).all()
+    return int(total), list(rows)
+
+
+def sender_unmapped(
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after_id: int,
+    limit: int,
+) -> tuple[int, int, list[Any]]:
+    """One sender's unrecognised codes seen in [start, end): how many rows, how many distinct
+    (system, code), and a page after ``after_id`` of (id, type, resource id, element, system,
+    code, display, seen at)."""
+    u, r = UnmappedCode, FhirResource
+    conditions: list[Any] = [u.institution_id == institution_id]
+    if start is not None:
+        conditions.append(u.seen_at >= start)
+    if end is not None:
+        conditions.append(u.seen_at < end)
+    total = session.scalar(select(func.count()).select_from(u).where(*conditions)) or 0
+    distinct = (
+        session.scalar(
+            select(func.count()).select_from(
+                select(u.system, u.code).where(*conditions).distinct().subquery()
+            )
+        )
+        or 0
+    )
+    rows = session.execute(
+        select(u.id, r.resource_type, r.fhir_id, u.element, u.system, u.code, u.display, u.seen_at)
+        .select_from(u)
+        .join(r, r.pk == u.resource_pk)
+        .where(*conditions, u.id > after_id)
+        .order_by(u.id)
+        .limit(limit)
+    ).all()
+    return int(total), int(distinct), list(rows)

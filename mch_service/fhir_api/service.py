@@ -7,11 +7,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy.orm import Session
 
-from mch_service.audit.service import Actor, record
+from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.database import Database
 from mch_service.domain.service import Change, DomainService
 from mch_service.errors import InvalidResource, Issue, MchError
@@ -34,6 +35,7 @@ from mch_service.fhir_api.entries import Entry, EntryResult
 from mch_service.fhir_api.interactions import Interactions
 from mch_service.fhir_api.outcomes import information
 from mch_service.fhir_api.validation import validate_resource
+from mch_service.quality.service import sender_view
 from mch_service.store.service import unresolved_references
 from mch_service.timeutil import utcnow
 
@@ -216,6 +218,31 @@ class FhirService:
             fhir_id,
             before,
         )
+
+    def data_quality(
+        self,
+        actor: Actor,
+        zone: ZoneInfo,
+        period: str | None,
+        kinds: tuple[str, ...],
+        cursor: int,
+        count: int,
+    ) -> dict[str, Any]:
+        """The sender's own data-quality view (``GET /fhir/$data-quality``), audited as a
+        read of the sender's own report."""
+        try:
+            with self.db.reading() as session:
+                view = sender_view(session, actor.id or "", zone, period, kinds, cursor, count)
+        except MchError as exc:
+            self._audit_rejection(actor, "data-quality", None, exc)
+            raise
+        with self.db.transaction() as session:
+            record(
+                session,
+                actor,
+                [AuditRecord("fhir.data-quality", "success", None, None, 200, period)],
+            )
+        return view
 
     def search(self, actor: Actor, url: str) -> dict[str, Any]:
         result = self._audited_read(

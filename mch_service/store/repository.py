@@ -524,14 +524,19 @@ def references_by_pks(session: Session, pks: Sequence[int]) -> list[tuple[int, s
 
 
 def dangling_references(
-    session: Session, institution_id: str, after_pk: int, limit: int
-) -> list[tuple[int, str, str, str, str, datetime]]:
-    """One sender's live resources whose ``subject`` / ``patient`` names a record of its own
-    that is not stored (never sent, or deleted): (key, type, id, element, target, last
-    updated), in key order after ``after_pk``."""
-    src = FhirResource.__table__.alias("src")
-    tgt = FhirResource.__table__.alias("tgt")
-    ref = FhirReference.__table__.alias("ref")
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after_pk: int,
+    limit: int,
+) -> tuple[int, list[tuple[int, str, str, str, str, datetime]]]:
+    """One sender's live resources, last written in [start, end), whose ``subject`` /
+    ``patient`` names a record of its own that is not stored (never sent, or deleted): how
+    many, and a page of (key, type, id, element, target, last updated) after ``after_pk``."""
+    src = table_of(FhirResource).alias("src")
+    tgt = table_of(FhirResource).alias("tgt")
+    ref = table_of(FhirReference).alias("ref")
     exists = (
         select(tgt.c.pk)
         .where(
@@ -541,6 +546,17 @@ def dangling_references(
         )
         .exists()
     )
+    conditions: list[ColumnElement[bool]] = [
+        src.c.institution_id == institution_id,
+        src.c.deleted.is_(False),
+        ~exists,
+    ]
+    if start is not None:
+        conditions.append(src.c.last_updated >= start)
+    if end is not None:
+        conditions.append(src.c.last_updated < end)
+    base = select(func.count()).select_from(src.join(ref, ref.c.resource_pk == src.c.pk))
+    total = session.scalar(base.where(*conditions)) or 0
     stmt = (
         select(
             src.c.pk,
@@ -550,14 +566,9 @@ def dangling_references(
             ref.c.target,
             src.c.last_updated,
         )
-        .join(ref, ref.c.resource_pk == src.c.pk)
-        .where(
-            src.c.institution_id == institution_id,
-            src.c.deleted.is_(False),
-            src.c.pk > after_pk,
-            ~exists,
-        )
+        .select_from(src.join(ref, ref.c.resource_pk == src.c.pk))
+        .where(*conditions, src.c.pk > after_pk)
         .order_by(src.c.pk, ref.c.name)
         .limit(limit)
     )
-    return [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
+    return int(total), [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
