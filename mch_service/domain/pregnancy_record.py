@@ -15,8 +15,14 @@ from mch_service.crypto import Crypto
 from mch_service.domain import repository
 from mch_service.domain.fact_tables import FACT_DATE, FACT_TABLES, TIMELINE_FIELDS
 from mch_service.domain.models import PatientRecord, Pregnancy
-from mch_service.errors import NotFound
-from mch_service.store.service import references_of
+from mch_service.domain.identity import resident_id_valid
+from mch_service.domain.schemas import PregnancyLookup
+from mch_service.errors import MchError, NotFound
+from mch_service.store.service import (
+    ResourceStore,
+    patient_pks_by_identifier,
+    references_of,
+)
 
 
 def mask(value: str | None, keep_start: int = 1, keep_end: int = 0) -> str | None:
@@ -224,3 +230,77 @@ def masked_summaries(
                 }
             )
     return out
+
+
+LOOKUP_LIMIT = 50
+
+
+def lookup_pregnancies(
+    session: Session,
+    store: ResourceStore,
+    crypto: Crypto,
+    principal: Principal,
+    query: PregnancyLookup,
+) -> dict[str, Any]:
+    """A woman's pregnancies by her resident ID (身份证号), an institution's MRN or its
+    Patient id: an exact match through keyed hashes (the value is never compared in clear
+    nor stored), within the caller's jurisdiction (a reviewer finds only hers: others answer
+    as no match), audited without the value."""
+    principal.require(Permission.READ_PREGNANCIES)
+    given = [k for k in ("resident_id", "mrn", "patient") if getattr(query, k)]
+    if len(given) != 1:
+        raise MchError("Send exactly one of resident_id, mrn or patient", 400)
+    kind = given[0]
+    rid_hash: str | None = None
+    pks: list[int] = []
+    ref: str | None = None
+    if query.resident_id:
+        value = query.resident_id.strip().upper()
+        if resident_id_valid(value):
+            rid_hash = crypto.keyed_hash("resident-id|" + value)
+        # also as sent, on any institution's Patient (an ID failing its check digit links
+        # nothing, but its records can still be found)
+        pks = patient_pks_by_identifier(store, session, query.resident_id.strip(), None, 200)
+    elif query.mrn:
+        pks = patient_pks_by_identifier(
+            store, session, query.mrn.strip(), query.institution, 200
+        )
+    else:
+        if not query.institution:
+            raise MchError("A Patient id is its institution's own: send institution too", 400)
+        pid = (query.patient or "").strip().removeprefix("Patient/")
+        ref = f"{query.institution}/Patient/{pid}"
+    records = repository.patient_records_for_lookup(session, rid_hash, pks, ref, 200)
+    keys = sorted({r.woman_key for r in records if r.woman_key})
+    found = repository.pregnancies_of_women(session, keys, 500)
+    visible = [p for p in found if in_jurisdiction(principal, p)]
+    record(
+        session,
+        actor_of(principal),
+        [
+            AuditRecord(
+                "pregnancy.lookup",
+                "success",
+                "Pregnancy",
+                None,
+                200,
+                f"by {kind}: {len(visible)} found",
+            )
+        ],
+    )
+    return {
+        "matches": [
+            {
+                "pregnancy_id": p.id,
+                "lmp": _iso(p.lmp),
+                "edd": _iso(p.edd),
+                "first_contact_date": _iso(p.first_contact_date),
+                "end_date": _iso(p.end_date),
+                "end_kind": p.end_kind,
+                "street": p.street,
+                "institutions": (p.institutions or "").split(),
+            }
+            for p in visible[:LOOKUP_LIMIT]
+        ],
+        "truncated": len(visible) > LOOKUP_LIMIT,
+    }

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, delete, func, select
+from sqlalchemy import Integer, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -548,3 +548,37 @@ def sender_unmapped(
         .limit(limit)
     ).all()
     return int(total), int(distinct), list(rows)
+
+
+def patient_records_for_lookup(
+    session: Session,
+    resident_id_hash: str | None,
+    pks: list[int],
+    ref: str | None,
+    limit: int,
+) -> list[PatientRecord]:
+    """Patient records by the domain's resident-ID hash, by store key, or by reference."""
+    r = PatientRecord
+    conditions: list[Any] = []
+    if resident_id_hash is not None:
+        conditions.append(r.resident_id_hash == resident_id_hash)
+    if pks:
+        conditions.append(r.resource_pk.in_(pks))
+    if ref is not None:
+        conditions.append(r.ref == ref)
+    if not conditions:
+        return []
+    return list(session.scalars(select(r).where(or_(*conditions)).limit(limit)))
+
+
+def pregnancies_of_women(session: Session, keys: list[str], limit: int) -> list[Pregnancy]:
+    if not keys:
+        return []
+    return list(
+        session.scalars(
+            select(Pregnancy)
+            .where(Pregnancy.woman_key.in_(keys))
+            .order_by(Pregnancy.end_date.desc(), Pregnancy.id)
+            .limit(limit)
+        )
+    )

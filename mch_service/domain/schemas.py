@@ -3,7 +3,7 @@ site's code tables (request bodies and ``response_model``s)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class PatientRecordRef(BaseModel):
@@ -139,3 +139,34 @@ class CodeTableSaved(BaseModel):
     file: str
     codes_in_force: int
     next: str
+
+
+class PregnancyLookup(BaseModel):
+    """Find a woman's pregnancies by exactly one identifier (in the body: it is personal
+    data, and URLs end up in logs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resident_id: str | None = Field(default=None, min_length=1, max_length=32)
+    mrn: str | None = Field(default=None, min_length=1, max_length=64)
+    patient: str | None = Field(default=None, min_length=1, max_length=80)
+    # the sending institution: required with ``patient`` (ids are each sender's own),
+    # narrows an ``mrn`` to that institution's
+    institution: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class PregnancyMatch(BaseModel):
+    pregnancy_id: str
+    lmp: str | None
+    edd: str | None
+    first_contact_date: str | None
+    end_date: str | None
+    end_kind: str | None
+    street: str | None
+    institutions: list[str]
+
+
+class PregnancyLookupResult(BaseModel):
+    matches: list[PregnancyMatch]
+    # more pregnancies matched than are listed (at most 50)
+    truncated: bool

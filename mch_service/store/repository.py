@@ -572,3 +572,13 @@ def dangling_references(
         .limit(limit)
     )
     return int(total), [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
+
+
+def patient_pks_by_value(
+    session: Session, value_hash: str, institution_id: str | None, limit: int
+) -> list[int]:
+    """Live Patients (of one sender, or of any) with an identifier of this value (keyed hash)."""
+    stmt = select(_I.resource_pk).where(_I.resource_type == "Patient", _I.value_hash == value_hash)
+    if institution_id is not None:
+        stmt = stmt.where(_I.institution_id == institution_id)
+    return [r[0] for r in session.execute(stmt.limit(limit))]

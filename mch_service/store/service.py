@@ -468,3 +468,11 @@ def dangling_references(
         }
         for pk, rtype, fid, name, target, updated in rows
     ]
+
+
+def patient_pks_by_identifier(
+    store: ResourceStore, session: Session, value: str, institution_id: str | None, limit: int
+) -> list[int]:
+    """Live Patients with an identifier of exactly this value, found through its keyed hash
+    (the value itself is never stored in clear nor compared)."""
+    return repo.patient_pks_by_value(session, store.value_hash(value), institution_id, limit)

@@ -16,6 +16,7 @@ from mch_service.domain.fact_tables import FACT_TABLES
 from tests.auth.test_accounts import add_user, bearer, token_for
 from tests.conftest import SenderKey, make_sender
 from tests.domain.fixtures import (
+    RID,
     SNOMED,
     bundle,
     colour,
@@ -485,3 +486,53 @@ def test_code_tables_through_the_admin_api(
         assert http.delete("/api/v1/code-tables/lis", headers=admin).status_code == 204
     finally:
         with_dir.db.dispose()
+
+
+def test_staff_find_a_pregnancy_by_resident_id_mrn_or_patient_id(
+    http: httpx.Client, services: Services
+) -> None:
+    """POST /api/v1/pregnancies/lookup (issue 15): an exact match through the keyed hashes,
+    the identifier in the body, jurisdiction applied, audited without the value."""
+    care_at_three_institutions(http, services)
+    pid = the_pregnancy(services).id
+    add_user(services, "mon1", "monitor")
+    add_user(services, "rev-in", "reviewer", streets=["330102001"])
+    add_user(services, "rev-out", "reviewer", streets=["999999999"])
+    monitor = bearer(token_for(http, "mon1"))
+
+    def find(headers: dict[str, str], **body: str) -> list[str]:
+        r = http.post("/api/v1/pregnancies/lookup", json=body, headers=headers)
+        assert r.status_code == 200, r.text
+        return [m["pregnancy_id"] for m in r.json()["matches"]]
+
+    assert find(monitor, resident_id=RID) == [pid]
+    assert find(monitor, resident_id=RID.lower()) == [pid]  # the check character's x
+    assert find(monitor, resident_id=RID[:-1] + "1") == []  # exact, never near
+    assert find(monitor, mrn="C1") == [pid]
+    assert find(monitor, mrn="C1", institution="chc-01") == [pid]
+    assert find(monitor, mrn="C1", institution="hosp-a") == []
+    patient_ids = [
+        r["resource"]
+        for r in http.get(f"/api/v1/pregnancies/{pid}", headers=monitor).json()["woman"]["records"]
+        if r["institution"] == "chc-01"
+    ]
+    assert find(monitor, patient=patient_ids[0].split("/")[1], institution="chc-01") == [pid]
+    assert find(monitor, patient=patient_ids[0], institution="chc-01") == [pid]
+    assert find(monitor, patient=patient_ids[0], institution="hosp-b") == []
+    # jurisdiction: a reviewer of another street finds nothing, as for no such woman
+    assert find(bearer(token_for(http, "rev-in")), resident_id=RID) == [pid]
+    assert find(bearer(token_for(http, "rev-out")), resident_id=RID) == []
+    # exactly one identifier; a Patient id needs its institution
+    for body in ({}, {"resident_id": RID, "mrn": "C1"}, {"patient": "x"}, {"name": "王芳"}):
+        r = http.post("/api/v1/pregnancies/lookup", json=body, headers=monitor)
+        assert r.status_code in (400, 422), (body, r.text)
+    # audited, without the identifier
+    add_user(services, "admin1", "admin")
+    log = http.get(
+        "/api/v1/audit?action=pregnancy.lookup", headers=bearer(token_for(http, "admin1"))
+    ).json()["events"]
+    assert {(e["actor_id"], e["detail"]) for e in log} >= {
+        ("mon1", "by resident_id: 1 found"),
+        ("rev-out", "by resident_id: 0 found"),
+    }
+    assert not any(RID in str(e) or "C1" in str(e["detail"]) for e in log)
