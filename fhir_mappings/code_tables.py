@@ -77,6 +77,8 @@ QUALIFIERS: dict[str, tuple[str, ...]] = {
     "hiv_test": ("", "confirmatory"),
     "syphilis_test": ("", "treponemal", "non_treponemal"),
     "syphilis_treatment": ("", "penicillin", "needs_indication"),
+    # the minute an Apgar score is taken at (1, 5, 10); empty: not said
+    "apgar": ("", "1", "5", "10"),
 }
 COLOURS = ("green", "yellow", "orange", "red", "purple")
 UNITS = ("g/L", "g/dL", "g", "kg", "wk", "d", "")

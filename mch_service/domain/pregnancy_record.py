@@ -14,7 +14,7 @@ from mch_service.auth.service import actor_of
 from mch_service.crypto import Crypto
 from mch_service.domain import repository
 from mch_service.domain.fact_tables import FACT_DATE, FACT_TABLES, TIMELINE_FIELDS
-from mch_service.domain.models import PatientRecord, Pregnancy
+from mch_service.domain.models import NewbornObservation, PatientRecord, Pregnancy
 from mch_service.domain.identity import resident_id_valid
 from mch_service.domain.schemas import PregnancyLookup
 from mch_service.errors import MchError, NotFound
@@ -135,12 +135,24 @@ def read_pregnancy(
                 "resource_pk": row.resource_pk,
                 "version": row.version_id,
             }
-            item.update({f: _iso(getattr(row, f)) for f in TIMELINE_FIELDS[name]})
+            # the fact's own kind (a postpartum visit's visit / 42-day check, a dating's lmp,
+            # an Apgar's minute) is its "type": "kind" is always the fact table's name
+            item.update(
+                {
+                    ("type" if f == "kind" else f): _iso(getattr(row, f))
+                    for f in TIMELINE_FIELDS[name]
+                }
+            )
             timeline.append(item)
     refs = references_of(session, pks) if pks else {}
     for item in timeline:
         item["resource"] = refs.get(item.pop("resource_pk"))
     timeline.sort(key=lambda i: (i["date"] or "", i["kind"], i["resource"] or ""))
+    # each newborn's Apgar scores by minute (newborn observations: subject is the baby)
+    scores: dict[str, dict[str, float | None]] = {}
+    for o in repository.facts_of_pregnancy(session, NewbornObservation, pregnancy_id):
+        if o.kind.startswith("apgar_") and o.subject:
+            scores.setdefault(o.subject, {}).setdefault(o.kind, o.value)
     delivery = repository.delivery_of(session, pregnancy_id)
     births = repository.births_of(session, pregnancy_id)
     death = repository.death_of(session, pregnancy_id)
@@ -188,6 +200,8 @@ def read_pregnancy(
                 "sex": b.sex,
                 "weight_g": b.weight_g,
                 "apgar": b.apgar,
+                "apgar_1": scores.get(b.newborn_ref or "", {}).get("apgar_1"),
+                "apgar_5": scores.get(b.newborn_ref or "", {}).get("apgar_5"),
                 "neonatal_death_age_days": b.neonatal_death_age_days,
             }
             for b in births

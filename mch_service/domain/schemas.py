@@ -59,7 +59,10 @@ class BirthRead(BaseModel):
     live: bool
     sex: str | None
     weight_g: float | None
+    # the 5-minute Apgar score (else a score whose minute the code does not say)
     apgar: float | None
+    apgar_1: float | None = None  # the 1-minute score (LOINC 9272-6)
+    apgar_5: float | None = None  # the 5-minute score (LOINC 9274-2)
     neonatal_death_age_days: int | None
 
 
@@ -77,9 +80,13 @@ class DataQualityRead(BaseModel):
 
 
 class TimelineItem(BaseModel):
-    """One fact on the pregnancy's timeline. Besides these keys each kind has its own: the
-    fields of its fact table (e.g. a lab_result's concept, result, value, unit, source), and
-    last ``resource``, the sender's reference of the resource it came from ("Observation/1")."""
+    """One fact on the pregnancy's timeline. ``kind`` is the fact table's name, the same for
+    every row of it (``prenatal_visit``, ``postpartum_visit``, ``lab_result``,
+    ``newborn_observation``, ...). Besides these keys each kind has its own: the fields of its
+    fact table (e.g. a lab_result's concept, result, value, unit, source; a fact's own kind as
+    ``type``: a postpartum visit's ``visit`` or ``check_42d``, a dating's ``lmp``, an Apgar's
+    ``apgar_1`` / ``apgar_5``), and last ``resource``, the sender's reference of the resource
+    it came from ("Observation/1")."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -536,3 +536,85 @@ def test_staff_find_a_pregnancy_by_resident_id_mrn_or_patient_id(
         ("rev-out", "by resident_id: 0 found"),
     }
     assert not any(RID in str(e) or "C1" in str(e["detail"]) for e in log)
+
+
+def test_dating_follows_the_clinical_rule_and_apgar_keeps_its_minute(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    """Issue 15: LMP 2025-01-06 recorded at booking stays the dating when the delivery
+    admission records a GA implying 2025-01-05 (a later GA is checked, not used); one far off
+    is flagged. The 1- and 5-minute Apgar scores are both kept, with their minute."""
+    p, baby = uid(), uid()
+    born = "2025-10-10T08:05:00+08:00"
+    # booking on 2025-02-20 (6+3 weeks): LMP 2025-01-06
+    entries = [
+        entry(patient("hosp-a", "DT1"), p),
+        entry(visit(p, "2025-02-20T09:00:00+08:00", first=True)),
+        entry(obs(p, "8665-2", "2025-02-20T09:00:00+08:00", valueDateTime="2025-01-06")),
+        # at the delivery admission (2025-10-10): 39+5 weeks, implying LMP 2025-01-05
+        entry(
+            obs(
+                p,
+                "11884-4",
+                "2025-10-10T07:00:00+08:00",
+                valueQuantity={"value": 278, "unit": "d", "system": "http://unitsofmeasure.org",
+                               "code": "d"},
+            )
+        ),
+        # and a third-trimester GA 30 days off the dating
+        entry(
+            obs(
+                p,
+                "11884-4",
+                "2025-09-01T09:00:00+08:00",
+                valueQuantity={"value": 268, "unit": "d", "system": "http://unitsofmeasure.org",
+                               "code": "d"},
+            )
+        ),
+        *(deliv := delivery(p, "2025-10-10T06:00:00+08:00", born, "2025-10-13T10:00:00+08:00")),
+        entry(
+            {
+                "resourceType": "Patient",
+                "gender": "female",
+                "birthDate": "2025-10-10",
+                "extension": [
+                    {
+                        "url": "http://mch-service.local/fhir/StructureDefinition/newborn-mother",
+                        "valueReference": {"reference": p},
+                    }
+                ],
+            },
+            baby,
+        ),
+    ]
+    enc = deliv[0]["fullUrl"]
+    entries += [
+        entry({**obs(baby, "9272-6", born, valueInteger=7), "encounter": {"reference": enc}}),
+        entry({**obs(baby, "9274-2", born, valueInteger=9), "encounter": {"reference": enc}}),
+    ]
+    r = post(http, sender, bundle(*entries))
+    flagged = [
+        (i["details"]["coding"][0]["code"], e["response"]["location"].split("/")[0])
+        for e in r["entry"]
+        for i in (e["response"].get("outcome") or {}).get("issue", [])
+    ]
+    assert ("dating_conflict", "Observation") in flagged
+    preg = the_pregnancy(services)
+    assert (str(preg.lmp), preg.dating_source) == ("2025-01-06", "lmp")
+    add_user(services, "admin1", "admin")
+    record = http.get(
+        f"/api/v1/pregnancies/{preg.id}", headers=bearer(token_for(http, "admin1"))
+    ).json()
+    # 2025-10-10 - 2025-01-06 = 277 days = 39+4
+    assert record["delivery"]["ga_days"] == 277
+    conflicts = [i for i in record["data_quality"] if i["rule"] == "dating_conflict"]
+    # only the GA 30 days off: the admission's one day off is within the margin
+    assert len(conflicts) == 1 and "38+2 weeks on 2025-09-01" in conflicts[0]["message"]
+    [birth] = record["births"]
+    assert (birth["apgar_1"], birth["apgar_5"], birth["apgar"]) == (7.0, 9.0, 9.0)
+    apgars = sorted(
+        (t["type"], t["value"]) for t in record["timeline"] if t["kind"] == "newborn_observation"
+    )
+    assert apgars == [("apgar_1", 7.0), ("apgar_5", 9.0)]
+    # every timeline kind is its fact table's name (a postpartum visit is not a bare "visit")
+    assert {t["kind"] for t in record["timeline"]} <= set(FACT_TABLES)

@@ -280,7 +280,10 @@ def _birth_weight(observed: Observed, concept: str, code_row: CodeRow) -> None:
 
 
 def _apgar(observed: Observed, concept: str, code_row: CodeRow) -> None:
-    _newborn(observed, concept, observed.row.get("value_quantity"))
+    """An Apgar score with its minute (the code table's value: 1, 5, 10): kind 'apgar_1',
+    'apgar_5', 'apgar_10'; 'apgar' when the code does not say."""
+    kind = f"apgar_{code_row.value}" if code_row.value else concept
+    _newborn(observed, kind, observed.row.get("value_quantity"))
 
 
 # -- risk -----------------------------------------------------------------------------------
