@@ -33,6 +33,7 @@ from mch_service.fhir_api.schemas import (
     FHIR_RESOURCE_RESPONSE,
     ImportAccepted,
     ImportJobStatus,
+    SenderDataQuality,
 )
 from mch_service.fhir_api.service import FhirService
 from mch_service.fhir_api.validation import parse_json
@@ -256,7 +257,14 @@ async def bulk_import_status(
 _DQ_PARAMS = ("period", "kind", "_count", "_cursor")
 
 
-@router.get("/$data-quality", responses=FHIR_REFUSAL_RESPONSE)
+@router.get(
+    "/$data-quality",
+    response_class=JSONResponse,
+    responses={
+        200: {"model": SenderDataQuality, "description": "The sender's own data quality"},
+        **FHIR_REFUSAL_RESPONSE,
+    },
+)
 async def data_quality(request: Request, actor: SenderDep, services: ServicesDep) -> Response:
     """The sender's own data quality at record level (docs/interface-guide.md, "Your data
     quality"): rejections, warnings, flags, unmapped codes, references to records never sent;
