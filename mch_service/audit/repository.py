@@ -13,7 +13,6 @@ from mch_service import sqlbulk
 from mch_service.audit.models import AuditEvent
 from mch_service.database import table_of
 
-
 # Refused access (no or a revoked key, not allowed): not the sender's data being rejected.
 ACCESS_REFUSALS = (401, 403)
 

@@ -174,9 +174,7 @@ def sender_rejections(
 ) -> tuple[int, list[dict[str, Any]]]:
     """One sender's refused FHIR requests (access refusals left out): the count, and a page of
     rows (id, at, action, resource, status, detail) oldest first after ``after_id``."""
-    total, rows = repository.sender_rejections(
-        session, institution_id, start, end, after_id, limit
-    )
+    total, rows = repository.sender_rejections(session, institution_id, start, end, after_id, limit)
     return total, [
         {
             "id": r.id,

@@ -25,7 +25,6 @@ from mch_service.domain.pregnancy_groups import (
 from mch_service.domain.pregnancy_outcomes import add_death, add_delivery
 from mch_service.streets import NON_RESIDENT, RESIDENT, UNKNOWN
 
-
 # A gestational age recorded before 14+0 weeks dates the pregnancy as a first-trimester
 # ultrasound does; a later one is checked against the dating, not used for it.
 FIRST_TRIMESTER_DAYS = 14 * 7

@@ -175,10 +175,9 @@ _UNMAPPED_ELEMENTS = {
 
 def _unmapped_element(resource_type: str, element: str) -> str:
     if element == "colour":
-        element = (
-            "prediction.qualitativeRisk" if resource_type == "RiskAssessment" else "value"
-        )
+        element = "prediction.qualitativeRisk" if resource_type == "RiskAssessment" else "value"
     return f"{resource_type}.{_UNMAPPED_ELEMENTS.get(element, element)}"
+
 
 # The reference element each domain type's view reads as its subject.
 _SUBJECT_ELEMENTS = {

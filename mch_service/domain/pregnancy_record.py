@@ -14,8 +14,8 @@ from mch_service.auth.service import actor_of
 from mch_service.crypto import Crypto
 from mch_service.domain import repository
 from mch_service.domain.fact_tables import FACT_DATE, FACT_TABLES, TIMELINE_FIELDS
-from mch_service.domain.models import NewbornObservation, PatientRecord, Pregnancy
 from mch_service.domain.identity import resident_id_valid
+from mch_service.domain.models import NewbornObservation, PatientRecord, Pregnancy
 from mch_service.domain.schemas import PregnancyLookup
 from mch_service.errors import MchError, NotFound
 from mch_service.store.service import (
@@ -276,9 +276,7 @@ def lookup_pregnancies(
         # nothing, but its records can still be found)
         pks = patient_pks_by_identifier(store, session, query.resident_id.strip(), None, 200)
     elif query.mrn:
-        pks = patient_pks_by_identifier(
-            store, session, query.mrn.strip(), query.institution, 200
-        )
+        pks = patient_pks_by_identifier(store, session, query.mrn.strip(), query.institution, 200)
     else:
         if not query.institution:
             raise MchError("A Patient id is its institution's own: send institution too", 400)

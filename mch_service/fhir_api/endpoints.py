@@ -273,14 +273,18 @@ async def data_quality(request: Request, actor: SenderDep, services: ServicesDep
     unknown = sorted({k for k in params if k not in _DQ_PARAMS})
     if unknown:
         raise InvalidResource(
-            [Issue(f"Unknown parameter {k!r}: this operation takes {', '.join(_DQ_PARAMS)}", k,
-                   "not-supported") for k in unknown]
+            [
+                Issue(
+                    f"Unknown parameter {k!r}: this operation takes {', '.join(_DQ_PARAMS)}",
+                    k,
+                    "not-supported",
+                )
+                for k in unknown
+            ]
         )
     kind = params.get("kind")
     if kind is not None and kind not in SENDER_KINDS:
-        raise InvalidResource(
-            [Issue(f"kind is one of {', '.join(SENDER_KINDS)}", "kind", "value")]
-        )
+        raise InvalidResource([Issue(f"kind is one of {', '.join(SENDER_KINDS)}", "kind", "value")])
     count = _int_param(params.get("_count"), "_count", 50, 1, 500)
     cursor = _int_param(params.get("_cursor"), "_cursor", 0, 0, 2**62)
     if cursor and kind is None:

@@ -94,15 +94,15 @@ class FhirService:
         resent = sorted(pk for pk in by_pk if pk not in written)
         if resent:
             issues += self.domain.stored_issues(session, resent)
-        for pk, element, target in unresolved_references(session, actor.id or "", list(by_pk)):
+        for pk, element, named in unresolved_references(session, actor.id or "", list(by_pk)):
             rtype = by_pk[pk][0].resource_type
             issues.append(
                 {
                     "resource_pk": pk,
                     "rule": "reference_unresolved",
                     "element": f"{rtype}.{element}",
-                    "message": f"{target} is not a record you have sent: the record is kept "
-                    f"and links once {target} arrives; send {target} (or refer to it by "
+                    "message": f"{named} is not a record you have sent: the record is kept "
+                    f"and links once {named} arrives; send {named} (or refer to it by "
                     "identifier, or by urn:uuid in the same transaction)",
                 }
             )

@@ -128,7 +128,11 @@ def period_range(period: str | None, zone: ZoneInfo) -> tuple[datetime | None, d
         return None, None
     m = _PERIOD.fullmatch(period.strip())
     month = int(m.group(2)) if m and m.group(2) else None
-    if m is None or not 1 <= int(m.group(1)) <= 9998 or (month is not None and not 1 <= month <= 12):
+    if (
+        m is None
+        or not 1 <= int(m.group(1)) <= 9998
+        or (month is not None and not 1 <= month <= 12)
+    ):
         raise InvalidResource(
             [
                 Issue(

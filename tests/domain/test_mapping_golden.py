@@ -424,5 +424,7 @@ def test_one_code_mapped_to_two_concepts_is_refused(tmp_path: Any) -> None:
         "hiv_test,http://lis.example.cn/codes,WB,x,confirmatory,\n",
         encoding="utf-8",
     )
-    with pytest.raises(CodeTableError, match=r"c.csv:3: .*WB is mapped to hiv_test \(confirmatory\)"):
+    with pytest.raises(
+        CodeTableError, match=r"c.csv:3: .*WB is mapped to hiv_test \(confirmatory\)"
+    ):
         load_code_tables(tmp_path, CANONICAL)

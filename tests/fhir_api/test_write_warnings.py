@@ -92,29 +92,50 @@ CASES = [
     ),
     # a time without an offset
     (
-        {**_obs(HIV, valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct",
-                                                       "code": "260385009"}]}),
-         "effectiveDateTime": "2025-03-10T09:00:00"},
+        {
+            **_obs(
+                HIV,
+                valueCodeableConcept={
+                    "coding": [{"system": "http://snomed.info/sct", "code": "260385009"}]
+                },
+            ),
+            "effectiveDateTime": "2025-03-10T09:00:00",
+        },
         [("time_without_offset", "Observation.effectiveDateTime")],
     ),
     # no subject
     (
-        {k: v for k, v in _obs(HIV, valueCodeableConcept={"coding": [
-            {"system": "http://snomed.info/sct", "code": "260385009"}]}).items()
-         if k != "subject"},
+        {
+            k: v
+            for k, v in _obs(
+                HIV,
+                valueCodeableConcept={
+                    "coding": [{"system": "http://snomed.info/sct", "code": "260385009"}]
+                },
+            ).items()
+            if k != "subject"
+        },
         [("subject_missing", "Observation.subject")],
     ),
     # a literal reference to a record never sent
     (
-        {**_obs(HIV, valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct",
-                                                       "code": "260385009"}]}),
-         "subject": {"reference": "Patient/never-sent"}},
+        {
+            **_obs(
+                HIV,
+                valueCodeableConcept={
+                    "coding": [{"system": "http://snomed.info/sct", "code": "260385009"}]
+                },
+            ),
+            "subject": {"reference": "Patient/never-sent"},
+        },
         [("reference_unresolved", "Observation.subject")],
     ),
     # an implausible value
     (
-        _obs({"system": "http://loinc.org", "code": "718-7"},
-             valueQuantity={"value": 900, "unit": "g/L"}),
+        _obs(
+            {"system": "http://loinc.org", "code": "718-7"},
+            valueQuantity={"value": 900, "unit": "g/L"},
+        ),
         [("haemoglobin_out_of_range", "Observation.valueQuantity")],
     ),
     # the colour's Chinese name as its code
@@ -154,11 +175,11 @@ def test_each_mistake_is_named_at_write_time_and_again_on_an_unchanged_resend(
 
 def test_the_warnings_say_what_to_do(http: httpx.Client, sender: SenderKey) -> None:
     _patient(http, sender)
-    text = http.post(
-        "/fhir/Observation", json=CASES[0][0], headers={**sender.headers, **OUTCOME}
-    )
+    text = http.post("/fhir/Observation", json=CASES[0][0], headers={**sender.headers, **OUTCOME})
     [(_, _, message)] = _warnings(text)
-    assert "'阳性'" in message and "valueCodeableConcept" in message and "10828004" in message
+    assert "'阳性'" in message
+    assert "valueCodeableConcept" in message
+    assert "10828004" in message
     # the header is Latin-1: the Chinese text escaped, the OperationOutcome has it as sent
     assert "\\u9633\\u6027" in text.headers["Warning"]
     typo = http.post("/fhir/Observation", json=CASES[2][0], headers={**sender.headers, **OUTCOME})
@@ -262,7 +283,8 @@ def test_the_sender_sees_its_own_data_quality_at_record_level(
         "Patient",
         "w1",
     )
-    assert flag["pregnancy_id"] and "现住址" in flag["what_to_do"]
+    assert flag["pregnancy_id"]
+    assert "现住址" in flag["what_to_do"]
     [rejected] = body["rejections"]["items"]
     assert (rejected["status"], rejected["action"]) == (400, "fhir.create")
     assert "Observation.valueQuantity.value" in rejected["detail"]
@@ -278,10 +300,10 @@ def test_the_sender_sees_its_own_data_quality_at_record_level(
     month = http.get(f"/fhir/$data-quality?period={_this_month()}", headers=sender.headers)
     assert month.json()["summary"] == body["summary"]
     old = http.get("/fhir/$data-quality?period=2025", headers=sender.headers).json()
-    assert old["summary"] == {k: 0 for k in body["summary"]}
+    assert old["summary"] == dict.fromkeys(body["summary"], 0)
     # only ever the sender's own
     other = http.get("/fhir/$data-quality", headers=other_sender.headers).json()
-    assert other["summary"] == {k: 0 for k in body["summary"]}
+    assert other["summary"] == dict.fromkeys(body["summary"], 0)
 
 
 def test_the_view_pages_and_refuses_what_it_does_not_take(
