@@ -3,7 +3,7 @@
 | metric | meaning |
 |---|---|
 | resources | live resources the institution sent |
-| rejected | writes refused (4xx) in the audit log |
+| rejected | requests refused (4xx) in the audit log, access refusals (401, 403) left out |
 | rejection_rate | rejected / (rejected + accepted writes) |
 | resident_id_valid_share | share of its women's Patient records with a valid resident ID |
 | street_share | share of its women's Patient records whose address names a street code |
@@ -94,14 +94,30 @@ def refresh(session: Session) -> int:
     return len(rows)
 
 
-def report(session: Session) -> list[dict[str, Any]]:
+# Figures that are counts: whole numbers, 0 when there are none (never missing).
+COUNTS = frozenset({"resources", "rejected", "unmapped_codes", "plausibility_flags"})
+
+
+def report(session: Session, institution: str | None = None) -> list[dict[str, Any]]:
+    """Each institution's figures (one institution's with ``institution``): every metric
+    present, counts as whole numbers (0 when none), shares and medians null when there is
+    nothing to compute them over."""
     out: dict[str, dict[str, Any]] = {}
     for f in repository.figures(session):
+        if institution is not None and f.institution_id != institution:
+            continue
         row = out.setdefault(
             f.institution_id,
             {"institution": f.institution_id, "computed_at": to_utc(f.computed_at).isoformat()},
         )
         row[f.metric] = f.value
+    for row in out.values():
+        for metric in METRICS:
+            value = row.get(metric)
+            if metric in COUNTS:
+                row[metric] = int(value or 0)
+            else:
+                row[metric] = value
     return list(out.values())
 
 

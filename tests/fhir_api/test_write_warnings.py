@@ -12,7 +12,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from jobs.runner import run_job
+from mch_service.app import Services
+from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.config import Settings
+from tests.auth.test_accounts import add_user, bearer, token_for
 from tests.conftest import SenderKey
 
 LIS = "http://lis.hosp-c.example.cn/codes"
@@ -338,3 +342,32 @@ def test_the_view_pages_and_refuses_what_it_does_not_take(
         r = http.get(f"/fhir/$data-quality?{query}", headers=sender.headers)
         assert r.status_code == 400, (query, r.text)
         assert r.json()["issue"][0]["expression"] == [where]
+
+
+def test_the_staff_figures_are_whole_counts_and_leave_access_refusals_out(
+    http: httpx.Client, services: Services, sender: SenderKey, other_sender: SenderKey
+) -> None:
+    _patient(http, sender)
+    assert http.post("/fhir/Observation", json=CASES[0][0], headers=sender.headers).is_success
+    bad = http.post(
+        "/fhir/Observation", json=_obs(HIV, valueQuantity={"value": "121"}), headers=sender.headers
+    )
+    assert bad.status_code == 400
+    with services.db.transaction() as session:  # an access refusal: not a rejected record
+        record(
+            session,
+            Actor("institution", sender.institution_id, None),
+            [AuditRecord("fhir.read", "rejected", "Patient", "x", 403, None)],
+        )
+    assert run_job(services, "data_quality").status == "succeeded"
+    add_user(services, "mon1", "monitor")
+    r = http.get(
+        f"/api/v1/data-quality?institution={sender.institution_id}",
+        headers=bearer(token_for(http, "mon1")),
+    )
+    assert r.status_code == 200, r.text
+    [row] = r.json()
+    assert row["institution"] == sender.institution_id
+    # the Patient, the Observation; the 400; result_as_text and address_unknown
+    assert (row["resources"], row["rejected"], row["plausibility_flags"]) == (2, 1, 2)
+    assert row["unmapped_codes"] == 0 and isinstance(row["unmapped_codes"], int)
