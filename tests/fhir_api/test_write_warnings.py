@@ -370,4 +370,5 @@ def test_the_staff_figures_are_whole_counts_and_leave_access_refusals_out(
     assert row["institution"] == sender.institution_id
     # the Patient, the Observation; the 400; result_as_text and address_unknown
     assert (row["resources"], row["rejected"], row["plausibility_flags"]) == (2, 1, 2)
-    assert row["unmapped_codes"] == 0 and isinstance(row["unmapped_codes"], int)
+    assert row["unmapped_codes"] == 0
+    assert isinstance(row["unmapped_codes"], int)
