@@ -15,6 +15,9 @@ from mch_service.database import table_of
 
 # Refused access (no or a revoked key, not allowed): not the sender's data being rejected.
 ACCESS_REFUSALS = (401, 403)
+# A sender's reads and its own data-quality view: a refused one (an unknown id, a bad search
+# parameter) is no record rejected.
+FHIR_READS = ("fhir.read", "fhir.vread", "fhir.search", "fhir.history", "fhir.data-quality")
 
 
 def sender_rejections(
@@ -33,6 +36,7 @@ def sender_rejections(
         AuditEvent.action.startswith("fhir."),
         AuditEvent.outcome == "rejected",
         AuditEvent.status_code.not_in(ACCESS_REFUSALS) | AuditEvent.status_code.is_(None),
+        AuditEvent.action.not_in(FHIR_READS),
     ]
     if start is not None:
         conditions.append(AuditEvent.occurred_at >= start)
@@ -79,8 +83,9 @@ def fhir_write_outcomes(session: Session) -> list[tuple[str, str, int]]:
             .where(
                 AuditEvent.actor_kind == "institution",
                 AuditEvent.action.startswith("fhir."),
-                # an access refusal is not a rejected record (issue 15)
+                # an access refusal or a read is not a record accepted or rejected (issue 15)
                 AuditEvent.status_code.not_in(ACCESS_REFUSALS) | AuditEvent.status_code.is_(None),
+                AuditEvent.action.not_in(FHIR_READS),
             )
             .group_by(AuditEvent.actor_id, AuditEvent.outcome)
         )

@@ -372,3 +372,24 @@ def test_the_staff_figures_are_whole_counts_and_leave_access_refusals_out(
     assert (row["resources"], row["rejected"], row["plausibility_flags"]) == (2, 1, 2)
     assert row["unmapped_codes"] == 0
     assert isinstance(row["unmapped_codes"], int)
+
+
+def test_refused_reads_are_not_rejections(http: httpx.Client, sender: SenderKey) -> None:
+    assert http.get("/fhir/Patient/nobody", headers=sender.headers).status_code == 404
+    assert http.get("/fhir/Patient?colour=red", headers=sender.headers).status_code == 400
+    bad = http.put(
+        "/fhir/Patient/p1",
+        json={"resourceType": "Patient", "id": "p1", "birthDate": "2025-02-30"},
+        headers=sender.headers,
+    )
+    assert bad.status_code == 400
+    body = http.get("/fhir/$data-quality?kind=rejections", headers=sender.headers).json()
+    assert body["summary"]["rejections"] == 1
+    [item] = body["rejections"]["items"]
+    assert (item["action"], item["resource_type"], item["resource_id"], item["status"]) == (
+        "fhir.update",
+        "Patient",
+        "p1",
+        400,
+    )
+    assert "Patient.birthDate" in item["detail"]
