@@ -156,7 +156,20 @@ def read_pregnancy(
     delivery = repository.delivery_of(session, pregnancy_id)
     births = repository.births_of(session, pregnancy_id)
     death = repository.death_of(session, pregnancy_id)
-    issues = repository.issues_of(session, pregnancy_id)
+    # the pregnancy's flags, and those of its records and of the woman's Patient records (a
+    # resident ID failing its check digit is flagged on her Patient)
+    flagged = sorted(pks | {r.resource_pk for r in records})
+    issues = [
+        {"rule": i.rule, "message": i.message, "element": i.element, "resource_pk": i.resource_pk}
+        for i in repository.issues_of(session, pregnancy_id)
+    ]
+    seen = {(i["rule"], i["resource_pk"]) for i in issues}
+    issues += [
+        i
+        for i in repository.issues_of_resources(session, flagged)
+        if i["pregnancy_id"] is None and (i["rule"], i["resource_pk"]) not in seen
+    ]
+    issue_refs = references_of(session, {int(i["resource_pk"]) for i in issues if i["resource_pk"]})
     record(
         session,
         actor_of(principal),
@@ -215,7 +228,15 @@ def read_pregnancy(
             "cause": death.cause_code,
             "institution": death.institution_id,
         },
-        "data_quality": [{"rule": i.rule, "message": i.message} for i in issues],
+        "data_quality": [
+            {
+                "rule": i["rule"],
+                "message": i["message"],
+                "element": i["element"],
+                "resource": issue_refs.get(int(i["resource_pk"] or 0)),
+            }
+            for i in issues
+        ],
         "timeline": timeline,
     }
 

@@ -75,8 +75,12 @@ class DeathRead(BaseModel):
 
 
 class DataQualityRead(BaseModel):
+    """A flag on the pregnancy, or on one of its records or the woman's Patient records."""
+
     rule: str
     message: str
+    element: str | None = None
+    resource: str | None = None  # the sender's reference of the record flagged
 
 
 class TimelineItem(BaseModel):

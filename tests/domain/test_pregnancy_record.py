@@ -627,3 +627,33 @@ def test_dating_follows_the_clinical_rule_and_apgar_keeps_its_minute(
     assert apgars == [("apgar_1", 7.0), ("apgar_5", 9.0)]
     # every timeline kind is its fact table's name (a postpartum visit is not a bare "visit")
     assert {t["kind"] for t in record["timeline"]} <= set(FACT_TABLES)
+
+
+def test_a_failed_resident_id_check_is_found_on_the_pregnancy_record(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    """Issue 15: the check-digit flag is on the woman's Patient; the pregnancy record lists it
+    with the record it is about, and the sender sees it in its data-quality view."""
+    p = uid()
+    bad_id = RID[:-1] + "1"  # the check character of RID is X
+    post(
+        http,
+        sender,
+        bundle(
+            entry(patient("hosp-a", "CD1", rid=bad_id), p),
+            entry(visit(p, "2025-02-20T09:00:00+08:00", first=True)),
+            entry(obs(p, "8665-2", "2025-02-20T09:10:00+08:00", valueDateTime="2025-01-06")),
+        ),
+    )
+    preg = the_pregnancy(services)
+    add_user(services, "admin1", "admin")
+    record = http.get(
+        f"/api/v1/pregnancies/{preg.id}", headers=bearer(token_for(http, "admin1"))
+    ).json()
+    [flag] = [f for f in record["data_quality"] if f["rule"] == "resident_id_check_digit"]
+    assert flag["element"] == "Patient.identifier"
+    assert flag["resource"].startswith("Patient/")
+    own = http.get("/fhir/$data-quality?kind=warnings", headers=sender.headers).json()
+    assert [(w["rule"], f"Patient/{w['resource_id']}") for w in own["warnings"]["items"]] == [
+        ("resident_id_check_digit", flag["resource"])
+    ]
