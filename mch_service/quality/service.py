@@ -3,7 +3,7 @@
 | metric | meaning |
 |---|---|
 | resources | live resources the institution sent |
-| rejected | writes refused (4xx) in the audit log; refused reads and access refusals (401, 403) left out |
+| rejected | writes refused (4xx); refused reads and access refusals (401, 403) left out |
 | rejection_rate | rejected / (rejected + accepted writes) |
 | resident_id_valid_share | share of its women's Patient records with a valid resident ID |
 | street_share | share of its women's Patient records whose address names a street code |
