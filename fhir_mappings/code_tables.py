@@ -77,6 +77,8 @@ QUALIFIERS: dict[str, tuple[str, ...]] = {
     "hiv_test": ("", "confirmatory"),
     "syphilis_test": ("", "treponemal", "non_treponemal"),
     "syphilis_treatment": ("", "penicillin", "needs_indication"),
+    # the minute an Apgar score is taken at (1, 5, 10); empty: not said
+    "apgar": ("", "1", "5", "10"),
 }
 COLOURS = ("green", "yellow", "orange", "red", "purple")
 UNITS = ("g/L", "g/dL", "g", "kg", "wk", "d", "")
@@ -102,8 +104,10 @@ class CodeTables:
     exact: dict[tuple[str, str], list[CodeRow]] = field(default_factory=dict)
     prefixes: dict[str, list[tuple[str, CodeRow]]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    _systems: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     def add(self, row: CodeRow) -> None:
+        self._systems = None
         if row.code.endswith("*"):
             self.prefixes.setdefault(row.system, []).append((row.code[:-1], row))
         else:
@@ -126,6 +130,17 @@ class CodeTables:
                 for row in self.lookup(coding.get("system"), coding.get("code")):
                     out.setdefault(row.concept, row)
         return out
+
+    def systems(self) -> frozenset[str]:
+        """Every code system some row names."""
+        if self._systems is None:
+            self._systems = frozenset(s for s, _ in self.exact) | frozenset(self.prefixes)
+        return self._systems
+
+    def systems_of_code(self, code: str) -> list[str]:
+        """The systems under which this code (exactly, or by a prefix row) is in a table."""
+        found = {s for s in self.systems() if self.lookup(s, code)}
+        return sorted(found)
 
     def all_rows(self) -> list[CodeRow]:
         rows = [r for rs in self.exact.values() for r in rs]
@@ -192,6 +207,53 @@ def _read(path: Path, canonical: str, tables: CodeTables) -> None:
     tables.files.append(name)
 
 
+# Concepts one code may mean together: a diagnosis is also a pregnancy complication (O98.x),
+# a delivery code also its mode. Any other code means one concept: a code mapped to two tests
+# (HBSAG to hiv_test and hbsag_test) would count one result as two.
+MAY_SHARE_A_CODE = (
+    frozenset(
+        {
+            "hiv_diagnosis",
+            "syphilis_diagnosis",
+            "congenital_syphilis",
+            "hbv_diagnosis",
+            "thalassaemia_diagnosis",
+            "pregnancy_complication",
+            "pregnancy_loss",
+            "accidental_cause",
+            "care_complication",
+            "self_harm",
+            "severe_maternal_morbidity",
+            "birth_outcome",
+        }
+    ),
+    frozenset({"delivery", "delivery_vaginal", "delivery_caesarean", "delivery_instrumental"}),
+)
+
+
+def _check_one_meaning(tables: CodeTables) -> None:
+    for (system, code), rows in tables.exact.items():
+        first = rows[0]
+        other = next(
+            (r for r in rows if (r.concept, r.value) != (first.concept, first.value)), None
+        )
+        if other is None:
+            continue
+        concepts = {r.concept for r in rows}
+        meanings = {(r.concept, r.value) for r in rows}
+        if len(concepts) == len(meanings) and any(concepts <= g for g in MAY_SHARE_A_CODE):
+            continue
+        raise CodeTableError(
+            f"{other.source}: {system}|{code} is mapped to {_meaning(other)} here and to "
+            f"{_meaning(first)} at {first.source}; a code means one concept: remove one of "
+            "the rows"
+        )
+
+
+def _meaning(row: CodeRow) -> str:
+    return f"{row.concept} ({row.value})" if row.value else row.concept
+
+
 def load_code_tables(extra_dir: str | Path | None, canonical: str) -> CodeTables:
     """The defaults, then every *.csv in ``extra_dir`` (a site's own codes), in name order."""
     tables = CodeTables()
@@ -203,4 +265,5 @@ def load_code_tables(extra_dir: str | Path | None, canonical: str) -> CodeTables
             raise CodeTableError(f"MCH_CODE_TABLES_DIR {folder} is not a folder")
         for path in sorted(folder.glob("*.csv")):
             _read(path, canonical, tables)
+    _check_one_meaning(tables)
     return tables

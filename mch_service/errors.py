@@ -14,6 +14,9 @@ class Issue:
     expression: str | None = None
     code: str = "invalid"  # OperationOutcome issue type (invalid, structure, value, not-found, ...)
     severity: str = "error"
+    # A data-quality warning's rule (e.g. "result_as_text"): OperationOutcome.issue.details
+    # carries it as a coding, the Warning header and the data-quality view name it.
+    rule: str | None = None
 
 
 @dataclass

@@ -13,6 +13,38 @@ from mch_service import sqlbulk
 from mch_service.audit.models import AuditEvent
 from mch_service.database import table_of
 
+# Refused access (no or a revoked key, not allowed): not the sender's data being rejected.
+ACCESS_REFUSALS = (401, 403)
+# A sender's reads and its own data-quality view: a refused one (an unknown id, a bad search
+# parameter) is no record rejected.
+FHIR_READS = ("fhir.read", "fhir.vread", "fhir.search", "fhir.history", "fhir.data-quality")
+
+
+def sender_rejections(
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after_id: int,
+    limit: int,
+) -> tuple[int, list[AuditEvent]]:
+    """One sender's refused FHIR requests (not access refusals) in [start, end): how many,
+    and the first ``limit`` after ``after_id``, oldest first."""
+    conditions: list[ColumnElement[bool]] = [
+        AuditEvent.actor_kind == "institution",
+        AuditEvent.actor_id == institution_id,
+        AuditEvent.action.startswith("fhir."),
+        AuditEvent.outcome == "rejected",
+        AuditEvent.status_code.not_in(ACCESS_REFUSALS) | AuditEvent.status_code.is_(None),
+        AuditEvent.action.not_in(FHIR_READS),
+    ]
+    if start is not None:
+        conditions.append(AuditEvent.occurred_at >= start)
+    if end is not None:
+        conditions.append(AuditEvent.occurred_at < end)
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
+    return int(total), oldest_after(session, conditions, after_id, limit)
+
 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:
     sqlbulk.insert_rows(session, table_of(AuditEvent), rows)
@@ -48,7 +80,13 @@ def fhir_write_outcomes(session: Session) -> list[tuple[str, str, int]]:
         (str(inst), outcome, n)
         for inst, outcome, n in session.execute(
             select(AuditEvent.actor_id, AuditEvent.outcome, func.count())
-            .where(AuditEvent.actor_kind == "institution", AuditEvent.action.startswith("fhir."))
+            .where(
+                AuditEvent.actor_kind == "institution",
+                AuditEvent.action.startswith("fhir."),
+                # an access refusal or a read is not a record accepted or rejected (issue 15)
+                AuditEvent.status_code.not_in(ACCESS_REFUSALS) | AuditEvent.status_code.is_(None),
+                AuditEvent.action.not_in(FHIR_READS),
+            )
             .group_by(AuditEvent.actor_id, AuditEvent.outcome)
         )
     ]
@@ -56,21 +94,31 @@ def fhir_write_outcomes(session: Session) -> list[tuple[str, str, int]]:
 
 def feed_activity(session: Session, since: datetime) -> list[tuple[str, datetime, int, int]]:
     """(sender, last FHIR write, accepted, refused) of each institution that wrote since
-    ``since`` (the ``occurred_at`` index bounds the read)."""
-    refused = case((AuditEvent.outcome == "success", 0), else_=1)
+    ``since``: writes only (reads are no feed), refused as the sender's data-quality view
+    counts them (not access refusals); the ``occurred_at`` index bounds the read."""
+    refused = case(
+        (
+            (AuditEvent.outcome == "rejected")
+            & (AuditEvent.status_code.not_in(ACCESS_REFUSALS) | AuditEvent.status_code.is_(None)),
+            1,
+        ),
+        else_=0,
+    )
+    accepted = case((AuditEvent.outcome == "success", 1), else_=0)
     return [
-        (str(inst), last, int(n) - int(bad or 0), int(bad or 0))
-        for inst, last, n, bad in session.execute(
+        (str(inst), last, int(ok or 0), int(bad or 0))
+        for inst, last, ok, bad in session.execute(
             select(
                 AuditEvent.actor_id,
                 func.max(AuditEvent.occurred_at),
-                func.count(),
+                func.sum(accepted),
                 func.sum(refused),
             )
             .where(
                 AuditEvent.occurred_at >= since,
                 AuditEvent.actor_kind == "institution",
                 AuditEvent.action.startswith("fhir."),
+                AuditEvent.action.not_in(FHIR_READS),
             )
             .group_by(AuditEvent.actor_id)
         )

@@ -21,7 +21,7 @@ from mch_service.audit.models import AuditEvent
 from mch_service.audit.schemas import AuditEventRead, AuditPage
 from mch_service.process_metrics import count_audit
 from mch_service.request_context import REQUEST_ID
-from mch_service.timeutil import utcnow
+from mch_service.timeutil import to_utc, utcnow
 
 
 @dataclass(frozen=True)
@@ -168,3 +168,29 @@ def feed_activity(session: Session, since: datetime) -> list[tuple[str, datetime
     """(sender, last FHIR write, accepted, refused) of the senders that wrote since ``since``
     (the administrator's home page: which feeds are alive, which are refused)."""
     return repository.feed_activity(session, since)
+
+
+def sender_rejections(
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after_id: int,
+    limit: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """One sender's refused FHIR requests (access refusals left out): the count, and a page of
+    rows (id, at, action, resource, status, detail) oldest first after ``after_id``."""
+    total, rows = repository.sender_rejections(session, institution_id, start, end, after_id, limit)
+    return total, [
+        {
+            "id": r.id,
+            "at": to_utc(r.occurred_at).isoformat(),
+            "action": r.action,
+            "resource_type": r.target_type,
+            "resource_id": r.target_id,
+            "status": r.status_code,
+            "detail": r.detail,
+            "request_id": r.request_id,
+        }
+        for r in rows
+    ]

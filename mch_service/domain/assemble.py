@@ -25,16 +25,79 @@ from mch_service.domain.pregnancy_groups import (
 from mch_service.domain.pregnancy_outcomes import add_death, add_delivery
 from mch_service.streets import NON_RESIDENT, RESIDENT, UNKNOWN
 
+# A gestational age recorded before 14+0 weeks dates the pregnancy as a first-trimester
+# ultrasound does; a later one is checked against the dating, not used for it.
+FIRST_TRIMESTER_DAYS = 14 * 7
+# A later GA whose implied LMP is further than this from the dating is flagged.
+DATING_CONFLICT_DAYS = 14
 
-def _implied_lmp(d: dict[str, Any]) -> tuple[int, date] | None:
-    """(precedence, LMP) from one dating observation: recorded GA beats LMP beats EDD."""
+
+def _implied_lmp(d: dict[str, Any]) -> date | None:
+    """The LMP one dating observation implies."""
     if d["kind"] == "gestational_age" and d["ga_days"] is not None and d["observed_date"]:
-        return 0, d["observed_date"] - timedelta(days=d["ga_days"])
+        return d["observed_date"] - timedelta(days=d["ga_days"])  # type: ignore[no-any-return]
     if d["kind"] == "lmp" and d["value_date"]:
-        return 1, d["value_date"]
+        return d["value_date"]  # type: ignore[no-any-return]
     if d["kind"] == "edd" and d["value_date"]:
-        return 2, d["value_date"] - timedelta(days=TERM)
+        return d["value_date"] - timedelta(days=TERM)  # type: ignore[no-any-return]
     return None
+
+
+def _reliability(d: dict[str, Any]) -> int:
+    """0: first-trimester GA (ultrasound) or LMP; 1: EDD; 2: a GA recorded later."""
+    if d["kind"] == "lmp":
+        return 0
+    if d["kind"] == "gestational_age":
+        return 0 if d["ga_days"] < FIRST_TRIMESTER_DAYS else 2
+    return 1
+
+
+def _best_dating(cluster: list[tuple[date, dict[str, Any]]]) -> tuple[date, str]:
+    """The usual clinical rule: the earliest reliable dating (a first-trimester GA, as an
+    ultrasound gives, or the LMP) wins, the GA first on the same day; else the earliest EDD;
+    else the earliest later GA. Later GAs (e.g. recorded at the delivery admission) never
+    override it: they are checked against it (``dating_conflicts``)."""
+    lmp, d = min(
+        cluster,
+        key=lambda x: (
+            _reliability(x[1]),
+            x[1]["observed_date"] or date.max,
+            x[1]["kind"] != "gestational_age",
+            x[0],
+        ),
+    )
+    return lmp, str(d["kind"])
+
+
+def dating_conflicts(
+    p: PregnancyGroup, pid: str, datings: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """GA observations far from the pregnancy's dating: flagged, not used."""
+    if p.start is None:
+        return []
+    out = []
+    for d in datings:
+        if d["kind"] != "gestational_age" or d["ga_days"] is None or not d["observed_date"]:
+            continue
+        implied = _implied_lmp(d)
+        if implied is None or abs((implied - p.start).days) <= DATING_CONFLICT_DAYS:
+            continue
+        by_dating = (d["observed_date"] - p.start).days
+        out.append(
+            {
+                "resource_pk": d["resource_pk"],
+                "pregnancy_id": pid,
+                "institution_id": d["institution_id"],
+                "rule": "dating_conflict",
+                "element": "Observation.valueQuantity",
+                "message": f"A gestational age of {d['ga_days'] // 7}+{d['ga_days'] % 7} weeks "
+                f"on {d['observed_date']} is {abs(d['ga_days'] - by_dating)} days off the "
+                f"pregnancy's dating (LMP {p.start}, {p.dating_source}: "
+                f"{by_dating // 7}+{by_dating % 7} weeks that day); the dating is kept. Check "
+                "the recorded gestational age or the dates",
+            }
+        )
+    return out
 
 
 def assemble(
@@ -116,19 +179,18 @@ def _delivery_events(
 def _pregnancies(
     facts: dict[str, list[dict[str, Any]]], encounters: dict[str, dict[str, Any]]
 ) -> list[PregnancyGroup]:
-    datings = sorted(
-        (x for x in (_implied_lmp(d) for d in facts.get("dating_observation", [])) if x),
-        key=lambda x: x[1],
-    )
+    implied = [(_implied_lmp(d), d) for d in facts.get("dating_observation", [])]
+    datings = sorted(((lmp, d) for lmp, d in implied if lmp is not None), key=lambda x: x[0])
     # cluster implied LMPs: one pregnancy's datings agree within a few weeks
-    clusters: list[list[tuple[int, date]]] = []
+    clusters: list[list[tuple[date, dict[str, Any]]]] = []
     for item in datings:
-        if clusters and (item[1] - clusters[-1][0][1]).days <= 60:
+        if clusters and (item[0] - clusters[-1][0][0]).days <= 60:
             clusters[-1].append(item)
         else:
             clusters.append([item])
-    best = [min(c)[1] for c in clusters]  # by precedence, then earliest
-    sources = [("gestational_age", "lmp", "edd")[min(c)[0]] for c in clusters]
+    chosen = [_best_dating(c) for c in clusters]
+    best = [c[0] for c in chosen]
+    sources = [c[1] for c in chosen]
     used = [False] * len(clusters)
     pregs: list[PregnancyGroup] = []
     ends: list[tuple[date, str, list[dict[str, Any]]]] = [
@@ -303,6 +365,7 @@ def _finish(
                 "delivery and its births count",
             }
         )
+    out.issues += dating_conflicts(p, pid, p.facts["dating_observation"])
     delivery_institution = None
     if p.end_kind == "delivery" and p.delivery:
         delivery_institution = add_delivery(out, pid, p, newborns, encounters)

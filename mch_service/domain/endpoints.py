@@ -9,8 +9,13 @@ from fastapi import APIRouter
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.auth.permissions import Permission
 from mch_service.deps import ServicesDep, in_reading, in_transaction
-from mch_service.domain.pregnancy_record import read_pregnancy
-from mch_service.domain.schemas import PregnancyRecord, UnmappedCodeRead
+from mch_service.domain.pregnancy_record import lookup_pregnancies, read_pregnancy
+from mch_service.domain.schemas import (
+    PregnancyLookup,
+    PregnancyLookupResult,
+    PregnancyRecord,
+    UnmappedCodeRead,
+)
 from mch_service.domain.service import unmapped_report
 
 router = APIRouter(prefix="/api/v1", tags=["pregnancies"])
@@ -22,6 +27,17 @@ async def get_pregnancy(
 ) -> dict[str, Any]:
     # a write transaction: the view is audited
     return await in_transaction(services, read_pregnancy, services.crypto, principal, pregnancy_id)
+
+
+@router.post("/pregnancies/lookup", response_model=PregnancyLookupResult)
+async def lookup_pregnancy(
+    body: PregnancyLookup, services: ServicesDep, principal: CurrentStaff
+) -> dict[str, Any]:
+    """A woman's pregnancies by resident ID, MRN or Patient id (in the body, not the URL: it
+    is personal data); exact match, jurisdiction applies, audited."""
+    return await in_transaction(
+        services, lookup_pregnancies, services.store, services.crypto, principal, body
+    )
 
 
 @router.get("/unmapped-codes", response_model=list[UnmappedCodeRead])

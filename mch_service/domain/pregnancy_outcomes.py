@@ -84,9 +84,18 @@ def add_delivery(
         }
     )
     weights: dict[str, list[float]] = defaultdict(list)
+    # the birth's Apgar: the 5-minute score, else one whose minute is not said (the 1- and
+    # 5-minute scores are both kept in the newborn's observations and shown with their minute)
     apgars: dict[str, list[float]] = defaultdict(list)
-    for o in p.facts.get("newborn_observation", []):
-        (weights if o["kind"] == "birth_weight" else apgars)[o["subject"]].append(o["value"])
+    ranked = sorted(
+        p.facts.get("newborn_observation", []),
+        key=lambda o: {"apgar_5": 0, "apgar": 1}.get(o["kind"], 2),
+    )
+    for o in ranked:
+        if o["kind"] == "birth_weight":
+            weights[o["subject"]].append(o["value"])
+        elif o["kind"] in ("apgar_5", "apgar"):
+            apgars[o["subject"]].append(o["value"])
     for seq in range(live + still):
         baby = babies[seq] if seq < live and seq < len(babies) else None
         ref = baby["ref"] if baby else None

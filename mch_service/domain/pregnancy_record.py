@@ -14,9 +14,15 @@ from mch_service.auth.service import actor_of
 from mch_service.crypto import Crypto
 from mch_service.domain import repository
 from mch_service.domain.fact_tables import FACT_DATE, FACT_TABLES, TIMELINE_FIELDS
-from mch_service.domain.models import PatientRecord, Pregnancy
-from mch_service.errors import NotFound
-from mch_service.store.service import references_of
+from mch_service.domain.identity import resident_id_valid
+from mch_service.domain.models import NewbornObservation, PatientRecord, Pregnancy
+from mch_service.domain.schemas import PregnancyLookup
+from mch_service.errors import MchError, NotFound
+from mch_service.store.service import (
+    ResourceStore,
+    patient_pks_by_identifier,
+    references_of,
+)
 
 
 def mask(value: str | None, keep_start: int = 1, keep_end: int = 0) -> str | None:
@@ -147,16 +153,41 @@ def read_pregnancy(
                 "resource_pk": row.resource_pk,
                 "version": row.version_id,
             }
-            item.update({f: _iso(getattr(row, f)) for f in TIMELINE_FIELDS[name]})
+            # the fact's own kind (a postpartum visit's visit / 42-day check, a dating's lmp,
+            # an Apgar's minute) is its "type": "kind" is always the fact table's name
+            item.update(
+                {
+                    ("type" if f == "kind" else f): _iso(getattr(row, f))
+                    for f in TIMELINE_FIELDS[name]
+                }
+            )
             timeline.append(item)
     refs = references_of(session, pks) if pks else {}
     for item in timeline:
         item["resource"] = refs.get(item.pop("resource_pk"))
     timeline.sort(key=lambda i: (i["date"] or "", i["kind"], i["resource"] or ""))
+    # each newborn's Apgar scores by minute (newborn observations: subject is the baby)
+    scores: dict[str, dict[str, float | None]] = {}
+    for o in repository.facts_of_pregnancy(session, NewbornObservation, pregnancy_id):
+        if o.kind.startswith("apgar_") and o.subject:
+            scores.setdefault(o.subject, {}).setdefault(o.kind, o.value)
     delivery = repository.delivery_of(session, pregnancy_id)
     births = repository.births_of(session, pregnancy_id)
     death = repository.death_of(session, pregnancy_id)
-    issues = repository.issues_of(session, pregnancy_id)
+    # the pregnancy's flags, and those of its records and of the woman's Patient records (a
+    # resident ID failing its check digit is flagged on her Patient)
+    flagged = sorted(pks | {r.resource_pk for r in records})
+    issues = [
+        {"rule": i.rule, "message": i.message, "element": i.element, "resource_pk": i.resource_pk}
+        for i in repository.issues_of(session, pregnancy_id)
+    ]
+    seen = {(i["rule"], i["resource_pk"]) for i in issues}
+    issues += [
+        i
+        for i in repository.issues_of_resources(session, flagged)
+        if i["pregnancy_id"] is None and (i["rule"], i["resource_pk"]) not in seen
+    ]
+    issue_refs = references_of(session, {int(i["resource_pk"]) for i in issues if i["resource_pk"]})
     record(
         session,
         actor_of(principal),
@@ -200,6 +231,8 @@ def read_pregnancy(
                 "sex": b.sex,
                 "weight_g": b.weight_g,
                 "apgar": b.apgar,
+                "apgar_1": scores.get(b.newborn_ref or "", {}).get("apgar_1"),
+                "apgar_5": scores.get(b.newborn_ref or "", {}).get("apgar_5"),
                 "neonatal_death_age_days": b.neonatal_death_age_days,
             }
             for b in births
@@ -213,7 +246,15 @@ def read_pregnancy(
             "cause": death.cause_code,
             "institution": death.institution_id,
         },
-        "data_quality": [{"rule": i.rule, "message": i.message} for i in issues],
+        "data_quality": [
+            {
+                "rule": i["rule"],
+                "message": i["message"],
+                "element": i["element"],
+                "resource": issue_refs.get(int(i["resource_pk"] or 0)),
+            }
+            for i in issues
+        ],
         "timeline": timeline,
     }
 
@@ -242,3 +283,75 @@ def masked_summaries(
                 }
             )
     return out
+
+
+LOOKUP_LIMIT = 50
+
+
+def lookup_pregnancies(
+    session: Session,
+    store: ResourceStore,
+    crypto: Crypto,
+    principal: Principal,
+    query: PregnancyLookup,
+) -> dict[str, Any]:
+    """A woman's pregnancies by her resident ID (身份证号), an institution's MRN or its
+    Patient id: an exact match through keyed hashes (the value is never compared in clear
+    nor stored), within the caller's jurisdiction (a reviewer finds only hers: others answer
+    as no match), audited without the value."""
+    principal.require(Permission.READ_PREGNANCIES)
+    given = [k for k in ("resident_id", "mrn", "patient") if getattr(query, k)]
+    if len(given) != 1:
+        raise MchError("Send exactly one of resident_id, mrn or patient", 400)
+    kind = given[0]
+    rid_hash: str | None = None
+    pks: list[int] = []
+    ref: str | None = None
+    if query.resident_id:
+        value = query.resident_id.strip().upper()
+        if resident_id_valid(value):
+            rid_hash = crypto.keyed_hash("resident-id|" + value)
+        # also as sent, on any institution's Patient (an ID failing its check digit links
+        # nothing, but its records can still be found)
+        pks = patient_pks_by_identifier(store, session, query.resident_id.strip(), None, 200)
+    elif query.mrn:
+        pks = patient_pks_by_identifier(store, session, query.mrn.strip(), query.institution, 200)
+    else:
+        if not query.institution:
+            raise MchError("A Patient id is its institution's own: send institution too", 400)
+        pid = (query.patient or "").strip().removeprefix("Patient/")
+        ref = f"{query.institution}/Patient/{pid}"
+    records = repository.patient_records_for_lookup(session, rid_hash, pks, ref, 200)
+    keys = sorted({r.woman_key for r in records if r.woman_key})
+    found = repository.pregnancies_of_women(session, keys, 500)
+    visible = [p for p in found if in_jurisdiction(principal, p)]
+    record(
+        session,
+        actor_of(principal),
+        [
+            AuditRecord(
+                "pregnancy.lookup",
+                "success",
+                "Pregnancy",
+                None,
+                200,
+                f"by {kind}: {len(visible)} found",
+            )
+        ],
+    )
+    return {
+        "matches": [
+            {
+                "pregnancy_id": p.id,
+                "lmp": _iso(p.lmp),
+                "edd": _iso(p.edd),
+                "first_contact_date": _iso(p.first_contact_date),
+                "end_date": _iso(p.end_date),
+                "end_kind": p.end_kind,
+                "street": p.street,
+                "institutions": (p.institutions or "").split(),
+            }
+            for p in visible[:LOOKUP_LIMIT]
+        ],
+        "truncated": len(visible) > LOOKUP_LIMIT,
+    }

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, delete, func, select
+from sqlalchemy import Integer, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from mch_service.domain.models import (
     UnmappedCode,
     Woman,
 )
+from mch_service.store.models import FhirResource
 from mch_service.timeutil import to_utc
 
 ASSEMBLED = (Birth, Delivery, Death, Pregnancy)
@@ -382,6 +383,28 @@ def issues_of(session: Session, pregnancy_id: str) -> list[DataQualityIssue]:
     )
 
 
+def issues_of_resources(session: Session, pks: list[int]) -> list[dict[str, Any]]:
+    """The issues stored for these resources (resource-level and pregnancy-level)."""
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(pks), 500):
+        for i in session.scalars(
+            select(DataQualityIssue)
+            .where(DataQualityIssue.resource_pk.in_(pks[start : start + 500]))
+            .order_by(DataQualityIssue.id)
+        ):
+            out.append(
+                {
+                    "resource_pk": i.resource_pk,
+                    "pregnancy_id": i.pregnancy_id,
+                    "institution_id": i.institution_id,
+                    "rule": i.rule,
+                    "element": i.element,
+                    "message": i.message,
+                }
+            )
+    return out
+
+
 def pregnancy_summaries(session: Session, pregnancy_ids: list[str]) -> list[Any]:
     """(id, street, end date, woman key) of these pregnancies (at most 500 ids at a time)."""
     return list(
@@ -443,3 +466,119 @@ def issues_by_institution(session: Session) -> list[tuple[str, int]]:
 def queue_depth_and_oldest(session: Session) -> tuple[int, datetime | None]:
     depth, oldest = session.execute(select(func.count(), func.min(AssemblyQueue.enqueued_at))).one()
     return depth, oldest
+
+
+def sender_issues(
+    session: Session,
+    institution_id: str,
+    pregnancy_level: bool,
+    start: datetime | None,
+    end: datetime | None,
+    after_id: int,
+    limit: int,
+) -> tuple[int, list[Any]]:
+    """One sender's data-quality issues (record-level, or raised when its records were
+    assembled into a pregnancy) of records last written in [start, end): how many, and a
+    page after ``after_id`` of (id, type, resource id, version, last updated, pregnancy, rule,
+    element, message)."""
+    i, r = DataQualityIssue, FhirResource
+    conditions: list[Any] = [
+        i.institution_id == institution_id,
+        i.pregnancy_id.is_not(None) if pregnancy_level else i.pregnancy_id.is_(None),
+    ]
+    if start is not None:
+        conditions.append(r.last_updated >= start)
+    if end is not None:
+        conditions.append(r.last_updated < end)
+    joined = select(func.count()).select_from(i).outerjoin(r, r.pk == i.resource_pk)
+    total = session.scalar(joined.where(*conditions)) or 0
+    rows = session.execute(
+        select(
+            i.id,
+            r.resource_type,
+            r.fhir_id,
+            r.version_id,
+            r.last_updated,
+            i.pregnancy_id,
+            i.rule,
+            i.element,
+            i.message,
+        )
+        .select_from(i)
+        .outerjoin(r, r.pk == i.resource_pk)
+        .where(*conditions, i.id > after_id)
+        .order_by(i.id)
+        .limit(limit)
+    ).all()
+    return int(total), list(rows)
+
+
+def sender_unmapped(
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after_id: int,
+    limit: int,
+) -> tuple[int, int, list[Any]]:
+    """One sender's unrecognised codes seen in [start, end): how many rows, how many distinct
+    (system, code), and a page after ``after_id`` of (id, type, resource id, element, system,
+    code, display, seen at)."""
+    u, r = UnmappedCode, FhirResource
+    conditions: list[Any] = [u.institution_id == institution_id]
+    if start is not None:
+        conditions.append(u.seen_at >= start)
+    if end is not None:
+        conditions.append(u.seen_at < end)
+    total = session.scalar(select(func.count()).select_from(u).where(*conditions)) or 0
+    distinct = (
+        session.scalar(
+            select(func.count()).select_from(
+                select(u.system, u.code).where(*conditions).distinct().subquery()
+            )
+        )
+        or 0
+    )
+    rows = session.execute(
+        select(u.id, r.resource_type, r.fhir_id, u.element, u.system, u.code, u.display, u.seen_at)
+        .select_from(u)
+        .join(r, r.pk == u.resource_pk)
+        .where(*conditions, u.id > after_id)
+        .order_by(u.id)
+        .limit(limit)
+    ).all()
+    return int(total), int(distinct), list(rows)
+
+
+def patient_records_for_lookup(
+    session: Session,
+    resident_id_hash: str | None,
+    pks: list[int],
+    ref: str | None,
+    limit: int,
+) -> list[PatientRecord]:
+    """Patient records by the domain's resident-ID hash, by store key, or by reference."""
+    r = PatientRecord
+    conditions: list[Any] = []
+    if resident_id_hash is not None:
+        conditions.append(r.resident_id_hash == resident_id_hash)
+    if pks:
+        conditions.append(r.resource_pk.in_(pks))
+    if ref is not None:
+        conditions.append(r.ref == ref)
+    if not conditions:
+        return []
+    return list(session.scalars(select(r).where(or_(*conditions)).limit(limit)))
+
+
+def pregnancies_of_women(session: Session, keys: list[str], limit: int) -> list[Pregnancy]:
+    if not keys:
+        return []
+    return list(
+        session.scalars(
+            select(Pregnancy)
+            .where(Pregnancy.woman_key.in_(keys))
+            .order_by(Pregnancy.end_date.desc(), Pregnancy.id)
+            .limit(limit)
+        )
+    )

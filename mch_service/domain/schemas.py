@@ -3,7 +3,7 @@ site's code tables (request bodies and ``response_model``s)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class PatientRecordRef(BaseModel):
@@ -59,7 +59,10 @@ class BirthRead(BaseModel):
     live: bool
     sex: str | None
     weight_g: float | None
+    # the 5-minute Apgar score (else a score whose minute the code does not say)
     apgar: float | None
+    apgar_1: float | None = None  # the 1-minute score (LOINC 9272-6)
+    apgar_5: float | None = None  # the 5-minute score (LOINC 9274-2)
     neonatal_death_age_days: int | None
 
 
@@ -72,14 +75,22 @@ class DeathRead(BaseModel):
 
 
 class DataQualityRead(BaseModel):
+    """A flag on the pregnancy, or on one of its records or the woman's Patient records."""
+
     rule: str
     message: str
+    element: str | None = None
+    resource: str | None = None  # the sender's reference of the record flagged
 
 
 class TimelineItem(BaseModel):
-    """One fact on the pregnancy's timeline. Besides these keys each kind has its own: the
-    fields of its fact table (e.g. a lab_result's concept, result, value, unit, source), and
-    last ``resource``, the sender's reference of the resource it came from ("Observation/1")."""
+    """One fact on the pregnancy's timeline. ``kind`` is the fact table's name, the same for
+    every row of it (``prenatal_visit``, ``postpartum_visit``, ``lab_result``,
+    ``newborn_observation``, ...). Besides these keys each kind has its own: the fields of its
+    fact table (e.g. a lab_result's concept, result, value, unit, source; a fact's own kind as
+    ``type``: a postpartum visit's ``visit`` or ``check_42d``, a dating's ``lmp``, an Apgar's
+    ``apgar_1`` / ``apgar_5``), and last ``resource``, the sender's reference of the resource
+    it came from ("Observation/1")."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -139,3 +150,34 @@ class CodeTableSaved(BaseModel):
     file: str
     codes_in_force: int
     next: str
+
+
+class PregnancyLookup(BaseModel):
+    """Find a woman's pregnancies by exactly one identifier (in the body: it is personal
+    data, and URLs end up in logs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    resident_id: str | None = Field(default=None, min_length=1, max_length=32)
+    mrn: str | None = Field(default=None, min_length=1, max_length=64)
+    patient: str | None = Field(default=None, min_length=1, max_length=80)
+    # the sending institution: required with ``patient`` (ids are each sender's own),
+    # narrows an ``mrn`` to that institution's
+    institution: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class PregnancyMatch(BaseModel):
+    pregnancy_id: str
+    lmp: str | None
+    edd: str | None
+    first_contact_date: str | None
+    end_date: str | None
+    end_kind: str | None
+    street: str | None
+    institutions: list[str]
+
+
+class PregnancyLookupResult(BaseModel):
+    matches: list[PregnancyMatch]
+    # more pregnancies matched than are listed (at most 50)
+    truncated: bool

@@ -153,6 +153,11 @@ class DomainService:
             issues += self.assemble_women(session, women)
         return issues
 
+    def stored_issues(self, session: Session, pks: list[int]) -> list[dict[str, Any]]:
+        """The data-quality issues stored for these resources (what a write of their current
+        version raised), for a record resent unchanged: the sender is told again."""
+        return repository.issues_of_resources(session, pks)
+
     def process_queue(self, db: Database, batch: int = 1000) -> int:
         """Assemble queued women, a batch at a time, until the queue is empty; returns how
         many were assembled. Several processes may run it: on PostgreSQL each takes rows the
@@ -341,3 +346,64 @@ def assembly_queue_state(session: Session) -> tuple[int, datetime | None]:
     health checks and metrics."""
     depth, oldest = repository.queue_depth_and_oldest(session)
     return depth, to_utc(oldest) if oldest is not None else None
+
+
+def sender_issues(
+    session: Session,
+    institution_id: str,
+    pregnancy_level: bool,
+    start: datetime | None,
+    end: datetime | None,
+    after_id: int,
+    limit: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """One sender's data-quality issues, record-level or pregnancy-level (see the
+    repository): the count and a page of rows."""
+    total, rows = repository.sender_issues(
+        session, institution_id, pregnancy_level, start, end, after_id, limit
+    )
+    return total, [
+        {
+            "id": row[0],
+            "resource_type": row[1],
+            "resource_id": row[2],
+            "version": row[3],
+            "last_updated": to_utc(row[4]).isoformat() if row[4] is not None else None,
+            "pregnancy_id": row[5],
+            "rule": row[6],
+            "element": row[7],
+            "message": row[8],
+        }
+        for row in rows
+    ]
+
+
+def sender_unmapped(
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after_id: int,
+    limit: int,
+) -> tuple[int, int, list[dict[str, Any]]]:
+    """One sender's unrecognised codes at record level: rows, distinct codes, a page."""
+    total, distinct, rows = repository.sender_unmapped(
+        session, institution_id, start, end, after_id, limit
+    )
+    return (
+        total,
+        distinct,
+        [
+            {
+                "id": row[0],
+                "resource_type": row[1],
+                "resource_id": row[2],
+                "element": row[3],
+                "system": row[4],
+                "code": row[5],
+                "display": row[6],
+                "seen_at": to_utc(row[7]).isoformat(),
+            }
+            for row in rows
+        ],
+    )

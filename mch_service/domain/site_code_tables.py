@@ -35,7 +35,11 @@ def codes_in_force(settings: Settings) -> CodeTablesRead:
 def site_folder(settings: Settings) -> Path:
     folder = settings.code_tables_dir
     if not folder:
-        raise Conflict("Set MCH_CODE_TABLES_DIR (a folder for the site's code tables) first")
+        raise Conflict(
+            "Set MCH_CODE_TABLES_DIR (a folder for the site's code tables) and restart the "
+            "service first: the setting is read when it starts (files in the folder are then "
+            "picked up without a restart)"
+        )
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -106,6 +106,20 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
                 },
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
+                "operation": [
+                    {
+                        "name": "data-quality",
+                        "definition": (
+                            f"{settings.canonical_base}/OperationDefinition/data-quality"
+                        ),
+                        "documentation": (
+                            "GET [base]/$data-quality?period=YYYY|YYYY-MM&kind=&_count=: the "
+                            "sender's own rejections, warnings, flags, unmapped codes and "
+                            "references to records never sent, record by record (JSON; the "
+                            "interface guide, 'Your data quality')"
+                        ),
+                    }
+                ],
             }
         ],
         "extension": [

@@ -120,4 +120,5 @@ def _unchanged(row: CurrentRow) -> EntryResult:
         row.version_id,
         row.last_updated,
         action="unchanged",
+        pk=row.pk,
     )

@@ -4,6 +4,8 @@ one FhirService method, render the FHIR response."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import APIRouter, Depends, Request
@@ -23,7 +25,7 @@ from mch_service.errors import (
 )
 from mch_service.fhir_api.bundle_responses import Prefer
 from mch_service.fhir_api.entries import EntryResult
-from mch_service.fhir_api.outcomes import information, operation_outcome
+from mch_service.fhir_api.outcomes import information, operation_outcome, warning_header
 from mch_service.fhir_api.reads import public_base
 from mch_service.fhir_api.resource_types import R4_RESOURCE_TYPES
 from mch_service.fhir_api.schemas import (
@@ -31,10 +33,12 @@ from mch_service.fhir_api.schemas import (
     FHIR_RESOURCE_RESPONSE,
     ImportAccepted,
     ImportJobStatus,
+    SenderDataQuality,
 )
 from mch_service.fhir_api.service import FhirService
 from mch_service.fhir_api.validation import parse_json
 from mch_service.institutions.service import authenticate, cached_sender
+from mch_service.quality.service import SENDER_KINDS
 
 FHIR_JSON = "application/fhir+json"
 _JSON_TYPES = ("application/fhir+json", "application/json", "application/json+fhir", "text/json")
@@ -163,7 +167,7 @@ def _write_response(
     if result.warnings:
         # Accepted, but flagged for data quality (e.g. an impossible value, kept out of the
         # indicators): say so in a header, and in full with Prefer: return=OperationOutcome.
-        headers["Warning"] = f'199 mch-service "{len(result.warnings)} data-quality warning(s)"'
+        headers["Warning"] = warning_header(result.warnings)
     if result.status == 204 or prefer.return_ == "minimal":
         return Response(status_code=result.status, headers=headers)
     if prefer.return_ == "OperationOutcome":
@@ -248,6 +252,78 @@ async def bulk_import_status(
     running = status.status in ("queued", "running")
     headers = {"X-Progress": f"{status.lines_done}/{status.lines_total} lines"}
     return fhir_response(status.model_dump(exclude_unset=True), 202 if running else 200, headers)
+
+
+_DQ_PARAMS = ("period", "kind", "_count", "_cursor")
+
+
+@router.get(
+    "/$data-quality",
+    response_class=JSONResponse,
+    responses={
+        200: {"model": SenderDataQuality, "description": "The sender's own data quality"},
+        **FHIR_REFUSAL_RESPONSE,
+    },
+)
+async def data_quality(request: Request, actor: SenderDep, services: ServicesDep) -> Response:
+    """The sender's own data quality at record level (docs/interface-guide.md, "Your data
+    quality"): rejections, warnings, flags, unmapped codes, references to records never sent;
+    by ``period`` (YYYY or YYYY-MM), one ``kind`` paged with ``_count`` and ``_cursor``."""
+    params = request.query_params
+    unknown = sorted({k for k in params if k not in _DQ_PARAMS})
+    if unknown:
+        raise InvalidResource(
+            [
+                Issue(
+                    f"Unknown parameter {k!r}: this operation takes {', '.join(_DQ_PARAMS)}",
+                    k,
+                    "not-supported",
+                )
+                for k in unknown
+            ]
+        )
+    kind = params.get("kind")
+    if kind is not None and kind not in SENDER_KINDS:
+        raise InvalidResource([Issue(f"kind is one of {', '.join(SENDER_KINDS)}", "kind", "value")])
+    count = _int_param(params.get("_count"), "_count", 50, 1, 500)
+    cursor = _int_param(params.get("_cursor"), "_cursor", 0, 0, 2**62)
+    if cursor and kind is None:
+        raise InvalidResource([Issue("_cursor goes with a kind", "_cursor", "value")])
+    kinds = (kind,) if kind else SENDER_KINDS
+    view = await run_in_threadpool(
+        services.fhir.data_quality,
+        actor,
+        ZoneInfo(_settings(request).timezone),
+        params.get("period"),
+        kinds,
+        cursor,
+        count,
+    )
+    base = _base(request)
+    for name in kinds:
+        section = view.get(name)
+        if section is None:
+            continue
+        nxt = section.pop("next_cursor")
+        query = {"kind": name, "_count": str(count)}
+        if params.get("period"):
+            query["period"] = params["period"]
+        section["next"] = (
+            f"{base}/$data-quality?{urlencode({**query, '_cursor': str(nxt)})}"
+            if nxt is not None
+            else None
+        )
+    return JSONResponse(view, headers={"Cache-Control": "no-store"})
+
+
+def _int_param(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise InvalidResource(
+            [Issue(f"{name} must be a whole number from {low} to {high}", name, "value")]
+        )
+    return int(value)
 
 
 @router.post("/{rtype}/$validate", responses=FHIR_RESOURCE_RESPONSE)

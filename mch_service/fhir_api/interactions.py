@@ -146,6 +146,7 @@ class Interactions:
                     first.version_id,
                     first.last_updated,
                     action="unchanged",
+                    pk=first.pk,
                 )
         for plan in request.plans:
             if plan.entry.method == "GET":

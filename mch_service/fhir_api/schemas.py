@@ -99,3 +99,30 @@ FHIR_REFUSAL_RESPONSE: dict[int | str, dict[str, Any]] = {
         "content": {"application/fhir+json": {"schema": _OPERATION_OUTCOME_SCHEMA}},
     },
 }
+
+
+class DataQualitySection(BaseModel):
+    """One list of the sender's data-quality view: how many in the period, a page of
+    record-level items (fields per list in docs/interface-guide.md), the next page's URL."""
+
+    total: int
+    items: list[dict[str, Any]]
+    next: str | None
+
+
+class SenderDataQuality(BaseModel):
+    """``GET /fhir/$data-quality``: the sender's own data quality (docs/interface-guide.md,
+    "Your data quality")."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    institution: str
+    period: str | None
+    from_: str | None = Field(alias="from")
+    to: str | None
+    summary: dict[str, int]
+    rejections: DataQualitySection | None = None
+    warnings: DataQualitySection | None = None
+    flags: DataQualitySection | None = None
+    unmapped_codes: DataQualitySection | None = None
+    unresolved_references: DataQualitySection | None = None

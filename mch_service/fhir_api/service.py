@@ -7,11 +7,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy.orm import Session
 
-from mch_service.audit.service import Actor, record
+from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.database import Database
 from mch_service.domain.service import Change, DomainService
 from mch_service.errors import InvalidResource, Issue, MchError
@@ -34,6 +35,8 @@ from mch_service.fhir_api.entries import Entry, EntryResult
 from mch_service.fhir_api.interactions import Interactions
 from mch_service.fhir_api.outcomes import information
 from mch_service.fhir_api.validation import validate_resource
+from mch_service.quality.service import sender_view
+from mch_service.store.service import unresolved_references
 from mch_service.timeutil import utcnow
 
 P = ParamSpec("P")
@@ -61,8 +64,10 @@ class FhirService:
         self.max_batch_response_bytes = max_batch_response_bytes
 
     def _derive(self, session: Session, actor: Actor, results: list[EntryResult]) -> None:
-        """The domain tables follow the store in the same transaction; plausibility flags come
-        back to the sender as warnings on the entries they concern."""
+        """The domain tables follow the store in the same transaction; the data-quality issues
+        come back to the sender as warnings on the entries they concern: those these writes
+        raised, those stored for a record resent unchanged (the same warning again), and
+        references to a record of the sender's that is not stored."""
         assert self.domain is not None
         changes = [
             Change(
@@ -80,13 +85,38 @@ class FhirService:
             and r.fhir_id
             and r.action in ("created", "updated", "deleted")
         ]
-        by_pk = {r.pk: r for r in results if r.pk}
-        for issue in self.domain.apply(session, changes):
-            target = by_pk.get(int(issue.get("resource_pk") or 0))
-            if target is not None:
-                target.warnings.append(
-                    Issue(issue["message"], issue.get("element"), "business-rule", "warning")
+        by_pk: dict[int, list[EntryResult]] = {}
+        for r in results:
+            if r.pk and r.action in ("created", "updated", "unchanged"):
+                by_pk.setdefault(r.pk, []).append(r)
+        issues = self.domain.apply(session, changes)
+        written = {c.resource_pk for c in changes}
+        resent = sorted(pk for pk in by_pk if pk not in written)
+        if resent:
+            issues += self.domain.stored_issues(session, resent)
+        for pk, element, named in unresolved_references(session, actor.id or "", list(by_pk)):
+            rtype = by_pk[pk][0].resource_type
+            issues.append(
+                {
+                    "resource_pk": pk,
+                    "rule": "reference_unresolved",
+                    "element": f"{rtype}.{element}",
+                    "message": f"{named} is not a record you have sent: the record is kept "
+                    f"and links once {named} arrives; send {named} (or refer to it by "
+                    "identifier, or by urn:uuid in the same transaction)",
+                }
+            )
+        for issue in issues:
+            for target in by_pk.get(int(issue.get("resource_pk") or 0), ()):
+                warning = Issue(
+                    issue["message"],
+                    issue.get("element"),
+                    "business-rule",
+                    "warning",
+                    issue.get("rule"),
                 )
+                if warning not in target.warnings:
+                    target.warnings.append(warning)
 
     # -- units of work -------------------------------------------------------------------
 
@@ -188,6 +218,31 @@ class FhirService:
             fhir_id,
             before,
         )
+
+    def data_quality(
+        self,
+        actor: Actor,
+        zone: ZoneInfo,
+        period: str | None,
+        kinds: tuple[str, ...],
+        cursor: int,
+        count: int,
+    ) -> dict[str, Any]:
+        """The sender's own data-quality view (``GET /fhir/$data-quality``), audited as a
+        read of the sender's own report."""
+        try:
+            with self.db.reading() as session:
+                view = sender_view(session, actor.id or "", zone, period, kinds, cursor, count)
+        except MchError as exc:
+            self._audit_rejection(actor, "data-quality", None, exc)
+            raise
+        with self.db.transaction() as session:
+            record(
+                session,
+                actor,
+                [AuditRecord("fhir.data-quality", "success", None, None, 200, period)],
+            )
+        return view
 
     def search(self, actor: Actor, url: str) -> dict[str, Any]:
         result = self._audited_read(

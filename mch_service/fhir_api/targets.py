@@ -286,6 +286,7 @@ def _choose_kind(plan: Plan) -> None:
             existing.version_id,
             existing.last_updated,
             action="unchanged",
+            pk=existing.pk,
         )
     elif existing is None:
         plan.kind = "create"

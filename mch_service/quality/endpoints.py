@@ -14,7 +14,11 @@ router = APIRouter(prefix="/api/v1", tags=["data quality"])
 
 
 @router.get("/data-quality", response_model=list[DataQualityRead])
-async def data_quality(services: ServicesDep, principal: CurrentStaff) -> list[DataQualityRead]:
+async def data_quality(
+    services: ServicesDep, principal: CurrentStaff, institution: str | None = None
+) -> list[DataQualityRead]:
+    """Per institution (``?institution=`` for one): every figure, counts as whole numbers
+    (0 when none). A sender reads its own, record by record, at GET /fhir/$data-quality."""
     principal.require(Permission.READ_INDICATORS)
-    rows = await in_reading(services, report)
+    rows = await in_reading(services, report, institution)
     return [DataQualityRead.model_validate(row) for row in rows]

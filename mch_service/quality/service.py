@@ -3,7 +3,7 @@
 | metric | meaning |
 |---|---|
 | resources | live resources the institution sent |
-| rejected | writes refused (4xx) in the audit log |
+| rejected | writes refused (4xx); refused reads and access refusals (401, 403) left out |
 | rejection_rate | rejected / (rejected + accepted writes) |
 | resident_id_valid_share | share of its women's Patient records with a valid resident ID |
 | street_share | share of its women's Patient records whose address names a street code |
@@ -15,7 +15,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -23,11 +26,19 @@ from sqlalchemy.orm import Session
 from mch_service.audit import service as audit_service
 from mch_service.domain.service import (
     issues_by_institution,
+    sender_issues,
+    sender_unmapped,
     unmapped_codes_by_institution,
     women_records_by_institution,
 )
+from mch_service.errors import InvalidResource, Issue
 from mch_service.quality import repository
-from mch_service.store.service import live_counts_by_institution, live_dated_resources
+from mch_service.quality.rules import GENERIC, what_to_do
+from mch_service.store.service import (
+    dangling_references,
+    live_counts_by_institution,
+    live_dated_resources,
+)
 from mch_service.timeutil import to_utc, utcnow
 
 LATE_DAYS = 30
@@ -83,12 +94,141 @@ def refresh(session: Session) -> int:
     return len(rows)
 
 
-def report(session: Session) -> list[dict[str, Any]]:
+# Figures that are counts: whole numbers, 0 when there are none (never missing).
+COUNTS = frozenset({"resources", "rejected", "unmapped_codes", "plausibility_flags"})
+
+
+def report(session: Session, institution: str | None = None) -> list[dict[str, Any]]:
+    """Each institution's figures (one institution's with ``institution``): every metric
+    present, counts as whole numbers (0 when none), shares and medians null when there is
+    nothing to compute them over."""
     out: dict[str, dict[str, Any]] = {}
     for f in repository.figures(session):
+        if institution is not None and f.institution_id != institution:
+            continue
         row = out.setdefault(
             f.institution_id,
             {"institution": f.institution_id, "computed_at": to_utc(f.computed_at).isoformat()},
         )
         row[f.metric] = f.value
+    for row in out.values():
+        for metric in METRICS:
+            value = row.get(metric)
+            if metric in COUNTS:
+                row[metric] = int(value or 0)
+            else:
+                row[metric] = value
     return list(out.values())
+
+
+# -- a sender's own view (GET /fhir/$data-quality) --------------------------------------------
+
+SENDER_KINDS = ("rejections", "warnings", "flags", "unmapped_codes", "unresolved_references")
+_PERIOD = re.compile(r"(\d{4})(?:-(\d{2}))?")
+_STATUS_ADVICE = {
+    400: "Correct the element(s) named and send it again.",
+    404: "The record is not one of yours (or was never sent): check the id.",
+    409: "Another of your records holds that identifier: update that record instead.",
+    410: "The record was deleted: create it again if it should exist.",
+    412: "Read the current version (ETag) and send your change against it.",
+    413: "Split the request (see the limits in the interface guide).",
+    415: "Send application/fhir+json.",
+    422: "Correct the element(s) named and send it again.",
+}
+
+
+def period_range(period: str | None, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+    """'2025' or '2025-06' -> [start, end) in UTC, the days as the district counts them; None
+    for no period (everything). Anything else is refused, naming the form expected."""
+    if period is None:
+        return None, None
+    m = _PERIOD.fullmatch(period.strip())
+    month = int(m.group(2)) if m and m.group(2) else None
+    if (
+        m is None
+        or not 1 <= int(m.group(1)) <= 9998
+        or (month is not None and not 1 <= month <= 12)
+    ):
+        raise InvalidResource(
+            [
+                Issue(
+                    f"period {period[:20]!r} is not a year or a month: send YYYY (2025) or "
+                    "YYYY-MM (2025-06)",
+                    "period",
+                    "value",
+                )
+            ]
+        )
+    year = int(m.group(1))
+    if month is None:
+        start, end = datetime(year, 1, 1, tzinfo=zone), datetime(year + 1, 1, 1, tzinfo=zone)
+    else:
+        start = datetime(year, month, 1, tzinfo=zone)
+        end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone)
+    return to_utc(start), to_utc(end)
+
+
+def sender_view(
+    session: Session,
+    institution_id: str,
+    zone: ZoneInfo,
+    period: str | None,
+    kinds: tuple[str, ...],
+    cursor: int,
+    count: int,
+) -> dict[str, Any]:
+    """One sender's own data quality, at record level: its rejected requests (not access
+    refusals), the warnings on its records, the flags raised when its records were put into a
+    pregnancy, its unrecognised codes and its references to records it never sent; each list
+    a page of ``count`` after ``cursor`` (its ``next_cursor`` when more remain). Only ever
+    this sender's rows."""
+    start, end = period_range(period, zone)
+    out: dict[str, Any] = {
+        "institution": institution_id,
+        "period": period,
+        "from": start.isoformat() if start else None,
+        "to": end.isoformat() if end else None,
+    }
+    summary: dict[str, int] = {}
+    sections: dict[str, dict[str, Any]] = {}
+
+    def page(kind: str, total: int, items: list[dict[str, Any]], key: str = "id") -> None:
+        summary[kind] = total
+        if kind in kinds:
+            more = len(items) > count
+            items = items[:count]
+            for item in items:
+                item.setdefault("what_to_do", what_to_do(item.get("rule")))
+            sections[kind] = {
+                "total": total,
+                "items": [{k: v for k, v in i.items() if k != key} for i in items],
+                "next_cursor": items[-1][key] if more and items else None,
+            }
+
+    after = cursor if len(kinds) == 1 else 0
+    total, rows = audit_service.sender_rejections(
+        session, institution_id, start, end, after, count + 1
+    )
+    for row in rows:
+        row["what_to_do"] = _STATUS_ADVICE.get(int(row["status"] or 0), GENERIC)
+    page("rejections", total, rows)
+    for kind, level in (("warnings", False), ("flags", True)):
+        total, rows = sender_issues(session, institution_id, level, start, end, after, count + 1)
+        for row in rows:
+            if not level:
+                row.pop("pregnancy_id", None)
+        page(kind, total, rows)
+    total, distinct, rows = sender_unmapped(session, institution_id, start, end, after, count + 1)
+    for row in rows:
+        row["what_to_do"] = (
+            "Map the code in your code table (docs/code-tables.md), or correct its system."
+        )
+    page("unmapped_codes", total, rows)
+    summary["unmapped_distinct_codes"] = distinct
+    total, rows = dangling_references(session, institution_id, start, end, after, count + 1)
+    for row in rows:
+        row["rule"] = "reference_unresolved"
+    page("unresolved_references", total, rows, key="key")
+    out["summary"] = summary
+    out.update(sections)
+    return out

@@ -109,22 +109,23 @@ OUTCOME_CLOSINGS = (*CLOSED_OUT, "delivered", "died")
 
 
 def effective_lmp(f: PregnancyFacts, as_of: date | None = None) -> date | None:
-    """The day of GA 0 by the best dating: "a recorded GA observation (the earliest one; GA on
-    day d = recorded GA + (d − its date)); else LMP (GA = d − LMP); else EDD (GA = 280 −
-    (EDD − d))". Every rule reduces to one day L with GA(d) = d − L. With ``as_of`` only
+    """The day of GA 0 by the best dating: "the earliest reliable dating, a GA recorded before
+    14+0 weeks (GA on day d = recorded GA + (d − its date)) or the LMP (GA = d − LMP),
+    whichever was recorded first; else EDD (GA = 280 − (EDD − d)); else the earliest GA
+    recorded later". Every rule reduces to one day L with GA(d) = d − L. With ``as_of`` only
     records dated on or before it count (work lists)."""
     records = [d for d in f.dating if as_of is None or d.day <= as_of]
-    ga = sorted((d.day, d.ga_days) for d in records if d.ga_days is not None)
-    if ga:
-        day, days = ga[0]
-        return day - timedelta(days=days)
-    lmps = sorted((d.day, d.lmp) for d in records if d.lmp is not None)
-    if lmps:
-        return lmps[0][1]
-    edds = sorted((d.day, d.edd) for d in records if d.edd is not None)
-    if edds:
-        return edds[0][1] - timedelta(days=280)
-    return None
+    # (reliability, day recorded, GA before LMP on the same day) -> the day L
+    ranked: list[tuple[int, date, int, date]] = []
+    for d in records:
+        if d.ga_days is not None:
+            lmp = d.day - timedelta(days=d.ga_days)
+            ranked.append((0 if d.ga_days < 98 else 2, d.day, 0, lmp))
+        if d.lmp is not None:
+            ranked.append((0, d.day, 1, d.lmp))
+        if d.edd is not None:
+            ranked.append((1, d.day, 1, d.edd - timedelta(days=280)))
+    return min(ranked)[3] if ranked else None
 
 
 def pregnancy_start(f: PregnancyFacts) -> date | None:

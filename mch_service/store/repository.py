@@ -507,3 +507,78 @@ def newest_sealed_version(bind: Session | Connection) -> tuple[str, str, int, by
     if row is None:
         return None
     return row.resource_type, row.fhir_id, row.version_id, bytes(row.content)
+
+
+def references_by_pks(session: Session, pks: Sequence[int]) -> list[tuple[int, str, str]]:
+    """(resource key, element, 'Type/id') of the indexed references of these resources."""
+    if not pks:
+        return []
+    return [
+        (pk, name, target)
+        for pk, name, target in session.execute(
+            select(FhirReference.resource_pk, FhirReference.name, FhirReference.target).where(
+                FhirReference.resource_pk.in_(list(pks))
+            )
+        )
+    ]
+
+
+def dangling_references(
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after_pk: int,
+    limit: int,
+) -> tuple[int, list[tuple[int, str, str, str, str, datetime]]]:
+    """One sender's live resources, last written in [start, end), whose ``subject`` /
+    ``patient`` names a record of its own that is not stored (never sent, or deleted): how
+    many, and a page of (key, type, id, element, target, last updated) after ``after_pk``."""
+    src = table_of(FhirResource).alias("src")
+    tgt = table_of(FhirResource).alias("tgt")
+    ref = table_of(FhirReference).alias("ref")
+    exists = (
+        select(tgt.c.pk)
+        .where(
+            tgt.c.institution_id == src.c.institution_id,
+            (tgt.c.resource_type + "/" + tgt.c.fhir_id) == ref.c.target,
+            tgt.c.deleted.is_(False),
+        )
+        .exists()
+    )
+    conditions: list[ColumnElement[bool]] = [
+        src.c.institution_id == institution_id,
+        src.c.deleted.is_(False),
+        ~exists,
+    ]
+    if start is not None:
+        conditions.append(src.c.last_updated >= start)
+    if end is not None:
+        conditions.append(src.c.last_updated < end)
+    base = select(func.count()).select_from(src.join(ref, ref.c.resource_pk == src.c.pk))
+    total = session.scalar(base.where(*conditions)) or 0
+    stmt = (
+        select(
+            src.c.pk,
+            src.c.resource_type,
+            src.c.fhir_id,
+            ref.c.name,
+            ref.c.target,
+            src.c.last_updated,
+        )
+        .select_from(src.join(ref, ref.c.resource_pk == src.c.pk))
+        .where(*conditions, src.c.pk > after_pk)
+        .order_by(src.c.pk, ref.c.name)
+        .limit(limit)
+    )
+    return int(total), [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
+
+
+def patient_pks_by_value(
+    session: Session, value_hash: str, institution_id: str | None, limit: int
+) -> list[int]:
+    """Live Patients (of one sender, or of any) with an identifier of this value (keyed hash)."""
+    stmt = select(_I.resource_pk).where(_I.resource_type == "Patient", _I.value_hash == value_hash)
+    if institution_id is not None:
+        stmt = stmt.where(_I.institution_id == institution_id)
+    return [r[0] for r in session.execute(stmt.limit(limit))]

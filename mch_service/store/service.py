@@ -432,3 +432,47 @@ def newest_sealed_version(bind: Session | Connection) -> tuple[str, str, int, by
     """(type, id, version, sealed content) of the last version stored, if any (whether the
     keys open it tells whether a backup belongs to these keys)."""
     return repo.newest_sealed_version(bind)
+
+
+def unresolved_references(
+    session: Session, institution_id: str, pks: Sequence[int]
+) -> list[tuple[int, str, str]]:
+    """(resource key, element, 'Type/id') of the ``subject`` / ``patient`` references of
+    these resources that name no live record of this sender (never sent, or deleted)."""
+    refs = repo.references_by_pks(session, pks)
+    keys = sorted({tuple(t.split("/", 1)) for _, _, t in refs})
+    found = repo.current_by_ids(session, institution_id, keys)  # type: ignore[arg-type]
+    live = {k for k, row in found.items() if not row.deleted}
+    return [(pk, name, t) for pk, name, t in refs if tuple(t.split("/", 1)) not in live]
+
+
+def dangling_references(
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after_pk: int,
+    limit: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """One sender's stored records whose subject or patient is none of its records: how
+    many, and a page (``key`` is the cursor)."""
+    total, rows = repo.dangling_references(session, institution_id, start, end, after_pk, limit)
+    return total, [
+        {
+            "key": pk,
+            "resource_type": rtype,
+            "resource_id": fid,
+            "element": f"{rtype}.{name}",
+            "target": target,
+            "last_updated": to_utc(updated).isoformat(),
+        }
+        for pk, rtype, fid, name, target, updated in rows
+    ]
+
+
+def patient_pks_by_identifier(
+    store: ResourceStore, session: Session, value: str, institution_id: str | None, limit: int
+) -> list[int]:
+    """Live Patients with an identifier of exactly this value, found through its keyed hash
+    (the value itself is never stored in clear nor compared)."""
+    return repo.patient_pks_by_value(session, store.value_hash(value), institution_id, limit)

@@ -36,6 +36,7 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("POST", "/fhir/"): INSTITUTIONS_ONLY,
     ("POST", "/fhir/$import"): INSTITUTIONS_ONLY,
     ("GET", "/fhir/$import/{job_id}"): INSTITUTIONS_ONLY,
+    ("GET", "/fhir/$data-quality"): INSTITUTIONS_ONLY,
     ("POST", "/fhir/{rtype}/$validate"): INSTITUTIONS_ONLY,
     ("POST", "/fhir/{rtype}"): INSTITUTIONS_ONLY,
     ("PUT", "/fhir/{rtype}/{fhir_id}"): INSTITUTIONS_ONLY,
@@ -72,6 +73,12 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
         "reviewer": OK,
         "monitor": OK,
     },  # 404 here: none exists
+    ("POST", "/api/v1/pregnancies/lookup"): {
+        "anonymous": 401,
+        "admin": OK,
+        "reviewer": OK,
+        "monitor": OK,
+    },  # no match here: an empty list
     ("GET", "/api/v1/unmapped-codes"): ADMIN_ONLY,
     ("GET", "/api/v1/code-tables"): ADMIN_ONLY,
     ("PUT", "/api/v1/code-tables/{name}"): ADMIN_ONLY,
@@ -177,6 +184,7 @@ BODIES: dict[str, object] = {
     "/api/v1/cases/{pregnancy_id}/acknowledge-late": {"version": 1},
     "/api/v1/institutions": {"id": "hosp-new", "name": "New"},
     "/api/v1/streets/{code}": {"name": "南沙街道", "centre_id": "hosp-z"},
+    "/api/v1/pregnancies/lookup": {"resident_id": "110101199003071234"},
     "/api/v1/token": {"username": "nobody", "password": "x"},
     "/api/v1/indicators/{indicator_id}/external": {
         "numerator": 1,

@@ -92,7 +92,7 @@ def test_observation_f005_haemoglobin_in_g_per_l(extractor: Extractor) -> None:
 
 def test_apgar_example_is_a_newborn_observation(extractor: Extractor) -> None:
     row = only(run(extractor, example("Observation-5minute-apgar-score")), m.NewbornObservation)
-    assert row["kind"] == "apgar"
+    assert row["kind"] == "apgar_5"  # the minute kept (LOINC 9274-2)
     assert row["value"] == 10
 
 
@@ -384,4 +384,47 @@ def test_a_test_or_drug_qualifier_outside_its_list_is_refused(tmp_path: Any) -> 
         encoding="utf-8",
     )
     with pytest.raises(CodeTableError, match=r"site.csv:3: a syphilis_test row's value is one of"):
+        load_code_tables(tmp_path, CANONICAL)
+
+
+def test_one_code_mapped_to_two_concepts_is_refused(tmp_path: Any) -> None:
+    """Issue 15: HBSAG mapped to hiv_test and hbsag_test would count one result as two tests;
+    codes-check and the loader refuse it, naming both lines. A diagnosis that is also a
+    pregnancy complication (O98.1) may have both rows."""
+    from fhir_mappings import CodeTableError
+
+    (tmp_path / "a.csv").write_text(
+        "concept,system,code,display,value,unit\n"
+        "hiv_test,http://lis.example.cn/codes,HBSAG,乙肝表面抗原,,\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b.csv").write_text(
+        "concept,system,code,display,value,unit\n"
+        "syphilis_diagnosis,http://icd.example.cn,O98.1,x,,\n"
+        "pregnancy_complication,http://icd.example.cn,O98.1,x,,\n"
+        "hbsag_test,http://lis.example.cn/codes,HBSAG,乙肝表面抗原,,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        CodeTableError,
+        match=r"b.csv:4: http://lis.example.cn/codes\|HBSAG is mapped to hbsag_test here and to "
+        r"hiv_test at a.csv:2",
+    ):
+        load_code_tables(tmp_path, CANONICAL)
+    (tmp_path / "a.csv").unlink()
+    tables = load_code_tables(tmp_path, CANONICAL)
+    assert {r.concept for r in tables.lookup("http://icd.example.cn", "O98.1")} == {
+        "syphilis_diagnosis",
+        "pregnancy_complication",
+    }
+    # the same concept with two qualifiers is two meanings too
+    (tmp_path / "c.csv").write_text(
+        "concept,system,code,display,value,unit\n"
+        "hiv_test,http://lis.example.cn/codes,WB,x,,\n"
+        "hiv_test,http://lis.example.cn/codes,WB,x,confirmatory,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        CodeTableError, match=r"c.csv:3: .*WB is mapped to hiv_test \(confirmatory\)"
+    ):
         load_code_tables(tmp_path, CANONICAL)

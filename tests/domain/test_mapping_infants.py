@@ -51,7 +51,10 @@ def test_an_immunization_is_a_vaccine_row_with_its_instant(extractor: Extractor)
     assert (row["concept"], row["subject"]) == ("hepb_vaccine", "hosp-a/Patient/baby")
     assert row["treated_date"].isoformat() == "2025-03-10"
     assert row["administered_at"] == datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
-    assert out.issues == []
+    # read, and the sender told that FHIR wants the offset
+    assert [(i["rule"], i["element"]) for i in out.issues] == [
+        ("time_without_offset", "Immunization.occurrenceDateTime")
+    ]
     # CVX 45 and ATC J07BC01 are the same vaccine
     assert only(run(extractor, _immunization("2025-03-10T20:00:00Z", code="45")), m.Treatment)
     atc = _immunization("2025-03-10T20:00:00Z")

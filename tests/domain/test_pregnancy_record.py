@@ -16,6 +16,7 @@ from mch_service.domain.fact_tables import FACT_TABLES
 from tests.auth.test_accounts import add_user, bearer, token_for
 from tests.conftest import SenderKey, make_sender
 from tests.domain.fixtures import (
+    RID,
     SNOMED,
     bundle,
     colour,
@@ -485,3 +486,174 @@ def test_code_tables_through_the_admin_api(
         assert http.delete("/api/v1/code-tables/lis", headers=admin).status_code == 204
     finally:
         with_dir.db.dispose()
+
+
+def test_staff_find_a_pregnancy_by_resident_id_mrn_or_patient_id(
+    http: httpx.Client, services: Services
+) -> None:
+    """POST /api/v1/pregnancies/lookup (issue 15): an exact match through the keyed hashes,
+    the identifier in the body, jurisdiction applied, audited without the value."""
+    care_at_three_institutions(http, services)
+    pid = the_pregnancy(services).id
+    add_user(services, "mon1", "monitor")
+    add_user(services, "rev-in", "reviewer", streets=["330102001"])
+    add_user(services, "rev-out", "reviewer", streets=["999999999"])
+    monitor = bearer(token_for(http, "mon1"))
+
+    def find(headers: dict[str, str], **body: str) -> list[str]:
+        r = http.post("/api/v1/pregnancies/lookup", json=body, headers=headers)
+        assert r.status_code == 200, r.text
+        return [m["pregnancy_id"] for m in r.json()["matches"]]
+
+    assert find(monitor, resident_id=RID) == [pid]
+    assert find(monitor, resident_id=RID.lower()) == [pid]  # the check character's x
+    assert find(monitor, resident_id=RID[:-1] + "1") == []  # exact, never near
+    assert find(monitor, mrn="C1") == [pid]
+    assert find(monitor, mrn="C1", institution="chc-01") == [pid]
+    assert find(monitor, mrn="C1", institution="hosp-a") == []
+    patient_ids = [
+        r["resource"]
+        for r in http.get(f"/api/v1/pregnancies/{pid}", headers=monitor).json()["woman"]["records"]
+        if r["institution"] == "chc-01"
+    ]
+    assert find(monitor, patient=patient_ids[0].split("/")[1], institution="chc-01") == [pid]
+    assert find(monitor, patient=patient_ids[0], institution="chc-01") == [pid]
+    assert find(monitor, patient=patient_ids[0], institution="hosp-b") == []
+    # jurisdiction: a reviewer of another street finds nothing, as for no such woman
+    assert find(bearer(token_for(http, "rev-in")), resident_id=RID) == [pid]
+    assert find(bearer(token_for(http, "rev-out")), resident_id=RID) == []
+    # exactly one identifier; a Patient id needs its institution
+    for body in ({}, {"resident_id": RID, "mrn": "C1"}, {"patient": "x"}, {"name": "王芳"}):
+        r = http.post("/api/v1/pregnancies/lookup", json=body, headers=monitor)
+        assert r.status_code in (400, 422), (body, r.text)
+    # audited, without the identifier
+    add_user(services, "admin1", "admin")
+    log = http.get(
+        "/api/v1/audit?action=pregnancy.lookup", headers=bearer(token_for(http, "admin1"))
+    ).json()["events"]
+    assert {(e["actor_id"], e["detail"]) for e in log} >= {
+        ("mon1", "by resident_id: 1 found"),
+        ("rev-out", "by resident_id: 0 found"),
+    }
+    assert not any(RID in str(e) or "C1" in str(e["detail"]) for e in log)
+
+
+def test_dating_follows_the_clinical_rule_and_apgar_keeps_its_minute(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    """Issue 15: LMP 2025-01-06 recorded at booking stays the dating when the delivery
+    admission records a GA implying 2025-01-05 (a later GA is checked, not used); one far off
+    is flagged. The 1- and 5-minute Apgar scores are both kept, with their minute."""
+    p, baby = uid(), uid()
+    born = "2025-10-10T08:05:00+08:00"
+    # booking on 2025-02-20 (6+3 weeks): LMP 2025-01-06
+    entries = [
+        entry(patient("hosp-a", "DT1"), p),
+        entry(visit(p, "2025-02-20T09:00:00+08:00", first=True)),
+        entry(obs(p, "8665-2", "2025-02-20T09:00:00+08:00", valueDateTime="2025-01-06")),
+        # at the delivery admission (2025-10-10): 39+5 weeks, implying LMP 2025-01-05
+        entry(
+            obs(
+                p,
+                "11884-4",
+                "2025-10-10T07:00:00+08:00",
+                valueQuantity={
+                    "value": 278,
+                    "unit": "d",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "d",
+                },
+            )
+        ),
+        # and a third-trimester GA 30 days off the dating
+        entry(
+            obs(
+                p,
+                "11884-4",
+                "2025-09-01T09:00:00+08:00",
+                valueQuantity={
+                    "value": 268,
+                    "unit": "d",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "d",
+                },
+            )
+        ),
+        *(deliv := delivery(p, "2025-10-10T06:00:00+08:00", born, "2025-10-13T10:00:00+08:00")),
+        entry(
+            {
+                "resourceType": "Patient",
+                "gender": "female",
+                "birthDate": "2025-10-10",
+                "extension": [
+                    {
+                        "url": "http://mch-service.local/fhir/StructureDefinition/newborn-mother",
+                        "valueReference": {"reference": p},
+                    }
+                ],
+            },
+            baby,
+        ),
+    ]
+    enc = deliv[0]["fullUrl"]
+    entries += [
+        entry({**obs(baby, "9272-6", born, valueInteger=7), "encounter": {"reference": enc}}),
+        entry({**obs(baby, "9274-2", born, valueInteger=9), "encounter": {"reference": enc}}),
+    ]
+    r = post(http, sender, bundle(*entries))
+    flagged = [
+        (i["details"]["coding"][0]["code"], e["response"]["location"].split("/")[0])
+        for e in r["entry"]
+        for i in (e["response"].get("outcome") or {}).get("issue", [])
+    ]
+    assert ("dating_conflict", "Observation") in flagged
+    preg = the_pregnancy(services)
+    assert (str(preg.lmp), preg.dating_source) == ("2025-01-06", "lmp")
+    add_user(services, "admin1", "admin")
+    record = http.get(
+        f"/api/v1/pregnancies/{preg.id}", headers=bearer(token_for(http, "admin1"))
+    ).json()
+    # 2025-10-10 - 2025-01-06 = 277 days = 39+4
+    assert record["delivery"]["ga_days"] == 277
+    conflicts = [i for i in record["data_quality"] if i["rule"] == "dating_conflict"]
+    # only the GA 30 days off: the admission's one day off is within the margin
+    assert len(conflicts) == 1
+    assert "38+2 weeks on 2025-09-01" in conflicts[0]["message"]
+    [birth] = record["births"]
+    assert (birth["apgar_1"], birth["apgar_5"], birth["apgar"]) == (7.0, 9.0, 9.0)
+    apgars = sorted(
+        (t["type"], t["value"]) for t in record["timeline"] if t["kind"] == "newborn_observation"
+    )
+    assert apgars == [("apgar_1", 7.0), ("apgar_5", 9.0)]
+    # every timeline kind is its fact table's name (a postpartum visit is not a bare "visit")
+    assert {t["kind"] for t in record["timeline"]} <= set(FACT_TABLES)
+
+
+def test_a_failed_resident_id_check_is_found_on_the_pregnancy_record(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    """Issue 15: the check-digit flag is on the woman's Patient; the pregnancy record lists it
+    with the record it is about, and the sender sees it in its data-quality view."""
+    p = uid()
+    bad_id = RID[:-1] + "1"  # the check character of RID is X
+    post(
+        http,
+        sender,
+        bundle(
+            entry(patient("hosp-a", "CD1", rid=bad_id), p),
+            entry(visit(p, "2025-02-20T09:00:00+08:00", first=True)),
+            entry(obs(p, "8665-2", "2025-02-20T09:10:00+08:00", valueDateTime="2025-01-06")),
+        ),
+    )
+    preg = the_pregnancy(services)
+    add_user(services, "admin1", "admin")
+    record = http.get(
+        f"/api/v1/pregnancies/{preg.id}", headers=bearer(token_for(http, "admin1"))
+    ).json()
+    [flag] = [f for f in record["data_quality"] if f["rule"] == "resident_id_check_digit"]
+    assert flag["element"] == "Patient.identifier"
+    assert flag["resource"].startswith("Patient/")
+    own = http.get("/fhir/$data-quality?kind=warnings", headers=sender.headers).json()
+    assert [(w["rule"], f"Patient/{w['resource_id']}") for w in own["warnings"]["items"]] == [
+        ("resident_id_check_digit", flag["resource"])
+    ]

@@ -174,10 +174,30 @@ def test_other_roles_see_no_administration(
         assert tab.page.locator("#error").count() == 1
 
 
-def test_the_english_switch_and_the_administrators_home(tabs: Any, admin: str) -> None:
+def test_the_english_switch_and_the_administrators_home(
+    tabs: Any, admin: str, services: Services, http: httpx.Client
+) -> None:
+    with services.db.transaction() as session:
+        issued = add_institution(session, "hosp-a", "第一人民医院", "hospital")
+        add_institution(session, "hosp-b", "第六人民医院", "hospital")
+    headers = {
+        "Authorization": f"Bearer {issued.api_key}",
+        "Content-Type": "application/fhir+json",
+    }
+    ok = http.post("/fhir/Patient", json={"resourceType": "Patient"}, headers=headers)
+    bad = http.post(
+        "/fhir/Patient",
+        json={"resourceType": "Patient", "birthDate": "2025-13-01"},
+        headers=headers,
+    )
+    assert (ok.status_code, bad.status_code) == (201, 400)
+    http.get("/fhir/Patient/nope", headers=headers)  # a refused read is no refused write
     tab = tabs()
     tab.sign_in(admin)
-    assert tab.page.locator("#feeds").count() == 1
+    cells = tab.page.locator('#feeds tr[data-id="hosp-a"] td').all_inner_texts()
+    assert cells[2:] == ["1", "1"]  # accepted, refused today
+    quiet = tab.page.locator('#feeds tr[data-id="hosp-b"] td').all_inner_texts()
+    assert quiet[1:] == ["30天内无报送", "0", "0"]
     tab.shot("home-admin")
     tab.page.locator("#switch-lang").click()
     tab.page.wait_for_load_state()

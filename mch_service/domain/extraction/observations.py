@@ -152,7 +152,67 @@ def _lab(
 def _screening_result(observed: Observed, concept: str, code_row: CodeRow) -> None:
     # the code table's value column qualifies the test: confirmatory, treponemal, ...
     result = _result(observed.extractor, observed.row)
+    if result is None:
+        _unknown_result(observed, concept)
     _lab(observed, concept, result, None, None, code_row.value or None)
+
+
+_CODED_RESULT = (
+    "valueCodeableConcept with a coded result (SNOMED CT 10828004 positive / 260385009 "
+    "negative, or your laboratory's result code mapped by a result_value row of your code "
+    "table)"
+)
+
+
+def _unknown_result(observed: Observed, concept: str) -> None:
+    """A test whose result the service cannot read is stored with result unknown: say why,
+    never silently (issue 15). Unrecognised result codes go to the unmapped-codes report."""
+    row, src, out = observed.row, observed.src, observed.out
+    value_codes = [c for c in row.get("value_codes") or [] if isinstance(c, dict)]
+    interpretation = [c for c in row.get("interpretation") or [] if isinstance(c, dict)]
+    coded = value_codes or interpretation
+    if coded:
+        element = "value" if value_codes else "interpretation"
+        add_unmapped(src, out, element, coded)
+        codes = ", ".join(f"{c.get('system') or '(no system)'}|{c.get('code')}" for c in coded[:5])
+        add_issue(
+            src,
+            out,
+            "result_unmapped",
+            "Observation.valueCodeableConcept" if value_codes else "Observation.interpretation",
+            f"The {concept} result code(s) {codes} are in no result_value row, so the result "
+            "is stored as unknown; add a result_value row for each (value positive, negative "
+            "or indeterminate) to your code table, or send SNOMED CT 10828004 positive / "
+            "260385009 negative",
+        )
+    elif row.get("value_string") is not None:
+        text = str(row["value_string"])
+        add_issue(
+            src,
+            out,
+            "result_as_text",
+            "Observation.valueString",
+            f"The {concept} result is text ({text[:20]!r}): text is not read, so the result "
+            f"is stored as unknown; send {_CODED_RESULT}",
+        )
+    elif row.get("value_quantity") is not None or row.get("value_integer") is not None:
+        add_issue(
+            src,
+            out,
+            "result_not_coded",
+            "Observation.value",
+            f"The {concept} result is a number without a coded reading, so it is stored as "
+            f"unknown; send {_CODED_RESULT}, or an interpretation (POS / NEG)",
+        )
+    else:
+        add_issue(
+            src,
+            out,
+            "result_missing",
+            "Observation.value",
+            f"The {concept} test has no result, so it counts as done with the result unknown; "
+            f"when the result is known, update the record with {_CODED_RESULT}",
+        )
 
 
 def _haemoglobin(observed: Observed, concept: str, code_row: CodeRow) -> None:
@@ -220,7 +280,10 @@ def _birth_weight(observed: Observed, concept: str, code_row: CodeRow) -> None:
 
 
 def _apgar(observed: Observed, concept: str, code_row: CodeRow) -> None:
-    _newborn(observed, concept, observed.row.get("value_quantity"))
+    """An Apgar score with its minute (the code table's value: 1, 5, 10): kind 'apgar_1',
+    'apgar_5', 'apgar_10'; 'apgar' when the code does not say."""
+    kind = f"apgar_{code_row.value}" if code_row.value else concept
+    _newborn(observed, kind, observed.row.get("value_quantity"))
 
 
 # -- risk -----------------------------------------------------------------------------------

@@ -20,6 +20,19 @@ if TYPE_CHECKING:
     from mch_service.domain.extract import Extractor
 
 SEVERITY = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
+# The colours' Chinese names, which senders put in Coding.code by mistake.
+COLOUR_NAMES = {
+    "绿色": "green",
+    "黄色": "yellow",
+    "橙色": "orange",
+    "红色": "red",
+    "紫色": "purple",
+    "绿": "green",
+    "黄": "yellow",
+    "橙": "orange",
+    "红": "red",
+    "紫": "purple",
+}
 # The code table concept that gives a coding its colour (value column).
 RISK_COLOUR = "risk_colour"
 CONCEPTS_READ = frozenset({RISK_COLOUR})
@@ -43,6 +56,7 @@ def add_colour(
     }
     if not colours:
         add_unmapped(src, out, "colour", codings)
+        _unknown_colour(extractor, src, codings, out)
         return
     severity = max((c for c in colours if c in SEVERITY), key=SEVERITY.__getitem__, default=None)
     out.add(
@@ -54,6 +68,30 @@ def add_colour(
             "purple": "purple" in colours,
             "basis": basis,
         },
+    )
+
+
+def _unknown_colour(extractor: Extractor, src: Source, codings: list[Any], out: Extracted) -> None:
+    """A grading whose colour no table reads is not recorded: say which code and what to
+    send (a Chinese colour name, 橙色, is a display, not a code)."""
+    sent = [c for c in codings if isinstance(c, dict)]
+    codes = ", ".join(repr(str(c.get("code"))) for c in sent[:5]) or "none"
+    hints = [
+        f"{c.get('code')} is {COLOUR_NAMES[str(c.get('code'))]!r}"
+        for c in sent
+        if str(c.get("code")) in COLOUR_NAMES
+    ]
+    add_issue(
+        src,
+        out,
+        "risk_colour_unknown",
+        "RiskAssessment.prediction.qualitativeRisk"
+        if src.resource_type == "RiskAssessment"
+        else "Observation.valueCodeableConcept",
+        f"Risk colour code(s) {codes} are in no risk_colour row, so the grading is not "
+        f"recorded; send one of green, yellow, orange, red, purple in "
+        f"{extractor.canonical}/CodeSystem/pregnancy-risk-colour"
+        + (f" ({'; '.join(hints)})" if hints else ""),
     )
 
 
