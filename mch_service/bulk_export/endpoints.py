@@ -28,9 +28,7 @@ FHIR_JSON = "application/fhir+json"
 
 
 def _json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(body), status_code=status, media_type=FHIR_JSON, headers=headers
-    )
+    return Response(orjson.dumps(body), status_code=status, media_type=FHIR_JSON, headers=headers)
 
 
 def _outcome(text: str) -> dict[str, object]:
@@ -57,9 +55,7 @@ async def exporter(request: Request, services: ServicesDep) -> Exporter:
                 "Send an export client's key or an administrator's token as "
                 "'Authorization: Bearer <key>'"
             )
-        who = await in_transaction(
-            services, export.identify, services.accounts, token.strip(), ip
-        )
+        who = await in_transaction(services, export.identify, services.accounts, token.strip(), ip)
     except (Unauthorized, Forbidden) as exc:
         await in_transaction(
             services,
@@ -88,7 +84,11 @@ def _check_kick_off_headers(request: Request) -> None:
     prefer = [p.strip().lower() for p in request.headers.get("prefer", "").split(",")]
     if "respond-async" not in prefer:
         raise InvalidResource(
-            [Issue("A bulk export is asynchronous: send 'Prefer: respond-async'", None, "required")],
+            [
+                Issue(
+                    "A bulk export is asynchronous: send 'Prefer: respond-async'", None, "required"
+                )
+            ],
             "A bulk export is asynchronous: send 'Prefer: respond-async'",
         )
 

@@ -549,11 +549,11 @@ class ExportJobs:
             after = 0
             while True:
                 with self.db.reading() as session:
-                    page = current_versions(
-                        session, self.store, types, after, _PAGE, since, until
-                    )
+                    page = current_versions(session, self.store, types, after, _PAGE, since, until)
                 for cv in page:
-                    writer.write(cv.resource_type, self._resource_line(cv.institution_id, cv.content))
+                    writer.write(
+                        cv.resource_type, self._resource_line(cv.institution_id, cv.content)
+                    )
                 if page:
                     after = page[-1].pk
                 with self.db.transaction() as session:

@@ -146,9 +146,7 @@ def test_patient_export_is_the_patient_compartment(
 
 
 @pytest.mark.usefixtures("stored")
-def test_type_and_since(
-    http: httpx.Client, sender: SenderKey, platform: dict[str, str]
-) -> None:
+def test_type_and_since(http: httpx.Client, sender: SenderKey, platform: dict[str, str]) -> None:
     only = export(http, platform, "/fhir/$export?_type=Patient,Organization")
     assert sorted(o["type"] for o in only["output"]) == ["Organization", "Patient"]
     # after the first export: o2 changes, o1 is deleted, a new o4 arrives
@@ -194,9 +192,7 @@ def test_output_formats(http: httpx.Client, platform: dict[str, str], fmt: str) 
 
 
 def test_kick_off_headers(http: httpx.Client, platform: dict[str, str]) -> None:
-    no_prefer = http.get(
-        "/fhir/$export", headers={**platform, "Accept": "application/fhir+json"}
-    )
+    no_prefer = http.get("/fhir/$export", headers={**platform, "Accept": "application/fhir+json"})
     assert no_prefer.status_code == 400
     assert no_prefer.json()["resourceType"] == "OperationOutcome"
     no_accept = http.get(
@@ -226,9 +222,7 @@ def test_who_may_export(
     assert (asked.actor_kind, asked.actor_id) == ("user", "export-admin")
 
 
-def test_an_export_client_may_do_nothing_else(
-    http: httpx.Client, platform: dict[str, str]
-) -> None:
+def test_an_export_client_may_do_nothing_else(http: httpx.Client, platform: dict[str, str]) -> None:
     assert http.get("/fhir/Patient", headers=platform).status_code == 401
     assert http.post("/fhir/Patient", json=_patient("m9"), headers=platform).status_code == 401
     assert http.get("/api/v1/me", headers=platform).status_code == 401
@@ -353,7 +347,9 @@ class TestBounds:
         files = [(o["type"], o["url"].rsplit("/", 1)[1], o["count"]) for o in manifest["output"]]
         assert len(files) > 1
         assert sum(n for _t, _f, n in files) == 12
-        assert [f for _t, f, _n in files] == [f"Observation-{i}.ndjson" for i in range(1, 1 + len(files))]
+        assert [f for _t, f, _n in files] == [
+            f"Observation-{i}.ndjson" for i in range(1, 1 + len(files))
+        ]
         sizes = []
         for o in manifest["output"]:
             body = http.get(o["url"], headers=platform).content
