@@ -62,7 +62,8 @@ def wait(http: httpx.Client, headers: dict[str, str], status_url: str) -> httpx.
         r = http.get(status_url, headers=headers)
         if r.status_code != 202:
             return r
-        assert "X-Progress" in r.headers and r.headers["Retry-After"].isdigit()
+        assert "X-Progress" in r.headers
+        assert r.headers["Retry-After"].isdigit()
         time.sleep(0.05)
     raise AssertionError("the export did not finish in 60 s")
 

@@ -114,7 +114,8 @@ def test_system_export_by_the_platform(
     assert _ids(out["Patient"]) == [("hospital-a", "m1"), ("hospital-b", "m1")]
     # as stored: the resident ID and name in clear (the district's data for the province)
     a = next(p for p in out["Patient"] if p["identifier"][0]["value"] == RID)
-    assert a["name"] == [{"text": "王秀英"}] and a["meta"]["versionId"] == "1"
+    assert a["name"] == [{"text": "王秀英"}]
+    assert a["meta"]["versionId"] == "1"
     # audited: the request, its end (counts per type), each file fetched
     job_id = status_url.rsplit("/", 1)[1]
     (asked,) = _audit(services, "fhir.export")
@@ -304,7 +305,8 @@ def test_expired_exports_are_removed(
     stray = Path(services.settings.export_dir) / "00000000-0000-4000-8000-000000000000"
     stray.mkdir()
     assert services.exports.sweep() == 2
-    assert not (Path(services.settings.export_dir) / job).exists() and not stray.exists()
+    assert not (Path(services.settings.export_dir) / job).exists()
+    assert not stray.exists()
     assert http.get(status_url, headers=platform).status_code == 404
     assert http.get(manifest["output"][0]["url"], headers=platform).status_code == 404
 
