@@ -16,6 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.bulk_export import service as export
 from mch_service.bulk_export.schemas import (
+    CANCEL_RESPONSE,
+    FILE_RESPONSE,
+    KICK_OFF_RESPONSE,
+    STATUS_RESPONSE,
     ExportClientCreate,
     ExportClientRead,
     IssuedExportKey,
@@ -23,6 +27,7 @@ from mch_service.bulk_export.schemas import (
 from mch_service.bulk_export.service import Exporter
 from mch_service.deps import ServicesDep, in_transaction
 from mch_service.errors import Forbidden, InvalidResource, Issue, NotAcceptable, Unauthorized
+from mch_service.fhir_api.schemas import FHIR_REFUSAL_RESPONSE
 
 FHIR_JSON = "application/fhir+json"
 
@@ -71,7 +76,12 @@ async def exporter(request: Request, services: ServicesDep) -> Exporter:
 
 ExporterDep = Annotated[Exporter, Depends(exporter)]
 
-router = APIRouter(prefix="/fhir", tags=["FHIR Bulk Data export"])
+router = APIRouter(
+    prefix="/fhir",
+    tags=["FHIR Bulk Data export"],
+    default_response_class=Response,
+    responses=FHIR_REFUSAL_RESPONSE,
+)
 
 
 def _check_kick_off_headers(request: Request) -> None:
@@ -106,19 +116,19 @@ async def _kick_off(request: Request, who: Exporter, services: ServicesDep, leve
     )
 
 
-@router.get("/$export", status_code=202)
+@router.get("/$export", status_code=202, responses=KICK_OFF_RESPONSE)
 async def system_export(request: Request, who: ExporterDep, services: ServicesDep) -> Response:
     """Kick-off of a system-level export: every stored resource type (or _type)."""
     return await _kick_off(request, who, services, "system")
 
 
-@router.get("/Patient/$export", status_code=202)
+@router.get("/Patient/$export", status_code=202, responses=KICK_OFF_RESPONSE)
 async def patient_export(request: Request, who: ExporterDep, services: ServicesDep) -> Response:
     """Kick-off of a Patient-level export: the types of the Patient compartment (or _type)."""
     return await _kick_off(request, who, services, "patient")
 
 
-@router.get("/$export-status/{job_id}")
+@router.get("/$export-status/{job_id}", responses=STATUS_RESPONSE)
 async def export_status(
     job_id: str, request: Request, who: ExporterDep, services: ServicesDep
 ) -> Response:
@@ -145,7 +155,7 @@ async def export_status(
     )
 
 
-@router.delete("/$export-status/{job_id}", status_code=202)
+@router.delete("/$export-status/{job_id}", status_code=202, responses=CANCEL_RESPONSE)
 async def cancel_export(
     job_id: str, request: Request, who: ExporterDep, services: ServicesDep
 ) -> Response:
@@ -154,7 +164,7 @@ async def cancel_export(
     return _json(_outcome(f"Export {job_id} cancelled; its files are removed"), 202)
 
 
-@router.get("/$export-file/{job_id}/{file_name}")
+@router.get("/$export-file/{job_id}/{file_name}", responses=FILE_RESPONSE)
 async def export_file(
     job_id: str, file_name: str, who: ExporterDep, services: ServicesDep
 ) -> Response:
