@@ -647,8 +647,27 @@ class ExportJobs:
         files, and folders of cancelled, failed or unknown jobs, are removed. Safe to run in
         every process at any time. Returns how many folders were removed."""
         now = utcnow()
-        with self.db.transaction() as session:
+        with self.db.reading() as session:  # a status poll writes only when there is work
             stale = repository.stale_active_ids(session, now - _STALE_AFTER)
+            expired = repository.expired_ids(session, now)
+        if stale or expired:
+            self._fail_and_expire(stale, expired, now)
+        if not self.export_dir.is_dir():
+            return 0
+        folders = [p for p in self.export_dir.iterdir() if _JOB_ID.fullmatch(p.name)]
+        if not folders:
+            return 0
+        with self.db.reading() as session:
+            keep = repository.ids_with_files(session, [p.name for p in folders])
+        removed = 0
+        for path in folders:
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+        return removed
+
+    def _fail_and_expire(self, stale: list[str], expired: list[str], now: datetime) -> None:
+        with self.db.transaction() as session:
             for job_id in stale:
                 repository.set_job_if(
                     session,
@@ -658,19 +677,8 @@ class ExportJobs:
                     finished_at=now,
                     error="the export was interrupted (the server stopped); ask again",
                 )
-            for job_id in repository.expired_ids(session, now):
+            for job_id in expired:
                 repository.set_job_if(session, job_id, ("done",), status="expired")
-        if not self.export_dir.is_dir():
-            return 0
-        folders = [p for p in self.export_dir.iterdir() if _JOB_ID.fullmatch(p.name)]
-        with self.db.reading() as session:
-            keep = repository.ids_with_files(session, [p.name for p in folders])
-        removed = 0
-        for path in folders:
-            if path.name not in keep:
-                shutil.rmtree(path, ignore_errors=True)
-                removed += 1
-        return removed
 
     def shutdown(self) -> None:
         """Running exports stop at their next page (failed: 'ask again'), files removed."""
