@@ -139,7 +139,9 @@ def identify(
 
 
 def audit_refusal(session: Session, client_ip: str | None, status: int, what: str) -> None:
-    """A refused export request (wrong key, a hospital's key, a staff role that may not)."""
+    """A refused export request (wrong key, a hospital's key, a staff role that may not). The
+    path is the client's: control characters (a NUL, which PostgreSQL refuses) are escaped."""
+    what = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in what)
     record(
         session,
         Actor("anonymous", None, client_ip),

@@ -213,6 +213,8 @@ def test_who_may_export(
     # no key, a wrong key: 401
     assert kick_off(http, {}).status_code == 401
     assert kick_off(http, bearer("mchx_not-a-key")).status_code == 401
+    # a NUL in the path of a refused request is audited escaped (PostgreSQL refuses NUL)
+    assert http.delete("/fhir/$export-status/a%00b", headers=bearer("x")).status_code == 401
     # staff: administrators only
     for role in ("monitor", "reviewer"):
         add_user(services, f"x-{role}", role)
