@@ -22,6 +22,10 @@ deliveries at 28+0 weeks or later (rules 1 and 2 of docs/indicator-rules.md). No
 computed: the street and institution views, the
 infection treatment, risk, anaemia, perinatal, death and congenital-syphilis indicators.
 
+The same SQL also runs over the service's FHIR Bulk Data export (``run_on_export``: the NDJSON
+files of an export downloaded into one folder), the province platform's view of the district;
+tests/bulk_export/test_export_with_duckdb.py checks it against the service.
+
 Standalone: ``python -m benchmarks.duckdb_peer SIM_DIR [POSTGRES_URL]`` (with a URL: compare
 with that database's stored results).
 """
@@ -61,7 +65,7 @@ CREATE OR REPLACE MACRO inst_of(f) AS
   regexp_extract(f, '([^/]+)/(bundles/[^/]+|history\.ndjson)$', 1);
 """
 
-_FLATTEN = r"""
+_FLATTEN_SOURCES = r"""
 -- every entry of every file, in send order per institution
 CREATE OR REPLACE TABLE entries AS
 WITH hist AS (
@@ -121,6 +125,11 @@ SELECT * EXCLUDE (rn) FROM (
                                ORDER BY file_seq DESC, idx DESC) AS rn
   FROM keyed) WHERE rn = 1 AND method <> 'DELETE';
 
+"""
+
+# From the current records (``cur``: inst, rtype, rkey, res, full_url, filename) and the
+# Patient aliases (``patient_alias``: inst, alias, mrn): the women and their flattened records.
+_FACTS = r"""
 -- resident: the (first) address names Nansha (南沙区 / 440115) or carries one of its street
 -- codes (440115xxx): the district figure counts residents only (docs/indicator-rules.md)
 CREATE OR REPLACE TABLE mothers AS
@@ -164,6 +173,25 @@ SELECT m.resident_id AS woman, x.inst, x.rtype, x.rkey,
   x.full_url, x.filename
 FROM resolved x JOIN mothers m ON m.inst = x.inst AND m.mrn = x.mrn
 WHERE m.resident_id IS NOT NULL;
+"""
+
+_FLATTEN = _FLATTEN_SOURCES + _FACTS
+
+# A FHIR Bulk Data export of the service (one NDJSON file or more per type, as downloaded from
+# the manifest into one folder): the current versions are already reconciled by the service,
+# so ``cur`` is the files as they are; ids are per sender, told apart by the sender meta.tag.
+_FROM_EXPORT = r"""
+CREATE OR REPLACE TABLE cur AS
+SELECT list_extract(list_filter(CAST(json_extract(json, '$.meta.tag[*]') AS JSON[]),
+         lambda x: json_extract_string(x, '$.system') LIKE '%/CodeSystem/sender'), 1)
+         ->> '$.code' AS inst,
+       json_extract_string(json, '$.resourceType') AS rtype,
+       json_extract_string(json, '$.id') AS rkey, json AS res,
+       CAST(NULL AS VARCHAR) AS full_url, filename
+FROM read_json_objects('{dir}/*.ndjson', format = 'newline_delimited', filename = true);
+
+CREATE OR REPLACE TABLE patient_alias AS
+SELECT inst, rkey AS alias, rkey AS mrn FROM cur WHERE rtype = 'Patient';
 """
 
 _INDICATORS = r"""
@@ -292,6 +320,22 @@ def run_peer(sim_dir: Path, threads: int = 2) -> dict[str, Any]:
         "indicators": INDICATORS,
         "results": with_quarters_and_years(months),
     }
+
+
+def run_on_export(folder: Path, threads: int = 2) -> dict[tuple[str, str], tuple[int, int]]:
+    """The same indicators over a bulk export's NDJSON files (all in ``folder``): what a
+    province platform runs over the district's export. {(id, calendar month): (num, den)}."""
+    import duckdb
+
+    con = duckdb.connect(":memory:", config={"threads": threads})
+    con.execute("SET enable_progress_bar = false")
+    con.execute(_MACROS)
+    con.execute(_FROM_EXPORT.replace("{dir}", str(folder)))
+    con.execute(_FACTS)
+    con.execute(_INDICATORS)
+    rows = con.execute("select id, period, num, den from peer_results").fetchall()
+    con.close()
+    return {(i, p): (int(n or 0), int(d or 0)) for i, p, n, d in rows}
 
 
 def with_quarters_and_years(

@@ -23,6 +23,7 @@ from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.auth import audit_endpoints
 from mch_service.auth import endpoints as auth_endpoints
 from mch_service.auth.dependencies import current_staff
+from mch_service.bulk_export import endpoints as export_endpoints
 from mch_service.cases import endpoints as case_endpoints
 from mch_service.config import Settings, get_settings
 from mch_service.death_reports import endpoints as death_endpoints
@@ -116,6 +117,10 @@ def create_app(
         leftovers = app.state.services.imports.clean_spool()
         if leftovers:
             log.warning("removed %d import spool file(s) left by a stopped process", leftovers)
+        # bulk exports cut off by a restart fail ('ask again'); expired exports' files go
+        swept = await run_in_threadpool(app.state.services.exports.sweep)
+        if swept:
+            log.info("removed %d bulk export folder(s) (expired, cancelled or cut off)", swept)
         workers = list(background(app.state.services)) if background is not None else []
         for worker in workers:
             worker.start()
@@ -123,6 +128,7 @@ def create_app(
         for worker in reversed(workers):
             worker.stop()
         app.state.services.imports.shutdown()
+        app.state.services.exports.shutdown()
 
     # FastAPI's Swagger and ReDoc pages load scripts from a CDN: off (pages must work offline).
     # The schema is served at /openapi.json by the route below (staff only in production).
@@ -198,7 +204,10 @@ def create_app(
         )
         return fhir_endpoints.fhir_response(body, 500)
 
+    # before the FHIR interface's routes: /fhir/{rtype}/{fhir_id} would take Patient/$export
+    app.include_router(export_endpoints.router)
     app.include_router(fhir_endpoints.router)
+    app.include_router(export_endpoints.admin)
     app.include_router(auth_endpoints.router)
     app.include_router(audit_endpoints.router)
     app.include_router(institution_endpoints.router)

@@ -75,6 +75,17 @@ class Settings(BaseSettings):
     # NDJSON backfill over HTTP is spooled to this folder while it is imported.
     max_import_bytes: int = 1024 * 1024 * 1024
     import_spool_dir: str = "./import-spool"
+    # FHIR Bulk Data export ($export, docs/bulk-export.md): the NDJSON files are written under
+    # this folder (one sub-folder per export, readable by the service's user only) and removed
+    # MCH_EXPORT_RETENTION_HOURS after the export finished. Each file holds at most
+    # MCH_EXPORT_MAX_FILE_BYTES (a type's output is split beyond); an export writing more than
+    # MCH_EXPORT_MAX_JOB_BYTES in all fails and leaves nothing. At most MCH_EXPORT_MAX_ACTIVE_JOBS
+    # exports run at once on the whole service (429 with Retry-After beyond).
+    export_dir: str = "./bulk-export"
+    export_max_file_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    export_max_job_bytes: int = Field(default=20 * 1024 * 1024 * 1024, ge=1024)
+    export_retention_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    export_max_active_jobs: int = Field(default=2, ge=1, le=16)
     # Request bodies of sign-in, the staff API and the pages (a code-table upload may have
     # up to 5 MiB): counted while they arrive, 413 beyond.
     max_staff_body_bytes: int = Field(default=64 * 1024, ge=1024)

@@ -1,5 +1,6 @@
 """Imports every model so that Base.metadata knows all tables (for Alembic and tests)."""
 
+import mch_service.bulk_export.models  # noqa: F401
 import mch_service.cases.models  # noqa: F401
 import mch_service.death_reports.models  # noqa: F401
 import mch_service.domain.models  # noqa: F401 (registers the domain tables)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from fhir_mappings import load_code_tables, load_views
 from mch_service.auth.service import StaffAccounts
+from mch_service.bulk_export.service import ExportJobs
 from mch_service.cases.service import CaseService
 from mch_service.config import Settings
 from mch_service.crypto import Crypto
@@ -45,6 +46,7 @@ class Services:
     indicators: IndicatorService
     cases: CaseService
     deaths: DeathReportService
+    exports: ExportJobs
     # Runs jobs by name for the job routes and the command line; the composition root
     # (jobs/main.py) puts the runner of jobs.tasks here. Without it no job is known.
     jobs: JobRunner = field(default_factory=NoJobRunner)
@@ -112,8 +114,29 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         domain.current_codes,
         frozenset(settings.streets),
     )
+    exports = ExportJobs(
+        db,
+        store,
+        Path(settings.export_dir),
+        settings.canonical_base,
+        settings.export_max_file_bytes,
+        settings.export_max_job_bytes,
+        timedelta(hours=settings.export_retention_hours),
+        settings.export_max_active_jobs,
+    )
     return Services(
-        settings, db, crypto, store, fhir, imports, accounts, domain, indicators, cases, deaths
+        settings,
+        db,
+        crypto,
+        store,
+        fhir,
+        imports,
+        accounts,
+        domain,
+        indicators,
+        cases,
+        deaths,
+        exports,
     )
 
 

@@ -29,6 +29,9 @@ class Permission(StrEnum):
     REVIEW_MATERNAL_DEATHS = "review_maternal_deaths"
     # figures of external indicators (HIV MTCT, premarital examination, ...)
     ENTER_EXTERNAL_FIGURES = "enter_external_figures"
+    # the FHIR Bulk Data export of the whole district's stored records (administrators; the
+    # platform above the district pulls with an export client's key instead)
+    BULK_EXPORT = "bulk_export"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {

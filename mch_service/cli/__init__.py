@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from mch_service.cli import data, job_runs, operations, users
+from mch_service.cli import data, exports, job_runs, operations, users
 from mch_service.cli.common import use_wiring
 from mch_service.simulator.cli import simulate_command
 from mch_service.wiring import Wiring
@@ -27,6 +27,7 @@ app.command("settings")(operations.settings_command)
 app.add_typer(operations.db_app, name="db")
 app.add_typer(data.inst_app, name="institutions")
 app.add_typer(data.streets_app, name="streets")
+app.add_typer(exports.clients_app, name="export-clients")
 app.add_typer(data.domain_app, name="domain")
 app.add_typer(job_runs.jobs_app, name="jobs")
 app.add_typer(users.users_app, name="users")

@@ -28,6 +28,26 @@ _PARAM_DOCS = {
 }
 
 
+# The FHIR Bulk Data export (mch_service/bulk_export, docs/bulk-export.md): for an export
+# client's key or an administrator's token, never an institution's.
+_EXPORT_DOC = (
+    "FHIR Bulk Data Access IG v2.0.0 asynchronous export (Prefer: respond-async, "
+    "Accept: application/fhir+json) with _type, _since and _outputFormat "
+    "(application/fhir+ndjson); for a registered export client's key or an administrator's "
+    "token (institution keys: 403). See docs/bulk-export.md."
+)
+_SYSTEM_EXPORT = {
+    "name": "export",
+    "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+    "documentation": _EXPORT_DOC,
+}
+_PATIENT_EXPORT = {
+    "name": "export",
+    "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+    "documentation": _EXPORT_DOC,
+}
+
+
 def capability_statement(settings: Settings) -> dict[str, Any]:
     resources = []
     for rtype in sorted(R4_RESOURCE_TYPES):
@@ -64,6 +84,8 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
                 }
             ],
         }
+        if rtype == "Patient":
+            entry["operation"].append(_PATIENT_EXPORT)
         if rtype in R4_ONLY_TYPES:
             entry["documentation"] = (
                 "Checked for JSON structure, ids and references only (no "
@@ -107,6 +129,7 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
                 "resource": resources,
                 "interaction": [{"code": "transaction"}, {"code": "batch"}],
                 "operation": [
+                    _SYSTEM_EXPORT,
                     {
                         "name": "data-quality",
                         "definition": (
@@ -118,7 +141,7 @@ def capability_statement(settings: Settings) -> dict[str, Any]:
                             "references to records never sent, record by record (JSON; the "
                             "interface guide, 'Your data quality')"
                         ),
-                    }
+                    },
                 ],
             }
         ],

@@ -415,10 +415,22 @@ def count(session: Session, q: SearchQuery) -> int:
 
 
 def current_versions_after(
-    session: Session, resource_types: Iterable[str], after_pk: int, limit: int
+    session: Session,
+    resource_types: Iterable[str],
+    after_pk: int,
+    limit: int,
+    updated_after: datetime | None = None,
+    updated_until: datetime | None = None,
 ) -> list[Any]:
     """Live resources of these types with a key above ``after_pk``, in key order, each with
-    its current sealed content: (pk, type, id, institution, version, last_updated, blob)."""
+    its current sealed content: (pk, type, id, institution, version, last_updated, blob).
+    ``updated_after`` / ``updated_until``: only those whose current version was stored after /
+    at or before these instants (the bulk export's _since and transactionTime)."""
+    window = []
+    if updated_after is not None:
+        window.append(FhirResource.last_updated > updated_after)
+    if updated_until is not None:
+        window.append(FhirResource.last_updated <= updated_until)
     return session.execute(  # type: ignore[return-value]
         select(
             FhirResource.pk,
@@ -438,6 +450,7 @@ def current_versions_after(
             FhirResource.pk > after_pk,
             FhirResource.deleted.is_(False),
             FhirResource.resource_type.in_(resource_types),
+            *window,
         )
         .order_by(FhirResource.pk)
         .limit(limit)

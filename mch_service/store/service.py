@@ -385,9 +385,13 @@ def current_versions(
     resource_types: Iterable[str],
     after_pk: int = 0,
     limit: int = 2000,
+    updated_after: datetime | None = None,
+    updated_until: datetime | None = None,
 ) -> list[CurrentVersion]:
     """The next ``limit`` live resources of these types after ``after_pk`` (in key order), with
-    their current content: page through the store by passing the last pk back."""
+    their current content: page through the store by passing the last pk back. With
+    ``updated_after``/``updated_until``, only those whose current version was stored in that
+    window (after, at or before)."""
     return [
         CurrentVersion(
             pk,
@@ -399,7 +403,7 @@ def current_versions(
             orjson.loads(store.unseal(rtype, fid, vid, blob or b"")),
         )
         for pk, rtype, fid, inst, vid, updated, blob in repo.current_versions_after(
-            session, resource_types, after_pk, limit
+            session, resource_types, after_pk, limit, updated_after, updated_until
         )
     ]
 

@@ -28,7 +28,14 @@ router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "mch_login_csrf"
 # The docs of a source checkout, else ./docs of the working directory (the image copies them).
 DOCS_DIRS = (Path(__file__).resolve().parents[2] / "docs", Path.cwd() / "docs")
-PUBLIC_DOCS = ("interface-guide", "code-tables", "indicator-rules", "indicators", "domain")
+PUBLIC_DOCS = (
+    "interface-guide",
+    "code-tables",
+    "indicator-rules",
+    "indicators",
+    "domain",
+    "bulk-export",
+)
 
 
 def _safe_next(raw: str | None) -> str:

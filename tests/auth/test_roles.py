@@ -47,6 +47,18 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("GET", "/fhir/{rtype}/{fhir_id}"): INSTITUTIONS_ONLY,
     ("GET", "/fhir/{rtype}/{fhir_id}/_history"): INSTITUTIONS_ONLY,
     ("GET", "/fhir/{rtype}/{fhir_id}/_history/{vid}"): INSTITUTIONS_ONLY,
+    # the bulk export: administrators, and export clients (tests/bulk_export); institution
+    # keys are refused with 403 there
+    ("GET", "/fhir/$export"): ADMIN_ONLY,
+    ("GET", "/fhir/Patient/$export"): ADMIN_ONLY,
+    ("GET", "/fhir/$export-status/{job_id}"): ADMIN_ONLY,  # 404 here: no such export
+    ("DELETE", "/fhir/$export-status/{job_id}"): ADMIN_ONLY,
+    ("GET", "/fhir/$export-file/{job_id}/{file_name}"): ADMIN_ONLY,
+    ("GET", "/api/v1/export-clients"): ADMIN_ONLY,
+    ("POST", "/api/v1/export-clients"): ADMIN_ONLY,
+    ("POST", "/api/v1/export-clients/{client_id}/rotate-key"): ADMIN_ONLY,
+    ("POST", "/api/v1/export-clients/{client_id}/disable"): ADMIN_ONLY,
+    ("POST", "/api/v1/export-clients/{client_id}/enable"): ADMIN_ONLY,
     # public, but the sample credentials below are wrong, whoever sends them
     ("POST", "/api/v1/token"): dict.fromkeys(("anonymous", "admin", "reviewer", "monitor"), 401),
     ("POST", "/api/v1/token/revoke"): SIGNED_IN,
@@ -156,6 +168,8 @@ PARAMS = {
     "death_id": "card-1",
     "code": "440115001",
     "action": "disable",
+    "file_name": "Patient-1.ndjson",
+    "client_id": "none",
 }
 QUERIES = {
     "/api/v1/indicators": "?period=2025-01",
@@ -185,6 +199,7 @@ BODIES: dict[str, object] = {
     "/api/v1/institutions": {"id": "hosp-new", "name": "New"},
     "/api/v1/streets/{code}": {"name": "南沙街道", "centre_id": "hosp-z"},
     "/api/v1/pregnancies/lookup": {"resident_id": "110101199003071234"},
+    "/api/v1/export-clients": {"id": "province", "name": "Province"},
     "/api/v1/token": {"username": "nobody", "password": "x"},
     "/api/v1/indicators/{indicator_id}/external": {
         "numerator": 1,

@@ -140,6 +140,7 @@ def _environment(service: str, database_url: str, tmp_path: Path) -> dict[str, s
             "MCH_ASSEMBLY_INTERVAL_SECONDS": "0.5",
             "MCH_CODE_TABLES_DIR": str(tmp_path / "site-code-tables"),
             "MCH_IMPORT_SPOOL_DIR": str(tmp_path / "import-spool"),
+            "MCH_EXPORT_DIR": str(tmp_path / "bulk-export"),
         }
     )
     return env
@@ -186,7 +187,7 @@ def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
 def test_the_containers_commands_run_against_postgresql(
     pg_database_url: str, tmp_path: Path
 ) -> None:
-    for volume in ("site-code-tables", "import-spool"):  # the named volumes' folders
+    for volume in ("site-code-tables", "import-spool", "bulk-export"):  # the named volumes
         (tmp_path / volume).mkdir()
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -258,6 +259,43 @@ def test_the_containers_commands_run_against_postgresql(
             timeout=30,
         )
         assert r.status_code == 201, r.text
+
+        # the province platform, registered from the command line, pulls a bulk export: the
+        # job is a row any worker answers for, the files are on the shared volume
+        platform = subprocess.run(
+            [sys.executable, "-m", "mch_service", "export-clients", "add", "--id", "province"]
+            + ["--name", "Province", "--json"],
+            env=inst_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert platform.returncode == 0, platform.stderr
+        pull = {"Authorization": f"Bearer {json.loads(platform.stdout)['api_key']}"}
+        kicked = httpx.get(
+            f"{base}/fhir/$export",
+            headers={**pull, "Accept": "application/fhir+json", "Prefer": "respond-async"},
+            timeout=30,
+        )
+        assert kicked.status_code == 202, kicked.text
+        deadline = time.monotonic() + 60
+        while (
+            status := httpx.get(kicked.headers["Content-Location"], headers=pull)
+        ).status_code == 202:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert status.status_code == 200, status.text
+        (patients,) = status.json()["output"]
+        assert (patients["type"], patients["count"]) == ("Patient", 1)
+        for _ in range(4):  # whichever worker answers
+            got = httpx.get(patients["url"], headers=pull, timeout=30)
+            assert got.status_code == 200
+            assert json.loads(got.text)["identifier"][0]["value"] == "1"
+        assert (
+            httpx.get(patients["url"], headers={"Authorization": f"Bearer {key}"}).status_code
+            == 403
+        )
 
         # metrics, summed over both workers (multiprocess mode, set up by serve)
         for _ in range(20):
