@@ -53,6 +53,36 @@ def _address(street: str | None = None, **parts: str) -> dict[str, Any]:
         (_address(), "南沙街道", UNKNOWN),
         # no address at all
         (None, None, UNKNOWN),
+        # --- the edges of each clause, one row each ---
+        # the street code IS the district's code: it starts with it
+        (_address(), "440115", RESIDENT),
+        # a township code of the district written with spaces around it
+        (_address(), " 440115103 ", RESIDENT),
+        # a code that is a prefix of the district's code (4401 = the city of Guangzhou, 44011
+        # half a county code): the city is not the district, she may live anywhere in it
+        (_address(), "4401", NON_RESIDENT),
+        (_address(), "44011", NON_RESIDENT),
+        # the district's code inside a longer code, not at its start: another place
+        (_address(), "9440115001", NON_RESIDENT),
+        # the district's name with spaces around it, as typed
+        (_address(district=" 南沙区 "), None, RESIDENT),
+        # a longer text that only starts with the district's name: not ours
+        (_address(district="南沙区外"), None, NON_RESIDENT),
+        # the district's name without 区: not the name the rule knows; it says where she lives
+        (_address(district="南沙"), None, NON_RESIDENT),
+        # a street code of another district beside our district's name (an address entered
+        # partly wrong): either clause saying "ours" makes her a resident
+        (_address(district="南沙区"), "440113001", RESIDENT),
+        # a free-text "code" beside our district text: the text decides
+        (_address(district="南沙区"), "南沙街道", RESIDENT),
+        # a free-text "code" beside another city: elsewhere
+        (_address(city="深圳市"), "南沙街道", NON_RESIDENT),
+        # blank parts are no address: nothing to go by
+        (_address(district="  ", city="", state=" "), None, UNKNOWN),
+        # parts that are not text (a number where a name belongs) say nothing
+        (_address(), 440115103, UNKNOWN),
+        # an address that is not an object at all
+        (["南沙区"], "440115103", UNKNOWN),
     ],
 )
 def test_residence_of_real_looking_addresses(
