@@ -66,9 +66,16 @@ def test_rolling_twelve_months_end_with_their_month() -> None:
 
 
 def test_periods_holding_a_day_are_one_of_each_kind_and_twelve_rolling() -> None:
-    labels = [p.label for p in periods_holding(date(2024, 10, 1))]
-    assert labels[:4] == ["2024", "SY2025", "2024-Q4", "2024-10"]
-    assert len(labels) == 16
+    held = periods_holding(date(2024, 10, 1))
+    assert [p.label for p in held[:4]] == ["2024", "SY2025", "2024-Q4", "2024-10"]
+    assert [p.kind for p in held[:4]] == ["year", "statistical_year", "quarter", "month"]
+    # the twelve rolling years ending with October 2024 and each of the eleven months after
+    rolling = [p.label for p in held[4:]]
+    assert rolling == [f"2024-{m:02d}-R12" for m in (10, 11, 12)] + [
+        f"2025-{m:02d}-R12" for m in range(1, 10)
+    ]
+    assert all(p.kind == "rolling_year" for p in held[4:])
+    assert all(p.contains(date(2024, 10, 1)) for p in held)
 
 
 def test_provisional_until_the_end_plus_56_days() -> None:
