@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
+from mch_service.indicators.errors import IndicatorInputError
 from mch_service.indicators.periods import (
     PERIOD_KINDS,
     iter_periods,
@@ -267,5 +268,6 @@ def test_years_out_of_range_are_refused_not_crashed_on(label: str, ok: bool, rea
     if ok:
         assert parse_period(label).label == label, reason
     else:
-        with pytest.raises(ValueError, match="out of range"):
+        # the service's own input error (a 400 naming the year), not datetime's ValueError
+        with pytest.raises(IndicatorInputError, match=r"^Year \d+ is out of range"):
             parse_period(label)

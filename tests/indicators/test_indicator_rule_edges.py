@@ -14,7 +14,10 @@ from datetime import date, timedelta
 import pytest
 
 from mch_service.indicators import fact_tables
-from mch_service.indicators.calculations import compute, compute_all
+from mch_service.indicators.calculations import compute, compute_all, external_value
+from mch_service.indicators.catalogue import BY_ID as CATALOGUE_BY_ID
+from mch_service.indicators.catalogue import CATALOGUE_VERSION
+from mch_service.indicators.errors import IndicatorInputError
 from mch_service.indicators.settings import IndicatorSettings
 from tests.indicators.tables import baby, by_id, counts, make_facts, pregnancy
 
@@ -200,3 +203,76 @@ def test_only_counted_deliveries_are_in_the_cohort(counted: bool, women: int, re
     assert counts(results, "postpartum_42d_check_rate") == (women, women), reason  # 产妇数
     assert counts(results, "postpartum_visit_rate") == (women, women), reason  # 活产数
     assert counts(results, "hbsag_test_rate") == (women, women), reason
+
+
+# --- external figures (PUT /api/v1/indicators/{id}/external) at their targets --------------
+
+EXTERNAL_ROWS = [
+    # (indicator, numerator, denominator, value %, status, reason)
+    ("hiv_mtct_rate", 1, 51, 100 / 51, "met", "1.96 %: below the plan's < 2 %"),
+    ("hiv_mtct_rate", 1, 50, 2.0, "not_met", "exactly 2 %: '< 2 %' excludes 2"),
+    ("hiv_mtct_rate", 0, 40, 0.0, "met", "no child infected"),
+    ("hiv_mtct_rate", 0, 0, None, "no_data", "no exposed child followed up"),
+    ("premarital_examination_rate", 13, 20, 65.0, "met", "exactly 65 %: '>= 65 %' includes it"),
+    ("premarital_examination_rate", 129, 200, 64.5, "not_met", "64.5 %: half a point short"),
+    ("prepregnancy_check_rate", 4, 5, 80.0, "met", "exactly the 80 % target"),
+    ("cervical_cancer_screening_rate", 69, 100, 69.0, "not_met", "a point under 70 %"),
+]
+
+
+@pytest.mark.parametrize(
+    ("indicator", "numerator", "denominator", "value", "status", "reason"), EXTERNAL_ROWS
+)
+def test_external_figures_on_both_sides_of_their_targets(
+    indicator: str,
+    numerator: int,
+    denominator: int,
+    value: float | None,
+    status: str,
+    reason: str,
+) -> None:
+    settings = IndicatorSettings(small_numbers_below=7)
+    got = external_value(indicator, "SY2025", numerator, denominator, "S1", "H1", settings)
+    assert (got.id, got.numerator, got.denominator, got.status) == (
+        indicator,
+        numerator,
+        denominator,
+        status,
+    ), reason
+    if value is None:
+        assert got.value is None, reason
+    else:
+        assert got.value == pytest.approx(value), reason
+    # the period as entered (a statistical year), the view, the catalogue's target and names
+    assert (got.period, got.period_start, got.period_end) == (
+        "SY2025",
+        date(2024, 10, 1),
+        date(2025, 9, 30),
+    ), reason
+    assert (got.area, got.institution, got.unit) == ("S1", "H1", "%"), reason
+    entry = CATALOGUE_BY_ID[indicator]
+    assert (got.target, got.direction, got.name_zh, got.name_en) == (
+        entry.target,
+        entry.direction,
+        entry.name_zh,
+        entry.name_en,
+    ), reason
+    assert got.catalogue_version == CATALOGUE_VERSION
+    assert got.settings["small_numbers_below"] == 7
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "message"),
+    [
+        (-1, 10, "negative"),
+        (1, -10, "negative"),
+        (1.0, 10, "whole numbers"),
+        (1, 10.0, "whole numbers"),
+        (True, 10, "whole numbers"),
+    ],
+)
+def test_external_figures_are_whole_non_negative_counts(
+    numerator: object, denominator: object, message: str
+) -> None:
+    with pytest.raises(IndicatorInputError, match=message):
+        external_value("hiv_mtct_rate", "2025", numerator, denominator)  # type: ignore[arg-type]
