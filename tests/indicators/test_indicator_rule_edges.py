@@ -64,7 +64,11 @@ def test_infant_dose_hours_on_both_sides_of_the_limit(
         else fact_tables.HBIG_AFTER_HOURS
     )
     child = baby(mother, **{column: hours, other: NAN})
-    settings = IndicatorSettings(**{setting: limit})
+    settings = (
+        IndicatorSettings(hbig_hours=limit)
+        if setting == "hbig_hours"
+        else IndicatorSettings(hepb_vaccine_hours=limit)
+    )
     results = compute(make_facts([mother], [child]), MARCH, settings=settings)
     # denominator: the live births of HBsAg-positive cohort women = 1
     assert counts(results, indicator) == (int(on_time), 1), reason
