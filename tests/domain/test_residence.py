@@ -215,3 +215,38 @@ def test_the_indicator_api_gives_the_residence_lines(
     assert women_in("&institution=hosp-a") == 2  # R and N; L's loss is not a delivery
     bad = http.get("/api/v1/indicators?period=2025-08&area=no%20such%20area", headers=monitor)
     assert bad.status_code == 400
+
+
+def test_the_cohort_starts_at_28_weeks_from_the_lmp(http: httpx.Client, services: Services) -> None:
+    """Rule 1 end to end, both sides of 196 days (28+0 weeks) computed from the LMP the sender
+    gives (no GA recorded): both deliver a live baby at hosp-a on 6 August 2025.
+    A: LMP 22 January 2025: 9 (to 31 Jan) + 28 + 31 + 30 + 31 + 30 + 31 + 6 = 196 days = 28+0,
+       a delivery (产妇数, 活产数).
+    B: LMP 23 January 2025: 195 days = 27+6, a loss (流产/引产) even with a live baby: in no
+       cohort count (a live birth before 28 weeks is not in 活产数 of the annual report)."""
+    hosp = make_sender(services, "hosp-a")
+    for mrn, seventeen, lmp in (
+        ("A1", "44011519900101011", "2025-01-22"),
+        ("B1", "44011519900101012", "2025-01-23"),
+    ):
+        p = uid()
+        post(
+            http,
+            hosp,
+            bundle(
+                entry(patient("hosp-a", mrn, rid=_valid_rid(seventeen)), p),
+                entry(obs(p, "8665-2", "2025-03-01", valueDateTime=lmp)),
+                *delivery(p, "2025-08-06", "2025-08-06", "2025-08-08", z37="Z37.0"),
+            ),
+        )
+    with services.db.reading() as session:
+        ga = sorted(session.scalars(select(m.Delivery.ga_days)).all())
+    assert ga == [195, 196]
+    add_user(services, "admin1", "admin")
+    add_user(services, "mon1", "monitor")
+    admin, monitor = bearer(token_for(http, "admin1")), bearer(token_for(http, "mon1"))
+    assert http.post("/api/v1/jobs/indicators/run", headers=admin).json()["status"] == "succeeded"
+    r = http.get("/api/v1/indicators?period=2025-08&institution=hosp-a", headers=monitor)
+    rows = {row["id"]: row for row in r.json()["results"]}
+    assert rows["hiv_test_rate"]["denominator"] == 1  # 产妇数: A only
+    assert rows["facility_delivery_rate"]["denominator"] == 1  # 活产数: A's baby only
