@@ -98,6 +98,42 @@ def test_a_listed_street_is_a_resident_whatever_its_code() -> None:
     assert residence_of(_address(), "PY01", "440115", "南沙区", listed) == NON_RESIDENT
 
 
+SHAPE = "A street code is 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit"
+UNLISTED = "The street code is not one of this district's streets (MCH_STREETS)"
+AREA_NAME = "district, non_resident and address_unknown are area names, not street codes"
+
+
+@pytest.mark.parametrize(
+    ("code", "known", "problem"),
+    [
+        # no list of streets: any well-formed code is usable
+        ("440115001", (), None),
+        # the list: a listed code is usable, another well-formed code is not the district's
+        ("NS01", ("NS01", "NS02"), None),
+        ("NS03", ("NS01", "NS02"), UNLISTED),
+        ("440115001", ("NS01", "NS02"), UNLISTED),
+        # the area lines of the indicator views are never a street
+        ("district", (), AREA_NAME),
+        ("non_resident", (), AREA_NAME),
+        ("address_unknown", ("address_unknown",), AREA_NAME),
+        # text a spreadsheet would run, or free text, is not a code
+        ("=HYPERLINK(1)", (), SHAPE),
+        ("-440115", (), SHAPE),
+        ("南沙街道", (), SHAPE),
+        ("", (), SHAPE),
+        # 32 characters at most
+        ("a" * 32, (), None),
+        ("a" * 33, (), SHAPE),
+    ],
+)
+def test_street_problem_names_the_reason(
+    code: str, known: tuple[str, ...], problem: str | None
+) -> None:
+    # the message is what an administrator reads when a jurisdiction is refused and what
+    # data quality records for a sender's code; it never quotes the code
+    assert street_problem(code, known) == problem
+
+
 def test_area_names_are_not_street_codes() -> None:
     for name in ("district", "non_resident", "address_unknown"):
         assert street_problem(name) is not None
