@@ -271,3 +271,24 @@ def test_years_out_of_range_are_refused_not_crashed_on(label: str, ok: bool, rea
         # the service's own input error (a 400 naming the year), not datetime's ValueError
         with pytest.raises(IndicatorInputError, match=r"^Year \d+ is out of range"):
             parse_period(label)
+
+
+def test_the_period_after_december_9999_is_refused_as_input() -> None:
+    # a series or a projection that steps past the last year the service accepts gets the
+    # service's input error (a 400 naming the year), not datetime's bare ValueError (a 500)
+    for label in ("9999-12", "9999-Q4", "9999", "SY9999", "9999-12-R12"):
+        with pytest.raises(IndicatorInputError, match=r"^Year 10000 is out of range"):
+            parse_period(label).next()
+
+
+def test_a_period_that_is_not_text_is_refused_with_the_forms_it_may_take() -> None:
+    # a number where the label belongs (period=2025 read from JSON as an integer)
+    with pytest.raises(IndicatorInputError, match=r"^A period must be a string: a year \(2025\)"):
+        parse_period(2025)  # type: ignore[arg-type]
+
+
+def test_a_label_without_a_likely_slip_gets_the_forms_only() -> None:
+    # no hint fits a full date: the message lists the forms and ends there
+    with pytest.raises(IndicatorInputError) as refused:
+        parse_period("2025-03-01")
+    assert str(refused.value).endswith("or the 12 months to a month (2025-03-R12)")
