@@ -13,6 +13,7 @@ mutants run database tests); ``--module worklists`` takes a minute.
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import shutil
 import subprocess
@@ -31,6 +32,9 @@ MODULES = {
     "facts": "mch_service.indicators.loaders",
     "calculations": "mch_service.indicators.calculations",
     "permissions": "mch_service.auth.permissions",
+    "counts": "mch_service.indicators.counts",
+    "periods": "mch_service.indicators.periods",
+    "streets": "mch_service.streets",
 }
 # mutmut's verdicts that mean a test noticed the mutant
 CAUGHT = {"killed", "timeout", "segfault", "suspicious"}
@@ -45,6 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="Only the work lists (about a minute)")
     parser.add_argument("--keep", action="store_true", help="Keep ./mutants afterwards")
+    parser.add_argument(
+        "--every",
+        type=int,
+        default=1,
+        metavar="N",
+        help="A sample: every Nth mutant of each module (in name order; default: all)",
+    )
     parser.add_argument(
         "--max-children", type=int, default=2, help="Mutants run at once (default 2)"
     )
@@ -62,22 +73,17 @@ def _mutmut() -> str:
     return str(exe) if exe.exists() else "mutmut"
 
 
-def run(args: argparse.Namespace) -> int:
-    chosen = ["worklists"] if args.quick else (args.module or list(MODULES))
-    shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # stale results hide new tests
-    started = time.monotonic()
+def _mutmut_run(args: argparse.Namespace, patterns: list[str]) -> None:
     subprocess.run(
-        [
-            _mutmut(),
-            "run",
-            "--max-children",
-            str(args.max_children),
-            *(f"{MODULES[m]}.*" for m in chosen),
-        ],
+        [_mutmut(), "run", "--max-children", str(args.max_children), *patterns],
         cwd=ROOT,
         check=False,
         stdout=subprocess.DEVNULL,
     )
+
+
+def _verdicts(chosen: list[str]) -> dict[str, str]:
+    """mutmut's verdict of every mutant of the chosen modules (``not checked`` included)."""
     listing = subprocess.run(
         [_mutmut(), "results", "--all", "true"],
         cwd=ROOT,
@@ -90,6 +96,45 @@ def run(args: argparse.Namespace) -> int:
         name, _, verdict = line.strip().rpartition(": ")
         if name and any(name.startswith(MODULES[m] + ".") for m in chosen):
             verdicts[name] = verdict
+    return verdicts
+
+
+def _first_mutant(module: str) -> str:
+    """The name mutmut gives the first mutant of the module's first top-level function."""
+    path = ROOT / Path(*module.split(".")).with_suffix(".py")
+    tree = ast.parse(path.read_text("utf-8"))
+    first = next(n.name for n in tree.body if isinstance(n, ast.FunctionDef))
+    return f"{module}.x_{first}__mutmut_1"
+
+
+def _every(names: list[str], module: str, n: int) -> list[str]:
+    """Every Nth mutant of the module, in mutmut's numbering order within each function."""
+
+    def key(name: str) -> tuple[str, int]:
+        stem, _, number = name.rpartition("__mutmut_")
+        return stem, int(number)
+
+    mine = sorted((x for x in names if x.startswith(module + ".")), key=key)
+    return mine[::n]
+
+
+def run(args: argparse.Namespace) -> int:
+    chosen = ["worklists"] if args.quick else (args.module or list(MODULES))
+    shutil.rmtree(ROOT / "mutants", ignore_errors=True)  # stale results hide new tests
+    started = time.monotonic()
+    patterns = [f"{MODULES[m]}.*" for m in chosen]
+    sample: set[str] | None = None
+    if args.every > 1:
+        # Generate the mutants and the test statistics with one mutant of each module, then
+        # run every Nth of the list that mutmut now knows.
+        _mutmut_run(args, [_first_mutant(MODULES[m]) for m in chosen])
+        names = sorted(_verdicts(chosen))
+        sample = {n for m in chosen for n in _every(names, MODULES[m], args.every)}
+        patterns = sorted(sample)
+    _mutmut_run(args, patterns)
+    verdicts = _verdicts(chosen)
+    if sample is not None:
+        verdicts = {n: v for n, v in verdicts.items() if n in sample}
     equivalent = documented_equivalents()
     report: dict[str, object] = {"seconds": round(time.monotonic() - started), "modules": {}}
     unexplained: list[str] = []

@@ -16,6 +16,7 @@ periods of a kind differ by one; calculations group by it and trends use it as t
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -199,5 +200,5 @@ def _check_year(year: int) -> None:
 
 
 def _month_end(year: int, month: int) -> date:
-    first_of_next = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
-    return first_of_next - timedelta(days=1)
+    # the month's own length: December 9999 has no "first of next month" to step back from
+    return date(year, month, calendar.monthrange(year, month)[1])

@@ -182,3 +182,36 @@ def test_every_case_route_holds_to_the_jurisdiction(http: httpx.Client, services
     # actions last: the in-jurisdiction assignments change the cases' versions
     for who in REVIEWERS:
         _actions(http, services, district, who)
+
+
+CLOSED_AS = {"AB": "transferred_out", "A": "lost_to_follow_up", "B": "moved_away"}
+
+
+def test_close_reasons_count_only_the_reviewers_own_cases(
+    http: httpx.Client, services: Services
+) -> None:
+    # GET /api/v1/cases/close-reasons: a reviewer's counts are of the closed cases in their
+    # jurisdiction only; a case of another institution (hosp-ab beside hosp-a), street, or of a
+    # prefix or part of an id is never counted; the monitoring group is refused.
+    district = _district(http, services)
+    admin = district.headers["admin"]
+    versions = _state(services)[0]
+    for woman, code in CLOSED_AS.items():
+        pid = district.cases[woman]
+        r = http.post(
+            f"/api/v1/cases/{pid}/close",
+            headers=admin,
+            json={"reason": "随访结束", "code": code, "version": versions[pid][0]},
+        )
+        assert r.status_code == 200, r.text
+    for who, expected in EVERYONE.items():
+        r = http.get("/api/v1/cases/close-reasons", headers=district.headers[who])
+        assert r.status_code == 200, (who, r.text)
+        got = {row["code"]: row["cases"] for row in r.json() if row["cases"]}
+        assert got == {CLOSED_AS[w]: 1 for w in expected}, who
+    add_user(services, "mon-close", "monitor")
+    monitor = bearer(token_for(http, "mon-close"))
+    assert http.get("/api/v1/cases/close-reasons", headers=monitor).status_code == 403
+    sender = make_sender(services, "hosp-z")
+    r = http.get("/api/v1/cases/close-reasons", headers=sender.headers)
+    assert r.status_code == 401

@@ -53,6 +53,36 @@ def _address(street: str | None = None, **parts: str) -> dict[str, Any]:
         (_address(), "南沙街道", UNKNOWN),
         # no address at all
         (None, None, UNKNOWN),
+        # --- the edges of each clause, one row each ---
+        # the street code IS the district's code: it starts with it
+        (_address(), "440115", RESIDENT),
+        # a township code of the district written with spaces around it
+        (_address(), " 440115103 ", RESIDENT),
+        # a code that is a prefix of the district's code (4401 = the city of Guangzhou, 44011
+        # half a county code): the city is not the district, she may live anywhere in it
+        (_address(), "4401", NON_RESIDENT),
+        (_address(), "44011", NON_RESIDENT),
+        # the district's code inside a longer code, not at its start: another place
+        (_address(), "9440115001", NON_RESIDENT),
+        # the district's name with spaces around it, as typed
+        (_address(district=" 南沙区 "), None, RESIDENT),
+        # a longer text that only starts with the district's name: not ours
+        (_address(district="南沙区外"), None, NON_RESIDENT),
+        # the district's name without 区: not the name the rule knows; it says where she lives
+        (_address(district="南沙"), None, NON_RESIDENT),
+        # a street code of another district beside our district's name (an address entered
+        # partly wrong): either clause saying "ours" makes her a resident
+        (_address(district="南沙区"), "440113001", RESIDENT),
+        # a free-text "code" beside our district text: the text decides
+        (_address(district="南沙区"), "南沙街道", RESIDENT),
+        # a free-text "code" beside another city: elsewhere
+        (_address(city="深圳市"), "南沙街道", NON_RESIDENT),
+        # blank parts are no address: nothing to go by
+        (_address(district="  ", city="", state=" "), None, UNKNOWN),
+        # parts that are not text (a number where a name belongs) say nothing
+        (_address(), 440115103, UNKNOWN),
+        # an address that is not an object at all
+        (["南沙区"], "440115103", UNKNOWN),
     ],
 )
 def test_residence_of_real_looking_addresses(
@@ -66,6 +96,42 @@ def test_a_listed_street_is_a_resident_whatever_its_code() -> None:
     assert residence_of(_address(), "NS02", "440115", "南沙区", listed) == RESIDENT
     # not listed, not of the district's code, no district text: elsewhere
     assert residence_of(_address(), "PY01", "440115", "南沙区", listed) == NON_RESIDENT
+
+
+SHAPE = "A street code is 1-32 letters, digits, '.', '_' or '-', starting with a letter or digit"
+UNLISTED = "The street code is not one of this district's streets (MCH_STREETS)"
+AREA_NAME = "district, non_resident and address_unknown are area names, not street codes"
+
+
+@pytest.mark.parametrize(
+    ("code", "known", "problem"),
+    [
+        # no list of streets: any well-formed code is usable
+        ("440115001", (), None),
+        # the list: a listed code is usable, another well-formed code is not the district's
+        ("NS01", ("NS01", "NS02"), None),
+        ("NS03", ("NS01", "NS02"), UNLISTED),
+        ("440115001", ("NS01", "NS02"), UNLISTED),
+        # the area lines of the indicator views are never a street
+        ("district", (), AREA_NAME),
+        ("non_resident", (), AREA_NAME),
+        ("address_unknown", ("address_unknown",), AREA_NAME),
+        # text a spreadsheet would run, or free text, is not a code
+        ("=HYPERLINK(1)", (), SHAPE),
+        ("-440115", (), SHAPE),
+        ("南沙街道", (), SHAPE),
+        ("", (), SHAPE),
+        # 32 characters at most
+        ("a" * 32, (), None),
+        ("a" * 33, (), SHAPE),
+    ],
+)
+def test_street_problem_names_the_reason(
+    code: str, known: tuple[str, ...], problem: str | None
+) -> None:
+    # the message is what an administrator reads when a jurisdiction is refused and what
+    # data quality records for a sender's code; it never quotes the code
+    assert street_problem(code, known) == problem
 
 
 def test_area_names_are_not_street_codes() -> None:
@@ -185,3 +251,38 @@ def test_the_indicator_api_gives_the_residence_lines(
     assert women_in("&institution=hosp-a") == 2  # R and N; L's loss is not a delivery
     bad = http.get("/api/v1/indicators?period=2025-08&area=no%20such%20area", headers=monitor)
     assert bad.status_code == 400
+
+
+def test_the_cohort_starts_at_28_weeks_from_the_lmp(http: httpx.Client, services: Services) -> None:
+    """Rule 1 end to end, both sides of 196 days (28+0 weeks) computed from the LMP the sender
+    gives (no GA recorded): both deliver a live baby at hosp-a on 6 August 2025.
+    A: LMP 22 January 2025: 9 (to 31 Jan) + 28 + 31 + 30 + 31 + 30 + 31 + 6 = 196 days = 28+0,
+       a delivery (产妇数, 活产数).
+    B: LMP 23 January 2025: 195 days = 27+6, a loss (流产/引产) even with a live baby: in no
+       cohort count (a live birth before 28 weeks is not in 活产数 of the annual report)."""
+    hosp = make_sender(services, "hosp-a")
+    for mrn, seventeen, lmp in (
+        ("A1", "44011519900101011", "2025-01-22"),
+        ("B1", "44011519900101012", "2025-01-23"),
+    ):
+        p = uid()
+        post(
+            http,
+            hosp,
+            bundle(
+                entry(patient("hosp-a", mrn, rid=_valid_rid(seventeen)), p),
+                entry(obs(p, "8665-2", "2025-03-01", valueDateTime=lmp)),
+                *delivery(p, "2025-08-06", "2025-08-06", "2025-08-08", z37="Z37.0"),
+            ),
+        )
+    with services.db.reading() as session:
+        ga = sorted(g for g in session.scalars(select(m.Delivery.ga_days)).all() if g is not None)
+    assert ga == [195, 196]
+    add_user(services, "admin1", "admin")
+    add_user(services, "mon1", "monitor")
+    admin, monitor = bearer(token_for(http, "admin1")), bearer(token_for(http, "mon1"))
+    assert http.post("/api/v1/jobs/indicators/run", headers=admin).json()["status"] == "succeeded"
+    r = http.get("/api/v1/indicators?period=2025-08&institution=hosp-a", headers=monitor)
+    rows = {row["id"]: row for row in r.json()["results"]}
+    assert rows["hiv_test_rate"]["denominator"] == 1  # 产妇数: A only
+    assert rows["facility_delivery_rate"]["denominator"] == 1  # 活产数: A's baby only

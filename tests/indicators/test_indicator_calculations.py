@@ -631,7 +631,7 @@ def test_members_lists_the_records_behind_a_result() -> None:
         members(facts, "premarital_examination_rate", MARCH)
 
 
-def test_threshold_rows_the_mutation_run_asked_for() -> None:
+def test_five_check_days_a_day_0_neonatal_death_and_a_delivery_without_babies() -> None:
     # systematic management needs >= 5 check days: 5 counts, 4 does not (6 is the default row)
     five, four = pregnancy(prenatal_check_days=5), pregnancy(prenatal_check_days=4)
     results = compute(make_facts([five, four]), MARCH)

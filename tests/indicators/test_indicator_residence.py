@@ -27,7 +27,9 @@ RESIDENT, NON_RESIDENT, UNKNOWN = (
 )
 
 
-def test_a_27_week_stillbirth_is_a_loss_in_no_cohort_count() -> None:
+def test_a_loss_before_28_weeks_is_in_no_cohort_count_but_its_death_counts() -> None:
+    # The 27+6 weeks decision is the loader's (counted_delivery; both sides of 196 days and
+    # 1000 g in test_indicator_residence_loaders.py); here the flag is set by hand.
     # P: a term delivery, 1 live birth of 3,200 g at 39+0.
     # L: stillborn at 27+6 weeks (GA 195 d, 1,100 g): a loss (流产/引产). The loaders mark it
     # counted_delivery = False; it is in no count: not a woman delivered, no birth, not
