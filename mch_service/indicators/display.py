@@ -23,6 +23,12 @@ STATUS_LABELS: Mapping[str, Mapping[Language, str]] = {
     "not_met": {"zh": "未达标", "en": "not met"},
     "no_data": {"zh": "无数据", "en": "no data"},
     "no_target": {"zh": "无目标值", "en": "no target"},
+    # the denominator is below the minimum (MCH_INDICATOR_SMALL_NUMBERS_BELOW): neither met
+    # nor not met (the counts are shown)
+    "not_assessable": {
+        "zh": "不可评估（分母小于最小值）",
+        "en": "not assessable (denominator below the minimum)",
+    },
     "count_only": {
         "zh": "仅报告例数（按年或滚动12个月计算率）",
         "en": "counts only (rate per year or rolling 12 months)",
@@ -51,3 +57,11 @@ def format_target(direction: str | None, target: float | None, unit: str, lang: 
     if direction is None or target is None:
         return ""
     return f"{DIRECTION_SYMBOLS[direction]}{target:g}{UNIT_LABELS[unit][lang]}"
+
+
+def honest_status(status: str, small_numbers: bool) -> str:
+    """The status a reader is shown: a met / not met figure on small numbers is "not
+    assessable" (one case moves it too far to judge it against the target)."""
+    if small_numbers and status in ("met", "not_met"):
+        return "not_assessable"
+    return status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Annotated, Any
@@ -12,9 +13,18 @@ from starlette.concurrency import run_in_threadpool
 
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.deps import ServicesDep, in_reading, in_transaction
-from mch_service.indicators.exports import iter_csv, iter_measure_reports, write_xlsx
+from mch_service.indicators.exports import (
+    content_disposition,
+    iter_csv,
+    iter_drill_csv,
+    iter_measure_reports,
+    report_file_name,
+    write_drill_xlsx,
+    write_xlsx,
+)
 from mch_service.indicators.schemas import (
     Catalogue,
+    DrillDownQuery,
     EarlyWarnings,
     ExternalFigure,
     ExternalFigureRead,
@@ -80,21 +90,73 @@ async def enter_external(
     )
 
 
-@router.get("/{indicator_id}/records", response_model=IndicatorRecords)
-async def records(
-    indicator_id: str, services: ServicesDep, principal: CurrentStaff, view: ViewQuery
+DrillQuery = Annotated[DrillDownQuery, Query()]
+
+
+async def _drill(
+    services: ServicesDep, principal: Any, indicator_id: str, query: DrillDownQuery
 ) -> IndicatorRecords:
-    """Drill-down: the pregnancies counted in the numerator and the denominator (ids and
-    masked identifiers; open one with /api/v1/pregnancies/{id} where allowed)."""
-    counted = await run_in_threadpool(services.indicators.members, principal, indicator_id, view)
+    view = ResultView(period=query.period, area=query.area, institution=query.institution)
+    counted, rows = await run_in_threadpool(
+        services.indicators.drill, principal, indicator_id, view
+    )
     return await in_transaction(
         services,
         services.indicators.records,
         principal,
         services.crypto,
         indicator_id,
-        view,
+        query,
         counted,
+        rows,
+    )
+
+
+@router.get("/{indicator_id}/records", response_model=IndicatorRecords)
+async def records(
+    indicator_id: str, services: ServicesDep, principal: CurrentStaff, query: DrillQuery
+) -> IndicatorRecords:
+    """Drill-down with reasons: the pregnancies counted in the numerator and the denominator
+    (ids and masked identifiers; open one with /api/v1/pregnancies/{id} where allowed), and
+    ``rows``: one per record with the units it adds to the denominator and the numerator and
+    the criteria it met or missed. ``missed=true`` keeps the rows missing the numerator;
+    ``criterion=checks_5plus`` the rows missing that criterion."""
+    return await _drill(services, principal, indicator_id, query)
+
+
+@router.get(
+    "/{indicator_id}/records.csv", response_class=StreamingResponse, responses=CSV_RESPONSE
+)
+async def records_csv(
+    indicator_id: str, services: ServicesDep, principal: CurrentStaff, query: DrillQuery
+) -> StreamingResponse:
+    """The drill-down's rows as CSV (UTF-8 with a BOM, Chinese headers, text cells,
+    identifiers masked); the same filters as /records."""
+    body = await _drill(services, principal, indicator_id, query)
+    text = "".join(iter_drill_csv(body))
+    name = report_file_name(f"{indicator_id}-records", query.period, query.area, "csv")
+    return StreamingResponse(
+        iter([text.encode("utf-8")]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": content_disposition(name)},
+    )
+
+
+@router.get(
+    "/{indicator_id}/records.xlsx", response_class=StreamingResponse, responses=XLSX_RESPONSE
+)
+async def records_xlsx(
+    indicator_id: str, services: ServicesDep, principal: CurrentStaff, query: DrillQuery
+) -> StreamingResponse:
+    """The drill-down's rows as a workbook (text cells, identifiers masked)."""
+    body = await _drill(services, principal, indicator_id, query)
+    buffer = io.BytesIO()
+    await run_in_threadpool(write_drill_xlsx, body, buffer)
+    name = report_file_name(f"{indicator_id}-records", query.period, query.area, "xlsx")
+    return StreamingResponse(
+        iter([buffer.getvalue()]),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": content_disposition(name)},
     )
 
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
+from urllib.parse import quote
 
 import xlsxwriter
 
@@ -122,6 +124,7 @@ _STATUS_FORMATS = {
     "no_data": {"bg_color": "#D9D9D9", "font_color": "#3F3F3F"},  # grey
     "no_target": {},
     "count_only": {"bg_color": "#FFF2CC", "font_color": "#7F6000"},  # amber
+    "not_assessable": {"bg_color": "#EDEDED", "font_color": "#595959", "italic": True},
 }
 
 
@@ -350,3 +353,108 @@ def iter_measure_reports(
 ) -> Iterator[dict[str, Any]]:
     for v in results:
         yield measure_report(v, canonical_base=canonical_base, generated=generated)
+
+
+# --- file names -------------------------------------------------------------------------------
+
+
+def report_file_name(stem: str, period: str, area: str, ext: str) -> str:
+    """``indicators_2025-Q3.xlsx``; a street or area line other than the district is named
+    too (``indicators_2025-Q3_440115001.xlsx``). Only letters, digits, '.', '_' and '-'."""
+    parts = [stem, period] + ([] if area == DISTRICT else [area])
+    safe = "_".join(re.sub(r"[^0-9A-Za-z._-]+", "-", part) for part in parts)
+    return f"{safe}.{ext}"
+
+
+def content_disposition(ascii_name: str, name: str | None = None) -> str:
+    """An attachment header: the ASCII name, and a UTF-8 one (RFC 6266) when given."""
+    header = f'attachment; filename="{ascii_name}"'
+    if name:
+        header += f"; filename*=UTF-8''{quote(name)}"
+    return header
+
+
+# --- drill-down rows --------------------------------------------------------------------------
+
+_KIND_ZH = {"delivery": "分娩", "maternal_death": "孕产妇死亡", "congenital_syphilis": "先天梅毒"}
+DRILL_HEADERS: tuple[str, ...] = (
+    "记录编号 record_id",
+    "孕产期编号 pregnancy_id",
+    "类型 kind",
+    "姓名（脱敏）",
+    "身份证号（脱敏）",
+    "日期 date",
+    "镇街代码 street",
+    "镇街",
+    "责任社区卫生服务中心",
+    "机构编号 institution",
+    "机构",
+    "分母计数 units",
+    "分子计数 numerator_units",
+    "未计入分子 missed",
+)
+
+
+def _criterion_text(met: bool, value: object) -> str:
+    mark = "✓" if met else "✗"
+    return mark if value is None or isinstance(value, bool) else f"{mark} ({value})"
+
+
+def _drill_lines(records: Any) -> Iterator[list[object]]:
+    criteria = list(records.criteria_labels)
+    yield [*DRILL_HEADERS, *(f"{records.criteria_labels[c]} {c}" for c in criteria)]
+    for r in records.rows:
+        cells: list[object] = [
+            r.record_id,
+            r.pregnancy_id,
+            _KIND_ZH.get(r.kind, r.kind),
+            r.name,
+            r.resident_id,
+            r.date,
+            r.street,
+            r.street_name,
+            r.responsible_centre,
+            r.institution,
+            r.institution_name,
+            r.units,
+            r.numerator_units,
+            _yes(r.missed),
+        ]
+        for c in criteria:
+            got = r.criteria.get(c)
+            cells.append("" if got is None else _criterion_text(got.met, got.value))
+        yield cells
+
+
+def iter_drill_csv(records: Any) -> Iterator[str]:
+    """A drill-down (``schemas.IndicatorRecords``) as CSV text: a title line, the Chinese
+    headers with the ids, one line per row; identifiers as masked as in the API."""
+    buffer = io.StringIO()
+    writer = csv_writer(buffer)
+    writer.writerow(
+        csv_row(
+            (
+                f"{records.name_zh}（{records.id}） 明细 {records.period} {records.area} "
+                f"{records.institution}",
+            )
+        )
+    )
+    for cells in _drill_lines(records):
+        writer.writerow(csv_row(cells))
+    yield BOM + buffer.getvalue()
+
+
+def write_drill_xlsx(records: Any, target: IO[bytes]) -> None:
+    """A drill-down as a workbook: one sheet of rows, every cell text."""
+    workbook = xlsxwriter.Workbook(target, {"in_memory": True, **XLSX_OPTIONS})
+    header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    ws = workbook.add_worksheet("明细")
+    ws.write_string(
+        0, 0, f"{records.name_zh}（{records.id}） 明细 {records.period} {records.area}"
+    )
+    for n, cells in enumerate(_drill_lines(records)):
+        for col, cell in enumerate(cells):
+            ws.write_string(
+                n + 1, col, "" if cell is None else xlsx_text(cell), header if n == 0 else None
+            )
+    workbook.close()

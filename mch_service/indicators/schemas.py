@@ -61,7 +61,9 @@ class IndicatorResult(BaseModel):
     unit: str
     target: float | None
     direction: str | None
-    status: str  # met | not_met | no_data | no_target | count_only
+    # met | not_met | no_data | no_target | count_only | not_assessable (small numbers: the
+    # denominator below the minimum, neither met nor not met)
+    status: str
     # the denominator is above 0 and below settings.small_numbers_below: read with care
     small_numbers: bool
     source: str  # calculated | external
@@ -142,6 +144,15 @@ class IndicatorSeries(BaseModel):
     points: list[SeriesPoint]
 
 
+class WarningPoint(BaseModel):
+    """A period's figure a warning was drawn from."""
+
+    period: str
+    numerator: int
+    denominator: int
+    value: float | None
+
+
 class EarlyWarningRead(BaseModel):
     """An indicator off target now (``off_target``) or trending off it (``trend``)."""
 
@@ -159,12 +170,23 @@ class EarlyWarningRead(BaseModel):
     points: int
     reason_zh: str
     reason_en: str
+    # how the flag was decided: current_value (the period's value against the target) or
+    # least_squares_trend (a straight line through the complete periods, projected)
+    method: str
+    method_zh: str
+    # the complete, not small-numbers periods the flag was drawn from (oldest first)
+    points_used: list[WarningPoint]
 
 
 class EarlyWarnings(BaseModel):
+    """Warnings are drawn from complete periods only (not provisional: records may still
+    arrive) whose denominator is not small numbers."""
+
     period: str
     area: str
     institution: str
+    # False: the period is provisional, so no warning is raised for it
+    complete: bool
     warnings: list[EarlyWarningRead]
 
 
@@ -206,11 +228,48 @@ class CountedRecord(BaseModel):
     end_date: str | None
 
 
+class CriterionRead(BaseModel):
+    """One condition of the numerator for one record: met or not, and the value behind it
+    (GA days at booking, check days, a colour, days of treatment; null when it is a yes/no)."""
+
+    met: bool
+    value: int | float | str | None
+
+
+class DrillDownRow(BaseModel):
+    """One record behind a figure (a delivery, a maternal death or a congenital syphilis case):
+    what it adds to the denominator (``units``: live births where the indicator counts live
+    births) and to the numerator (``numerator_units``), and why (``criteria``)."""
+
+    pregnancy_id: str | None  # null for a congenital syphilis case or a report-card death
+    record_id: str  # the pregnancy id, or the case / report card id
+    kind: str  # delivery | maternal_death | congenital_syphilis
+    units: int
+    in_numerator: bool
+    numerator_units: int
+    missed: bool  # adds less to the numerator than to the denominator
+    criteria: dict[str, CriterionRead]
+    institution: str | None  # delivering (or reporting) institution: whom to contact
+    institution_name: str | None
+    street: str | None
+    street_name: str | None
+    responsible_centre: str | None  # the street's community health centre (its name)
+    area: str  # district | non_resident | address_unknown
+    date: str | None  # the attribution day (delivery, death or diagnosis), ISO 8601
+    date_kind: str  # delivery | death | diagnosis
+    name: str | None  # masked
+    resident_id: str | None  # masked
+
+
 class IndicatorRecords(BaseModel):
     """Drill-down: the records counted in the numerator and the denominator (each listed once,
-    so a list can be shorter than its count)."""
+    so a list can be shorter than its count), and ``rows``: one per record with its units and
+    criteria; over all rows (no filter) ``units`` add up to the denominator and
+    ``numerator_units`` to the numerator."""
 
     id: str
+    name_zh: str
+    name_en: str
     period: str
     area: str
     institution: str
@@ -218,3 +277,23 @@ class IndicatorRecords(BaseModel):
     denominator_count: int
     numerator: list[CountedRecord]
     denominator: list[CountedRecord]
+    # criterion id -> its Chinese label (the keys of each row's ``criteria``)
+    criteria_labels: dict[str, str]
+    # filters applied to ``rows`` (missed: only rows missing the numerator; criterion: only
+    # rows where that criterion is not met)
+    missed: bool
+    criterion: str | None
+    rows_total: int  # rows before the filters
+    units_total: int  # = the denominator
+    numerator_units_total: int  # = the numerator
+    rows: list[DrillDownRow]
+
+
+class DrillDownQuery(BaseModel):
+    """The view and the drill-down's filters. Query parameters."""
+
+    period: str
+    area: str = "district"
+    institution: str = "all"
+    missed: bool = False
+    criterion: str | None = None
