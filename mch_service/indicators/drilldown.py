@@ -171,6 +171,8 @@ CRITERIA: Mapping[str, Mapping[str, Criterion]] = {
 
 # what a record is, by the count that placed it in the table
 KIND_DELIVERY, KIND_DEATH, KIND_CS = "delivery", "maternal_death", "congenital_syphilis"
+# event numerators: the event row itself is the criterion
+_EVENTS = {"maternal_deaths": KIND_DEATH, "congenital_syphilis": KIND_CS}
 
 
 @dataclass(frozen=True)
@@ -249,7 +251,9 @@ def drilldown(
     for n, rid in enumerate(ids):
         u, nu = int(dens[n]), int(nums[n])
         kind = KIND_DEATH if deaths[n] else KIND_CS if cases[n] else KIND_DELIVERY
-        if kind == KIND_DELIVERY:
+        if kind == KIND_DELIVERY and numerator in _EVENTS:
+            crit = {_EVENTS[numerator]: {"met": False, "value": None}}
+        elif kind == KIND_DELIVERY:
             crit = criteria_of.get(rid) or {numerator: {"met": nu >= u and nu > 0, "value": nu}}
             if numerator in _BABY_COUNTS:
                 crit = {**crit, "babies": {"met": nu > 0, "value": nu}}
@@ -291,8 +295,8 @@ _BABY_COUNTS = frozenset(
 def criterion_ids(indicator_id: str, settings: IndicatorSettings) -> list[str]:
     """The criteria a drill-down row of the indicator can name (for filters and exports)."""
     numerator, _ = count_pair(indicator_id, settings)
-    if numerator in ("maternal_deaths", "congenital_syphilis"):
-        return [KIND_DEATH if numerator == "maternal_deaths" else KIND_CS]
+    if numerator in _EVENTS:
+        return [_EVENTS[numerator]]
     named = list(CRITERIA.get(numerator, {numerator: None}))
     if numerator in _BABY_COUNTS:
         named.append("babies")
