@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from mch_service import __version__
+from mch_service import __version__, measure_api
 from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.auth import audit_endpoints
 from mch_service.auth import endpoints as auth_endpoints
@@ -197,6 +197,8 @@ def create_app(
         )
         return fhir_endpoints.fhir_response(body, 500)
 
+    # /fhir/Measure/{id} (the indicator definitions) before the FHIR API's generic read
+    app.include_router(measure_api.router)
     app.include_router(fhir_endpoints.router)
     app.include_router(auth_endpoints.router)
     app.include_router(audit_endpoints.router)

@@ -21,7 +21,7 @@ from mch_service.audit.models import AuditEvent
 from mch_service.audit.schemas import AuditEventRead, AuditPage
 from mch_service.process_metrics import count_audit
 from mch_service.request_context import REQUEST_ID
-from mch_service.timeutil import utcnow
+from mch_service.timeutil import to_utc, utcnow
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,8 @@ def iter_all(session: Session, q: AuditQuery, chunk: int = 1000) -> Iterator[dic
 
 def _row(e: AuditEvent) -> dict[str, Any]:
     return {
-        c: (getattr(e, c).isoformat() if c == "occurred_at" else getattr(e, c)) for c in COLUMNS
+        c: (to_utc(getattr(e, c)).isoformat() if c == "occurred_at" else getattr(e, c))
+        for c in COLUMNS
     }
 
 

@@ -41,7 +41,7 @@ from mch_service.domain.pregnancy_record import masked_identity, read_pregnancy
 from mch_service.errors import Conflict, InvalidResource, Issue, NotFound, PreconditionFailed
 from mch_service.store import service as store_service
 from mch_service.streets import street_problem
-from mch_service.timeutil import utcnow
+from mch_service.timeutil import to_utc, utcnow
 
 KINDS = ("phone", "home_visit", "clinic_visit", "referral")
 POSTPARTUM_COMPLETE = "postpartum period complete"
@@ -352,7 +352,7 @@ class CaseService:
             if e.reason_sealed
             else e.detail,
             by=e.by,
-            at=e.at.isoformat(),
+            at=to_utc(e.at).isoformat(),
         )
 
     def _seal_close_reason(self, pregnancy_id: str, reason: str) -> bytes:

@@ -251,6 +251,7 @@ def drilldown(
     for n, rid in enumerate(ids):
         u, nu = int(dens[n]), int(nums[n])
         kind = KIND_DEATH if deaths[n] else KIND_CS if cases[n] else KIND_DELIVERY
+        crit: dict[str, dict[str, Any]]
         if kind == KIND_DELIVERY and numerator in _EVENTS:
             crit = {_EVENTS[numerator]: {"met": False, "value": None}}
         elif kind == KIND_DELIVERY:

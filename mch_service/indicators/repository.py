@@ -130,3 +130,9 @@ def stored_institutions(session: Session) -> list[str]:
     """The institutions with a stored result (``all`` included)."""
     stmt = select(IndicatorResult.institution).distinct()
     return sorted(i for i in session.scalars(stmt) if i)
+
+
+def computed_at_of(session: Session, periods: Sequence[str]) -> datetime | None:
+    """When the figures of ``periods`` were last computed (or entered)."""
+    stmt = select(func.max(IndicatorResult.computed_at)).where(IndicatorResult.period.in_(periods))
+    return session.scalar(stmt)

@@ -89,9 +89,9 @@ from mch_service.indicators.schemas import (
 from mch_service.indicators.settings import IndicatorSettings
 from mch_service.indicators.values import RESULT_COLUMNS, IndicatorValue
 from mch_service.indicators.warnings import EarlyWarning, early_warnings
-from mch_service.institutions.service import reference_names
+from mch_service.institutions.service import ReferenceNames, reference_names
 from mch_service.streets import street_problem
-from mch_service.timeutil import utcnow
+from mch_service.timeutil import to_utc, utcnow
 
 DISTRICT, ALL = "district", "all"
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -259,9 +259,7 @@ class IndicatorService:
         except (ValueError, IndicatorInputError) as exc:
             raise InvalidResource([Issue(str(exc), "period", "value")], str(exc)) from None
 
-    def _check_view(
-        self, session: Session, area: str, institution: str, label: str | None
-    ) -> None:
+    def _check_view(self, session: Session, area: str, institution: str, label: str | None) -> None:
         """An unknown area or institution, or a period outside the data, is refused with the
         valid values (4xx): a mistyped filter must not answer 0/0 "no data"."""
         self._area(area)
@@ -274,9 +272,8 @@ class IndicatorService:
                     f"{code} ({names.street_name(code)})" if names.street_name(code) else code
                     for code in sorted(known)
                 )
-                message = (
-                    "Unknown area; valid areas: district, non_resident, address_unknown"
-                    + (f", {listed}" if listed else "")
+                message = "Unknown area; valid areas: district, non_resident, address_unknown" + (
+                    f", {listed}" if listed else ""
                 )
                 raise InvalidResource([Issue(message, "area", "value")], message)
         if institution != ALL:
@@ -337,7 +334,7 @@ class IndicatorService:
             area=view.area,
             institution=view.institution,
             catalogue_version=CATALOGUE_VERSION,
-            computed_at=computed.isoformat() if computed else None,
+            computed_at=to_utc(computed).isoformat() if computed else None,
             settings=IndicatorSettingsRead.model_validate(self.settings.to_dict()),
             results=[
                 _result(indicator, stored, stored is not None and self._small(stored))
@@ -401,6 +398,23 @@ class IndicatorService:
             for label in labels:
                 self._in_data(session, label)
         return self._stream_values(labels, views)
+
+    def report_context(
+        self, labels: list[str]
+    ) -> tuple[ReferenceNames, datetime | None, datetime | None]:
+        """For an official report: the names behind codes, the data cut-off (the last change
+        of the women's records or the report cards) and when the periods' figures were last
+        computed."""
+        with self.db.reading() as session:
+            names = reference_names(session)
+            changes = [c for c in (last_change(session), last_report_change(session)) if c]
+            computed = repository.computed_at_of(session, labels)
+        cutoff = max((to_utc(c) for c in changes), default=None)
+        return names, cutoff, to_utc(computed) if computed else None
+
+    def label_of(self, period: str) -> str:
+        """The canonical label of a period (2025q1 -> 2025-Q1)."""
+        return self._period(period)
 
     def check_view(self, principal: Principal, view: ResultView) -> str:
         """The view's period label once its area, institution and period are known ones."""
@@ -637,9 +651,7 @@ class IndicatorService:
                     session, self.settings.case_managed_colours, case_facts=self.case_facts
                 )
             )
-        counted = members(
-            frames, indicator_id, label, view.area, view.institution, self.settings
-        )
+        counted = members(frames, indicator_id, label, view.area, view.institution, self.settings)
         rows = drilldown(frames, indicator_id, label, view.area, view.institution, self.settings)
         return counted, rows
 
