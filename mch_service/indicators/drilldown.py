@@ -193,8 +193,10 @@ class DrillRow:
 
     @property
     def missed(self) -> bool:
-        """Adds less to the numerator than to the denominator (a condition not met)."""
-        return self.numerator_units < self.units
+        """In the denominator and not in the numerator (a condition not met). A row in both
+        can add less to the numerator than to the denominator without missing anything:
+        系统管理率 counts women over live births, so twins add 2 and 1."""
+        return self.units > 0 and self.numerator_units == 0
 
 
 def _cohort(facts: fact_tables.FactFrames, settings: IndicatorSettings) -> Cohort:

@@ -45,8 +45,8 @@ INSTITUTION_UNKNOWN = "institution_unknown"
 
 _KIND_ZH: Mapping[str, str] = {
     "hospital": "医院",
+    "mch_hospital": "妇幼保健院",
     "chc": "社区卫生服务中心",
-    "mch": "妇幼保健机构",
     "other": "其他",
 }
 
@@ -394,7 +394,9 @@ def _cross_sheet(
         v = by_key.get((ind.id, period, area, institution))
         return _Counts(v.numerator, v.denominator) if v else None
 
-    listed = [line for line in lines if line[2] is not None and line[0] != "total"]
+    # the lines the balancing line completes: those before it
+    balance_at = next(n for n, line in enumerate(lines) if line[2] is None)
+    listed = lines[:balance_at]
     total_line = next(line for line in lines if line[0] == "total")
     for code, label, area, institution in lines:
         ws.write_string(r, 0, "" if code == "total" else code)

@@ -247,7 +247,7 @@ class DrillDownRow(BaseModel):
     units: int
     in_numerator: bool
     numerator_units: int
-    missed: bool  # adds less to the numerator than to the denominator
+    missed: bool  # in the denominator, not in the numerator
     criteria: dict[str, CriterionRead]
     institution: str | None  # delivering (or reporting) institution: whom to contact
     institution_name: str | None
