@@ -24,7 +24,14 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LOGIN_CSRF_COOKIE = "mch_login_csrf"
 # The docs of a source checkout, else ./docs of the working directory (the image copies them).
 DOCS_DIRS = (Path(__file__).resolve().parents[2] / "docs", Path.cwd() / "docs")
-PUBLIC_DOCS = ("interface-guide", "code-tables", "indicator-rules", "indicators", "domain")
+PUBLIC_DOCS = (
+    "interface-guide",
+    "code-tables",
+    "indicator-rules",
+    "indicators",
+    "domain",
+    "monitoring-guide",
+)
 
 
 def _secure(request: Request) -> bool:
