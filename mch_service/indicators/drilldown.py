@@ -186,6 +186,8 @@ class DrillRow:
     area: str
     institution: str | None
     criteria: dict[str, dict[str, Any]]
+    # the pregnancy to open: the record's own, the mother's for a congenital syphilis case
+    pregnancy_id: str | None = None
 
     @property
     def in_numerator(self) -> bool:
@@ -249,6 +251,14 @@ def drilldown(
     streets = chosen[STREET].tolist()
     areas = chosen[AREA].tolist()
     insts = chosen[INSTITUTION].tolist()
+    cs = facts.congenital_syphilis
+    mothers: dict[str, str] = {}
+    if "pregnancy_id" in cs.columns:
+        mothers = {
+            str(case): str(pid)
+            for case, pid in zip(cs[fact_tables.CASE_ID], cs["pregnancy_id"], strict=True)
+            if isinstance(pid, str)
+        }
     rows: list[DrillRow] = []
     for n, rid in enumerate(ids):
         u, nu = int(dens[n]), int(nums[n])
@@ -274,6 +284,7 @@ def drilldown(
                 area=str(areas[n]),
                 institution=None if inst is None or pd.isna(inst) else str(inst),
                 criteria=crit,
+                pregnancy_id=mothers.get(rid) if kind == KIND_CS else rid,
             )
         )
     rows.sort(key=lambda r: (r.date or "", r.record_id))

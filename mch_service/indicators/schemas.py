@@ -241,7 +241,9 @@ class DrillDownRow(BaseModel):
     what it adds to the denominator (``units``: live births where the indicator counts live
     births) and to the numerator (``numerator_units``), and why (``criteria``)."""
 
-    pregnancy_id: str | None  # null for a congenital syphilis case or a report-card death
+    # the pregnancy to open (the mother's for a congenital syphilis case); null for a
+    # report-card death or a case whose child is not linked to its mother
+    pregnancy_id: str | None
     record_id: str  # the pregnancy id, or the case / report card id
     kind: str  # delivery | maternal_death | congenital_syphilis
     units: int

@@ -693,15 +693,15 @@ class IndicatorService:
             )
         ]
         names = reference_names(session)
-        pregnancy_ids = sorted({r.record_id for r in chosen if r.kind != KIND_CS})
+        pregnancy_ids = sorted({r.pregnancy_id for r in chosen if r.pregnancy_id})
         masked = {m["pregnancy_id"]: m for m in masked_summaries(session, crypto, pregnancy_ids)}
         date_kinds = {KIND_DELIVERY: "delivery", KIND_DEATH: "death", KIND_CS: "diagnosis"}
         out_rows = []
         for r in chosen:
-            m = masked.get(r.record_id)
+            m = masked.get(r.pregnancy_id or "")
             out_rows.append(
                 DrillDownRow(
-                    pregnancy_id=r.record_id if m is not None else None,
+                    pregnancy_id=r.pregnancy_id if m is not None else None,
                     record_id=r.record_id,
                     kind=r.kind,
                     units=r.units,

@@ -123,6 +123,8 @@ def test_reports_the_monitoring_group_can_send(district: httpx.Client) -> None:
     assert cases
     assert all(x["in_numerator"] and x["units"] == 0 for x in cases)
     assert all(x["date_kind"] == "diagnosis" and x["institution_name"] for x in cases)
+    # the mother's pregnancy, to open with /api/v1/pregnancies/{id}
+    assert any(x["pregnancy_id"] and x["name"] for x in cases)
     smr = _drill(http, "systematic_management_rate")
     missed = _drill(http, "systematic_management_rate", "&missed=true")
     assert missed["rows_total"] == len(smr["rows"])
