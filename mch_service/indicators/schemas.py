@@ -112,7 +112,9 @@ class PeriodResults(BaseModel):
     provisional: bool
     final_on: str  # the first day the period's figures are final
     area: str
+    area_name: str  # the district's name, 非本区居民, 住址不详 or the street's name
     institution: str
+    institution_name: str  # 全部机构 or the institution's name
     catalogue_version: str
     computed_at: str | None  # ISO 8601, the latest computation of these figures
     settings: IndicatorSettingsRead
@@ -139,7 +141,9 @@ class IndicatorSeries(BaseModel):
     target: float | None
     direction: str | None
     area: str
+    area_name: str
     institution: str
+    institution_name: str
     catalogue_version: str
     points: list[SeriesPoint]
 
@@ -184,7 +188,9 @@ class EarlyWarnings(BaseModel):
 
     period: str
     area: str
+    area_name: str
     institution: str
+    institution_name: str
     # False: the period is provisional, so no warning is raised for it
     complete: bool
     warnings: list[EarlyWarningRead]

@@ -50,6 +50,7 @@ from mch_service.indicators.drilldown import (
     drilldown,
 )
 from mch_service.indicators.errors import IndicatorInputError
+from mch_service.indicators.exports import area_name, institution_name
 from mch_service.indicators.loaders import (
     build_frames,
     last_change,
@@ -309,6 +310,14 @@ class IndicatorService:
             )
             raise InvalidResource([Issue(message, "period", "value")], message)
 
+    def _names(self, session: Session, area: str, institution: str) -> dict[str, str]:
+        """The view's names beside its codes (area_name, institution_name)."""
+        names = reference_names(session)
+        return {
+            "area_name": area_name(area, self.settings.district_name, names),
+            "institution_name": institution_name(institution, names),
+        }
+
     def _area(self, area: str) -> None:
         # district, non_resident, address_unknown: the area lines by residence
         reserved = area in fact_tables.RESERVED_AREAS
@@ -333,6 +342,7 @@ class IndicatorService:
             final_on=period.final_on.isoformat(),
             area=view.area,
             institution=view.institution,
+            **self._names(session, view.area, view.institution),
             catalogue_version=CATALOGUE_VERSION,
             computed_at=to_utc(computed).isoformat() if computed else None,
             settings=IndicatorSettingsRead.model_validate(self.settings.to_dict()),
@@ -370,6 +380,7 @@ class IndicatorService:
             direction=ind.direction,
             area=query.area,
             institution=query.institution,
+            **self._names(session, query.area, query.institution),
             catalogue_version=CATALOGUE_VERSION,
             points=[
                 _point(
@@ -528,6 +539,7 @@ class IndicatorService:
             period=current.label,
             area=view.area,
             institution=view.institution,
+            **self._names(session, view.area, view.institution),
             complete=complete,
             warnings=[read(w) for w in flags],
         )

@@ -305,7 +305,10 @@ def test_reports_the_monitoring_group_can_send(district: httpx.Client) -> None:
     assert flagged
     assert all(x["status"] not in ("met", "not_met") for x in flagged)
     assert any(x["status"] == "not_assessable" for x in flagged)
+    named = http.get(f"/api/v1/indicators?period={YEAR}&area=440115001").json()
+    assert (named["area_name"], named["institution_name"]) == ("南沙街道", "全部机构")
     whole = http.get(f"/api/v1/indicators?period={YEAR}").json()
+    assert whole["area_name"] == "南沙区"
     assert whole["computed_at"].endswith("+00:00")
     warned = http.get(f"/api/v1/indicators/warnings?period={YEAR}-Q4").json()
     assert warned["complete"] is True
