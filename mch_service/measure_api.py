@@ -16,11 +16,23 @@ from fastapi.responses import Response
 from mch_service.auth.dependencies import current_staff
 from mch_service.deps import ServicesDep
 from mch_service.errors import NotFound, Unauthorized
-from mch_service.fhir_api.endpoints import _base, check_accept, fhir_response, sender
+from mch_service.fhir_api.endpoints import (
+    FhirJsonResponse,
+    _base,
+    check_accept,
+    fhir_response,
+    sender,
+)
+from mch_service.fhir_api.schemas import FHIR_REFUSAL_RESPONSE, FHIR_RESOURCE_RESPONSE
 from mch_service.indicators.catalogue import BY_ID
 from mch_service.indicators.exports import measure_resource
 
-router = APIRouter(prefix="/fhir", tags=["FHIR R4"])
+router = APIRouter(
+    prefix="/fhir",
+    tags=["FHIR R4"],
+    default_response_class=FhirJsonResponse,
+    responses=FHIR_REFUSAL_RESPONSE,
+)
 
 
 async def staff_or_institution(request: Request, services: ServicesDep) -> str:
@@ -42,7 +54,7 @@ async def staff_or_institution(request: Request, services: ServicesDep) -> str:
 Reader = Annotated[str, Depends(staff_or_institution)]
 
 
-@router.get("/Measure/{measure_id}")
+@router.get("/Measure/{measure_id}", responses=FHIR_RESOURCE_RESPONSE)
 async def read_measure(
     measure_id: str, request: Request, services: ServicesDep, reader: Reader
 ) -> Response:
