@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from mch_service import __version__
+from mch_service import __version__, measure_api
 from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.auth import audit_endpoints
 from mch_service.auth import endpoints as auth_endpoints
@@ -206,6 +206,8 @@ def create_app(
 
     # before the FHIR interface's routes: /fhir/{rtype}/{fhir_id} would take Patient/$export
     app.include_router(export_endpoints.router)
+    # /fhir/Measure/{id} (the indicator definitions) before the FHIR API's generic read
+    app.include_router(measure_api.router)
     app.include_router(fhir_endpoints.router)
     app.include_router(export_endpoints.admin)
     app.include_router(auth_endpoints.router)

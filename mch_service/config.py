@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     # or of unknown address, each an area line of its own.
     district_code: str = Field(default="440115", pattern=r"^[0-9]{6}$")
     district_name: str = Field(default="南沙区", min_length=1, max_length=64)
+    # The official indicator report (export.xlsx): the issuing body (填报单位) and its contact
+    # (联系人及电话) printed under the title; empty: the report says 未设置.
+    report_issuer: str = Field(default="", max_length=200)
+    report_contact: str = Field(default="", max_length=200)
 
     # Identifier systems treated as the resident ID card number (身份证号).
     resident_id_systems: list[str] = Field(default_factory=lambda: ["urn:oid:2.16.156.10011.1.3"])

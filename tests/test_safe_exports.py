@@ -192,7 +192,7 @@ def test_indicator_exports_hold_only_text_numbers_and_dates(
             r[head.index("开始日期")],
             r[head.index("分子")],
             r[head.index("分母")],
-            r[head.index("数值")],
+            r[head.index("数值（未修约）")],  # 数值 is rounded to two decimals
         )
         for r in csv_rows[1:]
         if r[head.index("地区")] == "district" and r[head.index("机构")] == "all"

@@ -155,7 +155,8 @@ def iter_all(session: Session, q: AuditQuery, chunk: int = 1000) -> Iterator[dic
 
 def _row(e: AuditEvent) -> dict[str, Any]:
     return {
-        c: (getattr(e, c).isoformat() if c == "occurred_at" else getattr(e, c)) for c in COLUMNS
+        c: (to_utc(getattr(e, c)).isoformat() if c == "occurred_at" else getattr(e, c))
+        for c in COLUMNS
     }
 
 

@@ -17,6 +17,7 @@ from mch_service.auth.schemas import (
 )
 from mch_service.deps import ServicesDep, in_transaction
 from mch_service.errors import MchError, Unauthorized
+from mch_service.timeutil import to_utc
 
 router = APIRouter(prefix="/api/v1", tags=["staff accounts"])
 FAILED_SIGN_IN = "Wrong username or password, or the account is locked or disabled"
@@ -56,7 +57,7 @@ async def token(request: Request, services: ServicesDep) -> TokenRead:
     if result is None:
         raise Unauthorized(FAILED_SIGN_IN)
     issued, _ = result
-    return TokenRead(access_token=issued.token, expires_at=issued.expires_at)
+    return TokenRead(access_token=issued.token, expires_at=to_utc(issued.expires_at))
 
 
 @router.post("/token/revoke", status_code=204)

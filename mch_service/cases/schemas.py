@@ -216,7 +216,7 @@ class CaseEventRead(BaseModel):
     action: str
     detail: str | None
     by: str
-    at: str  # ISO 8601, as stored (the database's own form of the timestamp)
+    at: str  # ISO 8601 with its offset (UTC: +00:00)
 
 
 class CaseDetail(BaseModel):

@@ -54,7 +54,7 @@ from mch_service.errors import Conflict, InvalidResource, Issue, NotFound, Preco
 from mch_service.institutions.service import ReferenceNames, reference_names
 from mch_service.store import service as store_service
 from mch_service.streets import street_problem
-from mch_service.timeutil import utcnow
+from mch_service.timeutil import to_utc, utcnow
 
 KINDS = tuple(worklists.FOLLOW_UP_KINDS)
 POSTPARTUM_COMPLETE = "postpartum period complete"
@@ -550,7 +550,7 @@ class CaseService:
             if e.reason_sealed
             else e.detail,
             by=e.by,
-            at=e.at.isoformat(),
+            at=to_utc(e.at).isoformat(),
         )
 
     def _seal_close_reason(self, pregnancy_id: str, reason: str) -> bytes:

@@ -41,7 +41,7 @@ from mch_service.domain.pregnancy_outcomes import ACCIDENTAL, cause_class_of
 from mch_service.domain.pregnancy_record import mask, masked_identity
 from mch_service.errors import InvalidResource, Issue, NotFound
 from mch_service.streets import street_problem
-from mch_service.timeutil import utcnow
+from mch_service.timeutil import to_utc, utcnow
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 POSTPARTUM_DAYS = 42
@@ -187,7 +187,7 @@ class DeathReportService:
             counted=bool(d.maternal) and status != EXCLUDED,
             review_status=status,  # type: ignore[arg-type]
             reviewed_by=review.reviewed_by if review else None,
-            reviewed_at=review.reviewed_at if review else None,
+            reviewed_at=to_utc(review.reviewed_at) if review and review.reviewed_at else None,
         )
 
     def _card_item(
@@ -216,7 +216,7 @@ class DeathReportService:
             and (c.woman_key is None or c.woman_key not in fed_women),
             review_status=c.review_status,  # type: ignore[arg-type]
             reviewed_by=c.reviewed_by,
-            reviewed_at=c.reviewed_at,
+            reviewed_at=to_utc(c.reviewed_at) if c.reviewed_at else None,
         )
 
     def _open(self, blob: bytes | None, report_id: int, field: str) -> str | None:

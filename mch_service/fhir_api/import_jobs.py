@@ -22,7 +22,7 @@ from mch_service.fhir_api.bulk import iter_lines, run_import
 from mch_service.fhir_api.models import ImportJob
 from mch_service.fhir_api.schemas import ImportJobStatus
 from mch_service.fhir_api.service import FhirService
-from mch_service.timeutil import utcnow
+from mch_service.timeutil import to_utc, utcnow
 
 log = logging.getLogger(__name__)
 _SPOOL_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.ndjson")
@@ -145,8 +145,8 @@ class ImportJobs:
                 "status": job.status,
                 "lines_total": job.lines_total,
                 "lines_done": job.lines_done,
-                "created_at": job.created_at.isoformat(),
-                "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+                "created_at": to_utc(job.created_at).isoformat(),
+                "finished_at": to_utc(job.finished_at).isoformat() if job.finished_at else None,
             }
             # report and error are absent (not null) until there is one
             if job.report:

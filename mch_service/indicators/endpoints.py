@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 from collections.abc import Iterator
 from typing import IO, Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.deps import ServicesDep, in_reading, in_transaction
-from mch_service.indicators.exports import iter_csv, iter_measure_reports, write_xlsx
+from mch_service.indicators.exports import (
+    content_disposition,
+    iter_csv,
+    iter_drill_csv,
+    iter_measure_reports,
+    report_file_name,
+    write_drill_xlsx,
+)
+from mch_service.indicators.report import ReportMeta, write_report_xlsx
 from mch_service.indicators.schemas import (
     Catalogue,
+    DrillDownQuery,
     EarlyWarnings,
     ExternalFigure,
     ExternalFigureRead,
@@ -26,6 +36,7 @@ from mch_service.indicators.schemas import (
 )
 from mch_service.indicators.service import record_export
 from mch_service.safe_cells import CSV_RESPONSE, XLSX_RESPONSE
+from mch_service.timeutil import utcnow
 
 router = APIRouter(prefix="/api/v1/indicators", tags=["indicators"])
 
@@ -80,21 +91,71 @@ async def enter_external(
     )
 
 
-@router.get("/{indicator_id}/records", response_model=IndicatorRecords)
-async def records(
-    indicator_id: str, services: ServicesDep, principal: CurrentStaff, view: ViewQuery
+DrillQuery = Annotated[DrillDownQuery, Query()]
+
+
+async def _drill(
+    services: ServicesDep, principal: Any, indicator_id: str, query: DrillDownQuery
 ) -> IndicatorRecords:
-    """Drill-down: the pregnancies counted in the numerator and the denominator (ids and
-    masked identifiers; open one with /api/v1/pregnancies/{id} where allowed)."""
-    counted = await run_in_threadpool(services.indicators.members, principal, indicator_id, view)
+    view = ResultView(period=query.period, area=query.area, institution=query.institution)
+    counted, rows = await run_in_threadpool(
+        services.indicators.drill, principal, indicator_id, view
+    )
     return await in_transaction(
         services,
         services.indicators.records,
         principal,
         services.crypto,
         indicator_id,
-        view,
+        query,
         counted,
+        rows,
+    )
+
+
+@router.get("/{indicator_id}/records", response_model=IndicatorRecords)
+async def records(
+    indicator_id: str, services: ServicesDep, principal: CurrentStaff, query: DrillQuery
+) -> IndicatorRecords:
+    """Drill-down with reasons: the pregnancies counted in the numerator and the denominator
+    (ids and masked identifiers; open one with /api/v1/pregnancies/{id} where allowed), and
+    ``rows``: one per record with the units it adds to the denominator and the numerator and
+    the criteria it met or missed. ``missed=true`` keeps the rows missing the numerator;
+    ``criterion=checks_5plus`` the rows missing that criterion."""
+    return await _drill(services, principal, indicator_id, query)
+
+
+@router.get("/{indicator_id}/records.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
+async def records_csv(
+    indicator_id: str, services: ServicesDep, principal: CurrentStaff, query: DrillQuery
+) -> StreamingResponse:
+    """The drill-down's rows as CSV (UTF-8 with a BOM, Chinese headers, text cells,
+    identifiers masked); the same filters as /records."""
+    body = await _drill(services, principal, indicator_id, query)
+    text = "".join(iter_drill_csv(body))
+    name = report_file_name(f"{indicator_id}-records", query.period, query.area, "csv")
+    return StreamingResponse(
+        iter([text.encode("utf-8")]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": content_disposition(name)},
+    )
+
+
+@router.get(
+    "/{indicator_id}/records.xlsx", response_class=StreamingResponse, responses=XLSX_RESPONSE
+)
+async def records_xlsx(
+    indicator_id: str, services: ServicesDep, principal: CurrentStaff, query: DrillQuery
+) -> StreamingResponse:
+    """The drill-down's rows as a workbook (text cells, identifiers masked)."""
+    body = await _drill(services, principal, indicator_id, query)
+    buffer = io.BytesIO()
+    await run_in_threadpool(write_drill_xlsx, body, buffer)
+    name = report_file_name(f"{indicator_id}-records", query.period, query.area, "xlsx")
+    return StreamingResponse(
+        iter([buffer.getvalue()]),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": content_disposition(name)},
     )
 
 
@@ -102,22 +163,36 @@ def _periods(raw: list[str]) -> list[str]:
     return [p for item in raw for p in item.split(",") if p]
 
 
+def _report_name(periods: list[str], ext: str) -> tuple[str, str]:
+    """(ASCII name, Chinese name) of a report file, both carrying the periods."""
+    label = "_".join(periods)
+    return (
+        report_file_name("indicators", label, "district", ext),
+        f"妇幼健康指标监测报表_{label}.{ext}",
+    )
+
+
 @router.get("/export.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
 async def export_csv(
     services: ServicesDep, principal: CurrentStaff, period: PeriodsQuery
 ) -> StreamingResponse:
+    """Every stored result of the periods (every view) as CSV: Chinese headers, names beside
+    codes, values rounded to two decimals (and unrounded beside them), markers."""
     periods = _periods(period)
     values = await run_in_threadpool(services.indicators.values, principal, periods)
+    names, _, _ = await run_in_threadpool(services.indicators.report_context, periods)
     await in_transaction(services, record_export, principal, f"csv {','.join(periods)}")
+    district = services.settings.district_name
 
     def body() -> Iterator[bytes]:
-        for chunk in iter_csv(values):
+        for chunk in iter_csv(values, names, district):
             yield chunk.encode("utf-8")
 
+    ascii_name, name = _report_name(periods, "csv")
     return StreamingResponse(
         body(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="indicators.csv"'},
+        headers={"Content-Disposition": content_disposition(ascii_name, name)},
     )
 
 
@@ -125,11 +200,29 @@ async def export_csv(
 async def export_xlsx(
     services: ServicesDep, principal: CurrentStaff, period: PeriodsQuery
 ) -> StreamingResponse:
+    """The official report (妇幼健康指标监测报表): title, issuing body, period, data cut-off
+    and computed-at; the indicators in the plan's order; street × indicator and institution ×
+    indicator tables that add up to their totals; definitions and settings; footnotes; then the
+    long data tables."""
     periods = _periods(period)
+    settings = services.settings
 
     def build() -> IO[bytes]:
+        values = list(services.indicators.values(principal, periods))
+        labels = sorted({v.period for v in values}) or periods
+        names, cutoff, computed = services.indicators.report_context(labels)
+        meta = ReportMeta(
+            district_name=settings.district_name,
+            issuer=settings.report_issuer,
+            contact=settings.report_contact,
+            periods=[services.indicators.label_of(p) for p in periods],
+            data_cutoff=cutoff,
+            computed_at=computed,
+            produced_at=utcnow(),
+            settings=services.indicators.settings.to_dict(),
+        )
         spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-        write_xlsx(services.indicators.values(principal, periods), spool)
+        write_report_xlsx(values, spool, meta, names)
         spool.seek(0)
         return spool
 
@@ -141,31 +234,50 @@ async def export_xlsx(
             yield chunk
         spool.close()
 
+    ascii_name, name = _report_name(periods, "xlsx")
     return StreamingResponse(
         body(),
         media_type=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-        headers={"Content-Disposition": 'attachment; filename="indicators.xlsx"'},
+        headers={"Content-Disposition": content_disposition(ascii_name, name)},
     )
 
 
 @router.get("/measure-reports")
 async def measure_reports(
-    services: ServicesDep, principal: CurrentStaff, view: ViewQuery
+    request: Request, services: ServicesDep, principal: CurrentStaff, view: ViewQuery
 ) -> dict[str, Any]:
-    """FHIR MeasureReports (summary), one per indicator, as a collection Bundle (FHIR JSON)."""
+    """FHIR MeasureReports (summary), one per catalogue indicator with a figure, as a
+    collection Bundle (FHIR JSON): ``date``, the district or street as ``subject``, the
+    institution (or the issuing body) as ``reporter``, the settings as extensions, ``status``
+    pending while the period is provisional; ``measure`` resolves at /fhir/Measure/{id}."""
+    settings = services.settings
+    measure_base = (settings.public_base or str(request.base_url).rstrip("/") + "/fhir").rstrip("/")
 
     def _run() -> list[dict[str, Any]]:
+        label = services.indicators.check_view(principal, view)
         values = [
             v
-            for v in services.indicators.values(principal, [view.period])
+            for v in services.indicators.values(principal, [label])
             if v.area == view.area and v.institution == view.institution
         ]
-        return list(iter_measure_reports(values, canonical_base=services.settings.canonical_base))
+        names, _, _ = services.indicators.report_context([label])
+        return list(
+            iter_measure_reports(
+                values,
+                canonical_base=settings.canonical_base,
+                generated=utcnow(),
+                measure_base=measure_base,
+                district=(settings.district_code, settings.district_name),
+                reporter=settings.report_issuer or f"{settings.district_name}妇幼健康监测组",
+                names=names,
+            )
+        )
 
     reports = await run_in_threadpool(_run)
     await in_transaction(services, record_export, principal, f"measure-reports {view.period}")
     return {
         "resourceType": "Bundle",
         "type": "collection",
+        "timestamp": utcnow().isoformat(),
         "entry": [{"resource": r} for r in reports],
     }

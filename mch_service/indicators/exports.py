@@ -11,14 +11,23 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
+from urllib.parse import quote
 
 import xlsxwriter
 
 from mch_service.indicators.catalogue import CATALOGUE, CATALOGUE_VERSION
-from mch_service.indicators.display import FLAG_LABELS, STATUS_LABELS, format_target
+from mch_service.indicators.display import (
+    FLAG_LABELS,
+    SETTING_NAMES_ZH,
+    STATUS_LABELS,
+    format_number,
+    format_target,
+    setting_text_zh,
+)
 from mch_service.indicators.fact_tables import ALL_INSTITUTIONS, DISTRICT
 from mch_service.indicators.settings import SETTING_INFO
 from mch_service.indicators.values import IndicatorValue
@@ -34,7 +43,9 @@ CSV_HEADERS: tuple[str, ...] = (
     "开始日期",
     "结束日期",
     "地区",
+    "地区名称",
     "机构",
+    "机构名称",
     "分子",
     "分母",
     "数值",
@@ -43,9 +54,34 @@ CSV_HEADERS: tuple[str, ...] = (
     "达标情况",
     "小数字",
     "暂定",
+    "数值（未修约）",
     "目录版本",
     "设置",
 )
+_AREA_NAMES = {"non_resident": "非本区居民", "address_unknown": "住址不详"}
+
+
+def area_name(area: str, district_name: str, names: Any | None) -> str:
+    """A result's area in words: the district's name, 非本区居民, 住址不详 or the street's
+    name (its code when the register has none)."""
+    if area == DISTRICT:
+        return district_name
+    if area in _AREA_NAMES:
+        return _AREA_NAMES[area]
+    return (names.street_name(area) if names else None) or area
+
+
+def institution_name(institution: str, names: Any | None) -> str:
+    if institution == ALL_INSTITUTIONS:
+        return "全部机构"
+    return (names.institution_name(institution) if names else None) or institution
+
+
+def settings_text_zh(settings: dict[str, object]) -> str:
+    """The settings in Chinese: 规划监测年度：统计年度；最小分母：20；..."""
+    return "；".join(
+        f"{SETTING_NAMES_ZH.get(k, k)}：{setting_text_zh(v)}" for k, v in sorted(settings.items())
+    )
 
 
 def _target_text(v: IndicatorValue) -> str:
@@ -56,9 +92,12 @@ def _yes(flag: bool) -> str:
     return "是" if flag else ""
 
 
-def iter_csv(results: Iterable[IndicatorValue]) -> Iterator[str]:
-    """CSV text, one line per yield, the first with a UTF-8 BOM and the Chinese header. Values
-    are unrounded; the settings column holds the settings as JSON."""
+def iter_csv(
+    results: Iterable[IndicatorValue], names: Any | None = None, district_name: str = "全区"
+) -> Iterator[str]:
+    """CSV text, one line per yield, the first with a UTF-8 BOM and the Chinese header. 数值 is
+    rounded to two decimals (数值（未修约） keeps the exact value); area and institution names
+    beside their codes; the settings in Chinese."""
     buffer = io.StringIO()
     # street codes and institution ids come from senders: neutralised cells (safe_cells)
     writer = csv_writer(buffer)
@@ -82,17 +121,20 @@ def iter_csv(results: Iterable[IndicatorValue]) -> Iterator[str]:
                     v.period_start.isoformat(),
                     v.period_end.isoformat(),
                     v.area,
+                    area_name(v.area, district_name, names),
                     v.institution,
+                    institution_name(v.institution, names),
                     v.numerator,
                     v.denominator,
-                    v.value,
+                    "" if v.value is None else format_number(v.value),
                     v.unit,
                     _target_text(v),
                     STATUS_LABELS[v.status]["zh"],
                     _yes(v.small_numbers),
                     _yes(v.provisional),
+                    v.value,
                     v.catalogue_version,
-                    json.dumps(v.settings, ensure_ascii=False, sort_keys=True),
+                    settings_text_zh(v.settings),
                 )
             )
         )
@@ -122,6 +164,7 @@ _STATUS_FORMATS = {
     "no_data": {"bg_color": "#D9D9D9", "font_color": "#3F3F3F"},  # grey
     "no_target": {},
     "count_only": {"bg_color": "#FFF2CC", "font_color": "#7F6000"},  # amber
+    "not_assessable": {"bg_color": "#EDEDED", "font_color": "#595959", "italic": True},
 }
 
 
@@ -165,6 +208,14 @@ def write_xlsx(
     cell is text (safe_cells): counts and unrounded values as the CSV and the API write them,
     dates ``YYYY-MM-DD``. Returns the number of result rows."""
     workbook = xlsxwriter.Workbook(target, {"constant_memory": True, **XLSX_OPTIONS})
+    count = add_data_sheets(workbook, results)
+    workbook.close()
+    return count
+
+
+def add_data_sheets(workbook: Any, results: Iterable[IndicatorValue]) -> int:
+    """The long tables (全区, 按镇街, 按机构, 镇街×机构 when present) and the notes sheet (说明)
+    added to ``workbook``; returns the number of result rows."""
     header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     status_formats = {s: workbook.add_format(spec) for s, spec in _STATUS_FORMATS.items()}
     sheets: dict[str, Any] = {}
@@ -257,7 +308,6 @@ def write_xlsx(
         status = next((s for s in _STATUS_FORMATS if STATUS_LABELS[s]["zh"] == key), None)
         notes.write_string(i, 0, key, status_formats[status] if status else None)
         notes.write_string(i, 1, text)
-    workbook.close()
     return count
 
 
@@ -269,8 +319,30 @@ _UCUM = "http://unitsofmeasure.org"
 _UCUM_CODES = {"%": "%", "‰": "[ppth]", "per 100,000": "/10*5"}
 
 
+def measure_id(indicator_id: str) -> str:
+    """The FHIR id of an indicator's Measure (a FHIR id has no '_'): hiv-test-rate."""
+    return indicator_id.replace("_", "-")
+
+
+def _setting_extension(name: str, value: object) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"url": name, "valueBoolean": value}
+    if isinstance(value, int):
+        return {"url": name, "valueInteger": value}
+    if isinstance(value, (list, tuple)):
+        return {"url": name, "valueString": ",".join(str(x) for x in value)}
+    return {"url": name, "valueString": str(value)}
+
+
 def measure_report(
-    v: IndicatorValue, *, canonical_base: str, generated: datetime | None = None
+    v: IndicatorValue,
+    *,
+    canonical_base: str,
+    generated: datetime | None = None,
+    measure_base: str | None = None,
+    district: tuple[str, str] | None = None,
+    reporter: str | None = None,
+    names: Any | None = None,
 ) -> dict[str, Any]:
     """One summary MeasureReport (FHIR R4) for one result, as a JSON-ready dict.
 
@@ -279,12 +351,16 @@ def measure_report(
     Organization by identifier) when the result is for one. ``generated`` becomes ``date``
     (the caller's clock; omitted when not given)."""
     base = canonical_base.rstrip("/")
+    measures = (measure_base or base).rstrip("/")
     report: dict[str, Any] = {
         "resourceType": "MeasureReport",
         "extension": [
             {
+                # one sub-extension per setting the figure was computed with
                 "url": f"{base}/StructureDefinition/indicator-settings",
-                "valueString": json.dumps(v.settings, sort_keys=True, separators=(",", ":")),
+                "extension": [
+                    _setting_extension(name, value) for name, value in sorted(v.settings.items())
+                ],
             },
             {
                 "url": f"{base}/StructureDefinition/indicator-status",
@@ -298,14 +374,26 @@ def measure_report(
         # pending: the period's records may still arrive (provisional figures)
         "status": "pending" if v.provisional else "complete",
         "type": "summary",
-        "measure": f"{base}/Measure/{v.id}|{v.catalogue_version}",
+        "measure": f"{measures}/Measure/{measure_id(v.id)}|{v.catalogue_version}",
         "period": {"start": v.period_start.isoformat(), "end": v.period_end.isoformat()},
     }
-    if v.area != DISTRICT:
+    if v.area in (DISTRICT, "non_resident", "address_unknown"):
+        if district is not None:
+            code, name = district
+            report["subject"] = {
+                "type": "Location",
+                "identifier": {"system": f"{base}/NamingSystem/district", "value": code},
+                "display": name
+                + {"non_resident": " 非本区居民", "address_unknown": " 住址不详"}.get(v.area, ""),
+            }
+    else:
         report["subject"] = {
             "type": "Location",
             "identifier": {"system": f"{base}/NamingSystem/street", "value": v.area},
         }
+        street_name = names.street_name(v.area) if names else None
+        if street_name:
+            report["subject"]["display"] = street_name
     if generated is not None:
         report["date"] = generated.isoformat()
     if v.institution != ALL_INSTITUTIONS:
@@ -313,6 +401,11 @@ def measure_report(
             "type": "Organization",
             "identifier": {"system": f"{base}/NamingSystem/institution", "value": v.institution},
         }
+        inst_name = names.institution_name(v.institution) if names else None
+        if inst_name:
+            report["reporter"]["display"] = inst_name
+    elif reporter:
+        report["reporter"] = {"type": "Organization", "display": reporter}
     if v.direction is not None:
         code = "increase" if v.direction == ">=" else "decrease"
         report["improvementNotation"] = {"coding": [{"system": _IMPROVEMENT, "code": code}]}
@@ -346,7 +439,185 @@ def measure_report(
 
 
 def iter_measure_reports(
-    results: Iterable[IndicatorValue], *, canonical_base: str, generated: datetime | None = None
+    results: Iterable[IndicatorValue],
+    *,
+    canonical_base: str,
+    generated: datetime | None = None,
+    **options: Any,
 ) -> Iterator[dict[str, Any]]:
     for v in results:
-        yield measure_report(v, canonical_base=canonical_base, generated=generated)
+        yield measure_report(v, canonical_base=canonical_base, generated=generated, **options)
+
+
+def measure_resource(ind: Any, *, measure_base: str, canonical_base: str) -> dict[str, Any]:
+    """The FHIR R4 Measure of a catalogue indicator (what its MeasureReports point at)."""
+    base = canonical_base.rstrip("/")
+    multiplier = ind.multiplier
+    measure: dict[str, Any] = {
+        "resourceType": "Measure",
+        "id": measure_id(ind.id),
+        "url": f"{measure_base.rstrip('/')}/Measure/{measure_id(ind.id)}",
+        "identifier": [{"system": f"{base}/CodeSystem/mch-indicator", "value": ind.id}],
+        "version": CATALOGUE_VERSION,
+        "name": "".join(part.capitalize() for part in ind.id.split("_")),
+        "title": ind.name_zh,
+        "subtitle": ind.name_en,
+        "status": "active",
+        "experimental": False,
+        "description": f"{ind.name_zh}（{ind.name_en}）。分子：{ind.numerator_zh}；分母："
+        f"{ind.denominator_zh}。单位：{ind.unit}（×{multiplier}）。",
+        "scoring": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/measure-scoring",
+                    "code": "proportion" if ind.unit == "%" else "ratio",
+                }
+            ]
+        },
+        "type": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/measure-type",
+                        "code": "outcome" if ind.group == "outcomes" else "process",
+                    }
+                ]
+            }
+        ],
+        "group": [
+            {
+                "code": {
+                    "coding": [
+                        {
+                            "system": f"{base}/CodeSystem/mch-indicator",
+                            "code": ind.id,
+                            "display": ind.name_en,
+                        }
+                    ],
+                    "text": ind.name_zh,
+                },
+                "population": [
+                    {
+                        "code": {"coding": [{"system": _POPULATION, "code": code}]},
+                        "description": f"{zh} / {en}",
+                        "criteria": {"language": "text/plain", "expression": en},
+                    }
+                    for code, zh, en in (
+                        ("numerator", ind.numerator_zh, ind.numerator_en),
+                        ("denominator", ind.denominator_zh, ind.denominator_en),
+                    )
+                ],
+            }
+        ],
+    }
+    if ind.direction is not None:
+        code = "increase" if ind.direction == ">=" else "decrease"
+        measure["improvementNotation"] = {"coding": [{"system": _IMPROVEMENT, "code": code}]}
+    if ind.target is not None:
+        measure["guidance"] = (
+            f"目标 / target: {format_target(ind.direction, ind.target, ind.unit, 'zh')}"
+        )
+    return measure
+
+
+# --- file names -------------------------------------------------------------------------------
+
+
+def report_file_name(stem: str, period: str, area: str, ext: str) -> str:
+    """``indicators_2025-Q3.xlsx``; a street or area line other than the district is named
+    too (``indicators_2025-Q3_440115001.xlsx``). Only letters, digits, '.', '_' and '-'."""
+    parts = [stem, period] + ([] if area == DISTRICT else [area])
+    safe = "_".join(re.sub(r"[^0-9A-Za-z._-]+", "-", part) for part in parts)
+    return f"{safe}.{ext}"
+
+
+def content_disposition(ascii_name: str, name: str | None = None) -> str:
+    """An attachment header: the ASCII name, and a UTF-8 one (RFC 6266) when given."""
+    header = f'attachment; filename="{ascii_name}"'
+    if name:
+        header += f"; filename*=UTF-8''{quote(name)}"
+    return header
+
+
+# --- drill-down rows --------------------------------------------------------------------------
+
+_KIND_ZH = {"delivery": "分娩", "maternal_death": "孕产妇死亡", "congenital_syphilis": "先天梅毒"}
+DRILL_HEADERS: tuple[str, ...] = (
+    "记录编号 record_id",
+    "孕产期编号 pregnancy_id",
+    "类型 kind",
+    "姓名（脱敏）",
+    "身份证号（脱敏）",
+    "日期 date",
+    "镇街代码 street",
+    "镇街",
+    "责任社区卫生服务中心",
+    "机构编号 institution",
+    "机构",
+    "分母计数 units",
+    "分子计数 numerator_units",
+    "未计入分子 missed",
+)
+
+
+def _criterion_text(met: bool, value: object) -> str:
+    mark = "✓" if met else "✗"
+    return mark if value is None or isinstance(value, bool) else f"{mark} ({value})"
+
+
+def _drill_lines(records: Any) -> Iterator[list[object]]:
+    criteria = list(records.criteria_labels)
+    yield [*DRILL_HEADERS, *(f"{records.criteria_labels[c]} {c}" for c in criteria)]
+    for r in records.rows:
+        cells: list[object] = [
+            r.record_id,
+            r.pregnancy_id,
+            _KIND_ZH.get(r.kind, r.kind),
+            r.name,
+            r.resident_id,
+            r.date,
+            r.street,
+            r.street_name,
+            r.responsible_centre,
+            r.institution,
+            r.institution_name,
+            r.units,
+            r.numerator_units,
+            _yes(r.missed),
+        ]
+        for c in criteria:
+            got = r.criteria.get(c)
+            cells.append("" if got is None else _criterion_text(got.met, got.value))
+        yield cells
+
+
+def iter_drill_csv(records: Any) -> Iterator[str]:
+    """A drill-down (``schemas.IndicatorRecords``) as CSV text: a title line, the Chinese
+    headers with the ids, one line per row; identifiers as masked as in the API."""
+    buffer = io.StringIO()
+    writer = csv_writer(buffer)
+    writer.writerow(
+        csv_row(
+            (
+                f"{records.name_zh}（{records.id}） 明细 {records.period} {records.area} "
+                f"{records.institution}",
+            )
+        )
+    )
+    for cells in _drill_lines(records):
+        writer.writerow(csv_row(cells))
+    yield BOM + buffer.getvalue()
+
+
+def write_drill_xlsx(records: Any, target: IO[bytes]) -> None:
+    """A drill-down as a workbook: one sheet of rows, every cell text."""
+    workbook = xlsxwriter.Workbook(target, {"in_memory": True, **XLSX_OPTIONS})
+    header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    ws = workbook.add_worksheet("明细")
+    ws.write_string(0, 0, f"{records.name_zh}（{records.id}） 明细 {records.period} {records.area}")
+    for n, cells in enumerate(_drill_lines(records)):
+        for col, cell in enumerate(cells):
+            ws.write_string(
+                n + 1, col, "" if cell is None else xlsx_text(cell), header if n == 0 else None
+            )
+    workbook.close()

@@ -10,7 +10,7 @@ only merges the per-pregnancy results.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -795,4 +795,37 @@ def _congenital_syphilis(session: Session, scope: _Scope) -> pd.DataFrame:
     frame["case_id"] = frame["resource_pk"].astype(str)
     frame["street"] = frame["street"].astype(object).where(frame["street"].notna(), None)
     frame["residence"] = _residence(frame["residence"])
-    return frame[["case_id", "recorded_date", "street", "residence", "reporting_institution"]]
+    frame["pregnancy_id"] = _mothers_pregnancies(session, frame)
+    columns = ["case_id", "recorded_date", "street", "residence", "reporting_institution"]
+    return frame[[*columns, "pregnancy_id"]]
+
+
+def _mothers_pregnancies(session: Session, frame: pd.DataFrame) -> list[str | None]:
+    """For drill-down only (the engine ignores it): the mother's pregnancy of each case, the
+    one ending on the child's birth day, else her last one ending on or before the diagnosis
+    day; None when the child is not linked to its mother."""
+    women = sorted({w for w in frame["woman_key"] if isinstance(w, str)})
+    if not women:
+        return [None] * len(frame)
+    pg = models.Pregnancy
+    ends: dict[str, list[tuple[date, str]]] = {}
+    for start in range(0, len(women), 500):
+        rows = session.execute(
+            select(pg.woman_key, pg.end_date, pg.id).where(
+                pg.woman_key.in_(women[start : start + 500]), pg.end_date.is_not(None)
+            )
+        )
+        for woman, end, pid in rows:
+            if end is not None:
+                ends.setdefault(woman, []).append((end, pid))
+    out: list[str | None] = []
+    for woman, born, diagnosed in zip(
+        frame["woman_key"], frame["birth_date"], frame["recorded_date"], strict=True
+    ):
+        mine = sorted(ends.get(woman, [])) if isinstance(woman, str) else []
+        born_day = pd.Timestamp(born).date() if born is not None and not pd.isna(born) else None
+        exact = [pid for end, pid in mine if born_day is not None and end == born_day]
+        day = pd.Timestamp(diagnosed).date() if not pd.isna(diagnosed) else None
+        before = [pid for end, pid in mine if day is not None and end <= day]
+        out.append(exact[0] if exact else before[-1] if before else None)
+    return out

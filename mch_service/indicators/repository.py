@@ -7,7 +7,7 @@ Every function takes the session of the caller's transaction and never commits.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -110,3 +110,29 @@ def computed_at_by_indicator(session: Session) -> list[tuple[str, datetime | Non
         )
     )
     return [(indicator, computed) for indicator, computed in rows]
+
+
+def stored_span(session: Session) -> tuple[date | None, date | None]:
+    """The first and last day covered by any stored result (the span of the data)."""
+    row = session.execute(
+        select(func.min(IndicatorResult.period_start), func.max(IndicatorResult.period_end))
+    ).one()
+    return row[0], row[1]
+
+
+def stored_areas(session: Session) -> list[str]:
+    """The areas (streets and area lines) with a stored result."""
+    stmt = select(IndicatorResult.area).distinct()
+    return sorted(a for a in session.scalars(stmt) if a)
+
+
+def stored_institutions(session: Session) -> list[str]:
+    """The institutions with a stored result (``all`` included)."""
+    stmt = select(IndicatorResult.institution).distinct()
+    return sorted(i for i in session.scalars(stmt) if i)
+
+
+def computed_at_of(session: Session, periods: Sequence[str]) -> datetime | None:
+    """When the figures of ``periods`` were last computed (or entered)."""
+    stmt = select(func.max(IndicatorResult.computed_at)).where(IndicatorResult.period.in_(periods))
+    return session.scalar(stmt)

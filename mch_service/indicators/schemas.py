@@ -61,7 +61,9 @@ class IndicatorResult(BaseModel):
     unit: str
     target: float | None
     direction: str | None
-    status: str  # met | not_met | no_data | no_target | count_only
+    # met | not_met | no_data | no_target | count_only | not_assessable (small numbers: the
+    # denominator below the minimum, neither met nor not met)
+    status: str
     # the denominator is above 0 and below settings.small_numbers_below: read with care
     small_numbers: bool
     source: str  # calculated | external
@@ -110,7 +112,9 @@ class PeriodResults(BaseModel):
     provisional: bool
     final_on: str  # the first day the period's figures are final
     area: str
+    area_name: str  # the district's name, 非本区居民, 住址不详 or the street's name
     institution: str
+    institution_name: str  # 全部机构 or the institution's name
     catalogue_version: str
     computed_at: str | None  # ISO 8601, the latest computation of these figures
     settings: IndicatorSettingsRead
@@ -137,9 +141,20 @@ class IndicatorSeries(BaseModel):
     target: float | None
     direction: str | None
     area: str
+    area_name: str
     institution: str
+    institution_name: str
     catalogue_version: str
     points: list[SeriesPoint]
+
+
+class WarningPoint(BaseModel):
+    """A period's figure a warning was drawn from."""
+
+    period: str
+    numerator: int
+    denominator: int
+    value: float | None
 
 
 class EarlyWarningRead(BaseModel):
@@ -159,12 +174,25 @@ class EarlyWarningRead(BaseModel):
     points: int
     reason_zh: str
     reason_en: str
+    # how the flag was decided: current_value (the period's value against the target) or
+    # least_squares_trend (a straight line through the complete periods, projected)
+    method: str
+    method_zh: str
+    # the complete, not small-numbers periods the flag was drawn from (oldest first)
+    points_used: list[WarningPoint]
 
 
 class EarlyWarnings(BaseModel):
+    """Warnings are drawn from complete periods only (not provisional: records may still
+    arrive) whose denominator is not small numbers."""
+
     period: str
     area: str
+    area_name: str
     institution: str
+    institution_name: str
+    # False: the period is provisional, so no warning is raised for it
+    complete: bool
     warnings: list[EarlyWarningRead]
 
 
@@ -206,11 +234,50 @@ class CountedRecord(BaseModel):
     end_date: str | None
 
 
+class CriterionRead(BaseModel):
+    """One condition of the numerator for one record: met or not, and the value behind it
+    (GA days at booking, check days, a colour, days of treatment; null when it is a yes/no)."""
+
+    met: bool
+    value: int | float | str | None
+
+
+class DrillDownRow(BaseModel):
+    """One record behind a figure (a delivery, a maternal death or a congenital syphilis case):
+    what it adds to the denominator (``units``: live births where the indicator counts live
+    births) and to the numerator (``numerator_units``), and why (``criteria``)."""
+
+    # the pregnancy to open (the mother's for a congenital syphilis case); null for a
+    # report-card death or a case whose child is not linked to its mother
+    pregnancy_id: str | None
+    record_id: str  # the pregnancy id, or the case / report card id
+    kind: str  # delivery | maternal_death | congenital_syphilis
+    units: int
+    in_numerator: bool
+    numerator_units: int
+    missed: bool  # in the denominator, not in the numerator
+    criteria: dict[str, CriterionRead]
+    institution: str | None  # delivering (or reporting) institution: whom to contact
+    institution_name: str | None
+    street: str | None
+    street_name: str | None
+    responsible_centre: str | None  # the street's community health centre (its name)
+    area: str  # district | non_resident | address_unknown
+    date: str | None  # the attribution day (delivery, death or diagnosis), ISO 8601
+    date_kind: str  # delivery | death | diagnosis
+    name: str | None  # masked
+    resident_id: str | None  # masked
+
+
 class IndicatorRecords(BaseModel):
     """Drill-down: the records counted in the numerator and the denominator (each listed once,
-    so a list can be shorter than its count)."""
+    so a list can be shorter than its count), and ``rows``: one per record with its units and
+    criteria; over all rows (no filter) ``units`` add up to the denominator and
+    ``numerator_units`` to the numerator."""
 
     id: str
+    name_zh: str
+    name_en: str
     period: str
     area: str
     institution: str
@@ -218,3 +285,23 @@ class IndicatorRecords(BaseModel):
     denominator_count: int
     numerator: list[CountedRecord]
     denominator: list[CountedRecord]
+    # criterion id -> its Chinese label (the keys of each row's ``criteria``)
+    criteria_labels: dict[str, str]
+    # filters applied to ``rows`` (missed: only rows missing the numerator; criterion: only
+    # rows where that criterion is not met)
+    missed: bool
+    criterion: str | None
+    rows_total: int  # rows before the filters
+    units_total: int  # = the denominator
+    numerator_units_total: int  # = the numerator
+    rows: list[DrillDownRow]
+
+
+class DrillDownQuery(BaseModel):
+    """The view and the drill-down's filters. Query parameters."""
+
+    period: str
+    area: str = "district"
+    institution: str = "all"
+    missed: bool = False
+    criterion: str | None = None

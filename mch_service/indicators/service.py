@@ -39,7 +39,18 @@ from mch_service.indicators.catalogue import (
     CATALOGUE_VERSION,
     Indicator,
 )
+from mch_service.indicators.display import honest_status
+from mch_service.indicators.drilldown import (
+    CRITERION_LABELS,
+    KIND_CS,
+    KIND_DEATH,
+    KIND_DELIVERY,
+    DrillRow,
+    criterion_ids,
+    drilldown,
+)
 from mch_service.indicators.errors import IndicatorInputError
+from mch_service.indicators.exports import area_name, institution_name
 from mch_service.indicators.loaders import (
     build_frames,
     last_change,
@@ -59,6 +70,9 @@ from mch_service.indicators.schemas import (
     Catalogue,
     CatalogueEntry,
     CountedRecord,
+    CriterionRead,
+    DrillDownQuery,
+    DrillDownRow,
     EarlyWarningRead,
     EarlyWarnings,
     ExternalFigure,
@@ -71,12 +85,14 @@ from mch_service.indicators.schemas import (
     ResultView,
     SeriesPoint,
     SeriesQuery,
+    WarningPoint,
 )
 from mch_service.indicators.settings import IndicatorSettings
 from mch_service.indicators.values import RESULT_COLUMNS, IndicatorValue
-from mch_service.indicators.warnings import early_warnings
+from mch_service.indicators.warnings import EarlyWarning, early_warnings
+from mch_service.institutions.service import ReferenceNames, reference_names
 from mch_service.streets import street_problem
-from mch_service.timeutil import utcnow
+from mch_service.timeutil import to_utc, utcnow
 
 DISTRICT, ALL = "district", "all"
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -244,6 +260,64 @@ class IndicatorService:
         except (ValueError, IndicatorInputError) as exc:
             raise InvalidResource([Issue(str(exc), "period", "value")], str(exc)) from None
 
+    def _check_view(self, session: Session, area: str, institution: str, label: str | None) -> None:
+        """An unknown area or institution, or a period outside the data, is refused with the
+        valid values (4xx): a mistyped filter must not answer 0/0 "no data"."""
+        self._area(area)
+        names = reference_names(session)
+        if area not in fact_tables.RESERVED_AREAS:
+            known = set(names.streets) | set(self.streets) | set(repository.stored_areas(session))
+            known -= set(fact_tables.RESERVED_AREAS)
+            if area not in known:
+                listed = ", ".join(
+                    f"{code} ({names.street_name(code)})" if names.street_name(code) else code
+                    for code in sorted(known)
+                )
+                message = "Unknown area; valid areas: district, non_resident, address_unknown" + (
+                    f", {listed}" if listed else ""
+                )
+                raise InvalidResource([Issue(message, "area", "value")], message)
+        if institution != ALL:
+            known_inst = set(names.institutions) | set(repository.stored_institutions(session))
+            known_inst.discard(ALL)
+            if institution not in known_inst:
+                listed = ", ".join(
+                    f"{i} ({names.institution_name(i)})" if names.institution_name(i) else i
+                    for i in sorted(known_inst)
+                )
+                message = "Unknown institution; valid institutions: all" + (
+                    f", {listed}" if listed else ""
+                )
+                raise InvalidResource([Issue(message, "institution", "value")], message)
+        if label is not None:
+            self._in_data(session, label)
+
+    def _in_data(self, session: Session, label: str) -> None:
+        """A period that starts after today, or lies wholly outside the stored results' span,
+        is refused with the span (4xx)."""
+        p = parse_period(label)
+        first, last = repository.stored_span(session)
+        today = self.today()
+        outside = p.start > today
+        if first is not None and last is not None:
+            outside = outside or p.end < first or p.start > last
+        if outside:
+            span = f"{first.isoformat()} to {last.isoformat()}" if first and last else "none yet"
+            message = (
+                f"The period {p.label} is outside the data (figures cover {span}; today is "
+                f"{today.isoformat()}); valid periods: a year such as {today.year - 1}, "
+                "SY2025, 2025-Q1, 2025-03 or 2025-03-R12 within that span"
+            )
+            raise InvalidResource([Issue(message, "period", "value")], message)
+
+    def _names(self, session: Session, area: str, institution: str) -> dict[str, str]:
+        """The view's names beside its codes (area_name, institution_name)."""
+        names = reference_names(session)
+        return {
+            "area_name": area_name(area, self.settings.district_name, names),
+            "institution_name": institution_name(institution, names),
+        }
+
     def _area(self, area: str) -> None:
         # district, non_resident, address_unknown: the area lines by residence
         reserved = area in fact_tables.RESERVED_AREAS
@@ -254,8 +328,8 @@ class IndicatorService:
     def results(self, session: Session, principal: Principal, view: ResultView) -> PeriodResults:
         """Every catalogue indicator's stored figure for one period and view."""
         self._check(principal)
-        self._area(view.area)
         label = self._period(view.period)
+        self._check_view(session, view.area, view.institution, label)
         period = parse_period(label)
         rows = repository.results_by_indicator(session, label, view.area, view.institution)
         computed = max((r.computed_at for r in rows.values()), default=None)
@@ -268,8 +342,9 @@ class IndicatorService:
             final_on=period.final_on.isoformat(),
             area=view.area,
             institution=view.institution,
+            **self._names(session, view.area, view.institution),
             catalogue_version=CATALOGUE_VERSION,
-            computed_at=computed.isoformat() if computed else None,
+            computed_at=to_utc(computed).isoformat() if computed else None,
             settings=IndicatorSettingsRead.model_validate(self.settings.to_dict()),
             results=[
                 _result(indicator, stored, stored is not None and self._small(stored))
@@ -284,7 +359,7 @@ class IndicatorService:
         """One indicator's stored figures for every period from ``query.first`` to
         ``query.last`` (0/0 and no_data where nothing is stored)."""
         self._check(principal)
-        self._area(query.area)
+        self._check_view(session, query.area, query.institution, None)
         ind = BY_ID.get(indicator_id)
         if ind is None:
             raise NotFound(f"No indicator {indicator_id!r}")
@@ -305,6 +380,7 @@ class IndicatorService:
             direction=ind.direction,
             area=query.area,
             institution=query.institution,
+            **self._names(session, query.area, query.institution),
             catalogue_version=CATALOGUE_VERSION,
             points=[
                 _point(
@@ -326,7 +402,38 @@ class IndicatorService:
         Access and the periods are checked now, before the first row is sent."""
         self._check(principal)
         labels = [self._period(p) for p in periods]
+        if not labels:
+            message = "Name at least one period (?period=2025 or ?period=2025-Q1,2025-Q2)"
+            raise InvalidResource([Issue(message, "period", "required")], message)
+        with self.db.reading() as session:
+            for label in labels:
+                self._in_data(session, label)
         return self._stream_values(labels, views)
+
+    def report_context(
+        self, labels: list[str]
+    ) -> tuple[ReferenceNames, datetime | None, datetime | None]:
+        """For an official report: the names behind codes, the data cut-off (the last change
+        of the women's records or the report cards) and when the periods' figures were last
+        computed."""
+        with self.db.reading() as session:
+            names = reference_names(session)
+            changes = [c for c in (last_change(session), last_report_change(session)) if c]
+            computed = repository.computed_at_of(session, labels)
+        cutoff = max((to_utc(c) for c in changes), default=None)
+        return names, cutoff, to_utc(computed) if computed else None
+
+    def label_of(self, period: str) -> str:
+        """The canonical label of a period (2025q1 -> 2025-Q1)."""
+        return self._period(period)
+
+    def check_view(self, principal: Principal, view: ResultView) -> str:
+        """The view's period label once its area, institution and period are known ones."""
+        self._check(principal)
+        label = self._period(view.period)
+        with self.db.reading() as session:
+            self._check_view(session, view.area, view.institution, label)
+        return label
 
     def _stream_values(self, labels: list[str], views: tuple[str, ...]) -> Iterator[IndicatorValue]:
         with self.db.reading() as session:
@@ -342,6 +449,7 @@ class IndicatorService:
                 # an indicator taken out of the catalogue (who_anc_syphilis_test_rate, issue
                 # 14): its stored rows stay until the next refresh and are not shown
                 continue
+            small = self._small(r)
             yield IndicatorValue(
                 id=r.indicator_id,
                 name_zh=ind.name_zh,
@@ -357,10 +465,10 @@ class IndicatorService:
                 unit=r.unit,
                 target=r.target,
                 direction=r.direction,
-                status=r.status,  # type: ignore[arg-type]
+                status=honest_status(r.status, small),  # type: ignore[arg-type]
                 catalogue_version=r.catalogue_version,
                 settings=json.loads(r.settings) if r.settings else settings,
-                small_numbers=self._small(r),
+                small_numbers=small,
                 provisional=self._provisional(r.period_end),
             )
 
@@ -386,26 +494,54 @@ class IndicatorService:
         """Indicators off target in ``view.period``, or whose trend over the last ``window``
         periods projects them off target by the end of the year."""
         self._check(principal)
-        self._area(view.area)
         current = parse_period(self._period(view.period))
+        self._check_view(session, view.area, view.institution, current.label)
         labels = [current.label]
         p = current
         for _ in range(window - 1):
             p = p.previous()
             labels.append(p.label)
+        # complete periods only: a provisional period's records may still arrive
         values = [
             v
             for v in self._values_in(session, labels, ("district", "street", "institution"))
-            if v.area == view.area and v.institution == view.institution
+            if v.area == view.area and v.institution == view.institution and not v.provisional
         ]
-        flags = early_warnings(
-            values, current.label, window=window, plan_year=self.settings.plan_year
+        complete = not self._provisional(current.end)
+        flags = (
+            early_warnings(values, current.label, window=window, plan_year=self.settings.plan_year)
+            if complete
+            else []
         )
+        order = {label: n for n, label in enumerate(reversed(labels))}
+        used: dict[str, list[WarningPoint]] = {}
+        for v in sorted(values, key=lambda v: order.get(v.period, 0)):
+            if v.small_numbers or v.value is None:
+                continue
+            used.setdefault(v.id, []).append(
+                WarningPoint(
+                    period=v.period, numerator=v.numerator, denominator=v.denominator, value=v.value
+                )
+            )
+
+        def read(w: EarlyWarning) -> EarlyWarningRead:
+            points = used.get(w.indicator_id, [])
+            if w.kind == "off_target":
+                method, method_zh = "current_value", "本期数值与目标比较"
+                points = [p for p in points if p.period == current.label]
+            else:
+                method, method_zh = "least_squares_trend", "最小二乘线性趋势外推（仅完整统计期）"
+            return EarlyWarningRead.model_validate(
+                {**asdict(w), "method": method, "method_zh": method_zh, "points_used": points}
+            )
+
         return EarlyWarnings(
             period=current.label,
             area=view.area,
             institution=view.institution,
-            warnings=[EarlyWarningRead.model_validate(asdict(w)) for w in flags],
+            **self._names(session, view.area, view.institution),
+            complete=complete,
+            warnings=[read(w) for w in flags],
         )
 
     def enter_external(
@@ -426,11 +562,14 @@ class IndicatorService:
         if ind.source != "external":
             message = f"{indicator_id} is calculated from the feeds, not entered"
             raise InvalidResource([Issue(message, "indicator_id", "value")], message)
-        self._area(view.area)
+        self._check_view(session, view.area, ALL, None)
         if view.institution != ALL:
             message = "External figures are entered for all institutions (institution=all)"
             raise InvalidResource([Issue(message, "institution", "value")], message)
         label = self._period(view.period)
+        if parse_period(label).start > self.today():
+            message = f"{label} has not begun: figures are entered for past or current periods"
+            raise InvalidResource([Issue(message, "period", "value")], message)
         if ind.unit == "%" and figure.numerator > figure.denominator:
             message = "A proportion's numerator cannot exceed its denominator"
             raise InvalidResource([Issue(message, "numerator", "value")], message)
@@ -492,11 +631,11 @@ class IndicatorService:
     ) -> dict[str, list[str]]:
         """Drill-down: the pregnancies behind a result (ids only; the caller masks)."""
         self._check(principal)
-        self._area(view.area)
         if indicator_id not in {i.id for i in CALCULATED}:
             raise NotFound(f"No calculated indicator {indicator_id!r}")
         label = self._period(view.period)
         with self.db.reading() as session:
+            self._check_view(session, view.area, view.institution, label)
             frames = (
                 self._cache.frames
                 if self._cache
@@ -506,36 +645,112 @@ class IndicatorService:
             )
         return members(frames, indicator_id, label, view.area, view.institution, self.settings)
 
+    def drill(
+        self, principal: Principal, indicator_id: str, view: ResultView
+    ) -> tuple[dict[str, list[str]], list[DrillRow]]:
+        """Drill-down: the ids behind a result (``members``) and its rows with reasons (the
+        caller masks and names)."""
+        self._check(principal)
+        if indicator_id not in {i.id for i in CALCULATED}:
+            raise NotFound(f"No calculated indicator {indicator_id!r}")
+        label = self._period(view.period)
+        with self.db.reading() as session:
+            self._check_view(session, view.area, view.institution, label)
+            frames = (
+                self._cache.frames
+                if self._cache
+                else build_frames(
+                    session, self.settings.case_managed_colours, case_facts=self.case_facts
+                )
+            )
+        counted = members(frames, indicator_id, label, view.area, view.institution, self.settings)
+        rows = drilldown(frames, indicator_id, label, view.area, view.institution, self.settings)
+        return counted, rows
+
     def records(
         self,
         session: Session,
         principal: Principal,
         crypto: Crypto,
         indicator_id: str,
-        view: ResultView,
+        query: DrillDownQuery,
         counted: dict[str, list[str]],
+        rows: list[DrillRow] | None = None,
     ) -> IndicatorRecords:
-        """The drill-down's ``counted`` ids (from ``members``) as masked records; the look is
-        audited."""
-        what = f"{view.period} {view.area} {view.institution}"
+        """The drill-down's ``counted`` ids (from ``drill``) as masked records, and its rows
+        with names, masked identifiers and the filters applied; the look is audited."""
+        what = f"{query.period} {query.area} {query.institution}"
         audit = AuditRecord(
             "indicators.drilldown", "success", "IndicatorResult", indicator_id, 200, what
         )
         record(session, actor_of(principal), [audit])
+        ind = BY_ID[indicator_id]
+        known = criterion_ids(indicator_id, self.settings)
+        if query.criterion is not None and query.criterion not in known:
+            message = f"Unknown criterion; valid criteria of {indicator_id}: {', '.join(known)}"
+            raise InvalidResource([Issue(message, "criterion", "value")], message)
 
         def listed(part: str) -> list[CountedRecord]:
             summaries = masked_summaries(session, crypto, counted[part])
             return [CountedRecord.model_validate(summary) for summary in summaries]
 
+        rows = rows or []
+        chosen = [
+            r
+            for r in rows
+            if (not query.missed or r.missed)
+            and (
+                query.criterion is None
+                or (query.criterion in r.criteria and not r.criteria[query.criterion]["met"])
+            )
+        ]
+        names = reference_names(session)
+        pregnancy_ids = sorted({r.pregnancy_id for r in chosen if r.pregnancy_id})
+        masked = {m["pregnancy_id"]: m for m in masked_summaries(session, crypto, pregnancy_ids)}
+        date_kinds = {KIND_DELIVERY: "delivery", KIND_DEATH: "death", KIND_CS: "diagnosis"}
+        out_rows = []
+        for r in chosen:
+            m = masked.get(r.pregnancy_id or "")
+            out_rows.append(
+                DrillDownRow(
+                    pregnancy_id=r.pregnancy_id if m is not None else None,
+                    record_id=r.record_id,
+                    kind=r.kind,
+                    units=r.units,
+                    in_numerator=r.in_numerator,
+                    numerator_units=r.numerator_units,
+                    missed=r.missed,
+                    criteria={k: CriterionRead.model_validate(v) for k, v in r.criteria.items()},
+                    institution=r.institution,
+                    institution_name=names.institution_name(r.institution),
+                    street=r.street,
+                    street_name=names.street_name(r.street),
+                    responsible_centre=names.centre_name_of(r.street),
+                    area=r.area,
+                    date=r.date,
+                    date_kind=date_kinds[r.kind],
+                    name=m["name"] if m else None,
+                    resident_id=m["resident_id"] if m else None,
+                )
+            )
         return IndicatorRecords(
             id=indicator_id,
-            period=view.period,
-            area=view.area,
-            institution=view.institution,
+            name_zh=ind.name_zh,
+            name_en=ind.name_en,
+            period=query.period,
+            area=query.area,
+            institution=query.institution,
             numerator_count=len(counted["numerator"]),
             denominator_count=len(counted["denominator"]),
             numerator=listed("numerator"),
             denominator=listed("denominator"),
+            criteria_labels={k: CRITERION_LABELS.get(k, (k, k))[0] for k in known},
+            missed=query.missed,
+            criterion=query.criterion,
+            rows_total=len(rows),
+            units_total=sum(r.units for r in rows),
+            numerator_units_total=sum(r.numerator_units for r in rows),
+            rows=out_rows,
         )
 
 
@@ -622,7 +837,7 @@ def _result(ind: Indicator, stored: StoredResult | None, small: bool) -> Indicat
         unit=ind.unit,
         target=ind.target,
         direction=ind.direction,
-        status=stored.status if stored else "no_data",
+        status=honest_status(stored.status, small) if stored else "no_data",
         small_numbers=small,
         source=ind.source,
     )
@@ -636,7 +851,7 @@ def _point(
         numerator=stored.numerator if stored else 0,
         denominator=stored.denominator if stored else 0,
         value=stored.value if stored else None,
-        status=stored.status if stored else "no_data",
+        status=honest_status(stored.status, small) if stored else "no_data",
         small_numbers=small,
         provisional=provisional,
     )

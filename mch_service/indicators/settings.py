@@ -47,10 +47,11 @@ SETTING_INFO: Mapping[str, SettingInfo] = {
     ),
     "small_numbers_below": SettingInfo(
         "MCH_INDICATOR_SMALL_NUMBERS_BELOW",
-        "分母小于该值（默认 20）的结果标注“小数字”：比率不稳定，达标判断仅供参考，不产生预警。",
+        "分母小于该值（默认 20）的结果标注“小数字”：比率不稳定，达标情况记为“不可评估”，"
+        "不产生预警。",
         'A result whose denominator is below this size (default 20) is flagged "small numbers":'
-        " the rate is unstable, its target status is indicative only and it raises no early"
-        " warning.",
+        ' the rate is unstable, its status is "not assessable" (neither met nor not met) and it'
+        " raises no early warning.",
     ),
     "caesarean_basis": SettingInfo(
         "MCH_INDICATOR_CAESAREAN_BASIS",

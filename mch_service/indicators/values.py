@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 # count_only: the period is too short for the rate to be read (catalogue ``rate_periods``).
-Status = Literal["met", "not_met", "no_data", "no_target", "count_only"]
+Status = Literal["met", "not_met", "no_data", "no_target", "count_only", "not_assessable"]
 
 # Columns of compute_all's result, in order.
 RESULT_COLUMNS: tuple[str, ...] = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from mch_service.scheduling.models import JobRun
+from mch_service.timeutil import to_utc
 
 
 class JobRunRead(BaseModel):
@@ -29,8 +30,8 @@ class JobRunRead(BaseModel):
             job=run.job,
             trigger=run.trigger,
             as_of=run.as_of.isoformat() if run.as_of else None,
-            started_at=run.started_at.isoformat(),
-            finished_at=run.finished_at.isoformat() if run.finished_at else None,
+            started_at=to_utc(run.started_at).isoformat(),
+            finished_at=to_utc(run.finished_at).isoformat() if run.finished_at else None,
             status=run.status,
             rows_touched=run.rows_touched,
             detail=run.detail,

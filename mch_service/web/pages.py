@@ -35,6 +35,7 @@ PUBLIC_DOCS = (
     "indicators",
     "domain",
     "bulk-export",
+    "monitoring-guide",
 )
 
 

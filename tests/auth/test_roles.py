@@ -59,6 +59,8 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("POST", "/api/v1/export-clients/{client_id}/rotate-key"): ADMIN_ONLY,
     ("POST", "/api/v1/export-clients/{client_id}/disable"): ADMIN_ONLY,
     ("POST", "/api/v1/export-clients/{client_id}/enable"): ADMIN_ONLY,
+    # the indicator definitions the MeasureReports point at: staff as well as institutions
+    ("GET", "/fhir/Measure/{measure_id}"): SIGNED_IN,
     # public, but the sample credentials below are wrong, whoever sends them
     ("POST", "/api/v1/token"): dict.fromkeys(("anonymous", "admin", "reviewer", "monitor"), 401),
     ("POST", "/api/v1/token/revoke"): SIGNED_IN,
@@ -100,6 +102,8 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("GET", "/api/v1/indicators/warnings"): MONITORS,
     ("GET", "/api/v1/indicators/{indicator_id}/series"): MONITORS,
     ("GET", "/api/v1/indicators/{indicator_id}/records"): MONITORS,
+    ("GET", "/api/v1/indicators/{indicator_id}/records.csv"): MONITORS,
+    ("GET", "/api/v1/indicators/{indicator_id}/records.xlsx"): MONITORS,
     ("GET", "/api/v1/indicators/export.csv"): MONITORS,
     ("GET", "/api/v1/indicators/export.xlsx"): MONITORS,
     ("GET", "/api/v1/indicators/measure-reports"): MONITORS,
@@ -170,12 +174,15 @@ PARAMS = {
     "action": "disable",
     "file_name": "Patient-1.ndjson",
     "client_id": "none",
+    "measure_id": "hiv-test-rate",
 }
 QUERIES = {
     "/api/v1/indicators": "?period=2025-01",
     "/api/v1/indicators/warnings": "?period=2025-01",
     "/api/v1/indicators/{indicator_id}/series": "?from=2025-01&to=2025-03",
     "/api/v1/indicators/{indicator_id}/records": "?period=2025-01",
+    "/api/v1/indicators/{indicator_id}/records.csv": "?period=2025-01",
+    "/api/v1/indicators/{indicator_id}/records.xlsx": "?period=2025-01",
     "/api/v1/indicators/export.csv": "?period=2025-01",
     "/api/v1/indicators/export.xlsx": "?period=2025-01",
     "/api/v1/indicators/measure-reports": "?period=2025-01",

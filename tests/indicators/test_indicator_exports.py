@@ -162,9 +162,11 @@ def test_csv_is_utf8_with_bom_and_chinese_headers() -> None:
         and r[h["地区"]] == "district"
         and r[h["机构"]] == "all"
     )
-    assert (smr[h["分子"]], smr[h["分母"]], smr[h["数值"]]) == ("9", "10", "90.0")
+    assert (smr[h["分子"]], smr[h["分母"]], smr[h["数值"]]) == ("9", "10", "90.00")
+    assert smr[h["数值（未修约）"]] == "90.0"
+    assert (smr[h["地区名称"]], smr[h["机构名称"]]) == ("全区", "全部机构")
     assert smr[h["达标情况"]] == "达标"
-    assert json.loads(smr[h["设置"]]) == SETTINGS.to_dict()
+    assert "剖宫产率口径：按产妇数" in smr[h["设置"]]  # the settings in Chinese
     out = io.StringIO(newline="")
     assert write_csv(iter(values), out) == len(values)
 
@@ -183,7 +185,8 @@ def test_measure_reports_validate_as_fhir_r4() -> None:
     )
     resource = MeasureReport.model_validate(smr)
     assert (resource.type, resource.status) == ("summary", "complete")
-    assert resource.measure == f"{BASE}/Measure/systematic_management_rate|{CATALOGUE_VERSION}"
+    # a FHIR id has no '_': the Measure is read at /fhir/Measure/systematic-management-rate
+    assert resource.measure == f"{BASE}/Measure/systematic-management-rate|{CATALOGUE_VERSION}"
     assert resource.group is not None
     group = resource.group[0]
     assert group.population is not None

@@ -70,7 +70,8 @@ def test_job_api_exports_and_drilldown(http: httpx.Client, services: Services) -
     assert (r["caesarean_rate"]["numerator"], r["caesarean_rate"]["denominator"]) == (1, 3)
     assert (r["hiv_test_rate"]["numerator"], r["hiv_test_rate"]["denominator"]) == (1, 2)
     assert r["hiv_test_rate"]["value"] == 50.0
-    assert r["hiv_test_rate"]["status"] == "not_met"
+    # 2 women: below the minimum denominator (20), neither met nor not met
+    assert r["hiv_test_rate"]["status"] == "not_assessable"
     assert (r["prenatal_care_rate"]["numerator"], r["prenatal_care_rate"]["denominator"]) == (1, 3)
     assert (
         r["facility_delivery_rate"]["numerator"],
@@ -86,9 +87,10 @@ def test_job_api_exports_and_drilldown(http: httpx.Client, services: Services) -
     )
     assert inst["caesarean_rate"]["numerator"] == 1
     assert inst["caesarean_rate"]["denominator"] == 1
-    # no data outside the data
-    empty = _by_id(http.get("/api/v1/indicators?period=2024-02", headers=monitor).json())
-    assert empty["hiv_test_rate"]["status"] == "no_data"
+    # a period outside the data is refused with the span of the data
+    outside = http.get("/api/v1/indicators?period=2024-02", headers=monitor)
+    assert outside.status_code == 400
+    assert "outside the data" in outside.text
     series = http.get(
         "/api/v1/indicators/hiv_test_rate/series?from=2025-06&to=2025-09", headers=monitor
     ).json()
@@ -115,7 +117,8 @@ def test_job_api_exports_and_drilldown(http: httpx.Client, services: Services) -
     xlsx = http.get("/api/v1/indicators/export.xlsx?period=2025-08&period=2025-Q3", headers=monitor)
     assert xlsx.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content), read_only=True)
-    assert book.sheetnames[:3] == ["全区", "按镇街", "按机构"]
+    assert book.sheetnames[0] == "汇总"  # the official report first, the long tables after
+    assert {"全区", "按镇街", "按机构"} <= set(book.sheetnames)
     # the district sheet, cell by cell against the API's answer for each period
     status_zh = {
         "met": "达标",
@@ -123,6 +126,7 @@ def test_job_api_exports_and_drilldown(http: httpx.Client, services: Services) -
         "no_data": "无数据",
         "no_target": "无目标值",
         "count_only": "仅报告例数（按年或滚动12个月计算率）",
+        "not_assessable": "不可评估（分母小于最小值）",
     }
     rows = list(book["全区"].iter_rows(values_only=True))
     assert rows[0][:4] == ("指标编号", "指标名称", "Indicator", "统计期")
@@ -154,7 +158,7 @@ def test_job_api_exports_and_drilldown(http: httpx.Client, services: Services) -
     # (below 20): flagged, and no early warning is raised on them
     august = http.get("/api/v1/indicators?period=2025-08", headers=monitor).json()
     hiv = next(r for r in august["results"] if r["id"] == "hiv_test_rate")
-    assert (hiv["status"], hiv["small_numbers"]) == ("not_met", True)
+    assert (hiv["status"], hiv["small_numbers"]) == ("not_assessable", True)
     assert august["provisional"] is False  # August 2025 ended long before today
     assert (august["period_kind"], august["final_on"]) == ("month", "2025-10-27")
     flags = http.get("/api/v1/indicators/warnings?period=2025-08", headers=monitor).json()
