@@ -626,25 +626,6 @@ class IndicatorService:
             indicators=[_describe(i) for i in CATALOGUE],
         )
 
-    def members(
-        self, principal: Principal, indicator_id: str, view: ResultView
-    ) -> dict[str, list[str]]:
-        """Drill-down: the pregnancies behind a result (ids only; the caller masks)."""
-        self._check(principal)
-        if indicator_id not in {i.id for i in CALCULATED}:
-            raise NotFound(f"No calculated indicator {indicator_id!r}")
-        label = self._period(view.period)
-        with self.db.reading() as session:
-            self._check_view(session, view.area, view.institution, label)
-            frames = (
-                self._cache.frames
-                if self._cache
-                else build_frames(
-                    session, self.settings.case_managed_colours, case_facts=self.case_facts
-                )
-            )
-        return members(frames, indicator_id, label, view.area, view.institution, self.settings)
-
     def drill(
         self, principal: Principal, indicator_id: str, view: ResultView
     ) -> tuple[dict[str, list[str]], list[DrillRow]]:
