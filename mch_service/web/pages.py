@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,7 +22,7 @@ from mch_service.errors import MchError, NotFound, TooManyRequests
 from mch_service.institutions.service import institutions_for_staff
 from mch_service.scheduling import service as scheduling
 from mch_service.web.i18n import labels, language
-from mch_service.web.rendering import Viewer, render, secure_cookies, viewer
+from mch_service.web.rendering import Viewer, local_time, render, secure_cookies, viewer
 
 router = APIRouter(include_in_schema=False)
 LOGIN_CSRF_COOKIE = "mch_login_csrf"
@@ -150,12 +150,6 @@ async def home(request: Request, services: ServicesDep) -> Response:
     return render(request, "home.html", context, who=who)
 
 
-def _local(instant: datetime, zone: ZoneInfo) -> str:
-    """An instant in the district's zone, to the minute (SQLite hands back UTC without it)."""
-    aware = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
-    return aware.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
 async def _feeds(services: ServicesDep, who: Viewer) -> list[dict[str, Any]]:
     """Each institution with its last FHIR write of the past 30 days and today's accepted
     and refused writes (today in the district's time zone)."""
@@ -175,7 +169,7 @@ async def _feeds(services: ServicesDep, who: Viewer) -> list[dict[str, Any]]:
             "id": i.id,
             "name": i.name,
             "active": i.active,
-            "last": _local(month[i.id], zone) if i.id in month else None,
+            "last": local_time(month[i.id], zone)[:16] if i.id in month else None,
             "accepted": today.get(i.id, (0, 0))[0],
             "refused": today.get(i.id, (0, 0))[1],
         }

@@ -4,9 +4,11 @@ rendering of a template with the labels of the page's language."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -72,6 +74,16 @@ async def viewer(request: Request, services: Services) -> Viewer | Response:
     return Viewer(principal, csrf)
 
 
+def local_time(value: str | datetime | None, zone: ZoneInfo) -> str:
+    """An instant (ISO 8601 text, as the services give it, or a datetime) in the district's
+    time zone to the second, as staff read times; a stored time without an offset is UTC."""
+    if not value:
+        return ""
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    aware = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    return aware.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def render(
     request: Request,
     name: str,
@@ -80,6 +92,7 @@ def render(
     who: Viewer | None = None,
 ) -> Response:
     lang = language(request)
+    zone = ZoneInfo(get_services(request).settings.timezone)
     nav = (
         [(path, key) for path, key, need in NAV if need is None or who.principal.can(need)]
         if who
@@ -95,6 +108,7 @@ def render(
             "csrf_token": who.csrf_token if who else None,
             "nav": nav,
             "here": request.url.path,
+            "local": lambda value: local_time(value, zone),
             **context,
         },
         status_code=status,

@@ -3,6 +3,7 @@ administrator does there, and what the other roles may not."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -137,6 +138,9 @@ def test_jobs_run_from_the_page_and_their_runs_are_listed(tabs: Any, admin: str)
     first_run = tab.page.locator("#runs tbody tr").first.inner_text()
     assert "data_quality" in first_run
     assert "手动" in first_run
+    # times as staff read them: the district's zone, to the second, no ISO "T" or offset
+    started = tab.page.locator("#runs tbody tr td:nth-child(4)").first.inner_text()
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", started), started
     tab.shot("admin-jobs")
 
 
