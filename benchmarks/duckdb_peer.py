@@ -66,15 +66,20 @@ CREATE OR REPLACE MACRO inst_of(f) AS
 """
 
 _FLATTEN_SOURCES = r"""
+-- the history files' lines in file order: a table keeps the scan's order (DuckDB's
+-- preserve_insertion_order, on by default), so its rowid is the line's place. A window
+-- without ORDER BY would number the lines in whatever order the threads met them, and a
+-- record sent twice in one history file (a corrected date) could keep its older version.
+CREATE OR REPLACE TABLE history_lines AS
+SELECT filename, json
+FROM read_json_objects('{dir}/*/history.ndjson', format = 'newline_delimited', filename = true);
+
 -- every entry of every file, in send order per institution
 CREATE OR REPLACE TABLE entries AS
 WITH hist AS (
   SELECT inst_of(filename) AS inst, 0 AS file_seq, filename, 'history' AS btype,
-         row_number() OVER (PARTITION BY filename) AS idx,
-         CASE WHEN json_extract_string(json, '$.resourceType') = 'Patient' THEN 'PUT' ELSE 'PUT'
-         END AS method, NULL AS url, NULL AS full_url, json AS res
-  FROM read_json_objects('{dir}/*/history.ndjson', format = 'newline_delimited',
-                         filename = true)
+         rowid AS idx, 'PUT' AS method, NULL AS url, NULL AS full_url, json AS res
+  FROM history_lines
 ), bund AS (
   SELECT inst_of(filename) AS inst,
          CAST(regexp_extract(filename, '(\d+)\.json$', 1) AS INTEGER) AS file_seq, filename,
