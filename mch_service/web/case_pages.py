@@ -290,6 +290,11 @@ async def _page(
             "assignees": colleagues,
             "assignee_name": shown.get(case.assignee or "", case.assignee),
             "events": list(reversed(detail.events)),
+            # a follow-up's or an outcome's event names its code: shown by its label
+            "event_labels": {
+                c.code: c.label_zh if lang == "zh" else c.label_en
+                for c in (*codes.follow_up_kinds, *codes.outcome_kinds)
+            },
             "late": "report_late" in on_lists,
             "today": today.isoformat(),
             "error": error,

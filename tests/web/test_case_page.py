@@ -168,6 +168,7 @@ def test_a_stale_form_says_reload_and_changes_nothing(
     second.sign_in("rev-a2", then=f"/cases/{o}")
     read_at = int(second.page.locator("#case-version").inner_text())
     # the first reviewer assigns the case to her colleague
+    first.page.locator("#assign-panel summary").click()
     first.page.locator("#assign-form").get_by_label("负责人").select_option("rev-a2")
     assert _submit(first.page, "#as-submit").status == 200
     assert first.page.locator("#notice").inner_text() == "负责人已保存"
@@ -211,12 +212,14 @@ def test_assign_close_and_reopen_round_trip(
     tab.sign_in("rev-a", then=f"/cases/{r}")
     page = tab.page
     v0 = int(page.locator("#case-version").inner_text())
+    page.locator("#assign-panel summary").click()
     assignees = page.locator("#as-assignee option").all_inner_texts()
     assert assignees[1:] == ["rev-a（rev-a）", "rev-a2（rev-a2）"]  # not rev-b: other street
     page.locator("#as-assignee").select_option("rev-a2")
     _submit(page, "#as-submit")
     assert "rev-a2" in page.locator("#case-assignee").inner_text()
     # close: the coded reasons are the service's
+    page.locator("#close-panel summary").click()
     codes = page.locator("#cl-code option").all_inner_texts()
     assert codes == ["请选择", "转出", "失访", "迁出", "分娩结案", "死亡", "其他"]
     page.locator("#close-form").get_by_label("结案原因").select_option(label="转出")
@@ -229,8 +232,13 @@ def test_assign_close_and_reopen_round_trip(
     assert page.locator("#close-form").count() == 0
     tab.shot("case-page-closed")
     api = http.get(f"/api/v1/cases/{r}", headers=h["rev-a"]).json()["case"]
-    assert (api["status"], api["close_code"], api["version"]) == ("closed", "transferred_out", v0 + 2)
+    assert (api["status"], api["close_code"], api["version"]) == (
+        "closed",
+        "transferred_out",
+        v0 + 2,
+    )
     assert r in _listed(http, h["rev-a"], "closed_out")
+    page.locator("#reopen-panel summary").click()
     page.locator("#reopen-form").get_by_label("重新开案原因").fill("已返回本区")
     _submit(page, "#ro-submit")
     assert page.locator("#notice").inner_text() == "已重新开案"
@@ -263,7 +271,9 @@ def test_a_refused_value_is_shown_next_to_its_field(
     refused = _submit(tab.page, "#fu-submit")
     assert refused.status == 400
     assert "未保存" in tab.page.locator("#error").inner_text()
-    assert tab.page.locator("#follow_up-next_due-error").inner_text() == "下次随访日期不能早于联系日期"
+    assert (
+        tab.page.locator("#follow_up-next_due-error").inner_text() == "下次随访日期不能早于联系日期"
+    )
     assert form.get_by_label("下次随访日期").get_attribute("aria-invalid") == "true"
     assert form.get_by_label("下次随访日期").input_value() == "2025-03-10"
     assert form.get_by_label("随访结果").input_value() == "not_reached"
@@ -298,9 +308,9 @@ def test_the_follow_up_form_with_the_keyboard_alone(
         keys.press("Enter")
     assert page.locator("#notice").inner_text() == "随访已保存"
     fu = http.get(f"/api/v1/cases/{r}", headers=h["rev-a"]).json()["follow_ups"]
-    assert [(f["contact_date"], f["kind"], f["outcome"], f["notes"], f["next_due"]) for f in fu] == [
-        ("2025-03-19", "phone", "reached_needs_care", "keyboard only", "2025-03-26")
-    ]
+    assert [
+        (f["contact_date"], f["kind"], f["outcome"], f["notes"], f["next_due"]) for f in fu
+    ] == [("2025-03-19", "phone", "reached_needs_care", "keyboard only", "2025-03-26")]
 
 
 def test_who_may_not_see_the_case_is_refused_and_nothing_leaks(
@@ -320,7 +330,8 @@ def test_who_may_not_see_the_case_is_refused_and_nothing_leaks(
     # her forms refuse the same way, and change nothing
     token = outsider.page.locator('input[name="csrf_token"]').first.input_value()
     posted = outsider.page.request.post(
-        f"{outsider.base_url}/cases/{r}/close", form={"csrf_token": token, "version": "1", "code": "other", "reason": "x"}
+        f"{outsider.base_url}/cases/{r}/close",
+        form={"csrf_token": token, "version": "1", "code": "other", "reason": "x"},
     )
     assert posted.status == 404
     assert "李红" not in posted.text()
