@@ -5,6 +5,11 @@ labels from the case service (GET /api/v1/cases/codes), not from here."""
 from __future__ import annotations
 
 CASE_LABELS: dict[str, dict[str, str]] = {
+    # punctuation: full-width in Chinese
+    "case_colon": {"zh": "：", "en": ": "},
+    "case_semicolon": {"zh": "；", "en": "; "},
+    "case_lparen": {"zh": "（", "en": " ("},
+    "case_rparen": {"zh": "）", "en": ")"},
     "case_title": {"zh": "专案", "en": "Case"},
     "case_name": {"zh": "姓名", "en": "Name"},
     "case_name_unknown": {"zh": "（无姓名记录）", "en": "(no name on record)"},

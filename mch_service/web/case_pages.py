@@ -180,11 +180,12 @@ def _timeline(
     for fu in detail.follow_ups:
         kind_zh, _, kind_en = fu.kind_label.partition(" ")
         out_zh, _, out_en = fu.outcome_label.partition(" ")
-        what = f"{kind_zh if lang == 'zh' else kind_en}：{out_zh if lang == 'zh' else out_en}"
+        what = f"{kind_zh if lang == 'zh' else kind_en}{t['case_colon']}"
+        what += out_zh if lang == "zh" else out_en
         if fu.outcome_code == "other" and fu.outcome != "other":
-            what += f"（{fu.outcome}）"
+            what += f"{t['case_lparen']}{fu.outcome}{t['case_rparen']}"
         if fu.next_due:
-            what += f"；{t['case_next_due']} {fu.next_due}"
+            what += f"{t['case_semicolon']}{t['case_next_due']} {fu.next_due}"
         rows.append(
             {
                 "date": fu.contact_date.isoformat(),
@@ -208,7 +209,7 @@ def _timeline(
                 "kind": "outcome",
                 "label": t["case_tl_outcome"],
                 "what": (outcome.label_zh if lang == "zh" else outcome.label_en)
-                + (f"（{outcome.place}）" if outcome.place else ""),
+                + (f"{t['case_lparen']}{outcome.place}{t['case_rparen']}" if outcome.place else ""),
                 "colour": None,
                 "purple": False,
                 "institution": t["case_reported_by_reviewer"],

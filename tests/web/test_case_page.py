@@ -10,6 +10,8 @@ orange on 2025-03-01. At the lists' day 2025-03-20 both are on follow_up_due (R 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -19,7 +21,7 @@ from sqlalchemy import func, select
 from mch_service.app import Services
 from mch_service.audit.models import AuditEvent
 from mch_service.institutions.service import add_institution, set_street
-from tests.auth.test_accounts import add_user, bearer, token_for
+from tests.auth.test_accounts import PASSWORD, add_user, bearer, token_for
 from tests.conftest import SenderKey
 from tests.domain.fixtures import bundle, colour, entry, obs, patient, uid, visit
 from tests.domain.test_pregnancy_record import post
@@ -348,3 +350,112 @@ def test_who_may_not_see_the_case_is_refused_and_nothing_leaks(
     assert http.get(f"/api/v1/cases/{r}", headers=ward["h"]["rev-a"]).json()["case"]["status"] == (
         "open"
     )
+
+
+@contextmanager
+def _signed_in(http: httpx.Client, username: str) -> Iterator[httpx.Client]:
+    """Another person's cookie session on the live server, signed in with the form."""
+    with httpx.Client(base_url=str(http.base_url)) as client:
+        login = client.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+        assert csrf is not None
+        client.post(
+            "/login",
+            data={"username": username, "password": PASSWORD, "csrf_token": csrf.group(1)},
+        )
+        yield client
+
+
+def _form_fields(html: str, form_id: str) -> dict[str, str]:
+    form = html[html.index(f'id="{form_id}"') :]
+    form = form[: form.index("</form>")]
+    return dict(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', form))
+
+
+def test_a_late_report_is_acknowledged_and_a_form_without_its_token_changes_nothing(
+    ward: dict[str, Any], http: httpx.Client, services: Services
+) -> None:
+    h, r = ward["h"], ward["ids"]["R"]
+    # the lists at today: the red grading of 2025-03-01 reached the district long after 24 hours
+    today = services.cases.today().isoformat()
+    run = http.post(f"/api/v1/jobs/work_lists/run?as_of={today}", headers=h["admin1"])
+    assert run.json()["status"] == "succeeded", run.text
+    assert r in _listed(http, h["rev-a"], "report_late")
+    with _signed_in(http, "rev-a") as browser:
+        page = browser.get(f"/cases/{r}?lang=en")
+        assert page.status_code == 200
+        assert "Acknowledge the late report" in page.text
+        assert "Reported late" in page.text
+        fields = _form_fields(page.text, "ack-form")
+        version = int(fields["version"])
+        # without the session's CSRF token: back to the sign-in page, nothing done
+        forged = browser.post(f"/cases/{r}/acknowledge-late", data={"version": str(version)})
+        assert forged.status_code == 303
+        assert forged.headers["location"].startswith("/login")
+        assert r in _listed(http, h["rev-a"], "report_late")
+        done = browser.post(f"/cases/{r}/acknowledge-late", data=fields)
+        assert done.status_code == 303
+        assert done.headers["location"] == f"/cases/{r}?done=case_acknowledge_late"
+        after = browser.get(done.headers["location"])
+        assert "Late report acknowledged" in after.text
+        assert 'id="ack-form"' not in after.text
+    assert r not in _listed(http, h["rev-a"], "report_late")
+    case = http.get(f"/api/v1/cases/{r}", headers=h["rev-a"]).json()
+    assert case["case"]["version"] == version + 1
+    assert [e["action"] for e in case["events"]] == ["acknowledge_late"]
+
+
+def test_a_woman_without_a_record_is_opened_by_the_first_form_and_outcomes_are_checked(
+    ward: dict[str, Any], http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    """A green woman has no case record: the page shows version 0 and the first action opens a
+    lightweight record; the outcome form's required date and place are asked for by field."""
+    p = uid()
+    person = patient(sender.institution_id, "M-G", rid=_valid_rid("33010219930101111"), street=S1)
+    person["name"] = [{"text": "赵绿"}]
+    post(
+        http,
+        sender,
+        bundle(
+            entry(person, p),
+            entry(obs(p, "8665-2", "2025-01-05", valueDateTime="2025-01-01")),
+            entry(visit(p, "2025-01-05", first=True)),
+            entry(colour(p, "2025-01-05", "green")),
+        ),
+    )
+    run = http.post("/api/v1/jobs/work_lists/run?as_of=2025-03-20", headers=ward["h"]["admin1"])
+    assert run.json()["status"] == "succeeded"
+    items = http.get("/api/v1/cases?page_size=500", headers=ward["h"]["rev-a"]).json()["items"]
+    g = next(i["pregnancy_id"] for i in items if i.get("full_name") == "赵绿")
+    with _signed_in(http, "rev-a") as browser:
+        page = browser.get(f"/cases/{g}")
+        assert 'id="case-version">0<' in page.text
+        assert "尚无工作记录" in page.text
+        assert 'class="badge c-green">绿<' in page.text
+        fields = _form_fields(page.text, "outcome-form")
+        missing = browser.post(
+            f"/cases/{g}/outcome",
+            data={**fields, "kind": "delivered_elsewhere", "source": "family"},
+        )
+        assert missing.status_code == 400
+        assert 'id="outcome-date-error">该结局须填写日期<' in missing.text
+        assert 'id="outcome-place-error">院外分娩须填写地点<' in missing.text
+        assert '<option value="family" selected>' in missing.text
+        bad_date = browser.post(
+            f"/cases/{g}/outcome",
+            data={**fields, "kind": "miscarriage", "date": "2025/03/18"},
+        )
+        assert bad_date.status_code == 400
+        assert 'id="outcome-date-error">日期格式应为 2025-06-30<' in bad_date.text
+        saved = browser.post(
+            f"/cases/{g}/outcome",
+            data={**fields, "kind": "miscarriage", "date": "2025-03-18", "source": "woman"},
+        )
+        assert saved.status_code == 303, saved.text
+        after = browser.get(saved.headers["location"]).text
+        assert "妊娠结局已保存" in after
+        assert 'id="case-version">1<' in after
+        assert "妊娠结局（审核员登记）" in after
+    case = http.get(f"/api/v1/cases/{g}", headers=ward["h"]["rev-a"]).json()["case"]
+    assert (case["version"], case["managed"], case["outcome"]["kind"]) == (1, False, "miscarriage")
+    assert case["outcome"]["date"] == "2025-03-18"
