@@ -10,6 +10,7 @@ CASE_LABELS: dict[str, dict[str, str]] = {
     "case_semicolon": {"zh": "；", "en": "; "},
     "case_lparen": {"zh": "（", "en": " ("},
     "case_rparen": {"zh": "）", "en": ")"},
+    "case_back_to_lists": {"zh": "← 返回工作清单", "en": "← Back to the work lists"},
     "case_title": {"zh": "专案", "en": "Case"},
     "case_name": {"zh": "姓名", "en": "Name"},
     "case_name_unknown": {"zh": "（无姓名记录）", "en": "(no name on record)"},

@@ -395,6 +395,9 @@ def _field_message(t: dict[str, str], form_name: str, field: str, code: str, raw
 async def _act(request: Request, services: ServicesDep, pregnancy_id: str, name: str) -> Response:
     who = await _case_viewer(request, services)
     if not isinstance(who, Viewer):
+        if isinstance(who, RedirectResponse):  # signed out, or a form without its token
+            back = quote(f"/cases/{pregnancy_id}")
+            return RedirectResponse(f"/login?next={back}", status_code=303)
         return who
     posted = await request.form()
     values = {

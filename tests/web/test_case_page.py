@@ -159,6 +159,15 @@ def test_a_reviewer_records_a_follow_up_and_the_item_leaves_the_list(
     ]
     # two page views (before and after) and the API read just now: three audited views
     assert _views(services, r, "rev-a") == 3
+    # the English switch: the same page, the same data
+    tab.goto(f"/cases/{r}?lang=en")
+    assert page.locator("#timeline-h").inner_text() == "Timeline of the pregnancy"
+    assert "phone call: reached, all well" in page.locator("#timeline tr.tl-follow_up").inner_text()
+    assert page.locator("#case-colour").inner_text().strip() == "Red"
+    tab.shot("case-page-en")
+    tab.goto(f"/cases/{r}?lang=zh")
+    tab.shot("case-page-first-screen", full_page=False)
+    assert _views(services, r, "rev-a") == 5
 
 
 def test_a_stale_form_says_reload_and_changes_nothing(
@@ -391,7 +400,8 @@ def test_a_late_report_is_acknowledged_and_a_form_without_its_token_changes_noth
         # without the session's CSRF token: back to the sign-in page, nothing done
         forged = browser.post(f"/cases/{r}/acknowledge-late", data={"version": str(version)})
         assert forged.status_code == 303
-        assert forged.headers["location"].startswith("/login")
+        # (after signing in again: back to the case page, not to the form's address)
+        assert forged.headers["location"] == f"/login?next=/cases/{r}"
         assert r in _listed(http, h["rev-a"], "report_late")
         done = browser.post(f"/cases/{r}/acknowledge-late", data=fields)
         assert done.status_code == 303
