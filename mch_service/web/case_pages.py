@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from mch_service.auth.permissions import Permission, Principal
+from mch_service.cases import worklists
 from mch_service.cases.schemas import (
     AssignmentUpdate,
     CaseDetail,
@@ -38,6 +39,13 @@ from mch_service.web.rendering import Viewer, refused, render, viewer
 router = APIRouter(include_in_schema=False)
 
 COLOURS = ("green", "yellow", "orange", "red", "purple")
+# the texts a closing stores when its code says it all (the register's 42 days; an outcome)
+CODED_REASONS = {
+    text.lower()
+    for labels_ in (*worklists.CLOSE_REASONS.values(), *worklists.OUTCOME_KINDS.values())
+    for text in labels_[:2]
+    if isinstance(text, str)
+}
 # The fields of each form (name -> longest text kept), as the page posts them.
 FORMS: dict[str, dict[str, int]] = {
     "follow_up": {"contact_date": 10, "kind": 32, "outcome": 32, "notes": 2000, "next_due": 10},
@@ -64,13 +72,16 @@ def _day(form: dict[str, str], field: str) -> date | None:
         raise _BadDate(field) from None
 
 
-def _ga(day: str | None, lmp: date | None, end: date | None, t: dict[str, str]) -> str:
+def _ga(
+    day: str | None, lmp: date | None, end: date | None, t: dict[str, str], delivered: bool = False
+) -> str:
     """Gestational age at a day, as staff write it (12+6周), or the days after the end."""
     if not day:
         return ""
     at = date.fromisoformat(day[:10])
     if end is not None and at > end:
-        return t["case_days_after_end"].format(days=(at - end).days)
+        key = "case_days_postpartum" if delivered else "case_days_after_end"
+        return t[key].format(days=(at - end).days)
     if lmp is None:
         return ""
     days = (at - lmp).days
@@ -95,6 +106,7 @@ def _timeline(
     p = detail.pregnancy
     lmp = _lmp_of(p)
     end = date.fromisoformat(p["end"]["date"]) if (p.get("end") or {}).get("date") else None
+    delivered = (p.get("end") or {}).get("kind") == "delivery"
     rows: list[dict[str, Any]] = []
 
     def inst(code: str | None) -> str:
@@ -131,7 +143,8 @@ def _timeline(
                 value = t["case_ga_weeks"].format(ga=f"{f['ga_days'] // 7}+{f['ga_days'] % 7}")
             what = f"{tl('case_tl_dating_' + str(f.get('type')), f.get('type'))} {value}".strip()
         elif kind == "care_episode":
-            what = f"{f.get('start_date') or ''} – {f.get('case_end_date') or ''}"
+            start, stop = f.get("start_date") or "", f.get("end_date")
+            what = f"{start} – {stop}" if stop else f"{start} {t['case_ongoing']}"
         elif kind == "delivery_record":
             if f.get("type") == "outcome":
                 what = t["case_tl_birth_outcome"].format(
@@ -162,9 +175,14 @@ def _timeline(
             sex,
         ]
         if b.get("weight_g"):
-            parts.append(f"{b['weight_g']}g")
+            parts.append(f"{b['weight_g']:g}g")
         if b.get("apgar_1") is not None or b.get("apgar_5") is not None:
-            parts.append(f"Apgar {b.get('apgar_1') or '-'}/{b.get('apgar_5') or '-'}")
+            a1, a5 = (b.get(k) for k in ("apgar_1", "apgar_5"))
+            parts.append(
+                t["case_apgar"].format(
+                    one="–" if a1 is None else f"{a1:g}", five="–" if a5 is None else f"{a5:g}"
+                )
+            )
         rows.append(
             {
                 "date": delivery.get("date") if delivery else None,
@@ -217,7 +235,7 @@ def _timeline(
             }
         )
     for r in rows:
-        r["ga"] = _ga(r["date"], lmp, end, t)
+        r["ga"] = _ga(r["date"], lmp, end, t, delivered)
     rows.sort(key=lambda r: (r["date"] or "9999", r["kind"] == "follow_up"))
     return rows
 
@@ -259,6 +277,12 @@ async def _page(
     end = date.fromisoformat(pregnancy["end"]["date"]) if pregnancy["end"].get("date") else None
     today = services.cases.today()
     case = detail.case
+    colour, purple = case.colour, case.purple
+    if case.opened_on is None:
+        # no record yet (version 0): her colour as the register reads it from her gradings
+        facts = await in_reading(services, services.cases.load_pregnancy, pregnancy_id)
+        mine = next((f for f in facts if f.pregnancy_id == pregnancy_id), None)
+        colour, purple = worklists.current_colour(mine, today) if mine else (None, False)
     on_lists = {w.list_name for w in detail.work_items}
     shown = {a.username: a.display_name or a.username for a in colleagues}
     gradings = [
@@ -275,6 +299,12 @@ async def _page(
         {
             "detail": detail,
             "case": case,
+            # the reason's text unless it only repeats the code (the register's own closings)
+            "close_reason": None
+            if (case.close_reason or "").lower() in CODED_REASONS
+            else case.close_reason,
+            "colour": colour,
+            "purple": purple,
             "woman": woman,
             "pregnancy": pregnancy,
             "street_name": names.street_name(woman.get("street") or case.street)

@@ -23,7 +23,7 @@ from mch_service.audit.models import AuditEvent
 from mch_service.institutions.service import add_institution, set_street
 from tests.auth.test_accounts import PASSWORD, add_user, bearer, token_for
 from tests.conftest import SenderKey
-from tests.domain.fixtures import bundle, colour, entry, obs, patient, uid, visit
+from tests.domain.fixtures import bundle, colour, delivery, entry, obs, patient, result, uid, visit
 from tests.domain.test_pregnancy_record import post
 from tests.indicators.test_indicator_service import _valid_rid
 
@@ -469,3 +469,82 @@ def test_a_woman_without_a_record_is_opened_by_the_first_form_and_outcomes_are_c
     case = http.get(f"/api/v1/cases/{g}", headers=ward["h"]["rev-a"]).json()["case"]
     assert (case["version"], case["managed"], case["outcome"]["kind"]) == (1, False, "miscarriage")
     assert case["outcome"]["date"] == "2025-03-18"
+
+
+def test_the_timeline_of_a_delivered_woman_with_tests_and_ages(
+    tabs: Any, ward: dict[str, Any], http: httpx.Client, sender: SenderKey
+) -> None:
+    """Tests and results, the delivery and a follow-up after it, on one timeline with the
+    gestational age worked out from her LMP (2025-01-01) and the days after the delivery."""
+    p = uid()
+    person = patient(sender.institution_id, "M-D", rid=_valid_rid("33010219950101111"), street=S1)
+    person["name"] = [{"text": "钱产"}]
+    post(
+        http,
+        sender,
+        bundle(
+            entry(person, p),
+            entry(obs(p, "8665-2", "2025-01-05", valueDateTime="2025-01-01")),
+            entry(visit(p, "2025-01-05", first=True)),
+            entry(colour(p, "2025-01-05", "orange")),
+            entry(result(p, "56888-1", "2025-02-01")),  # HIV, negative
+            entry(result(p, "20507-0", "2025-02-01", positive=True)),  # syphilis RPR
+            *delivery(p, "2025-10-07", "2025-10-08", "2025-10-10"),
+        ),
+    )
+    h = ward["h"]
+    run = http.post("/api/v1/jobs/work_lists/run?as_of=2025-10-20", headers=h["admin1"])
+    assert run.json()["status"] == "succeeded"
+    items = http.get("/api/v1/cases?page_size=500", headers=h["rev-a"]).json()["items"]
+    d = next(i["pregnancy_id"] for i in items if i.get("full_name") == "钱产")
+    version = http.get(f"/api/v1/cases/{d}", headers=h["rev-a"]).json()["case"]["version"]
+    saved = http.post(
+        f"/api/v1/cases/{d}/follow-ups",
+        headers=h["rev-a"],
+        json={
+            "version": version,
+            "contact_date": "2025-10-15",
+            "kind": "home_visit",
+            "outcome": "reached",
+        },
+    )
+    assert saved.status_code == 201, saved.text
+    tab = tabs()
+    tab.sign_in("rev-a", then=f"/cases/{d}")
+    page = tab.page
+
+    def cells(kind: str) -> list[list[str]]:
+        rows = page.locator(f"#timeline tr.tl-{kind}")
+        return [
+            [c.strip() for c in rows.nth(i).locator("td").all_inner_texts()]
+            for i in range(rows.count())
+        ]
+
+    # 2025-02-01 - 2025-01-01 = 31 days = 4+3; 2025-10-08 - 2025-01-01 = 280 days = 40+0
+    assert sorted(cells("lab_result")) == sorted(
+        [
+            ["2025-02-01", "4+3周", "检验检查", "艾滋病检测 阴性", "Institution hospital-a"],
+            ["2025-02-01", "4+3周", "检验检查", "梅毒检测 阳性", "Institution hospital-a"],
+        ]
+    )
+    deliveries = cells("delivery_record")
+    assert {r[0] for r in deliveries} == {"2025-10-08"}
+    assert {r[1] for r in deliveries} == {"40+0周"}
+    assert "活产1，死产0" in [r[3] for r in deliveries]
+    # the follow-up a week after the delivery: days after the end, not weeks of pregnancy
+    assert cells("follow_up") == [
+        [
+            "2025-10-15",
+            "产后7天",
+            "随访",
+            "入户随访：已联系，情况正常",
+            "高危管理团队\nrev-a",
+        ]
+    ]
+    dates = [
+        page.locator("#timeline tbody tr").nth(i).locator("td").first.inner_text()
+        for i in range(page.locator("#timeline tbody tr").count())
+    ]
+    assert dates == sorted(dates)  # one timeline, in date order
+    assert "2025-10-08" in page.locator("#woman").inner_text()
+    tab.shot("case-page-delivered")
