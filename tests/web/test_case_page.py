@@ -216,7 +216,7 @@ def test_a_stale_form_says_reload_and_changes_nothing(
 
 
 def test_assign_close_and_reopen_round_trip(
-    tabs: Any, ward: dict[str, Any], http: httpx.Client
+    tabs: Any, ward: dict[str, Any], http: httpx.Client, services: Services
 ) -> None:
     h, r = ward["h"], ward["ids"]["R"]
     tab = tabs()
@@ -266,6 +266,21 @@ def test_assign_close_and_reopen_round_trip(
     assert (api["case"]["status"], api["case"]["assignee"]) == ("open", "rev-a2")
     assert [e["action"] for e in api["events"]][-3:] == ["assign", "close", "reopen"]
     assert r not in _listed(http, h["rev-a"], "closed_out")
+    # each change is in the audit log, by whom, against her case
+    with services.db.reading() as session:
+        audited = session.execute(
+            select(AuditEvent.action, AuditEvent.actor_id)
+            .where(
+                AuditEvent.target_id == r,
+                AuditEvent.action.in_(["case.assign", "case.close", "case.reopen"]),
+            )
+            .order_by(AuditEvent.id)
+        ).all()
+    assert [tuple(a) for a in audited] == [
+        ("case.assign", "rev-a"),
+        ("case.close", "rev-a"),
+        ("case.reopen", "rev-a"),
+    ]
 
 
 def test_a_refused_value_is_shown_next_to_its_field(
