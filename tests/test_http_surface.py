@@ -29,7 +29,9 @@ from mch_service.config import Settings
 from mch_service.logs import JsonFormatter, escape_controls
 from mch_service.services import Services
 from tests.auth.test_accounts import PASSWORD, add_user, bearer, token_for
+from tests.cases.test_case_api import case_id, red_woman
 from tests.conftest import TEST_SECRET, SenderKey, make_sender
+from tests.indicators.test_indicator_service import _valid_rid
 
 NAME = "欧阳秀英"
 RESIDENT_ID = "11010119900307002X"
@@ -107,7 +109,9 @@ def _sign_in_with_the_form(client: httpx.Client, username: str) -> httpx.Respons
     )
 
 
-def test_pages_have_no_inline_script_or_style(http: httpx.Client, services: Services) -> None:
+def test_pages_have_no_inline_script_or_style(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
     """The CSP allows scripts and styles from our own files only: an inline one would be
     blocked in the browser, so none may be in a page."""
     add_user(services, "admin1", "admin")
@@ -126,6 +130,11 @@ def test_pages_have_no_inline_script_or_style(http: httpx.Client, services: Serv
         )
     ]
     pages.append(http.get("/admin/audit").text)
+    # the case page (web/case_pages.py), of a red woman
+    red_woman(http, sender, "330102001", "A1", _valid_rid("33010219900101111"))
+    case_page = http.get(f"/cases/{case_id(services, '330102001')}")
+    assert case_page.status_code == 200
+    pages.append(case_page.text)
     for html in pages:
         assert "<html" in html
         found = _InlineCode()

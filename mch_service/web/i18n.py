@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from mch_service.web.case_labels import CASE_LABELS
+
 LANG_COOKIE = "mch_lang"
 
 LABELS: dict[str, dict[str, str]] = {
@@ -328,3 +330,6 @@ def language(request: Request) -> str:
 
 def labels(lang: str) -> dict[str, str]:
     return {key: texts[lang] for key, texts in LABELS.items()}
+
+
+LABELS.update(CASE_LABELS)  # the case page (web/case_labels.py)

@@ -27,6 +27,8 @@ REVIEWERS = {"anonymous": 401, "admin": OK, "reviewer": OK, "monitor": 403}
 MONITORS = {"anonymous": 401, "admin": OK, "reviewer": 403, "monitor": OK}
 # Administration pages: anonymous visitors are sent to the sign-in page (303).
 ADMIN_PAGE = {"anonymous": OK, "admin": OK, "reviewer": 403, "monitor": 403}
+# The case page: reviewers and administrators; anonymous visitors go to the sign-in page (303).
+CASE_PAGE = {"anonymous": OK, "admin": OK, "reviewer": OK, "monitor": 403}
 # The FHIR interface takes institution API keys, never staff tokens.
 INSTITUTIONS_ONLY = {"anonymous": 401, "admin": 401, "reviewer": 401, "monitor": 401}
 
@@ -158,6 +160,13 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("GET", "/admin/jobs"): ADMIN_PAGE,
     ("POST", "/admin/jobs/{name}/run"): ADMIN_PAGE,
     ("GET", "/admin/audit"): ADMIN_PAGE,
+    ("GET", "/cases/{pregnancy_id}"): CASE_PAGE,
+    ("POST", "/cases/{pregnancy_id}/follow-up"): CASE_PAGE,
+    ("POST", "/cases/{pregnancy_id}/outcome"): CASE_PAGE,
+    ("POST", "/cases/{pregnancy_id}/assign"): CASE_PAGE,
+    ("POST", "/cases/{pregnancy_id}/close"): CASE_PAGE,
+    ("POST", "/cases/{pregnancy_id}/reopen"): CASE_PAGE,
+    ("POST", "/cases/{pregnancy_id}/acknowledge-late"): CASE_PAGE,
 }
 PARAMS = {
     "job_id": "none",
