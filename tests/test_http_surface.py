@@ -126,6 +126,9 @@ def test_pages_have_no_inline_script_or_style(http: httpx.Client, services: Serv
         )
     ]
     pages.append(http.get("/admin/audit").text)
+    # the monitoring pages (with no figures yet; tests/web/test_dashboard_pages.py with data)
+    pages += [http.get(path).text for path in ("/indicators", "/data-quality")]
+    pages.append(http.get("/indicators/hiv_test_rate?period=2025-01").text)
     for html in pages:
         assert "<html" in html
         found = _InlineCode()

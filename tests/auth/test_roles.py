@@ -27,6 +27,8 @@ REVIEWERS = {"anonymous": 401, "admin": OK, "reviewer": OK, "monitor": 403}
 MONITORS = {"anonymous": 401, "admin": OK, "reviewer": 403, "monitor": OK}
 # Administration pages: anonymous visitors are sent to the sign-in page (303).
 ADMIN_PAGE = {"anonymous": OK, "admin": OK, "reviewer": 403, "monitor": 403}
+# Monitoring pages: anonymous visitors are sent to the sign-in page (303); reviewers refused.
+MONITOR_PAGE = {"anonymous": OK, "admin": OK, "reviewer": 403, "monitor": OK}
 # The FHIR interface takes institution API keys, never staff tokens.
 INSTITUTIONS_ONLY = {"anonymous": 401, "admin": 401, "reviewer": 401, "monitor": 401}
 
@@ -108,6 +110,10 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("GET", "/api/v1/indicators/export.xlsx"): MONITORS,
     ("GET", "/api/v1/indicators/measure-reports"): MONITORS,
     ("GET", "/api/v1/data-quality"): MONITORS,
+    ("GET", "/api/v1/data-quality/trend"): MONITORS,
+    ("GET", "/api/v1/indicators/periods"): MONITORS,
+    ("GET", "/api/v1/indicators/view.csv"): MONITORS,
+    ("GET", "/api/v1/indicators/view.xlsx"): MONITORS,
     # the monitoring group's entries: external figures, the maternal death report card
     ("PUT", "/api/v1/indicators/{indicator_id}/external"): MONITORS,  # 400: not external
     ("GET", "/api/v1/maternal-deaths"): MONITORS,
@@ -158,6 +164,10 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("GET", "/admin/jobs"): ADMIN_PAGE,
     ("POST", "/admin/jobs/{name}/run"): ADMIN_PAGE,
     ("GET", "/admin/audit"): ADMIN_PAGE,
+    ("GET", "/indicators"): MONITOR_PAGE,
+    ("GET", "/indicators/{indicator_id}"): MONITOR_PAGE,
+    ("POST", "/indicators/{indicator_id}/external"): MONITOR_PAGE,
+    ("GET", "/data-quality"): MONITOR_PAGE,
 }
 PARAMS = {
     "job_id": "none",
@@ -184,6 +194,11 @@ QUERIES = {
     "/api/v1/indicators/{indicator_id}/records.csv": "?period=2025-01",
     "/api/v1/indicators/{indicator_id}/records.xlsx": "?period=2025-01",
     "/api/v1/indicators/export.csv": "?period=2025-01",
+    "/api/v1/indicators/view.csv": "?period=2025-01",
+    "/api/v1/indicators/view.xlsx": "?period=2025-01",
+    "/api/v1/data-quality/trend": "?institution=hosp-z",
+    "/indicators": "?period=2025-01",
+    "/indicators/{indicator_id}": "?period=2025-01",
     "/api/v1/indicators/export.xlsx": "?period=2025-01",
     "/api/v1/indicators/measure-reports": "?period=2025-01",
     "/api/v1/indicators/{indicator_id}/external": "?period=2025",
