@@ -33,7 +33,7 @@ LABELS: dict[str, dict[str, str]] = {
     "nav_indicators": {"zh": "指标监测", "en": "Indicators"},
     "nav_data_quality": {"zh": "数据质量", "en": "Data quality"},
     "dash_title": {"zh": "妇幼健康指标监测", "en": "MCH indicator dashboard"},
-    "view_form_label": {"zh": "选择统计期和地区", "en": "Choose the period and area"},
+    "view_form_label": {"zh": "查看范围", "en": "What to show"},
     "pick_period": {"zh": "统计期", "en": "Period"},
     "period_kind_quarter": {"zh": "季度", "en": "Quarters"},
     "period_kind_month": {"zh": "月份", "en": "Months"},

@@ -258,7 +258,10 @@ async def _indicator_page(
     field_errors: dict[str, str] | None = None,
     error: str | None = None,
     status: int = 200,
+    posted: ResultView | None = None,
 ) -> Response:
+    """The indicator page of the view in the query string (or ``posted``: the view a form
+    was sent for), with the form's values and errors when it comes back refused."""
     lang = language(request)
     t = labels(lang)
     catalogue = await _catalogue(services, who.principal)
@@ -266,7 +269,7 @@ async def _indicator_page(
     if entry is None:
         return refused(request, who, NotFound(f"No indicator {indicator_id!r}"))
     pickers = await _pickers(services, who.principal, lang)
-    view = _view(request, pickers["current"])
+    view = posted or _view(request, pickers["current"])
     context: dict[str, Any] = {
         **pickers,
         "entry": entry,
@@ -417,7 +420,7 @@ async def enter_external(indicator_id: str, request: Request, services: Services
         )
     except ValidationError as exc:
         return await _indicator_page(
-            request, services, who, indicator_id, form, _field_errors(exc), None, 422
+            request, services, who, indicator_id, form, _field_errors(exc), None, 422, view
         )
     except MchError as exc:
         fields = {
@@ -434,6 +437,7 @@ async def enter_external(indicator_id: str, request: Request, services: Services
             fields,
             None if fields else exc.message,
             exc.status_code,
+            view,
         )
     target = f"/indicators/{indicator_id}?{_query(view, done='external_saved')}"
     return RedirectResponse(target, status_code=303)
