@@ -83,6 +83,7 @@ LABELS: dict[str, dict[str, str]] = {
     "col_flags": {"zh": "标注", "en": "Markers"},
     "col_choices": {"zh": "计算口径", "en": "Definition choices"},
     "col_definition": {"zh": "定义", "en": "Definition"},
+    "all_indicators": {"zh": "全部指标", "en": "every indicator"},
     "not_entered": {"zh": "未填报", "en": "Not entered"},
     "flag_small_numbers": {"zh": "小数字", "en": "Small numbers"},
     "flag_provisional": {"zh": "暂定", "en": "Provisional"},

@@ -70,6 +70,8 @@ QUALITY_COLUMNS = (
 QUALITY_SHARES = frozenset(
     {"rejection_rate", "resident_id_valid_share", "street_share", "late_share"}
 )
+# Settings that shape every figure: shown once above the table, not on each line.
+COMMON_SETTINGS = ("small_numbers_below", "plan_year")
 TREND_KINDS = ("rejections", "warnings", "flags", "unmapped_codes", "unresolved_references")
 
 
@@ -155,8 +157,17 @@ def _row(
         "settings": [
             (SETTING_NAMES_ZH.get(name, name) if zh else name, _setting_text(settings, name, zh))
             for name in entry.settings
+            if name not in COMMON_SETTINGS
         ],
     }
+
+
+def _common_choices(settings: dict[str, Any], lang: str) -> list[tuple[str, str]]:
+    zh = lang != "en"
+    return [
+        (SETTING_NAMES_ZH.get(name, name) if zh else name, _setting_text(settings, name, zh))
+        for name in COMMON_SETTINGS
+    ]
 
 
 def _setting_text(settings: dict[str, Any], name: str, zh: bool) -> str:
@@ -199,6 +210,7 @@ async def dashboard(request: Request, services: ServicesDep) -> Response:
     context.update(
         results=results,
         rows=[_row(r, catalogue[r.id], settings, lang) for r in results.results],
+        common_choices=_common_choices(settings, lang),
         warnings=warnings,
         warning_names=names,
         query=_query(view),
@@ -332,6 +344,7 @@ async def _indicator_page(
     context.update(
         results=results,
         row=_row(result, entry, settings, lang),
+        common_choices=_common_choices(settings, lang),
         chart=_chart(series, lang, t),
         series=series,
         records=records,

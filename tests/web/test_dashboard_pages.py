@@ -156,6 +156,8 @@ def test_a_monitor_changes_period_and_area_and_the_table_follows(
     assert district["premarital_examination_rate"][3] == "未填报"
     row = page.locator('#indicator-table tr[data-id="caesarean_rate"]')
     assert "剖宫产率口径：按活产数" in row.locator('td[data-col="choices"]').inner_text()
+    # the small-numbers size of this run (1, set above) shapes every figure: said once
+    assert "最小分母（小数字界值）：1" in page.locator("#common-choices").inner_text()
     # the definition one click away, at its own anchor
     page.locator("#def-hiv_test_rate").click()
     page.wait_for_load_state()
