@@ -244,7 +244,8 @@ def _chart(series: Any, lang: str, t: dict[str, str]) -> str:
             "values": [p.value for p in series.points],
             "counts": [[p.numerator, p.denominator] for p in series.points],
             "flags": [
-                [t["flag_provisional"]] * p.provisional + [t["flag_small_numbers"]] * p.small_numbers
+                [t["flag_provisional"]] * p.provisional
+                + [t["flag_small_numbers"]] * p.small_numbers
                 for p in series.points
             ],
             "target": series.target,
@@ -379,9 +380,7 @@ def _drill_row(row: Any, criteria_labels: dict[str, str], lang: str) -> dict[str
 
     return {
         "row": row,
-        "failed": [
-            (label(k), c.value) for k, c in row.criteria.items() if not c.met
-        ],
+        "failed": [(label(k), c.value) for k, c in row.criteria.items() if not c.met],
     }
 
 

@@ -272,6 +272,7 @@ def test_downloads_hold_exactly_the_table(
         for r in sheet[1:]
     }
     assert {r[col["镇街"]] for r in sheet[1:]} == {STREET_B}
+
     def number(text: str) -> str:  # the page's value without its unit
         return text.removesuffix("/10万").removesuffix("%").removesuffix("‰")
 
