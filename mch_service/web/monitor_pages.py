@@ -34,6 +34,7 @@ from mch_service.indicators.display import (
     format_target,
     setting_text_zh,
 )
+from mch_service.indicators.catalogue import BY_ID, GROUP_TITLES
 from mch_service.indicators.drilldown import CRITERION_LABELS
 from mch_service.indicators.periods import parse_period
 from mch_service.indicators.schemas import (
@@ -162,6 +163,15 @@ def _row(
     }
 
 
+def _grouped(rows: list[dict[str, Any]], lang: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The table's lines under the catalogue's group titles: the groups in the order they first
+    occur in the plan, the lines of each in the plan's order."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(BY_ID[row["id"]].group, []).append(row)
+    return [(GROUP_TITLES[key][1 if lang == "en" else 0], lines) for key, lines in groups.items()]
+
+
 def _common_choices(settings: dict[str, Any], lang: str) -> list[tuple[str, str]]:
     zh = lang != "en"
     return [
@@ -195,7 +205,7 @@ async def dashboard(request: Request, services: ServicesDep) -> Response:
     lang = language(request)
     pickers = await _pickers(services, who.principal, lang)
     view = _view(request, pickers["current"])
-    context: dict[str, Any] = {**pickers, "view": view, "rows": [], "results": None}
+    context: dict[str, Any] = {**pickers, "view": view, "groups": [], "results": None}
     if view is None:
         return render(request, "indicators.html", context, who=who)
     try:
@@ -209,7 +219,7 @@ async def dashboard(request: Request, services: ServicesDep) -> Response:
     names = {r.id: (r.name_zh if lang != "en" else r.name_en) for r in results.results}
     context.update(
         results=results,
-        rows=[_row(r, catalogue[r.id], settings, lang) for r in results.results],
+        groups=_grouped([_row(r, catalogue[r.id], settings, lang) for r in results.results], lang),
         common_choices=_common_choices(settings, lang),
         warnings=warnings,
         warning_names=names,

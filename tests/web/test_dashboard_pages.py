@@ -109,7 +109,7 @@ def _svg_texts(chart: Any) -> list[str]:
 
 def _page_table(page: Any) -> dict[str, tuple]:
     out = {}
-    for row in page.locator("#indicator-table tbody tr").all():
+    for row in page.locator("#indicator-table tbody tr[data-id]").all():
         cell = {
             col: row.locator(f'td[data-col="{col}"]').inner_text().strip()
             for col in ("numerator", "denominator", "value", "status")
@@ -331,6 +331,25 @@ def test_a_monitor_enters_an_external_figure_and_sees_it(
     tab.goto("/indicators?period=2025")
     row = _page_table(page)["premarital_examination_rate"]
     assert row == ("850", "1000", "85.00%", "达标")
+
+
+def test_the_pages_read_in_english_too(
+    figures: dict[str, dict[str, str]], http: httpx.Client
+) -> None:
+    for path in (
+        "/indicators?period=2025-08&lang=en",
+        "/indicators/hiv_test_rate?period=2025-08&lang=en",
+        "/indicators/premarital_examination_rate?period=2025&lang=en",
+        "/data-quality?lang=en",
+        "/?lang=en",
+    ):
+        r = http.get(path, headers=figures["monitor"])
+        assert r.status_code == 200, (path, r.text[:300])
+        assert "妇幼健康指标监测" not in r.text
+    english = http.get("/indicators?period=2025-08&lang=en", headers=figures["monitor"]).text
+    assert "MCH indicator dashboard" in english
+    assert "HIV testing rate, pregnancy and delivery" in english
+    assert "not met" in english
 
 
 def test_reviewers_and_senders_are_refused(
