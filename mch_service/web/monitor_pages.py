@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from mch_service.auth.permissions import Permission, Principal, Role
 from mch_service.deps import ServicesDep, in_reading, in_transaction
 from mch_service.errors import MchError, NotFound
+from mch_service.indicators.catalogue import BY_ID, GROUP_TITLES
 from mch_service.indicators.display import (
     FLAG_LABELS,
     SETTING_NAMES_ZH,
@@ -34,7 +35,6 @@ from mch_service.indicators.display import (
     format_target,
     setting_text_zh,
 )
-from mch_service.indicators.catalogue import BY_ID, GROUP_TITLES
 from mch_service.indicators.drilldown import CRITERION_LABELS
 from mch_service.indicators.periods import parse_period
 from mch_service.indicators.schemas import (
