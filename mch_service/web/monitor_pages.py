@@ -223,7 +223,8 @@ async def dashboard(request: Request, services: ServicesDep) -> Response:
         common_choices=_common_choices(settings, lang),
         warnings=warnings,
         warning_names=names,
-        query=_query(view),
+        # the canonical period (2025q3 -> 2025-Q3): downloads name what the table shows
+        query=_query(view.model_copy(update={"period": results.period})),
         official_query=urlencode({"period": results.period}),
         flag_labels={k: v["en" if lang == "en" else "zh"] for k, v in FLAG_LABELS.items()},
     )

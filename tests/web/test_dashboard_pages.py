@@ -372,6 +372,17 @@ def test_reviewers_and_senders_are_refused(
         follow_redirects=False,
     )
     assert post.status_code == 403
+    # a monitor's own session, but a form without the session's CSRF token (another site's
+    # forged form): refused, nothing stored
+    monitor = tabs()
+    monitor.sign_in("mon1")
+    forged = monitor.page.request.post(
+        monitor.base_url + "/indicators/premarital_examination_rate/external",
+        form={"period": "2025", "numerator": "1", "denominator": "2", "source": "x"},
+        max_redirects=0,
+    )
+    assert forged.status == 303
+    assert forged.headers["location"].startswith("/login")
     # a sender's key opens no page and no figure
     sender = make_sender(services, "hosp-s")
     key = {"Authorization": sender.headers["Authorization"]}
