@@ -135,6 +135,9 @@ def test_pages_have_no_inline_script_or_style(
     case_page = http.get(f"/cases/{case_id(services, '330102001')}")
     assert case_page.status_code == 200
     pages.append(case_page.text)
+    # the monitoring pages (with no figures yet; tests/web/test_dashboard_pages.py with data)
+    pages += [http.get(path).text for path in ("/indicators", "/data-quality")]
+    pages.append(http.get("/indicators/hiv_test_rate?period=2025-01").text)
     for html in pages:
         assert "<html" in html
         found = _InlineCode()

@@ -119,7 +119,8 @@ def render() -> str:
                 "",
                 f"### {i.name_zh} — {i.name_en}",
                 "",
-                f"`{i.id}`",
+                # the anchor the dashboard links to (/docs/indicators#<id>)
+                f'<a id="{i.id}"></a>`{i.id}`',
                 "",
                 "| | |",
                 "|---|---|",

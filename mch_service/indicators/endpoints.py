@@ -20,6 +20,7 @@ from mch_service.indicators.exports import (
     iter_measure_reports,
     report_file_name,
     write_drill_xlsx,
+    write_xlsx,
 )
 from mch_service.indicators.report import ReportMeta, write_report_xlsx
 from mch_service.indicators.schemas import (
@@ -30,6 +31,7 @@ from mch_service.indicators.schemas import (
     ExternalFigureRead,
     IndicatorRecords,
     IndicatorSeries,
+    PeriodChoices,
     PeriodResults,
     ResultView,
     SeriesQuery,
@@ -58,6 +60,12 @@ async def warnings(
 ) -> EarlyWarnings:
     """Early warnings: below target now, or trending below it by the year's end."""
     return await in_reading(services, services.indicators.warnings, principal, view)
+
+
+@router.get("/periods", response_model=PeriodChoices)
+async def periods(services: ServicesDep, principal: CurrentStaff) -> PeriodChoices:
+    """The periods with stored figures (the values ``period`` takes), newest first by kind."""
+    return await in_reading(services, services.indicators.periods, principal)
 
 
 @router.get("/catalogue", response_model=Catalogue, response_model_exclude_unset=True)
@@ -239,6 +247,57 @@ async def export_xlsx(
         body(),
         media_type=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         headers={"Content-Disposition": content_disposition(ascii_name, name)},
+    )
+
+
+def _view_values(services: ServicesDep, principal: Any, view: ResultView) -> list[Any]:
+    """The stored results of one view (period, area, institution): what GET /indicators shows,
+    as exports write them; the view is checked as there."""
+    label = services.indicators.check_view(principal, view)
+    return [
+        v
+        for v in services.indicators.values(principal, [label])
+        if v.area == view.area and v.institution == view.institution
+    ]
+
+
+@router.get("/view.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
+async def view_csv(
+    services: ServicesDep, principal: CurrentStaff, view: ViewQuery
+) -> StreamingResponse:
+    """The results of one view (``period``, ``area``, ``institution``: exactly what
+    GET /indicators answers) as CSV, in the columns of export.csv."""
+    values = await run_in_threadpool(_view_values, services, principal, view)
+    names, _, _ = await run_in_threadpool(services.indicators.report_context, [view.period])
+    await in_transaction(
+        services, record_export, principal, f"csv {view.period} {view.area} {view.institution}"
+    )
+    text = "".join(iter_csv(values, names, services.settings.district_name))
+    name = report_file_name("indicators", view.period, view.area, "csv")
+    return StreamingResponse(
+        iter([text.encode("utf-8")]),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": content_disposition(name)},
+    )
+
+
+@router.get("/view.xlsx", response_class=StreamingResponse, responses=XLSX_RESPONSE)
+async def view_xlsx(
+    services: ServicesDep, principal: CurrentStaff, view: ViewQuery
+) -> StreamingResponse:
+    """The results of one view as a workbook (the long table of export.xlsx for that view, and
+    the notes sheet); text cells."""
+    values = await run_in_threadpool(_view_values, services, principal, view)
+    buffer = io.BytesIO()
+    await run_in_threadpool(write_xlsx, values, buffer)
+    await in_transaction(
+        services, record_export, principal, f"xlsx {view.period} {view.area} {view.institution}"
+    )
+    name = report_file_name("indicators", view.period, view.area, "xlsx")
+    return StreamingResponse(
+        iter([buffer.getvalue()]),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": content_disposition(name)},
     )
 
 

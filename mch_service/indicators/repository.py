@@ -120,6 +120,12 @@ def stored_span(session: Session) -> tuple[date | None, date | None]:
     return row[0], row[1]
 
 
+def stored_periods(session: Session) -> list[str]:
+    """The periods with a stored result (every kind)."""
+    stmt = select(IndicatorResult.period).distinct()
+    return sorted(p for p in session.scalars(stmt) if p)
+
+
 def stored_areas(session: Session) -> list[str]:
     """The areas (streets and area lines) with a stored result."""
     stmt = select(IndicatorResult.area).distinct()

@@ -121,6 +121,24 @@ class PeriodResults(BaseModel):
     results: list[IndicatorResult]
 
 
+class PeriodChoice(BaseModel):
+    """A period with stored figures."""
+
+    period: str
+    kind: str  # year | statistical_year | quarter | month | rolling_year
+    start: str
+    end: str
+    provisional: bool
+
+
+class PeriodChoices(BaseModel):
+    """The periods with stored figures that have begun (newest first within each kind), and
+    ``current``: the newest such quarter (the dashboard's first view), null without data."""
+
+    current: str | None
+    periods: list[PeriodChoice]
+
+
 class SeriesPoint(BaseModel):
     period: str
     numerator: int

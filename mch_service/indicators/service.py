@@ -81,6 +81,8 @@ from mch_service.indicators.schemas import (
     IndicatorResult,
     IndicatorSeries,
     IndicatorSettingsRead,
+    PeriodChoice,
+    PeriodChoices,
     PeriodResults,
     ResultView,
     SeriesPoint,
@@ -350,6 +352,32 @@ class IndicatorService:
                 _result(indicator, stored, stored is not None and self._small(stored))
                 for indicator in CATALOGUE
                 for stored in [rows.get(indicator.id)]
+            ],
+        )
+
+    def periods(self, session: Session, principal: Principal) -> PeriodChoices:
+        """The periods with stored figures that have begun, by kind (years, statistical years,
+        quarters, months, rolling years), newest first; ``current`` the newest quarter."""
+        self._check(principal)
+        today = self.today()
+        order = ("year", "statistical_year", "quarter", "month", "rolling_year")
+        found = [parse_period(label) for label in repository.stored_periods(session)]
+        begun = sorted(
+            (p for p in found if p.start <= today),
+            key=lambda p: (order.index(p.kind), -p.start.toordinal()),
+        )
+        quarters = [p.label for p in begun if p.kind == "quarter"]
+        return PeriodChoices(
+            current=quarters[0] if quarters else None,
+            periods=[
+                PeriodChoice(
+                    period=p.label,
+                    kind=p.kind,
+                    start=p.start.isoformat(),
+                    end=p.end.isoformat(),
+                    provisional=self._provisional(p.end),
+                )
+                for p in begun
             ],
         )
 

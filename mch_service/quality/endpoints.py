@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
 
 from mch_service.auth.dependencies import CurrentStaff
 from mch_service.auth.permissions import Permission
 from mch_service.deps import ServicesDep, in_reading
-from mch_service.quality.schemas import DataQualityRead
-from mch_service.quality.service import report
+from mch_service.quality.schemas import DataQualityMonth, DataQualityRead, DataQualityTrend
+from mch_service.quality.service import last_months, monthly_trend, report
 
 router = APIRouter(prefix="/api/v1", tags=["data quality"])
 
@@ -22,3 +26,21 @@ async def data_quality(
     principal.require(Permission.READ_INDICATORS)
     rows = await in_reading(services, report, institution)
     return [DataQualityRead.model_validate(row) for row in rows]
+
+
+@router.get("/data-quality/trend", response_model=DataQualityTrend)
+async def data_quality_trend(
+    services: ServicesDep,
+    principal: CurrentStaff,
+    institution: str,
+    months: Annotated[int, Query(ge=1, le=36)] = 12,
+) -> DataQualityTrend:
+    """One institution's rejections, warnings, flags, unmapped codes and unresolved references
+    month by month (by receipt, the district's months), the last ``months`` to this one."""
+    principal.require(Permission.READ_INDICATORS)
+    zone = ZoneInfo(services.settings.timezone)
+    labels = last_months(datetime.now(zone).date(), months)
+    rows = await in_reading(services, monthly_trend, institution, zone, labels)
+    return DataQualityTrend(
+        institution=institution, months=[DataQualityMonth.model_validate(r) for r in rows]
+    )

@@ -13,3 +13,19 @@ class DataQualityRead(BaseModel):
 
     institution: str
     computed_at: str
+
+
+class DataQualityMonth(BaseModel):
+    """One institution's record-level counts in one month (by receipt)."""
+
+    month: str
+    rejections: int
+    warnings: int
+    flags: int
+    unmapped_codes: int
+    unresolved_references: int
+
+
+class DataQualityTrend(BaseModel):
+    institution: str
+    months: list[DataQualityMonth]

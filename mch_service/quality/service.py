@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -232,3 +232,23 @@ def sender_view(
     out["summary"] = summary
     out.update(sections)
     return out
+
+
+def monthly_trend(
+    session: Session, institution_id: str, zone: ZoneInfo, months: list[str]
+) -> list[dict[str, Any]]:
+    """One institution's record-level counts month by month (``YYYY-MM``, by receipt): its
+    rejected requests, the warnings on its records, the flags raised when they were assembled,
+    its unrecognised codes and unresolved references. The counts of the sender's own view
+    (``sender_view``'s summary), for the monitoring group's trend chart: counts only."""
+    out = []
+    for month in months:
+        summary = sender_view(session, institution_id, zone, month, (), 0, 0)["summary"]
+        out.append({"month": month, **{kind: int(summary[kind]) for kind in SENDER_KINDS}})
+    return out
+
+
+def last_months(today: date, count: int) -> list[str]:
+    """The ``count`` months up to and including today's, oldest first (``YYYY-MM``)."""
+    index = today.year * 12 + today.month - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]

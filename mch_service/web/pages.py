@@ -22,6 +22,7 @@ from mch_service.errors import MchError, NotFound, TooManyRequests
 from mch_service.institutions.service import institutions_for_staff
 from mch_service.scheduling import service as scheduling
 from mch_service.web.i18n import labels, language
+from mch_service.web.monitor_pages import monitor_home
 from mch_service.web.rendering import Viewer, local_time, render, secure_cookies, viewer
 
 router = APIRouter(include_in_schema=False)
@@ -131,6 +132,7 @@ async def home(request: Request, services: ServicesDep) -> Response:
     if not isinstance(who, Viewer):
         return who
     context: dict[str, Any] = {}
+    context.update(await monitor_home(request, services, who) or {})
     if who.principal.can(Permission.MANAGE_INSTITUTIONS):
         context["feeds"] = await _feeds(services, who)
     if who.principal.can(Permission.RUN_JOBS):

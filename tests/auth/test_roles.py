@@ -29,6 +29,8 @@ MONITORS = {"anonymous": 401, "admin": OK, "reviewer": 403, "monitor": OK}
 ADMIN_PAGE = {"anonymous": OK, "admin": OK, "reviewer": 403, "monitor": 403}
 # The case page: reviewers and administrators; anonymous visitors go to the sign-in page (303).
 CASE_PAGE = {"anonymous": OK, "admin": OK, "reviewer": OK, "monitor": 403}
+# Monitoring pages: anonymous visitors are sent to the sign-in page (303); reviewers refused.
+MONITOR_PAGE = {"anonymous": OK, "admin": OK, "reviewer": 403, "monitor": OK}
 # The FHIR interface takes institution API keys, never staff tokens.
 INSTITUTIONS_ONLY = {"anonymous": 401, "admin": 401, "reviewer": 401, "monitor": 401}
 
@@ -110,6 +112,10 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("GET", "/api/v1/indicators/export.xlsx"): MONITORS,
     ("GET", "/api/v1/indicators/measure-reports"): MONITORS,
     ("GET", "/api/v1/data-quality"): MONITORS,
+    ("GET", "/api/v1/data-quality/trend"): MONITORS,
+    ("GET", "/api/v1/indicators/periods"): MONITORS,
+    ("GET", "/api/v1/indicators/view.csv"): MONITORS,
+    ("GET", "/api/v1/indicators/view.xlsx"): MONITORS,
     # the monitoring group's entries: external figures, the maternal death report card
     ("PUT", "/api/v1/indicators/{indicator_id}/external"): MONITORS,  # 400: not external
     ("GET", "/api/v1/maternal-deaths"): MONITORS,
@@ -167,6 +173,10 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("POST", "/cases/{pregnancy_id}/close"): CASE_PAGE,
     ("POST", "/cases/{pregnancy_id}/reopen"): CASE_PAGE,
     ("POST", "/cases/{pregnancy_id}/acknowledge-late"): CASE_PAGE,
+    ("GET", "/indicators"): MONITOR_PAGE,
+    ("GET", "/indicators/{indicator_id}"): MONITOR_PAGE,
+    ("POST", "/indicators/{indicator_id}/external"): MONITOR_PAGE,
+    ("GET", "/data-quality"): MONITOR_PAGE,
 }
 PARAMS = {
     "job_id": "none",
@@ -193,6 +203,11 @@ QUERIES = {
     "/api/v1/indicators/{indicator_id}/records.csv": "?period=2025-01",
     "/api/v1/indicators/{indicator_id}/records.xlsx": "?period=2025-01",
     "/api/v1/indicators/export.csv": "?period=2025-01",
+    "/api/v1/indicators/view.csv": "?period=2025-01",
+    "/api/v1/indicators/view.xlsx": "?period=2025-01",
+    "/api/v1/data-quality/trend": "?institution=hosp-z",
+    "/indicators": "?period=2025-01",
+    "/indicators/{indicator_id}": "?period=2025-01",
     "/api/v1/indicators/export.xlsx": "?period=2025-01",
     "/api/v1/indicators/measure-reports": "?period=2025-01",
     "/api/v1/indicators/{indicator_id}/external": "?period=2025",
