@@ -46,6 +46,7 @@ from mch_service.scheduling import endpoints as job_endpoints
 from mch_service.services import Services, build_services
 from mch_service.web import admin_pages as web_admin_pages
 from mch_service.web import pages as web_pages
+from mch_service.web import review_pages as web_review_pages
 from mch_service.wiring import ServerWorkers
 
 log = logging.getLogger("mch_service")
@@ -223,6 +224,7 @@ def create_app(
     app.include_router(death_endpoints.router)
     app.include_router(web_pages.router)
     app.include_router(web_admin_pages.router)
+    app.include_router(web_review_pages.router)
     app.mount(
         "/static",
         StaticFiles(directory=str(Path(web_pages.__file__).parent / "static")),

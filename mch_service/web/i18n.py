@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from mch_service.web.labels_review import REVIEW_LABELS
+
 LANG_COOKIE = "mch_lang"
 
 LABELS: dict[str, dict[str, str]] = {
@@ -317,6 +319,8 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Transferred out, lost to follow-up or moved away",
     },
 }
+
+LABELS.update(REVIEW_LABELS)  # the reviewers' pages (web/review_pages.py)
 
 
 def language(request: Request) -> str:

@@ -29,6 +29,8 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 # The navigation: (path, label key, permission needed), shown to whoever holds the permission.
 NAV: tuple[tuple[str, str, Permission | None], ...] = (
     ("/", "nav_home", None),
+    ("/worklists", "nav_worklists", Permission.WORK_CASES),
+    ("/pregnancies/search", "nav_search", Permission.WORK_CASES),
     ("/admin/institutions", "nav_institutions", Permission.MANAGE_INSTITUTIONS),
     ("/admin/streets", "nav_streets", Permission.MANAGE_INSTITUTIONS),
     ("/admin/users", "nav_users", Permission.MANAGE_USERS),
