@@ -490,3 +490,20 @@ def test_a_bad_filter_is_a_message_not_an_error_page(
         r = http.get(f"/worklists?{query}")
         assert r.status_code in (200, 400), (query, r.status_code)
         assert "<html" in r.text
+
+
+def test_the_counts_are_the_list_totals_under_every_filter(
+    http: httpx.Client, district: dict[str, Any]
+) -> None:
+    """GET /api/v1/cases/counts (the tabs, the home panel) against the list's own total, for
+    each list, person and filter."""
+    for user in ("rev-a", "rev-b", "rev-i", "admin1"):
+        h = district["h"][user]
+        for query in ("", "&colour=red", "&colour=purple", "&overdue=true", f"&street={S1}"):
+            counts = http.get(f"/api/v1/cases/counts?{query}", headers=h).json()["lists"]
+            for c in counts:
+                assert c["total"] == _api_total(http, h, f"{query}&list={c['list']}"), (user, c)
+                overdue = _api_total(http, h, f"{query}&list={c['list']}&overdue=true")
+                assert c["overdue"] == overdue, (user, query, c)
+    everyone = http.get("/api/v1/cases/counts", headers=district["h"]["admin1"]).json()
+    assert sum(c["total"] for c in everyone["lists"]) == 8  # R, O, B: 2 items; P, G: 1
