@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from mch_service.app import build_services
 from mch_service.auth.permissions import Principal, Role
-from mch_service.cases.service import CaseQuery
 from mch_service.cases.models import WorkItem
+from mch_service.cases.service import CaseQuery
 from mch_service.config import Settings
 from mch_service.demo import demo_settings
 from mch_service.domain import models as domain_models

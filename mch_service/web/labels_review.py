@@ -84,6 +84,7 @@ REVIEW_LABELS: dict[str, dict[str, str]] = {
     "wl_next": {"zh": "下一页", "en": "Next page"},
     "wl_paging": {"zh": "翻页", "en": "Pages"},
     "wl_empty": {"zh": "没有符合条件的工作事项", "en": "No items match"},
+    "wl_no_factors": {"zh": "未记录因素", "en": "no factors recorded"},
     "wl_not_shown": {"zh": "无权查看", "en": "not shown"},
     # the call sheet
     "wl_cs_title": {"zh": "电话随访单", "en": "Call sheet"},
@@ -96,7 +97,10 @@ REVIEW_LABELS: dict[str, dict[str, str]] = {
     "wl_cs_caller": {"zh": "随访人", "en": "Called by"},
     "wl_cs_date": {"zh": "随访日期", "en": "Date"},
     "wl_cs_audited": {
-        "zh": "本单显示完整姓名与电话，仅供随访使用，每位孕产妇的显示均已记入审计。用后请妥善保管或销毁。",
+        "zh": (
+            "本单显示完整姓名与电话，仅供随访使用，每位孕产妇的显示均已记入审计。"
+            "用后请妥善保管或销毁。"
+        ),
         "en": (
             "Full names and phones, for calling only; each woman shown is recorded in the "
             "audit log. Keep the printout safe, or destroy it after use."
@@ -107,7 +111,10 @@ REVIEW_LABELS: dict[str, dict[str, str]] = {
         "en": "The first {limit} of {total} items only: narrow the filters",
     },
     "wl_cs_outcomes": {
-        "zh": "结果代码：已联系，情况正常 / 已联系，需就诊 / 已预约检查 / 已转诊 / 未联系上 / 拒绝随访 / 其他",
+        "zh": (
+            "结果代码：已联系，情况正常 / 已联系，需就诊 / 已预约检查 / 已转诊 / "
+            "未联系上 / 拒绝随访 / 其他"
+        ),
         "en": (
             "Outcomes: reached / reached, needs care / booked / referred / not reached / "
             "refused / other"
@@ -144,7 +151,10 @@ REVIEW_LABELS: dict[str, dict[str, str]] = {
         ),
     },
     "search_no_name": {
-        "zh": "不提供按姓名查询：姓名加密保存，服务不对个人信息做模糊或部分匹配。请使用身份证号或病案号。",
+        "zh": (
+            "不提供按姓名查询：姓名加密保存，服务不对个人信息做模糊或部分匹配。"
+            "请使用身份证号或病案号。"
+        ),
         "en": (
             "No search by name: names are stored sealed and personal data is never matched in "
             "part. Use the resident ID or an MRN."

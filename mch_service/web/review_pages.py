@@ -6,6 +6,7 @@ masking and audit are the API's."""
 
 from __future__ import annotations
 
+import re
 from math import ceil
 from typing import Any
 from urllib.parse import urlencode
@@ -34,6 +35,25 @@ FILTERS = ("colour", "street", "institution", "assignee", "overdue")
 # unless she comes back, so the home panel leaves it out.
 OPEN_LISTS = tuple(k for k in worklists.LISTS if k != "closed_out")
 CALL_SHEET_MAX = 500  # one printed call sheet: the API's largest page
+
+
+_FACTOR = re.compile(r"^(\d{4}-\d{2}-\d{2}) ([a-z/]*): (.*)$")
+NO_FACTORS = "no factors recorded 未记录因素"
+
+
+def risk_factors(text: str) -> list[tuple[str, list[str], str]]:
+    """The list service's risk factors ("2025-03-01 red: <basis>; ...", cases/service.py
+    _call_sheet) as (day, colours, basis) to show one a line with the colours' badges; the
+    basis "" when none was recorded (the page says so in its language)."""
+    out: list[tuple[str, list[str], str]] = []
+    for part in (p for p in text.split("; ") if p):
+        m = _FACTOR.match(part)
+        if m is None:
+            out.append(("", [], part))
+            continue
+        basis = "" if m.group(3) == NO_FACTORS else m.group(3)
+        out.append((m.group(1), [c for c in m.group(2).split("/") if c], basis))
+    return out
 
 
 def _why(exc: MchError) -> str:
@@ -122,8 +142,8 @@ async def worklists_page(request: Request, services: ServicesDep) -> Response:
             services, services.cases.list_counts, who.principal, _case_query(values)
         )
         by_list = {c.list_name: c for c in counts.lists}
-        total = by_list[values["list"]].total if values["list"] else sum(
-            c.total for c in counts.lists
+        total = (
+            by_list[values["list"]].total if values["list"] else sum(c.total for c in counts.lists)
         )
         size = int(values["page_size"])
         last = max(ceil(total / size), 1)
@@ -146,6 +166,7 @@ async def worklists_page(request: Request, services: ServicesDep) -> Response:
         "tabs": tabs,
         "as_of": counts.as_of,
         "items": page.items,
+        "factors": [risk_factors(i.risk_factors) for i in page.items],
         "total": page.total,
         "page_no": current,
         "last_page": last,
@@ -257,9 +278,7 @@ async def search(request: Request, services: ServicesDep) -> Response:
         )
     except ValidationError:
         error = MchError("Enter the identifier (at most 32 characters for a resident ID)", 422)
-        return await _search_page(
-            request, services, who, None, error.message, 422, by, institution
-        )
+        return await _search_page(request, services, who, None, error.message, 422, by, institution)
     except MchError as exc:
         return await _search_page(
             request, services, who, None, _why(exc), exc.status_code, by, institution

@@ -125,9 +125,7 @@ def _rows(tab: Any, table: str = "#worklist") -> list[tuple[str, str]]:
 def _tab_counts(tab: Any) -> dict[str, int]:
     links = tab.page.locator("#list-tabs a")
     return {
-        links.nth(n).get_attribute("data-list"): int(
-            links.nth(n).locator(".count").inner_text()
-        )
+        links.nth(n).get_attribute("data-list"): int(links.nth(n).locator(".count").inner_text())
         for n in range(links.count())
     }
 
@@ -196,9 +194,11 @@ def test_a_reviewer_works_her_lists_as_the_api_lists_them(
     page.locator("#apply-filters").click()
     page.wait_for_load_state()
     narrowed = _api_items(http, h, "&list=follow_up_due&colour=orange")
-    assert _rows(tab) == [(i["pregnancy_id"], i["list"]) for i in narrowed] == [
-        (ids["O"], "follow_up_due")
-    ]
+    assert (
+        _rows(tab)
+        == [(i["pregnancy_id"], i["list"]) for i in narrowed]
+        == [(ids["O"], "follow_up_due")]
+    )
     # the tab counts follow the filters (orange: O on two lists)
     assert _tab_counts(tab)["all"] == 2 == _api_total(http, h, "&colour=orange")
     # the purple filter on all lists: P only
@@ -343,7 +343,8 @@ def test_monitors_and_senders_are_refused_and_not_offered_the_pages(
     # an institution's API key is no staff sign-in: the pages send it to the sign-in page
     for path in ("/worklists", "/pregnancies/search"):
         r = http.get(path, headers={"Authorization": f"Bearer {sender.api_key}"})
-        assert r.status_code == 303 and r.headers["location"].startswith("/login"), path
+        assert r.status_code == 303, path
+        assert r.headers["location"].startswith("/login"), path
     assert http.get("/api/v1/cases/counts", headers=sender.headers).status_code == 401
 
 
@@ -404,7 +405,7 @@ def test_the_search_finds_by_resident_id_and_mrn_within_jurisdiction(
                 AuditEvent.action == "pregnancy.lookup", AuditEvent.actor_id == "rev-a"
             )
         ).all()
-    assert sorted(details) == sorted(
+    assert sorted(d or "" for d in details) == sorted(
         [
             "by resident_id: 1 found",
             "by mrn: 1 found",
@@ -416,9 +417,7 @@ def test_the_search_finds_by_resident_id_and_mrn_within_jurisdiction(
     assert not any(RIDS["R"] in (d or "") for d in details)
 
 
-def test_the_search_form_needs_its_csrf_token(
-    http: httpx.Client, district: dict[str, Any]
-) -> None:
+def test_the_search_form_needs_its_csrf_token(http: httpx.Client, district: dict[str, Any]) -> None:
     login = http.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
     assert token is not None
@@ -507,3 +506,15 @@ def test_the_counts_are_the_list_totals_under_every_filter(
                 assert c["overdue"] == overdue, (user, query, c)
     everyone = http.get("/api/v1/cases/counts", headers=district["h"]["admin1"]).json()
     assert sum(c["total"] for c in everyone["lists"]) == 8  # R, O, B: 2 items; P, G: 1
+
+
+def test_risk_factors_are_read_one_a_line() -> None:
+    from mch_service.web.review_pages import risk_factors
+
+    text = "2025-03-01 red: no factors recorded 未记录因素; 2025-03-10 green/purple: 瘢痕子宫"
+    assert risk_factors(text) == [
+        ("2025-03-01", ["red"], ""),
+        ("2025-03-10", ["green", "purple"], "瘢痕子宫"),
+    ]
+    assert risk_factors("") == []
+    assert risk_factors("as sent") == [("", [], "as sent")]
