@@ -7,6 +7,14 @@ from __future__ import annotations
 REVIEW_LABELS: dict[str, dict[str, str]] = {
     "nav_worklists": {"zh": "工作清单", "en": "Work lists"},
     "nav_search": {"zh": "孕产妇查询", "en": "Find a pregnancy"},
+    "wl_for_reviewers": {
+        "zh": "此页面供审核人员（高危孕产妇管理）使用，您的角色无权访问",
+        "en": "This page is for reviewers (case work); your role may not open it",
+    },
+    "wl_cs_not_entitled": {
+        "zh": "电话随访单含完整姓名与电话，您的角色无权查看个人信息",
+        "en": "The call sheet shows full names and phones, which your role may not read",
+    },
     # the work lists
     "wl_title": {"zh": "工作清单", "en": "Work lists"},
     "wl_tabs": {"zh": "清单", "en": "Lists"},

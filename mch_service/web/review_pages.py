@@ -24,6 +24,7 @@ from mch_service.domain.pregnancy_record import lookup_pregnancies
 from mch_service.domain.schemas import PregnancyLookup
 from mch_service.errors import MchError
 from mch_service.institutions import service as institutions
+from mch_service.web.i18n import labels, language
 from mch_service.web.rendering import Viewer, refused, render, viewer
 
 router = APIRouter(include_in_schema=False)
@@ -75,8 +76,9 @@ def _form_values(request: Request) -> dict[str, str]:
     q = request.query_params
     values = {k: (q.get(k) or "").strip()[:64] for k in ("list", *FILTERS, "sort")}
     values["descending"] = "true" if q.get("descending") in ("true", "on", "1") else ""
+    # bounded: the form offers PAGE_SIZES; an address may ask 1 to the largest of them
     size = _int(q.get("page_size"), 50)
-    values["page_size"] = str(size if size in PAGE_SIZES else 50)
+    values["page_size"] = str(size if 1 <= size <= max(PAGE_SIZES) else 50)
     values["page"] = str(max(_int(q.get("page"), 1), 1))
     if values["sort"] not in SORTS:
         values["sort"] = "urgency"
@@ -113,7 +115,8 @@ def _case_query(values: dict[str, str], page_size: int | None = None) -> CaseQue
 async def _reviewer(request: Request, services: ServicesDep) -> Viewer | Response:
     who = await viewer(request, services)
     if isinstance(who, Viewer) and not who.principal.can(Permission.WORK_CASES):
-        return refused(request, who, MchError("This page is for reviewers", 403))
+        t = labels(language(request))
+        return refused(request, who, MchError(t["wl_for_reviewers"], 403))
     return who
 
 
@@ -193,7 +196,8 @@ async def call_sheet_page(request: Request, services: ServicesDep) -> Response:
     if not isinstance(who, Viewer):
         return who
     if not who.principal.can(Permission.READ_PERSONAL_DATA):
-        return refused(request, who, MchError("The call sheet needs personal data access", 403))
+        t = labels(language(request))
+        return refused(request, who, MchError(t["wl_cs_not_entitled"], 403))
     values = _form_values(request)
     values["page"] = "1"
     try:

@@ -212,6 +212,27 @@ def test_a_reviewer_works_her_lists_as_the_api_lists_them(
     assert len(expected) == 4
 
 
+def test_paging_walks_the_whole_list_and_is_bounded(
+    tabs: Any, http: httpx.Client, district: dict[str, Any]
+) -> None:
+    api = [(i["pregnancy_id"], i["list"]) for i in _api_items(http, district["h"]["rev-a"])]
+    tab = tabs()
+    tab.sign_in("rev-a", then="/worklists?page_size=4")
+    first = _rows(tab)
+    assert "第 1/2 页，共 6 条" in tab.page.locator("#worklist caption").inner_text()
+    tab.page.locator("#next-page").click()
+    tab.page.wait_for_load_state()
+    assert first + _rows(tab) == api
+    assert tab.page.locator("#next-page").count() == 0
+    assert tab.page.locator("#prev-page").count() == 1
+    # past the last page: the last page; a page size out of bounds: the default
+    tab.goto("/worklists?page_size=4&page=99")
+    assert _rows(tab) == api[4:]
+    tab.goto("/worklists?page_size=100000")
+    assert tab.page.locator("select[name=page_size]").input_value() == "50"
+    assert _rows(tab) == api
+
+
 def test_the_export_links_download_the_rows_on_the_page(
     tabs: Any, district: dict[str, Any]
 ) -> None:
@@ -340,6 +361,7 @@ def test_monitors_and_senders_are_refused_and_not_offered_the_pages(
         response = tab.goto(path)
         assert response.status == 403, path
         assert "李红" not in tab.page.content()
+    tab.shot("worklists-refused-monitor")
     # an institution's API key is no staff sign-in: the pages send it to the sign-in page
     for path in ("/worklists", "/pregnancies/search"):
         r = http.get(path, headers={"Authorization": f"Bearer {sender.api_key}"})
