@@ -164,6 +164,7 @@ async def worklists_page(request: Request, services: ServicesDep) -> Response:
         for c in counts.lists
     ]
     current = int(values["page"])
+    last = max(ceil(page.total / size), current)  # the list as read (a job may have run)
     context = {
         "values": values,
         "tabs": tabs,
@@ -173,7 +174,6 @@ async def worklists_page(request: Request, services: ServicesDep) -> Response:
         "total": page.total,
         "page_no": current,
         "last_page": last,
-        "first_shown": (current - 1) * size + 1 if page.items else 0,
         "prev_url": f"/worklists?{_query(base, page=str(current - 1))}" if current > 1 else None,
         "next_url": f"/worklists?{_query(base, page=str(current + 1))}" if current < last else None,
         "export_csv": f"/api/v1/cases/export.csv?{export}",
