@@ -84,11 +84,14 @@ def prepare(
         load(services, sim, progress)
         services.domain.process_queue(services.db)
         streets = json.loads((sim / "streets.json").read_text(encoding="utf-8"))
-        first_street = streets[0]["code"] if isinstance(streets[0], dict) else streets[0]
+        codes = [s["code"] if isinstance(s, dict) else s for s in streets]
         accounts = {}
+        # the district MCH hospital's high-risk team works every street (and the women with
+        # none); a community health centre's reviewer works her own street only
         for username, role, scope in (
             ("admin", "admin", None),
-            ("reviewer", "reviewer", [first_street, DEFAULT_TEAM_STREET]),
+            ("reviewer", "reviewer", [*codes, DEFAULT_TEAM_STREET]),
+            ("reviewer2", "reviewer", [codes[0]]),
             ("monitor", "monitor", None),
         ):
             password = secrets.token_urlsafe(9) + "-Aa1"

@@ -12,7 +12,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from mch_service.app import build_services
+from mch_service.auth.permissions import Principal, Role
 from mch_service.cases.models import WorkItem
+from mch_service.cases.service import CaseQuery
 from mch_service.config import Settings
 from mch_service.demo import demo_settings
 from mch_service.domain import models as domain_models
@@ -44,7 +46,10 @@ def test_demo_builds_a_district(tmp_path: Path) -> None:
     assert "admin" in r.stdout
     assert "password:" in r.stdout
     accounts = json.loads((folder / "accounts.json").read_text())
-    assert set(accounts) == {"admin", "reviewer", "monitor"}
+    assert set(accounts) == {"admin", "reviewer", "reviewer2", "monitor"}
+    # the pages it opens on, printed with the accounts
+    assert "/worklists" in r.stdout
+    assert "/pregnancies/search" in r.stdout
     settings = demo_settings(folder, Settings())
     services = build_services(settings)
     try:
@@ -55,6 +60,14 @@ def test_demo_builds_a_district(tmp_path: Path) -> None:
             assert (session.scalar(select(func.count()).select_from(IndicatorResult)) or 0) > 0
             assert (session.scalar(select(func.count()).select_from(WorkItem)) or 0) > 0
             user = session.scalar(select(func.count()).select_from(domain_models.Woman))
+        # the district team's reviewer has the whole district's items on her lists
+        team = Principal(
+            1, "reviewer", Role.REVIEWER, streets=frozenset(accounts["reviewer"]["streets"])
+        )
+        with services.db.transaction() as session:
+            counts = services.cases.list_counts(session, team, CaseQuery())
+            listed = session.scalar(select(func.count()).select_from(WorkItem)) or 0
+        assert sum(c.total for c in counts.lists) == listed > 0
         assert user
         assert (
             services.accounts.sign_in(

@@ -127,6 +127,9 @@ def test_pages_have_no_inline_script_or_style(
             "/admin/users",
             "/admin/jobs",
             "/admin/code-tables",
+            "/worklists",
+            "/worklists/call-sheet",
+            "/pregnancies/search",
         )
     ]
     pages.append(http.get("/admin/audit").text)

@@ -23,6 +23,7 @@ from mch_service.cases.schemas import (
     CaseVersion,
     CloseReasonCount,
     FollowUpCreate,
+    ListCounts,
     OutcomeCreate,
     ReasonedChange,
 )
@@ -171,6 +172,13 @@ async def export_xlsx(
         media_type=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         headers={"Content-Disposition": 'attachment; filename="cases.xlsx"'},
     )
+
+
+@router.get("/counts", response_model=ListCounts, response_model_by_alias=True)
+async def list_counts(services: ServicesDep, principal: CurrentStaff, q: Filters) -> ListCounts:
+    """Every work list's count and overdue count under the same filters as the list (``list``,
+    ``sort`` and paging are ignored), in the caller's jurisdiction; no personal data."""
+    return await in_transaction(services, services.cases.list_counts, principal, q)
 
 
 @router.get("/close-reasons", response_model=list[CloseReasonCount])

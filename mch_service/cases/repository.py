@@ -8,7 +8,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, false, func, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    case,
+    delete,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -291,6 +302,26 @@ def work_item_page(
     )
     # the case's assignee and status are None for an item whose pregnancy has no case
     return total, [(item, assignee, status) for item, assignee, status in session.execute(stmt)]
+
+
+def work_item_counts(
+    session: Session, conditions: Iterable[ColumnElement[bool]], assignee: str | None
+) -> dict[str, tuple[int, int]]:
+    """Per list: (items, overdue items) matching the conditions (and the case's assignee),
+    counted as ``work_item_page`` counts its total."""
+    stmt = (
+        select(
+            WorkItem.list_name,
+            func.count(),
+            func.coalesce(func.sum(case((WorkItem.overdue.is_(True), 1), else_=0)), 0),
+        )
+        .outerjoin(CaseRecord, CaseRecord.pregnancy_id == WorkItem.pregnancy_id)
+        .where(*conditions)
+    )
+    if assignee:
+        stmt = stmt.where(CaseRecord.assignee == assignee)
+    rows = session.execute(stmt.group_by(WorkItem.list_name))
+    return {name: (int(total), int(overdue)) for name, total, overdue in rows}
 
 
 def get_case(session: Session, pregnancy_id: str) -> CaseRecord | None:

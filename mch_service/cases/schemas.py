@@ -178,6 +178,25 @@ class CaseList(BaseModel):
     items: list[WorkListItem]
 
 
+class ListCount(BaseModel):
+    """One work list's items (and how many are overdue) matching the filters."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    list_name: str = Field(alias="list")
+    label_zh: str
+    total: int
+    overdue: int
+
+
+class ListCounts(BaseModel):
+    """The count of every work list under the same filters (all but ``list``), at the lists'
+    day ``as_of`` (None before the first run of the work_lists job)."""
+
+    as_of: date | None
+    lists: list[ListCount]
+
+
 class CaseWorkItem(BaseModel):
     """A list the case is on, as the case page shows it."""
 

@@ -33,6 +33,8 @@ from mch_service.cases.schemas import (
     Code,
     FollowUpCreate,
     FollowUpRead,
+    ListCount,
+    ListCounts,
     OutcomeCreate,
     OutcomeRead,
     ReasonedChange,
@@ -336,7 +338,7 @@ class CaseService:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def list_items(self, session: Session, principal: Principal, q: CaseQuery) -> CaseList:
+    def _check_query(self, principal: Principal, q: CaseQuery) -> None:
         principal.require(Permission.WORK_CASES)
         if q.list_name and q.list_name not in worklists.LISTS:
             raise InvalidResource(
@@ -350,6 +352,35 @@ class CaseService:
             problem = street_problem(q.street, self.streets)
             if problem:
                 raise InvalidResource([Issue(problem, "street", "value")], problem)
+
+    def list_counts(self, session: Session, principal: Principal, q: CaseQuery) -> ListCounts:
+        """Every list's count (and overdue count) under the query's filters but its list, in
+        the principal's jurisdiction: the tabs of the work-list page, a reviewer's home.
+        Counts only (no names): audited as one ``cases.list_counts`` event."""
+        self._check_query(principal, q)
+        conditions = repository.work_item_filters(
+            principal, None, q.colour, q.street, q.institution, q.overdue
+        )
+        counts = repository.work_item_counts(session, conditions, q.assignee)
+        lists = [
+            ListCount(
+                list=key,
+                label_zh=LIST_LABELS_ZH.get(key, key),
+                total=counts.get(key, (0, 0))[0],
+                overdue=counts.get(key, (0, 0))[1],
+            )
+            for key in worklists.LISTS
+        ]
+        total = sum(c.total for c in lists)
+        record(
+            session,
+            actor_of(principal),
+            [AuditRecord("cases.list_counts", "success", "WorkItem", None, 200, f"{total}")],
+        )
+        return ListCounts(as_of=repository.list_as_of(session), lists=lists)
+
+    def list_items(self, session: Session, principal: Principal, q: CaseQuery) -> CaseList:
+        self._check_query(principal, q)
         conditions = repository.work_item_filters(
             principal, q.list_name, q.colour, q.street, q.institution, q.overdue
         )

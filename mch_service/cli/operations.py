@@ -14,6 +14,13 @@ from mch_service.cli.common import configure_logging, err, fail, load_services, 
 from mch_service.config import get_settings
 
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+# The staff pages the demo opens on, printed with its accounts.
+DEMO_PAGES = (
+    ("/login", "登录 sign in"),
+    ("/worklists", "工作清单 work lists (reviewer, admin)"),
+    ("/pregnancies/search", "孕产妇查询 find a pregnancy (reviewer, admin)"),
+    ("/admin/institutions", "机构与密钥 administration (admin)"),
+)
 
 
 def serve(
@@ -81,11 +88,18 @@ def demo(
             lambda m: err.print(m),
             lambda n: bar.advance(task, n),
         )
-    typer.echo(f"\ndemo ready: http://{host}:{port}/ (sign in), API at /api/v1, FHIR at /fhir")
+    url = f"http://{host}:{port}"
+    typer.echo(f"\ndemo ready: {url}/ (sign in), API at /api/v1, FHIR at /fhir")
+    typer.echo("staff accounts (sign in at the pages):")
     for username, info in accounts.items():
-        scope = f" (streets {', '.join(info['streets'])})" if info["streets"] else ""
+        streets = info["streets"]
+        scope = f" (streets {', '.join(streets)})" if 0 < len(streets) <= 3 else ""
+        scope = scope or (f" ({len(streets)} streets)" if streets else " (whole district)")
         typer.echo(f"  {info['role']:9} {username:9} password: {info['password']}{scope}")
-    typer.echo(f"  institutions' API keys: {folder / 'api-keys.json'}")
+    typer.echo(f"institutions' API keys: {folder / 'api-keys.json'}")
+    typer.echo("pages:")
+    for path, what in DEMO_PAGES:
+        typer.echo(f"  {url}{path:24} {what}")
     if serve_it:
         configure_logging(settings)
         uvicorn.run(

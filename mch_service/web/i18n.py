@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from mch_service.web.case_labels import CASE_LABELS
+from mch_service.web.labels_review import REVIEW_LABELS
 
 LANG_COOKIE = "mch_lang"
 
@@ -489,6 +490,8 @@ LABELS: dict[str, dict[str, str]] = {
         "en": "Transferred out, lost to follow-up or moved away",
     },
 }
+
+LABELS.update(REVIEW_LABELS)  # the reviewers' pages (web/review_pages.py)
 
 
 def language(request: Request) -> str:

@@ -21,6 +21,7 @@ from mch_service.deps import ServicesDep, in_reading, in_transaction
 from mch_service.errors import MchError, NotFound, TooManyRequests
 from mch_service.institutions.service import institutions_for_staff
 from mch_service.scheduling import service as scheduling
+from mch_service.web import review_pages
 from mch_service.web.i18n import labels, language
 from mch_service.web.monitor_pages import monitor_home
 from mch_service.web.rendering import Viewer, local_time, render, secure_cookies, viewer
@@ -131,7 +132,7 @@ async def home(request: Request, services: ServicesDep) -> Response:
     who = await viewer(request, services)
     if not isinstance(who, Viewer):
         return who
-    context: dict[str, Any] = {}
+    context: dict[str, Any] = await review_pages.reviewer_home(services, who)
     context.update(await monitor_home(request, services, who) or {})
     if who.principal.can(Permission.MANAGE_INSTITUTIONS):
         context["feeds"] = await _feeds(services, who)

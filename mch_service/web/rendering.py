@@ -31,6 +31,8 @@ NAV: tuple[tuple[str, str, Permission | None], ...] = (
     ("/", "nav_home", None),
     ("/indicators", "nav_indicators", Permission.READ_INDICATORS),
     ("/data-quality", "nav_data_quality", Permission.READ_INDICATORS),
+    ("/worklists", "nav_worklists", Permission.WORK_CASES),
+    ("/pregnancies/search", "nav_search", Permission.WORK_CASES),
     ("/admin/institutions", "nav_institutions", Permission.MANAGE_INSTITUTIONS),
     ("/admin/streets", "nav_streets", Permission.MANAGE_INSTITUTIONS),
     ("/admin/users", "nav_users", Permission.MANAGE_USERS),

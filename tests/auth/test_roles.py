@@ -31,6 +31,9 @@ ADMIN_PAGE = {"anonymous": OK, "admin": OK, "reviewer": 403, "monitor": 403}
 CASE_PAGE = {"anonymous": OK, "admin": OK, "reviewer": OK, "monitor": 403}
 # Monitoring pages: anonymous visitors are sent to the sign-in page (303); reviewers refused.
 MONITOR_PAGE = {"anonymous": OK, "admin": OK, "reviewer": 403, "monitor": OK}
+# Reviewers' pages (work lists, call sheet, pregnancy search): the sign-in page for the
+# anonymous, a refusal page with the API's 403 for monitors.
+REVIEWER_PAGE = {"anonymous": OK, "admin": OK, "reviewer": OK, "monitor": 403}
 # The FHIR interface takes institution API keys, never staff tokens.
 INSTITUTIONS_ONLY = {"anonymous": 401, "admin": 401, "reviewer": 401, "monitor": 401}
 
@@ -127,6 +130,7 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("GET", "/api/v1/cases"): REVIEWERS,
     ("GET", "/api/v1/cases/export.csv"): REVIEWERS,
     ("GET", "/api/v1/cases/export.xlsx"): REVIEWERS,
+    ("GET", "/api/v1/cases/counts"): REVIEWERS,
     ("GET", "/api/v1/cases/close-reasons"): REVIEWERS,
     ("GET", "/api/v1/cases/codes"): REVIEWERS,
     ("GET", "/api/v1/cases/{pregnancy_id}/assignees"): REVIEWERS,
@@ -177,6 +181,10 @@ ROUTES: dict[tuple[str, str], Mapping[str, object]] = {
     ("GET", "/indicators/{indicator_id}"): MONITOR_PAGE,
     ("POST", "/indicators/{indicator_id}/external"): MONITOR_PAGE,
     ("GET", "/data-quality"): MONITOR_PAGE,
+    ("GET", "/worklists"): REVIEWER_PAGE,
+    ("GET", "/worklists/call-sheet"): REVIEWER_PAGE,
+    ("GET", "/pregnancies/search"): REVIEWER_PAGE,
+    ("POST", "/pregnancies/search"): REVIEWER_PAGE,
 }
 PARAMS = {
     "job_id": "none",
