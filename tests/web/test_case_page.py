@@ -563,3 +563,34 @@ def test_the_timeline_of_a_delivered_woman_with_tests_and_ages(
     assert dates == sorted(dates)  # one timeline, in date order
     assert "2025-10-08" in page.locator("#woman").inner_text()
     tab.shot("case-page-delivered")
+
+
+def test_from_the_list_to_the_case_and_back_the_worked_item_is_gone(
+    tabs: Any, ward: dict[str, Any]
+) -> None:
+    """The reviewer's day in the pages alone: the list, a row opened, a follow-up recorded on the
+    case page, back to the list where the item has left and the tab's count went down by one."""
+    r, o = ward["ids"]["R"], ward["ids"]["O"]
+    tab = tabs()
+    tab.sign_in("rev-a", then="/worklists?list=follow_up_due")
+    page = tab.page
+    count = page.locator("#list-tabs a[data-list='follow_up_due'] .count")
+    assert int(count.inner_text()) == 2
+    rows = page.locator("#worklist tbody tr[data-pregnancy]")
+    assert sorted(rows.nth(n).get_attribute("data-pregnancy") for n in range(2)) == sorted([r, o])
+    with page.expect_navigation():
+        page.locator(f"#worklist tr[data-pregnancy='{r}'] a.case-link").click()
+    assert page.url.endswith(f"/cases/{r}")
+    form = page.locator("#follow-up-form")
+    form.get_by_label("联系日期").fill("2025-03-19")
+    form.get_by_label("随访方式").select_option(label="电话随访")
+    form.get_by_label("随访结果").select_option(label="已联系，情况正常")
+    assert _submit(page, "#fu-submit").status == 200
+    assert page.locator("#notice").inner_text() == "随访已保存"
+    with page.expect_navigation():
+        page.locator("#back-to-lists").click()
+    page.locator("#list-tabs a[data-list='follow_up_due']").click()
+    page.wait_for_load_state()
+    assert int(count.inner_text()) == 1
+    left = page.locator("#worklist tbody tr[data-pregnancy]")
+    assert [left.nth(n).get_attribute("data-pregnancy") for n in range(left.count())] == [o]
