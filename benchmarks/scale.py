@@ -234,6 +234,8 @@ class ScaleRun:
             else max(20, min(1000, self.n // 10))
         )
         self.latencies: list[tuple[str, str, float]] = []
+        self.steps: dict[str, float] = {}  # wall seconds of each step, for the curious
+        self._last = time.perf_counter()
         self._lock = threading.Lock()
 
     # -- the run -------------------------------------------------------------------------
@@ -307,6 +309,7 @@ class ScaleRun:
             print(f"server up at {server.base_url}", flush=True)
 
             # -- import, Bundles, drain ------------------------------------------------
+            self._step("setup")
             cut = self._cuts(manifest, a.holdback)
             history_lines = sum(int(i["history_lines"] or 0) for i in manifest["institutions"])
             imp = self._push(server, out, keys, history=True, bundles=lambda i, b: [])
@@ -360,6 +363,7 @@ class ScaleRun:
             analyze_database(self.db_url)
 
             # -- indicators -------------------------------------------------------------
+            self._step("load")
             child = subprocess.Popen(
                 [sys.executable, "-m", "benchmarks.indicators", "--child", self.db_url, str(out)],
                 cwd=ROOT,
@@ -412,6 +416,7 @@ class ScaleRun:
                 print(duckdb_peer.render(details["duckdb"], agreement, full["seconds"]), flush=True)
 
             # -- pages ------------------------------------------------------------------
+            self._step("indicators_and_peer")
             t1 = time.perf_counter()
             with services.db.transaction() as session:
                 items = services.cases.refresh(session, None, SIM_END)
@@ -431,9 +436,11 @@ class ScaleRun:
             )
 
             # -- size -------------------------------------------------------------------
+            self._step("pages")
             figures["db_bytes"], details["database"] = self._size()
 
             # -- create-only, same server --------------------------------------------------
+            self._step("size")
             gen = BundleGenerator(a.seed, senders)
             warm = [
                 _payload(*gen.next_bundle()) for _ in range(max(8, self.createonly_bundles // 10))
@@ -443,6 +450,7 @@ class ScaleRun:
             figures["createonly_rps"] = co["resources_per_s"]
             details["createonly"] = co
             self._drain()
+            self._step("createonly")
         finally:
             if child is not None and child.poll() is None:
                 child.kill()
@@ -452,6 +460,7 @@ class ScaleRun:
                 services.db.dispose()
             if not a.keep:
                 drop_database(self.pg_url, a.database)
+        details["steps_s"] = self.steps
         details["wall_s"] = round(time.perf_counter() - t0, 1)
         details["database_kept"] = a.keep
         result = {**figures, "details": details}
@@ -479,6 +488,11 @@ class ScaleRun:
             n = len(inst["bundles"])
             cut[inst["id"]] = n - (math.ceil(n * holdback) if holdback > 0 else 0)
         return cut
+
+    def _step(self, name: str) -> None:
+        now = time.perf_counter()
+        self.steps[name] = round(now - self._last, 1)
+        self._last = now
 
     def _record(self, method: str, path: str, seconds: float) -> None:
         with self._lock:
