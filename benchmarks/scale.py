@@ -38,6 +38,7 @@ import argparse
 import itertools
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -69,6 +70,7 @@ from benchmarks.ingest import (
     BenchmarkError,
     Server,
     _free_port,
+    _interrupt,
     _mch_service_cli,
     _payload,
     _push,
@@ -143,11 +145,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # SIGTERM unwinds like Ctrl-C: the server is stopped and the database dropped
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return ScaleRun(args).run()
     except BenchmarkError as exc:
         print(f"\nscale benchmark FAILED: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nscale benchmark interrupted (server stopped)", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -164,19 +173,38 @@ def _r(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(value, digits)
 
 
-class TimingTransport(httpx.HTTPTransport):
-    """The real transport, timing each request (send to headers and body read)."""
+class TimingTransport(httpx.BaseTransport):
+    """Times each request (send to headers and body read) on a real transport of its own per
+    thread: the simulator's senders each have a client (and close it when done), so they must
+    not share a connection pool."""
 
     def __init__(self, record: Callable[[str, str, float], None]) -> None:
-        super().__init__()
         self.record = record
+        self._local = threading.local()
+        self._made: list[httpx.HTTPTransport] = []
+        self._lock = threading.Lock()
+
+    def _inner(self) -> httpx.HTTPTransport:
+        inner = getattr(self._local, "transport", None)
+        if inner is None:
+            inner = self._local.transport = httpx.HTTPTransport()
+            with self._lock:
+                self._made.append(inner)
+        return inner  # type: ignore[no-any-return]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         t0 = time.perf_counter()
-        response = super().handle_request(request)
+        response = self._inner().handle_request(request)
         response.read()
         self.record(request.method, request.url.path, time.perf_counter() - t0)
         return response
+
+    def close(self) -> None:
+        """A sender's client closing: the pools stay for the others (``close_all`` ends)."""
+
+    def close_all(self) -> None:
+        for inner in self._made:
+            inner.close()
 
 
 class QueueWatch:
@@ -522,18 +550,22 @@ class ScaleRun:
             return picked
 
         t0 = time.perf_counter()
-        report = push(
-            out,
-            server.base_url,
-            keys,
-            self.args.senders,
-            progress,
-            timeout=600.0,
-            poll_interval=0.2,
-            transport=TimingTransport(self._record),
-            history=history,
-            bundles=chosen,
-        )
+        transport = TimingTransport(self._record)
+        try:
+            report = push(
+                out,
+                server.base_url,
+                keys,
+                self.args.senders,
+                progress,
+                timeout=600.0,
+                poll_interval=0.2,
+                transport=transport,
+                history=history,
+                bundles=chosen,
+            )
+        finally:
+            transport.close_all()
         wall = time.perf_counter() - t0
         summary = report.as_dict()
         summary.pop("institutions", None)
