@@ -73,6 +73,43 @@ def delete_facts(session: Session, pks: list[int]) -> None:
     )
 
 
+def take_facts(session: Session, pks: list[int]) -> set[str]:
+    """``subjects_of`` then ``delete_facts``: who these resources' rows were about, and the
+    rows gone. On PostgreSQL one statement (a DELETE ... RETURNING per table, in one WITH)
+    instead of two dozen round trips: every update of a record pays for it."""
+    if not sqlbulk.is_postgres(session):
+        subjects = subjects_of(session, pks)
+        delete_facts(session, pks)
+        return subjects
+    parts, selects = [], []
+    for i, table in enumerate(FACT_TABLES.values()):
+        name = table.__tablename__  # type: ignore[attr-defined]
+        parts.append(f"f{i} AS (DELETE FROM {name} WHERE resource_pk = ANY(%s) RETURNING subject)")
+        selects.append(f"SELECT subject, NULL::text, NULL::text FROM f{i}")
+    parts += [
+        "pr AS (DELETE FROM patient_record WHERE resource_pk = ANY(%s) "
+        "RETURNING ref, woman_key, mother_ref)",
+        "uc AS (DELETE FROM unmapped_code WHERE resource_pk = ANY(%s) RETURNING 1)",
+        "dq AS (DELETE FROM data_quality_issue WHERE resource_pk = ANY(%s) "
+        "AND pregnancy_id IS NULL RETURNING 1)",
+    ]
+    selects.append("SELECT ref, woman_key, mother_ref FROM pr")
+    rows = sqlbulk.pg_rows(
+        session,
+        "WITH " + ", ".join(parts) + " " + " UNION ALL ".join(selects),
+        (list(pks),) * (len(FACT_TABLES) + 3),
+    )
+    out: set[str] = set()
+    for subject, key, mother in rows:
+        out.add(subject)
+        if mother:
+            out.add(mother)
+        if key:
+            out.add("woman:" + key)
+    out.discard(None)  # type: ignore[arg-type]
+    return out
+
+
 def insert_extracted(session: Session, extracted: Extracted) -> None:
     sqlbulk.insert_many(
         session,

@@ -115,9 +115,7 @@ class DomainService:
         pks = [c.resource_pk for c in changes if c.version_id > 1]
         # Who the old versions were about, so that a correction re-assembles the woman the
         # record used to belong to as well as the new one.
-        touched = repository.subjects_of(session, pks) if pks else set()
-        if pks:
-            repository.delete_facts(session, pks)
+        touched = repository.take_facts(session, pks) if pks else set()
         extracted = Extracted()
         for c in changes:
             if c.content is None:

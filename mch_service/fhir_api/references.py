@@ -28,13 +28,8 @@ def rewrite_references(
     """Rewrite, in place, the references of every resource the request writes."""
     by_full_url = {p.entry.full_url: p for p in plans if p.entry.full_url}
     resolved: dict[str, str] = {}
-    for plan in plans:
-        if plan.entry.resource is None or plan.entry.method not in ("POST", "PUT"):
-            continue
-        if plan.url.resource_type == "Bundle":
-            # A stored Bundle (document, collection) resolves its references among its own
-            # entries; it is kept exactly as sent.
-            continue
+    stored = _stored_matches(store, session, institution_id, plans, by_full_url)
+    for plan in _rewritten(plans):
         for node, sent in plan.entry.references():
             ref = node["reference"]
             if ref != sent:  # already rewritten to the entry's 'Type/id' (content keys)
@@ -65,8 +60,73 @@ def rewrite_references(
                         ref,
                         plans,
                         reference_expression(plan.entry, node),
+                        stored.get(ref),
                     )
                 node["reference"] = resolved[ref]
+
+
+def _rewritten(plans: list[Plan]) -> list[Plan]:
+    """The plans whose resource's references are rewritten."""
+    # A stored Bundle (document, collection) resolves its references among its own entries;
+    # it is kept exactly as sent.
+    return [
+        p
+        for p in plans
+        if p.entry.resource is not None
+        and p.entry.method in ("POST", "PUT")
+        and p.url.resource_type != "Bundle"
+    ]
+
+
+def _stored_matches(
+    store: ResourceStore,
+    session: Session,
+    institution_id: str,
+    plans: list[Plan],
+    by_full_url: dict[str, Plan],
+) -> dict[str, set[tuple[str, str]]]:
+    """For the request's conditional references by identifier only ('Type?identifier=s|v',
+    the usual kind), the live stored records of this sender each one matches: two look-ups for
+    the whole request (its identifiers, then those records), not two per reference. Any other
+    condition (or one that does not parse: its error comes in order, below) is looked up on
+    its own by ``resolve_conditional_reference``."""
+    conditions: dict[str, tuple[str, list[Token]]] = {}
+    for plan in _rewritten(plans):
+        for node, sent in plan.entry.references():
+            ref = node["reference"]
+            if ref != sent or ref in by_full_url or ref in conditions:
+                continue
+            if reference_kind(ref) != "conditional":
+                continue
+            rtype, _, query = ref.partition("?")
+            try:
+                condition = parse_condition(split_query(query), "")
+            except InvalidResource:
+                continue
+            if not condition.tokens or condition.ids or condition.values:
+                continue
+            if len(_written_in_request(rtype, set(condition.tokens), plans)) == 1:
+                continue  # an entry of this request: no look-up (as below)
+            conditions[ref] = (rtype, list(condition.tokens))
+    if not conditions:
+        return {}
+    keys_of = {
+        ref: [(rtype, store.token_hash(t)) for t in tokens]
+        for ref, (rtype, tokens) in conditions.items()
+    }
+    found = store.pks_by_tokens(
+        session, institution_id, sorted({k for keys in keys_of.values() for k in keys})
+    )
+    rows = store.current_by_pks(session, set().union(*found.values()))
+    out: dict[str, set[tuple[str, str]]] = {}
+    for ref, keys in keys_of.items():
+        pks: set[int] = set().union(*(found.get(k, set()) for k in keys))
+        out[ref] = {
+            (rows[pk].resource_type, rows[pk].fhir_id)
+            for pk in pks
+            if pk in rows and not rows[pk].deleted
+        }
+    return out
 
 
 def _entry_reference(target: Plan, ref: str, entry: Entry, node: dict[str, Any]) -> str:
@@ -97,14 +157,18 @@ def resolve_conditional_reference(
     ref: str,
     plans: list[Plan],
     expr: str,
+    stored: set[tuple[str, str]] | None = None,
 ) -> str:
     """'Type/id' of the one record 'Type?identifier=...' (or '?_id=') names: an entry of this
-    request that carries the identifier, or a stored record of this sender."""
+    request that carries the identifier, or a stored record of this sender (``stored``: those
+    records when already looked up, see ``_stored_matches``)."""
     rtype, _, query = ref.partition("?")
     condition = parse_condition(split_query(query), expr)
     in_request = _written_in_request(rtype, set(condition.tokens), plans)
     if len(in_request) == 1 and not condition.ids:
         return "{}/{}".format(*in_request.pop())
+    if stored is not None:
+        return _one_match(ref, expr, set(stored) | in_request)
     keys = [(rtype, store.token_hash(t)) for t in condition.tokens]
     found: set[int] = set().union(*store.pks_by_tokens(session, institution_id, keys).values())
     if condition.values:
@@ -120,6 +184,10 @@ def resolve_conditional_reference(
             else _live_ids(store, session, institution_id, rtype, condition.ids)
         )
     matches |= in_request
+    return _one_match(ref, expr, matches)
+
+
+def _one_match(ref: str, expr: str, matches: set[tuple[str, str]]) -> str:
     if len(matches) != 1:
         raise InvalidResource(
             [

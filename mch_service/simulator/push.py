@@ -96,14 +96,23 @@ def push(
     poll_interval: float = 0.25,
     transport: httpx.BaseTransport | None = None,
     backoff: float = 0.5,
+    history: bool = True,
+    bundles: Callable[[str, list[str]], list[str]] | None = None,
 ) -> PushReport:
     """Push ``out_dir`` (written by ``simulate``) to the service at ``base_url`` (its root or
     its ``/fhir`` base). ``api_keys`` maps institution id to API key; ``senders`` institutions
     push at the same time. ``progress`` is called with the number of resources just sent.
     ``transport`` replaces the network (tests); ``backoff`` is the first retry's wait in
-    seconds (it doubles, up to 10)."""
+    seconds (it doubles, up to 10). A part of the district (the scale benchmark's phases):
+    ``history=False`` skips the $import backfills; ``bundles(institution, names)`` chooses
+    which of an institution's Bundles (in send order) are sent."""
     out_dir = Path(out_dir)
     manifest = orjson.loads((out_dir / "manifest.json").read_bytes())
+    for info in manifest["institutions"]:
+        if not history:
+            info["history"] = None
+        if bundles is not None:
+            info["bundles"] = bundles(info["id"], list(info["bundles"]))
     institutions = [i for i in manifest["institutions"] if i["history"] or i["bundles"]]
     missing = [i["id"] for i in institutions if i["id"] not in api_keys]
     if missing:

@@ -168,6 +168,84 @@ def test_conditional_references_resolve_to_stored_and_bundled_records(
     )
 
 
+def test_many_conditional_references_in_one_bundle_each_find_their_own_record(
+    http: httpx.Client, sender: SenderKey, other_sender: SenderKey
+) -> None:
+    """The stored records of a Bundle's conditional references are looked up together: each
+    reference still gets its own record, a deleted record or another sender's is no match,
+    and an identifier on two records is refused, named at its first use."""
+
+    def patient(mrn: str, headers: dict[str, str]) -> str:
+        r = http.post(
+            "/fhir/Patient",
+            json={"resourceType": "Patient", "identifier": [{"system": MRN, "value": mrn}]},
+            headers=headers,
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    a, b = patient("MC-A", sender.headers), patient("MC-B", sender.headers)
+    gone = patient("MC-D", sender.headers)
+    assert http.delete(f"/fhir/Patient/{gone}", headers=sender.headers).status_code == 204
+    patient("MC-O", other_sender.headers)
+    for value in ("V-1", "V-2"):  # not a business key: two records may carry it
+        r = http.post(
+            "/fhir/Observation",
+            json={
+                "resourceType": "Observation",
+                "identifier": [{"system": "urn:visit", "value": "V-9"}],
+                "status": "final",
+                "code": {"text": value},
+            },
+            headers=sender.headers,
+        )
+        assert r.status_code == 201
+
+    def obs(subject: str, focus: str | None = None) -> dict[str, Any]:
+        resource: dict[str, Any] = {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": "Hb"},
+            "subject": {"reference": subject},
+        }
+        if focus is not None:
+            resource["focus"] = [{"reference": focus}]
+        return {"request": {"method": "POST", "url": "Observation"}, "resource": resource}
+
+    def send(*entries: dict[str, Any]) -> httpx.Response:
+        body = {"resourceType": "Bundle", "type": "transaction", "entry": list(entries)}
+        return http.post("/fhir", json=body, headers=sender.headers)
+
+    r = send(
+        obs(f"Patient?identifier={MRN}|MC-B"),
+        obs(f"Patient?identifier={MRN}|MC-A"),
+        obs(f"Patient?identifier={MRN}|MC-B"),
+    )
+    assert r.status_code == 200, r.text
+    subjects = [
+        http.get(f"/fhir/{loc}", headers=sender.headers).json()["subject"]["reference"]
+        for loc in _locations(r.json())
+    ]
+    assert subjects == [f"Patient/{b}", f"Patient/{a}", f"Patient/{b}"]
+    for ref, count in ((f"{MRN}|MC-D", 0), (f"{MRN}|MC-O", 0)):
+        r = send(obs(f"Patient?identifier={MRN}|MC-A"), obs(f"Patient?identifier={ref}"))
+        assert r.status_code == 400, r.text
+        issue = r.json()["issue"][0]
+        assert issue["expression"] == ["Bundle.entry[1].resource.subject.reference"]
+        assert f"matches {count} records" in issue["diagnostics"]
+    r = send(
+        obs(f"Patient?identifier={MRN}|MC-A", "Observation?identifier=urn:visit|V-9"),
+        obs(f"Patient?identifier={MRN}|MC-B"),
+    )
+    assert r.status_code == 400, r.text
+    issue = r.json()["issue"][0]
+    assert issue["expression"] == ["Bundle.entry[0].resource.focus[0].reference"]
+    assert "matches 2 records" in issue["diagnostics"]
+    # two V-9 records, and the first Bundle's: its first and third entries are the same
+    # content, so one record (an entry of the request the third resolves to)
+    assert http.get("/fhir/Observation", headers=sender.headers).json()["total"] == 4
+
+
 def test_conditional_reference_without_a_match_fails_the_transaction(
     http: httpx.Client, sender: SenderKey
 ) -> None:
