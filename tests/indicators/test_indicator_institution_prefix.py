@@ -14,10 +14,12 @@ import io
 from typing import Any
 
 import httpx
+import openpyxl
 import pytest
 
 from jobs.runner import run_job
 from mch_service.app import Services
+from mch_service.indicators.exports import DRILL_HEADERS
 from tests.auth.test_accounts import add_user, bearer, token_for
 from tests.conftest import make_sender
 from tests.domain.fixtures import bundle, delivery, entry, obs, patient, uid
@@ -90,6 +92,39 @@ def test_indicator_figures_and_drilldown_hold_only_that_institution(
         assert len(records) == women, (inst, lines)
         column = next(i for i, name in enumerate(header) if name.endswith(" institution"))
         assert {line[column] for line in records} == {inst}, (inst, header)
+        # the workbook, cell by cell against the API's rows, titled with the institution
+        r = http.get(
+            f"/api/v1/indicators/hiv_test_rate/records.xlsx?period={PERIOD}{query}",
+            headers=monitor,
+        )
+        assert r.status_code == 200, r.text
+        sheet = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True)["明细"]
+        title, header, *cells = [list(x) for x in sheet.iter_rows(values_only=True)]
+        assert title[0].endswith(f" {inst}"), title
+        assert header[:14] == list(DRILL_HEADERS)
+        api = http.get(
+            f"/api/v1/indicators/hiv_test_rate/records?period={PERIOD}{query}", headers=monitor
+        ).json()["rows"]
+        expected = [
+            [
+                x["record_id"],
+                x["pregnancy_id"],
+                "分娩",
+                x["name"],
+                x["resident_id"],
+                x["date"],
+                x["street"],
+                x["street_name"] or "",
+                x["responsible_centre"] or "",
+                x["institution"],
+                x["institution_name"],
+                str(x["units"]),
+                str(x["numerator_units"]),
+                "是" if x["missed"] else "",
+            ]
+            for x in api
+        ]
+        assert [[c or "" for c in row[:14]] for row in cells] == expected, inst
     # a part of an id that no institution has is refused, not read as a prefix
     for part in ("hos", "osp-a", "ab"):
         r = http.get(f"/api/v1/indicators?period={PERIOD}&institution={part}", headers=monitor)
