@@ -10,7 +10,6 @@ from datetime import date
 import numpy as np
 import pytest
 
-from mch_service.indicators import fact_tables
 from mch_service.indicators.counts import COUNT_COLUMNS, count_units
 from mch_service.indicators.errors import IndicatorInputError
 from mch_service.indicators.settings import IndicatorSettings
