@@ -623,6 +623,10 @@ def test_no_period_gives_an_empty_table_of_the_same_columns_and_types() -> None:
     assert len(empty) == 0
     assert len(computed) > 0
     assert list(empty.columns) == list(computed.columns) == list(RESULT_COLUMNS)
+    # the three views (district lines, street, institution) as one table numbered 0..n-1:
+    # no label names two rows
+    assert set(computed["area"]) == {"district", "non_resident", "address_unknown", "S1"}
+    assert list(computed.index) == list(range(len(computed)))
     for frame in (computed, empty):
         kinds = {c: str(t) for c, t in frame.dtypes.items()}
         # whole counts, nullable rates and targets, dates; the rest text (pandas' str or object)
