@@ -117,6 +117,8 @@ def _pages(http: httpx.Client, district: District, who: str) -> None:
         assert case.status_code == want, (woman, case.text)
         page = http.get(f"/api/v1/pregnancies/{pid}", headers=h)
         assert page.status_code == want, (woman, page.text)
+        assignees = http.get(f"/api/v1/cases/{pid}/assignees", headers=h)
+        assert assignees.status_code == want, (woman, assignees.text)
         if want == 404:
             assert "王" not in case.text + page.text
         # the look-up by resident ID and by MRN at the sending institution: found only in
@@ -142,6 +144,7 @@ ACTIONS = {
     "close": {"reason": "moved away"},
     "reopen": {"reason": "came back"},
     "acknowledge-late": {},
+    "outcome": {"kind": "lost_to_follow_up"},
 }
 
 
