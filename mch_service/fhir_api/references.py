@@ -180,7 +180,7 @@ def resolve_conditional_reference(
     if condition.ids:
         matches = (
             {m for m in matches if m[1] in condition.ids}
-            if condition.tokens
+            if condition.tokens or condition.values  # both conditions hold
             else _live_ids(store, session, institution_id, rtype, condition.ids)
         )
     matches |= in_request

@@ -614,7 +614,13 @@ def write_drill_xlsx(records: Any, target: IO[bytes]) -> None:
     workbook = xlsxwriter.Workbook(target, {"in_memory": True, **XLSX_OPTIONS})
     header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     ws = workbook.add_worksheet("明细")
-    ws.write_string(0, 0, f"{records.name_zh}（{records.id}） 明细 {records.period} {records.area}")
+    # the same title as the CSV's: which area and which institution the rows are of
+    ws.write_string(
+        0,
+        0,
+        f"{records.name_zh}（{records.id}） 明细 {records.period} {records.area} "
+        f"{records.institution}",
+    )
     for n, cells in enumerate(_drill_lines(records)):
         for col, cell in enumerate(cells):
             ws.write_string(

@@ -206,7 +206,9 @@ class SimulationParams:
         "Per booking, first home visit, 42-day check and delivery: placed exactly on or next "
         "to a rule's threshold instead (booking at GA 83/84/85/90/91 days, home visit on day "
         "0/28/29/45 after discharge, 42-day check on day 34/35/56/57 after delivery, delivery at "
-        "GA 195/196 days), so the engine-versus-truth test meets both sides of each edge. "
+        "GA 195/196 days, penicillin started 29/30/31 days before delivery, an infant's HBIG "
+        "and first hepatitis B vaccine an hour before, on, a minute after and an hour after the "
+        "truth's hour limit), so the engine-versus-truth test meets both sides of each edge. "
         "Drawn from a stream of its own: 0 gives the same district as before",
     )
     # -- outcomes -----------------------------------------------------------------------------

@@ -744,8 +744,11 @@ class _Builder:
                 hours = rng.uniform(1, 12)
                 if self.infant_rng.random() < p.hbig_late_share:
                     hours = self.infant_rng.uniform(12.1, 48.0)
-                self._treatment(deliver_inst, _minute(born, hours), "hbig", subject=nb)
-            self._infant_prophylaxis(deliver_inst, born, nb, positives)
+                at = _minute(born, hours)
+                edge_at = self._dose_edge(f"{lmp}/{order}/hbig", p.truth.hbig_hours)
+                at = born + edge_at if edge_at is not None else at
+                self._treatment(deliver_inst, at, "hbig", subject=nb)
+            self._infant_prophylaxis(deliver_inst, born, nb, positives, f"{lmp}/{order}")
             if w.syphilis:
                 share = (
                     p.congenital_syphilis_treated_share
@@ -1128,16 +1131,27 @@ class _Builder:
         )
         self.add("treatment", rtype, inst, at, ev, data, {"subject": subj})
 
+    def _dose_edge(self, key: str, hours: int) -> timedelta | None:
+        """A share ``edge_share`` of infant doses is placed on the truth's hour limit instead:
+        an hour before it, exactly on it, a minute after it or an hour after it (from a stream
+        of its own per baby and dose, so that no other record moves)."""
+        edge = random.Random(f"{self.p.seed}/edge-dose/{self.w.index}/{key}")
+        if edge.random() >= self.p.edge_share:
+            return None
+        return timedelta(minutes=hours * 60 + edge.choice((-60, 0, 1, 60)))
+
     def _infant_prophylaxis(
-        self, inst: str, born: datetime, nb: Record, positives: dict[str, Any]
+        self, inst: str, born: datetime, nb: Record, positives: dict[str, Any], baby: str
     ) -> None:
         """A live newborn of a mother known positive: the first hepatitis B vaccine dose
         (HBsAg), antiretroviral prophylaxis (HIV), benzathine penicillin (syphilis); each
-        sometimes missing and, for the vaccine, sometimes late."""
+        sometimes missing and, for the vaccine, sometimes late (or on its limit: ``_dose_edge``)."""
         p, r, w = self.p, self.infant_rng, self.w
         if w.hbsag and "hbsag" in positives and r.random() < p.hepb_vaccine_share:
             hours = r.uniform(24.1, 96.0) if r.random() < p.hepb_vaccine_late_share else None
             at = _minute(born, hours if hours is not None else r.uniform(0.5, 24.0))
+            edge_at = self._dose_edge(f"{baby}/hepb_vaccine", p.truth.hepb_vaccine_hours)
+            at = born + edge_at if edge_at is not None else at
             self.add("hepb_vaccine", "Immunization", inst, at, nb.event, {}, {"subject": nb})
         if w.hiv and "hiv" in positives and r.random() < p.infant_arv_share:
             at = _minute(born, r.uniform(1.0, 12.0))

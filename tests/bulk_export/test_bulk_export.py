@@ -186,10 +186,24 @@ def test_refused_parameters_name_themselves(
     assert body["issue"][0]["expression"] == [expression]
 
 
+@pytest.mark.usefixtures("stored")
 @pytest.mark.parametrize("fmt", ["application/fhir+ndjson", "application/ndjson", "ndjson"])
-def test_output_formats(http: httpx.Client, platform: dict[str, str], fmt: str) -> None:
+def test_each_name_of_ndjson_as_output_format_gives_ndjson_files(
+    http: httpx.Client, platform: dict[str, str], fmt: str
+) -> None:
+    """The three names the IG allows for NDJSON are accepted and each gives the same export:
+    NDJSON files (read_output checks the content type and one resource per line) with the
+    stored records (text/csv is refused: test_refused_parameters_name_themselves)."""
     r = http.get("/fhir/$export", params={"_outputFormat": fmt}, headers={**platform, **KICK_OFF})
     assert r.status_code == 202, r.text
+    done = wait(http, platform, r.headers["Content-Location"])
+    assert done.status_code == 200, done.text
+    out = read_output(http, platform, done.json())
+    assert {t: len(rs) for t, rs in out.items()} == {
+        "Observation": 3,
+        "Organization": 1,
+        "Patient": 2,
+    }
 
 
 def test_kick_off_headers(http: httpx.Client, platform: dict[str, str]) -> None:

@@ -29,6 +29,8 @@ from tests.conftest import make_sender
 from tests.indicators.test_indicator_service import _valid_rid
 
 WOMEN = {"AB": "330102001", "A": "330102002", "B": "330102003"}
+RIDS = {"AB": "33010219900101111", "A": "33010219910101111", "B": "33010219920101111"}
+SENT_BY = {"AB": "hosp-ab", "A": "hosp-a", "B": "hosp-b"}
 # reviewer -> (streets, institutions, the women they must see)
 REVIEWERS: dict[str, tuple[list[str], list[str], set[str]]] = {
     "rev-inst-a": ([], ["hosp-a"], {"A"}),  # hosp-a is a prefix of hosp-ab: not hers
@@ -54,9 +56,8 @@ def _district(http: httpx.Client, services: Services) -> District:
         "A": make_sender(services, "hosp-a"),
         "B": make_sender(services, "hosp-b"),
     }
-    rids = {"AB": "33010219900101111", "A": "33010219910101111", "B": "33010219920101111"}
     for woman, street in WOMEN.items():
-        red_woman(http, senders[woman], street, f"M-{woman}", _valid_rid(rids[woman]))
+        red_woman(http, senders[woman], street, f"M-{woman}", _valid_rid(RIDS[woman]))
     cases = {woman: case_id(services, street) for woman, street in WOMEN.items()}
     headers = {}
     for name, (streets, institutions, _) in REVIEWERS.items():
@@ -116,8 +117,20 @@ def _pages(http: httpx.Client, district: District, who: str) -> None:
         assert case.status_code == want, (woman, case.text)
         page = http.get(f"/api/v1/pregnancies/{pid}", headers=h)
         assert page.status_code == want, (woman, page.text)
+        assignees = http.get(f"/api/v1/cases/{pid}/assignees", headers=h)
+        assert assignees.status_code == want, (woman, assignees.text)
         if want == 404:
             assert "王" not in case.text + page.text
+        # the look-up by resident ID and by MRN at the sending institution: found only in
+        # jurisdiction, and outside it exactly as for no such woman
+        for body in (
+            {"resident_id": _valid_rid(RIDS[woman])},
+            {"mrn": f"M-{woman}", "institution": SENT_BY[woman]},
+        ):
+            r = http.post("/api/v1/pregnancies/lookup", json=body, headers=h)
+            assert r.status_code == 200, (who, body, r.text)
+            found = [m["pregnancy_id"] for m in r.json()["matches"]]
+            assert found == ([pid] if woman in expected else []), (who, woman, body)
     # drill-down and data quality are the monitoring group's (district-wide); never a reviewer's
     if who != "admin":
         drill = http.get("/api/v1/indicators/hiv_test_rate/records?period=2025-03", headers=h)
@@ -131,6 +144,7 @@ ACTIONS = {
     "close": {"reason": "moved away"},
     "reopen": {"reason": "came back"},
     "acknowledge-late": {},
+    "outcome": {"kind": "lost_to_follow_up"},
 }
 
 

@@ -603,6 +603,44 @@ def test_external_indicator_values_are_entered_not_calculated() -> None:
     assert "premarital_examination_rate" not in by_id(compute(make_facts([pregnancy()]), MARCH))
 
 
+NOT_TEXT = {
+    "numerator",
+    "denominator",
+    "value",
+    "target",
+    "period_start",
+    "period_end",
+    "small_numbers",
+}
+
+
+def test_no_period_gives_an_empty_table_of_the_same_columns_and_types() -> None:
+    """compute_all with no period: no row, and the columns and dtypes of a computed table
+    (the service stores and concatenates them)."""
+    facts = make_facts([pregnancy()])
+    computed = compute_all(facts, [MARCH])
+    empty = compute_all(facts, [])
+    assert len(empty) == 0
+    assert len(computed) > 0
+    assert list(empty.columns) == list(computed.columns) == list(RESULT_COLUMNS)
+    # the three views (district lines, street, institution) as one table numbered 0..n-1:
+    # no label names two rows
+    assert set(computed["area"]) == {"district", "non_resident", "address_unknown", "S1"}
+    assert list(computed.index) == list(range(len(computed)))
+    for frame in (computed, empty):
+        kinds = {c: str(t) for c, t in frame.dtypes.items()}
+        # whole counts, nullable rates and targets, dates; the rest text (pandas' str or object)
+        assert [kinds[c] for c in ("numerator", "denominator", "value", "target")] == [
+            "int64",
+            "int64",
+            "Float64",
+            "Float64",
+        ]
+        assert {kinds["period_start"][:10], kinds["period_end"][:10]} == {"datetime64"}
+        text = [c for c in RESULT_COLUMNS if c not in NOT_TEXT]
+        assert {c: kinds[c] for c in text if kinds[c] not in ("str", "object")} == {}
+
+
 def test_members_lists_the_records_behind_a_result() -> None:
     twins = pregnancy(pregnancy_id="TWINS", live_births=2, first_contact_ga_days=100)
     stillbirth_only = pregnancy(pregnancy_id="STILL", live_births=0, stillbirths=1)

@@ -268,15 +268,165 @@ def test_external_figures_on_both_sides_of_their_targets(
 @pytest.mark.parametrize(
     ("numerator", "denominator", "message"),
     [
-        (-1, 10, "negative"),
-        (1, -10, "negative"),
-        (1.0, 10, "whole numbers"),
-        (1, 10.0, "whole numbers"),
-        (True, 10, "whole numbers"),
+        (-1, 10, "Numerator and denominator cannot be negative"),
+        (1, -10, "Numerator and denominator cannot be negative"),
+        (1.0, 10, "Numerator and denominator are whole numbers"),
+        (1, 10.0, "Numerator and denominator are whole numbers"),
+        (True, 10, "Numerator and denominator are whole numbers"),
     ],
 )
 def test_external_figures_are_whole_non_negative_counts(
     numerator: object, denominator: object, message: str
 ) -> None:
-    with pytest.raises(IndicatorInputError, match=message):
+    # the whole message: it is the answer the monitoring officer reads (a 400's detail)
+    with pytest.raises(IndicatorInputError) as refused:
         external_value("hiv_mtct_rate", "2025", numerator, denominator)  # type: ignore[arg-type]
+    assert str(refused.value) == message
+
+
+# --- the national and WHO antenatal lines, both sides, one cohort woman per row -------------
+
+FIRST_CONTACT_ROWS = [
+    # (GA at first contact in days, early registration?, WHO first contact?, reason)
+    (84, True, True, "12+0 weeks: the WHO's <= 12 weeks includes 12+0; before 13+0 weeks"),
+    (85, True, False, "12+1 weeks: past the WHO's 12 weeks, still before 13+0"),
+    (90, True, False, "12+6 weeks: the last day before 13+0 (早孕建册)"),
+    (91, False, False, "13+0 weeks: no longer early (before 13+0 weeks = GA < 91 d)"),
+    (None, False, False, "no dated first contact: neither"),
+]
+
+
+@pytest.mark.parametrize(("ga", "early", "who", "reason"), FIRST_CONTACT_ROWS)
+def test_first_contact_on_both_sides_of_13_and_12_weeks(
+    ga: int | None, early: bool, who: bool, reason: str
+) -> None:
+    results = compute(make_facts([pregnancy(first_contact_ga_days=ga)]), MARCH)
+    # denominators: one live birth
+    assert counts(results, "early_registration_rate") == (int(early), 1), reason
+    assert counts(results, "who_anc_first_contact_12w_rate") == (int(who), 1), reason
+
+
+CHECK_ROWS = [
+    # (prenatal check days, >= 1, WHO >= 4, >= 5, WHO >= 8, reason)
+    (0, False, False, False, False, "no antenatal check: not even 产前检查"),
+    (1, True, False, False, False, "one check: 产前检查 done"),
+    (3, True, False, False, False, "one short of the WHO's 4 contacts"),
+    (4, True, True, False, False, "4 checks: the WHO's old 4 visits, one short of the national 5"),
+    (5, True, True, True, False, "5 checks: the national >= 5 (产前检查5次及以上)"),
+    (7, True, True, True, False, "one short of the WHO's 8 contacts (2016 model)"),
+    (8, True, True, True, True, "8 checks: the WHO's >= 8 contacts"),
+]
+
+
+@pytest.mark.parametrize(("checks", "one", "four", "five", "eight", "reason"), CHECK_ROWS)
+def test_prenatal_check_counts_on_both_sides(
+    checks: int, one: bool, four: bool, five: bool, eight: bool, reason: str
+) -> None:
+    results = compute(make_facts([pregnancy(prenatal_check_days=checks)]), MARCH)
+    assert counts(results, "prenatal_care_rate") == (int(one), 1), reason
+    assert counts(results, "who_anc_4plus_rate") == (int(four), 1), reason
+    assert counts(results, "prenatal_5plus_rate") == (int(five), 1), reason
+    assert counts(results, "who_anc_8plus_rate") == (int(eight), 1), reason
+
+
+BABY_ROWS = [
+    # (baby changes, live?, perinatal death?, low weight?, preterm?, macrosomia?, reason)
+    (
+        {"ga_days": 195, "weight_g": 1100.0},
+        False,
+        False,
+        False,
+        False,
+        False,
+        "stillborn at 27+6 weeks: a loss before 28+0, not perinatal even at 1,100 g",
+    ),
+    (
+        {"ga_days": 196, "weight_g": 900.0},
+        False,
+        True,
+        False,
+        False,
+        False,
+        "stillborn at 28+0 weeks: perinatal by GA, whatever the weight",
+    ),
+    (
+        {"ga_days": None, "weight_g": 999.0},
+        False,
+        False,
+        False,
+        False,
+        False,
+        "stillborn, GA unknown, 999 g: below the 1,000 g line",
+    ),
+    (
+        {"ga_days": None, "weight_g": 1000.0},
+        False,
+        True,
+        False,
+        False,
+        False,
+        "stillborn, GA unknown, 1,000 g: perinatal by weight",
+    ),
+    (
+        {"neonatal_death_age_days": 0},
+        True,
+        True,
+        False,
+        False,
+        False,
+        "live born, died on the day of birth (day 0): early neonatal",
+    ),
+    (
+        {"neonatal_death_age_days": 6},
+        True,
+        True,
+        False,
+        False,
+        False,
+        "died on day 6: the last day of the early neonatal period",
+    ),
+    (
+        {"neonatal_death_age_days": 7},
+        True,
+        False,
+        False,
+        False,
+        False,
+        "died on day 7: late neonatal, not perinatal",
+    ),
+    ({"weight_g": 2499.0}, True, False, True, False, False, "2,499 g: low birth weight (< 2,500)"),
+    ({"weight_g": 2500.0}, True, False, False, False, False, "2,500 g: not low"),
+    ({"ga_days": 258}, True, False, False, True, False, "36+6 weeks: preterm (< 37+0)"),
+    ({"ga_days": 259}, True, False, False, False, False, "37+0 weeks: term"),
+    ({"weight_g": 3999.0}, True, False, False, False, False, "3,999 g: not macrosomia"),
+    ({"weight_g": 4000.0}, True, False, False, False, True, "4,000 g: macrosomia (>= 4,000)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "live", "perinatal", "low", "preterm", "large", "reason"), BABY_ROWS
+)
+def test_baby_lines_on_both_sides(
+    changes: dict[str, object],
+    live: bool,
+    perinatal: bool,
+    low: bool,
+    preterm: bool,
+    large: bool,
+    reason: str,
+) -> None:
+    mother = pregnancy() if live else pregnancy(live_births=0, stillbirths=1)
+    column = {
+        "ga_days": fact_tables.GA_DAYS,
+        "weight_g": fact_tables.WEIGHT_G,
+        "neonatal_death_age_days": fact_tables.NEONATAL_DEATH_AGE_DAYS,
+    }
+    child = baby(mother, **{fact_tables.LIVE: live, **{column[k]: v for k, v in changes.items()}})
+    results = compute(make_facts([mother], [child]), MARCH)
+    births = int(live)  # live births: the denominator of the last three
+    # perinatal deaths over live births and perinatal stillbirths
+    perinatal_births = births + int(perinatal and not live)
+    assert counts(results, "perinatal_mortality_rate") == (int(perinatal), perinatal_births), reason
+    assert counts(results, "low_birth_weight_rate") == (int(low), births), reason
+    assert counts(results, "preterm_birth_rate") == (int(preterm), births), reason
+    assert counts(results, "macrosomia_rate") == (int(large), births), reason

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from mch_service.app import Services, build_services
 from mch_service.database import Database
 from mch_service.indicators.results import IndicatorResult
 from mch_service.simulator import SimulationParams, simulate
+from mch_service.simulator.generate import iter_facts
 from mch_service.simulator.load import load, register_institutions, site_code_tables
 from mch_service.simulator.params import TruthSettings
 
@@ -49,7 +50,7 @@ def test_infant_indicators_equal_truth(
     out = tmp_path / "sim"
     params = SimulationParams(
         pregnancies=40,
-        seed=7,
+        seed=18,  # a district with doses on and a minute after each limit, in both settings
         start=date(2024, 1, 1),
         end=date(2025, 12, 31),
         hiv_prevalence=0.3,
@@ -66,8 +67,24 @@ def test_infant_indicators_equal_truth(
         # some exposed babies without their prophylaxis, so that both sides of each rate occur
         infant_arv_share=0.6,
         infant_syphilis_prophylaxis_share=0.6,
+        # a third of the doses an hour before, exactly on, a minute after and an hour after the
+        # truth's hour limit (docs/simulator.md, "Events on the thresholds")
+        edge_share=0.3,
         truth=truth_settings,
     )
+    # the district has doses exactly on the limits and a minute after them (the edges)
+    offsets: set[tuple[str, timedelta]] = set()
+    for f in iter_facts(params):
+        for n in f.delivery.newborns if f.delivery and f.delivery.newborns else ():
+            if n.born_at is not None:
+                offsets |= {("hbig", t - n.born_at) for t in n.hbig_at if t is not None}
+                offsets |= {("vaccine", t - n.born_at) for t in n.hepb_vaccine_at if t is not None}
+    for dose, hours in (
+        ("hbig", truth_settings.hbig_hours),
+        ("vaccine", truth_settings.hepb_vaccine_hours),
+    ):
+        limit = timedelta(hours=hours)
+        assert {(dose, limit), (dose, limit + timedelta(minutes=1))} <= offsets, dose
     simulate(dataclasses.replace(params, as_of=(params.end,)), out)
     tables = site_code_tables(out, tmp_path / "tables")
     settings = services.settings.model_copy(
