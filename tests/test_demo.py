@@ -50,6 +50,8 @@ def test_demo_builds_a_district(tmp_path: Path) -> None:
     # the pages it opens on, printed with the accounts
     assert "/worklists" in r.stdout
     assert "/pregnancies/search" in r.stdout
+    assert "/indicators" in r.stdout
+    assert "/data-quality" in r.stdout
     settings = demo_settings(folder, Settings())
     services = build_services(settings)
     try:

@@ -19,6 +19,8 @@ DEMO_PAGES = (
     ("/login", "登录 sign in"),
     ("/worklists", "工作清单 work lists (reviewer, admin)"),
     ("/pregnancies/search", "孕产妇查询 find a pregnancy (reviewer, admin)"),
+    ("/indicators", "指标监测 indicator dashboard (monitor, admin)"),
+    ("/data-quality", "数据质量 data quality (monitor, admin)"),
     ("/admin/institutions", "机构与密钥 administration (admin)"),
 )
 
