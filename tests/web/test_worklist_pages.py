@@ -493,13 +493,49 @@ def test_the_pages_in_english(tabs: Any, district: dict[str, Any]) -> None:
     assert tab.page.locator("h1").inner_text() == "Find a pregnancy"
 
 
+ZH_COLOURS = "红 (red)、橙 (orange)、黄 (yellow)、绿 (green)、紫 (purple)"
+ZH_SORTS = (
+    "紧急程度（默认） (urgency)、起始日期 (since)、下次到期 (due)、颜色 (colour)、姓名 (name)、"
+    "镇街 (street)、机构 (institution)"
+)
+# the bad filter -> the message the page gives for it (the filter, the value, what it takes)
+BAD_FILTERS = {
+    "list=nope": (
+        "list",
+        "清单不接受“nope”，可选：随访到期 (follow_up_due)、报告超时 (report_late)、"
+        "妊娠结局不明 (outcome_unknown)、阳性未治疗 (positive_untreated)、"
+        "必查项目缺失 (missing_tests)、产后访视到期 (postpartum_visit_due)、",
+    ),
+    "sort=zzz": ("sort", f"排序不接受“zzz”，可选：{ZH_SORTS}"),
+    "overdue=maybe": ("overdue", "是否逾期不接受“maybe”，可选：已逾期 (true)、未逾期 (false)"),
+    "street=nonsense!": ("street", "镇街不接受“nonsense!”，可选：黄阁镇 (330102001)"),
+    "page_size=abc": ("page_size", "每页条数不接受“abc”，可选：1 至 100 的整数"),
+    "page_size=500": ("page_size", "每页条数不接受“500”，可选：1 至 100 的整数"),
+    "page=abc": ("page", "页码不接受“abc”，可选：从 1 起的整数"),
+}
+
+
+def _bad_filters(html: str) -> dict[str, str]:
+    """filter -> message of the page's list of filters it did not take."""
+    return dict(re.findall(r'<li data-filter="(\w+)">([^<]*)</li>', html))
+
+
+def _page_rows(html: str) -> list[str]:
+    return re.findall(r'<tr data-pregnancy="([^"]+)"', html)
+
+
 def test_a_bad_filter_is_a_message_not_an_error_page(
     http: httpx.Client, district: dict[str, Any]
 ) -> None:
-    csv_rows = http.get(
-        "/api/v1/cases/export.csv?list=missing_tests", headers=district["h"]["rev-a"]
-    )
+    """A filter the lists do not take is named in the work-list page itself (400) with the
+    values it takes; the other filters still apply. Never a 500, never a bare error page."""
+    h = district["h"]["rev-a"]
+    csv_rows = http.get("/api/v1/cases/export.csv?list=missing_tests", headers=h)
     assert len(list(csv.reader(io.StringIO(csv_rows.text.lstrip("\ufeff"))))) == 5
+    red = [i["pregnancy_id"] for i in _api_items(http, h, "&colour=red")]
+    tests = [i["pregnancy_id"] for i in _api_items(http, h, "&list=missing_tests")]
+    assert len(red) == 2  # R: follow_up_due and missing_tests
+    assert len(tests) == 4  # R, O, P, G
     login = http.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
     assert token is not None
@@ -507,10 +543,42 @@ def test_a_bad_filter_is_a_message_not_an_error_page(
         "/login",
         data={"username": "rev-a", "password": PASSWORD, "csrf_token": token.group(1)},
     )
-    for query in ("street=nonsense!", "page=abc&page_size=7&sort=zzz&overdue=maybe&list=x"):
-        r = http.get(f"/worklists?{query}")
-        assert r.status_code in (200, 400), (query, r.status_code)
-        assert "<html" in r.text
+    good = http.get("/worklists?colour=red&page_size=7")
+    assert good.status_code == 200
+    assert 'id="bad-filters"' not in good.text
+    assert _page_rows(good.text) == red
+    for bad, (name, message) in BAD_FILTERS.items():
+        r = http.get(f"/worklists?{bad}&colour=red")  # the colour is good: it still applies
+        assert r.status_code == 400, (bad, r.status_code)
+        assert "<html" in r.text, bad
+        assert 'id="worklist-filters"' in r.text, bad
+        shown = _bad_filters(r.text)
+        assert list(shown) == [name], (bad, shown)
+        assert shown[name].startswith(message), (bad, shown[name])
+        assert '<option value="red" selected>' in r.text, bad
+        assert _page_rows(r.text) == red, bad
+    # the colour, as sent (escaped), with the list kept
+    r = http.get("/worklists?colour=<b>nope</b>&list=missing_tests&sort=zzz")
+    assert r.status_code == 400
+    shown = _bad_filters(r.text.replace("&lt;", "‹").replace("&gt;", "›"))
+    assert shown == {
+        "colour": f"颜色不接受“‹b›nope‹/b›”，可选：{ZH_COLOURS}",
+        "sort": f"排序不接受“zzz”，可选：{ZH_SORTS}",
+    }
+    assert "<b>nope" not in r.text
+    assert _page_rows(r.text) == tests
+    # the call sheet prints no list with a filter left out: it says which, in the page frame
+    sheet = http.get("/worklists/call-sheet?overdue=maybe&colour=red")
+    assert sheet.status_code == 400
+    assert "<html" in sheet.text
+    assert "是否逾期不接受“maybe”，可选：已逾期 (true)、未逾期 (false)" in sheet.text
+    assert _page_rows(sheet.text) == []
+    # in English
+    r = http.get("/worklists?colour=nope&lang=en")
+    assert _bad_filters(r.text) == {
+        "colour": "Colour does not take “nope”; choose one of: "
+        "Red (red), Orange (orange), Yellow (yellow), Green (green), Purple (purple)"
+    }
 
 
 def test_the_counts_are_the_list_totals_under_every_filter(
