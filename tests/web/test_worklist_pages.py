@@ -31,14 +31,12 @@ from sqlalchemy import select
 
 from mch_service.app import Services
 from mch_service.audit.models import AuditEvent
-from mch_service.institutions.service import add_institution, set_street
-from tests.auth.test_accounts import PASSWORD, add_user, bearer, token_for
+from tests.auth.test_accounts import PASSWORD
 from tests.conftest import SenderKey
-from tests.domain.fixtures import bundle, colour, entry, obs, patient, uid, visit
-from tests.domain.test_pregnancy_record import post
 from tests.indicators.test_indicator_service import _valid_rid
+from tests.web.reviewer_district import S1, S2, Woman
+from tests.web.reviewer_district import district as reviewer_district
 
-S1, S2 = "330102001", "330102002"
 NAMES = {"R": "李红", "O": "张橙", "P": "陈紫", "G": "赵绿", "B": "王南"}
 RIDS = {w: _valid_rid(f"3301021990{n:02d}01111") for n, w in enumerate(NAMES, start=1)}
 LISTS = (
@@ -52,53 +50,37 @@ LISTS = (
 )
 
 
-def _woman(
-    http: httpx.Client,
-    sender: SenderKey,
-    who: str,
-    street: str,
-    grades: list[tuple[str, tuple[str, ...]]],
-) -> None:
-    p = uid()
-    person = patient(sender.institution_id, f"M-{who}", rid=RIDS[who], street=street)
-    person["name"] = [{"text": NAMES[who]}]
-    post(
-        http,
-        sender,
-        bundle(
-            entry(person, p),
-            entry(obs(p, "8665-2", "2025-01-05", valueDateTime="2025-01-01")),
-            entry(visit(p, "2025-01-05", first=True)),
-            *[entry(colour(p, day, *colours)) for day, colours in grades],
-        ),
-    )
+# each woman: her street and gradings (her sender: hospital-a, hospital-b for B)
+GRADED = {
+    "R": (S1, (("2025-03-01", ("red",)),)),
+    "O": (S1, (("2025-03-01", ("orange",)),)),
+    "P": (S1, (("2025-03-10", ("green", "purple")),)),
+    "G": (S1, (("2025-01-05", ("green",)),)),
+    "B": (S2, (("2025-03-01", ("red",)),)),
+}
 
 
 @pytest.fixture
 def district(
     http: httpx.Client, services: Services, sender: SenderKey, other_sender: SenderKey
 ) -> dict[str, Any]:
-    with services.db.transaction() as session:
-        add_institution(session, "chc-01", "黄阁镇社区卫生服务中心", "chc")
-        add_institution(session, "chc-02", "南沙街道社区卫生服务中心", "chc")
-        set_street(session, S1, "黄阁镇", "chc-01")
-        set_street(session, S2, "南沙街道", "chc-02")
-    _woman(http, sender, "R", S1, [("2025-03-01", ("red",))])
-    _woman(http, sender, "O", S1, [("2025-03-01", ("orange",))])
-    _woman(http, sender, "P", S1, [("2025-03-10", ("green", "purple"))])
-    _woman(http, sender, "G", S1, [("2025-01-05", ("green",))])
-    _woman(http, other_sender, "B", S2, [("2025-03-01", ("red",))])
-    add_user(services, "rev-a", "reviewer", streets=[S1])
-    add_user(services, "rev-b", "reviewer", streets=[S2])
-    add_user(services, "rev-i", "reviewer", institutions=["hospital-b"])
-    add_user(services, "mon1", "monitor")
-    add_user(services, "admin1", "admin")
-    h = {u: bearer(token_for(http, u)) for u in ("rev-a", "rev-b", "rev-i", "admin1")}
-    run = http.post("/api/v1/jobs/work_lists/run?as_of=2025-03-20", headers=h["admin1"])
-    assert run.json()["status"] == "succeeded", run.text
-    items = _api_items(http, h["admin1"])
-    ids = {i["full_name"]: i["pregnancy_id"] for i in items}
-    return {"h": h, "ids": {w: ids[n] for w, n in NAMES.items()}}
+    women = {
+        w: (
+            other_sender if w == "B" else sender,
+            Woman(NAMES[w], RIDS[w], street, grades, f"M-{w}"),
+        )
+        for w, (street, grades) in GRADED.items()
+    }
+    staff = {
+        "rev-a": ("reviewer", {"streets": [S1]}),
+        "rev-b": ("reviewer", {"streets": [S2]}),
+        "rev-i": ("reviewer", {"institutions": ["hospital-b"]}),
+        "mon1": ("monitor", {}),
+        "admin1": ("admin", {}),
+    }
+    return reviewer_district(
+        http, services, (S1, S2), women, staff, ("rev-a", "rev-b", "rev-i", "admin1")
+    )
 
 
 def _api_items(http: httpx.Client, h: dict[str, str], query: str = "") -> list[dict[str, Any]]:
