@@ -344,6 +344,10 @@ class CaseService:
             raise InvalidResource(
                 [Issue(f"list must be one of {', '.join(worklists.LISTS)}", "list", "value")]
             )
+        if q.colour and q.colour not in worklists.COLOURS:
+            raise InvalidResource(
+                [Issue(f"colour must be one of {', '.join(worklists.COLOURS)}", "colour", "value")]
+            )
         if q.sort not in SORTS:
             raise InvalidResource(
                 [Issue(f"sort must be one of {', '.join(SORTS)}", "sort", "value")]

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 SEVERITY = {"green": 0, "yellow": 1, "orange": 2, "red": 3}
+# The five colours of the grading (《孕产妇妊娠风险评估与管理工作规范》2017), as the lists'
+# colour filter takes them, most urgent first: purple is a flag beside a severity colour.
+COLOURS: tuple[str, ...] = ("red", "orange", "yellow", "green", "purple")
 
 # Why a case was closed (rule 11, issue 16): code -> (Chinese label, English label). 转出, 失访
 # and 迁出 take the woman off follow_up_due and report her as such (the closed_out list, the

@@ -93,6 +93,21 @@ REVIEW_LABELS: dict[str, dict[str, str]] = {
     "wl_paging": {"zh": "翻页", "en": "Pages"},
     "wl_empty": {"zh": "没有符合条件的工作事项", "en": "No items match"},
     "wl_no_factors": {"zh": "未记录因素", "en": "no factors recorded"},
+    # a filter the address gave that the lists do not take: named, with what it takes
+    "wl_bad_filters": {
+        "zh": "以下筛选条件无效，已忽略；其余筛选条件照常应用：",
+        "en": "These filters were not understood and are left out; the others apply:",
+    },
+    "wl_bad_filter": {
+        "zh": "{name}不接受“{value}”，可选：{choices}",
+        "en": "{name} does not take “{value}”; choose one of: {choices}",
+    },
+    "wl_list": {"zh": "清单", "en": "List"},
+    "wl_page": {"zh": "页码", "en": "Page"},
+    "wl_page_whole": {"zh": "从 1 起的整数", "en": "a whole number from 1"},
+    "wl_page_size_range": {"zh": "1 至 {n} 的整数", "en": "a whole number from 1 to {n}"},
+    "wl_no_streets": {"zh": "（无可选镇街）", "en": "(no streets to choose)"},
+    "wl_sep": {"zh": "、", "en": ", "},
     "wl_not_shown": {"zh": "无权查看", "en": "not shown"},
     # the call sheet
     "wl_cs_title": {"zh": "电话随访单", "en": "Call sheet"},

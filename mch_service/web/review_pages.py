@@ -24,12 +24,13 @@ from mch_service.domain.pregnancy_record import lookup_pregnancies
 from mch_service.domain.schemas import PregnancyLookup
 from mch_service.errors import MchError
 from mch_service.institutions import service as institutions
+from mch_service.streets import street_problem
 from mch_service.web.i18n import labels, language
 from mch_service.web.rendering import Viewer, refused, render, viewer
 
 router = APIRouter(include_in_schema=False)
 
-COLOURS = ("red", "orange", "yellow", "green", "purple")  # the filter's order: most urgent first
+COLOURS = worklists.COLOURS  # the filter's order: most urgent first
 PAGE_SIZES = (25, 50, 100)
 FILTERS = ("colour", "street", "institution", "assignee", "overdue")
 # The lists a reviewer works; closed_out (transferred, lost, moved away) has nothing to do
@@ -71,22 +72,60 @@ def _int(raw: str | None, default: int) -> int:
         return default
 
 
-def _form_values(request: Request) -> dict[str, str]:
-    """The work-list form as sent (GET): list, the filters, sort and paging (strings)."""
+def _form_values(
+    request: Request, streets: frozenset[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The work-list form as sent (GET): list, the filters, sort and paging (strings); and the
+    values the lists do not take (name -> value as sent), each left out of the form values so
+    that the others still apply. The checks are the list service's (``_check_query``)."""
     q = request.query_params
     values = {k: (q.get(k) or "").strip()[:64] for k in ("list", *FILTERS, "sort")}
     values["descending"] = "true" if q.get("descending") in ("true", "on", "1") else ""
+    takes = {
+        "list": lambda v: v in worklists.LISTS,
+        "colour": lambda v: v in worklists.COLOURS,
+        "street": lambda v: street_problem(v, streets) is None,
+        "overdue": lambda v: v in ("true", "false"),
+        "sort": lambda v: v in SORTS,
+    }
+    bad = {k: values[k] for k, ok in takes.items() if values[k] and not ok(values[k])}
+    values.update(dict.fromkeys(bad, ""))
+    values["sort"] = values["sort"] or "urgency"
     # bounded: the form offers PAGE_SIZES; an address may ask 1 to the largest of them
-    size = _int(q.get("page_size"), 50)
-    values["page_size"] = str(size if 1 <= size <= max(PAGE_SIZES) else 50)
-    values["page"] = str(max(_int(q.get("page"), 1), 1))
-    if values["sort"] not in SORTS:
-        values["sort"] = "urgency"
-    if values["overdue"] not in ("true", "false"):
-        values["overdue"] = ""
-    if values["list"] not in worklists.LISTS:
-        values["list"] = ""
-    return values
+    for key, default, top in (("page_size", 50, max(PAGE_SIZES)), ("page", 1, None)):
+        raw = (q.get(key) or "").strip()
+        n = int(raw) if raw.isdigit() else 0
+        if raw and not (1 <= n and (top is None or n <= top)):
+            bad[key] = raw[:64]
+        values[key] = str(n if key not in bad and n else default)
+    return values, bad
+
+
+def _bad_filters(
+    t: dict[str, str], bad: dict[str, str], streets: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """(filter, message) for each value the lists do not take: the filter's name, the value as
+    sent and the values it takes, in the page's language."""
+    sep = t["wl_sep"]
+    choices = {
+        "list": sep.join(f"{t['list_' + k]} ({k})" for k in worklists.LISTS),
+        "colour": sep.join(f"{t['wl_colour_' + c]} ({c})" for c in worklists.COLOURS),
+        "street": sep.join(f"{name} ({code})" for code, name in streets) or t["wl_no_streets"],
+        "overdue": f"{t['wl_overdue_yes']} (true){sep}{t['wl_overdue_no']} (false)",
+        "sort": sep.join(f"{t['wl_sort_' + s]} ({s})" for s in SORTS),
+        "page_size": t["wl_page_size_range"].format(n=max(PAGE_SIZES)),
+        "page": t["wl_page_whole"],
+    }
+    names = {"list": "wl_list", "page": "wl_page", "page_size": "wl_page_size"}
+    return [
+        (
+            key,
+            t["wl_bad_filter"].format(
+                name=t[names.get(key, f"wl_{key}")], value=value, choices=choices[key]
+            ),
+        )
+        for key, value in bad.items()
+    ]
 
 
 def _query(values: dict[str, str], **override: str) -> str:
@@ -139,7 +178,7 @@ async def worklists_page(request: Request, services: ServicesDep) -> Response:
     who = await _reviewer(request, services)
     if not isinstance(who, Viewer):
         return who
-    values = _form_values(request)
+    values, bad = _form_values(request, services.cases.streets)
     try:
         counts = await in_transaction(
             services, services.cases.list_counts, who.principal, _case_query(values)
@@ -163,6 +202,7 @@ async def worklists_page(request: Request, services: ServicesDep) -> Response:
         (c.list_name, f"list_{c.list_name}", c.total, _query(base, list=c.list_name))
         for c in counts.lists
     ]
+    choices = await _choices(services, who)
     current = int(values["page"])
     last = max(ceil(page.total / size), current)  # the list as read (a job may have run)
     context = {
@@ -183,9 +223,10 @@ async def worklists_page(request: Request, services: ServicesDep) -> Response:
         "colours": COLOURS,
         "sorts": SORTS,
         "page_sizes": PAGE_SIZES,
-        **await _choices(services, who),
+        **choices,
+        "bad_filters": _bad_filters(labels(language(request)), bad, choices["streets"]),
     }
-    return render(request, "worklists.html", context, who=who)
+    return render(request, "worklists.html", context, status=400 if bad else 200, who=who)
 
 
 @router.get("/worklists/call-sheet")
@@ -198,7 +239,12 @@ async def call_sheet_page(request: Request, services: ServicesDep) -> Response:
     if not who.principal.can(Permission.READ_PERSONAL_DATA):
         t = labels(language(request))
         return refused(request, who, MchError(t["wl_cs_not_entitled"], 403))
-    values = _form_values(request)
+    values, bad = _form_values(request, services.cases.streets)
+    if bad:  # a printed sheet with a filter left out would be the wrong women: say which
+        t = labels(language(request))
+        streets = (await _choices(services, who))["streets"]
+        why = " ".join(text for _, text in _bad_filters(t, bad, streets))
+        return refused(request, who, MchError(why, 400))
     values["page"] = "1"
     try:
         page = await in_transaction(

@@ -407,3 +407,23 @@ def test_every_list_speaks_chinese_and_next_due_is_editable_only_earlier() -> No
     assert worklists.next_due(green, day, policy) is None
     green.follow_ups, green.next_due_set = [date(2025, 3, 6)], date(2025, 4, 1)
     assert worklists.next_due(green, day, policy) == date(2025, 4, 1)
+
+
+def test_a_colour_outside_the_five_is_refused_naming_them(
+    http: httpx.Client, district: dict[str, Any]
+) -> None:
+    """colour is checked as list, sort and street are: an unknown colour is a 400 naming the
+    five (not an empty list), on the list, its counts and both exports alike."""
+    h = district["h"]["rev-a"]
+    by_id = {v: k for k, v in district["ids"].items()}
+    # each of the five filters as the district was graded (P is green with the purple flag)
+    graded = {"red": {"R"}, "orange": {"O"}, "yellow": set(), "green": {"P", "G"}}
+    for c, women in {**graded, "purple": {"P"}}.items():
+        assert {by_id[i["pregnancy_id"]] for i in _items(http, h, f"&colour={c}")} == women, c
+    for path in ("", "/counts", "/export.csv", "/export.xlsx"):
+        for bad in ("nope", "Red", "红色"):
+            r = http.get(f"/api/v1/cases{path}", params={"colour": bad}, headers=h)
+            assert r.status_code == 400, (path, bad, r.status_code)
+            issue = r.json()["error"]["issues"][0]
+            assert issue["expression"] == "colour", (path, bad)
+            assert "one of red, orange, yellow, green, purple" in issue["message"], (path, bad)

@@ -2,10 +2,11 @@
 from a list, a colleague's stale form is refused with a message to reload, the round trip of
 assign/close/reopen, the audited view of her identifiers, the keyboard alone, and the refusals.
 
-The ward (as tests/cases/test_work_lists_actionable.py): street 330102001 黄阁镇 (centre chc-01),
-women booked 2025-01-05 at hospital-a with LMP 2025-01-01 (EDD 2025-10-08); R graded red and O
-orange on 2025-03-01. At the lists' day 2025-03-20 both are on follow_up_due (R since 03-08, red:
-7 days; O since 03-15, orange: 14 days)."""
+The ward (set up by tests/web/reviewer_district.py; as tests/cases/test_work_lists_actionable.py):
+street 330102001 黄阁镇 (centre chc-01), women booked 2025-01-05 at hospital-a with LMP
+2025-01-01 (EDD 2025-10-08); R graded red and O orange on 2025-03-01. At the lists' day
+2025-03-20 both are on follow_up_due (R since 03-08, red: 7 days; O since 03-15, orange: 14
+days)."""
 
 from __future__ import annotations
 
@@ -20,32 +21,22 @@ from sqlalchemy import func, select
 
 from mch_service.app import Services
 from mch_service.audit.models import AuditEvent
-from mch_service.institutions.service import add_institution, set_street
-from tests.auth.test_accounts import PASSWORD, add_user, bearer, token_for
+from tests.auth.test_accounts import PASSWORD
 from tests.conftest import SenderKey
-from tests.domain.fixtures import bundle, colour, delivery, entry, obs, patient, result, uid, visit
-from tests.domain.test_pregnancy_record import post
+from tests.domain.fixtures import delivery, entry, result
 from tests.indicators.test_indicator_service import _valid_rid
+from tests.web.reviewer_district import (
+    S1,
+    S2,
+    Woman,
+    book,
+    district,
+    pregnancies_by_name,
+    run_lists,
+)
 
-S1, S2 = "330102001", "330102002"
 NAMES = {"R": "李红", "O": "张橙"}
 RIDS = {"R": _valid_rid("33010219900101111"), "O": _valid_rid("33010219910101111")}
-
-
-def _woman(http: httpx.Client, sender: SenderKey, who: str, grade: str) -> None:
-    p = uid()
-    person = patient(sender.institution_id, f"M-{who}", rid=RIDS[who], street=S1)
-    person["name"] = [{"text": NAMES[who]}]
-    post(
-        http,
-        sender,
-        bundle(
-            entry(person, p),
-            entry(obs(p, "8665-2", "2025-01-05", valueDateTime="2025-01-01")),
-            entry(visit(p, "2025-01-05", first=True)),
-            entry(colour(p, "2025-03-01", grade)),
-        ),
-    )
 
 
 def _listed(http: httpx.Client, h: dict[str, str], name: str) -> list[str]:
@@ -56,22 +47,18 @@ def _listed(http: httpx.Client, h: dict[str, str], name: str) -> list[str]:
 
 @pytest.fixture
 def ward(http: httpx.Client, services: Services, sender: SenderKey) -> dict[str, Any]:
-    with services.db.transaction() as session:
-        add_institution(session, "chc-01", "黄阁镇社区卫生服务中心", "chc")
-        set_street(session, S1, "黄阁镇", "chc-01")
-    _woman(http, sender, "R", "red")
-    _woman(http, sender, "O", "orange")
-    add_user(services, "rev-a", "reviewer", streets=[S1])
-    add_user(services, "rev-a2", "reviewer", streets=[S1])
-    add_user(services, "rev-b", "reviewer", streets=[S2])
-    add_user(services, "mon1", "monitor")
-    add_user(services, "admin1", "admin")
-    h = {u: bearer(token_for(http, u)) for u in ("rev-a", "rev-b", "admin1")}
-    run = http.post("/api/v1/jobs/work_lists/run?as_of=2025-03-20", headers=h["admin1"])
-    assert run.json()["status"] == "succeeded", run.text
-    items = http.get("/api/v1/cases?page_size=500", headers=h["admin1"]).json()["items"]
-    ids = {i["full_name"]: i["pregnancy_id"] for i in items}
-    return {"h": h, "ids": {w: ids[n] for w, n in NAMES.items()}}
+    women = {
+        w: (sender, Woman(NAMES[w], RIDS[w], S1, (("2025-03-01", (grade,)),), f"M-{w}"))
+        for w, grade in (("R", "red"), ("O", "orange"))
+    }
+    staff = {
+        "rev-a": ("reviewer", {"streets": [S1]}),
+        "rev-a2": ("reviewer", {"streets": [S1]}),
+        "rev-b": ("reviewer", {"streets": [S2]}),
+        "mon1": ("monitor", {}),
+        "admin1": ("admin", {}),
+    }
+    return district(http, services, (S1,), women, staff, ("rev-a", "rev-b", "admin1"))
 
 
 def _views(services: Services, pregnancy_id: str, actor: str) -> int:
@@ -435,23 +422,10 @@ def test_a_woman_without_a_record_is_opened_by_the_first_form_and_outcomes_are_c
 ) -> None:
     """A green woman has no case record: the page shows version 0 and the first action opens a
     lightweight record; the outcome form's required date and place are asked for by field."""
-    p = uid()
-    person = patient(sender.institution_id, "M-G", rid=_valid_rid("33010219930101111"), street=S1)
-    person["name"] = [{"text": "赵绿"}]
-    post(
-        http,
-        sender,
-        bundle(
-            entry(person, p),
-            entry(obs(p, "8665-2", "2025-01-05", valueDateTime="2025-01-01")),
-            entry(visit(p, "2025-01-05", first=True)),
-            entry(colour(p, "2025-01-05", "green")),
-        ),
-    )
-    run = http.post("/api/v1/jobs/work_lists/run?as_of=2025-03-20", headers=ward["h"]["admin1"])
-    assert run.json()["status"] == "succeeded"
-    items = http.get("/api/v1/cases?page_size=500", headers=ward["h"]["rev-a"]).json()["items"]
-    g = next(i["pregnancy_id"] for i in items if i.get("full_name") == "赵绿")
+    green = (("2025-01-05", ("green",)),)
+    book(http, sender, Woman("赵绿", _valid_rid("33010219930101111"), S1, green, "M-G"))
+    run_lists(http, ward["h"]["admin1"])
+    g = pregnancies_by_name(http, ward["h"]["rev-a"])["赵绿"]
     with _signed_in(http, "rev-a") as browser:
         page = browser.get(f"/cases/{g}")
         assert 'id="case-version">0<' in page.text
@@ -491,27 +465,20 @@ def test_the_timeline_of_a_delivered_woman_with_tests_and_ages(
 ) -> None:
     """Tests and results, the delivery and a follow-up after it, on one timeline with the
     gestational age worked out from her LMP (2025-01-01) and the days after the delivery."""
-    p = uid()
-    person = patient(sender.institution_id, "M-D", rid=_valid_rid("33010219950101111"), street=S1)
-    person["name"] = [{"text": "钱产"}]
-    post(
+    orange = (("2025-01-05", ("orange",)),)
+    book(
         http,
         sender,
-        bundle(
-            entry(person, p),
-            entry(obs(p, "8665-2", "2025-01-05", valueDateTime="2025-01-01")),
-            entry(visit(p, "2025-01-05", first=True)),
-            entry(colour(p, "2025-01-05", "orange")),
+        Woman("钱产", _valid_rid("33010219950101111"), S1, orange, "M-D"),
+        lambda p: [
             entry(result(p, "56888-1", "2025-02-01")),  # HIV, negative
             entry(result(p, "20507-0", "2025-02-01", positive=True)),  # syphilis RPR
             *delivery(p, "2025-10-07", "2025-10-08", "2025-10-10"),
-        ),
+        ],
     )
     h = ward["h"]
-    run = http.post("/api/v1/jobs/work_lists/run?as_of=2025-10-20", headers=h["admin1"])
-    assert run.json()["status"] == "succeeded"
-    items = http.get("/api/v1/cases?page_size=500", headers=h["rev-a"]).json()["items"]
-    d = next(i["pregnancy_id"] for i in items if i.get("full_name") == "钱产")
+    run_lists(http, h["admin1"], "2025-10-20")
+    d = pregnancies_by_name(http, h["rev-a"])["钱产"]
     version = http.get(f"/api/v1/cases/{d}", headers=h["rev-a"]).json()["case"]["version"]
     saved = http.post(
         f"/api/v1/cases/{d}/follow-ups",

@@ -31,14 +31,12 @@ from sqlalchemy import select
 
 from mch_service.app import Services
 from mch_service.audit.models import AuditEvent
-from mch_service.institutions.service import add_institution, set_street
-from tests.auth.test_accounts import PASSWORD, add_user, bearer, token_for
+from tests.auth.test_accounts import PASSWORD
 from tests.conftest import SenderKey
-from tests.domain.fixtures import bundle, colour, entry, obs, patient, uid, visit
-from tests.domain.test_pregnancy_record import post
 from tests.indicators.test_indicator_service import _valid_rid
+from tests.web.reviewer_district import S1, S2, Woman
+from tests.web.reviewer_district import district as reviewer_district
 
-S1, S2 = "330102001", "330102002"
 NAMES = {"R": "李红", "O": "张橙", "P": "陈紫", "G": "赵绿", "B": "王南"}
 RIDS = {w: _valid_rid(f"3301021990{n:02d}01111") for n, w in enumerate(NAMES, start=1)}
 LISTS = (
@@ -52,53 +50,37 @@ LISTS = (
 )
 
 
-def _woman(
-    http: httpx.Client,
-    sender: SenderKey,
-    who: str,
-    street: str,
-    grades: list[tuple[str, tuple[str, ...]]],
-) -> None:
-    p = uid()
-    person = patient(sender.institution_id, f"M-{who}", rid=RIDS[who], street=street)
-    person["name"] = [{"text": NAMES[who]}]
-    post(
-        http,
-        sender,
-        bundle(
-            entry(person, p),
-            entry(obs(p, "8665-2", "2025-01-05", valueDateTime="2025-01-01")),
-            entry(visit(p, "2025-01-05", first=True)),
-            *[entry(colour(p, day, *colours)) for day, colours in grades],
-        ),
-    )
+# each woman: her street and gradings (her sender: hospital-a, hospital-b for B)
+GRADED = {
+    "R": (S1, (("2025-03-01", ("red",)),)),
+    "O": (S1, (("2025-03-01", ("orange",)),)),
+    "P": (S1, (("2025-03-10", ("green", "purple")),)),
+    "G": (S1, (("2025-01-05", ("green",)),)),
+    "B": (S2, (("2025-03-01", ("red",)),)),
+}
 
 
 @pytest.fixture
 def district(
     http: httpx.Client, services: Services, sender: SenderKey, other_sender: SenderKey
 ) -> dict[str, Any]:
-    with services.db.transaction() as session:
-        add_institution(session, "chc-01", "黄阁镇社区卫生服务中心", "chc")
-        add_institution(session, "chc-02", "南沙街道社区卫生服务中心", "chc")
-        set_street(session, S1, "黄阁镇", "chc-01")
-        set_street(session, S2, "南沙街道", "chc-02")
-    _woman(http, sender, "R", S1, [("2025-03-01", ("red",))])
-    _woman(http, sender, "O", S1, [("2025-03-01", ("orange",))])
-    _woman(http, sender, "P", S1, [("2025-03-10", ("green", "purple"))])
-    _woman(http, sender, "G", S1, [("2025-01-05", ("green",))])
-    _woman(http, other_sender, "B", S2, [("2025-03-01", ("red",))])
-    add_user(services, "rev-a", "reviewer", streets=[S1])
-    add_user(services, "rev-b", "reviewer", streets=[S2])
-    add_user(services, "rev-i", "reviewer", institutions=["hospital-b"])
-    add_user(services, "mon1", "monitor")
-    add_user(services, "admin1", "admin")
-    h = {u: bearer(token_for(http, u)) for u in ("rev-a", "rev-b", "rev-i", "admin1")}
-    run = http.post("/api/v1/jobs/work_lists/run?as_of=2025-03-20", headers=h["admin1"])
-    assert run.json()["status"] == "succeeded", run.text
-    items = _api_items(http, h["admin1"])
-    ids = {i["full_name"]: i["pregnancy_id"] for i in items}
-    return {"h": h, "ids": {w: ids[n] for w, n in NAMES.items()}}
+    women = {
+        w: (
+            other_sender if w == "B" else sender,
+            Woman(NAMES[w], RIDS[w], street, grades, f"M-{w}"),
+        )
+        for w, (street, grades) in GRADED.items()
+    }
+    staff = {
+        "rev-a": ("reviewer", {"streets": [S1]}),
+        "rev-b": ("reviewer", {"streets": [S2]}),
+        "rev-i": ("reviewer", {"institutions": ["hospital-b"]}),
+        "mon1": ("monitor", {}),
+        "admin1": ("admin", {}),
+    }
+    return reviewer_district(
+        http, services, (S1, S2), women, staff, ("rev-a", "rev-b", "rev-i", "admin1")
+    )
 
 
 def _api_items(http: httpx.Client, h: dict[str, str], query: str = "") -> list[dict[str, Any]]:
@@ -493,13 +475,49 @@ def test_the_pages_in_english(tabs: Any, district: dict[str, Any]) -> None:
     assert tab.page.locator("h1").inner_text() == "Find a pregnancy"
 
 
+ZH_COLOURS = "红 (red)、橙 (orange)、黄 (yellow)、绿 (green)、紫 (purple)"
+ZH_SORTS = (
+    "紧急程度（默认） (urgency)、起始日期 (since)、下次到期 (due)、颜色 (colour)、姓名 (name)、"
+    "镇街 (street)、机构 (institution)"
+)
+# the bad filter -> the message the page gives for it (the filter, the value, what it takes)
+BAD_FILTERS = {
+    "list=nope": (
+        "list",
+        "清单不接受“nope”，可选：随访到期 (follow_up_due)、报告超时 (report_late)、"
+        "妊娠结局不明 (outcome_unknown)、阳性未治疗 (positive_untreated)、"
+        "必查项目缺失 (missing_tests)、产后访视到期 (postpartum_visit_due)、",
+    ),
+    "sort=zzz": ("sort", f"排序不接受“zzz”，可选：{ZH_SORTS}"),
+    "overdue=maybe": ("overdue", "是否逾期不接受“maybe”，可选：已逾期 (true)、未逾期 (false)"),
+    "street=nonsense!": ("street", "镇街不接受“nonsense!”，可选：黄阁镇 (330102001)"),
+    "page_size=abc": ("page_size", "每页条数不接受“abc”，可选：1 至 100 的整数"),
+    "page_size=500": ("page_size", "每页条数不接受“500”，可选：1 至 100 的整数"),
+    "page=abc": ("page", "页码不接受“abc”，可选：从 1 起的整数"),
+}
+
+
+def _bad_filters(html: str) -> dict[str, str]:
+    """filter -> message of the page's list of filters it did not take."""
+    return dict(re.findall(r'<li data-filter="(\w+)">([^<]*)</li>', html))
+
+
+def _page_rows(html: str) -> list[str]:
+    return re.findall(r'<tr data-pregnancy="([^"]+)"', html)
+
+
 def test_a_bad_filter_is_a_message_not_an_error_page(
     http: httpx.Client, district: dict[str, Any]
 ) -> None:
-    csv_rows = http.get(
-        "/api/v1/cases/export.csv?list=missing_tests", headers=district["h"]["rev-a"]
-    )
+    """A filter the lists do not take is named in the work-list page itself (400) with the
+    values it takes; the other filters still apply. Never a 500, never a bare error page."""
+    h = district["h"]["rev-a"]
+    csv_rows = http.get("/api/v1/cases/export.csv?list=missing_tests", headers=h)
     assert len(list(csv.reader(io.StringIO(csv_rows.text.lstrip("\ufeff"))))) == 5
+    red = [i["pregnancy_id"] for i in _api_items(http, h, "&colour=red")]
+    tests = [i["pregnancy_id"] for i in _api_items(http, h, "&list=missing_tests")]
+    assert len(red) == 2  # R: follow_up_due and missing_tests
+    assert len(tests) == 4  # R, O, P, G
     login = http.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
     assert token is not None
@@ -507,10 +525,42 @@ def test_a_bad_filter_is_a_message_not_an_error_page(
         "/login",
         data={"username": "rev-a", "password": PASSWORD, "csrf_token": token.group(1)},
     )
-    for query in ("street=nonsense!", "page=abc&page_size=7&sort=zzz&overdue=maybe&list=x"):
-        r = http.get(f"/worklists?{query}")
-        assert r.status_code in (200, 400), (query, r.status_code)
-        assert "<html" in r.text
+    good = http.get("/worklists?colour=red&page_size=7")
+    assert good.status_code == 200
+    assert 'id="bad-filters"' not in good.text
+    assert _page_rows(good.text) == red
+    for bad, (name, message) in BAD_FILTERS.items():
+        r = http.get(f"/worklists?{bad}&colour=red")  # the colour is good: it still applies
+        assert r.status_code == 400, (bad, r.status_code)
+        assert "<html" in r.text, bad
+        assert 'id="worklist-filters"' in r.text, bad
+        shown = _bad_filters(r.text)
+        assert list(shown) == [name], (bad, shown)
+        assert shown[name].startswith(message), (bad, shown[name])
+        assert '<option value="red" selected>' in r.text, bad
+        assert _page_rows(r.text) == red, bad
+    # the colour, as sent (escaped), with the list kept
+    r = http.get("/worklists?colour=<b>nope</b>&list=missing_tests&sort=zzz")
+    assert r.status_code == 400
+    shown = _bad_filters(r.text.replace("&lt;", "‹").replace("&gt;", "›"))
+    assert shown == {
+        "colour": f"颜色不接受“‹b›nope‹/b›”，可选：{ZH_COLOURS}",
+        "sort": f"排序不接受“zzz”，可选：{ZH_SORTS}",
+    }
+    assert "<b>nope" not in r.text
+    assert _page_rows(r.text) == tests
+    # the call sheet prints no list with a filter left out: it says which, in the page frame
+    sheet = http.get("/worklists/call-sheet?overdue=maybe&colour=red")
+    assert sheet.status_code == 400
+    assert "<html" in sheet.text
+    assert "是否逾期不接受“maybe”，可选：已逾期 (true)、未逾期 (false)" in sheet.text
+    assert _page_rows(sheet.text) == []
+    # in English
+    r = http.get("/worklists?colour=nope&lang=en")
+    assert _bad_filters(r.text) == {
+        "colour": "Colour does not take “nope”; choose one of: "
+        "Red (red), Orange (orange), Yellow (yellow), Green (green), Purple (purple)"
+    }
 
 
 def test_the_counts_are_the_list_totals_under_every_filter(
