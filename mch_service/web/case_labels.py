@@ -44,6 +44,12 @@ CASE_LABELS: dict[str, dict[str, str]] = {
     "case_lmp": {"zh": "末次月经", "en": "LMP"},
     "case_edd": {"zh": "预产期", "en": "EDD"},
     "case_ga_now": {"zh": "今日孕周", "en": "GA today"},
+    "case_ga_on": {"zh": "孕周（{day}）", "en": "GA on {day}"},
+    "case_lists_day": {
+        "zh": "工作清单按 {day} 计算：晚于该日的联系或结案，在清单更新到其日期后才移出清单。",
+        "en": "The work lists are as of {day}: a contact or closing dated later takes an item "
+        "off the lists once they are recomputed for that day.",
+    },
     "case_ga_weeks": {"zh": "{ga}周", "en": "{ga} wk"},
     "case_days_after_end": {"zh": "妊娠结束后{days}天", "en": "{days} d after the end"},
     "case_days_postpartum": {"zh": "产后{days}天", "en": "{days} d postpartum"},

@@ -275,7 +275,10 @@ async def _page(
     woman = pregnancy.get("woman") or {}
     lmp = _lmp_of(pregnancy)
     end = date.fromisoformat(pregnancy["end"]["date"]) if pregnancy["end"].get("date") else None
-    today = services.cases.today()
+    # The day the lists are at (today in production, where the lists are made each morning;
+    # the data's last day in the demo): GA, the default contact date and the lists agree.
+    today = await in_reading(services, services.cases.action_day)
+    behind = today < services.cases.today()
     case = detail.case
     colour, purple = case.colour, case.purple
     if case.opened_on is None:
@@ -328,6 +331,7 @@ async def _page(
             },
             "late": "report_late" in on_lists,
             "today": today.isoformat(),
+            "lists_behind": behind,
             "error": error,
             "failed": failed,
             "values": values or {},

@@ -326,6 +326,33 @@ def test_the_follow_up_form_with_the_keyboard_alone(
     ] == [("2025-03-19", "phone", "reached_needs_care", "keyboard only", "2025-03-26")]
 
 
+def test_the_lists_day_is_the_pages_day_when_the_lists_are_behind_today(
+    tabs: Any, ward: dict[str, Any], http: httpx.Client
+) -> None:
+    """The lists are as of LISTS_DAY (2025-03-20), long before today: the page says so, gives
+    her GA on that day, and the form's default contact date is that day, so a follow-up saved
+    as offered takes her off the list at once (a contact dated today would only count once the
+    lists reach today)."""
+    h, r = ward["h"], ward["ids"]["R"]
+    tab = tabs()
+    tab.sign_in("rev-a", then=f"/cases/{r}")
+    page = tab.page
+    note = page.locator("#lists-day").inner_text()
+    assert note.startswith("工作清单按 2025-03-20 计算")
+    assert page.locator("dt", has=page.locator("text=孕周（2025-03-20）")).count() == 1
+    assert page.locator("#ga-now").inner_text() == "11+1周"  # LMP 2025-01-01, 78 days
+    form = page.locator("#follow-up-form")
+    assert form.get_by_label("联系日期").input_value() == "2025-03-20"
+    form.get_by_label("随访方式").select_option(label="电话随访")
+    form.get_by_label("随访结果").select_option(label="已联系，情况正常")
+    assert _submit(page, "#fu-submit").status == 200
+    assert page.locator("#notice").inner_text() == "随访已保存"
+    assert page.locator('#work-items [data-list="follow_up_due"]').count() == 0
+    assert r not in _listed(http, h["rev-a"], "follow_up_due")
+    fu = http.get(f"/api/v1/cases/{r}", headers=h["rev-a"]).json()["follow_ups"]
+    assert [f["contact_date"] for f in fu] == ["2025-03-20"]
+
+
 def test_who_may_not_see_the_case_is_refused_and_nothing_leaks(
     tabs: Any, ward: dict[str, Any], http: httpx.Client, sender: SenderKey
 ) -> None:
