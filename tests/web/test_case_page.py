@@ -37,6 +37,8 @@ from tests.web.reviewer_district import (
 
 NAMES = {"R": "李红", "O": "张橙"}
 RIDS = {"R": _valid_rid("33010219900101111"), "O": _valid_rid("33010219910101111")}
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
 
 
 def _listed(http: httpx.Client, h: dict[str, str], name: str) -> list[str]:
@@ -500,6 +502,15 @@ def test_the_timeline_of_a_delivered_woman_with_tests_and_ages(
         lambda p: [
             entry(result(p, "56888-1", "2025-02-01")),  # HIV, negative
             entry(result(p, "20507-0", "2025-02-01", positive=True)),  # syphilis RPR
+            entry(
+                {  # chronic hepatitis B (ICD-10 B18.1): named in Chinese, its code kept
+                    "resourceType": "Condition",
+                    "subject": {"reference": p},
+                    "clinicalStatus": {"coding": [{"system": CLINICAL, "code": "active"}]},
+                    "code": {"coding": [{"system": ICD10, "code": "B18.1"}]},
+                    "recordedDate": "2025-02-03",
+                }
+            ),
             *delivery(p, "2025-10-07", "2025-10-08", "2025-10-10"),
         ],
     )
@@ -536,6 +547,10 @@ def test_the_timeline_of_a_delivered_woman_with_tests_and_ages(
             ["2025-02-01", "4+3周", "检验检查", "梅毒检测 阳性", "Institution hospital-a"],
         ]
     )
+    # 2025-02-03 - 2025-01-01 = 33 days = 4+5
+    assert [r[:2] + r[3:4] for r in cells("diagnosis")] == [
+        ["2025-02-03", "4+5周", "乙型肝炎 B18.1"]
+    ]
     deliveries = cells("delivery_record")
     assert {r[0] for r in deliveries} == {"2025-10-08"}
     assert {r[1] for r in deliveries} == {"40+0周"}
