@@ -76,9 +76,9 @@ def prepare(
             set_street(
                 session,
                 DEFAULT_TEAM_STREET,
-                "区妇幼保健院团队（无镇街地址）",
+                "区妇幼保健院高危管理团队",
                 "mch-hosp",
-                "District MCH hospital team (no street)",
+                "District MCH hospital high-risk team",
             )
         say(f"loading the records of {len(keys)} institutions through the FHIR service ...")
         load(services, sim, progress)
