@@ -75,7 +75,7 @@ REVIEW_LABELS: dict[str, dict[str, str]] = {
     "wl_col_assignee": {"zh": "负责人", "en": "Assignee"},
     "wl_col_risk": {"zh": "高危因素", "en": "Risk factors"},
     "wl_since": {"zh": "起始", "en": "since"},
-    "wl_days_overdue": {"zh": "逾期 {n} 天", "en": "{n} days overdue"},
+    "wl_days_overdue": {"zh": "（逾期 {n} 天）", "en": "({n} days overdue)"},
     "wl_weeks": {"zh": "周", "en": " wk"},
     "wl_postpartum_days": {"zh": "产后第 {n} 天", "en": "{n} days postpartum"},
     "wl_edd": {"zh": "预产期", "en": "EDD"},
