@@ -510,7 +510,8 @@ class Emitter:
         return {
             "cutover": self.cutover.isoformat() + "+08:00",
             "send_order": "per institution: history (POST /fhir/$import), then bundles in "
-            "order (POST /fhir)",
+            "order (POST /fhir); bundle_times: when each Bundle is received (used by the "
+            "in-process loader only)",
             "institutions": institutions,
         }
 
