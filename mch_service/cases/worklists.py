@@ -247,7 +247,9 @@ def follow_up_due(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | N
 
 
 def report_late(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:
-    """An orange or red assessment received later than its limit (the first one found)."""
+    """An orange or red assessment received later than its limit + a day's grace; since the
+    day the first of them (by receipt) was received."""
+    late = []
     for day, sev, _purple, received, pk in f.risks:
         limit = policy.report_limit_hours.get(sev or "")
         if (
@@ -260,15 +262,16 @@ def report_late(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | Non
             continue  # (received after as_of: not yet known on that day)
         made = datetime(day.year, day.month, day.day, tzinfo=received.tzinfo)
         if received - made > timedelta(hours=limit + 24):  # a day's grace: the day has no time
-            return Finding(
-                received.date(),
-                True,
-                f"{sev} assessment of {day} received {received.date()}, after the "
-                f"{limit}-hour limit",
-                f"{_COLOUR_ZH.get(sev or '', sev)}评估（{day}）于{received.date()}收到，超过"
-                f"{limit}小时报告时限",
-            )
-    return None
+            late.append((received, pk, day, sev or "", limit))
+    if not late:
+        return None
+    received, _pk, day, sev, limit = min(late)
+    return Finding(
+        received.date(),
+        True,
+        f"{sev} assessment of {day} received {received.date()}, after the {limit}-hour limit",
+        f"{_COLOUR_ZH.get(sev, sev)}评估（{day}）于{received.date()}收到，超过{limit}小时报告时限",
+    )
 
 
 def outcome_unknown(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | None:

@@ -18,7 +18,7 @@ import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,14 @@ def _not_own(records: list[Record]) -> list[Record]:
 
 
 _SECOND = timedelta(seconds=1)
+# An orange or red assessment on the reporting edge: received this long after its limit + 24 h
+# (report_late is "more than": on it is in time, a minute after is late).
+_REPORT_EDGES = (
+    timedelta(hours=-1),
+    timedelta(0),
+    timedelta(minutes=1),
+    timedelta(hours=1),
+)
 _UTC_SHIFT = timedelta(hours=8)  # China has one zone and no daylight saving since 1991
 _SPOOL_LIMIT = 32 * 1024 * 1024
 
@@ -90,9 +98,14 @@ class EmitStats:
 
 
 class Emitter:
-    def __init__(self, params: SimulationParams, out_dir: Path) -> None:
+    """Plans each woman's sends and spools them; ``finish`` writes the files. Without an
+    ``out_dir`` it only plans (``emit_woman`` still says when each risk assessment is
+    received: what ``iter_facts`` needs)."""
+
+    def __init__(self, params: SimulationParams, out_dir: Path | None) -> None:
         self.p = params
-        self.out = out_dir
+        self.out = out_dir or Path()
+        self.writes = out_dir is not None
         span = datetime.combine(params.end, datetime.min.time()) - datetime.combine(
             params.start, datetime.min.time()
         )
@@ -100,9 +113,11 @@ class Emitter:
             params.history_share
         )
         self.renderer = Renderer(params.local_code_institution, params.g_dl_institution)
-        self.spool_dir = out_dir / ".spool"
-        shutil.rmtree(self.spool_dir, ignore_errors=True)
-        self.spool_dir.mkdir(parents=True)
+        self.limits = params.truth.report_limit_hours()
+        self.spool_dir = self.out / ".spool"
+        if self.writes:
+            shutil.rmtree(self.spool_dir, ignore_errors=True)
+            self.spool_dir.mkdir(parents=True)
         self.buffers: dict[tuple[str, str], list[bytes]] = {}
         self.buffered = 0
         self.fake_counter: dict[str, int] = {}
@@ -111,7 +126,10 @@ class Emitter:
 
     # -- planning one woman's sends ------------------------------------------------------------
 
-    def emit_woman(self, story: WomanStory, rng: random.Random) -> None:
+    def emit_woman(self, story: WomanStory, rng: random.Random) -> dict[int, datetime | None]:
+        """Plan and spool one woman's sends; returns when each of her risk assessments is
+        received (by ``id`` of its record; None: in the history backfill, which carries no
+        receipt time)."""
         p = self.p
         # Records added to the simulation later (EPDS scores) go out on a stream of their own,
         # after the others: every other record is sent exactly as before they existed.
@@ -174,6 +192,7 @@ class Emitter:
             for member in u.records:
                 created[id(member)] = send
         sends = [u for _, _, u in units]
+        self._plan_reports(records, sends, created)
 
         # Later versions (discharge, death), corrections, duplicates.
         for rec in records:
@@ -233,6 +252,13 @@ class Emitter:
                     )
                     sends.append(u)
 
+        receipts: dict[int, datetime | None] = {
+            id(rec): (created[id(rec)] if created[id(rec)] >= self.cutover else None)
+            for rec in records
+            if rec.kind == "risk"
+        }
+        if not self.writes:
+            return receipts
         for order, u in enumerate(sends):
             self._spool(story.woman.index, order, u, created, fmt, wrong, rng)
         if own:
@@ -246,6 +272,43 @@ class Emitter:
                 )
                 created[id(rec)] = u.send
                 self._spool(story.woman.index, order, u, created, fmt, wrong, extra)
+        return receipts
+
+    def _plan_reports(
+        self, records: list[Record], sends: list[_Unit], created: dict[int, datetime]
+    ) -> None:
+        """Orange and red risk assessments received late (``risk_report_late_share``) or on
+        the edge of their reporting limit (``edge_share``): taken out of their care event and
+        sent alone at that time. A stream per record, so the other sends do not move."""
+        for rec in records:
+            planned = self._report_time(rec)
+            if planned is None or planned < self.cutover:
+                continue  # on time, or still inside the backfill
+            if any(created[id(t)] + _SECOND > planned for t in rec.refs.values()):
+                continue  # what it refers to is not there yet: sent with its event
+            unit = next(u for u in sends if u.kind == "create" and rec in u.records)
+            if len(unit.records) > 1:
+                unit.records.remove(rec)
+                unit = _Unit("create", rec.inst, rec.at, [rec])
+                sends.append(unit)
+            unit.send = planned
+            created[id(rec)] = planned
+
+    def _report_time(self, rec: Record) -> datetime | None:
+        """When an orange or red assessment is received, if not with its care event."""
+        if rec.kind != "risk":
+            return None
+        limit = self.limits.get(rec.data.get("colour") or "")
+        if limit is None:
+            return None
+        draw = random.Random(f"{self.p.seed}/report/{rec.rid}")
+        due = datetime.combine(rec.at.date(), time()) + timedelta(hours=limit + 24)
+        r = draw.random()
+        if r < self.p.edge_share:
+            return due + draw.choice(_REPORT_EDGES)
+        if r < self.p.edge_share + self.p.risk_report_late_share:
+            return due + timedelta(hours=draw.randint(1, 240), seconds=draw.randint(0, 3599))
+        return None
 
     def _wrong_version(self, rec: Record, rng: random.Random) -> tuple[dict[str, Any], datetime]:
         data = dict(rec.data)
@@ -378,7 +441,12 @@ class Emitter:
                     }
                 )
             idents.append(_ident_key(rec0))
-        kind = b"B" if u.kind == "invalid" else b"T"
+        # A Bundle is received when its last care event was entered: one with an orange or
+        # red assessment ends there, so that the assessment is received at its own send time.
+        reported = u.kind == "create" and any(
+            r.kind == "risk" and (r.data.get("colour") or "") in self.limits for r in u.records
+        )
+        kind = b"B" if u.kind == "invalid" else b"R" if reported else b"T"
         n_invalid = len(entries) if u.kind == "invalid" else 0
         self.stats.invalid += n_invalid
         self.stats.bundle_entries += len(entries)
@@ -442,7 +510,8 @@ class Emitter:
         return {
             "cutover": self.cutover.isoformat() + "+08:00",
             "send_order": "per institution: history (POST /fhir/$import), then bundles in "
-            "order (POST /fhir)",
+            "order (POST /fhir); bundle_times: when each Bundle is received (used by the "
+            "in-process loader only)",
             "institutions": institutions,
         }
 
@@ -455,6 +524,7 @@ class Emitter:
             "history": None,
             "history_lines": 0,
             "bundles": [],
+            "bundle_times": [],
             "batch_bundles": {},
             "expected_rejections": 0,
         }
@@ -466,8 +536,9 @@ class Emitter:
         current_units = 0
         current_entries = 0
         current_day = b""
+        current_at = b""
 
-        def write_bundle(kind: str, entries: list[bytes], invalid: int) -> None:
+        def write_bundle(kind: str, entries: list[bytes], invalid: int, at: bytes) -> None:
             n = len(info["bundles"]) + 1
             name = f"{inst}/bundles/{n:06d}.json"
             body = (
@@ -479,6 +550,7 @@ class Emitter:
             )
             (self.out / name).write_bytes(body)
             info["bundles"].append(name)
+            info["bundle_times"].append(at[:19].decode() + "+08:00")
             self.stats.bundles += 1
             if kind == "batch":
                 info["batch_bundles"][name] = invalid
@@ -488,7 +560,7 @@ class Emitter:
         def flush_current() -> None:
             nonlocal current, current_idents, current_units, current_entries
             if current:
-                write_bundle("transaction", current, 0)
+                write_bundle("transaction", current, 0, current_at)
             current, current_idents, current_units, current_entries = [], set(), 0, 0
 
         spool = self.spool_dir / inst
@@ -509,7 +581,7 @@ class Emitter:
                     entries = payload.split(b"\x1e")
                     if kind == b"B":
                         flush_current()
-                        write_bundle("batch", entries, int(n_invalid))
+                        write_bundle("batch", entries, int(n_invalid), key)
                         continue
                     unit_idents = set(idents.split(b"\x1f")) if idents else set()
                     day = key[:10]
@@ -525,6 +597,9 @@ class Emitter:
                     current_units += 1
                     current_entries += len(entries)
                     current_day = day
+                    current_at = key
+                    if kind == b"R":
+                        flush_current()
             flush_current()
         finally:
             if history is not None:

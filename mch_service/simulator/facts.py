@@ -89,6 +89,9 @@ class RiskGrade:
     at: datetime  # local time; the latest grade is the one with the latest time
     colour: str | None  # green | yellow | orange | red | None (only the purple flag)
     purple: bool = False
+    # local time the service received it (its Bundle's time); None: in the history backfill,
+    # or not simulated
+    received: datetime | None = None
 
     @property
     def day(self) -> date:

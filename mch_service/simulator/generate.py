@@ -71,11 +71,12 @@ def simulate(
         rng = random.Random(f"{params.seed}/woman/{women}")
         story = woman_story(ctx, women, rng, min(2, params.pregnancies - done))
         truncate(story, ctx.end_dt)
-        for facts in facts_of(story):
+        # sent first: the truth needs when her risk assessments are received (report_late)
+        receipts = emitter.emit_woman(story, random.Random(f"{params.seed}/send/{women}"))
+        for facts in facts_of(story, receipts):
             truth.add(facts)
             seen += 1
             deliveries += facts.delivery is not None
-        emitter.emit_woman(story, random.Random(f"{params.seed}/send/{women}"))
         done += len(story.pregnancies)
         women += 1
         if progress is not None:
@@ -138,12 +139,14 @@ def _clear(out_dir: Path) -> None:
 def iter_facts(params: SimulationParams) -> Iterator[PregnancyFacts]:
     """The facts ``simulate`` hands the truth, without writing anything (same streams)."""
     ctx = Context(params)
+    planner = Emitter(params, None)  # plans the sends only: when assessments are received
     done = women = 0
     while done < params.pregnancies:
         rng = random.Random(f"{params.seed}/woman/{women}")
         story = woman_story(ctx, women, rng, min(2, params.pregnancies - done))
         truncate(story, ctx.end_dt)
-        yield from facts_of(story)
+        receipts = planner.emit_woman(story, random.Random(f"{params.seed}/send/{women}"))
+        yield from facts_of(story, receipts)
         done += len(story.pregnancies)
         women += 1
 

@@ -47,6 +47,12 @@ class TruthSettings:
     hepb_vaccine_hours: int = _f(
         24, "`MCH_INDICATOR_HEPB_VACCINE_HOURS`: first hepatitis B vaccine dose on time within"
     )
+    report_limit_hours_orange: int = _f(
+        72, "`MCH_CASE_REPORT_LIMIT_HOURS` for orange: report_late after this + 24 hours"
+    )
+    report_limit_hours_red: int = _f(
+        24, "`MCH_CASE_REPORT_LIMIT_HOURS` for red: report_late after this + 24 hours"
+    )
     missing_tests_counts_procedures: bool = _f(
         True,
         "Whether a test-done Procedure (no result) clears `missing_tests` (the rules say "
@@ -59,6 +65,9 @@ class TruthSettings:
             "orange": self.follow_up_days_orange,
             "purple": self.follow_up_days_purple,
         }
+
+    def report_limit_hours(self) -> dict[str, int]:
+        return {"orange": self.report_limit_hours_orange, "red": self.report_limit_hours_red}
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +83,9 @@ class TruthSettings:
             "missing_tests_counts_procedures": self.missing_tests_counts_procedures,
             "hbig_hours": self.hbig_hours,
             "hepb_vaccine_hours": self.hepb_vaccine_hours,
+            "report_limit_hours": self.report_limit_hours(),
+            "report_late_after": "received more than the limit + 24 hours after the start "
+            "(00:00 Shanghai) of the assessed day; backfilled records are never late",
             "timezone": "Asia/Shanghai",
             "early_pregnancy_ga_days_below": 91,
             "who_first_contact_ga_days_below": 85,
@@ -208,8 +220,15 @@ class SimulationParams:
         "0/28/29/45 after discharge, 42-day check on day 34/35/56/57 after delivery, delivery at "
         "GA 195/196 days, penicillin started 29/30/31 days before delivery, an infant's HBIG "
         "and first hepatitis B vaccine an hour before, on, a minute after and an hour after the "
-        "truth's hour limit), so the engine-versus-truth test meets both sides of each edge. "
-        "Drawn from a stream of its own: 0 gives the same district as before",
+        "truth's hour limit; per orange or red risk assessment sent in a Bundle: received an "
+        "hour before, on, a minute after and an hour after its reporting limit + 24 hours), so "
+        "the engine-versus-truth test meets both sides of each edge. Drawn from a stream of "
+        "its own: 0 gives the same records as before",
+    )
+    risk_report_late_share: float = _f(
+        0.03,
+        "Per orange or red risk assessment sent in a Bundle: received 1-240 hours after its "
+        "reporting limit + 24 hours (the report_late list), on a stream of its own",
     )
     # -- outcomes -----------------------------------------------------------------------------
     pregnancy_loss_share: float = _f(

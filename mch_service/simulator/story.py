@@ -1281,8 +1281,12 @@ def truncate(story: WomanStory, end_dt: datetime) -> None:
         preg.records = [r for r in preg.records if id(r) in alive]
 
 
-def facts_of(story: WomanStory) -> list[PregnancyFacts]:
-    """The facts of each pregnancy, read from the final versions of its records."""
+def facts_of(
+    story: WomanStory, receipts: dict[int, datetime | None] | None = None
+) -> list[PregnancyFacts]:
+    """The facts of each pregnancy, read from the final versions of its records; ``receipts``
+    says when each risk assessment reached the service (``Emitter.emit_woman``)."""
+    received = receipts or {}
     w = story.woman
     thal = any(r.kind == "dx_thal" for r in story.records)
     out = []
@@ -1319,7 +1323,7 @@ def facts_of(story: WomanStory) -> list[PregnancyFacts]:
             elif k == "hb":
                 f.haemoglobin.append(Haemoglobin(day, float(data["g_l"])))
             elif k == "risk":
-                f.risks.append(RiskGrade(r.at, data["colour"], data["purple"]))
+                f.risks.append(RiskGrade(r.at, data["colour"], data["purple"], received.get(id(r))))
             elif k == "epds":
                 f.epds.append(day)
             elif k in ("dx_hiv", "dx_syphilis", "dx_hbsag"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from mch_service.simulator.facts import (
@@ -75,6 +75,7 @@ INDICATORS: tuple[str, ...] = (
 _INDEX = {name: i for i, name in enumerate(INDICATORS)}
 WORK_LISTS = (
     "follow_up_due",
+    "report_late",
     "outcome_unknown",
     "positive_untreated",
     "missing_tests",
@@ -627,6 +628,24 @@ def work_list_entries(f: PregnancyFacts, as_of: date, s: TruthSettings) -> dict[
                 since.append(p + timedelta(days=15))
         if since:
             out["positive_untreated"] = min(since)
+
+    # report_late: "an orange or red assessment received more than its colour's limit + 24
+    # hours after its assessed day began (the day has no time: a day's grace), received on or
+    # before as_of (received later: not yet known that day)"; since = the day received, the
+    # earliest of her late ones. Nothing acknowledges it (no reviewers). Backfilled records
+    # carry no receipt time: never late.
+    limits = s.report_limit_hours()
+    late = [
+        r.received.date()
+        for r in f.risks
+        if r.colour in limits
+        and r.received is not None
+        and r.day <= as_of
+        and r.received.date() <= as_of
+        and r.received - datetime.combine(r.day, time()) > timedelta(hours=limits[r.colour] + 24)
+    ]
+    if late:
+        out["report_late"] = min(late)
 
     # postpartum_visit_due: "discharged; no postpartum visit from discharge to as_of;
     # 7 < as_of − discharge ≤ 42".

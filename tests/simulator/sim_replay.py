@@ -55,6 +55,9 @@ class Replay:
     accepted: int = 0
     rejected: int = 0
     deleted: int = 0
+    # when each record was first received: its Bundle's planned time (local, naive); records
+    # of the history backfill have none
+    received: dict[Key, datetime] = field(default_factory=dict)
 
     def _resolve(self, inst: str, ref: str, urns: dict[str, Key]) -> str:
         if ref in urns:
@@ -93,7 +96,7 @@ class Replay:
             assert validate_resource(res) == [], res
             self._store(_identity(inst, res), self._rewrite(inst, res, {}))
 
-    def bundle(self, inst: str, path: Path) -> None:
+    def bundle(self, inst: str, path: Path, at: datetime | None = None) -> None:
         bundle = orjson.loads(path.read_bytes())
         if bundle["type"] == "batch":
             for entry in bundle["entry"]:
@@ -126,6 +129,8 @@ class Replay:
             else:
                 key = _identity(inst, res)
             # New records first, so that references inside the bundle resolve.
+            if key not in self.records and at is not None:
+                self.received[key] = at
             self.records.setdefault(key, res)
             pending.append((key, res))
         for key, res in pending:
@@ -141,8 +146,8 @@ def replay(out_dir: Path) -> Replay:
     for inst in manifest["institutions"]:
         if inst["history"]:
             r.history(inst["id"], out_dir / inst["history"])
-        for name in inst["bundles"]:
-            r.bundle(inst["id"], out_dir / name)
+        for name, at in zip(inst["bundles"], inst["bundle_times"], strict=True):
+            r.bundle(inst["id"], out_dir / name, datetime.fromisoformat(at).replace(tzinfo=None))
     return r
 
 
@@ -482,7 +487,8 @@ def facts_from_records(r: Replay) -> list[Any]:
             at = local_moment(res["occurrenceDateTime"])
             colours = [p["qualitativeRisk"]["coding"][0]["code"] for p in res["prediction"]]
             severity = next((c for c in colours if c != "purple"), None)
-            items.append((woman, at.date(), "risk", RiskGrade(at, severity, "purple" in colours)))
+            grade = RiskGrade(at, severity, "purple" in colours, r.received.get(key))
+            items.append((woman, at.date(), "risk", grade))
         elif rtype == "Condition":
             code = res["code"]["coding"][0]["code"]
             day = local_day(res.get("onsetDateTime") or res["recordedDate"])

@@ -1,7 +1,9 @@
 """The service against the simulator's independent truth: a simulated district loaded through
 the FHIR service layer, assembled, computed — every indicator for every period, area and
 institution, and every work list member with its since day, on the days around each list's
-thresholds, must equal truth.json; with the default settings and two other sets."""
+thresholds, must equal truth.json; with the default settings and two other sets. Each Bundle
+reaches the service at its planned time (the clock moved with time-machine), so that
+report_late has members: late assessments and ones on the reporting edge."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from mch_service.app import Services, build_services
@@ -84,6 +87,16 @@ VARIANT_PARAMS: dict[str, dict[str, Any]] = {
     },
 }
 VARIANTS["infections"] = (TruthSettings(), {})
+# Many orange and red assessments, some received late and a third of them on the reporting
+# edges (an hour before, on, a minute after and an hour after the limit + 24 hours): seed 21
+# meets all four edges of both colours (tests/simulator/test_simulator_edges.py checks).
+REPORTS: dict[str, Any] = {
+    "risk_orange_share": 0.3,
+    "risk_red_share": 0.3,
+    "risk_report_late_share": 0.15,
+}
+VARIANT_PARAMS["reports"] = REPORTS
+VARIANTS["reports"] = (TruthSettings(), {})
 
 
 @pytest.mark.parametrize(
@@ -95,6 +108,7 @@ VARIANTS["infections"] = (TruthSettings(), {})
         (29, 25, "red-only"),
         (17, 40, "deaths"),
         (7, 60, "infections"),
+        (21, 30, "reports"),
     ],
 )
 def test_indicators_and_work_lists_equal_truth(
@@ -122,7 +136,8 @@ def test_indicators_and_work_lists_equal_truth(
     svc = build_services(settings, Database(settings.database_url))
     try:
         register_institutions(svc, out)
-        counts = load(svc, out)
+        # each Bundle received at its planned time (late reports, the reporting edges)
+        counts = load(svc, out, clock=lambda at: time_machine.travel(at, tick=False))
         truth = json.loads((out / "truth.json").read_text())
         svc.domain.process_queue(svc.db)
         svc.indicators.refresh(full=True)
@@ -148,6 +163,7 @@ def test_indicators_and_work_lists_equal_truth(
         assert len(truth["work_lists"]) == len(set(as_of)) > 10
         wrong = []
         listed = 0
+        late_days = 0
         for snapshot in truth["work_lists"]:
             day = date.fromisoformat(snapshot["as_of"])
             with svc.db.transaction() as session:
@@ -155,9 +171,9 @@ def test_indicators_and_work_lists_equal_truth(
             members = _members(svc)
             # Every list the engine keeps, both ways: members the truth has and the engine
             # lacks, and members the engine has that the truth lacks, each with its since day.
-            # report_late is empty in truth: every record reaches the service when the test
-            # loads it, after each of these days, so none was known late on the day.
-            expected_lists = {**snapshot["lists"], "report_late": []}
+            # report_late too: the truth knows when each Bundle is received.
+            expected_lists = snapshot["lists"]
+            late_days += bool(expected_lists["report_late"])
             assert set(expected_lists) == set(LISTS)
             for name, expected in expected_lists.items():
                 want = {(e["resident_id"], e["lmp"], e["since"]) for e in expected}
@@ -168,6 +184,8 @@ def test_indicators_and_work_lists_equal_truth(
             assert set(members) <= set(LISTS)
         assert wrong == []
         assert listed >= 8  # members compared over all the days (seeded: fixed counts)
+        if variant == "reports":
+            assert late_days >= 5  # late reports on many days (seeded: fixed counts)
         assert counts["bundles"] > 0
     finally:
         svc.db.dispose()

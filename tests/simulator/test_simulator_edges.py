@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
+import orjson
 import pytest
+from sim_replay import local_moment
+from test_engine_matches_truth import REPORTS
 
-from mch_service.simulator import SimulationParams
+from mch_service.simulator import SimulationParams, simulate
 from mch_service.simulator.facts import POSTPARTUM_VISITS
 from mch_service.simulator.generate import iter_facts
 from mch_service.simulator.params import TruthSettings
@@ -96,3 +100,51 @@ def test_no_edge_share_no_dose_on_the_limit() -> None:
                 hbig.update(t - n.born_at for t in n.hbig_at if t is not None)
     assert sum(hbig.values()) > 10
     assert hbig[timedelta(hours=12)] == hbig[timedelta(hours=12, minutes=1)] == 0
+
+
+def test_reports_are_received_on_both_sides_of_the_limit(tmp_path: Path) -> None:
+    """The engine test's "reports" variant, read back from the files (each RiskAssessment at
+    its Bundle's planned time): every orange and red edge occurs, and late and in-time
+    reports besides; the truth's receipts are the same times."""
+    params = SimulationParams(
+        pregnancies=30, seed=21, start=date(2024, 1, 1), end=date(2025, 12, 31), edge_share=0.3
+    ).replace(**REPORTS)
+    simulate(params, tmp_path)
+    manifest = orjson.loads((tmp_path / "manifest.json").read_bytes())
+    limits = {"orange": 72, "red": 24}
+    seen: Counter[tuple[str, str]] = Counter()
+    sent: list[datetime] = []  # when each orange or red assessment was received
+    for inst in manifest["institutions"]:
+        for name, at in zip(inst["bundles"], inst["bundle_times"], strict=True):
+            received = datetime.fromisoformat(at).replace(tzinfo=None)
+            for entry in orjson.loads((tmp_path / name).read_bytes())["entry"]:
+                res = entry.get("resource", {})
+                if res.get("resourceType") != "RiskAssessment" or entry["request"]["method"] != (
+                    "POST"
+                ):
+                    continue
+                colours = [p["qualitativeRisk"]["coding"][0]["code"] for p in res["prediction"]]
+                colour = next((c for c in colours if c in limits), None)
+                if colour is None or "ifNoneExist" in entry["request"]:
+                    continue
+                day = local_moment(res["occurrenceDateTime"]).date()
+                edge = datetime.combine(day, time()) + timedelta(hours=limits[colour] + 24)
+                offset = received - edge
+                kind = (
+                    "in time"
+                    if offset < timedelta(hours=-1)
+                    else "late"
+                    if offset > timedelta(hours=1)
+                    else str(offset)
+                )
+                seen[(colour, kind)] += 1
+                sent.append(received)
+    edges = ("-1 day, 23:00:00", "0:00:00", "0:01:00", "1:00:00")
+    for colour in limits:
+        for kind in ("in time", "late", *edges):
+            assert seen[(colour, kind)] >= 1, (colour, kind, seen)
+    # the truth was told the same receipt times
+    told = sorted(
+        r.received for f in iter_facts(params) for r in f.risks if r.colour in limits and r.received
+    )
+    assert told == sorted(sent)

@@ -453,6 +453,7 @@ def test_work_lists_match_the_hand_count() -> None:
         # C purple, last contact 10 January: due from the 24th. D red (7 days), last contact
         # 15 January.
         "follow_up_due": [("C", "2025-01-24"), ("D", "2025-01-22")],
+        "report_late": [],  # no receipt times: backfilled (or not simulated)
         "outcome_unknown": [],
         "positive_untreated": [("D", "2024-09-03")],
         # B never tested for HBsAg; F's first contact 13 January is 29 days ago (> 28).
@@ -466,6 +467,7 @@ def test_work_lists_match_the_hand_count() -> None:
         # delivered 31 March) was visited on 8 April (7 days < 14); C (purple, delivered 10
         # April) left hospital on 12 April (3 days < 14).
         "follow_up_due": [("D", "2025-03-20"), ("E", "2025-03-03")],
+        "report_late": [],
         "outcome_unknown": [],
         "positive_untreated": [("E", "2025-03-04")],
         "missing_tests": [("E", "2025-03-18")],  # E's HIV Procedure counts as present
@@ -598,6 +600,50 @@ def test_an_orange_woman_seen_by_her_hospital_but_never_followed_by_the_case_tea
         later = RiskGrade(datetime(day.year, day.month, day.day, 15), "green")
         woman = _orange_woman(risks=[RiskGrade(datetime(2025, 1, 10, 9), "orange"), later])
         assert _june([woman], "high_risk_management_rate") == (counted, 1), day
+
+
+def test_report_late_by_hand() -> None:
+    # Limits orange 72 h, red 24 h, plus a day's grace from 00:00 of the assessed day: orange
+    # of 10 January is late when received after 14 January 00:00, red after 12 January 00:00.
+    def late_on(risks: list[RiskGrade], as_of: date) -> list[tuple[str, str]]:
+        truth = compute_truth(
+            [_orange_woman(risks=risks)], START, END, TruthSettings(), [as_of], INSTITUTIONS, [S1]
+        )
+        return _lists(truth, as_of)["report_late"]
+
+    def orange(received: datetime | None) -> RiskGrade:
+        return RiskGrade(datetime(2025, 1, 10, 9), "orange", received=received)
+
+    def red(received: datetime | None) -> RiskGrade:
+        return RiskGrade(datetime(2025, 1, 10, 9), "red", received=received)
+
+    after = D(2025, 2, 1)
+    assert late_on([orange(datetime(2025, 1, 13, 23))], after) == []  # an hour before
+    assert late_on([orange(datetime(2025, 1, 14, 0, 0))], after) == []  # exactly: in time
+    assert late_on([orange(datetime(2025, 1, 14, 0, 1))], after) == [("G", "2025-01-14")]
+    assert late_on([red(datetime(2025, 1, 12, 0, 0))], after) == []
+    assert late_on([red(datetime(2025, 1, 12, 0, 1))], after) == [("G", "2025-01-12")]
+    # received after as_of: not yet known that day; on the day received it is
+    assert late_on([red(datetime(2025, 1, 20, 8))], D(2025, 1, 19)) == []
+    assert late_on([red(datetime(2025, 1, 20, 8))], D(2025, 1, 20)) == [("G", "2025-01-20")]
+    # yellow has no limit; a backfilled assessment (no receipt time) is never late
+    yellow = RiskGrade(datetime(2025, 1, 10, 9), "yellow", received=datetime(2025, 3, 1, 9))
+    assert late_on([yellow, orange(None)], D(2025, 4, 1)) == []
+    # two late ones: since the earliest received
+    second = RiskGrade(datetime(2025, 1, 5, 9), "red", received=datetime(2025, 1, 25, 9))
+    assert late_on([second, orange(datetime(2025, 1, 18, 9))], after) == [("G", "2025-01-18")]
+    # other limits (MCH_CASE_REPORT_LIMIT_HOURS): red 12 h is late after 11 January 12:00
+    settings = TruthSettings(report_limit_hours_red=12)
+    truth = compute_truth(
+        [_orange_woman(risks=[red(datetime(2025, 1, 11, 12, 1))])],
+        START,
+        END,
+        settings,
+        [after],
+        INSTITUTIONS,
+        [S1],
+    )
+    assert _lists(truth, after)["report_late"] == [("G", "2025-01-11")]
 
 
 def test_case_management_by_hand() -> None:
