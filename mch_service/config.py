@@ -10,6 +10,7 @@ import math
 import os
 import zlib
 from collections import Counter
+from datetime import date
 from functools import lru_cache
 from typing import Literal
 
@@ -194,6 +195,10 @@ class Settings(BaseSettings):
     case_report_limit_hours: dict[str, int] = Field(
         default_factory=lambda: {"orange": 72, "red": 24}
     )
+    # The day the institutions began sending live (the cutover after their history backfill):
+    # an orange or red assessment made before it is never on report_late, since a backfill
+    # delivers old assessments late by nature. Empty: every assessment counts (set it at go-live).
+    case_report_late_from: date | None = None
     case_outcome_unknown_days: int = 14
     case_untreated_days: int = 14
     case_missing_tests_days: int = 28

@@ -87,6 +87,7 @@ def policy_of(settings: Settings) -> worklists.Policy:
         missing_tests_days=settings.case_missing_tests_days,
         postpartum_due_days=settings.case_postpartum_due_days,
         postpartum_overdue_days=settings.case_postpartum_overdue_days,
+        report_late_from=settings.case_report_late_from,
     )
 
 

@@ -100,6 +100,9 @@ class Policy:
     postpartum_due_days: int = 7
     postpartum_overdue_days: int = 28
     postpartum_end_days: int = 42
+    # Assessments made before this day are never late reports (MCH_CASE_REPORT_LATE_FROM: the
+    # day live sending began; a backfill delivers older ones late by nature). None: all count.
+    report_late_from: date | None = None
 
 
 @dataclass
@@ -258,6 +261,7 @@ def report_late(f: PregnancyFacts, as_of: date, policy: Policy) -> Finding | Non
             or day > as_of
             or received.date() > as_of
             or pk in f.acknowledged
+            or (policy.report_late_from is not None and day < policy.report_late_from)
         ):
             continue  # (received after as_of: not yet known on that day)
         made = datetime(day.year, day.month, day.day, tzinfo=received.tzinfo)

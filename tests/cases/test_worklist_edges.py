@@ -273,6 +273,28 @@ def test_report_late_lists_the_pregnancy_once_and_acknowledging_one_leaves_the_o
     assert second.since == D(2025, 3, 20)
 
 
+@pytest.mark.parametrize(
+    ("assessed", "listed"),
+    [
+        # the service went live on 1 March (MCH_CASE_REPORT_LATE_FROM): the backfill brought
+        # the older assessments on 1 April, late by nature, not by the hospital's fault
+        (D(2025, 2, 28), False),  # the day before go-live
+        (D(2025, 3, 1), True),  # the go-live day: reported live, and late
+    ],
+)
+def test_report_late_counts_assessments_from_the_go_live_day(assessed: date, listed: bool) -> None:
+    policy = worklists.Policy(
+        POLICY.case_managed,
+        POLICY.follow_up_days,
+        POLICY.report_limit_hours,
+        report_late_from=D(2025, 3, 1),
+    )
+    f = facts(risks=[(assessed, "red", False, datetime(2025, 4, 1, tzinfo=UTC), 7)])
+    assert (item(f, D(2025, 4, 10), "report_late", policy) is not None) is listed
+    # without the setting (the default) both are late
+    assert item(f, D(2025, 4, 10), "report_late") is not None
+
+
 # --- outcome unknown ------------------------------------------------------------------------
 
 
