@@ -64,8 +64,14 @@ def reindex_names(db: Database, crypto: Crypto) -> dict[str, int]:
                 return {"patient_records": read, "name_hashes": changed}
             for pk, ref, sealed, current in rows:
                 fresh = sealed_name_hash(crypto, ref, sealed)
-                if fresh != current:
-                    session.execute(update(pr).where(pr.resource_pk == pk).values(name_hash=fresh))
-                    changed += 1
+                if fresh == current:
+                    continue
+                # only if the hash is still the one read: a record updated meanwhile (the
+                # service keeps serving) was hashed from its new name by the extraction
+                unchanged = pr.name_hash.is_(None) if current is None else pr.name_hash == current
+                done = session.execute(
+                    update(pr).where(pr.resource_pk == pk, unchanged).values(name_hash=fresh)
+                )
+                changed += done.rowcount  # type: ignore[attr-defined]
             read += len(rows)
             after = rows[-1][0]

@@ -284,10 +284,12 @@ async def search(request: Request, services: ServicesDep) -> Response:
     institution = str(form.get("institution") or "").strip()
     birth_date = str(form.get("birth_date") or "").strip()
     try:
-        query = PregnancyLookup(
-            **{by: value or None},
-            institution=(institution or None) if by != "resident_id" else None,
-            birth_date=birth_date or None,
+        query = PregnancyLookup.model_validate(
+            {
+                by: value or None,
+                "institution": (institution or None) if by != "resident_id" else None,
+                "birth_date": birth_date or None,
+            }
         )
         result = await in_transaction(
             services, lookup_pregnancies, services.store, services.crypto, who.principal, query
