@@ -23,6 +23,7 @@ streets_app = typer.Typer(
 domain_app = typer.Typer(
     help="The pregnancy record derived from the stored resources", no_args_is_help=True
 )
+pregnancies_app = typer.Typer(help="Finding pregnancies: the search indexes", no_args_is_help=True)
 
 
 @inst_app.command("add")
@@ -191,8 +192,8 @@ def keys_rotate() -> None:
     """After moving the old MCH_SECRET_KEY into MCH_PREVIOUS_SECRET_KEYS and setting a new one:
     re-seal everything sealed (stored versions, patients' personal data, reviewers' notes,
     outcomes and reasons) under the new key and recompute every keyed hash (identifier index,
-    resident-ID hashes and the woman keys made from them). Resumable: run it again if it
-    stopped."""
+    name hashes, resident-ID hashes and the woman keys made from them). Resumable: run it
+    again if it stopped."""
     from mch_service.ops.key_rotation import rotate_keys
 
     services = load_services()
@@ -201,7 +202,22 @@ def keys_rotate() -> None:
         f"re-sealed {counts['versions']} versions, re-hashed {counts['identifiers']} "
         f"identifiers of {counts['resources']} resources; re-sealed "
         f"{counts['patient_records']} patient records and {counts['case_texts']} case rows; "
-        f"re-keyed {counts['women']} women"
+        f"re-hashed {counts['name_hashes']} names; re-keyed {counts['women']} women"
+    )
+
+
+@pregnancies_app.command("reindex-names")
+def pregnancies_reindex_names() -> None:
+    """Compute the keyed hash of every patient record's name (search by name) from its sealed
+    name. Run once after upgrading to the release that brought search by name (records
+    stored before it have none); safe to run again, resumable."""
+    from mch_service.domain.name_index import reindex_names
+
+    services = load_services()
+    counts = reindex_names(services.db, services.crypto)
+    typer.echo(
+        f"name hashes: {counts['name_hashes']} written of {counts['patient_records']} "
+        "patient records"
     )
 
 

@@ -59,6 +59,9 @@ class PatientRecord(Base):
     # Identity: a valid resident ID number (GB 11643 check digit) links institutions.
     resident_id_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     resident_id_valid: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The keyed hash of her name as staff search it (mch_service.domain.name_index): an exact
+    # match, never a scan of names. None: no name, or stored before 0018 and not reindexed.
+    name_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     woman_key: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
     mother_ref: Mapped[str | None] = mapped_column(String(140), nullable=True, index=True)
     resident_id_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

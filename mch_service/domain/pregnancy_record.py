@@ -16,6 +16,7 @@ from mch_service.domain import repository
 from mch_service.domain.fact_tables import FACT_DATE, FACT_TABLES, TIMELINE_FIELDS
 from mch_service.domain.identity import resident_id_valid
 from mch_service.domain.models import NewbornObservation, PatientRecord, Pregnancy
+from mch_service.domain.name_index import name_hash
 from mch_service.domain.schemas import PregnancyLookup
 from mch_service.errors import MchError, NotFound
 from mch_service.store.service import (
@@ -288,22 +289,13 @@ def masked_summaries(
 LOOKUP_LIMIT = 50
 
 
-def lookup_pregnancies(
+def _pregnancies_by_identifier(
     session: Session,
     store: ResourceStore,
     crypto: Crypto,
     principal: Principal,
     query: PregnancyLookup,
-) -> dict[str, Any]:
-    """A woman's pregnancies by her resident ID (身份证号), an institution's MRN or its
-    Patient id: an exact match through keyed hashes (the value is never compared in clear
-    nor stored), within the caller's jurisdiction (a reviewer finds only hers: others answer
-    as no match), audited without the value."""
-    principal.require(Permission.READ_PREGNANCIES)
-    given = [k for k in ("resident_id", "mrn", "patient") if getattr(query, k)]
-    if len(given) != 1:
-        raise MchError("Send exactly one of resident_id, mrn or patient", 400)
-    kind = given[0]
+) -> list[Pregnancy]:
     rid_hash: str | None = None
     pks: list[int] = []
     ref: str | None = None
@@ -324,7 +316,52 @@ def lookup_pregnancies(
     records = repository.patient_records_for_lookup(session, rid_hash, pks, ref, 200)
     keys = sorted({r.woman_key for r in records if r.woman_key})
     found = repository.pregnancies_of_women(session, keys, 500)
-    visible = [p for p in found if in_jurisdiction(principal, p)]
+    return [p for p in found if in_jurisdiction(principal, p)]
+
+
+def _pregnancies_by_name(
+    session: Session, crypto: Crypto, principal: Principal, query: PregnancyLookup
+) -> list[Pregnancy]:
+    """By the keyed hash of her normalised name (name_index), jurisdiction applied in SQL (a
+    common name has many namesakes elsewhere), one more than listed to tell a cut list."""
+    wanted = name_hash(crypto.keyed_hash, query.name)
+    if wanted is None:
+        raise MchError("The name is empty: send her full name", 400)
+    jurisdiction = (
+        None if principal.sees_everything else (principal.streets, principal.institutions)
+    )
+    found = repository.pregnancies_by_name(
+        session, wanted, query.birth_date, query.institution, jurisdiction, LOOKUP_LIMIT + 1
+    )
+    return [p for p in found if in_jurisdiction(principal, p)]
+
+
+def lookup_pregnancies(
+    session: Session,
+    store: ResourceStore,
+    crypto: Crypto,
+    principal: Principal,
+    query: PregnancyLookup,
+) -> dict[str, Any]:
+    """A woman's pregnancies by her resident ID (身份证号), an institution's MRN or its
+    Patient id, or her name (with her birth date to tell namesakes apart): an exact match
+    through keyed hashes (the value is never compared in clear nor stored), within the
+    caller's jurisdiction (a reviewer finds only hers: others answer as no match), audited
+    without the value."""
+    principal.require(Permission.READ_PREGNANCIES)
+    given = [k for k in ("resident_id", "mrn", "patient", "name") if getattr(query, k)]
+    if len(given) != 1:
+        raise MchError("Send exactly one of resident_id, mrn, patient or name", 400)
+    kind = given[0]
+    if query.birth_date is not None and kind != "name":
+        raise MchError("birth_date narrows a search by name: send it with name only", 400)
+    if kind == "name":
+        visible = _pregnancies_by_name(session, crypto, principal, query)
+    else:
+        visible = _pregnancies_by_identifier(session, store, crypto, principal, query)
+    truncated = len(visible) > LOOKUP_LIMIT
+    how = f"by {kind}" + (" and birth_date" if query.birth_date else "")
+    count = f"more than {LOOKUP_LIMIT}" if truncated else str(len(visible))
     record(
         session,
         actor_of(principal),
@@ -335,7 +372,7 @@ def lookup_pregnancies(
                 "Pregnancy",
                 None,
                 200,
-                f"by {kind}: {len(visible)} found",
+                f"{how}: {count} found",
             )
         ],
     )
@@ -353,5 +390,5 @@ def lookup_pregnancies(
             }
             for p in visible[:LOOKUP_LIMIT]
         ],
-        "truncated": len(visible) > LOOKUP_LIMIT,
+        "truncated": truncated,
     }

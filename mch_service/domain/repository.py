@@ -5,10 +5,10 @@ ingest calls these on every write."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, delete, func, or_, select
+from sqlalchemy import Integer, delete, false, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -606,6 +606,39 @@ def patient_records_for_lookup(
     if not conditions:
         return []
     return list(session.scalars(select(r).where(or_(*conditions)).limit(limit)))
+
+
+def pregnancies_by_name(
+    session: Session,
+    name_hash: str,
+    birth_date: date | None,
+    institution: str | None,
+    jurisdiction: tuple[frozenset[str], frozenset[str]] | None,
+    limit: int,
+) -> list[Pregnancy]:
+    """Pregnancies of the women with a patient record of this name hash (and birth date, and
+    sending institution, when given), within a jurisdiction ((streets, institutions); None:
+    the whole district), in SQL: a common name's matches outside it must not crowd out hers."""
+    r, p = PatientRecord, Pregnancy
+    women = select(r.woman_key).where(r.name_hash == name_hash, r.woman_key.is_not(None))
+    if birth_date is not None:
+        women = women.where(r.birth_date == birth_date)
+    if institution is not None:
+        women = women.where(r.institution_id == institution)
+    stmt = select(p).where(p.woman_key.in_(women))
+    if jurisdiction is not None:
+        streets, institutions = jurisdiction
+        conds: list[Any] = []
+        if streets:
+            conds.append(p.street.in_(sorted(streets)))
+        for inst in sorted(institutions):
+            # pregnancy.institutions is a space-separated list of ids
+            pattern = (
+                "% " + inst.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + " %"
+            )
+            conds.append((" " + p.institutions + " ").like(pattern, escape="\\"))
+        stmt = stmt.where(or_(*conds) if conds else false())
+    return list(session.scalars(stmt.order_by(p.end_date.desc(), p.id).limit(limit)))
 
 
 def pregnancies_of_women(session: Session, keys: list[str], limit: int) -> list[Pregnancy]:

@@ -3,6 +3,8 @@ site's code tables (request bodies and ``response_model``s)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -161,8 +163,13 @@ class PregnancyLookup(BaseModel):
     resident_id: str | None = Field(default=None, min_length=1, max_length=32)
     mrn: str | None = Field(default=None, min_length=1, max_length=64)
     patient: str | None = Field(default=None, min_length=1, max_length=80)
+    # her full name, matched exactly after normalisation (mch_service.domain.name_index:
+    # NFKC, spaces removed), never in part; homonyms are normal, so several women may match
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    # with ``name`` only: narrows it to records giving this date of birth
+    birth_date: date | None = None
     # the sending institution: required with ``patient`` (ids are each sender's own),
-    # narrows an ``mrn`` to that institution's
+    # narrows an ``mrn`` or a ``name`` to that institution's records
     institution: str | None = Field(default=None, min_length=1, max_length=64)
 
 
@@ -179,5 +186,6 @@ class PregnancyMatch(BaseModel):
 
 class PregnancyLookupResult(BaseModel):
     matches: list[PregnancyMatch]
-    # more pregnancies matched than are listed (at most 50)
+    # more pregnancies matched than are listed (at most 50): narrow the search (a name with
+    # her birth date, or an identifier)
     truncated: bool

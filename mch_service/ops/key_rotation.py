@@ -3,8 +3,9 @@ keyed hash, which change with the secret:
 
 * the store: every resource version (content), the identifier index, content and create keys;
 * the domain: ``patient_record``'s sealed personal data (resident ID, MRN, name, phone,
-  address), its resident-ID hash, and the woman key made from that hash (``rid:...``), renamed
-  in every table that holds it (woman, pregnancy, death, case register, work lists, queue);
+  address), its name hash (search by name), its resident-ID hash, and the woman key made
+  from that hash (``rid:...``), renamed in every table that holds it (woman, pregnancy, death,
+  case register, work lists, queue);
 * the case register: follow-up notes and outcomes, close reasons, close/reopen reasons;
 * the maternal death report cards: resident ID, name and review reason, and a card's woman key
   made from its resident ID.
@@ -37,6 +38,7 @@ from mch_service.database import Database
 from mch_service.death_reports.models import ENTERED, MaternalDeathReport
 from mch_service.domain.identity import woman_key
 from mch_service.domain.models import AssemblyQueue, Death, PatientRecord, Pregnancy, Woman
+from mch_service.domain.name_index import sealed_name_hash
 from mch_service.store.indexing import canonical_content
 from mch_service.store.models import FhirIdentifier, FhirResource, FhirResourceVersion
 from mch_service.store.service import ResourceStore
@@ -192,24 +194,36 @@ def _resident_hash(crypto: Crypto, ref: str, sealed: bytes | None) -> str | None
 
 
 def _rotate_patient_records(db: Database, crypto: Crypto) -> dict[str, int]:
-    """Re-seal the personal data of every patient record; re-hash the resident ID of records
-    that are not a woman of the register (newborns, men), whose hash no key depends on. The
-    women's hashes change with their key, in _rotate_woman_keys."""
+    """Re-seal the personal data of every patient record and recompute its name hash (as
+    ``mch-service pregnancies reindex-names`` does); re-hash the resident ID of records that
+    are not a woman of the register (newborns, men), whose hash no key depends on. The
+    women's resident-ID hashes change with their key, in _rotate_woman_keys."""
     pr = PatientRecord
     sealed_cols = [getattr(pr, f"{f}_sealed") for f in PERSONAL_FIELDS]
-    resealed = rehashed = 0
+    resealed = rehashed = renamed = 0
     after = -1
     while True:
         with db.transaction() as session:
             rows = session.execute(
-                select(pr.resource_pk, pr.ref, pr.woman_key, pr.resident_id_hash, *sealed_cols)
+                select(
+                    pr.resource_pk,
+                    pr.ref,
+                    pr.woman_key,
+                    pr.resident_id_hash,
+                    pr.name_hash,
+                    *sealed_cols,
+                )
                 .where(pr.resource_pk > after)
                 .order_by(pr.resource_pk)
                 .limit(CHUNK)
             ).all()
             if not rows:
-                return {"patient_records": resealed, "resident_hashes": rehashed}
-            for pk, ref, key, rid_hash, *blobs in rows:
+                return {
+                    "patient_records": resealed,
+                    "resident_hashes": rehashed,
+                    "name_hashes": renamed,
+                }
+            for pk, ref, key, rid_hash, old_name_hash, *blobs in rows:
                 values: dict[str, Any] = {}
                 for field, blob in zip(PERSONAL_FIELDS, blobs, strict=True):
                     new = _resealed(crypto, blob, f"patient_record/{ref}/{field}".encode())
@@ -220,6 +234,10 @@ def _rotate_patient_records(db: Database, crypto: Crypto) -> dict[str, int]:
                     if fresh != rid_hash:
                         values["resident_id_hash"] = fresh
                         rehashed += 1
+                name_hash = sealed_name_hash(crypto, ref, blobs[PERSONAL_FIELDS.index("name")])
+                if name_hash != old_name_hash:
+                    values["name_hash"] = name_hash
+                    renamed += 1
                 if values:
                     session.execute(update(pr).where(pr.resource_pk == pk).values(**values))
                     resealed += any(k.endswith("_sealed") for k in values)

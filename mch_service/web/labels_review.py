@@ -155,10 +155,15 @@ REVIEW_LABELS: dict[str, dict[str, str]] = {
     "search_by": {"zh": "查询方式", "en": "Search by"},
     "search_by_resident_id": {"zh": "身份证号", "en": "Resident ID"},
     "search_by_mrn": {"zh": "病案号（门诊号/住院号）", "en": "MRN (medical record number)"},
-    "search_value": {"zh": "身份证号或病案号", "en": "Resident ID or MRN"},
+    "search_by_name": {"zh": "姓名", "en": "Name"},
+    "search_value": {"zh": "身份证号、病案号或姓名", "en": "Resident ID, MRN or name"},
     "search_institution": {
-        "zh": "病案号所属机构（按病案号查询时可选）",
-        "en": "Institution of the MRN (optional, with an MRN)",
+        "zh": "机构（按病案号或姓名查询时可选）",
+        "en": "Institution (optional, with an MRN or a name)",
+    },
+    "search_birth_date": {
+        "zh": "出生日期（按姓名查询时可选，用于区分同名）",
+        "en": "Date of birth (optional, with a name: tells namesakes apart)",
     },
     "search_any_institution": {"zh": "任一机构", "en": "Any institution"},
     "search_submit": {"zh": "查询", "en": "Search"},
@@ -173,14 +178,15 @@ REVIEW_LABELS: dict[str, dict[str, str]] = {
             "never put in the address."
         ),
     },
-    "search_no_name": {
+    "search_name_help": {
         "zh": (
-            "不提供按姓名查询：姓名加密保存，服务不对个人信息做模糊或部分匹配。"
-            "请使用身份证号或病案号。"
+            "按姓名查询须输入完整姓名（忽略空格及全角、半角之别），不做部分或近似匹配；"
+            "同名者可能有多位，可加出生日期或机构缩小范围。"
         ),
         "en": (
-            "No search by name: names are stored sealed and personal data is never matched in "
-            "part. Use the resident ID or an MRN."
+            "A name search needs her full name (spaces and full-width forms do not matter); "
+            "never a part of it, nor a near one. Namesakes are common: add the date of birth "
+            "or the institution to narrow it."
         ),
     },
     "search_results": {"zh": "查询结果", "en": "Results"},
@@ -189,8 +195,8 @@ REVIEW_LABELS: dict[str, dict[str, str]] = {
         "en": "No match (or not in your jurisdiction)",
     },
     "search_truncated": {
-        "zh": "匹配过多，仅显示前 50 条",
-        "en": "Too many matches: the first 50 only",
+        "zh": "匹配过多，仅显示前 50 条；请加出生日期或机构缩小范围",
+        "en": "Too many matches: the first 50 only; add the date of birth or the institution",
     },
     "search_col_pregnancy": {"zh": "孕产妇档案", "en": "Pregnancy"},
     "search_col_lmp": {"zh": "末次月经", "en": "LMP"},

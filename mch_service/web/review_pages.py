@@ -1,8 +1,8 @@
 """Reviewers' pages (issue 18, pages 1, 2 and 4): the work lists with their tabs, filters and
-exports, the printable call sheet, the pregnancy search, and the reviewer's panel of the home
-page. Each calls the service function its JSON API route calls (``services.cases.list_items``,
-``list_counts``, ``domain.pregnancy_record.lookup_pregnancies``), so roles, jurisdiction,
-masking and audit are the API's."""
+exports, the printable call sheet, the pregnancy search (by resident ID, MRN or name), and the
+reviewer's panel of the home page. Each calls the service function its JSON API route calls
+(``services.cases.list_items``, ``list_counts``, ``domain.pregnancy_record.lookup_pregnancies``),
+so roles, jurisdiction, masking and audit are the API's."""
 
 from __future__ import annotations
 
@@ -306,29 +306,46 @@ async def search_page(request: Request, services: ServicesDep) -> Response:
     return await _search_page(request, services, who)
 
 
+SEARCH_BY = ("resident_id", "mrn", "name")
+# what to enter, by the field a refused form got wrong (the rest: the identifier)
+_FIELD_HELP = {
+    "name": "Enter her full name (at most 100 characters)",
+    "birth_date": "Enter the birth date as a date (YYYY-MM-DD)",
+}
+
+
 @router.post("/pregnancies/search")
 async def search(request: Request, services: ServicesDep) -> Response:
-    """A woman's pregnancies by resident ID or MRN (+ institution), posted (personal data never
-    in a URL, so never in a log), through the lookup service of POST /api/v1/pregnancies/lookup:
-    exact match by keyed hash, the caller's jurisdiction, audited without the value."""
+    """A woman's pregnancies by resident ID, MRN (+ institution) or name (+ birth date,
+    institution), posted (personal data never in a URL, so never in a log), through the lookup
+    service of POST /api/v1/pregnancies/lookup: exact match by keyed hash, the caller's
+    jurisdiction, audited without the value."""
     who = await _reviewer(request, services)  # checks the form's CSRF token
     if not isinstance(who, Viewer):
         return who
     form = await request.form()
-    by = "mrn" if form.get("by") == "mrn" else "resident_id"
+    by = str(form.get("by") or "")
+    by = by if by in SEARCH_BY else "resident_id"
     value = str(form.get("value") or "").strip()
     institution = str(form.get("institution") or "").strip()
+    birth_date = str(form.get("birth_date") or "").strip()
     try:
-        query = PregnancyLookup(
-            **{by: value or None},
-            institution=(institution or None) if by == "mrn" else None,
+        query = PregnancyLookup.model_validate(
+            {
+                by: value or None,
+                "institution": (institution or None) if by != "resident_id" else None,
+                "birth_date": birth_date or None,
+            }
         )
         result = await in_transaction(
             services, lookup_pregnancies, services.store, services.crypto, who.principal, query
         )
-    except ValidationError:
-        error = MchError("Enter the identifier (at most 32 characters for a resident ID)", 422)
-        return await _search_page(request, services, who, None, error.message, 422, by, institution)
+    except ValidationError as exc:
+        field = str(exc.errors()[0]["loc"][0]) if exc.errors()[0]["loc"] else ""
+        message = _FIELD_HELP.get(
+            field, "Enter the identifier (at most 32 characters for a resident ID)"
+        )
+        return await _search_page(request, services, who, None, message, 422, by, institution)
     except MchError as exc:
         return await _search_page(
             request, services, who, None, _why(exc), exc.status_code, by, institution

@@ -107,6 +107,20 @@ def test_patient_mom_is_a_woman_without_resident_id(extractor: Extractor) -> Non
     assert name == "EverywomanEve"
 
 
+def test_the_name_is_hashed_as_staff_search_it(extractor: Extractor) -> None:
+    """patient_record.name_hash: the keyed hash of the sealed name (text, else family and
+    given joined), NFKC-normalised without whitespace (mch_service.domain.name_index)."""
+    mom = only(run(extractor, example("Patient-mom")), m.PatientRecord)
+    assert mom["name_hash"] == crypto.keyed_hash("name|EverywomanEve")
+    spaced = {**patient("hosp-a", "M1", name="王 小红"), "id": "w1"}
+    parts = {**spaced, "id": "w2", "name": [{"family": "王", "given": ["小红"]}]}
+    wide = {**spaced, "id": "w3", "name": [{"text": "王\u3000小红"}]}
+    hashes = {only(run(extractor, r), m.PatientRecord)["name_hash"] for r in (spaced, parts, wide)}
+    assert hashes == {crypto.keyed_hash("name|王小红")}
+    nameless = {**spaced, "id": "w4", "name": []}
+    assert only(run(extractor, nameless), m.PatientRecord)["name_hash"] is None
+
+
 def test_patient_newborn_male_is_not_a_woman(extractor: Extractor) -> None:
     assert only(run(extractor, example("Patient-newborn")), m.PatientRecord)["woman_key"] is None
 

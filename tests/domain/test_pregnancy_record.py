@@ -522,8 +522,14 @@ def test_staff_find_a_pregnancy_by_resident_id_mrn_or_patient_id(
     # jurisdiction: a reviewer of another street finds nothing, as for no such woman
     assert find(bearer(token_for(http, "rev-in")), resident_id=RID) == [pid]
     assert find(bearer(token_for(http, "rev-out")), resident_id=RID) == []
-    # exactly one identifier; a Patient id needs its institution
-    for body in ({}, {"resident_id": RID, "mrn": "C1"}, {"patient": "x"}, {"name": "王芳"}):
+    # exactly one identifier (a name counts as one); a Patient id needs its institution
+    for body in (
+        {},
+        {"resident_id": RID, "mrn": "C1"},
+        {"patient": "x"},
+        {"name": "王芳", "mrn": "C1"},
+        {"resident_id": RID, "birth_date": "1990-03-07"},
+    ):
         r = http.post("/api/v1/pregnancies/lookup", json=body, headers=monitor)
         assert r.status_code in (400, 422), (body, r.text)
     # audited, without the identifier

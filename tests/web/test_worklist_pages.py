@@ -23,6 +23,7 @@ import csv
 import io
 import re
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import openpyxl
@@ -359,8 +360,8 @@ def test_the_search_finds_by_resident_id_and_mrn_within_jurisdiction(
     tab = tabs()
     tab.sign_in("rev-a", then="/pregnancies/search")
     page = tab.page
-    assert "不提供按姓名查询" in page.locator("#no-name-search").inner_text()
-    page.get_by_label("身份证号或病案号").fill(RIDS["R"])
+    assert "完整姓名" in page.locator("#name-search-help").inner_text()
+    page.get_by_label("身份证号、病案号或姓名").fill(RIDS["R"])
     page.locator("#search-submit").click()
     page.wait_for_load_state()
     links = page.locator("#search-results a.case-link")
@@ -370,8 +371,8 @@ def test_the_search_finds_by_resident_id_and_mrn_within_jurisdiction(
     tab.shot("pregnancy-search")
     # by MRN at hospital-a
     page.get_by_label("病案号（门诊号/住院号）").check()
-    page.get_by_label("身份证号或病案号").fill("M-O")
-    page.get_by_label("病案号所属机构（按病案号查询时可选）").select_option("hospital-a")
+    page.get_by_label("身份证号、病案号或姓名").fill("M-O")
+    page.get_by_label("机构（按病案号或姓名查询时可选）").select_option("hospital-a")
     page.locator("#search-submit").click()
     page.wait_for_load_state()
     assert [
@@ -380,20 +381,20 @@ def test_the_search_finds_by_resident_id_and_mrn_within_jurisdiction(
     ] == [f"/cases/{ids['O']}"]
     # the same MRN at another institution: no match (exact, per institution)
     page.get_by_label("病案号（门诊号/住院号）").check()
-    page.get_by_label("身份证号或病案号").fill("M-O")
-    page.get_by_label("病案号所属机构（按病案号查询时可选）").select_option("hospital-b")
+    page.get_by_label("身份证号、病案号或姓名").fill("M-O")
+    page.get_by_label("机构（按病案号或姓名查询时可选）").select_option("hospital-b")
     page.locator("#search-submit").click()
     page.wait_for_load_state()
     assert page.locator("#search-none").count() == 1
     # part of an ID finds nothing: no substring search over personal data
     page.get_by_label("身份证号", exact=True).check()
-    page.get_by_label("身份证号或病案号").fill(RIDS["R"][:10])
+    page.get_by_label("身份证号、病案号或姓名").fill(RIDS["R"][:10])
     page.locator("#search-submit").click()
     page.wait_for_load_state()
     assert page.locator("#search-none").count() == 1
     # a woman outside her jurisdiction answers as no match
     page.get_by_label("身份证号", exact=True).check()
-    page.get_by_label("身份证号或病案号").fill(RIDS["B"])
+    page.get_by_label("身份证号、病案号或姓名").fill(RIDS["B"])
     page.locator("#search-submit").click()
     page.wait_for_load_state()
     assert page.locator("#search-none").count() == 1
@@ -419,6 +420,76 @@ def test_the_search_finds_by_resident_id_and_mrn_within_jurisdiction(
         ]
     )
     assert not any(RIDS["R"] in (d or "") for d in details)
+
+
+def test_the_search_finds_by_name_within_jurisdiction(
+    tabs: Any, services: Services, district: dict[str, Any]
+) -> None:
+    """By name: the whole name, spaces and full-width forms aside, narrowed by birth date; a
+    namesake outside her jurisdiction is not shown; posted, audited without the name."""
+    ids = district["ids"]
+    tab = tabs()
+    tab.sign_in("rev-a", then="/pregnancies/search")
+    page = tab.page
+
+    def search(name: str, born: str = "") -> list[str | None]:
+        page.get_by_label("姓名", exact=True).check()
+        page.get_by_label("身份证号、病案号或姓名").fill(name)
+        page.get_by_label("出生日期（按姓名查询时可选，用于区分同名）").fill(born)
+        page.locator("#search-submit").click()
+        page.wait_for_load_state()
+        links = page.locator("#search-results a.case-link")
+        return [links.nth(n).get_attribute("href") for n in range(links.count())]
+
+    assert search("李 红") == [f"/cases/{ids['R']}"]
+    assert page.get_by_label("姓名", exact=True).is_checked()  # the kind of search is kept...
+    assert page.get_by_label("身份证号、病案号或姓名").input_value() == ""  # ...not the name
+    tab.shot("pregnancy-search-by-name")
+    assert search("李\u3000红", "1990-03-07") == [f"/cases/{ids['R']}"]  # her birth date
+    assert search("李红", "1990-03-08") == []  # another birth date: not her
+    assert page.locator("#search-none").count() == 1
+    assert search("李") == []  # never a part of a name
+    assert search("王南") == []  # B lives in 南沙街道: not rev-a's
+    assert ids["B"] not in page.content()
+    # a date that is no date: a message on the page, not an error page
+    page.get_by_label("姓名", exact=True).check()
+    page.get_by_label("身份证号、病案号或姓名").fill("李红")
+    page.evaluate(
+        "() => { const d = document.getElementById('search-birth-date');"
+        " d.type = 'text'; d.value = '1990-02-30'; }"
+    )
+    page.locator("#search-submit").click()
+    page.wait_for_load_state()
+    assert "YYYY-MM-DD" in page.content()
+    assert page.locator("#search-results").count() == 0
+    for value in ("李", "王南", "1990-03-07"):
+        assert not [u for u in tab.requested if value in u or quote(value) in u], value
+    with services.db.transaction() as session:
+        details = session.scalars(
+            select(AuditEvent.detail).where(
+                AuditEvent.action == "pregnancy.lookup", AuditEvent.actor_id == "rev-a"
+            )
+        ).all()
+    assert sorted(d or "" for d in details) == sorted(
+        [
+            "by name: 1 found",
+            "by name and birth_date: 1 found",
+            "by name and birth_date: 0 found",
+            "by name: 0 found",
+            "by name: 0 found",
+        ]
+    )
+    assert not any("李" in (d or "") or "王南" in (d or "") for d in details)
+    # rev-b (南沙街道) finds B by the same name
+    other = tabs()
+    other.sign_in("rev-b", then="/pregnancies/search")
+    other.page.get_by_label("姓名", exact=True).check()
+    other.page.get_by_label("身份证号、病案号或姓名").fill("王 南")
+    other.page.locator("#search-submit").click()
+    other.page.wait_for_load_state()
+    assert other.page.locator("#search-results a.case-link").first.get_attribute("href") == (
+        f"/cases/{ids['B']}"
+    )
 
 
 def test_the_search_form_needs_its_csrf_token(http: httpx.Client, district: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ import orjson
 from mch_service.domain.extraction.rows import Extracted, Source, ViewRow, add_issue, local_ref
 from mch_service.domain.identity import resident_id_valid, woman_key
 from mch_service.domain.models import PatientRecord
+from mch_service.domain.name_index import name_hash
 from mch_service.streets import residence_of, street_problem
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ def extract_patient(extractor: Extractor, src: Source, row: ViewRow, out: Extrac
             "used to link this woman's records across institutions",
         )
     mother = local_ref(src.institution_id, row.get("mother"))
+    name = _name_text(row)
     address = _home_address(row)
     street = _street(extractor, src, address, out)
     residence = residence_of(
@@ -59,6 +61,7 @@ def extract_patient(extractor: Extractor, src: Source, row: ViewRow, out: Extrac
             "ref": ref,
             "resident_id_hash": rid_hash,
             "resident_id_valid": valid,
+            "name_hash": name_hash(extractor.keyed_hash, name),
             # a newborn (linked to its mother) or a male patient is not a woman of this register
             "woman_key": None
             if mother or row.get("gender") == "male"
@@ -66,7 +69,7 @@ def extract_patient(extractor: Extractor, src: Source, row: ViewRow, out: Extrac
             "mother_ref": mother,
             "resident_id_sealed": seal("resident_id", resident),
             "mrn_sealed": seal("mrn", mrn),
-            "name_sealed": seal("name", _name_text(row)),
+            "name_sealed": seal("name", name),
             "phone_sealed": seal("phone", ", ".join(row["telecoms"])),
             "address_sealed": seal(
                 "address",
