@@ -300,12 +300,15 @@ def _pregnancies_by_identifier(
     pks: list[int] = []
     ref: str | None = None
     if query.resident_id:
-        value = query.resident_id.strip().upper()
+        # as typed from a card: spaces anywhere (18 characters read in groups) are not part of it
+        value = "".join(query.resident_id.split()).upper()
         if resident_id_valid(value):
             rid_hash = crypto.keyed_hash("resident-id|" + value)
         # also as sent, on any institution's Patient (an ID failing its check digit links
         # nothing, but its records can still be found)
-        pks = patient_pks_by_identifier(store, session, query.resident_id.strip(), None, 200)
+        pks = patient_pks_by_identifier(
+            store, session, "".join(query.resident_id.split()), None, 200
+        )
     elif query.mrn:
         pks = patient_pks_by_identifier(store, session, query.mrn.strip(), query.institution, 200)
     else:
@@ -376,10 +379,15 @@ def lookup_pregnancies(
             )
         ],
     )
+    shown = visible[:LOOKUP_LIMIT]
+    # masked, as in every list: enough to tell which woman a match is, nothing more
+    identity = masked_identity(session, crypto, {p.woman_key for p in shown if p.woman_key})
     return {
         "matches": [
             {
                 "pregnancy_id": p.id,
+                "name": identity.get(p.woman_key or "", {}).get("name"),
+                "resident_id": identity.get(p.woman_key or "", {}).get("resident_id"),
                 "lmp": _iso(p.lmp),
                 "edd": _iso(p.edd),
                 "first_contact_date": _iso(p.first_contact_date),
@@ -388,7 +396,7 @@ def lookup_pregnancies(
                 "street": p.street,
                 "institutions": (p.institutions or "").split(),
             }
-            for p in visible[:LOOKUP_LIMIT]
+            for p in shown
         ],
         "truncated": truncated,
     }

@@ -175,6 +175,8 @@ class PregnancyLookup(BaseModel):
 
 class PregnancyMatch(BaseModel):
     pregnancy_id: str
+    name: str | None = None  # masked (王*红), from her latest record
+    resident_id: str | None = None  # masked (440115********1234)
     lmp: str | None
     edd: str | None
     first_contact_date: str | None

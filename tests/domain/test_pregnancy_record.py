@@ -507,6 +507,14 @@ def test_staff_find_a_pregnancy_by_resident_id_mrn_or_patient_id(
 
     assert find(monitor, resident_id=RID) == [pid]
     assert find(monitor, resident_id=RID.lower()) == [pid]  # the check character's x
+    # as read off a card, in groups: the spaces are not part of the number
+    assert find(monitor, resident_id=f" {RID[:6]} {RID[6:14]}\u3000{RID[14:]} ") == [pid]
+    # each match says whose it is, masked as in every list
+    match = http.post(
+        "/api/v1/pregnancies/lookup", json={"resident_id": RID}, headers=monitor
+    ).json()["matches"][0]
+    assert match["resident_id"] == RID[:6] + "*" * 8 + RID[-4:]
+    assert match["name"] == "王*"
     assert find(monitor, resident_id=RID[:-1] + "1") == []  # exact, never near
     assert find(monitor, mrn="C1") == [pid]
     assert find(monitor, mrn="C1", institution="chc-01") == [pid]

@@ -368,7 +368,17 @@ def test_the_search_finds_by_resident_id_and_mrn_within_jurisdiction(
     assert links.count() == 1
     assert links.first.get_attribute("href") == f"/cases/{ids['R']}"
     assert "黄阁镇" in page.locator("#search-results").inner_text()
+    # whose pregnancy it is, masked as in the lists (李红 -> 李*)
+    assert links.first.inner_text() == "李*"
+    row = page.locator("#search-results tbody tr").first.inner_text()
+    assert RIDS["R"][:6] + "*" * 8 + RIDS["R"][-4:] in row
+    assert RIDS["R"] not in row
     tab.shot("pregnancy-search")
+    # typed in groups, with spaces: the same woman
+    page.get_by_label("身份证号、病案号或姓名").fill(f"{RIDS['R'][:6]} {RIDS['R'][6:]}")
+    page.locator("#search-submit").click()
+    page.wait_for_load_state()
+    assert page.locator("#search-results a.case-link").count() == 1
     # by MRN at hospital-a
     page.get_by_label("病案号（门诊号/住院号）").check()
     page.get_by_label("身份证号、病案号或姓名").fill("M-O")
@@ -413,6 +423,7 @@ def test_the_search_finds_by_resident_id_and_mrn_within_jurisdiction(
     assert sorted(d or "" for d in details) == sorted(
         [
             "by resident_id: 1 found",
+            "by resident_id: 1 found",  # the same, typed with a space
             "by mrn: 1 found",
             "by mrn: 0 found",
             "by resident_id: 0 found",
