@@ -88,11 +88,11 @@ def prepare(
         accounts = {}
         # the district MCH hospital's high-risk team works every street (and the women with
         # none); a community health centre's reviewer works her own street only
-        for username, role, scope in (
-            ("admin", "admin", None),
-            ("reviewer", "reviewer", [*codes, DEFAULT_TEAM_STREET]),
-            ("reviewer2", "reviewer", [codes[0]]),
-            ("monitor", "monitor", None),
+        for username, role, scope, shown in (
+            ("admin", "admin", None, "系统管理员"),
+            ("reviewer", "reviewer", [*codes, DEFAULT_TEAM_STREET], "李医生（高危管理）"),
+            ("reviewer2", "reviewer", [codes[0]], "王护士（社区）"),
+            ("monitor", "monitor", None, "陈科长（监测组）"),
         ):
             password = secrets.token_urlsafe(9) + "-Aa1"
             with services.db.transaction() as session:
@@ -100,7 +100,11 @@ def prepare(
                     session,
                     system_principal(),
                     UserCreate(
-                        username=username, role=role, password=password, streets=scope or []
+                        username=username,
+                        role=role,
+                        password=password,
+                        display_name=shown,
+                        streets=scope or [],
                     ),
                 )
             accounts[username] = {"password": password, "role": role, "streets": scope or []}
