@@ -127,6 +127,14 @@ LABELS: dict[str, dict[str, str]] = {
     "ext_source": {"zh": "数据来源", "en": "Source (programme or report)"},
     "ext_note": {"zh": "备注", "en": "Note"},
     "save_external": {"zh": "保存", "en": "Save"},
+    "ext_required_mark": {"zh": "（必填）", "en": " (required)"},
+    "ext_err_required": {"zh": "此项必填", "en": "Required"},
+    "ext_err_too_long": {"zh": "内容过长", "en": "Too long"},
+    "ext_err_whole_number": {"zh": "请填写非负整数", "en": "Enter a whole number, 0 or more"},
+    "ext_err_over_denominator": {
+        "zh": "比例指标的分子不能大于分母",
+        "en": "A proportion's numerator cannot exceed its denominator",
+    },
     "external_not_allowed": {
         "zh": "您的角色不能填报外部数据。",
         "en": "Your role may not enter figures.",

@@ -403,11 +403,26 @@ async def indicator_page(indicator_id: str, request: Request, services: Services
     return await _indicator_page(request, services, who, indicator_id[:80])
 
 
-def _field_errors(exc: ValidationError) -> dict[str, str]:
+# The form's refusals in the page's language: pydantic's error types, and the service's own
+# message for a proportion above 100 %; anything else keeps the service's words.
+_ERROR_LABELS = {
+    "missing": "ext_err_required",
+    "string_too_short": "ext_err_required",
+    "string_too_long": "ext_err_too_long",
+    "int_parsing": "ext_err_whole_number",
+    "int_type": "ext_err_whole_number",
+    "int_from_float": "ext_err_whole_number",
+    "greater_than_equal": "ext_err_whole_number",
+    "A proportion's numerator cannot exceed its denominator": "ext_err_over_denominator",
+}
+
+
+def _field_errors(exc: ValidationError, t: dict[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for e in exc.errors():
         where = str(e.get("loc", ("form",))[0])
-        out.setdefault(where, str(e.get("msg", "invalid")))
+        key = _ERROR_LABELS.get(str(e.get("type")))
+        out.setdefault(where, t[key] if key else str(e.get("msg", "invalid")))
     return out
 
 
@@ -443,11 +458,20 @@ async def enter_external(indicator_id: str, request: Request, services: Services
         )
     except ValidationError as exc:
         return await _indicator_page(
-            request, services, who, indicator_id, form, _field_errors(exc), None, 422, view
+            request,
+            services,
+            who,
+            indicator_id,
+            form,
+            _field_errors(exc, labels(language(request))),
+            None,
+            422,
+            view,
         )
     except MchError as exc:
+        t = labels(language(request))
         fields = {
-            i.expression: i.message
+            i.expression: t[_ERROR_LABELS[i.message]] if i.message in _ERROR_LABELS else i.message
             for i in exc.issues
             if i.expression in ("numerator", "denominator", "source", "note")
         }

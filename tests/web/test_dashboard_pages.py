@@ -305,14 +305,23 @@ def test_a_monitor_enters_an_external_figure_and_sees_it(
     form.get_by_label("数据来源").fill("婚检年报")
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
-    assert page.locator("#err-numerator").count() == 1
+    assert page.locator("#err-numerator").inner_text() == "请填写非负整数"
     assert page.locator("#ext-denominator").input_value() == "1000"
+    # no source: required, said in Chinese (not pydantic's English)
+    form = page.locator("#external-form")
+    form.get_by_label("分子（例数）").fill("850")
+    form.get_by_label("数据来源").fill("")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("#err-source").inner_text() == "此项必填"
+    form = page.locator("#external-form")
+    form.get_by_label("数据来源").fill("婚检年报")
     # more than the denominator: the service's rule, beside the field it names
     form = page.locator("#external-form")
     form.get_by_label("分子（例数）").fill("1200")
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
-    assert "cannot exceed" in page.locator("#err-numerator").inner_text()
+    assert page.locator("#err-numerator").inner_text() == "比例指标的分子不能大于分母"
     tab.shot("indicator-external-form-error")
     form = page.locator("#external-form")
     form.get_by_label("分子（例数）").fill("850")
