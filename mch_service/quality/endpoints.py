@@ -22,7 +22,12 @@ from mch_service.quality.records import (
     next_query,
     read_records,
 )
-from mch_service.quality.schemas import DataQualityMonth, DataQualityRead, DataQualityTrend
+from mch_service.quality.schemas import (
+    DataQualityMonth,
+    DataQualityRead,
+    DataQualityRecords,
+    DataQualityTrend,
+)
 from mch_service.quality.service import last_months, monthly_trend, report
 
 router = APIRouter(prefix="/api/v1", tags=["data quality"])
@@ -57,7 +62,11 @@ async def data_quality_trend(
     )
 
 
-@router.get("/data-quality/records")
+@router.get(
+    "/data-quality/records",
+    response_class=JSONResponse,
+    responses={200: {"model": DataQualityRecords, "description": "A page of records"}},
+)
 async def data_quality_records(
     request: Request, services: ServicesDep, principal: CurrentStaff
 ) -> JSONResponse:
