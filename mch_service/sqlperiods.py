@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, case
+from sqlalchemy.orm import QueryableAttribute
 
 # (label, start, end): the period [start, end), its label e.g. "2025-06".
 Period = tuple[str, datetime, datetime]
 
 
 def period_bucket(
-    column: ColumnElement[Any], periods: Sequence[Period]
+    column: ColumnElement[Any] | QueryableAttribute[Any], periods: Sequence[Period]
 ) -> tuple[ColumnElement[Any], list[ColumnElement[bool]]]:
     """The label of the period holding ``column`` (a CASE; NULL outside them all), and the
     conditions keeping the rows inside the periods' span. Group by the first."""
