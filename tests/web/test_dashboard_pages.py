@@ -412,7 +412,7 @@ def test_data_quality_per_institution_with_its_trend(
         row = page.locator(f'#quality-table tr[data-id="{inst}"]')
         for metric in ("resources", "rejected", "unmapped_codes", "plausibility_flags"):
             # the figure (the rule flags' cell adds their two parts, each a link to its records)
-            cell = row.locator(f'td[data-metric="{metric}"] .figure').inner_text()
+            cell = row.locator(f'td[data-metric="{metric}"] .dq-figure').inner_text()
             assert cell == str(figures_of[metric]), (inst, metric)
     # the one refused write of hosp-a (sent above), on the page and in its trend
     assert api["hosp-a"]["rejected"] == 1
