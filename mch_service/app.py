@@ -48,6 +48,7 @@ from mch_service.web import admin_pages as web_admin_pages
 from mch_service.web import case_pages as web_case_pages
 from mch_service.web import monitor_pages as web_monitor_pages
 from mch_service.web import pages as web_pages
+from mch_service.web import quality_pages as web_quality_pages
 from mch_service.web import review_pages as web_review_pages
 from mch_service.wiring import ServerWorkers
 
@@ -228,6 +229,7 @@ def create_app(
     app.include_router(web_admin_pages.router)
     app.include_router(web_case_pages.router)
     app.include_router(web_monitor_pages.router)
+    app.include_router(web_quality_pages.router)
     app.include_router(web_review_pages.router)
     app.mount(
         "/static",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from mch_service import sqlbulk
 from mch_service.audit.models import AuditEvent
 from mch_service.database import table_of
+from mch_service.sqlperiods import Period, period_bucket
 
 # Refused access (no or a revoked key, not allowed): not the sender's data being rejected.
 ACCESS_REFUSALS = (401, 403)
@@ -30,7 +31,17 @@ def sender_rejections(
 ) -> tuple[int, list[AuditEvent]]:
     """One sender's refused FHIR requests (not access refusals) in [start, end): how many,
     and the first ``limit`` after ``after_id``, oldest first."""
-    conditions: list[ColumnElement[bool]] = [
+    conditions = _sender_rejected(institution_id)
+    if start is not None:
+        conditions.append(AuditEvent.occurred_at >= start)
+    if end is not None:
+        conditions.append(AuditEvent.occurred_at < end)
+    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
+    return int(total), oldest_after(session, conditions, after_id, limit)
+
+
+def _sender_rejected(institution_id: str) -> list[ColumnElement[bool]]:
+    return [
         AuditEvent.actor_kind == "institution",
         AuditEvent.actor_id == institution_id,
         AuditEvent.action.startswith("fhir."),
@@ -38,12 +49,17 @@ def sender_rejections(
         AuditEvent.status_code.not_in(ACCESS_REFUSALS) | AuditEvent.status_code.is_(None),
         AuditEvent.action.not_in(FHIR_READS),
     ]
-    if start is not None:
-        conditions.append(AuditEvent.occurred_at >= start)
-    if end is not None:
-        conditions.append(AuditEvent.occurred_at < end)
-    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conditions)) or 0
-    return int(total), oldest_after(session, conditions, after_id, limit)
+
+
+def sender_rejections_by_period(
+    session: Session, institution_id: str, periods: Sequence[Period]
+) -> dict[str, int]:
+    """How many of ``sender_rejections`` fall in each period (by label; none: absent)."""
+    label, span = period_bucket(AuditEvent.occurred_at, periods)
+    stmt = (
+        select(label, func.count()).where(*_sender_rejected(institution_id), *span).group_by(label)
+    )
+    return {str(k): int(n) for k, n in session.execute(stmt) if k is not None}
 
 
 def insert_events(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -8,7 +8,7 @@ none of them (not auth either: who may read the log is decided above it, in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from mch_service.audit.models import AuditEvent
 from mch_service.audit.schemas import AuditEventRead, AuditPage
 from mch_service.process_metrics import count_audit
 from mch_service.request_context import REQUEST_ID
+from mch_service.sqlperiods import Period
 from mch_service.timeutil import to_utc, utcnow
 
 
@@ -169,6 +170,14 @@ def feed_activity(session: Session, since: datetime) -> list[tuple[str, datetime
     """(sender, last FHIR write, accepted, refused) of the senders that wrote since ``since``
     (the administrator's home page: which feeds are alive, which are refused)."""
     return repository.feed_activity(session, since)
+
+
+def sender_rejections_by_period(
+    session: Session, institution_id: str, periods: Sequence[Period]
+) -> dict[str, int]:
+    """How many of one sender's refused requests (as ``sender_rejections``) fall in each
+    period, by label (a period with none is absent)."""
+    return repository.sender_rejections_by_period(session, institution_id, periods)
 
 
 def sender_rejections(

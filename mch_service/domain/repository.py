@@ -4,7 +4,7 @@ ingest calls these on every write."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from mch_service.domain.models import (
     UnmappedCode,
     Woman,
 )
+from mch_service.sqlperiods import Period, period_bucket
 from mch_service.store.models import FhirResource
 from mch_service.timeutil import to_utc
 
@@ -519,10 +520,7 @@ def sender_issues(
     page after ``after_id`` of (id, type, resource id, version, last updated, pregnancy, rule,
     element, message)."""
     i, r = DataQualityIssue, FhirResource
-    conditions: list[Any] = [
-        i.institution_id == institution_id,
-        i.pregnancy_id.is_not(None) if pregnancy_level else i.pregnancy_id.is_(None),
-    ]
+    conditions = _sender_issue_level(institution_id, pregnancy_level)
     if start is not None:
         conditions.append(r.last_updated >= start)
     if end is not None:
@@ -548,6 +546,42 @@ def sender_issues(
         .limit(limit)
     ).all()
     return int(total), list(rows)
+
+
+def _sender_issue_level(institution_id: str, pregnancy_level: bool) -> list[Any]:
+    i = DataQualityIssue
+    return [
+        i.institution_id == institution_id,
+        i.pregnancy_id.is_not(None) if pregnancy_level else i.pregnancy_id.is_(None),
+    ]
+
+
+def sender_issues_by_period(
+    session: Session, institution_id: str, pregnancy_level: bool, periods: Sequence[Period]
+) -> dict[str, int]:
+    """How many of ``sender_issues`` fall in each period (by the record's last write)."""
+    i, r = DataQualityIssue, FhirResource
+    label, span = period_bucket(r.last_updated, periods)
+    stmt = (
+        select(label, func.count())
+        .select_from(i)
+        .join(r, r.pk == i.resource_pk)
+        .where(*_sender_issue_level(institution_id, pregnancy_level), *span)
+        .group_by(label)
+    )
+    return {str(k): int(n) for k, n in session.execute(stmt) if k is not None}
+
+
+def sender_unmapped_by_period(
+    session: Session, institution_id: str, periods: Sequence[Period]
+) -> dict[str, int]:
+    """How many rows of ``sender_unmapped`` fall in each period (by when they were seen)."""
+    u = UnmappedCode
+    label, span = period_bucket(u.seen_at, periods)
+    stmt = (
+        select(label, func.count()).where(u.institution_id == institution_id, *span).group_by(label)
+    )
+    return {str(k): int(n) for k, n in session.execute(stmt) if k is not None}
 
 
 def sender_unmapped(
@@ -585,6 +619,62 @@ def sender_unmapped(
         .limit(limit)
     ).all()
     return int(total), int(distinct), list(rows)
+
+
+def sender_unmapped_codes(
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after: tuple[str, str] | None,
+    limit: int,
+) -> tuple[int, list[Any]]:
+    """One sender's unrecognised codes seen in [start, end), one row a (system, code): how
+    many distinct, and a page after ``after`` in (system, code) order of (system, code, how
+    many rows, a display, first seen, last seen)."""
+    u = UnmappedCode
+    conditions: list[Any] = [u.institution_id == institution_id]
+    if start is not None:
+        conditions.append(u.seen_at >= start)
+    if end is not None:
+        conditions.append(u.seen_at < end)
+    total = (
+        session.scalar(
+            select(func.count()).select_from(
+                select(u.system, u.code).where(*conditions).distinct().subquery()
+            )
+        )
+        or 0
+    )
+    stmt = select(
+        u.system,
+        u.code,
+        func.count(),
+        func.max(u.display),
+        func.min(u.seen_at),
+        func.max(u.seen_at),
+    ).where(*conditions)
+    if after is not None:
+        stmt = stmt.where(or_(u.system > after[0], (u.system == after[0]) & (u.code > after[1])))
+    rows = session.execute(
+        stmt.group_by(u.system, u.code).order_by(u.system, u.code).limit(limit)
+    ).all()
+    return int(total), list(rows)
+
+
+def issue_kinds_by_institution(session: Session) -> list[tuple[str, bool, int]]:
+    """Per sender, how many of its data-quality issues are record-level (False) and
+    pregnancy-level (True): the two parts of ``issues_by_institution``."""
+    i = DataQualityIssue
+    level = i.pregnancy_id.is_not(None)
+    return [
+        (str(inst), bool(pregnancy), int(n))
+        for inst, pregnancy, n in session.execute(
+            select(i.institution_id, level, func.count())
+            .where(i.institution_id.is_not(None))
+            .group_by(i.institution_id, level)
+        )
+    ]
 
 
 def patient_records_for_lookup(

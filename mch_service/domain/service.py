@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from mch_service.domain.assemble import assemble
 from mch_service.domain.extract import Extractor
 from mch_service.domain.extraction.rows import Extracted, Source
 from mch_service.domain.models import Birth, Death, Delivery, Pregnancy
+from mch_service.sqlperiods import Period
 from mch_service.store.service import ResourceStore, current_versions
 from mch_service.timeutil import to_utc, utcnow
 
@@ -374,6 +375,55 @@ def sender_issues(
         }
         for row in rows
     ]
+
+
+def sender_issues_by_period(
+    session: Session, institution_id: str, pregnancy_level: bool, periods: Sequence[Period]
+) -> dict[str, int]:
+    """How many of one sender's issues (as ``sender_issues``) fall in each period, by label."""
+    return repository.sender_issues_by_period(session, institution_id, pregnancy_level, periods)
+
+
+def sender_unmapped_by_period(
+    session: Session, institution_id: str, periods: Sequence[Period]
+) -> dict[str, int]:
+    """How many of one sender's unmapped-code rows fall in each period, by label."""
+    return repository.sender_unmapped_by_period(session, institution_id, periods)
+
+
+def sender_unmapped_codes(
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after: tuple[str, str] | None,
+    limit: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """One sender's unrecognised codes, one row a (system, code) with how often it was seen:
+    distinct codes and a page after ``after`` (system, code)."""
+    total, rows = repository.sender_unmapped_codes(
+        session, institution_id, start, end, after, limit
+    )
+    return total, [
+        {
+            "system": row[0],
+            "code": row[1],
+            "count": int(row[2]),
+            "display": row[3],
+            "first_seen": to_utc(row[4]).isoformat(),
+            "last_seen": to_utc(row[5]).isoformat(),
+        }
+        for row in rows
+    ]
+
+
+def issue_kinds_by_institution(session: Session) -> dict[str, dict[str, int]]:
+    """Per sender, its data-quality issues split as its own view lists them: ``warnings``
+    (record-level) and ``flags`` (raised when its records were assembled)."""
+    out: dict[str, dict[str, int]] = {}
+    for inst, pregnancy, n in repository.issue_kinds_by_institution(session):
+        out.setdefault(inst, {"warnings": 0, "flags": 0})["flags" if pregnancy else "warnings"] = n
+    return out
 
 
 def sender_unmapped(

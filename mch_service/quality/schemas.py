@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class DataQualityRead(BaseModel):
@@ -29,3 +31,18 @@ class DataQualityMonth(BaseModel):
 class DataQualityTrend(BaseModel):
     institution: str
     months: list[DataQualityMonth]
+
+
+class DataQualityRecords(BaseModel):
+    """One page of the records behind a data-quality figure (``GET
+    /api/v1/data-quality/records``); each item's fields depend on ``kind``
+    (docs/monitoring-guide.md, "Data-quality records")."""
+
+    institution: str
+    kind: str
+    period: str | None
+    from_: str | None = Field(alias="from")
+    to: str | None
+    total: int
+    items: list[dict[str, Any]]
+    next: str | None

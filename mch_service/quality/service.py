@@ -25,17 +25,22 @@ from sqlalchemy.orm import Session
 
 from mch_service.audit import service as audit_service
 from mch_service.domain.service import (
+    issue_kinds_by_institution,
     issues_by_institution,
     sender_issues,
+    sender_issues_by_period,
     sender_unmapped,
+    sender_unmapped_by_period,
     unmapped_codes_by_institution,
     women_records_by_institution,
 )
 from mch_service.errors import InvalidResource, Issue
 from mch_service.quality import repository
 from mch_service.quality.rules import GENERIC, what_to_do
+from mch_service.sqlperiods import Period
 from mch_service.store.service import (
     dangling_references,
+    dangling_references_by_period,
     live_counts_by_institution,
     live_dated_resources,
 )
@@ -119,6 +124,12 @@ def report(session: Session, institution: str | None = None) -> list[dict[str, A
             else:
                 row[metric] = value
     return list(out.values())
+
+
+def flag_split(session: Session) -> dict[str, dict[str, int]]:
+    """Per institution, its ``plausibility_flags`` as the records lists split them (read now):
+    ``warnings`` (record-level) and ``flags`` (raised when put into a pregnancy)."""
+    return issue_kinds_by_institution(session)
 
 
 # -- a sender's own view (GET /fhir/$data-quality) --------------------------------------------
@@ -240,12 +251,28 @@ def monthly_trend(
     """One institution's record-level counts month by month (``YYYY-MM``, by receipt): its
     rejected requests, the warnings on its records, the flags raised when they were assembled,
     its unrecognised codes and unresolved references. The counts of the sender's own view
-    (``sender_view``'s summary), for the monitoring group's trend chart: counts only."""
-    out = []
+    (``sender_view``'s summary for each month), for the monitoring group's trend chart: one
+    query per kind, grouped by month (the months' bounds worked out here, in the district's
+    time zone, exactly as ``period_range`` does for the sender's view)."""
+    if not months:
+        return []
+    periods: list[Period] = []
     for month in months:
-        summary = sender_view(session, institution_id, zone, month, (), 0, 0)["summary"]
-        out.append({"month": month, **{kind: int(summary[kind]) for kind in SENDER_KINDS}})
-    return out
+        start, end = period_range(month, zone)
+        assert start is not None
+        assert end is not None
+        periods.append((month, start, end))
+    by_kind = {
+        "rejections": audit_service.sender_rejections_by_period(session, institution_id, periods),
+        "warnings": sender_issues_by_period(session, institution_id, False, periods),
+        "flags": sender_issues_by_period(session, institution_id, True, periods),
+        "unmapped_codes": sender_unmapped_by_period(session, institution_id, periods),
+        "unresolved_references": dangling_references_by_period(session, institution_id, periods),
+    }
+    return [
+        {"month": month, **{kind: by_kind[kind].get(month, 0) for kind in SENDER_KINDS}}
+        for month in months
+    ]
 
 
 def last_months(today: date, count: int) -> list[str]:

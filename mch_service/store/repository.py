@@ -15,12 +15,14 @@ from sqlalchemy.sql import ColumnElement
 
 from mch_service import sqlbulk
 from mch_service.database import table_of
+from mch_service.sqlperiods import Period, period_bucket
 from mch_service.store.models import (
     FhirIdentifier,
     FhirReference,
     FhirResource,
     FhirResourceVersion,
 )
+from mch_service.store.sqlrefs import ref_id, ref_type
 from mch_service.timeutil import to_utc
 
 
@@ -536,6 +538,81 @@ def references_by_pks(session: Session, pks: Sequence[int]) -> list[tuple[int, s
     ]
 
 
+def _dangling(institution_id: str) -> tuple[Any, Any, list[ColumnElement[bool]]]:
+    """The sender's live resources joined to their references (``src``, ``ref``) and the
+    conditions keeping the references that name no live record of the sender's."""
+    src = table_of(FhirResource).alias("src")
+    tgt = table_of(FhirResource).alias("tgt")
+    ref = table_of(FhirReference).alias("ref")
+    exists = (
+        select(tgt.c.pk)
+        .where(
+            tgt.c.institution_id == src.c.institution_id,
+            # "Type/id" split, not type || '/' || id built for every record: the index holds
+            tgt.c.resource_type == ref_type(ref.c.target),
+            tgt.c.fhir_id == ref_id(ref.c.target),
+            tgt.c.deleted.is_(False),
+        )
+        .exists()
+    )
+    conditions: list[ColumnElement[bool]] = [
+        src.c.institution_id == institution_id,
+        src.c.deleted.is_(False),
+        ~exists,
+    ]
+    return src, ref, conditions
+
+
+def dangling_references_by_period(
+    session: Session, institution_id: str, periods: Sequence[Period]
+) -> dict[str, int]:
+    """How many of ``dangling_references`` fall in each period (by the last write)."""
+    src, ref, conditions = _dangling(institution_id)
+    label, span = period_bucket(src.c.last_updated, periods)
+    stmt = (
+        select(label, func.count())
+        .select_from(src.join(ref, ref.c.resource_pk == src.c.pk))
+        .where(*conditions, *span)
+        .group_by(label)
+    )
+    return {str(k): int(n) for k, n in session.execute(stmt) if k is not None}
+
+
+def unresolved_reference_page(
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after_ref: int,
+    limit: int,
+) -> tuple[int, list[tuple[int, str, str, str, str, datetime]]]:
+    """The rows of ``dangling_references`` keyed by the reference (one row each, even for a
+    resource with several): how many, and a page of (reference key, type, id, element, target,
+    last updated) after ``after_ref``."""
+    src, ref, conditions = _dangling(institution_id)
+    if start is not None:
+        conditions.append(src.c.last_updated >= start)
+    if end is not None:
+        conditions.append(src.c.last_updated < end)
+    joined = src.join(ref, ref.c.resource_pk == src.c.pk)
+    total = session.scalar(select(func.count()).select_from(joined).where(*conditions)) or 0
+    stmt = (
+        select(
+            ref.c.pk,
+            src.c.resource_type,
+            src.c.fhir_id,
+            ref.c.name,
+            ref.c.target,
+            src.c.last_updated,
+        )
+        .select_from(joined)
+        .where(*conditions, ref.c.pk > after_ref)
+        .order_by(ref.c.pk)
+        .limit(limit)
+    )
+    return int(total), [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
+
+
 def dangling_references(
     session: Session,
     institution_id: str,
@@ -547,23 +624,7 @@ def dangling_references(
     """One sender's live resources, last written in [start, end), whose ``subject`` /
     ``patient`` names a record of its own that is not stored (never sent, or deleted): how
     many, and a page of (key, type, id, element, target, last updated) after ``after_pk``."""
-    src = table_of(FhirResource).alias("src")
-    tgt = table_of(FhirResource).alias("tgt")
-    ref = table_of(FhirReference).alias("ref")
-    exists = (
-        select(tgt.c.pk)
-        .where(
-            tgt.c.institution_id == src.c.institution_id,
-            (tgt.c.resource_type + "/" + tgt.c.fhir_id) == ref.c.target,
-            tgt.c.deleted.is_(False),
-        )
-        .exists()
-    )
-    conditions: list[ColumnElement[bool]] = [
-        src.c.institution_id == institution_id,
-        src.c.deleted.is_(False),
-        ~exists,
-    ]
+    src, ref, conditions = _dangling(institution_id)
     if start is not None:
         conditions.append(src.c.last_updated >= start)
     if end is not None:

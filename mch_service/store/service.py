@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from mch_service.crypto import Crypto
+from mch_service.sqlperiods import Period
 from mch_service.store import repository as repo
 from mch_service.store.identifier_policy import IdentifierPolicy
 from mch_service.store.indexing import IndexData, Token, canonical_content, extract
@@ -448,6 +449,39 @@ def unresolved_references(
     found = repo.current_by_ids(session, institution_id, keys)  # type: ignore[arg-type]
     live = {k for k, row in found.items() if not row.deleted}
     return [(pk, name, t) for pk, name, t in refs if tuple(t.split("/", 1)) not in live]
+
+
+def dangling_references_by_period(
+    session: Session, institution_id: str, periods: Sequence[Period]
+) -> dict[str, int]:
+    """How many of one sender's unresolved references fall in each period, by label."""
+    return repo.dangling_references_by_period(session, institution_id, periods)
+
+
+def unresolved_reference_page(
+    session: Session,
+    institution_id: str,
+    start: datetime | None,
+    end: datetime | None,
+    after_ref: int,
+    limit: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """One sender's references to records of its own it never sent (or deleted), one row a
+    reference (``key`` is the cursor): how many, and a page."""
+    total, rows = repo.unresolved_reference_page(
+        session, institution_id, start, end, after_ref, limit
+    )
+    return total, [
+        {
+            "key": key,
+            "resource_type": rtype,
+            "resource_id": fid,
+            "element": f"{rtype}.{name}",
+            "target": target,
+            "last_updated": to_utc(updated).isoformat(),
+        }
+        for key, rtype, fid, name, target, updated in rows
+    ]
 
 
 def dangling_references(

@@ -74,9 +74,17 @@ QUALITY_SHARES = frozenset(
 # Settings that shape every figure: shown once above the table, not on each line.
 COMMON_SETTINGS = ("small_numbers_below", "plan_year")
 TREND_KINDS = ("rejections", "warnings", "flags", "unmapped_codes", "unresolved_references")
+# The records list behind each count of the trend (/data-quality/records?kind=).
+RECORD_KINDS = {
+    "rejections": "rejections",
+    "warnings": "warnings",
+    "flags": "flags",
+    "unmapped_codes": "unmapped",
+    "unresolved_references": "unresolved",
+}
 
 
-async def _monitor(request: Request, services: ServicesDep) -> Viewer | Response:
+async def monitor_viewer(request: Request, services: ServicesDep) -> Viewer | Response:
     """The signed-in member if they may read indicators (monitors, administrators)."""
     who = await viewer(request, services)
     if isinstance(who, Viewer) and not who.principal.can(Permission.READ_INDICATORS):
@@ -199,7 +207,7 @@ async def _catalogue(services: ServicesDep, principal: Principal) -> dict[str, C
 
 @router.get("/indicators")
 async def dashboard(request: Request, services: ServicesDep) -> Response:
-    who = await _monitor(request, services)
+    who = await monitor_viewer(request, services)
     if not isinstance(who, Viewer):
         return who
     lang = language(request)
@@ -397,7 +405,7 @@ def _drill_row(row: Any, criteria_labels: dict[str, str], lang: str) -> dict[str
 
 @router.get("/indicators/{indicator_id}")
 async def indicator_page(indicator_id: str, request: Request, services: ServicesDep) -> Response:
-    who = await _monitor(request, services)
+    who = await monitor_viewer(request, services)
     if not isinstance(who, Viewer):
         return who
     return await _indicator_page(request, services, who, indicator_id[:80])
@@ -430,7 +438,7 @@ def _field_errors(exc: ValidationError, t: dict[str, str]) -> dict[str, str]:
 async def enter_external(indicator_id: str, request: Request, services: ServicesDep) -> Response:
     """The external-figure form: PUT /api/v1/indicators/{id}/external's service, for the period
     and area on screen (all institutions)."""
-    who = await _monitor(request, services)
+    who = await monitor_viewer(request, services)
     if not isinstance(who, Viewer):
         return who
     indicator_id = indicator_id[:80]
@@ -503,13 +511,28 @@ def _quality_text(metric: str, value: Any) -> str:
     return str(value)
 
 
+def _figure_link(institution: str, metric: str) -> str | None:
+    """The records behind a count of the table (its rule flags split in two beside it)."""
+    kind = {"rejected": "rejections", "unmapped_codes": "unmapped"}.get(metric)
+    return records_link(institution, kind) if kind else None
+
+
+def records_link(institution: str, kind: str, period: str | None = None) -> str:
+    """The page of the records behind one figure (web/quality_pages.py)."""
+    query = {"institution": institution, "kind": kind}
+    if period:
+        query["period"] = period
+    return f"/data-quality/records?{urlencode(query)}"
+
+
 @router.get("/data-quality")
 async def data_quality_page(request: Request, services: ServicesDep) -> Response:
-    who = await _monitor(request, services)
+    who = await monitor_viewer(request, services)
     if not isinstance(who, Viewer):
         return who
     t = labels(language(request))
     rows = await in_reading(services, quality.report, None)
+    split = await in_reading(services, quality.flag_split)
     directory = await in_transaction(services, institutions.institutions_for_staff, who.principal)
     names = {i.id: i.name for i in directory}
     chosen = request.query_params.get("institution", "").strip()[:64]
@@ -548,14 +571,32 @@ async def data_quality_page(request: Request, services: ServicesDep) -> Response
                     "id": r["institution"],
                     "name": names.get(r["institution"], r["institution"]),
                     "computed_at": r["computed_at"],
-                    "cells": [(m, _quality_text(m, r.get(m)), r.get(m)) for m in QUALITY_COLUMNS],
+                    "cells": [
+                        (m, _quality_text(m, r.get(m)), _figure_link(r["institution"], m))
+                        for m in QUALITY_COLUMNS
+                    ],
+                    "split": [
+                        (kind, n, records_link(r["institution"], kind))
+                        for kind, n in split.get(
+                            r["institution"], {"warnings": 0, "flags": 0}
+                        ).items()
+                    ],
                 }
                 for r in rows
             ],
             "columns": QUALITY_COLUMNS,
             "chosen": chosen,
             "chosen_name": names.get(chosen, chosen),
-            "trend": trend,
+            "trend": [
+                {
+                    "month": m["month"],
+                    "cells": [
+                        (kind, m[kind], records_link(chosen, RECORD_KINDS[kind], m["month"]))
+                        for kind in TREND_KINDS
+                    ],
+                }
+                for m in trend
+            ],
             "trend_kinds": TREND_KINDS,
             "chart": chart,
             "is_admin": who.principal.can(Permission.READ_AUDIT),

@@ -420,7 +420,8 @@ def test_data_quality_per_institution_with_its_trend(
     for inst, figures_of in api.items():
         row = page.locator(f'#quality-table tr[data-id="{inst}"]')
         for metric in ("resources", "rejected", "unmapped_codes", "plausibility_flags"):
-            cell = row.locator(f'td[data-metric="{metric}"]').inner_text()
+            # the figure (the rule flags' cell adds their two parts, each a link to its records)
+            cell = row.locator(f'td[data-metric="{metric}"] .dq-figure').inner_text()
             assert cell == str(figures_of[metric]), (inst, metric)
     # the one refused write of hosp-a (sent above), on the page and in its trend
     assert api["hosp-a"]["rejected"] == 1
@@ -442,6 +443,46 @@ def test_data_quality_per_institution_with_its_trend(
     assert "拒收" in texts  # the legend
     assert trend[-1]["month"] in texts  # the x axis
     tab.shot("data-quality")
+
+
+def test_a_data_quality_count_opens_its_records(
+    tabs: Any, figures: dict[str, dict[str, str]], http: httpx.Client
+) -> None:
+    """Click hosp-a's rejected count: the refused write sent above, in a table with headers;
+    the same row the API lists; back to the page; the trend's count opens the month's."""
+    tab = tabs()
+    tab.sign_in("mon1", then="/data-quality")
+    page = tab.page
+    page.locator('#quality-table tr[data-id="hosp-a"] td[data-metric="rejected"] a').click()
+    page.wait_for_load_state()
+    assert "/data-quality/records" in page.url
+    assert "kind=rejections" in page.url
+    assert page.locator("#records-total").inner_text() == "1"
+    headers = page.locator("#records-table thead th").all_text_contents()
+    assert headers == ["时间", "操作", "资源类型", "资源ID", "状态码", "错误"]
+    rows = page.locator("#records-table tbody tr")
+    assert rows.count() == 1
+    api = http.get(
+        "/api/v1/data-quality/records?institution=hosp-a&kind=rejections",
+        headers=figures["monitor"],
+    ).json()["items"]
+    assert len(api) == 1
+    cells = {
+        c.get_attribute("data-col"): c.inner_text().strip() for c in rows.first.locator("td").all()
+    }
+    assert cells["status"] == str(api[0]["status"])
+    assert cells["action"] == api[0]["action"] == "fhir.create"
+    assert cells["error"] == api[0]["error"]
+    assert tab.outside_requests() == []
+    tab.shot("data-quality-records")
+    page.locator("#back-link").click()
+    page.wait_for_load_state()
+    assert page.url.split("#")[0].endswith("/data-quality?institution=hosp-a")
+    page.locator("#trend details summary").click()
+    page.locator('#quality-trend-table td[data-kind="rejections"] a').click()
+    page.wait_for_load_state()
+    assert "period=" in page.url
+    assert page.locator("#records-table tbody tr").count() == 1
 
 
 def test_the_monitor_home_shows_the_period_off_target_and_the_warnings(

@@ -34,3 +34,17 @@ def test_every_role_has_a_label() -> None:
     from mch_service.auth.permissions import Role
 
     assert [r.value for r in Role if f"role_{r.value}" not in LABELS] == []
+
+
+def test_every_data_quality_records_label_exists() -> None:
+    """The records page's computed labels: each kind, each column, the flags' two parts."""
+    from mch_service.quality.records import KINDS
+    from mch_service.web.quality_pages import COLUMNS
+
+    assert set(COLUMNS) == set(KINDS)
+    wanted = {f"dqr_kind_{k}" for k in KINDS}
+    wanted |= {f"dqr_col_{c}" for columns in COLUMNS.values() for c in columns}
+    wanted |= {"dq_split_warnings", "dq_split_flags"}
+    missing = sorted(k for k in wanted if k not in LABELS)
+    assert missing == []
+    assert all(set(LABELS[k]) == {"zh", "en"} for k in wanted)
