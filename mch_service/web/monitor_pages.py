@@ -505,7 +505,13 @@ def _quality_text(metric: str, value: Any) -> str:
     if value is None:
         return "—"
     if metric in QUALITY_SHARES:
-        return f"{format_number(float(value) * 100, 1)}%"
+        share = float(value) * 100
+        # a few rejections among thousands are not none: never rounded to 0.0 % or 100.0 %
+        if 0 < share < 0.05:
+            return "<0.1%"
+        if 99.95 <= share < 100:
+            return ">99.9%"
+        return f"{format_number(share, 1)}%"
     if metric == "delay_days_median":
         return format_number(float(value), 1)
     return str(value)
