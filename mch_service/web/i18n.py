@@ -173,9 +173,12 @@ LABELS: dict[str, dict[str, str]] = {
     "dq_title": {"zh": "数据质量", "en": "Data quality"},
     "dq_intro": {
         "zh": "各报送机构的完整性、及时性、拒收、未对照编码和规则标记（每日任务计算）。"
-        "点击机构查看其近12个月的趋势。",
+        "点击机构查看其近12个月的趋势。延迟为收到日期与业务日期之差：历史数据补传（批量导入）"
+        "的记录在补传当天收到，会使延迟显得很长。",
         "en": "Each sending institution's completeness, delay, rejections, unmapped codes and "
-        "rule flags (the daily job computes them). Choose an institution for its 12-month trend.",
+        "rule flags (the daily job computes them). Choose an institution for its 12-month trend. "
+        "The delay is from the record's clinical date to its receipt: a history backfill ($import) "
+        "is received on the day it is loaded, so its records show long delays.",
     },
     "dq_caption": {"zh": "各机构数据质量", "en": "Data quality per institution"},
     "dq_resources": {"zh": "记录数", "en": "Records"},
