@@ -366,7 +366,10 @@ def test_the_pages_read_in_english_too(
     assert "HIV testing rate, pregnancy and delivery" in english
     assert "not met" in english
     # the 本表 downloads follow the page's language: English units and statuses
-    link = 'href="/api/v1/indicators/view.csv?period=2025-08&amp;area=district&amp;institution=all&amp;lang=en"'
+    link = (
+        'href="/api/v1/indicators/view.csv?period=2025-08&amp;area=district'
+        '&amp;institution=all&amp;lang=en"'
+    )
     assert link in english
     rows = list(
         csv.DictReader(
