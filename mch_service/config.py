@@ -126,7 +126,8 @@ class Settings(BaseSettings):
     district_code: str = Field(default="440115", pattern=r"^[0-9]{6}$")
     district_name: str = Field(default="南沙区", min_length=1, max_length=64)
     # The official indicator report (export.xlsx): the issuing body (填报单位) and its contact
-    # (联系人及电话) printed under the title; empty: the report says 未设置.
+    # (联系人及电话) printed under the title; empty: the report says 未设置（MCH_REPORT_ISSUER）
+    # (report.unset_text), so the reader knows which setting to fill.
     report_issuer: str = Field(default="", max_length=200)
     report_contact: str = Field(default="", max_length=200)
 

@@ -34,6 +34,9 @@ STATUS_LABELS: Mapping[str, Mapping[Language, str]] = {
         "en": "counts only (rate per year or rolling 12 months)",
     },
 }
+# An external figure (entered by the monitoring group) not entered yet: the page and the 本表
+# downloads say so instead of a status.
+NOT_ENTERED_LABELS: Mapping[Language, str] = {"zh": "未填报", "en": "Not entered"}
 # Markers shown beside a figure (results, exports).
 FLAG_LABELS: Mapping[str, Mapping[Language, str]] = {
     "small_numbers": {"zh": "小数字（分母过小，率不稳定）", "en": "small numbers (unstable rate)"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import tempfile
 from collections.abc import Iterator
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
@@ -20,7 +20,6 @@ from mch_service.indicators.exports import (
     iter_measure_reports,
     report_file_name,
     write_drill_xlsx,
-    write_xlsx,
 )
 from mch_service.indicators.report import ReportMeta, write_report_xlsx
 from mch_service.indicators.schemas import (
@@ -37,6 +36,7 @@ from mch_service.indicators.schemas import (
     SeriesQuery,
 )
 from mch_service.indicators.service import record_export
+from mch_service.indicators.view_exports import ViewLine, iter_view_csv, view_lines, write_view_xlsx
 from mch_service.safe_cells import CSV_RESPONSE, XLSX_RESPONSE
 from mch_service.timeutil import utcnow
 
@@ -228,6 +228,7 @@ async def export_xlsx(
             computed_at=computed,
             produced_at=utcnow(),
             settings=services.indicators.settings.to_dict(),
+            timezone=settings.timezone,
         )
         spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
         write_report_xlsx(values, spool, meta, names)
@@ -261,19 +262,34 @@ def _view_values(services: ServicesDep, principal: Any, view: ResultView) -> lis
     ]
 
 
+# The page's language (the dashboard's links carry it): units and statuses in its words.
+LangQuery = Annotated[Literal["zh", "en"], Query(description="zh (default) or en")]
+
+
+def _view_table(
+    services: ServicesDep, principal: Any, view: ResultView
+) -> tuple[PeriodResults, list[ViewLine]]:
+    """The page's table of one view: what GET /indicators answers (every catalogue indicator,
+    external ones not entered included, in its order), each line with its stored result."""
+    with services.db.reading() as session:
+        results = services.indicators.results(session, principal, view)
+    stored = _view_values(services, principal, view)
+    return results, view_lines(results, stored)
+
+
 @router.get("/view.csv", response_class=StreamingResponse, responses=CSV_RESPONSE)
 async def view_csv(
-    services: ServicesDep, principal: CurrentStaff, view: ViewQuery
+    services: ServicesDep, principal: CurrentStaff, view: ViewQuery, lang: LangQuery = "zh"
 ) -> StreamingResponse:
-    """The results of one view (``period``, ``area``, ``institution``: exactly what
-    GET /indicators answers) as CSV, in the columns of export.csv."""
-    values = await run_in_threadpool(_view_values, services, principal, view)
-    names, _, _ = await run_in_threadpool(services.indicators.report_context, [view.period])
+    """The table of one view (``period``, ``area``, ``institution``: exactly what
+    GET /indicators answers and the dashboard shows, in its order, external figures not
+    entered included) as CSV, in the columns of export.csv; ``lang`` the page's language."""
+    results, lines = await run_in_threadpool(_view_table, services, principal, view)
     await in_transaction(
         services, record_export, principal, f"csv {view.period} {view.area} {view.institution}"
     )
-    text = "".join(iter_csv(values, names, services.settings.district_name))
-    name = report_file_name("indicators", view.period, view.area, "csv")
+    text = "".join(iter_view_csv(results, lines, lang))
+    name = report_file_name("indicators", results.period, view.area, "csv")
     return StreamingResponse(
         iter([text.encode("utf-8")]),
         media_type="text/csv; charset=utf-8",
@@ -283,17 +299,17 @@ async def view_csv(
 
 @router.get("/view.xlsx", response_class=StreamingResponse, responses=XLSX_RESPONSE)
 async def view_xlsx(
-    services: ServicesDep, principal: CurrentStaff, view: ViewQuery
+    services: ServicesDep, principal: CurrentStaff, view: ViewQuery, lang: LangQuery = "zh"
 ) -> StreamingResponse:
-    """The results of one view as a workbook (the long table of export.xlsx for that view, and
-    the notes sheet); text cells."""
-    values = await run_in_threadpool(_view_values, services, principal, view)
+    """The table of one view as a workbook: one sheet, the view's (values rounded as the page
+    shows them, the area's and institution's names), and the notes sheet; text cells."""
+    results, lines = await run_in_threadpool(_view_table, services, principal, view)
     buffer = io.BytesIO()
-    await run_in_threadpool(write_xlsx, values, buffer)
+    await run_in_threadpool(write_view_xlsx, results, lines, buffer, lang)
     await in_transaction(
         services, record_export, principal, f"xlsx {view.period} {view.area} {view.institution}"
     )
-    name = report_file_name("indicators", view.period, view.area, "xlsx")
+    name = report_file_name("indicators", results.period, view.area, "xlsx")
     return StreamingResponse(
         iter([buffer.getvalue()]),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

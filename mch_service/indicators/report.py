@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import xlsxwriter
 
@@ -71,6 +72,8 @@ class ReportMeta:
     computed_at: datetime | None  # the latest computation of the figures
     produced_at: datetime
     settings: Mapping[str, object] = field(default_factory=dict)
+    # the district's zone (MCH_TIMEZONE): the times above are local, "2026-12-03 20:15"
+    timezone: str = "Asia/Shanghai"
 
     @property
     def title(self) -> str:
@@ -100,8 +103,23 @@ def _period_text(label: str) -> str:
     return f"{p.label}（{p.start.isoformat()} 至 {p.end.isoformat()}）"
 
 
-def _stamp(value: datetime | None) -> str:
-    return "" if value is None else xlsx_text(value)
+def stamp_text(value: datetime | None, zone: str) -> str:
+    """A time as the report prints it: local time in the district's zone, to the minute
+    ("2026-12-03 20:15"); an instant without an offset is taken as UTC."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
+# The settings behind the head block's 填报单位 and 联系人及电话 (config.Settings).
+ISSUER_SETTING = "MCH_REPORT_ISSUER"
+CONTACT_SETTING = "MCH_REPORT_CONTACT"
+
+
+def unset_text(setting: str) -> str:
+    return f"未设置（{setting}）"
 
 
 @dataclass
@@ -140,12 +158,12 @@ def write_report_xlsx(
         ws.write_string(0, 0, meta.title, title)
         lines = [
             ("报表", subtitle),
-            ("填报单位", meta.issuer or "未设置"),
-            ("联系人及电话", meta.contact or "未设置"),
+            ("填报单位", meta.issuer or unset_text(ISSUER_SETTING)),
+            ("联系人及电话", meta.contact or unset_text(CONTACT_SETTING)),
             ("统计期", "；".join(_period_text(p) for p in meta.periods)),
-            ("数据截止时间", _stamp(meta.data_cutoff) or "无数据"),
-            ("计算时间", _stamp(meta.computed_at) or "未计算"),
-            ("制表时间", _stamp(meta.produced_at)),
+            ("数据截止时间", stamp_text(meta.data_cutoff, meta.timezone) or "无数据"),
+            ("计算时间", stamp_text(meta.computed_at, meta.timezone) or "未计算"),
+            ("制表时间", stamp_text(meta.produced_at, meta.timezone)),
         ]
         for n, (key, text) in enumerate(lines, start=1):
             ws.write_string(n, 0, key, bold)
@@ -441,4 +459,6 @@ def footnotes(meta: ReportMeta) -> list[str]:
         "5. 孕产妇死亡率、先天梅毒发病率按年（或滚动12个月）计算，月、季仅报告例数。",
         "6. 婚前医学检查率、孕前优生健康检查率、宫颈癌筛查率、艾滋病母婴传播率由监测组按期填报。",
         "7. 数值保留两位小数；分子、分母为实数。指标定义与设置见“指标定义”表。",
+        f"8. 数据截止时间、计算时间、制表时间为本区当地时间（{meta.timezone}，MCH_TIMEZONE），"
+        "精确到分钟。",
     ]

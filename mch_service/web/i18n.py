@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from mch_service.indicators.display import NOT_ENTERED_LABELS
 from mch_service.web.case_labels import CASE_LABELS
 from mch_service.web.labels_review import REVIEW_LABELS
 
@@ -87,7 +88,7 @@ LABELS: dict[str, dict[str, str]] = {
     "col_choices": {"zh": "计算口径", "en": "Definition choices"},
     "col_definition": {"zh": "定义", "en": "Definition"},
     "all_indicators": {"zh": "全部指标", "en": "every indicator"},
-    "not_entered": {"zh": "未填报", "en": "Not entered"},
+    "not_entered": {"zh": NOT_ENTERED_LABELS["zh"], "en": NOT_ENTERED_LABELS["en"]},
     "flag_small_numbers": {"zh": "小数字", "en": "Small numbers"},
     "flag_provisional": {"zh": "暂定", "en": "Provisional"},
     "flag_external": {"zh": "监测组填报", "en": "Entered"},

@@ -233,6 +233,8 @@ async def dashboard(request: Request, services: ServicesDep) -> Response:
         warning_names=names,
         # the canonical period (2025q3 -> 2025-Q3): downloads name what the table shows
         query=_query(view.model_copy(update={"period": results.period})),
+        # the 本表 downloads write units and statuses in the page's language
+        download_query=_query(view.model_copy(update={"period": results.period}), lang=lang),
         official_query=urlencode({"period": results.period}),
         flag_labels={k: v["en" if lang == "en" else "zh"] for k, v in FLAG_LABELS.items()},
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -219,9 +220,10 @@ def test_reports_the_monitoring_group_can_send(district: httpx.Client) -> None:
     assert summary[0][0] == "南沙区妇女发展规划 妇幼健康指标监测报表"
     head = {r[0]: r[1] for r in summary[1:8]}
     assert head["统计期"].startswith(f"{YEAR}（{YEAR}-01-01 至 {YEAR}-12-31）")
-    assert head["填报单位"] == "未设置"
-    assert head["数据截止时间"].endswith("+00:00")
-    assert head["计算时间"].endswith("+00:00")
+    assert head["填报单位"] == "未设置（MCH_REPORT_ISSUER）"
+    # local time in the district's zone (Asia/Shanghai by default), to the minute
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", head["数据截止时间"])
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", head["计算时间"])
     columns = summary[9]
     assert columns[:4] == ("序号", "指标分组", "指标名称", "指标编号")
     body = [r for r in summary[10:] if r[3] in {i.id for i in CATALOGUE}]

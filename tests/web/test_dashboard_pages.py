@@ -231,52 +231,67 @@ def test_a_drill_down_lists_the_records_behind_the_figure_and_the_chart_draws(
     assert records[0][3] == "李*"
 
 
+def _page_rows(page: Any) -> list[tuple[str, ...]]:
+    """The table's lines in their order on screen: (id, numerator, denominator, value as
+    shown, status as shown)."""
+    return [(row_id, *cells) for row_id, cells in _page_table(page).items()]
+
+
 def test_downloads_hold_exactly_the_table(
     tabs: Any, figures: dict[str, dict[str, str]], http: httpx.Client
 ) -> None:
+    """The 本表 CSV and XLSX hold the page's lines, in its order, external figures not entered
+    (未填报) included, with the page's rounding, units and status words."""
     tab = tabs()
     tab.sign_in("mon1")
     tab.goto(f"/indicators?period=2025-08&area={STREET_B}")
     page = tab.page
-    table = _page_table(page)
-    entered = {k: v for k, v in table.items() if v[3] != "未填报"}
+    on_screen = _page_rows(page)
+    # the view has external figures nobody entered: the lines the downloads once left out
+    not_entered = [r[0] for r in on_screen if r[4] == "未填报"]
+    assert "premarital_examination_rate" in not_entered
     with page.expect_download() as info:
         page.locator("#dl-csv").click()
     text = Path(info.value.path()).read_text("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert {r["地区"] for r in rows} == {STREET_B}
     assert {r["地区名称"] for r in rows} == {"黄阁镇"}
-    unit = {"%": "%", "‰": "‰", "per 100,000": "/10万"}
-    got = {
-        r["指标编号"]: (
+    assert {r["单位"] for r in rows} <= {"%", "‰", "/10万"}
+    got = [
+        (
+            r["指标编号"],
             r["分子"],
             r["分母"],
-            f"{r['数值']}{unit[r['单位']]}" if r["数值"] else "",
+            f"{r['数值']}{r['单位']}" if r["数值"] else "",
             r["达标情况"],
         )
         for r in rows
-    }
-    assert got == entered
+    ]
+    assert got == on_screen
     with page.expect_download() as info:
         page.locator("#dl-xlsx").click()
     book = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
+    # a street's view: its own sheet and the notes, no empty 全区 / 按机构 sheets
+    assert book.sheetnames == ["按镇街", "说明"]
     sheet = list(book["按镇街"].iter_rows(values_only=True))
     header = sheet[0]
-    col = {name: header.index(name) for name in ("指标编号", "镇街", "分子", "分母", "数值")}
-    got_xlsx = {
-        r[col["指标编号"]]: (
-            r[col["分子"]],
-            r[col["分母"]],
-            "" if r[col["数值"]] is None else f"{float(r[col['数值']]):.2f}",
+    names = ("指标编号", "地区", "地区名称", "分子", "分母", "数值", "单位", "达标情况")
+    col = {name: header.index(name) for name in names}
+    cells = [{n: r[col[n]] for n in names} for r in sheet[1:]]
+    assert {(c["地区"], c["地区名称"]) for c in cells} == {(STREET_B, "黄阁镇")}
+    got_xlsx = [
+        (
+            c["指标编号"],
+            c["分子"] or "",
+            c["分母"] or "",
+            f"{c['数值']}{c['单位']}" if c["数值"] else "",
+            c["达标情况"],
         )
-        for r in sheet[1:]
-    }
-    assert {r[col["镇街"]] for r in sheet[1:]} == {STREET_B}
-
-    def number(text: str) -> str:  # the page's value without its unit
-        return text.removesuffix("/10万").removesuffix("%").removesuffix("‰")
-
-    assert got_xlsx == {k: (v[0], v[1], number(v[2])) for k, v in entered.items()}
+        for c in cells
+    ]
+    assert got_xlsx == on_screen
+    # every cell text (house rule), the values as rounded on screen
+    assert all(isinstance(c["数值"], str) for c in cells if c["数值"] is not None)
     # the MeasureReports and the official report are the same view's
     href = page.locator("#dl-measure").get_attribute("href")
     assert href is not None
@@ -359,6 +374,28 @@ def test_the_pages_read_in_english_too(
     assert "MCH indicator dashboard" in english
     assert "HIV testing rate, pregnancy and delivery" in english
     assert "not met" in english
+    # the 本表 downloads follow the page's language: English units and statuses
+    link = (
+        'href="/api/v1/indicators/view.csv?period=2025-08&amp;area=district'
+        '&amp;institution=all&amp;lang=en"'
+    )
+    assert link in english
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                http.get(
+                    "/api/v1/indicators/view.csv?period=2025&lang=en", headers=figures["monitor"]
+                ).content.decode("utf-8-sig")
+            )
+        )
+    )
+    by_id = {r["指标编号"]: r for r in rows}
+    assert by_id["maternal_mortality_ratio"]["单位"] == "per 100,000"
+    assert by_id["premarital_examination_rate"]["达标情况"] == "Not entered"
+    chinese = http.get("/api/v1/indicators/view.csv?period=2025", headers=figures["monitor"])
+    by_id = {r["指标编号"]: r for r in csv.DictReader(io.StringIO(chinese.text.lstrip("\ufeff")))}
+    assert by_id["maternal_mortality_ratio"]["单位"] == "/10万"
+    assert by_id["premarital_examination_rate"]["达标情况"] == "未填报"
 
 
 def test_reviewers_and_senders_are_refused(
