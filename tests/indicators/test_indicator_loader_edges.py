@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from mch_service.app import Services
 from mch_service.domain import models
 from mch_service.indicators import fact_tables
-from mch_service.indicators.loaders import build_frames
+from mch_service.indicators.loaders import build_frames, last_change, women_changed_since
+from mch_service.timeutil import to_utc
 
 D = date
 LMP = D(2024, 11, 1)
@@ -669,3 +670,134 @@ def test_epds_in_the_42_day_window(services: Services) -> None:
             ("hb-not-epds", lab("haemoglobin", D(2025, 9, 20), value=120.0), {epds: False}),
         ],
     )
+
+
+def test_the_watermark_is_the_last_reassembly_and_only_later_women_are_changed(
+    services: Services,
+) -> None:
+    # The indicator job's increments: it remembers the latest re-assembly instant it has seen
+    # (last_change) and next time rebuilds only the women re-assembled strictly after it.
+    with services.db.reading() as session:
+        assert last_change(session) is None  # no woman yet: nothing to remember
+    monday = datetime(2025, 5, 5, 8, 0, tzinfo=UTC)
+    tuesday = datetime(2025, 5, 6, 8, 0, tzinfo=UTC)
+    with services.db.transaction() as session:
+        session.add(models.Woman(key="w-monday", changed_at=monday))
+        session.add(models.Woman(key="w-tuesday", changed_at=tuesday))
+        session.add(models.Woman(key="w-never", changed_at=None))  # before the job existed
+    with services.db.reading() as session:
+        latest = last_change(session)
+        assert latest is not None
+        assert to_utc(latest) == tuesday
+        # no watermark (the first run): every woman, even one never re-assembled
+        assert sorted(women_changed_since(session, None)) == ["w-monday", "w-never", "w-tuesday"]
+        # after Monday's run: Tuesday's woman only (Monday's was in that run)
+        assert women_changed_since(session, monday) == ["w-tuesday"]
+        assert women_changed_since(session, tuesday) == []
+
+
+def _her_facts(session: Session, pid: str) -> None:
+    """One woman's pregnancy with a fact of every kind the builder reads per pregnancy or per
+    woman: a prenatal check, a postpartum visit, an HIV test, a red grading and a visit after
+    it, a near-miss record, a baby (3,100 g, with its Patient record) diagnosed with congenital
+    syphilis, and a death 20 days after the delivery."""
+    woman = f"w-{pid}"
+    session.add(models.Woman(key=woman, street="330102001", residence="resident"))
+    for fill in (
+        visit(D(2025, 3, 1)),
+        visit(D(2025, 3, 10)),
+        postpartum(D(2025, 8, 19)),
+        lab("hiv_test", D(2025, 1, 15), "negative"),
+        lab("epds", D(2025, 9, 20), value=6.0),
+        grading(D(2025, 3, 1), "red"),
+    ):
+        fill(session, pid)
+    session.add(
+        _fact(
+            models.Diagnosis,
+            pid,
+            concept="severe_maternal_morbidity",
+            code="near-miss",
+            diagnosed_date=D(2025, 8, 7),
+        )
+    )
+    _patient(session, pid)
+    child = f"Patient/{pid}-baby"
+    session.add(
+        models.PatientRecord(
+            resource_pk=next(_pk),
+            version_id=1,
+            institution_id="hosp-a",
+            ref=child,
+            mother_ref=f"Patient/{pid}",
+            birth_date=DELIVERED,
+            received_at=datetime(2025, 8, 6, tzinfo=UTC),
+        )
+    )
+    session.add(
+        models.Birth(pregnancy_id=pid, seq=1, live=True, weight_g=3100.0, newborn_ref=child)
+    )
+    session.flush()
+    delivery = session.get(models.Delivery, pid)
+    assert delivery is not None
+    delivery.live_births = 1
+    diagnosis = _fact(
+        models.Diagnosis,
+        None,
+        concept="congenital_syphilis",
+        code="A50.9",
+        diagnosed_date=D(2025, 8, 20),
+    )
+    diagnosis.subject = child
+    session.add(diagnosis)
+    session.add(
+        models.Death(
+            woman_key=woman,
+            death_date=D(2025, 8, 26),
+            pregnancy_id=pid,
+            institution_id="hosp-a",
+            maternal=True,
+            timing="postpartum",
+        )
+    )
+
+
+def test_an_incremental_build_of_one_woman_equals_her_rows_of_the_full_build(
+    services: Services,
+) -> None:
+    # The indicator job rebuilds only the women re-assembled since its last run and splices
+    # their rows into the cached full build: her rows must be what a full build gives her, and
+    # no other woman's. Two women with the same facts; the increment is woman "inc-a"'s.
+    _build(services, [("inc-a", _her_facts), ("inc-b", _her_facts)])
+    with services.db.reading() as session:
+        full = build_frames(session, ("orange", "red", "purple"))
+        part = build_frames(session, ("orange", "red", "purple"), women=["w-inc-a"])
+    fact_tables.check_frames(part)
+    mine = part.pregnancies.set_index("pregnancy_id")
+    # her facts, worked by hand: checks on 1 and 10 March (before admission on 6 August);
+    # a home visit 10 days after discharge (9 August); HIV test at GA 75 (1 Nov + 75 =
+    # 15 Jan); red from 1 March with a visit 9 days later; EPDS 45 days after delivery; the
+    # near-miss record the day after delivery
+    assert list(mine.index) == ["inc-a"]
+    row = mine.loc["inc-a"]
+    assert (row["prenatal_check_days"], bool(row["postpartum_visit_28d"])) == (2, True)
+    assert (bool(row["hiv_tested"]), bool(row["hiv_tested_early"])) == (True, True)
+    assert (row["highest_colour"], bool(row["case_managed_contact"])) == ("red", True)
+    assert bool(row["counted_delivery"])
+    assert bool(row[fact_tables.EPDS_42D])
+    assert bool(row["severe_maternal_morbidity"])
+    assert part.births["pregnancy_id"].tolist() == ["inc-a"]
+    assert part.births[fact_tables.WEIGHT_G].tolist() == [3100.0]
+    assert part.maternal_deaths["woman_id"].tolist() == ["w-inc-a"]
+    assert part.congenital_syphilis["pregnancy_id"].tolist() == ["inc-a"]
+    # ... and every column of every table is her rows of the full build
+    for table, key in (
+        ("pregnancies", "pregnancy_id"),
+        ("births", "pregnancy_id"),
+        ("maternal_deaths", "pregnancy_id"),
+        ("congenital_syphilis", "pregnancy_id"),
+    ):
+        whole = getattr(full, table)
+        hers = whole.loc[whole[key] == "inc-a"].reset_index(drop=True)
+        assert len(whole) == 2, table
+        pd.testing.assert_frame_equal(getattr(part, table).reset_index(drop=True), hers)
