@@ -47,7 +47,9 @@ def _build(
     rows: list[tuple[str, Fill]],
     delivered: bool = True,
     admitted: date = DELIVERED,
+    ended: date | None = None,
 ) -> pd.DataFrame:
+    """``delivered=False``: no delivery; the pregnancy ended on ``ended`` (a loss), or not yet."""
     with services.db.transaction() as session:
         for pid, fill in rows:
             session.add(
@@ -56,7 +58,7 @@ def _build(
                     woman_key=f"w-{pid}",
                     lmp=LMP,
                     first_contact_date=D(2025, 1, 10),
-                    end_date=DELIVERED if delivered else None,
+                    end_date=DELIVERED if delivered else ended,
                     street="330102001",
                     institutions="hosp-a",
                 )
@@ -189,8 +191,8 @@ def nothing(session: Session, pid: str) -> None:
     return None
 
 
-def _check(services: Services, table: list[tuple[str, Fill, dict[str, Any]]]) -> None:
-    frame = _build(services, [(pid, fill) for pid, fill, _ in table])
+def _check(services: Services, table: list[tuple[str, Fill, dict[str, Any]]], **build: Any) -> None:
+    frame = _build(services, [(pid, fill) for pid, fill, _ in table], **build)
     got = {
         pid: {column: _plain(frame.loc[pid, column]) for column in expected}
         for pid, _, expected in table
@@ -280,6 +282,31 @@ def test_infection_test_windows(services: Services) -> None:
             # another infection's test is not an HIV test
             ("syphilis-only", lab("syphilis_test", LMP, "negative"), flags(False, False, False)),
         ],
+    )
+
+
+def test_a_pregnancy_lost_before_delivery_ends_its_test_window_on_the_loss_day(
+    services: Services,
+) -> None:
+    # A miscarriage on 20 January 2025 (GA 80: LMP 1 Nov + 30 = 1 Dec, + 31 = 1 Jan, + 19),
+    # no delivery record: the pregnancy's window ends on the day it ended; a test the next day
+    # belongs to the time after it (the next pregnancy's booking, say), not to this one.
+    def flags(tested: bool, in_preg: bool, early: bool) -> dict[str, Any]:
+        return {"hiv_tested": tested, "hiv_tested_in_pregnancy": in_preg, "hiv_tested_early": early}
+
+    loss = D(2025, 1, 20)
+    _check(
+        services,
+        [
+            ("loss-day", lab("hiv_test", loss, "negative"), flags(True, True, True)),
+            (
+                "loss-next-day",
+                lab("hiv_test", D(2025, 1, 21), "negative"),
+                flags(False, False, False),
+            ),
+        ],
+        delivered=False,
+        ended=loss,
     )
 
 
