@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from mch_service.app import Services
+from mch_service.death_reports.models import MaternalDeathReport
 from mch_service.domain import models
 from mch_service.indicators import fact_tables
 from mch_service.indicators.loaders import build_frames, last_change, women_changed_since
@@ -828,3 +829,109 @@ def test_an_incremental_build_of_one_woman_equals_her_rows_of_the_full_build(
         hers = whole.loc[whole[key] == "inc-a"].reset_index(drop=True)
         assert len(whole) == 2, table
         pd.testing.assert_frame_equal(getattr(part, table).reset_index(drop=True), hers)
+
+
+def _card(
+    session: Session,
+    kind: str,
+    woman: str | None,
+    died: date | None,
+    status: str = "pending",
+    cause_class: str | None = None,
+    street: str | None = "330102002",
+) -> int:
+    """A maternal death report (the monitoring group's card, or the review row of a fed
+    death); returns its id."""
+    now = datetime(2025, 9, 1, tzinfo=UTC)
+    row = MaternalDeathReport(
+        kind=kind,
+        woman_key=woman,
+        death_date=died,
+        street=street,
+        institution_id="mch-centre",
+        cause_class=cause_class,
+        classification="direct",
+        review_status=status,
+        created_by="tester",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def test_deaths_in_pregnancy_or_42_days_by_cause_review_and_card(services: Services) -> None:
+    # Rule 5 (docs/indicator-rules.md, "Maternal death"): a fed death counts when it happened in
+    # pregnancy or within 42 days (timing), is maternal by its cause rule, and the monitoring
+    # group did not exclude it on review; a report card counts unless its cause is accidental
+    # or it was excluded. A card with no death day cannot be placed in a period.
+    def death(woman: str, timing: str, maternal: bool = True) -> models.Death:
+        return models.Death(
+            woman_key=woman,
+            death_date=D(2025, 8, 20),
+            pregnancy_id=f"p-{woman}",
+            institution_id="hosp-a",
+            maternal=maternal,
+            timing=timing,
+        )
+
+    with services.db.transaction() as session:
+        for woman, residence in (
+            ("in-pregnancy", "resident"),
+            ("postpartum", "non_resident"),
+            ("late", "resident"),
+            ("unrelated", "resident"),
+            ("accident", "resident"),
+            ("excluded", "resident"),
+            ("confirmed", None),  # assembled before residence was recorded: unknown
+        ):
+            session.add(models.Woman(key=woman, street="330102001", residence=residence))
+        session.add(death("in-pregnancy", "pregnancy"))
+        session.add(death("postpartum", "postpartum"))
+        session.add(death("late", "late"))  # 43 days to a year: a late maternal death
+        session.add(death("unrelated", "unrelated"))
+        session.add(death("accident", "postpartum", maternal=False))
+        session.add(death("excluded", "postpartum"))
+        _card(session, "feed", "excluded", D(2025, 8, 20), status="excluded")
+        session.add(death("confirmed", "pregnancy"))
+        _card(session, "feed", "confirmed", D(2025, 8, 20), status="confirmed")
+        cards = {
+            "card-pending": _card(session, "entered", "rid:card-woman", D(2025, 7, 1)),
+            "card-accident": _card(
+                session, "entered", "rid:b", D(2025, 7, 2), cause_class="accidental"
+            ),
+            "card-excluded": _card(session, "entered", "rid:c", D(2025, 7, 3), status="excluded"),
+            # no valid resident ID: the card stands for its own woman
+            "card-no-woman": _card(session, "entered", None, D(2025, 7, 4), street=None),
+            "card-no-day": _card(session, "entered", "rid:e", None),
+        }
+    with services.db.reading() as session:
+        frames = build_frames(session, ("orange", "red", "purple"))
+    fact_tables.check_frames(frames)
+    deaths = frames.maternal_deaths.set_index("pregnancy_id")
+    card = {name: f"card-{number}" for name, number in cards.items()}
+    columns = ["woman_id", "death_date", "street", "residence", "maternal", "entered"]
+    got = {pid: [_plain(deaths.loc[pid, c]) for c in columns] for pid in deaths.index}
+    aug20, fed_street = D(2025, 8, 20), "330102001"
+    assert got == {
+        "p-in-pregnancy": ["in-pregnancy", aug20, fed_street, "resident", True, False],
+        "p-postpartum": ["postpartum", aug20, fed_street, "non_resident", True, False],
+        "p-accident": ["accident", aug20, fed_street, "resident", False, False],
+        "p-excluded": ["excluded", aug20, fed_street, "resident", False, False],
+        "p-confirmed": ["confirmed", aug20, fed_street, "unknown", True, False],
+        # a card is a death of the district's residents, under the card's street
+        card["card-pending"]: [
+            "rid:card-woman",
+            D(2025, 7, 1),
+            "330102002",
+            "resident",
+            True,
+            True,
+        ],
+        card["card-accident"]: ["rid:b", D(2025, 7, 2), "330102002", "resident", False, True],
+        card["card-excluded"]: ["rid:c", D(2025, 7, 3), "330102002", "resident", False, True],
+        card["card-no-woman"]: [card["card-no-woman"], D(2025, 7, 4), None, "resident", True, True],
+    }
+    assert deaths.loc[card["card-pending"], "reporting_institution"] == "mch-centre"
+    assert deaths.loc["p-postpartum", "reporting_institution"] == "hosp-a"
