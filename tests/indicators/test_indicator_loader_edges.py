@@ -21,6 +21,7 @@ from mch_service.death_reports.models import MaternalDeathReport
 from mch_service.domain import models
 from mch_service.indicators import fact_tables
 from mch_service.indicators.loaders import build_frames, last_change, women_changed_since
+from mch_service.indicators.ports import CaseManagementFacts
 from mch_service.timeutil import to_utc
 
 D = date
@@ -935,3 +936,51 @@ def test_deaths_in_pregnancy_or_42_days_by_cause_review_and_card(services: Servi
     }
     assert deaths.loc[card["card-pending"], "reporting_institution"] == "mch-centre"
     assert deaths.loc["p-postpartum", "reporting_institution"] == "hosp-a"
+
+
+def test_high_risk_managed_by_a_follow_up_recorded_in_the_case_register(
+    services: Services,
+) -> None:
+    # Rule 7 (a) through the case register's port: a follow-up the case team recorded counts
+    # like a re-assessment, on a later day than the first non-green grading (1 March) up to
+    # delivery + 28 days (6 August + 28 = 3 September). The register's two verdicts (b) are
+    # carried over as they are, per pregnancy.
+    follow_ups = {
+        "fu-same-day": (D(2025, 3, 1),),
+        "fu-next-day": (D(2025, 3, 2),),
+        "fu-day-28": (D(2025, 9, 3),),
+        "fu-day-29": (D(2025, 9, 4),),
+        "fu-before": (D(2025, 2, 28),),
+        "fu-green": (D(2025, 3, 2),),  # graded green only: nobody to manage
+        # a follow-up of a pregnancy the build does not hold (another district's) is ignored
+        "elsewhere": (D(2025, 3, 2),),
+    }
+    facts = CaseManagementFacts(
+        follow_ups=follow_ups,
+        opened_in_time=frozenset({"fu-next-day", "elsewhere"}),
+        followed_at_interval=frozenset({"fu-day-28"}),
+    )
+    yellow = grading(D(2025, 3, 1), "yellow")
+    pids = ["fu-same-day", "fu-next-day", "fu-day-28", "fu-day-29", "fu-before"]
+    _build(services, [(pid, yellow) for pid in pids] + [("fu-green", grading(LMP, "green"))])
+
+    def register(session: Session, women: Any) -> CaseManagementFacts:
+        return facts
+
+    with services.db.reading() as session:
+        frames = build_frames(session, ("orange", "red", "purple"), case_facts=register)
+    preg = frames.pregnancies.set_index("pregnancy_id")
+    columns = [
+        fact_tables.HIGH_RISK_MANAGED,
+        fact_tables.CASE_OPENED_IN_TIME,
+        fact_tables.CASE_FOLLOWED_AT_INTERVAL,
+    ]
+    got = {pid: [bool(preg.loc[pid, c]) for c in columns] for pid in preg.index}
+    assert got == {
+        "fu-same-day": [False, False, False],
+        "fu-next-day": [True, True, False],
+        "fu-day-28": [True, False, True],
+        "fu-day-29": [False, False, False],
+        "fu-before": [False, False, False],
+        "fu-green": [False, False, False],
+    }
