@@ -488,6 +488,45 @@ def test_haemoglobin_and_anaemia(services: Services) -> None:
     )
 
 
+def test_thalassaemia_by_a_diagnosis_at_any_time_or_a_positive_test(services: Services) -> None:
+    # docs/indicator-rules.md, "Thalassaemia": a D56.x Condition at any time (a carrier stays
+    # one: here diagnosed years before this pregnancy), or a positive thalassaemia_test (a
+    # carrier); a negative screening test is not thalassaemia.
+    def diagnosed(day: date) -> Fill:
+        def fill(session: Session, pid: str) -> None:
+            _patient(session, pid)
+            row = _fact(
+                models.Diagnosis,
+                pid,
+                concept="thalassaemia_diagnosis",
+                code="D56.1",
+                diagnosed_date=day,
+            )
+            row.pregnancy_id = None
+            session.add(row)
+
+        return fill
+
+    thal = fact_tables.THALASSAEMIA
+    _check(
+        services,
+        [
+            ("thal-diagnosed-before", diagnosed(D(2019, 6, 1)), {thal: True}),
+            (
+                "thal-test-positive",
+                lab("thalassaemia_test", D(2025, 3, 1), "positive"),
+                {thal: True},
+            ),
+            (
+                "thal-test-negative",
+                lab("thalassaemia_test", D(2025, 3, 1), "negative"),
+                {thal: False},
+            ),
+            ("thal-nothing", nothing, {thal: False}),
+        ],
+    )
+
+
 def test_anaemia_and_screening_end_on_the_admission_day(services: Services) -> None:
     def flags(has_hb: bool, anaemia: bool, screened: bool) -> dict[str, bool]:
         return {
