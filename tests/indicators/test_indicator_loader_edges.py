@@ -811,12 +811,12 @@ def _her_facts(session: Session, pid: str) -> None:
     delivery.live_births = 1
     diagnosis = _fact(
         models.Diagnosis,
-        None,
+        pid,
         concept="congenital_syphilis",
         code="A50.9",
         diagnosed_date=D(2025, 8, 20),
     )
-    diagnosis.subject = child
+    diagnosis.subject, diagnosis.pregnancy_id = child, None  # the child's, in no pregnancy
     session.add(diagnosis)
     session.add(
         models.Death(
