@@ -17,9 +17,12 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from mch_service.app import Services
+from mch_service.death_reports.models import MaternalDeathReport
 from mch_service.domain import models
 from mch_service.indicators import fact_tables
-from mch_service.indicators.loaders import build_frames
+from mch_service.indicators.loaders import build_frames, last_change, women_changed_since
+from mch_service.indicators.ports import CaseManagementFacts
+from mch_service.timeutil import to_utc
 
 D = date
 LMP = D(2024, 11, 1)
@@ -46,7 +49,9 @@ def _build(
     rows: list[tuple[str, Fill]],
     delivered: bool = True,
     admitted: date = DELIVERED,
+    ended: date | None = None,
 ) -> pd.DataFrame:
+    """``delivered=False``: no delivery; the pregnancy ended on ``ended`` (a loss), or not yet."""
     with services.db.transaction() as session:
         for pid, fill in rows:
             session.add(
@@ -55,7 +60,7 @@ def _build(
                     woman_key=f"w-{pid}",
                     lmp=LMP,
                     first_contact_date=D(2025, 1, 10),
-                    end_date=DELIVERED if delivered else None,
+                    end_date=DELIVERED if delivered else ended,
                     street="330102001",
                     institutions="hosp-a",
                 )
@@ -188,8 +193,8 @@ def nothing(session: Session, pid: str) -> None:
     return None
 
 
-def _check(services: Services, table: list[tuple[str, Fill, dict[str, Any]]]) -> None:
-    frame = _build(services, [(pid, fill) for pid, fill, _ in table])
+def _check(services: Services, table: list[tuple[str, Fill, dict[str, Any]]], **build: Any) -> None:
+    frame = _build(services, [(pid, fill) for pid, fill, _ in table], **build)
     got = {
         pid: {column: _plain(frame.loc[pid, column]) for column in expected}
         for pid, _, expected in table
@@ -279,6 +284,31 @@ def test_infection_test_windows(services: Services) -> None:
             # another infection's test is not an HIV test
             ("syphilis-only", lab("syphilis_test", LMP, "negative"), flags(False, False, False)),
         ],
+    )
+
+
+def test_a_pregnancy_lost_before_delivery_ends_its_test_window_on_the_loss_day(
+    services: Services,
+) -> None:
+    # A miscarriage on 20 January 2025 (GA 80: LMP 1 Nov + 30 = 1 Dec, + 31 = 1 Jan, + 19),
+    # no delivery record: the pregnancy's window ends on the day it ended; a test the next day
+    # belongs to the time after it (the next pregnancy's booking, say), not to this one.
+    def flags(tested: bool, in_preg: bool, early: bool) -> dict[str, Any]:
+        return {"hiv_tested": tested, "hiv_tested_in_pregnancy": in_preg, "hiv_tested_early": early}
+
+    loss = D(2025, 1, 20)
+    _check(
+        services,
+        [
+            ("loss-day", lab("hiv_test", loss, "negative"), flags(True, True, True)),
+            (
+                "loss-next-day",
+                lab("hiv_test", D(2025, 1, 21), "negative"),
+                flags(False, False, False),
+            ),
+        ],
+        delivered=False,
+        ended=loss,
     )
 
 
@@ -454,6 +484,45 @@ def test_haemoglobin_and_anaemia(services: Services) -> None:
             ("hb-delivery", lab("haemoglobin", DELIVERED, value=100.0), flags(True, True)),
             ("hb-after", lab("haemoglobin", D(2025, 8, 7), value=100.0), flags(False, False)),
             ("no-hb", nothing, flags(False, False)),
+        ],
+    )
+
+
+def test_thalassaemia_by_a_diagnosis_at_any_time_or_a_positive_test(services: Services) -> None:
+    # docs/indicator-rules.md, "Thalassaemia": a D56.x Condition at any time (a carrier stays
+    # one: here diagnosed years before this pregnancy), or a positive thalassaemia_test (a
+    # carrier); a negative screening test is not thalassaemia.
+    def diagnosed(day: date) -> Fill:
+        def fill(session: Session, pid: str) -> None:
+            _patient(session, pid)
+            row = _fact(
+                models.Diagnosis,
+                pid,
+                concept="thalassaemia_diagnosis",
+                code="D56.1",
+                diagnosed_date=day,
+            )
+            row.pregnancy_id = None
+            session.add(row)
+
+        return fill
+
+    thal = fact_tables.THALASSAEMIA
+    _check(
+        services,
+        [
+            ("thal-diagnosed-before", diagnosed(D(2019, 6, 1)), {thal: True}),
+            (
+                "thal-test-positive",
+                lab("thalassaemia_test", D(2025, 3, 1), "positive"),
+                {thal: True},
+            ),
+            (
+                "thal-test-negative",
+                lab("thalassaemia_test", D(2025, 3, 1), "negative"),
+                {thal: False},
+            ),
+            ("thal-nothing", nothing, {thal: False}),
         ],
     )
 
@@ -669,3 +738,288 @@ def test_epds_in_the_42_day_window(services: Services) -> None:
             ("hb-not-epds", lab("haemoglobin", D(2025, 9, 20), value=120.0), {epds: False}),
         ],
     )
+
+
+def test_the_watermark_is_the_last_reassembly_and_only_later_women_are_changed(
+    services: Services,
+) -> None:
+    # The indicator job's increments: it remembers the latest re-assembly instant it has seen
+    # (last_change) and next time rebuilds only the women re-assembled strictly after it.
+    with services.db.reading() as session:
+        assert last_change(session) is None  # no woman yet: nothing to remember
+    monday = datetime(2025, 5, 5, 8, 0, tzinfo=UTC)
+    tuesday = datetime(2025, 5, 6, 8, 0, tzinfo=UTC)
+    with services.db.transaction() as session:
+        session.add(models.Woman(key="w-monday", changed_at=monday))
+        session.add(models.Woman(key="w-tuesday", changed_at=tuesday))
+        session.add(models.Woman(key="w-never", changed_at=None))  # before the job existed
+    with services.db.reading() as session:
+        latest = last_change(session)
+        assert latest is not None
+        assert to_utc(latest) == tuesday
+        # no watermark (the first run): every woman, even one never re-assembled
+        assert sorted(women_changed_since(session, None)) == ["w-monday", "w-never", "w-tuesday"]
+        # after Monday's run: Tuesday's woman only (Monday's was in that run)
+        assert women_changed_since(session, monday) == ["w-tuesday"]
+        assert women_changed_since(session, tuesday) == []
+
+
+def _her_facts(session: Session, pid: str) -> None:
+    """One woman's pregnancy with a fact of every kind the builder reads per pregnancy or per
+    woman: a prenatal check, a postpartum visit, an HIV test, a red grading and a visit after
+    it, a near-miss record, a baby (3,100 g, with its Patient record) diagnosed with congenital
+    syphilis, and a death 20 days after the delivery."""
+    woman = f"w-{pid}"
+    session.add(models.Woman(key=woman, street="330102001", residence="resident"))
+    for fill in (
+        visit(D(2025, 3, 1)),
+        visit(D(2025, 3, 10)),
+        postpartum(D(2025, 8, 19)),
+        lab("hiv_test", D(2025, 1, 15), "negative"),
+        lab("epds", D(2025, 9, 20), value=6.0),
+        grading(D(2025, 3, 1), "red"),
+    ):
+        fill(session, pid)
+    session.add(
+        _fact(
+            models.Diagnosis,
+            pid,
+            concept="severe_maternal_morbidity",
+            code="near-miss",
+            diagnosed_date=D(2025, 8, 7),
+        )
+    )
+    _patient(session, pid)
+    child = f"Patient/{pid}-baby"
+    session.add(
+        models.PatientRecord(
+            resource_pk=next(_pk),
+            version_id=1,
+            institution_id="hosp-a",
+            ref=child,
+            mother_ref=f"Patient/{pid}",
+            birth_date=DELIVERED,
+            received_at=datetime(2025, 8, 6, tzinfo=UTC),
+        )
+    )
+    session.add(
+        models.Birth(pregnancy_id=pid, seq=1, live=True, weight_g=3100.0, newborn_ref=child)
+    )
+    session.flush()
+    delivery = session.get(models.Delivery, pid)
+    assert delivery is not None
+    delivery.live_births = 1
+    diagnosis = _fact(
+        models.Diagnosis,
+        pid,
+        concept="congenital_syphilis",
+        code="A50.9",
+        diagnosed_date=D(2025, 8, 20),
+    )
+    diagnosis.subject, diagnosis.pregnancy_id = child, None  # the child's, in no pregnancy
+    session.add(diagnosis)
+    session.add(
+        models.Death(
+            woman_key=woman,
+            death_date=D(2025, 8, 26),
+            pregnancy_id=pid,
+            institution_id="hosp-a",
+            maternal=True,
+            timing="postpartum",
+        )
+    )
+
+
+def test_an_incremental_build_of_one_woman_equals_her_rows_of_the_full_build(
+    services: Services,
+) -> None:
+    # The indicator job rebuilds only the women re-assembled since its last run and splices
+    # their rows into the cached full build: her rows must be what a full build gives her, and
+    # no other woman's. Two women with the same facts; the increment is woman "inc-a"'s.
+    _build(services, [("inc-a", _her_facts), ("inc-b", _her_facts)])
+    with services.db.reading() as session:
+        full = build_frames(session, ("orange", "red", "purple"))
+        part = build_frames(session, ("orange", "red", "purple"), women=["w-inc-a"])
+    fact_tables.check_frames(part)
+    mine = part.pregnancies.set_index("pregnancy_id")
+    # her facts, worked by hand: checks on 1 and 10 March (before admission on 6 August);
+    # a home visit 10 days after discharge (9 August); HIV test at GA 75 (1 Nov + 75 =
+    # 15 Jan); red from 1 March with a visit 9 days later; EPDS 45 days after delivery; the
+    # near-miss record the day after delivery
+    assert list(mine.index) == ["inc-a"]
+    row = mine.loc["inc-a"]
+    assert (row["prenatal_check_days"], bool(row["postpartum_visit_28d"])) == (2, True)
+    assert (bool(row["hiv_tested"]), bool(row["hiv_tested_early"])) == (True, True)
+    assert (row["highest_colour"], bool(row["case_managed_contact"])) == ("red", True)
+    assert bool(row["counted_delivery"])
+    assert bool(row[fact_tables.EPDS_42D])
+    assert bool(row["severe_maternal_morbidity"])
+    assert part.births["pregnancy_id"].tolist() == ["inc-a"]
+    assert part.births[fact_tables.WEIGHT_G].tolist() == [3100.0]
+    assert part.maternal_deaths["woman_id"].tolist() == ["w-inc-a"]
+    assert part.congenital_syphilis["pregnancy_id"].tolist() == ["inc-a"]
+    # ... and every column of every table is her rows of the full build
+    for table, key in (
+        ("pregnancies", "pregnancy_id"),
+        ("births", "pregnancy_id"),
+        ("maternal_deaths", "pregnancy_id"),
+        ("congenital_syphilis", "pregnancy_id"),
+    ):
+        whole = getattr(full, table)
+        hers = whole.loc[whole[key] == "inc-a"].reset_index(drop=True)
+        assert len(whole) == 2, table
+        pd.testing.assert_frame_equal(getattr(part, table).reset_index(drop=True), hers)
+
+
+def _card(
+    session: Session,
+    kind: str,
+    woman: str | None,
+    died: date | None,
+    status: str = "pending",
+    cause_class: str | None = None,
+    street: str | None = "330102002",
+) -> int:
+    """A maternal death report (the monitoring group's card, or the review row of a fed
+    death); returns its id."""
+    now = datetime(2025, 9, 1, tzinfo=UTC)
+    row = MaternalDeathReport(
+        kind=kind,
+        woman_key=woman,
+        death_date=died,
+        street=street,
+        institution_id="mch-centre",
+        cause_class=cause_class,
+        classification="direct",
+        review_status=status,
+        created_by="tester",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def test_deaths_in_pregnancy_or_42_days_by_cause_review_and_card(services: Services) -> None:
+    # Rule 5 (docs/indicator-rules.md, "Maternal death"): a fed death counts when it happened in
+    # pregnancy or within 42 days (timing), is maternal by its cause rule, and the monitoring
+    # group did not exclude it on review; a report card counts unless its cause is accidental
+    # or it was excluded. A card with no death day cannot be placed in a period.
+    def death(woman: str, timing: str, maternal: bool = True) -> models.Death:
+        return models.Death(
+            woman_key=woman,
+            death_date=D(2025, 8, 20),
+            pregnancy_id=f"p-{woman}",
+            institution_id="hosp-a",
+            maternal=maternal,
+            timing=timing,
+        )
+
+    with services.db.transaction() as session:
+        for woman, residence in (
+            ("in-pregnancy", "resident"),
+            ("postpartum", "non_resident"),
+            ("late", "resident"),
+            ("unrelated", "resident"),
+            ("accident", "resident"),
+            ("excluded", "resident"),
+            ("confirmed", None),  # assembled before residence was recorded: unknown
+        ):
+            session.add(models.Woman(key=woman, street="330102001", residence=residence))
+        session.add(death("in-pregnancy", "pregnancy"))
+        session.add(death("postpartum", "postpartum"))
+        session.add(death("late", "late"))  # 43 days to a year: a late maternal death
+        session.add(death("unrelated", "unrelated"))
+        session.add(death("accident", "postpartum", maternal=False))
+        session.add(death("excluded", "postpartum"))
+        _card(session, "feed", "excluded", D(2025, 8, 20), status="excluded")
+        session.add(death("confirmed", "pregnancy"))
+        _card(session, "feed", "confirmed", D(2025, 8, 20), status="confirmed")
+        cards = {
+            "card-pending": _card(session, "entered", "rid:card-woman", D(2025, 7, 1)),
+            "card-accident": _card(
+                session, "entered", "rid:b", D(2025, 7, 2), cause_class="accidental"
+            ),
+            "card-excluded": _card(session, "entered", "rid:c", D(2025, 7, 3), status="excluded"),
+            # no valid resident ID: the card stands for its own woman
+            "card-no-woman": _card(session, "entered", None, D(2025, 7, 4), street=None),
+            "card-no-day": _card(session, "entered", "rid:e", None),
+        }
+    with services.db.reading() as session:
+        frames = build_frames(session, ("orange", "red", "purple"))
+    fact_tables.check_frames(frames)
+    deaths = frames.maternal_deaths.set_index("pregnancy_id")
+    card = {name: f"card-{number}" for name, number in cards.items()}
+    columns = ["woman_id", "death_date", "street", "residence", "maternal", "entered"]
+    got = {pid: [_plain(deaths.loc[pid, c]) for c in columns] for pid in deaths.index}
+    aug20, fed_street = D(2025, 8, 20), "330102001"
+    assert got == {
+        "p-in-pregnancy": ["in-pregnancy", aug20, fed_street, "resident", True, False],
+        "p-postpartum": ["postpartum", aug20, fed_street, "non_resident", True, False],
+        "p-accident": ["accident", aug20, fed_street, "resident", False, False],
+        "p-excluded": ["excluded", aug20, fed_street, "resident", False, False],
+        "p-confirmed": ["confirmed", aug20, fed_street, "unknown", True, False],
+        # a card is a death of the district's residents, under the card's street
+        card["card-pending"]: [
+            "rid:card-woman",
+            D(2025, 7, 1),
+            "330102002",
+            "resident",
+            True,
+            True,
+        ],
+        card["card-accident"]: ["rid:b", D(2025, 7, 2), "330102002", "resident", False, True],
+        card["card-excluded"]: ["rid:c", D(2025, 7, 3), "330102002", "resident", False, True],
+        card["card-no-woman"]: [card["card-no-woman"], D(2025, 7, 4), None, "resident", True, True],
+    }
+    assert deaths.loc[card["card-pending"], "reporting_institution"] == "mch-centre"
+    assert deaths.loc["p-postpartum", "reporting_institution"] == "hosp-a"
+
+
+def test_high_risk_managed_by_a_follow_up_recorded_in_the_case_register(
+    services: Services,
+) -> None:
+    # Rule 7 (a) through the case register's port: a follow-up the case team recorded counts
+    # like a re-assessment, on a later day than the first non-green grading (1 March) up to
+    # delivery + 28 days (6 August + 28 = 3 September). The register's two verdicts (b) are
+    # carried over as they are, per pregnancy.
+    follow_ups = {
+        "fu-same-day": (D(2025, 3, 1),),
+        "fu-next-day": (D(2025, 3, 2),),
+        "fu-day-28": (D(2025, 9, 3),),
+        "fu-day-29": (D(2025, 9, 4),),
+        "fu-before": (D(2025, 2, 28),),
+        "fu-green": (D(2025, 3, 2),),  # graded green only: nobody to manage
+        # a follow-up of a pregnancy the build does not hold (another district's) is ignored
+        "elsewhere": (D(2025, 3, 2),),
+    }
+    facts = CaseManagementFacts(
+        follow_ups=follow_ups,
+        opened_in_time=frozenset({"fu-next-day", "elsewhere"}),
+        followed_at_interval=frozenset({"fu-day-28"}),
+    )
+    yellow = grading(D(2025, 3, 1), "yellow")
+    pids = ["fu-same-day", "fu-next-day", "fu-day-28", "fu-day-29", "fu-before"]
+    _build(services, [(pid, yellow) for pid in pids] + [("fu-green", grading(LMP, "green"))])
+
+    def register(session: Session, women: Any) -> CaseManagementFacts:
+        return facts
+
+    with services.db.reading() as session:
+        frames = build_frames(session, ("orange", "red", "purple"), case_facts=register)
+    preg = frames.pregnancies.set_index("pregnancy_id")
+    columns = [
+        fact_tables.HIGH_RISK_MANAGED,
+        fact_tables.CASE_OPENED_IN_TIME,
+        fact_tables.CASE_FOLLOWED_AT_INTERVAL,
+    ]
+    got = {pid: [bool(preg.loc[pid, c]) for c in columns] for pid in preg.index}
+    assert got == {
+        "fu-same-day": [False, False, False],
+        "fu-next-day": [True, True, False],
+        "fu-day-28": [True, False, True],
+        "fu-day-29": [False, False, False],
+        "fu-before": [False, False, False],
+        "fu-green": [False, False, False],
+    }
