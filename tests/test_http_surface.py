@@ -83,6 +83,17 @@ def test_security_headers_on_fhir_api_pages_and_static_files(
     assert len({r.headers["x-request-id"] for r in (fhir, api, refused, page, static)}) == 5
 
 
+def test_every_page_names_its_icon_served_here(http: httpx.Client) -> None:
+    """No browser asks for /favicon.ico (a 404 in every log): the pages name an icon the
+    service serves itself."""
+    page = http.get("/login").text
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    icon = http.get("/static/favicon.svg")
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg")
+
+
 def test_hsts_only_over_https(http: httpx.Client) -> None:
     behind_tls = http.get("/login", headers={"X-Forwarded-Proto": "https"})
     assert behind_tls.headers["strict-transport-security"].startswith("max-age=")

@@ -143,8 +143,9 @@ LABELS: dict[str, dict[str, str]] = {
     "done_external_saved": {"zh": "外部数据已保存", "en": "Figure saved"},
     "drill_title": {"zh": "数值背后的记录", "en": "The records behind the figure"},
     "drill_counts": {
-        "zh": "共 {rows} 条记录：计入分母 {units}，计入分子 {numerator}。",
-        "en": "{rows} records: {units} in the denominator, {numerator} in the numerator.",
+        "zh": "该数值共 {rows} 条记录（不论下方筛选）：计入分母 {units}，计入分子 {numerator}。",
+        "en": "The figure rests on {rows} records (whatever the filter below): {units} in the "
+        "denominator, {numerator} in the numerator.",
     },
     "drill_missed_only": {"zh": "只看未计入分子的", "en": "Only those missing the numerator"},
     "drill_criterion": {"zh": "未满足的条件", "en": "Criterion not met"},
