@@ -4,7 +4,6 @@ refused before hashing, never a lock that a stranger can put on someone else's a
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -163,8 +162,10 @@ def test_a_new_password_from_an_administrator_ends_the_back_off(
 
 
 def test_sixty_concurrent_bad_sign_ins_neither_lock_out_nor_stall_fhir(
-    services: Services, http: httpx.Client, sender: SenderKey
+    services: Services, http: httpx.Client, sender: SenderKey, long_back_off: None
 ) -> None:
+    # A first back-off of a minute: with the default second, a loaded machine can take longer
+    # than that over the burst, and the attempt after it is rightly checked (CI saw 6 of 5).
     add_user(services, "alice", "monitor")
     statuses: list[int] = []
     fhir: list[int] = []
@@ -190,13 +191,15 @@ def test_sixty_concurrent_bad_sign_ins_neither_lock_out_nor_stall_fhir(
     assert statuses.count(401) <= services.settings.lockout_threshold  # the rest: no hashing
     assert fhir
     assert set(fhir) == {200}
-    # The owner (here from the same address) waits out a short back-off, then is in.
-    for _ in range(6):
+    # The owner (here from the same address) is told how long to wait when the burst started a
+    # back-off (most of its 429s may be the busy hashing slots instead), and is in after it.
+    r = http.post("/api/v1/token", json={"username": "alice", "password": PASSWORD})
+    if statuses.count(401) == services.settings.lockout_threshold:
+        assert r.status_code == 429
+    if r.status_code == 429:
+        assert 0 < int(r.headers["Retry-After"]) <= 60
+        _lift(services)
         r = http.post("/api/v1/token", json={"username": "alice", "password": PASSWORD})
-        if r.status_code != 429:
-            break
-        assert int(r.headers["Retry-After"]) <= 8
-        time.sleep(int(r.headers["Retry-After"]))
     assert r.status_code == 200, r.text
 
 
