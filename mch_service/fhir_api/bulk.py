@@ -3,13 +3,16 @@
 A line with an id is written as an update-or-create of that id, a line without one as a
 create (de-duplicated by identifier or content), so running the same import twice changes
 nothing. Lines are written in chunks, one transaction each; a chunk that fails as a whole is
-retried line by line, so one bad line never holds back the others.
+retried line by line, so one bad line never holds back the others. A record's later version
+waits for the next chunk (never two versions of one record in a transaction) while other lines
+go on filling the current one; rejections are reported in the files' order.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
@@ -22,6 +25,8 @@ from mch_service.fhir_api.entries import Entry
 from mch_service.fhir_api.service import FhirService
 
 CHUNK = 200
+# At most this many later versions wait (each holds its parsed resource) before a chunk is cut.
+WAITING = 1000
 log = logging.getLogger(__name__)
 # A line that trips a fault of ours is reported like a bad line (the guide promises one line
 # never stops the others); the fault is logged by type, never with the content.
@@ -158,6 +163,14 @@ def run_import(
 ) -> ImportReport:
     report = ImportReport()
     chunk: list[tuple[str, int, Entry]] = []
+    in_chunk: set[str] = set()  # the records (PUT urls) and the types created (POST) in it
+    # A later version of a record already in the chunk waits for the next chunk (two versions
+    # in one transaction would touch the record twice), and so does every version after it, in
+    # their order; records in between go on filling the chunk. A history file that lists each
+    # record's versions together no longer cuts a transaction at every second version.
+    deferred: deque[tuple[str, int, Entry]] = deque()
+    waiting: Counter[str] = Counter()
+    sources: dict[str, int] = {}
 
     def flush() -> None:
         if not chunk:
@@ -178,52 +191,71 @@ def run_import(
         if progress:
             progress(len(chunk))
         chunk.clear()
+        in_chunk.clear()
 
-    seen: set[str] = set()
+    def add(item: tuple[str, int, Entry]) -> None:
+        in_chunk.add(item[2].url)
+        chunk.append(item)
+
+    def cut() -> None:
+        """Write the chunk, then start the next one with the versions that waited."""
+        flush()
+        still: deque[tuple[str, int, Entry]] = deque()
+        while deferred:
+            item = deferred.popleft()
+            url = item[2].url
+            if url in in_chunk or len(chunk) >= CHUNK:
+                still.append(item)
+            else:
+                waiting[url] -= 1
+                if not waiting[url]:
+                    del waiting[url]
+                add(item)
+        deferred.extend(still)
+
+    def reject(source: str, line: int, reason: str) -> None:
+        report.rejected.append(Rejection(source, line, reason))
+        if progress:
+            progress(1)
+
     for source, line, raw in lines:
         report.lines += 1
+        sources.setdefault(source, len(sources))
         if isinstance(raw, LineTooLong):
-            report.rejected.append(
-                Rejection(
-                    source,
-                    line,
-                    f"the line is over {raw.limit} bytes, the most one resource may have "
-                    "(MCH_MAX_RESOURCE_BYTES); it was skipped",
-                )
+            reject(
+                source,
+                line,
+                f"the line is over {raw.limit} bytes, the most one resource may have "
+                "(MCH_MAX_RESOURCE_BYTES); it was skipped",
             )
-            if progress:
-                progress(1)
             continue
         try:
             resource = orjson.loads(raw)
             entry = _entry_for(resource, line)
             fhir.interactions.validate_entries([entry])
         except orjson.JSONDecodeError as exc:
-            report.rejected.append(Rejection(source, line, redact(f"not valid JSON: {exc.msg}")))
-            if progress:
-                progress(1)
+            reject(source, line, redact(f"not valid JSON: {exc.msg}"))
             continue
         except MchError as exc:
-            report.rejected.append(Rejection(source, line, _reason(exc, resource)))
-            if progress:
-                progress(1)
+            reject(source, line, _reason(exc, resource))
             continue
         except Exception as exc:  # noqa: BLE001 - see INTERNAL_ERROR
             log.error("unexpected %s validating %s line %d", type(exc).__name__, source, line)
-            report.rejected.append(Rejection(source, line, INTERNAL_ERROR))
-            if progress:
-                progress(1)
+            reject(source, line, INTERNAL_ERROR)
             continue
-        # Two versions of one record in a chunk would be one transaction touching it twice.
-        if entry.url in seen:
-            flush()
-            seen.clear()
-        seen.add(entry.url)
-        chunk.append((source, line, entry))
-        if len(chunk) >= CHUNK:
-            flush()
-            seen.clear()
-    flush()
+        if entry.method == "PUT" and (entry.url in in_chunk or entry.url in waiting):
+            deferred.append((source, line, entry))
+            waiting[entry.url] += 1
+        else:
+            if entry.url in in_chunk:  # creates are matched on content: one per type per chunk
+                cut()
+            add((source, line, entry))
+        if len(chunk) >= CHUNK or len(deferred) >= WAITING:
+            cut()
+    while chunk or deferred:
+        cut()
+    # Waiting versions are written after lines that came later: report in the file's order.
+    report.rejected.sort(key=lambda r: (sources.get(r.source, len(sources)), r.line))
     return report
 
 

@@ -12,8 +12,12 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 
 from mch_service.app import Services
+from mch_service.audit.service import Actor
+from mch_service.fhir_api import bulk
+from mch_service.fhir_api.entries import Entry
 from tests.conftest import TEST_SECRET, SenderKey
 
 MRN = "urn:oid:1.2.156.1.mrn"
@@ -281,3 +285,112 @@ def test_spool_files_are_private_and_cleaned_at_start_up(
         assert sorted(p.name for p in spool.iterdir()) == ["keep-me.txt"]
     finally:
         services.db.dispose()
+
+
+def _birth_day(entry: Entry) -> str:
+    assert entry.resource is not None
+    return str(entry.resource["birthDate"][-1])
+
+
+def test_later_versions_wait_for_the_next_chunk_in_their_order(
+    services: Services, sender: SenderKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A history file lists a record's versions one after another: a later version waits for
+    the next transaction (never two versions of a record in one) while other records go on
+    filling the current one, and each record's versions are written in the file's order."""
+    monkeypatch.setattr(bulk, "CHUNK", 3)
+    writes: list[list[str]] = []
+    real = services.fhir.write_entries
+
+    def recording(actor: Actor, entries: list[Entry], action: str) -> list[Any]:
+        writes.append([f"{e.url.split('/')[1]}{_birth_day(e)}" for e in entries])
+        return real(actor, entries, action)
+
+    monkeypatch.setattr(services.fhir, "write_entries", recording)
+
+    def version(pid: str, v: int) -> bytes:
+        body = {
+            "resourceType": "Patient",
+            "id": pid,
+            "identifier": [{"system": MRN, "value": f"M-{pid}"}],
+            "birthDate": f"1990-01-0{v}",
+        }
+        return orjson.dumps(body)
+
+    rows = [("a", 1), ("a", 2), ("b", 1), ("a", 3), ("b", 2), ("c", 1), None, ("c", 2)]
+    rows += [("c", 3), ("b", 3)]
+    lines = [
+        ("h.ndjson", n, b'{"resourceType": "Patient",' if row is None else version(*row))
+        for n, row in enumerate(rows, start=1)
+    ]
+    actor = Actor("institution", sender.institution_id, None)
+    report = bulk.run_import(services.fhir, actor, lines)
+    # Chunk 1 takes a1, b1, c1 (a2, a3, b2 wait); chunk 2 the waiting a2, b2 and then c2;
+    # chunk 3 a3 (still waiting), c3, b3.
+    assert writes == [["a1", "b1", "c1"], ["a2", "b2", "c2"], ["a3", "c3", "b3"]]
+    assert (report.created, report.updated, report.unchanged) == (3, 6, 0)
+    assert [(r.source, r.line) for r in report.rejected] == [("h.ndjson", 7)]
+    for pid in "abc":
+        stored = services.fhir.read(actor, "Patient", pid).resource
+        assert stored is not None
+        assert (stored["birthDate"], stored["meta"]["versionId"]) == ("1990-01-03", "3")
+
+
+def test_rejections_are_reported_in_the_files_order(
+    services: Services, sender: SenderKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A waiting version that is refused is reported at its own line, among the lines of its
+    file in order, though it was written after lines that came later."""
+    monkeypatch.setattr(bulk, "CHUNK", 3)
+
+    def patient(pid: str, mrn: str) -> bytes:
+        body = {"resourceType": "Patient", "id": pid, "identifier": [{"system": MRN, "value": mrn}]}
+        return orjson.dumps(body)
+
+    lines = [
+        ("one.ndjson", 1, patient("a", "A")),
+        ("one.ndjson", 2, patient("a", "B")),  # waits; then refused: B is b's record key
+        ("one.ndjson", 3, patient("b", "B")),
+        ("two.ndjson", 1, b"{"),
+        ("one.ndjson", 4, b"not json"),
+        ("one.ndjson", 5, patient("c", "C")),
+    ]
+    actor = Actor("institution", sender.institution_id, None)
+    report = bulk.run_import(services.fhir, actor, lines)
+    assert (report.created, report.updated) == (3, 0)
+    assert [(r.source, r.line) for r in report.rejected] == [
+        ("one.ndjson", 2),
+        ("one.ndjson", 4),
+        ("two.ndjson", 1),
+    ]
+
+
+def test_the_waiting_versions_are_bounded(
+    services: Services, sender: SenderKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many versions of one record in a row are not all held in memory: past WAITING waiting
+    versions the chunk is written early, and the versions still come in their order."""
+    monkeypatch.setattr(bulk, "CHUNK", 3)
+    monkeypatch.setattr(bulk, "WAITING", 2)
+    writes: list[list[str]] = []
+    real = services.fhir.write_entries
+
+    def recording(actor: Actor, entries: list[Entry], action: str) -> list[Any]:
+        writes.append([f"{e.url.split('/')[1]}{_birth_day(e)}" for e in entries])
+        return real(actor, entries, action)
+
+    monkeypatch.setattr(services.fhir, "write_entries", recording)
+    rows = [("a", 1), ("a", 2), ("a", 3), ("a", 4), ("b", 1)]
+    lines = [
+        (
+            "h.ndjson",
+            n,
+            orjson.dumps({"resourceType": "Patient", "id": pid, "birthDate": f"1990-01-0{v}"}),
+        )
+        for n, (pid, v) in enumerate(rows, start=1)
+    ]
+    report = bulk.run_import(
+        services.fhir, Actor("institution", sender.institution_id, None), lines
+    )
+    assert writes == [["a1"], ["a2"], ["a3", "b1"], ["a4"]]
+    assert (report.created, report.updated, report.rejected) == (2, 3, [])
