@@ -69,6 +69,10 @@ class IndicatorResult(BaseModel):
     source: str  # calculated | external
 
 
+# The rule named on the refusal of an entered proportion above 100 % (pages translate it).
+OVER_DENOMINATOR = "numerator_over_denominator"
+
+
 class ExternalFigure(BaseModel):
     """An external indicator's figure for a period and view, as the monitoring group enters
     it (PUT /api/v1/indicators/{id}/external)."""

@@ -67,6 +67,7 @@ from mch_service.indicators.periods import (
 from mch_service.indicators.ports import CaseRegister, NoCaseRegister
 from mch_service.indicators.results import IndicatorResult as StoredResult
 from mch_service.indicators.schemas import (
+    OVER_DENOMINATOR,
     Catalogue,
     CatalogueEntry,
     CountedRecord,
@@ -600,7 +601,8 @@ class IndicatorService:
             raise InvalidResource([Issue(message, "period", "value")], message)
         if ind.unit == "%" and figure.numerator > figure.denominator:
             message = "A proportion's numerator cannot exceed its denominator"
-            raise InvalidResource([Issue(message, "numerator", "value")], message)
+            issue = Issue(message, "numerator", "value", rule=OVER_DENOMINATOR)
+            raise InvalidResource([issue], message)
         try:
             v = external_value(
                 indicator_id,

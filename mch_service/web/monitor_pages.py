@@ -38,6 +38,7 @@ from mch_service.indicators.display import (
 from mch_service.indicators.drilldown import CRITERION_LABELS
 from mch_service.indicators.periods import parse_period
 from mch_service.indicators.schemas import (
+    OVER_DENOMINATOR,
     CatalogueEntry,
     DrillDownQuery,
     ExternalFigure,
@@ -413,8 +414,8 @@ async def indicator_page(indicator_id: str, request: Request, services: Services
     return await _indicator_page(request, services, who, indicator_id[:80])
 
 
-# The form's refusals in the page's language: pydantic's error types, and the service's own
-# message for a proportion above 100 %; anything else keeps the service's words.
+# The form's refusals in the page's language, by pydantic's error type or the service issue's
+# rule; anything else keeps the service's words.
 _ERROR_LABELS = {
     "missing": "ext_err_required",
     "string_too_short": "ext_err_required",
@@ -423,7 +424,7 @@ _ERROR_LABELS = {
     "int_type": "ext_err_whole_number",
     "int_from_float": "ext_err_whole_number",
     "greater_than_equal": "ext_err_whole_number",
-    "A proportion's numerator cannot exceed its denominator": "ext_err_over_denominator",
+    OVER_DENOMINATOR: "ext_err_over_denominator",
 }
 
 
@@ -481,7 +482,7 @@ async def enter_external(indicator_id: str, request: Request, services: Services
     except MchError as exc:
         t = labels(language(request))
         fields = {
-            i.expression: t[_ERROR_LABELS[i.message]] if i.message in _ERROR_LABELS else i.message
+            i.expression: t[_ERROR_LABELS[i.rule]] if i.rule in _ERROR_LABELS else i.message
             for i in exc.issues
             if i.expression in ("numerator", "denominator", "source", "note")
         }
