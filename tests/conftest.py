@@ -21,12 +21,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import argon2.profiles
 import httpx
 import pytest
 import uvicorn
 from sqlalchemy import create_engine, text
 
 from jobs.main import build_services, create_app
+from mch_service.auth import passwords
 from mch_service.config import Settings
 from mch_service.database import Base, Database
 from mch_service.institutions.service import add_institution
@@ -40,6 +42,11 @@ TEST_SECRET = "test-secret-key-for-the-suite-only-0123456789abcdef"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Argon2id at the library's cheapest parameters: staff users are created and sign in
+    # thousands of times over the suite, and the recommended profile (64 MiB, 3 passes, 4
+    # lanes) took a third of the browser tests' time. The hashing code is the same; the
+    # recommended profile is checked by test_accounts.py and used by every subprocess.
+    passwords.use_parameters(argon2.profiles.CHEAPEST)
     config.addinivalue_line(
         "markers", "needs_shared_data: reads ../shared/data (skips without it; fails under CI)"
     )

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified when a username does not exist, so that an unknown user costs the same time as a
 # wrong password (no user enumeration by timing).
 _DUMMY_HASH = _hasher.hash("mch-service-dummy-password-for-timing")
+
+
+def use_parameters(parameters: Parameters) -> None:
+    """Hash new passwords with other Argon2id parameters in this process. For the test suite
+    only (tests/conftest.py: the library's cheapest profile, a thousand times faster; the same
+    code path). The service never calls it: its hashes use the library's recommended profile,
+    and a hash made with other parameters is re-made at its next sign-in (needs_rehash)."""
+    global _hasher, _DUMMY_HASH  # noqa: PLW0603 - one hasher per process, set before any use
+    _hasher = PasswordHasher.from_parameters(parameters)
+    _DUMMY_HASH = _hasher.hash("mch-service-dummy-password-for-timing")
+
 
 MIN_LENGTH = 10
 _COMMON = {

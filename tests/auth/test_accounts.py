@@ -7,13 +7,14 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import argon2
 import httpx
 import pytest
 from sqlalchemy import select, update
 
 from mch_service.app import Services
 from mch_service.audit.models import AuditEvent
-from mch_service.auth import throttle
+from mch_service.auth import passwords, throttle
 from mch_service.auth.models import SignInThrottle, StaffToken, StaffUser
 from mch_service.auth.permissions import system_principal
 from mch_service.auth.schemas import UserCreate
@@ -356,3 +357,27 @@ def test_docs_are_served_offline(http: httpx.Client) -> None:
     assert http.get("/docs/indicators").status_code == 200
     assert http.get("/docs/../../etc/passwd").status_code == 404
     assert http.get("/docs/secret-notes").status_code == 404
+
+
+def test_the_service_hashes_with_the_recommended_profile() -> None:
+    """The suite hashes with the cheapest parameters (tests/conftest.py); the service itself
+    with the library's recommended ones, and it re-makes a cheaper hash at the next sign-in."""
+    code = (
+        "from mch_service.auth import passwords as p; import argon2;"
+        "h = p.hash_password('Correct-Horse-7');"
+        "r = argon2.profiles.RFC_9106_LOW_MEMORY;"
+        "x = argon2.extract_parameters(h);"
+        "print(x.memory_cost == r.memory_cost and x.time_cost == r.time_cost,"
+        " p.verify_password(h, 'Correct-Horse-7'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["True", "True"], out.stderr
+    cheap = passwords.hash_password("Correct-Horse-7")
+    assert passwords.verify_password(cheap, "Correct-Horse-7")
+    assert argon2.extract_parameters(cheap).memory_cost < 65536
+    recheck = "import sys; from mch_service.auth import passwords as p;"
+    recheck += "print(p.needs_rehash(sys.argv[1]))"
+    out = subprocess.run(
+        [sys.executable, "-c", recheck, cheap], capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout.strip() == "True", out.stderr
