@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
@@ -155,6 +155,94 @@ def iter_lines(
             yield source, n, raw
 
 
+Item = tuple[str, int, Entry]  # (source, line, entry)
+
+
+def _identifiers(entry: Entry) -> set[str]:
+    """The business identifiers an entry's resource carries, as ``Type|system|value``."""
+    resource = entry.resource if isinstance(entry.resource, dict) else {}
+    found = resource.get("identifier")
+    out: set[str] = set()
+    for ident in found if isinstance(found, list) else ():
+        if isinstance(ident, dict):
+            out.add(f"{entry.root}|{ident.get('system')}|{ident.get('value')}")
+    return out
+
+
+class _Chunks:
+    """Lines gathered into chunks of at most CHUNK entries, one transaction each.
+
+    A later version of a record already in the chunk waits for the next chunk (two versions
+    in one transaction would touch the record twice), and so does every line that depends on
+    the order against a waiting version: the record's further versions, a line that names one
+    of the business identifiers of the waiting versions or of their record's version in the
+    chunk (an identifier moving from one record to another), and every create (matched on
+    identifiers or content). Other lines go on filling the chunk: a history file that lists
+    each record's versions together no longer cuts a transaction at every second version, and
+    the store ends in the state that writing the lines one by one gives
+    (tests/fhir_api/test_import.py checks both)."""
+
+    def __init__(self, write: Callable[[list[Item]], None]) -> None:
+        self.write = write
+        self.chunk: list[Item] = []
+        self.in_chunk: dict[str, Entry] = {}  # url (a record, or a type created) -> its entry
+        self.deferred: deque[Item] = deque()
+        self.pending: set[str] = set()  # urls and identifiers the waiting lines hold back
+
+    def _tokens(self, entry: Entry) -> set[str]:
+        return {entry.url} | _identifiers(entry)
+
+    def _wait(self, item: Item) -> None:
+        entry = item[2]
+        self.deferred.append(item)
+        self.pending |= self._tokens(entry)
+        held = self.in_chunk.get(entry.url)
+        if held is not None and entry.method == "PUT":
+            self.pending |= _identifiers(held)
+
+    def put(self, item: Item) -> None:
+        entry = item[2]
+        if entry.method != "PUT":
+            if self.deferred:
+                self._wait(item)
+            else:
+                if entry.url in self.in_chunk:  # creates are matched on content: one per type
+                    self.cut()
+                self._add(item)
+        elif entry.url in self.in_chunk or self._tokens(entry) & self.pending:
+            self._wait(item)
+        else:
+            self._add(item)
+        if len(self.chunk) >= CHUNK or len(self.deferred) >= WAITING:
+            self.cut()
+
+    def _add(self, item: Item) -> None:
+        self.in_chunk[item[2].url] = item[2]
+        self.chunk.append(item)
+
+    def cut(self) -> None:
+        """Write the chunk, then start the next one with the lines that waited and may go."""
+        if self.chunk:
+            self.write(self.chunk)
+        self.chunk, self.in_chunk = [], {}
+        waiting, self.deferred, self.pending = self.deferred, deque(), set()
+        for item in waiting:
+            entry = item[2]
+            if (
+                len(self.chunk) >= CHUNK
+                or entry.url in self.in_chunk
+                or (entry.method != "PUT" and self.deferred)
+                or self._tokens(entry) & self.pending
+            ):
+                self._wait(item)
+            else:
+                self._add(item)
+
+    def finish(self) -> None:
+        while self.chunk or self.deferred:
+            self.cut()
+
+
 def run_import(
     fhir: FhirService,
     actor: Actor,
@@ -162,19 +250,9 @@ def run_import(
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     report = ImportReport()
-    chunk: list[tuple[str, int, Entry]] = []
-    in_chunk: set[str] = set()  # the records (PUT urls) and the types created (POST) in it
-    # A later version of a record already in the chunk waits for the next chunk (two versions
-    # in one transaction would touch the record twice), and so does every version after it, in
-    # their order; records in between go on filling the chunk. A history file that lists each
-    # record's versions together no longer cuts a transaction at every second version.
-    deferred: deque[tuple[str, int, Entry]] = deque()
-    waiting: Counter[str] = Counter()
     sources: dict[str, int] = {}
 
-    def flush() -> None:
-        if not chunk:
-            return
+    def write(chunk: list[Item]) -> None:
         entries = [e for _, _, e in chunk]
         try:
             _count(report, fhir.write_entries(actor, entries, "import"))
@@ -190,34 +268,13 @@ def run_import(
                     report.rejected.append(Rejection(source, line, INTERNAL_ERROR))
         if progress:
             progress(len(chunk))
-        chunk.clear()
-        in_chunk.clear()
-
-    def add(item: tuple[str, int, Entry]) -> None:
-        in_chunk.add(item[2].url)
-        chunk.append(item)
-
-    def cut() -> None:
-        """Write the chunk, then start the next one with the versions that waited."""
-        flush()
-        still: deque[tuple[str, int, Entry]] = deque()
-        while deferred:
-            item = deferred.popleft()
-            url = item[2].url
-            if url in in_chunk or len(chunk) >= CHUNK:
-                still.append(item)
-            else:
-                waiting[url] -= 1
-                if not waiting[url]:
-                    del waiting[url]
-                add(item)
-        deferred.extend(still)
 
     def reject(source: str, line: int, reason: str) -> None:
         report.rejected.append(Rejection(source, line, reason))
         if progress:
             progress(1)
 
+    chunks = _Chunks(write)
     for source, line, raw in lines:
         report.lines += 1
         sources.setdefault(source, len(sources))
@@ -243,18 +300,9 @@ def run_import(
             log.error("unexpected %s validating %s line %d", type(exc).__name__, source, line)
             reject(source, line, INTERNAL_ERROR)
             continue
-        if entry.method == "PUT" and (entry.url in in_chunk or entry.url in waiting):
-            deferred.append((source, line, entry))
-            waiting[entry.url] += 1
-        else:
-            if entry.url in in_chunk:  # creates are matched on content: one per type per chunk
-                cut()
-            add((source, line, entry))
-        if len(chunk) >= CHUNK or len(deferred) >= WAITING:
-            cut()
-    while chunk or deferred:
-        cut()
-    # Waiting versions are written after lines that came later: report in the file's order.
+        chunks.put((source, line, entry))
+    chunks.finish()
+    # Waiting lines are written after lines that came later: report in the files' order.
     report.rejected.sort(key=lambda r: (sources.get(r.source, len(sources)), r.line))
     return report
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from mch_service.fhir_api.entries import Entry
 from tests.conftest import TEST_SECRET, SenderKey
 
 MRN = "urn:oid:1.2.156.1.mrn"
+GENDERS = ["female", "male", "other", "unknown"]
 
 
 def _ndjson(tmp_path: Path) -> Path:
@@ -349,8 +351,8 @@ def test_rejections_are_reported_in_the_files_order(
 
     lines = [
         ("one.ndjson", 1, patient("a", "A")),
-        ("one.ndjson", 2, patient("a", "B")),  # waits; then refused: B is b's record key
-        ("one.ndjson", 3, patient("b", "B")),
+        ("one.ndjson", 2, patient("b", "B")),
+        ("one.ndjson", 3, patient("a", "B")),  # waits; then refused: B is b's record key
         ("two.ndjson", 1, b"{"),
         ("one.ndjson", 4, b"not json"),
         ("one.ndjson", 5, patient("c", "C")),
@@ -359,7 +361,7 @@ def test_rejections_are_reported_in_the_files_order(
     report = bulk.run_import(services.fhir, actor, lines)
     assert (report.created, report.updated) == (3, 0)
     assert [(r.source, r.line) for r in report.rejected] == [
-        ("one.ndjson", 2),
+        ("one.ndjson", 3),
         ("one.ndjson", 4),
         ("two.ndjson", 1),
     ]
@@ -394,3 +396,83 @@ def test_the_waiting_versions_are_bounded(
     )
     assert writes == [["a1"], ["a2"], ["a3", "b1"], ["a4"]]
     assert (report.created, report.updated, report.rejected) == (2, 3, [])
+
+
+def _stored(services: Services, institution: str) -> dict[str, Any]:
+    """The sender's patients as they stand: per id its version and identifiers, and the
+    identifier sets of the records created without an id."""
+    actor = Actor("institution", institution, None)
+    found = services.fhir.search(actor, "Patient?_count=500")
+    by_id: dict[str, Any] = {}
+    created: list[list[str]] = []
+    for e in found.get("entry", []):
+        r = e["resource"]
+        idents = sorted(i["value"] for i in r.get("identifier", []))
+        if r["id"].startswith("p"):
+            by_id[r["id"]] = (r["meta"]["versionId"], idents, r.get("gender"))
+        else:
+            created.append(idents)
+    return {"ids": by_id, "created": sorted(created)}
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_chunked_import_ends_as_writing_the_lines_one_by_one(
+    services: Services,
+    sender: SenderKey,
+    other_sender: SenderKey,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int,
+) -> None:
+    """Random histories in which records take, drop and pass on business identifiers, with
+    creates (no id) among them: imported in chunks of 3 the store ends exactly as when every
+    line is its own transaction, and the same lines are refused."""
+    rnd = random.Random(seed)
+    lines = []
+    for n in range(1, 25):
+        body: dict[str, Any] = {"resourceType": "Patient", "gender": rnd.choice(GENDERS)}
+        if rnd.random() < 0.8:
+            body["id"] = rnd.choice(["p1", "p2", "p3", "p4"])
+        body["identifier"] = [
+            {"system": MRN, "value": v}
+            for v in sorted(rnd.sample(["X", "Y", "Z"], rnd.randint(0, 2)))
+        ]
+        lines.append(("h.ndjson", n, orjson.dumps(body)))
+    reports = []
+    for key, chunk in ((sender, 1), (other_sender, 3)):
+        monkeypatch.setattr(bulk, "CHUNK", chunk)
+        actor = Actor("institution", key.institution_id, None)
+        reports.append(bulk.run_import(services.fhir, actor, lines))
+    one, chunked = reports
+    assert [r.line for r in chunked.rejected] == [r.line for r in one.rejected]
+    assert (chunked.created, chunked.updated, chunked.unchanged) == (
+        one.created,
+        one.updated,
+        one.unchanged,
+    )
+    assert _stored(services, other_sender.institution_id) == _stored(
+        services, sender.institution_id
+    )
+
+
+def test_an_identifier_passed_on_between_records_waits_for_the_version_that_drops_it(
+    services: Services, sender: SenderKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """p1 holds MRN X, its next version drops it, then p2 takes it. p1's second version waits
+    for the next chunk; p2 must wait behind it (in the first chunk beside p1's first version
+    it would meet X still held, and be refused)."""
+    monkeypatch.setattr(bulk, "CHUNK", 3)
+    x = [{"system": MRN, "value": "X"}]
+    rows = [
+        {"resourceType": "Patient", "id": "p1", "identifier": x},
+        {"resourceType": "Patient", "id": "p1", "gender": "female"},
+        {"resourceType": "Patient", "id": "p2", "identifier": x},
+    ]
+    lines = [("h.ndjson", n, orjson.dumps(r)) for n, r in enumerate(rows, start=1)]
+    report = bulk.run_import(
+        services.fhir, Actor("institution", sender.institution_id, None), lines
+    )
+    assert report.rejected == []
+    assert _stored(services, sender.institution_id)["ids"] == {
+        "p1": ("2", [], "female"),
+        "p2": ("1", ["X"], None),
+    }
