@@ -39,10 +39,10 @@ from mch_service.quality import repository
 from mch_service.quality.rules import GENERIC, what_to_do
 from mch_service.sqlperiods import Period
 from mch_service.store.service import (
-    dangling_references,
     dangling_references_by_period,
     live_counts_by_institution,
     live_dated_resources,
+    unresolved_reference_page,
 )
 from mch_service.timeutil import to_utc, utcnow
 
@@ -236,7 +236,9 @@ def sender_view(
         )
     page("unmapped_codes", total, rows)
     summary["unmapped_distinct_codes"] = distinct
-    total, rows = dangling_references(session, institution_id, start, end, after, count + 1)
+    # keyed by the reference, not its resource: a record with two unresolved references on
+    # a page's edge would lose the second
+    total, rows = unresolved_reference_page(session, institution_id, start, end, after, count + 1)
     for row in rows:
         row["rule"] = "reference_unresolved"
     page("unresolved_references", total, rows, key="key")

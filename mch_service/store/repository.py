@@ -566,7 +566,8 @@ def _dangling(institution_id: str) -> tuple[Any, Any, list[ColumnElement[bool]]]
 def dangling_references_by_period(
     session: Session, institution_id: str, periods: Sequence[Period]
 ) -> dict[str, int]:
-    """How many of ``dangling_references`` fall in each period (by the last write)."""
+    """How many of the unresolved references (``_dangling``) fall in each period (by the
+    last write)."""
     src, ref, conditions = _dangling(institution_id)
     label, span = period_bucket(src.c.last_updated, periods)
     stmt = (
@@ -586,9 +587,9 @@ def unresolved_reference_page(
     after_ref: int,
     limit: int,
 ) -> tuple[int, list[tuple[int, str, str, str, str, datetime]]]:
-    """The rows of ``dangling_references`` keyed by the reference (one row each, even for a
-    resource with several): how many, and a page of (reference key, type, id, element, target,
-    last updated) after ``after_ref``."""
+    """The sender's unresolved references (``_dangling``), keyed by the reference (one row
+    each, even for a resource with several): how many, and a page of (reference key, type, id,
+    element, target, last updated) after ``after_ref``."""
     src, ref, conditions = _dangling(institution_id)
     if start is not None:
         conditions.append(src.c.last_updated >= start)
@@ -608,41 +609,6 @@ def unresolved_reference_page(
         .select_from(joined)
         .where(*conditions, ref.c.pk > after_ref)
         .order_by(ref.c.pk)
-        .limit(limit)
-    )
-    return int(total), [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]
-
-
-def dangling_references(
-    session: Session,
-    institution_id: str,
-    start: datetime | None,
-    end: datetime | None,
-    after_pk: int,
-    limit: int,
-) -> tuple[int, list[tuple[int, str, str, str, str, datetime]]]:
-    """One sender's live resources, last written in [start, end), whose ``subject`` /
-    ``patient`` names a record of its own that is not stored (never sent, or deleted): how
-    many, and a page of (key, type, id, element, target, last updated) after ``after_pk``."""
-    src, ref, conditions = _dangling(institution_id)
-    if start is not None:
-        conditions.append(src.c.last_updated >= start)
-    if end is not None:
-        conditions.append(src.c.last_updated < end)
-    base = select(func.count()).select_from(src.join(ref, ref.c.resource_pk == src.c.pk))
-    total = session.scalar(base.where(*conditions)) or 0
-    stmt = (
-        select(
-            src.c.pk,
-            src.c.resource_type,
-            src.c.fhir_id,
-            ref.c.name,
-            ref.c.target,
-            src.c.last_updated,
-        )
-        .select_from(src.join(ref, ref.c.resource_pk == src.c.pk))
-        .where(*conditions, src.c.pk > after_pk)
-        .order_by(src.c.pk, ref.c.name)
         .limit(limit)
     )
     return int(total), [tuple(r) for r in session.execute(stmt)]  # type: ignore[misc]

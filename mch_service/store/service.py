@@ -484,30 +484,6 @@ def unresolved_reference_page(
     ]
 
 
-def dangling_references(
-    session: Session,
-    institution_id: str,
-    start: datetime | None,
-    end: datetime | None,
-    after_pk: int,
-    limit: int,
-) -> tuple[int, list[dict[str, Any]]]:
-    """One sender's stored records whose subject or patient is none of its records: how
-    many, and a page (``key`` is the cursor)."""
-    total, rows = repo.dangling_references(session, institution_id, start, end, after_pk, limit)
-    return total, [
-        {
-            "key": pk,
-            "resource_type": rtype,
-            "resource_id": fid,
-            "element": f"{rtype}.{name}",
-            "target": target,
-            "last_updated": to_utc(updated).isoformat(),
-        }
-        for pk, rtype, fid, name, target, updated in rows
-    ]
-
-
 def patient_pks_by_identifier(
     store: ResourceStore, session: Session, value: str, institution_id: str | None, limit: int
 ) -> list[int]:
