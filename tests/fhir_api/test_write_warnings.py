@@ -393,4 +393,3 @@ def test_refused_reads_are_not_rejections(http: httpx.Client, sender: SenderKey)
         400,
     )
     assert "Patient.birthDate" in item["detail"]
-
