@@ -733,28 +733,21 @@ class CaseService:
     def add_follow_up(
         self, session: Session, principal: Principal, pregnancy_id: str, body: FollowUpCreate
     ) -> CaseRead:
+        # every problem of the form at once, not one per try
+        problems = []
         if body.kind not in KINDS:
-            raise InvalidResource(
-                [Issue(f"kind must be one of {', '.join(KINDS)}", "kind", "value")]
-            )
+            problems.append(Issue(f"kind must be one of {', '.join(KINDS)}", "kind", "value"))
         if not body.outcome.strip():
-            raise InvalidResource(
-                [
-                    Issue(
-                        "outcome is one of " + ", ".join(worklists.FOLLOW_UP_OUTCOMES),
-                        "outcome",
-                        "required",
-                    )
-                ]
-            )
+            outcomes = ", ".join(worklists.FOLLOW_UP_OUTCOMES)
+            problems.append(Issue(f"outcome is one of {outcomes}", "outcome", "required"))
         if body.contact_date > self.today():
-            raise InvalidResource(
-                [Issue("A contact cannot be in the future", "contact_date", "value")]
-            )
+            problems.append(Issue("A contact cannot be in the future", "contact_date", "value"))
         if body.next_due is not None and body.next_due < body.contact_date:
-            raise InvalidResource(
-                [Issue("next_due cannot be before the contact_date", "next_due", "value")]
+            problems.append(
+                Issue("next_due cannot be before the contact_date", "next_due", "value")
             )
+        if problems:
+            raise InvalidResource(problems)
         original = None
         if body.corrects is not None:
             original = repository.get_follow_up(session, body.corrects)

@@ -364,16 +364,31 @@ def _version(raw: str) -> int | None:
 
 
 def _follow_up(form: dict[str, str], version: int | None) -> FollowUpCreate:
-    contact = _day(form, "contact_date")
-    if contact is None:
-        raise InvalidResource([_issue("contact_date", "required")])
+    # the form's own problems together (the service's checks then come together too)
+    problems: list[Issue] = []
+    days: dict[str, date | None] = {}
+    for field in ("contact_date", "next_due"):
+        try:
+            days[field] = _day(form, field)
+        except _BadDate:
+            days[field] = None
+            problems.append(_issue(field, "date_format"))
+    contact = days["contact_date"]
+    if contact is None and not form.get("contact_date"):
+        problems.append(_issue("contact_date", "required"))
+    if problems or contact is None:
+        if not form["kind"]:
+            problems.append(_issue("kind", "value"))
+        if not form["outcome"]:
+            problems.append(_issue("outcome", "required"))
+        raise InvalidResource(problems)
     return FollowUpCreate(
         version=version,
         contact_date=contact,
         kind=form["kind"],
         outcome=form["outcome"],
         notes=form["notes"] or None,
-        next_due=_day(form, "next_due"),
+        next_due=days["next_due"],
     )
 
 

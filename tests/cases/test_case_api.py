@@ -172,3 +172,25 @@ def test_lists_at_a_chosen_day_through_the_job(
         ("missing_tests", "2025-02-03", "2025-03-08"),
     }
     assert date.fromisoformat(items[0]["as_of"]) == date(2025, 3, 8)
+
+
+def test_a_follow_up_is_refused_with_all_its_problems_at_once(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    red_woman(http, sender, "330102001", "A1", _valid_rid("33010219900101111"))
+    add_user(services, "rev-a", "reviewer", streets=["330102001"])
+    rev_a = bearer(token_for(http, "rev-a"))
+    pid = case_id(services, "330102001")
+    version = http.get(f"/api/v1/cases/{pid}", headers=rev_a).json()["case"]["version"]
+    body = {
+        "version": version,
+        "contact_date": "2099-01-01",  # in the future
+        "kind": "fax",  # not a kind
+        "outcome": " ",  # none
+        "next_due": "2098-12-31",  # before the contact
+    }
+    r = http.post(f"/api/v1/cases/{pid}/follow-ups", json=body, headers=rev_a)
+    assert r.status_code == 400
+    issues = r.json()["error"]["issues"]
+    assert [i["expression"] for i in issues] == ["kind", "outcome", "contact_date", "next_due"]
+    assert http.get(f"/api/v1/cases/{pid}", headers=rev_a).json()["follow_ups"] == []

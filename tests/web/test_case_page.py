@@ -293,6 +293,13 @@ def test_a_refused_value_is_shown_next_to_its_field(
     assert form.get_by_label("下次随访日期").input_value() == "2025-03-10"
     assert form.get_by_label("随访结果").input_value() == "not_reached"
     tab.shot("case-page-field-error")
+    # two problems at once are both named at once (not one per try)
+    form.get_by_label("联系日期").fill("2099-01-01")
+    assert _submit(tab.page, "#fu-submit").status == 400
+    assert tab.page.locator("#follow_up-contact_date-error").inner_text() == "联系日期不能晚于今天"
+    assert (
+        tab.page.locator("#follow_up-next_due-error").inner_text() == "下次随访日期不能早于联系日期"
+    )
     assert http.get(f"/api/v1/cases/{r}", headers=h["rev-a"]).json()["follow_ups"] == []
 
 
