@@ -294,13 +294,8 @@ def _birth_day(entry: Entry) -> str:
     return str(entry.resource["birthDate"][-1])
 
 
-def test_later_versions_wait_for_the_next_chunk_in_their_order(
-    services: Services, sender: SenderKey, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A history file lists a record's versions one after another: a later version waits for
-    the next transaction (never two versions of a record in one) while other records go on
-    filling the current one, and each record's versions are written in the file's order."""
-    monkeypatch.setattr(bulk, "CHUNK", 3)
+def _record_writes(services: Services, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Each transaction the import writes, as its records' ids and birth days ("a1")."""
     writes: list[list[str]] = []
     real = services.fhir.write_entries
 
@@ -309,6 +304,17 @@ def test_later_versions_wait_for_the_next_chunk_in_their_order(
         return real(actor, entries, action)
 
     monkeypatch.setattr(services.fhir, "write_entries", recording)
+    return writes
+
+
+def test_later_versions_wait_for_the_next_chunk_in_their_order(
+    services: Services, sender: SenderKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A history file lists a record's versions one after another: a later version waits for
+    the next transaction (never two versions of a record in one) while other records go on
+    filling the current one, and each record's versions are written in the file's order."""
+    monkeypatch.setattr(bulk, "CHUNK", 3)
+    writes = _record_writes(services, monkeypatch)
 
     def version(pid: str, v: int) -> bytes:
         body = {
@@ -374,14 +380,7 @@ def test_the_waiting_versions_are_bounded(
     versions the chunk is written early, and the versions still come in their order."""
     monkeypatch.setattr(bulk, "CHUNK", 3)
     monkeypatch.setattr(bulk, "WAITING", 2)
-    writes: list[list[str]] = []
-    real = services.fhir.write_entries
-
-    def recording(actor: Actor, entries: list[Entry], action: str) -> list[Any]:
-        writes.append([f"{e.url.split('/')[1]}{_birth_day(e)}" for e in entries])
-        return real(actor, entries, action)
-
-    monkeypatch.setattr(services.fhir, "write_entries", recording)
+    writes = _record_writes(services, monkeypatch)
     rows = [("a", 1), ("a", 2), ("a", 3), ("a", 4), ("b", 1)]
     lines = [
         (
