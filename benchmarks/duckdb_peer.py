@@ -12,7 +12,8 @@ and years as sums of the months):
   facility delivery, postpartum visit 0-28 d after discharge) / live births
 * ``early_registration_rate``      first contact GA < 91 d / live births
 * ``hiv_test_rate``, ``syphilis_test_rate``, ``hbsag_test_rate``  tested from pregnancy start
-  to discharge / women delivered (产妇数)
+  to discharge, or the infection known from before the pregnancy (a diagnosis, or a confirmed
+  positive result, dated before its start) / women delivered (产妇数)
 * ``caesarean_rate``               live births by caesarean / live births (births basis)
 * ``facility_delivery_rate``       live births of non-home deliveries / live births
 
@@ -26,8 +27,10 @@ The same SQL also runs over the service's FHIR Bulk Data export (``run_on_export
 files of an export downloaded into one folder), the province platform's view of the district;
 tests/bulk_export/test_export_with_duckdb.py checks it against the service.
 
-Standalone: ``python -m benchmarks.duckdb_peer SIM_DIR [POSTGRES_URL]`` (with a URL: compare
-with that database's stored results).
+Standalone: ``python -m benchmarks.duckdb_peer SIM_DIR [POSTGRES_URL] [--truth [TRUTH_JSON]]``
+(with a URL: compare with that database's stored results; with ``--truth``: compare with the
+simulator's truth, ``SIM_DIR/truth.json`` unless a path is given, district figures; the exit
+status is 1 on any disagreement).
 """
 
 from __future__ import annotations
@@ -173,6 +176,9 @@ SELECT m.resident_id AS woman, x.inst, x.rtype, x.rkey,
   ldate(json_extract_string(res, '$.period.end')) AS end_day,
   ldate(json_extract_string(res, '$.valueDateTime')) AS value_day,
   TRY_CAST(json_extract_string(res, '$.valueQuantity.value') AS DOUBLE) AS value_num,
+  -- a coded result: the value's code, else the interpretation's
+  coalesce(json_extract_string(res, '$.valueCodeableConcept.coding[0].code'),
+           json_extract_string(res, '$.interpretation[0].coding[0].code')) AS value_code,
   json_extract_string(res, '$.valueQuantity.code') AS value_unit,
   json_extract_string(res, '$.encounter.reference') AS enc_ref,
   x.full_url, x.filename
@@ -200,6 +206,41 @@ SELECT inst, rkey AS alias, rkey AS mrn FROM cur WHERE rtype = 'Patient';
 """
 
 _INDICATORS = r"""
+-- the infections' codes (fhir_mappings/code_tables, and the simulator's local-code LIS):
+-- role 'test': a result Observation (any value) or a test-done Procedure; 'confirmed': a
+-- result that, positive, confirms the infection (HIV confirmatory, HBsAg; syphilis needs two
+-- tests in the pregnancy window, so none before it); 'diagnosis': a Condition, the ICD-10 code
+-- or a code under it (prefix)
+CREATE OR REPLACE TABLE infection_codes AS
+SELECT infection, role, rtype, code FROM (VALUES
+  ('hiv', 'test', 'Observation', ['56888-1', '58900-2', '31201-7', '7917-8', '7918-6',
+     '80387-4', '68961-2', '5221-7', '25835-0', 'HIV-AB', 'HIV-WB']),
+  ('hiv', 'test', 'Procedure', ['31676001']),
+  ('hiv', 'confirmed', 'Observation', ['5221-7', '25835-0', 'HIV-WB']),
+  ('hiv', 'diagnosis', 'Condition', ['B20', 'B21', 'B22', 'B23', 'B24', 'Z21', 'O98.7']),
+  ('syphilis', 'test', 'Observation', ['20507-0', '31147-2', '22461-8', '11084-1', '24312-1',
+     '71793-4', '8041-6', '24110-9', '63464-2', '47236-5', 'TP-TRUST', 'TP-PA']),
+  ('syphilis', 'test', 'Procedure', ['269828009']),
+  ('syphilis', 'diagnosis', 'Condition', ['A51', 'A52', 'A53', 'O98.1']),
+  ('hbsag', 'test', 'Observation', ['5196-1', '5195-3', '63557-3', '58452-4', '75410-1',
+     'HBSAG']),
+  ('hbsag', 'test', 'Procedure', ['47758006']),
+  ('hbsag', 'confirmed', 'Observation', ['5196-1', '5195-3', '63557-3', '58452-4', '75410-1',
+     'HBSAG']),
+  ('hbsag', 'diagnosis', 'Condition', ['B16', 'B18.0', 'B18.1', 'O98.4', 'Z22.5'])
+) v(infection, role, rtype, codes), unnest(codes) AS u(code);
+
+-- each woman's infection records: a test (dated), or what makes the infection known (a
+-- diagnosis, a positive confirming result: SNOMED positive/detected, v3 POS, LOINC LA6576-8,
+-- the local LIS's POS)
+CREATE OR REPLACE TABLE infection_facts AS
+SELECT DISTINCT f.woman, c.infection,
+  CASE WHEN c.role = 'test' THEN 'test' ELSE 'known' END AS role, f.day
+FROM facts f JOIN infection_codes c ON c.rtype = f.rtype AND (f.code = c.code
+  OR (c.role = 'diagnosis' AND starts_with(f.code, c.code)))
+WHERE f.day IS NOT NULL AND (c.role <> 'confirmed'
+  OR f.value_code IN ('10828004', '260373001', 'POS', 'LA6576-8'));
+
 CREATE OR REPLACE TABLE deliveries AS
 WITH enc AS (
   SELECT * FROM facts WHERE rtype = 'Encounter' AND code = '236973005'
@@ -259,16 +300,17 @@ SELECT d.enc_key, d.inst, d.woman, d.delivery_day, d.live_births, d.caesarean,
      AS checks,
   EXISTS (SELECT 1 FROM facts f WHERE f.woman = d.woman AND f.rtype = 'Encounter'
      AND f.code = '169762003' AND f.day - d.discharge BETWEEN 0 AND 28) AS pp28,
-  EXISTS (SELECT 1 FROM facts f WHERE f.woman = d.woman AND f.day BETWEEN d.lmp AND d.discharge
-     AND ((f.rtype = 'Observation' AND f.code IN ('56888-1', 'HIV-AB', '5221-7', 'HIV-WB'))
-          OR (f.rtype = 'Procedure' AND f.code = '31676001'))) AS hiv_tested,
-  EXISTS (SELECT 1 FROM facts f WHERE f.woman = d.woman AND f.day BETWEEN d.lmp AND d.discharge
-     AND ((f.rtype = 'Observation'
-           AND f.code IN ('20507-0', '24312-1', '63464-2', 'TP-TRUST', 'TP-PA'))
-          OR (f.rtype = 'Procedure' AND f.code = '269828009'))) AS syphilis_tested,
-  EXISTS (SELECT 1 FROM facts f WHERE f.woman = d.woman AND f.day BETWEEN d.lmp AND d.discharge
-     AND ((f.rtype = 'Observation' AND f.code IN ('5196-1', 'HBSAG'))
-          OR (f.rtype = 'Procedure' AND f.code = '47758006'))) AS hbsag_tested
+  -- tested: a test dated from the pregnancy start to discharge, or the infection known from
+  -- before the pregnancy (a diagnosis or confirmed positive result dated before its start)
+  EXISTS (SELECT 1 FROM infection_facts f WHERE f.woman = d.woman AND f.infection = 'hiv'
+     AND CASE f.role WHEN 'test' THEN f.day BETWEEN d.lmp AND d.discharge
+                     ELSE f.day < d.lmp END) AS hiv_tested,
+  EXISTS (SELECT 1 FROM infection_facts f WHERE f.woman = d.woman AND f.infection = 'syphilis'
+     AND CASE f.role WHEN 'test' THEN f.day BETWEEN d.lmp AND d.discharge
+                     ELSE f.day < d.lmp END) AS syphilis_tested,
+  EXISTS (SELECT 1 FROM infection_facts f WHERE f.woman = d.woman AND f.infection = 'hbsag'
+     AND CASE f.role WHEN 'test' THEN f.day BETWEEN d.lmp AND d.discharge
+                     ELSE f.day < d.lmp END) AS hbsag_tested
 FROM d2 d;
 
 CREATE OR REPLACE TABLE peer_results AS
@@ -406,7 +448,12 @@ def compare(
     }
 
 
-def render(peer: dict[str, Any], agreement: dict[str, Any], service_full_s: float | None) -> str:
+def render(
+    peer: dict[str, Any],
+    agreement: dict[str, Any],
+    service_full_s: float | None,
+    against: str = "service",
+) -> str:
     lines = [
         f"(d) DuckDB {peer['duckdb_version']} peer ({peer['threads']} threads): "
         f"{peer['wall_s']:.2f} s wall (read+flatten {peer['read_and_flatten_s']:.2f} s, "
@@ -417,7 +464,7 @@ def render(peer: dict[str, Any], agreement: dict[str, Any], service_full_s: floa
         f"{v['equal']}/{v['compared']} {k}s" for k, v in agreement["by_period_kind"].items()
     )
     lines.append(
-        f"    agreement with the service, district (numerator, denominator): "
+        f"    agreement with the {against}, district (numerator, denominator): "
         f"{agreement['compared'] - agreement['mismatches']}/{agreement['compared']} "
         f"equal ({kinds})"
     )
@@ -426,19 +473,58 @@ def render(peer: dict[str, Any], agreement: dict[str, Any], service_full_s: floa
     for d in agreement["differences"][:10]:
         lines.append(
             f"      DIFF {d['indicator']} {d['period']}: duckdb {tuple(d['duckdb'])} "
-            f"service {tuple(d['service'])}"
+            f"{against} {tuple(d['service'])}"
         )
     return "\n".join(lines)
 
 
+def truth_results(path: Path) -> dict[tuple[str, str], tuple[int, int]]:
+    """The simulator's truth (``truth.json``) for the peer's indicators: the district figure
+    ({(id, period): (num, den)}, every period the truth has)."""
+    import json
+
+    rows = json.loads(path.read_text(encoding="utf-8"))["indicators"]
+    return {
+        (r["id"], r["period"]): (int(r["numerator"]), int(r["denominator"]))
+        for r in rows
+        if r["id"] in INDICATORS and r["area"] == "district" and r["institution"] == "all"
+    }
+
+
+def compare_with_truth(
+    peer: dict[tuple[str, str], tuple[int, int]], truth: dict[tuple[str, str], tuple[int, int]]
+) -> dict[str, Any]:
+    """``compare`` over the periods the truth covers (any of its indicators): the truth starts
+    at the simulation's start, while the peer also counts the deliveries of the earlier
+    pregnancies in the women's history, and its rolling years run on past the end."""
+    periods = {p for _, p in truth}
+    return compare({k: v for k, v in peer.items() if k[1] in periods}, truth)
+
+
+_USAGE = "usage: python -m benchmarks.duckdb_peer SIM_DIR [POSTGRES_URL] [--truth [TRUTH_JSON]]"
+
+
 def _main(argv: list[str]) -> int:
-    sim = Path(argv[0])
+    args = list(argv)
+    truth_path: Path | None = None
+    if "--truth" in args:
+        i = args.index("--truth")
+        given = args[i + 1] if i + 1 < len(args) and not args[i + 1].startswith("-") else None
+        del args[i : i + (2 if given else 1)]
+        truth_path = Path(given) if given else None
+        if truth_path is None and args:
+            truth_path = Path(args[0]) / "truth.json"
+    if not args or (truth_path is None and "--truth" in argv):
+        print(_USAGE, file=sys.stderr)
+        return 2
+    sim = Path(args[0])
     peer = run_peer(sim)
     out = {k: v for k, v in peer.items() if k != "results"}
-    if len(argv) > 1:
+    status = 0
+    if len(args) > 1:
         import psycopg
 
-        with psycopg.connect(argv[1]) as conn:
+        with psycopg.connect(args[1]) as conn:
             rows = conn.execute(
                 "select indicator_id, period, numerator, denominator from indicator_result "
                 "where area = 'district' and institution = 'all'"
@@ -446,11 +532,16 @@ def _main(argv: list[str]) -> int:
         service = {(i, p): (int(n), int(d)) for i, p, n, d in rows}
         agreement = compare(peer["results"], service)
         print(render(out, agreement, None))
-        return 0 if agreement["mismatches"] == 0 else 1
-    print(out)
-    for k, v in sorted(peer["results"].items()):
-        print(k, v)
-    return 0
+        status |= agreement["mismatches"] != 0
+    if truth_path is not None:
+        agreement = compare_with_truth(peer["results"], truth_results(truth_path))
+        print(render(out, agreement, None, against="truth"))
+        status |= agreement["mismatches"] != 0
+    if len(args) == 1 and truth_path is None:
+        print(out)
+        for k, v in sorted(peer["results"].items()):
+            print(k, v)
+    return status
 
 
 if __name__ == "__main__":
