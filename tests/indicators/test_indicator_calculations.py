@@ -770,3 +770,29 @@ def test_compute_all_without_any_street_still_has_the_institution_view() -> None
     assert facility.loc[("district", "H1"), ["numerator", "denominator"]].tolist() == [1, 1]
     assert facility.loc[("non_resident", "all"), ["numerator", "denominator"]].tolist() == [1, 1]
     assert facility.loc[("district", "all"), ["numerator", "denominator"]].tolist() == [0, 0]
+
+
+def test_street_codes_and_institution_ids_are_kept_exactly_as_given() -> None:
+    # The contract takes any non-empty text as a street code or institution id. Codes are
+    # matched and shown as given, character for character, even a trailing NUL (which numpy's
+    # fixed-width text arrays would silently drop, losing the code's counts).
+    street, institution = "S1\x00", "H1\x00"
+    table = compute_all(
+        make_facts([pregnancy(street=street, delivery_institution=institution)]), [MARCH]
+    )
+    facility = table[table["indicator_id"] == "facility_delivery_rate"]
+    got = {
+        (area, inst): (num, den)
+        for area, inst, num, den in facility[
+            ["area", "institution", "numerator", "denominator"]
+        ].itertuples(index=False)
+    }
+    # one resident woman, one live birth in a facility: 1/1 for the district, her street and
+    # her institution; nothing for the two other residence lines
+    assert got == {
+        ("district", "all"): (1, 1),
+        ("non_resident", "all"): (0, 0),
+        ("address_unknown", "all"): (0, 0),
+        (street, "all"): (1, 1),
+        ("district", institution): (1, 1),
+    }
