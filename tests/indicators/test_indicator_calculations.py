@@ -724,3 +724,75 @@ def test_stored_rows_are_the_rows_of_each_value() -> None:
         {k: type(v) for k, v in r.items()} for r in slow
     ]
     assert stored_rows(table.iloc[0:0], "{}", now) == []
+
+
+def test_members_of_the_caesarean_rate_follow_the_basis() -> None:
+    # The one indicator whose counts depend on the settings: the drill-down must list the
+    # records of the counts the settings choose, as compute counts them.
+    twins = pregnancy(pregnancy_id="TWINS", live_births=2, caesarean=True)
+    vaginal = pregnancy(pregnancy_id="VAGINAL")
+    stillbirth_only = pregnancy(pregnancy_id="STILL", live_births=0, stillbirths=1, caesarean=True)
+    facts = make_facts([twins, vaginal, stillbirth_only])
+    births = IndicatorSettings(caesarean_basis="births")
+    women = IndicatorSettings(caesarean_basis="women")
+    # Per live birth: caesarean live births (only the twins' mother has any) over live births
+    # (the stillbirth-only delivery has none).
+    assert members(facts, "caesarean_rate", MARCH, settings=births) == {
+        "numerator": ["TWINS"],
+        "denominator": ["TWINS", "VAGINAL"],
+    }
+    # Per woman: women delivered by caesarean (the stillbirth-only one too) over all three.
+    assert members(facts, "caesarean_rate", MARCH, settings=women) == {
+        "numerator": ["STILL", "TWINS"],
+        "denominator": ["STILL", "TWINS", "VAGINAL"],
+    }
+
+
+def test_compute_all_without_any_street_still_has_the_institution_view() -> None:
+    # Every woman lives outside the district (no street), yet an institution delivered her:
+    # the place-of-service view (district, H1) must still be there.
+    visitor = pregnancy(street=None, residence=fact_tables.NON_RESIDENT)
+    table = compute_all(make_facts([visitor]), [MARCH])
+    # 3 residence lines + no street + 1 institution, each with every calculated indicator
+    assert len(table) == 4 * len(CALCULATED)
+    views = set(zip(table["area"], table["institution"], strict=True))
+    assert views == {
+        ("district", "all"),
+        ("non_resident", "all"),
+        ("address_unknown", "all"),
+        ("district", "H1"),
+    }
+    facility = table[table["indicator_id"] == "facility_delivery_rate"].set_index(
+        ["area", "institution"]
+    )
+    # her one live birth, in a facility: 1/1 at H1 and on the non-resident line; the district's
+    # residents have none (0/0)
+    assert facility.loc[("district", "H1"), ["numerator", "denominator"]].tolist() == [1, 1]
+    assert facility.loc[("non_resident", "all"), ["numerator", "denominator"]].tolist() == [1, 1]
+    assert facility.loc[("district", "all"), ["numerator", "denominator"]].tolist() == [0, 0]
+
+
+def test_street_codes_and_institution_ids_are_kept_exactly_as_given() -> None:
+    # The contract takes any non-empty text as a street code or institution id. Codes are
+    # matched and shown as given, character for character, even a trailing NUL (which numpy's
+    # fixed-width text arrays would silently drop, losing the code's counts).
+    street, institution = "S1\x00", "H1\x00"
+    table = compute_all(
+        make_facts([pregnancy(street=street, delivery_institution=institution)]), [MARCH]
+    )
+    facility = table[table["indicator_id"] == "facility_delivery_rate"]
+    got = {
+        (area, inst): (num, den)
+        for area, inst, num, den in facility[
+            ["area", "institution", "numerator", "denominator"]
+        ].itertuples(index=False)
+    }
+    # one resident woman, one live birth in a facility: 1/1 for the district, her street and
+    # her institution; nothing for the two other residence lines
+    assert got == {
+        ("district", "all"): (1, 1),
+        ("non_resident", "all"): (0, 0),
+        ("address_unknown", "all"): (0, 0),
+        (street, "all"): (1, 1),
+        ("district", institution): (1, 1),
+    }
