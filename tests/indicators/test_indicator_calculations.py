@@ -437,6 +437,48 @@ def test_infection_testing_windows_and_treatment() -> None:
     assert "who_anc_syphilis_test_rate" not in by_id(results)
 
 
+def test_each_infection_has_its_own_three_test_rates() -> None:
+    """The nine testing indicators (docs/indicator-rules.md, "Tested for an infection" and the
+    table): tested (pregnancy start to discharge), tested in pregnancy (before the delivery
+    admission) and tested early (GA < 91 d), for HIV, syphilis and HBsAg, each over 产妇数."""
+
+    def tested(infection: str, level: int) -> dict[str, bool]:
+        # 3: early (so also in pregnancy and tested); 2: in pregnancy, not early;
+        # 1: at the delivery admission only; 0: not tested.
+        return {
+            f"{infection}_tested": level >= 1,
+            f"{infection}_tested_in_pregnancy": level >= 2,
+            f"{infection}_tested_early": level >= 3,
+        }
+
+    levels = {
+        "hiv": [3, 3, 2, 2, 1, 0],  # tested 5, in pregnancy 4, early 2
+        "syphilis": [3, 2, 2, 1, 1, 1],  # tested 6, in pregnancy 3, early 1
+        "hbsag": [3, 3, 3, 2, 0, 0],  # tested 4, in pregnancy 4, early 3
+    }
+    rows = [
+        pregnancy(**{k: v for i in levels for k, v in tested(i, levels[i][n]).items()})
+        for n in range(6)
+    ]
+    results = compute(make_facts(rows), MARCH)
+    # 产妇数 = the 6 cohort deliveries of March (one live birth each).
+    expected = {
+        "hiv": (5, 4, 2),
+        "syphilis": (6, 3, 1),
+        "hbsag": (4, 4, 3),
+    }
+    for infection, (all_, in_pregnancy, early) in expected.items():
+        assert counts(results, f"{infection}_test_rate") == (all_, 6), infection
+        assert counts(results, f"{infection}_test_in_pregnancy_rate") == (in_pregnancy, 6)
+        assert counts(results, f"{infection}_early_test_rate") == (early, 6), infection
+    # hiv 5/6 = 83.3 % is below the 98 % target; syphilis 6/6 = 100 % meets it.
+    hiv = by_id(results)["hiv_test_rate"]
+    assert hiv.value == pytest.approx(500 / 6)
+    assert hiv.status == "not_met"
+    assert by_id(results)["syphilis_test_rate"].status == "met"
+    assert by_id(results)["hbsag_early_test_rate"].value == 50.0  # 3/6
+
+
 def test_syphilis_adequate_treatment_needs_penicillin_n_days_before_delivery() -> None:
     delivered = date(2025, 3, 20)
 
