@@ -69,6 +69,7 @@ class IndicatorResult(BaseModel):
     source: str  # calculated | external
 
 
+MAX_COUNT = 2**31 - 1
 # The rule named on the refusal of an entered proportion above 100 % (pages translate it).
 OVER_DENOMINATOR = "numerator_over_denominator"
 
@@ -79,8 +80,9 @@ class ExternalFigure(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    numerator: int = Field(ge=0)
-    denominator: int = Field(ge=0)
+    # at most what the results table's integer columns hold (a larger count is no district's)
+    numerator: int = Field(ge=0, le=MAX_COUNT)
+    denominator: int = Field(ge=0, le=MAX_COUNT)
     source: str = Field(min_length=1, max_length=200, description="The programme or report")
     note: str | None = Field(None, max_length=2000)
 

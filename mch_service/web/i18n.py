@@ -132,6 +132,7 @@ LABELS: dict[str, dict[str, str]] = {
     "ext_err_required": {"zh": "此项必填", "en": "Required"},
     "ext_err_too_long": {"zh": "内容过长", "en": "Too long"},
     "ext_err_whole_number": {"zh": "请填写非负整数", "en": "Enter a whole number, 0 or more"},
+    "ext_err_too_large": {"zh": "数值过大", "en": "Too large"},
     "ext_err_over_denominator": {
         "zh": "比例指标的分子不能大于分母",
         "en": "A proportion's numerator cannot exceed its denominator",

@@ -424,6 +424,7 @@ _ERROR_LABELS = {
     "int_type": "ext_err_whole_number",
     "int_from_float": "ext_err_whole_number",
     "greater_than_equal": "ext_err_whole_number",
+    "less_than_equal": "ext_err_too_large",
     OVER_DENOMINATOR: "ext_err_over_denominator",
 }
 

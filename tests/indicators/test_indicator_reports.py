@@ -203,6 +203,14 @@ def test_reports_the_monitoring_group_can_send(district: httpx.Client) -> None:
     )
     assert put.status_code == 200, put.text
     assert put.json()["entered_at"].endswith("+00:00")
+    # a count beyond the results table's integers is refused, naming it; the figure stays
+    huge = http.put(
+        f"/api/v1/indicators/premarital_examination_rate/external?period={YEAR}",
+        json={"numerator": 2**63, "denominator": 2**31, "source": "婚检年报"},
+    )
+    assert huge.status_code in (400, 422), huge.text
+    where = {x for i in huge.json()["error"]["issues"] for x in [i["expression"]]}
+    assert where == {"body.numerator", "body.denominator"}
     results = _results(http, f"period={YEAR}")
     pre = results["premarital_examination_rate"]
     assert (pre["numerator"], pre["denominator"], pre["value"]) == (850, 1000, 85.0)
