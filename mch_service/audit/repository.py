@@ -13,6 +13,7 @@ from mch_service import sqlbulk
 from mch_service.audit.models import AuditEvent
 from mch_service.database import table_of
 from mch_service.sqlperiods import Period, period_bucket
+from mch_service.timeutil import to_utc
 
 # Refused access (no or a revoked key, not allowed): not the sender's data being rejected.
 ACCESS_REFUSALS = (401, 403)
@@ -111,7 +112,9 @@ def fhir_write_outcomes(session: Session) -> list[tuple[str, str, int]]:
 def feed_activity(session: Session, since: datetime) -> list[tuple[str, datetime, int, int]]:
     """(sender, last FHIR write, accepted, refused) of each institution that wrote since
     ``since``: writes only (reads are no feed), refused as the sender's data-quality view
-    counts them (not access refusals); the ``occurred_at`` index bounds the read."""
+    counts them (not access refusals); the ``occurred_at`` index bounds the read. ``since`` in
+    any zone: compared in UTC (SQLite compares the stored UTC text, not the instant)."""
+    since = to_utc(since)
     refused = case(
         (
             (AuditEvent.outcome == "rejected")

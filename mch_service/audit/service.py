@@ -95,10 +95,11 @@ def _conditions(q: AuditQuery) -> list[ColumnElement[bool]]:
         conds.append(AuditEvent.target_id == q.target_id)
     if q.request_id:
         conds.append(AuditEvent.request_id == q.request_id)
+    # compared as instants in UTC: SQLite compares the stored UTC text, so +08:00 would not do
     if q.since:
-        conds.append(AuditEvent.occurred_at >= q.since)
+        conds.append(AuditEvent.occurred_at >= to_utc(q.since))
     if q.until:
-        conds.append(AuditEvent.occurred_at < q.until)
+        conds.append(AuditEvent.occurred_at < to_utc(q.until))
     return conds
 
 

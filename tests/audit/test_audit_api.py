@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from mch_service.app import Services
+from mch_service.audit import service as audit_service
+from mch_service.timeutil import utcnow
 from tests.auth.test_accounts import add_user, bearer, token_for
 from tests.conftest import SenderKey
 
@@ -36,6 +40,16 @@ def test_search_filter_page_and_export(
     assert [e["target_id"] for e in rest["events"]] == ["p0"]
     by_sender = http.get(f"/api/v1/audit?actor={sender.institution_id}", headers=admin).json()
     assert len(by_sender["events"]) == 3
+    # a time with the district's offset is the same instant as in UTC (SQLite compared text)
+    local = (utcnow() - timedelta(hours=1)).astimezone(ZoneInfo("Asia/Shanghai")).isoformat()
+    recent = http.get(
+        "/api/v1/audit", params={"actor": sender.institution_id, "since": local}, headers=admin
+    ).json()
+    assert len(recent["events"]) == 3
+    later = http.get(
+        "/api/v1/audit", params={"actor": sender.institution_id, "until": local}, headers=admin
+    ).json()
+    assert later["events"] == []
 
     export = http.get("/api/v1/audit.csv?action=fhir.", headers=admin)
     assert export.status_code == 200
@@ -92,3 +106,17 @@ def test_the_request_id_finds_a_request_in_the_audit(
     table = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
     assert {r["request_id"] for r in table} == {"trace-0001-abcdef"}
     assert len(table) == 2
+
+
+def test_feed_activity_since_a_local_midnight_counts_in_utc(
+    services: Services, http: httpx.Client, sender: SenderKey
+) -> None:
+    """The administrators' home counts today's writes from the district's midnight. Handed a
+    time in +08:00, the count must compare instants: on SQLite the stored UTC text compared
+    with the +08:00 text missed every write between 00:00 and 08:00 local (CI saw 0 for 1)."""
+    r = http.post("/fhir/Patient", json={"resourceType": "Patient"}, headers=sender.headers)
+    assert r.status_code == 201
+    an_hour_ago = (utcnow() - timedelta(hours=1)).astimezone(ZoneInfo("Asia/Shanghai"))
+    with services.db.reading() as session:
+        rows = audit_service.feed_activity(session, an_hour_ago)
+    assert [(inst, ok, bad) for inst, _, ok, bad in rows] == [(sender.institution_id, 1, 0)]
