@@ -414,6 +414,13 @@ def test_syphilis_needs_a_treponemal_and_a_non_treponemal_test(services: Service
                 flags(False, True),
             ),
             ("rpr-only", test("non_treponemal", "positive"), flags(False, True)),
+            # a negative treponemal test does not pair with a positive RPR: only a positive
+            # treponemal result is the treponemal half of the pair
+            (
+                "tp-negative-rpr-positive",
+                both(test("treponemal", "negative"), test("non_treponemal", "positive")),
+                flags(False, True),
+            ),
             ("method-unknown", test(None, "positive"), flags(False, True)),
             # the pair must be in the pregnancy window: a treponemal result the day before the
             # LMP (another pregnancy's) does not pair with this one's RPR
@@ -1023,3 +1030,180 @@ def test_high_risk_managed_by_a_follow_up_recorded_in_the_case_register(
         "fu-before": [False, False, False],
         "fu-green": [False, False, False],
     }
+
+
+def _diagnosis(concept: str, code: str, day: date) -> Fill:
+    """A diagnosis Condition of the woman (subject her Patient record, no pregnancy)."""
+
+    def fill(session: Session, pid: str) -> None:
+        _patient(session, pid)
+        row = _fact(models.Diagnosis, pid, concept=concept, code=code, diagnosed_date=day)
+        row.pregnancy_id = None
+        session.add(row)
+
+    return fill
+
+
+def test_a_diagnosis_alone_is_an_infection_and_known_before_only_before_the_lmp(
+    services: Services,
+) -> None:
+    # docs/indicator-rules.md, "Infected": a diagnosis recorded on or before discharge is an
+    # infection, with or without a test result. "Tested": an infection known from before the
+    # pregnancy start (LMP 1 November 2024) counts as tested, in pregnancy and early; one
+    # diagnosed on the LMP day or later is in this pregnancy and, with no test, not tested.
+    # Each woman has her own diagnosis, on her own day: each is hers alone.
+    def flags(positive: bool, tested: bool) -> dict[str, Any]:
+        return {
+            "hiv_positive": positive,
+            "hiv_tested": tested,
+            "hiv_tested_in_pregnancy": tested,
+            "hiv_tested_early": tested,
+        }
+
+    def hiv(day: date) -> Fill:
+        return _diagnosis("hiv_diagnosis", "B20", day)
+
+    _check(
+        services,
+        [
+            ("hiv-dx-before", hiv(D(2024, 6, 1)), flags(True, True)),
+            ("hiv-dx-lmp-day", hiv(LMP), flags(True, False)),
+            ("hiv-dx-march", hiv(D(2025, 3, 1)), flags(True, False)),
+            ("hiv-dx-april", hiv(D(2025, 4, 1)), flags(True, False)),
+            # after discharge (9 August): not this pregnancy's infection
+            ("hiv-dx-after", hiv(D(2025, 8, 10)), flags(False, False)),
+            (
+                "hbv-dx",
+                _diagnosis("hbv_diagnosis", "B18.1", D(2025, 3, 1)),
+                {"hbsag_positive": True, "hbsag_tested": False, "hiv_positive": False},
+            ),
+        ],
+    )
+
+
+def test_without_an_lmp_a_test_from_the_first_record_on_counts(services: Services) -> None:
+    # Without dating the pregnancy's start is its first record: the HIV test of 1 March (before
+    # the admission, 6 August) is tested and tested in pregnancy; with no GA it is not early.
+    def no_lmp(session: Session, pid: str) -> None:
+        session.flush()
+        preg = session.get(models.Pregnancy, pid)
+        assert preg is not None
+        preg.lmp = None
+
+    _check(
+        services,
+        [
+            (
+                "no-lmp",
+                both(no_lmp, lab("hiv_test", D(2025, 3, 1), "negative")),
+                {"hiv_tested": True, "hiv_tested_in_pregnancy": True, "hiv_tested_early": False},
+            )
+        ],
+    )
+
+
+def test_syphilis_penicillin_start_and_a_treatment_without_a_subject(services: Services) -> None:
+    # "Syphilis adequately treated": the start day of the penicillin regimen overlapping the
+    # pregnancy (the earliest one); a syphilis treatment of another drug class gives no start.
+    # A treatment row with no subject is the pregnancy's own (it is no newborn's).
+    start = fact_tables.SYPHILIS_PENICILLIN_START
+
+    def no_subject(fill: Fill) -> Fill:
+        def wrapped(session: Session, pid: str) -> None:
+            fill(session, pid)
+            session.flush()
+            for row in session.query(models.Treatment).filter_by(pregnancy_id=pid):
+                row.subject = None
+            # she has a newborn of her own (whose treatments are the baby's, not hers)
+            session.add(
+                models.PatientRecord(
+                    resource_pk=next(_pk),
+                    version_id=1,
+                    institution_id="hosp-a",
+                    ref=f"Patient/{pid}-baby",
+                    mother_ref=f"Patient/{pid}",
+                    received_at=datetime(2025, 8, 6, tzinfo=UTC),
+                )
+            )
+
+        return wrapped
+
+    _check(
+        services,
+        [
+            (
+                "penicillin",
+                both(
+                    treatment("syphilis_treatment", D(2025, 4, 1), drug_class="penicillin"),
+                    treatment("syphilis_treatment", D(2025, 3, 1), drug_class="penicillin"),
+                ),
+                {start: D(2025, 3, 1), "syphilis_treated": True},
+            ),
+            (
+                "ceftriaxone",
+                treatment("syphilis_treatment", D(2025, 3, 1), drug_class="needs_indication"),
+                {start: None, "syphilis_treated": True},
+            ),
+            (
+                "art-no-subject",
+                no_subject(treatment("antiretroviral", D(2025, 3, 1))),
+                {"hiv_treated": True},
+            ),
+        ],
+    )
+
+
+def test_a_lone_pregnancy_ends_its_windows_on_its_own_delivery(services: Services) -> None:
+    # One pregnancy in the store: admitted 5 August, delivered 6 August. Its delivery still
+    # closes each window: gradings count to the delivery day (the red-and-purple one of
+    # 7 August does not: highest orange, no purple), a contact after the case-managed orange
+    # grading counts up to the delivery day (the visit of 7 August does not), and a test on
+    # the admission day is tested, not tested in pregnancy.
+    frame = _build(
+        services,
+        [
+            (
+                "alone",
+                both(
+                    grading(D(2025, 3, 1), "orange"),
+                    grading(D(2025, 8, 7), "red", purple=True),
+                    visit(D(2025, 8, 7)),
+                    lab("hiv_test", D(2025, 8, 5), "negative"),
+                ),
+            )
+        ],
+        admitted=D(2025, 8, 5),
+    )
+    got = {c: _plain(frame.loc["alone", c]) for c in frame.columns}
+    assert {
+        c: got[c]
+        for c in (
+            fact_tables.HIGHEST_COLOUR,
+            fact_tables.PURPLE,
+            fact_tables.FIRST_CASE_MANAGED_DATE,
+            fact_tables.CASE_MANAGED_CONTACT,
+            "hiv_tested",
+            "hiv_tested_in_pregnancy",
+        )
+    } == {
+        fact_tables.HIGHEST_COLOUR: "orange",
+        fact_tables.PURPLE: False,
+        fact_tables.FIRST_CASE_MANAGED_DATE: D(2025, 3, 1),
+        fact_tables.CASE_MANAGED_CONTACT: False,
+        "hiv_tested": True,
+        "hiv_tested_in_pregnancy": False,
+    }
+
+
+def test_a_pregnancy_without_a_delivery_has_no_delivering_institution(services: Services) -> None:
+    # the institution column is stored as objects, a missing one as None (not NaN), beside
+    # another pregnancy's delivering institution (hosp-a)
+    def no_delivery(session: Session, pid: str) -> None:
+        session.flush()
+        session.query(models.Delivery).filter_by(pregnancy_id=pid).delete()
+
+    frame = _build(services, [("delivered", nothing), ("lost", no_delivery)])
+    column = frame[fact_tables.DELIVERY_INSTITUTION]
+    assert column.dtype == object
+    assert column.loc["delivered"] == "hosp-a"
+    assert column.loc["lost"] is None
