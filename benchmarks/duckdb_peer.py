@@ -35,6 +35,7 @@ status is 1 on any disagreement).
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -501,30 +502,30 @@ def compare_with_truth(
     return compare({k: v for k, v in peer.items() if k[1] in periods}, truth)
 
 
-_USAGE = "usage: python -m benchmarks.duckdb_peer SIM_DIR [POSTGRES_URL] [--truth [TRUTH_JSON]]"
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.duckdb_peer")
+    parser.add_argument("sim_dir", type=Path, help="a simulation's folder")
+    parser.add_argument("postgres_url", nargs="?", help="compare with its stored results")
+    parser.add_argument(
+        "--truth",
+        nargs="?",
+        const="",
+        metavar="TRUTH_JSON",
+        help="compare with the simulator's truth (default SIM_DIR/truth.json)",
+    )
+    return parser.parse_args(argv)
 
 
 def _main(argv: list[str]) -> int:
-    args = list(argv)
-    truth_path: Path | None = None
-    if "--truth" in args:
-        i = args.index("--truth")
-        given = args[i + 1] if i + 1 < len(args) and not args[i + 1].startswith("-") else None
-        del args[i : i + (2 if given else 1)]
-        truth_path = Path(given) if given else None
-        if truth_path is None and args:
-            truth_path = Path(args[0]) / "truth.json"
-    if not args or (truth_path is None and "--truth" in argv):
-        print(_USAGE, file=sys.stderr)
-        return 2
-    sim = Path(args[0])
-    peer = run_peer(sim)
+    a = _arguments(argv)
+    truth_path = None if a.truth is None else Path(a.truth or a.sim_dir / "truth.json")
+    peer = run_peer(a.sim_dir)
     out = {k: v for k, v in peer.items() if k != "results"}
     status = 0
-    if len(args) > 1:
+    if a.postgres_url:
         import psycopg
 
-        with psycopg.connect(args[1]) as conn:
+        with psycopg.connect(a.postgres_url) as conn:
             rows = conn.execute(
                 "select indicator_id, period, numerator, denominator from indicator_result "
                 "where area = 'district' and institution = 'all'"
@@ -537,7 +538,7 @@ def _main(argv: list[str]) -> int:
         agreement = compare_with_truth(peer["results"], truth_results(truth_path))
         print(render(out, agreement, None, against="truth"))
         status |= agreement["mismatches"] != 0
-    if len(args) == 1 and truth_path is None:
+    if not a.postgres_url and truth_path is None:
         print(out)
         for k, v in sorted(peer["results"].items()):
             print(k, v)

@@ -236,8 +236,7 @@ def sender_view(
         )
     page("unmapped_codes", total, rows)
     summary["unmapped_distinct_codes"] = distinct
-    # keyed by the reference, not its resource: a record with two unresolved references on
-    # a page's edge would lose the second
+    # the records API's query: one row a reference, the reference's key the cursor
     total, rows = unresolved_reference_page(session, institution_id, start, end, after, count + 1)
     for row in rows:
         row["rule"] = "reference_unresolved"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -158,7 +158,7 @@ async def _feeds(services: ServicesDep, who: Viewer) -> list[dict[str, Any]]:
     and refused writes (today in the district's time zone)."""
     zone = ZoneInfo(services.settings.timezone)
     now = datetime.now(zone)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     directory = await in_transaction(services, institutions_for_staff, who.principal)
     month = {
         inst: last
