@@ -300,6 +300,7 @@ def test_a_refused_value_is_shown_next_to_its_field(
     assert (
         tab.page.locator("#follow_up-next_due-error").inner_text() == "下次随访日期不能早于联系日期"
     )
+    tab.shot("case-page-two-field-errors")
     assert http.get(f"/api/v1/cases/{r}", headers=h["rev-a"]).json()["follow_ups"] == []
 
 

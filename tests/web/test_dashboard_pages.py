@@ -331,6 +331,13 @@ def test_a_monitor_enters_an_external_figure_and_sees_it(
     assert page.locator("#err-source").inner_text() == "此项必填"
     form = page.locator("#external-form")
     form.get_by_label("数据来源").fill("婚检年报")
+    # more than the results table holds: too large, beside the field (was a 500)
+    form = page.locator("#external-form")
+    form.get_by_label("分子（例数）").fill("99999999999")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("#err-numerator").inner_text() == "数值过大"
+    tab.shot("indicator-external-form-too-large")
     # more than the denominator: the service's rule, beside the field it names
     form = page.locator("#external-form")
     form.get_by_label("分子（例数）").fill("1200")
