@@ -13,14 +13,16 @@ def indicators(services: Services, as_of: date | None) -> JobResult:
     """Recompute the indicator results that changed since the last run."""
     services.domain.process_queue(services.db)  # queued women first: counts need them
     rows = services.indicators.refresh()
-    return JobResult(rows, f"{rows} result rows written")
+    changed = services.indicators.last_changed
+    return JobResult(rows, f"{rows} result rows computed, {changed} changed")
 
 
 def indicators_full(services: Services, as_of: date | None) -> JobResult:
     """Recompute every indicator result from the domain tables."""
     services.domain.process_queue(services.db)
     rows = services.indicators.refresh(full=True)
-    return JobResult(rows, f"{rows} result rows written (full)")
+    changed = services.indicators.last_changed
+    return JobResult(rows, f"{rows} result rows computed, {changed} changed (full)")
 
 
 def data_quality(services: Services, as_of: date | None) -> JobResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Float, Integer, String, Text
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mch_service.database import Base
@@ -35,3 +35,19 @@ class IndicatorResult(Base):
     entered_source: Mapped[str | None] = mapped_column(Text, nullable=True)
     entered_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     entered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class IndicatorRun(Base):
+    """The indicator job's latest run (one row, ``id`` 1), written in the transaction of its
+    results. The job writes only the result rows that changed, so a row's ``computed_at`` is
+    when its figure last changed; the figures were last *confirmed* by this run. The readers of
+    "when were these figures computed" (the results' ``computed_at``, the report's 计算时间, the
+    freshness gauge) take the later of the two for calculated indicators."""
+
+    __tablename__ = "indicator_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    full: Mapped[bool] = mapped_column(Boolean)
+    rows_computed: Mapped[int] = mapped_column(Integer)  # result rows of the affected periods
+    rows_changed: Mapped[int] = mapped_column(Integer)  # of which inserted, updated or deleted

@@ -183,12 +183,15 @@ class IndicatorService:
         self.streets = frozenset(streets)
         self._cache: _Cache | None = None
         self._lock = threading.Lock()
+        # result rows the last refresh of this process inserted, updated or deleted
+        self.last_changed = 0
 
     # -- computing ---------------------------------------------------------------------
 
     def refresh(self, full: bool = False) -> int:
         """Recompute what changed since the last run (everything when ``full`` or on the first
-        run of this process); returns the number of result rows written."""
+        run of this process); returns the number of result rows computed (``last_changed``: how
+        many of them the store inserted, updated or deleted)."""
         with self._lock:
             with self.db.reading() as session:
                 watermark = last_change(session)
@@ -212,6 +215,7 @@ class IndicatorService:
                     cache.case_watermark is None or case_watermark > cache.case_watermark
                 )
                 if not women_moved and not cases_moved:
+                    self.last_changed = 0
                     return 0
                 changed = sorted(
                     set(women_changed_since(session, cache.watermark) if women_moved else [])
@@ -249,7 +253,9 @@ class IndicatorService:
         settings_json = self.settings.to_json()
         rows = stored_rows(results, settings_json, now)
         with self.db.transaction() as session:
-            repository.replace_results(session, rows, periods, replace_all)
+            self.last_changed = repository.write_results(
+                session, rows, periods, replace_all, {"computed_at": now, "full": replace_all}
+            )
         return len(rows)
 
     # -- reading -----------------------------------------------------------------------
@@ -335,7 +341,7 @@ class IndicatorService:
         self._check_view(session, view.area, view.institution, label)
         period = parse_period(label)
         rows = repository.results_by_indicator(session, label, view.area, view.institution)
-        computed = max((r.computed_at for r in rows.values()), default=None)
+        computed = _computed_at(session, rows.values())
         return PeriodResults(
             period=label,
             period_kind=period.kind,
@@ -934,6 +940,20 @@ def _replace_women(
         old.case_managed_colours,
     )
     return merged, before
+
+
+def _computed_at(session: Session, rows: Iterable[StoredResult]) -> datetime | None:
+    """When these stored figures were last computed: an entered figure when it was entered; a
+    calculated one when the job last ran (it writes only the rows that change)."""
+    rows = list(rows)
+    calculated = [r.computed_at for r in rows if r.indicator_id not in repository.EXTERNAL_IDS]
+    entered: list[datetime | None] = [
+        to_utc(r.computed_at) for r in rows if r.indicator_id in repository.EXTERNAL_IDS
+    ]
+    if calculated:
+        run = repository.last_run(session)
+        entered.append(repository.latest(max(map(to_utc, calculated)), run))
+    return max((t for t in entered if t is not None), default=None)
 
 
 def computed_at_by_indicator(session: Session) -> list[tuple[str, datetime | None]]:

@@ -8,12 +8,13 @@ from datetime import date, timedelta
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import delete
 
 from jobs.runner import run_job
 from mch_service.app import Services
 from mch_service.audit.service import Actor, AuditRecord, record
 from mch_service.domain.models import AssemblyQueue
-from mch_service.indicators.results import IndicatorResult
+from mch_service.indicators.results import IndicatorResult, IndicatorRun
 from mch_service.scheduling.service import try_lease
 from mch_service.timeutil import utcnow
 from tests.auth.test_accounts import PASSWORD, add_user, bearer, token_for
@@ -209,10 +210,22 @@ def test_database_gauges(services: Services, http: httpx.Client, admin: dict[str
                     computed_at=at,
                 )
             )
+        session.execute(delete(IndicatorRun))  # whatever job ran before: none has
     s = scrape(http, admin)
     assert value(
         s, "mch_indicator_last_computed_timestamp_seconds", indicator="hiv_test_rate"
     ) == pytest.approx(computed.timestamp(), abs=1)
+    # The job writes only the rows that change: a later run that changed none of them still
+    # computed them, and the gauge says so (a stalled job is one whose run time stands still).
+    ran = computed + timedelta(minutes=30)
+    with services.db.transaction() as session:
+        session.add(
+            IndicatorRun(id=1, computed_at=ran, full=False, rows_computed=2, rows_changed=0)
+        )
+    s = scrape(http, admin)
+    assert value(
+        s, "mch_indicator_last_computed_timestamp_seconds", indicator="hiv_test_rate"
+    ) == pytest.approx(ran.timestamp(), abs=1)
 
 
 def test_database_down_still_answers(
