@@ -387,3 +387,46 @@ def delivered_and_died_later(
             ),
         ),
     )
+
+
+def test_an_incremental_run_sees_a_card_entered_and_reviewed_since_the_last_run(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    # A card changes no woman's records: the job notices it by the cards' own last change
+    # (``last_report_change``) and computes everything again. Her delivery in July (one live
+    # birth), her death on the card in August: August 1 death / 0 live births, then 0/0 once
+    # the monitoring group excludes the card.
+    rid = _valid_rid("33010219900101606")
+    p = uid()
+    post(
+        http,
+        sender,
+        bundle(
+            entry(patient(sender.institution_id, "F1", rid=rid, street=S1), p),
+            *delivery(p, "2025-07-20", "2025-07-20", "2025-07-20"),
+        ),
+    )
+    add_user(services, "mon1", "monitor")
+    monitor = bearer(token_for(http, "mon1"))
+    services.indicators.refresh(full=True)
+    assert figure(http, monitor, "2025-08") == (0, 0)
+    card = {
+        "death_date": "2025-08-02",
+        "pregnancy_end_date": "2025-07-20",
+        "outcome": "delivered",
+        "street": S1,
+        "institution_id": sender.institution_id,
+        "resident_id": rid,
+    }
+    made = http.post("/api/v1/maternal-deaths", json=card, headers=monitor)
+    assert made.status_code == 201, made.text
+    assert services.indicators.refresh() > 0
+    assert figure(http, monitor, "2025-08") == (1, 0)
+    excluded = http.post(
+        f"/api/v1/maternal-deaths/{made.json()['id']}/review",
+        json={"status": "excluded", "reason": "重复报告"},
+        headers=monitor,
+    )
+    assert excluded.status_code == 200, excluded.text
+    assert services.indicators.refresh() > 0
+    assert figure(http, monitor, "2025-08") == (0, 0)

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
+import pytest
 from sqlalchemy.orm import Session
 
 from mch_service.app import Services
@@ -982,6 +983,34 @@ def test_deaths_in_pregnancy_or_42_days_by_cause_review_and_card(services: Servi
     }
     assert deaths.loc[card["card-pending"], "reporting_institution"] == "mch-centre"
     assert deaths.loc["p-postpartum", "reporting_institution"] == "hosp-a"
+
+
+def test_a_build_reads_the_register_of_its_women_and_names_its_colour_set(
+    services: Services,
+) -> None:
+    # An incremental build asks the case register about the changed women only (reading the
+    # whole register at every run would grow with the district, not with the change), and
+    # every build records the colours it counted as case-managed, so that results are never
+    # computed with settings that ask for another set (counts.check refuses them).
+    from mch_service.indicators.calculations import compute_all
+    from mch_service.indicators.errors import IndicatorInputError
+    from mch_service.indicators.settings import IndicatorSettings
+
+    _build(services, [("reg-a", _her_facts), ("reg-b", _her_facts)])
+    asked: list[Any] = []
+
+    def register(session: Session, women: Any) -> CaseManagementFacts:
+        asked.append(None if women is None else sorted(women))
+        return CaseManagementFacts()
+
+    with services.db.reading() as session:
+        full = build_frames(session, ("orange", "red"), case_facts=register)
+        build_frames(session, ("orange", "red"), women=["w-reg-a"], case_facts=register)
+    assert asked == [None, ["w-reg-a"]]
+    assert full.case_managed_colours == ("orange", "red")
+    other = IndicatorSettings(case_managed_colours=("orange", "red", "purple"))
+    with pytest.raises(IndicatorInputError, match="orange, red"):
+        compute_all(full, ["2025-08"], other)
 
 
 def test_high_risk_managed_by_a_follow_up_recorded_in_the_case_register(
