@@ -56,7 +56,8 @@ def response_entry(result: EntryResult, prefer: Prefer) -> dict[str, Any]:
         entry["resource"] = result.resource
     elif prefer.return_ == "representation" and result.resource is not None:
         entry["resource"] = result.resource
-    elif prefer.return_ == "OperationOutcome":
+    elif prefer.return_ == "OperationOutcome" and not result.warnings:
+        # with warnings, the outcome above is the OperationOutcome asked for: never replaced
         response["outcome"] = information(f"{result.action}")
     return entry
 

@@ -524,18 +524,30 @@ def newest_sealed_version(bind: Session | Connection) -> tuple[str, str, int, by
     return row.resource_type, row.fhir_id, row.version_id, bytes(row.content)
 
 
-def references_by_pks(session: Session, pks: Sequence[int]) -> list[tuple[int, str, str]]:
-    """(resource key, element, 'Type/id') of the indexed references of these resources."""
+def unresolved_of(
+    session: Session, institution_id: str, pks: Sequence[int]
+) -> list[tuple[int, str, str]]:
+    """(resource key, element, 'Type/id') of the indexed references of these resources that
+    name no live record of this sender's, in one statement (the write path asks this of
+    every request it stores)."""
     if not pks:
         return []
-    return [
-        (pk, name, target)
-        for pk, name, target in session.execute(
-            select(FhirReference.resource_pk, FhirReference.name, FhirReference.target).where(
-                FhirReference.resource_pk.in_(list(pks))
-            )
+    ref = table_of(FhirReference)
+    tgt = table_of(FhirResource)
+    live = (
+        select(tgt.c.pk)
+        .where(
+            tgt.c.institution_id == institution_id,
+            tgt.c.resource_type == ref_type(ref.c.target),
+            tgt.c.fhir_id == ref_id(ref.c.target),
+            tgt.c.deleted.is_(False),
         )
-    ]
+        .exists()
+    )
+    stmt = select(ref.c.resource_pk, ref.c.name, ref.c.target).where(
+        sqlbulk.one_of(session, ref.c.resource_pk, list(pks)), ~live
+    )
+    return [(pk, name, target) for pk, name, target in session.execute(stmt)]
 
 
 def _dangling(institution_id: str) -> tuple[Any, Any, list[ColumnElement[bool]]]:

@@ -444,11 +444,7 @@ def unresolved_references(
 ) -> list[tuple[int, str, str]]:
     """(resource key, element, 'Type/id') of the ``subject`` / ``patient`` references of
     these resources that name no live record of this sender (never sent, or deleted)."""
-    refs = repo.references_by_pks(session, pks)
-    keys = sorted({tuple(t.split("/", 1)) for _, _, t in refs})
-    found = repo.current_by_ids(session, institution_id, keys)  # type: ignore[arg-type]
-    live = {k for k, row in found.items() if not row.deleted}
-    return [(pk, name, t) for pk, name, t in refs if tuple(t.split("/", 1)) not in live]
+    return repo.unresolved_of(session, institution_id, pks)
 
 
 def dangling_references_by_period(

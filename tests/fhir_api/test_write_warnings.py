@@ -393,3 +393,69 @@ def test_refused_reads_are_not_rejections(http: httpx.Client, sender: SenderKey)
         400,
     )
     assert "Patient.birthDate" in item["detail"]
+
+
+def test_a_reference_resolves_only_to_a_live_record_of_the_same_sender(
+    http: httpx.Client, services: Services, sender: SenderKey
+) -> None:
+    # The "not a record you have sent" warning, each way a target can be missing or present:
+    # the sender's live record (no warning), one written in the same transaction (none),
+    # its deleted record (warned), another sender's record with the same type and id
+    # (warned: references never cross senders). Asked with Prefer: return=OperationOutcome,
+    # each entry's outcome holds its warnings (it once held only "created").
+    from tests.conftest import make_sender
+
+    other = make_sender(services, "hosp-other")
+    _patient(http, sender)  # Patient/w1, live
+    gone = http.put(
+        "/fhir/Patient/w-gone",
+        json={"resourceType": "Patient", "id": "w-gone", "gender": "female"},
+        headers=sender.headers,
+    )
+    assert gone.status_code == 201, gone.text
+    assert http.delete("/fhir/Patient/w-gone", headers=sender.headers).status_code in (200, 204)
+    theirs = http.put(
+        "/fhir/Patient/w-theirs",
+        json={"resourceType": "Patient", "id": "w-theirs", "gender": "female"},
+        headers=other.headers,
+    )
+    assert theirs.status_code == 201, theirs.text
+    new = "urn:uuid:8f0c6a0e-6c1f-4a55-9d5e-0d3f4b8a1c11"
+
+    def obs(subject: str, full_url: str) -> dict[str, Any]:
+        return {
+            "fullUrl": full_url,
+            "resource": {
+                **_obs(HIV, valueDateTime="2025-01-06"),
+                "subject": {"reference": subject},
+            },
+            "request": {"method": "POST", "url": "Observation"},
+        }
+
+    subjects = ["Patient/w1", new, "Patient/w-gone", "Patient/w-theirs"]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": new,
+                "resource": {"resourceType": "Patient", "gender": "female"},
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            *[
+                obs(s, f"urn:uuid:00000000-0000-4000-8000-00000000000{n}")
+                for n, s in enumerate(subjects)
+            ],
+        ],
+    }
+    r = http.post("/fhir", json=bundle, headers={**sender.headers, **OUTCOME})
+    assert r.status_code == 200, r.text
+    warned = [
+        [
+            i["diagnostics"].split(" is not a record")[0]
+            for i in (e["response"].get("outcome") or {}).get("issue", [])
+            if (i.get("details") or {}).get("coding", [{}])[0].get("code") == "reference_unresolved"
+        ]
+        for e in r.json()["entry"]
+    ]
+    assert warned == [[], [], [], ["Patient/w-gone"], ["Patient/w-theirs"]]
