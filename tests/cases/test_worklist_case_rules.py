@@ -15,6 +15,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from mch_service.cases import worklists
+from tests.cases.test_worklist_edges import (
+    facts,  # LMP 2024-12-01, EDD 2025-09-07, booked 2025-01-10
+)
 
 D = date
 SHANGHAI = timezone(timedelta(hours=8))
@@ -41,16 +44,6 @@ NO_PURPLE_DAYS = worklists.Policy(
 )
 
 Risk = tuple[date, str | None, bool, datetime | None, int]
-
-
-def facts(**kw: object) -> worklists.PregnancyFacts:
-    """LMP 2024-12-01, EDD 2025-09-07, booked 2025-01-10, no end, no follow-up."""
-    base = worklists.PregnancyFacts(
-        "P1", "w", D(2024, 12, 1), D(2025, 9, 7), None, "s", "h", D(2025, 1, 10)
-    )
-    for k, v in kw.items():
-        setattr(base, k, v)
-    return base
 
 
 def at(day: int, hour: int = 0, minute: int = 0, month: int = 3) -> datetime:

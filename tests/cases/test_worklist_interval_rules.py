@@ -12,6 +12,9 @@ from datetime import date
 import pytest
 
 from mch_service.cases import worklists
+from tests.cases.test_worklist_edges import (
+    facts,  # LMP 2024-12-01, EDD 2025-09-07, booked 2025-01-10
+)
 
 D = date
 
@@ -25,17 +28,6 @@ PURPLE_10 = worklists.Policy(MANAGED, {"red": 7, "orange": 14, "purple": 10}, LI
 UNSET = worklists.Policy(MANAGED, {}, LIMITS)
 # Purple not case-managed (MCH_CASE_MANAGED_COLOURS=orange,red).
 NO_PURPLE = worklists.Policy(frozenset({"orange", "red"}), DEFAULT.follow_up_days, LIMITS)
-
-
-def facts(**kw: object) -> worklists.PregnancyFacts:
-    """LMP 2024-12-01, EDD 2025-09-07, booked 2025-01-10, street s, institution h; no contacts
-    unless the row gives them."""
-    base = worklists.PregnancyFacts(
-        "P1", "w", D(2024, 12, 1), D(2025, 9, 7), None, "s", "h", D(2025, 1, 10)
-    )
-    for k, v in kw.items():
-        setattr(base, k, v)
-    return base
 
 
 def risk(day: date, colour: str | None, purple: bool = False, pk: int = 1) -> tuple:

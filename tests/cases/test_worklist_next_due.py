@@ -11,6 +11,9 @@ from datetime import date
 import pytest
 
 from mch_service.cases import worklists
+from tests.cases.test_worklist_edges import (
+    facts,  # LMP 2024-12-01, EDD 2025-09-07, booked 2025-01-10
+)
 
 D = date
 
@@ -19,16 +22,6 @@ POLICY = worklists.Policy(
     {"red": 7, "orange": 14, "purple": 14},
     {"orange": 72, "red": 24},
 )
-
-
-def facts(**kw: object) -> worklists.PregnancyFacts:
-    """LMP 2024-12-01, EDD 2025-09-07, booked 2025-01-10, street s, institution h."""
-    base = worklists.PregnancyFacts(
-        "P1", "w", D(2024, 12, 1), D(2025, 9, 7), None, "s", "h", D(2025, 1, 10)
-    )
-    for k, v in kw.items():
-        setattr(base, k, v)
-    return base
 
 
 def risk(day: date, colour: str) -> tuple[date, str, bool, None, int]:

@@ -12,6 +12,9 @@ from datetime import date
 import pytest
 
 from mch_service.cases import worklists
+from tests.cases.test_worklist_edges import (
+    facts,  # LMP 2024-12-01, EDD 2025-09-07, booked 2025-01-10
+)
 
 D = date
 
@@ -19,16 +22,6 @@ D = date
 DAY = D(2025, 6, 1)
 # A hospital's record of the end or of her death, when the row has one: 2025-05-28.
 HOSPITAL = D(2025, 5, 28)
-
-
-def facts(**kw: object) -> worklists.PregnancyFacts:
-    """LMP 2024-12-01, EDD 2025-09-07, booked 2025-01-10; no end, delivery or death on file."""
-    base = worklists.PregnancyFacts(
-        "P1", "w", D(2024, 12, 1), D(2025, 9, 7), None, "s", "h", D(2025, 1, 10)
-    )
-    for k, v in kw.items():
-        setattr(base, k, v)
-    return base
 
 
 def state(f: worklists.PregnancyFacts) -> dict[str, object]:

@@ -12,6 +12,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from mch_service.cases import worklists
+from tests.cases.test_worklist_edges import (
+    facts,  # LMP 2024-12-01, EDD 2025-09-07, booked 2025-01-10
+)
 
 D = date
 CST = timezone(timedelta(hours=8))  # MCH_TIMEZONE Asia/Shanghai: received times are local
@@ -24,17 +27,6 @@ POLICY = worklists.Policy(MANAGED, FOLLOW_UP, {"orange": 72, "red": 24})
 
 def policy(limits: dict[str, int], managed: frozenset[str] = MANAGED) -> worklists.Policy:
     return worklists.Policy(managed, FOLLOW_UP, limits)
-
-
-def facts(**kw: object) -> worklists.PregnancyFacts:
-    """LMP 2024-12-01, EDD 2025-09-07, booked 2025-01-10, street s, institution h; no contacts
-    unless the row gives them."""
-    base = worklists.PregnancyFacts(
-        "P1", "w", D(2024, 12, 1), D(2025, 9, 7), None, "s", "h", D(2025, 1, 10)
-    )
-    for k, v in kw.items():
-        setattr(base, k, v)
-    return base
 
 
 # --- urgency: the default order of a list ---------------------------------------------------
