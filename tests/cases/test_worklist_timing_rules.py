@@ -1,9 +1,9 @@
 """The timing rules behind the work lists (docs/indicator-rules.md, "Work lists" and rule (b)
 of high_risk_case_management_rate): the default order of a list (``urgency``), the reporting
-limit of a case-managed assessment (``report_limit_hours``, ``MCH_CASE_REPORT_LIMIT_HOURS``)
-and a woman's last contact (``last_contact``). Pure functions: facts in, values out. Every
-expected value is worked out by hand from the row (the reason in its comment), never by the code
-under test."""
+limit of a case-managed assessment (``report_limit_hours``, ``MCH_CASE_REPORT_LIMIT_HOURS``),
+a woman's last contact (``last_contact``) and the Chinese reason of ``report_late``. Pure
+functions: facts in, values out. Every expected value is worked out by hand from the row (the
+reason in its comment), never by the code under test."""
 
 from __future__ import annotations
 
@@ -184,3 +184,41 @@ AS_OF = D(2025, 3, 10)
 )
 def test_last_contact_on_or_before_as_of(kw: dict[str, object], as_of: date, expected: date | None):
     assert worklists.last_contact(facts(**kw), as_of) == expected
+
+
+# --- report_late: the reason a reviewer reads ------------------------------------------------
+# docs/indicator-rules.md: late when received more than limit + 24 h after 00:00 of the
+# assessment's day; the reason names the colour (in Chinese as the colour badge: 红色, 橙色),
+# the assessment's day, the day it was received and the limit.
+
+# (colour, received, Chinese reason, reason)
+REPORT_LATE_ZH_ROWS = [
+    (
+        "red",
+        DAY_START + timedelta(hours=49),
+        "红色评估（2025-03-01）于2025-03-03收到，超过24小时报告时限",
+        "red graded 03-01, received 03-03 01:00 (49 h, over red's 24 h + a day): 红色, its "
+        "24-hour limit",
+    ),
+    (
+        "orange",
+        DAY_START + timedelta(hours=96) + MINUTE,
+        "橙色评估（2025-03-01）于2025-03-05收到，超过72小时报告时限",
+        "orange graded 03-01, received 03-05 00:01 (a minute over 72 h + a day): 橙色, its "
+        "72-hour limit",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("colour", "received", "expected", "reason"),
+    REPORT_LATE_ZH_ROWS,
+    ids=[r[0] for r in REPORT_LATE_ZH_ROWS],
+)
+def test_report_late_reason_in_chinese(
+    colour: str, received: datetime, expected: str, reason: str
+) -> None:
+    f = facts(risks=[(GRADED, colour, False, received, 1)])
+    found = worklists.report_late(f, D(2025, 3, 10), POLICY)
+    assert found is not None, reason
+    assert found.reason_zh == expected, reason
