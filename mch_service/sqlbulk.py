@@ -32,6 +32,7 @@ callers handle it as they handle any other statement's.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from decimal import Decimal
@@ -119,13 +120,20 @@ def pg_rows(session: Session, sql: str, params: Sequence[Any]) -> list[tuple[Any
         raise _wrap(sql, exc) from exc
 
 
-def _execute(session: Session, sql: str, params: Sequence[Any]) -> None:
+def pg_execute(session: Session, sql: str, params: Sequence[Any]) -> int:
+    """Run one fixed SQL statement that returns no rows, as ``pg_rows`` does; the number of
+    rows it changed."""
     raw = _driver_connection(session)
     try:
         with raw.cursor() as cur:
             cur.execute(sql, params)
+            return cur.rowcount  # type: ignore[no-any-return]
     except Exception as exc:  # psycopg.Error: give it SQLAlchemy's shape
         raise _wrap(sql, exc) from exc
+
+
+def _execute(session: Session, sql: str, params: Sequence[Any]) -> None:
+    pg_execute(session, sql, params)
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -167,6 +175,7 @@ def _insert_pg(session: Session, batches: Sequence[tuple[Table, Sequence[dict[st
 _STATEMENTS: dict[tuple[Any, ...], str] = {}  # statement text by shape (tables, columns)
 
 
+@functools.cache
 def _quote(name: str) -> str:
     from sqlalchemy.dialects import postgresql
 

@@ -107,7 +107,15 @@ def current_by_pks(
     pks = sorted(pks)
     if not pks:
         return {}
-    stmt = select(*_CURRENT_COLS).where(sqlbulk.one_of(session, _R.pk, pks)).order_by(_R.pk)
+    if sqlbulk.is_postgres(session):
+        rows: Any = sqlbulk.pg_rows(
+            session,
+            f"SELECT {_CURRENT_SQL} FROM fhir_resource WHERE pk = ANY(%s) "
+            f"ORDER BY pk{' FOR UPDATE' if lock else ''}",
+            (pks,),
+        )
+        return {r[0]: _row(r) for r in rows}
+    stmt = select(*_CURRENT_COLS).where(_R.pk.in_(pks)).order_by(_R.pk)
     rows = session.execute(stmt.with_for_update() if lock else stmt)
     return {r[0]: _row(r) for r in rows}
 
@@ -209,8 +217,21 @@ def update_resources(session: Session, rows: list[dict[str, Any]]) -> None:
     """Move resources to a new version. Each row names its ``pk`` and the ``expected_version``
     it was read at; a concurrent writer that got there first makes this raise, so the caller
     retries with fresh state rather than overwrite silently."""
+    postgres = sqlbulk.is_postgres(session)
     for row in rows:
         values = {k: v for k, v in row.items() if k not in ("pk", "expected_version")}
+        if postgres:
+            # the driver's statement (one text per set of columns, prepared once): this runs
+            # for every updated resource of every Bundle
+            sets = ", ".join(f"{c} = %s" for c in values)
+            changed = sqlbulk.pg_execute(
+                session,
+                f"UPDATE fhir_resource SET {sets} WHERE pk = %s AND version_id = %s",
+                (*values.values(), row["pk"], row["expected_version"]),
+            )
+            if changed != 1:
+                raise ConcurrentUpdate(row["pk"])
+            continue
         result = session.execute(
             update(FhirResource)
             .where(FhirResource.pk == row["pk"], FhirResource.version_id == row["expected_version"])
@@ -251,7 +272,14 @@ def write_rows(
     """The rest of a write: new current rows not yet written (``insert_resources``), the new
     versions, and the search index of the resources written (the index rows of ``replaced``
     resources are deleted first). The inserts are one statement on PostgreSQL."""
-    if replaced:
+    if replaced and sqlbulk.is_postgres(session):
+        sqlbulk.pg_execute(
+            session,
+            "WITH i AS (DELETE FROM fhir_identifier WHERE resource_pk = ANY(%s)) "
+            "DELETE FROM fhir_reference WHERE resource_pk = ANY(%s)",
+            (list(replaced), list(replaced)),
+        )
+    elif replaced:
         session.execute(
             delete(FhirIdentifier).where(FhirIdentifier.resource_pk.in_(list(replaced)))
         )
@@ -532,6 +560,10 @@ def unresolved_of(
     every request it stores)."""
     if not pks:
         return []
+    if sqlbulk.is_postgres(session):
+        # the statement below as the driver's fixed text (prepared once): every write asks it
+        rows: Any = sqlbulk.pg_rows(session, _UNRESOLVED_PG, (list(pks), institution_id))
+        return [(pk, name, target) for pk, name, target in rows]
     ref = table_of(FhirReference)
     tgt = table_of(FhirResource)
     live = (
@@ -545,9 +577,21 @@ def unresolved_of(
         .exists()
     )
     stmt = select(ref.c.resource_pk, ref.c.name, ref.c.target).where(
-        sqlbulk.one_of(session, ref.c.resource_pk, list(pks)), ~live
+        ref.c.resource_pk.in_(list(pks)), ~live
     )
     return [(pk, name, target) for pk, name, target in session.execute(stmt)]
+
+
+# ``unresolved_of`` on PostgreSQL; the target's halves as ``ref_type`` / ``ref_id`` write them
+_UNRESOLVED_PG = (
+    "SELECT r.resource_pk, r.name, r.target FROM fhir_reference r "
+    "WHERE r.resource_pk = ANY(%s) AND NOT EXISTS (SELECT 1 FROM fhir_resource t "
+    "WHERE t.institution_id = %s "
+    "AND t.resource_type = (CASE WHEN strpos(r.target, '/') > 0 "
+    "THEN substr(r.target, 1, strpos(r.target, '/') - 1) END) "
+    "AND t.fhir_id = substr(r.target, strpos(r.target, '/') + 1) "
+    "AND t.deleted IS false)"
+)
 
 
 def _dangling(institution_id: str) -> tuple[Any, Any, list[ColumnElement[bool]]]:
