@@ -276,6 +276,25 @@ class Settings(BaseSettings):
                 raise ValueError("MCH_DEFAULT_JURISDICTION_STREET: " + problem)
         return self
 
+    @model_validator(mode="after")
+    def _work_list_limits_by_colour(self) -> Settings:
+        # The work lists look these up by an assessment's colour: a key that is not a colour
+        # would never apply (a typo silently dropping a limit), and a limit of 0 or less would
+        # list every case at once.
+        colours = ("green", "yellow", "orange", "red", "purple")
+        for name, limits in (
+            ("MCH_CASE_FOLLOW_UP_DAYS", self.case_follow_up_days),
+            ("MCH_CASE_REPORT_LIMIT_HOURS", self.case_report_limit_hours),
+        ):
+            unknown = sorted(k for k in limits if k not in colours)
+            if unknown:
+                raise ValueError(
+                    f"{name}: keys must be colours ({', '.join(colours)}); not {unknown}"
+                )
+            if any(v < 1 for v in limits.values()):
+                raise ValueError(f"{name}: every limit must be 1 or more")
+        return self
+
     @property
     def sqlite_synchronous(self) -> str:
         """SQLite's durability in WAL mode: NORMAL can lose the last acknowledged commits on a

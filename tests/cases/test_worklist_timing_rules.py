@@ -222,3 +222,33 @@ def test_report_late_reason_in_chinese(
     found = worklists.report_late(f, D(2025, 3, 10), POLICY)
     assert found is not None, reason
     assert found.reason_zh == expected, reason
+
+
+# --- the limits' settings: keyed by colour, every limit at least 1 ----------------------------
+# The lists look the limits up by an assessment's colour: a key that is not a colour (a typo
+# such as "Red" or an empty key) would silently drop that colour's limit, and a limit below 1
+# would list every case at once. The service refuses such settings at start-up, naming them.
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("case_report_limit_hours", {"orange": 72, "Red": 24}, "MCH_CASE_REPORT_LIMIT_HOURS"),
+        ("case_report_limit_hours", {"": 24}, "MCH_CASE_REPORT_LIMIT_HOURS"),
+        ("case_report_limit_hours", {"red": 0}, "MCH_CASE_REPORT_LIMIT_HOURS"),
+        ("case_follow_up_days", {"red": 7, "blue": 14}, "MCH_CASE_FOLLOW_UP_DAYS"),
+        ("case_follow_up_days", {"red": -7}, "MCH_CASE_FOLLOW_UP_DAYS"),
+    ],
+)
+def test_work_list_limits_must_be_keyed_by_colour_and_positive(
+    field: str, value: dict[str, int], named: str
+) -> None:
+    from pydantic import ValidationError
+
+    from mch_service.config import Settings
+
+    with pytest.raises(ValidationError, match=named):
+        Settings.model_validate({field: value})
+    # every colour may have a limit of its own, the smallest being 1
+    every = {"green": 1, "yellow": 1, "orange": 1, "red": 1, "purple": 1}
+    assert getattr(Settings.model_validate({field: every}), field) == every
