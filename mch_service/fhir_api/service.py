@@ -126,8 +126,8 @@ class FhirService:
         try:
             if not validated:
                 self.interactions.validate_entries(entries)
-            with self.db.transaction() as session:
-                results = self.interactions.execute(session, actor.id or "", entries)
+
+            def then(session: Session, results: list[EntryResult]) -> None:
                 if self.domain is not None:
                     self._derive(session, actor, results)
                 record(
@@ -135,7 +135,8 @@ class FhirService:
                     actor,
                     [write_row(r) for r in results if r.action != "read" and r.action != "search"],
                 )
-            return results
+
+            return self.interactions.execute(self.db.transaction, actor.id or "", entries, then)
         except MchError as exc:
             self._audit_rejection(actor, action, entries[0].url if entries else None, exc)
             raise

@@ -121,7 +121,7 @@ class ResourceStore:
     ) -> list[WriteOutcome]:
         """Write a set of operations in the caller's transaction. Raises IntegrityError or
         repository.ConcurrentUpdate when another transaction got there first; the caller rolls
-        back to its savepoint and tries again with fresh state."""
+        the attempt back and tries again with fresh state."""
         outcomes: list[WriteOutcome | None] = [None] * len(ops)
         new_rows: list[dict[str, Any]] = []
         new_idx: list[int] = []
