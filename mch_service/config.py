@@ -200,11 +200,12 @@ class Settings(BaseSettings):
     # an orange or red assessment made before it is never on report_late, since a backfill
     # delivers old assessments late by nature. Empty: every assessment counts (set it at go-live).
     case_report_late_from: date | None = None
-    case_outcome_unknown_days: int = 14
-    case_untreated_days: int = 14
-    case_missing_tests_days: int = 28
-    case_postpartum_due_days: int = 7
-    case_postpartum_overdue_days: int = 28
+    # (days; none may be negative: a list would then count from a day still to come)
+    case_outcome_unknown_days: int = Field(default=14, ge=0)
+    case_untreated_days: int = Field(default=14, ge=0)
+    case_missing_tests_days: int = Field(default=28, ge=0)
+    case_postpartum_due_days: int = Field(default=7, ge=0)
+    case_postpartum_overdue_days: int = Field(default=28, ge=0)
     # The street whose reviewers get the work items of women with no street on their records
     # (issue 16: no orphan women); set it to a street of the district MCH hospital's team's
     # jurisdiction. Empty: such items are listed without a street (seen by the reviewers of

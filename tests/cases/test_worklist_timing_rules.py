@@ -252,3 +252,25 @@ def test_work_list_limits_must_be_keyed_by_colour_and_positive(
     # every colour may have a limit of its own, the smallest being 1
     every = {"green": 1, "yellow": 1, "orange": 1, "red": 1, "purple": 1}
     assert getattr(Settings.model_validate({field: every}), field) == every
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "case_outcome_unknown_days",
+        "case_untreated_days",
+        "case_missing_tests_days",
+        "case_postpartum_due_days",
+        "case_postpartum_overdue_days",
+    ],
+)
+def test_work_list_day_counts_may_not_be_negative(field: str) -> None:
+    # a negative count would have a list count from a day still to come; 0 (the same day) is
+    # the strictest a district may set
+    from pydantic import ValidationError
+
+    from mch_service.config import Settings
+
+    with pytest.raises(ValidationError, match=field):
+        Settings.model_validate({field: -1})
+    assert getattr(Settings.model_validate({field: 0}), field) == 0
