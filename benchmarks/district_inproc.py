@@ -1,0 +1,146 @@
+"""In-process profile of the simulated district's own Bundles (updates, conditional and literal
+references, deletes): the Bundle phase of ``python -m benchmarks scale`` without HTTP, so that a
+change to the write path can be measured in a minute. It prints the client and PostgreSQL CPU
+per Bundle and the SQL statements each Bundle sends, by statement.
+
+    .venv/bin/python -m benchmarks.district_inproc [--pregnancies 300] [--bundles 1500]
+                                                    [--profile out.raw]
+
+It simulates (or reuses) the district in ``benchmarks/results/``, creates (and drops) the
+database ``mch_bench_district``, imports every institution's history, then times the first
+``--bundles`` Bundles in send order, one at a time. Statements are counted at the driver
+(psycopg's ``Cursor.execute``), so the ORM's and the raw ones alike; ``BEGIN`` and ``COMMIT``
+are not statements there (psycopg sends them itself), the pool's ping (``;``) is. Counting
+costs a little CPU of its own: compare runs made the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from benchmarks import procstats
+from benchmarks.indicators import make_services, simulate_once
+from benchmarks.ingest import drop_database, recreate_database, reference_loop_ms
+from benchmarks.profiling import PySpy, summarise
+
+PG = "postgresql://postgres@127.0.0.1:5432"
+DB = "mch_bench_district"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _shape(sql: str) -> str:
+    """A statement's text on one line, its first 110 characters: enough to tell them apart."""
+    return re.sub(r"\s+", " ", sql).strip()[:110]
+
+
+class StatementCount:
+    """Every statement psycopg sends while installed, by its shape."""
+
+    def __init__(self) -> None:
+        self.shapes: Counter[str] = Counter()
+        self._original: Any = None
+
+    def uninstall(self) -> None:
+        import psycopg
+
+        psycopg.Cursor.execute = self._original  # type: ignore[method-assign]
+
+    def install(self) -> None:
+        import psycopg
+
+        original = self._original = psycopg.Cursor.execute
+        shapes = self.shapes
+
+        def execute(cur: Any, query: Any, params: Any = None, **kw: Any) -> Any:
+            text = query if isinstance(query, str) else str(query)
+            shapes[_shape(text)] += 1
+            return original(cur, query, params, **kw)
+
+        psycopg.Cursor.execute = execute  # type: ignore[method-assign,assignment]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.district_inproc")
+    parser.add_argument("--pregnancies", type=int, default=300)
+    parser.add_argument("--bundles", type=int, default=1500)
+    parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--profile", help="sample the timed Bundles with py-spy into this file")
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--pg", default=PG)
+    args = parser.parse_args(argv)
+
+    from mch_service.audit.service import Actor
+    from mch_service.fhir_api.bulk import iter_lines, run_import
+    from mch_service.fhir_api.bundle_responses import Prefer
+    from mch_service.migrate import upgrade
+    from mch_service.simulator.load import register_institutions
+
+    out = RESULTS / f"sim-district-{args.pregnancies}-{args.seed}"
+    simulate_once(out, args.pregnancies, args.seed)
+    recreate_database(args.pg, DB)
+    url = f"{args.pg}/{DB}".replace("postgresql://", "postgresql+psycopg://")
+    upgrade(url)
+    services = make_services(url, out)
+    register_institutions(services, out)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    bundles: list[tuple[Any, dict[str, Any]]] = []
+    for inst in manifest["institutions"]:
+        actor = Actor("institution", inst["id"], "simulator")
+        if inst.get("history"):
+            path = out / inst["history"]
+            with path.open("rb") as fh:
+                run_import(services.fhir, actor, iter_lines(str(path), fh))
+        bundles += [
+            (actor, json.loads((out / name).read_text(encoding="utf-8")))
+            for name in inst["bundles"]
+        ]
+    bundles = bundles[: args.bundles]
+    entries = sum(len(b.get("entry", [])) for _, b in bundles)
+    counted = StatementCount()
+    counted.install()
+    spy = PySpy(os.getpid(), Path(args.profile), rate=200) if args.profile else None
+    if spy:
+        time.sleep(1.0)  # py-spy attaches
+    prefer = Prefer(None)
+    pg0 = procstats.cpu_seconds(procstats.postgres_pids(DB))
+    t0, c0 = time.perf_counter(), time.process_time()
+    refused = 0
+    for actor, bundle in bundles:
+        try:
+            services.fhir.bundle(actor, bundle, prefer)
+        except Exception:  # noqa: BLE001 - the district's invalid Bundles are refused by design
+            refused += 1
+    t1, c1 = time.perf_counter(), time.process_time()
+    pg1 = procstats.cpu_seconds(procstats.postgres_pids(DB))
+    if spy:
+        spy.stop()
+    counted.uninstall()
+    n = len(bundles)
+    statements = sum(counted.shapes.values())
+    print(
+        f"{n} Bundles ({entries} entries, {entries / n:.1f} a Bundle, {refused} refused); "
+        f"reference loop {reference_loop_ms():.0f} ms"
+    )
+    print(
+        f"client CPU {1000 * (c1 - c0) / n:.2f} ms a Bundle (wall {1000 * (t1 - t0) / n:.2f}); "
+        f"PostgreSQL CPU {1000 * procstats.cpu_delta(pg0, pg1) / n:.2f} ms a Bundle"
+    )
+    print(f"statements {statements / n:.1f} a Bundle:")
+    for shape, count in counted.shapes.most_common(args.top):
+        print(f"  {count / n:5.2f}  {shape}")
+    if spy:
+        print(summarise(Path(args.profile), args.top).render())
+    services.db.dispose()
+    drop_database(args.pg, DB)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
