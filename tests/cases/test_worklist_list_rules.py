@@ -15,17 +15,11 @@ import pytest
 
 from mch_service.cases import worklists
 from tests.cases.test_worklist_edges import (
+    POLICY,  # the defaults: MCH_CASE_MANAGED_COLOURS, _FOLLOW_UP_DAYS, _REPORT_LIMIT_HOURS
     facts,  # LMP 2024-12-01, EDD 2025-09-07, booked 2025-01-10
 )
 
 D = date
-
-# The defaults (MCH_CASE_MANAGED_COLOURS, MCH_CASE_FOLLOW_UP_DAYS, MCH_CASE_REPORT_LIMIT_HOURS).
-POLICY = worklists.Policy(
-    frozenset({"orange", "red", "purple"}),
-    {"red": 7, "orange": 14, "purple": 14},
-    {"orange": 72, "red": 24},
-)
 
 
 # --- closed_out: since the closing day, never overdue, the close reason in both languages -----
