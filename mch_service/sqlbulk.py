@@ -132,10 +132,6 @@ def pg_execute(session: Session, sql: str, params: Sequence[Any]) -> int:
         raise _wrap(sql, exc) from exc
 
 
-def _execute(session: Session, sql: str, params: Sequence[Any]) -> None:
-    pg_execute(session, sql, params)
-
-
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (dicts of column name to value) into ``table``."""
     insert_many(session, [(table, rows)])
@@ -169,7 +165,7 @@ def _insert_pg(session: Session, batches: Sequence[tuple[Table, Sequence[dict[st
     sql = _STATEMENTS.get(key)
     if sql is None:
         sql = _STATEMENTS[key] = _insert_statement(key)
-    _execute(session, sql, [_json_rows(rows) for _, rows in batches])
+    pg_execute(session, sql, [_json_rows(rows) for _, rows in batches])
 
 
 _STATEMENTS: dict[tuple[Any, ...], str] = {}  # statement text by shape (tables, columns)
@@ -244,7 +240,7 @@ def update_rows(session: Session, table: Table, key: str, rows: Sequence[dict[st
             f"WHERE {name}.{_quote(key)} = v.{_quote(key)}"
         )
     for start in range(0, len(rows), CHUNK_ROWS):
-        _execute(session, sql, [_json_rows(rows[start : start + CHUNK_ROWS])])
+        pg_execute(session, sql, [_json_rows(rows[start : start + CHUNK_ROWS])])
 
 
 def reserve_pks(session: Session, table: Table, count: int) -> list[int]:

@@ -22,7 +22,7 @@ from mch_service.store.models import (
     FhirResource,
     FhirResourceVersion,
 )
-from mch_service.store.sqlrefs import ref_id, ref_type
+from mch_service.store.sqlrefs import id_sql, ref_id, ref_type, type_sql
 from mch_service.timeutil import to_utc
 
 
@@ -582,15 +582,12 @@ def unresolved_of(
     return [(pk, name, target) for pk, name, target in session.execute(stmt)]
 
 
-# ``unresolved_of`` on PostgreSQL; the target's halves as ``ref_type`` / ``ref_id`` write them
+# ``unresolved_of`` on PostgreSQL, the target split as ``ref_type`` / ``ref_id`` split it
 _UNRESOLVED_PG = (
     "SELECT r.resource_pk, r.name, r.target FROM fhir_reference r "
     "WHERE r.resource_pk = ANY(%s) AND NOT EXISTS (SELECT 1 FROM fhir_resource t "
-    "WHERE t.institution_id = %s "
-    "AND t.resource_type = (CASE WHEN strpos(r.target, '/') > 0 "
-    "THEN substr(r.target, 1, strpos(r.target, '/') - 1) END) "
-    "AND t.fhir_id = substr(r.target, strpos(r.target, '/') + 1) "
-    "AND t.deleted IS false)"
+    f"WHERE t.institution_id = %s AND t.resource_type = {type_sql('r.target')} "
+    f"AND t.fhir_id = {id_sql('r.target')} AND t.deleted IS false)"
 )
 
 

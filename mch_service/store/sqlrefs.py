@@ -31,16 +31,24 @@ class ref_id(FunctionElement[str]):  # noqa: N801 (reads as SQL)
 _FIND = {"sqlite": "instr", "postgresql": "strpos"}
 
 
+def type_sql(t: str, find: str = "strpos") -> str:
+    """``ref_type`` of the SQL expression ``t`` as text (``find``: the dialect's strpos)."""
+    return f"(CASE WHEN {find}({t}, '/') > 0 THEN substr({t}, 1, {find}({t}, '/') - 1) END)"
+
+
+def id_sql(t: str, find: str = "strpos") -> str:
+    """``ref_id`` of the SQL expression ``t`` as text."""
+    return f"substr({t}, {find}({t}, '/') + 1)"
+
+
 def _type(element: Any, compiler: Any, find: str, **kw: Any) -> str:
     (target,) = list(element.clauses)
-    t = compiler.process(target, **kw)
-    return f"(CASE WHEN {find}({t}, '/') > 0 THEN substr({t}, 1, {find}({t}, '/') - 1) END)"
+    return type_sql(compiler.process(target, **kw), find)
 
 
 def _id(element: Any, compiler: Any, find: str, **kw: Any) -> str:
     (target,) = list(element.clauses)
-    t = compiler.process(target, **kw)
-    return f"substr({t}, {find}({t}, '/') + 1)"
+    return id_sql(compiler.process(target, **kw), find)
 
 
 @compiles(ref_type, "sqlite")
