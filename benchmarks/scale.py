@@ -363,6 +363,8 @@ class ScaleRun:
                 "history_lines": history_lines,
                 "import_s": round(import_s, 1),
                 "import_report": imp["report"],
+                "import_cpu_s": imp["cpu_s"],
+                "import_cpu_per_entry": imp["cpu_per_entry"],
                 "bundle_entries": bun["sent"],
                 "bundles": bun["bundles"],
                 "bundles_s": round(bundles_s, 1),
@@ -372,6 +374,8 @@ class ScaleRun:
                     "max": _r(max(bundle_ms, default=0.0), 1),
                 },
                 "bundles_report": bun["report"],
+                "bundles_cpu_s": bun["cpu_s"],
+                "bundles_cpu_per_entry": bun["cpu_per_entry"],
                 "queue_lag_s": {
                     "rows": len(watch.lags),
                     "p50": _r(_pct(watch.lags, 0.5)),
@@ -550,6 +554,7 @@ class ScaleRun:
             return picked
 
         t0 = time.perf_counter()
+        cpu0 = self._cpu(server)
         transport = TimingTransport(self._record)
         try:
             report = push(
@@ -567,12 +572,42 @@ class ScaleRun:
         finally:
             transport.close_all()
         wall = time.perf_counter() - t0
+        cpu1 = self._cpu(server)
+        cpu = {
+            k: round(procstats.cpu_delta(cpu0[k], cpu1[k]), 1)
+            for k in ("server", "postgres", "senders", "machine")
+        }
+        cpu["machine_busy_share"] = round(cpu.pop("machine") / (wall * (os.cpu_count() or 1)), 3)
+        per_entry = {
+            f"{k}_ms_per_entry": round(1000 * v / max(report.sent, 1), 3)
+            for k, v in cpu.items()
+            if k in ("server", "postgres", "senders")
+        }
         summary = report.as_dict()
         summary.pop("institutions", None)
         summary.pop("ok", None)  # a part of the district: expected_rejections is the whole's
         if summary["unexpected"]:
             print(f"  UNEXPECTED: {summary['unexpected'][:3]}", file=sys.stderr)
-        return {"wall_s": wall, "sent": report.sent, "bundles": count, "report": summary}
+        return {
+            "wall_s": wall,
+            "sent": report.sent,
+            "bundles": count,
+            "report": summary,
+            "cpu_s": cpu,
+            "cpu_per_entry": per_entry,
+        }
+
+    def _cpu(self, server: Server) -> dict[str, dict[int, float]]:
+        """CPU seconds so far, by process, of the server's process tree, the database's
+        PostgreSQL processes, this process (the senders) and the whole machine (as pid 0):
+        where a phase's CPU went, which its wall time alone does not tell on shared cores."""
+        own = os.times()
+        return {
+            "server": procstats.cpu_seconds(server.pids()),
+            "postgres": procstats.cpu_seconds(procstats.postgres_pids(self.args.database)),
+            "senders": {os.getpid(): own.user + own.system},
+            "machine": {0: procstats.machine_busy()[0]},
+        }
 
     def _drain(self, timeout: float = 3600.0) -> float:
         start = time.perf_counter()
@@ -744,12 +779,25 @@ def _table(f: dict[str, Any], d: dict[str, Any]) -> str:
     def ratio(v: Any) -> str:
         return f"  ({v / co:.2f} x create-only)" if v and co else ""
 
+    def cpu(phase: str) -> str:
+        c = load.get(f"{phase}_cpu_per_entry")
+        if not c:
+            return "-"
+        busy = load.get(f"{phase}_cpu_s", {}).get("machine_busy_share")
+        return (
+            f"{c['server_ms_per_entry']:.2f} / {c['postgres_ms_per_entry']:.2f} / "
+            f"{c['senders_ms_per_entry']:.2f} ms"
+            + (f"  (machine {100 * busy:.0f}% busy)" if busy is not None else "")
+        )
+
     rows = [
         ("pregnancies", _fmt(f["pregnancies"])),
         ("resources sent", _fmt(f["resources"])),
         ("$import (history)", _fmt(f["import_rps"], " /s") + ratio(f["import_rps"])),
         ("Bundles over HTTP", _fmt(f["bundles_rps"], " /s") + ratio(f["bundles_rps"])),
         ("create-only Bundles", _fmt(co, " /s")),
+        ("CPU an entry, import: server/PG/senders", cpu("import")),
+        ("CPU an entry, Bundles: server/PG/senders", cpu("bundles")),
         ("assembly queue drain", _fmt(f["drain_s"], " s", 1)),
         ("end to end (import+Bundles+drain)", _fmt(load.get("end_to_end_s"), " s", 1)),
         ("freshness p95", _fmt(f["freshness_p95_s"], " s", 2)),
