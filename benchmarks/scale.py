@@ -54,6 +54,7 @@ import psycopg
 import uvloop
 
 from benchmarks import procstats
+from benchmarks.autovacuum import NAPTIME_S, AutovacuumStandIn
 from benchmarks.indicators import (
     RESULTS_DIR,
     SIM_END,
@@ -139,6 +140,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"Database to create (dropped first); must start with {DATABASE_PREFIX!r}",
     )
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards")
+    parser.add_argument(
+        "--naptime",
+        type=float,
+        default=NAPTIME_S,
+        help="Seconds between the autovacuum stand-in's rounds when the server has "
+        "autovacuum off (default 60, autovacuum_naptime's default)",
+    )
     parser.add_argument("--no-duckdb", dest="duckdb", action="store_false")
     parser.add_argument("--json", type=Path, default=None, help="Write the figures here")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
@@ -338,6 +346,13 @@ class ScaleRun:
 
             # -- import, Bundles, drain ------------------------------------------------
             self._step("setup")
+            vacuum = AutovacuumStandIn(self.db_url, a.naptime).start()
+            if vacuum.active:
+                print(
+                    f"autovacuum is off on this server: a stand-in analyzes and vacuums as its "
+                    f"defaults would, every {a.naptime:g} s, until the queue is drained",
+                    flush=True,
+                )
             cut = self._cuts(manifest, a.holdback)
             history_lines = sum(int(i["history_lines"] or 0) for i in manifest["institutions"])
             imp = self._push(server, out, keys, history=True, bundles=lambda i, b: [])
@@ -353,6 +368,8 @@ class ScaleRun:
             bundles_s = bun["wall_s"]
             drain_s = self._drain()
             watch.stop()
+            vacuum.stop()
+            details["autovacuum"] = vacuum.summary()
             figures["bundles_rps"] = _r(bun["sent"] / bundles_s, 1)
             figures["drain_s"] = _r(drain_s, 1)
             bundle_ms = [1000 * t for m, p, t in self.latencies if m == "POST" and p == "/fhir"]
@@ -365,6 +382,7 @@ class ScaleRun:
                 "import_report": imp["report"],
                 "import_cpu_s": imp["cpu_s"],
                 "import_cpu_per_entry": imp["cpu_per_entry"],
+                "import_pg_statements": imp.get("pg_statements"),
                 "bundle_entries": bun["sent"],
                 "bundles": bun["bundles"],
                 "bundles_s": round(bundles_s, 1),
@@ -376,6 +394,7 @@ class ScaleRun:
                 "bundles_report": bun["report"],
                 "bundles_cpu_s": bun["cpu_s"],
                 "bundles_cpu_per_entry": bun["cpu_per_entry"],
+                "bundles_pg_statements": bun.get("pg_statements"),
                 "queue_lag_s": {
                     "rows": len(watch.lags),
                     "p50": _r(_pct(watch.lags, 0.5)),
@@ -553,6 +572,7 @@ class ScaleRun:
             count += len(picked)
             return picked
 
+        statements = self._statements_reset()
         t0 = time.perf_counter()
         cpu0 = self._cpu(server)
         transport = TimingTransport(self._record)
@@ -583,6 +603,7 @@ class ScaleRun:
             for k, v in cpu.items()
             if k in ("server", "postgres", "senders")
         }
+        top = self._statements_top(report.sent) if statements else None
         summary = report.as_dict()
         summary.pop("institutions", None)
         summary.pop("ok", None)  # a part of the district: expected_rejections is the whole's
@@ -595,7 +616,39 @@ class ScaleRun:
             "report": summary,
             "cpu_s": cpu,
             "cpu_per_entry": per_entry,
+            **({"pg_statements": top} if top is not None else {}),
         }
+
+    def _statements_reset(self) -> bool:
+        """Reset PostgreSQL's statement statistics when the server collects them
+        (``shared_preload_libraries = 'pg_stat_statements'``, a profiling set-up, not the
+        default): the phase then reports where the database's time went, statement by
+        statement."""
+        try:
+            with psycopg.connect(self.db_url, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                conn.execute("SELECT pg_stat_statements_reset()")
+            return True
+        except psycopg.Error:
+            return False
+
+    def _statements_top(self, entries: int, n: int = 15) -> list[dict[str, Any]]:
+        with psycopg.connect(self.db_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', "
+                "'g'), 160) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
+                "WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT %s",
+                (n,),
+            ).fetchall()
+        return [
+            {
+                "calls_per_entry": round(calls / max(entries, 1), 3),
+                "ms_per_entry": round(ms / max(entries, 1), 4),
+                "rows": rows_,
+                "query": query,
+            }
+            for calls, ms, rows_, query in rows
+        ]
 
     def _cpu(self, server: Server) -> dict[str, dict[int, float]]:
         """CPU seconds so far, by process, of the server's process tree, the database's

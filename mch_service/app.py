@@ -125,6 +125,12 @@ def create_app(
         swept = await run_in_threadpool(app.state.services.exports.sweep)
         if swept:
             log.info("removed %d bulk export folder(s) (expired, cancelled or cut off)", swept)
+        if await run_in_threadpool(app.state.services.db.autovacuum_off):
+            log.warning(
+                "PostgreSQL runs with autovacuum off: the tables' statistics go stale and the "
+                "FHIR write path slows as the database grows; turn autovacuum on or ANALYZE "
+                "after large loads (README, Operations)"
+            )
         workers = list(background(app.state.services)) if background is not None else []
         for worker in workers:
             worker.start()

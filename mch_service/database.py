@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import MetaData, Table, event
+from sqlalchemy import MetaData, Table, event, text
 from sqlalchemy.engine import Engine, create_engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -105,6 +105,15 @@ class Database:
     def reading(self) -> Iterator[Session]:
         with self._read() as session, session.begin():
             yield session
+
+    def autovacuum_off(self) -> bool:
+        """PostgreSQL running with ``autovacuum = off``: nothing then keeps the tables'
+        statistics current, and the store's look-ups (identifiers, content keys, references)
+        are planned for tables far smaller than they are (measured: benchmarks/README.md)."""
+        if self.dialect != "postgresql":
+            return False
+        with self.reading() as session:
+            return session.execute(text("SHOW autovacuum")).scalar_one() == "off"
 
     def dispose(self) -> None:
         self.engine.dispose()

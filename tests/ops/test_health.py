@@ -3,14 +3,17 @@ what to do, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from fhir_mappings.code_tables import CodeTables
-from mch_service.app import Services
+from mch_service.app import Services, create_app
 from mch_service.database import Database
 from mch_service.domain.models import AssemblyQueue
 from mch_service.ops.health import migration_heads
@@ -121,3 +124,26 @@ def test_readiness_does_not_queue_behind_a_writer(services: Services) -> None:
         elapsed = time.monotonic() - start
     assert [c.name for c in checks if not c.ok] == []
     assert elapsed < 10
+
+
+def test_start_up_warns_when_postgresql_runs_without_autovacuum(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The store's look-ups are planned from the tables' statistics: a server whose
+    PostgreSQL keeps none current says so at start-up (this machine's cluster runs with
+    autovacuum off; a production one should not)."""
+    expected = False
+    if services.db.dialect == "postgresql":
+        with services.db.engine.connect() as conn:
+            expected = conn.exec_driver_sql("SHOW autovacuum").scalar_one() == "off"
+    assert services.db.autovacuum_off() is expected
+    app = create_app(services.settings, services)
+
+    async def start_and_stop() -> None:
+        async with app.router.lifespan_context(app):
+            pass
+
+    with caplog.at_level(logging.WARNING, logger="mch_service"):
+        asyncio.run(start_and_stop())
+    warned = [r for r in caplog.records if "autovacuum off" in r.getMessage()]
+    assert len(warned) == int(expected)
