@@ -48,6 +48,10 @@ class CaseRecord(Base):
     outcome_source: Mapped[str | None] = mapped_column(String(24), nullable=True)
     outcome_note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     outcome_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The list day it was recorded on: an outcome without a day of its own counts from then
+    # (lists recomputed for an earlier day do not see it). NULL on outcomes recorded before
+    # migration 0020: those count from any day.
+    outcome_recorded_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class FollowUp(Base):

@@ -79,13 +79,17 @@ def follow_up_next_dues(
 
 def recorded_outcomes(
     session: Session, pregnancy_ids: Sequence[str]
-) -> Iterator[Row[str, str | None, date | None]]:
-    """(pregnancy id, outcome kind, outcome day) of the outcomes reviewers recorded."""
+) -> Iterator[Row[str, str | None, date | None, date | None]]:
+    """(pregnancy id, outcome kind, outcome day, list day it was recorded on) of the outcomes
+    reviewers recorded."""
     for chunk in chunks(pregnancy_ids):
         yield from session.execute(
-            select(CaseRecord.pregnancy_id, CaseRecord.outcome_kind, CaseRecord.outcome_date).where(
-                CaseRecord.pregnancy_id.in_(chunk), CaseRecord.outcome_kind.is_not(None)
-            )
+            select(
+                CaseRecord.pregnancy_id,
+                CaseRecord.outcome_kind,
+                CaseRecord.outcome_date,
+                CaseRecord.outcome_recorded_on,
+            ).where(CaseRecord.pregnancy_id.in_(chunk), CaseRecord.outcome_kind.is_not(None))
         )
 
 

@@ -174,8 +174,9 @@ class CaseService:
             facts[pid].risk_basis.append((day, colour, bool(purple), basis or ""))
         for pid, _contact, due in repository.follow_up_next_dues(session, ids):
             facts[pid].next_due_set = due  # the latest follow-up's (rows in recorded order)
-        for pid, kind, day in repository.recorded_outcomes(session, ids):
+        for pid, kind, day, recorded_on in repository.recorded_outcomes(session, ids):
             worklists.apply_recorded_outcome(facts[pid], kind or "", day)
+            facts[pid].outcome_recorded = recorded_on
         return list(facts.values())
 
     # -- the register's facts for the indicators (rule 7; the port in mch_service/services.py) --
@@ -878,6 +879,7 @@ class CaseService:
             raise InvalidResource(problems)
         case = self._checked(session, principal, pregnancy_id, body.version)
         case.outcome_kind, case.outcome_date = body.kind, body.date
+        case.outcome_recorded_on = self.action_day(session)
         case.outcome_source, case.outcome_by = body.source, principal.username
         case.outcome_place_sealed = (
             self.crypto.seal(body.place[:200].encode(), case_outcome_place_aad(pregnancy_id))

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from mch_service.app import Services
 from mch_service.audit.models import AuditEvent
 from mch_service.cases import worklists
+from mch_service.cases.models import CaseRecord
 from mch_service.cases.service import LIST_LABELS_ZH
 from mch_service.institutions.service import add_institution, set_street
 from tests.auth.test_accounts import add_user, bearer, token_for
@@ -294,6 +295,37 @@ def test_recording_delivered_elsewhere_clears_outcome_unknown_at_once(
     assert (moved.json()["status"], moved.json()["close_code"]) == ("closed", "moved_away")
     lists_o = {i["list"] for i in _items(http, h["rev-a"]) if i["pregnancy_id"] == o}
     assert lists_o == {"closed_out"}
+
+
+def test_an_undated_outcome_counts_from_the_list_day_it_was_recorded(
+    http: httpx.Client, services: Services, district: dict[str, Any]
+) -> None:
+    """Lost to follow-up has no day of its own: recorded at the 11-01 lists, it takes G off
+    outcome_unknown from then on, but lists recomputed for 10-30 show what was known on 10-30
+    (G on outcome_unknown since 10-23), not an outcome nobody had recorded yet."""
+    h, ids = district["h"], district["ids"]
+    admin, g = h["admin1"], ids["G"]
+    _run(http, admin, "2025-11-01")
+    lost = http.post(
+        f"/api/v1/cases/{g}/outcome",
+        json={"version": 0, "kind": "lost_to_follow_up", "source": "community"},
+        headers=h["rev-a"],
+    )
+    assert lost.status_code == 200, lost.text
+    with services.db.reading() as session:
+        recorded = session.execute(
+            select(CaseRecord.outcome_date, CaseRecord.outcome_recorded_on).where(
+                CaseRecord.pregnancy_id == g
+            )
+        ).one()
+    assert tuple(recorded) == (None, date(2025, 11, 1))
+
+    def lists_of_g(as_of: str) -> dict[str, str]:
+        _run(http, admin, as_of)
+        return {i["list"]: i["since"] for i in _items(http, h["rev-a"]) if i["pregnancy_id"] == g}
+
+    assert lists_of_g("2025-10-30") == {"outcome_unknown": "2025-10-23"}
+    assert "outcome_unknown" not in lists_of_g("2025-11-02")
 
 
 def test_a_woman_without_a_street_goes_to_the_default_jurisdiction(
