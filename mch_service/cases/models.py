@@ -96,6 +96,9 @@ class WorkItem(Base):
     __table_args__ = (
         Index("ix_work_item_list", "list_name", "since"),
         Index("ix_work_item_street", "street", "list_name"),
+        # the lists' day (max(as_of)) is read by every assembly round and reviewer action:
+        # without it, a scan of every item (3 ms a call at 10,000 pregnancies, growing)
+        Index("ix_work_item_as_of", "as_of"),
     )
 
     id: Mapped[int] = mapped_column(PK, primary_key=True, autoincrement=True)
