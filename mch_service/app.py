@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -213,6 +214,22 @@ def create_app(
             [Issue("Internal error; it has been logged", None, "exception", "fatal")]
         )
         return fhir_endpoints.fhir_response(body, 500)
+
+    @app.exception_handler(DBAPIError)
+    async def _database_lost(request: Request, exc: DBAPIError) -> Response:
+        # The connection to the database was cut (a restart, a network fault) where the
+        # request could not be tried again on a new one: sending it again is safe (a record
+        # sent twice is stored once) and works once the database answers.
+        if not exc.connection_invalidated:
+            return await _unexpected(request, exc)
+        log.warning("the database connection was lost during a request")
+        lost = MchError(
+            "The database connection was lost; send the request again",
+            503,
+            code="transient",
+            headers={"Retry-After": "5"},
+        )
+        return render(request, lost)
 
     # before the FHIR interface's routes: /fhir/{rtype}/{fhir_id} would take Patient/$export
     app.include_router(export_endpoints.router)

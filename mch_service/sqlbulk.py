@@ -117,7 +117,7 @@ def pg_rows(session: Session, sql: str, params: Sequence[Any]) -> list[tuple[Any
             cur.execute(sql, params)
             return cur.fetchall() if cur.description else []  # type: ignore[no-any-return]
     except Exception as exc:  # psycopg.Error: give it SQLAlchemy's shape
-        raise _wrap(sql, exc) from exc
+        raise _wrap(sql, exc, session) from exc
 
 
 def pg_execute(session: Session, sql: str, params: Sequence[Any]) -> int:
@@ -129,7 +129,7 @@ def pg_execute(session: Session, sql: str, params: Sequence[Any]) -> int:
             cur.execute(sql, params)
             return cur.rowcount  # type: ignore[no-any-return]
     except Exception as exc:  # psycopg.Error: give it SQLAlchemy's shape
-        raise _wrap(sql, exc) from exc
+        raise _wrap(sql, exc, session) from exc
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -260,17 +260,24 @@ def reserve_pks(session: Session, table: Table, count: int) -> list[int]:
     return sorted(r[0] for r in rows)
 
 
-def _wrap(statement: str, exc: Exception) -> Exception:
+def _wrap(statement: str, exc: Exception, session: Session) -> Exception:
     """A psycopg error as SQLAlchemy raises it for its own statements: the SQLAlchemy class
-    of the DB-API class it derives from (``IntegrityError``, ``OperationalError``, ...)."""
+    of the DB-API class it derives from (``IntegrityError``, ``OperationalError``, ...), and,
+    as SQLAlchemy does, a connection the server cut is invalidated (the pool connects again)
+    and the error says so (``connection_invalidated``: the write path then tries again)."""
     import psycopg
 
     if not isinstance(exc, psycopg.Error):
         return exc
+    connection = session.connection()
+    lost = connection.dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
+    if lost:
+        connection.invalidate(exc)
     for name in _DBAPI_CLASSES:
         if isinstance(exc, getattr(psycopg, name)):
-            return getattr(sa_exc, name)(statement, None, exc)  # type: ignore[no-any-return]
-    return sa_exc.DBAPIError(statement, None, exc)
+            cls: type[sa_exc.DBAPIError] = getattr(sa_exc, name)
+            return cls(statement, None, exc, connection_invalidated=lost)
+    return sa_exc.DBAPIError(statement, None, exc, connection_invalidated=lost)
 
 
 # the DB-API 2.0 exception classes, most specific first

@@ -3,11 +3,15 @@ round trip of every request), and replaces one the server cut meanwhile."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
+from mch_service.config import Settings
 from mch_service.database import Database
+from mch_service.services import build_services
+from tests.conftest import _LiveServer, make_sender
 
 
 def _backend_pid(db: Database) -> int:
@@ -59,5 +63,40 @@ def test_a_connection_in_steady_use_is_not_pinged(database_url: str) -> None:
         with pytest.raises(OperationalError):
             _backend_pid(db)
         assert _backend_pid(db) != first
+    finally:
+        db.dispose()
+
+
+def test_a_request_meeting_a_cut_connection_is_retried_or_answered_503(
+    settings: Settings, live_server: _LiveServer
+) -> None:
+    """One pooled connection, cut by the server between requests: a write is planned again
+    on a new connection and stored (201); a read that meets the cut is answered 503 with
+    Retry-After, never 500; the next read works."""
+    _postgres(settings.database_url)
+    db = Database(settings.database_url, pool_size=1, max_overflow=0, ping_after_idle=3600.0)
+    services = build_services(settings, db)
+    live_server.point_at(services)
+    sender = make_sender(services, "hosp-cut")
+    try:
+        with httpx.Client(base_url=live_server.url, timeout=30) as client:
+            body = {"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "1"}]}
+            first = client.post("/fhir/Patient", json=body, headers=sender.headers)
+            assert first.status_code == 201, first.text  # the key is now checked and cached
+            _cut(settings.database_url, _backend_pid(db))
+            body["identifier"][0]["value"] = "2"
+            second = client.post("/fhir/Patient", json=body, headers=sender.headers)
+            assert second.status_code == 201, second.text
+            location = second.headers["location"].split("/fhir/")[1]
+            _cut(settings.database_url, _backend_pid(db))
+            lost = client.get(f"/fhir/{location}", headers=sender.headers)
+            assert lost.status_code == 503, lost.text
+            assert lost.headers["retry-after"] == "5"
+            assert lost.json()["resourceType"] == "OperationOutcome"
+            again = client.get(f"/fhir/{location}", headers=sender.headers)
+            assert again.status_code == 200, again.text
+        with db.reading() as session:
+            count = session.execute(text("SELECT count(*) FROM fhir_resource")).scalar_one()
+        assert count == 2  # each Patient once
     finally:
         db.dispose()

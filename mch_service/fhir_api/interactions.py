@@ -110,7 +110,8 @@ class Interactions:
                 return results
             except _Stopped as stop:
                 # A unique key or a version check stopped us (another request wrote the same
-                # record first), or PostgreSQL broke a deadlock: resolve again and retry.
+                # record first), PostgreSQL broke a deadlock, or the connection was cut before
+                # anything committed: resolve again and retry.
                 cause = stop.cause
                 if isinstance(cause, OperationalError) and not _is_retryable(cause):
                     raise cause from None
@@ -203,8 +204,12 @@ class _Stopped(Exception):
 
 
 def _is_retryable(exc: OperationalError) -> bool:
-    # PostgreSQL: deadlock_detected (40P01), serialization_failure (40001)
-    return getattr(exc.orig, "sqlstate", None) in ("40P01", "40001")
+    """PostgreSQL broke a deadlock (40P01) or a serialization failure (40001), or the
+    connection was cut before the attempt committed (the pool connects again)."""
+    return exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in (
+        "40P01",
+        "40001",
+    )
 
 
 def _lasting_conflict(entries: list[Entry], exc: IntegrityError) -> MchError:
