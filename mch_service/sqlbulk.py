@@ -270,7 +270,10 @@ def _wrap(statement: str, exc: Exception, session: Session) -> Exception:
     if not isinstance(exc, psycopg.Error):
         return exc
     connection = session.connection()
-    lost = connection.dialect.is_disconnect(exc, connection.connection.dbapi_connection, None)
+    dbapi_error: Any = exc  # psycopg's error is the dialect's DB-API Error
+    lost = connection.dialect.is_disconnect(
+        dbapi_error, connection.connection.dbapi_connection, None
+    )
     if lost:
         connection.invalidate(exc)
     for name in _DBAPI_CLASSES:

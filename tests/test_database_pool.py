@@ -3,6 +3,8 @@ round trip of every request), and replaces one the server cut meanwhile."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from sqlalchemy import create_engine, event, text
@@ -80,12 +82,17 @@ def test_a_request_meeting_a_cut_connection_is_retried_or_answered_503(
     sender = make_sender(services, "hosp-cut")
     try:
         with httpx.Client(base_url=live_server.url, timeout=30) as client:
-            body = {"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "1"}]}
-            first = client.post("/fhir/Patient", json=body, headers=sender.headers)
+
+            def patient(mrn: str) -> dict[str, Any]:
+                return {
+                    "resourceType": "Patient",
+                    "identifier": [{"system": "urn:mrn", "value": mrn}],
+                }
+
+            first = client.post("/fhir/Patient", json=patient("1"), headers=sender.headers)
             assert first.status_code == 201, first.text  # the key is now checked and cached
             _cut(settings.database_url, _backend_pid(db))
-            body["identifier"][0]["value"] = "2"
-            second = client.post("/fhir/Patient", json=body, headers=sender.headers)
+            second = client.post("/fhir/Patient", json=patient("2"), headers=sender.headers)
             assert second.status_code == 201, second.text
             location = second.headers["location"].split("/fhir/")[1]
             _cut(settings.database_url, _backend_pid(db))
