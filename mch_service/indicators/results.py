@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, String, Text
+from sqlalchemy import Boolean, Date, DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mch_service.database import Base
@@ -13,6 +13,12 @@ from mch_service.database import Base
 
 class IndicatorResult(Base):
     __tablename__ = "indicator_result"
+    # The span of the stored results (min start, max end) is read by every indicator table
+    # request: each bound is then one index probe instead of a scan of every result row.
+    __table_args__ = (
+        Index("ix_indicator_result_period_start", "period_start"),
+        Index("ix_indicator_result_period_end", "period_end"),
+    )
 
     indicator_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     period: Mapped[str] = mapped_column(String(16), primary_key=True)
