@@ -100,6 +100,10 @@ def test_scale_chain_runs_at_a_tiny_size(tmp_path: Path) -> None:
     assert load["bundles"] + details["indicators"]["incremental"]["new_bundles"] == sum(
         len(i["bundles"]) for i in manifest["institutions"]
     )
+    # the end to end is the import, its queue's drain, the Bundles and the last drain
+    assert load["end_to_end_s"] == pytest.approx(
+        load["import_s"] + load["import_drain_s"] + load["bundles_s"] + load["drain_s"], abs=0.25
+    )
     assert load["import_report"]["unexpected"] == []
     assert load["bundles_report"]["unexpected"] == []
     assert figures["agreement"] == 1.0
