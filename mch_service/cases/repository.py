@@ -5,12 +5,14 @@ tables (the pregnancy facts the lists are computed from come from domain/case_re
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Row,
+    Select,
     case,
     delete,
     false,
@@ -32,8 +34,9 @@ from mch_service.database import table_of
 # thousands of IN lists).
 _WHOLE_REGISTER_FROM = 5000
 _CHUNK = 1000
-# The orders of a list: in SQL (a column, then what breaks ties), or, for the names a reviewer
-# sees (sealed, or behind a code), in Python over at most MAX_SORTED_IN_MEMORY items.
+# The orders of a list: in SQL (a column, then what breaks ties); by the street's or the first
+# institution's name in SQL too, through a rank the caller gives each code (``NamedOrder``);
+# by the woman's name (sealed) in Python over at most MAX_SORTED_IN_MEMORY items.
 URGENCY_ORDER = (WorkItem.urgency, WorkItem.days_overdue.desc(), WorkItem.since)
 SORTS: dict[str, tuple[Any, ...]] = {
     "urgency": URGENCY_ORDER,
@@ -43,7 +46,43 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "colour": (WorkItem.urgency,),
 }
 NAME_SORTS = ("name", "street", "institution")
+IN_MEMORY_SORTS = ("name",)
 MAX_SORTED_IN_MEMORY = 20000
+
+
+@dataclass(frozen=True)
+class NamedOrder:
+    """An order by a code's name: each code's rank (its name's place among the names; codes of
+    one name share a rank), ``other`` for a missing code (and one unseen when the ranks were
+    made)."""
+
+    sort: str  # "street" or "institution"
+    ranks: dict[str, int]
+    other: int
+
+
+def first_institution(institutions: str) -> str:
+    """The first of a work item's space-separated institution ids ("" when none)."""
+    return (institutions.split() or [""])[0]
+
+
+def _ranked(order: NamedOrder) -> ColumnElement[int] | None:
+    """The rank of an item's code as an SQL expression (None: every item ranks alike)."""
+    if not order.ranks:
+        return None
+    if order.sort == "street":
+        return case(order.ranks, value=WorkItem.street, else_=order.other)
+    whens = [
+        (
+            or_(
+                WorkItem.institutions == code,
+                WorkItem.institutions.startswith(code + " ", autoescape=True),
+            ),
+            rank,
+        )
+        for code, rank in order.ranks.items()
+    ]
+    return case(*whens, else_=order.other)
 
 
 def chunks(ids: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
@@ -274,17 +313,9 @@ def work_item_filters(
     return conds
 
 
-def work_item_page(
-    session: Session,
-    conditions: Iterable[ColumnElement[bool]],
-    assignee: str | None,
-    sort: str,
-    descending: bool,
-    page: int,
-    page_size: int,
-) -> tuple[int, list[tuple[WorkItem, str | None, str | None]]]:
-    """(total, one page of (work item, its case's assignee, its case's status)); for a sort in
-    NAME_SORTS every matching item (page and page_size ignored: the caller sorts and pages)."""
+def _matching(
+    conditions: Iterable[ColumnElement[bool]], assignee: str | None
+) -> Select[tuple[WorkItem, str | None, str | None]]:
     stmt = (
         select(WorkItem, CaseRecord.assignee, CaseRecord.status)
         .outerjoin(CaseRecord, CaseRecord.pregnancy_id == WorkItem.pregnancy_id)
@@ -292,18 +323,54 @@ def work_item_page(
     )
     if assignee:
         stmt = stmt.where(CaseRecord.assignee == assignee)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    if sort in NAME_SORTS:
+    return stmt
+
+
+def item_codes(
+    session: Session, conditions: Iterable[ColumnElement[bool]], assignee: str | None, sort: str
+) -> set[str | None]:
+    """The distinct streets (sort "street") or first institutions ("institution") of the
+    matching items: what a NamedOrder ranks."""
+    column = WorkItem.street if sort == "street" else WorkItem.institutions
+    stmt = _matching(conditions, assignee).with_only_columns(column).distinct()
+    codes = set(session.scalars(stmt))
+    return codes if sort == "street" else {first_institution(c or "") for c in codes}
+
+
+def work_item_page(
+    session: Session,
+    conditions: Iterable[ColumnElement[bool]],
+    assignee: str | None,
+    sort: str | NamedOrder,
+    descending: bool,
+    page: int,
+    page_size: int,
+) -> tuple[int, list[tuple[WorkItem, str | None, str | None]]]:
+    """(total, one page of (work item, its case's assignee, its case's status)); for a sort in
+    IN_MEMORY_SORTS every matching item up to MAX_SORTED_IN_MEMORY (page and page_size ignored:
+    the caller sorts and pages; none when there are more)."""
+    conditions = list(conditions)
+    stmt = _matching(conditions, assignee)
+    # the outer join cannot add rows (one case a pregnancy): counted without it unless the
+    # assignee filter needs it
+    counted = select(func.count()).select_from(WorkItem).where(*conditions)
+    if assignee:
+        counted = select(func.count()).select_from(stmt.subquery())
+    total = session.scalar(counted) or 0
+    if isinstance(sort, str) and sort in IN_MEMORY_SORTS:
+        if total > MAX_SORTED_IN_MEMORY:
+            return total, []
         stmt = stmt.order_by(*URGENCY_ORDER, WorkItem.id).limit(MAX_SORTED_IN_MEMORY)
         return total, [(item, assignee, status) for item, assignee, status in session.execute(stmt)]
-    first, *rest = SORTS[sort]
-    stmt = (
-        stmt.order_by(
-            (first.desc() if descending else first.asc()).nulls_last(), *rest, WorkItem.id
-        )
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
+    if isinstance(sort, NamedOrder):
+        # equal names keep the urgency order, ascending or descending (a stable sort)
+        ranked = _ranked(sort)
+        by_rank = () if ranked is None else (ranked.desc() if descending else ranked.asc(),)
+        keys: tuple[Any, ...] = (*by_rank, *URGENCY_ORDER, WorkItem.id)
+    else:
+        first, *rest = SORTS[sort]
+        keys = ((first.desc() if descending else first.asc()).nulls_last(), *rest, WorkItem.id)
+    stmt = stmt.order_by(*keys).limit(page_size).offset((page - 1) * page_size)
     # the case's assignee and status are None for an item whose pregnancy has no case
     return total, [(item, assignee, status) for item, assignee, status in session.execute(stmt)]
 

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from mch_service.audit.service import AuditRecord, record
@@ -390,12 +391,15 @@ class CaseService:
         conditions = repository.work_item_filters(
             principal, q.list_name, q.colour, q.street, q.institution, q.overdue
         )
-        total, rows = repository.work_item_page(
-            session, conditions, q.assignee, q.sort, q.descending, q.page, q.page_size
-        )
         names = reference_names(session)
+        order: str | repository.NamedOrder = q.sort
+        if q.sort in ("street", "institution"):
+            order = self._named_order(session, conditions, q, names)
+        total, rows = repository.work_item_page(
+            session, conditions, q.assignee, order, q.descending, q.page, q.page_size
+        )
         entitled = principal.can(Permission.READ_PERSONAL_DATA)
-        if q.sort in repository.NAME_SORTS and total > repository.MAX_SORTED_IN_MEMORY:
+        if q.sort in repository.IN_MEMORY_SORTS and total > repository.MAX_SORTED_IN_MEMORY:
             raise InvalidResource(
                 [
                     Issue(
@@ -406,8 +410,8 @@ class CaseService:
                     )
                 ]
             )
-        if q.sort in repository.NAME_SORTS:
-            rows = self._sorted_by_name(session, rows, q, names, entitled)
+        if q.sort in repository.IN_MEMORY_SORTS:
+            rows = self._sorted_by_name(session, rows, q, entitled)
         women = {r[0].woman_key for r in rows}
         masked = masked_identity(session, self.crypto, women)
         full = call_identity(session, self.crypto, women) if entitled else {}
@@ -432,44 +436,48 @@ class CaseService:
         record(session, actor_of(principal), audit)
         return CaseList(total=total, page=q.page, page_size=q.page_size, items=items)
 
+    @staticmethod
+    def _named_order(
+        session: Session,
+        conditions: list[ColumnElement[bool]],
+        q: CaseQuery,
+        names: ReferenceNames,
+    ) -> repository.NamedOrder:
+        """The order by the street's name or the first institution's name (the code when
+        unregistered, none last), as ranks of the codes the matching items hold: sorted in
+        SQL, a page read, whatever the list's length."""
+
+        def name(code: str | None) -> str:
+            if q.sort == "street":
+                return names.street_name(code) or code or "\uffff"
+            return names.institution_name(code) or code or "\uffff"
+
+        codes = repository.item_codes(session, conditions, q.assignee, q.sort)
+        by_name = sorted({name(c) for c in codes} | {name(None)})
+        rank = {n: i for i, n in enumerate(by_name)}
+        return repository.NamedOrder(
+            q.sort, {c: rank[name(c)] for c in codes if c}, rank[name(None)]
+        )
+
     def _sorted_by_name(
         self,
         session: Session,
         rows: list[tuple[WorkItem, str | None, str | None]],
         q: CaseQuery,
-        names: ReferenceNames,
         entitled: bool,
     ) -> list[tuple[WorkItem, str | None, str | None]]:
-        """One page of the items sorted by a name the reviewer sees: her name (in full for
-        staff allowed to read it, else masked), the street's name or the first institution's
-        name (codes when unregistered); urgency breaks ties."""
-        if q.sort == "name":
-            women = {r[0].woman_key for r in rows}
-            who = (
-                {
-                    k: v.get("full_name")
-                    for k, v in call_identity(session, self.crypto, women).items()
-                }
-                if entitled
-                else {
-                    k: v.get("name")
-                    for k, v in masked_identity(session, self.crypto, women).items()
-                }
-            )
-
-            def key(item: WorkItem) -> str:
-                return who.get(item.woman_key) or "\uffff"
-        elif q.sort == "street":
-
-            def key(item: WorkItem) -> str:
-                return names.street_name(item.street) or item.street or "\uffff"
-        else:
-
-            def key(item: WorkItem) -> str:
-                first = (item.institutions.split() or [""])[0]
-                return names.institution_name(first) or first or "\uffff"
-
-        ordered = sorted(rows, key=lambda r: key(r[0]), reverse=q.descending)
+        """One page of the items sorted by the woman's name as the reviewer sees it (in full
+        for staff allowed to read it, else masked; sealed, so in Python); urgency breaks
+        ties."""
+        women = {r[0].woman_key for r in rows}
+        who = (
+            {k: v.get("full_name") for k, v in call_identity(session, self.crypto, women).items()}
+            if entitled
+            else {k: v.get("name") for k, v in masked_identity(session, self.crypto, women).items()}
+        )
+        ordered = sorted(
+            rows, key=lambda r: who.get(r[0].woman_key) or "\uffff", reverse=q.descending
+        )
         start = (q.page - 1) * q.page_size
         return ordered[start : start + q.page_size]
 
