@@ -19,8 +19,17 @@ from tests.auth.test_accounts import add_user, bearer, token_for
 AS_OF = date(2026, 3, 1)
 # codes whose names sort otherwise than the codes; two codes share one name; one street and
 # one institution unregistered (listed by code); women without a street
-STREETS = {"440115001": "南沙街", "440115002": "东涌镇", "440115003": "黄阁镇", "440115004": "东涌镇"}
-INSTITUTIONS = {"hosp-a": "区妇幼保健院", "chc-b": "东涌社区卫生服务中心", "chc-c": "黄阁社区卫生服务中心"}
+STREETS = {
+    "440115001": "南沙街",
+    "440115002": "东涌镇",
+    "440115003": "黄阁镇",
+    "440115004": "东涌镇",
+}
+INSTITUTIONS = {
+    "hosp-a": "区妇幼保健院",
+    "chc-b": "东涌社区卫生服务中心",
+    "chc-c": "黄阁社区卫生服务中心",
+}
 STREET_OF = [*STREETS, "440115099", None]
 INSTITUTIONS_OF = ["hosp-a", "chc-b hosp-a", "chc-c", "chc-b", "zz-unregistered", ""]
 URGENCY = [(0, 12), (1, 5), (1, 0), (2, 3), (3, 0), (0, 0)]
@@ -118,9 +127,7 @@ def test_a_named_order_filters_as_the_list_does(
     rows = _rows(30)
     _write(services, rows)
     got = _pages(http, admin, "sort=institution&overdue=true", 4)
-    assert got == [
-        p for p in _expected(rows, "institution", False) if rows[int(p[1:])]["overdue"]
-    ]
+    assert got == [p for p in _expected(rows, "institution", False) if rows[int(p[1:])]["overdue"]]
 
 
 def test_street_and_institution_orders_are_not_capped(
