@@ -315,7 +315,7 @@ def work_item_filters(
 
 def _matching(
     conditions: Iterable[ColumnElement[bool]], assignee: str | None
-) -> Select[WorkItem, str | None, str]:
+) -> Select[WorkItem, str | None, str | None]:
     stmt = (
         select(WorkItem, CaseRecord.assignee, CaseRecord.status)
         .outerjoin(CaseRecord, CaseRecord.pregnancy_id == WorkItem.pregnancy_id)
