@@ -4,11 +4,16 @@ change to the write path can be measured in a minute. It prints the client and P
 per Bundle and the SQL statements each Bundle sends, by statement.
 
     .venv/bin/python -m benchmarks.district_inproc [--pregnancies 300] [--bundles 1500]
-                                                    [--profile out.raw]
+                                                    [--profile out.raw] [--assembly] [--keep]
 
-It simulates (or reuses) the district in ``benchmarks/results/``, creates (and drops) the
-database ``mch_bench_district``, imports every institution's history, then times the first
-``--bundles`` Bundles in send order, one at a time. Statements are counted at the driver
+It simulates (or reuses) the district in ``benchmarks/results/``, creates (and drops, unless
+``--keep``) the database ``mch_bench_district``, imports every institution's history,
+analyzes the tables (as autovacuum would: this machine runs with it off), then times the first
+``--bundles`` Bundles in send order, one at a time. With ``--assembly`` it times the queued
+assembly instead: the import's queue drained and the Bundles pushed untimed, then the women
+they queued assembled in rounds of ``--round`` queued rows (the server's loop under a live
+feed), per woman. When the cluster loads ``pg_stat_statements`` (a profiling set-up), the
+database's time by statement is listed too. Statements are counted at the driver
 (psycopg's ``Cursor.execute``), so the ORM's and the raw ones alike; ``BEGIN`` and ``COMMIT``
 are not statements there (psycopg sends them itself), the pool's ping (``;``) is. Counting
 costs a little CPU of its own: compare runs made the same way.
@@ -27,7 +32,12 @@ from typing import Any
 
 from benchmarks import procstats
 from benchmarks.indicators import make_services, simulate_once
-from benchmarks.ingest import drop_database, recreate_database, reference_loop_ms
+from benchmarks.ingest import (
+    analyze_database,
+    drop_database,
+    recreate_database,
+    reference_loop_ms,
+)
 from benchmarks.profiling import PySpy, summarise
 
 PG = "postgresql://postgres@127.0.0.1:5432"
@@ -74,6 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", help="sample the timed Bundles with py-spy into this file")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--pg", default=PG)
+    parser.add_argument("--keep", action="store_true", help=f"keep the database {DB}")
+    parser.add_argument("--round", type=int, default=600, help="queued rows a round (--assembly)")
+    parser.add_argument(
+        "--assembly",
+        action="store_true",
+        help="time the queued assembly instead: the import's queue drained first (untimed), "
+        "then the Bundles (untimed), then their queue drained, timed per woman",
+    )
     args = parser.parse_args(argv)
 
     from mch_service.audit.service import Actor
@@ -103,12 +121,19 @@ def main(argv: list[str] | None = None) -> int:
         ]
     bundles = bundles[: args.bundles]
     entries = sum(len(b.get("entry", [])) for _, b in bundles)
+    # statistics as autovacuum would have them after a backfill (this machine runs with it
+    # off): never-analyzed tables are planned as ten pages, and the look-ups then cost what
+    # no production server pays
+    analyze_database(f"{args.pg}/{DB}")
+    if args.assembly:
+        return _time_assembly(args, services, bundles)
     counted = StatementCount()
     counted.install()
     spy = PySpy(os.getpid(), Path(args.profile), rate=200) if args.profile else None
     if spy:
         time.sleep(1.0)  # py-spy attaches
     prefer = Prefer(None)
+    statements_on = _statements_reset(f"{args.pg}/{DB}")
     pg0 = procstats.cpu_seconds(procstats.postgres_pids(DB))
     t0, c0 = time.perf_counter(), time.process_time()
     refused = 0
@@ -135,11 +160,103 @@ def main(argv: list[str] | None = None) -> int:
     print(f"statements {statements / n:.1f} a Bundle:")
     for shape, count in counted.shapes.most_common(args.top):
         print(f"  {count / n:5.2f}  {shape}")
+    if statements_on:
+        print("PostgreSQL's time by statement (ms an entry, calls a Bundle):")
+        for calls, ms, query in _statements_top(f"{args.pg}/{DB}", args.top):
+            print(f"  {ms / entries:7.4f} {calls / n:6.3f}  {query}")
     if spy:
         print(summarise(Path(args.profile), args.top).render())
     services.db.dispose()
-    drop_database(args.pg, DB)
+    if not args.keep:
+        drop_database(args.pg, DB)
     return 0
+
+
+def _time_assembly(args: argparse.Namespace, services: Any, bundles: list[Any]) -> int:
+    """The queued assembly of the women the Bundles touched: CPU and statements per woman."""
+    from mch_service.fhir_api.bundle_responses import Prefer
+
+    t0 = time.perf_counter()
+    imported = services.domain.process_queue(services.db)
+    print(f"the import's queue: {imported} women assembled in {time.perf_counter() - t0:.1f} s")
+    for actor, bundle in bundles:
+        try:
+            services.fhir.bundle(actor, bundle, Prefer(None))
+        except Exception:  # noqa: BLE001 - the district's invalid Bundles are refused by design
+            pass
+    queued = services.domain.queue_length(services.db)
+    counted = StatementCount()
+    counted.install()
+    spy = PySpy(os.getpid(), Path(args.profile), rate=200) if args.profile else None
+    if spy:
+        time.sleep(1.0)
+    statements_on = _statements_reset(f"{args.pg}/{DB}")
+    pg0 = procstats.cpu_seconds(procstats.postgres_pids(DB))
+    t0, c0 = time.perf_counter(), time.process_time()
+    # rounds of the size the server's loop sees under a live feed (a few hundred queued rows)
+    women = 0
+    while True:
+        n = services.domain.process_queue(services.db, batch=args.round)
+        women += n
+        if not n:
+            break
+    t1, c1 = time.perf_counter(), time.process_time()
+    pg1 = procstats.cpu_seconds(procstats.postgres_pids(DB))
+    if spy:
+        spy.stop()
+    counted.uninstall()
+    w = max(women, 1)
+    print(
+        f"{len(bundles)} Bundles queued {queued} rows; {women} women assembled; reference loop "
+        f"{reference_loop_ms():.0f} ms"
+    )
+    print(
+        f"client CPU {1000 * (c1 - c0) / w:.2f} ms a woman (wall {1000 * (t1 - t0) / w:.2f}); "
+        f"PostgreSQL CPU {1000 * procstats.cpu_delta(pg0, pg1) / w:.2f} ms a woman"
+    )
+    statements = sum(counted.shapes.values())
+    print(f"statements {statements / w:.2f} a woman:")
+    for shape, count in counted.shapes.most_common(args.top):
+        print(f"  {count / w:6.3f}  {shape}")
+    if statements_on:
+        print("PostgreSQL's time by statement (ms a woman, calls a woman):")
+        for calls, ms, query in _statements_top(f"{args.pg}/{DB}", args.top):
+            print(f"  {ms / w:7.4f} {calls / w:6.3f}  {query}")
+    if spy:
+        print(summarise(Path(args.profile), args.top).render())
+    services.db.dispose()
+    if not args.keep:
+        drop_database(args.pg, DB)
+    return 0
+
+
+def _statements_reset(url: str) -> bool:
+    """Reset pg_stat_statements when the server loads it (a profiling set-up, not the
+    default)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            conn.execute("SELECT pg_stat_statements_reset()")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def _statements_top(url: str, n: int) -> list[tuple[int, float, str]]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [
+            (int(calls), float(ms), str(query))
+            for calls, ms, query in conn.execute(
+                "SELECT calls, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), "
+                "110) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE "
+                "datname = current_database()) ORDER BY total_exec_time DESC LIMIT %s",
+                (n,),
+            )
+        ]
 
 
 if __name__ == "__main__":

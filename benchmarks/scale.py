@@ -170,6 +170,26 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+# The server settings that shape a load's database CPU (docs/operations.md, *PostgreSQL*):
+# recorded with every run, so that its figures say which server they were measured on.
+PG_SETTINGS = (
+    "shared_buffers",
+    "max_wal_size",
+    "checkpoint_timeout",
+    "autovacuum",
+    "synchronous_commit",
+    "wal_compression",
+)
+
+
+def postgres_settings(pg_url: str) -> dict[str, str]:
+    with psycopg.connect(f"{pg_url}/postgres", autocommit=True) as conn:
+        return {
+            name: str(conn.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+            for name in PG_SETTINGS
+        }
+
+
 def _pct(values: list[float], q: float) -> float | None:
     """Linear-interpolated percentile (q in 0..1); None without values."""
     s = sorted(values)
@@ -357,7 +377,13 @@ class ScaleRun:
             },
             "simulation_dir": str(out),
             "simulation_s": round(sim_s, 1),
+            "postgresql": postgres_settings(self.pg_url),
         }
+        print(
+            "PostgreSQL: "
+            + ", ".join(f"{k} {v}" for k, v in details["postgresql"].items()),
+            flush=True,
+        )
         figures: dict[str, Any] = dict.fromkeys(KEYS)
         figures["pregnancies"] = self.n
         services = None
@@ -940,10 +966,12 @@ def _table(f: dict[str, Any], d: dict[str, Any]) -> str:
             )
         )
     m = d["machine"]
+    pg = d.get("postgresql") or {}
     head = (
         f"\n== scale benchmark ({m['cpus']} CPUs, reference loop "
         f"{m['reference_loop_ms']:.0f} ms, machine {100 * m['busy_before_start']:.0f}% busy "
-        f"before start; wall {d.get('wall_s')} s) =="
+        f"before start; wall {d.get('wall_s')} s; PostgreSQL shared_buffers "
+        f"{pg.get('shared_buffers')}, max_wal_size {pg.get('max_wal_size')}) =="
     )
     width = max(len(k) for k, _ in rows)
     return "\n".join([head, *(f"{k:<{width}}  {v}" for k, v in rows)])
