@@ -5,6 +5,7 @@ per Bundle and the SQL statements each Bundle sends, by statement.
 
     .venv/bin/python -m benchmarks.district_inproc [--pregnancies 300] [--bundles 1500]
                                                     [--profile out.raw] [--assembly] [--keep]
+                                                    [--merge K]
 
 It simulates (or reuses) the district in ``benchmarks/results/``, creates (and drops, unless
 ``--keep``) the database ``mch_bench_district``, imports every institution's history,
@@ -12,8 +13,10 @@ analyzes the tables (as autovacuum would: this machine runs with it off), then t
 ``--bundles`` Bundles in send order, one at a time. With ``--assembly`` it times the queued
 assembly instead: the import's queue drained and the Bundles pushed untimed, then the women
 they queued assembled in rounds of ``--round`` queued rows (the server's loop under a live
-feed), per woman. When the cluster loads ``pg_stat_statements`` (a profiling set-up), the
-database's time by statement is listed too. Statements are counted at the driver
+feed), per woman. ``--merge K`` joins each institution's consecutive transaction Bundles K at
+a time: what writing several Bundles in one transaction would save, at most. When the cluster
+loads ``pg_stat_statements`` (a profiling set-up), the database's time by statement is listed
+too. Statements are counted at the driver
 (psycopg's ``Cursor.execute``), so the ORM's and the raw ones alike; ``BEGIN`` and ``COMMIT``
 are not statements there (psycopg sends them itself), the pool's ping (``;``) is. Counting
 costs a little CPU of its own: compare runs made the same way.
@@ -84,6 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", help="sample the timed Bundles with py-spy into this file")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--pg", default=PG)
+    parser.add_argument(
+        "--merge",
+        type=int,
+        default=1,
+        help="merge each institution's transaction Bundles this many at a time (an upper "
+        "bound of what several Bundles a transaction would save)",
+    )
     parser.add_argument("--keep", action="store_true", help=f"keep the database {DB}")
     parser.add_argument("--round", type=int, default=600, help="queued rows a round (--assembly)")
     parser.add_argument(
@@ -115,10 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             path = out / inst["history"]
             with path.open("rb") as fh:
                 run_import(services.fhir, actor, iter_lines(str(path), fh))
-        bundles += [
-            (actor, json.loads((out / name).read_text(encoding="utf-8")))
-            for name in inst["bundles"]
-        ]
+        mine = [json.loads((out / name).read_text(encoding="utf-8")) for name in inst["bundles"]]
+        if args.merge > 1:
+            mine = merged(mine, args.merge)
+        bundles += [(actor, b) for b in mine]
     bundles = bundles[: args.bundles]
     entries = sum(len(b.get("entry", [])) for _, b in bundles)
     # statistics as autovacuum would have them after a backfill (this machine runs with it
@@ -170,6 +180,41 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keep:
         drop_database(args.pg, DB)
     return 0
+
+
+def merged(bundles: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
+    """Consecutive transaction Bundles of one sender joined ``k`` at a time, a join stopped
+    before a Bundle that names a record (PUT or DELETE URL) or a fullUrl already in it; batch
+    Bundles stay alone. What a server writing several Bundles in one transaction would pay,
+    at most: a conditional reference to a record the joined Bundle creates earlier resolves
+    differently, so this is a measure of cost, not a way to load."""
+    out: list[dict[str, Any]] = []
+    group: list[dict[str, Any]] = []
+    names: set[str] = set()
+
+    def flush() -> None:
+        if group:
+            entries = [e for b in group for e in b.get("entry", [])]
+            out.append({"resourceType": "Bundle", "type": "transaction", "entry": entries})
+        group.clear()
+        names.clear()
+
+    for b in bundles:
+        if b.get("type") != "transaction":
+            flush()
+            out.append(b)
+            continue
+        own = {
+            e["request"]["url"].split("?")[0]
+            for e in b.get("entry", [])
+            if e["request"]["method"] in ("PUT", "DELETE")
+        } | {e["fullUrl"] for e in b.get("entry", []) if e.get("fullUrl")}
+        if len(group) >= k or own & names:
+            flush()
+        group.append(b)
+        names.update(own)
+    flush()
+    return out
 
 
 def _time_assembly(args: argparse.Namespace, services: Any, bundles: list[Any]) -> int:

@@ -380,8 +380,7 @@ class ScaleRun:
             "postgresql": postgres_settings(self.pg_url),
         }
         print(
-            "PostgreSQL: "
-            + ", ".join(f"{k} {v}" for k, v in details["postgresql"].items()),
+            "PostgreSQL: " + ", ".join(f"{k} {v}" for k, v in details["postgresql"].items()),
             flush=True,
         )
         figures: dict[str, Any] = dict.fromkeys(KEYS)

@@ -27,6 +27,11 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+# PostgreSQL connections each process keeps (docs/operations.md: max_connections must exceed
+# (POOL_SIZE + MAX_OVERFLOW) x processes)
+POOL_SIZE = 10
+MAX_OVERFLOW = 20
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
@@ -57,7 +62,7 @@ def make_engine(
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
-    engine = create_engine(url, **{"pool_size": 10, "max_overflow": 20, **kwargs})
+    engine = create_engine(url, **{"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW, **kwargs})
     _ping_when_idle(engine, ping_after_idle)
     return engine
 

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from mch_service.config import Settings
+from mch_service.database import MAX_OVERFLOW, POOL_SIZE
 from tests.conftest import TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,12 +57,29 @@ def _setting_names() -> set[str]:
     return {f"MCH_{name.upper()}" for name in Settings.model_fields}
 
 
+def _bytes(size: str) -> int:
+    """PostgreSQL's and Compose's sizes: '2GB', '512MB', '1gb'."""
+    m = re.fullmatch(r"(\d+)\s*([kmg])b", size.strip().lower())
+    assert m, size
+    return int(m.group(1)) << {"k": 10, "m": 20, "g": 30}[m.group(2)]
+
+
 def test_services_order_and_health_checks() -> None:
     assert set(SERVICES) == {"db", "migrate", "api", "worker"}
     db = SERVICES["db"]
     assert "pg_isready" in " ".join(db["healthcheck"]["test"])
     assert any(v.startswith("pgdata:") for v in db["volumes"])
     assert "pgdata" in COMPOSE["volumes"]
+    # PostgreSQL's settings: sizes it understands, room for parallel queries' shared memory
+    settings = dict(_interpolate(str(a), {}).split("=", 1) for a in db["command"] if "=" in str(a))
+    assert db["command"][0] == "postgres"
+    assert _bytes(settings["shared_buffers"]) >= 128 << 20
+    assert _bytes(settings["max_wal_size"]) >= 1 << 30
+    assert _bytes(db["shm_size"]) >= 256 << 20
+    # every process's pool fits: the API's workers, the worker, and a few for psql and backups
+    api = SERVICES["api"]["command"]
+    processes = int(_interpolate(api[api.index("--workers") + 1], {})) + 1
+    assert int(settings["max_connections"]) >= (POOL_SIZE + MAX_OVERFLOW) * processes + 10
     # migrations run once, before the API and the worker start
     assert SERVICES["migrate"]["command"] == ["mch-service", "db", "upgrade"]
     assert SERVICES["migrate"]["restart"] == "no"
