@@ -126,8 +126,13 @@ class CaseService:
     # -- loading the facts ----------------------------------------------------------------
 
     def load(
-        self, session: Session, women: Iterable[str] | None = None
+        self, session: Session, women: Iterable[str] | None = None, *, management: bool = False
     ) -> list[worklists.PregnancyFacts]:
+        """The pregnancies' facts the work lists are computed from. ``management``: only what
+        the register's management rules read (the pregnancy, its risk assessments, follow-ups
+        and recorded outcomes: ``worklists.case_opened_in_time``, ``case_followed_at_interval``),
+        not the visits, results, treatments and the rest a work list needs: the indicator job
+        reads every case's facts this way."""
         keys = list(women) if women is not None else None
         if keys is not None and not keys:
             return []
@@ -150,22 +155,27 @@ class CaseService:
         if not facts:
             return []
         ids = list(facts)
-        for pid, day in case_reads.visit_dates(session, ids):
-            facts[pid].visits.append(day)
-        for pid, day in case_reads.postpartum_visit_dates(session, ids):
-            facts[pid].postpartum_visits.append(day)
         risks = list(case_reads.risk_assessments(session, ids))
         first_received = store_service.first_received(session, [r[4] for r in risks])
         for pid, day, colour, purple, pk in risks:
             received = first_received.get(pk)
             received_here = received.astimezone(self.zone) if received else None
             facts[pid].risks.append((day, colour, bool(purple), received_here, pk))
+        for pid, day in repository.follow_up_dates(session, ids):
+            facts[pid].follow_ups.append(day)
+        for pid, kind, day, recorded_on in repository.recorded_outcomes(session, ids):
+            worklists.apply_recorded_outcome(facts[pid], kind or "", day)
+            facts[pid].outcome_recorded = recorded_on
+        if management:
+            return list(facts.values())
+        for pid, day in case_reads.visit_dates(session, ids):
+            facts[pid].visits.append(day)
+        for pid, day in case_reads.postpartum_visit_dates(session, ids):
+            facts[pid].postpartum_visits.append(day)
         for pid, concept, day, result, method in case_reads.lab_results(session, ids):
             facts[pid].labs.append((concept, day, result, method))
         for pid, concept, day in case_reads.treatments(session, ids):
             facts[pid].treatments.append((concept, day))
-        for pid, day in repository.follow_up_dates(session, ids):
-            facts[pid].follow_ups.append(day)
         for pid, detail in repository.late_acknowledgements(session, ids):
             if detail and detail.isdigit():
                 facts[pid].acknowledged.add(int(detail))
@@ -175,9 +185,6 @@ class CaseService:
             facts[pid].risk_basis.append((day, colour, bool(purple), basis or ""))
         for pid, _contact, due in repository.follow_up_next_dues(session, ids):
             facts[pid].next_due_set = due  # the latest follow-up's (rows in recorded order)
-        for pid, kind, day, recorded_on in repository.recorded_outcomes(session, ids):
-            worklists.apply_recorded_outcome(facts[pid], kind or "", day)
-            facts[pid].outcome_recorded = recorded_on
         return list(facts.values())
 
     # -- the register's facts for the indicators (rule 7; the port in mch_service/services.py) --
@@ -196,7 +203,7 @@ class CaseService:
         follow_ups: dict[str, tuple[date, ...]] = {}
         in_time: set[str] = set()
         followed: set[str] = set()
-        for f in self.load(session, sorted({c.woman_key for c in cases})):
+        for f in self.load(session, sorted({c.woman_key for c in cases}), management=True):
             if f.pregnancy_id not in with_case:
                 continue
             if f.follow_ups:

@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy import select
 
 from mch_service.app import Services
+from mch_service.cases import worklists
 from mch_service.cases.models import CaseRecord
 from mch_service.domain.models import PatientRecord
 from mch_service.indicators.calculations import compute_all
@@ -60,6 +61,33 @@ def woman(
     )
     location: str = out["entry"][0]["response"]["location"].split("/_history")[0]
     return location
+
+
+def assert_narrow_load_agrees(services: Services) -> None:
+    """The indicator job reads the register's facts narrowly (``load(management=True)``: no
+    visits, results, treatments...): for every pregnancy, what the management rules read
+    (risks, follow-ups, the end as a recorded outcome moves it) and their verdicts are the
+    same as from the work lists' full load."""
+    policy = services.cases.policy
+    with services.db.reading() as session:
+        full = {f.pregnancy_id: f for f in services.cases.load(session)}
+        narrow = services.cases.load(session, management=True)
+    assert {f.pregnancy_id for f in narrow} == set(full)
+    for f in narrow:
+        g = full[f.pregnancy_id]
+        assert (f.risks, sorted(f.follow_ups), f.end_date, f.delivery, f.death) == (
+            g.risks,
+            sorted(g.follow_ups),
+            g.end_date,
+            g.delivery,
+            g.death,
+        ), f.pregnancy_id
+        assert worklists.case_opened_in_time(f, policy) == worklists.case_opened_in_time(g, policy)
+        for closed in (None, g.closed_on):
+            assert worklists.case_followed_at_interval(
+                f, policy, closed
+            ) == worklists.case_followed_at_interval(g, policy, closed)
+        assert (f.visits, f.labs, f.treatments) == ([], [], [])  # it did not read them
 
 
 def _flags(services: Services) -> dict[str, tuple[bool, bool, bool]]:
@@ -152,6 +180,7 @@ def test_high_risk_management_by_hand(
     assert _counts(services, "high_risk_case_management_rate", days) == (1, 5)
     # all five delivered in a facility
     assert _counts(services, "high_risk_facility_delivery_rate", days) == (5, 5)
+    assert_narrow_load_agrees(services)
 
     # Closed as transferred out: off follow_up_due, on closed_out, counted per reason.
     listed = http.get("/api/v1/cases?list=closed_out", headers=rev).json()

@@ -32,6 +32,7 @@ from mch_service.cases.models import CaseRecord
 from mch_service.cases.service import LIST_LABELS_ZH
 from mch_service.institutions.service import add_institution, set_street
 from tests.auth.test_accounts import add_user, bearer, token_for
+from tests.cases.test_case_management_rate import assert_narrow_load_agrees
 from tests.conftest import SenderKey
 from tests.domain.fixtures import bundle, colour, entry, obs, patient, uid, visit
 from tests.domain.test_pregnancy_record import post
@@ -284,6 +285,8 @@ def test_recording_delivered_elsewhere_clears_outcome_unknown_at_once(
     with services.db.reading() as session:
         facts = services.indicators.case_register.facts(session, None)
     assert facts.reported_outcomes == {g: ("delivered_elsewhere", date(2025, 10, 10))}
+    # the recorded delivery ends her pregnancy for the management rules too
+    assert_narrow_load_agrees(services)
     # died closes the case (死亡); moved out closes it as 迁出 and lists her on closed_out
     o = ids["O"]
     version = http.get(f"/api/v1/cases/{o}", headers=h["rev-a"]).json()["case"]["version"]
