@@ -195,38 +195,42 @@ def queue_length(session: Session) -> int:
 # -- stage 2: assembling women --------------------------------------------------------------
 
 
-_NEW_WOMEN_PG = (
+# Make the missing women's rows and lock every one, in one pass in the array's order: a woman
+# is inserted (her new row locked) or, there already, locked (DO UPDATE ... WHERE false locks
+# the row and writes nothing). Inserting the new ones first and then locking all in order
+# deadlocked two assembly rounds: one held a new woman it had just inserted while it waited
+# for an existing one the other held, the other waited on the first's insert of the same new
+# woman (seen in the 30,000 scale run: rounds failed and were done again).
+_LOCK_WOMEN_PG = (
     "INSERT INTO woman (key, resident_id_valid, record_count) "
-    "SELECT k, false, 0 FROM unnest(%s::varchar[]) AS k ON CONFLICT DO NOTHING"
+    "SELECT k, false, 0 FROM unnest(%s::varchar[]) WITH ORDINALITY AS u(k, n) ORDER BY n "
+    "ON CONFLICT (key) DO UPDATE SET key = excluded.key WHERE false"
 )
 
 
 def lock_women(session: Session, keys: list[str]) -> None:
-    """Make the women's rows if missing and lock them, in key order (no deadlocks)."""
+    """Make the women's rows if missing and lock them, in key order (no deadlocks: every
+    round locks its women in this one order, a chunk of them after the other in the same
+    order)."""
     if sqlbulk.is_postgres(session):
         # one statement for the batch (an executemany was a statement per woman: 0.4 a
-        # Bundle entry of the district feed), in key order as the locks below
-        sqlbulk.pg_execute(session, _NEW_WOMEN_PG, (sorted(keys),))
-    else:
-        session.execute(
-            sqlite.insert(Woman).on_conflict_do_nothing(),
-            [
-                {
-                    "key": k,
-                    "street": None,
-                    "residence": None,
-                    "resident_id_valid": False,
-                    "record_count": 0,
-                }
-                for k in keys
-            ],
-        )
+        # Bundle entry of the district feed)
+        sqlbulk.pg_execute(session, _LOCK_WOMEN_PG, (sorted(keys),))
+        return
     session.execute(
-        select(Woman.key)
-        .where(sqlbulk.one_of(session, Woman.key, keys))
-        .order_by(Woman.key)
-        .with_for_update()
+        sqlite.insert(Woman).on_conflict_do_nothing(),
+        [
+            {
+                "key": k,
+                "street": None,
+                "residence": None,
+                "resident_id_valid": False,
+                "record_count": 0,
+            }
+            for k in keys
+        ],
     )
+    # SQLite: one writer at a time holds the database; there is nothing to lock row by row
 
 
 def patient_records_where(session: Session, column: Any, values: list[str]) -> list[dict[str, Any]]:
