@@ -41,7 +41,7 @@ from benchmarks.ingest import (
     recreate_database,
     reference_loop_ms,
 )
-from benchmarks.profiling import PySpy, summarise
+from benchmarks.profiling import PySpy, finish_inproc
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 DB = "mch_bench_district"
@@ -158,7 +158,6 @@ def main(argv: list[str] | None = None) -> int:
         spy.stop()
     counted.uninstall()
     n = len(bundles)
-    statements = sum(counted.shapes.values())
     print(
         f"{n} Bundles ({entries} entries, {entries / n:.1f} a Bundle, {refused} refused); "
         f"reference loop {reference_loop_ms():.0f} ms"
@@ -167,18 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         f"client CPU {1000 * (c1 - c0) / n:.2f} ms a Bundle (wall {1000 * (t1 - t0) / n:.2f}); "
         f"PostgreSQL CPU {1000 * procstats.cpu_delta(pg0, pg1) / n:.2f} ms a Bundle"
     )
-    print(f"statements {statements / n:.1f} a Bundle:")
-    for shape, count in counted.shapes.most_common(args.top):
-        print(f"  {count / n:5.2f}  {shape}")
-    if statements_on:
-        print("PostgreSQL's time by statement (ms an entry, calls a Bundle):")
-        for calls, ms, query in _statements_top(f"{args.pg}/{DB}", args.top):
-            print(f"  {ms / entries:7.4f} {calls / n:6.3f}  {query}")
-    if spy:
-        print(summarise(Path(args.profile), args.top).render())
-    services.db.dispose()
-    if not args.keep:
-        drop_database(args.pg, DB)
+    _statements(args, counted, statements_on, n, "a Bundle", entries, "an entry")
+    _finish(args, services)
     return 0
 
 
@@ -259,20 +248,36 @@ def _time_assembly(args: argparse.Namespace, services: Any, bundles: list[Any]) 
         f"client CPU {1000 * (c1 - c0) / w:.2f} ms a woman (wall {1000 * (t1 - t0) / w:.2f}); "
         f"PostgreSQL CPU {1000 * procstats.cpu_delta(pg0, pg1) / w:.2f} ms a woman"
     )
-    statements = sum(counted.shapes.values())
-    print(f"statements {statements / w:.2f} a woman:")
-    for shape, count in counted.shapes.most_common(args.top):
-        print(f"  {count / w:6.3f}  {shape}")
-    if statements_on:
-        print("PostgreSQL's time by statement (ms a woman, calls a woman):")
-        for calls, ms, query in _statements_top(f"{args.pg}/{DB}", args.top):
-            print(f"  {ms / w:7.4f} {calls / w:6.3f}  {query}")
-    if spy:
-        print(summarise(Path(args.profile), args.top).render())
-    services.db.dispose()
-    if not args.keep:
-        drop_database(args.pg, DB)
+    _statements(args, counted, statements_on, w, "a woman", w, "a woman")
+    _finish(args, services)
     return 0
+
+
+def _statements(
+    args: argparse.Namespace,
+    counted: StatementCount,
+    statements_on: bool,
+    per: int,
+    unit: str,
+    per_ms: int,
+    unit_ms: str,
+) -> None:
+    """The statements sent, by shape, per ``unit``; PostgreSQL's time by statement per
+    ``unit_ms`` when pg_stat_statements is loaded."""
+    total = sum(counted.shapes.values())
+    print(f"statements {total / per:.2f} {unit}:")
+    for shape, count in counted.shapes.most_common(args.top):
+        print(f"  {count / per:6.3f}  {shape}")
+    if statements_on:
+        print(f"PostgreSQL's time by statement (ms {unit_ms}, calls {unit}):")
+        for calls, ms, query in _statements_top(f"{args.pg}/{DB}", args.top):
+            print(f"  {ms / per_ms:7.4f} {calls / per:6.3f}  {query}")
+
+
+def _finish(args: argparse.Namespace, services: Any) -> None:
+    finish_inproc(
+        services, args.profile, args.top, None if args.keep else lambda: drop_database(args.pg, DB)
+    )
 
 
 def _statements_reset(url: str) -> bool:

@@ -28,7 +28,7 @@ from benchmarks.ingest import (
     reference_loop_ms,
 )
 from benchmarks.mch_bundles import BundleGenerator, hospitals
-from benchmarks.profiling import PySpy, summarise
+from benchmarks.profiling import PySpy, finish_inproc
 
 PG = "postgresql://postgres@127.0.0.1:5432"
 DB = "mch_bench_inproc"
@@ -133,11 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"PostgreSQL CPU     {ms(procstats.cpu_delta(pg0, pg1)):.3f} ms/resource (requests)")
     print(f"assembly CPU       {ms(c2 - c1):.3f} ms/resource (wall {ms(t2 - t1):.3f})")
     print(f"total client CPU   {ms(c2 - c0):.3f} ms/resource")
-    if spy:
-        print(summarise(Path(args.profile), args.top).render())
-    services.db.dispose()
-    if not args.keep:
-        drop_database(args.pg, DB)
+    finish_inproc(
+        services, args.profile, args.top, None if args.keep else lambda: drop_database(args.pg, DB)
+    )
     return 0
 
 

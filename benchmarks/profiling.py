@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,3 +177,15 @@ def summarise(raw: Path, top: int = 20) -> ProfileSummary:
         shares(self_counts, top),
         shares(incl_counts, top),
     )
+
+
+def finish_inproc(
+    services: Any, profile: str | None, top: int, drop: Callable[[], None] | None
+) -> None:
+    """The end of an in-process benchmark: the profile's summary (when sampled), the services'
+    connections closed, its database dropped (``drop``; None keeps it)."""
+    if profile:
+        print(summarise(Path(profile), top).render())
+    services.db.dispose()
+    if drop is not None:
+        drop()
