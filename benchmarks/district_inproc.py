@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if spy:
         time.sleep(1.0)  # py-spy attaches
     prefer = Prefer(None)
-    statements_on = _statements_reset(f"{args.pg}/{DB}")
+    statements_on = procstats.statements_reset(f"{args.pg}/{DB}")
     pg0 = procstats.cpu_seconds(procstats.postgres_pids(DB))
     t0, c0 = time.perf_counter(), time.process_time()
     refused = 0
@@ -224,16 +224,11 @@ def _time_assembly(args: argparse.Namespace, services: Any, bundles: list[Any]) 
     spy = PySpy(os.getpid(), Path(args.profile), rate=200) if args.profile else None
     if spy:
         time.sleep(1.0)
-    statements_on = _statements_reset(f"{args.pg}/{DB}")
+    statements_on = procstats.statements_reset(f"{args.pg}/{DB}")
     pg0 = procstats.cpu_seconds(procstats.postgres_pids(DB))
     t0, c0 = time.perf_counter(), time.process_time()
     # rounds of the size the server's loop sees under a live feed (a few hundred queued rows)
-    women = 0
-    while True:
-        n = services.domain.process_queue(services.db, batch=args.round)
-        women += n
-        if not n:
-            break
+    women = services.domain.process_queue(services.db, batch=args.round)
     t1, c1 = time.perf_counter(), time.process_time()
     pg1 = procstats.cpu_seconds(procstats.postgres_pids(DB))
     if spy:
@@ -270,7 +265,7 @@ def _statements(
         print(f"  {count / per:6.3f}  {shape}")
     if statements_on:
         print(f"PostgreSQL's time by statement (ms {unit_ms}, calls {unit}):")
-        for calls, ms, query in _statements_top(f"{args.pg}/{DB}", args.top):
+        for calls, ms, _rows, query in procstats.statements_top(f"{args.pg}/{DB}", args.top, 110):
             print(f"  {ms / per_ms:7.4f} {calls / per:6.3f}  {query}")
 
 
@@ -278,35 +273,6 @@ def _finish(args: argparse.Namespace, services: Any) -> None:
     finish_inproc(
         services, args.profile, args.top, None if args.keep else lambda: drop_database(args.pg, DB)
     )
-
-
-def _statements_reset(url: str) -> bool:
-    """Reset pg_stat_statements when the server loads it (a profiling set-up, not the
-    default)."""
-    import psycopg
-
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            conn.execute("SELECT pg_stat_statements_reset()")
-        return True
-    except psycopg.Error:
-        return False
-
-
-def _statements_top(url: str, n: int) -> list[tuple[int, float, str]]:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        return [
-            (int(calls), float(ms), str(query))
-            for calls, ms, query in conn.execute(
-                "SELECT calls, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), "
-                "110) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE "
-                "datname = current_database()) ORDER BY total_exec_time DESC LIMIT %s",
-                (n,),
-            )
-        ]
 
 
 if __name__ == "__main__":

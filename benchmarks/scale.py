@@ -697,26 +697,11 @@ class ScaleRun:
         }
 
     def _statements_reset(self) -> bool:
-        """Reset PostgreSQL's statement statistics when the server collects them
-        (``shared_preload_libraries = 'pg_stat_statements'``, a profiling set-up, not the
-        default): the phase then reports where the database's time went, statement by
-        statement."""
-        try:
-            with psycopg.connect(self.db_url, autocommit=True) as conn:
-                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-                conn.execute("SELECT pg_stat_statements_reset()")
-            return True
-        except psycopg.Error:
-            return False
+        """Reset PostgreSQL's statement statistics when the server collects them: the phase
+        then reports where the database's time went, statement by statement."""
+        return procstats.statements_reset(self.db_url)
 
     def _statements_top(self, entries: int, n: int = 15) -> list[dict[str, Any]]:
-        with psycopg.connect(self.db_url, autocommit=True) as conn:
-            rows = conn.execute(
-                "SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\\s+', ' ', "
-                "'g'), 160) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
-                "WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT %s",
-                (n,),
-            ).fetchall()
         return [
             {
                 "calls_per_entry": round(calls / max(entries, 1), 3),
@@ -724,7 +709,7 @@ class ScaleRun:
                 "rows": rows_,
                 "query": query,
             }
-            for calls, ms, rows_, query in rows
+            for calls, ms, rows_, query in procstats.statements_top(self.db_url, n)
         ]
 
     def _cpu(self, server: Server) -> dict[str, dict[int, float]]:
